@@ -1,0 +1,139 @@
+//! Genesis presets: `development` (what `--dev` runs) and `local_testnet` (a parachain on a
+//! local relay chain). Both fund the well-known dev accounts, make Alice and Bob the
+//! collators, give Alice the sudo key and use para id 2000.
+
+use alloc::{vec, vec::Vec};
+use cumulus_primitives_core::ParaId;
+use frame_support::build_struct_json_patch;
+use polkadot_sdk::{staging_xcm as xcm, *};
+use serde_json::Value;
+use sp_genesis_builder::PresetId;
+use sp_keyring::Sr25519Keyring;
+
+use crate::{
+	AccountId, AuraId, BalancesConfig, CollatorSelectionConfig, ParachainInfoConfig,
+	PolkadotXcmConfig, RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig,
+	EXISTENTIAL_DEPOSIT, UNIT,
+};
+
+/// The para id Tessera registers under on its local relay chain.
+pub const PARACHAIN_ID: u32 = 2000;
+
+/// What each dev account starts with.
+const ENDOWMENT: u128 = 1_000_000 * UNIT;
+
+/// The XCM version assumed for peers that have not announced theirs.
+const SAFE_XCM_VERSION: u32 = xcm::prelude::XCM_VERSION;
+
+fn tessera_genesis(
+	collators: Vec<(AccountId, AuraId)>,
+	endowed: Vec<AccountId>,
+	root: AccountId,
+	para_id: ParaId,
+) -> Value {
+	build_struct_json_patch!(RuntimeGenesisConfig {
+		balances: BalancesConfig {
+			balances: endowed.into_iter().map(|account| (account, ENDOWMENT)).collect(),
+		},
+		parachain_info: ParachainInfoConfig { parachain_id: para_id },
+		collator_selection: CollatorSelectionConfig {
+			invulnerables: collators.iter().map(|(account, _)| account.clone()).collect(),
+			candidacy_bond: EXISTENTIAL_DEPOSIT * 16,
+		},
+		session: SessionConfig {
+			keys: collators
+				.into_iter()
+				.map(|(account, aura)| (account.clone(), account, SessionKeys { aura }))
+				.collect(),
+		},
+		polkadot_xcm: PolkadotXcmConfig { safe_xcm_version: Some(SAFE_XCM_VERSION) },
+		sudo: SudoConfig { key: Some(root) },
+	})
+}
+
+fn dev_accounts_genesis() -> Value {
+	tessera_genesis(
+		[Sr25519Keyring::Alice, Sr25519Keyring::Bob]
+			.into_iter()
+			.map(|key| (key.to_account_id(), key.public().into()))
+			.collect(),
+		Sr25519Keyring::well_known().map(|key| key.to_account_id()).collect(),
+		Sr25519Keyring::Alice.to_account_id(),
+		PARACHAIN_ID.into(),
+	)
+}
+
+/// The JSON patch of the named preset, or `None` for a name this runtime does not know.
+pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
+	let patch = match id.as_ref() {
+		sp_genesis_builder::DEV_RUNTIME_PRESET | sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET =>
+			dev_accounts_genesis(),
+		_ => return None,
+	};
+	Some(
+		serde_json::to_string(&patch)
+			.expect("a JSON value always serializes to a string")
+			.into_bytes(),
+	)
+}
+
+/// The presets this runtime offers.
+pub fn preset_names() -> Vec<PresetId> {
+	vec![
+		PresetId::from(sp_genesis_builder::DEV_RUNTIME_PRESET),
+		PresetId::from(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET),
+	]
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::{Balances, ParachainInfo, Runtime};
+	use frame_support::genesis_builder_helper::build_state;
+	use sp_io::TestExternalities;
+
+	/// The genesis state of a preset, its patch applied over the default config as the node does.
+	fn genesis_of(preset: &str) -> TestExternalities {
+		let patch: Value =
+			serde_json::from_slice(&get_preset(&preset.into()).expect("the preset exists"))
+				.expect("a preset is JSON");
+		let mut config = serde_json::to_value(RuntimeGenesisConfig::default())
+			.expect("the default genesis config serializes");
+		sc_chain_spec::json_merge(&mut config, patch);
+		let mut ext = TestExternalities::new_empty();
+		ext.execute_with(|| {
+			build_state::<RuntimeGenesisConfig>(config.to_string().into_bytes())
+				.expect("the preset builds a genesis state")
+		});
+		ext
+	}
+
+	#[test]
+	fn every_listed_preset_funds_dev_accounts_and_seats_alice_and_bob() {
+		for preset in preset_names() {
+			let preset = core::str::from_utf8(preset.as_ref()).expect("preset names are UTF-8");
+			genesis_of(preset).execute_with(|| {
+				for account in Sr25519Keyring::well_known() {
+					assert_eq!(Balances::free_balance(account.to_account_id()), ENDOWMENT);
+				}
+				let alice_and_bob =
+					vec![Sr25519Keyring::Alice.to_account_id(), Sr25519Keyring::Bob.to_account_id()];
+				assert_eq!(
+					pallet_collator_selection::Invulnerables::<Runtime>::get().into_inner(),
+					alice_and_bob
+				);
+				assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 2);
+				assert_eq!(u32::from(ParachainInfo::parachain_id()), PARACHAIN_ID);
+				assert_eq!(
+					pallet_sudo::Key::<Runtime>::get(),
+					Some(Sr25519Keyring::Alice.to_account_id())
+				);
+			});
+		}
+	}
+
+	#[test]
+	fn unknown_preset_is_refused() {
+		assert!(get_preset(&"mainnet".into()).is_none());
+	}
+}

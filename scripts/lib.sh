@@ -1,0 +1,11 @@
+# Shared by Tessera's scripts: where the build lives and how to run cargo.
+# Source it; it sets no shell options of its own.
+
+TESSERA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The target directory lives outside the clone so that a fresh clone reuses earlier builds.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tessera/target}"
+# One profile for everything: building, testing and running.
+CARGO_PROFILE=release
+TESSERA_NODE="$CARGO_TARGET_DIR/$CARGO_PROFILE/tessera-node"
+
+log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }

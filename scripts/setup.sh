@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what Tessera's build and tests need and is missing; touches nothing else.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+debian_packages=(protobuf-compiler clang libclang-dev cmake pkg-config libssl-dev)
+missing=()
+for package in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+
+# substrate-wasm-builder builds runtimes for wasm32v1-none and needs the standard library's source.
+installed_targets=$(rustup target list --installed)
+grep -qx wasm32v1-none <<<"$installed_targets" || { log "adding rust target wasm32v1-none"; rustup target add wasm32v1-none; }
+rustup component list --installed | grep -q '^rust-src' || { log "adding rust-src"; rustup component add rust-src; }
+
+e2e="$TESSERA_ROOT/tests/e2e"
+if [ ! -d "$e2e/node_modules/@polkadot/api" ]; then
+  log "installing the end-to-end tests' npm packages"
+  (cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Every test: the workspace's cargo tests, then the end-to-end tests against a dev node.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+"$TESSERA_ROOT/scripts/setup.sh"
+cd "$TESSERA_ROOT"
+
+log "building the workspace ($CARGO_PROFILE, target $CARGO_TARGET_DIR)"
+cargo build --locked --profile "$CARGO_PROFILE" --workspace
+
+log "cargo tests"
+cargo test --locked --profile "$CARGO_PROFILE" --workspace
+
+log "end-to-end tests (tests/e2e)"
+(cd tests/e2e && TESSERA_NODE="$TESSERA_NODE" node --test --test-concurrency=1)
