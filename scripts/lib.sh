@@ -4,6 +4,9 @@
 TESSERA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # The target directory lives outside the clone so that a fresh clone reuses earlier builds.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tessera/target}"
+# The runtime's WASM build looks for Cargo.lock above the target directory unless told
+# where the workspace is; without it, it would resolve its own, newer dependencies.
+export WASM_BUILD_WORKSPACE_HINT="$TESSERA_ROOT"
 # One profile for everything: building, testing and running.
 CARGO_PROFILE=release
 TESSERA_NODE="$CARGO_TARGET_DIR/$CARGO_PROFILE/tessera-node"

@@ -1,9 +1,33 @@
 //! # Tessera primitives
 //!
 //! `no_std` types shared by Tessera's pallets, runtime, node and trainer. Cross-pallet
-//! traits live here so that no pallet depends on another pallet's crate.
+//! traits live here so that no pallet depends on another pallet's crate: a pallet names the
+//! trait in its `Config`, and the runtime wires in the pallet that implements it.
 
 #![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
 
-/// The crypto type of a compute node's own key, as stored in the node's keystore.
-pub const NODE_KEY_TYPE: [u8; 4] = *b"tsra";
+pub mod node;
+pub mod traits;
+
+pub use node::{Capabilities, NodeId, NodeRole, NodeStatus};
+pub use traits::{NodeInspect, NodeWorkload, SlashReason, Slasher};
+
+use polkadot_sdk::sp_core::crypto::KeyTypeId;
+
+/// The key type of a compute node's own key, as stored in the node's keystore.
+pub const NODE_KEY_TYPE: KeyTypeId = KeyTypeId(*b"tsra");
+
+/// The compute node key: an sr25519 application key of type [`NODE_KEY_TYPE`].
+///
+/// Off-chain workers sign heartbeats and commitments with it; the chain verifies them
+/// against the key recorded when the node registered.
+pub mod node_key {
+	use polkadot_sdk::sp_application_crypto::{app_crypto, sr25519};
+	app_crypto!(sr25519, super::NODE_KEY_TYPE);
+}
+
+/// A node's public key, as the chain stores it.
+pub type NodePublic = node_key::Public;
+/// A signature made with a node key.
+pub type NodeSignature = node_key::Signature;

@@ -3,6 +3,7 @@
 use alloc::vec::Vec;
 use frame_support::{
 	genesis_builder_helper::{build_state, get_preset},
+	traits::Get,
 	weights::Weight,
 };
 use polkadot_sdk::*;
@@ -16,9 +17,10 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	genesis_config_presets, AccountId, AuraId, Balance, Block, ConsensusHook, Executive, Nonce,
-	ParachainInfo, ParachainSystem, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys,
-	System, TransactionPayment, BLOCK_PROCESSING_VELOCITY, SLOT_DURATION, VERSION,
+	genesis_config_presets, AccountId, AuraId, Balance, Block, BlockNumber, ConsensusHook,
+	Executive, InherentDataExt, Nonce, NodeRegistry, ParachainInfo, ParachainSystem, Runtime,
+	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment,
+	BLOCK_PROCESSING_VELOCITY, SLOT_DURATION, VERSION,
 };
 
 impl_runtime_apis! {
@@ -200,6 +202,22 @@ impl_runtime_apis! {
 
 		fn query_length_to_fee(length: u32) -> Balance {
 			TransactionPayment::length_to_fee(length)
+		}
+	}
+
+	impl pallet_node_registry::runtime_api::NodeRegistryApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn node(
+			node: tessera_primitives::NodeId,
+		) -> Option<pallet_node_registry::runtime_api::NodeRecord<AccountId, Balance, BlockNumber>> {
+			NodeRegistry::node_record(node)
+		}
+
+		fn nodes_of(owner: AccountId) -> Vec<tessera_primitives::NodeId> {
+			pallet_node_registry::NodesOf::<Runtime>::get(owner).into_inner()
+		}
+
+		fn node_of_key(key: tessera_primitives::NodePublic) -> Option<tessera_primitives::NodeId> {
+			pallet_node_registry::NodeOfKey::<Runtime>::get(key)
 		}
 	}
 

@@ -21,6 +21,7 @@ frame_benchmarking::define_benchmarks!(
 	[cumulus_pallet_xcmp_queue, XcmpQueue]
 	[pallet_message_queue, MessageQueue]
 	[cumulus_pallet_weight_reclaim, WeightReclaim]
+	[pallet_node_registry, NodeRegistry]
 );
 
 impl frame_system_benchmarking::Config for Runtime {

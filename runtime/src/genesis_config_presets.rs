@@ -11,6 +11,7 @@ use sp_genesis_builder::PresetId;
 use sp_keyring::Sr25519Keyring;
 
 use crate::{
+	configs::TreasuryAccount,
 	AccountId, AuraId, BalancesConfig, CollatorSelectionConfig, ParachainInfoConfig,
 	PolkadotXcmConfig, RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig,
 	EXISTENTIAL_DEPOSIT, UNIT,
@@ -33,7 +34,12 @@ fn tessera_genesis(
 ) -> Value {
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
-			balances: endowed.into_iter().map(|account| (account, ENDOWMENT)).collect(),
+			balances: endowed
+				.into_iter()
+				.map(|account| (account, ENDOWMENT))
+				// The treasury exists from genesis, so that any slash can be paid to it.
+				.chain([(TreasuryAccount::get(), EXISTENTIAL_DEPOSIT)])
+				.collect(),
 		},
 		parachain_info: ParachainInfoConfig { parachain_id: para_id },
 		collator_selection: CollatorSelectionConfig {

@@ -4,6 +4,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
 import { startDevNode } from './lib/dev-node.mjs';
+import { inBlock } from './lib/extrinsics.mjs';
 
 let node;
 
@@ -14,20 +15,6 @@ before(async () => {
 after(async () => {
   await node?.stop();
 });
-
-function inBlock(tx, signer) {
-  return new Promise((resolve, reject) => {
-    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) {
-        reject(new Error(`extrinsic failed: ${dispatchError.toString()}`));
-      } else if (status.isInBlock) {
-        resolve({ blockHash: status.asInBlock, events });
-      } else if (status.isDropped || status.isInvalid || status.isUsurped) {
-        reject(new Error(`extrinsic not included: ${status.type}`));
-      }
-    }).catch(reject);
-  });
-}
 
 test('the dev chain identifies itself as Tessera with para id 2000', async () => {
   const { api } = node;
