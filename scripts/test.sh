@@ -12,4 +12,4 @@ log "cargo tests"
 cargo test --locked --profile "$CARGO_PROFILE" --workspace
 
 log "end-to-end tests (tests/e2e)"
-(cd tests/e2e && TESSERA_NODE="$TESSERA_NODE" node --test --test-concurrency=1)
+(cd tests/e2e && TESSERA_NODE="$TESSERA_NODE" node --test --test-concurrency=1 --test-timeout=600000)

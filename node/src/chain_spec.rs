@@ -18,7 +18,12 @@ pub struct Loader;
 impl LoadSpec for Loader {
 	fn load_spec(&self, id: &str) -> Result<Box<dyn ChainSpec>, String> {
 		match id {
-			"" | "dev" => built_in("Tessera Development", "tessera_dev", ChainType::Development, DEV_RUNTIME_PRESET),
+			"" | "dev" => built_in(
+				"Tessera Development",
+				"tessera_dev",
+				ChainType::Development,
+				DEV_RUNTIME_PRESET,
+			),
 			"local" => built_in(
 				"Tessera Local Testnet",
 				"tessera_local",

@@ -69,11 +69,11 @@ impl Capabilities {
 	const BANDWIDTH_SHIFT: u32 = 40;
 	const COMPUTE_SHIFT: u32 = 72;
 	const FIELD_MASK: u128 = u32::MAX as u128;
-	const DEFINED_BITS: u128 = (1 << Self::GPU_BIT) |
-		(1 << Self::TEE_BIT) |
-		(Self::FIELD_MASK << Self::DISK_SHIFT) |
-		(Self::FIELD_MASK << Self::BANDWIDTH_SHIFT) |
-		(Self::FIELD_MASK << Self::COMPUTE_SHIFT);
+	const DEFINED_BITS: u128 = (1 << Self::GPU_BIT)
+		| (1 << Self::TEE_BIT)
+		| (Self::FIELD_MASK << Self::DISK_SHIFT)
+		| (Self::FIELD_MASK << Self::BANDWIDTH_SHIFT)
+		| (Self::FIELD_MASK << Self::COMPUTE_SHIFT);
 
 	/// Packs the given capabilities.
 	pub const fn new(
@@ -84,11 +84,11 @@ impl Capabilities {
 		compute_units: u32,
 	) -> Self {
 		Self(
-			((gpu as u128) << Self::GPU_BIT) |
-				((tee as u128) << Self::TEE_BIT) |
-				((disk_gb as u128) << Self::DISK_SHIFT) |
-				((bandwidth_mbps as u128) << Self::BANDWIDTH_SHIFT) |
-				((compute_units as u128) << Self::COMPUTE_SHIFT),
+			((gpu as u128) << Self::GPU_BIT)
+				| ((tee as u128) << Self::TEE_BIT)
+				| ((disk_gb as u128) << Self::DISK_SHIFT)
+				| ((bandwidth_mbps as u128) << Self::BANDWIDTH_SHIFT)
+				| ((compute_units as u128) << Self::COMPUTE_SHIFT),
 		)
 	}
 
@@ -138,11 +138,11 @@ impl Capabilities {
 
 	/// Whether this node offers at least everything `required` asks for.
 	pub const fn satisfies(&self, required: &Capabilities) -> bool {
-		(self.gpu() || !required.gpu()) &&
-			(self.tee() || !required.tee()) &&
-			self.disk_gb() >= required.disk_gb() &&
-			self.bandwidth_mbps() >= required.bandwidth_mbps() &&
-			self.compute_units() >= required.compute_units()
+		(self.gpu() || !required.gpu())
+			&& (self.tee() || !required.tee())
+			&& self.disk_gb() >= required.disk_gb()
+			&& self.bandwidth_mbps() >= required.bandwidth_mbps()
+			&& self.compute_units() >= required.compute_units()
 	}
 
 	const fn field(&self, shift: u32) -> u32 {
@@ -152,7 +152,16 @@ impl Capabilities {
 
 /// Why a node gets no work.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
 )]
 pub enum InactiveReason {
 	/// It missed too many heartbeat periods in a row.
@@ -165,7 +174,16 @@ pub enum InactiveReason {
 
 /// Where a node stands.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
 )]
 pub enum NodeStatus<BlockNumber> {
 	/// Gets work and is expected to send heartbeats.

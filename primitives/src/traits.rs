@@ -24,7 +24,16 @@ pub trait NodeInspect<AccountId, Balance> {
 
 /// A confirmed fault, and so how much of a node's stake it costs.
 #[derive(
-	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, Copy, PartialEq, Eq, Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
 )]
 pub enum SlashReason {
 	/// A result that re-execution or an unchallenged majority proved wrong.

@@ -18,7 +18,7 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	genesis_config_presets, AccountId, AuraId, Balance, Block, BlockNumber, ConsensusHook,
-	Executive, InherentDataExt, Nonce, NodeRegistry, ParachainInfo, ParachainSystem, Runtime,
+	Executive, InherentDataExt, NodeRegistry, Nonce, ParachainInfo, ParachainSystem, Runtime,
 	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment,
 	BLOCK_PROCESSING_VELOCITY, SLOT_DURATION, VERSION,
 };

@@ -11,10 +11,9 @@ use sp_genesis_builder::PresetId;
 use sp_keyring::Sr25519Keyring;
 
 use crate::{
-	configs::TreasuryAccount,
-	AccountId, AuraId, BalancesConfig, CollatorSelectionConfig, ParachainInfoConfig,
-	PolkadotXcmConfig, RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig,
-	EXISTENTIAL_DEPOSIT, UNIT,
+	configs::TreasuryAccount, AccountId, AuraId, BalancesConfig, CollatorSelectionConfig,
+	ParachainInfoConfig, PolkadotXcmConfig, RuntimeGenesisConfig, SessionConfig, SessionKeys,
+	SudoConfig, EXISTENTIAL_DEPOSIT, UNIT,
 };
 
 /// The para id Tessera registers under on its local relay chain.
@@ -72,8 +71,8 @@ fn dev_accounts_genesis() -> Value {
 /// The JSON patch of the named preset, or `None` for a name this runtime does not know.
 pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 	let patch = match id.as_ref() {
-		sp_genesis_builder::DEV_RUNTIME_PRESET | sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET =>
-			dev_accounts_genesis(),
+		sp_genesis_builder::DEV_RUNTIME_PRESET
+		| sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET => dev_accounts_genesis(),
 		_ => return None,
 	};
 	Some(
@@ -122,13 +121,18 @@ mod tests {
 				for account in Sr25519Keyring::well_known() {
 					assert_eq!(Balances::free_balance(account.to_account_id()), ENDOWMENT);
 				}
-				let alice_and_bob =
-					vec![Sr25519Keyring::Alice.to_account_id(), Sr25519Keyring::Bob.to_account_id()];
+				// Collator selection keeps its invulnerables sorted.
+				let mut alice_and_bob = vec![
+					Sr25519Keyring::Alice.to_account_id(),
+					Sr25519Keyring::Bob.to_account_id(),
+				];
+				alice_and_bob.sort();
 				assert_eq!(
 					pallet_collator_selection::Invulnerables::<Runtime>::get().into_inner(),
 					alice_and_bob
 				);
 				assert_eq!(pallet_aura::Authorities::<Runtime>::get().len(), 2);
+				assert_eq!(Balances::free_balance(TreasuryAccount::get()), EXISTENTIAL_DEPOSIT);
 				assert_eq!(u32::from(ParachainInfo::parachain_id()), PARACHAIN_ID);
 				assert_eq!(
 					pallet_sudo::Key::<Runtime>::get(),

@@ -99,9 +99,18 @@ mod benchmarks {
 		let (node, _) = registered::<T>(&owner);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(owner), node, all_roles(), longest_region::<T>(), Capabilities::default());
+		_(
+			RawOrigin::Signed(owner),
+			node,
+			all_roles(),
+			longest_region::<T>(),
+			Capabilities::default(),
+		);
 
-		assert_eq!(Nodes::<T>::get(node).map(|info| info.capabilities), Some(Capabilities::default()));
+		assert_eq!(
+			Nodes::<T>::get(node).map(|info| info.capabilities),
+			Some(Capabilities::default())
+		);
 	}
 
 	#[benchmark]
@@ -154,8 +163,8 @@ mod benchmarks {
 		}
 		let (node, _) = registered::<T>(&owner);
 		Pallet::<T>::do_deregister(owner.clone(), node).expect("deregistration succeeds");
-		let later = frame_system::Pallet::<T>::block_number()
-			.saturating_add(T::UnbondingPeriod::get());
+		let later =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
 		frame_system::Pallet::<T>::set_block_number(later);
 
 		#[extrinsic_call]

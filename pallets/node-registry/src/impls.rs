@@ -46,7 +46,7 @@ impl<T: Config> Pallet<T> {
 
 	pub(crate) fn do_register(
 		owner: T::AccountId,
-		roles: Roles,
+		mut roles: Roles,
 		region: RegionOf<T>,
 		capabilities: Capabilities,
 		hw_hash: sp_core::H256,
@@ -54,7 +54,7 @@ impl<T: Config> Pallet<T> {
 		key_proof: NodeSignature,
 		stake: BalanceOf<T>,
 	) -> DispatchResult {
-		Self::ensure_valid_description(&roles, &region, &capabilities)?;
+		Self::ensure_valid_description(&mut roles, &region, &capabilities)?;
 		ensure!(stake >= Self::minimum_stake(&capabilities), Error::<T>::StakeBelowMinimum);
 		ensure!(!NodeOfKey::<T>::contains_key(&node_key), Error::<T>::NodeKeyInUse);
 		ensure!(
@@ -98,11 +98,11 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_update(
 		owner: T::AccountId,
 		node: NodeId,
-		roles: Roles,
+		mut roles: Roles,
 		region: RegionOf<T>,
 		capabilities: Capabilities,
 	) -> DispatchResult {
-		Self::ensure_valid_description(&roles, &region, &capabilities)?;
+		Self::ensure_valid_description(&mut roles, &region, &capabilities)?;
 		Self::mutate_owned(&owner, node, |info| {
 			ensure!(
 				info.stake >= Self::minimum_stake(&capabilities),
@@ -134,8 +134,8 @@ impl<T: Config> Pallet<T> {
 
 	pub(crate) fn do_deregister(owner: T::AccountId, node: NodeId) -> DispatchResult {
 		ensure!(T::Workload::open_jobs(node) == 0, Error::<T>::HasOpenJobs);
-		let until = frame_system::Pallet::<T>::block_number()
-			.saturating_add(T::UnbondingPeriod::get());
+		let until =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
 		Self::mutate_owned(&owner, node, |info| {
 			ensure!(!matches!(info.status, NodeStatus::Unbonding { .. }), Error::<T>::Unbonding);
 			info.status = NodeStatus::Unbonding { until };
@@ -179,7 +179,7 @@ impl<T: Config> Pallet<T> {
 			match info.status {
 				NodeStatus::Active => return Err(Error::<T>::AlreadyActive.into()),
 				NodeStatus::Unbonding { .. } => return Err(Error::<T>::Unbonding.into()),
-				NodeStatus::Inactive(_) => {},
+				NodeStatus::Inactive(_) => {}
 			}
 			ensure!(
 				info.stake >= Self::minimum_stake(&info.capabilities),
@@ -220,8 +220,9 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn sweep_heartbeats(now: BlockNumberFor<T>) -> Weight {
 		let period = Self::period_of(now);
 		let mut sweep = match CurrentSweep::<T>::get() {
-			_ if period > 0 && now == Self::period_start(period) =>
-				Sweep { period: period - 1, last: None },
+			_ if period > 0 && now == Self::period_start(period) => {
+				Sweep { period: period - 1, last: None }
+			}
 			Some(sweep) => sweep,
 			None => return T::DbWeight::get().reads(1),
 		};
@@ -260,7 +261,12 @@ impl<T: Config> Pallet<T> {
 				consecutive: info.missed_heartbeats,
 			});
 			if info.missed_heartbeats >= T::MaxMissedHeartbeats::get() {
-				Self::slash_record(node, info, SlashReason::MissedHeartbeats, T::SlashBeneficiary::get());
+				Self::slash_record(
+					node,
+					info,
+					SlashReason::MissedHeartbeats,
+					T::SlashBeneficiary::get(),
+				);
 			}
 		}
 		info.accounted_through = info.accounted_through.max(through);
@@ -302,7 +308,7 @@ impl<T: Config> Pallet<T> {
 				Fortitude::Force,
 			)
 			.unwrap_or_else(|error| {
-				log::error!(target: LOG_TARGET, "slashing node {node} failed: {error:?}");
+				log::error!(target: LOG_TARGET, "could not slash node {node}: {error:?}");
 				Zero::zero()
 			})
 		};
@@ -325,12 +331,14 @@ impl<T: Config> Pallet<T> {
 		amount
 	}
 
+	/// Checks a node's description, putting its roles in the order the record keeps them.
 	fn ensure_valid_description(
-		roles: &Roles,
+		roles: &mut Roles,
 		region: &RegionOf<T>,
 		capabilities: &Capabilities,
 	) -> DispatchResult {
 		ensure!(!roles.is_empty(), Error::<T>::NoRoles);
+		roles.sort();
 		ensure!(roles.windows(2).all(|pair| pair[0] < pair[1]), Error::<T>::DuplicateRole);
 		ensure!(!region.is_empty(), Error::<T>::EmptyRegion);
 		ensure!(capabilities.is_valid(), Error::<T>::InvalidCapabilities);
@@ -386,8 +394,7 @@ impl<T: Config> Pallet<T> {
 			ensure!(info.capabilities.is_valid(), "capabilities set reserved bits");
 			ensure!(info.accounted_through <= period, "accounted beyond the current period");
 			ensure!(
-				!info.status.is_active() ||
-					info.stake >= Self::minimum_stake(&info.capabilities),
+				!info.status.is_active() || info.stake >= Self::minimum_stake(&info.capabilities),
 				"an active node below its minimum stake"
 			);
 			let total = stake_of.entry(info.owner.clone()).or_default();

@@ -72,8 +72,7 @@ use polkadot_sdk::{
 	frame_system, sp_core, sp_runtime,
 };
 use tessera_primitives::{
-	Capabilities, NodeId, NodeInspect, NodePublic, NodeSignature, NodeStatus, NodeWorkload,
-	Slasher,
+	Capabilities, NodeId, NodeInspect, NodePublic, NodeSignature, NodeStatus, NodeWorkload, Slasher,
 };
 
 const LOG_TARGET: &str = "runtime::node-registry";
@@ -96,10 +95,7 @@ pub type RegionOf<T> = frame_support::BoundedVec<u8, <T as Config>::MaxRegionLen
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use frame_support::{
-		pallet_prelude::*,
-		traits::fungible::MutateHold,
-	};
+	use frame_support::{pallet_prelude::*, traits::fungible::MutateHold};
 	use frame_system::{offchain::CreateAuthorizedTransaction, pallet_prelude::*};
 	use sp_runtime::{
 		traits::{Saturating, Zero},
@@ -396,13 +392,13 @@ pub mod pallet {
 			assert!(T::MaxMissedHeartbeats::get() > 0, "MaxMissedHeartbeats must not be zero");
 			let period: u32 = T::HeartbeatPeriod::get().saturated_into();
 			assert!(
-				u64::from(T::SweepBatch::get()) * u64::from(period.saturating_sub(1)) >=
-					u64::from(T::MaxNodes::get()),
+				u64::from(T::SweepBatch::get()) * u64::from(period.saturating_sub(1))
+					>= u64::from(T::MaxNodes::get()),
 				"a heartbeat sweep must be able to check MaxNodes nodes within one period"
 			);
 			assert!(
-				T::MinStakeBasic::get() <= T::MinStakeGpu::get() &&
-					T::MinStakeGpu::get() <= T::MinStakeTee::get(),
+				T::MinStakeBasic::get() <= T::MinStakeGpu::get()
+					&& T::MinStakeGpu::get() <= T::MinStakeTee::get(),
 				"tier minimums must rise from basic to GPU to TEE"
 			);
 		}
@@ -419,7 +415,7 @@ pub mod pallet {
 		///
 		/// Origin: signed; the caller becomes the node's owner.
 		///
-		/// - `roles`: the kinds of work the node offers, at least one, none twice.
+		/// - `roles`: the kinds of work the node offers, at least one, none twice, in any order.
 		/// - `region`: where the node runs, not empty.
 		/// - `capabilities`: the packed hardware description; reserved bits must be zero.
 		/// - `hw_hash`: blake2-256 of the node's hardware report.
@@ -441,7 +437,16 @@ pub mod pallet {
 			stake: BalanceOf<T>,
 		) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
-			Self::do_register(owner, roles, region, capabilities, hw_hash, node_key, key_proof, stake)
+			Self::do_register(
+				owner,
+				roles,
+				region,
+				capabilities,
+				hw_hash,
+				node_key,
+				key_proof,
+				stake,
+			)
 		}
 
 		/// Changes a node's roles, region and capabilities.

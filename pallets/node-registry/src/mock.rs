@@ -188,7 +188,7 @@ pub fn region(name: &str) -> crate::RegionOf<Test> {
 }
 
 pub fn hw_hash(report: &str) -> H256 {
-	H256(polkadot_sdk::sp_core::hashing::blake2_256(report.as_bytes()))
+	H256(polkadot_sdk::sp_io::hashing::blake2_256(report.as_bytes()))
 }
 
 /// Registers a basic trainer for `owner` with the key derived from `seed`; returns its id.

@@ -42,8 +42,12 @@ impl<T: Config> Pallet<T> {
 				continue;
 			}
 			match Self::send_heartbeat(node, &key, period, now) {
-				Ok(()) => log::debug!(target: LOG_TARGET, "sent heartbeat of node {node} for period {period}"),
-				Err(error) => log::debug!(target: LOG_TARGET, "no heartbeat from node {node}: {error:?}"),
+				Ok(()) => {
+					log::debug!(target: LOG_TARGET, "sent heartbeat of node {node} for period {period}")
+				}
+				Err(error) => {
+					log::debug!(target: LOG_TARGET, "no heartbeat from node {node}: {error:?}")
+				}
 			}
 		}
 	}
@@ -60,31 +64,31 @@ impl<T: Config> Pallet<T> {
 	) -> Result<(), SendError> {
 		let record_key = (SENT_PREFIX, node).encode();
 		let record = StorageValueRef::persistent(&record_key);
-		let claimed = record.mutate(
-			|sent: Result<Option<(PeriodIndex, BlockNumberFor<T>)>, _>| match sent {
+		let claimed =
+			record.mutate(|sent: Result<Option<(PeriodIndex, BlockNumberFor<T>)>, _>| match sent {
 				Ok(Some((sent_period, at)))
-					if sent_period == period &&
-						now < at.saturating_add(RESEND_AFTER_BLOCKS.into()) =>
-					Err(SendError::AlreadySent),
+					if sent_period == period
+						&& now < at.saturating_add(RESEND_AFTER_BLOCKS.into()) =>
+				{
+					Err(SendError::AlreadySent)
+				}
 				_ => Ok((period, now)),
-			},
-		);
+			});
 		match claimed {
-			Ok(_) => {},
+			Ok(_) => {}
 			Err(MutateStorageError::ValueFunctionFailed(error)) => return Err(error),
 			Err(MutateStorageError::ConcurrentModification(_)) => return Err(SendError::Contended),
 		}
 
 		let heartbeat = Heartbeat { node, period, block: now };
-		let submitted = key
-			.sign(&heartbeat.encode())
-			.ok_or(SendError::Signing)
-			.and_then(|signature| {
+		let submitted =
+			key.sign(&heartbeat.encode()).ok_or(SendError::Signing).and_then(|signature| {
 				let call = Call::<T>::heartbeat { heartbeat, signature };
 				let xt = <T as CreateAuthorizedTransaction<Call<T>>>::create_authorized_transaction(
 					call.into(),
 				);
-				SubmitTransaction::<T, Call<T>>::submit_transaction(xt).map_err(|()| SendError::Pool)
+				SubmitTransaction::<T, Call<T>>::submit_transaction(xt)
+					.map_err(|()| SendError::Pool)
 			});
 		if submitted.is_err() {
 			// Let the next block's worker try again.

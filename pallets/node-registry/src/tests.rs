@@ -19,8 +19,8 @@ use polkadot_sdk::{
 	sp_runtime::{DispatchError, Perbill, RuntimeAppPublic},
 };
 use tessera_primitives::{
-	node::InactiveReason, Capabilities, NodeInspect, NodePublic, NodeRole, NodeStatus,
-	SlashReason, Slasher,
+	node::InactiveReason, Capabilities, NodeInspect, NodePublic, NodeRole, NodeStatus, SlashReason,
+	Slasher,
 };
 
 fn held(who: AccountId) -> Balance {
@@ -52,12 +52,16 @@ fn register_with(
 	)
 }
 
-fn authorize(heartbeat: crate::Heartbeat<u64>, signature: tessera_primitives::NodeSignature) -> Result<(), InvalidTransaction> {
+fn authorize(
+	heartbeat: crate::Heartbeat<u64>,
+	signature: tessera_primitives::NodeSignature,
+) -> Result<(), InvalidTransaction> {
 	let call = RuntimeCall::NodeRegistry(crate::Call::heartbeat { heartbeat, signature });
 	match call.authorize(TransactionSource::External).expect("heartbeat has authorize logic") {
 		Ok(_) => Ok(()),
-		Err(polkadot_sdk::sp_runtime::transaction_validity::TransactionValidityError::Invalid(e)) =>
-			Err(e),
+		Err(polkadot_sdk::sp_runtime::transaction_validity::TransactionValidityError::Invalid(
+			e,
+		)) => Err(e),
 		Err(other) => panic!("unexpected validity error {other:?}"),
 	}
 }
@@ -84,9 +88,7 @@ fn register_holds_stake_and_records_the_node() {
 		assert_eq!(Balances::free_balance(ALICE), INITIAL_BALANCE - 50);
 		assert_eq!(NodeOfKey::<Test>::get(node_public(&node_pair("node-a"))), Some(node));
 		assert_eq!(crate::NodesOf::<Test>::get(ALICE).into_inner(), vec![node]);
-		System::assert_last_event(
-			Event::NodeRegistered { node, owner: ALICE, stake: 50 }.into(),
-		);
+		System::assert_last_event(Event::NodeRegistered { node, owner: ALICE, stake: 50 }.into());
 	});
 }
 
@@ -106,9 +108,11 @@ fn stake_must_cover_the_capability_tier() {
 	test(|| {
 		let gpu = Capabilities::new(true, false, 0, 0, 0);
 		let tee = Capabilities::new(false, true, 0, 0, 0);
-		for (seed, capabilities, minimum) in
-			[("basic", basic_capabilities(), MIN_BASIC), ("gpu", gpu, MIN_GPU), ("tee", tee, MIN_TEE)]
-		{
+		for (seed, capabilities, minimum) in [
+			("basic", basic_capabilities(), MIN_BASIC),
+			("gpu", gpu, MIN_GPU),
+			("tee", tee, MIN_TEE),
+		] {
 			assert_noop!(
 				register_with(ALICE, seed, &[NodeRole::Trainer], "eu", capabilities, minimum - 1),
 				Error::<Test>::StakeBelowMinimum
@@ -128,17 +132,42 @@ fn register_refuses_malformed_descriptions() {
 			Error::<Test>::DuplicateRole
 		);
 		assert_noop!(
-			register_with(ALICE, "a", &[NodeRole::Validator, NodeRole::Trainer], "eu", caps, 50),
+			register_with(
+				ALICE,
+				"a",
+				&[NodeRole::Validator, NodeRole::Trainer, NodeRole::Validator],
+				"eu",
+				caps,
+				50
+			),
 			Error::<Test>::DuplicateRole
 		);
 		assert_noop!(
 			register_with(ALICE, "a", &[NodeRole::Trainer], "", caps, 50),
 			Error::<Test>::EmptyRegion
 		);
-		let reserved = Capabilities::decode(&mut &(1u128 << 100).encode()[..]).unwrap();
+		let reserved = Capabilities::decode(&mut &(1u128 << 110).encode()[..]).unwrap();
 		assert_noop!(
 			register_with(ALICE, "a", &[NodeRole::Trainer], "eu", reserved, 50),
 			Error::<Test>::InvalidCapabilities
+		);
+	});
+}
+
+#[test]
+fn roles_are_kept_in_ascending_order_whatever_order_they_came_in() {
+	test(|| {
+		assert_ok!(register_with(
+			ALICE,
+			"a",
+			&[NodeRole::Storage, NodeRole::Trainer, NodeRole::Aggregator],
+			"eu",
+			basic_capabilities(),
+			50
+		));
+		assert_eq!(
+			Nodes::<Test>::get(0).unwrap().roles.into_inner(),
+			vec![NodeRole::Trainer, NodeRole::Aggregator, NodeRole::Storage]
 		);
 	});
 }
@@ -180,8 +209,15 @@ fn register_respects_node_limits_and_balance() {
 			register_with(ALICE, "d", &[NodeRole::Trainer], "eu", basic_capabilities(), 50),
 			Error::<Test>::TooManyNodesForOwner
 		);
-		assert!(register_with(BOB, "e", &[NodeRole::Trainer], "eu", basic_capabilities(), INITIAL_BALANCE + 1)
-			.is_err());
+		assert!(register_with(
+			BOB,
+			"e",
+			&[NodeRole::Trainer],
+			"eu",
+			basic_capabilities(),
+			INITIAL_BALANCE + 1
+		)
+		.is_err());
 		assert_eq!(held(BOB), 0);
 	});
 }
@@ -214,21 +250,39 @@ fn update_changes_the_description_within_the_stake() {
 		));
 		let info = Nodes::<Test>::get(node).unwrap();
 		assert_eq!(info.capabilities, gpu);
-		assert_eq!(info.region.into_inner(), b"us-east".to_vec());
+		assert_eq!(info.region.as_slice(), b"us-east");
 		assert!(info.has_role(NodeRole::Validator));
 		System::assert_last_event(Event::NodeUpdated { node }.into());
 
 		let tee = Capabilities::new(false, true, 0, 0, 0);
 		assert_noop!(
-			NodeRegistry::update(RuntimeOrigin::signed(ALICE), node, roles(&[NodeRole::Trainer]), region("eu"), tee),
+			NodeRegistry::update(
+				RuntimeOrigin::signed(ALICE),
+				node,
+				roles(&[NodeRole::Trainer]),
+				region("eu"),
+				tee
+			),
 			Error::<Test>::StakeBelowMinimum
 		);
 		assert_noop!(
-			NodeRegistry::update(RuntimeOrigin::signed(BOB), node, roles(&[NodeRole::Trainer]), region("eu"), gpu),
+			NodeRegistry::update(
+				RuntimeOrigin::signed(BOB),
+				node,
+				roles(&[NodeRole::Trainer]),
+				region("eu"),
+				gpu
+			),
 			Error::<Test>::NotOwner
 		);
 		assert_noop!(
-			NodeRegistry::update(RuntimeOrigin::signed(ALICE), 7, roles(&[NodeRole::Trainer]), region("eu"), gpu),
+			NodeRegistry::update(
+				RuntimeOrigin::signed(ALICE),
+				7,
+				roles(&[NodeRole::Trainer]),
+				region("eu"),
+				gpu
+			),
 			Error::<Test>::UnknownNode
 		);
 	});
@@ -333,7 +387,11 @@ fn authorize_accepts_a_valid_heartbeat_once_per_period() {
 		let node = register_node(ALICE, "node-a", 50);
 		let (heartbeat, signature) = signed_heartbeat(node, &node_pair("node-a"));
 		assert_ok!(authorize(heartbeat.clone(), signature.clone()));
-		assert_ok!(NodeRegistry::heartbeat(RawOrigin::Authorized.into(), heartbeat.clone(), signature.clone()));
+		assert_ok!(NodeRegistry::heartbeat(
+			RawOrigin::Authorized.into(),
+			heartbeat.clone(),
+			signature.clone()
+		));
 		assert_eq!(Nodes::<Test>::get(node).unwrap().last_heartbeat, Some(0));
 		System::assert_last_event(Event::HeartbeatReceived { node, period: 0 }.into());
 
@@ -456,7 +514,11 @@ fn a_kept_heartbeat_resets_the_miss_count() {
 fn a_heartbeat_before_the_sweep_accounts_for_the_missed_period() {
 	test(|| {
 		// Three nodes and a batch of two: the sweep of period 1 reaches one node a block late.
-		let nodes = [register_node(ALICE, "a", 50), register_node(ALICE, "b", 50), register_node(BOB, "c", 50)];
+		let nodes = [
+			register_node(ALICE, "a", 50),
+			register_node(ALICE, "b", 50),
+			register_node(BOB, "c", 50),
+		];
 		run_to_block(2 * PERIOD - 1);
 		for (node, seed) in nodes.iter().zip(["a", "b", "c"]) {
 			send_heartbeat(*node, seed);
@@ -475,7 +537,10 @@ fn a_heartbeat_before_the_sweep_accounts_for_the_missed_period() {
 			Event::HeartbeatMissed { node: unswept, period: 2, consecutive: 1 }.into(),
 		);
 		let info = Nodes::<Test>::get(unswept).unwrap();
-		assert_eq!((info.missed_heartbeats, info.last_heartbeat, info.accounted_through), (0, Some(3), 3));
+		assert_eq!(
+			(info.missed_heartbeats, info.last_heartbeat, info.accounted_through),
+			(0, Some(3), 3)
+		);
 		run_to_block(3 * PERIOD + 1);
 		assert_eq!(Nodes::<Test>::get(unswept).unwrap().missed_heartbeats, 0);
 	});
@@ -500,7 +565,10 @@ fn reactivate_restores_a_node_that_covers_its_tier() {
 		assert_ok!(NodeRegistry::reactivate(RuntimeOrigin::signed(ALICE), node));
 		System::assert_last_event(Event::NodeReactivated { node }.into());
 		let info = Nodes::<Test>::get(node).unwrap();
-		assert_eq!((info.status, info.missed_heartbeats, info.accounted_through), (NodeStatus::Active, 0, 4));
+		assert_eq!(
+			(info.status, info.missed_heartbeats, info.accounted_through),
+			(NodeStatus::Active, 0, 4)
+		);
 		// The period of reactivation is not held against it.
 		run_to_block(5 * PERIOD);
 		assert_eq!(Nodes::<Test>::get(node).unwrap().missed_heartbeats, 0);
@@ -541,10 +609,15 @@ fn slashes_take_the_share_of_the_reason_and_pay_the_beneficiary() {
 fn a_trap_failure_takes_the_whole_stake_and_deactivates() {
 	test(|| {
 		let node = register_node(ALICE, "node-a", 300);
-		assert_eq!(<NodeRegistry as Slasher<_, _>>::slash(node, SlashReason::TrapFailure, None), Ok(300));
+		assert_eq!(
+			<NodeRegistry as Slasher<_, _>>::slash(node, SlashReason::TrapFailure, None),
+			Ok(300)
+		);
 		assert_eq!(held(ALICE), 0);
 		assert_eq!(status(node), NodeStatus::Inactive(InactiveReason::Slashed));
-		System::assert_has_event(Event::NodeDeactivated { node, reason: InactiveReason::Slashed }.into());
+		System::assert_has_event(
+			Event::NodeDeactivated { node, reason: InactiveReason::Slashed }.into(),
+		);
 	});
 }
 
@@ -577,7 +650,10 @@ fn unbonding_stake_stays_slashable() {
 	test(|| {
 		let node = register_node(ALICE, "node-a", 100);
 		assert_ok!(NodeRegistry::deregister(RuntimeOrigin::signed(ALICE), node));
-		assert_eq!(<NodeRegistry as Slasher<_, _>>::slash(node, SlashReason::ForgedResult, None), Ok(50));
+		assert_eq!(
+			<NodeRegistry as Slasher<_, _>>::slash(node, SlashReason::ForgedResult, None),
+			Ok(50)
+		);
 		run_to_block(1 + UNBONDING);
 		assert_ok!(NodeRegistry::withdraw_unbonded(RuntimeOrigin::signed(ALICE), node));
 		assert_eq!(Balances::free_balance(ALICE), INITIAL_BALANCE - 50);
@@ -590,8 +666,14 @@ fn node_inspect_reports_the_record() {
 		let node = register_node(ALICE, "node-a", 50);
 		assert!(<NodeRegistry as NodeInspect<_, Balance>>::is_active(node));
 		assert_eq!(<NodeRegistry as NodeInspect<_, Balance>>::owner(node), Some(ALICE));
-		assert!(<NodeRegistry as NodeInspect<AccountId, Balance>>::has_role(node, NodeRole::Trainer));
-		assert_eq!(<NodeRegistry as NodeInspect<AccountId, Balance>>::capabilities(node), Some(basic_capabilities()));
+		assert!(<NodeRegistry as NodeInspect<AccountId, Balance>>::has_role(
+			node,
+			NodeRole::Trainer
+		));
+		assert_eq!(
+			<NodeRegistry as NodeInspect<AccountId, Balance>>::capabilities(node),
+			Some(basic_capabilities())
+		);
 		assert_eq!(
 			<NodeRegistry as NodeInspect<AccountId, Balance>>::node_key(node),
 			Some(node_public(&node_pair("node-a")))
@@ -620,8 +702,9 @@ fn offchain_test(body: impl FnOnce(&dyn Fn() -> Vec<Vec<u8>>)) {
 fn pooled_heartbeat(xt: &[u8]) -> (crate::Heartbeat<u64>, tessera_primitives::NodeSignature) {
 	let xt = Extrinsic::decode(&mut &xt[..]).expect("a decodable extrinsic");
 	match xt.function {
-		RuntimeCall::NodeRegistry(crate::Call::heartbeat { heartbeat, signature }) =>
-			(heartbeat, signature),
+		RuntimeCall::NodeRegistry(crate::Call::heartbeat { heartbeat, signature }) => {
+			(heartbeat, signature)
+		}
 		other => panic!("not a heartbeat: {other:?}"),
 	}
 }
@@ -653,7 +736,10 @@ fn offchain_worker_signs_and_pools_one_heartbeat_per_period() {
 		run_to_block(PERIOD);
 		NodeRegistry::offchain_worker(PERIOD);
 		let pooled = take_pooled();
-		assert_eq!(pooled_heartbeat(&pooled[0]).0, crate::Heartbeat { node, period: 1, block: PERIOD });
+		assert_eq!(
+			pooled_heartbeat(&pooled[0]).0,
+			crate::Heartbeat { node, period: 1, block: PERIOD }
+		);
 	});
 }
 

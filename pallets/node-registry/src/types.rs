@@ -11,7 +11,8 @@ use tessera_primitives::{Capabilities, NodeId, NodePublic, NodeRole, NodeStatus}
 /// A heartbeat period, counted from genesis: block `n` lies in period `n / HeartbeatPeriod`.
 pub type PeriodIndex = u32;
 
-/// The roles a node offers: at least one, each at most once, in ascending order.
+/// The roles a node offers: at least one, each at most once. Records keep them in
+/// ascending order.
 pub type Roles = BoundedVec<NodeRole, ConstU32<4>>;
 
 /// Everything the chain knows about a registered compute node.

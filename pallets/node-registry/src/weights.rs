@@ -68,8 +68,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
 	fn authorize_heartbeat() -> Weight {
-		Weight::from_parts(60_000_000, 3_500)
-			.saturating_add(T::DbWeight::get().reads(2_u64))
+		Weight::from_parts(60_000_000, 3_500).saturating_add(T::DbWeight::get().reads(2_u64))
 	}
 	fn sweep_heartbeats(n: u32) -> Weight {
 		Weight::from_parts(10_000_000, 1_500)

@@ -6,6 +6,7 @@ pub mod xcm_config;
 
 pub use tessera::TreasuryAccount;
 
+use cumulus_primitives_core::{AggregateMessageOrigin, ParaId};
 use frame_support::{
 	derive_impl,
 	dispatch::DispatchClass,
@@ -24,10 +25,13 @@ use frame_system::{
 	limits::{BlockLength, BlockWeights},
 	EnsureRoot,
 };
-use polkadot_sdk::{staging_parachain_info as parachain_info, staging_xcm_builder as xcm_builder, *};
-use cumulus_primitives_core::{AggregateMessageOrigin, ParaId};
 use parachains_common::message_queue::{NarrowOriginToSibling, ParaIdToSibling};
-use polkadot_runtime_common::{xcm_sender::NoPriceForMessageDelivery, BlockHashCount, SlowAdjustingFeeUpdate};
+use polkadot_runtime_common::{
+	xcm_sender::NoPriceForMessageDelivery, BlockHashCount, SlowAdjustingFeeUpdate,
+};
+use polkadot_sdk::{
+	staging_parachain_info as parachain_info, staging_xcm_builder as xcm_builder, *,
+};
 use smallvec::smallvec;
 use sp_runtime::{traits::AccountIdLookup, Perbill};
 
@@ -191,7 +195,8 @@ impl cumulus_pallet_parachain_system::Config for Runtime {
 	type ReservedDmpWeight = ReservedDmpWeight;
 	type XcmpMessageHandler = XcmpQueue;
 	type ReservedXcmpWeight = ReservedXcmpWeight;
-	type CheckAssociatedRelayNumber = cumulus_pallet_parachain_system::RelayNumberMonotonicallyIncreases;
+	type CheckAssociatedRelayNumber =
+		cumulus_pallet_parachain_system::RelayNumberMonotonicallyIncreases;
 	type ConsensusHook = ConsensusHook;
 	type RelayParentOffset = ConstU32<0>;
 	type SchedulingSignatureVerifier = ();

@@ -11,19 +11,29 @@ export function describeError(registry, dispatchError) {
 
 /**
  * Signs and sends `tx`; resolves with the block hash and events once it is in a block, and
- * rejects with the error's `section.Name` if it failed.
+ * rejects with the error's `section.Name` if it failed, or after `timeoutMs`.
+ *
+ * The dev node seals and finalizes each block at once, so the pool may report `Finalized`
+ * without an `InBlock` before it: either status means the extrinsic is in a block.
  */
-export function inBlock(tx, signer) {
+export function inBlock(tx, signer, timeoutMs = 60_000) {
   return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`extrinsic not in a block within ${timeoutMs} ms`)), timeoutMs);
+    const settle = (outcome, value) => {
+      clearTimeout(timer);
+      outcome(value);
+    };
     tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) {
-        reject(new Error(`extrinsic failed: ${describeError(tx.registry, dispatchError)}`));
-      } else if (status.isInBlock) {
-        resolve({ blockHash: status.asInBlock, events });
+      if (status.isInBlock || status.isFinalized) {
+        if (dispatchError) {
+          settle(reject, new Error(`extrinsic failed: ${describeError(tx.registry, dispatchError)}`));
+        } else {
+          settle(resolve, { blockHash: status.isInBlock ? status.asInBlock : status.asFinalized, events });
+        }
       } else if (status.isDropped || status.isInvalid || status.isUsurped) {
-        reject(new Error(`extrinsic not included: ${status.type}`));
+        settle(reject, new Error(`extrinsic not included: ${status.type}`));
       }
-    }).catch(reject);
+    }).catch((error) => settle(reject, error));
   });
 }
 
