@@ -80,7 +80,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 }
 
-/// Unit weights for tests: the same counts at RocksDB weights.
+/// For tests: computation and proof size alone, without database costs.
 impl WeightInfo for () {
 	fn register() -> Weight {
 		Weight::from_parts(120_000_000, 4_000)
