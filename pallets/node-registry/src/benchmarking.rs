@@ -198,10 +198,11 @@ mod benchmarks {
 		// The sweep has not reached the node for the last period, so the call accounts for it.
 		let period_after_next = Pallet::<T>::period_start(2);
 		frame_system::Pallet::<T>::set_block_number(period_after_next);
-		let (heartbeat, signature) = signed_heartbeat::<T>(node, &key);
+		// Named apart from `heartbeat`, which the benchmark macro defines as a type.
+		let (beat, signature) = signed_heartbeat::<T>(node, &key);
 
 		#[extrinsic_call]
-		_(RawOrigin::Authorized, heartbeat, signature);
+		_(RawOrigin::Authorized, beat, signature);
 
 		assert_eq!(Nodes::<T>::get(node).and_then(|info| info.last_heartbeat), Some(2));
 	}
@@ -210,8 +211,8 @@ mod benchmarks {
 	fn authorize_heartbeat() -> Result<(), BenchmarkError> {
 		let owner = funded::<T>("owner", 0);
 		let (node, key) = registered::<T>(&owner);
-		let (heartbeat, signature) = signed_heartbeat::<T>(node, &key);
-		let call = Call::<T>::heartbeat { heartbeat, signature };
+		let (beat, signature) = signed_heartbeat::<T>(node, &key);
+		let call = Call::<T>::heartbeat { heartbeat: beat, signature };
 
 		#[block]
 		{
