@@ -1,13 +1,16 @@
 //! Traits through which Tessera's pallets use each other, wired in the runtime.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use polkadot_sdk::sp_runtime::{DispatchError, Perbill};
+use polkadot_sdk::sp_runtime::{DispatchError, FixedU128, Perbill, Permill, Weight};
 use scale_info::TypeInfo;
 
-use crate::{Capabilities, NodeId, NodePublic, NodeRole};
+use crate::{Capabilities, JobId, NodeId, NodePublic, NodeRole, Outcome, TrustTier};
 
 /// Read access to the node registry.
-pub trait NodeInspect<AccountId, Balance> {
+pub trait NodeInspect<AccountId> {
+	/// The currency unit of stake.
+	type Balance;
+
 	/// Whether the node exists and gets new work.
 	fn is_active(node: NodeId) -> bool;
 	/// The account that registered the node and owns its stake.
@@ -19,7 +22,7 @@ pub trait NodeInspect<AccountId, Balance> {
 	/// The key the node signs its heartbeats and commitments with.
 	fn node_key(node: NodeId) -> Option<NodePublic>;
 	/// The stake currently held for the node (zero for an unknown node).
-	fn stake(node: NodeId) -> Balance;
+	fn stake(node: NodeId) -> Self::Balance;
 }
 
 /// A confirmed fault, and so how much of a node's stake it costs.
@@ -74,4 +77,58 @@ impl NodeWorkload for () {
 	fn open_jobs(_: NodeId) -> u32 {
 		0
 	}
+}
+
+/// Where other pallets report what nodes did, so that their reputation follows it.
+///
+/// The hooks never fail: a report about a node the reputation pallet has not seen yet starts
+/// that node's record. Callers add the matching `*_weight` to the weight of the call or hook
+/// that reports.
+pub trait ReputationSink {
+	/// Records one outcome of `node`'s work.
+	fn report(node: NodeId, outcome: Outcome);
+	/// Records that `node` was slashed for `reason`.
+	fn slashed(node: NodeId, reason: SlashReason);
+	/// Drops everything known about `node`, which has left the registry.
+	fn forget(node: NodeId);
+	/// The most weight one [`Self::report`] costs.
+	fn report_weight() -> Weight;
+	/// The most weight one [`Self::slashed`] costs.
+	fn slashed_weight() -> Weight;
+	/// The most weight one [`Self::forget`] costs.
+	fn forget_weight() -> Weight;
+}
+
+/// Reputation is not kept.
+impl ReputationSink for () {
+	fn report(_: NodeId, _: Outcome) {}
+	fn slashed(_: NodeId, _: SlashReason) {}
+	fn forget(_: NodeId) {}
+	fn report_weight() -> Weight {
+		Weight::zero()
+	}
+	fn slashed_weight() -> Weight {
+		Weight::zero()
+	}
+	fn forget_weight() -> Weight {
+		Weight::zero()
+	}
+}
+
+/// Read access to nodes' reputation, as of the current block.
+pub trait ReputationInspect {
+	/// The node's score, decayed to the current block; at most 100%.
+	fn score(node: NodeId) -> Permill;
+	/// The tier the node's score and history earn it.
+	fn tier(node: NodeId) -> TrustTier;
+	/// The share of the node's results that are spot-checked.
+	fn spot_check_rate(node: NodeId) -> Permill;
+	/// Draws whether `node`'s result for `job` is spot-checked, from randomness that was
+	/// unknown when the result was committed to. The same arguments give the same answer
+	/// within a block.
+	fn should_spot_check(node: NodeId, job: JobId) -> bool;
+	/// The factor the node's rewards are multiplied by.
+	fn reward_multiplier(node: NodeId) -> FixedU128;
+	/// The most weight one [`Self::should_spot_check`] costs.
+	fn should_spot_check_weight() -> Weight;
 }

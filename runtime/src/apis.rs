@@ -18,8 +18,8 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	genesis_config_presets, AccountId, AuraId, Balance, Block, BlockNumber, ConsensusHook,
-	Executive, InherentDataExt, NodeRegistry, Nonce, ParachainInfo, ParachainSystem, Runtime,
-	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment,
+	Executive, InherentDataExt, NodeRegistry, Nonce, ParachainInfo, ParachainSystem, Reputation,
+	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment,
 	BLOCK_PROCESSING_VELOCITY, SLOT_DURATION, VERSION,
 };
 
@@ -218,6 +218,12 @@ impl_runtime_apis! {
 
 		fn node_of_key(key: tessera_primitives::NodePublic) -> Option<tessera_primitives::NodeId> {
 			pallet_node_registry::NodeOfKey::<Runtime>::get(key)
+		}
+	}
+
+	impl pallet_reputation::runtime_api::ReputationApi<Block> for Runtime {
+		fn reputation(node: tessera_primitives::NodeId) -> Option<pallet_reputation::ReputationView> {
+			Reputation::view(node)
 		}
 	}
 

@@ -22,6 +22,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_message_queue, MessageQueue]
 	[cumulus_pallet_weight_reclaim, WeightReclaim]
 	[pallet_node_registry, NodeRegistry]
+	[pallet_reputation, Reputation]
 );
 
 impl frame_system_benchmarking::Config for Runtime {

@@ -235,6 +235,8 @@ mod runtime {
 	// Tessera.
 	#[runtime::pallet_index(50)]
 	pub type NodeRegistry = pallet_node_registry;
+	#[runtime::pallet_index(51)]
+	pub type Reputation = pallet_reputation;
 }
 
 cumulus_pallet_parachain_system::register_validate_block! {

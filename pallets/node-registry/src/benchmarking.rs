@@ -13,7 +13,7 @@ use polkadot_sdk::frame_benchmarking::v2::*;
 use sp_runtime::{traits::Saturating, RuntimeAppPublic};
 use tessera_primitives::NodeRole;
 
-fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
+pub fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, index, 0);
 	let plenty = T::MinStakeTee::get().saturating_mul(100u32.into());
 	T::Currency::set_balance(&who, plenty);
@@ -35,7 +35,7 @@ fn tee_capabilities() -> Capabilities {
 }
 
 /// Registers a TEE node with every role for `owner`; returns its id and key.
-fn registered<T: Config>(owner: &T::AccountId) -> (NodeId, NodePublic) {
+pub fn registered<T: Config>(owner: &T::AccountId) -> (NodeId, NodePublic) {
 	let key = NodePublic::generate_pair(None);
 	let proof = key.sign(&key_ownership_message(owner)).expect("the keystore signs");
 	let node = NextNodeId::<T>::get();

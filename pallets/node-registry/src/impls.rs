@@ -14,7 +14,7 @@ use sp_runtime::{
 	traits::{Saturating, Zero},
 	Perbill, RuntimeAppPublic, SaturatedConversion,
 };
-use tessera_primitives::{node::InactiveReason, NodeRole, SlashReason};
+use tessera_primitives::{node::InactiveReason, NodeRole, Outcome, SlashReason};
 use types::{key_ownership_message, Sweep};
 
 impl<T: Config> Pallet<T> {
@@ -169,6 +169,7 @@ impl<T: Config> Pallet<T> {
 			}
 		});
 		NodeCount::<T>::mutate(|count| *count = count.saturating_sub(1));
+		T::Reputation::forget(node);
 		Self::deposit_event(Event::NodeRemoved { node, released });
 		Ok(())
 	}
@@ -208,6 +209,7 @@ impl<T: Config> Pallet<T> {
 			info.last_heartbeat = Some(period);
 			info.accounted_through = period;
 			info.missed_heartbeats = 0;
+			T::Reputation::report(heartbeat.node, Outcome::HeartbeatKept);
 			Self::deposit_event(Event::HeartbeatReceived { node: heartbeat.node, period });
 		}
 		Nodes::<T>::insert(heartbeat.node, info);
@@ -231,12 +233,13 @@ impl<T: Config> Pallet<T> {
 			None => Nodes::<T>::iter(),
 		};
 		let mut checked = 0;
+		let mut reported = Weight::zero();
 		while checked < T::SweepBatch::get() {
 			let Some((node, mut info)) = nodes.next() else { break };
 			checked += 1;
 			sweep.last = Some(node);
 			if info.accounted_through < sweep.period && info.status.is_active() {
-				Self::account_misses(node, &mut info, sweep.period);
+				reported.saturating_accrue(Self::account_misses(node, &mut info, sweep.period));
 				Nodes::<T>::insert(node, info);
 			}
 		}
@@ -245,16 +248,20 @@ impl<T: Config> Pallet<T> {
 		} else {
 			CurrentSweep::<T>::put(sweep);
 		}
-		T::WeightInfo::sweep_heartbeats(checked)
+		T::WeightInfo::sweep_heartbeats(checked).saturating_add(reported)
 	}
 
 	/// Counts every period after `info.accounted_through` up to and including `through` as
 	/// missed, warning for each and slashing and deactivating the node once it has missed
-	/// too many in a row. The caller stores `info`.
-	fn account_misses(node: NodeId, info: &mut NodeInfoOf<T>, through: PeriodIndex) {
+	/// too many in a row. The caller stores `info`. Returns the weight of the reputation
+	/// reports made, which is at most [`Self::worst_reputation_weight`].
+	fn account_misses(node: NodeId, info: &mut NodeInfoOf<T>, through: PeriodIndex) -> Weight {
+		let mut reported = Weight::zero();
 		while info.accounted_through < through && info.status.is_active() {
 			info.accounted_through += 1;
 			info.missed_heartbeats = info.missed_heartbeats.saturating_add(1);
+			T::Reputation::report(node, Outcome::HeartbeatMissed);
+			reported.saturating_accrue(T::Reputation::report_weight());
 			Self::deposit_event(Event::HeartbeatMissed {
 				node,
 				period: info.accounted_through,
@@ -267,9 +274,21 @@ impl<T: Config> Pallet<T> {
 					SlashReason::MissedHeartbeats,
 					T::SlashBeneficiary::get(),
 				);
+				reported.saturating_accrue(T::Reputation::slashed_weight());
 			}
 		}
 		info.accounted_through = info.accounted_through.max(through);
+		reported
+	}
+
+	/// The most reputation weight one heartbeat, or one node's turn in the sweep, costs: a
+	/// report for each miss up to the one that deactivates the node, the slash of that one,
+	/// and the report of the heartbeat itself.
+	pub(crate) fn worst_reputation_weight() -> Weight {
+		T::Reputation::report_weight()
+			.saturating_mul(T::MaxMissedHeartbeats::get().into())
+			.saturating_add(T::Reputation::slashed_weight())
+			.saturating_add(T::Reputation::report_weight())
 	}
 
 	/// Takes the share of the stake `reason` calls for from the record and the owner's hold,
@@ -313,6 +332,7 @@ impl<T: Config> Pallet<T> {
 			})
 		};
 		info.stake = info.stake.saturating_sub(amount);
+		T::Reputation::slashed(node, reason);
 		Self::deposit_event(Event::NodeSlashed { node, reason, amount, beneficiary });
 
 		let deactivation = if matches!(reason, SlashReason::MissedHeartbeats) {
@@ -425,7 +445,9 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
-impl<T: Config> NodeInspect<T::AccountId, BalanceOf<T>> for Pallet<T> {
+impl<T: Config> NodeInspect<T::AccountId> for Pallet<T> {
+	type Balance = BalanceOf<T>;
+
 	fn is_active(node: NodeId) -> bool {
 		Nodes::<T>::get(node).is_some_and(|info| info.status.is_active())
 	}

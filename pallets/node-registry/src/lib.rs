@@ -52,7 +52,7 @@
 extern crate alloc;
 
 #[cfg(feature = "runtime-benchmarks")]
-mod benchmarking;
+pub mod benchmarking;
 mod impls;
 #[cfg(test)]
 mod mock;
@@ -72,7 +72,8 @@ use polkadot_sdk::{
 	frame_system, sp_core, sp_runtime,
 };
 use tessera_primitives::{
-	Capabilities, NodeId, NodeInspect, NodePublic, NodeSignature, NodeStatus, NodeWorkload, Slasher,
+	Capabilities, NodeId, NodeInspect, NodePublic, NodeSignature, NodeStatus, NodeWorkload,
+	ReputationSink, Slasher,
 };
 
 const LOG_TARGET: &str = "runtime::node-registry";
@@ -195,6 +196,10 @@ pub mod pallet {
 
 		/// Open work per node, so that a busy node cannot deregister.
 		type Workload: NodeWorkload;
+
+		/// Where heartbeats, misses, slashes and removals are reported, so that reputation
+		/// follows them.
+		type Reputation: ReputationSink;
 
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
@@ -521,6 +526,9 @@ pub mod pallet {
 		///
 		/// Emits [`Event::NodeRemoved`].
 		#[pallet::call_index(5)]
+		#[pallet::weight(
+			T::WeightInfo::withdraw_unbonded().saturating_add(T::Reputation::forget_weight())
+		)]
 		pub fn withdraw_unbonded(origin: OriginFor<T>, node: NodeId) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
 			Self::do_withdraw_unbonded(owner, node)
@@ -547,6 +555,7 @@ pub mod pallet {
 		/// Emits [`Event::HeartbeatReceived`], and [`Event::HeartbeatMissed`] for earlier
 		/// periods the sweep had not yet accounted for.
 		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::heartbeat().saturating_add(Pallet::<T>::worst_reputation_weight()))]
 		#[pallet::authorize(Pallet::<T>::authorize_heartbeat)]
 		pub fn heartbeat(
 			origin: OriginFor<T>,

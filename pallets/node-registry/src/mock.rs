@@ -3,7 +3,7 @@
 use crate::{self as pallet_node_registry, types::key_ownership_message, Roles};
 use codec::Encode;
 use polkadot_sdk::{
-	frame_support::{self, derive_impl, parameter_types, traits::Hooks},
+	frame_support::{self, derive_impl, parameter_types, traits::Hooks, weights::Weight},
 	frame_system, pallet_balances,
 	sp_core::{sr25519, Pair, H256},
 	sp_io::TestExternalities,
@@ -13,7 +13,10 @@ use polkadot_sdk::{
 	},
 };
 use std::sync::Arc;
-use tessera_primitives::{Capabilities, NodeId, NodePublic, NodeRole, NodeSignature, NodeWorkload};
+use tessera_primitives::{
+	Capabilities, NodeId, NodePublic, NodeRole, NodeSignature, NodeWorkload, Outcome,
+	ReputationSink, SlashReason,
+};
 
 pub type AccountId = u64;
 pub type Balance = u64;
@@ -94,6 +97,40 @@ impl NodeWorkload for TestWorkload {
 	}
 }
 
+/// What the registry told the reputation pallet, in order.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Reported {
+	Outcome(NodeId, Outcome),
+	Slashed(NodeId, SlashReason),
+	Forgotten(NodeId),
+}
+
+parameter_types! {
+	pub static ReputationReports: Vec<Reported> = Vec::new();
+}
+
+pub struct TestReputation;
+impl ReputationSink for TestReputation {
+	fn report(node: NodeId, outcome: Outcome) {
+		ReputationReports::mutate(|reports| reports.push(Reported::Outcome(node, outcome)));
+	}
+	fn slashed(node: NodeId, reason: SlashReason) {
+		ReputationReports::mutate(|reports| reports.push(Reported::Slashed(node, reason)));
+	}
+	fn forget(node: NodeId) {
+		ReputationReports::mutate(|reports| reports.push(Reported::Forgotten(node)));
+	}
+	fn report_weight() -> Weight {
+		Weight::from_parts(1_000, 0)
+	}
+	fn slashed_weight() -> Weight {
+		Weight::from_parts(10_000, 0)
+	}
+	fn forget_weight() -> Weight {
+		Weight::from_parts(100_000, 0)
+	}
+}
+
 impl pallet_node_registry::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
@@ -115,6 +152,7 @@ impl pallet_node_registry::Config for Test {
 	type MaxRegionLen = frame_support::traits::ConstU32<16>;
 	type HeartbeatPriority = HeartbeatPriority;
 	type Workload = TestWorkload;
+	type Reputation = TestReputation;
 	type WeightInfo = ();
 }
 

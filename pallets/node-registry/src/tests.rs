@@ -19,8 +19,8 @@ use polkadot_sdk::{
 	sp_runtime::{DispatchError, Perbill, RuntimeAppPublic},
 };
 use tessera_primitives::{
-	node::InactiveReason, Capabilities, NodeInspect, NodePublic, NodeRole, NodeStatus, SlashReason,
-	Slasher,
+	node::InactiveReason, Capabilities, NodeInspect, NodePublic, NodeRole, NodeStatus, Outcome,
+	SlashReason, Slasher,
 };
 
 fn held(who: AccountId) -> Balance {
@@ -99,7 +99,7 @@ fn one_owner_runs_several_nodes_with_separate_stakes() {
 		let second = register_node(ALICE, "node-b", 30);
 		assert_ne!(first, second);
 		assert_eq!(held(ALICE), 50);
-		assert_eq!(<NodeRegistry as NodeInspect<_, _>>::stake(second), 30);
+		assert_eq!(<NodeRegistry as NodeInspect<_>>::stake(second), 30);
 	});
 }
 
@@ -326,7 +326,7 @@ fn deregister_unbonds_and_withdraw_releases_after_the_period() {
 		assert_ok!(NodeRegistry::deregister(RuntimeOrigin::signed(ALICE), node));
 		let until = 1 + UNBONDING;
 		assert_eq!(status(node), NodeStatus::Unbonding { until });
-		assert!(!<NodeRegistry as NodeInspect<_, _>>::is_active(node));
+		assert!(!<NodeRegistry as NodeInspect<_>>::is_active(node));
 		System::assert_last_event(Event::NodeUnbonding { node, until }.into());
 		assert_noop!(
 			NodeRegistry::deregister(RuntimeOrigin::signed(ALICE), node),
@@ -491,6 +491,34 @@ fn sweep_warns_on_each_miss_and_slashes_after_three_in_a_row() {
 		System::reset_events();
 		run_to_block(6 * PERIOD);
 		assert!(System::events().is_empty());
+	});
+}
+
+#[test]
+fn heartbeats_misses_slashes_and_removal_are_reported_to_reputation() {
+	test(|| {
+		let node = register_node(ALICE, "node-a", 100);
+		run_to_block(PERIOD + 1);
+		send_heartbeat(node, "node-a");
+		run_to_block(5 * PERIOD);
+		assert_ok!(<NodeRegistry as Slasher<_, _>>::slash(node, SlashReason::ForgedResult, None));
+		assert_ok!(NodeRegistry::deregister(RuntimeOrigin::signed(ALICE), node));
+		run_to_block(5 * PERIOD + UNBONDING);
+		assert_ok!(NodeRegistry::withdraw_unbonded(RuntimeOrigin::signed(ALICE), node));
+
+		let missed = Reported::Outcome(node, Outcome::HeartbeatMissed);
+		assert_eq!(
+			ReputationReports::get(),
+			vec![
+				Reported::Outcome(node, Outcome::HeartbeatKept),
+				missed,
+				missed,
+				missed,
+				Reported::Slashed(node, SlashReason::MissedHeartbeats),
+				Reported::Slashed(node, SlashReason::ForgedResult),
+				Reported::Forgotten(node),
+			]
+		);
 	});
 }
 
@@ -664,21 +692,18 @@ fn unbonding_stake_stays_slashable() {
 fn node_inspect_reports_the_record() {
 	test(|| {
 		let node = register_node(ALICE, "node-a", 50);
-		assert!(<NodeRegistry as NodeInspect<_, Balance>>::is_active(node));
-		assert_eq!(<NodeRegistry as NodeInspect<_, Balance>>::owner(node), Some(ALICE));
-		assert!(<NodeRegistry as NodeInspect<AccountId, Balance>>::has_role(
-			node,
-			NodeRole::Trainer
-		));
+		assert!(<NodeRegistry as NodeInspect<_>>::is_active(node));
+		assert_eq!(<NodeRegistry as NodeInspect<_>>::owner(node), Some(ALICE));
+		assert!(<NodeRegistry as NodeInspect<AccountId>>::has_role(node, NodeRole::Trainer));
 		assert_eq!(
-			<NodeRegistry as NodeInspect<AccountId, Balance>>::capabilities(node),
+			<NodeRegistry as NodeInspect<AccountId>>::capabilities(node),
 			Some(basic_capabilities())
 		);
 		assert_eq!(
-			<NodeRegistry as NodeInspect<AccountId, Balance>>::node_key(node),
+			<NodeRegistry as NodeInspect<AccountId>>::node_key(node),
 			Some(node_public(&node_pair("node-a")))
 		);
-		assert_eq!(<NodeRegistry as NodeInspect<AccountId, Balance>>::stake(9), 0);
+		assert_eq!(<NodeRegistry as NodeInspect<AccountId>>::stake(9), 0);
 		assert!(!NodeRegistry::has_priority(node));
 	});
 }

@@ -1,6 +1,7 @@
 //! Configuration of every pallet in the runtime, each `parameter_types!` beside the
 //! `Config` it feeds.
 
+mod randomness;
 mod tessera;
 pub mod xcm_config;
 

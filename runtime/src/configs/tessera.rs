@@ -2,12 +2,15 @@
 //! transactions.
 
 use frame_support::{parameter_types, traits::ConstU32, PalletId};
+use frame_system::EnsureRoot;
+use pallet_reputation::{DecayRule, TierRule, TierRules};
 use polkadot_sdk::*;
-use sp_runtime::{generic::Era, traits::AccountIdConversion, Perbill};
+use sp_runtime::{generic::Era, traits::AccountIdConversion, FixedU128, Perbill, Permill};
 
+use super::randomness::RelayChainRandomness;
 use crate::{
-	AccountId, Balance, Balances, BlockNumber, Runtime, RuntimeCall, RuntimeHoldReason,
-	TxExtension, UncheckedExtrinsic, HOURS, UNIT,
+	AccountId, Balance, Balances, BlockNumber, NodeRegistry, Reputation, Runtime, RuntimeCall,
+	RuntimeHoldReason, TxExtension, UncheckedExtrinsic, DAYS, HOURS, UNIT,
 };
 
 impl<LocalCall> frame_system::offchain::CreateTransactionBase<LocalCall> for Runtime
@@ -95,5 +98,72 @@ impl pallet_node_registry::Config for Runtime {
 	type HeartbeatPriority = HeartbeatPriority;
 	// Until proof-of-compute assigns jobs, no node has open work.
 	type Workload = ();
+	type Reputation = Reputation;
 	type WeightInfo = pallet_node_registry::weights::SubstrateWeight<Runtime>;
+}
+
+/// A tier's rule: the least score (percent) and verified contributions it asks for, the
+/// share of results it spot-checks (percent) and its reward multiplier (percent).
+const fn tier(score: u32, history: u32, spot_check: u32, reward: u128) -> TierRule {
+	TierRule {
+		min_score: Permill::from_percent(score),
+		min_history: history,
+		spot_check_rate: Permill::from_percent(spot_check),
+		// `FixedU128` has 18 decimals: one percent is 10^16.
+		reward_multiplier: FixedU128::from_inner(reward * 10u128.pow(16)),
+	}
+}
+
+parameter_types! {
+	/// A base spot-check rate of 10%, times 0.2, 0.5, 1 and 2 from the top tier down.
+	pub const Tiers: TierRules = TierRules {
+		excellent: tier(90, 200, 2, 115),
+		trusted: tier(75, 100, 5, 110),
+		developing: tier(50, 50, 10, 100),
+		new: tier(0, 0, 20, 100),
+	};
+	/// 100 Mbit/s earns a full bandwidth dimension.
+	pub const ReferenceBandwidth: u64 = 12_500_000;
+	pub const ViolationPenalty: Permill = Permill::from_percent(20);
+	pub const DataFaultPenalty: Permill = Permill::from_percent(10);
+	/// 5% of the distance from neutral per 1 000 blocks after the first 1 000, keeping at
+	/// least half of it.
+	pub const Decay: DecayRule<BlockNumber> = DecayRule {
+		grace: 1_000,
+		step: 1_000,
+		per_step: Permill::from_percent(5),
+		floor: Permill::from_percent(50),
+	};
+}
+
+impl pallet_reputation::Config for Runtime {
+	type Nodes = NodeRegistry;
+	type Randomness = RelayChainRandomness;
+	type Tiers = Tiers;
+	type PriorSamples = ConstU32<20>;
+	type MemoryLength = ConstU32<1_000>;
+	type ReferenceBandwidth = ReferenceBandwidth;
+	type EpochLength = ConstU32<DAYS>;
+	type ViolationPenalty = ViolationPenalty;
+	type ViolationWindow = ConstU32<10_000>;
+	type DataFaultPenalty = DataFaultPenalty;
+	type Decay = Decay;
+	// 5 × 20% is the whole score.
+	type MaxViolations = ConstU32<5>;
+	type ForceOrigin = EnsureRoot<AccountId>;
+	type WeightInfo = pallet_reputation::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = BenchmarkNode;
+}
+
+/// Registers nodes for the reputation benchmarks through the node registry.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct BenchmarkNode;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_reputation::BenchmarkHelper for BenchmarkNode {
+	fn registered_node() -> tessera_primitives::NodeId {
+		let owner = pallet_node_registry::benchmarking::funded::<Runtime>("reputation", 0);
+		pallet_node_registry::benchmarking::registered::<Runtime>(&owner).0
+	}
 }
