@@ -21,7 +21,7 @@ after(async () => {
   await node?.stop();
 });
 
-test('a registered node holds its stake and its off-chain worker sends heartbeats', async () => {
+test('a registered node holds its stake, its off-chain worker sends heartbeats, and reputation follows them', async () => {
   const { api } = node;
   const keyring = new Keyring({ type: 'sr25519' });
   const owner = keyring.addFromUri('//Charlie');
@@ -69,6 +69,14 @@ test('a registered node holds its stake and its off-chain worker sends heartbeat
   const updated = (await api.query.nodeRegistry.nodes(id)).unwrap();
   assert.equal(updated.lastHeartbeat.unwrap().toNumber(), period);
   assert.equal(updated.missedHeartbeats.toNumber(), 0);
+
+  // The registry reported the heartbeat to the reputation pallet: uptime rose above neutral.
+  assert.ok((await api.query.reputation.reputationOfNode(id)).isSome, 'a reputation record');
+  const view = (await api.call.reputationApi.reputation(id)).unwrap();
+  assert.ok(view.dimensions.uptime.toNumber() > 5_000, `uptime ${view.dimensions.uptime}`);
+  assert.equal(view.dimensions.proofSuccess.toNumber(), 5_000);
+  assert.ok(view.tier.isNew, 'no verified history yet');
+  assert.equal(view.spotCheckRate.toNumber(), 200_000, '20% in parts per million');
 });
 
 test('a registration whose key proof was made for another account is refused', async () => {
