@@ -7,15 +7,18 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 
+pub mod did;
 pub mod digest;
 pub mod node;
 pub mod reputation;
 pub mod traits;
 
 pub use node::{Capabilities, NodeId, NodeRole, NodeStatus};
+pub use did::DidId;
 pub use reputation::{JobId, Outcome, TrustTier};
 pub use traits::{
-	NodeInspect, NodeWorkload, ReputationInspect, ReputationSink, SlashReason, Slasher,
+	ConsentInspect, NodeInspect, NodeWorkload, ReputationInspect, ReputationSink, SlashReason,
+	Slasher,
 };
 
 use polkadot_sdk::sp_core::crypto::KeyTypeId;

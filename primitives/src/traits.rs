@@ -4,7 +4,7 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::sp_runtime::{DispatchError, FixedU128, Perbill, Permill, Weight};
 use scale_info::TypeInfo;
 
-use crate::{Capabilities, JobId, NodeId, NodePublic, NodeRole, Outcome, TrustTier};
+use crate::{Capabilities, DidId, JobId, NodeId, NodePublic, NodeRole, Outcome, TrustTier};
 
 /// Read access to the node registry.
 pub trait NodeInspect<AccountId> {
@@ -131,4 +131,11 @@ pub trait ReputationInspect {
 	fn reward_multiplier(node: NodeId) -> FixedU128;
 	/// The most weight one [`Self::should_spot_check`] costs.
 	fn should_spot_check_weight() -> Weight;
+}
+
+/// Whether data may be used: consent that data owners give to other DIDs, per dataset.
+pub trait ConsentInspect {
+	/// Whether `grantor` currently lets `grantee` use the dataset with CID `dataset`: the
+	/// grant exists, was not revoked, has not expired, and neither DID was revoked.
+	fn is_allowed(dataset: &[u8], grantor: &DidId, grantee: &DidId) -> bool;
 }

@@ -18,7 +18,7 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	genesis_config_presets, AccountId, AuraId, Balance, Block, BlockNumber, ConsensusHook,
-	Executive, InherentDataExt, NodeRegistry, Nonce, ParachainInfo, ParachainSystem, Reputation,
+	Did, Executive, InherentDataExt, NodeRegistry, Nonce, ParachainInfo, ParachainSystem, Reputation,
 	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment,
 	BLOCK_PROCESSING_VELOCITY, SLOT_DURATION, VERSION,
 };
@@ -224,6 +224,22 @@ impl_runtime_apis! {
 	impl pallet_reputation::runtime_api::ReputationApi<Block> for Runtime {
 		fn reputation(node: tessera_primitives::NodeId) -> Option<pallet_reputation::ReputationView> {
 			Reputation::view(node)
+		}
+	}
+
+	impl pallet_did::runtime_api::DidApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn resolve(
+			did: tessera_primitives::DidId,
+		) -> Option<pallet_did::runtime_api::DidRecord<AccountId, Balance, BlockNumber>> {
+			Did::resolve(did)
+		}
+
+		fn grants_for_dataset(dataset: Vec<u8>) -> Vec<pallet_did::runtime_api::GrantRecord<BlockNumber>> {
+			Did::grants_for_dataset(dataset)
+		}
+
+		fn grants_to(grantee: tessera_primitives::DidId) -> Vec<pallet_did::runtime_api::GrantRecord<BlockNumber>> {
+			Did::grants_to(grantee)
 		}
 	}
 

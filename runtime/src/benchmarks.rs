@@ -23,6 +23,7 @@ frame_benchmarking::define_benchmarks!(
 	[cumulus_pallet_weight_reclaim, WeightReclaim]
 	[pallet_node_registry, NodeRegistry]
 	[pallet_reputation, Reputation]
+	[pallet_did, Did]
 );
 
 impl frame_system_benchmarking::Config for Runtime {

@@ -237,6 +237,8 @@ mod runtime {
 	pub type NodeRegistry = pallet_node_registry;
 	#[runtime::pallet_index(51)]
 	pub type Reputation = pallet_reputation;
+	#[runtime::pallet_index(52)]
+	pub type Did = pallet_did;
 }
 
 cumulus_pallet_parachain_system::register_validate_block! {

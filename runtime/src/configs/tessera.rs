@@ -1,7 +1,11 @@
 //! Configuration of Tessera's own pallets, and how their off-chain workers build
 //! transactions.
 
-use frame_support::{parameter_types, traits::ConstU32, PalletId};
+use frame_support::{
+	parameter_types,
+	traits::{ConstU32, ConstU64},
+	PalletId,
+};
 use frame_system::EnsureRoot;
 use pallet_reputation::{DecayRule, TierRule, TierRules};
 use polkadot_sdk::*;
@@ -100,6 +104,27 @@ impl pallet_node_registry::Config for Runtime {
 	type Workload = ();
 	type Reputation = Reputation;
 	type WeightInfo = pallet_node_registry::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// Pays for a DID document and the grants it may give without funds.
+	pub const DidDeposit: Balance = UNIT;
+	/// DID-signed operations queue behind heartbeats.
+	pub const DidOperationPriority: sp_runtime::transaction_validity::TransactionPriority =
+		sp_runtime::transaction_validity::TransactionPriority::MAX / 4;
+}
+
+impl pallet_did::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Deposit = DidDeposit;
+	type MaxControllers = ConstU32<8>;
+	// A CIDv1 with a 64-byte digest is 68 bytes.
+	type MaxCidLen = ConstU32<96>;
+	type MaxGrantsPerDid = ConstU32<64>;
+	type OperationLongevity = ConstU64<64>;
+	type OperationPriority = DidOperationPriority;
+	type WeightInfo = pallet_did::weights::SubstrateWeight<Runtime>;
 }
 
 /// A tier's rule: the least score (percent) and verified contributions it asks for, the

@@ -1,0 +1,270 @@
+//! Benchmarks of every call and of the authorize path of DID-signed operations, at their
+//! worst: longest CIDs, fullest controller lists, grants up to the bound.
+
+use super::*;
+use crate::types::{creation_message, operation_message, rotation_message};
+use alloc::vec;
+use frame_support::{
+	pallet_prelude::{Authorize, TransactionSource},
+	traits::{fungible::Mutate, Get},
+};
+use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use polkadot_sdk::{
+	frame_benchmarking::v2::*,
+	sp_core::{crypto::KeyTypeId, sr25519},
+	sp_io::crypto::{sr25519_generate, sr25519_sign},
+};
+use sp_runtime::traits::{Bounded, Zero};
+
+/// Where benchmark DID keys live in the keystore.
+const BENCH_KEY_TYPE: KeyTypeId = KeyTypeId(*b"tdid");
+
+fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
+	let who: T::AccountId = account(name, index, 0);
+	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
+	who
+}
+
+fn new_key() -> sr25519::Public {
+	sr25519_generate(BENCH_KEY_TYPE, None)
+}
+
+fn sign(key: &sr25519::Public, message: &[u8]) -> DidSignature {
+	DidSignature::Sr25519(sr25519_sign(BENCH_KEY_TYPE, key, message).expect("the keystore signs"))
+}
+
+fn longest_cid<T: Config>(fill: u8) -> CidOf<T> {
+	vec![fill; T::MaxCidLen::get() as usize].try_into().expect("exactly the bound")
+}
+
+/// A DID created by a funded account with the longest metadata; returns the DID, its key and
+/// its creator.
+fn created<T: Config>(index: u32) -> (DidId, sr25519::Public, T::AccountId) {
+	let creator = funded::<T>("creator", index);
+	let key = new_key();
+	Pallet::<T>::do_create(
+		creator.clone(),
+		AuthKey::Sr25519(key),
+		sign(&key, &creation_message(&creator)),
+		Some(EncryptionKey([7; 32])),
+		Some(longest_cid::<T>(1)),
+	)
+	.expect("creation succeeds");
+	(AuthKey::Sr25519(key).did(), key, creator)
+}
+
+/// Adds controllers to `did` until one place is left.
+fn fill_controllers<T: Config>(did: DidId) {
+	for index in 1..T::MaxControllers::get().saturating_sub(1) {
+		let account = account::<T::AccountId>("controller", index, 0);
+		Documents::<T>::mutate(did, |document| {
+			let document = document.as_mut().expect("the DID exists");
+			document.controllers.try_push(account).expect("below the bound");
+		});
+	}
+}
+
+/// Gives grants from `grantor` to `grantee` until one place is left.
+fn fill_grants<T: Config>(grantor: DidId, grantee: DidId) {
+	let expires_at = BlockNumberFor::<T>::max_value();
+	for index in 1..T::MaxGrantsPerDid::get() {
+		let dataset: CidOf<T> = index.to_le_bytes().to_vec().try_into().expect("a short CID");
+		let action = DidAction::GrantAccess {
+			dataset,
+			grantee,
+			expires_at,
+			encrypted_key: longest_cid::<T>(3),
+		};
+		let document = Documents::<T>::get(grantor).expect("the DID exists");
+		Pallet::<T>::do_act_for_benchmarks(grantor, document, action).expect("granted");
+	}
+}
+
+fn granted<T: Config>() -> (DidId, DidId, T::AccountId, T::AccountId) {
+	let (grantor, _, grantor_account) = created::<T>(0);
+	let (grantee, _, grantee_account) = created::<T>(1);
+	fill_grants::<T>(grantor, grantee);
+	let expires_at = BlockNumberFor::<T>::max_value();
+	let action = DidAction::GrantAccess {
+		dataset: longest_cid::<T>(2),
+		grantee,
+		expires_at,
+		encrypted_key: longest_cid::<T>(3),
+	};
+	let document = Documents::<T>::get(grantor).expect("the DID exists");
+	Pallet::<T>::do_act_for_benchmarks(grantor, document, action).expect("granted");
+	(grantor, grantee, grantor_account, grantee_account)
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn create() {
+		let creator = funded::<T>("creator", 0);
+		let key = new_key();
+		let proof = sign(&key, &creation_message(&creator));
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(creator),
+			AuthKey::Sr25519(key),
+			proof,
+			Some(EncryptionKey([7; 32])),
+			Some(longest_cid::<T>(1)),
+		);
+
+		assert!(Documents::<T>::contains_key(AuthKey::Sr25519(key).did()));
+	}
+
+	#[benchmark]
+	fn rotate_keys() {
+		let (did, _, creator) = created::<T>(0);
+		let key = new_key();
+		let nonce = Documents::<T>::get(did).expect("the DID exists").nonce;
+		let proof = sign(&key, &rotation_message(&did, nonce));
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(creator),
+			did,
+			AuthKey::Sr25519(key),
+			proof,
+			Some(EncryptionKey([8; 32])),
+		);
+
+		assert_eq!(Documents::<T>::get(did).map(|d| d.auth_key), Some(AuthKey::Sr25519(key)));
+	}
+
+	#[benchmark]
+	fn set_metadata() {
+		let (did, _, creator) = created::<T>(0);
+		fill_controllers::<T>(did);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(creator), did, Some(longest_cid::<T>(9)));
+
+		assert_eq!(Documents::<T>::get(did).and_then(|d| d.metadata), Some(longest_cid::<T>(9)));
+	}
+
+	#[benchmark]
+	fn add_controller() {
+		let (did, _, creator) = created::<T>(0);
+		fill_controllers::<T>(did);
+		let newcomer = account::<T::AccountId>("newcomer", 0, 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(creator), did, newcomer.clone());
+
+		assert!(Documents::<T>::get(did).is_some_and(|d| d.controllers.contains(&newcomer)));
+	}
+
+	#[benchmark]
+	fn remove_controller() {
+		let (did, _, creator) = created::<T>(0);
+		fill_controllers::<T>(did);
+		let last = account::<T::AccountId>("last", 0, 0);
+		Documents::<T>::mutate(did, |document| {
+			let document = document.as_mut().expect("the DID exists");
+			document.controllers.try_push(last.clone()).expect("one place was left");
+		});
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(creator), did, last.clone());
+
+		assert!(Documents::<T>::get(did).is_some_and(|d| !d.controllers.contains(&last)));
+	}
+
+	#[benchmark]
+	fn revoke() {
+		let (did, _, creator) = created::<T>(0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(creator), did);
+
+		assert!(Documents::<T>::get(did).is_some_and(|d| d.revoked.is_some()));
+	}
+
+	#[benchmark]
+	fn grant_access() {
+		let (grantor, _, creator) = created::<T>(0);
+		let (grantee, _, _) = created::<T>(1);
+		fill_grants::<T>(grantor, grantee);
+		let dataset = longest_cid::<T>(2);
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(creator),
+			grantor,
+			dataset.clone(),
+			grantee,
+			BlockNumberFor::<T>::max_value(),
+			longest_cid::<T>(3),
+		);
+
+		assert!(Grants::<T>::contains_key((dataset, grantor, grantee)));
+	}
+
+	#[benchmark]
+	fn revoke_access() {
+		let (grantor, grantee, creator, _) = granted::<T>();
+		let dataset = longest_cid::<T>(2);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(creator), grantor, dataset.clone(), grantee);
+
+		assert!(!Grants::<T>::contains_key((dataset, grantor, grantee)));
+	}
+
+	#[benchmark]
+	fn record_access() {
+		let (grantor, grantee, _, grantee_account) = granted::<T>();
+		let dataset = longest_cid::<T>(2);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(grantee_account), grantee, dataset.clone(), grantor);
+
+		assert_eq!(Grants::<T>::get((dataset, grantor, grantee)).map(|g| g.accesses), Some(1));
+	}
+
+	/// The overhead of a DID-signed operation around its action, measured with the lightest
+	/// action; the call adds the action's own weight.
+	#[benchmark]
+	fn submit_operation() {
+		let (did, key, _) = created::<T>(0);
+		let operation =
+			DidOperation { did, nonce: 0, action: DidAction::SetMetadata { metadata: None } };
+		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+		let signature = sign(&key, &operation_message(&genesis, &operation));
+
+		#[extrinsic_call]
+		_(RawOrigin::Authorized, operation, signature);
+
+		assert_eq!(Documents::<T>::get(did).map(|d| d.nonce), Some(1));
+	}
+
+	#[benchmark]
+	fn authorize_operation() -> Result<(), BenchmarkError> {
+		let (did, key, _) = created::<T>(0);
+		let operation = DidOperation {
+			did,
+			nonce: 0,
+			action: DidAction::SetMetadata { metadata: Some(longest_cid::<T>(4)) },
+		};
+		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+		let signature = sign(&key, &operation_message(&genesis, &operation));
+		let call = Call::<T>::submit_operation { operation, signature };
+
+		#[block]
+		{
+			call.authorize(TransactionSource::External)
+				.ok_or("submit_operation has authorize logic")?
+				.map_err(|_| "a valid operation is authorized")?;
+		}
+
+		Ok(())
+	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
+}

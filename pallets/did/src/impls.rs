@@ -1,0 +1,361 @@
+//! The logic behind the calls, consent checks, and the reads of the runtime API.
+
+use crate::{
+	pallet::*, types, AuthKey, BalanceOf, CidOf, DidAction, DidActionOf, DidDocument,
+	DidDocumentOf, DidOperationOf, DidSignature, EncryptionKey, Grant, WeightInfo,
+};
+use alloc::vec::Vec;
+use polkadot_sdk::{
+	frame_support::{
+		ensure,
+		pallet_prelude::*,
+		storage::{with_transaction, TransactionOutcome},
+		traits::{fungible::MutateHold, tokens::Precision},
+	},
+	frame_system::{self, pallet_prelude::*},
+	sp_runtime::{traits::Zero, DispatchError},
+};
+use tessera_primitives::{ConsentInspect, DidId};
+
+impl<T: Config> Pallet<T> {
+	pub(crate) fn do_create(
+		creator: T::AccountId,
+		auth_key: AuthKey,
+		key_proof: DidSignature,
+		encryption_key: Option<EncryptionKey>,
+		metadata: Option<CidOf<T>>,
+	) -> DispatchResult {
+		let did = auth_key.did();
+		ensure!(!Documents::<T>::contains_key(did), Error::<T>::DidExists);
+		ensure!(
+			auth_key.verify(&types::creation_message(&creator), &key_proof),
+			Error::<T>::BadKeyProof
+		);
+		let deposit = T::Deposit::get();
+		T::Currency::hold(&HoldReason::DidDeposit.into(), &creator, deposit)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		let controllers = BoundedVec::try_from(alloc::vec![creator.clone()])
+			.map_err(|_| Error::<T>::TooManyControllers)?;
+		Documents::<T>::insert(
+			did,
+			DidDocument {
+				controllers,
+				auth_key,
+				encryption_key,
+				metadata,
+				depositor: creator.clone(),
+				deposit,
+				nonce: 0,
+				created: now,
+				updated: now,
+				revoked: None,
+			},
+		);
+		Self::deposit_event(Event::DidCreated { did, creator });
+		Ok(())
+	}
+
+	/// Applies `action` for `did` after checking that the signer of `origin` controls it.
+	pub(crate) fn act_as_controller(
+		origin: OriginFor<T>,
+		did: DidId,
+		action: DidActionOf<T>,
+	) -> DispatchResult {
+		let who = ensure_signed(origin)?;
+		let document = Self::live_document(&did)?;
+		ensure!(document.controllers.contains(&who), Error::<T>::NotController);
+		Self::do_act(did, document, action)
+	}
+
+	pub(crate) fn do_submit_operation(operation: DidOperationOf<T>) -> DispatchResult {
+		let crate::DidOperation { did, nonce, action } = operation;
+		let document = Self::live_document(&did)?;
+		ensure!(document.nonce == nonce, Error::<T>::BadNonce);
+		// The action runs in its own storage layer: when it fails, its writes are undone,
+		// but the nonce below is still used up.
+		let result = with_transaction(|| {
+			let result = Self::do_act(did, document, action);
+			if result.is_ok() {
+				TransactionOutcome::Commit(Ok(result))
+			} else {
+				TransactionOutcome::Rollback(Ok(result))
+			}
+		})
+		.unwrap_or_else(|error: DispatchError| Err(error));
+		if result.is_err() {
+			Documents::<T>::mutate(did, |document| {
+				if let Some(document) = document {
+					document.nonce = document.nonce.saturating_add(1);
+				}
+			});
+		}
+		Self::deposit_event(Event::OperationApplied { did, nonce, result });
+		Ok(())
+	}
+
+	/// The document of `did`, if it exists and was not revoked.
+	fn live_document(did: &DidId) -> Result<DidDocumentOf<T>, DispatchError> {
+		let document = Documents::<T>::get(did).ok_or(Error::<T>::UnknownDid)?;
+		ensure!(document.revoked.is_none(), Error::<T>::DidRevoked);
+		Ok(document)
+	}
+
+	/// Applies `action` for the live DID `did`, whose document is `document`, and uses up
+	/// its nonce.
+	fn do_act(
+		did: DidId,
+		mut document: DidDocumentOf<T>,
+		action: DidActionOf<T>,
+	) -> DispatchResult {
+		let now = frame_system::Pallet::<T>::block_number();
+		match action {
+			DidAction::RotateKeys { auth_key, key_proof, encryption_key } => {
+				let message = types::rotation_message(&did, document.nonce);
+				ensure!(auth_key.verify(&message, &key_proof), Error::<T>::BadKeyProof);
+				document.auth_key = auth_key;
+				if encryption_key.is_some() {
+					document.encryption_key = encryption_key;
+				}
+				document.updated = now;
+				Self::deposit_event(Event::KeysRotated { did, auth_key });
+			}
+			DidAction::SetMetadata { metadata } => {
+				document.metadata = metadata.clone();
+				document.updated = now;
+				Self::deposit_event(Event::MetadataSet { did, metadata });
+			}
+			DidAction::AddController { account } => {
+				ensure!(!document.controllers.contains(&account), Error::<T>::AlreadyController);
+				document
+					.controllers
+					.try_push(account.clone())
+					.map_err(|_| Error::<T>::TooManyControllers)?;
+				document.updated = now;
+				Self::deposit_event(Event::ControllerAdded { did, account });
+			}
+			DidAction::RemoveController { account } => {
+				let position = document
+					.controllers
+					.iter()
+					.position(|controller| *controller == account)
+					.ok_or(Error::<T>::NotController)?;
+				document.controllers.remove(position);
+				document.updated = now;
+				Self::deposit_event(Event::ControllerRemoved { did, account });
+			}
+			DidAction::Revoke => {
+				T::Currency::release(
+					&HoldReason::DidDeposit.into(),
+					&document.depositor,
+					document.deposit,
+					Precision::BestEffort,
+				)?;
+				document.deposit = Zero::zero();
+				document.revoked = Some(now);
+				document.updated = now;
+				Self::deposit_event(Event::DidRevoked { did });
+			}
+			DidAction::GrantAccess { dataset, grantee, expires_at, encrypted_key } => {
+				Self::do_grant(did, dataset, grantee, expires_at, encrypted_key)?
+			}
+			DidAction::RevokeAccess { dataset, grantee } => {
+				Grants::<T>::take((&dataset, did, grantee)).ok_or(Error::<T>::NoSuchGrant)?;
+				GrantCount::<T>::mutate_exists(did, |count| {
+					*count = count.and_then(|count| count.checked_sub(1)).filter(|count| *count > 0);
+				});
+				Self::deposit_event(Event::AccessRevoked { dataset, grantor: did, grantee });
+			}
+			DidAction::RecordAccess { dataset, grantor } => {
+				Self::do_record_access(did, dataset, grantor)?
+			}
+		}
+		document.nonce = document.nonce.saturating_add(1);
+		Documents::<T>::insert(did, document);
+		Ok(())
+	}
+
+	/// [`Self::do_act`] for the benchmarks' setup.
+	#[cfg(feature = "runtime-benchmarks")]
+	pub(crate) fn do_act_for_benchmarks(
+		did: DidId,
+		document: DidDocumentOf<T>,
+		action: DidActionOf<T>,
+	) -> DispatchResult {
+		Self::do_act(did, document, action)
+	}
+
+	fn do_grant(
+		grantor: DidId,
+		dataset: CidOf<T>,
+		grantee: DidId,
+		expires_at: BlockNumberFor<T>,
+		encrypted_key: CidOf<T>,
+	) -> DispatchResult {
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(expires_at > now, Error::<T>::ExpiryInPast);
+		ensure!(
+			Documents::<T>::get(grantee).is_some_and(|document| document.revoked.is_none()),
+			Error::<T>::UnknownGrantee
+		);
+		let key = (&dataset, grantor, grantee);
+		if !Grants::<T>::contains_key(key) {
+			let count = GrantCount::<T>::get(grantor);
+			ensure!(count < T::MaxGrantsPerDid::get(), Error::<T>::TooManyGrants);
+			GrantCount::<T>::insert(grantor, count + 1);
+		}
+		Grants::<T>::insert(key, Grant { granted_at: now, expires_at, encrypted_key, accesses: 0 });
+		Self::deposit_event(Event::AccessGranted { dataset, grantor, grantee, expires_at });
+		Ok(())
+	}
+
+	fn do_record_access(grantee: DidId, dataset: CidOf<T>, grantor: DidId) -> DispatchResult {
+		let now = frame_system::Pallet::<T>::block_number();
+		let key = (&dataset, grantor, grantee);
+		let mut grant = Grants::<T>::get(key).ok_or(Error::<T>::NoSuchGrant)?;
+		ensure!(now < grant.expires_at, Error::<T>::GrantExpired);
+		ensure!(
+			Documents::<T>::get(grantor).is_some_and(|document| document.revoked.is_none()),
+			Error::<T>::GrantorRevoked
+		);
+		grant.accesses = grant.accesses.saturating_add(1);
+		let accesses = grant.accesses;
+		Grants::<T>::insert(key, grant);
+		Self::deposit_event(Event::AccessRecorded { dataset, grantor, grantee, accesses });
+		Ok(())
+	}
+
+	/// The weight of `action` as its own call, which a DID-signed operation adds to its
+	/// overhead.
+	pub fn action_weight(action: &DidActionOf<T>) -> Weight {
+		match action {
+			DidAction::RotateKeys { .. } => T::WeightInfo::rotate_keys(),
+			DidAction::SetMetadata { .. } => T::WeightInfo::set_metadata(),
+			DidAction::AddController { .. } => T::WeightInfo::add_controller(),
+			DidAction::RemoveController { .. } => T::WeightInfo::remove_controller(),
+			DidAction::Revoke => T::WeightInfo::revoke(),
+			DidAction::GrantAccess { .. } => T::WeightInfo::grant_access(),
+			DidAction::RevokeAccess { .. } => T::WeightInfo::revoke_access(),
+			DidAction::RecordAccess { .. } => T::WeightInfo::record_access(),
+		}
+	}
+
+	/// The document of `did` with plain vectors, for the runtime API.
+	pub fn resolve(
+		did: DidId,
+	) -> Option<
+		DidDocument<T::AccountId, BalanceOf<T>, BlockNumberFor<T>, Vec<T::AccountId>, Vec<u8>>,
+	> {
+		Documents::<T>::get(did).map(|document| DidDocument {
+			controllers: document.controllers.into_inner(),
+			auth_key: document.auth_key,
+			encryption_key: document.encryption_key,
+			metadata: document.metadata.map(BoundedVec::into_inner),
+			depositor: document.depositor,
+			deposit: document.deposit,
+			nonce: document.nonce,
+			created: document.created,
+			updated: document.updated,
+			revoked: document.revoked,
+		})
+	}
+
+	/// Every grant on `dataset`, for the runtime API.
+	pub fn grants_for_dataset(
+		dataset: Vec<u8>,
+	) -> Vec<crate::runtime_api::GrantRecord<BlockNumberFor<T>>> {
+		let Ok(dataset) = CidOf::<T>::try_from(dataset) else { return Vec::new() };
+		Grants::<T>::iter_prefix((&dataset,))
+			.map(|((grantor, grantee), grant)| {
+				Self::grant_record(&dataset, grantor, grantee, grant)
+			})
+			.collect()
+	}
+
+	/// Every grant to `grantee`, for the runtime API. Walks all grants: meant for clients,
+	/// never called by the runtime itself.
+	pub fn grants_to(grantee: DidId) -> Vec<crate::runtime_api::GrantRecord<BlockNumberFor<T>>> {
+		Grants::<T>::iter()
+			.filter(|((_, _, to), _)| *to == grantee)
+			.map(|((dataset, grantor, grantee), grant)| {
+				Self::grant_record(&dataset, grantor, grantee, grant)
+			})
+			.collect()
+	}
+
+	fn grant_record(
+		dataset: &CidOf<T>,
+		grantor: DidId,
+		grantee: DidId,
+		grant: crate::GrantOf<T>,
+	) -> crate::runtime_api::GrantRecord<BlockNumberFor<T>> {
+		crate::runtime_api::GrantRecord {
+			dataset: dataset.to_vec(),
+			grantor,
+			grantee,
+			grant: Grant {
+				granted_at: grant.granted_at,
+				expires_at: grant.expires_at,
+				encrypted_key: grant.encrypted_key.into_inner(),
+				accesses: grant.accesses,
+			},
+		}
+	}
+
+	/// Checks the pallet's storage.
+	///
+	/// # Invariants
+	///
+	/// - A live DID's deposit is held from its depositor: the held total of each account
+	///   equals the deposits of the live DIDs it created; a revoked DID holds nothing.
+	/// - Controllers of a DID are distinct.
+	/// - Each DID's grant count equals the grants it gave, and is within the bound.
+	/// - Every grant's grantor and grantee are DIDs, and no grant outlives its expiry by
+	///   being created after it.
+	#[cfg(any(test, feature = "try-runtime"))]
+	pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+		use alloc::collections::btree_map::BTreeMap;
+		use polkadot_sdk::{frame_support::traits::fungible::InspectHold, sp_runtime::Saturating};
+
+		let mut held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		for (_, document) in Documents::<T>::iter() {
+			let mut controllers = document.controllers.to_vec();
+			controllers.sort();
+			controllers.dedup();
+			ensure!(controllers.len() == document.controllers.len(), "duplicate controllers");
+			if document.revoked.is_some() {
+				ensure!(document.deposit.is_zero(), "a revoked DID still holds a deposit");
+			}
+			held.entry(document.depositor).or_default().saturating_accrue(document.deposit);
+		}
+		for (account, total) in held {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::DidDeposit.into(), &account) == total,
+				"held deposits differ from the recorded deposits"
+			);
+		}
+		let mut counts: BTreeMap<DidId, u32> = BTreeMap::new();
+		for ((_, grantor, grantee), grant) in Grants::<T>::iter() {
+			ensure!(Documents::<T>::contains_key(grantor), "a grant by an unknown DID");
+			ensure!(Documents::<T>::contains_key(grantee), "a grant to an unknown DID");
+			ensure!(grant.granted_at < grant.expires_at, "a grant given after its expiry");
+			*counts.entry(grantor).or_default() += 1;
+		}
+		for (did, count) in GrantCount::<T>::iter() {
+			ensure!(counts.remove(&did) == Some(count), "grant count differs from the grants");
+			ensure!(count <= T::MaxGrantsPerDid::get(), "more grants than the bound");
+		}
+		ensure!(counts.is_empty(), "grants without a count");
+		Ok(())
+	}
+}
+
+impl<T: Config> ConsentInspect for Pallet<T> {
+	fn is_allowed(dataset: &[u8], grantor: &DidId, grantee: &DidId) -> bool {
+		let Ok(dataset) = CidOf::<T>::try_from(dataset.to_vec()) else { return false };
+		let now = frame_system::Pallet::<T>::block_number();
+		let live = |did: &DidId| Documents::<T>::get(did).is_some_and(|doc| doc.revoked.is_none());
+		Grants::<T>::get((&dataset, grantor, grantee)).is_some_and(|grant| now < grant.expires_at)
+			&& live(grantor)
+			&& live(grantee)
+	}
+}
