@@ -22,6 +22,8 @@ pub const DID_PREFIX: &str = "did:tessera:";
 	PartialOrd,
 	Ord,
 	Debug,
+	serde::Serialize,
+	serde::Deserialize,
 )]
 pub struct DidId(pub [u8; 32]);
 

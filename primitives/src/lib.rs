@@ -9,16 +9,18 @@
 
 pub mod did;
 pub mod digest;
+pub mod job;
 pub mod node;
 pub mod reputation;
 pub mod traits;
 
-pub use node::{Capabilities, NodeId, NodeRole, NodeStatus};
 pub use did::DidId;
+pub use job::{BackendClass, Cid, HyperParameters, InlineTexts, JobSpec, TrainedWeights};
+pub use node::{Capabilities, NodeId, NodeRole, NodeStatus};
 pub use reputation::{JobId, Outcome, TrustTier};
 pub use traits::{
-	ConsentInspect, NodeInspect, NodeWorkload, ReputationInspect, ReputationSink, SlashReason,
-	Slasher,
+	ConsentInspect, DidControl, JobCreator, JobOutcome, NodeInspect, NodeWorkload,
+	ReputationInspect, ReputationSink, SlashReason, Slasher,
 };
 
 use polkadot_sdk::sp_core::crypto::KeyTypeId;

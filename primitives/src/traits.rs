@@ -4,7 +4,10 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::sp_runtime::{DispatchError, FixedU128, Perbill, Permill, Weight};
 use scale_info::TypeInfo;
 
-use crate::{Capabilities, DidId, JobId, NodeId, NodePublic, NodeRole, Outcome, TrustTier};
+use crate::{
+	Capabilities, DidId, JobId, JobSpec, NodeId, NodePublic, NodeRole, Outcome, TrainedWeights,
+	TrustTier,
+};
 
 /// Read access to the node registry.
 pub trait NodeInspect<AccountId> {
@@ -138,4 +141,54 @@ pub trait ConsentInspect {
 	/// Whether `grantor` currently lets `grantee` use the dataset with CID `dataset`: the
 	/// grant exists, was not revoked, has not expired, and neither DID was revoked.
 	fn is_allowed(dataset: &[u8], grantor: &DidId, grantee: &DidId) -> bool;
+}
+
+/// Who may act for a DID with a signed extrinsic.
+pub trait DidControl<AccountId> {
+	/// Whether `account` controls the live (not revoked) DID `did`.
+	fn is_controller(did: &DidId, account: &AccountId) -> bool;
+}
+
+/// Turns an approved request into a proof-of-compute job.
+pub trait JobCreator<AccountId, Balance, BlockNumber> {
+	/// Creates a job that `requester` pays `budget` for, run by `redundancy` nodes before
+	/// `deadline`; the budget is held from `requester`. Returns the job's id.
+	fn create_job(
+		requester: &AccountId,
+		spec: JobSpec,
+		budget: Balance,
+		redundancy: u8,
+		deadline: BlockNumber,
+	) -> Result<JobId, DispatchError>;
+}
+
+/// No pallet runs jobs: every request is refused.
+impl<AccountId, Balance, BlockNumber> JobCreator<AccountId, Balance, BlockNumber> for () {
+	fn create_job(
+		_: &AccountId,
+		_: JobSpec,
+		_: Balance,
+		_: u8,
+		_: BlockNumber,
+	) -> Result<JobId, DispatchError> {
+		Err(DispatchError::Other("this runtime runs no jobs"))
+	}
+}
+
+/// Hears how jobs end, so that what depends on them can follow.
+pub trait JobOutcome {
+	/// `job` was finalized: its result was verified and paid for.
+	fn finalized(job: JobId, result: &TrainedWeights) -> Weight;
+	/// `job` ended without a usable result: it failed, expired or lost its dispute.
+	fn failed(job: JobId) -> Weight;
+}
+
+/// Nobody waits for jobs.
+impl JobOutcome for () {
+	fn finalized(_: JobId, _: &TrainedWeights) -> Weight {
+		Weight::zero()
+	}
+	fn failed(_: JobId) -> Weight {
+		Weight::zero()
+	}
 }

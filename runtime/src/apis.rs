@@ -18,7 +18,7 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	genesis_config_presets, AccountId, AuraId, Balance, Block, BlockNumber, ConsensusHook,
-	Did, Executive, InherentDataExt, NodeRegistry, Nonce, ParachainInfo, ParachainSystem, Reputation,
+	Did, Executive, InherentDataExt, ModelRegistry, NodeRegistry, Nonce, ParachainInfo, ParachainSystem, Reputation,
 	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment,
 	BLOCK_PROCESSING_VELOCITY, SLOT_DURATION, VERSION,
 };
@@ -240,6 +240,33 @@ impl_runtime_apis! {
 
 		fn grants_to(grantee: tessera_primitives::DidId) -> Vec<pallet_did::runtime_api::GrantRecord<BlockNumber>> {
 			Did::grants_to(grantee)
+		}
+	}
+
+	impl pallet_model_registry::runtime_api::ModelApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn model(model: pallet_model_registry::ModelId) -> Option<pallet_model_registry::Model<AccountId, Balance>> {
+			pallet_model_registry::Models::<Runtime>::get(model)
+		}
+
+		fn versions(
+			model: pallet_model_registry::ModelId,
+		) -> Vec<(pallet_model_registry::VersionIndex, pallet_model_registry::Version<BlockNumber>)> {
+			ModelRegistry::versions_of(model)
+		}
+
+		fn lineage(
+			model: pallet_model_registry::ModelId,
+			version: pallet_model_registry::VersionIndex,
+		) -> Vec<pallet_model_registry::VersionIndex> {
+			ModelRegistry::lineage(model, version)
+		}
+
+		fn open_proposals() -> Vec<(pallet_model_registry::ProposalId, pallet_model_registry::ProposalOf<Runtime>)> {
+			pallet_model_registry::Proposals::<Runtime>::iter().collect()
+		}
+
+		fn datasets() -> Vec<(pallet_model_registry::DatasetId, pallet_model_registry::Dataset)> {
+			pallet_model_registry::Datasets::<Runtime>::iter().collect()
 		}
 	}
 

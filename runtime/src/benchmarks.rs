@@ -24,6 +24,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_node_registry, NodeRegistry]
 	[pallet_reputation, Reputation]
 	[pallet_did, Did]
+	[pallet_model_registry, ModelRegistry]
 );
 
 impl frame_system_benchmarking::Config for Runtime {

@@ -12,8 +12,8 @@ use sp_keyring::Sr25519Keyring;
 
 use crate::{
 	configs::TreasuryAccount, AccountId, AuraId, BalancesConfig, CollatorSelectionConfig,
-	ParachainInfoConfig, PolkadotXcmConfig, RuntimeGenesisConfig, SessionConfig, SessionKeys,
-	SudoConfig, EXISTENTIAL_DEPOSIT, UNIT,
+	ModelApproversConfig, ParachainInfoConfig, PolkadotXcmConfig, RuntimeGenesisConfig,
+	SessionConfig, SessionKeys, SudoConfig, EXISTENTIAL_DEPOSIT, UNIT,
 };
 
 /// The para id Tessera registers under on its local relay chain.
@@ -52,7 +52,12 @@ fn tessera_genesis(
 				.collect(),
 		},
 		polkadot_xcm: PolkadotXcmConfig { safe_xcm_version: Some(SAFE_XCM_VERSION) },
-		sudo: SudoConfig { key: Some(root) },
+		sudo: SudoConfig { key: Some(root.clone()) },
+		// The root account also approves training proposals and datasets until governance
+		// appoints approvers.
+		model_approvers: ModelApproversConfig {
+			members: vec![root].try_into().expect("one member")
+		},
 	})
 }
 

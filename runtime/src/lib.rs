@@ -239,6 +239,11 @@ mod runtime {
 	pub type Reputation = pallet_reputation;
 	#[runtime::pallet_index(52)]
 	pub type Did = pallet_did;
+	#[runtime::pallet_index(53)]
+	pub type ModelRegistry = pallet_model_registry;
+	/// Who approves training proposals and datasets.
+	#[runtime::pallet_index(54)]
+	pub type ModelApprovers = pallet_membership<Instance1>;
 }
 
 cumulus_pallet_parachain_system::register_validate_block! {

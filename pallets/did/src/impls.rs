@@ -15,7 +15,7 @@ use polkadot_sdk::{
 	frame_system::{self, pallet_prelude::*},
 	sp_runtime::{traits::Zero, DispatchError},
 };
-use tessera_primitives::{ConsentInspect, DidId};
+use tessera_primitives::{ConsentInspect, DidControl, DidId};
 
 impl<T: Config> Pallet<T> {
 	pub(crate) fn do_create(
@@ -161,7 +161,8 @@ impl<T: Config> Pallet<T> {
 			DidAction::RevokeAccess { dataset, grantee } => {
 				Grants::<T>::take((&dataset, did, grantee)).ok_or(Error::<T>::NoSuchGrant)?;
 				GrantCount::<T>::mutate_exists(did, |count| {
-					*count = count.and_then(|count| count.checked_sub(1)).filter(|count| *count > 0);
+					*count =
+						count.and_then(|count| count.checked_sub(1)).filter(|count| *count > 0);
 				});
 				Self::deposit_event(Event::AccessRevoked { dataset, grantor: did, grantee });
 			}
@@ -357,5 +358,13 @@ impl<T: Config> ConsentInspect for Pallet<T> {
 		Grants::<T>::get((&dataset, grantor, grantee)).is_some_and(|grant| now < grant.expires_at)
 			&& live(grantor)
 			&& live(grantee)
+	}
+}
+
+impl<T: Config> DidControl<T::AccountId> for Pallet<T> {
+	fn is_controller(did: &DidId, account: &T::AccountId) -> bool {
+		Documents::<T>::get(did).is_some_and(|document| {
+			document.revoked.is_none() && document.controllers.contains(account)
+		})
 	}
 }

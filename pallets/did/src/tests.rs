@@ -488,3 +488,16 @@ fn try_state_catches_a_grant_count_that_does_not_match() {
 		assert!(Did::do_try_state().is_err());
 	});
 }
+
+#[test]
+fn did_control_follows_controllers_and_revocation() {
+	use tessera_primitives::DidControl;
+	test(|| {
+		let did = create_did(ALICE, &Signer::sr25519("did"));
+		assert!(Did::is_controller(&did, &ALICE));
+		assert!(!Did::is_controller(&did, &BOB));
+		assert!(!Did::is_controller(&Signer::sr25519("nobody").did(), &ALICE));
+		assert_ok!(Did::revoke(RuntimeOrigin::signed(ALICE), did));
+		assert!(!Did::is_controller(&did, &ALICE), "a revoked DID has no controllers");
+	});
+}

@@ -13,8 +13,8 @@ use sp_runtime::{generic::Era, traits::AccountIdConversion, FixedU128, Perbill, 
 
 use super::randomness::RelayChainRandomness;
 use crate::{
-	AccountId, Balance, Balances, BlockNumber, NodeRegistry, Reputation, Runtime, RuntimeCall,
-	RuntimeHoldReason, TxExtension, UncheckedExtrinsic, DAYS, HOURS, UNIT,
+	AccountId, Balance, Balances, BlockNumber, Did, ModelApprovers, NodeRegistry, Reputation,
+	Runtime, RuntimeCall, RuntimeHoldReason, TxExtension, UncheckedExtrinsic, DAYS, HOURS, UNIT,
 };
 
 impl<LocalCall> frame_system::offchain::CreateTransactionBase<LocalCall> for Runtime
@@ -125,6 +125,46 @@ impl pallet_did::Config for Runtime {
 	type OperationLongevity = ConstU64<64>;
 	type OperationPriority = DidOperationPriority;
 	type WeightInfo = pallet_did::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	pub const ModelDeposit: Balance = 10 * UNIT;
+	pub const ProposalDeposit: Balance = UNIT;
+	/// About a day at six-second blocks.
+	pub const VotingPeriod: BlockNumber = DAYS;
+	pub const MigrationWindow: BlockNumber = DAYS;
+}
+
+impl pallet_model_registry::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type ModelDeposit = ModelDeposit;
+	type ProposalDeposit = ProposalDeposit;
+	type RejectedDepositBeneficiary = TreasuryAccount;
+	type Approvers = ModelApprovers;
+	// One approver suffices by default; raise it for M-of-N.
+	type ApprovalThreshold = ConstU32<1>;
+	type VotingPeriod = VotingPeriod;
+	type MigrationWindow = MigrationWindow;
+	type MaxVersions = ConstU32<1_000>;
+	// Until proof-of-compute runs jobs, approved training proposals fail visibly.
+	type Jobs = ();
+	type Dids = Did;
+	type WeightInfo = pallet_model_registry::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_membership::Config<pallet_membership::Instance1> for Runtime {
+	type RuntimeEvent = crate::RuntimeEvent;
+	type AddOrigin = EnsureRoot<AccountId>;
+	type RemoveOrigin = EnsureRoot<AccountId>;
+	type SwapOrigin = EnsureRoot<AccountId>;
+	type ResetOrigin = EnsureRoot<AccountId>;
+	type PrimeOrigin = EnsureRoot<AccountId>;
+	type MembershipInitialized = ();
+	type MembershipChanged = ();
+	// The model registry records at most this many votes per side.
+	type MaxMembers = ConstU32<{ pallet_model_registry::types::MAX_APPROVERS }>;
+	type WeightInfo = pallet_membership::weights::SubstrateWeight<Runtime>;
 }
 
 /// A tier's rule: the least score (percent) and verified contributions it asks for, the
