@@ -14,7 +14,7 @@ use polkadot_sdk::{
 	sp_core::{crypto::KeyTypeId, sr25519},
 	sp_io::crypto::{sr25519_generate, sr25519_sign},
 };
-use sp_runtime::traits::{Bounded, Zero};
+use polkadot_sdk::sp_runtime::traits::{Bounded, Zero};
 
 /// Where benchmark DID keys live in the keystore.
 const BENCH_KEY_TYPE: KeyTypeId = KeyTypeId(*b"tdid");

@@ -5,12 +5,12 @@ use super::*;
 use crate::types::{Voters, MAX_NAME_LEN};
 use alloc::vec;
 use frame_support::traits::{fungible::Mutate, Get, SortedMembers};
-use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use frame_system::RawOrigin;
 use polkadot_sdk::{frame_benchmarking::v2::*, sp_core::H256};
-use sp_runtime::{traits::Bounded, Perbill};
+use polkadot_sdk::sp_runtime::{traits::Bounded, Perbill};
 use tessera_primitives::{
 	job::{MAX_CID_LEN, MAX_TEXTS, MAX_TEXT_LEN},
-	BackendClass, HyperParameters, InlineTexts, JobOutcome, JobSpec, TrainedWeights,
+	BackendClass, HyperParameters, InlineTexts, JobOutcome, TrainedWeights,
 };
 
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {

@@ -13,6 +13,7 @@ use polkadot_sdk::frame_benchmarking::v2::*;
 use sp_runtime::{traits::Saturating, RuntimeAppPublic};
 use tessera_primitives::NodeRole;
 
+/// An account with enough free balance to stake any tier many times over.
 pub fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, index, 0);
 	let plenty = T::MinStakeTee::get().saturating_mul(100u32.into());

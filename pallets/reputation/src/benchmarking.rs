@@ -3,9 +3,9 @@
 use super::*;
 use core::hint::black_box;
 use frame_support::traits::{EnsureOrigin, Get};
-use frame_system::RawOrigin;
 use polkadot_sdk::frame_benchmarking::v2::*;
 use sp_runtime::{traits::Saturating, Perbill};
+use tessera_primitives::{ReputationInspect, ReputationSink};
 
 /// A registered node whose record is as large and as stale as it gets: every violation slot
 /// taken, and decay and many slash-free epochs still to be computed.

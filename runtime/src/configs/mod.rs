@@ -30,9 +30,7 @@ use parachains_common::message_queue::{NarrowOriginToSibling, ParaIdToSibling};
 use polkadot_runtime_common::{
 	xcm_sender::NoPriceForMessageDelivery, BlockHashCount, SlowAdjustingFeeUpdate,
 };
-use polkadot_sdk::{
-	staging_parachain_info as parachain_info, staging_xcm_builder as xcm_builder, *,
-};
+use polkadot_sdk::{staging_parachain_info as parachain_info, *};
 use smallvec::smallvec;
 use sp_runtime::{traits::AccountIdLookup, Perbill};
 
@@ -218,7 +216,7 @@ impl pallet_message_queue::Config for Runtime {
 		cumulus_primitives_core::AggregateMessageOrigin,
 	>;
 	#[cfg(not(feature = "runtime-benchmarks"))]
-	type MessageProcessor = xcm_builder::ProcessXcmMessage<
+	type MessageProcessor = staging_xcm_builder::ProcessXcmMessage<
 		AggregateMessageOrigin,
 		staging_xcm_executor::XcmExecutor<xcm_config::XcmConfig>,
 		RuntimeCall,
