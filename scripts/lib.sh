@@ -10,5 +10,7 @@ export WASM_BUILD_WORKSPACE_HINT="$TESSERA_ROOT"
 # One profile for everything: building, testing and running.
 CARGO_PROFILE=release
 TESSERA_NODE="$CARGO_TARGET_DIR/$CARGO_PROFILE/tessera-node"
+# The trainer is a workspace of its own (see the root Cargo.toml), built beside the chain.
+TRAINER_TARGET_DIR="$CARGO_TARGET_DIR/trainer"
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }

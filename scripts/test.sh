@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every test: the workspace's cargo tests, then the end-to-end tests against a dev node.
+# Every test: the workspace's cargo tests, the trainer's, then the end-to-end tests against a dev node.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$TESSERA_ROOT/scripts/setup.sh"
@@ -10,6 +10,10 @@ cargo build --locked --profile "$CARGO_PROFILE" --workspace
 
 log "cargo tests"
 cargo test --locked --profile "$CARGO_PROFILE" --workspace
+
+log "trainer tests (offchain-trainer, a workspace of its own)"
+CARGO_TARGET_DIR="$TRAINER_TARGET_DIR" \
+  cargo test --locked --profile "$CARGO_PROFILE" --manifest-path offchain-trainer/Cargo.toml
 
 log "end-to-end tests (tests/e2e)"
 (cd tests/e2e && TESSERA_NODE="$TESSERA_NODE" node --test --test-concurrency=1 --test-timeout=600000)

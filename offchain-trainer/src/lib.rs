@@ -1,3 +1,17 @@
 //! # tessera-trainer
 //!
-//! The off-chain trainer that Tessera's off-chain workers hand training work to.
+//! The off-chain trainer that Tessera's off-chain workers hand training work to: it trains
+//! deterministically on burn ([`train`]), averages updates ([`aggregate`]), keeps
+//! checkpoints, states and datasets in an IPFS-compatible content store ([`store`]),
+//! reports the hardware a node attests ([`hwinfo`]), and serves all of it over HTTP
+//! ([`api`]).
+
+pub mod aggregate;
+pub mod api;
+pub mod backend;
+pub mod data;
+pub mod hwinfo;
+pub mod model;
+pub mod state;
+pub mod store;
+pub mod train;

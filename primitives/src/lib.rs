@@ -7,6 +7,8 @@
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
 
+extern crate alloc;
+
 pub mod did;
 pub mod digest;
 pub mod job;

@@ -1,0 +1,312 @@
+//! The HTTP service off-chain workers call: `tessera-trainer serve --listen 127.0.0.1:7070`.
+//! See [`types`] for the routes and their bodies.
+
+mod error;
+pub mod types;
+
+pub use error::{ApiError, ErrorBody};
+
+use crate::{
+	aggregate::{fed_avg, RoundShape},
+	data::{self, Dataset},
+	hwinfo::HardwareReport,
+	store::{self, ContentStore},
+	train::{Session, TrainError},
+};
+use axum::{
+	body::Bytes,
+	extract::{rejection::JsonRejection, DefaultBodyLimit, Path, State},
+	http::StatusCode,
+	routing::{get, post, put},
+	Json, Router,
+};
+use std::{
+	collections::HashMap,
+	sync::{Arc, Mutex},
+};
+use types::*;
+
+/// The largest JSON body accepted.
+pub const MAX_JSON_BYTES: usize = 1 << 20;
+/// The largest blob accepted or fetched.
+pub const MAX_BLOB_BYTES: usize = 256 << 20;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct Service {
+	store: ContentStore,
+	jobs: Arc<Mutex<HashMap<u64, (TrainingSpec, JobStatus)>>>,
+}
+
+impl Service {
+	/// A service over this content store.
+	pub fn new(store: ContentStore) -> Self {
+		Self { store, jobs: Arc::default() }
+	}
+
+	/// The routes of the `/v1` API.
+	pub fn router(self) -> Router {
+		let json = Router::new()
+			.route("/v1/health", get(health))
+			.route("/v1/hwinfo", get(hwinfo))
+			.route("/v1/jobs", post(start_job))
+			.route("/v1/jobs/{job}", get(job_status))
+			.route("/v1/verify", post(verify))
+			.route("/v1/aggregate", post(aggregate))
+			.route("/v1/blobs/{cid}", get(get_blob))
+			.route("/v1/blobs/{cid}/fetch", post(fetch_blob))
+			.route("/v1/gc", post(gc))
+			.layer(DefaultBodyLimit::max(MAX_JSON_BYTES));
+		let blobs = Router::new()
+			.route("/v1/blobs", put(put_blob))
+			.layer(DefaultBodyLimit::max(MAX_BLOB_BYTES));
+		json.merge(blobs).with_state(self)
+	}
+
+	fn update(&self, job: u64, change: impl FnOnce(&mut JobStatus)) {
+		if let Some((_, status)) = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&job)
+		{
+			change(status);
+		}
+	}
+}
+
+/// Serves the API on `listen` until interrupted.
+pub async fn serve(listen: std::net::SocketAddr, store: ContentStore) -> std::io::Result<()> {
+	let listener = tokio::net::TcpListener::bind(listen).await?;
+	axum::serve(listener, Service::new(store).router())
+		.with_graceful_shutdown(async {
+			let _ = tokio::signal::ctrl_c().await;
+		})
+		.await
+}
+
+type Reply<T> = Result<Json<T>, ApiError>;
+
+impl From<TrainError> for ApiError {
+	fn from(error: TrainError) -> Self {
+		let message = error.to_string();
+		match error {
+			TrainError::InvalidHyperParameters(_) => {
+				Self::bad_request("invalid_hyper_parameters", message)
+			}
+			TrainError::Architecture(_) => Self::bad_request("invalid_architecture", message),
+			TrainError::EmptyDataset => Self::bad_request("empty_dataset", message),
+			TrainError::BadState { .. } => {
+				Self::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_state", message)
+			}
+			TrainError::Diverged(_) => {
+				Self::new(StatusCode::UNPROCESSABLE_ENTITY, "diverged", message)
+			}
+			TrainError::Store(error) => error.into(),
+			TrainError::Record(_) => Self::internal(message),
+		}
+	}
+}
+
+/// Runs blocking work (training, hashing large blobs) off the async workers.
+async fn blocking<T: Send + 'static>(
+	work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+	tokio::task::spawn_blocking(work)
+		.await
+		.map_err(|error| ApiError::internal(format!("the work stopped unexpectedly: {error}")))?
+}
+
+fn load_dataset(reference: &DatasetRef, store: &ContentStore) -> Result<Dataset, ApiError> {
+	match reference {
+		DatasetRef::Builtin(builtin) => Ok(builtin.load()),
+		DatasetRef::Cid(cid) => {
+			let bytes = store.get(&store::parse_cid(cid)?)?;
+			data::from_csv(&bytes).map_err(|error| {
+				ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_dataset", error.to_string())
+			})
+		}
+	}
+}
+
+async fn health() -> Json<Health> {
+	Json(Health { version: env!("CARGO_PKG_VERSION").into(), api: "v1".into() })
+}
+
+async fn hwinfo() -> Reply<Hardware> {
+	let report = blocking(|| Ok(HardwareReport::detect())).await?;
+	Ok(Json(Hardware { hw_hash: report.hash(), report }))
+}
+
+async fn start_job(
+	State(service): State<Service>,
+	payload: Result<Json<JobRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<JobStatus>), ApiError> {
+	let Json(JobRequest { job, spec }) = payload?;
+	{
+		let jobs = service.jobs.lock().unwrap_or_else(|e| e.into_inner());
+		if let Some((known, status)) = jobs.get(&job) {
+			return if *known == spec {
+				Ok((StatusCode::OK, Json(status.clone())))
+			} else {
+				Err(ApiError::new(
+					StatusCode::CONFLICT,
+					"job_conflict",
+					format!("job {job} is already known with another spec"),
+				))
+			};
+		}
+	}
+	// Everything that can be refused is checked before the job is accepted.
+	let store = service.store.clone();
+	let dataset_ref = spec.dataset.clone();
+	let dataset = blocking(move || load_dataset(&dataset_ref, &store)).await?;
+	Session::start(
+		spec.architecture.clone(),
+		&dataset,
+		spec.hyper_parameters.clone(),
+		spec.backend,
+		&service.store,
+	)?;
+	let status = JobStatus {
+		job,
+		state: JobState::Running,
+		step: 0,
+		steps: spec.hyper_parameters.steps,
+		commitments: Vec::new(),
+		error: None,
+	};
+	{
+		let mut jobs = service.jobs.lock().unwrap_or_else(|e| e.into_inner());
+		if let Some((_, status)) = jobs.get(&job) {
+			return Ok((StatusCode::OK, Json(status.clone())));
+		}
+		jobs.insert(job, (spec.clone(), status.clone()));
+	}
+	tokio::task::spawn_blocking(move || {
+		let outcome = train_job(&service, job, &spec, &dataset);
+		service.update(job, |status| match outcome {
+			Ok(()) => status.state = JobState::Done,
+			Err(error) => {
+				status.state = JobState::Failed;
+				status.error = Some(error.to_string());
+			}
+		});
+	});
+	Ok((StatusCode::ACCEPTED, Json(status)))
+}
+
+fn train_job(
+	service: &Service,
+	job: u64,
+	spec: &TrainingSpec,
+	dataset: &Dataset,
+) -> Result<(), TrainError> {
+	let hyper = spec.hyper_parameters.clone();
+	let mut session = Session::start(
+		spec.architecture.clone(),
+		dataset,
+		hyper.clone(),
+		spec.backend,
+		&service.store,
+	)?;
+	while session.step() < hyper.steps {
+		let checkpoint = session.step() + hyper.checkpoint_every;
+		let commitments = session.run_until(checkpoint, |report| {
+			service.update(job, |status| status.step = report.step)
+		})?;
+		service.update(job, |status| status.commitments.extend(commitments));
+	}
+	Ok(())
+}
+
+async fn job_status(State(service): State<Service>, Path(job): Path<u64>) -> Reply<JobStatus> {
+	let jobs = service.jobs.lock().unwrap_or_else(|e| e.into_inner());
+	jobs.get(&job)
+		.map(|(_, status)| Json(status.clone()))
+		.ok_or_else(|| ApiError::not_found("unknown_job", format!("no job {job} on this trainer")))
+}
+
+async fn verify(
+	State(service): State<Service>,
+	payload: Result<Json<VerifyRequest>, JsonRejection>,
+) -> Reply<Commitments> {
+	let Json(request) = payload?;
+	if request.to_step <= request.from_step {
+		return Err(ApiError::bad_request("empty_segment", "to_step must be after from_step"));
+	}
+	blocking(move || {
+		let dataset = load_dataset(&request.spec.dataset, &service.store)?;
+		let mut session = Session::resume(
+			request.spec.architecture,
+			&dataset,
+			request.spec.hyper_parameters,
+			request.spec.backend,
+			&service.store,
+			&request.state_cid,
+			request.from_step,
+		)?;
+		Ok(Json(Commitments { commitments: session.run_until(request.to_step, |_| {})? }))
+	})
+	.await
+}
+
+async fn aggregate(
+	State(service): State<Service>,
+	payload: Result<Json<AggregateRequest>, JsonRejection>,
+) -> Reply<Aggregate> {
+	let Json(request) = payload?;
+	blocking(move || {
+		let dataset = load_dataset(&request.dataset, &service.store)?;
+		let shape = RoundShape {
+			architecture: &request.architecture,
+			inputs: dataset.num_features,
+			image: dataset.image,
+			classes: dataset.num_classes,
+		};
+		Ok(Json(fed_avg(
+			&shape,
+			&service.store,
+			request.base_state_cid.as_deref(),
+			&request.updates,
+			request.privacy.as_ref(),
+		)?))
+	})
+	.await
+}
+
+async fn put_blob(State(service): State<Service>, body: Bytes) -> Reply<Stored> {
+	blocking(move || {
+		let cid = service.store.put(&body)?;
+		Ok(Json(Stored { cid: cid.to_string(), bytes: body.len() as u64 }))
+	})
+	.await
+}
+
+async fn get_blob(
+	State(service): State<Service>,
+	Path(cid): Path<String>,
+) -> Result<Vec<u8>, ApiError> {
+	let cid = store::parse_cid(&cid)?;
+	blocking(move || Ok(service.store.get(&cid)?)).await
+}
+
+async fn fetch_blob(
+	State(service): State<Service>,
+	Path(cid): Path<String>,
+	payload: Result<Json<FetchRequest>, JsonRejection>,
+) -> Reply<Stored> {
+	let Json(FetchRequest { peer }) = payload?;
+	let cid = store::parse_cid(&cid)?;
+	if !(peer.starts_with("http://") || peer.starts_with("https://")) {
+		return Err(ApiError::bad_request("invalid_peer", "the peer must be an http(s) URL"));
+	}
+	blocking(move || {
+		let content = service.store.fetch(&peer, &cid, MAX_BLOB_BYTES as u64)?;
+		Ok(Json(Stored { cid: cid.to_string(), bytes: content.len() as u64 }))
+	})
+	.await
+}
+
+async fn gc(State(service): State<Service>) -> Reply<GcReport> {
+	blocking(move || Ok(Json(service.store.gc()?))).await
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,83 @@
+//! Errors as the HTTP API reports them: a status and a JSON body `{ "error", "message" }`.
+
+use crate::store::StoreError;
+use axum::{
+	extract::rejection::JsonRejection,
+	http::StatusCode,
+	response::{IntoResponse, Response},
+	Json,
+};
+use serde::{Deserialize, Serialize};
+
+/// The body of every error response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+	/// A stable, machine-readable code.
+	pub error: String,
+	/// What went wrong, for people.
+	pub message: String,
+}
+
+/// An error on its way to becoming a response.
+#[derive(Debug)]
+pub struct ApiError {
+	status: StatusCode,
+	body: ErrorBody,
+}
+
+impl ApiError {
+	/// An error with this status, code and message.
+	pub fn new(status: StatusCode, error: &str, message: impl Into<String>) -> Self {
+		Self { status, body: ErrorBody { error: error.to_owned(), message: message.into() } }
+	}
+
+	/// The request is malformed or asks for something impossible.
+	pub fn bad_request(error: &str, message: impl Into<String>) -> Self {
+		Self::new(StatusCode::BAD_REQUEST, error, message)
+	}
+
+	/// Nothing is known under this name.
+	pub fn not_found(error: &str, message: impl Into<String>) -> Self {
+		Self::new(StatusCode::NOT_FOUND, error, message)
+	}
+
+	/// The trainer failed at something the request was entitled to.
+	pub fn internal(message: impl Into<String>) -> Self {
+		Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
+	}
+
+	/// The response status.
+	pub fn status(&self) -> StatusCode {
+		self.status
+	}
+}
+
+impl IntoResponse for ApiError {
+	fn into_response(self) -> Response {
+		(self.status, Json(self.body)).into_response()
+	}
+}
+
+impl From<JsonRejection> for ApiError {
+	fn from(rejection: JsonRejection) -> Self {
+		Self::new(rejection.status(), "invalid_json", rejection.body_text())
+	}
+}
+
+impl From<StoreError> for ApiError {
+	fn from(error: StoreError) -> Self {
+		let message = error.to_string();
+		match error {
+			StoreError::NotFound(_) => Self::not_found("not_found", message),
+			StoreError::InvalidCid(_) => Self::bad_request("invalid_cid", message),
+			StoreError::Corrupt(_) => {
+				Self::new(StatusCode::UNPROCESSABLE_ENTITY, "cid_mismatch", message)
+			}
+			StoreError::Unsupported { .. } => {
+				Self::new(StatusCode::UNPROCESSABLE_ENTITY, "unsupported_block", message)
+			}
+			StoreError::Fetch { .. } => Self::new(StatusCode::BAD_GATEWAY, "fetch_failed", message),
+			StoreError::Io(_) => Self::internal(message),
+		}
+	}
+}

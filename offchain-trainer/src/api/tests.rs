@@ -1,0 +1,206 @@
+use super::*;
+use axum::{body::Body, http::Request, response::Response};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+fn service() -> (tempfile::TempDir, Router) {
+	let dir = tempfile::tempdir().unwrap();
+	let store = ContentStore::open(dir.path()).unwrap();
+	(dir, Service::new(store).router())
+}
+
+async fn call(router: &Router, method: &str, uri: &str, body: Body) -> Response {
+	let request = Request::builder()
+		.method(method)
+		.uri(uri)
+		.header("content-type", "application/json")
+		.body(body)
+		.unwrap();
+	router.clone().oneshot(request).await.unwrap()
+}
+
+async fn json_call(router: &Router, method: &str, uri: &str, body: Value) -> (StatusCode, Value) {
+	let response = call(router, method, uri, Body::from(body.to_string())).await;
+	let status = response.status();
+	let bytes = response.into_body().collect().await.unwrap().to_bytes();
+	(status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+fn job(id: u64, steps: u64) -> Value {
+	json!({
+		"job": id,
+		"architecture": { "kind": "mlp", "hidden": [16] },
+		"dataset": { "builtin": "digits" },
+		"hyper_parameters": {
+			"learning_rate": 0.1, "batch_size": 16, "steps": steps, "checkpoint_every": 10, "seed": 1
+		},
+		"backend": "reference"
+	})
+}
+
+async fn finished(router: &Router, id: u64) -> Value {
+	for _ in 0..600 {
+		let (status, body) = json_call(router, "GET", &format!("/v1/jobs/{id}"), Value::Null).await;
+		assert_eq!(status, StatusCode::OK);
+		if body["state"] != "running" {
+			return body;
+		}
+		tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+	}
+	panic!("job {id} did not finish");
+}
+
+#[tokio::test]
+async fn health_names_the_api_version() {
+	let (_dir, router) = service();
+	let (status, body) = json_call(&router, "GET", "/v1/health", Value::Null).await;
+	assert_eq!((status, body["api"].clone()), (StatusCode::OK, json!("v1")));
+}
+
+#[tokio::test]
+async fn a_job_trains_once_however_often_it_is_asked_for() {
+	let (_dir, router) = service();
+	let (status, body) = json_call(&router, "POST", "/v1/jobs", job(7, 20)).await;
+	assert_eq!((status, body["state"].clone()), (StatusCode::ACCEPTED, json!("running")));
+	let (status, _) = json_call(&router, "POST", "/v1/jobs", job(7, 20)).await;
+	assert_eq!(status, StatusCode::OK);
+	let done = finished(&router, 7).await;
+	assert_eq!(done["state"], "done");
+	assert_eq!(done["commitments"].as_array().unwrap().len(), 2);
+	let (status, again) = json_call(&router, "POST", "/v1/jobs", job(7, 20)).await;
+	assert_eq!((status, again), (StatusCode::OK, done.clone()));
+
+	let (status, body) = json_call(&router, "POST", "/v1/jobs", job(7, 30)).await;
+	assert_eq!((status, body["error"].clone()), (StatusCode::CONFLICT, json!("job_conflict")));
+
+	let verify = json!({
+		"architecture": { "kind": "mlp", "hidden": [16] },
+		"dataset": { "builtin": "digits" },
+		"hyper_parameters": {
+			"learning_rate": 0.1, "batch_size": 16, "steps": 20, "checkpoint_every": 10, "seed": 1
+		},
+		"backend": "reference",
+		"state_cid": done["commitments"][0]["state_cid"],
+		"from_step": 10,
+		"to_step": 20
+	});
+	let (status, body) = json_call(&router, "POST", "/v1/verify", verify).await;
+	assert_eq!(status, StatusCode::OK);
+	assert_eq!(body["commitments"][0], done["commitments"][1]);
+}
+
+#[tokio::test]
+async fn bad_requests_get_a_4xx_with_a_reason_and_change_nothing() {
+	let (_dir, router) = service();
+	let mut zero_batch = job(1, 20);
+	zero_batch["hyper_parameters"]["batch_size"] = json!(0);
+	let mut cnn_on_tables = job(2, 20);
+	cnn_on_tables["architecture"] = json!({ "kind": "cnn", "channels": [4, 8] });
+	cnn_on_tables["dataset"] = json!({ "builtin": "iris" });
+	let mut huge = job(4, 20);
+	huge["architecture"] = json!({ "kind": "mlp", "hidden": [1_000_000_000] });
+	let mut missing_dataset = job(3, 20);
+	missing_dataset["dataset"] = json!({ "cid": store::cid_of(b"never stored").to_string() });
+	let cases = [
+		("POST", "/v1/jobs", Body::from("{not json"), StatusCode::BAD_REQUEST, "invalid_json"),
+		(
+			"POST",
+			"/v1/jobs",
+			Body::from(r#"{"job": 1}"#),
+			StatusCode::UNPROCESSABLE_ENTITY,
+			"invalid_json",
+		),
+		(
+			"POST",
+			"/v1/jobs",
+			Body::from(zero_batch.to_string()),
+			StatusCode::BAD_REQUEST,
+			"invalid_hyper_parameters",
+		),
+		(
+			"POST",
+			"/v1/jobs",
+			Body::from(cnn_on_tables.to_string()),
+			StatusCode::BAD_REQUEST,
+			"invalid_architecture",
+		),
+		(
+			"POST",
+			"/v1/jobs",
+			Body::from(missing_dataset.to_string()),
+			StatusCode::NOT_FOUND,
+			"not_found",
+		),
+		(
+			"POST",
+			"/v1/jobs",
+			Body::from(huge.to_string()),
+			StatusCode::BAD_REQUEST,
+			"invalid_hyper_parameters",
+		),
+		(
+			"POST",
+			"/v1/jobs",
+			Body::from(vec![b' '; MAX_JSON_BYTES + 1]),
+			StatusCode::PAYLOAD_TOO_LARGE,
+			"invalid_json",
+		),
+		("GET", "/v1/jobs/99", Body::empty(), StatusCode::NOT_FOUND, "unknown_job"),
+		("GET", "/v1/blobs/not-a-cid", Body::empty(), StatusCode::BAD_REQUEST, "invalid_cid"),
+		(
+			"POST",
+			"/v1/verify",
+			Body::from(json!({ "state_cid": "x", "from_step": 5, "to_step": 5 }).to_string()),
+			StatusCode::UNPROCESSABLE_ENTITY,
+			"invalid_json",
+		),
+	];
+	for (method, uri, body, expected, code) in cases {
+		let response = call(&router, method, uri, body).await;
+		let status = response.status();
+		let bytes = response.into_body().collect().await.unwrap().to_bytes();
+		let body: ErrorBody =
+			serde_json::from_slice(&bytes).unwrap_or_else(|_| panic!("{uri}: {bytes:?}"));
+		assert_eq!(
+			(status, body.error.as_str()),
+			(expected, code),
+			"{method} {uri}: {}",
+			body.message
+		);
+	}
+	for id in [1, 2, 3, 4] {
+		let (status, _) = json_call(&router, "GET", &format!("/v1/jobs/{id}"), Value::Null).await;
+		assert_eq!(status, StatusCode::NOT_FOUND);
+	}
+}
+
+#[tokio::test]
+async fn blobs_are_stored_served_and_fetched_from_peers_by_cid() {
+	let (_dir, router) = service();
+	let content = b"a checkpoint".to_vec();
+	let response = call(&router, "PUT", "/v1/blobs", Body::from(content.clone())).await;
+	assert_eq!(response.status(), StatusCode::OK);
+	let stored: Stored =
+		serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
+	assert_eq!(stored.cid, store::cid_of(&content).to_string());
+
+	// A second trainer fetches it from the first over HTTP and checks it against the CID.
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let peer = format!("http://{}", listener.local_addr().unwrap());
+	let server = router.clone();
+	tokio::spawn(async move { axum::serve(listener, server).await });
+	let (_other_dir, other) = service();
+	let fetch = format!("/v1/blobs/{}/fetch", stored.cid);
+	let (status, body) = json_call(&other, "POST", &fetch, json!({ "peer": peer })).await;
+	assert_eq!((status, body["bytes"].clone()), (StatusCode::OK, json!(content.len())));
+	let response = call(&other, "GET", &format!("/v1/blobs/{}", stored.cid), Body::empty()).await;
+	assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), content);
+
+	let missing = format!("/v1/blobs/{}/fetch", store::cid_of(b"nobody has this"));
+	let (status, body) = json_call(&other, "POST", &missing, json!({ "peer": peer })).await;
+	assert_eq!((status, body["error"].clone()), (StatusCode::BAD_GATEWAY, json!("fetch_failed")));
+	let (status, body) =
+		json_call(&other, "POST", &fetch, json!({ "peer": "file:///etc/passwd" })).await;
+	assert_eq!((status, body["error"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_peer")));
+}

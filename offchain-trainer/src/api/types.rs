@@ -1,0 +1,162 @@
+//! Request and response bodies of the `/v1` API, as JSON.
+//!
+//! | Method and path              | Request                 | Response                     |
+//! |------------------------------|-------------------------|------------------------------|
+//! | `GET /v1/health`             |                         | [`Health`]                   |
+//! | `GET /v1/hwinfo`             |                         | [`Hardware`]                 |
+//! | `POST /v1/jobs`              | [`JobRequest`]          | `202` [`JobStatus`] (new), `200` (known), `409` (same id, other job) |
+//! | `GET /v1/jobs/{id}`          |                         | [`JobStatus`]                |
+//! | `POST /v1/verify`            | [`VerifyRequest`]       | [`Commitments`]              |
+//! | `POST /v1/aggregate`         | [`AggregateRequest`]    | [`Aggregate`]                |
+//! | `PUT /v1/blobs`              | raw bytes               | [`Stored`]                   |
+//! | `GET /v1/blobs/{cid}`        |                         | raw bytes, checked against the CID |
+//! | `POST /v1/blobs/{cid}/fetch` | [`FetchRequest`]        | [`Stored`]                   |
+//! | `POST /v1/gc`                |                         | [`GcReport`]                 |
+//!
+//! JSON bodies are limited to 1 MiB and blobs to [`super::MAX_BLOB_BYTES`]. Errors are
+//! [`super::ErrorBody`] with a 4xx status for anything the request got wrong.
+
+use crate::{
+	aggregate::{Privacy, Update},
+	backend::Backend,
+	data::Builtin,
+	hwinfo::HardwareReport,
+	model::Architecture,
+	train::{Commitment, HyperParameters},
+};
+use serde::{Deserialize, Serialize};
+use tessera_primitives::digest::H256;
+
+pub use crate::{aggregate::Aggregate, store::GcReport};
+
+/// The trainer's version and API version.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+	/// The trainer's crate version.
+	pub version: String,
+	/// The API version in the paths (`v1`).
+	pub api: String,
+}
+
+/// The hardware report and its hash.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Hardware {
+	/// What `hwinfo` reports.
+	pub report: HardwareReport,
+	/// Its BLAKE2b-256: the node's `hw_hash`.
+	pub hw_hash: H256,
+}
+
+/// Where a job's data comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetRef {
+	/// A dataset compiled into the trainer.
+	Builtin(Builtin),
+	/// A CSV table in the content store, by CID.
+	Cid(String),
+}
+
+/// What to train: everything that decides the commitments.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSpec {
+	/// The network.
+	pub architecture: Architecture,
+	/// The data.
+	pub dataset: DatasetRef,
+	/// Optimiser settings, steps, commit interval and seed.
+	pub hyper_parameters: HyperParameters,
+	/// Where to train; `reference` for anything a chain will compare.
+	pub backend: Backend,
+}
+
+/// Start (or look up) a training job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRequest {
+	/// The chain's job id: asking twice for the same id never trains twice.
+	pub job: u64,
+	/// What to train.
+	#[serde(flatten)]
+	pub spec: TrainingSpec,
+}
+
+/// Where a job is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JobState {
+	/// Training.
+	Running,
+	/// Every step trained and committed.
+	Done,
+	/// Stopped by an error; see `error`.
+	Failed,
+}
+
+/// A job's progress and its commitments so far.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobStatus {
+	/// The chain's job id.
+	pub job: u64,
+	/// Where it is.
+	pub state: JobState,
+	/// Steps completed.
+	pub step: u64,
+	/// Steps in the job.
+	pub steps: u64,
+	/// Commitments made so far, in step order.
+	pub commitments: Vec<Commitment>,
+	/// Why it failed.
+	pub error: Option<String>,
+}
+
+/// Re-execute a segment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VerifyRequest {
+	/// The job's training spec.
+	#[serde(flatten)]
+	pub spec: TrainingSpec,
+	/// The committed state the segment starts from.
+	pub state_cid: String,
+	/// Steps completed in that state.
+	pub from_step: u64,
+	/// The step to re-execute up to.
+	pub to_step: u64,
+}
+
+/// Commitments made by a re-execution.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Commitments {
+	/// In step order.
+	pub commitments: Vec<Commitment>,
+}
+
+/// Average a round of updates.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AggregateRequest {
+	/// The network every update is a state of.
+	pub architecture: Architecture,
+	/// The data the round trains on (it fixes the input and output sizes).
+	pub dataset: DatasetRef,
+	/// The state the round started from; required with `privacy`.
+	pub base_state_cid: Option<String>,
+	/// The contributions.
+	pub updates: Vec<Update>,
+	/// Differential privacy, if wanted.
+	pub privacy: Option<Privacy>,
+}
+
+/// Fetch a blob from another trainer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchRequest {
+	/// The other trainer's base URL, e.g. `http://10.0.0.2:7070`.
+	pub peer: String,
+}
+
+/// A stored blob.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored {
+	/// Its CID.
+	pub cid: String,
+	/// Its size in bytes.
+	pub bytes: u64,
+}

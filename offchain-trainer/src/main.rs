@@ -1,0 +1,271 @@
+//! `tessera-trainer`: train, re-execute segments, compute CIDs and report hardware from the
+//! command line.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use tessera_trainer::{
+	aggregate::{fed_avg, RoundShape, Update},
+	api,
+	backend::Backend,
+	data::{self, Builtin, Dataset},
+	hwinfo::HardwareReport,
+	model::Architecture,
+	store::{self, ContentStore},
+	train::{HyperParameters, Session, StepReport},
+};
+
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+	/// Where the content store lives.
+	#[arg(long, global = true, default_value = ".tessera-store")]
+	store: PathBuf,
+	#[command(subcommand)]
+	command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+	/// Trains a model and prints its commitments as JSON lines.
+	Train {
+		#[command(flatten)]
+		job: JobArgs,
+		/// Writes the loss curve to this SVG file.
+		#[arg(long)]
+		plot: Option<PathBuf>,
+	},
+	/// Re-executes steps `from..to` from a committed training state and prints the
+	/// commitments, for comparison with a replica's.
+	Verify {
+		#[command(flatten)]
+		job: JobArgs,
+		/// The training state committed after `from` steps.
+		#[arg(long)]
+		state: String,
+		/// Steps completed in that state.
+		#[arg(long)]
+		from: u64,
+		/// The step to re-execute up to.
+		#[arg(long)]
+		to: u64,
+	},
+	/// Prints the CID `ipfs add --cid-version=1 --raw-leaves` gives a file; `--add` also
+	/// stores and pins it.
+	Cid {
+		/// The file.
+		file: PathBuf,
+		/// Store and pin the file.
+		#[arg(long)]
+		add: bool,
+	},
+	/// Averages trained states (FedAvg, weighted by samples) and prints the result.
+	Aggregate {
+		#[command(flatten)]
+		job: JobArgs,
+		/// `STATE_CID:SAMPLES` for each contribution.
+		#[arg(long = "update", required = true, value_parser = parse_update)]
+		updates: Vec<Update>,
+	},
+	/// Prints the hardware report and its hash (the node's `hw_hash`).
+	Hwinfo,
+	/// Serves the HTTP API the off-chain workers call.
+	Serve {
+		/// Address to listen on.
+		#[arg(long, default_value = "127.0.0.1:7070")]
+		listen: std::net::SocketAddr,
+	},
+}
+
+fn parse_update(text: &str) -> Result<Update, String> {
+	let (state_cid, samples) = text.split_once(':').ok_or("expected STATE_CID:SAMPLES")?;
+	let samples = samples.parse().map_err(|_| format!("{samples:?} is not a sample count"))?;
+	Ok(Update { state_cid: state_cid.to_owned(), samples })
+}
+
+#[derive(clap::Args)]
+struct JobArgs {
+	/// A built-in dataset.
+	#[arg(long, value_enum, default_value = "digits", conflicts_with = "dataset_cid")]
+	dataset: Builtin,
+	/// A CSV table in the content store (see `data` for the format).
+	#[arg(long)]
+	dataset_cid: Option<String>,
+	/// `mlp` or `cnn`.
+	#[arg(long, default_value = "mlp")]
+	model: String,
+	/// Hidden layer widths of an MLP, or the two channel counts of a CNN.
+	#[arg(long, value_delimiter = ',', default_value = "64")]
+	widths: Vec<usize>,
+	#[arg(long, default_value_t = 0.1)]
+	learning_rate: f64,
+	#[arg(long, default_value_t = 32)]
+	batch_size: usize,
+	#[arg(long, default_value_t = 500)]
+	steps: u64,
+	/// Steps between commitments.
+	#[arg(long, default_value_t = 100)]
+	checkpoint_every: u64,
+	#[arg(long, default_value_t = 0)]
+	seed: u64,
+	#[arg(long, value_enum, default_value = "reference")]
+	backend: Backend,
+}
+
+impl JobArgs {
+	fn architecture(&self) -> anyhow::Result<Architecture> {
+		match (self.model.as_str(), self.widths.as_slice()) {
+			("mlp", hidden) => Ok(Architecture::Mlp { hidden: hidden.to_vec() }),
+			("cnn", [first, second]) => Ok(Architecture::Cnn { channels: [*first, *second] }),
+			("cnn", _) => anyhow::bail!("a CNN takes two channel counts, e.g. --widths 8,16"),
+			(other, _) => anyhow::bail!("unknown model {other:?}: use mlp or cnn"),
+		}
+	}
+
+	fn dataset(&self, store: &ContentStore) -> anyhow::Result<Dataset> {
+		match &self.dataset_cid {
+			None => Ok(self.dataset.load()),
+			Some(cid) => {
+				let bytes = store.get(&store::parse_cid(cid)?)?;
+				Ok(data::from_csv(&bytes).with_context(|| format!("dataset {cid}"))?)
+			}
+		}
+	}
+
+	fn hyper_parameters(&self) -> HyperParameters {
+		HyperParameters {
+			learning_rate: self.learning_rate,
+			batch_size: self.batch_size,
+			steps: self.steps,
+			checkpoint_every: self.checkpoint_every,
+			seed: self.seed,
+		}
+	}
+}
+
+fn main() -> anyhow::Result<()> {
+	let cli = Cli::parse();
+	match cli.command {
+		Command::Train { job, plot } => {
+			let store = ContentStore::open(&cli.store)?;
+			let dataset = job.dataset(&store)?;
+			let mut session = Session::start(
+				job.architecture()?,
+				&dataset,
+				job.hyper_parameters(),
+				job.backend,
+				&store,
+			)?;
+			let (losses, commitments) = run(&mut session, job.steps)?;
+			print_commitments(&commitments)?;
+			if let Some(path) = plot {
+				plot_losses(&losses, &path)?;
+				eprintln!("loss curve written to {}", path.display());
+			}
+		}
+		Command::Verify { job, state, from, to } => {
+			let store = ContentStore::open(&cli.store)?;
+			let dataset = job.dataset(&store)?;
+			let mut session = Session::resume(
+				job.architecture()?,
+				&dataset,
+				job.hyper_parameters(),
+				job.backend,
+				&store,
+				&state,
+				from,
+			)?;
+			print_commitments(&run(&mut session, to)?.1)?;
+		}
+		Command::Cid { file, add } => {
+			let content =
+				std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+			let cid = if add {
+				ContentStore::open(&cli.store)?.put(&content)?
+			} else {
+				store::cid_of(&content)
+			};
+			println!("{cid}");
+		}
+		Command::Aggregate { job, updates } => {
+			let store = ContentStore::open(&cli.store)?;
+			let dataset = job.dataset(&store)?;
+			let architecture = job.architecture()?;
+			let shape = RoundShape {
+				architecture: &architecture,
+				inputs: dataset.num_features,
+				image: dataset.image,
+				classes: dataset.num_classes,
+			};
+			let aggregate = fed_avg(&shape, &store, None, &updates, None)?;
+			println!("{}", serde_json::to_string(&aggregate)?);
+		}
+		Command::Serve { listen } => {
+			let store = ContentStore::open(&cli.store)?;
+			eprintln!("serving the trainer API on http://{listen}/v1");
+			tokio::runtime::Runtime::new()?.block_on(api::serve(listen, store))?;
+		}
+		Command::Hwinfo => {
+			let report = HardwareReport::detect();
+			println!("{}", serde_json::to_string_pretty(&report)?);
+			println!("hw_hash: {:?}", report.hash());
+		}
+	}
+	Ok(())
+}
+
+fn run(
+	session: &mut Session,
+	until: u64,
+) -> anyhow::Result<(Vec<f32>, Vec<tessera_trainer::train::Commitment>)> {
+	let bar = ProgressBar::new(until.saturating_sub(session.step()));
+	bar.set_style(
+		ProgressStyle::with_template("{bar:40} {pos}/{len} steps, {per_sec}, loss {msg}")
+			.expect("the template is valid"),
+	);
+	let mut losses = Vec::new();
+	let started = std::time::Instant::now();
+	let commitments = session.run_until(until, |StepReport { loss, .. }| {
+		losses.push(loss);
+		bar.set_message(format!("{loss:.4}"));
+		bar.inc(1);
+	})?;
+	bar.finish();
+	let seconds = started.elapsed().as_secs_f64();
+	let samples: u64 = commitments.iter().map(|commitment| commitment.samples).sum();
+	if let Some(last) = commitments.last() {
+		eprintln!(
+			"trained {samples} samples in {seconds:.3} s: {:.0} samples/s, last segment's mean loss {:.6}",
+			samples as f64 / seconds,
+			last.mean_loss
+		);
+	}
+	Ok((losses, commitments))
+}
+
+fn print_commitments(commitments: &[tessera_trainer::train::Commitment]) -> anyhow::Result<()> {
+	for commitment in commitments {
+		println!("{}", serde_json::to_string(commitment)?);
+	}
+	Ok(())
+}
+
+fn plot_losses(losses: &[f32], path: &PathBuf) -> anyhow::Result<()> {
+	use plotters::prelude::*;
+	let root = SVGBackend::new(path, (800, 480)).into_drawing_area();
+	root.fill(&WHITE)?;
+	let top = losses.iter().copied().fold(0.0f32, f32::max) * 1.05;
+	let mut chart = ChartBuilder::on(&root)
+		.margin(20)
+		.x_label_area_size(30)
+		.y_label_area_size(50)
+		.build_cartesian_2d(0..losses.len(), 0.0f32..top.max(f32::EPSILON))?;
+	chart.configure_mesh().x_desc("step").y_desc("loss").draw()?;
+	chart.draw_series(LineSeries::new(
+		losses.iter().enumerate().map(|(step, loss)| (step, *loss)),
+		&BLUE,
+	))?;
+	root.present()?;
+	Ok(())
+}

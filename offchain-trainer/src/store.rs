@@ -1,0 +1,437 @@
+//! The content store: training states, checkpoints, gradients and datasets, addressed by
+//! IPFS-compatible CIDv1.
+//!
+//! Content gets the CID that `ipfs add --cid-version=1 --raw-leaves` (Kubo's defaults: a
+//! fixed-size chunker of [`CHUNK_SIZE`] bytes and the balanced layout with at most
+//! [`MAX_LINKS`] links per node) gives it, so that anything stored here can be published
+//! to, and found on, the public IPFS network:
+//!
+//! - content of at most one chunk is a single `raw` block: `CIDv1(raw, sha2-256(content))`;
+//! - larger content is a UnixFS file: `raw` leaves of one chunk each under `dag-pb` nodes
+//!   whose UnixFS data records the file size and each child's size.
+//!
+//! The embedded blockstore keeps one file per block under `blocks/`, named by the block's
+//! CID, and one empty file per pinned root under `pins/`. Every block read is checked
+//! against its CID, so a corrupted or substituted block is an error, never content. Blocks
+//! that no pin reaches are removed by [`ContentStore::gc`].
+
+use cid::Cid;
+use multihash_codetable::{Code, MultihashDigest};
+use prost::Message;
+use std::{
+	collections::HashSet,
+	fs, io,
+	path::{Path, PathBuf},
+};
+
+/// Bytes per leaf: Kubo's default `size-262144` chunker.
+pub const CHUNK_SIZE: usize = 262_144;
+/// Links per `dag-pb` node: Kubo's default for the balanced layout.
+pub const MAX_LINKS: usize = 174;
+/// The multicodec of a block that is content itself.
+const RAW: u64 = 0x55;
+/// The multicodec of a protobuf Merkle DAG node.
+const DAG_PB: u64 = 0x70;
+/// The UnixFS node type of a file.
+const UNIXFS_FILE: i32 = 2;
+
+/// What can go wrong reading or writing the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+	/// No block with this CID is in the store.
+	#[error("{0} is not in the store")]
+	NotFound(Cid),
+	/// A block's bytes do not hash to its CID.
+	#[error("content for {0} does not match its CID")]
+	Corrupt(Cid),
+	/// A block decodes to something this store does not write.
+	#[error("{cid} is not a UnixFS file block: {reason}")]
+	Unsupported {
+		/// The block.
+		cid: Cid,
+		/// What is wrong with it.
+		reason: String,
+	},
+	/// Not a CID.
+	#[error("invalid CID {0:?}")]
+	InvalidCid(String),
+	/// Fetching from another trainer failed.
+	#[error("fetching {cid} from {peer}: {reason}")]
+	Fetch {
+		/// The CID asked for.
+		cid: Cid,
+		/// The peer asked.
+		peer: String,
+		/// Why it failed.
+		reason: String,
+	},
+	/// The file system failed.
+	#[error(transparent)]
+	Io(#[from] io::Error),
+}
+
+/// Parses a CID given as text.
+pub fn parse_cid(text: &str) -> Result<Cid, StoreError> {
+	Cid::try_from(text).map_err(|_| StoreError::InvalidCid(text.to_owned()))
+}
+
+/// Protobuf messages of `dag-pb` and UnixFS (proto2).
+mod pb {
+	#[derive(Clone, PartialEq, prost::Message)]
+	pub struct PbNode {
+		#[prost(bytes = "vec", optional, tag = "1")]
+		pub data: Option<Vec<u8>>,
+		#[prost(message, repeated, tag = "2")]
+		pub links: Vec<PbLink>,
+	}
+
+	impl PbNode {
+		/// The canonical `dag-pb` encoding, which puts the links (field 2) before the data
+		/// (field 1); prost would write fields in tag order.
+		pub fn encode_canonical(&self) -> Vec<u8> {
+			use prost::encoding::{bytes, message};
+			let mut buffer = Vec::new();
+			for link in &self.links {
+				message::encode(2, link, &mut buffer);
+			}
+			if let Some(data) = &self.data {
+				bytes::encode(1, data, &mut buffer);
+			}
+			buffer
+		}
+	}
+
+	#[derive(Clone, PartialEq, prost::Message)]
+	pub struct PbLink {
+		#[prost(bytes = "vec", optional, tag = "1")]
+		pub hash: Option<Vec<u8>>,
+		#[prost(string, optional, tag = "2")]
+		pub name: Option<String>,
+		#[prost(uint64, optional, tag = "3")]
+		pub tsize: Option<u64>,
+	}
+
+	#[derive(Clone, PartialEq, prost::Message)]
+	pub struct UnixFsData {
+		#[prost(int32, required, tag = "1")]
+		pub kind: i32,
+		#[prost(bytes = "vec", optional, tag = "2")]
+		pub data: Option<Vec<u8>>,
+		#[prost(uint64, optional, tag = "3")]
+		pub filesize: Option<u64>,
+		#[prost(uint64, repeated, packed = "false", tag = "4")]
+		pub blocksizes: Vec<u64>,
+	}
+}
+
+/// One block of a DAG: its CID and its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Block {
+	/// The block's CID.
+	pub cid: Cid,
+	/// The block's bytes, as stored and hashed.
+	pub bytes: Vec<u8>,
+}
+
+impl Block {
+	fn new(codec: u64, bytes: Vec<u8>) -> Self {
+		Self { cid: Cid::new_v1(codec, Code::Sha2_256.digest(&bytes)), bytes }
+	}
+
+	fn verified(cid: Cid, bytes: Vec<u8>) -> Result<Self, StoreError> {
+		let code = Code::try_from(cid.hash().code()).map_err(|_| StoreError::Unsupported {
+			cid,
+			reason: format!("hash function 0x{:x}", cid.hash().code()),
+		})?;
+		if code.digest(&bytes) != *cid.hash() {
+			return Err(StoreError::Corrupt(cid));
+		}
+		Ok(Self { cid, bytes })
+	}
+}
+
+/// A subtree being built: its root block's CID, the file bytes under it and its `Tsize`
+/// (the bytes of every block in it).
+struct Subtree {
+	cid: Cid,
+	file_size: u64,
+	tree_size: u64,
+}
+
+/// Splits `content` into the blocks `ipfs add --cid-version=1 --raw-leaves` makes, root
+/// last.
+pub fn dag(content: &[u8]) -> Vec<Block> {
+	let mut blocks: Vec<Block> = Vec::new();
+	let mut level: Vec<Subtree> = content
+		.chunks(CHUNK_SIZE)
+		.map(|chunk| {
+			let leaf = Block::new(RAW, chunk.to_vec());
+			let subtree = Subtree {
+				cid: leaf.cid,
+				file_size: chunk.len() as u64,
+				tree_size: chunk.len() as u64,
+			};
+			blocks.push(leaf);
+			subtree
+		})
+		.collect();
+	if level.is_empty() {
+		blocks.push(Block::new(RAW, Vec::new()));
+		return blocks;
+	}
+	while level.len() > 1 {
+		level = level
+			.chunks(MAX_LINKS)
+			.map(|children| {
+				let node = file_node(children);
+				let subtree = Subtree {
+					cid: node.cid,
+					file_size: children.iter().map(|child| child.file_size).sum(),
+					tree_size: node.bytes.len() as u64
+						+ children.iter().map(|child| child.tree_size).sum::<u64>(),
+				};
+				blocks.push(node);
+				subtree
+			})
+			.collect();
+	}
+	blocks
+}
+
+fn file_node(children: &[Subtree]) -> Block {
+	let unixfs = pb::UnixFsData {
+		kind: UNIXFS_FILE,
+		data: None,
+		filesize: Some(children.iter().map(|child| child.file_size).sum()),
+		blocksizes: children.iter().map(|child| child.file_size).collect(),
+	};
+	let node = pb::PbNode {
+		data: Some(unixfs.encode_to_vec()),
+		links: children
+			.iter()
+			.map(|child| pb::PbLink {
+				hash: Some(child.cid.to_bytes()),
+				name: Some(String::new()),
+				tsize: Some(child.tree_size),
+			})
+			.collect(),
+	};
+	Block::new(DAG_PB, node.encode_canonical())
+}
+
+/// The CID `ipfs add --cid-version=1 --raw-leaves` gives `content`.
+pub fn cid_of(content: &[u8]) -> Cid {
+	dag(content).last().map(|root| root.cid).unwrap_or_else(|| Block::new(RAW, Vec::new()).cid)
+}
+
+/// What a garbage collection removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GcReport {
+	/// Blocks deleted.
+	pub blocks: usize,
+	/// Bytes freed.
+	pub bytes: u64,
+}
+
+/// The embedded blockstore.
+#[derive(Clone, Debug)]
+pub struct ContentStore {
+	blocks: PathBuf,
+	pins: PathBuf,
+}
+
+impl ContentStore {
+	/// Opens the store under `root`, creating it if need be.
+	pub fn open(root: impl AsRef<Path>) -> Result<Self, StoreError> {
+		let store = Self { blocks: root.as_ref().join("blocks"), pins: root.as_ref().join("pins") };
+		fs::create_dir_all(&store.blocks)?;
+		fs::create_dir_all(&store.pins)?;
+		Ok(store)
+	}
+
+	/// Stores `content`, pins it and returns its CID.
+	pub fn put(&self, content: &[u8]) -> Result<Cid, StoreError> {
+		let blocks = dag(content);
+		for block in &blocks {
+			self.write_block(block)?;
+		}
+		let root = blocks.last().map(|block| block.cid).unwrap_or_else(|| cid_of(content));
+		self.pin(&root)?;
+		Ok(root)
+	}
+
+	/// Stores `content` that was asked for by `cid`, refusing it unless it has that CID.
+	pub fn put_expecting(&self, cid: &Cid, content: &[u8]) -> Result<(), StoreError> {
+		if cid_of(content) != *cid {
+			return Err(StoreError::Corrupt(*cid));
+		}
+		self.put(content).map(drop)
+	}
+
+	/// The content with this CID, every block checked against its CID.
+	pub fn get(&self, cid: &Cid) -> Result<Vec<u8>, StoreError> {
+		let mut content = Vec::new();
+		self.read_into(cid, &mut content)?;
+		Ok(content)
+	}
+
+	/// Whether the whole DAG under `cid` is here.
+	pub fn has(&self, cid: &Cid) -> bool {
+		self.reachable(cid, &mut HashSet::new()).is_ok()
+	}
+
+	/// Keeps `cid` (and everything it links to) through garbage collection.
+	pub fn pin(&self, cid: &Cid) -> Result<(), StoreError> {
+		fs::write(self.pins.join(cid.to_string()), [])?;
+		Ok(())
+	}
+
+	/// Lets garbage collection remove `cid` unless another pin reaches it.
+	pub fn unpin(&self, cid: &Cid) -> Result<(), StoreError> {
+		match fs::remove_file(self.pins.join(cid.to_string())) {
+			Err(error) if error.kind() == io::ErrorKind::NotFound => {
+				Err(StoreError::NotFound(*cid))
+			}
+			other => Ok(other?),
+		}
+	}
+
+	/// The pinned roots.
+	pub fn pins(&self) -> Result<Vec<Cid>, StoreError> {
+		let mut pins =
+			names(&self.pins)?.iter().filter_map(|name| parse_cid(name).ok()).collect::<Vec<_>>();
+		pins.sort();
+		Ok(pins)
+	}
+
+	/// Removes every block no pin reaches.
+	pub fn gc(&self) -> Result<GcReport, StoreError> {
+		let mut live = HashSet::new();
+		for pin in self.pins()? {
+			self.reachable(&pin, &mut live)?;
+		}
+		let mut report = GcReport::default();
+		for name in names(&self.blocks)? {
+			let keep = parse_cid(&name).map(|cid| live.contains(&cid)).unwrap_or(false);
+			if !keep {
+				let path = self.blocks.join(&name);
+				report.bytes += fs::metadata(&path)?.len();
+				fs::remove_file(path)?;
+				report.blocks += 1;
+			}
+		}
+		Ok(report)
+	}
+
+	/// Fetches the content with this CID from another trainer's `/v1/blobs/{cid}`, checks it
+	/// against the CID and stores it.
+	pub fn fetch(&self, peer: &str, cid: &Cid, max_bytes: u64) -> Result<Vec<u8>, StoreError> {
+		let failed =
+			|reason: String| StoreError::Fetch { cid: *cid, peer: peer.to_owned(), reason };
+		let url = format!("{}/v1/blobs/{cid}", peer.trim_end_matches('/'));
+		let content = ureq::get(&url)
+			.call()
+			.map_err(|error| failed(error.to_string()))?
+			.body_mut()
+			.with_config()
+			.limit(max_bytes)
+			.read_to_vec()
+			.map_err(|error| failed(error.to_string()))?;
+		self.put_expecting(cid, &content)?;
+		Ok(content)
+	}
+
+	fn block_path(&self, cid: &Cid) -> PathBuf {
+		self.blocks.join(cid.to_string())
+	}
+
+	fn write_block(&self, block: &Block) -> Result<(), StoreError> {
+		let path = self.block_path(&block.cid);
+		if path.exists() {
+			return Ok(());
+		}
+		// Written aside and renamed, so that a crash never leaves a truncated block behind.
+		let partial = path.with_extension("partial");
+		fs::write(&partial, &block.bytes)?;
+		fs::rename(partial, path)?;
+		Ok(())
+	}
+
+	fn read_block(&self, cid: &Cid) -> Result<Block, StoreError> {
+		match fs::read(self.block_path(cid)) {
+			Ok(bytes) => Block::verified(*cid, bytes),
+			Err(error) if error.kind() == io::ErrorKind::NotFound => {
+				Err(StoreError::NotFound(*cid))
+			}
+			Err(error) => Err(error.into()),
+		}
+	}
+
+	fn read_into(&self, cid: &Cid, content: &mut Vec<u8>) -> Result<(), StoreError> {
+		let block = self.read_block(cid)?;
+		match cid.codec() {
+			RAW => content.extend_from_slice(&block.bytes),
+			DAG_PB => {
+				let (links, inline) = file_links(&block)?;
+				content.extend_from_slice(&inline);
+				for link in links {
+					self.read_into(&link, content)?;
+				}
+			}
+			other => return Err(unsupported(cid, format!("codec 0x{other:x}"))),
+		}
+		Ok(())
+	}
+
+	fn reachable(&self, cid: &Cid, live: &mut HashSet<Cid>) -> Result<(), StoreError> {
+		if !live.insert(*cid) {
+			return Ok(());
+		}
+		if cid.codec() == DAG_PB {
+			for link in file_links(&self.read_block(cid)?)?.0 {
+				self.reachable(&link, live)?;
+			}
+		} else if !self.block_path(cid).exists() {
+			return Err(StoreError::NotFound(*cid));
+		}
+		Ok(())
+	}
+}
+
+fn unsupported(cid: &Cid, reason: String) -> StoreError {
+	StoreError::Unsupported { cid: *cid, reason }
+}
+
+/// The children of a UnixFS file node, and any bytes it holds inline.
+fn file_links(block: &Block) -> Result<(Vec<Cid>, Vec<u8>), StoreError> {
+	let cid = &block.cid;
+	let node = pb::PbNode::decode(block.bytes.as_slice())
+		.map_err(|error| unsupported(cid, error.to_string()))?;
+	let unixfs = pb::UnixFsData::decode(node.data.unwrap_or_default().as_slice())
+		.map_err(|error| unsupported(cid, error.to_string()))?;
+	if unixfs.kind != UNIXFS_FILE {
+		return Err(unsupported(cid, format!("UnixFS type {}", unixfs.kind)));
+	}
+	let links = node
+		.links
+		.iter()
+		.map(|link| {
+			Cid::try_from(link.hash.as_deref().unwrap_or_default())
+				.map_err(|error| unsupported(cid, error.to_string()))
+		})
+		.collect::<Result<_, _>>()?;
+	Ok((links, unixfs.data.unwrap_or_default()))
+}
+
+fn names(dir: &Path) -> Result<Vec<String>, StoreError> {
+	let mut names = Vec::new();
+	for entry in fs::read_dir(dir)? {
+		if let Ok(name) = entry?.file_name().into_string() {
+			names.push(name);
+		}
+	}
+	Ok(names)
+}
+
+#[cfg(test)]
+mod tests;

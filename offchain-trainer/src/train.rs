@@ -1,0 +1,353 @@
+//! Deterministic training with commitments every N steps.
+//!
+//! Given a [`TrainSpec`], training is a pure function of the spec: weights come from the
+//! seed (see `model`), batches from a seeded permutation per epoch, and the optimiser is
+//! plain SGD, whose state is the weights alone. So any segment `a..b` can be re-executed from
+//! the training state committed at step `a` and must give the same commitments; that is
+//! what validators do in a dispute ([`Session::resume`]).
+//!
+//! Every `checkpoint_every` steps (and after the last) a [`Commitment`] records, with
+//! `primitives::digest`'s canonical functions: the per-step losses of the segment, the last
+//! step's gradients, the weights, the Merkle root of per-layer weight deltas since the
+//! previous checkpoint, and the CIDs of the training state and the gradients, both saved in
+//! burn's record format and put in the content store.
+
+use crate::{
+	backend::{Backend, Matmul},
+	data::Dataset,
+	model::{Architecture, ArchitectureError, Initializer, Network},
+	state::{gradients_of, load, save, weights_of, with_weights},
+	store::{ContentStore, StoreError},
+};
+use burn::{
+	nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig},
+	optim::{GradientsParams, ModuleOptimizer, SgdConfig},
+	tensor::{Device, Int, Tensor, TensorData},
+};
+use rand_chacha::{
+	rand_core::{RngCore, SeedableRng},
+	ChaCha8Rng,
+};
+use serde::{Deserialize, Serialize};
+use tessera_primitives::digest::{delta_root, loss_digest, parameters_digest, H256};
+
+/// How to train.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HyperParameters {
+	/// The SGD step size.
+	pub learning_rate: f64,
+	/// Samples per step.
+	pub batch_size: usize,
+	/// Steps in the whole job.
+	pub steps: u64,
+	/// Steps between commitments.
+	pub checkpoint_every: u64,
+	/// The job's seed: initial weights and data order.
+	pub seed: u64,
+}
+
+/// Why training cannot start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+	/// The hyper-parameters make no sense.
+	#[error("invalid hyper-parameters: {0}")]
+	InvalidHyperParameters(&'static str),
+	/// The architecture does not fit the data.
+	#[error(transparent)]
+	Architecture(#[from] ArchitectureError),
+	/// The dataset has no samples or no classes.
+	#[error("the dataset is empty")]
+	EmptyDataset,
+	/// A training state could not be read.
+	#[error("training state {cid}: {reason}")]
+	BadState {
+		/// Its CID.
+		cid: String,
+		/// What is wrong.
+		reason: String,
+	},
+	/// The content store failed.
+	#[error(transparent)]
+	Store(#[from] StoreError),
+	/// burn could not save a record.
+	#[error("saving a record: {0}")]
+	Record(String),
+	/// The loss became NaN or infinite: the learning rate is too high for this model.
+	#[error("the loss diverged at step {0}")]
+	Diverged(u64),
+}
+
+/// What a trainer commits to at a checkpoint.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Commitment {
+	/// Steps completed.
+	pub step: u64,
+	/// Digest of the per-step losses since the previous checkpoint.
+	pub loss_digest: H256,
+	/// Digest of the last step's gradients.
+	pub gradient_digest: H256,
+	/// Digest of the weights after this step.
+	pub weights_digest: H256,
+	/// Merkle root of the per-layer weight deltas since the previous checkpoint.
+	pub delta_root: H256,
+	/// CID of the training state after this step.
+	pub state_cid: String,
+	/// CID of the last step's gradients.
+	pub gradient_cid: String,
+	/// Samples trained on since the previous checkpoint.
+	pub samples: u64,
+	/// Mean loss since the previous checkpoint (for people; the digest is what counts).
+	pub mean_loss: f32,
+}
+
+/// One step's result, for progress reports.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StepReport {
+	/// Steps completed.
+	pub step: u64,
+	/// The step's loss.
+	pub loss: f32,
+}
+
+/// A training run in progress.
+pub struct Session<'a> {
+	network: Network,
+	optimizer: ModuleOptimizer,
+	loss: CrossEntropyLoss,
+	device: Device,
+	matmul: Matmul,
+	architecture: Architecture,
+	dataset: &'a Dataset,
+	hyper: HyperParameters,
+	store: &'a ContentStore,
+	order: EpochOrder,
+	step: u64,
+}
+
+impl<'a> Session<'a> {
+	/// A run from step 0, with initial weights drawn from the seed.
+	pub fn start(
+		architecture: Architecture,
+		dataset: &'a Dataset,
+		hyper: HyperParameters,
+		backend: Backend,
+		store: &'a ContentStore,
+	) -> Result<Self, TrainError> {
+		check(&architecture, &hyper, dataset)?;
+		let device = backend.device().autodiff();
+		let network = Network::new(
+			&architecture,
+			dataset.num_features,
+			dataset.image,
+			dataset.num_classes,
+			&mut Initializer::new(hyper.seed, &device),
+		)?;
+		Ok(Self {
+			network,
+			optimizer: SgdConfig::new().init(),
+			loss: CrossEntropyLossConfig::new().init(&device),
+			matmul: backend.matmul(),
+			order: EpochOrder::new(hyper.seed, dataset.len()),
+			device,
+			architecture,
+			dataset,
+			hyper,
+			store,
+			step: 0,
+		})
+	}
+
+	/// A run that goes on from the training state `state_cid` committed after `step` steps.
+	pub fn resume(
+		architecture: Architecture,
+		dataset: &'a Dataset,
+		hyper: HyperParameters,
+		backend: Backend,
+		store: &'a ContentStore,
+		state_cid: &str,
+		step: u64,
+	) -> Result<Self, TrainError> {
+		let mut session = Self::start(architecture, dataset, hyper, backend, store)?;
+		if step > session.hyper.steps {
+			return Err(TrainError::BadState {
+				cid: state_cid.to_owned(),
+				reason: format!("step {step} is past the job's {} steps", session.hyper.steps),
+			});
+		}
+		session.network = load(session.network, store, state_cid)?;
+		session.step = step;
+		Ok(session)
+	}
+
+	/// Steps completed so far.
+	pub fn step(&self) -> u64 {
+		self.step
+	}
+
+	/// The architecture being trained.
+	pub fn architecture(&self) -> &Architecture {
+		&self.architecture
+	}
+
+	/// The current weights in canonical parameter order.
+	pub fn weights(&self) -> Vec<Vec<f32>> {
+		weights_of(&self.network)
+	}
+
+	/// Trains up to step `until` (at most the job's steps), committing at every checkpoint on
+	/// the way, and reports each step to `progress`.
+	pub fn run_until(
+		&mut self,
+		until: u64,
+		mut progress: impl FnMut(StepReport),
+	) -> Result<Vec<Commitment>, TrainError> {
+		let until = until.min(self.hyper.steps);
+		let mut commitments = Vec::new();
+		let mut losses = Vec::new();
+		let mut segment_start = self.weights();
+		while self.step < until {
+			let (loss, grads) = self.train_step()?;
+			losses.push(loss);
+			progress(StepReport { step: self.step, loss });
+			if self.step % self.hyper.checkpoint_every == 0 || self.step == self.hyper.steps {
+				let commitment = self.commit(&losses, &grads, &segment_start)?;
+				commitments.push(commitment);
+				losses.clear();
+				segment_start = self.weights();
+			}
+		}
+		Ok(commitments)
+	}
+
+	fn train_step(&mut self) -> Result<(f32, Vec<Vec<f32>>), TrainError> {
+		let indices = self.order.batch(self.step, self.hyper.batch_size);
+		let features: Vec<f32> =
+			indices.iter().flat_map(|index| self.dataset.sample(*index)).copied().collect();
+		let labels: Vec<i64> =
+			indices.iter().map(|index| i64::from(self.dataset.labels[*index])).collect();
+		let x = Tensor::<2>::from_data(
+			TensorData::new(features, [indices.len(), self.dataset.num_features]),
+			&self.device,
+		);
+		let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [indices.len()]), &self.device);
+		let logits = self.network.forward(x, self.matmul);
+		let loss = self.loss.forward(logits, y);
+		let value = loss.clone().into_scalar::<f32>();
+		self.step += 1;
+		if !value.is_finite() {
+			return Err(TrainError::Diverged(self.step));
+		}
+		let grads = GradientsParams::from_grads(loss.backward(), &self.network);
+		let gradients = gradients_of(&self.network, &grads);
+		let network = self.network.clone();
+		self.network = self.optimizer.step(self.hyper.learning_rate, network, grads);
+		Ok((value, gradients))
+	}
+
+	fn commit(
+		&self,
+		losses: &[f32],
+		gradients: &[Vec<f32>],
+		segment_start: &[Vec<f32>],
+	) -> Result<Commitment, TrainError> {
+		let weights = self.weights();
+		let delta_root =
+			delta_root(segment_start.iter().map(Vec::as_slice), weights.iter().map(Vec::as_slice))
+				.map_err(|error| {
+					TrainError::Record(format!("layout changed during training: {error:?}"))
+				})?;
+		let state_cid = save(self.network.clone(), self.store)?;
+		let gradient_cid = save(with_weights(self.network.clone(), gradients), self.store)?;
+		Ok(Commitment {
+			step: self.step,
+			loss_digest: loss_digest(losses),
+			gradient_digest: parameters_digest(gradients.iter().map(Vec::as_slice)),
+			weights_digest: parameters_digest(weights.iter().map(Vec::as_slice)),
+			delta_root,
+			state_cid,
+			gradient_cid,
+			samples: losses.len() as u64 * self.hyper.batch_size as u64,
+			mean_loss: losses.iter().sum::<f32>() / losses.len().max(1) as f32,
+		})
+	}
+}
+
+/// The largest batch a job may ask for.
+pub const MAX_BATCH: usize = 4096;
+/// The most intermediate products one exact matrix product may hold (1 GiB of `f32`).
+const MAX_PRODUCT_ELEMENTS: usize = 1 << 28;
+
+fn check(
+	architecture: &Architecture,
+	hyper: &HyperParameters,
+	dataset: &Dataset,
+) -> Result<(), TrainError> {
+	let invalid = TrainError::InvalidHyperParameters;
+	if !(hyper.learning_rate.is_finite() && hyper.learning_rate > 0.0) {
+		return Err(invalid("the learning rate must be a positive number"));
+	}
+	if hyper.batch_size == 0 {
+		return Err(invalid("the batch size must be positive"));
+	}
+	if hyper.steps == 0 || hyper.checkpoint_every == 0 {
+		return Err(invalid("steps and checkpoint interval must be positive"));
+	}
+	if dataset.is_empty() || dataset.num_classes == 0 {
+		return Err(TrainError::EmptyDataset);
+	}
+	if hyper.batch_size > MAX_BATCH {
+		return Err(invalid("the batch size is above the trainer's limit of 4096"));
+	}
+	// The exact kernel holds `batch × fan_in × fan_out` products at once.
+	let largest = architecture
+		.products(dataset.num_features, dataset.image, dataset.num_classes)
+		.iter()
+		.map(|(fan_in, fan_out)| fan_in.saturating_mul(*fan_out))
+		.max()
+		.unwrap_or(0);
+	if largest.saturating_mul(hyper.batch_size) > MAX_PRODUCT_ELEMENTS {
+		return Err(invalid(
+			"batch size × largest layer exceeds the exact kernel's memory bound (2^28 values)",
+		));
+	}
+	Ok(())
+}
+
+/// The sample order: a fresh seeded permutation of the dataset each epoch, so that step `s`
+/// trains on the same samples whether the run started at 0 or resumed at `s`.
+struct EpochOrder {
+	seed: u64,
+	len: usize,
+	cached: Option<(u64, Vec<usize>)>,
+}
+
+impl EpochOrder {
+	fn new(seed: u64, len: usize) -> Self {
+		Self { seed, len, cached: None }
+	}
+
+	fn batch(&mut self, step: u64, batch_size: usize) -> Vec<usize> {
+		let first = step * batch_size as u64;
+		(first..first + batch_size as u64)
+			.map(|position| {
+				let len = self.len as u64;
+				self.permutation(position / len)[(position % len) as usize]
+			})
+			.collect()
+	}
+
+	fn permutation(&mut self, epoch: u64) -> &[usize] {
+		if self.cached.as_ref().is_none_or(|(cached, _)| *cached != epoch) {
+			let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+			rng.set_stream(epoch);
+			let mut order: Vec<usize> = (0..self.len).collect();
+			// Fisher–Yates, with a modulo draw whose bias (< len / 2^64) no replica can exploit.
+			for index in (1..order.len()).rev() {
+				let other = (rng.next_u64() % (index as u64 + 1)) as usize;
+				order.swap(index, other);
+			}
+			self.cached = Some((epoch, order));
+		}
+		self.cached.as_ref().map_or(&[], |(_, order)| order.as_slice())
+	}
+}

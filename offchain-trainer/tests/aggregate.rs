@@ -1,0 +1,106 @@
+//! Federated averaging of states trained in the content store.
+
+use tessera_trainer::{
+	aggregate::{fed_avg, Privacy, RoundShape, Update},
+	backend::Backend,
+	data::Builtin,
+	model::Architecture,
+	store::ContentStore,
+	train::{HyperParameters, Session, TrainError},
+};
+
+fn trained(store: &ContentStore, seed: u64) -> (String, Vec<Vec<f32>>) {
+	let digits = Builtin::Digits.load();
+	let hyper = HyperParameters {
+		learning_rate: 0.1,
+		batch_size: 16,
+		steps: 10,
+		checkpoint_every: 10,
+		seed,
+	};
+	let mut session = Session::start(
+		Architecture::Mlp { hidden: vec![8] },
+		&digits,
+		hyper,
+		Backend::Reference,
+		store,
+	)
+	.unwrap();
+	let commitment = session.run_until(10, |_| {}).unwrap().remove(0);
+	(commitment.state_cid, session.weights())
+}
+
+fn shape(architecture: &Architecture) -> RoundShape<'_> {
+	RoundShape { architecture, inputs: 64, image: None, classes: 10 }
+}
+
+#[test]
+fn updates_are_averaged_by_their_samples() {
+	let dir = tempfile::tempdir().unwrap();
+	let store = ContentStore::open(dir.path()).unwrap();
+	let ((a, wa), (b, wb)) = (trained(&store, 1), trained(&store, 2));
+	let mlp = Architecture::Mlp { hidden: vec![8] };
+	let updates = [Update { state_cid: a, samples: 100 }, Update { state_cid: b, samples: 300 }];
+	let round = fed_avg(&shape(&mlp), &store, None, &updates, None).unwrap();
+	assert_eq!(round.samples, 400);
+	assert_eq!(round.noise_std, None);
+	assert_eq!(fed_avg(&shape(&mlp), &store, None, &updates, None).unwrap(), round);
+
+	let digits = Builtin::Digits.load();
+	let hyper = HyperParameters {
+		learning_rate: 0.1,
+		batch_size: 16,
+		steps: 10,
+		checkpoint_every: 10,
+		seed: 1,
+	};
+	let averaged =
+		Session::resume(mlp, &digits, hyper, Backend::Reference, &store, &round.state_cid, 10)
+			.unwrap()
+			.weights();
+	for ((average, a), b) in
+		averaged.iter().flatten().zip(wa.iter().flatten()).zip(wb.iter().flatten())
+	{
+		let expected = 0.25 * f64::from(*a) + 0.75 * f64::from(*b);
+		assert!((f64::from(*average) - expected).abs() < 1e-6, "{average} vs {expected}");
+	}
+}
+
+#[test]
+fn private_rounds_clip_each_update_and_add_calibrated_noise() {
+	let dir = tempfile::tempdir().unwrap();
+	let store = ContentStore::open(dir.path()).unwrap();
+	let (base, base_weights) = trained(&store, 1);
+	let (update, _) = trained(&store, 2);
+	let mlp = Architecture::Mlp { hidden: vec![8] };
+	let updates = [Update { state_cid: update.clone(), samples: 10 }];
+	let privacy = Privacy { epsilon: 0.5, delta: 1e-5, clip_norm: 1e-3, seed: 9 };
+	assert!(matches!(
+		fed_avg(&shape(&mlp), &store, None, &updates, Some(&privacy)),
+		Err(TrainError::InvalidHyperParameters(_))
+	));
+	let round = fed_avg(&shape(&mlp), &store, Some(&base), &updates, Some(&privacy)).unwrap();
+	let std = round.noise_std.unwrap();
+	assert!((std - 1e-3 * (2.0 * 1.25e5f64.ln()).sqrt() / 0.5).abs() < 1e-12);
+	let digits = Builtin::Digits.load();
+	let hyper = HyperParameters {
+		learning_rate: 0.1,
+		batch_size: 16,
+		steps: 10,
+		checkpoint_every: 10,
+		seed: 1,
+	};
+	let private =
+		Session::resume(mlp, &digits, hyper, Backend::Reference, &store, &round.state_cid, 10)
+			.unwrap()
+			.weights();
+	// The clipped delta has norm 1e-3; what is left is noise of standard deviation `std`.
+	let moved: Vec<f64> = private
+		.iter()
+		.flatten()
+		.zip(base_weights.iter().flatten())
+		.map(|(p, b)| f64::from(*p) - f64::from(*b))
+		.collect();
+	let rms = (moved.iter().map(|d| d * d).sum::<f64>() / moved.len() as f64).sqrt();
+	assert!(rms > 0.5 * std && rms < 1.5 * std, "rms {rms}, std {std}");
+}
