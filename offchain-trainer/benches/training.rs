@@ -51,6 +51,21 @@ fn training(c: &mut Criterion) {
 			);
 		}
 	}
+	let text = "the chain keeps the commitments; the trainer keeps the weights. ".repeat(64);
+	let corpus = tessera_trainer::data::from_texts([text.as_bytes()], 32).unwrap();
+	let transformer = Architecture::CharTransformer { context: 32, width: 64, layers: 2 };
+	let hyper = HyperParameters { batch_size: 16, ..hyper };
+	group.throughput(Throughput::Elements(STEPS * 16));
+	for backend in [Backend::Reference, Backend::Cpu] {
+		group.bench_function(BenchmarkId::new("char-transformer-32-64-2", backend.name()), |b| {
+			b.iter(|| {
+				let mut session =
+					Session::start(transformer.clone(), &corpus, hyper.clone(), backend, &store)
+						.unwrap();
+				session.run_until(STEPS, |_| {}).unwrap()
+			})
+		});
+	}
 	group.finish();
 }
 

@@ -8,8 +8,9 @@ pub use error::{ApiError, ErrorBody};
 
 use crate::{
 	aggregate::{fed_avg, RoundShape},
-	data::{self, Dataset},
+	data::{Dataset, DatasetError},
 	hwinfo::HardwareReport,
+	model::Architecture,
 	store::{self, ContentStore},
 	train::{Session, TrainError},
 };
@@ -113,16 +114,15 @@ async fn blocking<T: Send + 'static>(
 		.map_err(|error| ApiError::internal(format!("the work stopped unexpectedly: {error}")))?
 }
 
-fn load_dataset(reference: &DatasetRef, store: &ContentStore) -> Result<Dataset, ApiError> {
-	match reference {
-		DatasetRef::Builtin(builtin) => Ok(builtin.load()),
-		DatasetRef::Cid(cid) => {
-			let bytes = store.get(&store::parse_cid(cid)?)?;
-			data::from_csv(&bytes).map_err(|error| {
-				ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_dataset", error.to_string())
-			})
-		}
-	}
+fn load_dataset(
+	reference: &DatasetRef,
+	architecture: &Architecture,
+	store: &ContentStore,
+) -> Result<Dataset, ApiError> {
+	reference.load(architecture, store).map_err(|error| match error {
+		DatasetError::Store(error) => error.into(),
+		other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_dataset", other.to_string()),
+	})
 }
 
 async fn health() -> Json<Health> {
@@ -155,8 +155,8 @@ async fn start_job(
 	}
 	// Everything that can be refused is checked before the job is accepted.
 	let store = service.store.clone();
-	let dataset_ref = spec.dataset.clone();
-	let dataset = blocking(move || load_dataset(&dataset_ref, &store)).await?;
+	let (dataset_ref, architecture) = (spec.dataset.clone(), spec.architecture.clone());
+	let dataset = blocking(move || load_dataset(&dataset_ref, &architecture, &store)).await?;
 	Session::start(
 		spec.architecture.clone(),
 		&dataset,
@@ -232,7 +232,8 @@ async fn verify(
 		return Err(ApiError::bad_request("empty_segment", "to_step must be after from_step"));
 	}
 	blocking(move || {
-		let dataset = load_dataset(&request.spec.dataset, &service.store)?;
+		let dataset =
+			load_dataset(&request.spec.dataset, &request.spec.architecture, &service.store)?;
 		let mut session = Session::resume(
 			request.spec.architecture,
 			&dataset,
@@ -253,7 +254,7 @@ async fn aggregate(
 ) -> Reply<Aggregate> {
 	let Json(request) = payload?;
 	blocking(move || {
-		let dataset = load_dataset(&request.dataset, &service.store)?;
+		let dataset = load_dataset(&request.dataset, &request.architecture, &service.store)?;
 		let shape = RoundShape {
 			architecture: &request.architecture,
 			inputs: dataset.num_features,

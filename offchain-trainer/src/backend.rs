@@ -114,4 +114,14 @@ impl Matmul {
 			Matmul::Native => a.matmul(b),
 		}
 	}
+
+	/// `a · b` for each of a batch: `a: [batch, m, k]`, `b: [batch, k, n]`.
+	pub fn batched(self, a: Tensor<3>, b: Tensor<3>) -> Tensor<3> {
+		match self {
+			Matmul::Exact => {
+				(a.unsqueeze_dim::<4>(3) * b.unsqueeze_dim::<4>(1)).sum_dim(2).squeeze_dim::<3>(2)
+			}
+			Matmul::Native => a.matmul(b),
+		}
+	}
 }

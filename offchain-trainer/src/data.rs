@@ -4,16 +4,85 @@
 //! A table in the store is CSV in UTF-8: an optional header row, then one row per sample
 //! of numeric features with the class label (an integer from 0) in the last column.
 //! Features are used as given; labels must be dense (`0..classes`).
+//!
+//! Text (for the character-level transformer) is UTF-8, read as bytes: every window of
+//! `context` bytes is a sample whose labels are the bytes that follow each position, so
+//! the vocabulary is the 256 byte values and any language or script trains alike.
 
+use crate::{
+	model::Architecture,
+	store::{self, ContentStore, StoreError},
+};
 use serde::{Deserialize, Serialize};
+
+/// Where a job's data comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatasetRef {
+	/// A dataset compiled into the trainer.
+	Builtin(Builtin),
+	/// Content in the store, by CID: a CSV table, or UTF-8 text for a character model.
+	Cid(String),
+	/// Texts carried by the job itself (a training proposal's texts).
+	Texts(Vec<String>),
+}
+
+/// Why a job's data cannot be had.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+	/// The content store failed or lacks the content.
+	#[error(transparent)]
+	Store(#[from] StoreError),
+	/// The content is not a usable table.
+	#[error(transparent)]
+	Table(#[from] TableError),
+	/// The content is not usable text.
+	#[error(transparent)]
+	Text(#[from] TextError),
+	/// Text goes with a character model, tables and images with the others.
+	#[error("{0}")]
+	Mismatch(&'static str),
+}
+
+impl DatasetRef {
+	/// Loads the data, read as text windows when `architecture` is a character model.
+	pub fn load(
+		&self,
+		architecture: &Architecture,
+		store: &ContentStore,
+	) -> Result<Dataset, DatasetError> {
+		let context = match architecture {
+			Architecture::CharTransformer { context, .. } => Some(*context),
+			_ => None,
+		};
+		match (self, context) {
+			(DatasetRef::Builtin(builtin), None) => Ok(builtin.load()),
+			(DatasetRef::Cid(cid), None) => Ok(from_csv(&store.get(&store::parse_cid(cid)?)?)?),
+			(DatasetRef::Cid(cid), Some(context)) => {
+				Ok(from_texts([store.get(&store::parse_cid(cid)?)?.as_slice()], context)?)
+			}
+			(DatasetRef::Texts(texts), Some(context)) => {
+				Ok(from_texts(texts.iter().map(|text| text.as_bytes()), context)?)
+			}
+			(DatasetRef::Builtin(_), Some(_)) => {
+				Err(DatasetError::Mismatch("the built-in datasets are tables and images, not text"))
+			}
+			(DatasetRef::Texts(_), None) => {
+				Err(DatasetError::Mismatch("texts train a character transformer only"))
+			}
+		}
+	}
+}
 
 /// Labelled samples, features row-major.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
 	/// `samples × features` values.
 	pub features: Vec<f32>,
-	/// One class per sample.
+	/// `labels_per_sample` classes per sample.
 	pub labels: Vec<u32>,
+	/// Classes per sample: 1 for tables and images, the context length for text.
+	pub labels_per_sample: usize,
 	/// Values per sample.
 	pub num_features: usize,
 	/// Distinct classes.
@@ -25,12 +94,17 @@ pub struct Dataset {
 impl Dataset {
 	/// Samples in the set.
 	pub fn len(&self) -> usize {
-		self.labels.len()
+		self.labels.len() / self.labels_per_sample.max(1)
 	}
 
 	/// Whether the set has no samples.
 	pub fn is_empty(&self) -> bool {
-		self.labels.is_empty()
+		self.len() == 0
+	}
+
+	/// The labels of sample `index`.
+	pub fn sample_labels(&self, index: usize) -> &[u32] {
+		&self.labels[index * self.labels_per_sample..(index + 1) * self.labels_per_sample]
 	}
 
 	/// The features of sample `index`.
@@ -73,7 +147,7 @@ impl Builtin {
 		};
 		scale.apply(&mut features, num_features);
 		let num_classes = labels.iter().max().map_or(0, |max| *max as usize + 1);
-		Dataset { features, labels, num_features, num_classes, image }
+		Dataset { features, labels, labels_per_sample: 1, num_features, num_classes, image }
 	}
 }
 
@@ -183,7 +257,57 @@ pub fn from_csv(bytes: &[u8]) -> Result<Dataset, TableError> {
 	}
 	let num_features = width.ok_or(TableError::Empty)? - 1;
 	let num_classes = labels.iter().max().map_or(0, |max| *max as usize + 1);
-	Ok(Dataset { features, labels, num_features, num_classes, image: None })
+	Ok(Dataset { features, labels, labels_per_sample: 1, num_features, num_classes, image: None })
+}
+
+/// The byte vocabulary of text datasets.
+pub const TEXT_VOCABULARY: usize = 256;
+
+/// Why text is not a usable corpus.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+	/// Not UTF-8.
+	#[error("the text is not UTF-8")]
+	NotText,
+	/// Too short for one window.
+	#[error("the text has {bytes} bytes; a context of {context} needs at least {}", context + 1)]
+	TooShort {
+		/// Bytes of text.
+		bytes: usize,
+		/// The context length asked for.
+		context: usize,
+	},
+}
+
+/// Windows of `context` bytes over the texts (each text on its own: no window spans two),
+/// labelled with the next byte at every position.
+pub fn from_texts<'a>(
+	texts: impl IntoIterator<Item = &'a [u8]>,
+	context: usize,
+) -> Result<Dataset, TextError> {
+	let (mut features, mut labels, mut bytes) = (Vec::new(), Vec::new(), 0);
+	for text in texts {
+		std::str::from_utf8(text).map_err(|_| TextError::NotText)?;
+		bytes += text.len();
+		if context == 0 {
+			continue;
+		}
+		for window in text.windows(context + 1) {
+			features.extend(window[..context].iter().map(|byte| f32::from(*byte)));
+			labels.extend(window[1..].iter().map(|byte| u32::from(*byte)));
+		}
+	}
+	if labels.is_empty() {
+		return Err(TextError::TooShort { bytes, context });
+	}
+	Ok(Dataset {
+		features,
+		labels,
+		labels_per_sample: context,
+		num_features: context,
+		num_classes: TEXT_VOCABULARY,
+		image: None,
+	})
 }
 
 #[cfg(test)]
@@ -212,6 +336,18 @@ mod tests {
 			(vec![0, 2], 2, 3)
 		);
 		assert_eq!(from_csv(b"1,2,0\n3.5,-4,2\n").unwrap(), table);
+	}
+
+	#[test]
+	fn text_windows_predict_the_next_byte_at_every_position() {
+		let corpus = from_texts([&b"abcd"[..], &b"xyz"[..]], 2).unwrap();
+		assert_eq!(corpus.len(), 3);
+		assert_eq!(corpus.sample(0), &[97.0, 98.0]);
+		assert_eq!(corpus.sample_labels(0), &[98, 99]);
+		assert_eq!(corpus.sample(2), &[120.0, 121.0]);
+		assert_eq!(corpus.sample_labels(2), &[121, 122]);
+		assert_eq!(from_texts([&b"ab"[..]], 2), Err(TextError::TooShort { bytes: 2, context: 2 }));
+		assert_eq!(from_texts([&[0xc3u8, 0x28][..]], 1), Err(TextError::NotText));
 	}
 
 	#[test]

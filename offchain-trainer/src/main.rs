@@ -9,7 +9,7 @@ use tessera_trainer::{
 	aggregate::{fed_avg, RoundShape, Update},
 	api,
 	backend::Backend,
-	data::{self, Builtin, Dataset},
+	data::{Builtin, Dataset, DatasetRef},
 	hwinfo::HardwareReport,
 	model::Architecture,
 	store::{self, ContentStore},
@@ -89,13 +89,14 @@ struct JobArgs {
 	/// A built-in dataset.
 	#[arg(long, value_enum, default_value = "digits", conflicts_with = "dataset_cid")]
 	dataset: Builtin,
-	/// A CSV table in the content store (see `data` for the format).
+	/// Content in the store: a CSV table, or UTF-8 text for a transformer.
 	#[arg(long)]
 	dataset_cid: Option<String>,
-	/// `mlp` or `cnn`.
+	/// `mlp`, `cnn` or `transformer` (a character-level transformer).
 	#[arg(long, default_value = "mlp")]
 	model: String,
-	/// Hidden layer widths of an MLP, or the two channel counts of a CNN.
+	/// Hidden layer widths of an MLP, the two channel counts of a CNN, or a transformer's
+	/// context, width and layers.
 	#[arg(long, value_delimiter = ',', default_value = "64")]
 	widths: Vec<usize>,
 	#[arg(long, default_value_t = 0.1)]
@@ -119,18 +120,24 @@ impl JobArgs {
 			("mlp", hidden) => Ok(Architecture::Mlp { hidden: hidden.to_vec() }),
 			("cnn", [first, second]) => Ok(Architecture::Cnn { channels: [*first, *second] }),
 			("cnn", _) => anyhow::bail!("a CNN takes two channel counts, e.g. --widths 8,16"),
-			(other, _) => anyhow::bail!("unknown model {other:?}: use mlp or cnn"),
+			("transformer", [context, width, layers]) => Ok(Architecture::CharTransformer {
+				context: *context,
+				width: *width,
+				layers: *layers,
+			}),
+			("transformer", _) => anyhow::bail!(
+				"a transformer takes context, width and layers, e.g. --widths 32,64,2"
+			),
+			(other, _) => anyhow::bail!("unknown model {other:?}: use mlp, cnn or transformer"),
 		}
 	}
 
 	fn dataset(&self, store: &ContentStore) -> anyhow::Result<Dataset> {
-		match &self.dataset_cid {
-			None => Ok(self.dataset.load()),
-			Some(cid) => {
-				let bytes = store.get(&store::parse_cid(cid)?)?;
-				Ok(data::from_csv(&bytes).with_context(|| format!("dataset {cid}"))?)
-			}
-		}
+		let reference = match &self.dataset_cid {
+			None => DatasetRef::Builtin(self.dataset),
+			Some(cid) => DatasetRef::Cid(cid.clone()),
+		};
+		Ok(reference.load(&self.architecture()?, store)?)
 	}
 
 	fn hyper_parameters(&self) -> HyperParameters {

@@ -6,10 +6,13 @@
 //! leak into the digests and the saved state. A parameter's position in
 //! [`Module::visit`] order is the canonical parameter order of `primitives::digest`.
 
-use crate::backend::Matmul;
+use crate::{backend::Matmul, data::TEXT_VOCABULARY};
 use burn::{
 	module::{Module, Param, ParamId},
-	tensor::{activation::relu, Device, Tensor, TensorData},
+	tensor::{
+		activation::{relu, softmax},
+		Device, Tensor, TensorData,
+	},
 };
 use rand_chacha::{
 	rand_core::{RngCore, SeedableRng},
@@ -32,6 +35,16 @@ pub enum Architecture {
 		/// Output channels of the two convolutions.
 		channels: [usize; 2],
 	},
+	/// A decoder-only transformer over bytes (GPT-style pre-norm blocks of single-head
+	/// causal self-attention and a ReLU feed-forward layer four times as wide), for text.
+	CharTransformer {
+		/// Bytes of context; the dataset's windows must have this length.
+		context: usize,
+		/// The model width.
+		width: usize,
+		/// Transformer blocks.
+		layers: usize,
+	},
 }
 
 /// Why an architecture does not fit a dataset.
@@ -40,6 +53,9 @@ pub enum ArchitectureError {
 	/// A CNN needs image data.
 	#[error("a CNN needs image data whose sides are multiples of 4")]
 	NotAnImage,
+	/// A character transformer needs text windows of its context length.
+	#[error("a character transformer needs a text dataset with windows of its context length")]
+	NotText,
 	/// A layer of width zero.
 	#[error("layer widths and channel counts must be positive")]
 	EmptyLayer,
@@ -54,34 +70,75 @@ pub const MAX_LAYERS: usize = 16;
 pub const MAX_PARAMETERS: usize = 1 << 24;
 
 impl Architecture {
-	/// The `(fan_in, fan_out)` of every matrix product, for `inputs` features (an image of
-	/// `image`) and `classes` outputs.
+	/// Every matrix product of one forward pass over one sample, as `(rows, fan_in,
+	/// fan_out)`, for `inputs` features (an image of `image`) and `classes` outputs.
 	pub fn products(
 		&self,
 		inputs: usize,
 		image: Option<(usize, usize)>,
 		classes: usize,
-	) -> Vec<(usize, usize)> {
+	) -> Vec<(usize, usize, usize)> {
 		match self {
-			Architecture::Mlp { hidden } => {
-				let widths: Vec<usize> = core::iter::once(inputs)
-					.chain(hidden.iter().copied())
-					.chain([classes])
-					.collect();
-				widths.windows(2).map(|pair| (pair[0], pair[1])).collect()
-			}
+			Architecture::Mlp { hidden } => widths(inputs, hidden, classes)
+				.windows(2)
+				.map(|pair| (1, pair[0], pair[1]))
+				.collect(),
 			Architecture::Cnn { channels: [first, second] } => {
 				let (height, width) = image.unwrap_or((0, 0));
-				let mut products = vec![(1, *first); 9];
-				products.extend(vec![(*first, *second); 9]);
-				products.push((
-					(height / 4).saturating_mul(width / 4).saturating_mul(*second),
-					classes,
-				));
+				let pixels = height.saturating_mul(width);
+				let mut products = vec![(pixels, 1, *first); 9];
+				products.extend(vec![(pixels / 4, *first, *second); 9]);
+				products.push((1, (pixels / 16).saturating_mul(*second), classes));
+				products
+			}
+			Architecture::CharTransformer { context, width, layers } => {
+				let (t, d, wide) = (*context, *width, width.saturating_mul(4));
+				let mut products = vec![(t, TEXT_VOCABULARY, d)];
+				for _ in 0..*layers {
+					products.extend([(t, d, d); 4]);
+					products.extend([(t, d, t), (t, t, d), (t, d, wide), (t, wide, d)]);
+				}
+				products.push((t, d, classes));
 				products
 			}
 		}
 	}
+
+	/// Parameters of the network, or `None` if the count overflows.
+	pub fn parameters(
+		&self,
+		inputs: usize,
+		image: Option<(usize, usize)>,
+		classes: usize,
+	) -> Option<usize> {
+		let dense = |fan_in: usize, fan_out: usize| fan_in.checked_add(1)?.checked_mul(fan_out);
+		match self {
+			Architecture::Mlp { hidden } => widths(inputs, hidden, classes)
+				.windows(2)
+				.try_fold(0usize, |total, pair| total.checked_add(dense(pair[0], pair[1])?)),
+			Architecture::Cnn { .. } => self
+				.products(inputs, image, classes)
+				.iter()
+				.try_fold(0usize, |total, (_, fan_in, fan_out)| {
+					total.checked_add(dense(*fan_in, *fan_out)?)
+				}),
+			Architecture::CharTransformer { context, width, layers } => {
+				let d = *width;
+				let embeddings = TEXT_VOCABULARY.checked_add(*context)?.checked_mul(d)?;
+				let block = dense(d, d)?
+					.checked_mul(4)?
+					.checked_add(dense(d, d.checked_mul(4)?)?)?
+					.checked_add(dense(d.checked_mul(4)?, d)?)?
+					.checked_add(d.checked_mul(4)?)?;
+				let head = dense(d, classes)?.checked_add(d.checked_mul(2)?)?;
+				embeddings.checked_add(block.checked_mul(*layers)?)?.checked_add(head)
+			}
+		}
+	}
+}
+
+fn widths(inputs: usize, hidden: &[usize], classes: usize) -> Vec<usize> {
+	core::iter::once(inputs).chain(hidden.iter().copied()).chain([classes]).collect()
 }
 
 /// Draws initial weights: uniform in `±1/√fan_in`, as PyTorch's default for linear layers.
@@ -104,6 +161,10 @@ impl Initializer {
 			.map(|_| ((self.rng.next_u32() >> 8) as f32 / (1u32 << 24) as f32 * 2.0 - 1.0) * bound)
 			.collect();
 		self.param(TensorData::new(values, shape))
+	}
+
+	fn constant(&mut self, shape: [usize; 2], value: f32) -> Param<Tensor<2>> {
+		self.param(TensorData::new(vec![value; shape[0] * shape[1]], shape))
 	}
 
 	fn param<const D: usize>(&mut self, data: TensorData) -> Param<Tensor<D>> {
@@ -194,6 +255,8 @@ pub enum Network {
 	Mlp(Vec<Dense>),
 	/// See [`Architecture::Cnn`].
 	Cnn(Cnn),
+	/// See [`Architecture::CharTransformer`].
+	CharTransformer(CharTransformer),
 }
 
 /// See [`Architecture::Cnn`].
@@ -216,14 +279,15 @@ impl Network {
 		classes: usize,
 		init: &mut Initializer,
 	) -> Result<Self, ArchitectureError> {
-		let products = architecture.products(inputs, image, classes);
-		if matches!(architecture, Architecture::Mlp { hidden } if hidden.len() > MAX_LAYERS) {
+		if matches!(architecture, Architecture::Mlp { hidden } if hidden.len() > MAX_LAYERS)
+			|| matches!(architecture, Architecture::CharTransformer { layers, .. } if *layers > MAX_LAYERS)
+		{
 			return Err(ArchitectureError::TooLarge);
 		}
-		let parameters = products.iter().try_fold(0usize, |total, (fan_in, fan_out)| {
-			fan_in.checked_add(1)?.checked_mul(*fan_out)?.checked_add(total)
-		});
-		if parameters.is_none_or(|parameters| parameters > MAX_PARAMETERS) {
+		if architecture
+			.parameters(inputs, image, classes)
+			.is_none_or(|parameters| parameters > MAX_PARAMETERS)
+		{
 			return Err(ArchitectureError::TooLarge);
 		}
 		match architecture {
@@ -232,9 +296,9 @@ impl Network {
 					return Err(ArchitectureError::EmptyLayer);
 				}
 				Ok(Network::Mlp(
-					products
-						.iter()
-						.map(|(fan_in, fan_out)| init.dense(*fan_in, *fan_out))
+					widths(inputs, hidden, classes)
+						.windows(2)
+						.map(|pair| init.dense(pair[0], pair[1]))
 						.collect(),
 				))
 			}
@@ -253,10 +317,20 @@ impl Network {
 					width,
 				}))
 			}
+			Architecture::CharTransformer { context, width, layers } => {
+				if inputs != *context || classes != TEXT_VOCABULARY {
+					return Err(ArchitectureError::NotText);
+				}
+				if *context == 0 || *width == 0 || *layers == 0 {
+					return Err(ArchitectureError::EmptyLayer);
+				}
+				Ok(Network::CharTransformer(CharTransformer::new(init, *context, *width, *layers)))
+			}
 		}
 	}
 
-	/// Class scores (logits) for `x: [batch, features]`.
+	/// Class scores (logits) for `x: [batch, features]`: one row per sample, or for text one
+	/// row per position of every sample.
 	pub fn forward(&self, x: Tensor<2>, matmul: Matmul) -> Tensor<2> {
 		match self {
 			Network::Mlp(layers) => {
@@ -278,6 +352,107 @@ impl Network {
 				let features = hidden.dims()[1] * hidden.dims()[2] * hidden.dims()[3];
 				cnn.head.forward(hidden.reshape([batch, features]), matmul)
 			}
+			Network::CharTransformer(transformer) => transformer.forward(x, matmul),
 		}
+	}
+}
+
+/// Layer normalisation over the last dimension, with a learned gain and bias.
+#[derive(Module, Debug)]
+pub struct Norm {
+	gain: Param<Tensor<2>>,
+	bias: Param<Tensor<2>>,
+}
+
+impl Norm {
+	fn new(init: &mut Initializer, width: usize) -> Self {
+		Self { gain: init.constant([1, width], 1.0), bias: init.constant([1, width], 0.0) }
+	}
+
+	/// `x: [rows, width]`.
+	fn forward(&self, x: Tensor<2>) -> Tensor<2> {
+		let centred = x.clone() - x.mean_dim(1);
+		let variance = (centred.clone() * centred.clone()).mean_dim(1);
+		centred / (variance + 1e-5).sqrt() * self.gain.val() + self.bias.val()
+	}
+}
+
+/// A pre-norm transformer block: causal self-attention, then a feed-forward layer.
+#[derive(Module, Debug)]
+pub struct Block {
+	attention_norm: Norm,
+	query: Dense,
+	key: Dense,
+	value: Dense,
+	output: Dense,
+	feed_forward_norm: Norm,
+	expand: Dense,
+	contract: Dense,
+}
+
+/// See [`Architecture::CharTransformer`].
+#[derive(Module, Debug)]
+pub struct CharTransformer {
+	embedding: Param<Tensor<2>>,
+	position: Param<Tensor<2>>,
+	blocks: Vec<Block>,
+	norm: Norm,
+	head: Dense,
+	context: usize,
+}
+
+impl CharTransformer {
+	fn new(init: &mut Initializer, context: usize, width: usize, layers: usize) -> Self {
+		Self {
+			embedding: init.uniform([TEXT_VOCABULARY, width], width),
+			position: init.uniform([context, width], width),
+			blocks: (0..layers)
+				.map(|_| Block {
+					attention_norm: Norm::new(init, width),
+					query: init.dense(width, width),
+					key: init.dense(width, width),
+					value: init.dense(width, width),
+					output: init.dense(width, width),
+					feed_forward_norm: Norm::new(init, width),
+					expand: init.dense(width, 4 * width),
+					contract: init.dense(4 * width, width),
+				})
+				.collect(),
+			norm: Norm::new(init, width),
+			head: init.dense(width, TEXT_VOCABULARY),
+			context,
+		}
+	}
+
+	/// `x: [batch, context]` byte values; logits `[batch · context, 256]`.
+	fn forward(&self, x: Tensor<2>, matmul: Matmul) -> Tensor<2> {
+		let [batch, context] = x.dims();
+		let width = self.position.dims()[1];
+		let rows = batch * context;
+		let device = x.device();
+		let one_hot = x.int().reshape([rows]).one_hot::<2>(TEXT_VOCABULARY).float();
+		let tokens = matmul.apply(one_hot, self.embedding.val()).reshape([batch, context, width]);
+		let mut hidden = (tokens + self.position.val().unsqueeze::<3>()).reshape([rows, width]);
+		// Position i attends to positions up to i: later ones get a score no softmax survives.
+		let future: Vec<f32> = (0..context * context)
+			.map(|cell| if cell % context > cell / context { -1e9 } else { 0.0 })
+			.collect();
+		let mask = Tensor::<2>::from_data(TensorData::new(future, [context, context]), &device)
+			.unsqueeze::<3>();
+		let scale = 1.0 / (width as f32).sqrt();
+		for block in &self.blocks {
+			let normed = block.attention_norm.forward(hidden.clone());
+			let split = |layer: &Dense| {
+				layer.forward(normed.clone(), matmul).reshape([batch, context, width])
+			};
+			let (query, key, value) = (split(&block.query), split(&block.key), split(&block.value));
+			let scores = matmul.batched(query, key.swap_dims(1, 2)) * scale + mask.clone();
+			let attended = matmul.batched(softmax(scores, 2), value).reshape([rows, width]);
+			hidden = hidden + block.output.forward(attended, matmul);
+			let normed = block.feed_forward_norm.forward(hidden.clone());
+			let expanded = relu(block.expand.forward(normed, matmul));
+			hidden = hidden + block.contract.forward(expanded, matmul);
+		}
+		self.head.forward(self.norm.forward(hidden), matmul)
 	}
 }

@@ -223,13 +223,19 @@ impl<'a> Session<'a> {
 		let indices = self.order.batch(self.step, self.hyper.batch_size);
 		let features: Vec<f32> =
 			indices.iter().flat_map(|index| self.dataset.sample(*index)).copied().collect();
-		let labels: Vec<i64> =
-			indices.iter().map(|index| i64::from(self.dataset.labels[*index])).collect();
+		let labels: Vec<i64> = indices
+			.iter()
+			.flat_map(|index| self.dataset.sample_labels(*index))
+			.map(|label| i64::from(*label))
+			.collect();
 		let x = Tensor::<2>::from_data(
 			TensorData::new(features, [indices.len(), self.dataset.num_features]),
 			&self.device,
 		);
-		let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [indices.len()]), &self.device);
+		let y = Tensor::<1, Int>::from_data(
+			TensorData::new(labels.clone(), [labels.len()]),
+			&self.device,
+		);
 		let logits = self.network.forward(x, self.matmul);
 		let loss = self.loss.forward(logits, y);
 		let value = loss.clone().into_scalar::<f32>();
@@ -298,16 +304,16 @@ fn check(
 	if hyper.batch_size > MAX_BATCH {
 		return Err(invalid("the batch size is above the trainer's limit of 4096"));
 	}
-	// The exact kernel holds `batch × fan_in × fan_out` products at once.
+	// The exact kernel holds `batch × rows × fan_in × fan_out` products at once.
 	let largest = architecture
 		.products(dataset.num_features, dataset.image, dataset.num_classes)
 		.iter()
-		.map(|(fan_in, fan_out)| fan_in.saturating_mul(*fan_out))
+		.map(|(rows, fan_in, fan_out)| rows.saturating_mul(*fan_in).saturating_mul(*fan_out))
 		.max()
 		.unwrap_or(0);
 	if largest.saturating_mul(hyper.batch_size) > MAX_PRODUCT_ELEMENTS {
 		return Err(invalid(
-			"batch size × largest layer exceeds the exact kernel's memory bound (2^28 values)",
+			"batch size × largest product exceeds the exact kernel's memory bound (2^28 values)",
 		));
 	}
 	Ok(())

@@ -89,3 +89,31 @@ fn cnn_on_digits_trains_deterministically() {
 
 const GOLDEN_CNN_WEIGHTS: &str =
 	"0x15089a8b5c886515ece0a188718edd9ee5bb348b8d6dfad5a96ee15ae05fcc35";
+
+#[test]
+fn char_transformer_learns_its_text_deterministically() {
+	let (_dir, store) = store();
+	let text = "the chain keeps the commitments; the trainer keeps the weights. ".repeat(8);
+	let corpus = tessera_trainer::data::from_texts([text.as_bytes()], 16).unwrap();
+	let architecture = Architecture::CharTransformer { context: 16, width: 32, layers: 1 };
+	let hyper = HyperParameters {
+		learning_rate: 0.05,
+		batch_size: 8,
+		steps: 40,
+		checkpoint_every: 20,
+		seed: 3,
+	};
+	let run = || {
+		Session::start(architecture.clone(), &corpus, hyper.clone(), Backend::Reference, &store)
+			.unwrap()
+			.run_until(40, |_| {})
+			.unwrap()
+	};
+	let first = run();
+	assert_eq!(first, run());
+	assert!(first[1].mean_loss < first[0].mean_loss, "{first:?}");
+	assert_eq!(format!("{:?}", first[1].weights_digest), GOLDEN_TRANSFORMER_WEIGHTS);
+}
+
+const GOLDEN_TRANSFORMER_WEIGHTS: &str =
+	"0xcd14a08c96161a11cfd1fa8df4929ad78c7f26ba07368cc77edff563280f503c";

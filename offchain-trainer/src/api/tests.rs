@@ -91,6 +91,23 @@ async fn a_job_trains_once_however_often_it_is_asked_for() {
 }
 
 #[tokio::test]
+async fn a_character_transformer_trains_on_the_texts_a_job_carries() {
+	let (_dir, router) = service();
+	let mut text_job = job(11, 10);
+	text_job["architecture"] =
+		json!({ "kind": "char-transformer", "context": 8, "width": 16, "layers": 1 });
+	text_job["dataset"] =
+		json!({ "texts": ["a proposal's text, in any script: ŝtono", "and a second one"] });
+	let (status, _) = json_call(&router, "POST", "/v1/jobs", text_job).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let done = finished(&router, 11).await;
+	assert_eq!(
+		(done["state"].clone(), done["commitments"].as_array().unwrap().len()),
+		(json!("done"), 1)
+	);
+}
+
+#[tokio::test]
 async fn bad_requests_get_a_4xx_with_a_reason_and_change_nothing() {
 	let (_dir, router) = service();
 	let mut zero_batch = job(1, 20);
@@ -100,6 +117,9 @@ async fn bad_requests_get_a_4xx_with_a_reason_and_change_nothing() {
 	cnn_on_tables["dataset"] = json!({ "builtin": "iris" });
 	let mut huge = job(4, 20);
 	huge["architecture"] = json!({ "kind": "mlp", "hidden": [1_000_000_000] });
+	let mut transformer_on_digits = job(5, 20);
+	transformer_on_digits["architecture"] =
+		json!({ "kind": "char-transformer", "context": 8, "width": 16, "layers": 1 });
 	let mut missing_dataset = job(3, 20);
 	missing_dataset["dataset"] = json!({ "cid": store::cid_of(b"never stored").to_string() });
 	let cases = [
@@ -169,7 +189,7 @@ async fn bad_requests_get_a_4xx_with_a_reason_and_change_nothing() {
 			body.message
 		);
 	}
-	for id in [1, 2, 3, 4] {
+	for id in [1, 2, 3, 4, 5] {
 		let (status, _) = json_call(&router, "GET", &format!("/v1/jobs/{id}"), Value::Null).await;
 		assert_eq!(status, StatusCode::NOT_FOUND);
 	}

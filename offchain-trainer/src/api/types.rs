@@ -19,7 +19,6 @@
 use crate::{
 	aggregate::{Privacy, Update},
 	backend::Backend,
-	data::Builtin,
 	hwinfo::HardwareReport,
 	model::Architecture,
 	train::{Commitment, HyperParameters},
@@ -27,7 +26,7 @@ use crate::{
 use serde::{Deserialize, Serialize};
 use tessera_primitives::digest::H256;
 
-pub use crate::{aggregate::Aggregate, store::GcReport};
+pub use crate::{aggregate::Aggregate, data::DatasetRef, store::GcReport};
 
 /// The trainer's version and API version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,16 +44,6 @@ pub struct Hardware {
 	pub report: HardwareReport,
 	/// Its BLAKE2b-256: the node's `hw_hash`.
 	pub hw_hash: H256,
-}
-
-/// Where a job's data comes from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DatasetRef {
-	/// A dataset compiled into the trainer.
-	Builtin(Builtin),
-	/// A CSV table in the content store, by CID.
-	Cid(String),
 }
 
 /// What to train: everything that decides the commitments.
