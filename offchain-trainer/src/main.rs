@@ -22,6 +22,10 @@ struct Cli {
 	/// Where the content store lives.
 	#[arg(long, global = true, default_value = ".tessera-store")]
 	store: PathBuf,
+	/// An IPFS daemon's RPC API (e.g. `http://127.0.0.1:5001`) that backs the store.
+	#[cfg(feature = "kubo")]
+	#[arg(long, global = true)]
+	kubo_api: Option<String>,
 	#[command(subcommand)]
 	command: Command,
 }
@@ -151,11 +155,23 @@ impl JobArgs {
 	}
 }
 
+impl Cli {
+	fn open_store(&self) -> anyhow::Result<ContentStore> {
+		let store = ContentStore::open(&self.store)?;
+		#[cfg(feature = "kubo")]
+		let store = match &self.kubo_api {
+			Some(api) => store.with_kubo(tessera_trainer::store::kubo::Kubo::new(api.clone())),
+			None => store,
+		};
+		Ok(store)
+	}
+}
+
 fn main() -> anyhow::Result<()> {
 	let cli = Cli::parse();
-	match cli.command {
+	match &cli.command {
 		Command::Train { job, plot } => {
-			let store = ContentStore::open(&cli.store)?;
+			let store = cli.open_store()?;
 			let dataset = job.dataset(&store)?;
 			let mut session = Session::start(
 				job.architecture()?,
@@ -172,7 +188,7 @@ fn main() -> anyhow::Result<()> {
 			}
 		}
 		Command::Verify { job, state, from, to } => {
-			let store = ContentStore::open(&cli.store)?;
+			let store = cli.open_store()?;
 			let dataset = job.dataset(&store)?;
 			let mut session = Session::resume(
 				job.architecture()?,
@@ -181,22 +197,18 @@ fn main() -> anyhow::Result<()> {
 				job.backend,
 				&store,
 				&state,
-				from,
+				*from,
 			)?;
-			print_commitments(&run(&mut session, to)?.1)?;
+			print_commitments(&run(&mut session, *to)?.1)?;
 		}
 		Command::Cid { file, add } => {
 			let content =
 				std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-			let cid = if add {
-				ContentStore::open(&cli.store)?.put(&content)?
-			} else {
-				store::cid_of(&content)
-			};
+			let cid = if *add { cli.open_store()?.put(&content)? } else { store::cid_of(&content) };
 			println!("{cid}");
 		}
 		Command::Aggregate { job, updates } => {
-			let store = ContentStore::open(&cli.store)?;
+			let store = cli.open_store()?;
 			let dataset = job.dataset(&store)?;
 			let architecture = job.architecture()?;
 			let shape = RoundShape {
@@ -209,9 +221,9 @@ fn main() -> anyhow::Result<()> {
 			println!("{}", serde_json::to_string(&aggregate)?);
 		}
 		Command::Serve { listen } => {
-			let store = ContentStore::open(&cli.store)?;
+			let store = cli.open_store()?;
 			eprintln!("serving the trainer API on http://{listen}/v1");
-			tokio::runtime::Runtime::new()?.block_on(api::serve(listen, store))?;
+			tokio::runtime::Runtime::new()?.block_on(api::serve(*listen, store))?;
 		}
 		Command::Hwinfo => {
 			let report = HardwareReport::detect();

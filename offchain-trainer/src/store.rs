@@ -224,6 +224,10 @@ pub fn cid_of(content: &[u8]) -> Cid {
 	dag(content).last().map(|root| root.cid).unwrap_or_else(|| Block::new(RAW, Vec::new()).cid)
 }
 
+/// The most the store takes from an IPFS daemon in one piece.
+#[cfg(feature = "kubo")]
+const MAX_DAEMON_BYTES: u64 = 1 << 30;
+
 /// What a garbage collection removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct GcReport {
@@ -233,20 +237,33 @@ pub struct GcReport {
 	pub bytes: u64,
 }
 
-/// The embedded blockstore.
+/// The embedded blockstore, optionally backed by an IPFS daemon.
 #[derive(Clone, Debug)]
 pub struct ContentStore {
 	blocks: PathBuf,
 	pins: PathBuf,
+	#[cfg(feature = "kubo")]
+	kubo: Option<kubo::Kubo>,
 }
 
 impl ContentStore {
 	/// Opens the store under `root`, creating it if need be.
 	pub fn open(root: impl AsRef<Path>) -> Result<Self, StoreError> {
-		let store = Self { blocks: root.as_ref().join("blocks"), pins: root.as_ref().join("pins") };
+		let store = Self {
+			blocks: root.as_ref().join("blocks"),
+			pins: root.as_ref().join("pins"),
+			#[cfg(feature = "kubo")]
+			kubo: None,
+		};
 		fs::create_dir_all(&store.blocks)?;
 		fs::create_dir_all(&store.pins)?;
 		Ok(store)
+	}
+
+	/// Adds every stored content to `daemon` too, and fetches what is missing here from it.
+	#[cfg(feature = "kubo")]
+	pub fn with_kubo(self, daemon: kubo::Kubo) -> Self {
+		Self { kubo: Some(daemon), ..self }
 	}
 
 	/// Stores `content`, pins it and returns its CID.
@@ -257,6 +274,10 @@ impl ContentStore {
 		}
 		let root = blocks.last().map(|block| block.cid).unwrap_or_else(|| cid_of(content));
 		self.pin(&root)?;
+		#[cfg(feature = "kubo")]
+		if let Some(daemon) = &self.kubo {
+			daemon.add(content)?;
+		}
 		Ok(root)
 	}
 
@@ -271,8 +292,16 @@ impl ContentStore {
 	/// The content with this CID, every block checked against its CID.
 	pub fn get(&self, cid: &Cid) -> Result<Vec<u8>, StoreError> {
 		let mut content = Vec::new();
-		self.read_into(cid, &mut content)?;
-		Ok(content)
+		match self.read_into(cid, &mut content) {
+			#[cfg(feature = "kubo")]
+			Err(StoreError::NotFound(_)) if self.kubo.is_some() => {
+				let daemon = self.kubo.as_ref().ok_or(StoreError::NotFound(*cid))?;
+				let content = daemon.cat(cid, MAX_DAEMON_BYTES)?;
+				self.put(&content)?;
+				Ok(content)
+			}
+			outcome => outcome.map(|()| content),
+		}
 	}
 
 	/// Whether the whole DAG under `cid` is here.
@@ -433,5 +462,7 @@ fn names(dir: &Path) -> Result<Vec<String>, StoreError> {
 	Ok(names)
 }
 
+#[cfg(feature = "kubo")]
+pub mod kubo;
 #[cfg(test)]
 mod tests;

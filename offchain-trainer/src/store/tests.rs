@@ -91,3 +91,99 @@ fn text_that_is_not_a_cid_is_an_error() {
 	assert!(matches!(parse_cid("bafy-not-a-cid"), Err(StoreError::InvalidCid(_))));
 	assert_eq!(parse_cid(GOLDEN_CIDS[1].1).unwrap(), cid_of(b"hello tessera\n"));
 }
+
+/// An IPFS daemon's RPC API, as far as the store uses it, answering honestly or not.
+#[cfg(feature = "kubo")]
+mod daemon {
+	use super::*;
+	use axum::{body::Bytes, extract::Query, routing::post, Json, Router};
+	use std::{
+		collections::HashMap,
+		sync::{Arc, Mutex},
+	};
+
+	#[derive(Clone, Copy, PartialEq)]
+	pub enum Behaviour {
+		Honest,
+		CorruptsContent,
+		NamesContentWrongly,
+	}
+
+	/// Starts a daemon on a free port; returns its API URL.
+	pub fn start(behaviour: Behaviour) -> String {
+		let blobs: Arc<Mutex<HashMap<String, Vec<u8>>>> = Arc::default();
+		let added = blobs.clone();
+		let router = Router::new()
+			.route(
+				"/api/v0/add",
+				post(move |body: Bytes| async move {
+					let start = body.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+					let end = body.len() - b"\r\n--tessera-trainer-content-boundary--\r\n".len();
+					let content = body[start..end].to_vec();
+					let cid = cid_of(&content).to_string();
+					added.lock().unwrap().insert(cid.clone(), content);
+					let named = if behaviour == Behaviour::NamesContentWrongly {
+						cid_of(b"something else").to_string()
+					} else {
+						cid
+					};
+					Json(serde_json::json!({ "Name": "blob", "Hash": named, "Size": "0" }))
+				}),
+			)
+			.route(
+				"/api/v0/cat",
+				post(move |Query(query): Query<HashMap<String, String>>| async move {
+					let mut content =
+						blobs.lock().unwrap().get(&query["arg"]).cloned().unwrap_or_default();
+					if behaviour == Behaviour::CorruptsContent {
+						content.push(0);
+					}
+					content
+				}),
+			);
+		let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+		let url = format!("http://{}", listener.local_addr().unwrap());
+		listener.set_nonblocking(true).unwrap();
+		std::thread::spawn(move || {
+			tokio::runtime::Runtime::new().unwrap().block_on(async move {
+				let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+				axum::serve(listener, router).await.unwrap();
+			})
+		});
+		url
+	}
+}
+
+#[cfg(feature = "kubo")]
+#[test]
+fn content_is_published_to_the_daemon_and_fetched_back_through_it() {
+	use kubo::Kubo;
+	let api = daemon::start(daemon::Behaviour::Honest);
+	let (_a, publisher) = store();
+	let publisher = publisher.with_kubo(Kubo::new(&api));
+	let content = golden_input("one_chunk_and_a_byte");
+	let cid = publisher.put(&content).unwrap();
+
+	let (_b, reader) = store();
+	let reader = reader.with_kubo(Kubo::new(&api));
+	assert_eq!(reader.get(&cid).unwrap(), content);
+	let (_c, offline) = store();
+	assert!(matches!(offline.get(&cid), Err(StoreError::NotFound(_))));
+	assert!(reader.has(&cid), "fetched content is kept locally");
+}
+
+#[cfg(feature = "kubo")]
+#[test]
+fn a_daemon_is_never_trusted() {
+	use kubo::Kubo;
+	let liar = Kubo::new(daemon::start(daemon::Behaviour::NamesContentWrongly));
+	assert!(matches!(liar.add(b"weights"), Err(StoreError::Fetch { .. })));
+
+	let corrupter = Kubo::new(daemon::start(daemon::Behaviour::CorruptsContent));
+	let cid = corrupter.add(b"weights").unwrap();
+	assert!(matches!(corrupter.cat(&cid, 1 << 20), Err(StoreError::Corrupt(c)) if c == cid));
+	let (_dir, store) = store();
+	let store = store.with_kubo(corrupter);
+	assert!(matches!(store.get(&cid), Err(StoreError::Corrupt(_))));
+	assert!(!store.has(&cid), "corrupt content is not kept");
+}
