@@ -9,25 +9,29 @@ use tessera_trainer::{
 	train::{HyperParameters, Session, TrainError},
 };
 
+fn hyper(seed: u64) -> HyperParameters {
+	HyperParameters { learning_rate: 0.1, batch_size: 16, steps: 10, checkpoint_every: 10, seed }
+}
+
+fn mlp() -> Architecture {
+	Architecture::Mlp { hidden: vec![8] }
+}
+
+/// Trains ten steps from `seed`; returns the state's CID and its weights.
 fn trained(store: &ContentStore, seed: u64) -> (String, Vec<Vec<f32>>) {
 	let digits = Builtin::Digits.load();
-	let hyper = HyperParameters {
-		learning_rate: 0.1,
-		batch_size: 16,
-		steps: 10,
-		checkpoint_every: 10,
-		seed,
-	};
-	let mut session = Session::start(
-		Architecture::Mlp { hidden: vec![8] },
-		&digits,
-		hyper,
-		Backend::Reference,
-		store,
-	)
-	.unwrap();
+	let mut session =
+		Session::start(mlp(), &digits, hyper(seed), Backend::Reference, store).unwrap();
 	let commitment = session.run_until(10, |_| {}).unwrap().remove(0);
 	(commitment.state_cid, session.weights())
+}
+
+/// The weights of a stored state.
+fn weights_in(store: &ContentStore, state_cid: &str) -> Vec<Vec<f32>> {
+	let digits = Builtin::Digits.load();
+	Session::resume(mlp(), &digits, hyper(0), Backend::Reference, store, state_cid, 10)
+		.unwrap()
+		.weights()
 }
 
 fn shape(architecture: &Architecture) -> RoundShape<'_> {
@@ -39,25 +43,14 @@ fn updates_are_averaged_by_their_samples() {
 	let dir = tempfile::tempdir().unwrap();
 	let store = ContentStore::open(dir.path()).unwrap();
 	let ((a, wa), (b, wb)) = (trained(&store, 1), trained(&store, 2));
-	let mlp = Architecture::Mlp { hidden: vec![8] };
+	let mlp = mlp();
 	let updates = [Update { state_cid: a, samples: 100 }, Update { state_cid: b, samples: 300 }];
 	let round = fed_avg(&shape(&mlp), &store, None, &updates, None).unwrap();
 	assert_eq!(round.samples, 400);
 	assert_eq!(round.noise_std, None);
 	assert_eq!(fed_avg(&shape(&mlp), &store, None, &updates, None).unwrap(), round);
 
-	let digits = Builtin::Digits.load();
-	let hyper = HyperParameters {
-		learning_rate: 0.1,
-		batch_size: 16,
-		steps: 10,
-		checkpoint_every: 10,
-		seed: 1,
-	};
-	let averaged =
-		Session::resume(mlp, &digits, hyper, Backend::Reference, &store, &round.state_cid, 10)
-			.unwrap()
-			.weights();
+	let averaged = weights_in(&store, &round.state_cid);
 	for ((average, a), b) in
 		averaged.iter().flatten().zip(wa.iter().flatten()).zip(wb.iter().flatten())
 	{
@@ -72,7 +65,7 @@ fn private_rounds_clip_each_update_and_add_calibrated_noise() {
 	let store = ContentStore::open(dir.path()).unwrap();
 	let (base, base_weights) = trained(&store, 1);
 	let (update, _) = trained(&store, 2);
-	let mlp = Architecture::Mlp { hidden: vec![8] };
+	let mlp = mlp();
 	let updates = [Update { state_cid: update.clone(), samples: 10 }];
 	let privacy = Privacy { epsilon: 0.5, delta: 1e-5, clip_norm: 1e-3, seed: 9 };
 	assert!(matches!(
@@ -82,18 +75,7 @@ fn private_rounds_clip_each_update_and_add_calibrated_noise() {
 	let round = fed_avg(&shape(&mlp), &store, Some(&base), &updates, Some(&privacy)).unwrap();
 	let std = round.noise_std.unwrap();
 	assert!((std - 1e-3 * (2.0 * 1.25e5f64.ln()).sqrt() / 0.5).abs() < 1e-12);
-	let digits = Builtin::Digits.load();
-	let hyper = HyperParameters {
-		learning_rate: 0.1,
-		batch_size: 16,
-		steps: 10,
-		checkpoint_every: 10,
-		seed: 1,
-	};
-	let private =
-		Session::resume(mlp, &digits, hyper, Backend::Reference, &store, &round.state_cid, 10)
-			.unwrap()
-			.weights();
+	let private = weights_in(&store, &round.state_cid);
 	// The clipped delta has norm 1e-3; what is left is noise of standard deviation `std`.
 	let moved: Vec<f64> = private
 		.iter()
