@@ -100,6 +100,36 @@ pub struct Commitment {
 	pub mean_loss: f32,
 }
 
+impl Commitment {
+	/// The payload a node reveals on chain for this commitment.
+	pub fn payload(
+		&self,
+		job: tessera_primitives::JobId,
+		checkpoint: u32,
+		node: tessera_primitives::NodeId,
+		backend_class: tessera_primitives::BackendClass,
+		compute_seconds: Option<u64>,
+	) -> Result<tessera_primitives::CommitmentPayload, StoreError> {
+		let cid = crate::store::parse_cid(&self.state_cid)?;
+		let state_cid = tessera_primitives::Cid::try_from(cid.to_bytes())
+			.map_err(|_| StoreError::InvalidCid(self.state_cid.clone()))?;
+		Ok(tessera_primitives::CommitmentPayload {
+			job,
+			checkpoint,
+			step: self.step,
+			loss_digest: self.loss_digest,
+			gradient_digest: self.gradient_digest,
+			weights_digest: self.weights_digest,
+			delta_root: self.delta_root,
+			state_cid,
+			samples: self.samples,
+			backend_class,
+			node,
+			compute_seconds,
+		})
+	}
+}
+
 /// One step's result, for progress reports.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct StepReport {

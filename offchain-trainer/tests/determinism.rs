@@ -58,6 +58,19 @@ fn two_runs_commit_identically_and_share_their_stored_states() {
 	let second = train(mlp(), 40, &store);
 	assert_eq!(first, second);
 	assert_eq!(store.pins().unwrap().len(), 4, "two states and two gradient sets");
+	// Two replicas reveal the same payload; their commitments differ by node and salt only.
+	let reveal = |commitment: &Commitment, node| {
+		commitment
+			.payload(9, 1, node, tessera_primitives::BackendClass::CpuReference, None)
+			.unwrap()
+	};
+	let (mine, theirs) = (reveal(&first[1], 1), reveal(&second[1], 2));
+	assert_eq!(mine.weights_digest, theirs.weights_digest);
+	assert_eq!(mine.state_cid, theirs.state_cid);
+	assert_ne!(
+		tessera_primitives::commitment_hash(&mine, 1, &[7; 32]),
+		tessera_primitives::commitment_hash(&theirs, 2, &[7; 32])
+	);
 }
 
 #[test]

@@ -9,6 +9,7 @@
 
 extern crate alloc;
 
+pub mod commitment;
 pub mod did;
 pub mod digest;
 pub mod job;
@@ -16,6 +17,7 @@ pub mod node;
 pub mod reputation;
 pub mod traits;
 
+pub use commitment::{commitment_hash, CommitmentPayload, JobState};
 pub use did::DidId;
 pub use job::{BackendClass, Cid, HyperParameters, InlineTexts, JobSpec, TrainedWeights};
 pub use node::{Capabilities, NodeId, NodeRole, NodeStatus};

@@ -1,0 +1,147 @@
+//! What replicas commit to, and the life cycle of the job they commit for.
+//!
+//! ## The trainer contract
+//!
+//! A node's off-chain worker does no training itself: it calls the node's trainer
+//! (`tessera-trainer serve`, by default at `http://127.0.0.1:7070`) over its versioned JSON
+//! API, whose request and response types live in the trainer crate (`api::types`):
+//!
+//! - `POST /v1/jobs` starts the job (keyed by the chain's [`JobId`]: asking twice never
+//!   trains twice) and `GET /v1/jobs/{job}` reports its progress and one commitment per
+//!   checkpoint: step, loss, gradient and weights digests, delta root, state CID, samples.
+//! - `POST /v1/verify` re-executes a segment from a committed state and returns the
+//!   commitments it reproduces; `POST /v1/aggregate` averages states; `/v1/blobs` moves
+//!   content by CID between trainers.
+//!
+//! Every digest the trainer reports is computed with [`crate::digest`], the very code the
+//! chain runs, so a [`CommitmentPayload`] built from a trainer commitment compares
+//! byte for byte with another replica's.
+//!
+//! ## Commit, then reveal
+//!
+//! Honest replicas produce identical payloads, so a lazy node could copy a rival's from the
+//! transaction pool. Each replica therefore first publishes only [`commitment_hash`] of its
+//! payload with its node id and a secret salt, and reveals payload and salt once every
+//! replica has committed.
+
+use crate::{BackendClass, Cid, JobId, NodeId};
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use polkadot_sdk::{sp_core::H256, sp_crypto_hashing::blake2_256};
+use scale_info::TypeInfo;
+
+/// Where a job is in its life (SPEC §5).
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum JobState {
+	/// Posted, budget held, waiting for trainers.
+	Created,
+	/// Trainers chosen.
+	Assigned,
+	/// Commitments are arriving.
+	Running,
+	/// Every final reveal is in, or the deadline passed: digests are being compared.
+	Verifying,
+	/// A majority agreed; the challenge window is open.
+	Accepted,
+	/// The window closed unchallenged: rewards paid, faults slashed.
+	Finalized,
+	/// Challenged, spot-checked or without a majority: awaiting re-execution.
+	Disputed,
+	/// A dispute was settled.
+	Resolved,
+	/// Ended without a result; the budget was refunded.
+	Failed,
+	/// Withdrawn before assignment; the budget was refunded.
+	Cancelled,
+}
+
+/// What a replica reports at a checkpoint.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct CommitmentPayload {
+	/// The job.
+	pub job: JobId,
+	/// The checkpoint's index, from 0.
+	pub checkpoint: u32,
+	/// Steps completed at this checkpoint.
+	pub step: u64,
+	/// Digest of the segment's per-step losses.
+	pub loss_digest: H256,
+	/// Digest of the last step's gradients.
+	pub gradient_digest: H256,
+	/// Digest of the weights after this step.
+	pub weights_digest: H256,
+	/// Merkle root of the per-layer weight deltas over the segment.
+	pub delta_root: H256,
+	/// CID of the full training state at this step.
+	pub state_cid: Cid,
+	/// Samples trained on in the segment.
+	pub samples: u64,
+	/// The backend class the replica trained on.
+	pub backend_class: BackendClass,
+	/// The replica.
+	pub node: NodeId,
+	/// Compute seconds used by the whole job; only in the final payload.
+	pub compute_seconds: Option<u64>,
+}
+
+/// The hash a replica commits before revealing: `blake2_256(payload ‖ node ‖ salt)` over
+/// the payload's and the node id's SCALE encodings.
+pub fn commitment_hash(payload: &CommitmentPayload, node: NodeId, salt: &[u8; 32]) -> H256 {
+	let mut bytes = payload.encode();
+	bytes.extend(node.encode());
+	bytes.extend_from_slice(salt);
+	H256(blake2_256(&bytes))
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn payload() -> CommitmentPayload {
+		CommitmentPayload {
+			job: 7,
+			checkpoint: 2,
+			step: 300,
+			loss_digest: H256::repeat_byte(1),
+			gradient_digest: H256::repeat_byte(2),
+			weights_digest: H256::repeat_byte(3),
+			delta_root: H256::repeat_byte(4),
+			state_cid: Cid::truncate_from(b"bafkrei".to_vec()),
+			samples: 3_200,
+			backend_class: BackendClass::CpuReference,
+			node: 5,
+			compute_seconds: None,
+		}
+	}
+
+	#[test]
+	fn a_commitment_binds_payload_node_and_salt() {
+		let salt = [9u8; 32];
+		let hash = commitment_hash(&payload(), 5, &salt);
+		assert_eq!(hash, commitment_hash(&payload(), 5, &salt));
+		assert_ne!(hash, commitment_hash(&payload(), 6, &salt), "another node's reveal");
+		assert_ne!(hash, commitment_hash(&payload(), 5, &[8u8; 32]), "another salt");
+		let copied = CommitmentPayload { weights_digest: H256::repeat_byte(9), ..payload() };
+		assert_ne!(hash, commitment_hash(&copied, 5, &salt), "another payload");
+	}
+
+	#[test]
+	fn payloads_round_trip_through_scale_within_their_bound() {
+		let final_payload = CommitmentPayload { compute_seconds: Some(42), ..payload() };
+		let bytes = final_payload.encode();
+		assert!(bytes.len() <= CommitmentPayload::max_encoded_len());
+		assert_eq!(CommitmentPayload::decode(&mut &bytes[..]).unwrap(), final_payload);
+	}
+}
