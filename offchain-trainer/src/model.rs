@@ -456,3 +456,104 @@ impl CharTransformer {
 		self.head.forward(self.norm.forward(hidden), matmul)
 	}
 }
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use burn::module::Module;
+
+	fn network(
+		architecture: &Architecture,
+		inputs: usize,
+		image: Option<(usize, usize)>,
+		classes: usize,
+	) -> Network {
+		Network::new(
+			architecture,
+			inputs,
+			image,
+			classes,
+			&mut Initializer::new(1, &Device::flex()),
+		)
+		.unwrap()
+	}
+
+	#[test]
+	fn networks_have_the_parameters_and_outputs_their_architecture_promises() {
+		let cases = [
+			(Architecture::Mlp { hidden: vec![32, 16] }, 64, None, 10, 4, 4),
+			(Architecture::Cnn { channels: [4, 8] }, 64, Some((8, 8)), 10, 3, 3),
+			(
+				Architecture::CharTransformer { context: 8, width: 16, layers: 2 },
+				8,
+				None,
+				TEXT_VOCABULARY,
+				2,
+				16,
+			),
+		];
+		for (architecture, inputs, image, classes, batch, rows) in cases {
+			let network = network(&architecture, inputs, image, classes);
+			assert_eq!(
+				Some(network.num_params()),
+				architecture.parameters(inputs, image, classes),
+				"{architecture:?}"
+			);
+			let x = Tensor::<2>::from_data(
+				TensorData::new(vec![1.0f32; batch * inputs], [batch, inputs]),
+				&Device::flex(),
+			);
+			for matmul in [Matmul::Exact, Matmul::Native] {
+				assert_eq!(
+					network.forward(x.clone(), matmul).dims(),
+					[rows, classes],
+					"{architecture:?}"
+				);
+			}
+		}
+	}
+
+	#[test]
+	fn the_exact_kernel_agrees_with_gemm_to_rounding() {
+		let device = Device::flex();
+		let values = |n: usize, scale: f32| {
+			(0..n).map(|i| ((i * 7919) % 101) as f32 * scale - 0.5).collect::<Vec<_>>()
+		};
+		let a = Tensor::<2>::from_data(TensorData::new(values(6 * 40, 0.01), [6, 40]), &device);
+		let b = Tensor::<2>::from_data(TensorData::new(values(40 * 5, 0.013), [40, 5]), &device);
+		let exact = Matmul::Exact.apply(a.clone(), b.clone()).try_into_vec_as::<f32>().unwrap();
+		let native = Matmul::Native.apply(a, b).try_into_vec_as::<f32>().unwrap();
+		for (e, n) in exact.iter().zip(&native) {
+			assert!((e - n).abs() <= 1e-4 * n.abs().max(1.0), "{e} vs {n}");
+		}
+	}
+
+	#[test]
+	fn architectures_that_do_not_fit_their_data_are_refused() {
+		let init = &mut Initializer::new(1, &Device::flex());
+		let mut refused = |architecture: Architecture, inputs, image, classes| {
+			Network::new(&architecture, inputs, image, classes, init).err()
+		};
+		assert_eq!(
+			refused(Architecture::Cnn { channels: [4, 8] }, 4, None, 3),
+			Some(ArchitectureError::NotAnImage)
+		);
+		assert_eq!(
+			refused(Architecture::Mlp { hidden: vec![0] }, 4, None, 3),
+			Some(ArchitectureError::EmptyLayer)
+		);
+		assert_eq!(
+			refused(Architecture::Mlp { hidden: vec![1 << 20] }, 64, None, 10),
+			Some(ArchitectureError::TooLarge)
+		);
+		assert_eq!(
+			refused(
+				Architecture::CharTransformer { context: 8, width: 16, layers: 1 },
+				64,
+				None,
+				10
+			),
+			Some(ArchitectureError::NotText)
+		);
+	}
+}
