@@ -93,7 +93,7 @@ impl Architecture {
 			}
 			Architecture::CharTransformer { context, width, layers } => {
 				let (t, d, wide) = (*context, *width, width.saturating_mul(4));
-				let mut products = vec![(t, TEXT_VOCABULARY, d)];
+				let mut products = Vec::new();
 				for _ in 0..*layers {
 					products.extend([(t, d, d); 4]);
 					products.extend([(t, d, t), (t, t, d), (t, d, wide), (t, wide, d)]);
@@ -430,8 +430,12 @@ impl CharTransformer {
 		let width = self.position.dims()[1];
 		let rows = batch * context;
 		let device = x.device();
-		let one_hot = x.int().reshape([rows]).one_hot::<2>(TEXT_VOCABULARY).float();
-		let tokens = matmul.apply(one_hot, self.embedding.val()).reshape([batch, context, width]);
+		// Looking rows up moves values without arithmetic, so it is exact on every backend.
+		let tokens = self
+			.embedding
+			.val()
+			.select(0, x.int().reshape([rows]))
+			.reshape([batch, context, width]);
 		let mut hidden = (tokens + self.position.val().unsqueeze::<3>()).reshape([rows, width]);
 		// Position i attends to positions up to i: later ones get a score no softmax survives.
 		let future: Vec<f32> = (0..context * context)
