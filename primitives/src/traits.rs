@@ -26,6 +26,9 @@ pub trait NodeInspect<AccountId> {
 	fn node_key(node: NodeId) -> Option<NodePublic>;
 	/// The stake currently held for the node (zero for an unknown node).
 	fn stake(node: NodeId) -> Self::Balance;
+	/// One past the highest node id ever given out: ids are dense, so every node is below
+	/// it, and a sampler can draw candidates without a list of all nodes.
+	fn node_id_bound() -> NodeId;
 }
 
 /// A confirmed fault, and so how much of a node's stake it costs.

@@ -468,6 +468,10 @@ impl<T: Config> NodeInspect<T::AccountId> for Pallet<T> {
 		Nodes::<T>::get(node).map(|info| info.node_key)
 	}
 
+	fn node_id_bound() -> NodeId {
+		NextNodeId::<T>::get()
+	}
+
 	fn stake(node: NodeId) -> BalanceOf<T> {
 		Nodes::<T>::get(node).map(|info| info.stake).unwrap_or_default()
 	}

@@ -86,6 +86,9 @@ impl NodeInspect<AccountId> for TestNodes {
 	fn stake(_: NodeId) -> u64 {
 		0
 	}
+	fn node_id_bound() -> NodeId {
+		Registered::get().iter().max().map_or(0, |node| node + 1)
+	}
 }
 
 pub struct TestRandomness;

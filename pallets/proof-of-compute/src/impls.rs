@@ -1,0 +1,519 @@
+//! The job life cycle behind the calls and hooks.
+
+use crate::{pallet::*, types::*, weights::WeightInfo, BalanceOf, JobInfoOf, Replicas, LOG_TARGET};
+use alloc::collections::BTreeMap;
+use codec::Encode;
+use polkadot_sdk::{
+	frame_support::{
+		ensure,
+		pallet_prelude::*,
+		traits::{
+			fungible::MutateHold,
+			tokens::{Fortitude, Precision, Restriction},
+			Randomness,
+		},
+		BoundedVec,
+	},
+	frame_system::{self, pallet_prelude::BlockNumberFor},
+	sp_core::H256,
+	sp_runtime::{
+		traits::{Saturating, Zero},
+		FixedPointNumber, FixedU128, RuntimeAppPublic, SaturatedConversion,
+	},
+};
+use tessera_primitives::{
+	commitment_hash, BackendClass, JobCreator, JobId, JobOutcome, JobSpec, JobState, NodeId,
+	NodeInspect, NodeRole, NodeSignature, NodeWorkload, Outcome, ReputationInspect, ReputationSink,
+	SlashReason, Slasher, TrainedWeights,
+};
+
+impl<T: Config> Pallet<T> {
+	pub(crate) fn do_create_job(
+		requester: T::AccountId,
+		spec: JobSpec,
+		budget: BalanceOf<T>,
+		redundancy: u8,
+		deadline: BlockNumberFor<T>,
+	) -> Result<JobId, DispatchError> {
+		ensure!((1..=T::MaxRedundancy::get()).contains(&redundancy), Error::<T>::BadRedundancy);
+		ensure!(budget >= T::MinBudget::get(), Error::<T>::BudgetTooLow);
+		let now = frame_system::Pallet::<T>::block_number();
+		ensure!(deadline > now, Error::<T>::DeadlineInPast);
+		let hyper = &spec.hyper_parameters;
+		let checkpoints = checkpoint_count(hyper.steps, hyper.checkpoint_every)
+			.filter(|count| (1..=T::MaxCheckpoints::get()).contains(count))
+			.ok_or(Error::<T>::BadCheckpointing)?;
+		let job = NextJobId::<T>::get();
+		Pending::<T>::try_mutate(|pending| pending.try_push(job))
+			.map_err(|_| Error::<T>::TooManyPending)?;
+		Due::<T>::try_mutate(deadline, |due| due.try_push(job))
+			.map_err(|_| Error::<T>::TooManyDue)?;
+		T::Currency::hold(&HoldReason::JobBudget.into(), &requester, budget)?;
+		NextJobId::<T>::put(job.saturating_add(1));
+		Jobs::<T>::insert(
+			job,
+			JobInfo {
+				requester: requester.clone(),
+				spec,
+				budget,
+				redundancy,
+				deadline,
+				state: JobState::Created,
+				created: now,
+				assigned: None,
+				checkpoints,
+				result: None,
+			},
+		);
+		Self::deposit_event(Event::JobCreated { job, requester, budget, redundancy });
+		Ok(job)
+	}
+
+	pub(crate) fn do_cancel_job(who: T::AccountId, job: JobId) -> DispatchResult {
+		let info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
+		ensure!(info.requester == who, Error::<T>::NotRequester);
+		ensure!(info.state == JobState::Created, Error::<T>::WrongState);
+		Pending::<T>::mutate(|pending| pending.retain(|pending| *pending != job));
+		Self::release_budget(&info.requester, info.budget);
+		Jobs::<T>::mutate(job, |info| {
+			if let Some(info) = info {
+				info.state = JobState::Cancelled;
+			}
+		});
+		Self::deposit_event(Event::JobCancelled { job });
+		Ok(())
+	}
+
+	/// Gives waiting jobs their replicas, oldest first, at most `AssignmentsPerBlock`. A job
+	/// without enough eligible trainers waits for a later block (its deadline fails it).
+	pub(crate) fn assign_pending(now: BlockNumberFor<T>) -> Weight {
+		let mut pending = Pending::<T>::get();
+		let mut assigned = 0u32;
+		let batch = T::AssignmentsPerBlock::get();
+		let mut index = 0;
+		while index < pending.len() && assigned < batch {
+			let job = pending[index];
+			assigned += 1;
+			let chosen = Jobs::<T>::get(job).and_then(|info| Self::choose_replicas(job, &info));
+			match chosen {
+				Some(nodes) => {
+					pending.remove(index);
+					Self::start(job, nodes, now);
+				}
+				None => index += 1,
+			}
+		}
+		Pending::<T>::put(pending);
+		T::WeightInfo::assign(T::CandidateSample::get()).saturating_mul(assigned.max(1).into())
+	}
+
+	fn start(job: JobId, nodes: Replicas, now: BlockNumberFor<T>) {
+		Jobs::<T>::mutate(job, |info| {
+			if let Some(info) = info {
+				info.state = JobState::Assigned;
+				info.assigned = Some(now);
+			}
+		});
+		for node in &nodes {
+			OpenJobs::<T>::mutate(node, |open| *open = open.saturating_add(1));
+		}
+		Assignments::<T>::insert(job, nodes.clone());
+		Self::deposit_event(Event::JobAssigned { job, nodes, at: now });
+	}
+
+	/// Draws `redundancy` distinct eligible trainers: a sample of node ids from the
+	/// randomness, filtered, then picked one by one with probability proportional to
+	/// reputation score (plus one, so that a zero score still has a chance).
+	fn choose_replicas(job: JobId, info: &JobInfoOf<T>) -> Option<Replicas> {
+		let bound = T::Nodes::node_id_bound();
+		if bound == 0 {
+			return None;
+		}
+		let (seed, _) = T::Randomness::random(&(b"tessera/assign", job).encode());
+		let draw = |label: &[u8], index: u32| -> u64 {
+			let bytes = polkadot_sdk::sp_io::hashing::blake2_256(&(seed, label, index).encode());
+			u64::from_le_bytes(bytes[..8].try_into().unwrap_or_default())
+		};
+		let mut candidates: BTreeMap<NodeId, u64> = BTreeMap::new();
+		for index in 0..T::CandidateSample::get() {
+			let node = (draw(b"candidate", index) % u64::from(bound)) as NodeId;
+			if !candidates.contains_key(&node) && Self::eligible(node, &info.spec) {
+				let weight = u64::from(T::Reputation::score(node).deconstruct()).saturating_add(1);
+				candidates.insert(node, weight);
+			}
+		}
+		let mut chosen = Replicas::new();
+		for pick in 0..u32::from(info.redundancy) {
+			let total: u64 = candidates.values().sum();
+			if total == 0 {
+				return None;
+			}
+			let mut target = draw(b"pick", pick) % total;
+			let node = candidates.iter().find_map(|(node, weight)| {
+				if target < *weight {
+					Some(*node)
+				} else {
+					target -= weight;
+					None
+				}
+			})?;
+			candidates.remove(&node);
+			chosen.try_push(node).ok()?;
+		}
+		Some(chosen)
+	}
+
+	fn eligible(node: NodeId, spec: &JobSpec) -> bool {
+		T::Nodes::is_active(node)
+			&& T::Nodes::has_role(node, NodeRole::Trainer)
+			&& T::Nodes::capabilities(node).is_some_and(|caps| match spec.backend {
+				BackendClass::Gpu => caps.gpu(),
+				BackendClass::CpuReference => true,
+			})
+	}
+
+	pub(crate) fn check_commit(commit: &Commit) -> Result<(), TransactionValidityError> {
+		let info = Jobs::<T>::get(commit.job).ok_or(InvalidTransaction::Stale)?;
+		if !matches!(info.state, JobState::Assigned | JobState::Running) {
+			return Err(InvalidTransaction::Stale.into());
+		}
+		Self::ensure_replica(commit.job, commit.node)?;
+		let next = NextCheckpoint::<T>::get(commit.job, commit.node);
+		if commit.checkpoint < next {
+			return Err(InvalidTransaction::Stale.into());
+		}
+		if commit.checkpoint > next || commit.checkpoint >= info.checkpoints {
+			return Err(InvalidTransaction::Future.into());
+		}
+		Ok(())
+	}
+
+	pub(crate) fn check_reveal(reveal: &Reveal) -> Result<(), TransactionValidityError> {
+		let payload = &reveal.payload;
+		let info = Jobs::<T>::get(payload.job).ok_or(InvalidTransaction::Stale)?;
+		if !matches!(info.state, JobState::Running) {
+			return Err(InvalidTransaction::Stale.into());
+		}
+		Self::ensure_replica(payload.job, payload.node)?;
+		if Reveals::<T>::contains_key((payload.job, payload.node, payload.checkpoint)) {
+			return Err(InvalidTransaction::Stale.into());
+		}
+		let committed = Commits::<T>::get((payload.job, payload.node, payload.checkpoint))
+			.ok_or(InvalidTransaction::Future)?;
+		if commitment_hash(payload, payload.node, &reveal.salt) != committed {
+			return Err(InvalidTransaction::BadProof.into());
+		}
+		let is_final = payload.checkpoint + 1 == info.checkpoints;
+		if is_final != payload.compute_seconds.is_some() {
+			return Err(InvalidTransaction::Call.into());
+		}
+		let (committers, first) = CommitRounds::<T>::get(payload.job, payload.checkpoint)
+			.ok_or(InvalidTransaction::Future)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		if committers < info.redundancy && now < first.saturating_add(T::RevealDelay::get()) {
+			return Err(InvalidTransaction::Future.into());
+		}
+		Ok(())
+	}
+
+	fn ensure_replica(job: JobId, node: NodeId) -> Result<(), TransactionValidityError> {
+		let replicas = Assignments::<T>::get(job).unwrap_or_default();
+		if replicas.contains(&node) {
+			Ok(())
+		} else {
+			Err(InvalidTransaction::BadSigner.into())
+		}
+	}
+
+	pub(crate) fn check_signature(
+		node: NodeId,
+		message: &[u8],
+		signature: &NodeSignature,
+	) -> Result<(), TransactionValidityError> {
+		let key = T::Nodes::node_key(node).ok_or(InvalidTransaction::BadSigner)?;
+		if key.verify(&message, signature) {
+			Ok(())
+		} else {
+			Err(InvalidTransaction::BadProof.into())
+		}
+	}
+
+	pub(crate) fn do_commit(commit: Commit) -> DispatchResult {
+		Self::check_commit(&commit).map_err(|_| Error::<T>::WrongState)?;
+		let now = frame_system::Pallet::<T>::block_number();
+		Commits::<T>::insert((commit.job, commit.node, commit.checkpoint), commit.hash);
+		NextCheckpoint::<T>::insert(commit.job, commit.node, commit.checkpoint.saturating_add(1));
+		CommitRounds::<T>::mutate(commit.job, commit.checkpoint, |round| {
+			let (count, first) = round.get_or_insert((0, now));
+			*round = Some((count.saturating_add(1), *first));
+		});
+		Jobs::<T>::mutate(commit.job, |info| {
+			if let Some(info) = info {
+				info.state = JobState::Running;
+			}
+		});
+		Self::deposit_event(Event::Committed {
+			job: commit.job,
+			node: commit.node,
+			checkpoint: commit.checkpoint,
+		});
+		Ok(())
+	}
+
+	pub(crate) fn do_reveal(reveal: Reveal) -> DispatchResult {
+		Self::check_reveal(&reveal).map_err(|_| Error::<T>::WrongState)?;
+		let payload = reveal.payload;
+		let (job, node, checkpoint) = (payload.job, payload.node, payload.checkpoint);
+		let weights_digest = payload.weights_digest;
+		Reveals::<T>::insert((job, node, checkpoint), payload);
+		Self::deposit_event(Event::Revealed { job, node, checkpoint, weights_digest });
+		let info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
+		let final_checkpoint = info.checkpoints.saturating_sub(1);
+		let replicas = Assignments::<T>::get(job).unwrap_or_default();
+		if replicas
+			.iter()
+			.all(|replica| Reveals::<T>::contains_key((job, *replica, final_checkpoint)))
+		{
+			Self::verify(job);
+		}
+		Ok(())
+	}
+
+	/// Compares final weights digests of the job's backend class: a majority of the replicas
+	/// accepts the job, anything else (or a spot-check draw) disputes it.
+	pub(crate) fn verify(job: JobId) {
+		let Some(mut info) = Jobs::<T>::get(job) else { return };
+		let replicas = Assignments::<T>::get(job).unwrap_or_default();
+		let final_checkpoint = info.checkpoints.saturating_sub(1);
+		let mut votes: BTreeMap<H256, (u32, tessera_primitives::Cid)> = BTreeMap::new();
+		for node in &replicas {
+			if let Some(payload) = Reveals::<T>::get((job, *node, final_checkpoint)) {
+				if payload.backend_class == info.spec.backend {
+					let vote =
+						votes.entry(payload.weights_digest).or_insert((0, payload.state_cid));
+					vote.0 += 1;
+				}
+			}
+		}
+		let majority = votes
+			.into_iter()
+			.find(|(_, (count, _))| u64::from(*count) * 2 > u64::from(info.redundancy));
+		let spot_checked =
+			replicas.iter().copied().find(|node| T::Reputation::should_spot_check(*node, job));
+		let now = frame_system::Pallet::<T>::block_number();
+		match (majority, spot_checked) {
+			(Some((weights_digest, (_, state_cid))), None) => {
+				let challenge_ends = now.saturating_add(T::ChallengeWindow::get());
+				if Due::<T>::try_mutate(challenge_ends, |due| due.try_push(job)).is_err() {
+					log::warn!(target: LOG_TARGET, "job {job}: no room to schedule its finalization");
+				}
+				info.state = JobState::Accepted;
+				info.result = Some(AgreedResult { weights_digest, state_cid, challenge_ends });
+				Self::deposit_event(Event::JobAccepted { job, weights_digest, challenge_ends });
+			}
+			(_, spot_checked) => {
+				info.state = JobState::Disputed;
+				let reason =
+					spot_checked.map_or(DisputeReason::NoMajority, DisputeReason::SpotCheck);
+				Self::deposit_event(Event::JobDisputed { job, reason });
+			}
+		}
+		Jobs::<T>::insert(job, info);
+	}
+
+	pub(crate) fn do_challenge(
+		challenger: T::AccountId,
+		job: JobId,
+		checkpoint: u32,
+	) -> DispatchResult {
+		let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
+		ensure!(info.state == JobState::Accepted, Error::<T>::WrongState);
+		let now = frame_system::Pallet::<T>::block_number();
+		let ends = info.result.as_ref().map(|result| result.challenge_ends).unwrap_or(now);
+		ensure!(now < ends, Error::<T>::ChallengeWindowClosed);
+		ensure!(checkpoint < info.checkpoints, Error::<T>::UnknownCheckpoint);
+		let bond = T::ChallengeBond::get();
+		T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)?;
+		info.state = JobState::Disputed;
+		Jobs::<T>::insert(job, info);
+		Challenges::<T>::insert(job, (challenger.clone(), checkpoint, bond));
+		Self::deposit_event(Event::Challenged { job, challenger, checkpoint, bond });
+		Self::deposit_event(Event::JobDisputed { job, reason: DisputeReason::Challenged });
+		Ok(())
+	}
+
+	/// Deadlines and challenge windows ending in this block.
+	pub(crate) fn process_due(now: BlockNumberFor<T>) -> Weight {
+		let due = Due::<T>::take(now);
+		let mut weight = T::DbWeight::get().reads_writes(1, 1);
+		for job in due {
+			let Some(info) = Jobs::<T>::get(job) else { continue };
+			weight.saturating_accrue(T::WeightInfo::finalize(u32::from(info.redundancy)));
+			match info.state {
+				JobState::Created => {
+					Pending::<T>::mutate(|pending| pending.retain(|pending| *pending != job));
+					Self::fail(job, info);
+				}
+				JobState::Assigned => Self::fail(job, info),
+				JobState::Running => {
+					let last = info.checkpoints.saturating_sub(1);
+					let replicas = Assignments::<T>::get(job).unwrap_or_default();
+					if replicas.iter().any(|node| Reveals::<T>::contains_key((job, *node, last))) {
+						Self::verify(job);
+					} else {
+						Self::fail(job, info);
+					}
+				}
+				JobState::Accepted
+					if info.result.as_ref().is_some_and(|result| result.challenge_ends <= now) =>
+				{
+					Self::finalize(job, info)
+				}
+				_ => {}
+			}
+		}
+		weight
+	}
+
+	/// Pays the majority, slashes everyone else, refunds the rest, and tells the job's
+	/// owner. Only ever called when the challenge window closed unchallenged.
+	fn finalize(job: JobId, mut info: JobInfoOf<T>) {
+		let Some(result) = info.result.clone() else { return };
+		let replicas = Assignments::<T>::get(job).unwrap_or_default();
+		let final_checkpoint = info.checkpoints.saturating_sub(1);
+		let base = info.budget / BalanceOf::<T>::from(u32::from(info.redundancy).max(1));
+		let (floor, ceiling) = (base / 10u32.into(), base.saturating_mul(2u32.into()));
+		let mut remaining = info.budget;
+		let mut payouts = BoundedVec::<(NodeId, BalanceOf<T>), ConstU32<{ u8::MAX as u32 }>>::new();
+		for node in &replicas {
+			let payload = Reveals::<T>::get((job, *node, final_checkpoint));
+			let agreed = payload.as_ref().is_some_and(|payload| {
+				payload.weights_digest == result.weights_digest
+					&& payload.backend_class == info.spec.backend
+			});
+			OpenJobs::<T>::mutate(node, |open| *open = open.saturating_sub(1));
+			if !agreed {
+				// An unknown node (deregistered meanwhile) has nothing left to take.
+				let amount = T::Slasher::slash(*node, SlashReason::FailedVerification, None)
+					.unwrap_or_else(|_| Zero::zero());
+				T::Reputation::report(
+					*node,
+					if payload.is_some() { Outcome::ProofFailed } else { Outcome::JobFailed },
+				);
+				Self::deposit_event(Event::ReplicaSlashed { job, node: *node, amount });
+				continue;
+			}
+			let seconds = payload.and_then(|payload| payload.compute_seconds).unwrap_or(0);
+			let earned = T::RewardPerSecond::get().saturating_mul(seconds.saturated_into());
+			let multiplier: FixedU128 = T::Reputation::reward_multiplier(*node);
+			let reward = multiplier.saturating_mul_int(earned).clamp(floor, ceiling).min(remaining);
+			let Some(owner) = T::Nodes::owner(*node) else { continue };
+			let paid = T::Currency::transfer_on_hold(
+				&HoldReason::JobBudget.into(),
+				&info.requester,
+				&owner,
+				reward,
+				Precision::BestEffort,
+				Restriction::Free,
+				Fortitude::Polite,
+			)
+			.unwrap_or_else(|_| Zero::zero());
+			remaining = remaining.saturating_sub(paid);
+			let _ = payouts.try_push((*node, paid));
+			T::Reputation::report(*node, Outcome::ProofPassed);
+			T::Reputation::report(*node, Outcome::JobCompleted);
+			Self::deposit_event(Event::RewardPaid { job, node: *node, owner, amount: paid });
+		}
+		let refunded = Self::release_budget(&info.requester, remaining);
+		Payouts::<T>::insert(job, payouts);
+		info.state = JobState::Finalized;
+		Jobs::<T>::insert(job, info);
+		T::Outcome::finalized(
+			job,
+			&TrainedWeights { weights: result.state_cid, digest: result.weights_digest },
+		);
+		Self::deposit_event(Event::JobFinalized { job, refunded });
+	}
+
+	/// Ends a job without a result: replicas that were assigned and delivered nothing are
+	/// reported, and the requester gets the whole budget back.
+	fn fail(job: JobId, mut info: JobInfoOf<T>) {
+		for node in Assignments::<T>::get(job).unwrap_or_default() {
+			OpenJobs::<T>::mutate(node, |open| *open = open.saturating_sub(1));
+			T::Reputation::report(node, Outcome::JobFailed);
+		}
+		let refunded = Self::release_budget(&info.requester, info.budget);
+		info.state = JobState::Failed;
+		Jobs::<T>::insert(job, info);
+		T::Outcome::failed(job);
+		Self::deposit_event(Event::JobFailed { job, refunded });
+	}
+
+	fn release_budget(who: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {
+		if amount.is_zero() {
+			return amount;
+		}
+		T::Currency::release(&HoldReason::JobBudget.into(), who, amount, Precision::BestEffort)
+			.unwrap_or_else(|_| Zero::zero())
+	}
+
+	/// Invariants: every requester's budget hold covers the budgets of their open jobs; no
+	/// open job has more replicas than it asked for; open-job counts match the assignments.
+	#[cfg(any(feature = "try-runtime", test))]
+	pub(crate) fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+		use polkadot_sdk::frame_support::traits::fungible::InspectHold;
+		let open = |state: JobState| {
+			matches!(
+				state,
+				JobState::Created
+					| JobState::Assigned
+					| JobState::Running
+					| JobState::Verifying
+					| JobState::Accepted
+					| JobState::Disputed
+			)
+		};
+		let mut held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		let mut counts: BTreeMap<NodeId, u32> = BTreeMap::new();
+		for (job, info) in Jobs::<T>::iter() {
+			if !open(info.state) {
+				continue;
+			}
+			let entry = held.entry(info.requester.clone()).or_insert_with(Zero::zero);
+			*entry = entry.saturating_add(info.budget);
+			let replicas = Assignments::<T>::get(job).unwrap_or_default();
+			ensure!(replicas.len() <= usize::from(info.redundancy), "more replicas than asked for");
+			for node in replicas {
+				*counts.entry(node).or_default() += 1;
+			}
+		}
+		for (who, budget) in held {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::JobBudget.into(), &who) >= budget,
+				"a requester's hold does not cover their open jobs"
+			);
+		}
+		for (node, open) in OpenJobs::<T>::iter() {
+			ensure!(counts.get(&node).copied().unwrap_or(0) == open, "open-job count out of step");
+		}
+		Ok(())
+	}
+}
+
+impl<T: Config> JobCreator<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pallet<T> {
+	fn create_job(
+		requester: &T::AccountId,
+		spec: JobSpec,
+		budget: BalanceOf<T>,
+		redundancy: u8,
+		deadline: BlockNumberFor<T>,
+	) -> Result<JobId, DispatchError> {
+		Self::do_create_job(requester.clone(), spec, budget, redundancy, deadline)
+	}
+}
+
+impl<T: Config> NodeWorkload for Pallet<T> {
+	fn open_jobs(node: NodeId) -> u32 {
+		OpenJobs::<T>::get(node)
+	}
+}

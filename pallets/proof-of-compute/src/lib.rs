@@ -1,0 +1,529 @@
+//! # Proof of compute
+//!
+//! Training jobs from posting to payment (SPEC §5).
+//!
+//! - A requester posts a job with [`Pallet::create_job`] (or the model registry does,
+//!   through [`tessera_primitives::JobCreator`]); the budget is held until the job ends.
+//!   [`Pallet::cancel_job`] withdraws it, in full, before assignment.
+//! - At the start of each block, waiting jobs get `redundancy` active trainers, drawn with
+//!   on-chain randomness from a bounded sample of node ids, weighted by reputation and
+//!   filtered by capabilities and backend class.
+//! - Every checkpoint, each replica first [`Pallet::commit`]s `commitment_hash(payload, node,
+//!   salt)` and, once all replicas committed (or [`Config::RevealDelay`] passed),
+//!   [`Pallet::reveal`]s payload and salt; both are authorized transactions signed by the
+//!   node key, checked before the pool accepts them. A replica that copies a rival's
+//!   revealed digests has nothing to copy until it has committed itself.
+//! - When every final reveal is in (or the deadline passes), final weights digests of the
+//!   job's backend class are compared: a majority (> 50% of the replicas) makes the job
+//!   `Accepted` and opens a challenge window; no majority, or a spot-check drawn for a
+//!   replica, makes it `Disputed`. Anyone may [`Pallet::challenge`] an accepted job by
+//!   bonding [`Config::ChallengeBond`].
+//! - When the window closes unchallenged the job is `Finalized`: the majority is paid
+//!   `compute seconds × rate × reputation multiplier`, clamped to [0.1, 2.0] of the base
+//!   share, from the budget; minority replicas, non-revealers and mismatching reveals are
+//!   slashed and reported; the rest of the budget returns to the requester. Nothing is paid
+//!   or slashed earlier. A job that fails refunds its requester.
+//!
+//! Resolving disputes (bisection, panel re-execution) is not part of this pallet yet: a
+//! disputed job keeps every per-checkpoint commitment that resolution needs.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+mod impls;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+pub mod types;
+pub mod weights;
+
+pub use pallet::*;
+pub use types::{AgreedResult, Commit, JobInfo, Reveal};
+pub use weights::WeightInfo;
+
+use polkadot_sdk::{
+	frame_support::{self, traits::fungible},
+	frame_system, sp_core,
+};
+use tessera_primitives::{
+	JobId, JobOutcome, JobSpec, NodeId, NodeInspect, NodeSignature, ReputationInspect,
+	ReputationSink, Slasher,
+};
+
+const LOG_TARGET: &str = "runtime::proof-of-compute";
+
+/// The balance type of the configured currency.
+pub type BalanceOf<T> =
+	<<T as Config>::Currency as fungible::Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+
+/// A job's replicas, in assignment order. Bounded by the `u8` redundancy.
+pub type Replicas =
+	frame_support::BoundedVec<NodeId, frame_support::traits::ConstU32<{ u8::MAX as u32 }>>;
+
+/// A job as this runtime stores it.
+pub type JobInfoOf<T> = JobInfo<
+	<T as frame_system::Config>::AccountId,
+	BalanceOf<T>,
+	frame_system::pallet_prelude::BlockNumberFor<T>,
+>;
+
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::{fungible::MutateHold, Randomness},
+	};
+	use frame_system::pallet_prelude::*;
+
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	/// Configuration of proof of compute.
+	///
+	/// The runtime must include `frame_system::AuthorizeCall` in its transaction extensions:
+	/// commits and reveals are authorized transactions.
+	#[pallet::config]
+	pub trait Config: polkadot_sdk::frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The currency budgets and bonds are held in.
+		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ fungible::Mutate<Self::AccountId>;
+
+		/// The overarching hold reason, which includes this pallet's [`HoldReason`].
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The node registry.
+		type Nodes: NodeInspect<Self::AccountId>;
+
+		/// Takes stake for confirmed faults.
+		type Slasher: Slasher<Self::AccountId, BalanceOf<Self>>;
+
+		/// Where outcomes are reported.
+		type Reputation: ReputationSink + ReputationInspect;
+
+		/// Who hears how jobs end (the model registry).
+		type Outcome: JobOutcome;
+
+		/// Randomness nobody can predict when a job is posted or a result revealed.
+		type Randomness: Randomness<Self::Hash, BlockNumberFor<Self>>;
+
+		/// The most replicas a job may ask for.
+		#[pallet::constant]
+		type MaxRedundancy: Get<u8>;
+
+		/// The most checkpoints a job may have.
+		#[pallet::constant]
+		type MaxCheckpoints: Get<u32>;
+
+		/// Jobs waiting for assignment at most.
+		#[pallet::constant]
+		type MaxPendingJobs: Get<u32>;
+
+		/// Jobs that may fall due in one block.
+		#[pallet::constant]
+		type MaxDuePerBlock: Get<u32>;
+
+		/// Node ids examined when choosing one job's replicas.
+		#[pallet::constant]
+		type CandidateSample: Get<u32>;
+
+		/// Jobs assigned per block at most.
+		#[pallet::constant]
+		type AssignmentsPerBlock: Get<u32>;
+
+		/// The least budget a job may offer.
+		#[pallet::constant]
+		type MinBudget: Get<BalanceOf<Self>>;
+
+		/// Paid per compute second, before the reputation multiplier.
+		#[pallet::constant]
+		type RewardPerSecond: Get<BalanceOf<Self>>;
+
+		/// Blocks after a checkpoint's first commit after which reveals are allowed even if
+		/// some replica has not committed.
+		#[pallet::constant]
+		type RevealDelay: Get<BlockNumberFor<Self>>;
+
+		/// Blocks an accepted result may be challenged.
+		#[pallet::constant]
+		type ChallengeWindow: Get<BlockNumberFor<Self>>;
+
+		/// What a challenger bonds.
+		#[pallet::constant]
+		type ChallengeBond: Get<BalanceOf<Self>>;
+
+		/// Pool priority of commits and reveals.
+		#[pallet::constant]
+		type CommitmentPriority: Get<TransactionPriority>;
+
+		/// Weights of this pallet's calls.
+		type WeightInfo: WeightInfo;
+	}
+
+	/// Why this pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A job's budget, until the job ends.
+		JobBudget,
+		/// A challenger's bond, until the dispute is resolved.
+		ChallengeBond,
+	}
+
+	/// The id the next job gets.
+	#[pallet::storage]
+	pub type NextJobId<T> = StorageValue<_, JobId, ValueQuery>;
+
+	/// Every job that has not been cleaned up.
+	#[pallet::storage]
+	pub type Jobs<T: Config> = StorageMap<_, Twox64Concat, JobId, JobInfoOf<T>>;
+
+	/// The replicas of each assigned job, in assignment order.
+	#[pallet::storage]
+	pub type Assignments<T: Config> = StorageMap<_, Twox64Concat, JobId, Replicas>;
+
+	/// Jobs waiting for replicas, oldest first.
+	#[pallet::storage]
+	pub type Pending<T: Config> = StorageValue<_, BoundedVec<JobId, T::MaxPendingJobs>, ValueQuery>;
+
+	/// Jobs to look at in a block: their deadline or challenge window ends there.
+	#[pallet::storage]
+	pub type Due<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<JobId, T::MaxDuePerBlock>,
+		ValueQuery,
+	>;
+
+	/// The next checkpoint each replica of a job commits.
+	#[pallet::storage]
+	pub type NextCheckpoint<T> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, NodeId, u32, ValueQuery>;
+
+	/// Commit hashes by job, replica and checkpoint.
+	#[pallet::storage]
+	pub type Commits<T> = StorageNMap<
+		_,
+		(NMapKey<Twox64Concat, JobId>, NMapKey<Twox64Concat, NodeId>, NMapKey<Twox64Concat, u32>),
+		sp_core::H256,
+	>;
+
+	/// Per job and checkpoint: commits so far and the block of the first.
+	#[pallet::storage]
+	pub type CommitRounds<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, u32, (u8, BlockNumberFor<T>)>;
+
+	/// Revealed payloads by job, replica and checkpoint.
+	#[pallet::storage]
+	pub type Reveals<T> = StorageNMap<
+		_,
+		(NMapKey<Twox64Concat, JobId>, NMapKey<Twox64Concat, NodeId>, NMapKey<Twox64Concat, u32>),
+		tessera_primitives::CommitmentPayload,
+	>;
+
+	/// Open challenges: who bonded how much against which checkpoint.
+	#[pallet::storage]
+	pub type Challenges<T: Config> =
+		StorageMap<_, Twox64Concat, JobId, (T::AccountId, u32, BalanceOf<T>)>;
+
+	/// What each finalized job paid, by replica.
+	#[pallet::storage]
+	pub type Payouts<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		JobId,
+		BoundedVec<(NodeId, BalanceOf<T>), ConstU32<{ u8::MAX as u32 }>>,
+		ValueQuery,
+	>;
+
+	/// Jobs each node works on, so that it cannot leave with work open.
+	#[pallet::storage]
+	pub type OpenJobs<T> = StorageMap<_, Twox64Concat, NodeId, u32, ValueQuery>;
+
+	/// What happened to jobs.
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A job was posted and its budget held.
+		JobCreated {
+			/// The job.
+			job: JobId,
+			/// Who posted it.
+			requester: T::AccountId,
+			/// The budget held.
+			budget: BalanceOf<T>,
+			/// Replicas asked for.
+			redundancy: u8,
+		},
+		/// A job was withdrawn before assignment; its budget returned.
+		JobCancelled {
+			/// The job.
+			job: JobId,
+		},
+		/// Replicas were chosen.
+		JobAssigned {
+			/// The job.
+			job: JobId,
+			/// The replicas, in assignment order.
+			nodes: Replicas,
+			/// The block they were chosen in.
+			at: BlockNumberFor<T>,
+		},
+		/// A replica committed to a checkpoint.
+		Committed {
+			/// The job.
+			job: JobId,
+			/// The replica.
+			node: NodeId,
+			/// The checkpoint.
+			checkpoint: u32,
+		},
+		/// A replica revealed a checkpoint.
+		Revealed {
+			/// The job.
+			job: JobId,
+			/// The replica.
+			node: NodeId,
+			/// The checkpoint.
+			checkpoint: u32,
+			/// The weights digest.
+			weights_digest: sp_core::H256,
+		},
+		/// A majority agreed; the result may be challenged until `challenge_ends`.
+		JobAccepted {
+			/// The job.
+			job: JobId,
+			/// The weights digest.
+			weights_digest: sp_core::H256,
+			/// The block from which challenges are refused.
+			challenge_ends: BlockNumberFor<T>,
+		},
+		/// The result must be settled by re-execution.
+		JobDisputed {
+			/// The job.
+			job: JobId,
+			/// Why.
+			reason: DisputeReason,
+		},
+		/// Someone bonded against an accepted result.
+		Challenged {
+			/// The job.
+			job: JobId,
+			/// Who challenged.
+			challenger: T::AccountId,
+			/// The checkpoint.
+			checkpoint: u32,
+			/// The bond held.
+			bond: BalanceOf<T>,
+		},
+		/// A replica was paid.
+		RewardPaid {
+			/// The job.
+			job: JobId,
+			/// The replica.
+			node: NodeId,
+			/// The account paid.
+			owner: T::AccountId,
+			/// The amount.
+			amount: BalanceOf<T>,
+		},
+		/// A replica was slashed for a result that disagreed with the majority or never came.
+		ReplicaSlashed {
+			/// The job.
+			job: JobId,
+			/// The replica.
+			node: NodeId,
+			/// The amount.
+			amount: BalanceOf<T>,
+		},
+		/// The job ended with its result paid for; `refunded` went back to the requester.
+		JobFinalized {
+			/// The job.
+			job: JobId,
+			/// What went back to the requester.
+			refunded: BalanceOf<T>,
+		},
+		/// The job ended without a result; its budget went back to the requester.
+		JobFailed {
+			/// The job.
+			job: JobId,
+			/// What went back to the requester.
+			refunded: BalanceOf<T>,
+		},
+	}
+
+	/// Why a job went to dispute.
+	#[derive(
+		Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+	)]
+	pub enum DisputeReason {
+		/// No final weights digest had a majority.
+		NoMajority,
+		/// The randomness drew a spot-check of this replica.
+		SpotCheck(NodeId),
+		/// Someone challenged the accepted result.
+		Challenged,
+	}
+
+	/// Why a call was refused.
+	#[pallet::error]
+	pub enum Error<T> {
+		/// Redundancy must be between 1 and `MaxRedundancy`.
+		BadRedundancy,
+		/// The budget is below `MinBudget`.
+		BudgetTooLow,
+		/// The deadline has passed or is now.
+		DeadlineInPast,
+		/// The job's checkpoint interval is zero or gives more than `MaxCheckpoints`.
+		BadCheckpointing,
+		/// Too many jobs wait for assignment.
+		TooManyPending,
+		/// No such job.
+		UnknownJob,
+		/// Only the requester may do this.
+		NotRequester,
+		/// The job is past the state this needs.
+		WrongState,
+		/// The challenge window has closed.
+		ChallengeWindowClosed,
+		/// The checkpoint does not exist.
+		UnknownCheckpoint,
+		/// Too many jobs fall due in one block; choose another deadline.
+		TooManyDue,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
+			Self::assign_pending(now).saturating_add(Self::process_due(now))
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call(weight(<T as Config>::WeightInfo))]
+	impl<T: Config> Pallet<T> {
+		/// Posts a training job and holds `budget` from the caller until it ends.
+		///
+		/// `redundancy` replicas (1–`MaxRedundancy`) train it; whatever they have not
+		/// delivered by `deadline` counts as not delivered. Emits [`Event::JobCreated`].
+		#[pallet::call_index(0)]
+		pub fn create_job(
+			origin: OriginFor<T>,
+			spec: JobSpec,
+			budget: BalanceOf<T>,
+			redundancy: u8,
+			deadline: BlockNumberFor<T>,
+		) -> DispatchResult {
+			let requester = ensure_signed(origin)?;
+			Self::do_create_job(requester, spec, budget, redundancy, deadline).map(drop)
+		}
+
+		/// Withdraws a job that has no replicas yet and returns its whole budget.
+		///
+		/// Origin: the requester. Emits [`Event::JobCancelled`].
+		#[pallet::call_index(1)]
+		pub fn cancel_job(origin: OriginFor<T>, job: JobId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_cancel_job(who, job)
+		}
+
+		/// Commits a replica to a checkpoint without showing it.
+		///
+		/// Origin: authorized; [`Pallet::authorize_commit`] checked the node key's signature
+		/// over [`types::commit_message`], the assignment and the checkpoint order before the
+		/// pool took it. Emits [`Event::Committed`].
+		#[pallet::call_index(2)]
+		#[pallet::authorize(Pallet::<T>::authorize_commit)]
+		#[pallet::weight_of_authorize(T::WeightInfo::authorize_commit())]
+		pub fn commit(
+			origin: OriginFor<T>,
+			commit: Commit,
+			signature: NodeSignature,
+		) -> DispatchResult {
+			ensure_authorized(origin)?;
+			// Checked by `authorize_commit` before the call got here.
+			let _ = signature;
+			Self::do_commit(commit)
+		}
+
+		/// Opens a commit: the payload and the salt it was committed with.
+		///
+		/// Origin: authorized; [`Pallet::authorize_reveal`] checked the node key's signature
+		/// over [`types::reveal_message`], that the reveal is due and that it matches the
+		/// commit. Emits [`Event::Revealed`], and verification's events after the final
+		/// checkpoint's last reveal.
+		#[pallet::call_index(3)]
+		#[pallet::authorize(Pallet::<T>::authorize_reveal)]
+		#[pallet::weight_of_authorize(T::WeightInfo::authorize_reveal())]
+		#[pallet::weight(T::WeightInfo::reveal().saturating_add(T::WeightInfo::verify(T::MaxRedundancy::get().into())))]
+		pub fn reveal(
+			origin: OriginFor<T>,
+			reveal: Reveal,
+			signature: NodeSignature,
+		) -> DispatchResult {
+			ensure_authorized(origin)?;
+			let _ = signature;
+			Self::do_reveal(reveal)
+		}
+
+		/// Disputes an accepted result at `checkpoint`, bonding `ChallengeBond`.
+		///
+		/// Emits [`Event::Challenged`] and [`Event::JobDisputed`].
+		#[pallet::call_index(4)]
+		pub fn challenge(origin: OriginFor<T>, job: JobId, checkpoint: u32) -> DispatchResult {
+			let challenger = ensure_signed(origin)?;
+			Self::do_challenge(challenger, job, checkpoint)
+		}
+	}
+
+	impl<T: Config> Pallet<T> {
+		/// Checks a commit before the pool: the job runs, the node is one of its replicas,
+		/// the checkpoint is the node's next, and the node key signed it. One `provides` tag
+		/// per job, node and checkpoint.
+		pub fn authorize_commit(
+			_source: TransactionSource,
+			commit: &Commit,
+			signature: &NodeSignature,
+		) -> TransactionValidityWithRefund {
+			Self::check_commit(commit)?;
+			Self::check_signature(commit.node, &types::commit_message(commit), signature)?;
+			Self::validity("TesseraCommit", (commit.job, commit.node, commit.checkpoint))
+		}
+
+		/// Checks a reveal before the pool: it opens the node's commit for that checkpoint,
+		/// every replica committed (or `RevealDelay` passed), and the node key signed it.
+		pub fn authorize_reveal(
+			_source: TransactionSource,
+			reveal: &Reveal,
+			signature: &NodeSignature,
+		) -> TransactionValidityWithRefund {
+			Self::check_reveal(reveal)?;
+			let payload = &reveal.payload;
+			Self::check_signature(payload.node, &types::reveal_message(reveal), signature)?;
+			Self::validity("TesseraReveal", (payload.job, payload.node, payload.checkpoint))
+		}
+
+		fn validity(
+			prefix: &'static str,
+			tag: (JobId, NodeId, u32),
+		) -> TransactionValidityWithRefund {
+			ValidTransaction::with_tag_prefix(prefix)
+				.priority(T::CommitmentPriority::get())
+				.and_provides(tag)
+				.longevity(64)
+				.propagate(true)
+				.build()
+				.map(|validity| (validity, Weight::zero()))
+		}
+	}
+}

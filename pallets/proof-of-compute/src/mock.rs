@@ -1,0 +1,283 @@
+//! A test runtime: balances, this pallet, and recording stand-ins for the node registry,
+//! reputation and the model registry.
+
+use crate::{self as pallet_proof_of_compute, types::*};
+use polkadot_sdk::{
+	frame_support::{self, derive_impl, parameter_types, traits::Hooks},
+	frame_system, pallet_balances,
+	sp_core::{sr25519, Pair as _, H256},
+	sp_runtime::{traits::IdentityLookup, BuildStorage, FixedU128, Permill},
+};
+use tessera_primitives::{
+	BackendClass, Capabilities, Cid, CommitmentPayload, HyperParameters, JobId, JobOutcome,
+	JobSpec, NodeId, NodeInspect, NodePublic, NodeRole, NodeSignature, Outcome, ReputationInspect,
+	ReputationSink, SlashReason, Slasher, TrainedWeights, TrustTier,
+};
+
+pub type AccountId = u64;
+pub type Balance = u64;
+type Block = frame_system::mocking::MockBlock<Test>;
+
+frame_support::construct_runtime!(
+	pub enum Test {
+		System: frame_system,
+		Balances: pallet_balances,
+		ProofOfCompute: pallet_proof_of_compute,
+	}
+);
+
+#[derive_impl(frame_system::config_preludes::TestDefaultConfig)]
+impl frame_system::Config for Test {
+	type Block = Block;
+	type AccountId = AccountId;
+	type Lookup = IdentityLookup<AccountId>;
+	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+#[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
+impl pallet_balances::Config for Test {
+	type AccountStore = System;
+	type RuntimeHoldReason = RuntimeHoldReason;
+}
+
+pub const REQUESTER: AccountId = 1;
+pub const CHALLENGER: AccountId = 2;
+pub const INITIAL_BALANCE: Balance = 1_000_000;
+pub const BUDGET: Balance = 4_000;
+pub const REVEAL_DELAY: u64 = 5;
+pub const CHALLENGE_WINDOW: u64 = 10;
+pub const BOND: Balance = 500;
+pub const SLASHED: Balance = 7;
+/// Node `n` is owned by account `OWNER_BASE + n`.
+pub const OWNER_BASE: AccountId = 100;
+
+/// A registered node as the stand-in registry knows it.
+#[derive(Clone, Debug)]
+pub struct TestNode {
+	pub id: NodeId,
+	pub active: bool,
+	pub trainer: bool,
+	pub gpu: bool,
+}
+
+parameter_types! {
+	pub static Nodes: Vec<TestNode> = (0..5).map(|id| TestNode { id, active: true, trainer: true, gpu: id < 2 }).collect();
+	pub static Slashes: Vec<(NodeId, SlashReason)> = Vec::new();
+	pub static Reports: Vec<(NodeId, Outcome)> = Vec::new();
+	pub static SpotChecked: Vec<NodeId> = Vec::new();
+	pub static Finished: Vec<(JobId, Option<TrainedWeights>)> = Vec::new();
+	pub static Seed: H256 = H256::repeat_byte(7);
+}
+
+/// The node key of node `id`.
+pub fn node_pair(id: NodeId) -> sr25519::Pair {
+	sr25519::Pair::from_seed(&[id as u8 + 1; 32])
+}
+
+pub struct TestNodes;
+impl NodeInspect<AccountId> for TestNodes {
+	type Balance = Balance;
+	fn is_active(node: NodeId) -> bool {
+		Nodes::get().iter().any(|n| n.id == node && n.active)
+	}
+	fn owner(node: NodeId) -> Option<AccountId> {
+		Nodes::get().iter().any(|n| n.id == node).then(|| OWNER_BASE + AccountId::from(node))
+	}
+	fn has_role(node: NodeId, role: NodeRole) -> bool {
+		role == NodeRole::Trainer && Nodes::get().iter().any(|n| n.id == node && n.trainer)
+	}
+	fn capabilities(node: NodeId) -> Option<Capabilities> {
+		Nodes::get()
+			.iter()
+			.find(|n| n.id == node)
+			.map(|n| Capabilities::new(n.gpu, false, 100, 100, 100))
+	}
+	fn node_key(node: NodeId) -> Option<NodePublic> {
+		Nodes::get().iter().any(|n| n.id == node).then(|| node_pair(node).public().into())
+	}
+	fn stake(_: NodeId) -> Balance {
+		1_000
+	}
+	fn node_id_bound() -> NodeId {
+		Nodes::get().len() as NodeId
+	}
+}
+
+pub struct TestSlasher;
+impl Slasher<AccountId, Balance> for TestSlasher {
+	fn slash(
+		node: NodeId,
+		reason: SlashReason,
+		_: Option<AccountId>,
+	) -> Result<Balance, polkadot_sdk::sp_runtime::DispatchError> {
+		Slashes::mutate(|slashes| slashes.push((node, reason)));
+		Ok(SLASHED)
+	}
+}
+
+pub struct TestReputation;
+impl ReputationSink for TestReputation {
+	fn report(node: NodeId, outcome: Outcome) {
+		Reports::mutate(|reports| reports.push((node, outcome)));
+	}
+	fn slashed(_: NodeId, _: SlashReason) {}
+	fn forget(_: NodeId) {}
+	fn report_weight() -> frame_support::weights::Weight {
+		Default::default()
+	}
+	fn slashed_weight() -> frame_support::weights::Weight {
+		Default::default()
+	}
+	fn forget_weight() -> frame_support::weights::Weight {
+		Default::default()
+	}
+}
+impl ReputationInspect for TestReputation {
+	fn score(node: NodeId) -> Permill {
+		Permill::from_percent(50 + node * 10)
+	}
+	fn tier(_: NodeId) -> TrustTier {
+		TrustTier::New
+	}
+	fn spot_check_rate(_: NodeId) -> Permill {
+		Permill::zero()
+	}
+	fn should_spot_check(node: NodeId, _: JobId) -> bool {
+		SpotChecked::get().contains(&node)
+	}
+	/// Node 2 is trusted: 1.10.
+	fn reward_multiplier(node: NodeId) -> FixedU128 {
+		if node == 2 {
+			FixedU128::from_rational(110, 100)
+		} else {
+			FixedU128::from_u32(1)
+		}
+	}
+	fn should_spot_check_weight() -> frame_support::weights::Weight {
+		Default::default()
+	}
+}
+
+pub struct TestOutcome;
+impl JobOutcome for TestOutcome {
+	fn finalized(job: JobId, result: &TrainedWeights) -> frame_support::weights::Weight {
+		Finished::mutate(|finished| finished.push((job, Some(result.clone()))));
+		Default::default()
+	}
+	fn failed(job: JobId) -> frame_support::weights::Weight {
+		Finished::mutate(|finished| finished.push((job, None)));
+		Default::default()
+	}
+}
+
+pub struct TestRandomness;
+impl frame_support::traits::Randomness<H256, u64> for TestRandomness {
+	fn random(subject: &[u8]) -> (H256, u64) {
+		let mut bytes = Seed::get().as_bytes().to_vec();
+		bytes.extend_from_slice(subject);
+		(H256(polkadot_sdk::sp_io::hashing::blake2_256(&bytes)), System::block_number())
+	}
+}
+
+impl crate::Config for Test {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Nodes = TestNodes;
+	type Slasher = TestSlasher;
+	type Reputation = TestReputation;
+	type Outcome = TestOutcome;
+	type Randomness = TestRandomness;
+	type MaxRedundancy = frame_support::traits::ConstU8<5>;
+	type MaxCheckpoints = frame_support::traits::ConstU32<8>;
+	type MaxPendingJobs = frame_support::traits::ConstU32<4>;
+	type MaxDuePerBlock = frame_support::traits::ConstU32<4>;
+	type CandidateSample = frame_support::traits::ConstU32<16>;
+	type AssignmentsPerBlock = frame_support::traits::ConstU32<2>;
+	type MinBudget = frame_support::traits::ConstU64<100>;
+	type RewardPerSecond = frame_support::traits::ConstU64<10>;
+	type RevealDelay = frame_support::traits::ConstU64<REVEAL_DELAY>;
+	type ChallengeWindow = frame_support::traits::ConstU64<CHALLENGE_WINDOW>;
+	type ChallengeBond = frame_support::traits::ConstU64<BOND>;
+	type CommitmentPriority = frame_support::traits::ConstU64<100>;
+	type WeightInfo = ();
+}
+
+/// A job of `steps` steps committing every 10: `steps / 10` checkpoints.
+pub fn spec(steps: u32, backend: BackendClass) -> JobSpec {
+	JobSpec {
+		base_weights: Cid::truncate_from(b"bafkbase".to_vec()),
+		base_digest: H256::repeat_byte(1),
+		dataset: Cid::truncate_from(b"bafkdata".to_vec()),
+		hyper_parameters: HyperParameters {
+			learning_rate: polkadot_sdk::sp_runtime::Perbill::from_percent(10),
+			batch_size: 32,
+			steps,
+			checkpoint_every: 10,
+			seed: 1,
+		},
+		texts: Default::default(),
+		trainer_build: H256::repeat_byte(2),
+		backend,
+	}
+}
+
+/// What replica `node` reports at `checkpoint`; `digest` names the weights it ended with.
+pub fn payload(
+	job: JobId,
+	node: NodeId,
+	checkpoint: u32,
+	digest: u8,
+	last: bool,
+) -> CommitmentPayload {
+	CommitmentPayload {
+		job,
+		checkpoint,
+		step: (checkpoint as u64 + 1) * 10,
+		loss_digest: H256::repeat_byte(digest),
+		gradient_digest: H256::repeat_byte(digest),
+		weights_digest: H256::repeat_byte(digest),
+		delta_root: H256::repeat_byte(digest),
+		state_cid: Cid::truncate_from(alloc::vec![b'b', digest]),
+		samples: 320,
+		backend_class: BackendClass::CpuReference,
+		node,
+		compute_seconds: last.then_some(100),
+	}
+}
+
+pub fn salt(node: NodeId) -> [u8; 32] {
+	[node as u8 + 40; 32]
+}
+
+pub fn signed_commit(commit: &Commit) -> NodeSignature {
+	node_pair(commit.node).sign(&commit_message(commit)).into()
+}
+
+pub fn signed_reveal(reveal: &Reveal) -> NodeSignature {
+	node_pair(reveal.payload.node).sign(&reveal_message(reveal)).into()
+}
+
+pub fn run_to(block: u64) {
+	while System::block_number() < block {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		ProofOfCompute::on_initialize(next);
+	}
+}
+
+pub fn new_test_ext() -> polkadot_sdk::sp_io::TestExternalities {
+	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
+	pallet_balances::GenesisConfig::<Test> {
+		balances: [REQUESTER, CHALLENGER]
+			.into_iter()
+			.chain((0..5).map(|n| OWNER_BASE + n))
+			.map(|who| (who, INITIAL_BALANCE))
+			.collect(),
+		..Default::default()
+	}
+	.assimilate_storage(&mut storage)
+	.unwrap();
+	let mut ext = polkadot_sdk::sp_io::TestExternalities::new(storage);
+	ext.execute_with(|| System::set_block_number(1));
+	ext
+}

@@ -1,0 +1,402 @@
+use crate::{mock::*, pallet::*, types::*};
+use polkadot_sdk::{
+	frame_support::{
+		assert_noop, assert_ok,
+		traits::fungible::{Inspect, InspectHold},
+	},
+	frame_system::RawOrigin,
+	sp_core::H256,
+	sp_runtime::transaction_validity::{
+		InvalidTransaction, TransactionSource, TransactionValidityError,
+	},
+};
+use tessera_primitives::{
+	commitment_hash, BackendClass, JobId, JobState, NodeId, Outcome, SlashReason,
+};
+
+fn test(body: impl FnOnce()) {
+	new_test_ext().execute_with(|| {
+		body();
+		ProofOfCompute::do_try_state().unwrap();
+	});
+}
+
+fn events() -> Vec<Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|record| match record.event {
+			RuntimeEvent::ProofOfCompute(event) => Some(event),
+			_ => None,
+		})
+		.collect()
+}
+
+/// Posts a two-checkpoint job for `redundancy` replicas on `backend`, due at `deadline`.
+fn post(redundancy: u8, backend: BackendClass, deadline: u64) -> JobId {
+	assert_ok!(ProofOfCompute::create_job(
+		RuntimeOrigin::signed(REQUESTER),
+		spec(20, backend),
+		BUDGET,
+		redundancy,
+		deadline
+	));
+	NextJobId::<Test>::get() - 1
+}
+
+/// Posts a two-checkpoint CPU job with three replicas and assigns it.
+fn assigned_job() -> (JobId, Vec<NodeId>) {
+	let job = post(3, BackendClass::CpuReference, 100);
+	run_to(System::block_number() + 1);
+	(job, Assignments::<Test>::get(job).unwrap().into_inner())
+}
+
+fn authorize(call: Call<Test>) -> Result<(), InvalidTransaction> {
+	let call = RuntimeCall::ProofOfCompute(call);
+	use polkadot_sdk::frame_support::traits::Authorize;
+	match call.authorize(TransactionSource::External).expect("authorized call") {
+		Ok(_) => Ok(()),
+		Err(TransactionValidityError::Invalid(error)) => Err(error),
+		Err(other) => panic!("unexpected validity error {other:?}"),
+	}
+}
+
+fn commit_call(payload: &tessera_primitives::CommitmentPayload) -> Call<Test> {
+	let commit = Commit {
+		job: payload.job,
+		checkpoint: payload.checkpoint,
+		node: payload.node,
+		hash: commitment_hash(payload, payload.node, &salt(payload.node)),
+	};
+	let signature = signed_commit(&commit);
+	Call::commit { commit, signature }
+}
+
+fn reveal_call(payload: tessera_primitives::CommitmentPayload) -> Call<Test> {
+	let salt = salt(payload.node);
+	let reveal = Reveal { payload, salt };
+	let signature = signed_reveal(&reveal);
+	Call::reveal { reveal, signature }
+}
+
+fn send(call: Call<Test>) {
+	assert_ok!(authorize(call.clone()));
+	let origin: RuntimeOrigin = RawOrigin::Authorized.into();
+	match call {
+		Call::commit { commit, signature } => {
+			assert_ok!(ProofOfCompute::commit(origin, commit, signature));
+		}
+		Call::reveal { reveal, signature } => {
+			assert_ok!(ProofOfCompute::reveal(origin, reveal, signature));
+		}
+		other => panic!("not an authorized call: {other:?}"),
+	}
+}
+
+/// Every replica commits and then reveals each checkpoint; `digest(node)` is what it ends
+/// with, and `reveals(node)` whether it reveals at all.
+fn train(
+	job: JobId,
+	replicas: &[NodeId],
+	digest: impl Fn(NodeId) -> u8,
+	reveals: impl Fn(NodeId) -> bool,
+) {
+	for checkpoint in 0..2 {
+		let last = checkpoint == 1;
+		for node in replicas {
+			send(commit_call(&payload(job, *node, checkpoint, digest(*node), last)));
+		}
+		for node in replicas.iter().filter(|node| reveals(**node)) {
+			send(reveal_call(payload(job, *node, checkpoint, digest(*node), last)));
+		}
+	}
+}
+
+fn held(who: u64) -> u64 {
+	Balances::balance_on_hold(&RuntimeHoldReason::ProofOfCompute(HoldReason::JobBudget), &who)
+}
+
+#[test]
+fn create_job_holds_the_budget_and_refuses_bad_requests() {
+	test(|| {
+		let create = |budget, redundancy, deadline, steps| {
+			ProofOfCompute::create_job(
+				RuntimeOrigin::signed(REQUESTER),
+				spec(steps, BackendClass::CpuReference),
+				budget,
+				redundancy,
+				deadline,
+			)
+		};
+		assert_noop!(create(BUDGET, 0, 100, 20), Error::<Test>::BadRedundancy);
+		assert_noop!(create(BUDGET, 6, 100, 20), Error::<Test>::BadRedundancy);
+		assert_noop!(create(99, 3, 100, 20), Error::<Test>::BudgetTooLow);
+		assert_noop!(create(BUDGET, 3, 1, 20), Error::<Test>::DeadlineInPast);
+		assert_noop!(create(BUDGET, 3, 100, 0), Error::<Test>::BadCheckpointing);
+		assert_noop!(create(BUDGET, 3, 100, 90), Error::<Test>::BadCheckpointing);
+		assert_noop!(
+			create(INITIAL_BALANCE * 2, 3, 100, 20),
+			polkadot_sdk::sp_runtime::TokenError::FundsUnavailable
+		);
+
+		assert_ok!(create(BUDGET, 3, 100, 20));
+		assert_eq!(held(REQUESTER), BUDGET);
+		let info = Jobs::<Test>::get(0).unwrap();
+		assert_eq!((info.state, info.checkpoints, info.redundancy), (JobState::Created, 2, 3));
+		assert_eq!(Pending::<Test>::get().into_inner(), vec![0]);
+		assert!(events().contains(&Event::JobCreated {
+			job: 0,
+			requester: REQUESTER,
+			budget: BUDGET,
+			redundancy: 3
+		}));
+	});
+}
+
+#[test]
+fn cancel_returns_the_whole_budget_only_before_assignment() {
+	test(|| {
+		post(3, BackendClass::CpuReference, 100);
+		assert_noop!(
+			ProofOfCompute::cancel_job(RuntimeOrigin::signed(CHALLENGER), 0),
+			Error::<Test>::NotRequester
+		);
+		assert_ok!(ProofOfCompute::cancel_job(RuntimeOrigin::signed(REQUESTER), 0));
+		assert_eq!((held(REQUESTER), Balances::balance(&REQUESTER)), (0, INITIAL_BALANCE));
+		assert_eq!(Jobs::<Test>::get(0).unwrap().state, JobState::Cancelled);
+		assert!(Pending::<Test>::get().is_empty());
+
+		let (job, _) = assigned_job();
+		assert_noop!(
+			ProofOfCompute::cancel_job(RuntimeOrigin::signed(REQUESTER), job),
+			Error::<Test>::WrongState
+		);
+	});
+}
+
+#[test]
+fn assignment_draws_distinct_eligible_trainers_and_waits_when_there_are_too_few() {
+	test(|| {
+		Nodes::mutate(|nodes| nodes[3].active = false);
+		Nodes::mutate(|nodes| nodes[4].trainer = false);
+		let (job, replicas) = assigned_job();
+		let mut sorted = replicas.clone();
+		sorted.sort();
+		assert_eq!(sorted, vec![0, 1, 2], "the only active trainers");
+		assert_eq!(Jobs::<Test>::get(job).unwrap().assigned, Some(2));
+		assert!(events().contains(&Event::JobAssigned {
+			job,
+			nodes: replicas.clone().try_into().unwrap(),
+			at: 2
+		}));
+		assert!(replicas.iter().all(|node| OpenJobs::<Test>::get(node) == 1));
+
+		// Only nodes 0 and 1 have a GPU: a three-replica GPU job waits, then fails at its
+		// deadline and refunds the requester.
+		post(3, BackendClass::Gpu, 10);
+		run_to(9);
+		assert_eq!(Pending::<Test>::get().into_inner(), vec![1]);
+		run_to(10);
+		assert_eq!(Jobs::<Test>::get(1).unwrap().state, JobState::Failed);
+		assert_eq!(held(REQUESTER), BUDGET, "only the first job's budget is still held");
+		assert_eq!(Finished::get(), vec![(1, None)]);
+	});
+}
+
+#[test]
+fn honest_replicas_are_paid_only_when_the_challenge_window_closes() {
+	test(|| {
+		let (job, replicas) = assigned_job();
+		train(job, &replicas, |_| 9, |_| true);
+		let info = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(info.state, JobState::Accepted);
+		let ends = info.result.unwrap().challenge_ends;
+		assert_eq!(ends, System::block_number() + CHALLENGE_WINDOW);
+		assert!(Payouts::<Test>::get(job).is_empty(), "nothing is paid before the window closes");
+		assert_eq!(held(REQUESTER), BUDGET);
+
+		run_to(ends);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
+		// 100 compute seconds × 10 per second = 1 000, × 1.10 for the trusted node 2; the
+		// base share is 4 000 / 3 = 1 333, so no reward is clamped to [133, 2 666], and 4 000
+		// covers them all.
+		let reward = |node: NodeId| if node == 2 { 1_100 } else { 1_000 };
+		let paid: u64 = replicas.iter().map(|node| reward(*node)).sum();
+		for node in &replicas {
+			assert_eq!(
+				Balances::balance(&(OWNER_BASE + u64::from(*node))),
+				INITIAL_BALANCE + reward(*node)
+			);
+		}
+		assert_eq!(Balances::balance(&REQUESTER), INITIAL_BALANCE - paid);
+		assert_eq!(held(REQUESTER), 0);
+		assert!(Slashes::get().is_empty());
+		assert!(events().contains(&Event::JobFinalized { job, refunded: BUDGET - paid }));
+		assert_eq!(Finished::get()[0].1.as_ref().unwrap().digest, H256::repeat_byte(9));
+		assert!(replicas
+			.iter()
+			.all(|node| Reports::get().contains(&(*node, Outcome::JobCompleted))));
+		assert!(replicas.iter().all(|node| OpenJobs::<Test>::get(node) == 0));
+	});
+}
+
+#[test]
+fn a_copier_cannot_open_a_commit_with_a_rivals_revealed_payload() {
+	test(|| {
+		let (job, replicas) = assigned_job();
+		let (honest, copier) = (replicas[0], replicas[2]);
+		// The copier commits to nothing real; the honest replicas commit and reveal.
+		for node in &replicas {
+			let digest = if *node == copier { 66 } else { 9 };
+			send(commit_call(&payload(job, *node, 0, digest, false)));
+		}
+		send(reveal_call(payload(job, honest, 0, 9, false)));
+		// Now the honest digests are public: the copier reveals them as its own.
+		let copied = payload(job, copier, 0, 9, false);
+		assert_eq!(authorize(reveal_call(copied)), Err(InvalidTransaction::BadProof));
+	});
+}
+
+#[test]
+fn a_wrong_replica_and_a_silent_one_are_slashed_at_finalization_and_not_before() {
+	test(|| {
+		post(5, BackendClass::CpuReference, 100);
+		run_to(2);
+		let replicas = Assignments::<Test>::get(0).unwrap().into_inner();
+		let (wrong, silent) = (replicas[1], replicas[3]);
+		// Reveals are due once every replica committed; the silent one commits and never reveals.
+		train(0, &replicas, |node| if node == wrong { 13 } else { 9 }, |node| node != silent);
+		assert_eq!(Jobs::<Test>::get(0).unwrap().state, JobState::Running, "a reveal is missing");
+		run_to(100);
+		assert_eq!(Jobs::<Test>::get(0).unwrap().state, JobState::Accepted);
+		assert!(Slashes::get().is_empty());
+		run_to(100 + CHALLENGE_WINDOW);
+		let mut slashed: Vec<NodeId> = Slashes::get().iter().map(|(node, _)| *node).collect();
+		slashed.sort();
+		let mut expected = vec![wrong, silent];
+		expected.sort();
+		assert_eq!(slashed, expected);
+		assert!(Slashes::get()
+			.iter()
+			.all(|(_, reason)| *reason == SlashReason::FailedVerification));
+		assert!(Reports::get().contains(&(wrong, Outcome::ProofFailed)));
+		assert!(Reports::get().contains(&(silent, Outcome::JobFailed)));
+		assert!(events().contains(&Event::ReplicaSlashed { job: 0, node: wrong, amount: SLASHED }));
+		assert_eq!(Payouts::<Test>::get(0).len(), 3);
+	});
+}
+
+#[test]
+fn no_majority_or_a_spot_check_disputes_the_job() {
+	test(|| {
+		let (job, replicas) = assigned_job();
+		train(job, &replicas, |node| node as u8 + 20, |_| true);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Disputed);
+		assert!(events().contains(&Event::JobDisputed { job, reason: DisputeReason::NoMajority }));
+
+		let (job, replicas) = assigned_job();
+		SpotChecked::set(vec![replicas[1]]);
+		train(job, &replicas, |_| 9, |_| true);
+		assert!(events()
+			.contains(&Event::JobDisputed { job, reason: DisputeReason::SpotCheck(replicas[1]) }));
+		assert!(Slashes::get().is_empty() && Payouts::<Test>::get(job).is_empty());
+	});
+}
+
+#[test]
+fn a_challenge_bonds_and_disputes_only_within_the_window() {
+	test(|| {
+		let (job, replicas) = assigned_job();
+		train(job, &replicas, |_| 9, |_| true);
+		assert_noop!(
+			ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 2),
+			Error::<Test>::UnknownCheckpoint
+		);
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 1));
+		let bond_reason = RuntimeHoldReason::ProofOfCompute(HoldReason::ChallengeBond);
+		assert_eq!(Balances::balance_on_hold(&bond_reason, &CHALLENGER), BOND);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Disputed);
+		assert_eq!(Challenges::<Test>::get(job), Some((CHALLENGER, 1, BOND)));
+		run_to(System::block_number() + CHALLENGE_WINDOW);
+		assert!(Payouts::<Test>::get(job).is_empty(), "a disputed job is not finalized");
+
+		let (job, replicas) = assigned_job();
+		train(job, &replicas, |_| 9, |_| true);
+		run_to(System::block_number() + CHALLENGE_WINDOW);
+		assert_noop!(
+			ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 1),
+			Error::<Test>::WrongState
+		);
+	});
+}
+
+#[test]
+fn authorize_refuses_what_must_not_reach_the_pool() {
+	test(|| {
+		let (job, replicas) = assigned_job();
+		let node = replicas[0];
+		let good = payload(job, node, 0, 9, false);
+
+		let mut forged = commit_call(&good);
+		if let Call::commit { signature, .. } = &mut forged {
+			*signature = signed_commit(&Commit { job, checkpoint: 0, node, hash: H256::zero() });
+		}
+		assert_eq!(authorize(forged), Err(InvalidTransaction::BadProof));
+		let outsider = (0..5).find(|n| !replicas.contains(n)).unwrap();
+		assert_eq!(
+			authorize(commit_call(&payload(job, outsider, 0, 9, false))),
+			Err(InvalidTransaction::BadSigner)
+		);
+		assert_eq!(
+			authorize(commit_call(&payload(job + 7, node, 0, 9, false))),
+			Err(InvalidTransaction::Stale)
+		);
+		assert_eq!(
+			authorize(commit_call(&payload(job, node, 1, 9, true))),
+			Err(InvalidTransaction::Future)
+		);
+
+		send(commit_call(&good));
+		assert_eq!(authorize(commit_call(&good)), Err(InvalidTransaction::Stale), "a duplicate");
+		assert_eq!(
+			authorize(reveal_call(good.clone())),
+			Err(InvalidTransaction::Future),
+			"others have not committed"
+		);
+		run_to(System::block_number() + REVEAL_DELAY);
+		let other_digest = payload(job, node, 0, 10, false);
+		assert_eq!(
+			authorize(reveal_call(other_digest)),
+			Err(InvalidTransaction::BadProof),
+			"not what was committed"
+		);
+		send(reveal_call(good.clone()));
+		assert_eq!(authorize(reveal_call(good)), Err(InvalidTransaction::Stale), "a second reveal");
+	});
+}
+
+#[test]
+fn rewards_never_exceed_the_budget() {
+	test(|| {
+		use tessera_primitives::JobCreator;
+		let budget = 2_500;
+		let job = <ProofOfCompute as JobCreator<_, _, _>>::create_job(
+			&REQUESTER,
+			spec(20, BackendClass::CpuReference),
+			budget,
+			3,
+			100,
+		)
+		.unwrap();
+		run_to(2);
+		let replicas = Assignments::<Test>::get(job).unwrap().into_inner();
+		train(job, &replicas, |_| 9, |_| true);
+		run_to(System::block_number() + CHALLENGE_WINDOW);
+		// Base share 833: each reward is clamped to at most 1 666 and paid in assignment
+		// order until the budget is spent.
+		let payouts = Payouts::<Test>::get(job).into_inner();
+		assert_eq!(payouts.iter().map(|(_, paid)| paid).sum::<u64>(), budget);
+		assert!(payouts.iter().all(|(_, paid)| *paid <= 1_666));
+		assert_eq!(Balances::balance(&REQUESTER), INITIAL_BALANCE - budget);
+		assert!(events().contains(&Event::JobFinalized { job, refunded: 0 }));
+	});
+}
