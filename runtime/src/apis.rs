@@ -18,7 +18,7 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	genesis_config_presets, AccountId, AuraId, Balance, Block, BlockNumber, ConsensusHook,
-	Did, Executive, InherentDataExt, ModelRegistry, NodeRegistry, Nonce, ParachainInfo, ParachainSystem, Reputation,
+	Did, Executive, InherentDataExt, ModelRegistry, NodeRegistry, Nonce, ProofOfCompute, ParachainInfo, ParachainSystem, Reputation,
 	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment,
 	BLOCK_PROCESSING_VELOCITY, SLOT_DURATION, VERSION,
 };
@@ -224,6 +224,24 @@ impl_runtime_apis! {
 	impl pallet_reputation::runtime_api::ReputationApi<Block> for Runtime {
 		fn reputation(node: tessera_primitives::NodeId) -> Option<pallet_reputation::ReputationView> {
 			Reputation::view(node)
+		}
+	}
+
+	impl pallet_proof_of_compute::runtime_api::ComputeApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn job(job: tessera_primitives::JobId) -> Option<pallet_proof_of_compute::JobInfoOf<Runtime>> {
+			pallet_proof_of_compute::Jobs::<Runtime>::get(job)
+		}
+
+		fn assignments(job: tessera_primitives::JobId) -> Vec<tessera_primitives::NodeId> {
+			pallet_proof_of_compute::Assignments::<Runtime>::get(job).map(|nodes| nodes.into_inner()).unwrap_or_default()
+		}
+
+		fn commitments(job: tessera_primitives::JobId) -> Vec<pallet_proof_of_compute::runtime_api::CheckpointView> {
+			ProofOfCompute::commitments_of(job)
+		}
+
+		fn payouts(job: tessera_primitives::JobId) -> Vec<(tessera_primitives::NodeId, Balance)> {
+			pallet_proof_of_compute::Payouts::<Runtime>::get(job).into_inner()
 		}
 	}
 

@@ -244,6 +244,8 @@ mod runtime {
 	/// Who approves training proposals and datasets.
 	#[runtime::pallet_index(54)]
 	pub type ModelApprovers = pallet_membership<Instance1>;
+	#[runtime::pallet_index(55)]
+	pub type ProofOfCompute = pallet_proof_of_compute;
 }
 
 cumulus_pallet_parachain_system::register_validate_block! {

@@ -500,6 +500,20 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
+impl<T: Config> Pallet<T> {
+	/// Every commitment made for `job`, with its reveal where there is one.
+	pub fn commitments_of(job: JobId) -> alloc::vec::Vec<crate::runtime_api::CheckpointView> {
+		Commits::<T>::iter_prefix((job,))
+			.map(|((node, checkpoint), commit)| crate::runtime_api::CheckpointView {
+				node,
+				checkpoint,
+				commit,
+				revealed: Reveals::<T>::get((job, node, checkpoint)),
+			})
+			.collect()
+	}
+}
+
 impl<T: Config> JobCreator<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pallet<T> {
 	fn create_job(
 		requester: &T::AccountId,

@@ -24,6 +24,8 @@
 //!   slashed and reported; the rest of the budget returns to the requester. Nothing is paid
 //!   or slashed earlier. A job that fails refunds its requester.
 //!
+//! Clients read jobs through [`runtime_api::ComputeApi`].
+//!
 //! Resolving disputes (bisection, panel re-execution) is not part of this pallet yet: a
 //! disputed job keeps every per-checkpoint commitment that resolution needs.
 
@@ -35,6 +37,7 @@ extern crate alloc;
 mod impls;
 #[cfg(test)]
 mod mock;
+pub mod runtime_api;
 #[cfg(test)]
 mod tests;
 pub mod types;

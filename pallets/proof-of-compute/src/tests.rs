@@ -236,6 +236,9 @@ fn honest_replicas_are_paid_only_when_the_challenge_window_closes() {
 			.iter()
 			.all(|node| Reports::get().contains(&(*node, Outcome::JobCompleted))));
 		assert!(replicas.iter().all(|node| OpenJobs::<Test>::get(node) == 0));
+		let commitments = ProofOfCompute::commitments_of(job);
+		assert_eq!(commitments.len(), 6, "three replicas, two checkpoints");
+		assert!(commitments.iter().all(|view| view.revealed.is_some()));
 	});
 }
 

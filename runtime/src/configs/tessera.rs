@@ -13,8 +13,9 @@ use sp_runtime::{generic::Era, traits::AccountIdConversion, FixedU128, Perbill, 
 
 use super::randomness::RelayChainRandomness;
 use crate::{
-	AccountId, Balance, Balances, BlockNumber, Did, ModelApprovers, NodeRegistry, Reputation,
-	Runtime, RuntimeCall, RuntimeHoldReason, TxExtension, UncheckedExtrinsic, DAYS, HOURS, UNIT,
+	AccountId, Balance, Balances, BlockNumber, Did, ModelApprovers, ModelRegistry, NodeRegistry,
+	ProofOfCompute, Reputation, Runtime, RuntimeCall, RuntimeHoldReason, TxExtension,
+	UncheckedExtrinsic, DAYS, HOURS, UNIT,
 };
 
 impl<LocalCall> frame_system::offchain::CreateTransactionBase<LocalCall> for Runtime
@@ -101,7 +102,7 @@ impl pallet_node_registry::Config for Runtime {
 	type MaxRegionLen = ConstU32<32>;
 	type HeartbeatPriority = HeartbeatPriority;
 	// Until proof-of-compute assigns jobs, no node has open work.
-	type Workload = ();
+	type Workload = ProofOfCompute;
 	type Reputation = Reputation;
 	type WeightInfo = pallet_node_registry::weights::SubstrateWeight<Runtime>;
 }
@@ -147,8 +148,7 @@ impl pallet_model_registry::Config for Runtime {
 	type VotingPeriod = VotingPeriod;
 	type MigrationWindow = MigrationWindow;
 	type MaxVersions = ConstU32<1_000>;
-	// Until proof-of-compute runs jobs, approved training proposals fail visibly.
-	type Jobs = ();
+	type Jobs = ProofOfCompute;
 	type Dids = Did;
 	type WeightInfo = pallet_model_registry::weights::SubstrateWeight<Runtime>;
 }
@@ -231,4 +231,37 @@ impl pallet_reputation::BenchmarkHelper for BenchmarkNode {
 		let owner = pallet_node_registry::benchmarking::funded::<Runtime>("reputation", 0);
 		pallet_node_registry::benchmarking::registered::<Runtime>(&owner).0
 	}
+}
+
+parameter_types! {
+	pub const MinJobBudget: Balance = UNIT;
+	/// A thousandth of a unit per compute second: 3.6 units for an hour of training.
+	pub const RewardPerSecond: Balance = UNIT / 1_000;
+	pub const ChallengeBond: Balance = 10 * UNIT;
+	pub const CommitmentPriority: sp_runtime::transaction_validity::TransactionPriority =
+		sp_runtime::transaction_validity::TransactionPriority::MAX / 2;
+}
+
+impl pallet_proof_of_compute::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Nodes = NodeRegistry;
+	type Slasher = NodeRegistry;
+	type Reputation = Reputation;
+	type Outcome = ModelRegistry;
+	type Randomness = RelayChainRandomness;
+	type MaxRedundancy = frame_support::traits::ConstU8<5>;
+	type MaxCheckpoints = ConstU32<256>;
+	type MaxPendingJobs = ConstU32<256>;
+	type MaxDuePerBlock = ConstU32<64>;
+	type CandidateSample = ConstU32<64>;
+	type AssignmentsPerBlock = ConstU32<4>;
+	type MinBudget = MinJobBudget;
+	type RewardPerSecond = RewardPerSecond;
+	/// Two minutes at six-second blocks for every replica to commit before reveals open.
+	type RevealDelay = ConstU32<20>;
+	type ChallengeWindow = ConstU32<100>;
+	type ChallengeBond = ChallengeBond;
+	type CommitmentPriority = CommitmentPriority;
+	type WeightInfo = pallet_proof_of_compute::weights::SubstrateWeight<Runtime>;
 }
