@@ -516,12 +516,15 @@ pub mod pallet {
 			Self::validity("TesseraReveal", (payload.job, payload.node, payload.checkpoint))
 		}
 
+		/// `CommitmentPriority` scaled by the node's reputation score, so that under load the
+		/// pool keeps the commitments of the nodes with the better record.
 		fn validity(
 			prefix: &'static str,
 			tag: (JobId, NodeId, u32),
 		) -> TransactionValidityWithRefund {
+			let score = T::Reputation::score(tag.1);
 			ValidTransaction::with_tag_prefix(prefix)
-				.priority(T::CommitmentPriority::get())
+				.priority(score.mul_floor(T::CommitmentPriority::get()).max(1))
 				.and_provides(tag)
 				.longevity(64)
 				.propagate(true)

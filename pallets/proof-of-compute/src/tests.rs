@@ -51,10 +51,15 @@ fn assigned_job() -> (JobId, Vec<NodeId>) {
 }
 
 fn authorize(call: Call<Test>) -> Result<(), InvalidTransaction> {
+	priority(call).map(drop)
+}
+
+/// The pool priority `call` gets, or why it is refused.
+fn priority(call: Call<Test>) -> Result<u64, InvalidTransaction> {
 	let call = RuntimeCall::ProofOfCompute(call);
 	use polkadot_sdk::frame_support::traits::Authorize;
 	match call.authorize(TransactionSource::External).expect("authorized call") {
-		Ok(_) => Ok(()),
+		Ok((validity, _)) => Ok(validity.priority),
 		Err(TransactionValidityError::Invalid(error)) => Err(error),
 		Err(other) => panic!("unexpected validity error {other:?}"),
 	}
@@ -358,6 +363,8 @@ fn authorize_refuses_what_must_not_reach_the_pool() {
 			Err(InvalidTransaction::Future)
 		);
 
+		// The mock scores node n at 50 + 10·n percent of the configured priority of 100.
+		assert_eq!(priority(commit_call(&good)), Ok(50 + 10 * u64::from(node)));
 		send(commit_call(&good));
 		assert_eq!(authorize(commit_call(&good)), Err(InvalidTransaction::Stale), "a duplicate");
 		assert_eq!(
