@@ -25,6 +25,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_reputation, Reputation]
 	[pallet_did, Did]
 	[pallet_model_registry, ModelRegistry]
+	[pallet_proof_of_compute, ProofOfCompute]
 );
 
 impl frame_system_benchmarking::Config for Runtime {

@@ -104,10 +104,12 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		Pending::<T>::put(pending);
-		T::WeightInfo::assign(T::CandidateSample::get()).saturating_mul(assigned.max(1).into())
+		T::DbWeight::get()
+			.reads_writes(1, 1)
+			.saturating_add(T::WeightInfo::assign_job().saturating_mul(assigned.into()))
 	}
 
-	fn start(job: JobId, nodes: Replicas, now: BlockNumberFor<T>) {
+	pub(crate) fn start(job: JobId, nodes: Replicas, now: BlockNumberFor<T>) {
 		Jobs::<T>::mutate(job, |info| {
 			if let Some(info) = info {
 				info.state = JobState::Assigned;

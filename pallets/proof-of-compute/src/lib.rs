@@ -34,6 +34,8 @@
 
 extern crate alloc;
 
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
 mod impls;
 #[cfg(test)]
 mod mock;
@@ -61,6 +63,14 @@ const LOG_TARGET: &str = "runtime::proof-of-compute";
 /// The balance type of the configured currency.
 pub type BalanceOf<T> =
 	<<T as Config>::Currency as fungible::Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+
+/// What the benchmarks need from the runtime.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper {
+	/// Registers an active trainer with [`Config::Nodes`], its node key in the keystore;
+	/// `index` tells trainers apart.
+	fn trainer(index: u32) -> (NodeId, tessera_primitives::NodePublic);
+}
 
 /// A job's replicas, in assignment order. Bounded by the `u8` redundancy.
 pub type Replicas =
@@ -167,6 +177,10 @@ pub mod pallet {
 
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
+
+		/// Registers trainers for the benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: BenchmarkHelper;
 	}
 
 	/// Why this pallet holds funds.
@@ -468,7 +482,6 @@ pub mod pallet {
 		#[pallet::call_index(3)]
 		#[pallet::authorize(Pallet::<T>::authorize_reveal)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_reveal())]
-		#[pallet::weight(T::WeightInfo::reveal().saturating_add(T::WeightInfo::verify(T::MaxRedundancy::get().into())))]
 		pub fn reveal(
 			origin: OriginFor<T>,
 			reveal: Reveal,

@@ -200,6 +200,15 @@ impl crate::Config for Test {
 	type ChallengeBond = frame_support::traits::ConstU64<BOND>;
 	type CommitmentPriority = frame_support::traits::ConstU64<100>;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = TestNodes;
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::BenchmarkHelper for TestNodes {
+	fn trainer(index: NodeId) -> (NodeId, NodePublic) {
+		(index, node_pair(index).public().into())
+	}
 }
 
 /// A job of `steps` steps committing every 10: `steps / 10` checkpoints.

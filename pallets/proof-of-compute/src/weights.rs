@@ -17,8 +17,7 @@ pub trait WeightInfo {
 	fn authorize_commit() -> Weight;
 	fn authorize_reveal() -> Weight;
 	fn challenge() -> Weight;
-	fn assign(candidates: u32) -> Weight;
-	fn verify(replicas: u32) -> Weight;
+	fn assign_job() -> Weight;
 	fn finalize(replicas: u32) -> Weight;
 }
 
@@ -35,7 +34,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(30_000_000, 6_000).saturating_add(T::DbWeight::get().reads_writes(4, 4))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(40_000_000, 8_000).saturating_add(T::DbWeight::get().reads_writes(7, 1))
+		Weight::from_parts(90_000_000, 20_000)
+			.saturating_add(T::DbWeight::get().reads_writes(20, 4))
 	}
 	fn authorize_commit() -> Weight {
 		Weight::from_parts(60_000_000, 6_000).saturating_add(T::DbWeight::get().reads(4))
@@ -46,17 +46,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn challenge() -> Weight {
 		Weight::from_parts(50_000_000, 8_000).saturating_add(T::DbWeight::get().reads_writes(3, 4))
 	}
-	fn assign(candidates: u32) -> Weight {
-		Weight::from_parts(20_000_000, 4_000)
-			.saturating_add(Weight::from_parts(8_000_000, 3_000).saturating_mul(candidates.into()))
-			.saturating_add(T::DbWeight::get().reads_writes(3, 4))
-			.saturating_add(T::DbWeight::get().reads(4).saturating_mul(candidates.into()))
-	}
-	fn verify(replicas: u32) -> Weight {
-		Weight::from_parts(20_000_000, 4_000)
-			.saturating_add(Weight::from_parts(10_000_000, 1_000).saturating_mul(replicas.into()))
-			.saturating_add(T::DbWeight::get().reads_writes(3, 2))
-			.saturating_add(T::DbWeight::get().reads(2).saturating_mul(replicas.into()))
+	fn assign_job() -> Weight {
+		Weight::from_parts(500_000_000, 200_000)
+			.saturating_add(T::DbWeight::get().reads_writes(260, 8))
 	}
 	fn finalize(replicas: u32) -> Weight {
 		Weight::from_parts(40_000_000, 6_000)
@@ -88,10 +80,7 @@ impl WeightInfo for () {
 	fn challenge() -> Weight {
 		Weight::zero()
 	}
-	fn assign(_: u32) -> Weight {
-		Weight::zero()
-	}
-	fn verify(_: u32) -> Weight {
+	fn assign_job() -> Weight {
 		Weight::zero()
 	}
 	fn finalize(_: u32) -> Weight {

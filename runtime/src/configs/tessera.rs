@@ -264,4 +264,14 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type ChallengeBond = ChallengeBond;
 	type CommitmentPriority = CommitmentPriority;
 	type WeightInfo = pallet_proof_of_compute::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = BenchmarkNode;
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_proof_of_compute::BenchmarkHelper for BenchmarkNode {
+	fn trainer(index: u32) -> (tessera_primitives::NodeId, tessera_primitives::NodePublic) {
+		let owner = pallet_node_registry::benchmarking::funded::<Runtime>("trainer", index);
+		pallet_node_registry::benchmarking::registered::<Runtime>(&owner)
+	}
 }
