@@ -19,7 +19,7 @@ use polkadot_sdk::{
 	},
 };
 use tessera_primitives::{
-	commitment_hash, BackendClass, Cid, CommitmentPayload, HyperParameters, NodePublic,
+	commitment_hash, BackendClass, Cid, CommitmentPayload, HyperParameters, JobState, NodePublic,
 };
 
 fn funded<T: Config>(name: &'static str) -> T::AccountId {
@@ -189,11 +189,11 @@ mod benchmarks {
 	fn commit() {
 		let (job, trainers) = running_job::<T>();
 		let (node, key) = trainers[0].clone();
-		let commit = commit_of(job, node);
-		let signature = key.sign(&commit_message(&commit)).expect("the keystore signs");
+		let commitment = commit_of(job, node);
+		let signature = key.sign(&commit_message(&commitment)).expect("the keystore signs");
 
 		#[extrinsic_call]
-		_(RawOrigin::Authorized, commit, signature);
+		_(RawOrigin::Authorized, commitment, signature);
 
 		assert_eq!(NextCheckpoint::<T>::get(job, node), 1);
 	}
@@ -202,9 +202,9 @@ mod benchmarks {
 	fn authorize_commit() -> Result<(), BenchmarkError> {
 		let (job, trainers) = running_job::<T>();
 		let (node, key) = trainers[0].clone();
-		let commit = commit_of(job, node);
-		let signature = key.sign(&commit_message(&commit)).expect("the keystore signs");
-		let call = Call::<T>::commit { commit, signature };
+		let commitment = commit_of(job, node);
+		let signature = key.sign(&commit_message(&commitment)).expect("the keystore signs");
+		let call = Call::<T>::commit { commit: commitment, signature };
 
 		#[block]
 		{
@@ -220,11 +220,11 @@ mod benchmarks {
 	#[benchmark]
 	fn reveal() {
 		let (job, (node, key)) = all_but_one_revealed::<T>();
-		let reveal = reveal_of(job, node);
-		let signature = key.sign(&reveal_message(&reveal)).expect("the keystore signs");
+		let opening = reveal_of(job, node);
+		let signature = key.sign(&reveal_message(&opening)).expect("the keystore signs");
 
 		#[extrinsic_call]
-		_(RawOrigin::Authorized, reveal, signature);
+		_(RawOrigin::Authorized, opening, signature);
 
 		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Accepted));
 	}
@@ -232,9 +232,9 @@ mod benchmarks {
 	#[benchmark]
 	fn authorize_reveal() -> Result<(), BenchmarkError> {
 		let (job, (node, key)) = all_but_one_revealed::<T>();
-		let reveal = reveal_of(job, node);
-		let signature = key.sign(&reveal_message(&reveal)).expect("the keystore signs");
-		let call = Call::<T>::reveal { reveal, signature };
+		let opening = reveal_of(job, node);
+		let signature = key.sign(&reveal_message(&opening)).expect("the keystore signs");
+		let call = Call::<T>::reveal { reveal: opening, signature };
 
 		#[block]
 		{
