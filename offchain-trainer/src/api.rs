@@ -157,13 +157,7 @@ async fn start_job(
 	let store = service.store.clone();
 	let (dataset_ref, architecture) = (spec.dataset.clone(), spec.architecture.clone());
 	let dataset = blocking(move || load_dataset(&dataset_ref, &architecture, &store)).await?;
-	Session::start(
-		spec.architecture.clone(),
-		&dataset,
-		spec.hyper_parameters.clone(),
-		spec.backend,
-		&service.store,
-	)?;
+	session(spec.clone(), &dataset, &service.store)?;
 	let status = JobStatus {
 		job,
 		state: JobState::Running,
@@ -171,6 +165,7 @@ async fn start_job(
 		steps: spec.hyper_parameters.steps,
 		commitments: Vec::new(),
 		error: None,
+		compute_seconds: None,
 	};
 	{
 		let mut jobs = service.jobs.lock().unwrap_or_else(|e| e.into_inner());
@@ -180,9 +175,13 @@ async fn start_job(
 		jobs.insert(job, (spec.clone(), status.clone()));
 	}
 	tokio::task::spawn_blocking(move || {
+		let started = std::time::Instant::now();
 		let outcome = train_job(&service, job, &spec, &dataset);
 		service.update(job, |status| match outcome {
-			Ok(()) => status.state = JobState::Done,
+			Ok(()) => {
+				status.state = JobState::Done;
+				status.compute_seconds = Some(started.elapsed().as_secs().max(1));
+			}
 			Err(error) => {
 				status.state = JobState::Failed;
 				status.error = Some(error.to_string());
@@ -199,13 +198,7 @@ fn train_job(
 	dataset: &Dataset,
 ) -> Result<(), TrainError> {
 	let hyper = spec.hyper_parameters.clone();
-	let mut session = Session::start(
-		spec.architecture.clone(),
-		dataset,
-		hyper.clone(),
-		spec.backend,
-		&service.store,
-	)?;
+	let mut session = session(spec.clone(), dataset, &service.store)?;
 	while session.step() < hyper.steps {
 		let checkpoint = session.step() + hyper.checkpoint_every;
 		let commitments = session.run_until(checkpoint, |report| {
@@ -214,6 +207,21 @@ fn train_job(
 		service.update(job, |status| status.commitments.extend(commitments));
 	}
 	Ok(())
+}
+
+/// A job's session at step 0: from its base state when it names one, else from the seed.
+fn session<'a>(
+	spec: TrainingSpec,
+	dataset: &'a Dataset,
+	store: &'a ContentStore,
+) -> Result<Session<'a>, TrainError> {
+	let TrainingSpec { architecture, hyper_parameters, backend, base_state_cid, .. } = spec;
+	match base_state_cid {
+		Some(cid) => {
+			Session::resume(architecture, dataset, hyper_parameters, backend, store, &cid, 0)
+		}
+		None => Session::start(architecture, dataset, hyper_parameters, backend, store),
+	}
 }
 
 async fn job_status(State(service): State<Service>, Path(job): Path<u64>) -> Reply<JobStatus> {

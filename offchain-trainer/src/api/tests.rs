@@ -224,3 +224,96 @@ async fn blobs_are_stored_served_and_fetched_from_peers_by_cid() {
 		json_call(&other, "POST", &fetch, json!({ "peer": "file:///etc/passwd" })).await;
 	assert_eq!((status, body["error"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_peer")));
 }
+
+/// A CSV table of `rows` samples with two features and two classes.
+fn table(rows: usize) -> Vec<u8> {
+	let mut csv = String::from("x,y,label\n");
+	for row in 0..rows {
+		let (x, y) = ((row % 7) as f32 / 7.0, (row % 5) as f32 / 5.0);
+		csv.push_str(&format!("{x},{y},{}\n", usize::from(x + y > 0.8)));
+	}
+	csv.into_bytes()
+}
+
+/// The chain's side of the contract (`tessera_primitives::trainer_api`): a job spec as the
+/// off-chain worker sends it trains here, and the status it reads back turns into the very
+/// payloads this trainer's own types make.
+#[tokio::test]
+async fn the_chain_workers_request_trains_and_its_report_parses_into_the_same_payloads() {
+	use tessera_primitives::{trainer_api, Architecture, BackendClass, HyperParameters, JobSpec};
+
+	let (_dir, router) = service();
+	let response = call(&router, "PUT", "/v1/blobs", Body::from(table(64))).await;
+	let bytes = response.into_body().collect().await.unwrap().to_bytes();
+	let stored: Stored = serde_json::from_slice(&bytes).unwrap();
+	let spec = JobSpec {
+		architecture: Architecture::Mlp { hidden: vec![8].try_into().unwrap() },
+		base_weights: Default::default(),
+		base_digest: Default::default(),
+		dataset: trainer_api::cid_from_string(&stored.cid).unwrap(),
+		hyper_parameters: HyperParameters {
+			learning_rate: tessera_primitives::job::Perbill::from_percent(10),
+			batch_size: 8,
+			steps: 20,
+			checkpoint_every: 10,
+			seed: 3,
+		},
+		texts: Default::default(),
+		trainer_build: Default::default(),
+		backend: BackendClass::CpuReference,
+	};
+	let request = trainer_api::JobRequest::new(21, &spec).unwrap();
+	let (status, _) =
+		json_call(&router, "POST", "/v1/jobs", serde_json::to_value(&request).unwrap()).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let done = finished(&router, 21).await;
+
+	let ours: JobStatus = serde_json::from_value(done.clone()).unwrap();
+	let theirs: trainer_api::JobStatus = serde_json::from_value(done).unwrap();
+	assert_eq!(theirs.state, trainer_api::RunState::Done);
+	assert!(theirs.compute_seconds.is_some_and(|seconds| seconds >= 1));
+	assert_eq!(theirs.commitments.len(), 2);
+	for (checkpoint, (mine, chain)) in ours.commitments.iter().zip(&theirs.commitments).enumerate()
+	{
+		let class = BackendClass::CpuReference;
+		assert_eq!(
+			chain.payload(21, checkpoint as u32, 4, class, None).unwrap(),
+			mine.payload(21, checkpoint as u32, 4, class, None).unwrap()
+		);
+	}
+}
+
+#[tokio::test]
+async fn a_job_with_a_base_state_trains_on_from_it() {
+	let (_dir, router) = service();
+	let (status, _) = json_call(&router, "POST", "/v1/jobs", job(30, 10)).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let base = finished(&router, 30).await["commitments"][0]["state_cid"].clone();
+
+	let mut fine_tune = job(31, 10);
+	fine_tune["base_state_cid"] = base.clone();
+	let (status, _) = json_call(&router, "POST", "/v1/jobs", fine_tune).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let tuned = finished(&router, 31).await;
+	assert_eq!(tuned["state"], "done");
+
+	// Re-executing ten steps from the base state reproduces the fine-tuning exactly.
+	let mut verify = job(0, 10);
+	let verify = verify.as_object_mut().unwrap();
+	verify.remove("job");
+	verify.insert("state_cid".into(), base.clone());
+	verify.insert("from_step".into(), json!(0));
+	verify.insert("to_step".into(), json!(10));
+	let (status, body) =
+		json_call(&router, "POST", "/v1/verify", Value::Object(verify.clone())).await;
+	assert_eq!(status, StatusCode::OK);
+	assert_eq!(body["commitments"][0], tuned["commitments"][0]);
+	assert_ne!(tuned["commitments"][0]["state_cid"], base);
+
+	let mut unknown = job(32, 10);
+	unknown["base_state_cid"] = json!(store::cid_of(b"no such state").to_string());
+	let (status, _) = json_call(&router, "POST", "/v1/jobs", unknown).await;
+	assert!(status.is_client_error() || status.is_server_error(), "{status}");
+	let (status, _) = json_call(&router, "GET", "/v1/jobs/32", Value::Null).await;
+	assert_eq!(status, StatusCode::NOT_FOUND, "a refused job is not kept");
+}

@@ -57,6 +57,10 @@ pub struct TrainingSpec {
 	pub hyper_parameters: HyperParameters,
 	/// Where to train; `reference` for anything a chain will compare.
 	pub backend: Backend,
+	/// The training state to start from (a fine-tuning job's base model); without it the
+	/// initial weights are drawn from the seed.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub base_state_cid: Option<String>,
 }
 
 /// Start (or look up) a training job.
@@ -96,6 +100,8 @@ pub struct JobStatus {
 	pub commitments: Vec<Commitment>,
 	/// Why it failed.
 	pub error: Option<String>,
+	/// Wall-clock seconds the training took, once done: what the chain pays for.
+	pub compute_seconds: Option<u64>,
 }
 
 /// Re-execute a segment.
