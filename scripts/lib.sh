@@ -12,5 +12,6 @@ CARGO_PROFILE=release
 TESSERA_NODE="$CARGO_TARGET_DIR/$CARGO_PROFILE/tessera-node"
 # The trainer is a workspace of its own (see the root Cargo.toml), built beside the chain.
 TRAINER_TARGET_DIR="$CARGO_TARGET_DIR/trainer"
+TESSERA_TRAINER="$TRAINER_TARGET_DIR/$CARGO_PROFILE/tessera-trainer"
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }

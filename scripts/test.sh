@@ -13,7 +13,10 @@ cargo test --locked --profile "$CARGO_PROFILE" --workspace
 
 log "trainer tests (offchain-trainer, a workspace of its own)"
 CARGO_TARGET_DIR="$TRAINER_TARGET_DIR" \
+  cargo build --locked --profile "$CARGO_PROFILE" --manifest-path offchain-trainer/Cargo.toml --features kubo --bin tessera-trainer
+CARGO_TARGET_DIR="$TRAINER_TARGET_DIR" \
   cargo test --locked --profile "$CARGO_PROFILE" --manifest-path offchain-trainer/Cargo.toml --features kubo
 
 log "end-to-end tests (tests/e2e)"
-(cd tests/e2e && TESSERA_NODE="$TESSERA_NODE" node --test --test-concurrency=1 --test-timeout=600000)
+(cd tests/e2e && TESSERA_NODE="$TESSERA_NODE" TESSERA_TRAINER="$TESSERA_TRAINER" \
+  node --test --test-concurrency=1 --test-timeout=600000)

@@ -4,7 +4,8 @@
 //!
 //! A node's off-chain worker does no training itself: it calls the node's trainer
 //! (`tessera-trainer serve`, by default at `http://127.0.0.1:7070`) over its versioned JSON
-//! API, whose request and response types live in the trainer crate (`api::types`):
+//! API. The trainer crate's `api::types` hold the whole API; [`crate::trainer_api`] is the
+//! part the worker speaks, in `no_std`, and the trainer's tests hold both to the same JSON:
 //!
 //! - `POST /v1/jobs` starts the job (keyed by the chain's [`JobId`]: asking twice never
 //!   trains twice) and `GET /v1/jobs/{job}` reports its progress and one commitment per

@@ -3,14 +3,19 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::{
 	sp_core::{ConstU32, H256},
-	sp_runtime::{BoundedVec, Perbill},
+	sp_runtime::BoundedVec,
 };
 use scale_info::TypeInfo;
+
+/// The learning rate's type, for those who build a [`HyperParameters`].
+pub use polkadot_sdk::sp_runtime::Perbill;
 
 /// Bytes in a CID anywhere a CID crosses pallets: a CIDv1 with a 64-byte digest is 68.
 pub const MAX_CID_LEN: u32 = 96;
 /// Inline texts a job may carry (for the character-level text model).
 pub const MAX_TEXTS: u32 = 8;
+/// Hidden layers an MLP job may have; the trainer takes no more.
+pub const MAX_HIDDEN_LAYERS: u32 = 16;
 /// Bytes in one inline text.
 pub const MAX_TEXT_LEN: u32 = 4_096;
 
@@ -66,12 +71,42 @@ pub struct HyperParameters {
 	pub seed: u64,
 }
 
+/// The network a job trains, as the trainer builds it (its `Architecture`).
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub enum Architecture {
+	/// Fully connected layers with ReLU between them.
+	Mlp {
+		/// Widths of the hidden layers.
+		hidden: BoundedVec<u32, ConstU32<MAX_HIDDEN_LAYERS>>,
+	},
+	/// Two 3×3 convolutions, each followed by ReLU and 2×2 max-pooling, then a linear
+	/// classifier; for one-channel images whose sides are multiples of 4.
+	Cnn {
+		/// Output channels of the two convolutions.
+		channels: [u32; 2],
+	},
+	/// A decoder-only transformer over bytes, for text.
+	CharTransformer {
+		/// Bytes of context.
+		context: u32,
+		/// The model width.
+		width: u32,
+		/// Transformer blocks.
+		layers: u32,
+	},
+}
+
 /// A training job: which weights to start from, which data, how, and on what.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
 pub struct JobSpec {
-	/// The weights training starts from.
+	/// The network.
+	pub architecture: Architecture,
+	/// The training state training starts from; empty to start from weights drawn from the
+	/// seed.
 	pub base_weights: Cid,
 	/// Their digest, as `digest` computes it.
 	pub base_digest: H256,

@@ -15,11 +15,14 @@ pub mod digest;
 pub mod job;
 pub mod node;
 pub mod reputation;
+pub mod trainer_api;
 pub mod traits;
 
 pub use commitment::{commitment_hash, CommitmentPayload, JobState};
 pub use did::DidId;
-pub use job::{BackendClass, Cid, HyperParameters, InlineTexts, JobSpec, TrainedWeights};
+pub use job::{
+	Architecture, BackendClass, Cid, HyperParameters, InlineTexts, JobSpec, TrainedWeights,
+};
 pub use node::{Capabilities, NodeId, NodeRole, NodeStatus};
 pub use reputation::{JobId, Outcome, TrustTier};
 pub use traits::{

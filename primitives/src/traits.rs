@@ -24,6 +24,8 @@ pub trait NodeInspect<AccountId> {
 	fn capabilities(node: NodeId) -> Option<Capabilities>;
 	/// The key the node signs its heartbeats and commitments with.
 	fn node_key(node: NodeId) -> Option<NodePublic>;
+	/// The node whose key `key` is.
+	fn node_of_key(key: &NodePublic) -> Option<NodeId>;
 	/// The stake currently held for the node (zero for an unknown node).
 	fn stake(node: NodeId) -> Self::Balance;
 	/// One past the highest node id ever given out: ids are dense, so every node is below
@@ -74,14 +76,14 @@ pub trait Slasher<AccountId, Balance> {
 
 /// How much unfinished work a node has, so that it cannot leave in the middle of it.
 pub trait NodeWorkload {
-	/// The number of jobs the node is assigned to and that have not been finalized.
-	fn open_jobs(node: NodeId) -> u32;
+	/// Whether the node is assigned to a job that has not ended.
+	fn has_open_jobs(node: NodeId) -> bool;
 }
 
 /// No pallet assigns work: every node is free to leave.
 impl NodeWorkload for () {
-	fn open_jobs(_: NodeId) -> u32 {
-		0
+	fn has_open_jobs(_: NodeId) -> bool {
+		false
 	}
 }
 

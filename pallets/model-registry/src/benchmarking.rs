@@ -6,11 +6,11 @@ use crate::types::{Voters, MAX_NAME_LEN};
 use alloc::vec;
 use frame_support::traits::{fungible::Mutate, Get, SortedMembers};
 use frame_system::RawOrigin;
-use polkadot_sdk::{frame_benchmarking::v2::*, sp_core::H256};
 use polkadot_sdk::sp_runtime::{traits::Bounded, Perbill};
+use polkadot_sdk::{frame_benchmarking::v2::*, sp_core::H256};
 use tessera_primitives::{
-	job::{MAX_CID_LEN, MAX_TEXTS, MAX_TEXT_LEN},
-	BackendClass, HyperParameters, InlineTexts, JobOutcome, TrainedWeights,
+	job::{MAX_CID_LEN, MAX_HIDDEN_LAYERS, MAX_TEXTS, MAX_TEXT_LEN},
+	Architecture, BackendClass, HyperParameters, InlineTexts, JobOutcome, TrainedWeights,
 };
 
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
@@ -25,6 +25,11 @@ fn longest_name() -> Name {
 
 fn longest_cid(fill: u8) -> Cid {
 	vec![fill; MAX_CID_LEN as usize].try_into().expect("exactly the bound")
+}
+
+fn largest_architecture() -> Architecture {
+	let hidden = vec![u32::MAX; MAX_HIDDEN_LAYERS as usize];
+	Architecture::Mlp { hidden: hidden.try_into().expect("exactly the bound") }
 }
 
 fn most_text() -> InlineTexts {
@@ -91,6 +96,7 @@ fn training<T: Config>(model: ModelId, job: tessera_primitives::JobId) -> Propos
 	let kind = Pallet::<T>::training_kind(
 		model,
 		H256::repeat_byte(1),
+		largest_architecture(),
 		dataset,
 		hyper_parameters(),
 		most_text(),
@@ -189,6 +195,7 @@ mod benchmarks {
 			RawOrigin::Signed(requester),
 			model,
 			H256::repeat_byte(1),
+			largest_architecture(),
 			dataset,
 			hyper_parameters(),
 			most_text(),

@@ -21,8 +21,8 @@ use polkadot_sdk::{
 	sp_runtime::{traits::Saturating, DispatchError},
 };
 use tessera_primitives::{
-	BackendClass, Cid, DidControl, DidId, HyperParameters, InlineTexts, JobCreator, JobId,
-	JobOutcome, JobSpec, TrainedWeights,
+	Architecture, BackendClass, Cid, DidControl, DidId, HyperParameters, InlineTexts, JobCreator,
+	JobId, JobOutcome, JobSpec, TrainedWeights,
 };
 
 impl<T: Config> Pallet<T> {
@@ -149,6 +149,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn training_kind(
 		model: ModelId,
 		base_digest: H256,
+		architecture: Architecture,
 		dataset: DatasetId,
 		hyper_parameters: HyperParameters,
 		texts: InlineTexts,
@@ -165,6 +166,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(base.digest == base_digest, Error::<T>::StaleBaseDigest);
 		let data = Datasets::<T>::get(dataset).ok_or(Error::<T>::UnknownDataset)?;
 		let spec = JobSpec {
+			architecture,
 			base_weights: base.weights,
 			base_digest,
 			dataset: data.cid,

@@ -98,7 +98,7 @@ pub mod pallet {
 	};
 	use frame_system::pallet_prelude::*;
 	use polkadot_sdk::sp_core::H256;
-	use tessera_primitives::{BackendClass, HyperParameters, InlineTexts};
+	use tessera_primitives::{Architecture, BackendClass, HyperParameters, InlineTexts};
 
 	/// The in-code storage version.
 	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
@@ -462,7 +462,7 @@ pub mod pallet {
 		}
 
 		/// Proposes to train a new version of `model` from its current one, whose digest
-		/// must be `base_digest`, on the approved `dataset`. If approved, the signer pays
+		/// must be `base_digest`, as the network `architecture`, on the approved `dataset`. If approved, the signer pays
 		/// `budget` for a job run by `redundancy` nodes (1–5) within `duration` blocks.
 		/// Holds [`Config::ProposalDeposit`].
 		///
@@ -475,6 +475,7 @@ pub mod pallet {
 			origin: OriginFor<T>,
 			model: ModelId,
 			base_digest: H256,
+			architecture: Architecture,
 			dataset: DatasetId,
 			hyper_parameters: HyperParameters,
 			texts: InlineTexts,
@@ -488,6 +489,7 @@ pub mod pallet {
 			let kind = Self::training_kind(
 				model,
 				base_digest,
+				architecture,
 				dataset,
 				hyper_parameters,
 				texts,

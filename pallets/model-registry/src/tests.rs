@@ -8,13 +8,17 @@ use polkadot_sdk::{
 	frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold},
 	sp_runtime::{DispatchError, Perbill},
 };
-use tessera_primitives::{BackendClass, HyperParameters, JobOutcome, TrainedWeights};
+use tessera_primitives::{Architecture, BackendClass, HyperParameters, JobOutcome, TrainedWeights};
 
 const MODEL: u32 = 0;
 const DATASET: u32 = 0;
 
 fn held(who: AccountId, reason: HoldReason) -> Balance {
 	Balances::balance_on_hold(&reason.into(), &who)
+}
+
+fn architecture() -> Architecture {
+	Architecture::Mlp { hidden: vec![64].try_into().unwrap() }
 }
 
 fn hyper_parameters() -> HyperParameters {
@@ -32,6 +36,7 @@ fn propose(base_digest: polkadot_sdk::sp_core::H256) -> polkadot_sdk::sp_runtime
 		RuntimeOrigin::signed(REQUESTER),
 		MODEL,
 		base_digest,
+		architecture(),
 		DATASET,
 		hyper_parameters(),
 		Default::default(),
@@ -125,6 +130,7 @@ fn a_proposal_needs_a_model_an_approved_dataset_and_sane_redundancy() {
 				RuntimeOrigin::signed(REQUESTER),
 				model,
 				digest(1),
+				architecture(),
 				dataset,
 				hyper_parameters(),
 				Default::default(),

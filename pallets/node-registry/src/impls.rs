@@ -133,7 +133,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	pub(crate) fn do_deregister(owner: T::AccountId, node: NodeId) -> DispatchResult {
-		ensure!(T::Workload::open_jobs(node) == 0, Error::<T>::HasOpenJobs);
+		ensure!(!T::Workload::has_open_jobs(node), Error::<T>::HasOpenJobs);
 		let until =
 			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
 		Self::mutate_owned(&owner, node, |info| {
@@ -466,6 +466,10 @@ impl<T: Config> NodeInspect<T::AccountId> for Pallet<T> {
 
 	fn node_key(node: NodeId) -> Option<NodePublic> {
 		Nodes::<T>::get(node).map(|info| info.node_key)
+	}
+
+	fn node_of_key(key: &NodePublic) -> Option<NodeId> {
+		NodeOfKey::<T>::get(key)
 	}
 
 	fn node_id_bound() -> NodeId {

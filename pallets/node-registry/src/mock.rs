@@ -86,14 +86,14 @@ pub const UNBONDING: u64 = 20;
 
 parameter_types! {
 	pub const Treasury: AccountId = TREASURY;
-	/// Open jobs per node, as the proof-of-compute pallet would report them.
-	pub static OpenJobs: Vec<(NodeId, u32)> = Vec::new();
+	/// Nodes with open jobs, as the proof-of-compute pallet would report them.
+	pub static Busy: Vec<NodeId> = Vec::new();
 }
 
 pub struct TestWorkload;
 impl NodeWorkload for TestWorkload {
-	fn open_jobs(node: NodeId) -> u32 {
-		OpenJobs::get().iter().find(|(id, _)| *id == node).map_or(0, |(_, jobs)| *jobs)
+	fn has_open_jobs(node: NodeId) -> bool {
+		Busy::get().contains(&node)
 	}
 }
 

@@ -371,12 +371,12 @@ fn withdraw_needs_a_deregistered_node() {
 fn a_node_with_open_jobs_cannot_deregister() {
 	test(|| {
 		let node = register_node(ALICE, "node-a", 50);
-		OpenJobs::set(vec![(node, 2)]);
+		Busy::set(vec![node]);
 		assert_noop!(
 			NodeRegistry::deregister(RuntimeOrigin::signed(ALICE), node),
 			Error::<Test>::HasOpenJobs
 		);
-		OpenJobs::set(vec![]);
+		Busy::set(vec![]);
 		assert_ok!(NodeRegistry::deregister(RuntimeOrigin::signed(ALICE), node));
 	});
 }

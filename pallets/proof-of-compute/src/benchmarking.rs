@@ -19,7 +19,8 @@ use polkadot_sdk::{
 	},
 };
 use tessera_primitives::{
-	commitment_hash, BackendClass, Cid, CommitmentPayload, HyperParameters, JobState, NodePublic,
+	commitment_hash, Architecture, BackendClass, Cid, CommitmentPayload, HyperParameters, JobState,
+	NodePublic,
 };
 
 fn funded<T: Config>(name: &'static str) -> T::AccountId {
@@ -31,7 +32,9 @@ fn funded<T: Config>(name: &'static str) -> T::AccountId {
 /// A job whose every checkpoint is its last: one checkpoint.
 fn spec() -> JobSpec {
 	let cid = Cid::truncate_from(alloc::vec![b'b'; tessera_primitives::job::MAX_CID_LEN as usize]);
+	let hidden = alloc::vec![u32::MAX; tessera_primitives::job::MAX_HIDDEN_LAYERS as usize];
 	JobSpec {
+		architecture: Architecture::Mlp { hidden: hidden.try_into().expect("exactly the bound") },
 		base_weights: cid.clone(),
 		base_digest: H256::repeat_byte(1),
 		dataset: cid,

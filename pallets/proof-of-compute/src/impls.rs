@@ -117,7 +117,7 @@ impl<T: Config> Pallet<T> {
 			}
 		});
 		for node in &nodes {
-			OpenJobs::<T>::mutate(node, |open| *open = open.saturating_add(1));
+			OpenJobs::<T>::insert(node, job, ());
 		}
 		Assignments::<T>::insert(job, nodes.clone());
 		Self::deposit_event(Event::JobAssigned { job, nodes, at: now });
@@ -393,7 +393,7 @@ impl<T: Config> Pallet<T> {
 				payload.weights_digest == result.weights_digest
 					&& payload.backend_class == info.spec.backend
 			});
-			OpenJobs::<T>::mutate(node, |open| *open = open.saturating_sub(1));
+			OpenJobs::<T>::remove(node, job);
 			if !agreed {
 				// An unknown node (deregistered meanwhile) has nothing left to take.
 				let amount = T::Slasher::slash(*node, SlashReason::FailedVerification, None)
@@ -441,7 +441,7 @@ impl<T: Config> Pallet<T> {
 	/// reported, and the requester gets the whole budget back.
 	fn fail(job: JobId, mut info: JobInfoOf<T>) {
 		for node in Assignments::<T>::get(job).unwrap_or_default() {
-			OpenJobs::<T>::mutate(node, |open| *open = open.saturating_sub(1));
+			OpenJobs::<T>::remove(node, job);
 			T::Reputation::report(node, Outcome::JobFailed);
 		}
 		let refunded = Self::release_budget(&info.requester, info.budget);
@@ -460,7 +460,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Invariants: every requester's budget hold covers the budgets of their open jobs; no
-	/// open job has more replicas than it asked for; open-job counts match the assignments.
+	/// open job has more replicas than it asked for; `OpenJobs` lists exactly the replicas
+	/// of open jobs.
 	#[cfg(any(feature = "try-runtime", test))]
 	pub(crate) fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use polkadot_sdk::frame_support::traits::fungible::InspectHold;
@@ -476,7 +477,7 @@ impl<T: Config> Pallet<T> {
 			)
 		};
 		let mut held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
-		let mut counts: BTreeMap<NodeId, u32> = BTreeMap::new();
+		let mut replicas_of_open = alloc::collections::BTreeSet::new();
 		for (job, info) in Jobs::<T>::iter() {
 			if !open(info.state) {
 				continue;
@@ -485,9 +486,7 @@ impl<T: Config> Pallet<T> {
 			*entry = entry.saturating_add(info.budget);
 			let replicas = Assignments::<T>::get(job).unwrap_or_default();
 			ensure!(replicas.len() <= usize::from(info.redundancy), "more replicas than asked for");
-			for node in replicas {
-				*counts.entry(node).or_default() += 1;
-			}
+			replicas_of_open.extend(replicas.into_iter().map(|node| (node, job)));
 		}
 		for (who, budget) in held {
 			ensure!(
@@ -495,9 +494,8 @@ impl<T: Config> Pallet<T> {
 				"a requester's hold does not cover their open jobs"
 			);
 		}
-		for (node, open) in OpenJobs::<T>::iter() {
-			ensure!(counts.get(&node).copied().unwrap_or(0) == open, "open-job count out of step");
-		}
+		let listed: alloc::collections::BTreeSet<_> = OpenJobs::<T>::iter_keys().collect();
+		ensure!(listed == replicas_of_open, "OpenJobs out of step with the open assignments");
 		Ok(())
 	}
 }
@@ -529,7 +527,7 @@ impl<T: Config> JobCreator<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pa
 }
 
 impl<T: Config> NodeWorkload for Pallet<T> {
-	fn open_jobs(node: NodeId) -> u32 {
-		OpenJobs::<T>::get(node)
+	fn has_open_jobs(node: NodeId) -> bool {
+		OpenJobs::<T>::iter_key_prefix(node).next().is_some()
 	}
 }

@@ -39,6 +39,7 @@ mod benchmarking;
 mod impls;
 #[cfg(test)]
 mod mock;
+pub mod offchain;
 pub mod runtime_api;
 #[cfg(test)]
 mod tests;
@@ -90,7 +91,7 @@ pub mod pallet {
 		pallet_prelude::*,
 		traits::{fungible::MutateHold, Randomness},
 	};
-	use frame_system::pallet_prelude::*;
+	use frame_system::{offchain::CreateAuthorizedTransaction, pallet_prelude::*};
 
 	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
 
@@ -101,9 +102,13 @@ pub mod pallet {
 	/// Configuration of proof of compute.
 	///
 	/// The runtime must include `frame_system::AuthorizeCall` in its transaction extensions:
-	/// commits and reveals are authorized transactions.
+	/// commits and reveals are authorized transactions, which the off-chain worker creates
+	/// with [`CreateAuthorizedTransaction`].
 	#[pallet::config]
-	pub trait Config: polkadot_sdk::frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+	pub trait Config:
+		polkadot_sdk::frame_system::Config<RuntimeEvent: From<Event<Self>>>
+		+ CreateAuthorizedTransaction<Call<Self>>
+	{
 		/// The currency budgets and bonds are held in.
 		type Currency: MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
 			+ fungible::Mutate<Self::AccountId>;
@@ -259,9 +264,11 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
-	/// Jobs each node works on, so that it cannot leave with work open.
+	/// The open jobs each node is a replica of: a node with any cannot leave, and its
+	/// off-chain worker finds its work here.
 	#[pallet::storage]
-	pub type OpenJobs<T> = StorageMap<_, Twox64Concat, NodeId, u32, ValueQuery>;
+	pub type OpenJobs<T> =
+		StorageDoubleMap<_, Twox64Concat, NodeId, Twox64Concat, JobId, (), OptionQuery>;
 
 	/// What happened to jobs.
 	#[pallet::event]
@@ -419,6 +426,10 @@ pub mod pallet {
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
 			Self::assign_pending(now).saturating_add(Self::process_due(now))
+		}
+
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			Self::work_offchain(now);
 		}
 
 		#[cfg(feature = "try-runtime")]

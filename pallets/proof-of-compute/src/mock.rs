@@ -6,17 +6,24 @@ use polkadot_sdk::{
 	frame_support::{self, derive_impl, parameter_types, traits::Hooks},
 	frame_system, pallet_balances,
 	sp_core::{sr25519, Pair as _, H256},
-	sp_runtime::{traits::IdentityLookup, BuildStorage, FixedU128, Permill},
+	sp_runtime::{
+		generic,
+		traits::{BlakeTwo256, IdentityLookup},
+		BuildStorage, FixedU128, Permill,
+	},
 };
 use tessera_primitives::{
-	BackendClass, Capabilities, Cid, CommitmentPayload, HyperParameters, JobId, JobOutcome,
-	JobSpec, NodeId, NodeInspect, NodePublic, NodeRole, NodeSignature, Outcome, ReputationInspect,
-	ReputationSink, SlashReason, Slasher, TrainedWeights, TrustTier,
+	Architecture, BackendClass, Capabilities, Cid, CommitmentPayload, HyperParameters, JobId,
+	JobOutcome, JobSpec, NodeId, NodeInspect, NodePublic, NodeRole, NodeSignature, Outcome,
+	ReputationInspect, ReputationSink, SlashReason, Slasher, TrainedWeights, TrustTier,
 };
 
 pub type AccountId = u64;
 pub type Balance = u64;
-type Block = frame_system::mocking::MockBlock<Test>;
+type TxExtension = frame_system::AuthorizeCall<Test>;
+/// What the off-chain worker pools: authorized transactions.
+pub type Extrinsic = polkadot_sdk::sp_runtime::testing::TestXt<RuntimeCall, TxExtension>;
+type Block = generic::Block<generic::Header<u64, BlakeTwo256>, Extrinsic>;
 
 frame_support::construct_runtime!(
 	pub enum Test {
@@ -32,6 +39,33 @@ impl frame_system::Config for Test {
 	type AccountId = AccountId;
 	type Lookup = IdentityLookup<AccountId>;
 	type AccountData = pallet_balances::AccountData<Balance>;
+}
+
+impl<LocalCall> frame_system::offchain::CreateTransactionBase<LocalCall> for Test
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type RuntimeCall = RuntimeCall;
+	type Extrinsic = Extrinsic;
+}
+
+impl<LocalCall> frame_system::offchain::CreateTransaction<LocalCall> for Test
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type Extension = TxExtension;
+	fn create_transaction(call: RuntimeCall, extension: TxExtension) -> Extrinsic {
+		Extrinsic::new_transaction(call, extension)
+	}
+}
+
+impl<LocalCall> frame_system::offchain::CreateAuthorizedTransaction<LocalCall> for Test
+where
+	RuntimeCall: From<LocalCall>,
+{
+	fn create_extension() -> TxExtension {
+		TxExtension::new()
+	}
 }
 
 #[derive_impl(pallet_balances::config_preludes::TestDefaultConfig)]
@@ -94,6 +128,9 @@ impl NodeInspect<AccountId> for TestNodes {
 	}
 	fn node_key(node: NodeId) -> Option<NodePublic> {
 		Nodes::get().iter().any(|n| n.id == node).then(|| node_pair(node).public().into())
+	}
+	fn node_of_key(key: &NodePublic) -> Option<NodeId> {
+		Nodes::get().iter().map(|n| n.id).find(|id| Self::node_key(*id).as_ref() == Some(key))
 	}
 	fn stake(_: NodeId) -> Balance {
 		1_000
@@ -214,6 +251,7 @@ impl crate::BenchmarkHelper for TestNodes {
 /// A job of `steps` steps committing every 10: `steps / 10` checkpoints.
 pub fn spec(steps: u32, backend: BackendClass) -> JobSpec {
 	JobSpec {
+		architecture: Architecture::Mlp { hidden: vec![64].try_into().unwrap() },
 		base_weights: Cid::truncate_from(b"bafkbase".to_vec()),
 		base_digest: H256::repeat_byte(1),
 		dataset: Cid::truncate_from(b"bafkdata".to_vec()),

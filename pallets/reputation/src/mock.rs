@@ -83,6 +83,9 @@ impl NodeInspect<AccountId> for TestNodes {
 	fn node_key(_: NodeId) -> Option<NodePublic> {
 		None
 	}
+	fn node_of_key(_: &NodePublic) -> Option<NodeId> {
+		None
+	}
 	fn stake(_: NodeId) -> u64 {
 		0
 	}

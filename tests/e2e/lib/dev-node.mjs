@@ -7,7 +7,7 @@ import { ApiPromise, WsProvider } from '@polkadot/api';
 
 const NODE_BINARY = process.env.TESSERA_NODE;
 
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();

@@ -1,0 +1,326 @@
+//! The off-chain worker: has the node's trainer train each job the node is a replica of, and
+//! brings the trainer's commitments to the chain.
+//!
+//! For every node key in the local keystore and every open job of that node (at most
+//! [`MAX_JOBS_PER_RUN`] a block), under a per-job [`StorageLock`] so that overlapping runs
+//! (one per imported block, forks included) never interleave, the worker:
+//!
+//! 1. asks the trainer to train the job (`POST /v1/jobs`, see
+//!    [`tessera_primitives::trainer_api`]); the trainer trains each job id once, so asking
+//!    again after a restart costs nothing;
+//! 2. once the trainer reports the node's next checkpoint (`GET /v1/jobs/{job}`), *seals* it:
+//!    the payload and a fresh salt go to persistent offchain storage before anything leaves,
+//!    then the commit is signed with the node key and pooled as an authorized transaction;
+//! 3. reveals every sealed checkpoint as soon as the chain would accept the reveal.
+//!
+//! A commit or reveal that was pooled and has not landed is not sent again for
+//! [`RESEND_AFTER_BLOCKS`] blocks, restarts included, because it may still land. Every HTTP
+//! call has a deadline of [`HTTP_DEADLINE_MS`]; a trainer that is down, slow or answers
+//! nonsense costs one deadline, and the work is tried again in a later block.
+//!
+//! The trainer's URL is read per node key from persistent offchain storage under
+//! [`trainer_url_key`] (the URL's UTF-8 bytes, e.g. set with the `offchain_localStorageSet`
+//! RPC), and is [`DEFAULT_TRAINER_URL`] where none is set.
+
+use crate::{pallet::*, types::*, LOG_TARGET};
+use alloc::{collections::BTreeMap, format, string::String, vec, vec::Vec};
+use codec::{Decode, Encode};
+use polkadot_sdk::{
+	frame_system::{
+		self,
+		offchain::{CreateAuthorizedTransaction, SubmitTransaction},
+		pallet_prelude::BlockNumberFor,
+	},
+	sp_core::offchain::{Duration, StorageKind},
+	sp_io,
+	sp_runtime::{
+		offchain::{
+			http,
+			storage::StorageValueRef,
+			storage_lock::{BlockAndTime, StorageLock},
+		},
+		traits::Saturating,
+		RuntimeAppPublic,
+	},
+};
+use tessera_primitives::{
+	commitment_hash,
+	trainer_api::{JobRequest, JobStatus, WireError, DEFAULT_TRAINER_URL},
+	CommitmentPayload, JobId, JobState, NodeId, NodeInspect, NodePublic,
+};
+
+/// Jobs the worker looks after in one run, over all local keys.
+pub const MAX_JOBS_PER_RUN: usize = 8;
+/// How long one HTTP call to the trainer may take.
+pub const HTTP_DEADLINE_MS: u64 = 3_000;
+/// Blocks to wait for a pooled commit or reveal to land before sending it again.
+pub const RESEND_AFTER_BLOCKS: u32 = 10;
+/// The largest trainer response read.
+const MAX_RESPONSE_BYTES: usize = 1 << 20;
+/// How long one run may hold a job's lock: two HTTP calls and the signing, with room.
+const LOCK_MS: u64 = 3 * HTTP_DEADLINE_MS;
+const LOCK_BLOCKS: u32 = 5;
+
+const TRAINER_URL_PREFIX: &[u8] = b"tessera/proof-of-compute/trainer-url/";
+const PROGRESS_PREFIX: &[u8] = b"tessera/proof-of-compute/progress/";
+const LOCK_PREFIX: &[u8] = b"tessera/proof-of-compute/lock/";
+
+/// The persistent offchain storage key of the trainer URL for node key `key`.
+pub fn trainer_url_key(key: &NodePublic) -> Vec<u8> {
+	let mut storage_key = TRAINER_URL_PREFIX.to_vec();
+	storage_key.extend_from_slice(key.as_ref());
+	storage_key
+}
+
+/// What the worker remembers of one job of one node, across runs and restarts.
+#[derive(Encode, Decode, Default, Debug, PartialEq)]
+pub(crate) struct Progress<BlockNumber> {
+	/// The trainer accepted the job.
+	pub started: bool,
+	/// Checkpoints sealed so far, by index.
+	pub sealed: BTreeMap<u32, Sealed<BlockNumber>>,
+}
+
+/// A checkpoint the worker committed to: what it will reveal, and when it last sent what.
+#[derive(Encode, Decode, Debug, PartialEq)]
+pub(crate) struct Sealed<BlockNumber> {
+	/// The payload, as the trainer reported it.
+	pub payload: CommitmentPayload,
+	/// The salt of the commit.
+	pub salt: [u8; 32],
+	/// When the commit was last pooled.
+	pub committed_at: Option<BlockNumber>,
+	/// When the reveal was last pooled.
+	pub revealed_at: Option<BlockNumber>,
+}
+
+/// Why a run did not finish its work on a job; it is tried again in a later block.
+#[derive(Debug, PartialEq)]
+pub(crate) enum WorkError {
+	/// Another run holds the job.
+	Locked,
+	/// The trainer could not be reached in time.
+	Unreachable,
+	/// The trainer answered with a status other than 2xx.
+	Status(u16),
+	/// The trainer's answer was not what the API promises.
+	BadResponse,
+	/// The job or the trainer's report cannot cross between chain and trainer.
+	Wire(WireError),
+	/// The keystore could not sign with the node key.
+	Signing,
+	/// The transaction pool refused the transaction.
+	Pool,
+}
+
+impl From<WireError> for WorkError {
+	fn from(error: WireError) -> Self {
+		WorkError::Wire(error)
+	}
+}
+
+impl<T: Config> Pallet<T> {
+	/// Works on the open jobs of the nodes whose keys this node holds.
+	pub(crate) fn work_offchain(now: BlockNumberFor<T>) {
+		let work = NodePublic::all()
+			.into_iter()
+			.filter_map(|key| T::Nodes::node_of_key(&key).map(|node| (node, key)))
+			.flat_map(|(node, key)| {
+				OpenJobs::<T>::iter_key_prefix(node).map(move |job| (node, key.clone(), job))
+			})
+			.take(MAX_JOBS_PER_RUN);
+		for (node, key, job) in work {
+			if let Err(error) = Self::work_on(node, &key, job, now) {
+				log::debug!(target: LOG_TARGET, "node {node}, job {job}: {error:?}; trying later");
+			}
+		}
+	}
+
+	/// One run's work on `job` for `node`: start it, reveal what is due, commit what is next.
+	pub(crate) fn work_on(
+		node: NodeId,
+		key: &NodePublic,
+		job: JobId,
+		now: BlockNumberFor<T>,
+	) -> Result<(), WorkError> {
+		let record_key = (PROGRESS_PREFIX, job, node).encode();
+		let mut record = StorageValueRef::persistent(&record_key);
+		let Some(info) = Jobs::<T>::get(job) else { return Ok(()) };
+		if !matches!(info.state, JobState::Assigned | JobState::Running) {
+			// Everything this node could send is on chain, or too late.
+			record.clear();
+			return Ok(());
+		}
+		let lock_key = (LOCK_PREFIX, job, node).encode();
+		let mut lock =
+			StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
+				&lock_key,
+				LOCK_BLOCKS,
+				Duration::from_millis(LOCK_MS),
+			);
+		let _guard = lock.try_lock().map_err(|_| WorkError::Locked)?;
+		let mut progress: Progress<BlockNumberFor<T>> =
+			record.get().ok().flatten().unwrap_or_default();
+		let trainer = trainer_url(key);
+
+		if !progress.started {
+			let request = JobRequest::new(job, &info.spec)?;
+			let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
+			let url = format!("{trainer}/v1/jobs");
+			let started: JobStatus = call_trainer(
+				http::Request::post(&url, vec![body])
+					.add_header("Content-Type", "application/json"),
+			)?;
+			if started.job != job {
+				return Err(WorkError::BadResponse);
+			}
+			progress.started = true;
+			record.set(&progress);
+		}
+
+		let checkpoint = NextCheckpoint::<T>::get(job, node);
+		let result = Self::reveal_due(key, &mut progress, now).and_then(|()| {
+			if checkpoint >= info.checkpoints {
+				return Ok(());
+			}
+			if !progress.sealed.contains_key(&checkpoint) {
+				let Some(sealed) = Self::seal(node, job, checkpoint, &info, &trainer)? else {
+					return Ok(());
+				};
+				progress.sealed.insert(checkpoint, sealed);
+				// The salt is stored before the commit leaves: without it the commit could
+				// never be opened.
+				record.set(&progress);
+			}
+			Self::send_commit(node, key, job, checkpoint, &mut progress, now)
+		});
+		record.set(&progress);
+		result
+	}
+
+	/// Pools the reveal of every sealed checkpoint the chain would now accept.
+	fn reveal_due(
+		key: &NodePublic,
+		progress: &mut Progress<BlockNumberFor<T>>,
+		now: BlockNumberFor<T>,
+	) -> Result<(), WorkError> {
+		for sealed in progress.sealed.values_mut() {
+			if recently(sealed.revealed_at, now) {
+				continue;
+			}
+			let reveal = Reveal { payload: sealed.payload.clone(), salt: sealed.salt };
+			if Self::check_reveal(&reveal).is_err() {
+				// Not due yet, or already on chain.
+				continue;
+			}
+			let signature = key.sign(&reveal_message(&reveal)).ok_or(WorkError::Signing)?;
+			submit::<T>(Call::reveal { reveal, signature })?;
+			sealed.revealed_at = Some(now);
+		}
+		Ok(())
+	}
+
+	/// The trainer's commitment for `checkpoint` with a fresh salt, once the trainer has it.
+	fn seal(
+		node: NodeId,
+		job: JobId,
+		checkpoint: u32,
+		info: &crate::JobInfoOf<T>,
+		trainer: &str,
+	) -> Result<Option<Sealed<BlockNumberFor<T>>>, WorkError> {
+		let url = format!("{trainer}/v1/jobs/{job}");
+		let status: JobStatus = call_trainer(http::Request::get(&url))?;
+		if status.job != job {
+			return Err(WorkError::BadResponse);
+		}
+		let Some(commitment) = status.commitments.get(checkpoint as usize) else {
+			// Still training.
+			return Ok(None);
+		};
+		let is_final = checkpoint.saturating_add(1) == info.checkpoints;
+		let compute_seconds = match (is_final, status.compute_seconds) {
+			(false, _) => None,
+			(true, Some(seconds)) => Some(seconds),
+			// The trainer reports its seconds once it is done.
+			(true, None) => return Ok(None),
+		};
+		let payload =
+			commitment.payload(job, checkpoint, node, info.spec.backend, compute_seconds)?;
+		let salt = sp_io::hashing::blake2_256(
+			&(sp_io::offchain::random_seed(), job, node, checkpoint).encode(),
+		);
+		Ok(Some(Sealed { payload, salt, committed_at: None, revealed_at: None }))
+	}
+
+	/// Pools the commit of the sealed `checkpoint` unless it was pooled recently.
+	fn send_commit(
+		node: NodeId,
+		key: &NodePublic,
+		job: JobId,
+		checkpoint: u32,
+		progress: &mut Progress<BlockNumberFor<T>>,
+		now: BlockNumberFor<T>,
+	) -> Result<(), WorkError> {
+		let Some(sealed) = progress.sealed.get_mut(&checkpoint) else { return Ok(()) };
+		if recently(sealed.committed_at, now) {
+			return Ok(());
+		}
+		let hash = commitment_hash(&sealed.payload, node, &sealed.salt);
+		let commit = Commit { job, checkpoint, node, hash };
+		let signature = key.sign(&commit_message(&commit)).ok_or(WorkError::Signing)?;
+		submit::<T>(Call::commit { commit, signature })?;
+		sealed.committed_at = Some(now);
+		Ok(())
+	}
+}
+
+/// Whether something pooled at `sent` may still land at `now`.
+fn recently<BlockNumber: Saturating + PartialOrd + From<u32> + Copy>(
+	sent: Option<BlockNumber>,
+	now: BlockNumber,
+) -> bool {
+	sent.is_some_and(|at| now < at.saturating_add(RESEND_AFTER_BLOCKS.into()))
+}
+
+/// The trainer URL configured for `key`, without a trailing slash.
+fn trainer_url(key: &NodePublic) -> String {
+	sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, &trainer_url_key(key))
+		.and_then(|bytes| String::from_utf8(bytes).ok())
+		.map(|url| String::from(url.trim().trim_end_matches('/')))
+		.filter(|url| !url.is_empty())
+		.unwrap_or_else(|| DEFAULT_TRAINER_URL.into())
+}
+
+/// Sends `request` with a deadline and parses a 2xx JSON answer.
+fn call_trainer<R, I, B>(request: http::Request<'_, B>) -> Result<R, WorkError>
+where
+	R: serde::de::DeserializeOwned,
+	I: AsRef<[u8]>,
+	B: IntoIterator<Item = I> + Default,
+{
+	let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(HTTP_DEADLINE_MS));
+	let pending = request.deadline(deadline).send().map_err(|_| WorkError::Unreachable)?;
+	let response = pending
+		.try_wait(deadline)
+		.map_err(|_| WorkError::Unreachable)?
+		.map_err(|_| WorkError::Unreachable)?;
+	if !(200..300).contains(&response.code) {
+		return Err(WorkError::Status(response.code));
+	}
+	let mut body = response.body();
+	body.deadline(deadline);
+	let bytes: Vec<u8> = body.by_ref().take(MAX_RESPONSE_BYTES.saturating_add(1)).collect();
+	if body.error().is_some() || bytes.len() > MAX_RESPONSE_BYTES {
+		return Err(WorkError::BadResponse);
+	}
+	serde_json::from_slice(&bytes).map_err(|_| WorkError::BadResponse)
+}
+
+fn submit<T: Config>(call: Call<T>) -> Result<(), WorkError> {
+	let xt =
+		<T as CreateAuthorizedTransaction<Call<T>>>::create_authorized_transaction(call.into());
+	SubmitTransaction::<T, Call<T>>::submit_transaction(xt).map_err(|()| WorkError::Pool)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,284 @@
+//! The off-chain worker against a scripted trainer: each test says which HTTP requests it
+//! expects, in order, and the test externalities fail on any other request and on any
+//! expected one left unmade.
+
+use super::*;
+use crate::{
+	mock::*,
+	tests::{events, post, send},
+};
+use codec::Decode;
+use polkadot_sdk::{
+	frame_support::traits::Hooks,
+	sp_core::offchain::{
+		testing::{self, TestOffchainExt, TestTransactionPoolExt},
+		OffchainDbExt, OffchainWorkerExt, TransactionPoolExt,
+	},
+	sp_keystore::{testing::MemoryKeystore, KeystoreExt},
+};
+use tessera_primitives::{
+	trainer_api::{self, RunState},
+	BackendClass, JobState,
+};
+
+struct Harness {
+	http: TestOffchainExt,
+	take_pooled: Box<dyn Fn() -> Vec<Vec<u8>>>,
+}
+
+impl Harness {
+	fn expect(&self, method: &str, uri: &str, body: Vec<u8>, response: &[u8]) {
+		let headers = if method == "POST" {
+			vec![("Content-Type".into(), "application/json".into())]
+		} else {
+			vec![]
+		};
+		self.http.0.write().expect_request(testing::PendingRequest {
+			method: method.into(),
+			uri: uri.into(),
+			headers,
+			body,
+			response: Some(response.to_vec()),
+			sent: true,
+			..Default::default()
+		});
+	}
+
+	/// The trainer accepts job `job` of the chain.
+	fn expect_start(&self, trainer: &str, job: JobId) {
+		let spec = Jobs::<Test>::get(job).unwrap().spec;
+		let request = trainer_api::JobRequest::new(job, &spec).unwrap();
+		let body = serde_json::to_vec(&request).unwrap();
+		self.expect("POST", &format!("{trainer}/v1/jobs"), body, &status(job, 0, None));
+	}
+
+	/// The trainer reports `done` checkpoints of job `job`, and its seconds if given.
+	fn expect_status(&self, job: JobId, done: u32, seconds: Option<u64>) {
+		let uri = format!("{DEFAULT_TRAINER_URL}/v1/jobs/{job}");
+		self.expect("GET", &uri, vec![], &status(job, done, seconds));
+	}
+
+	/// What the worker pooled since the last look, decoded.
+	fn pooled(&self) -> Vec<Call<Test>> {
+		(self.take_pooled)()
+			.into_iter()
+			.map(|xt| match Extrinsic::decode(&mut &xt[..]).unwrap().function {
+				RuntimeCall::ProofOfCompute(call) => call,
+				other => panic!("not a proof-of-compute call: {other:?}"),
+			})
+			.collect()
+	}
+}
+
+/// A trainer's commitment for checkpoint `checkpoint`, with digests named by it.
+fn commitment(checkpoint: u32) -> trainer_api::Commitment {
+	let hex = |byte: u8| format!("0x{}", hex_byte(byte).repeat(32));
+	let digest = checkpoint as u8 + 1;
+	trainer_api::Commitment {
+		step: u64::from(checkpoint + 1) * 10,
+		loss_digest: hex(digest),
+		gradient_digest: hex(digest + 0x10),
+		weights_digest: hex(digest + 0x20),
+		delta_root: hex(digest + 0x30),
+		state_cid: trainer_api::cid_to_string(&[1, 0x55, 0x12, 0x20, digest]),
+		samples: 320,
+	}
+}
+
+fn hex_byte(byte: u8) -> String {
+	format!("{byte:02x}")
+}
+
+fn status(job: JobId, done: u32, seconds: Option<u64>) -> Vec<u8> {
+	serde_json::to_vec(&trainer_api::JobStatus {
+		job,
+		state: if seconds.is_some() { RunState::Done } else { RunState::Running },
+		commitments: (0..done).map(commitment).collect(),
+		error: None,
+		compute_seconds: seconds,
+	})
+	.unwrap()
+}
+
+/// The payload the worker must build from the trainer's report.
+fn expected_payload(
+	job: JobId,
+	node: NodeId,
+	checkpoint: u32,
+	seconds: Option<u64>,
+) -> CommitmentPayload {
+	commitment(checkpoint)
+		.payload(job, checkpoint, node, BackendClass::CpuReference, seconds)
+		.unwrap()
+}
+
+/// A job for one replica whose node key this node holds: (job, node, key).
+fn local_job() -> (JobId, NodeId, NodePublic) {
+	let job = post(1, BackendClass::CpuReference, 100);
+	run_to(System::block_number() + 1);
+	let node = Assignments::<Test>::get(job).unwrap()[0];
+	let seed = format!("0x{}", hex_byte(node as u8 + 1).repeat(32));
+	let key = NodePublic::generate_pair(Some(seed.into_bytes()));
+	assert_eq!(TestNodes::node_of_key(&key), Some(node));
+	(job, node, key)
+}
+
+fn work() {
+	ProofOfCompute::offchain_worker(System::block_number());
+}
+
+fn offchain_test(body: impl FnOnce(&Harness)) {
+	let mut ext = new_test_ext();
+	let (offchain, _) = TestOffchainExt::new();
+	let (pool, pool_state) = TestTransactionPoolExt::new();
+	ext.register_extension(OffchainDbExt::new(offchain.clone()));
+	ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
+	ext.register_extension(KeystoreExt::new(MemoryKeystore::new()));
+	ext.register_extension(TransactionPoolExt::new(pool));
+	let take_pooled = move || std::mem::take(&mut pool_state.write().transactions);
+	let harness = Harness { http: offchain, take_pooled: Box::new(take_pooled) };
+	ext.execute_with(|| {
+		body(&harness);
+		ProofOfCompute::do_try_state().unwrap();
+	});
+}
+
+#[test]
+fn the_worker_trains_commits_and_reveals_every_checkpoint_through_to_acceptance() {
+	offchain_test(|trainer| {
+		let (job, node, _) = local_job();
+
+		// The trainer takes the job and has the first checkpoint: it is committed.
+		trainer.expect_start(DEFAULT_TRAINER_URL, job);
+		trainer.expect_status(job, 1, None);
+		work();
+		let [commit @ Call::commit { commit: Commit { checkpoint: 0, .. }, .. }] =
+			&trainer.pooled()[..]
+		else {
+			panic!("one commit of checkpoint 0");
+		};
+		send(commit.clone());
+
+		// Next block: the commit is on chain, so it is revealed; the final checkpoint is
+		// reported but not yet its seconds, so it waits.
+		run_to(System::block_number() + 1);
+		trainer.expect_status(job, 2, None);
+		work();
+		let pooled = trainer.pooled();
+		let [reveal @ Call::reveal { reveal: Reveal { payload, .. }, .. }] = &pooled[..] else {
+			panic!("one reveal, got {pooled:?}");
+		};
+		assert_eq!(*payload, expected_payload(job, node, 0, None));
+		send(reveal.clone());
+
+		run_to(System::block_number() + 1);
+		trainer.expect_status(job, 2, Some(42));
+		work();
+		let pooled = trainer.pooled();
+		let [commit @ Call::commit { commit: Commit { checkpoint: 1, .. }, .. }] = &pooled[..]
+		else {
+			panic!("one commit of checkpoint 1, got {pooled:?}");
+		};
+		send(commit.clone());
+
+		run_to(System::block_number() + 1);
+		work();
+		let pooled = trainer.pooled();
+		let [reveal @ Call::reveal { reveal: Reveal { payload, .. }, .. }] = &pooled[..] else {
+			panic!("the final reveal, got {pooled:?}");
+		};
+		assert_eq!(*payload, expected_payload(job, node, 1, Some(42)));
+		send(reveal.clone());
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+		assert!(events().iter().any(|event| matches!(event, Event::JobAccepted { .. })));
+
+		// Nothing is left to do: no request, no transaction, and the record is gone.
+		run_to(System::block_number() + 1);
+		work();
+		assert!(trainer.pooled().is_empty());
+		let record_key = (PROGRESS_PREFIX, job, node).encode();
+		assert_eq!(StorageValueRef::persistent(&record_key).get::<Progress<u64>>(), Ok(None));
+	});
+}
+
+#[test]
+fn a_restarted_worker_sends_nothing_twice_and_resends_only_what_was_lost() {
+	offchain_test(|trainer| {
+		let (job, _, _) = local_job();
+		trainer.expect_start(DEFAULT_TRAINER_URL, job);
+		trainer.expect_status(job, 1, None);
+		work();
+		let first = trainer.pooled();
+		assert_eq!(first.len(), 1);
+
+		// Until the commit could have landed, later runs (a restart is one: all the worker
+		// knows is in persistent offchain storage) ask the trainer nothing and send nothing.
+		for _ in 1..RESEND_AFTER_BLOCKS {
+			run_to(System::block_number() + 1);
+			work();
+			assert!(trainer.pooled().is_empty());
+		}
+		// Then the very same commit (signed afresh: sr25519 signatures are randomised) goes
+		// again, and its reveal opens it.
+		run_to(System::block_number() + 1);
+		work();
+		let again = trainer.pooled();
+		let commit_of = |calls: &[Call<Test>]| match calls {
+			[Call::commit { commit, .. }] => commit.clone(),
+			other => panic!("one commit, got {other:?}"),
+		};
+		assert_eq!(commit_of(&again), commit_of(&first));
+		send(again[0].clone());
+		run_to(System::block_number() + 1);
+		trainer.expect_status(job, 1, None);
+		work();
+		let pooled = trainer.pooled();
+		assert!(matches!(&pooled[..], [Call::reveal { .. }]), "{pooled:?}");
+		send(pooled[0].clone());
+	});
+}
+
+#[test]
+fn a_trainer_that_answers_nonsense_is_asked_again_in_a_later_block() {
+	offchain_test(|trainer| {
+		let (job, _, _) = local_job();
+		let spec = Jobs::<Test>::get(job).unwrap().spec;
+		let body = serde_json::to_vec(&trainer_api::JobRequest::new(job, &spec).unwrap()).unwrap();
+		let url = format!("{DEFAULT_TRAINER_URL}/v1/jobs");
+		trainer.expect("POST", &url, body, b"<html>502 Bad Gateway</html>");
+		work();
+		assert!(trainer.pooled().is_empty());
+
+		run_to(System::block_number() + 1);
+		trainer.expect_start(DEFAULT_TRAINER_URL, job);
+		trainer.expect_status(job, 0, None);
+		work();
+		assert!(trainer.pooled().is_empty(), "nothing to commit before the first checkpoint");
+	});
+}
+
+#[test]
+fn each_node_key_has_its_own_trainer_url() {
+	offchain_test(|trainer| {
+		let (job, _, key) = local_job();
+		sp_io::offchain::local_storage_set(
+			StorageKind::PERSISTENT,
+			&trainer_url_key(&key),
+			b"http://10.0.0.7:9000/",
+		);
+		trainer.expect_start("http://10.0.0.7:9000", job);
+		let uri = format!("http://10.0.0.7:9000/v1/jobs/{job}");
+		trainer.expect("GET", &uri, vec![], &status(job, 0, None));
+		work();
+	});
+}
+
+#[test]
+fn the_worker_leaves_jobs_of_nodes_whose_keys_it_lacks_alone() {
+	offchain_test(|trainer| {
+		post(2, BackendClass::CpuReference, 100);
+		run_to(System::block_number() + 1);
+		work();
+		assert!(trainer.pooled().is_empty());
+	});
+}

@@ -1,0 +1,352 @@
+//! The trainer's HTTP API as a node's off-chain worker speaks it.
+//!
+//! The worker starts a job with `POST /v1/jobs` and a [`JobRequest`] built from the chain's
+//! [`JobSpec`], then polls `GET /v1/jobs/{job}` for a [`JobStatus`] whose commitments become
+//! the [`CommitmentPayload`]s it commits and reveals. These types are the JSON the trainer's
+//! own (`tessera_trainer::api::types`) serialise to and from; the trainer's tests hold both
+//! sides to it. Fields the worker does not need (a commitment's mean loss, say) are left out
+//! and ignored when parsing.
+
+use crate::{
+	job::{Architecture, JobSpec, MAX_CID_LEN},
+	BackendClass, Cid, CommitmentPayload, JobId, NodeId,
+};
+use alloc::{format, string::String, vec::Vec};
+use data_encoding::{BASE32_NOPAD, HEXLOWER_PERMISSIVE};
+use polkadot_sdk::sp_core::H256;
+use serde::{Deserialize, Serialize};
+
+/// Where a node's trainer listens unless its operator says otherwise.
+pub const DEFAULT_TRAINER_URL: &str = "http://127.0.0.1:7070";
+
+/// The network, in the trainer's JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Network {
+	/// See [`Architecture::Mlp`].
+	Mlp {
+		/// Hidden layer widths.
+		hidden: Vec<u32>,
+	},
+	/// See [`Architecture::Cnn`].
+	Cnn {
+		/// Output channels of the two convolutions.
+		channels: [u32; 2],
+	},
+	/// See [`Architecture::CharTransformer`].
+	CharTransformer {
+		/// Bytes of context.
+		context: u32,
+		/// Model width.
+		width: u32,
+		/// Transformer blocks.
+		layers: u32,
+	},
+}
+
+impl From<&Architecture> for Network {
+	fn from(architecture: &Architecture) -> Self {
+		match architecture {
+			Architecture::Mlp { hidden } => Network::Mlp { hidden: hidden.to_vec() },
+			Architecture::Cnn { channels } => Network::Cnn { channels: *channels },
+			Architecture::CharTransformer { context, width, layers } => {
+				Network::CharTransformer { context: *context, width: *width, layers: *layers }
+			}
+		}
+	}
+}
+
+/// The data, in the trainer's JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Dataset {
+	/// Content in the trainer's store (or fetched into it), by CID string.
+	Cid(String),
+	/// Texts carried by the job.
+	Texts(Vec<String>),
+}
+
+/// Hyper-parameters, in the trainer's JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Training {
+	/// The SGD step size.
+	pub learning_rate: f64,
+	/// Samples per step.
+	pub batch_size: u32,
+	/// Steps in the job.
+	pub steps: u64,
+	/// Steps between commitments.
+	pub checkpoint_every: u64,
+	/// Seeds the initial weights and the data order.
+	pub seed: u64,
+}
+
+/// The trainer backend a job runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Backend {
+	/// The bit-exact CPU backend: [`BackendClass::CpuReference`].
+	Reference,
+	/// The portable GPU backend: [`BackendClass::Gpu`].
+	Wgpu,
+}
+
+/// `POST /v1/jobs`: train the chain's job `job`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRequest {
+	/// The chain's job id; the trainer trains each id once.
+	pub job: JobId,
+	/// The network.
+	pub architecture: Network,
+	/// The data.
+	pub dataset: Dataset,
+	/// How to train.
+	pub hyper_parameters: Training,
+	/// Where to train.
+	pub backend: Backend,
+	/// The training state to start from; absent to start from the seed.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub base_state_cid: Option<String>,
+}
+
+/// Why a job or a report cannot cross between chain and trainer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WireError {
+	/// An inline text is not UTF-8.
+	TextNotUtf8,
+	/// A CID is not a base32 CIDv1 or too long for the chain.
+	BadCid(String),
+	/// A digest is not 32 bytes of hex.
+	BadDigest(String),
+}
+
+impl JobRequest {
+	/// The request that trains `spec` as job `job`.
+	pub fn new(job: JobId, spec: &JobSpec) -> Result<Self, WireError> {
+		let dataset = if spec.texts.is_empty() {
+			Dataset::Cid(cid_to_string(&spec.dataset))
+		} else {
+			let texts = spec
+				.texts
+				.iter()
+				.map(|text| String::from_utf8(text.to_vec()).map_err(|_| WireError::TextNotUtf8));
+			Dataset::Texts(texts.collect::<Result<_, _>>()?)
+		};
+		let hyper = &spec.hyper_parameters;
+		Ok(Self {
+			job,
+			architecture: Network::from(&spec.architecture),
+			dataset,
+			hyper_parameters: Training {
+				learning_rate: f64::from(hyper.learning_rate.deconstruct()) / 1e9,
+				batch_size: hyper.batch_size,
+				steps: u64::from(hyper.steps),
+				checkpoint_every: u64::from(hyper.checkpoint_every),
+				seed: hyper.seed,
+			},
+			backend: match spec.backend {
+				BackendClass::CpuReference => Backend::Reference,
+				BackendClass::Gpu => Backend::Wgpu,
+			},
+			base_state_cid: (!spec.base_weights.is_empty())
+				.then(|| cid_to_string(&spec.base_weights)),
+		})
+	}
+}
+
+/// Where the trainer is with a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunState {
+	/// Training.
+	Running,
+	/// Every step trained and committed.
+	Done,
+	/// Stopped by an error.
+	Failed,
+}
+
+/// `GET /v1/jobs/{job}`: a job's progress.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobStatus {
+	/// The job.
+	pub job: JobId,
+	/// Where it is.
+	pub state: RunState,
+	/// Commitments so far, one per checkpoint in order.
+	pub commitments: Vec<Commitment>,
+	/// Why it failed.
+	#[serde(default)]
+	pub error: Option<String>,
+	/// Seconds spent training, once done.
+	#[serde(default)]
+	pub compute_seconds: Option<u64>,
+}
+
+/// One checkpoint's commitment as the trainer reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commitment {
+	/// Steps completed.
+	pub step: u64,
+	/// `0x`-prefixed hex digests, as [`crate::digest`] computes them.
+	pub loss_digest: String,
+	/// See [`CommitmentPayload::gradient_digest`].
+	pub gradient_digest: String,
+	/// See [`CommitmentPayload::weights_digest`].
+	pub weights_digest: String,
+	/// See [`CommitmentPayload::delta_root`].
+	pub delta_root: String,
+	/// The training state's CID string.
+	pub state_cid: String,
+	/// Samples trained on in the segment.
+	pub samples: u64,
+}
+
+impl Commitment {
+	/// What `node` reveals for this commitment as checkpoint `checkpoint` of `job`.
+	pub fn payload(
+		&self,
+		job: JobId,
+		checkpoint: u32,
+		node: NodeId,
+		backend_class: BackendClass,
+		compute_seconds: Option<u64>,
+	) -> Result<CommitmentPayload, WireError> {
+		Ok(CommitmentPayload {
+			job,
+			checkpoint,
+			step: self.step,
+			loss_digest: parse_digest(&self.loss_digest)?,
+			gradient_digest: parse_digest(&self.gradient_digest)?,
+			weights_digest: parse_digest(&self.weights_digest)?,
+			delta_root: parse_digest(&self.delta_root)?,
+			state_cid: cid_from_string(&self.state_cid)?,
+			samples: self.samples,
+			backend_class,
+			node,
+			compute_seconds,
+		})
+	}
+}
+
+/// A CID's string form: multibase `b`, lower-case base32 without padding (how CIDv1 prints).
+pub fn cid_to_string(cid: &[u8]) -> String {
+	format!("b{}", BASE32_NOPAD.encode(cid).to_ascii_lowercase())
+}
+
+/// The bytes of a CIDv1 string in base32 (`b…`), as the chain stores CIDs.
+pub fn cid_from_string(text: &str) -> Result<Cid, WireError> {
+	let bad = || WireError::BadCid(text.into());
+	let encoded = text.strip_prefix('b').ok_or_else(bad)?;
+	if encoded.len() > (MAX_CID_LEN as usize * 8).div_ceil(5) {
+		return Err(bad());
+	}
+	let bytes = BASE32_NOPAD.decode(encoded.to_ascii_uppercase().as_bytes()).map_err(|_| bad())?;
+	Cid::try_from(bytes).map_err(|_| bad())
+}
+
+fn parse_digest(text: &str) -> Result<H256, WireError> {
+	let bad = || WireError::BadDigest(text.into());
+	let hex = text.strip_prefix("0x").ok_or_else(bad)?;
+	let bytes = HEXLOWER_PERMISSIVE.decode(hex.as_bytes()).map_err(|_| bad())?;
+	<[u8; 32]>::try_from(bytes).map(H256).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use crate::{job::HyperParameters, InlineTexts};
+	use polkadot_sdk::sp_runtime::Perbill;
+
+	fn spec() -> JobSpec {
+		JobSpec {
+			architecture: Architecture::Mlp { hidden: vec![64, 32].try_into().unwrap() },
+			base_weights: Cid::new(),
+			base_digest: H256::zero(),
+			dataset: cid_from_string(CID).unwrap(),
+			hyper_parameters: HyperParameters {
+				learning_rate: Perbill::from_parts(50_000_000),
+				batch_size: 32,
+				steps: 100,
+				checkpoint_every: 25,
+				seed: 7,
+			},
+			texts: InlineTexts::default(),
+			trainer_build: H256::zero(),
+			backend: BackendClass::CpuReference,
+		}
+	}
+
+	const CID: &str = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+
+	#[test]
+	fn cids_round_trip_between_bytes_and_strings() {
+		let cid = cid_from_string(CID).unwrap();
+		assert_eq!(&cid[..4], &[0x01, 0x55, 0x12, 0x20], "CIDv1, raw, sha2-256");
+		assert_eq!(cid_to_string(&cid), CID);
+		for bad in ["QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG", "b!!", ""] {
+			assert_eq!(cid_from_string(bad), Err(WireError::BadCid(bad.into())));
+		}
+	}
+
+	#[test]
+	fn a_job_request_carries_the_spec_in_the_trainers_json() {
+		let request = JobRequest::new(3, &spec()).unwrap();
+		assert_eq!(
+			serde_json::to_value(&request).unwrap(),
+			serde_json::json!({
+				"job": 3,
+				"architecture": { "kind": "mlp", "hidden": [64, 32] },
+				"dataset": { "cid": CID },
+				"hyper_parameters": {
+					"learning_rate": 0.05, "batch_size": 32, "steps": 100,
+					"checkpoint_every": 25, "seed": 7
+				},
+				"backend": "reference"
+			})
+		);
+	}
+
+	#[test]
+	fn inline_texts_and_base_weights_travel_and_bad_texts_are_refused() {
+		let mut spec = spec();
+		spec.texts = vec![b"hello".to_vec().try_into().unwrap()].try_into().unwrap();
+		spec.base_weights = spec.dataset.clone();
+		let request = JobRequest::new(1, &spec).unwrap();
+		assert_eq!(request.dataset, Dataset::Texts(vec!["hello".into()]));
+		assert_eq!(request.base_state_cid.as_deref(), Some(CID));
+		spec.texts = vec![vec![0xff, 0xfe].try_into().unwrap()].try_into().unwrap();
+		assert_eq!(JobRequest::new(1, &spec), Err(WireError::TextNotUtf8));
+	}
+
+	#[test]
+	fn a_reported_commitment_becomes_the_payload_and_bad_digests_are_refused() {
+		let status: JobStatus = serde_json::from_str(&format!(
+			r#"{{"job": 3, "state": "done", "step": 100, "steps": 100, "error": null,
+			"compute_seconds": 12, "commitments": [{{"step": 100, "mean_loss": 0.25,
+			"loss_digest": "0x{a}", "gradient_digest": "0x{b}", "weights_digest": "0x{c}",
+			"delta_root": "0x{d}", "state_cid": "{CID}", "gradient_cid": "{CID}",
+			"samples": 3200}}]}}"#,
+			a = "11".repeat(32),
+			b = "22".repeat(32),
+			c = "33".repeat(32),
+			d = "44".repeat(32),
+		))
+		.unwrap();
+		assert_eq!(status.state, RunState::Done);
+		let payload = status.commitments[0]
+			.payload(3, 3, 9, BackendClass::CpuReference, status.compute_seconds)
+			.unwrap();
+		assert_eq!(payload.weights_digest, H256::repeat_byte(0x33));
+		assert_eq!(payload.delta_root, H256::repeat_byte(0x44));
+		assert_eq!(payload.state_cid, cid_from_string(CID).unwrap());
+		assert_eq!((payload.node, payload.compute_seconds), (9, Some(12)));
+
+		let mut truncated = status.commitments[0].clone();
+		truncated.weights_digest = "0x3333".into();
+		assert_eq!(
+			truncated.payload(3, 3, 9, BackendClass::CpuReference, None),
+			Err(WireError::BadDigest("0x3333".into()))
+		);
+	}
+}

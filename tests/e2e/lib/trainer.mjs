@@ -1,0 +1,80 @@
+// Starts `tessera-trainer serve` on a free port with a store of its own, for one test file.
+
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './dev-node.mjs';
+
+const TRAINER_BINARY = process.env.TESSERA_TRAINER;
+
+/**
+ * Starts a trainer and waits until `/v1/health` answers. Returns `{ url, stop }`; `stop` is
+ * idempotent and removes the store.
+ */
+export async function startTrainer({ timeoutMs = 30_000 } = {}) {
+  if (!TRAINER_BINARY) {
+    throw new Error('TESSERA_TRAINER must name the tessera-trainer binary (scripts/test.sh sets it)');
+  }
+  const store = await mkdtemp(join(tmpdir(), 'tessera-trainer-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const log = [];
+  const child = spawn(TRAINER_BINARY, ['--store', store, 'serve', '--listen', `127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (chunk) => log.push(chunk.toString()));
+  child.stderr.on('data', (chunk) => log.push(chunk.toString()));
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGINT');
+      await exited;
+    }
+    process.removeListener('exit', killOnExit);
+    await rm(store, { recursive: true, force: true });
+  };
+
+  const started = Date.now();
+  for (;;) {
+    try {
+      const health = await fetch(`${url}/v1/health`);
+      if (health.ok) {
+        return { url, stop };
+      }
+    } catch {
+      // Not listening yet.
+    }
+    if (child.exitCode !== null || Date.now() - started > timeoutMs) {
+      await stop();
+      throw new Error(`tessera-trainer did not serve within ${timeoutMs} ms:\n${log.join('')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** The bytes of a CIDv1 string in multibase `b` (lower-case base32 without padding). */
+export function cidBytes(cid) {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  if (!cid.startsWith('b')) {
+    throw new Error(`${cid} is not a base32 CIDv1`);
+  }
+  const bytes = [];
+  let [bits, value] = [0, 0];
+  for (const char of cid.slice(1)) {
+    const digit = alphabet.indexOf(char);
+    if (digit < 0) {
+      throw new Error(`${cid} is not a base32 CIDv1`);
+    }
+    value = ((value << 5) | digit) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      bytes.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Uint8Array.from(bytes);
+}
