@@ -193,7 +193,15 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn check_reveal(reveal: &Reveal) -> Result<(), TransactionValidityError> {
 		let payload = &reveal.payload;
 		let info = Jobs::<T>::get(payload.job).ok_or(InvalidTransaction::Stale)?;
-		if !matches!(info.state, JobState::Running) {
+		let is_final = payload.checkpoint.saturating_add(1) == info.checkpoints;
+		// Verification reads final reveals only; earlier checkpoints still come in while the
+		// result can be disputed, because settling a dispute needs them.
+		let open = match info.state {
+			JobState::Running => true,
+			JobState::Accepted | JobState::Disputed => !is_final,
+			_ => false,
+		};
+		if !open {
 			return Err(InvalidTransaction::Stale.into());
 		}
 		Self::ensure_replica(payload.job, payload.node)?;
@@ -205,7 +213,6 @@ impl<T: Config> Pallet<T> {
 		if commitment_hash(payload, payload.node, &reveal.salt) != committed {
 			return Err(InvalidTransaction::BadProof.into());
 		}
-		let is_final = payload.checkpoint + 1 == info.checkpoints;
 		if is_final != payload.compute_seconds.is_some() {
 			return Err(InvalidTransaction::Call.into());
 		}
@@ -272,9 +279,10 @@ impl<T: Config> Pallet<T> {
 		let info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
 		let final_checkpoint = info.checkpoints.saturating_sub(1);
 		let replicas = Assignments::<T>::get(job).unwrap_or_default();
-		if replicas
-			.iter()
-			.all(|replica| Reveals::<T>::contains_key((job, *replica, final_checkpoint)))
+		if info.state == JobState::Running
+			&& replicas
+				.iter()
+				.all(|replica| Reveals::<T>::contains_key((job, *replica, final_checkpoint)))
 		{
 			Self::verify(job);
 		}

@@ -137,6 +137,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// One run's work on `job` for `node`: start it, reveal what is due, commit what is next.
+	/// Once the job is verified only reveals of earlier checkpoints are left to send (a
+	/// dispute needs them); once they are all on chain the record goes.
 	pub(crate) fn work_on(
 		node: NodeId,
 		key: &NodePublic,
@@ -146,11 +148,14 @@ impl<T: Config> Pallet<T> {
 		let record_key = (PROGRESS_PREFIX, job, node).encode();
 		let mut record = StorageValueRef::persistent(&record_key);
 		let Some(info) = Jobs::<T>::get(job) else { return Ok(()) };
-		if !matches!(info.state, JobState::Assigned | JobState::Running) {
-			// Everything this node could send is on chain, or too late.
-			record.clear();
-			return Ok(());
-		}
+		let training = match info.state {
+			JobState::Assigned | JobState::Running => true,
+			JobState::Accepted | JobState::Disputed => false,
+			_ => {
+				record.clear();
+				return Ok(());
+			}
+		};
 		let lock_key = (LOCK_PREFIX, job, node).encode();
 		let mut lock =
 			StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
@@ -163,7 +168,7 @@ impl<T: Config> Pallet<T> {
 			record.get().ok().flatten().unwrap_or_default();
 		let trainer = trainer_url(key);
 
-		if !progress.started {
+		if training && !progress.started {
 			let request = JobRequest::new(job, &info.spec)?;
 			let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
 			let url = format!("{trainer}/v1/jobs");
@@ -180,7 +185,7 @@ impl<T: Config> Pallet<T> {
 
 		let checkpoint = NextCheckpoint::<T>::get(job, node);
 		let result = Self::reveal_due(key, &mut progress, now).and_then(|()| {
-			if checkpoint >= info.checkpoints {
+			if !training || checkpoint >= info.checkpoints {
 				return Ok(());
 			}
 			if !progress.sealed.contains_key(&checkpoint) {
@@ -194,7 +199,15 @@ impl<T: Config> Pallet<T> {
 			}
 			Self::send_commit(node, key, job, checkpoint, &mut progress, now)
 		});
-		record.set(&progress);
+		let all_revealed = progress
+			.sealed
+			.keys()
+			.all(|checkpoint| Reveals::<T>::contains_key((job, node, *checkpoint)));
+		if !training && all_revealed {
+			record.clear();
+		} else {
+			record.set(&progress);
+		}
 		result
 	}
 

@@ -239,6 +239,48 @@ fn a_restarted_worker_sends_nothing_twice_and_resends_only_what_was_lost() {
 }
 
 #[test]
+fn a_reveal_lost_before_acceptance_is_sent_again_afterwards() {
+	offchain_test(|trainer| {
+		let (job, node, _) = local_job();
+		trainer.expect_start(DEFAULT_TRAINER_URL, job);
+		trainer.expect_status(job, 2, Some(7));
+		work();
+		send(trainer.pooled()[0].clone());
+
+		// The first reveal is lost on its way; the final commit lands.
+		run_to(System::block_number() + 1);
+		let lost_at = System::block_number();
+		trainer.expect_status(job, 2, Some(7));
+		work();
+		let pooled = trainer.pooled();
+		let [Call::reveal { .. }, commit @ Call::commit { .. }] = &pooled[..] else {
+			panic!("the first reveal and the final commit, got {pooled:?}");
+		};
+		send(commit.clone());
+		run_to(System::block_number() + 1);
+		work();
+		send(trainer.pooled()[0].clone());
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+
+		// Once it could have landed, the lost reveal goes again (within the challenge window),
+		// and then the record goes.
+		run_to(lost_at + u64::from(RESEND_AFTER_BLOCKS));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+		work();
+		let pooled = trainer.pooled();
+		let [reveal @ Call::reveal { reveal: Reveal { payload, .. }, .. }] = &pooled[..] else {
+			panic!("the lost reveal, got {pooled:?}");
+		};
+		assert_eq!(*payload, expected_payload(job, node, 0, None));
+		send(reveal.clone());
+		work();
+		assert!(trainer.pooled().is_empty());
+		let record_key = (PROGRESS_PREFIX, job, node).encode();
+		assert_eq!(StorageValueRef::persistent(&record_key).get::<Progress<u64>>(), Ok(None));
+	});
+}
+
+#[test]
 fn a_trainer_that_answers_nonsense_is_asked_again_in_a_later_block() {
 	offchain_test(|trainer| {
 		let (job, _, _) = local_job();
