@@ -288,4 +288,6 @@ mod benchmarks {
 
 		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Finalized));
 	}
+
+	impl_benchmark_test_suite!(Pallet, crate::mock::new_bench_ext(), crate::mock::Test);
 }

@@ -328,3 +328,21 @@ pub fn new_test_ext() -> polkadot_sdk::sp_io::TestExternalities {
 	ext.execute_with(|| System::set_block_number(1));
 	ext
 }
+
+/// The test externalities with every mock node's key in the keystore, which the benchmarks
+/// sign with.
+#[cfg(feature = "runtime-benchmarks")]
+pub fn new_bench_ext() -> polkadot_sdk::sp_io::TestExternalities {
+	use polkadot_sdk::sp_keystore::{testing::MemoryKeystore, Keystore, KeystoreExt};
+	let keystore = MemoryKeystore::new();
+	for node in Nodes::get() {
+		let seed: String =
+			[node.id as u8 + 1; 32].iter().map(|byte| format!("{byte:02x}")).collect();
+		keystore
+			.sr25519_generate_new(tessera_primitives::NODE_KEY_TYPE, Some(&format!("0x{seed}")))
+			.expect("a valid seed");
+	}
+	let mut ext = new_test_ext();
+	ext.register_extension(KeystoreExt::new(keystore));
+	ext
+}
