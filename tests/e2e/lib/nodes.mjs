@@ -1,6 +1,7 @@
 // Compute nodes as tests need them.
 
-import { stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { Keyring } from '@polkadot/keyring';
+import { stringToHex, stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { inBlock } from './extrinsics.mjs';
 
 /**
@@ -15,4 +16,17 @@ export async function registerTrainer(api, owner, nodeKey, stake) {
     owner,
   );
   return events.find(({ event }) => api.events.nodeRegistry.NodeRegistered.is(event)).event.data.node.toNumber();
+}
+
+/**
+ * Registers a trainer whose node key (derived from `seed`) is in the dev node's keystore and
+ * whose off-chain worker calls the trainer at `trainerUrl`; returns its node id.
+ */
+export async function enrolTrainer(api, owner, seed, trainerUrl, stake) {
+  const nodeKey = new Keyring({ type: 'sr25519' }).addFromUri(seed);
+  const node = await registerTrainer(api, owner, nodeKey, stake);
+  await api.rpc.author.insertKey('tsra', seed, u8aToHex(nodeKey.publicKey));
+  const urlKey = u8aConcat(stringToU8a('tessera/proof-of-compute/trainer-url/'), nodeKey.publicKey);
+  await api.rpc.offchain.localStorageSet('PERSISTENT', u8aToHex(urlKey), stringToHex(trainerUrl));
+  return node;
 }

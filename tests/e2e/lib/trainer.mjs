@@ -1,16 +1,19 @@
 // Starts `tessera-trainer serve` on a free port with a store of its own, for one test file.
 
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './dev-node.mjs';
+import { after, before } from 'node:test';
+import { freePort, startDevNode } from './dev-node.mjs';
+import { waitForEvent } from './extrinsics.mjs';
 
 const TRAINER_BINARY = process.env.TESSERA_TRAINER;
 
 /**
- * Starts a trainer and waits until `/v1/health` answers. Returns `{ url, stop }`; `stop` is
- * idempotent and removes the store.
+ * Starts a trainer and waits until `/v1/health` answers. Returns `{ url, put, stop }`: `put`
+ * stores a blob and answers `{ cid, bytes }`; `stop` is idempotent and removes the store.
  */
 export async function startTrainer({ timeoutMs = 30_000 } = {}) {
   if (!TRAINER_BINARY) {
@@ -43,7 +46,8 @@ export async function startTrainer({ timeoutMs = 30_000 } = {}) {
     try {
       const health = await fetch(`${url}/v1/health`);
       if (health.ok) {
-        return { url, stop };
+        const put = async (body) => (await fetch(`${url}/v1/blobs`, { method: 'PUT', body })).json();
+        return { url, put, stop };
       }
     } catch {
       // Not listening yet.
@@ -77,4 +81,44 @@ export function cidBytes(cid) {
     }
   }
   return Uint8Array.from(bytes);
+}
+
+/** A CSV table of 64 samples of two features, labelled by which side of a line they lie. */
+export function csvTable() {
+  const rows = ['x,y,label'];
+  for (let row = 0; row < 64; row += 1) {
+    const [x, y] = [(row % 7) / 7, (row % 5) / 5];
+    rows.push(`${x},${y},${x + y > 0.8 ? 1 : 0}`);
+  }
+  return rows.join('\n');
+}
+
+/** Starts a dev node and a trainer before a file's tests and stops both after them. */
+export function devNodeWithTrainer() {
+  const context = {};
+  before(async () => {
+    [context.node, context.trainer] = await Promise.all([startDevNode(), startTrainer()]);
+  });
+  after(async () => {
+    await context.node?.stop();
+    await context.trainer?.stop();
+  });
+  return context;
+}
+
+/**
+ * Waits for job `job` to be verified: its `JobAccepted`, or its `JobDisputed` when the
+ * reputation pallet drew a spot-check of a replica (asserted to be the reason).
+ */
+export async function waitForVerdict(api, job) {
+  const verdict = await waitForEvent(
+    api,
+    (event) => (api.events.proofOfCompute.JobAccepted.is(event) || api.events.proofOfCompute.JobDisputed.is(event))
+      && event.data.job.toNumber() === job,
+    150_000,
+  );
+  if (api.events.proofOfCompute.JobDisputed.is(verdict)) {
+    assert.ok(verdict.data.reason.isSpotCheck, `disputed for ${verdict.data.reason}`);
+  }
+  return verdict;
 }
