@@ -17,10 +17,10 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	genesis_config_presets, AccountId, AuraId, Balance, Block, BlockNumber, ConsensusHook,
-	Did, Executive, InherentDataExt, ModelRegistry, NodeRegistry, Nonce, ProofOfCompute, ParachainInfo, ParachainSystem, Reputation,
-	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment,
-	BLOCK_PROCESSING_VELOCITY, SLOT_DURATION, VERSION,
+	genesis_config_presets, AccountId, AuraId, Balance, Block, BlockNumber, ConsensusHook, Did,
+	Executive, InherentDataExt, ModelRegistry, NodeRegistry, Nonce, ParachainInfo, ParachainSystem,
+	ProofOfCompute, Reputation, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System,
+	TransactionPayment, BLOCK_PROCESSING_VELOCITY, SLOT_DURATION, VERSION,
 };
 
 impl_runtime_apis! {

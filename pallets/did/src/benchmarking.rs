@@ -9,12 +9,12 @@ use frame_support::{
 	traits::{fungible::Mutate, Get},
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
+use polkadot_sdk::sp_runtime::traits::{Bounded, Zero};
 use polkadot_sdk::{
 	frame_benchmarking::v2::*,
 	sp_core::{crypto::KeyTypeId, sr25519},
 	sp_io::crypto::{sr25519_generate, sr25519_sign},
 };
-use polkadot_sdk::sp_runtime::traits::{Bounded, Zero};
 
 /// Where benchmark DID keys live in the keystore.
 const BENCH_KEY_TYPE: KeyTypeId = KeyTypeId(*b"tdid");
