@@ -72,6 +72,11 @@ pub fn trainer_url_key(key: &NodePublic) -> Vec<u8> {
 	storage_key
 }
 
+/// The persistent offchain storage key of what the worker remembers of `job` for `node`.
+fn progress_key(job: JobId, node: NodeId) -> Vec<u8> {
+	(PROGRESS_PREFIX, job, node).encode()
+}
+
 /// What the worker remembers of one job of one node, across runs and restarts.
 #[derive(Encode, Decode, Default, Debug, PartialEq)]
 pub(crate) struct Progress<BlockNumber> {
@@ -145,7 +150,7 @@ impl<T: Config> Pallet<T> {
 		job: JobId,
 		now: BlockNumberFor<T>,
 	) -> Result<(), WorkError> {
-		let record_key = (PROGRESS_PREFIX, job, node).encode();
+		let record_key = progress_key(job, node);
 		let mut record = StorageValueRef::persistent(&record_key);
 		let Some(info) = Jobs::<T>::get(job) else { return Ok(()) };
 		let training = match info.state {

@@ -58,6 +58,22 @@ impl Harness {
 		self.expect("GET", &uri, vec![], &status(job, done, seconds));
 	}
 
+	/// The one commit the worker pooled since the last look.
+	fn only_commit(&self) -> (Call<Test>, Commit) {
+		match &self.pooled()[..] {
+			[call @ Call::commit { commit, .. }] => (call.clone(), commit.clone()),
+			other => panic!("one commit, got {other:?}"),
+		}
+	}
+
+	/// The one reveal the worker pooled since the last look, and its payload.
+	fn only_reveal(&self) -> (Call<Test>, CommitmentPayload) {
+		match &self.pooled()[..] {
+			[call @ Call::reveal { reveal, .. }] => (call.clone(), reveal.payload.clone()),
+			other => panic!("one reveal, got {other:?}"),
+		}
+	}
+
 	/// What the worker pooled since the last look, decoded.
 	fn pooled(&self) -> Vec<Call<Test>> {
 		(self.take_pooled)()
@@ -123,6 +139,11 @@ fn local_job() -> (JobId, NodeId, NodePublic) {
 	(job, node, key)
 }
 
+/// What the worker remembers of `job` for `node`.
+fn progress(job: JobId, node: NodeId) -> Option<Progress<u64>> {
+	StorageValueRef::persistent(&progress_key(job, node)).get().unwrap()
+}
+
 fn work() {
 	ProofOfCompute::offchain_worker(System::block_number());
 }
@@ -152,43 +173,31 @@ fn the_worker_trains_commits_and_reveals_every_checkpoint_through_to_acceptance(
 		trainer.expect_start(DEFAULT_TRAINER_URL, job);
 		trainer.expect_status(job, 1, None);
 		work();
-		let [commit @ Call::commit { commit: Commit { checkpoint: 0, .. }, .. }] =
-			&trainer.pooled()[..]
-		else {
-			panic!("one commit of checkpoint 0");
-		};
-		send(commit.clone());
+		let (call, commit) = trainer.only_commit();
+		assert_eq!(commit.checkpoint, 0);
+		send(call);
 
 		// Next block: the commit is on chain, so it is revealed; the final checkpoint is
 		// reported but not yet its seconds, so it waits.
 		run_to(System::block_number() + 1);
 		trainer.expect_status(job, 2, None);
 		work();
-		let pooled = trainer.pooled();
-		let [reveal @ Call::reveal { reveal: Reveal { payload, .. }, .. }] = &pooled[..] else {
-			panic!("one reveal, got {pooled:?}");
-		};
-		assert_eq!(*payload, expected_payload(job, node, 0, None));
-		send(reveal.clone());
+		let (call, payload) = trainer.only_reveal();
+		assert_eq!(payload, expected_payload(job, node, 0, None));
+		send(call);
 
 		run_to(System::block_number() + 1);
 		trainer.expect_status(job, 2, Some(42));
 		work();
-		let pooled = trainer.pooled();
-		let [commit @ Call::commit { commit: Commit { checkpoint: 1, .. }, .. }] = &pooled[..]
-		else {
-			panic!("one commit of checkpoint 1, got {pooled:?}");
-		};
-		send(commit.clone());
+		let (call, commit) = trainer.only_commit();
+		assert_eq!(commit.checkpoint, 1);
+		send(call);
 
 		run_to(System::block_number() + 1);
 		work();
-		let pooled = trainer.pooled();
-		let [reveal @ Call::reveal { reveal: Reveal { payload, .. }, .. }] = &pooled[..] else {
-			panic!("the final reveal, got {pooled:?}");
-		};
-		assert_eq!(*payload, expected_payload(job, node, 1, Some(42)));
-		send(reveal.clone());
+		let (call, payload) = trainer.only_reveal();
+		assert_eq!(payload, expected_payload(job, node, 1, Some(42)));
+		send(call);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
 		assert!(events().iter().any(|event| matches!(event, Event::JobAccepted { .. })));
 
@@ -196,8 +205,7 @@ fn the_worker_trains_commits_and_reveals_every_checkpoint_through_to_acceptance(
 		run_to(System::block_number() + 1);
 		work();
 		assert!(trainer.pooled().is_empty());
-		let record_key = (PROGRESS_PREFIX, job, node).encode();
-		assert_eq!(StorageValueRef::persistent(&record_key).get::<Progress<u64>>(), Ok(None));
+		assert_eq!(progress(job, node), None);
 	});
 }
 
@@ -208,8 +216,7 @@ fn a_restarted_worker_sends_nothing_twice_and_resends_only_what_was_lost() {
 		trainer.expect_start(DEFAULT_TRAINER_URL, job);
 		trainer.expect_status(job, 1, None);
 		work();
-		let first = trainer.pooled();
-		assert_eq!(first.len(), 1);
+		let (_, first) = trainer.only_commit();
 
 		// Until the commit could have landed, later runs (a restart is one: all the worker
 		// knows is in persistent offchain storage) ask the trainer nothing and send nothing.
@@ -222,19 +229,13 @@ fn a_restarted_worker_sends_nothing_twice_and_resends_only_what_was_lost() {
 		// again, and its reveal opens it.
 		run_to(System::block_number() + 1);
 		work();
-		let again = trainer.pooled();
-		let commit_of = |calls: &[Call<Test>]| match calls {
-			[Call::commit { commit, .. }] => commit.clone(),
-			other => panic!("one commit, got {other:?}"),
-		};
-		assert_eq!(commit_of(&again), commit_of(&first));
-		send(again[0].clone());
+		let (call, again) = trainer.only_commit();
+		assert_eq!(again, first);
+		send(call);
 		run_to(System::block_number() + 1);
 		trainer.expect_status(job, 1, None);
 		work();
-		let pooled = trainer.pooled();
-		assert!(matches!(&pooled[..], [Call::reveal { .. }]), "{pooled:?}");
-		send(pooled[0].clone());
+		send(trainer.only_reveal().0);
 	});
 }
 
@@ -267,16 +268,12 @@ fn a_reveal_lost_before_acceptance_is_sent_again_afterwards() {
 		run_to(lost_at + u64::from(RESEND_AFTER_BLOCKS));
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
 		work();
-		let pooled = trainer.pooled();
-		let [reveal @ Call::reveal { reveal: Reveal { payload, .. }, .. }] = &pooled[..] else {
-			panic!("the lost reveal, got {pooled:?}");
-		};
-		assert_eq!(*payload, expected_payload(job, node, 0, None));
-		send(reveal.clone());
+		let (call, payload) = trainer.only_reveal();
+		assert_eq!(payload, expected_payload(job, node, 0, None));
+		send(call);
 		work();
 		assert!(trainer.pooled().is_empty());
-		let record_key = (PROGRESS_PREFIX, job, node).encode();
-		assert_eq!(StorageValueRef::persistent(&record_key).get::<Progress<u64>>(), Ok(None));
+		assert_eq!(progress(job, node), None);
 	});
 }
 
