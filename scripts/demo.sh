@@ -1,32 +1,22 @@
 #!/usr/bin/env bash
-# Builds tessera-node, starts a dev chain and follows its blocks until Ctrl-C.
+# Tessera from request to reward: builds tessera-node and tessera-trainer, starts a dev chain
+# and four trainers (the fourth reports wrong digests), registers four compute nodes with
+# stake whose keys are in the node's keystore, has Ferdie propose fine-tuning the genesis model
+# and Alice approve it, and shows live what the chain does with it: assignment, commits,
+# reveals, verification, the liar slashed, reputations, rewards and the new model version.
+# Ends with a summary table and the polkadot-js apps link; Ctrl-C stops everything it started.
+#
+#   scripts/demo.sh            RPC on 9944
+#   RPC_PORT=9955 scripts/demo.sh
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$TESSERA_ROOT/scripts/setup.sh"
 cd "$TESSERA_ROOT"
 
-RPC_PORT="${RPC_PORT:-9944}"
-
-log "building tessera-node"
+log "building tessera-node and tessera-trainer"
 cargo build --locked --profile "$CARGO_PROFILE" --workspace
+CARGO_TARGET_DIR="$TRAINER_TARGET_DIR" cargo build --locked --profile "$CARGO_PROFILE" \
+  --manifest-path offchain-trainer/Cargo.toml --features kubo --bin tessera-trainer
 
-node_log="$(mktemp -t tessera-demo-node.XXXXXX.log)"
-"$TESSERA_NODE" --dev --tmp --rpc-port "$RPC_PORT" --rpc-cors all >"$node_log" 2>&1 &
-node_pid=$!
-stop() {
-  kill -INT "$node_pid" 2>/dev/null && wait "$node_pid" 2>/dev/null
-  log "stopped tessera-node (its log: $node_log)"
-}
-trap stop EXIT
-trap 'exit 130' INT TERM
-
-log "tessera-node --dev started (pid $node_pid, log $node_log)"
-cat <<INFO
-
-  RPC endpoint:     ws://127.0.0.1:$RPC_PORT
-  polkadot-js apps: https://polkadot.js.org/apps/?rpc=ws://127.0.0.1:$RPC_PORT
-
-  Following new and finalized blocks; Ctrl-C stops the node.
-
-INFO
-(cd tests/e2e && node follow-blocks.mjs "ws://127.0.0.1:$RPC_PORT")
+cd tests/e2e
+TESSERA_NODE="$TESSERA_NODE" TESSERA_TRAINER="$TESSERA_TRAINER" exec node demo.mjs "${RPC_PORT:-9944}"

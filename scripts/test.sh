@@ -17,6 +17,9 @@ CARGO_TARGET_DIR="$TRAINER_TARGET_DIR" \
 CARGO_TARGET_DIR="$TRAINER_TARGET_DIR" \
   cargo test --locked --profile "$CARGO_PROFILE" --manifest-path offchain-trainer/Cargo.toml --features kubo
 
+log "the development genesis model is reproducible"
+scripts/genesis-model.sh --check
+
 log "end-to-end tests (tests/e2e)"
 (cd tests/e2e && TESSERA_NODE="$TESSERA_NODE" TESSERA_TRAINER="$TESSERA_TRAINER" \
   node --test --test-concurrency=1 --test-timeout=600000)

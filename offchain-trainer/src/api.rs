@@ -32,17 +32,28 @@ pub const MAX_JSON_BYTES: usize = 1 << 20;
 /// The largest blob accepted or fetched.
 pub const MAX_BLOB_BYTES: usize = 256 << 20;
 
+/// Whether the service reports what it computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conduct {
+	/// Reports its commitments as computed.
+	Honest,
+	/// Reports every commitment with a wrong weights digest, as a node that cheats or whose
+	/// hardware is faulty would: for demonstrations and tests of verification only.
+	WrongDigests,
+}
+
 /// What the handlers share.
 #[derive(Clone)]
 pub struct Service {
 	store: ContentStore,
+	conduct: Conduct,
 	jobs: Arc<Mutex<HashMap<u64, (TrainingSpec, JobStatus)>>>,
 }
 
 impl Service {
 	/// A service over this content store.
-	pub fn new(store: ContentStore) -> Self {
-		Self { store, jobs: Arc::default() }
+	pub fn new(store: ContentStore, conduct: Conduct) -> Self {
+		Self { store, conduct, jobs: Arc::default() }
 	}
 
 	/// The routes of the `/v1` API.
@@ -73,9 +84,13 @@ impl Service {
 }
 
 /// Serves the API on `listen` until interrupted.
-pub async fn serve(listen: std::net::SocketAddr, store: ContentStore) -> std::io::Result<()> {
+pub async fn serve(
+	listen: std::net::SocketAddr,
+	store: ContentStore,
+	conduct: Conduct,
+) -> std::io::Result<()> {
 	let listener = tokio::net::TcpListener::bind(listen).await?;
-	axum::serve(listener, Service::new(store).router())
+	axum::serve(listener, Service::new(store, conduct).router())
 		.with_graceful_shutdown(async {
 			let _ = tokio::signal::ctrl_c().await;
 		})
@@ -201,9 +216,14 @@ fn train_job(
 	let mut session = session(spec.clone(), dataset, &service.store)?;
 	while session.step() < hyper.steps {
 		let checkpoint = session.step() + hyper.checkpoint_every;
-		let commitments = session.run_until(checkpoint, |report| {
+		let mut commitments = session.run_until(checkpoint, |report| {
 			service.update(job, |status| status.step = report.step)
 		})?;
+		if service.conduct == Conduct::WrongDigests {
+			for commitment in &mut commitments {
+				commitment.weights_digest.0.iter_mut().for_each(|byte| *byte = !*byte);
+			}
+		}
 		service.update(job, |status| status.commitments.extend(commitments));
 	}
 	Ok(())

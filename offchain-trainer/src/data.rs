@@ -111,6 +111,25 @@ impl Dataset {
 	pub fn sample(&self, index: usize) -> &[f32] {
 		&self.features[index * self.num_features..(index + 1) * self.num_features]
 	}
+
+	/// The set as a CSV table that [`from_csv`] reads back to the same set (images lose
+	/// their shape); `None` for text, which has several labels per sample.
+	pub fn to_csv(&self) -> Option<String> {
+		if self.labels_per_sample != 1 {
+			return None;
+		}
+		let header = (1..=self.num_features).map(|column| format!("x{column}"));
+		let mut table = header.chain(["label".into()]).collect::<Vec<_>>().join(",");
+		table.push('\n');
+		for index in 0..self.len() {
+			// `Display` of an f32 is the shortest text that parses back to the same value.
+			let cells = self.sample(index).iter().map(f32::to_string);
+			let row = cells.chain([self.labels[index].to_string()]).collect::<Vec<_>>();
+			table.push_str(&row.join(","));
+			table.push('\n');
+		}
+		Some(table)
+	}
 }
 
 /// The datasets compiled into the trainer (from `smartcore`'s `datasets` feature).
@@ -325,6 +344,17 @@ mod tests {
 		assert_eq!((cancer.len(), cancer.num_features, cancer.num_classes), (569, 30, 2));
 		let first_column_mean = cancer.features.iter().step_by(30).sum::<f32>() / 569.0;
 		assert!(first_column_mean.abs() < 1e-4);
+	}
+
+	#[test]
+	fn builtin_tables_export_to_csv_and_read_back_unchanged() {
+		for builtin in [Builtin::Iris, Builtin::BreastCancer, Builtin::Digits] {
+			let set = builtin.load();
+			let read = from_csv(set.to_csv().unwrap().as_bytes()).unwrap();
+			assert_eq!(read, Dataset { image: None, ..set });
+		}
+		let text = from_texts([b"abc".as_slice()], 2).unwrap();
+		assert_eq!(text.to_csv(), None);
 	}
 
 	#[test]

@@ -74,11 +74,21 @@ enum Command {
 	},
 	/// Prints the hardware report and its hash (the node's `hw_hash`).
 	Hwinfo,
+	/// Prints a built-in dataset as a CSV table, which `cid --add` stores for jobs to name.
+	Export {
+		/// The dataset.
+		#[arg(long, value_enum)]
+		dataset: Builtin,
+	},
 	/// Serves the HTTP API the off-chain workers call.
 	Serve {
 		/// Address to listen on.
 		#[arg(long, default_value = "127.0.0.1:7070")]
 		listen: std::net::SocketAddr,
+		/// Reports every commitment with a wrong weights digest, as a cheating node would.
+		/// Only for demonstrating and testing verification: the chain slashes such a node.
+		#[arg(long)]
+		wrong_digests: bool,
 	},
 }
 
@@ -220,10 +230,20 @@ fn main() -> anyhow::Result<()> {
 			let aggregate = fed_avg(&shape, &store, None, &updates, None)?;
 			println!("{}", serde_json::to_string(&aggregate)?);
 		}
-		Command::Serve { listen } => {
+		Command::Export { dataset } => {
+			let table = dataset.load().to_csv().context("only tables export as CSV")?;
+			print!("{table}");
+		}
+		Command::Serve { listen, wrong_digests } => {
 			let store = cli.open_store()?;
+			let conduct = if *wrong_digests {
+				eprintln!("reporting wrong weights digests, as asked (--wrong-digests)");
+				api::Conduct::WrongDigests
+			} else {
+				api::Conduct::Honest
+			};
 			eprintln!("serving the trainer API on http://{listen}/v1");
-			tokio::runtime::Runtime::new()?.block_on(api::serve(*listen, store))?;
+			tokio::runtime::Runtime::new()?.block_on(api::serve(*listen, store, conduct))?;
 		}
 		Command::Hwinfo => {
 			let report = HardwareReport::detect();

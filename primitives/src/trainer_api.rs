@@ -1,8 +1,9 @@
 //! The trainer's HTTP API as a node's off-chain worker speaks it.
 //!
-//! The worker starts a job with `POST /v1/jobs` and a [`JobRequest`] built from the chain's
-//! [`JobSpec`], then polls `GET /v1/jobs/{job}` for a [`JobStatus`] whose commitments become
-//! the [`CommitmentPayload`]s it commits and reveals. These types are the JSON the trainer's
+//! The worker sends `POST /v1/jobs` with a [`JobRequest`] built from the chain's [`JobSpec`]
+//! until the [`JobStatus`] it answers with holds the commitments that become the
+//! [`CommitmentPayload`]s it commits and reveals: the trainer starts a job id it does not
+//! know (again, after a restart) and reports the progress of one it knows. These types are the JSON the trainer's
 //! own (`tessera_trainer::api::types`) serialise to and from; the trainer's tests hold both
 //! sides to it. Fields the worker does not need (a commitment's mean loss, say) are left out
 //! and ignored when parsing.
@@ -91,7 +92,7 @@ pub enum Backend {
 	Wgpu,
 }
 
-/// `POST /v1/jobs`: train the chain's job `job`.
+/// `POST /v1/jobs`: train the chain's job `job`, or report how far it got.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobRequest {
 	/// The chain's job id; the trainer trains each id once.
@@ -166,7 +167,7 @@ pub enum RunState {
 	Failed,
 }
 
-/// `GET /v1/jobs/{job}`: a job's progress.
+/// The answer to `POST /v1/jobs` and `GET /v1/jobs/{job}`: a job's progress.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobStatus {
 	/// The job.

@@ -1,6 +1,7 @@
 //! Genesis presets: `development` (what `--dev` runs) and `local_testnet` (a parachain on a
 //! local relay chain). Both fund the well-known dev accounts, make Alice and Bob the
-//! collators, give Alice the sudo key and use para id 2000.
+//! collators, give Alice the sudo key, use para id 2000 and start with one model, owned by
+//! Alice, and the approved dataset it was trained on ([`first_model`]).
 
 use alloc::{vec, vec::Vec};
 use cumulus_primitives_core::ParaId;
@@ -12,9 +13,11 @@ use sp_keyring::Sr25519Keyring;
 
 use crate::{
 	configs::TreasuryAccount, AccountId, AuraId, BalancesConfig, CollatorSelectionConfig,
-	ModelApproversConfig, ParachainInfoConfig, PolkadotXcmConfig, RuntimeGenesisConfig,
-	SessionConfig, SessionKeys, SudoConfig, EXISTENTIAL_DEPOSIT, UNIT,
+	ModelApproversConfig, ModelRegistryConfig, ParachainInfoConfig, PolkadotXcmConfig,
+	RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig, EXISTENTIAL_DEPOSIT, UNIT,
 };
+use pallet_model_registry::types::Owner;
+use tessera_primitives::{did::DidId, trainer_api::cid_from_string};
 
 /// The para id Tessera registers under on its local relay chain.
 pub const PARACHAIN_ID: u32 = 2000;
@@ -24,6 +27,30 @@ const ENDOWMENT: u128 = 1_000_000 * UNIT;
 
 /// The XCM version assumed for peers that have not announced theirs.
 const SAFE_XCM_VERSION: u32 = xcm::prelude::XCM_VERSION;
+
+/// The first model: an MLP with 16 hidden units trained for 300 steps on the iris table,
+/// as `scripts/genesis-model.sh` makes it (and `scripts/test.sh` checks these values
+/// against it). The script leaves the content in a trainer's store on request.
+pub mod first_model {
+	use polkadot_sdk::sp_core::hex2array;
+
+	/// The model's name.
+	pub const NAME: &str = "iris-mlp";
+	/// The iris table as CSV, as `tessera-trainer export --dataset iris` prints it.
+	pub const DATASET_CID: &str = "bafkreidlmsxbhknmvgqhhg7uxl7mjfklw67bpaz2tfdr2nxz6x2ddfgxu4";
+	/// A JSON record of the architecture, dataset and hyper-parameters.
+	pub const METADATA_CID: &str = "bafkreih5kky5rndzb77y4bybpeaink2cbdtzsll3jxzqfoj7hewz3jqgzu";
+	/// The trainer's state after the 300 steps: the root version's weights.
+	pub const WEIGHTS_CID: &str = "bafkreifsqgyc4qfdeterx5m7uieokwhgls2m7zcbmk6vvbs6fx6p2v2j7e";
+	/// The canonical digest of those weights.
+	pub const WEIGHTS_DIGEST: [u8; 32] =
+		hex2array!("c7d82208ec91fb50f57ca5b804b4e7f1937b9397a1b278f7c87dcb778f84893c");
+}
+
+/// The bytes of one of [`first_model`]'s CIDs.
+fn cid_bytes(cid: &str) -> Vec<u8> {
+	cid_from_string(cid).expect("the genesis CIDs are valid").into_inner()
+}
 
 fn tessera_genesis(
 	collators: Vec<(AccountId, AuraId)>,
@@ -56,7 +83,24 @@ fn tessera_genesis(
 		// The root account also approves training proposals and datasets until governance
 		// appoints approvers.
 		model_approvers: ModelApproversConfig {
-			members: vec![root].try_into().expect("one member")
+			members: vec![root.clone()].try_into().expect("one member")
+		},
+		model_registry: ModelRegistryConfig {
+			models: vec![(
+				Owner::Account(root.clone()),
+				first_model::NAME.into(),
+				b"mlp".to_vec(),
+				cid_bytes(first_model::METADATA_CID),
+				cid_bytes(first_model::WEIGHTS_CID),
+				first_model::WEIGHTS_DIGEST.into(),
+			)],
+			// Fisher's iris measurements, as published by the UCI repository.
+			datasets: vec![(
+				cid_bytes(first_model::DATASET_CID),
+				1,
+				b"CC-BY-4.0".to_vec(),
+				DidId::from_initial_key(root.as_ref()),
+			)],
 		},
 	})
 }
@@ -143,6 +187,26 @@ mod tests {
 					pallet_sudo::Key::<Runtime>::get(),
 					Some(Sr25519Keyring::Alice.to_account_id())
 				);
+			});
+		}
+	}
+
+	#[test]
+	fn every_listed_preset_starts_with_the_first_model_and_its_dataset() {
+		let cid = |text: &str| cid_from_string(text).unwrap();
+		for preset in preset_names() {
+			let preset = core::str::from_utf8(preset.as_ref()).expect("preset names are UTF-8");
+			genesis_of(preset).execute_with(|| {
+				let model = pallet_model_registry::Models::<Runtime>::get(0).expect("model 0");
+				assert_eq!(model.owner, Owner::Account(Sr25519Keyring::Alice.to_account_id()));
+				assert_eq!(&model.name[..], first_model::NAME.as_bytes());
+				assert_eq!(model.metadata, cid(first_model::METADATA_CID));
+				let root = pallet_model_registry::Versions::<Runtime>::get(0, model.current)
+					.expect("the root version");
+				assert_eq!(root.weights, cid(first_model::WEIGHTS_CID));
+				assert_eq!(root.digest.0, first_model::WEIGHTS_DIGEST);
+				let dataset = pallet_model_registry::Datasets::<Runtime>::get(0).expect("dataset 0");
+				assert_eq!(dataset.cid, cid(first_model::DATASET_CID));
 			});
 		}
 	}

@@ -5,9 +5,13 @@ use serde_json::{json, Value};
 use tower::ServiceExt;
 
 fn service() -> (tempfile::TempDir, Router) {
+	service_with(Conduct::Honest)
+}
+
+fn service_with(conduct: Conduct) -> (tempfile::TempDir, Router) {
 	let dir = tempfile::tempdir().unwrap();
 	let store = ContentStore::open(dir.path()).unwrap();
-	(dir, Service::new(store).router())
+	(dir, Service::new(store, conduct).router())
 }
 
 async fn call(router: &Router, method: &str, uri: &str, body: Body) -> Response {
@@ -88,6 +92,26 @@ async fn a_job_trains_once_however_often_it_is_asked_for() {
 	let (status, body) = json_call(&router, "POST", "/v1/verify", verify).await;
 	assert_eq!(status, StatusCode::OK);
 	assert_eq!(body["commitments"][0], done["commitments"][1]);
+}
+
+#[tokio::test]
+async fn a_service_reporting_wrong_digests_differs_from_an_honest_one_only_in_weights_digests() {
+	let (_honest_dir, honest) = service();
+	let (_liar_dir, liar) = service_with(Conduct::WrongDigests);
+	for router in [&honest, &liar] {
+		let (status, _) = json_call(router, "POST", "/v1/jobs", job(3, 20)).await;
+		assert_eq!(status, StatusCode::ACCEPTED);
+	}
+	let (truth, lies) = (finished(&honest, 3).await, finished(&liar, 3).await);
+	let (truth, lies) =
+		(truth["commitments"].as_array().unwrap(), lies["commitments"].as_array().unwrap());
+	assert_eq!(truth.len(), 2);
+	for (told, computed) in lies.iter().zip(truth) {
+		assert_ne!(told["weights_digest"], computed["weights_digest"]);
+		let mut told = told.clone();
+		told["weights_digest"] = computed["weights_digest"].clone();
+		assert_eq!(&told, computed);
+	}
 }
 
 #[tokio::test]

@@ -5,12 +5,14 @@
 //! [`MAX_JOBS_PER_RUN`] a block), under a per-job [`StorageLock`] so that overlapping runs
 //! (one per imported block, forks included) never interleave, the worker:
 //!
-//! 1. asks the trainer to train the job (`POST /v1/jobs`, see
-//!    [`tessera_primitives::trainer_api`]); the trainer trains each job id once, so asking
-//!    again after a restart costs nothing;
-//! 2. once the trainer reports the node's next checkpoint (`GET /v1/jobs/{job}`), *seals* it:
-//!    the payload and a fresh salt go to persistent offchain storage before anything leaves,
-//!    then the commit is signed with the node key and pooled as an authorized transaction;
+//! 1. asks the trainer for the job (`POST /v1/jobs`, see [`tessera_primitives::trainer_api`])
+//!    until it reports the node's next checkpoint. The trainer trains each job id once and
+//!    answers again with its progress, so asking is how the worker learns the progress, and
+//!    a trainer that restarted and forgot the job simply trains it again, to the same
+//!    results;
+//! 2. *seals* the checkpoint: the payload and a fresh salt go to persistent offchain storage
+//!    before anything leaves, then the commit is signed with the node key and pooled as an
+//!    authorized transaction;
 //! 3. reveals every sealed checkpoint as soon as the chain would accept the reveal.
 //!
 //! A commit or reveal that was pooled and has not landed is not sent again for
@@ -57,7 +59,7 @@ pub const HTTP_DEADLINE_MS: u64 = 3_000;
 pub const RESEND_AFTER_BLOCKS: u32 = 10;
 /// The largest trainer response read.
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
-/// How long one run may hold a job's lock: two HTTP calls and the signing, with room.
+/// How long one run may hold a job's lock: an HTTP call and the signing, with room.
 const LOCK_MS: u64 = 3 * HTTP_DEADLINE_MS;
 const LOCK_BLOCKS: u32 = 5;
 
@@ -80,8 +82,6 @@ fn progress_key(job: JobId, node: NodeId) -> Vec<u8> {
 /// What the worker remembers of one job of one node, across runs and restarts.
 #[derive(Encode, Decode, Default, Debug, PartialEq)]
 pub(crate) struct Progress<BlockNumber> {
-	/// The trainer accepted the job.
-	pub started: bool,
 	/// Checkpoints sealed so far, by index.
 	pub sealed: BTreeMap<u32, Sealed<BlockNumber>>,
 }
@@ -141,7 +141,7 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// One run's work on `job` for `node`: start it, reveal what is due, commit what is next.
+	/// One run's work on `job` for `node`: reveal what is due, commit what is next.
 	/// Once the job is verified only reveals of earlier checkpoints are left to send (a
 	/// dispute needs them); once they are all on chain the record goes.
 	pub(crate) fn work_on(
@@ -172,22 +172,6 @@ impl<T: Config> Pallet<T> {
 		let mut progress: Progress<BlockNumberFor<T>> =
 			record.get().ok().flatten().unwrap_or_default();
 		let trainer = trainer_url(key);
-
-		if training && !progress.started {
-			let request = JobRequest::new(job, &info.spec)?;
-			let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
-			let url = format!("{trainer}/v1/jobs");
-			let started: JobStatus = call_trainer(
-				http::Request::post(&url, vec![body])
-					.add_header("Content-Type", "application/json"),
-			)?;
-			if started.job != job {
-				return Err(WorkError::BadResponse);
-			}
-			progress.started = true;
-			record.set(&progress);
-		}
-
 		let checkpoint = NextCheckpoint::<T>::get(job, node);
 		let result = Self::reveal_due(key, &mut progress, now).and_then(|()| {
 			if !training || checkpoint >= info.checkpoints {
@@ -246,8 +230,12 @@ impl<T: Config> Pallet<T> {
 		info: &crate::JobInfoOf<T>,
 		trainer: &str,
 	) -> Result<Option<Sealed<BlockNumberFor<T>>>, WorkError> {
-		let url = format!("{trainer}/v1/jobs/{job}");
-		let status: JobStatus = call_trainer(http::Request::get(&url))?;
+		let request = JobRequest::new(job, &info.spec)?;
+		let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
+		let url = format!("{trainer}/v1/jobs");
+		let status: JobStatus = call_trainer(
+			http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json"),
+		)?;
 		if status.job != job {
 			return Err(WorkError::BadResponse);
 		}

@@ -90,5 +90,17 @@ mod benchmarks {
 		}
 	}
 
+	#[benchmark]
+	fn set_spot_check_base() -> Result<(), BenchmarkError> {
+		let origin =
+			T::ForceOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, Permill::one());
+
+		assert_eq!(SpotCheckBase::<T>::get(), Permill::one());
+		Ok(())
+	}
+
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_test_ext(), crate::mock::Test);
 }

@@ -14,7 +14,7 @@ use polkadot_sdk::{
 	sp_io::hashing::blake2_256,
 	sp_runtime::{
 		traits::{Saturating, UniqueSaturatedInto, Zero},
-		DispatchResult, FixedU128, Permill, Weight,
+		DispatchResult, FixedPointNumber, FixedU128, Permill, Weight,
 	},
 };
 use tessera_primitives::{
@@ -47,9 +47,15 @@ impl<T: Config> Pallet<T> {
 			score,
 			tier,
 			verified: reputation.verified,
-			spot_check_rate: rule.spot_check_rate,
+			spot_check_rate: Self::rate_of(rule.spot_check_factor),
 			reward_multiplier: rule.reward_multiplier,
 		}
+	}
+
+	/// `factor` times the base spot-check rate, at most 100%.
+	fn rate_of(factor: FixedU128) -> Permill {
+		let parts = factor.saturating_mul_int(SpotCheckBase::<T>::get().deconstruct());
+		Permill::from_parts(parts.min(Permill::one().deconstruct()))
 	}
 
 	/// The record of `node` with everything that happened by itself since it was stored:

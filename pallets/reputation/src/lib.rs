@@ -55,7 +55,7 @@
 //! - [`ReputationSink`] to report, [`ReputationInspect`] to read and draw.
 //!
 //! ### For governance
-//! - [`Pallet::force_reset`].
+//! - [`Pallet::force_reset`], [`Pallet::set_spot_check_base`].
 //!
 //! ### For clients
 //! - The runtime API [`runtime_api::ReputationApi`].
@@ -120,6 +120,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type Tiers: Get<TierRules>;
 
+		/// The base spot-check rate until [`Config::ForceOrigin`] sets another; each tier
+		/// checks a multiple of it.
+		#[pallet::constant]
+		type DefaultSpotCheckBase: Get<Permill>;
+
 		/// Pseudo-observations at the starting value that every dimension of a new or
 		/// slashed node weighs, so that its first reports move it only part of the way.
 		#[pallet::constant]
@@ -158,7 +163,7 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxViolations: Get<u32>;
 
-		/// The origin that may reset a node's reputation.
+		/// The origin that may reset a node's reputation and set the spot-check rate.
 		type ForceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
 		/// Weights of this pallet's calls and hooks.
@@ -176,6 +181,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type ReputationOfNode<T: Config> =
 		StorageMap<_, Twox64Concat, NodeId, ReputationOf<T>, OptionQuery>;
+
+	/// The spot-check rate that each tier's factor multiplies.
+	#[pallet::storage]
+	pub type SpotCheckBase<T: Config> =
+		StorageValue<_, Permill, ValueQuery, T::DefaultSpotCheckBase>;
 
 	/// Events of the reputation pallet.
 	#[pallet::event]
@@ -217,6 +227,11 @@ pub mod pallet {
 		ReputationForgotten {
 			/// The node.
 			node: NodeId,
+		},
+		/// [`Config::ForceOrigin`] set the base spot-check rate.
+		SpotCheckBaseSet {
+			/// The new base rate.
+			base: Permill,
 		},
 	}
 
@@ -268,6 +283,22 @@ pub mod pallet {
 		pub fn force_reset(origin: OriginFor<T>, node: NodeId) -> DispatchResult {
 			T::ForceOrigin::ensure_origin(origin)?;
 			Self::do_force_reset(node)
+		}
+
+		/// Sets the base spot-check rate; a node's rate is its tier's factor times this,
+		/// at most 100%. Applies to draws from the next one on; zero stops spot-checks,
+		/// leaving verification to replica agreement and challenges.
+		///
+		/// Origin: [`Config::ForceOrigin`].
+		///
+		/// Emits [`Event::SpotCheckBaseSet`].
+		#[pallet::call_index(1)]
+		#[pallet::weight(T::WeightInfo::set_spot_check_base())]
+		pub fn set_spot_check_base(origin: OriginFor<T>, base: Permill) -> DispatchResult {
+			T::ForceOrigin::ensure_origin(origin)?;
+			SpotCheckBase::<T>::put(base);
+			Self::deposit_event(Event::SpotCheckBaseSet { base });
+			Ok(())
 		}
 	}
 }

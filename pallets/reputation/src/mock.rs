@@ -41,11 +41,12 @@ parameter_types! {
 	/// What the relay chain's randomness would be.
 	pub static Seed: H256 = H256::repeat_byte(7);
 	pub Tiers: TierRules = TierRules {
-		excellent: tier(90, 200, Permill::from_percent(2), FixedU128::from_rational(115, 100)),
-		trusted: tier(75, 100, Permill::from_percent(5), FixedU128::from_rational(110, 100)),
-		developing: tier(50, 50, Permill::from_percent(10), FixedU128::from_u32(1)),
-		new: tier(0, 0, Permill::from_percent(20), FixedU128::from_u32(1)),
+		excellent: tier(90, 200, FixedU128::from_rational(2, 10), FixedU128::from_rational(115, 100)),
+		trusted: tier(75, 100, FixedU128::from_rational(5, 10), FixedU128::from_rational(110, 100)),
+		developing: tier(50, 50, FixedU128::from_u32(1), FixedU128::from_u32(1)),
+		new: tier(0, 0, FixedU128::from_u32(2), FixedU128::from_u32(1)),
 	};
+	pub const DefaultSpotCheckBase: Permill = Permill::from_percent(10);
 	pub const ViolationPenalty: Permill = Permill::from_percent(20);
 	pub const DataFaultPenalty: Permill = Permill::from_percent(10);
 	pub const Decay: DecayRule<u64> = DecayRule {
@@ -56,11 +57,11 @@ parameter_types! {
 	};
 }
 
-fn tier(score: u32, history: u32, spot_check_rate: Permill, reward: FixedU128) -> TierRule {
+fn tier(score: u32, history: u32, spot_check_factor: FixedU128, reward: FixedU128) -> TierRule {
 	TierRule {
 		min_score: Permill::from_percent(score),
 		min_history: history,
-		spot_check_rate,
+		spot_check_factor,
 		reward_multiplier: reward,
 	}
 }
@@ -105,6 +106,7 @@ impl pallet_reputation::Config for Test {
 	type Nodes = TestNodes;
 	type Randomness = TestRandomness;
 	type Tiers = Tiers;
+	type DefaultSpotCheckBase = DefaultSpotCheckBase;
 	type PriorSamples = frame_support::traits::ConstU32<PRIOR>;
 	type MemoryLength = frame_support::traits::ConstU32<MEMORY>;
 	type ReferenceBandwidth = frame_support::traits::ConstU64<REFERENCE_BANDWIDTH>;

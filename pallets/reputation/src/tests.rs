@@ -415,6 +415,35 @@ fn spot_check_draws_depend_on_node_job_and_randomness() {
 }
 
 #[test]
+fn the_base_rate_scales_every_tier_and_only_the_force_origin_sets_it() {
+	test(|| {
+		assert_noop!(
+			Reputation::set_spot_check_base(RawOrigin::Signed(1).into(), Permill::zero()),
+			DispatchError::BadOrigin
+		);
+		assert_ok!(Reputation::set_spot_check_base(
+			RawOrigin::Root.into(),
+			Permill::from_percent(30)
+		));
+		System::assert_last_event(
+			Event::SpotCheckBaseSet { base: Permill::from_percent(30) }.into(),
+		);
+		assert_eq!(Reputation::spot_check_rate(NODE), Permill::from_percent(60));
+		build_up(NODE, 200);
+		assert_eq!(Reputation::spot_check_rate(NODE), Permill::from_percent(6));
+
+		assert_ok!(Reputation::set_spot_check_base(
+			RawOrigin::Root.into(),
+			Permill::from_percent(80)
+		));
+		assert_eq!(Reputation::spot_check_rate(2), Permill::one(), "at most every result");
+
+		assert_ok!(Reputation::set_spot_check_base(RawOrigin::Root.into(), Permill::zero()));
+		assert!((0..1_000).all(|job| !Reputation::should_spot_check(2, job)));
+	});
+}
+
+#[test]
 fn force_reset_returns_a_node_to_neutral() {
 	test(|| {
 		build_up(NODE, 100);

@@ -230,8 +230,9 @@ pub struct TierRule {
 	pub min_score: Permill,
 	/// The least number of verified contributions of the tier.
 	pub min_history: u32,
-	/// The share of the node's results that are spot-checked.
-	pub spot_check_rate: Permill,
+	/// How many times the base rate ([`crate::SpotCheckBase`]) of the node's results are
+	/// spot-checked.
+	pub spot_check_factor: FixedU128,
 	/// The factor the node's rewards are multiplied by.
 	pub reward_multiplier: FixedU128,
 }

@@ -42,6 +42,7 @@ pub trait WeightInfo {
 	fn slashed() -> Weight;
 	fn forget() -> Weight;
 	fn should_spot_check() -> Weight;
+	fn set_spot_check_base() -> Weight;
 }
 
 /// Weights for `pallet_reputation` at the runtime's database weights.
@@ -106,6 +107,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(10_295_000, 3582)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 	}
+	fn set_spot_check_base() -> Weight {
+		Weight::from_parts(10_000_000, 0)
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
 }
 
 /// The same weights at RocksDB's database weights, for tests.
@@ -133,5 +138,9 @@ impl WeightInfo for () {
 	fn should_spot_check() -> Weight {
 		Weight::from_parts(10_295_000, 3582)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
+	}
+	fn set_spot_check_base() -> Weight {
+		Weight::from_parts(10_000_000, 0)
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 }

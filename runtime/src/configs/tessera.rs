@@ -167,26 +167,29 @@ impl pallet_membership::Config<pallet_membership::Instance1> for Runtime {
 	type WeightInfo = pallet_membership::weights::SubstrateWeight<Runtime>;
 }
 
-/// A tier's rule: the least score (percent) and verified contributions it asks for, the
-/// share of results it spot-checks (percent) and its reward multiplier (percent).
-const fn tier(score: u32, history: u32, spot_check: u32, reward: u128) -> TierRule {
+/// A tier's rule: the least score (percent) and verified contributions it asks for, its
+/// spot-check rate as a percentage of the base rate, and its reward multiplier (percent).
+const fn tier(score: u32, history: u32, spot_check: u128, reward: u128) -> TierRule {
+	// `FixedU128` has 18 decimals: one percent is 10^16.
+	const PERCENT: u128 = 10u128.pow(16);
 	TierRule {
 		min_score: Permill::from_percent(score),
 		min_history: history,
-		spot_check_rate: Permill::from_percent(spot_check),
-		// `FixedU128` has 18 decimals: one percent is 10^16.
-		reward_multiplier: FixedU128::from_inner(reward * 10u128.pow(16)),
+		spot_check_factor: FixedU128::from_inner(spot_check * PERCENT),
+		reward_multiplier: FixedU128::from_inner(reward * PERCENT),
 	}
 }
 
 parameter_types! {
-	/// A base spot-check rate of 10%, times 0.2, 0.5, 1 and 2 from the top tier down.
+	/// The base spot-check rate times 0.2, 0.5, 1 and 2 from the top tier down.
 	pub const Tiers: TierRules = TierRules {
-		excellent: tier(90, 200, 2, 115),
-		trusted: tier(75, 100, 5, 110),
-		developing: tier(50, 50, 10, 100),
-		new: tier(0, 0, 20, 100),
+		excellent: tier(90, 200, 20, 115),
+		trusted: tier(75, 100, 50, 110),
+		developing: tier(50, 50, 100, 100),
+		new: tier(0, 0, 200, 100),
 	};
+	/// The base spot-check rate until governance sets another.
+	pub const DefaultSpotCheckBase: Permill = Permill::from_percent(10);
 	/// 100 Mbit/s earns a full bandwidth dimension.
 	pub const ReferenceBandwidth: u64 = 12_500_000;
 	pub const ViolationPenalty: Permill = Permill::from_percent(20);
@@ -205,6 +208,7 @@ impl pallet_reputation::Config for Runtime {
 	type Nodes = NodeRegistry;
 	type Randomness = RelayChainRandomness;
 	type Tiers = Tiers;
+	type DefaultSpotCheckBase = DefaultSpotCheckBase;
 	type PriorSamples = ConstU32<20>;
 	type MemoryLength = ConstU32<1_000>;
 	type ReferenceBandwidth = ReferenceBandwidth;

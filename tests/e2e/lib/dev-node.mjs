@@ -43,40 +43,52 @@ function waitForRpc(child, log, timeoutMs) {
 
 /**
  * Starts a dev node and connects @polkadot/api to it with nothing but the chain's metadata.
- * Returns `{ api, rpcUrl, stop }`; `stop` is idempotent.
+ *
+ * Options: `basePath` keeps the chain in that directory instead of a temporary one (so that a
+ * node killed with `kill` can be started again on it, with the same `rpcPort` and `p2pPort`);
+ * `blockTimeMs` seals a block that often instead of every 3 s; `archive` keeps the state of
+ * every block. Returns `{ api, rpcUrl, rpcPort, p2pPort, stop, kill }`; `stop` is idempotent
+ * and `kill` ends the node with SIGKILL, as a crash would.
  */
-export async function startDevNode({ timeoutMs = 120_000 } = {}) {
+export async function startDevNode({
+  basePath, rpcPort, p2pPort, blockTimeMs, archive = false, timeoutMs = 120_000,
+} = {}) {
   if (!NODE_BINARY) {
     throw new Error('TESSERA_NODE must name the tessera-node binary (scripts/test.sh sets it)');
   }
-  const [rpcPort, p2pPort] = [await freePort(), await freePort()];
-  const child = spawn(
-    NODE_BINARY,
-    ['--dev', '--tmp', '--rpc-port', `${rpcPort}`, '--port', `${p2pPort}`, '--no-prometheus', '--no-telemetry', '--no-mdns'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  rpcPort ??= await freePort();
+  p2pPort ??= await freePort();
+  const args = [
+    '--dev', ...(basePath ? ['--base-path', basePath] : ['--tmp']),
+    '--rpc-port', `${rpcPort}`, '--port', `${p2pPort}`, '--no-prometheus', '--no-telemetry', '--no-mdns',
+    ...(blockTimeMs ? ['--dev-block-time', `${blockTimeMs}`] : []),
+    ...(archive ? ['--state-pruning', 'archive'] : []),
+  ];
+  const child = spawn(NODE_BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
 
   let api;
-  const stop = async () => {
+  const end = async (signal) => {
     if (api) {
       await api.disconnect();
       api = undefined;
     }
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGINT');
+      child.kill(signal);
       await exited;
     }
     process.removeListener('exit', killOnExit);
   };
+  const stop = () => end('SIGINT');
+  const kill = () => end('SIGKILL');
 
   try {
     await waitForRpc(child, [], timeoutMs);
     const rpcUrl = `ws://127.0.0.1:${rpcPort}`;
     api = await ApiPromise.create({ provider: new WsProvider(rpcUrl), noInitWarn: true });
-    return { api, rpcUrl, stop };
+    return { api, rpcUrl, rpcPort, p2pPort, stop, kill };
   } catch (error) {
     await stop();
     throw error;

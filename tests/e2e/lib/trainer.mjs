@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
@@ -12,34 +12,49 @@ import { waitForEvent } from './extrinsics.mjs';
 const TRAINER_BINARY = process.env.TESSERA_TRAINER;
 
 /**
- * Starts a trainer and waits until `/v1/health` answers. Returns `{ url, put, stop }`: `put`
- * stores a blob and answers `{ cid, bytes }`; `stop` is idempotent and removes the store.
+ * Starts a trainer and waits until `/v1/health` answers.
+ *
+ * Options: `store` serves that store (kept afterwards) instead of a fresh one (removed by
+ * `stop`); `seed` is a store whose content a fresh store starts with; `port` listens there;
+ * `wrongDigests` makes it report wrong weights digests, as a cheating node would. Returns
+ * `{ url, port, store, put, stop, kill }`: `put` stores a blob and answers `{ cid, bytes }`;
+ * `stop` is idempotent; `kill` ends the trainer with SIGKILL, as a crash would, and keeps
+ * the store.
  */
-export async function startTrainer({ timeoutMs = 30_000 } = {}) {
+export async function startTrainer({ store, seed, port, wrongDigests = false, timeoutMs = 30_000 } = {}) {
   if (!TRAINER_BINARY) {
     throw new Error('TESSERA_TRAINER must name the tessera-trainer binary (scripts/test.sh sets it)');
   }
-  const store = await mkdtemp(join(tmpdir(), 'tessera-trainer-'));
-  const port = await freePort();
+  const ownsStore = !store;
+  store ??= await mkdtemp(join(tmpdir(), 'tessera-trainer-'));
+  if (seed) {
+    await cp(seed, store, { recursive: true });
+  }
+  port ??= await freePort();
   const url = `http://127.0.0.1:${port}`;
   const log = [];
-  const child = spawn(TRAINER_BINARY, ['--store', store, 'serve', '--listen', `127.0.0.1:${port}`], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = ['--store', store, 'serve', '--listen', `127.0.0.1:${port}`, ...(wrongDigests ? ['--wrong-digests'] : [])];
+  const child = spawn(TRAINER_BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk) => log.push(chunk.toString()));
   child.stderr.on('data', (chunk) => log.push(chunk.toString()));
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
 
-  const stop = async () => {
+  const end = async (signal) => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGINT');
+      child.kill(signal);
       await exited;
     }
     process.removeListener('exit', killOnExit);
-    await rm(store, { recursive: true, force: true });
   };
+  const stop = async () => {
+    await end('SIGINT');
+    if (ownsStore) {
+      await rm(store, { recursive: true, force: true });
+    }
+  };
+  const kill = () => end('SIGKILL');
 
   const started = Date.now();
   for (;;) {
@@ -47,7 +62,7 @@ export async function startTrainer({ timeoutMs = 30_000 } = {}) {
       const health = await fetch(`${url}/v1/health`);
       if (health.ok) {
         const put = async (body) => (await fetch(`${url}/v1/blobs`, { method: 'PUT', body })).json();
-        return { url, put, stop };
+        return { url, port, store, put, stop, kill };
       }
     } catch {
       // Not listening yet.

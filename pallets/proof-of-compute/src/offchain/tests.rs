@@ -44,18 +44,16 @@ impl Harness {
 		});
 	}
 
-	/// The trainer accepts job `job` of the chain.
-	fn expect_start(&self, trainer: &str, job: JobId) {
-		let spec = Jobs::<Test>::get(job).unwrap().spec;
-		let request = trainer_api::JobRequest::new(job, &spec).unwrap();
-		let body = serde_json::to_vec(&request).unwrap();
-		self.expect("POST", &format!("{trainer}/v1/jobs"), body, &status(job, 0, None));
+	/// Asked for job `job` of the chain, the trainer at the default URL reports `done`
+	/// checkpoints, and its seconds if given.
+	fn expect_status(&self, job: JobId, done: u32, seconds: Option<u64>) {
+		self.expect_status_at(DEFAULT_TRAINER_URL, job, done, seconds);
 	}
 
-	/// The trainer reports `done` checkpoints of job `job`, and its seconds if given.
-	fn expect_status(&self, job: JobId, done: u32, seconds: Option<u64>) {
-		let uri = format!("{DEFAULT_TRAINER_URL}/v1/jobs/{job}");
-		self.expect("GET", &uri, vec![], &status(job, done, seconds));
+	/// As [`Self::expect_status`], from the trainer at `trainer`.
+	fn expect_status_at(&self, trainer: &str, job: JobId, done: u32, seconds: Option<u64>) {
+		let uri = format!("{trainer}/v1/jobs");
+		self.expect("POST", &uri, job_request(job), &status(job, done, seconds));
 	}
 
 	/// The one commit the worker pooled since the last look.
@@ -84,6 +82,12 @@ impl Harness {
 			})
 			.collect()
 	}
+}
+
+/// The body of the worker's request for job `job`.
+fn job_request(job: JobId) -> Vec<u8> {
+	let spec = Jobs::<Test>::get(job).unwrap().spec;
+	serde_json::to_vec(&trainer_api::JobRequest::new(job, &spec).unwrap()).unwrap()
 }
 
 /// A trainer's commitment for checkpoint `checkpoint`, with digests named by it.
@@ -170,7 +174,6 @@ fn the_worker_trains_commits_and_reveals_every_checkpoint_through_to_acceptance(
 		let (job, node, _) = local_job();
 
 		// The trainer takes the job and has the first checkpoint: it is committed.
-		trainer.expect_start(DEFAULT_TRAINER_URL, job);
 		trainer.expect_status(job, 1, None);
 		work();
 		let (call, commit) = trainer.only_commit();
@@ -213,7 +216,6 @@ fn the_worker_trains_commits_and_reveals_every_checkpoint_through_to_acceptance(
 fn a_restarted_worker_sends_nothing_twice_and_resends_only_what_was_lost() {
 	offchain_test(|trainer| {
 		let (job, _, _) = local_job();
-		trainer.expect_start(DEFAULT_TRAINER_URL, job);
 		trainer.expect_status(job, 1, None);
 		work();
 		let (_, first) = trainer.only_commit();
@@ -243,7 +245,6 @@ fn a_restarted_worker_sends_nothing_twice_and_resends_only_what_was_lost() {
 fn a_reveal_lost_before_acceptance_is_sent_again_afterwards() {
 	offchain_test(|trainer| {
 		let (job, node, _) = local_job();
-		trainer.expect_start(DEFAULT_TRAINER_URL, job);
 		trainer.expect_status(job, 2, Some(7));
 		work();
 		send(trainer.pooled()[0].clone());
@@ -278,18 +279,46 @@ fn a_reveal_lost_before_acceptance_is_sent_again_afterwards() {
 }
 
 #[test]
+fn a_trainer_that_restarted_and_forgot_the_job_trains_it_again_and_nothing_is_lost() {
+	offchain_test(|trainer| {
+		let (job, node, _) = local_job();
+		trainer.expect_status(job, 1, None);
+		work();
+		send(trainer.only_commit().0);
+
+		// The trainer restarted: asked again, it trains the job from the start. The sealed
+		// checkpoint is revealed from what the worker kept; nothing new is committed.
+		run_to(System::block_number() + 1);
+		trainer.expect_status(job, 0, None);
+		work();
+		let (call, payload) = trainer.only_reveal();
+		assert_eq!(payload, expected_payload(job, node, 0, None));
+		send(call);
+
+		// Retrained to the same results, the final checkpoint follows as usual.
+		run_to(System::block_number() + 1);
+		trainer.expect_status(job, 2, Some(9));
+		work();
+		let (call, commit) = trainer.only_commit();
+		assert_eq!(commit.checkpoint, 1);
+		send(call);
+		run_to(System::block_number() + 1);
+		work();
+		send(trainer.only_reveal().0);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+	});
+}
+
+#[test]
 fn a_trainer_that_answers_nonsense_is_asked_again_in_a_later_block() {
 	offchain_test(|trainer| {
 		let (job, _, _) = local_job();
-		let spec = Jobs::<Test>::get(job).unwrap().spec;
-		let body = serde_json::to_vec(&trainer_api::JobRequest::new(job, &spec).unwrap()).unwrap();
 		let url = format!("{DEFAULT_TRAINER_URL}/v1/jobs");
-		trainer.expect("POST", &url, body, b"<html>502 Bad Gateway</html>");
+		trainer.expect("POST", &url, job_request(job), b"<html>502 Bad Gateway</html>");
 		work();
 		assert!(trainer.pooled().is_empty());
 
 		run_to(System::block_number() + 1);
-		trainer.expect_start(DEFAULT_TRAINER_URL, job);
 		trainer.expect_status(job, 0, None);
 		work();
 		assert!(trainer.pooled().is_empty(), "nothing to commit before the first checkpoint");
@@ -305,9 +334,7 @@ fn each_node_key_has_its_own_trainer_url() {
 			&trainer_url_key(&key),
 			b"http://10.0.0.7:9000/",
 		);
-		trainer.expect_start("http://10.0.0.7:9000", job);
-		let uri = format!("http://10.0.0.7:9000/v1/jobs/{job}");
-		trainer.expect("GET", &uri, vec![], &status(job, 0, None));
+		trainer.expect_status_at("http://10.0.0.7:9000", job, 0, None);
 		work();
 	});
 }
