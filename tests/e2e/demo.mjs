@@ -9,6 +9,7 @@ import {
   disableSpotChecks, enrolOperators, followEvents, percent, snapshot, startDemoNetwork, startFineTuning, tsra,
   describe as describeEvent,
 } from './lib/demo-network.mjs';
+import { cidString } from './lib/trainer.mjs';
 
 const rpcPort = Number(process.argv[2] ?? 9944);
 const say = (line) => console.log(`\x1b[1;34m==>\x1b[0m ${line}`);
@@ -87,7 +88,7 @@ try {
   })));
   const model = (await api.call.modelApi.model(0)).unwrap();
   const version = (await api.call.modelApi.versions(0)).find(([index]) => index.eq(model.current))[1];
-  say(`model 0 is at version ${model.current}: weights ${version.weights.toHex()} digest ${version.digest.toHex()}`);
+  say(`model 0 is at version ${model.current}: weights ${cidString(version.weights.toU8a(true))} digest ${version.digest.toHex()}`);
   say(`browse all of it at ${apps}`);
   say('the chain keeps running; Ctrl-C stops it and the trainers');
 } catch (error) {

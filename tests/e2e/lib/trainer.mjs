@@ -98,6 +98,22 @@ export function cidBytes(cid) {
   return Uint8Array.from(bytes);
 }
 
+/** The CIDv1 string (multibase `b`, lower-case base32 without padding) of CID bytes. */
+export function cidString(bytes) {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  let text = 'b';
+  let [bits, value] = [0, 0];
+  for (const byte of bytes) {
+    value = ((value << 8) | byte) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      text += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return bits > 0 ? text + alphabet[(value << (5 - bits)) & 31] : text;
+}
+
 /** A CSV table of 64 samples of two features, labelled by which side of a line they lie. */
 export function csvTable() {
   const rows = ['x,y,label'];
