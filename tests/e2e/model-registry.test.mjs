@@ -56,9 +56,11 @@ test('a model and an approved dataset are registered and ModelApi shows them', a
   const { events: decided } = await inBlock(api.tx.modelRegistry.approve(proposal), alice);
   const approved = decided.find(({ event }) => api.events.modelRegistry.DatasetApproved.is(event));
   assert.ok(approved, 'a modelRegistry.DatasetApproved event');
+  // Beside the genesis dataset.
   const datasets = await api.call.modelApi.datasets();
-  assert.equal(datasets.length, 1);
-  assert.equal(datasets[0][1].licence.toUtf8(), 'CC0-1.0');
+  assert.equal(datasets.length, 2);
+  const dataset = datasets.find(([id]) => id.eq(approved.event.data.dataset))[1];
+  assert.equal(dataset.licence.toUtf8(), 'CC0-1.0');
   assert.equal((await api.call.modelApi.openProposals()).length, 0);
 
   await assert.rejects(

@@ -124,11 +124,14 @@ export function csvTable() {
   return rows.join('\n');
 }
 
-/** Starts a dev node and a trainer before a file's tests and stops both after them. */
-export function devNodeWithTrainer() {
+/**
+ * Starts a dev node (with `nodeOptions`, see `startDevNode`) and a trainer before a file's
+ * tests and stops both after them.
+ */
+export function devNodeWithTrainer(nodeOptions = {}) {
   const context = {};
   before(async () => {
-    [context.node, context.trainer] = await Promise.all([startDevNode(), startTrainer()]);
+    [context.node, context.trainer] = await Promise.all([startDevNode(nodeOptions), startTrainer()]);
   });
   after(async () => {
     await context.node?.stop();
