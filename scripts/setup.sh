@@ -5,7 +5,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-debian_packages=(protobuf-compiler clang libclang-dev cmake pkg-config libssl-dev)
+# chromium: the dashboard's browser test drives it headless.
+debian_packages=(protobuf-compiler clang libclang-dev cmake pkg-config libssl-dev chromium)
 missing=()
 for package in "${debian_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
@@ -21,8 +22,11 @@ installed_targets=$(rustup target list --installed)
 grep -qx wasm32v1-none <<<"$installed_targets" || { log "adding rust target wasm32v1-none"; rustup target add wasm32v1-none; }
 rustup component list --installed | grep -q '^rust-src' || { log "adding rust-src"; rustup component add rust-src; }
 
-e2e="$TESSERA_ROOT/tests/e2e"
-if [ ! -d "$e2e/node_modules/@polkadot/api" ]; then
-  log "installing the end-to-end tests' npm packages"
-  (cd "$e2e" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# npm writes node_modules/.package-lock.json on install: older than the lockfile means stale.
+for dir in tests/e2e dashboard; do
+  packages="$TESSERA_ROOT/$dir"
+  if [ ! "$packages/node_modules/.package-lock.json" -nt "$packages/package-lock.json" ]; then
+    log "installing the npm packages of $dir"
+    (cd "$packages" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done

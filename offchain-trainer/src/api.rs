@@ -17,7 +17,7 @@ use crate::{
 use axum::{
 	body::Bytes,
 	extract::{rejection::JsonRejection, DefaultBodyLimit, Path, State},
-	http::StatusCode,
+	http::{Method, StatusCode},
 	routing::{get, post, put},
 	Json, Router,
 };
@@ -25,6 +25,7 @@ use std::{
 	collections::HashMap,
 	sync::{Arc, Mutex},
 };
+use tower_http::cors::{Any, CorsLayer};
 use types::*;
 
 /// The largest JSON body accepted.
@@ -72,7 +73,10 @@ impl Service {
 		let blobs = Router::new()
 			.route("/v1/blobs", put(put_blob))
 			.layer(DefaultBodyLimit::max(MAX_BLOB_BYTES));
-		json.merge(blobs).with_state(self)
+		// Web pages may read (the dashboard draws loss curves from job reports) but not
+		// write: a cross-origin POST or PUT needs a preflight, which this refuses.
+		let reads = CorsLayer::new().allow_origin(Any).allow_methods([Method::GET]);
+		json.merge(blobs).layer(reads).with_state(self)
 	}
 
 	fn update(&self, job: u64, change: impl FnOnce(&mut JobStatus)) {

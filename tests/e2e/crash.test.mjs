@@ -71,6 +71,10 @@ test('a job survives its node and a trainer being killed mid-job, and nothing is
     .map(({ data }) => `${data.node}/${data.checkpoint}`);
   assert.equal(commits.length, operators.length * checkpoints, 'one commit per replica and checkpoint');
   assert.equal(new Set(commits).size, commits.length, 'no commitment twice');
+  // Each opened by its reveal: the worker kept every salt across the crash.
+  const reveals = events.filter(ofJob(api.events.proofOfCompute.Revealed))
+    .map(({ data }) => `${data.node}/${data.checkpoint}`);
+  assert.deepEqual(reveals.sort(), commits.sort());
 
   const versions = events.filter((event) => api.events.modelRegistry.VersionActivated.is(event)
     && event.data.job.toNumber() === job);

@@ -4,9 +4,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
-import { stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsHex } from '@polkadot/util-crypto';
 import { startDevNode } from './lib/dev-node.mjs';
+import { createDid } from './lib/dids.mjs';
 import { inBlock } from './lib/extrinsics.mjs';
 
 let node;
@@ -18,19 +18,6 @@ before(async () => {
 after(async () => {
   await node?.stop();
 });
-
-/** Creates the DID of `didKey` with `creator` as controller; returns its identifier. */
-async function createDid(api, creator, didKey) {
-  // The auth key signs the creator's account, SCALE-encoded after the context bytes.
-  const proof = didKey.sign(u8aConcat(stringToU8a('tessera/did-create'), creator.publicKey));
-  const { events } = await inBlock(
-    api.tx.did.create({ Sr25519: u8aToHex(didKey.publicKey) }, { Sr25519: u8aToHex(proof) }, null, null),
-    creator,
-  );
-  const created = events.find(({ event }) => api.events.did.DidCreated.is(event));
-  assert.ok(created, 'a did.DidCreated event');
-  return created.event.data.did.toHex();
-}
 
 test('a DID grants access to a dataset, the grantee records its use, and DidApi shows it', async () => {
   const { api } = node;

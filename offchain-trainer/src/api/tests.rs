@@ -63,6 +63,22 @@ async fn health_names_the_api_version() {
 }
 
 #[tokio::test]
+async fn web_pages_may_read_reports_but_not_start_jobs() {
+	let (_dir, router) = service();
+	let read = Request::get("/v1/health").header("origin", "http://127.0.0.1:8080");
+	let response = router.clone().oneshot(read.body(Body::empty()).unwrap()).await.unwrap();
+	assert_eq!(response.headers()["access-control-allow-origin"], "*");
+
+	let preflight = Request::options("/v1/jobs")
+		.header("origin", "http://127.0.0.1:8080")
+		.header("access-control-request-method", "POST")
+		.header("access-control-request-headers", "content-type");
+	let response = router.oneshot(preflight.body(Body::empty()).unwrap()).await.unwrap();
+	let allowed = response.headers().get("access-control-allow-methods");
+	assert!(allowed.is_none_or(|methods| !methods.to_str().unwrap().contains("POST")));
+}
+
+#[tokio::test]
 async fn a_job_trains_once_however_often_it_is_asked_for() {
 	let (_dir, router) = service();
 	let (status, body) = json_call(&router, "POST", "/v1/jobs", job(7, 20)).await;

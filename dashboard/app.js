@@ -1,0 +1,304 @@
+// Connects to a node (`?rpc=ws://…`, default ws://127.0.0.1:9944), reads everything from
+// metadata, storage and Tessera's runtime APIs at every new block, and renders the views.
+// `?trainer=http://…` adds the loss curves that trainer reports. Read-only: extrinsics are
+// sent from polkadot-js apps.
+
+import { ApiPromise, WsProvider } from '@polkadot/api';
+import { u8aToHex } from '@polkadot/util';
+import { base58Encode } from '@polkadot/util-crypto';
+import { renderChain, renderData, renderDids, renderJobs, renderModels, renderNodes } from './views.js';
+
+const params = new URLSearchParams(window.location.search);
+const rpc = params.get('rpc') ?? 'ws://127.0.0.1:9944';
+const trainer = params.get('trainer');
+const TESSERA_PALLETS = ['nodeRegistry', 'reputation', 'did', 'modelRegistry', 'proofOfCompute'];
+/** Blocks of reputation history read back when the page opens. */
+const BACKFILL_BLOCKS = 30;
+
+const ui = {
+  history: new Map(),
+  losses: new Map(),
+  selectedNode: undefined,
+  selectedJob: undefined,
+  snapshot: undefined,
+};
+
+function banner(message, kind = 'info') {
+  const element = document.getElementById('banner');
+  element.hidden = !message;
+  element.textContent = message ?? '';
+  element.className = kind;
+  element.dataset.state = message ? kind : '';
+}
+
+function showView() {
+  const view = (window.location.hash || '#chain').slice(1);
+  for (const section of document.querySelectorAll('main section')) {
+    section.classList.toggle('active', section.id === view);
+  }
+  for (const link of document.querySelectorAll('nav a')) {
+    link.classList.toggle('active', link.getAttribute('href') === `#${view}`);
+  }
+}
+
+const hex = (value) => u8aToHex(value.toU8a(true));
+const cidText = (bytes) => {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
+  let [out, bits, value] = ['b', 0, 0];
+  for (const byte of bytes) {
+    value = ((value << 8) | byte) & 0xffff;
+    bits += 8;
+    while (bits >= 5) {
+      out += alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  return bits > 0 ? out + alphabet[(value << (5 - bits)) & 31] : out;
+};
+/** A CID stored as bytes: its base32 string when it is a CIDv1, else the bytes as text or hex. */
+const cid = (value) => {
+  const bytes = value.toU8a(true);
+  if (bytes[0] === 1) return cidText(bytes);
+  const printable = bytes.every((byte) => byte >= 0x20 && byte < 0x7f);
+  return printable ? new TextDecoder().decode(bytes) : u8aToHex(bytes);
+};
+const enumName = (value) => (value.isBasic ? value.toString() : value.type);
+
+async function loadNodes(api) {
+  const entries = await api.query.nodeRegistry.nodes.entries();
+  const nodes = await Promise.all(entries.map(async ([key, value]) => {
+    const id = key.args[0].toNumber();
+    const info = value.unwrap();
+    const reputation = (await api.call.reputationApi.reputation(id)).unwrap();
+    const dimensions = reputation.dimensions.toJSON();
+    return {
+      id,
+      owner: info.owner.toString(),
+      roles: info.roles.map((role) => role.type),
+      stake: info.stake.toBigInt(),
+      status: info.status.isInactive ? `Inactive (${info.status.asInactive.type})` : info.status.type,
+      lastHeartbeat: info.lastHeartbeat.isSome ? info.lastHeartbeat.unwrap().toNumber() : undefined,
+      reputation: { score: reputation.score.toNumber(), tier: reputation.tier.type, dimensions },
+    };
+  }));
+  return nodes.sort((a, b) => a.id - b.id);
+}
+
+async function loadJobs(api) {
+  const entries = await api.query.proofOfCompute.jobs.entries();
+  const jobs = await Promise.all(entries.map(async ([key, value]) => {
+    const id = key.args[0].toNumber();
+    const info = value.unwrap();
+    const [replicas, commitments, payouts, challenge] = await Promise.all([
+      api.call.computeApi.assignments(id),
+      api.call.computeApi.commitments(id),
+      api.call.computeApi.payouts(id),
+      api.query.proofOfCompute.challenges(id),
+    ]);
+    const dispute = challenge.isSome
+      ? `challenged at checkpoint ${challenge.unwrap()[1]} with a bond of ${challenge.unwrap()[2].toBigInt()} planck`
+      : undefined;
+    return {
+      id,
+      state: info.state.type,
+      budget: info.budget.toBigInt(),
+      checkpoints: info.checkpoints.toNumber(),
+      replicas: replicas.map((node) => node.toNumber()),
+      commitments: commitments.map((view) => ({
+        node: view.node.toNumber(), checkpoint: view.checkpoint.toNumber(), revealed: view.revealed.isSome,
+      })),
+      result: info.result.isSome ? info.result.unwrap().weightsDigest.toHex() : undefined,
+      dispute: dispute ?? (info.state.type === 'Disputed' ? 'awaiting re-execution' : undefined),
+      payouts: payouts.map(([node, amount]) => [node.toNumber(), amount.toBigInt()]),
+    };
+  }));
+  return jobs.sort((a, b) => a.id - b.id);
+}
+
+async function loadModels(api) {
+  const entries = await api.query.modelRegistry.models.entries();
+  const models = await Promise.all(entries.map(async ([key, value]) => {
+    const id = key.args[0].toNumber();
+    const model = value.unwrap();
+    const versions = await api.call.modelApi.versions(id);
+    return {
+      id,
+      name: model.name.toUtf8(),
+      owner: model.owner.isAccount ? model.owner.asAccount.toString() : `did ${hex(model.owner.asDid)}`,
+      current: model.current.toNumber(),
+      versions: versions.map(([index, version]) => ({
+        index: index.toNumber(),
+        parent: version.parent.isSome ? version.parent.unwrap().toNumber() : undefined,
+        digest: version.digest.toHex(),
+        weights: cid(version.weights),
+        producedByJob: version.producedByJob.isSome ? version.producedByJob.unwrap().toNumber() : undefined,
+        status: enumName(version.status),
+      })),
+    };
+  }));
+  const proposals = (await api.query.modelRegistry.proposals.entries()).map(([key, value]) => {
+    const proposal = value.unwrap();
+    return {
+      id: key.args[0].toNumber(),
+      kind: proposal.kind.type,
+      proposer: proposal.proposer.toString(),
+      ayes: proposal.ayes.length,
+      nays: proposal.nays.length,
+      status: enumName(proposal.status),
+    };
+  });
+  return { models: models.sort((a, b) => a.id - b.id), proposals: proposals.sort((a, b) => a.id - b.id) };
+}
+
+async function loadData(api) {
+  const datasets = await api.call.modelApi.datasets();
+  return Promise.all(datasets.map(async ([id, dataset]) => ({
+    id: id.toNumber(),
+    cid: cid(dataset.cid),
+    shards: dataset.shards.toNumber(),
+    licence: dataset.licence.toUtf8(),
+    owner: hex(dataset.owner),
+    grants: (await api.call.didApi.grantsForDataset(dataset.cid)).map(({ grantee, grant }) => ({
+      grantee: hex(grantee),
+      grantedAt: grant.grantedAt.toNumber(),
+      expiresAt: grant.expiresAt.toNumber(),
+      accesses: grant.accesses.toNumber(),
+    })),
+  })));
+}
+
+async function loadDids(api) {
+  return (await api.query.did.documents.entries()).map(([key, value]) => {
+    const document = value.unwrap();
+    const id = key.args[0].toU8a(true);
+    return {
+      id: u8aToHex(id),
+      uri: `did:tessera:${base58Encode(id)}`,
+      controllers: document.controllers.map((account) => account.toString()),
+      created: document.created.toNumber(),
+      revoked: document.revoked.isSome ? document.revoked.unwrap().toNumber() : undefined,
+    };
+  });
+}
+
+/** Everything the views show, read at the node's current best block. */
+async function load(api, best) {
+  const [finalizedHash, paraId] = await Promise.all([
+    api.rpc.chain.getFinalizedHead(),
+    api.query.parachainInfo?.parachainId(),
+  ]);
+  const finalized = (await api.rpc.chain.getHeader(finalizedHash)).number.toNumber();
+  const chain = {
+    name: (await api.rpc.system.chain()).toString(),
+    best,
+    finalized,
+    paraId: paraId?.toNumber(),
+    specName: api.runtimeVersion.specName.toString(),
+    specVersion: api.runtimeVersion.specVersion.toNumber(),
+  };
+  if (!TESSERA_PALLETS.every((pallet) => api.query[pallet])) {
+    return { chain, tessera: false };
+  }
+  const [nodes, jobs, { models, proposals }, datasets, dids] = await Promise.all([
+    loadNodes(api), loadJobs(api), loadModels(api), loadData(api), loadDids(api),
+  ]);
+  return { chain, tessera: true, nodes, jobs, models, proposals, datasets, dids };
+}
+
+/** Reads back the reputation of every node over the last blocks, so that charts start full. */
+async function backfill(api, best, nodes) {
+  for (let block = Math.max(1, best - BACKFILL_BLOCKS); block < best; block += 1) {
+    const at = await api.at(await api.rpc.chain.getBlockHash(block));
+    for (const { id } of nodes) {
+      const reputation = await at.call.reputationApi.reputation(id);
+      if (reputation.isSome) record(id, block, reputation.unwrap().score.toNumber());
+    }
+  }
+}
+
+function record(node, block, score) {
+  const points = ui.history.get(node) ?? [];
+  if (!points.some(([seen]) => seen === block)) {
+    points.push([block, score]);
+    points.sort(([a], [b]) => a - b);
+  }
+  ui.history.set(node, points);
+}
+
+async function fetchLosses(jobs) {
+  if (!trainer) return;
+  await Promise.all(jobs.filter(({ id }) => !ui.losses.has(id) || jobs.find((j) => j.id === id)?.state === 'Running')
+    .map(async ({ id }) => {
+      try {
+        const status = await (await fetch(`${trainer}/v1/jobs/${id}`)).json();
+        if (status.commitments?.length) {
+          ui.losses.set(id, status.commitments.map(({ step, mean_loss: loss }) => [step, loss]));
+        }
+      } catch {
+        // The trainer does not know this job, or is down: no curve.
+      }
+    }));
+}
+
+function render() {
+  const { snapshot } = ui;
+  if (!snapshot) return;
+  document.getElementById('blocks').textContent = `best #${snapshot.chain.best} · finalized #${snapshot.chain.finalized}`;
+  renderChain(document.getElementById('chain'), snapshot);
+  if (!snapshot.tessera) {
+    banner(`This chain has no Tessera pallets (it lacks one of ${TESSERA_PALLETS.join(', ')}): only the chain view is shown.`, 'error');
+    return;
+  }
+  renderNodes(document.getElementById('nodes'), snapshot, ui);
+  renderJobs(document.getElementById('jobs'), snapshot, ui);
+  renderModels(document.getElementById('models'), snapshot);
+  renderData(document.getElementById('data'), snapshot);
+  renderDids(document.getElementById('dids'), snapshot);
+}
+
+async function main() {
+  document.getElementById('endpoint').textContent = rpc;
+  document.getElementById('apps-link').href = `https://polkadot.js.org/apps/?rpc=${encodeURIComponent(rpc)}#/extrinsics`;
+  window.addEventListener('hashchange', showView);
+  showView();
+  document.addEventListener('change', (event) => {
+    if (event.target.id === 'node-select') ui.selectedNode = Number(event.target.value);
+    if (event.target.id === 'job-select') ui.selectedJob = Number(event.target.value);
+    render();
+  });
+
+  banner(`Connecting to ${rpc}…`);
+  const provider = new WsProvider(rpc, 2_500);
+  provider.on('error', () => banner(`Node unreachable at ${rpc}; retrying every few seconds.`, 'error'));
+  provider.on('disconnected', () => banner(`Node unreachable at ${rpc}; retrying every few seconds.`, 'error'));
+  provider.on('connected', () => banner());
+  const api = await ApiPromise.create({ provider, noInitWarn: true });
+  banner();
+
+  let busy = false;
+  let started = false;
+  await api.rpc.chain.subscribeNewHeads(async (header) => {
+    if (busy) return;
+    busy = true;
+    try {
+      const best = header.number.toNumber();
+      ui.snapshot = await load(api, best);
+      if (ui.snapshot.tessera) {
+        for (const { id, reputation } of ui.snapshot.nodes) record(id, best, reputation.score);
+        await fetchLosses(ui.snapshot.jobs);
+      }
+      render();
+      document.body.dataset.block = best;
+      if (!started && ui.snapshot.tessera) {
+        started = true;
+        backfill(api, best, ui.snapshot.nodes).then(render);
+      }
+    } catch (error) {
+      banner(`Could not read the chain: ${error.message}`, 'error');
+    } finally {
+      busy = false;
+    }
+  });
+}
+
+main();

@@ -1,0 +1,152 @@
+// One render function per view; each fills its section from a snapshot of the chain (see
+// `load` in app.js). Rows and cells carry `data-*` attributes so that tests can read them.
+
+import { lineageGraph, lineChart } from './charts.js';
+
+const UNIT = 1_000_000_000_000n;
+
+/** Escapes text for HTML. */
+function text(value) {
+  return String(value ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** An amount of planck as TSRA with four decimals. */
+export function tsra(amount) {
+  const whole = amount / UNIT;
+  const fraction = ((amount % UNIT) * 10_000n) / UNIT;
+  return `${whole}.${fraction.toString().padStart(4, '0')}`;
+}
+
+/** Parts per million as a percentage with one decimal. */
+export function percent(partsPerMillion) {
+  return `${(partsPerMillion / 10_000).toFixed(1)}%`;
+}
+
+const short = (hex) => `${hex.slice(0, 10)}…${hex.slice(-6)}`;
+const empty = (message) => `<p class="empty" data-empty>${text(message)}</p>`;
+
+function table(headers, rows) {
+  const head = headers ? `<thead><tr>${headers.map((h) => `<th>${text(h)}</th>`).join('')}</tr></thead>` : '';
+  return `<table>${head}<tbody>${rows.join('')}</tbody></table>`;
+}
+
+export function renderChain(section, { chain }) {
+  section.innerHTML = `<h2>Chain</h2>${table(undefined, [
+    `<tr><th>chain</th><td data-field="name">${text(chain.name)}</td></tr>`,
+    `<tr><th>best block</th><td data-field="best" class="number">${chain.best}</td></tr>`,
+    `<tr><th>finalized block</th><td data-field="finalized" class="number">${chain.finalized}</td></tr>`,
+    `<tr><th>para id</th><td data-field="para-id" class="number">${chain.paraId ?? '—'}</td></tr>`,
+    `<tr><th>runtime</th><td data-field="runtime">${text(chain.specName)} v${chain.specVersion}</td></tr>`,
+  ])}`;
+}
+
+export function renderNodes(section, { nodes }, { history, selectedNode }) {
+  if (nodes.length === 0) {
+    section.innerHTML = `<h2>Compute nodes</h2>${empty('No compute nodes registered yet.')}`;
+    return;
+  }
+  const dimensionNames = ['uptime', 'proofSuccess', 'bandwidth', 'lineage', 'slashFree', 'completion', 'violations'];
+  const rows = nodes.map((node) => `<tr data-node="${node.id}">
+    <td class="number">${node.id}</td><td class="hash">${text(node.owner)}</td><td>${text(node.roles.join(', '))}</td>
+    <td data-field="stake" class="number">${tsra(node.stake)}</td>
+    <td data-field="status" class="status-${text(node.status.split(' ')[0])}">${text(node.status)}</td>
+    <td data-field="heartbeat" class="number">${node.lastHeartbeat ?? '—'}</td>
+    <td data-field="score" class="number">${percent(node.reputation.score)}</td>
+    <td data-field="tier">${text(node.reputation.tier)}</td>
+    ${dimensionNames.map((name) => `<td data-dimension="${name}" class="number">${(node.reputation.dimensions[name] / 100).toFixed(1)}%</td>`).join('')}
+  </tr>`);
+  const chosen = nodes.find(({ id }) => id === selectedNode) ?? nodes[0];
+  section.innerHTML = `<h2>Compute nodes</h2>${table(
+    ['node', 'owner', 'roles', 'stake (TSRA)', 'status', 'last heartbeat period', 'score', 'tier',
+      'uptime', 'proof', 'bandwidth', 'lineage', 'slash-free', 'completion', 'violations'],
+    rows,
+  )}
+  <h2>Reputation over blocks</h2>
+  <label for="node-select">node</label><select id="node-select">${nodes.map(({ id }) => `<option value="${id}" ${id === chosen.id ? 'selected' : ''}>${id}</option>`).join('')}</select>
+  <div class="charts"><figure id="reputation-chart"><figcaption>score of node ${chosen.id} by block</figcaption></figure></div>`;
+  section.querySelector('#reputation-chart').append(lineChart(
+    `reputation-${chosen.id}`,
+    history.get(chosen.id) ?? [],
+    { xLabel: 'block', yLabel: 'score', yFormat: percent },
+  ));
+}
+
+export function renderJobs(section, { jobs }, { selectedJob, losses }) {
+  if (jobs.length === 0) {
+    section.innerHTML = `<h2>Jobs</h2>${empty('No jobs yet.')}`;
+    return;
+  }
+  const rows = jobs.map((job) => `<tr data-job="${job.id}">
+    <td class="number">${job.id}</td><td data-field="state" class="state-${text(job.state)}">${text(job.state)}</td>
+    <td data-field="replicas">${text(job.replicas.join(', '))}</td>
+    <td data-field="commits" class="number">${job.commitments.length}</td>
+    <td data-field="reveals" class="number">${job.commitments.filter(({ revealed }) => revealed).length}</td>
+    <td data-field="budget" class="number">${tsra(job.budget)}</td>
+    <td data-field="result" class="hash">${job.result ? short(job.result) : '—'}</td>
+    <td data-field="dispute">${text(job.dispute ?? '—')}</td>
+    <td data-field="payouts">${job.payouts.map(([node, amount]) => `node ${node}: ${tsra(amount)}`).join('<br>') || '—'}</td>
+  </tr>`);
+  const chosen = jobs.find(({ id }) => id === selectedJob) ?? jobs.at(-1);
+  const progress = chosen.replicas.map((node) => {
+    const cells = Array.from({ length: chosen.checkpoints }, (_, checkpoint) => {
+      const view = chosen.commitments.find((c) => c.node === node && c.checkpoint === checkpoint);
+      const state = view ? (view.revealed ? 'revealed' : 'committed') : 'missing';
+      return `<span class="cell ${state}" data-checkpoint="${checkpoint}" data-state="${state}" title="checkpoint ${checkpoint}: ${state}"></span>`;
+    });
+    return `<tr data-replica="${node}"><td>node ${node}</td><td>${cells.join('')}</td></tr>`;
+  });
+  section.innerHTML = `<h2>Jobs</h2>${table(
+    ['job', 'state', 'replicas', 'commits', 'reveals', 'budget (TSRA)', 'agreed weights', 'dispute', 'payouts (TSRA)'],
+    rows,
+  )}
+  <h2>Job ${chosen.id}: checkpoints per replica</h2>
+  <label for="job-select">job</label><select id="job-select">${jobs.map(({ id }) => `<option value="${id}" ${id === chosen.id ? 'selected' : ''}>${id}</option>`).join('')}</select>
+  ${table(['replica', 'committed (amber) and revealed (green) checkpoints'], progress)}
+  <div class="charts"><figure id="loss-chart"><figcaption>mean loss per checkpoint, from the trainer</figcaption></figure></div>`;
+  const loss = losses.get(chosen.id);
+  section.querySelector('#loss-chart').append(loss
+    ? lineChart(`loss-${chosen.id}`, loss, { xLabel: 'step', yLabel: 'loss', yFormat: (y) => y.toFixed(3) })
+    : document.createTextNode('Add ?trainer=<URL> to the address to draw the loss reported by a trainer.'));
+}
+
+export function renderModels(section, { models, proposals }) {
+  const modelParts = models.map((model) => `<h2 data-model="${model.id}">Model ${model.id}: ${text(model.name)}</h2>
+    <p>owner <span class="hash">${text(model.owner)}</span>, current version <b data-field="current">${model.current}</b></p>
+    ${table(['version', 'parent', 'digest', 'weights CID', 'produced by job', 'status'], model.versions.map((v) => `<tr data-version="${v.index}">
+      <td class="number">${v.index}</td><td class="number">${v.parent ?? '—'}</td><td class="hash">${short(v.digest)}</td>
+      <td class="hash">${text(v.weights)}</td><td class="number">${v.producedByJob ?? '—'}</td><td>${text(v.status)}</td></tr>`))}
+    <figure class="lineage" data-model="${model.id}"><figcaption>lineage</figcaption></figure>`);
+  const proposalRows = proposals.map((p) => `<tr data-proposal="${p.id}">
+    <td class="number">${p.id}</td><td>${text(p.kind)}</td><td class="hash">${text(p.proposer)}</td>
+    <td data-field="ayes" class="number">${p.ayes}</td><td data-field="nays" class="number">${p.nays}</td><td>${text(p.status)}</td></tr>`);
+  section.innerHTML = `${modelParts.join('') || `<h2>Models</h2>${empty('No models yet.')}`}
+    <h2>Proposals and votes</h2>${proposalRows.length ? table(['proposal', 'kind', 'proposer', 'ayes', 'nays', 'status'], proposalRows) : empty('No proposals yet.')}`;
+  for (const model of models) {
+    section.querySelector(`figure.lineage[data-model="${model.id}"]`).append(lineageGraph(model.id, model.versions.map((v) => ({
+      index: v.index, parent: v.parent, current: v.index === model.current,
+    }))));
+  }
+}
+
+export function renderData(section, { datasets }) {
+  if (datasets.length === 0) {
+    section.innerHTML = `<h2>Datasets</h2>${empty('No approved datasets yet.')}`;
+    return;
+  }
+  const rows = datasets.map((d) => `<tr data-dataset="${d.id}">
+    <td class="number">${d.id}</td><td class="hash">${text(d.cid)}</td><td class="number">${d.shards}</td><td>${text(d.licence)}</td>
+    <td class="hash">${text(d.owner)}</td>
+    <td data-field="grants">${d.grants.map((g) => `${text(short(g.grantee))}: blocks ${g.grantedAt}–${g.expiresAt}, ${g.accesses} accesses`).join('<br>') || '—'}</td></tr>`);
+  section.innerHTML = `<h2>Datasets and consent grants</h2>${table(['dataset', 'CID', 'shards', 'licence', 'owner DID', 'grants'], rows)}`;
+}
+
+export function renderDids(section, { dids }) {
+  if (dids.length === 0) {
+    section.innerHTML = `<h2>DIDs</h2>${empty('No DIDs yet.')}`;
+    return;
+  }
+  const rows = dids.map((d) => `<tr data-did="${text(d.id)}">
+    <td class="hash">${text(d.uri)}</td><td class="hash">${text(d.controllers.join(', '))}</td>
+    <td class="number">${d.created}</td><td data-field="revoked">${d.revoked ?? '—'}</td></tr>`);
+  section.innerHTML = `<h2>DIDs</h2>${table(['DID', 'controllers', 'created at block', 'revoked at block'], rows)}`;
+}

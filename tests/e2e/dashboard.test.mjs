@@ -1,0 +1,155 @@
+// The dashboard in a real browser (Debian's chromium, headless, driven by playwright-core)
+// against a dev node on which the demo's job has run: every view shows what @polkadot/api
+// reads from the same node, updates live, and says so when the node is unreachable. Writes a
+// screenshot of each view to docs/dashboard/ for the README.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { Keyring } from '@polkadot/keyring';
+import { chromium } from 'playwright-core';
+import { freePort } from './lib/dev-node.mjs';
+import {
+  disableSpotChecks, enrolOperators, FINE_TUNING, GENESIS, percent, startDemoNetwork, startFineTuning, tsra,
+} from './lib/demo-network.mjs';
+import { createDid } from './lib/dids.mjs';
+import { waitForEvent } from './lib/extrinsics.mjs';
+import { cidString } from './lib/trainer.mjs';
+
+const DASHBOARD_SERVER = fileURLToPath(new URL('../../dashboard/serve.mjs', import.meta.url));
+const SCREENSHOTS = fileURLToPath(new URL('../../docs/dashboard/', import.meta.url));
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+
+const context = {};
+before(async () => {
+  const port = await freePort();
+  const server = spawn(process.execPath, [DASHBOARD_SERVER, '--port', `${port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  context.server = server;
+  await new Promise((resolve) => server.stdout.once('data', resolve));
+  context.dashboard = `http://127.0.0.1:${port}/`;
+  context.browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  context.network = await startDemoNetwork({ blockTimeMs: 1_000 });
+  await mkdir(SCREENSHOTS, { recursive: true });
+});
+after(async () => {
+  await context.browser?.close();
+  context.server?.kill('SIGINT');
+  await context.network?.stop();
+});
+
+/** Retries `check` (which throws while the page and the chain disagree) for up to `timeoutMs`. */
+async function eventually(check, timeoutMs = 20_000) {
+  const started = Date.now();
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() - started > timeoutMs) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+async function openView(page, view) {
+  await page.evaluate((hash) => { window.location.hash = hash; }, view);
+  await page.waitForSelector(`section#${view}.active`);
+}
+
+const cell = (page, selector) => page.locator(selector).first().textContent();
+
+test('the dashboard says when the node is unreachable', async () => {
+  const page = await context.browser.newPage();
+  await page.goto(`${context.dashboard}?rpc=ws://127.0.0.1:${await freePort()}`);
+  await page.waitForSelector('#banner[data-state="error"]', { timeout: 15_000 });
+  assert.match(await page.locator('#banner').textContent(), /unreachable/);
+  await page.close();
+});
+
+test('every view shows what the chain holds after a job has run, and updates live', async () => {
+  const { node: { api, rpcUrl }, trainers } = context.network;
+  const keyring = new Keyring({ type: 'sr25519' });
+  const alice = keyring.addFromUri('//Alice');
+  const operators = await enrolOperators(api, trainers);
+  await disableSpotChecks(api, alice);
+  await createDid(api, alice, keyring.addFromUri('//tessera-dashboard-did'));
+  const { job } = await startFineTuning(api, { buyer: keyring.addFromUri('//Ferdie'), approver: alice, redundancy: 4 });
+  await waitForEvent(api, (event) => api.events.modelRegistry.VersionActivated.is(event) && event.data.job.eq(job), 300_000);
+
+  const page = await context.browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error));
+  await page.goto(`${context.dashboard}?rpc=${encodeURIComponent(rpcUrl)}&trainer=${encodeURIComponent(trainers[0].url)}`);
+  await page.waitForSelector('body[data-block]', { timeout: 60_000 });
+
+  // Chain: blocks, para id and runtime; the best block moves on by itself.
+  await openView(page, 'chain');
+  const shownBest = Number(await cell(page, '[data-field="best"]'));
+  assert.ok(shownBest >= 1);
+  assert.equal(Number(await cell(page, '[data-field="para-id"]')), (await api.query.parachainInfo.parachainId()).toNumber());
+  assert.equal(await cell(page, '[data-field="runtime"]'), `${api.runtimeVersion.specName} v${api.runtimeVersion.specVersion}`);
+  await eventually(async () => assert.ok(Number(await cell(page, '[data-field="best"]')) > shownBest, 'a live update'));
+  await page.screenshot({ path: `${SCREENSHOTS}chain.png` });
+
+  // Compute nodes: stake, score and tier of each, and a reputation chart with history.
+  await openView(page, 'nodes');
+  for (const { node } of operators) {
+    await eventually(async () => {
+      const record = (await api.call.nodeRegistryApi.node(node)).unwrap();
+      const reputation = (await api.call.reputationApi.reputation(node)).unwrap();
+      const row = `tr[data-node="${node}"]`;
+      assert.equal(await cell(page, `${row} [data-field="stake"]`), tsra(record.stake.toBigInt()));
+      assert.equal(await cell(page, `${row} [data-field="score"]`), percent(reputation.score.toNumber()));
+      assert.equal(await cell(page, `${row} [data-field="tier"]`), reputation.tier.type);
+    });
+  }
+  assert.ok(await page.locator('[data-chart^="reputation-"] circle').count() >= 2, 'reputation history');
+  await page.screenshot({ path: `${SCREENSHOTS}nodes.png`, fullPage: true });
+
+  // Jobs: the job finalized with every commit and reveal, its payouts, progress and loss curve.
+  await openView(page, 'jobs');
+  const checkpoints = FINE_TUNING.hyperParameters.steps / FINE_TUNING.hyperParameters.checkpointEvery;
+  const row = `tr[data-job="${job}"]`;
+  assert.equal(await cell(page, `${row} [data-field="state"]`), 'Finalized');
+  assert.equal(Number(await cell(page, `${row} [data-field="commits"]`)), operators.length * checkpoints);
+  assert.equal(Number(await cell(page, `${row} [data-field="reveals"]`)), operators.length * checkpoints);
+  const payouts = await cell(page, `${row} [data-field="payouts"]`);
+  for (const [node, amount] of await api.call.computeApi.payouts(job)) {
+    assert.ok(payouts.includes(`node ${node}: ${tsra(amount.toBigInt())}`), `payout of node ${node}`);
+  }
+  assert.equal(await page.locator('[data-replica] .cell[data-state="revealed"]').count(), operators.length * checkpoints);
+  const reported = (await (await fetch(`${trainers[0].url}/v1/jobs/${job}`)).json()).commitments;
+  const lossPoints = await page.locator(`[data-chart="loss-${job}"] circle`).evaluateAll(
+    (circles) => circles.map((circle) => Number(circle.dataset.y)),
+  );
+  assert.deepEqual(lossPoints, reported.map(({ mean_loss: loss }) => loss));
+  await page.screenshot({ path: `${SCREENSHOTS}jobs.png`, fullPage: true });
+
+  // Models: the genesis model moved to the job's version; its lineage is drawn; votes counted.
+  await openView(page, 'models');
+  const model = (await api.call.modelApi.model(GENESIS.model)).unwrap();
+  assert.equal(Number(await cell(page, `h2[data-model="${GENESIS.model}"] + p [data-field="current"]`)), model.current.toNumber());
+  const drawn = await page.locator(`svg[data-lineage="${GENESIS.model}"] circle`).evaluateAll(
+    (circles) => circles.map((circle) => Number(circle.dataset.version)),
+  );
+  assert.deepEqual(drawn.sort(), (await api.call.modelApi.versions(GENESIS.model)).map(([index]) => index.toNumber()).sort());
+  const proposals = await api.query.modelRegistry.proposals.entries();
+  for (const [key, value] of proposals) {
+    assert.equal(Number(await cell(page, `tr[data-proposal="${key.args[0]}"] [data-field="ayes"]`)), value.unwrap().ayes.length);
+  }
+  await page.screenshot({ path: `${SCREENSHOTS}models.png`, fullPage: true });
+
+  // Datasets and DIDs.
+  await openView(page, 'data');
+  for (const [id, dataset] of await api.call.modelApi.datasets()) {
+    assert.equal(await cell(page, `tr[data-dataset="${id}"] td.hash`), cidString(dataset.cid.toU8a(true)));
+  }
+  await page.screenshot({ path: `${SCREENSHOTS}data.png`, fullPage: true });
+  await openView(page, 'dids');
+  assert.equal(await page.locator('tr[data-did]').count(), (await api.query.did.documents.entries()).length);
+  await page.screenshot({ path: `${SCREENSHOTS}dids.png`, fullPage: true });
+
+  assert.deepEqual(errors, [], 'no errors in the page');
+  await page.close();
+});
