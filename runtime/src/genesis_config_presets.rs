@@ -205,7 +205,8 @@ mod tests {
 					.expect("the root version");
 				assert_eq!(root.weights, cid(first_model::WEIGHTS_CID));
 				assert_eq!(root.digest.0, first_model::WEIGHTS_DIGEST);
-				let dataset = pallet_model_registry::Datasets::<Runtime>::get(0).expect("dataset 0");
+				let dataset =
+					pallet_model_registry::Datasets::<Runtime>::get(0).expect("dataset 0");
 				assert_eq!(dataset.cid, cid(first_model::DATASET_CID));
 			});
 		}
