@@ -7,9 +7,10 @@
 //! API. The trainer crate's `api::types` hold the whole API; [`crate::trainer_api`] is the
 //! part the worker speaks, in `no_std`, and the trainer's tests hold both to the same JSON:
 //!
-//! - `POST /v1/jobs` starts the job (keyed by the chain's [`JobId`]: asking twice never
-//!   trains twice) and `GET /v1/jobs/{job}` reports its progress and one commitment per
-//!   checkpoint: step, loss, gradient and weights digests, delta root, state CID, samples.
+//! - `POST /v1/jobs` starts the job, or reports the progress of one it knows (keyed by the
+//!   chain's [`JobId`]: asking twice never trains twice): one commitment per checkpoint,
+//!   with step, loss, gradient and weights digests, delta root, state CID and samples.
+//!   `GET /v1/jobs/{job}` reports the same without starting anything.
 //! - `POST /v1/verify` re-executes a segment from a committed state and returns the
 //!   commitments it reproduces; `POST /v1/aggregate` averages states; `/v1/blobs` moves
 //!   content by CID between trainers.
