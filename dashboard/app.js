@@ -18,6 +18,8 @@ const BACKFILL_BLOCKS = 30;
 const ui = {
   history: new Map(),
   losses: new Map(),
+  /** Jobs the trainer has finished: their curves are complete. */
+  trained: new Set(),
   selectedNode: undefined,
   selectedJob: undefined,
   snapshot: undefined,
@@ -227,17 +229,17 @@ function record(node, block, score) {
 
 async function fetchLosses(jobs) {
   if (!trainer) return;
-  await Promise.all(jobs.filter(({ id }) => !ui.losses.has(id) || jobs.find((j) => j.id === id)?.state === 'Running')
-    .map(async ({ id }) => {
-      try {
-        const status = await (await fetch(`${trainer}/v1/jobs/${id}`)).json();
-        if (status.commitments?.length) {
-          ui.losses.set(id, status.commitments.map(({ step, mean_loss: loss }) => [step, loss]));
-        }
-      } catch {
-        // The trainer does not know this job, or is down: no curve.
+  await Promise.all(jobs.filter(({ id }) => !ui.trained.has(id)).map(async ({ id }) => {
+    try {
+      const status = await (await fetch(`${trainer}/v1/jobs/${id}`)).json();
+      if (status.commitments?.length) {
+        ui.losses.set(id, status.commitments.map(({ step, mean_loss: loss }) => [step, loss]));
       }
-    }));
+      if (status.state && status.state !== 'running') ui.trained.add(id);
+    } catch {
+      // The trainer does not know this job, or is down: no curve.
+    }
+  }));
 }
 
 function render() {

@@ -118,7 +118,7 @@ export function renderModels(section, { models, proposals }) {
     <figure class="lineage" data-model="${model.id}"><figcaption>lineage</figcaption></figure>`);
   const proposalRows = proposals.map((p) => `<tr data-proposal="${p.id}">
     <td class="number">${p.id}</td><td>${text(p.kind)}</td><td class="hash">${text(p.proposer)}</td>
-    <td data-field="ayes" class="number">${p.ayes}</td><td data-field="nays" class="number">${p.nays}</td><td>${text(p.status)}</td></tr>`);
+    <td data-field="ayes" class="number">${p.ayes}</td><td data-field="nays" class="number">${p.nays}</td><td data-field="status">${text(p.status)}</td></tr>`);
   section.innerHTML = `${modelParts.join('') || `<h2>Models</h2>${empty('No models yet.')}`}
     <h2>Proposals and votes</h2>${proposalRows.length ? table(['proposal', 'kind', 'proposer', 'ayes', 'nays', 'status'], proposalRows) : empty('No proposals yet.')}`;
   for (const model of models) {

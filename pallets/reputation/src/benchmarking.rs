@@ -4,7 +4,7 @@ use super::*;
 use core::hint::black_box;
 use frame_support::traits::{EnsureOrigin, Get};
 use polkadot_sdk::frame_benchmarking::v2::*;
-use sp_runtime::{traits::Saturating, Perbill};
+use sp_runtime::{traits::Saturating, Perbill, Permill};
 use tessera_primitives::{ReputationInspect, ReputationSink};
 
 /// A registered node whose record is as large and as stale as it gets: every violation slot

@@ -94,27 +94,41 @@ export async function disableSpotChecks(api, sudoKey) {
 
 /**
  * `buyer` proposes fine-tuning the genesis model on the genesis dataset with `redundancy`
- * replicas and `approver` approves it. Returns `{ proposal, job, baseDigest }`.
+ * replicas. Returns `{ proposal, baseDigest }`.
  */
-export async function startFineTuning(api, { buyer, approver, redundancy }) {
+export async function proposeFineTuning(api, { buyer, redundancy }) {
   const model = (await api.call.modelApi.model(GENESIS.model)).unwrap();
   const versions = await api.call.modelApi.versions(GENESIS.model);
   const current = versions.find(([index]) => index.eq(model.current))[1];
   const { hyperParameters, budget, duration } = FINE_TUNING;
-  const { events: proposed } = await inBlock(
+  const { events } = await inBlock(
     api.tx.modelRegistry.proposeTraining(
       GENESIS.model, current.digest, GENESIS.architecture, GENESIS.dataset, hyperParameters, [],
       u8aToHex(new Uint8Array(32)), 'CpuReference', budget, redundancy, duration,
     ),
     buyer,
   );
-  const proposal = proposed.find(({ event }) => api.events.modelRegistry.Proposed.is(event)).event.data.proposal;
-  const { events: approved } = await inBlock(api.tx.modelRegistry.approve(proposal), approver);
-  const started = approved.find(({ event }) => api.events.modelRegistry.TrainingStarted.is(event));
+  const proposal = events.find(({ event }) => api.events.modelRegistry.Proposed.is(event)).event.data.proposal;
+  return { proposal: proposal.toNumber(), baseDigest: current.digest.toHex() };
+}
+
+/** `approver` approves training proposal `proposal`; returns the job it became. */
+export async function approveTraining(api, proposal, approver) {
+  const { events } = await inBlock(api.tx.modelRegistry.approve(proposal), approver);
+  const started = events.find(({ event }) => api.events.modelRegistry.TrainingStarted.is(event));
   if (!started) {
     throw new Error('the approval did not start the training');
   }
-  return { proposal: proposal.toNumber(), job: started.event.data.job.toNumber(), baseDigest: current.digest.toHex() };
+  return started.event.data.job.toNumber();
+}
+
+/**
+ * `buyer` proposes fine-tuning the genesis model (see `proposeFineTuning`) and `approver`
+ * approves it. Returns `{ proposal, job, baseDigest }`.
+ */
+export async function startFineTuning(api, { buyer, approver, redundancy }) {
+  const { proposal, baseDigest } = await proposeFineTuning(api, { buyer, redundancy });
+  return { proposal, job: await approveTraining(api, proposal, approver), baseDigest };
 }
 
 /**
