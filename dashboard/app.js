@@ -5,7 +5,7 @@
 
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { u8aToHex } from '@polkadot/util';
-import { base58Encode } from '@polkadot/util-crypto';
+import { base32Encode, base58Encode } from '@polkadot/util-crypto';
 import { renderChain, renderData, renderDids, renderJobs, renderModels, renderNodes } from './views.js';
 
 const params = new URLSearchParams(window.location.search);
@@ -44,23 +44,10 @@ function showView() {
 }
 
 const hex = (value) => u8aToHex(value.toU8a(true));
-const cidText = (bytes) => {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
-  let [out, bits, value] = ['b', 0, 0];
-  for (const byte of bytes) {
-    value = ((value << 8) | byte) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      out += alphabet[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return bits > 0 ? out + alphabet[(value << (5 - bits)) & 31] : out;
-};
 /** A CID stored as bytes: its base32 string when it is a CIDv1, else the bytes as text or hex. */
 const cid = (value) => {
   const bytes = value.toU8a(true);
-  if (bytes[0] === 1) return cidText(bytes);
+  if (bytes[0] === 1) return base32Encode(bytes, true);
   const printable = bytes.every((byte) => byte >= 0x20 && byte < 0x7f);
   return printable ? new TextDecoder().decode(bytes) : u8aToHex(bytes);
 };

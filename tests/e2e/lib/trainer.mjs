@@ -6,6 +6,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import { base32Decode, base32Encode } from '@polkadot/util-crypto';
 import { freePort, startDevNode } from './dev-node.mjs';
 import { waitForEvent } from './extrinsics.mjs';
 
@@ -77,41 +78,12 @@ export async function startTrainer({ store, seed, port, wrongDigests = false, ti
 
 /** The bytes of a CIDv1 string in multibase `b` (lower-case base32 without padding). */
 export function cidBytes(cid) {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
-  if (!cid.startsWith('b')) {
-    throw new Error(`${cid} is not a base32 CIDv1`);
-  }
-  const bytes = [];
-  let [bits, value] = [0, 0];
-  for (const char of cid.slice(1)) {
-    const digit = alphabet.indexOf(char);
-    if (digit < 0) {
-      throw new Error(`${cid} is not a base32 CIDv1`);
-    }
-    value = ((value << 5) | digit) & 0xffff;
-    bits += 5;
-    if (bits >= 8) {
-      bytes.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Uint8Array.from(bytes);
+  return base32Decode(cid, true);
 }
 
-/** The CIDv1 string (multibase `b`, lower-case base32 without padding) of CID bytes. */
+/** The CIDv1 string (multibase `b`) of CID bytes. */
 export function cidString(bytes) {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz234567';
-  let text = 'b';
-  let [bits, value] = [0, 0];
-  for (const byte of bytes) {
-    value = ((value << 8) | byte) & 0xffff;
-    bits += 8;
-    while (bits >= 5) {
-      text += alphabet[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return bits > 0 ? text + alphabet[(value << (5 - bits)) & 31] : text;
+  return base32Encode(bytes, true);
 }
 
 /** A CSV table of 64 samples of two features, labelled by which side of a line they lie. */
