@@ -54,7 +54,7 @@ VALUES
 if $check; then
   preset=runtime/src/genesis_config_presets.rs
   for value in "DATASET_CID: &str = \"$dataset_cid\"" "METADATA_CID: &str = \"$metadata_cid\"" \
-    "WEIGHTS_CID: &str = \"$weights_cid\"" "WEIGHTS_DIGEST: [u8; 32] = hex2array!(\"${weights_digest#0x}\")"; do
+    "WEIGHTS_CID: &str = \"$weights_cid\"" "hex2array!(\"${weights_digest#0x}\")"; do
     if ! grep -qF "$value" "$preset"; then
       echo "$preset does not carry $value: the trainer no longer makes the genesis model" >&2
       exit 1
