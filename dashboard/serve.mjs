@@ -45,5 +45,10 @@ const server = createServer(async (request, response) => {
 server.listen(port, '127.0.0.1', () => {
   console.log(`Tessera dashboard on http://127.0.0.1:${server.address().port}/ (add ?rpc=ws://host:port)`);
 });
-process.on('SIGINT', () => server.close(() => process.exit(0)));
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+// Browsers keep connections open, so waiting for them to close could take forever.
+const stop = () => {
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+};
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

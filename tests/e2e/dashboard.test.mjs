@@ -36,7 +36,11 @@ before(async () => {
 });
 after(async () => {
   await context.browser?.close();
-  context.server?.kill('SIGINT');
+  if (context.server && context.server.exitCode === null) {
+    const exited = new Promise((resolve) => context.server.once('exit', resolve));
+    context.server.kill('SIGINT');
+    await exited;
+  }
   await context.network?.stop();
 });
 
