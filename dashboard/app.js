@@ -53,11 +53,16 @@ const cid = (value) => {
 };
 const enumName = (value) => (value.isBasic ? value.toString() : value.type);
 
+/** Every record of a storage map keyed by a number, as `read(id, record)` makes it, by id. */
+async function byId(map, read) {
+  const records = await Promise.all(
+    (await map.entries()).map(([key, value]) => read(key.args[0].toNumber(), value.unwrap())),
+  );
+  return records.sort((a, b) => a.id - b.id);
+}
+
 async function loadNodes(api) {
-  const entries = await api.query.nodeRegistry.nodes.entries();
-  const nodes = await Promise.all(entries.map(async ([key, value]) => {
-    const id = key.args[0].toNumber();
-    const info = value.unwrap();
+  return byId(api.query.nodeRegistry.nodes, async (id, info) => {
     const reputation = (await api.call.reputationApi.reputation(id)).unwrap();
     const dimensions = reputation.dimensions.toJSON();
     return {
@@ -69,15 +74,11 @@ async function loadNodes(api) {
       lastHeartbeat: info.lastHeartbeat.isSome ? info.lastHeartbeat.unwrap().toNumber() : undefined,
       reputation: { score: reputation.score.toNumber(), tier: reputation.tier.type, dimensions },
     };
-  }));
-  return nodes.sort((a, b) => a.id - b.id);
+  });
 }
 
 async function loadJobs(api) {
-  const entries = await api.query.proofOfCompute.jobs.entries();
-  const jobs = await Promise.all(entries.map(async ([key, value]) => {
-    const id = key.args[0].toNumber();
-    const info = value.unwrap();
+  return byId(api.query.proofOfCompute.jobs, async (id, info) => {
     const [replicas, commitments, payouts, challenge] = await Promise.all([
       api.call.computeApi.assignments(id),
       api.call.computeApi.commitments(id),
@@ -100,15 +101,11 @@ async function loadJobs(api) {
       dispute: dispute ?? (info.state.type === 'Disputed' ? 'awaiting re-execution' : undefined),
       payouts: payouts.map(([node, amount]) => [node.toNumber(), amount.toBigInt()]),
     };
-  }));
-  return jobs.sort((a, b) => a.id - b.id);
+  });
 }
 
 async function loadModels(api) {
-  const entries = await api.query.modelRegistry.models.entries();
-  const models = await Promise.all(entries.map(async ([key, value]) => {
-    const id = key.args[0].toNumber();
-    const model = value.unwrap();
+  const models = await byId(api.query.modelRegistry.models, async (id, model) => {
     const versions = await api.call.modelApi.versions(id);
     return {
       id,
@@ -124,19 +121,16 @@ async function loadModels(api) {
         status: enumName(version.status),
       })),
     };
-  }));
-  const proposals = (await api.query.modelRegistry.proposals.entries()).map(([key, value]) => {
-    const proposal = value.unwrap();
-    return {
-      id: key.args[0].toNumber(),
-      kind: proposal.kind.type,
-      proposer: proposal.proposer.toString(),
-      ayes: proposal.ayes.length,
-      nays: proposal.nays.length,
-      status: enumName(proposal.status),
-    };
   });
-  return { models: models.sort((a, b) => a.id - b.id), proposals: proposals.sort((a, b) => a.id - b.id) };
+  const proposals = await byId(api.query.modelRegistry.proposals, (id, proposal) => ({
+    id,
+    kind: proposal.kind.type,
+    proposer: proposal.proposer.toString(),
+    ayes: proposal.ayes.length,
+    nays: proposal.nays.length,
+    status: enumName(proposal.status),
+  }));
+  return { models, proposals };
 }
 
 async function loadData(api) {
@@ -170,15 +164,15 @@ async function loadDids(api) {
   });
 }
 
-/** Everything the views show, read at the node's current best block. */
-async function load(api, best) {
+/** Everything the views show, read at the node's current best block of chain `name`. */
+async function load(api, name, best) {
   const [finalizedHash, paraId] = await Promise.all([
     api.rpc.chain.getFinalizedHead(),
     api.query.parachainInfo?.parachainId(),
   ]);
   const finalized = (await api.rpc.chain.getHeader(finalizedHash)).number.toNumber();
   const chain = {
-    name: (await api.rpc.system.chain()).toString(),
+    name,
     best,
     finalized,
     paraId: paraId?.toNumber(),
@@ -264,6 +258,7 @@ async function main() {
   const api = await ApiPromise.create({ provider, noInitWarn: true });
   banner();
 
+  const name = (await api.rpc.system.chain()).toString();
   let busy = false;
   let started = false;
   await api.rpc.chain.subscribeNewHeads(async (header) => {
@@ -271,7 +266,7 @@ async function main() {
     busy = true;
     try {
       const best = header.number.toNumber();
-      ui.snapshot = await load(api, best);
+      ui.snapshot = await load(api, name, best);
       if (ui.snapshot.tessera) {
         for (const { id, reputation } of ui.snapshot.nodes) record(id, best, reputation.score);
         await fetchLosses(ui.snapshot.jobs);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { startDevNode } from './lib/dev-node.mjs';
 import {
-  disableSpotChecks, enrolOperators, FINE_TUNING, GENESIS, startDemoNetwork, startFineTuning,
+  disableSpotChecks, enrolOperators, eventsAt, FINE_TUNING, GENESIS, startDemoNetwork, startFineTuning,
 } from './lib/demo-network.mjs';
 import { startTrainer } from './lib/trainer.mjs';
 import { waitForEvent } from './lib/extrinsics.mjs';
@@ -30,8 +30,7 @@ after(async () => {
 async function eventsOfBlocks(api, from, to) {
   const events = [];
   for (let block = from; block <= to; block += 1) {
-    const records = await (await api.at(await api.rpc.chain.getBlockHash(block))).query.system.events();
-    events.push(...records.map(({ event }) => ({ event, block })));
+    events.push(...await eventsAt(api, block));
   }
   return events;
 }
@@ -65,7 +64,7 @@ test('a job survives its node and a trainer being killed mid-job, and nothing is
   }
 
   const head = (await api.rpc.chain.getHeader()).number.toNumber();
-  const events = (await eventsOfBlocks(api, startBlock, head)).map(({ event }) => event);
+  const events = await eventsOfBlocks(api, startBlock, head);
   const checkpoints = FINE_TUNING.hyperParameters.steps / FINE_TUNING.hyperParameters.checkpointEvery;
   const commits = events.filter(ofJob(api.events.proofOfCompute.Committed))
     .map(({ data }) => `${data.node}/${data.checkpoint}`);

@@ -49,14 +49,18 @@ try {
   let job;
   let finished;
   const done = new Promise((resolve) => { finished = resolve; });
+  // Events of the blocks before the job id is known wait here until it is.
   const pending = [];
+  const show = (event, block) => {
+    const line = describeEvent(api, event, job, names);
+    if (line) console.log(`  #${String(block).padEnd(5)} ${line}`);
+  };
   const stopFollowing = await followEvents(api, (event, block) => {
     if (job === undefined) {
       pending.push([event, block]);
       return;
     }
-    const line = describeEvent(api, event, job, names);
-    if (line) console.log(`  #${String(block).padEnd(5)} ${line}`);
+    show(event, block);
     const { proofOfCompute: poc, modelRegistry } = api.events;
     if ((modelRegistry.VersionActivated.is(event) && event.data.job.eq(job))
       || ((poc.JobFailed.is(event) || poc.JobDisputed.is(event)) && event.data.job.eq(job))) {
@@ -65,10 +69,7 @@ try {
   });
   ({ job } = await startFineTuning(api, { buyer: ferdie, approver: alice, redundancy: 4 }));
   say(`Ferdie proposed fine-tuning model 0, Alice approved it: job ${job}`);
-  pending.splice(0).forEach(([event, block]) => {
-    const line = describeEvent(api, event, job, names);
-    if (line) console.log(`  #${String(block).padEnd(5)} ${line}`);
-  });
+  pending.splice(0).forEach(([event, block]) => show(event, block));
 
   const outcome = await done;
   await stopFollowing();

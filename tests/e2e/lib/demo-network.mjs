@@ -131,6 +131,12 @@ export async function startFineTuning(api, { buyer, approver, redundancy }) {
   return { proposal, job: await approveTraining(api, proposal, approver), baseDigest };
 }
 
+/** The events of block number `block`, read from the node's state at that block. */
+export async function eventsAt(api, block) {
+  const hash = await api.rpc.chain.getBlockHash(block);
+  return (await (await api.at(hash)).query.system.events()).map(({ event }) => event);
+}
+
 /**
  * Calls `onEvent(event, blockNumber)` for every event of every block from the next one on,
  * in order and without gaps. Returns a function that stops following.
@@ -142,9 +148,7 @@ export async function followEvents(api, onEvent) {
     const head = header.number.toNumber();
     queue = queue.then(async () => {
       for (; next <= head; next += 1) {
-        const hash = await api.rpc.chain.getBlockHash(next);
-        const records = await (await api.at(hash)).query.system.events();
-        for (const { event } of records) {
+        for (const event of await eventsAt(api, next)) {
           onEvent(event, next);
         }
       }

@@ -152,6 +152,24 @@ fn work() {
 	ProofOfCompute::offchain_worker(System::block_number());
 }
 
+/// In the next two blocks of a two-checkpoint job whose first checkpoint is revealed: the
+/// trainer reports both checkpoints and `seconds`, the final checkpoint is committed and
+/// revealed, and the job is accepted. Returns the final payload revealed.
+fn deliver_final_checkpoint(trainer: &Harness, job: JobId, seconds: u64) -> CommitmentPayload {
+	run_to(System::block_number() + 1);
+	trainer.expect_status(job, 2, Some(seconds));
+	work();
+	let (call, commit) = trainer.only_commit();
+	assert_eq!(commit.checkpoint, 1);
+	send(call);
+	run_to(System::block_number() + 1);
+	work();
+	let (call, payload) = trainer.only_reveal();
+	send(call);
+	assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+	payload
+}
+
 fn offchain_test(body: impl FnOnce(&Harness)) {
 	let mut ext = new_test_ext();
 	let (offchain, _) = TestOffchainExt::new();
@@ -189,19 +207,8 @@ fn the_worker_trains_commits_and_reveals_every_checkpoint_through_to_acceptance(
 		assert_eq!(payload, expected_payload(job, node, 0, None));
 		send(call);
 
-		run_to(System::block_number() + 1);
-		trainer.expect_status(job, 2, Some(42));
-		work();
-		let (call, commit) = trainer.only_commit();
-		assert_eq!(commit.checkpoint, 1);
-		send(call);
-
-		run_to(System::block_number() + 1);
-		work();
-		let (call, payload) = trainer.only_reveal();
+		let payload = deliver_final_checkpoint(trainer, job, 42);
 		assert_eq!(payload, expected_payload(job, node, 1, Some(42)));
-		send(call);
-		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
 		assert!(events().iter().any(|event| matches!(event, Event::JobAccepted { .. })));
 
 		// Nothing is left to do: no request, no transaction, and the record is gone.
@@ -296,16 +303,7 @@ fn a_trainer_that_restarted_and_forgot_the_job_trains_it_again_and_nothing_is_lo
 		send(call);
 
 		// Retrained to the same results, the final checkpoint follows as usual.
-		run_to(System::block_number() + 1);
-		trainer.expect_status(job, 2, Some(9));
-		work();
-		let (call, commit) = trainer.only_commit();
-		assert_eq!(commit.checkpoint, 1);
-		send(call);
-		run_to(System::block_number() + 1);
-		work();
-		send(trainer.only_reveal().0);
-		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+		deliver_final_checkpoint(trainer, job, 9);
 	});
 }
 
