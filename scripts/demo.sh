@@ -13,10 +13,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$TESSERA_ROOT/scripts/setup.sh"
 cd "$TESSERA_ROOT"
 
-log "building tessera-node and tessera-trainer"
-cargo build --locked --profile "$CARGO_PROFILE" --workspace
-CARGO_TARGET_DIR="$TRAINER_TARGET_DIR" cargo build --locked --profile "$CARGO_PROFILE" \
-  --manifest-path offchain-trainer/Cargo.toml --features kubo --bin tessera-trainer
+build_node_and_trainer
 
 cd tests/e2e
 TESSERA_NODE="$TESSERA_NODE" TESSERA_TRAINER="$TESSERA_TRAINER" exec node demo.mjs "${RPC_PORT:-9944}"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every test: the workspace's cargo tests, the trainer's, then the end-to-end tests against a dev node.
+# Every test: the workspace's cargo tests, the trainer's, the end-to-end tests against a dev node,
+# then the zombienet tests when the relay chain binaries are installed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$TESSERA_ROOT/scripts/setup.sh"
@@ -23,3 +24,9 @@ scripts/genesis-model.sh --check
 log "end-to-end tests (tests/e2e)"
 (cd tests/e2e && TESSERA_NODE="$TESSERA_NODE" TESSERA_TRAINER="$TESSERA_TRAINER" \
   node --test --test-concurrency=1 --test-timeout=600000)
+
+if relay_installed; then
+  bash scripts/zombienet.sh test
+else
+  log "SKIPPED the zombienet tests: no relay chain binaries in $RELAY_DIR (scripts/zombienet.sh install builds them once, about an hour)"
+fi

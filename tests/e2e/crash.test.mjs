@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { Keyring } from '@polkadot/keyring';
 import { startDevNode } from './lib/dev-node.mjs';
 import {
-  disableSpotChecks, enrolOperators, eventsAt, FINE_TUNING, GENESIS, startDemoNetwork, startFineTuning,
+  disableSpotChecks, enrolOperators, eventsAt, FINE_TUNING, GENESIS, shortenChallengeWindow,
+  startDemoNetwork, startFineTuning,
 } from './lib/demo-network.mjs';
 import { startTrainer } from './lib/trainer.mjs';
 import { waitForEvent } from './lib/extrinsics.mjs';
@@ -42,6 +43,7 @@ test('a job survives its node and a trainer being killed mid-job, and nothing is
   let { api } = network.node;
   const operators = await enrolOperators(api, network.trainers);
   await disableSpotChecks(api, alice);
+  await shortenChallengeWindow(api, alice);
   const startBlock = (await api.rpc.chain.getHeader()).number.toNumber();
   const { job } = await startFineTuning(api, { buyer: keyring.addFromUri('//Ferdie'), approver: alice, redundancy: 4 });
   const ofJob = (check) => (event) => check.is(event) && event.data.job.toNumber() === job;

@@ -12,8 +12,8 @@ import { Keyring } from '@polkadot/keyring';
 import { chromium } from 'playwright-core';
 import { freePort } from './lib/dev-node.mjs';
 import {
-  approveTraining, disableSpotChecks, enrolOperators, FINE_TUNING, GENESIS, percent, proposeFineTuning,
-  startDemoNetwork, tsra,
+  approveTraining, disableSpotChecks, enrolOperators, FINE_TUNING, GENESIS, percent,
+  proposeFineTuning, shortenChallengeWindow, startDemoNetwork, tsra,
 } from './lib/demo-network.mjs';
 import { createDid } from './lib/dids.mjs';
 import { waitForEvent } from './lib/extrinsics.mjs';
@@ -86,6 +86,7 @@ test('every view shows what the chain holds, before and after a job has run, and
   const alice = keyring.addFromUri('//Alice');
   const operators = await enrolOperators(api, trainers);
   await disableSpotChecks(api, alice);
+  await shortenChallengeWindow(api, alice);
   await createDid(api, alice, keyring.addFromUri('//tessera-dashboard-did'));
   // A proposal under vote shows with its votes.
   const { proposal } = await proposeFineTuning(api, { buyer: keyring.addFromUri('//Ferdie'), redundancy: 4 });

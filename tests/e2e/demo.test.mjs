@@ -7,8 +7,8 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
 import {
-  disableSpotChecks, enrolOperators, FINE_TUNING, followEvents, GENESIS, snapshot, startDemoNetwork,
-  startFineTuning,
+  disableSpotChecks, enrolOperators, FINE_TUNING, followEvents, GENESIS, shortenChallengeWindow,
+  snapshot, startDemoNetwork, startFineTuning,
 } from './lib/demo-network.mjs';
 import { cidBytes } from './lib/trainer.mjs';
 
@@ -54,6 +54,7 @@ test('a fine-tuning job runs from request to reward, and the node that lies is s
   }
   const [liar, ...honest] = [operators[3], ...operators.slice(0, 3)];
   await disableSpotChecks(api, alice);
+  await shortenChallengeWindow(api, alice);
   assert.equal((await api.query.reputation.spotCheckBase()).toNumber(), 0);
 
   const before = await snapshot(api, operators);

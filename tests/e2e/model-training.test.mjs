@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
-import { disableSpotChecks } from './lib/demo-network.mjs';
+import { disableSpotChecks, shortenChallengeWindow } from './lib/demo-network.mjs';
 import { inBlock, waitForEvent } from './lib/extrinsics.mjs';
 import { enrolTrainer } from './lib/nodes.mjs';
 import { cidBytes, csvTable, devNodeWithTrainer } from './lib/trainer.mjs';
@@ -15,7 +15,7 @@ const UNIT = 1_000_000_000_000n;
 const ARCHITECTURE = { kind: 'mlp', hidden: [8] };
 const HYPER = { learning_rate: 0.1, batch_size: 8, steps: 20, checkpoint_every: 10, seed: 3 };
 
-// One block a second: the 100-block challenge window closes in under two minutes.
+// One block a second and a 10-block challenge window (set through sudo).
 const context = devNodeWithTrainer({ blockTimeMs: 1_000 });
 
 /** Trains `request` on the trainer directly (an id the chain never gives out) until done. */
@@ -43,6 +43,7 @@ test('an approved training proposal fine-tunes the model and its result becomes 
   await enrolTrainer(api, keyring.addFromUri('//Dave'), '//tessera-e2e-fine-tuner', trainer.url, 2n * UNIT);
   // A spot-checked result would wait in `Disputed` for re-execution, which is not built yet.
   await disableSpotChecks(api, alice);
+  await shortenChallengeWindow(api, alice);
 
   // The model's root version is a state this trainer made, so it can start from it.
   const data = await trainer.put(csvTable());
@@ -79,7 +80,7 @@ test('an approved training proposal fine-tunes the model and its result becomes 
   await waitForEvent(
     api, (event) => api.events.proofOfCompute.JobAccepted.is(event) && event.data.job.toNumber() === job, 150_000);
 
-  // Nothing changes until the 100-block challenge window closes unchallenged.
+  // Nothing changes until the challenge window closes unchallenged.
   assert.equal((await api.call.modelApi.model(model)).unwrap().current.toNumber(), 0);
   const activated = await waitForEvent(
     api, (event) => api.events.modelRegistry.VersionActivated.is(event) && event.data.model.toNumber() === model, 240_000);

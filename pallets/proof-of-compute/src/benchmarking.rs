@@ -260,6 +260,16 @@ mod benchmarks {
 		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Disputed));
 	}
 
+	#[benchmark]
+	fn set_challenge_window() {
+		let blocks = T::DefaultChallengeWindow::get().saturating_add(1u32.into());
+
+		#[extrinsic_call]
+		_(RawOrigin::Root, blocks);
+
+		assert_eq!(ChallengeWindow::<T>::get(), blocks);
+	}
+
 	/// Finalizing a job of `r` replicas that all agreed: every one is paid.
 	#[benchmark]
 	fn finalize(r: Linear<1, 5>) {

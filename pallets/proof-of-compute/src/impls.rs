@@ -313,7 +313,7 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		match (majority, spot_checked) {
 			(Some((weights_digest, (_, state_cid))), None) => {
-				let challenge_ends = now.saturating_add(T::ChallengeWindow::get());
+				let challenge_ends = now.saturating_add(ChallengeWindow::<T>::get());
 				if Due::<T>::try_mutate(challenge_ends, |due| due.try_push(job)).is_err() {
 					log::warn!(target: LOG_TARGET, "job {job}: no room to schedule its finalization");
 				}

@@ -92,6 +92,7 @@ pub mod pallet {
 		traits::{fungible::MutateHold, Randomness},
 	};
 	use frame_system::{offchain::CreateAuthorizedTransaction, pallet_prelude::*};
+	use polkadot_sdk::sp_runtime::traits::Zero;
 
 	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
 
@@ -168,9 +169,13 @@ pub mod pallet {
 		#[pallet::constant]
 		type RevealDelay: Get<BlockNumberFor<Self>>;
 
-		/// Blocks an accepted result may be challenged.
+		/// Blocks an accepted result may be challenged, until [`Config::ForceOrigin`] sets
+		/// another window ([`ChallengeWindow`]).
 		#[pallet::constant]
-		type ChallengeWindow: Get<BlockNumberFor<Self>>;
+		type DefaultChallengeWindow: Get<BlockNumberFor<Self>>;
+
+		/// Who may tune the pallet's parameters.
+		type ForceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
 		/// What a challenger bonds.
 		#[pallet::constant]
@@ -264,6 +269,12 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// Blocks an accepted result may be challenged; applies to results accepted from the
+	/// block after it is set.
+	#[pallet::storage]
+	pub type ChallengeWindow<T: Config> =
+		StorageValue<_, BlockNumberFor<T>, ValueQuery, T::DefaultChallengeWindow>;
+
 	/// The open jobs each node is a replica of: a node with any cannot leave, and its
 	/// off-chain worker finds its work here.
 	#[pallet::storage]
@@ -284,6 +295,11 @@ pub mod pallet {
 			budget: BalanceOf<T>,
 			/// Replicas asked for.
 			redundancy: u8,
+		},
+		/// [`Config::ForceOrigin`] set the challenge window.
+		ChallengeWindowSet {
+			/// Its length in blocks.
+			blocks: BlockNumberFor<T>,
 		},
 		/// A job was withdrawn before assignment; its budget returned.
 		JobCancelled {
@@ -416,6 +432,8 @@ pub mod pallet {
 		WrongState,
 		/// The challenge window has closed.
 		ChallengeWindowClosed,
+		/// A challenge window must last at least one block.
+		ZeroChallengeWindow,
 		/// The checkpoint does not exist.
 		UnknownCheckpoint,
 		/// Too many jobs fall due in one block; choose another deadline.
@@ -510,6 +528,22 @@ pub mod pallet {
 		pub fn challenge(origin: OriginFor<T>, job: JobId, checkpoint: u32) -> DispatchResult {
 			let challenger = ensure_signed(origin)?;
 			Self::do_challenge(challenger, job, checkpoint)
+		}
+
+		/// Sets how many blocks an accepted result may be challenged, for results accepted
+		/// from now on; results already accepted keep their window.
+		///
+		/// Origin: [`Config::ForceOrigin`]. Emits [`Event::ChallengeWindowSet`].
+		#[pallet::call_index(5)]
+		pub fn set_challenge_window(
+			origin: OriginFor<T>,
+			blocks: BlockNumberFor<T>,
+		) -> DispatchResult {
+			T::ForceOrigin::ensure_origin(origin)?;
+			ensure!(!blocks.is_zero(), Error::<T>::ZeroChallengeWindow);
+			ChallengeWindow::<T>::put(blocks);
+			Self::deposit_event(Event::ChallengeWindowSet { blocks });
+			Ok(())
 		}
 	}
 

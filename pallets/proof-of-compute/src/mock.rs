@@ -233,7 +233,8 @@ impl crate::Config for Test {
 	type MinBudget = frame_support::traits::ConstU64<100>;
 	type RewardPerSecond = frame_support::traits::ConstU64<10>;
 	type RevealDelay = frame_support::traits::ConstU64<REVEAL_DELAY>;
-	type ChallengeWindow = frame_support::traits::ConstU64<CHALLENGE_WINDOW>;
+	type DefaultChallengeWindow = frame_support::traits::ConstU64<CHALLENGE_WINDOW>;
+	type ForceOrigin = frame_system::EnsureRoot<u64>;
 	type ChallengeBond = frame_support::traits::ConstU64<BOND>;
 	type CommitmentPriority = frame_support::traits::ConstU64<100>;
 	type WeightInfo = ();

@@ -248,6 +248,47 @@ fn honest_replicas_are_paid_only_when_the_challenge_window_closes() {
 }
 
 #[test]
+fn root_sets_the_challenge_window_for_results_accepted_afterwards() {
+	test(|| {
+		let (first, replicas) = assigned_job();
+		train(first, &replicas, |_| 9, |_| true);
+		let first_ends = Jobs::<Test>::get(first).unwrap().result.unwrap().challenge_ends;
+
+		assert_ok!(ProofOfCompute::set_challenge_window(RawOrigin::Root.into(), 3));
+		assert_eq!(ChallengeWindow::<Test>::get(), 3);
+		assert!(events().contains(&Event::ChallengeWindowSet { blocks: 3 }));
+
+		let (second, replicas) = assigned_job();
+		train(second, &replicas, |_| 9, |_| true);
+		let second_ends = Jobs::<Test>::get(second).unwrap().result.unwrap().challenge_ends;
+		assert_eq!(second_ends, System::block_number() + 3);
+		assert_eq!(
+			Jobs::<Test>::get(first).unwrap().result.unwrap().challenge_ends,
+			first_ends,
+			"a result already accepted keeps its window"
+		);
+		run_to(second_ends);
+		assert_eq!(Jobs::<Test>::get(second).unwrap().state, JobState::Finalized);
+		assert_eq!(Jobs::<Test>::get(first).unwrap().state, JobState::Accepted);
+	});
+}
+
+#[test]
+fn only_root_sets_the_challenge_window_and_never_to_zero() {
+	test(|| {
+		assert_noop!(
+			ProofOfCompute::set_challenge_window(RuntimeOrigin::signed(REQUESTER), 3),
+			polkadot_sdk::sp_runtime::DispatchError::BadOrigin
+		);
+		assert_noop!(
+			ProofOfCompute::set_challenge_window(RawOrigin::Root.into(), 0),
+			Error::<Test>::ZeroChallengeWindow
+		);
+		assert_eq!(ChallengeWindow::<Test>::get(), CHALLENGE_WINDOW);
+	});
+}
+
+#[test]
 fn a_copier_cannot_open_a_commit_with_a_rivals_revealed_payload() {
 	test(|| {
 		let (job, replicas) = assigned_job();

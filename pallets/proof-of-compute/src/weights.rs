@@ -45,6 +45,7 @@ pub trait WeightInfo {
 	fn reveal() -> Weight;
 	fn authorize_reveal() -> Weight;
 	fn challenge() -> Weight;
+	fn set_challenge_window() -> Weight;
 	fn finalize(r: u32, ) -> Weight;
 }
 
@@ -219,6 +220,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
+	fn set_challenge_window() -> Weight {
+		Weight::from_parts(10_000_000, 0)
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
 	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
@@ -297,6 +302,10 @@ impl WeightInfo for () {
 		Weight::from_parts(87_165_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
+	}
+	fn set_challenge_window() -> Weight {
+		Weight::from_parts(10_000_000, 0)
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn finalize(r: u32, ) -> Weight {
 		Weight::from_parts(110_169_243, 36819)

@@ -264,7 +264,9 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type RewardPerSecond = RewardPerSecond;
 	/// Two minutes at six-second blocks for every replica to commit before reveals open.
 	type RevealDelay = ConstU32<20>;
-	type ChallengeWindow = ConstU32<100>;
+	/// Ten minutes at six-second blocks; root may set another window.
+	type DefaultChallengeWindow = ConstU32<100>;
+	type ForceOrigin = EnsureRoot<AccountId>;
 	type ChallengeBond = ChallengeBond;
 	type CommitmentPriority = CommitmentPriority;
 	type WeightInfo = pallet_proof_of_compute::weights::SubstrateWeight<Runtime>;

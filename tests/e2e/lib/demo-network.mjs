@@ -92,6 +92,17 @@ export async function disableSpotChecks(api, sudoKey) {
   await inBlock(api.tx.sudo.sudo(api.tx.reputation.setSpotCheckBase(0)), sudoKey);
 }
 
+/** Blocks the tests' challenge windows last: long enough to watch, short enough to wait out. */
+export const TEST_CHALLENGE_WINDOW = 10;
+
+/**
+ * Shortens the challenge window (root, through sudo) from the runtime's 100 blocks to
+ * `TEST_CHALLENGE_WINDOW`, for results accepted from now on.
+ */
+export async function shortenChallengeWindow(api, sudoKey) {
+  await inBlock(api.tx.sudo.sudo(api.tx.proofOfCompute.setChallengeWindow(TEST_CHALLENGE_WINDOW)), sudoKey);
+}
+
 /**
  * `buyer` proposes fine-tuning the genesis model on the genesis dataset with `redundancy`
  * replicas. Returns `{ proposal, baseDigest }`.

@@ -1,0 +1,34 @@
+//! `tessera-zombienet`: spawns Tessera on a local relay chain, enrols both collators' compute
+//! nodes, prints where to watch it, and runs until Ctrl-C.
+
+use anyhow::Result;
+use tessera_zombienet::{chain::Events, TesseraNetwork, COLLATORS};
+
+const APPS: &str = "https://polkadot.js.org/apps/?rpc=";
+
+#[tokio::main]
+async fn main() -> Result<()> {
+	let base_dir = std::env::temp_dir().join(format!("tessera-zombienet-{}", std::process::id()));
+	println!("spawning the network under {} (every node's log is there)", base_dir.display());
+	let net = TesseraNetwork::spawn(&base_dir).await?;
+	let para = net.chain("charlie").await?;
+	let events = Events::follow(&para).await?;
+	let nodes = net.enrol(&para, &events).await?;
+
+	for name in ["alice", "bob"] {
+		let uri = net.network.get_node(name)?.ws_uri();
+		println!("relay validator {name}: {uri}  {APPS}{uri}");
+	}
+	for (collator, node) in COLLATORS.iter().zip(&nodes) {
+		let uri = net.network.get_node(collator.name)?.ws_uri();
+		println!(
+			"collator {}: {uri}  {APPS}{uri}  (compute node {}, trainer {})",
+			collator.name,
+			node.id,
+			net.trainer_url(collator)?
+		);
+	}
+	println!("running; Ctrl-C stops every process");
+	tokio::signal::ctrl_c().await?;
+	net.destroy().await
+}
