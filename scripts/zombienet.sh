@@ -28,11 +28,12 @@ install_relay() {
 }
 
 # The zombienet driver and tests are a workspace of their own (zombienet-sdk brings its own
-# subxt and sp-core), built beside the chain.
+# subxt and sp-core), built beside the chain. `--target-dir`, not CARGO_TARGET_DIR: the driver
+# runs scripts/genesis-model.sh, which must find the trainer where lib.sh says it is.
 zombienet_cargo() {
   PATH="$RELAY_DIR:$(dirname "$TESSERA_NODE"):$(dirname "$TESSERA_TRAINER"):$PATH" \
-    CARGO_TARGET_DIR="$CARGO_TARGET_DIR/zombienet" \
-    cargo "$1" --locked --profile "$CARGO_PROFILE" --manifest-path zombienet/Cargo.toml "${@:2}"
+    cargo "$1" --locked --profile "$CARGO_PROFILE" --manifest-path zombienet/Cargo.toml \
+    --target-dir "$CARGO_TARGET_DIR/zombienet" "${@:2}"
 }
 
 case "${1:-test}" in
@@ -43,7 +44,13 @@ case "${1:-test}" in
     install_relay
     build_node_and_trainer
     log "zombienet tests"
-    zombienet_cargo test --test parachain
+    # The tests run as a job in a process group of its own, killed on the way out: zombienet's
+    # teardown stops at the first process it finds already gone and leaves the rest running.
+    set -m
+    zombienet_cargo test --test parachain &
+    tests=$!
+    trap 'kill -KILL -- "-$tests" 2>/dev/null || true' EXIT
+    wait "$tests"
     ;;
   spawn)
     install_relay

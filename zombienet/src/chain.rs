@@ -8,9 +8,10 @@ use std::{
 };
 use zombienet_sdk::{
 	subxt::{
+		backend::legacy::LegacyRpcMethods,
 		dynamic::{runtime_api_call, storage, tx, At, Value},
 		ext::scale_value::{Composite, ValueDef},
-		tx::{DynamicPayload, Signer, TxStatus},
+		tx::{DynamicPayload, Signer},
 		OnlineClient, SubstrateConfig,
 	},
 	subxt_signer::sr25519::dev,
@@ -25,6 +26,7 @@ pub type Decoded = Value<u32>;
 pub struct Chain {
 	/// The subxt client.
 	pub client: OnlineClient<SubstrateConfig>,
+	rpc: LegacyRpcMethods<SubstrateConfig>,
 }
 
 impl Chain {
@@ -34,38 +36,30 @@ impl Chain {
 			.wait_client_with_timeout::<SubstrateConfig>(300u64)
 			.await
 			.with_context(|| format!("connecting to {}", node.name()))?;
-		Ok(Self { client })
+		let rpc = LegacyRpcMethods::new(node.rpc().await?);
+		Ok(Self { client, rpc })
 	}
 
-	/// Submits `call` signed by `signer` and waits for it to succeed in a best block.
+	/// Submits `call` signed by `signer` and waits for it to succeed in a finalized block.
+	///
+	/// Finalized, not best: subxt reads the signer's nonce at the latest finalized block, so a
+	/// second call sent while the first is only in a best block would reuse its nonce.
 	pub async fn submit(
 		&self,
 		call: &DynamicPayload,
 		signer: &impl Signer<SubstrateConfig>,
 	) -> Result<Vec<EventRecord>> {
-		let mut progress =
-			self.client.tx().sign_and_submit_then_watch_default(call, signer).await.with_context(
-				|| format!("submitting {}::{}", call.pallet_name(), call.call_name()),
-			)?;
-		while let Some(status) = progress.next().await {
-			match status? {
-				TxStatus::InBestBlock(in_block) | TxStatus::InFinalizedBlock(in_block) => {
-					let events = in_block.wait_for_success().await.with_context(|| {
-						format!("{}::{} failed", call.pallet_name(), call.call_name())
-					})?;
-					return events.iter().map(|event| EventRecord::decode(0, &event?)).collect();
-				}
-				TxStatus::Error { message }
-				| TxStatus::Invalid { message }
-				| TxStatus::Dropped { message } => bail!(
-					"{}::{} was not included: {message}",
-					call.pallet_name(),
-					call.call_name()
-				),
-				_ => continue,
-			}
-		}
-		bail!("the node stopped reporting on {}::{}", call.pallet_name(), call.call_name())
+		let what = format!("{}::{}", call.pallet_name(), call.call_name());
+		let events = self
+			.client
+			.tx()
+			.sign_and_submit_then_watch_default(call, signer)
+			.await
+			.with_context(|| format!("submitting {what}"))?
+			.wait_for_finalized_success()
+			.await
+			.with_context(|| format!("{what} failed"))?;
+		events.iter().map(|event| EventRecord::decode(0, &event?)).collect()
 	}
 
 	/// Dispatches `call` as root through Alice, the sudo key of Tessera's local spec.
@@ -105,6 +99,17 @@ impl Chain {
 	/// The number of the latest finalized block.
 	pub async fn finalized_number(&self) -> Result<u64> {
 		Ok(self.client.blocks().at_latest().await?.number().into())
+	}
+
+	/// The events of block `number` of the best chain.
+	pub async fn events_of(&self, number: u64) -> Result<Vec<EventRecord>> {
+		let hash = self
+			.rpc
+			.chain_get_block_hash(Some(number.into()))
+			.await?
+			.ok_or_else(|| anyhow!("no block {number}"))?;
+		let block = self.client.blocks().at(hash).await?;
+		block.events().await?.iter().map(|event| EventRecord::decode(number, &event?)).collect()
 	}
 }
 
@@ -183,32 +188,35 @@ pub struct Events {
 }
 
 impl Events {
-	/// Starts following `chain`'s finalized blocks.
+	/// Starts following `chain`'s finalized blocks. It polls the finalized head and reads each
+	/// new block by number, rather than holding a subscription, which a node may drop.
 	pub async fn follow(chain: &Chain) -> Result<Self> {
-		let mut blocks = chain.client.blocks().subscribe_finalized().await?;
 		let events = Self { log: Arc::default(), failure: Arc::default() };
 		let (log, failure) = (events.log.clone(), events.failure.clone());
+		let chain = chain.clone();
+		let mut next = chain.finalized_number().await? + 1;
 		tokio::spawn(async move {
-			while let Some(block) = blocks.next().await {
+			loop {
 				let read = async {
-					let block = block?;
-					let number = u64::from(block.number());
-					block
-						.events()
-						.await?
-						.iter()
-						.map(|event| EventRecord::decode(number, &event?))
-						.collect::<Result<Vec<_>>>()
+					let finalized = chain.finalized_number().await?;
+					let mut records = Vec::new();
+					for number in next..=finalized {
+						records.extend(chain.events_of(number).await?);
+					}
+					anyhow::Ok((finalized, records))
 				};
 				match read.await {
-					Ok(records) => log.lock().expect("not poisoned").extend(records),
+					Ok((finalized, records)) => {
+						log.lock().expect("not poisoned").extend(records);
+						next = next.max(finalized + 1);
+					}
 					Err(error) => {
 						*failure.lock().expect("not poisoned") = Some(format!("{error:#}"));
 						return;
 					}
 				}
+				tokio::time::sleep(Duration::from_secs(1)).await;
 			}
-			*failure.lock().expect("not poisoned") = Some("the block subscription ended".into());
 		});
 		Ok(events)
 	}

@@ -106,6 +106,9 @@ impl TesseraNetwork {
 			.with_base_dir(base_dir)
 			.with_network_spawn_timeout(1_200)
 			.with_node_spawn_timeout(300)
+			// Zombienet's own watcher takes a node being restarted for a crash, tears the
+			// network down and exits the process; the driver stops the network itself.
+			.with_tear_down_on_failure(false)
 			.build()
 			.map_err(|errors| anyhow!("zombienet settings: {errors:?}"))?;
 		let config = NetworkConfig::load_from_toml_with_settings(DEFINITION, &settings)?;

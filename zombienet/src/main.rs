@@ -11,6 +11,13 @@ async fn main() -> Result<()> {
 	let base_dir = std::env::temp_dir().join(format!("tessera-zombienet-{}", std::process::id()));
 	println!("spawning the network under {} (every node's log is there)", base_dir.display());
 	let net = TesseraNetwork::spawn(&base_dir).await?;
+	let outcome = enrol_and_serve(&net).await;
+	// Every process goes, also when enrolling failed.
+	net.destroy().await?;
+	outcome
+}
+
+async fn enrol_and_serve(net: &TesseraNetwork) -> Result<()> {
 	let para = net.chain("charlie").await?;
 	let events = Events::follow(&para).await?;
 	let nodes = net.enrol(&para, &events).await?;
@@ -30,5 +37,5 @@ async fn main() -> Result<()> {
 	}
 	println!("running; Ctrl-C stops every process");
 	tokio::signal::ctrl_c().await?;
-	net.destroy().await
+	Ok(())
 }

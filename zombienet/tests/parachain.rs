@@ -3,7 +3,7 @@
 //! what broke. The network's directory (every node's log) is kept when a check fails.
 
 use anyhow::{bail, ensure, Context, Result};
-use std::{collections::BTreeMap, future::Future, path::PathBuf, time::Duration};
+use std::{collections::BTreeMap, future::Future, time::Duration};
 use tessera_zombienet::{
 	chain::{bytes, number, Chain, Decoded, EventRecord, Events},
 	ComputeNode, TesseraNetwork, COLLATORS, PARA_ID, UNIT,
@@ -28,8 +28,8 @@ const CHALLENGE_WINDOW: u128 = 4;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
-struct Run {
-	net: TesseraNetwork,
+struct Run<'a> {
+	net: &'a TesseraNetwork,
 	para: Chain,
 	relay: Chain,
 	events: Events,
@@ -39,7 +39,18 @@ struct Run {
 #[tokio::main]
 async fn main() {
 	let base_dir = std::env::temp_dir().join(format!("tessera-zombienet-{}", std::process::id()));
-	match run(&base_dir).await {
+	let outcome = match check("the network spawns", TesseraNetwork::spawn(&base_dir)).await {
+		Ok(net) => {
+			let outcome = run(&net).await;
+			// Every process goes, whatever the checks found.
+			if let Err(error) = net.destroy().await {
+				eprintln!("stopping the network: {error:#}");
+			}
+			outcome
+		}
+		Err(error) => Err(error),
+	};
+	match outcome {
 		Ok(()) => {
 			let _ = std::fs::remove_dir_all(&base_dir);
 			println!("\ntest result: ok");
@@ -51,8 +62,7 @@ async fn main() {
 	}
 }
 
-async fn run(base_dir: &PathBuf) -> Result<()> {
-	let net = check("the network spawns", TesseraNetwork::spawn(base_dir)).await?;
+async fn run(net: &TesseraNetwork) -> Result<()> {
 	let para = net.chain("charlie").await?;
 	let relay = net.chain("alice").await?;
 	let events = Events::follow(&para).await?;
@@ -74,8 +84,7 @@ async fn run(base_dir: &PathBuf) -> Result<()> {
 		"a job with two replicas survives a collator restart and activates a model version",
 		a_replicated_job_survives_a_collator_restart(&run),
 	)
-	.await?;
-	run.net.destroy().await
+	.await
 }
 
 /// Runs one check, printing its name and outcome as the test harness does.
@@ -88,7 +97,7 @@ async fn check<T>(name: &str, body: impl Future<Output = Result<T>>) -> Result<T
 	outcome
 }
 
-async fn parachain_blocks_are_included_and_finalized(run: &Run) -> Result<()> {
+async fn parachain_blocks_are_included_and_finalized(run: &Run<'_>) -> Result<()> {
 	for _ in 0..60 {
 		let head = run.relay.storage("Paras", "Heads", vec![Value::u128(PARA_ID.into())]).await?;
 		if let Some(head) = head.as_ref().and_then(bytes) {
@@ -107,7 +116,7 @@ async fn parachain_blocks_are_included_and_finalized(run: &Run) -> Result<()> {
 	bail!("the relay chain did not include three parachain blocks within six minutes")
 }
 
-async fn both_compute_nodes_heartbeat(run: &Run) -> Result<()> {
+async fn both_compute_nodes_heartbeat(run: &Run<'_>) -> Result<()> {
 	for node in &run.nodes {
 		run.events
 			.wait_for(
@@ -124,7 +133,7 @@ async fn both_compute_nodes_heartbeat(run: &Run) -> Result<()> {
 	Ok(())
 }
 
-async fn both_collators_author_blocks(run: &Run) -> Result<()> {
+async fn both_collators_author_blocks(run: &Run<'_>) -> Result<()> {
 	for collator in COLLATORS {
 		let account = collator.owner().public_key().0;
 		let mut last_authored = 0;
@@ -142,7 +151,7 @@ async fn both_collators_author_blocks(run: &Run) -> Result<()> {
 	Ok(())
 }
 
-async fn a_replicated_job_survives_a_collator_restart(run: &Run) -> Result<()> {
+async fn a_replicated_job_survives_a_collator_restart(run: &Run<'_>) -> Result<()> {
 	// Spot-checks would send the job to panel re-execution, which is the disputes' work; here
 	// the replicas' agreement settles it.
 	run.para.sudo(tx("Reputation", "set_spot_check_base", vec![Value::u128(0)])).await?;
