@@ -67,8 +67,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn create_job() -> Weight {
 		//  Measured:  `2791`
 		//  Estimated: `3991`
-		// Minimum execution time: 59_604_000 picoseconds.
-		Weight::from_parts(63_951_000, 3991)
+		// Minimum execution time: 61_080_000 picoseconds.
+		Weight::from_parts(67_336_000, 3991)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -83,8 +83,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn cancel_job() -> Weight {
 		//  Measured:  `2834`
 		//  Estimated: `36819`
-		// Minimum execution time: 53_516_000 picoseconds.
-		Weight::from_parts(60_285_000, 36819)
+		// Minimum execution time: 53_389_000 picoseconds.
+		Weight::from_parts(60_077_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -111,8 +111,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn assign_job() -> Weight {
 		//  Measured:  `1800`
 		//  Estimated: `36819`
-		// Minimum execution time: 144_701_000 picoseconds.
-		Weight::from_parts(164_876_000, 36819)
+		// Minimum execution time: 141_880_000 picoseconds.
+		Weight::from_parts(150_533_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(16_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -129,8 +129,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit() -> Weight {
 		//  Measured:  `681`
 		//  Estimated: `36819`
-		// Minimum execution time: 39_348_000 picoseconds.
-		Weight::from_parts(49_351_000, 36819)
+		// Minimum execution time: 39_247_000 picoseconds.
+		Weight::from_parts(45_604_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -149,8 +149,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_commit() -> Weight {
 		//  Measured:  `1195`
 		//  Estimated: `36819`
-		// Minimum execution time: 71_493_000 picoseconds.
-		Weight::from_parts(82_403_000, 36819)
+		// Minimum execution time: 71_307_000 picoseconds.
+		Weight::from_parts(80_553_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
@@ -171,14 +171,16 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ParachainSystem::ValidationData` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::ChallengeWindow` (r:1 w:0)
+	/// Proof: `ProofOfCompute::ChallengeWindow` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	fn reveal() -> Weight {
 		//  Measured:  `2253`
 		//  Estimated: `36819`
-		// Minimum execution time: 146_055_000 picoseconds.
-		Weight::from_parts(165_959_000, 36819)
-			.saturating_add(T::DbWeight::get().reads(18_u64))
+		// Minimum execution time: 146_364_000 picoseconds.
+		Weight::from_parts(167_297_000, 36819)
+			.saturating_add(T::DbWeight::get().reads(19_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
@@ -200,8 +202,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_reveal() -> Weight {
 		//  Measured:  `1582`
 		//  Estimated: `36819`
-		// Minimum execution time: 90_450_000 picoseconds.
-		Weight::from_parts(101_527_000, 36819)
+		// Minimum execution time: 87_950_000 picoseconds.
+		Weight::from_parts(98_173_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
@@ -215,13 +217,18 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn challenge() -> Weight {
 		//  Measured:  `1145`
 		//  Estimated: `36819`
-		// Minimum execution time: 74_676_000 picoseconds.
-		Weight::from_parts(87_165_000, 36819)
+		// Minimum execution time: 76_882_000 picoseconds.
+		Weight::from_parts(88_190_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
+	/// Storage: `ProofOfCompute::ChallengeWindow` (r:0 w:1)
+	/// Proof: `ProofOfCompute::ChallengeWindow` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn set_challenge_window() -> Weight {
-		Weight::from_parts(10_000_000, 0)
+		//  Measured:  `0`
+		//  Estimated: `0`
+		// Minimum execution time: 5_580_000 picoseconds.
+		Weight::from_parts(6_579_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
@@ -252,9 +259,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn finalize(r: u32, ) -> Weight {
 		//  Measured:  `2040 + r * (550 ±0)`
 		//  Estimated: `36819 + r * (2783 ±0)`
-		// Minimum execution time: 157_367_000 picoseconds.
-		Weight::from_parts(110_169_243, 36819)
-			.saturating_add(Weight::from_parts(77_516_916, 0).saturating_mul(r.into()))
+		// Minimum execution time: 153_099_000 picoseconds.
+		Weight::from_parts(92_989_383, 36819)
+			.saturating_add(Weight::from_parts(83_088_251, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -266,50 +273,50 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn create_job() -> Weight {
-		Weight::from_parts(63_951_000, 3991)
+		Weight::from_parts(67_336_000, 3991)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(60_285_000, 36819)
+		Weight::from_parts(60_077_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn assign_job() -> Weight {
-		Weight::from_parts(164_876_000, 36819)
+		Weight::from_parts(150_533_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(16_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(49_351_000, 36819)
+		Weight::from_parts(45_604_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn authorize_commit() -> Weight {
-		Weight::from_parts(82_403_000, 36819)
+		Weight::from_parts(80_553_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(165_959_000, 36819)
-			.saturating_add(RocksDbWeight::get().reads(18_u64))
+		Weight::from_parts(167_297_000, 36819)
+			.saturating_add(RocksDbWeight::get().reads(19_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn authorize_reveal() -> Weight {
-		Weight::from_parts(101_527_000, 36819)
+		Weight::from_parts(98_173_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(87_165_000, 36819)
+		Weight::from_parts(88_190_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn set_challenge_window() -> Weight {
-		Weight::from_parts(10_000_000, 0)
+		Weight::from_parts(6_579_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn finalize(r: u32, ) -> Weight {
-		Weight::from_parts(110_169_243, 36819)
-			.saturating_add(Weight::from_parts(77_516_916, 0).saturating_mul(r.into()))
+		Weight::from_parts(92_989_383, 36819)
+			.saturating_add(Weight::from_parts(83_088_251, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
