@@ -23,8 +23,11 @@ const MODEL: u128 = 0;
 const DATASET: u128 = 0;
 const CHECKPOINTS: u128 = 3;
 const REDUNDANCY: u128 = 2;
-/// Blocks an accepted result may be challenged on this network, set through sudo.
-const CHALLENGE_WINDOW: u128 = 4;
+/// Blocks an accepted result may be challenged on this network, set through sudo: twice the
+/// off-chain worker's resend interval (10 blocks), so that a reveal of an earlier checkpoint
+/// that was dropped from the pool around the restart is sent again and lands before
+/// finalization. Verification itself reads only the final checkpoint's reveals.
+const CHALLENGE_WINDOW: u128 = 20;
 
 const MINUTE: Duration = Duration::from_secs(60);
 
