@@ -1,7 +1,7 @@
 //! The job life cycle behind the calls and hooks.
 
 use crate::{pallet::*, types::*, weights::WeightInfo, BalanceOf, JobInfoOf, Replicas, LOG_TARGET};
-use alloc::collections::BTreeMap;
+use alloc::{collections::BTreeMap, vec::Vec};
 use codec::Encode;
 use polkadot_sdk::{
 	frame_support::{
@@ -123,15 +123,31 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::JobAssigned { job, nodes, at: now });
 	}
 
-	/// Draws `redundancy` distinct eligible trainers: a sample of node ids from the
-	/// randomness, filtered, then picked one by one with probability proportional to
-	/// reputation score (plus one, so that a zero score still has a chance).
+	/// Draws `redundancy` distinct eligible trainers.
 	fn choose_replicas(job: JobId, info: &JobInfoOf<T>) -> Option<Replicas> {
-		let bound = T::Nodes::node_id_bound();
-		if bound == 0 {
+		let subject = (b"tessera/assign", job).encode();
+		let chosen = Self::draw_nodes(&subject, u32::from(info.redundancy), |node| {
+			Self::eligible(node, &info.spec)
+		});
+		if chosen.len() < usize::from(info.redundancy) {
 			return None;
 		}
-		let (seed, _) = T::Randomness::random(&(b"tessera/assign", job).encode());
+		Replicas::try_from(chosen).ok()
+	}
+
+	/// Draws up to `count` distinct nodes that pass `eligible`: a sample of node ids from the
+	/// randomness for `subject`, filtered, then picked one by one with probability
+	/// proportional to reputation score (plus one, so that a zero score still has a chance).
+	pub(crate) fn draw_nodes(
+		subject: &[u8],
+		count: u32,
+		eligible: impl Fn(NodeId) -> bool,
+	) -> Vec<NodeId> {
+		let bound = T::Nodes::node_id_bound();
+		if bound == 0 {
+			return Vec::new();
+		}
+		let (seed, _) = T::Randomness::random(subject);
 		let draw = |label: &[u8], index: u32| -> u64 {
 			let bytes = polkadot_sdk::sp_io::hashing::blake2_256(&(seed, label, index).encode());
 			u64::from_le_bytes(bytes[..8].try_into().unwrap_or_default())
@@ -139,30 +155,32 @@ impl<T: Config> Pallet<T> {
 		let mut candidates: BTreeMap<NodeId, u64> = BTreeMap::new();
 		for index in 0..T::CandidateSample::get() {
 			let node = (draw(b"candidate", index) % u64::from(bound)) as NodeId;
-			if !candidates.contains_key(&node) && Self::eligible(node, &info.spec) {
+			if !candidates.contains_key(&node) && eligible(node) {
 				let weight = u64::from(T::Reputation::score(node).deconstruct()).saturating_add(1);
 				candidates.insert(node, weight);
 			}
 		}
-		let mut chosen = Replicas::new();
-		for pick in 0..u32::from(info.redundancy) {
+		let mut chosen = Vec::new();
+		for pick in 0..count {
 			let total: u64 = candidates.values().sum();
 			if total == 0 {
-				return None;
+				break;
 			}
 			let mut target = draw(b"pick", pick) % total;
-			let node = candidates.iter().find_map(|(node, weight)| {
+			let Some(node) = candidates.iter().find_map(|(node, weight)| {
 				if target < *weight {
 					Some(*node)
 				} else {
 					target -= weight;
 					None
 				}
-			})?;
+			}) else {
+				break;
+			};
 			candidates.remove(&node);
-			chosen.try_push(node).ok()?;
+			chosen.push(node);
 		}
-		Some(chosen)
+		chosen
 	}
 
 	fn eligible(node: NodeId, spec: &JobSpec) -> bool {
@@ -323,9 +341,18 @@ impl<T: Config> Pallet<T> {
 			}
 			(_, spot_checked) => {
 				info.state = JobState::Disputed;
-				let reason =
-					spot_checked.map_or(DisputeReason::NoMajority, DisputeReason::SpotCheck);
-				Self::deposit_event(Event::JobDisputed { job, reason });
+				let (reason, claim) = match spot_checked {
+					Some(node) => (
+						DisputeReason::SpotCheck(node),
+						Self::spot_check_claim(job, info.checkpoints),
+					),
+					// Whatever survives is paid only after its last segment was re-executed
+					// too: a result without a majority has nobody vouching for it.
+					None => (DisputeReason::NoMajority, final_checkpoint),
+				};
+				Jobs::<T>::insert(job, info);
+				Self::open_dispute(job, reason, Some(claim));
+				return;
 			}
 		}
 		Jobs::<T>::insert(job, info);
@@ -348,7 +375,7 @@ impl<T: Config> Pallet<T> {
 		Jobs::<T>::insert(job, info);
 		Challenges::<T>::insert(job, (challenger.clone(), checkpoint, bond));
 		Self::deposit_event(Event::Challenged { job, challenger, checkpoint, bond });
-		Self::deposit_event(Event::JobDisputed { job, reason: DisputeReason::Challenged });
+		Self::open_dispute(job, DisputeReason::Challenged, Some(checkpoint));
 		Ok(())
 	}
 
@@ -377,17 +404,20 @@ impl<T: Config> Pallet<T> {
 				JobState::Accepted
 					if info.result.as_ref().is_some_and(|result| result.challenge_ends <= now) =>
 				{
-					Self::finalize(job, info)
+					Self::pay(job, info, &[], JobState::Finalized)
 				}
+				JobState::Disputed => Self::panel_expired(job, now),
 				_ => {}
 			}
 		}
 		weight
 	}
 
-	/// Pays the majority, slashes everyone else, refunds the rest, and tells the job's
-	/// owner. Only ever called when the challenge window closed unchallenged.
-	fn finalize(job: JobId, mut info: JobInfoOf<T>) {
+	/// Pays the replicas that delivered the agreed result, slashes the others except the
+	/// `convicted` (a dispute slashed them already), refunds the rest, and tells the job's
+	/// owner. Called when the challenge window closed unchallenged, or when a dispute upheld
+	/// a result.
+	pub(crate) fn pay(job: JobId, mut info: JobInfoOf<T>, convicted: &[NodeId], end: JobState) {
 		let Some(result) = info.result.clone() else { return };
 		let replicas = Assignments::<T>::get(job).unwrap_or_default();
 		let final_checkpoint = info.checkpoints.saturating_sub(1);
@@ -402,6 +432,9 @@ impl<T: Config> Pallet<T> {
 					&& payload.backend_class == info.spec.backend
 			});
 			OpenJobs::<T>::remove(node, job);
+			if convicted.contains(node) {
+				continue;
+			}
 			if !agreed {
 				// An unknown node (deregistered meanwhile) has nothing left to take.
 				let amount = T::Slasher::slash(*node, SlashReason::FailedVerification, None)
@@ -436,7 +469,7 @@ impl<T: Config> Pallet<T> {
 		}
 		let refunded = Self::release_budget(&info.requester, remaining);
 		Payouts::<T>::insert(job, payouts);
-		info.state = JobState::Finalized;
+		info.state = end;
 		Jobs::<T>::insert(job, info);
 		T::Outcome::finalized(
 			job,
@@ -447,7 +480,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Ends a job without a result: replicas that were assigned and delivered nothing are
 	/// reported, and the requester gets the whole budget back.
-	fn fail(job: JobId, mut info: JobInfoOf<T>) {
+	pub(crate) fn fail(job: JobId, mut info: JobInfoOf<T>) {
 		for node in Assignments::<T>::get(job).unwrap_or_default() {
 			OpenJobs::<T>::remove(node, job);
 			T::Reputation::report(node, Outcome::JobFailed);
@@ -469,7 +502,9 @@ impl<T: Config> Pallet<T> {
 
 	/// Invariants: every requester's budget hold covers the budgets of their open jobs; no
 	/// open job has more replicas than it asked for; `OpenJobs` lists exactly the replicas
-	/// of open jobs.
+	/// of open jobs; exactly the disputed jobs have a dispute, their panels are no larger
+	/// than `PanelSize`, never seat a replica, and are what `PanelDuties` lists; every
+	/// challenger's bond hold covers their open challenges.
 	#[cfg(any(feature = "try-runtime", test))]
 	pub(crate) fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use polkadot_sdk::frame_support::traits::fungible::InspectHold;
@@ -504,6 +539,34 @@ impl<T: Config> Pallet<T> {
 		}
 		let listed: alloc::collections::BTreeSet<_> = OpenJobs::<T>::iter_keys().collect();
 		ensure!(listed == replicas_of_open, "OpenJobs out of step with the open assignments");
+
+		let mut seats = alloc::collections::BTreeSet::new();
+		for (job, info) in Jobs::<T>::iter() {
+			let disputed = info.state == JobState::Disputed;
+			ensure!(disputed == Disputes::<T>::contains_key(job), "a dispute without its job");
+			let panel = Panels::<T>::get(job);
+			ensure!(disputed || panel.is_empty(), "a panel outside a dispute");
+			let replicas = Assignments::<T>::get(job).unwrap_or_default();
+			ensure!(
+				panel.iter().all(|member| !replicas.contains(member)),
+				"a replica on its panel"
+			);
+			seats.extend(panel.into_iter().map(|member| (member, job)));
+		}
+		let duties: alloc::collections::BTreeSet<_> = PanelDuties::<T>::iter_keys().collect();
+		ensure!(duties == seats, "PanelDuties out of step with the panels");
+
+		let mut bonds: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		for (_, (challenger, _, bond)) in Challenges::<T>::iter() {
+			let entry = bonds.entry(challenger).or_insert_with(Zero::zero);
+			*entry = entry.saturating_add(bond);
+		}
+		for (who, bond) in bonds {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::ChallengeBond.into(), &who) >= bond,
+				"a challenger's hold does not cover their bonds"
+			);
+		}
 		Ok(())
 	}
 }
@@ -537,5 +600,6 @@ impl<T: Config> JobCreator<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pa
 impl<T: Config> NodeWorkload for Pallet<T> {
 	fn has_open_jobs(node: NodeId) -> bool {
 		OpenJobs::<T>::iter_key_prefix(node).next().is_some()
+			|| PanelDuties::<T>::iter_key_prefix(node).next().is_some()
 	}
 }

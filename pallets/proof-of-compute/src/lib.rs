@@ -26,8 +26,15 @@
 //!
 //! Clients read jobs through [`runtime_api::ComputeApi`].
 //!
-//! Resolving disputes (bisection, panel re-execution) is not part of this pallet yet: a
-//! disputed job keeps every per-checkpoint commitment that resolution needs.
+//! A disputed job is settled by re-execution, one segment at a time (the `dispute` module):
+//! bisection over the revealed per-checkpoint digests finds a segment that starts from a
+//! state every remaining replica agrees on and ends where they (or a challenger's or
+//! spot-check's claim) diverge; a panel of [`Config::PanelSize`] validators, never replicas
+//! of the job, re-executes it with [`Pallet::panel_commit`] and [`Pallet::panel_reveal`]
+//! from their off-chain workers; a majority of the panel settles it and proves wrong, and
+//! slashes, exactly the replicas whose digest differs. When no divergence is left the job
+//! is paid from what survived ([`JobState::Resolved`](tessera_primitives::JobState)) or
+//! fails.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -36,6 +43,7 @@ extern crate alloc;
 
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod dispute;
 mod impls;
 #[cfg(test)]
 mod mock;
@@ -47,7 +55,10 @@ pub mod types;
 pub mod weights;
 
 pub use pallet::*;
-pub use types::{AgreedResult, Commit, JobInfo, Reveal};
+pub use types::{
+	AgreedResult, Commit, Dispute, DisputeReason, JobInfo, PanelCommit, PanelReveal, Reveal,
+	Segment, Verdict,
+};
 pub use weights::WeightInfo;
 
 use polkadot_sdk::{
@@ -56,7 +67,7 @@ use polkadot_sdk::{
 };
 use tessera_primitives::{
 	JobId, JobOutcome, JobSpec, NodeId, NodeInspect, NodeSignature, ReputationInspect,
-	ReputationSink, Slasher,
+	ReputationSink, SlashReason, Slasher,
 };
 
 const LOG_TARGET: &str = "runtime::proof-of-compute";
@@ -71,7 +82,12 @@ pub trait BenchmarkHelper {
 	/// Registers an active trainer with [`Config::Nodes`], its node key in the keystore;
 	/// `index` tells trainers apart.
 	fn trainer(index: u32) -> (NodeId, tessera_primitives::NodePublic);
+	/// Registers an active validator the same way.
+	fn validator(index: u32) -> (NodeId, tessera_primitives::NodePublic);
 }
+
+/// A dispute as this runtime stores it.
+pub type DisputeOf<T> = Dispute<BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>>;
 
 /// A job's replicas, in assignment order. Bounded by the `u8` redundancy.
 pub type Replicas =
@@ -177,9 +193,31 @@ pub mod pallet {
 		/// Who may tune the pallet's parameters.
 		type ForceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
-		/// What a challenger bonds.
+		/// What a challenger bonds: ten times the base reward. A challenger who wins gets it
+		/// back and as much again, as a bounty from the stake the dispute slashed.
 		#[pallet::constant]
 		type ChallengeBond: Get<BalanceOf<Self>>;
+
+		/// Validators that re-execute a disputed segment; more than half of them agreeing
+		/// settles it.
+		#[pallet::constant]
+		type PanelSize: Get<u32>;
+
+		/// Blocks a panel has to reveal its verdicts before its silent members are replaced.
+		#[pallet::constant]
+		type PanelWindow: Get<BlockNumberFor<Self>>;
+
+		/// Panels drawn for one segment before the dispute is abandoned and the job fails.
+		#[pallet::constant]
+		type MaxPanelDraws: Get<u8>;
+
+		/// Paid from the job's budget to each panel member whose verdict settled a segment.
+		#[pallet::constant]
+		type PanelFee: Get<BalanceOf<Self>>;
+
+		/// Where slashed stake goes (the node registry's default beneficiary), and so what
+		/// pays a winning challenger's bounty.
+		type Treasury: Get<Self::AccountId>;
 
 		/// Pool priority of commits and reveals.
 		#[pallet::constant]
@@ -275,6 +313,31 @@ pub mod pallet {
 	pub type ChallengeWindow<T: Config> =
 		StorageValue<_, BlockNumberFor<T>, ValueQuery, T::DefaultChallengeWindow>;
 
+	/// Disputed jobs and where their resolution stands.
+	#[pallet::storage]
+	pub type Disputes<T: Config> = StorageMap<_, Twox64Concat, JobId, DisputeOf<T>>;
+
+	/// The panel re-executing each disputed job's current segment.
+	#[pallet::storage]
+	pub type Panels<T: Config> =
+		StorageMap<_, Twox64Concat, JobId, BoundedVec<NodeId, T::PanelSize>, ValueQuery>;
+
+	/// Panel members' commitments to their verdicts on the current segment.
+	#[pallet::storage]
+	pub type PanelCommits<T> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, NodeId, sp_core::H256>;
+
+	/// Panel members' revealed verdicts on the current segment.
+	#[pallet::storage]
+	pub type PanelVerdicts<T> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, NodeId, Verdict>;
+
+	/// The disputes each validator sits on a panel of: its off-chain worker finds its
+	/// re-executions here.
+	#[pallet::storage]
+	pub type PanelDuties<T> =
+		StorageDoubleMap<_, Twox64Concat, NodeId, Twox64Concat, JobId, (), OptionQuery>;
+
 	/// The open jobs each node is a replica of: a node with any cannot leave, and its
 	/// off-chain worker finds its work here.
 	#[pallet::storage]
@@ -351,6 +414,114 @@ pub mod pallet {
 			/// Why.
 			reason: DisputeReason,
 		},
+		/// Bisection found the segment a panel re-executes.
+		SegmentDisputed {
+			/// The job.
+			job: JobId,
+			/// The checkpoint the segment ends at.
+			checkpoint: u32,
+			/// Steps completed where it starts.
+			from_step: u64,
+			/// Steps completed where it ends.
+			to_step: u64,
+			/// Checkpoints the bisection compared.
+			probes: u32,
+		},
+		/// Validators were drawn to re-execute the current segment.
+		PanelDrawn {
+			/// The job.
+			job: JobId,
+			/// The panel.
+			panel: BoundedVec<NodeId, T::PanelSize>,
+			/// Verdicts must be revealed by this block.
+			deadline: BlockNumberFor<T>,
+		},
+		/// A panel member committed to its verdict.
+		VerdictCommitted {
+			/// The job.
+			job: JobId,
+			/// The panel member.
+			node: NodeId,
+		},
+		/// A panel member revealed its verdict.
+		VerdictRevealed {
+			/// The job.
+			job: JobId,
+			/// The panel member.
+			node: NodeId,
+			/// The weights digest it computed.
+			weights_digest: sp_core::H256,
+		},
+		/// A panel member did not reveal in time and lost its seat.
+		PanelMemberReplaced {
+			/// The job.
+			job: JobId,
+			/// The member.
+			node: NodeId,
+		},
+		/// A majority of the panel agreed on the segment's result.
+		SegmentSettled {
+			/// The job.
+			job: JobId,
+			/// The checkpoint the segment ends at.
+			checkpoint: u32,
+			/// The agreed weights digest.
+			weights_digest: sp_core::H256,
+		},
+		/// A panel member was paid for its verdict.
+		PanelFeePaid {
+			/// The job.
+			job: JobId,
+			/// The member.
+			node: NodeId,
+			/// The amount.
+			amount: BalanceOf<T>,
+		},
+		/// Re-execution proved a replica wrong; it was slashed.
+		ReplicaConvicted {
+			/// The job.
+			job: JobId,
+			/// The replica.
+			node: NodeId,
+			/// Wrong, or forged: its digests contradict its own state.
+			reason: SlashReason,
+			/// Stake taken.
+			amount: BalanceOf<T>,
+		},
+		/// The dispute ended; `segments` segments of `steps` steps in all were re-executed.
+		DisputeResolved {
+			/// The job.
+			job: JobId,
+			/// Whether a result survived: the job is paid, else it failed.
+			upheld: bool,
+			/// Segments re-executed.
+			segments: u32,
+			/// Training steps re-executed.
+			steps: u64,
+		},
+		/// No panel settled the segment in time; the job failed and nobody else was slashed.
+		DisputeAbandoned {
+			/// The job.
+			job: JobId,
+		},
+		/// The challenge proved the accepted result wrong: the bond returned, with a bounty.
+		ChallengeWon {
+			/// The job.
+			job: JobId,
+			/// The challenger.
+			challenger: T::AccountId,
+			/// The bounty paid on top of the bond.
+			bounty: BalanceOf<T>,
+		},
+		/// The challenge failed: the bond went to the replicas and the panel.
+		ChallengeLost {
+			/// The job.
+			job: JobId,
+			/// The challenger.
+			challenger: T::AccountId,
+			/// The bond forfeited.
+			bond: BalanceOf<T>,
+		},
 		/// Someone bonded against an accepted result.
 		Challenged {
 			/// The job.
@@ -398,19 +569,6 @@ pub mod pallet {
 		},
 	}
 
-	/// Why a job went to dispute.
-	#[derive(
-		Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
-	)]
-	pub enum DisputeReason {
-		/// No final weights digest had a majority.
-		NoMajority,
-		/// The randomness drew a spot-check of this replica.
-		SpotCheck(NodeId),
-		/// Someone challenged the accepted result.
-		Challenged,
-	}
-
 	/// Why a call was refused.
 	#[pallet::error]
 	pub enum Error<T> {
@@ -438,6 +596,8 @@ pub mod pallet {
 		UnknownCheckpoint,
 		/// Too many jobs fall due in one block; choose another deadline.
 		TooManyDue,
+		/// No dispute of this job awaits this verdict.
+		NoSuchVerdict,
 	}
 
 	#[pallet::hooks]
@@ -545,6 +705,47 @@ pub mod pallet {
 			Self::deposit_event(Event::ChallengeWindowSet { blocks });
 			Ok(())
 		}
+
+		/// Commits a panel member to its verdict on the disputed segment without showing it.
+		///
+		/// Origin: authorized; [`Pallet::authorize_panel_commit`] checked the node key's
+		/// signature over [`types::panel_commit_message`], the seat and the segment. Emits
+		/// [`Event::VerdictCommitted`].
+		#[pallet::call_index(6)]
+		#[pallet::authorize(Pallet::<T>::authorize_panel_commit)]
+		#[pallet::weight_of_authorize(T::WeightInfo::authorize_panel_commit())]
+		pub fn panel_commit(
+			origin: OriginFor<T>,
+			commit: PanelCommit,
+			signature: NodeSignature,
+		) -> DispatchResult {
+			ensure_authorized(origin)?;
+			let _ = signature;
+			Self::do_panel_commit(commit)
+		}
+
+		/// Opens a panel member's commitment. The reveal that makes a majority of the panel
+		/// agree settles the segment: replicas it proves wrong are slashed, the agreeing
+		/// members paid, and bisection moves to the next divergence or the dispute ends.
+		///
+		/// Origin: authorized; [`Pallet::authorize_panel_reveal`] checked the node key's
+		/// signature over [`types::panel_reveal_message`], that reveals are due and that the
+		/// reveal opens the commitment. Emits [`Event::VerdictRevealed`].
+		#[pallet::call_index(7)]
+		#[pallet::authorize(Pallet::<T>::authorize_panel_reveal)]
+		#[pallet::weight_of_authorize(T::WeightInfo::authorize_panel_reveal())]
+		#[pallet::weight(T::WeightInfo::panel_reveal().saturating_add(
+			T::WeightInfo::finalize(u32::from(T::MaxRedundancy::get()))
+		))]
+		pub fn panel_reveal(
+			origin: OriginFor<T>,
+			reveal: PanelReveal,
+			signature: NodeSignature,
+		) -> DispatchResult {
+			ensure_authorized(origin)?;
+			let _ = signature;
+			Self::do_panel_reveal(reveal)
+		}
 	}
 
 	impl<T: Config> Pallet<T> {
@@ -572,6 +773,32 @@ pub mod pallet {
 			let payload = &reveal.payload;
 			Self::check_signature(payload.node, &types::reveal_message(reveal), signature)?;
 			Self::validity("TesseraReveal", (payload.job, payload.node, payload.checkpoint))
+		}
+
+		/// Checks a verdict commitment before the pool: the node sits on the job's panel,
+		/// the checkpoint is the segment under re-execution, the node has not committed yet,
+		/// and the node key signed it.
+		pub fn authorize_panel_commit(
+			_source: TransactionSource,
+			commit: &PanelCommit,
+			signature: &NodeSignature,
+		) -> TransactionValidityWithRefund {
+			Self::check_panel_commit(commit)?;
+			Self::check_signature(commit.node, &types::panel_commit_message(commit), signature)?;
+			Self::validity("TesseraPanelCommit", (commit.job, commit.node, commit.checkpoint))
+		}
+
+		/// Checks a verdict reveal before the pool: it opens the node's commitment, every
+		/// member committed (or `RevealDelay` passed), and the node key signed it.
+		pub fn authorize_panel_reveal(
+			_source: TransactionSource,
+			reveal: &PanelReveal,
+			signature: &NodeSignature,
+		) -> TransactionValidityWithRefund {
+			Self::check_panel_reveal(reveal)?;
+			let verdict = &reveal.verdict;
+			Self::check_signature(verdict.node, &types::panel_reveal_message(reveal), signature)?;
+			Self::validity("TesseraPanelReveal", (verdict.job, verdict.node, verdict.checkpoint))
 		}
 
 		/// `CommitmentPriority` scaled by the node's reputation score, so that under load the

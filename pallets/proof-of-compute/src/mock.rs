@@ -81,7 +81,15 @@ pub const BUDGET: Balance = 4_000;
 pub const REVEAL_DELAY: u64 = 5;
 pub const CHALLENGE_WINDOW: u64 = 10;
 pub const BOND: Balance = 500;
-pub const SLASHED: Balance = 7;
+pub const PANEL_FEE: Balance = 30;
+pub const PANEL_WINDOW: u64 = 8;
+pub const MAX_PANEL_DRAWS: u8 = 3;
+/// Every node's stake; slashes take it from the owner's free balance.
+pub const STAKE: Balance = 1_000;
+/// Where slashed stake goes, and what pays bounties.
+pub const TREASURY: AccountId = 99;
+/// Trainers are nodes 0–4, validators 5–8.
+pub const VALIDATORS: [NodeId; 4] = [5, 6, 7, 8];
 /// Node `n` is owned by account `OWNER_BASE + n`.
 pub const OWNER_BASE: AccountId = 100;
 
@@ -91,11 +99,14 @@ pub struct TestNode {
 	pub id: NodeId,
 	pub active: bool,
 	pub trainer: bool,
+	pub validator: bool,
 	pub gpu: bool,
 }
 
 parameter_types! {
-	pub static Nodes: Vec<TestNode> = (0..5).map(|id| TestNode { id, active: true, trainer: true, gpu: id < 2 }).collect();
+	pub static Nodes: Vec<TestNode> = (0..9)
+		.map(|id| TestNode { id, active: true, trainer: id < 5, validator: id >= 5, gpu: id < 2 })
+		.collect();
 	pub static Slashes: Vec<(NodeId, SlashReason)> = Vec::new();
 	pub static Reports: Vec<(NodeId, Outcome)> = Vec::new();
 	pub static SpotChecked: Vec<NodeId> = Vec::new();
@@ -118,7 +129,14 @@ impl NodeInspect<AccountId> for TestNodes {
 		Nodes::get().iter().any(|n| n.id == node).then(|| OWNER_BASE + AccountId::from(node))
 	}
 	fn has_role(node: NodeId, role: NodeRole) -> bool {
-		role == NodeRole::Trainer && Nodes::get().iter().any(|n| n.id == node && n.trainer)
+		Nodes::get().iter().any(|n| {
+			n.id == node
+				&& match role {
+					NodeRole::Trainer => n.trainer,
+					NodeRole::Validator => n.validator,
+					_ => false,
+				}
+		})
 	}
 	fn capabilities(node: NodeId) -> Option<Capabilities> {
 		Nodes::get()
@@ -133,22 +151,41 @@ impl NodeInspect<AccountId> for TestNodes {
 		Nodes::get().iter().map(|n| n.id).find(|id| Self::node_key(*id).as_ref() == Some(key))
 	}
 	fn stake(_: NodeId) -> Balance {
-		1_000
+		STAKE
 	}
 	fn node_id_bound() -> NodeId {
 		Nodes::get().len() as NodeId
 	}
 }
 
+/// What a slash for `reason` takes from a node's [`STAKE`]: the node registry's shares.
+pub fn slash_amount(reason: SlashReason) -> Balance {
+	match reason {
+		SlashReason::FailedVerification => STAKE / 10,
+		SlashReason::ForgedResult => STAKE / 2,
+		_ => STAKE,
+	}
+}
+
+/// Moves the slashed share from the owner's free balance to the beneficiary (the treasury
+/// by default), as the node registry moves it from the owner's stake hold.
 pub struct TestSlasher;
 impl Slasher<AccountId, Balance> for TestSlasher {
 	fn slash(
 		node: NodeId,
 		reason: SlashReason,
-		_: Option<AccountId>,
+		beneficiary: Option<AccountId>,
 	) -> Result<Balance, polkadot_sdk::sp_runtime::DispatchError> {
+		use frame_support::traits::{fungible::Mutate, tokens::Preservation};
 		Slashes::mutate(|slashes| slashes.push((node, reason)));
-		Ok(SLASHED)
+		let owner = TestNodes::owner(node).ok_or("unknown node")?;
+		let amount = slash_amount(reason);
+		Balances::transfer(
+			&owner,
+			&beneficiary.unwrap_or(TREASURY),
+			amount,
+			Preservation::Expendable,
+		)
 	}
 }
 
@@ -228,7 +265,7 @@ impl crate::Config for Test {
 	type MaxCheckpoints = frame_support::traits::ConstU32<8>;
 	type MaxPendingJobs = frame_support::traits::ConstU32<4>;
 	type MaxDuePerBlock = frame_support::traits::ConstU32<4>;
-	type CandidateSample = frame_support::traits::ConstU32<16>;
+	type CandidateSample = frame_support::traits::ConstU32<64>;
 	type AssignmentsPerBlock = frame_support::traits::ConstU32<2>;
 	type MinBudget = frame_support::traits::ConstU64<100>;
 	type RewardPerSecond = frame_support::traits::ConstU64<10>;
@@ -236,6 +273,11 @@ impl crate::Config for Test {
 	type DefaultChallengeWindow = frame_support::traits::ConstU64<CHALLENGE_WINDOW>;
 	type ForceOrigin = frame_system::EnsureRoot<u64>;
 	type ChallengeBond = frame_support::traits::ConstU64<BOND>;
+	type PanelSize = frame_support::traits::ConstU32<3>;
+	type PanelWindow = frame_support::traits::ConstU64<PANEL_WINDOW>;
+	type MaxPanelDraws = frame_support::traits::ConstU8<MAX_PANEL_DRAWS>;
+	type PanelFee = frame_support::traits::ConstU64<PANEL_FEE>;
+	type Treasury = frame_support::traits::ConstU64<TREASURY>;
 	type CommitmentPriority = frame_support::traits::ConstU64<100>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
@@ -246,6 +288,10 @@ impl crate::Config for Test {
 impl crate::BenchmarkHelper for TestNodes {
 	fn trainer(index: NodeId) -> (NodeId, NodePublic) {
 		(index, node_pair(index).public().into())
+	}
+	fn validator(index: NodeId) -> (NodeId, NodePublic) {
+		let id = VALIDATORS[index as usize % VALIDATORS.len()];
+		(id, node_pair(id).public().into())
 	}
 }
 
@@ -316,9 +362,9 @@ pub fn run_to(block: u64) {
 pub fn new_test_ext() -> polkadot_sdk::sp_io::TestExternalities {
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
-		balances: [REQUESTER, CHALLENGER]
+		balances: [REQUESTER, CHALLENGER, TREASURY]
 			.into_iter()
-			.chain((0..5).map(|n| OWNER_BASE + n))
+			.chain((0..9).map(|n| OWNER_BASE + n))
 			.map(|who| (who, INITIAL_BALANCE))
 			.collect(),
 		..Default::default()

@@ -14,7 +14,7 @@ use tessera_primitives::{
 	commitment_hash, BackendClass, JobId, JobState, NodeId, Outcome, SlashReason,
 };
 
-fn test(body: impl FnOnce()) {
+pub(crate) fn test(body: impl FnOnce()) {
 	new_test_ext().execute_with(|| {
 		body();
 		ProofOfCompute::do_try_state().unwrap();
@@ -65,7 +65,7 @@ fn priority(call: Call<Test>) -> Result<u64, InvalidTransaction> {
 	}
 }
 
-fn commit_call(payload: &tessera_primitives::CommitmentPayload) -> Call<Test> {
+pub(crate) fn commit_call(payload: &tessera_primitives::CommitmentPayload) -> Call<Test> {
 	let commit = Commit {
 		job: payload.job,
 		checkpoint: payload.checkpoint,
@@ -76,7 +76,7 @@ fn commit_call(payload: &tessera_primitives::CommitmentPayload) -> Call<Test> {
 	Call::commit { commit, signature }
 }
 
-fn reveal_call(payload: tessera_primitives::CommitmentPayload) -> Call<Test> {
+pub(crate) fn reveal_call(payload: tessera_primitives::CommitmentPayload) -> Call<Test> {
 	let salt = salt(payload.node);
 	let reveal = Reveal { payload, salt };
 	let signature = signed_reveal(&reveal);
@@ -92,6 +92,12 @@ pub(crate) fn send(call: Call<Test>) {
 		}
 		Call::reveal { reveal, signature } => {
 			assert_ok!(ProofOfCompute::reveal(origin, reveal, signature));
+		}
+		Call::panel_commit { commit, signature } => {
+			assert_ok!(ProofOfCompute::panel_commit(origin, commit, signature));
+		}
+		Call::panel_reveal { reveal, signature } => {
+			assert_ok!(ProofOfCompute::panel_reveal(origin, reveal, signature));
 		}
 		other => panic!("not an authorized call: {other:?}"),
 	}
@@ -116,7 +122,7 @@ fn train(
 	}
 }
 
-fn held(who: u64) -> u64 {
+pub(crate) fn held(who: u64) -> u64 {
 	Balances::balance_on_hold(&RuntimeHoldReason::ProofOfCompute(HoldReason::JobBudget), &who)
 }
 
@@ -329,7 +335,11 @@ fn a_wrong_replica_and_a_silent_one_are_slashed_at_finalization_and_not_before()
 			.all(|(_, reason)| *reason == SlashReason::FailedVerification));
 		assert!(Reports::get().contains(&(wrong, Outcome::ProofFailed)));
 		assert!(Reports::get().contains(&(silent, Outcome::JobFailed)));
-		assert!(events().contains(&Event::ReplicaSlashed { job: 0, node: wrong, amount: SLASHED }));
+		assert!(events().contains(&Event::ReplicaSlashed {
+			job: 0,
+			node: wrong,
+			amount: slash_amount(SlashReason::FailedVerification)
+		}));
 		assert_eq!(Payouts::<Test>::get(0).len(), 3);
 	});
 }

@@ -1,9 +1,12 @@
 //! A job as the chain keeps it, and what its replicas sign.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
-use polkadot_sdk::sp_core::H256;
+use polkadot_sdk::{
+	frame_support::{traits::ConstU32, BoundedVec},
+	sp_core::H256,
+};
 use scale_info::TypeInfo;
-use tessera_primitives::{CommitmentPayload, JobId, JobSpec, JobState, NodeId};
+use tessera_primitives::{Cid, CommitmentPayload, JobId, JobSpec, JobState, NodeId};
 
 /// A job: what it asks for, who pays, and where it is.
 #[derive(
@@ -71,11 +74,122 @@ pub struct Reveal {
 	pub salt: [u8; 32],
 }
 
+/// Why a job went to dispute.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub enum DisputeReason {
+	/// No final weights digest had a majority.
+	NoMajority,
+	/// The randomness drew a spot-check of this replica.
+	SpotCheck(NodeId),
+	/// Someone challenged the accepted result.
+	Challenged,
+}
+
+/// A dispute in progress: which segment its panel re-executes, and what it has cost so far.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct Dispute<Balance, BlockNumber> {
+	/// Why the job is disputed.
+	pub reason: DisputeReason,
+	/// The checkpoint from which a challenger or a spot-check claims the replicas are wrong,
+	/// until a panel has re-executed it.
+	pub claim: Option<u32>,
+	/// The segment under re-execution.
+	pub segment: Segment,
+	/// Panel answers must be revealed by this block, or the silent members are replaced.
+	pub deadline: BlockNumber,
+	/// The block of the current segment's first panel commit.
+	pub first_commit: Option<BlockNumber>,
+	/// Panels drawn for the current segment.
+	pub draws: u8,
+	/// Segments settled so far.
+	pub segments: u32,
+	/// Training steps re-executed so far.
+	pub steps: u64,
+	/// Replicas proven wrong so far.
+	pub convicted: BoundedVec<NodeId, ConstU32<{ u8::MAX as u32 }>>,
+	/// Stake taken from them so far.
+	pub slashed: Balance,
+}
+
+/// The steps a panel re-executes: from the state every remaining replica agreed on at the
+/// previous checkpoint up to `checkpoint`.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct Segment {
+	/// The checkpoint the segment ends at.
+	pub checkpoint: u32,
+	/// Steps completed in the start state.
+	pub from_step: u64,
+	/// Steps completed at the checkpoint.
+	pub to_step: u64,
+	/// The start state; empty for the job's own start (its base weights or its seed).
+	pub start_state: Cid,
+	/// Checkpoints the bisection compared to find it.
+	pub probes: u32,
+}
+
+/// What a panel member found when it re-executed a segment.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct Verdict {
+	/// The job.
+	pub job: JobId,
+	/// The checkpoint the re-executed segment ends at.
+	pub checkpoint: u32,
+	/// The panel member.
+	pub node: NodeId,
+	/// The weights digest it computed.
+	pub weights_digest: H256,
+	/// The CID of the state it computed.
+	pub state_cid: Cid,
+}
+
+/// A panel member's commitment to its verdict: `blake2_256((verdict, salt))`.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct PanelCommit {
+	/// The job.
+	pub job: JobId,
+	/// The checkpoint the re-executed segment ends at.
+	pub checkpoint: u32,
+	/// The panel member.
+	pub node: NodeId,
+	/// See [`verdict_hash`].
+	pub hash: H256,
+}
+
+/// A panel member's reveal: its verdict and the salt that opens its commitment.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct PanelReveal {
+	/// What it found.
+	pub verdict: Verdict,
+	/// The secret the commitment was salted with.
+	pub salt: [u8; 32],
+}
+
+/// The hash a panel member commits to: its verdict, salted.
+pub fn verdict_hash(verdict: &Verdict, salt: &[u8; 32]) -> H256 {
+	H256(polkadot_sdk::sp_io::hashing::blake2_256(&(verdict, salt).encode()))
+}
+
 /// Domain separators of what node keys sign for this pallet, so that no signature made for
 /// one purpose passes for another.
 pub const COMMIT_CONTEXT: &[u8] = b"tessera/poc-commit";
 /// See [`COMMIT_CONTEXT`].
 pub const REVEAL_CONTEXT: &[u8] = b"tessera/poc-reveal";
+/// See [`COMMIT_CONTEXT`].
+pub const PANEL_COMMIT_CONTEXT: &[u8] = b"tessera/poc-panel-commit";
+/// See [`COMMIT_CONTEXT`].
+pub const PANEL_REVEAL_CONTEXT: &[u8] = b"tessera/poc-panel-reveal";
 
 /// The bytes a node key signs to commit.
 pub fn commit_message(commit: &Commit) -> alloc::vec::Vec<u8> {
@@ -85,6 +199,16 @@ pub fn commit_message(commit: &Commit) -> alloc::vec::Vec<u8> {
 /// The bytes a node key signs to reveal.
 pub fn reveal_message(reveal: &Reveal) -> alloc::vec::Vec<u8> {
 	(REVEAL_CONTEXT, reveal).encode()
+}
+
+/// The bytes a node key signs to commit to a verdict.
+pub fn panel_commit_message(commit: &PanelCommit) -> alloc::vec::Vec<u8> {
+	(PANEL_COMMIT_CONTEXT, commit).encode()
+}
+
+/// The bytes a node key signs to reveal a verdict.
+pub fn panel_reveal_message(reveal: &PanelReveal) -> alloc::vec::Vec<u8> {
+	(PANEL_REVEAL_CONTEXT, reveal).encode()
 }
 
 /// Checkpoints of a job of `steps` steps committing every `every` steps; `None` when the

@@ -47,6 +47,11 @@ pub trait WeightInfo {
 	fn challenge() -> Weight;
 	fn set_challenge_window() -> Weight;
 	fn finalize(r: u32, ) -> Weight;
+	fn panel_commit() -> Weight;
+	fn authorize_panel_commit() -> Weight;
+	fn panel_reveal() -> Weight;
+	fn authorize_panel_reveal() -> Weight;
+	fn panel_expired() -> Weight;
 }
 
 /// Weights for `pallet_proof_of_compute` at the runtime's database weights.
@@ -268,6 +273,21 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
 	}
+	fn panel_commit() -> Weight {
+		Weight::from_parts(150_000_000, 40_000).saturating_add(T::DbWeight::get().reads_writes(20_u64, 12_u64))
+	}
+	fn authorize_panel_commit() -> Weight {
+		Weight::from_parts(150_000_000, 40_000).saturating_add(T::DbWeight::get().reads_writes(20_u64, 12_u64))
+	}
+	fn panel_reveal() -> Weight {
+		Weight::from_parts(150_000_000, 40_000).saturating_add(T::DbWeight::get().reads_writes(20_u64, 12_u64))
+	}
+	fn authorize_panel_reveal() -> Weight {
+		Weight::from_parts(150_000_000, 40_000).saturating_add(T::DbWeight::get().reads_writes(20_u64, 12_u64))
+	}
+	fn panel_expired() -> Weight {
+		Weight::from_parts(150_000_000, 40_000).saturating_add(T::DbWeight::get().reads_writes(20_u64, 12_u64))
+	}
 }
 
 /// The same weights at RocksDB's database weights, for tests.
@@ -322,5 +342,20 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
+	}
+	fn panel_commit() -> Weight {
+		Weight::from_parts(150_000_000, 40_000).saturating_add(RocksDbWeight::get().reads_writes(20_u64, 12_u64))
+	}
+	fn authorize_panel_commit() -> Weight {
+		Weight::from_parts(150_000_000, 40_000).saturating_add(RocksDbWeight::get().reads_writes(20_u64, 12_u64))
+	}
+	fn panel_reveal() -> Weight {
+		Weight::from_parts(150_000_000, 40_000).saturating_add(RocksDbWeight::get().reads_writes(20_u64, 12_u64))
+	}
+	fn authorize_panel_reveal() -> Weight {
+		Weight::from_parts(150_000_000, 40_000).saturating_add(RocksDbWeight::get().reads_writes(20_u64, 12_u64))
+	}
+	fn panel_expired() -> Weight {
+		Weight::from_parts(150_000_000, 40_000).saturating_add(RocksDbWeight::get().reads_writes(20_u64, 12_u64))
 	}
 }

@@ -242,6 +242,8 @@ parameter_types! {
 	/// A thousandth of a unit per compute second: 3.6 units for an hour of training.
 	pub const RewardPerSecond: Balance = UNIT / 1_000;
 	pub const ChallengeBond: Balance = 10 * UNIT;
+	/// Per validator and re-executed segment, from the job's budget.
+	pub const PanelFee: Balance = UNIT / 10;
 	pub const CommitmentPriority: sp_runtime::transaction_validity::TransactionPriority =
 		sp_runtime::transaction_validity::TransactionPriority::MAX / 2;
 }
@@ -268,6 +270,12 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type DefaultChallengeWindow = ConstU32<100>;
 	type ForceOrigin = EnsureRoot<AccountId>;
 	type ChallengeBond = ChallengeBond;
+	type PanelSize = ConstU32<3>;
+	/// Five minutes at six-second blocks to re-execute one segment.
+	type PanelWindow = ConstU32<50>;
+	type MaxPanelDraws = frame_support::traits::ConstU8<3>;
+	type PanelFee = PanelFee;
+	type Treasury = TreasuryAccount;
 	type CommitmentPriority = CommitmentPriority;
 	type WeightInfo = pallet_proof_of_compute::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
@@ -278,6 +286,10 @@ impl pallet_proof_of_compute::Config for Runtime {
 impl pallet_proof_of_compute::BenchmarkHelper for BenchmarkNode {
 	fn trainer(index: u32) -> (tessera_primitives::NodeId, tessera_primitives::NodePublic) {
 		let owner = pallet_node_registry::benchmarking::funded::<Runtime>("trainer", index);
+		pallet_node_registry::benchmarking::registered::<Runtime>(&owner)
+	}
+	fn validator(index: u32) -> (tessera_primitives::NodeId, tessera_primitives::NodePublic) {
+		let owner = pallet_node_registry::benchmarking::funded::<Runtime>("validator", index);
 		pallet_node_registry::benchmarking::registered::<Runtime>(&owner)
 	}
 }

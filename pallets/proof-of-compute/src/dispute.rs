@@ -1,0 +1,514 @@
+//! Settling a disputed job by re-execution, one segment at a time (SPEC §5).
+//!
+//! Every replica revealed a digest per checkpoint, so the chain itself can bisect: it looks
+//! for a checkpoint where the remaining replicas still agree followed by one where they do
+//! not (or where a challenger or a spot-check claims they are wrong), and a panel of
+//! validators re-executes only the steps between the two, from the agreed state. A dispute
+//! over a job of `C` checkpoints therefore compares at most `1 + log2(C)` checkpoints and
+//! re-executes one segment per divergence, never the whole job.
+//!
+//! A segment's verdict proves wrong exactly the replicas whose digest differs from what a
+//! majority of the panel computed; they are slashed and drop out, and bisection goes on
+//! among the rest until nothing diverges. What the survivors agree on is then paid like an
+//! unchallenged result; if nobody survives the job fails and the requester is refunded.
+
+use crate::{pallet::*, types::*, BalanceOf, DisputeOf, JobInfoOf, LOG_TARGET};
+use alloc::vec::Vec;
+use codec::Encode;
+use polkadot_sdk::{
+	frame_support::{
+		pallet_prelude::*,
+		traits::{
+			fungible::{Mutate, MutateHold},
+			tokens::{Fortitude, Precision, Preservation, Restriction},
+			Randomness,
+		},
+	},
+	frame_system::{self, pallet_prelude::BlockNumberFor},
+	sp_core::H256,
+	sp_runtime::traits::{Saturating, Zero},
+};
+use tessera_primitives::{
+	Cid, JobId, JobState, NodeId, NodeInspect, NodeRole, Outcome, ReputationSink, SlashReason,
+	Slasher,
+};
+
+impl<T: Config> Pallet<T> {
+	/// Puts a job (already stored as `Disputed`) under dispute: `claim` is the checkpoint
+	/// from which someone holds the replicas wrong even where they agree.
+	pub(crate) fn open_dispute(job: JobId, reason: DisputeReason, claim: Option<u32>) {
+		Self::deposit_event(Event::JobDisputed { job, reason: reason.clone() });
+		let dispute = Dispute {
+			reason,
+			claim,
+			segment: Segment {
+				checkpoint: 0,
+				from_step: 0,
+				to_step: 0,
+				start_state: Cid::default(),
+				probes: 0,
+			},
+			deadline: frame_system::Pallet::<T>::block_number(),
+			first_commit: None,
+			draws: 0,
+			segments: 0,
+			steps: 0,
+			convicted: Default::default(),
+			slashed: Zero::zero(),
+		};
+		Self::advance(job, dispute, &[]);
+	}
+
+	/// The checkpoint a spot-check of `job` re-executes, drawn from randomness that was
+	/// unknown when the replicas committed.
+	pub(crate) fn spot_check_claim(job: JobId, checkpoints: u32) -> u32 {
+		let (seed, _) = T::Randomness::random(&(b"tessera/spot-check", job).encode());
+		let draw = u32::from_le_bytes(seed.as_ref()[..4].try_into().unwrap_or_default());
+		draw % checkpoints.max(1)
+	}
+
+	/// Bisects to the next segment and draws its panel, or ends the dispute when nothing
+	/// diverges any more. `last_panel` agreed on the segment settled just before.
+	fn advance(job: JobId, mut dispute: DisputeOf<T>, last_panel: &[NodeId]) {
+		let Some(info) = Jobs::<T>::get(job) else { return };
+		let candidates = Self::candidates(job, &info, &dispute);
+		let Some(segment) = Self::bisect(job, &info, &candidates, dispute.claim) else {
+			Self::resolve(job, info, dispute, candidates, last_panel);
+			return;
+		};
+		Self::deposit_event(Event::SegmentDisputed {
+			job,
+			checkpoint: segment.checkpoint,
+			from_step: segment.from_step,
+			to_step: segment.to_step,
+			probes: segment.probes,
+		});
+		dispute.segment = segment;
+		dispute.draws = 0;
+		dispute.first_commit = None;
+		Self::draw_panel(job, &mut dispute, &[], &[]);
+		Disputes::<T>::insert(job, dispute);
+	}
+
+	/// Replicas still in the running: they revealed a final result on the job's backend
+	/// class and nothing proved them wrong yet.
+	fn candidates(job: JobId, info: &JobInfoOf<T>, dispute: &DisputeOf<T>) -> Vec<NodeId> {
+		let last = info.checkpoints.saturating_sub(1);
+		Assignments::<T>::get(job)
+			.unwrap_or_default()
+			.into_iter()
+			.filter(|node| !dispute.convicted.contains(node))
+			.filter(|node| {
+				Reveals::<T>::get((job, *node, last))
+					.is_some_and(|payload| payload.backend_class == info.spec.backend)
+			})
+			.collect()
+	}
+
+	/// A segment that starts where every candidate agrees and ends where they diverge (or
+	/// where the claim begins); `None` when the final checkpoint does not diverge.
+	fn bisect(
+		job: JobId,
+		info: &JobInfoOf<T>,
+		candidates: &[NodeId],
+		claim: Option<u32>,
+	) -> Option<Segment> {
+		let first = candidates.first()?;
+		let agree = |checkpoint: u32| {
+			let mut digests = candidates.iter().map(|node| {
+				Reveals::<T>::get((job, *node, checkpoint)).map(|payload| payload.weights_digest)
+			});
+			let reference = digests.next().flatten();
+			reference.is_some() && digests.all(|digest| digest == reference)
+		};
+		let diverges = |checkpoint: u32| {
+			claim.is_some_and(|claimed| checkpoint >= claimed) || !agree(checkpoint)
+		};
+		let (mut low, mut high) = (0, info.checkpoints.saturating_sub(1));
+		let mut probes = 1;
+		if !diverges(high) {
+			return None;
+		}
+		// `diverges(high)` holds throughout, and so does `!diverges(low - 1)` once `low > 0`.
+		while low < high {
+			let middle = low + (high - low) / 2;
+			probes += 1;
+			if diverges(middle) {
+				high = middle;
+			} else {
+				low = middle + 1;
+			}
+		}
+		let start_state = match high.checked_sub(1) {
+			None => Cid::default(),
+			Some(previous) => Reveals::<T>::get((job, *first, previous))?.state_cid,
+		};
+		let hyper = &info.spec.hyper_parameters;
+		let every = u64::from(hyper.checkpoint_every);
+		Some(Segment {
+			checkpoint: high,
+			from_step: u64::from(high).saturating_mul(every),
+			to_step: u64::from(high)
+				.saturating_add(1)
+				.saturating_mul(every)
+				.min(u64::from(hyper.steps)),
+			start_state,
+			probes,
+		})
+	}
+
+	/// Seats validators for the current segment next to the members in `keep`: active
+	/// validators, never a replica of the job nor one of `exclude`.
+	fn draw_panel(job: JobId, dispute: &mut DisputeOf<T>, keep: &[NodeId], exclude: &[NodeId]) {
+		let replicas = Assignments::<T>::get(job).unwrap_or_default();
+		let wanted = T::PanelSize::get().saturating_sub(keep.len() as u32);
+		let subject = (b"tessera/panel", job, dispute.segments, dispute.draws).encode();
+		let drawn = Self::draw_nodes(&subject, wanted, |node| {
+			T::Nodes::is_active(node)
+				&& T::Nodes::has_role(node, NodeRole::Validator)
+				&& !replicas.contains(&node)
+				&& !keep.contains(&node)
+				&& !exclude.contains(&node)
+		});
+		let panel: BoundedVec<NodeId, T::PanelSize> =
+			BoundedVec::truncate_from(keep.iter().copied().chain(drawn).collect());
+		for member in &panel {
+			PanelDuties::<T>::insert(member, job, ());
+		}
+		let deadline =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::PanelWindow::get());
+		if Due::<T>::try_mutate(deadline, |due| due.try_push(job)).is_err() {
+			log::warn!(target: LOG_TARGET, "job {job}: no room to schedule its panel's deadline");
+		}
+		dispute.deadline = deadline;
+		dispute.draws = dispute.draws.saturating_add(1);
+		Panels::<T>::insert(job, panel.clone());
+		Self::deposit_event(Event::PanelDrawn { job, panel, deadline });
+	}
+
+	pub(crate) fn check_panel_commit(
+		commit: &PanelCommit,
+	) -> Result<DisputeOf<T>, TransactionValidityError> {
+		let dispute = Disputes::<T>::get(commit.job).ok_or(InvalidTransaction::Stale)?;
+		if commit.checkpoint != dispute.segment.checkpoint
+			|| PanelCommits::<T>::contains_key(commit.job, commit.node)
+		{
+			return Err(InvalidTransaction::Stale.into());
+		}
+		if !Panels::<T>::get(commit.job).contains(&commit.node) {
+			return Err(InvalidTransaction::BadSigner.into());
+		}
+		Ok(dispute)
+	}
+
+	pub(crate) fn check_panel_reveal(reveal: &PanelReveal) -> Result<(), TransactionValidityError> {
+		let verdict = &reveal.verdict;
+		let dispute = Disputes::<T>::get(verdict.job).ok_or(InvalidTransaction::Stale)?;
+		if verdict.checkpoint != dispute.segment.checkpoint
+			|| PanelVerdicts::<T>::contains_key(verdict.job, verdict.node)
+		{
+			return Err(InvalidTransaction::Stale.into());
+		}
+		let panel = Panels::<T>::get(verdict.job);
+		if !panel.contains(&verdict.node) {
+			return Err(InvalidTransaction::BadSigner.into());
+		}
+		let committed =
+			PanelCommits::<T>::get(verdict.job, verdict.node).ok_or(InvalidTransaction::Future)?;
+		if verdict_hash(verdict, &reveal.salt) != committed {
+			return Err(InvalidTransaction::BadProof.into());
+		}
+		let commits = PanelCommits::<T>::iter_prefix(verdict.job).count();
+		let now = frame_system::Pallet::<T>::block_number();
+		let waited = dispute
+			.first_commit
+			.is_some_and(|first| now >= first.saturating_add(T::RevealDelay::get()));
+		if commits < panel.len() && !waited {
+			return Err(InvalidTransaction::Future.into());
+		}
+		Ok(())
+	}
+
+	pub(crate) fn do_panel_commit(commit: PanelCommit) -> DispatchResult {
+		let mut dispute =
+			Self::check_panel_commit(&commit).map_err(|_| Error::<T>::NoSuchVerdict)?;
+		PanelCommits::<T>::insert(commit.job, commit.node, commit.hash);
+		dispute.first_commit.get_or_insert(frame_system::Pallet::<T>::block_number());
+		Disputes::<T>::insert(commit.job, dispute);
+		Self::deposit_event(Event::VerdictCommitted { job: commit.job, node: commit.node });
+		Ok(())
+	}
+
+	pub(crate) fn do_panel_reveal(reveal: PanelReveal) -> DispatchResult {
+		Self::check_panel_reveal(&reveal).map_err(|_| Error::<T>::NoSuchVerdict)?;
+		let verdict = reveal.verdict;
+		let job = verdict.job;
+		Self::deposit_event(Event::VerdictRevealed {
+			job,
+			node: verdict.node,
+			weights_digest: verdict.weights_digest,
+		});
+		PanelVerdicts::<T>::insert(job, verdict.node, verdict);
+		// Settling waits for every member, so that none that answers loses its fee to a
+		// faster majority; the deadline settles without the silent ones.
+		let panel = Panels::<T>::get(job);
+		if panel.iter().all(|member| PanelVerdicts::<T>::contains_key(job, member)) {
+			if let Some(majority) = Self::majority_verdict(job) {
+				Self::settle(job, majority.weights_digest, majority.state_cid);
+			}
+		}
+		Ok(())
+	}
+
+	/// The verdict more than half of `PanelSize` members revealed, if there is one.
+	fn majority_verdict(job: JobId) -> Option<Verdict> {
+		let verdicts: Vec<Verdict> = PanelVerdicts::<T>::iter_prefix_values(job).collect();
+		verdicts
+			.iter()
+			.find(|verdict| {
+				let agreeing = verdicts.iter().filter(|other| same_result(other, verdict)).count();
+				(agreeing as u32).saturating_mul(2) > T::PanelSize::get()
+			})
+			.cloned()
+	}
+
+	/// A majority of the panel computed `weights_digest` and `state_cid` for the current
+	/// segment: convict the candidates that said otherwise, pay the agreeing members, move on.
+	fn settle(job: JobId, weights_digest: H256, state_cid: Cid) {
+		let (Some(mut dispute), Some(mut info)) = (Disputes::<T>::get(job), Jobs::<T>::get(job))
+		else {
+			return;
+		};
+		let segment = dispute.segment.clone();
+		Self::deposit_event(Event::SegmentSettled {
+			job,
+			checkpoint: segment.checkpoint,
+			weights_digest,
+		});
+		dispute.segments = dispute.segments.saturating_add(1);
+		dispute.steps =
+			dispute.steps.saturating_add(segment.to_step.saturating_sub(segment.from_step));
+		for node in Self::candidates(job, &info, &dispute) {
+			let reason = match Reveals::<T>::get((job, node, segment.checkpoint)) {
+				Some(payload) if payload.weights_digest == weights_digest => continue,
+				// The state is the one the panel computed, yet its digest is not: no
+				// execution reports that.
+				Some(payload) if payload.state_cid == state_cid => SlashReason::ForgedResult,
+				_ => SlashReason::FailedVerification,
+			};
+			let amount = T::Slasher::slash(node, reason, None).unwrap_or_else(|_| Zero::zero());
+			dispute.slashed = dispute.slashed.saturating_add(amount);
+			if dispute.convicted.try_push(node).is_err() {
+				log::error!(target: LOG_TARGET, "job {job}: more convicts than replicas");
+			}
+			T::Reputation::report(node, Outcome::ProofFailed);
+			Self::deposit_event(Event::ReplicaConvicted { job, node, reason, amount });
+		}
+		let mut agreeing = Vec::new();
+		for member in Panels::<T>::get(job) {
+			match PanelVerdicts::<T>::get(job, member) {
+				Some(verdict)
+					if verdict.weights_digest == weights_digest
+						&& verdict.state_cid == state_cid =>
+				{
+					Self::pay_panel_fee(job, &mut info, member);
+					agreeing.push(member);
+				}
+				Some(_) => T::Reputation::report(member, Outcome::ProofFailed),
+				None => T::Reputation::report(member, Outcome::JobFailed),
+			}
+		}
+		if dispute.claim == Some(segment.checkpoint) {
+			dispute.claim = None;
+		}
+		Self::clear_panel(job);
+		Jobs::<T>::insert(job, info);
+		Self::advance(job, dispute, &agreeing);
+	}
+
+	fn pay_panel_fee(job: JobId, info: &mut JobInfoOf<T>, member: NodeId) {
+		T::Reputation::report(member, Outcome::ProofPassed);
+		let Some(owner) = T::Nodes::owner(member) else { return };
+		let amount = T::Currency::transfer_on_hold(
+			&HoldReason::JobBudget.into(),
+			&info.requester,
+			&owner,
+			T::PanelFee::get().min(info.budget),
+			Precision::BestEffort,
+			Restriction::Free,
+			Fortitude::Polite,
+		)
+		.unwrap_or_else(|_| Zero::zero());
+		info.budget = info.budget.saturating_sub(amount);
+		Self::deposit_event(Event::PanelFeePaid { job, node: member, amount });
+	}
+
+	/// Ends the dispute: settles the challenge, then pays what the survivors agree on, or
+	/// fails the job when nobody survived.
+	fn resolve(
+		job: JobId,
+		mut info: JobInfoOf<T>,
+		dispute: DisputeOf<T>,
+		survivors: Vec<NodeId>,
+		last_panel: &[NodeId],
+	) {
+		Disputes::<T>::remove(job);
+		let last = info.checkpoints.saturating_sub(1);
+		let result = survivors.first().and_then(|node| Reveals::<T>::get((job, *node, last)));
+		Self::settle_challenge(job, &info, &dispute, &survivors, last_panel);
+		Self::deposit_event(Event::DisputeResolved {
+			job,
+			upheld: result.is_some(),
+			segments: dispute.segments,
+			steps: dispute.steps,
+		});
+		match result {
+			Some(payload) => {
+				info.result = Some(AgreedResult {
+					weights_digest: payload.weights_digest,
+					state_cid: payload.state_cid,
+					challenge_ends: frame_system::Pallet::<T>::block_number(),
+				});
+				Self::pay(job, info, &dispute.convicted, JobState::Resolved);
+			}
+			None => Self::fail(job, info),
+		}
+	}
+
+	/// A challenger wins when the dispute convicted a replica of the result it challenged:
+	/// the bond comes back with a bounty of as much again, paid from the slashed stake.
+	/// Otherwise the bond is shared by the surviving replicas and the panel that settled
+	/// the last segment.
+	fn settle_challenge(
+		job: JobId,
+		info: &JobInfoOf<T>,
+		dispute: &DisputeOf<T>,
+		survivors: &[NodeId],
+		last_panel: &[NodeId],
+	) {
+		let Some((challenger, _, bond)) = Challenges::<T>::take(job) else { return };
+		let last = info.checkpoints.saturating_sub(1);
+		let accepted = info.result.as_ref().map(|result| result.weights_digest);
+		let won = dispute.convicted.iter().any(|node| {
+			Reveals::<T>::get((job, *node, last)).map(|payload| payload.weights_digest) == accepted
+		});
+		let reason = HoldReason::ChallengeBond.into();
+		if won {
+			Self::release_bond(&challenger, bond);
+			let bounty = T::ChallengeBond::get().min(dispute.slashed);
+			let bounty = T::Currency::transfer(
+				&T::Treasury::get(),
+				&challenger,
+				bounty,
+				Preservation::Preserve,
+			)
+			.unwrap_or_else(|error| {
+				log::error!(target: LOG_TARGET, "job {job}: bounty not paid: {error:?}");
+				Zero::zero()
+			});
+			Self::deposit_event(Event::ChallengeWon { job, challenger, bounty });
+			return;
+		}
+		let owners: Vec<T::AccountId> =
+			survivors.iter().chain(last_panel).filter_map(|node| T::Nodes::owner(*node)).collect();
+		let share = bond / BalanceOf::<T>::from(owners.len().max(1) as u32);
+		let forfeit = |to: &T::AccountId, amount: BalanceOf<T>| {
+			T::Currency::transfer_on_hold(
+				&reason,
+				&challenger,
+				to,
+				amount,
+				Precision::BestEffort,
+				Restriction::Free,
+				Fortitude::Force,
+			)
+			.unwrap_or_else(|_| Zero::zero())
+		};
+		let shared = owners
+			.iter()
+			.fold(BalanceOf::<T>::zero(), |sum, owner| sum.saturating_add(forfeit(owner, share)));
+		// What does not divide evenly, or finds nobody to go to, goes to the treasury.
+		forfeit(&T::Treasury::get(), bond.saturating_sub(shared));
+		Self::deposit_event(Event::ChallengeLost { job, challenger, bond });
+	}
+
+	fn release_bond(challenger: &T::AccountId, bond: BalanceOf<T>) {
+		if let Err(error) = T::Currency::release(
+			&HoldReason::ChallengeBond.into(),
+			challenger,
+			bond,
+			Precision::BestEffort,
+		) {
+			log::error!(target: LOG_TARGET, "challenge bond not released: {error:?}");
+		}
+	}
+
+	/// The panel's deadline passed: a majority among the verdicts revealed settles the
+	/// segment; otherwise the members that did not answer lose their seat (and reputation),
+	/// and if all answered and still no majority agrees, every seat is redrawn. After
+	/// `MaxPanelDraws` panels the dispute is abandoned.
+	pub(crate) fn panel_expired(job: JobId, now: BlockNumberFor<T>) {
+		let Some(mut dispute) = Disputes::<T>::get(job) else { return };
+		if dispute.deadline > now {
+			// A deadline that a settled segment left behind.
+			return;
+		}
+		if let Some(majority) = Self::majority_verdict(job) {
+			Self::settle(job, majority.weights_digest, majority.state_cid);
+			return;
+		}
+		let panel = Panels::<T>::get(job);
+		let answered: Vec<NodeId> = panel
+			.iter()
+			.copied()
+			.filter(|member| PanelVerdicts::<T>::contains_key(job, member))
+			.collect();
+		let keep = if answered.len() == panel.len() { Vec::new() } else { answered };
+		let replaced: Vec<NodeId> =
+			panel.iter().copied().filter(|member| !keep.contains(member)).collect();
+		for member in &replaced {
+			if !PanelVerdicts::<T>::contains_key(job, member) {
+				T::Reputation::report(*member, Outcome::JobFailed);
+			}
+			PanelDuties::<T>::remove(member, job);
+			PanelCommits::<T>::remove(job, member);
+			PanelVerdicts::<T>::remove(job, member);
+			Self::deposit_event(Event::PanelMemberReplaced { job, node: *member });
+		}
+		if dispute.draws >= T::MaxPanelDraws::get() {
+			Self::abandon(job);
+			return;
+		}
+		Self::draw_panel(job, &mut dispute, &keep, &replaced);
+		Disputes::<T>::insert(job, dispute);
+	}
+
+	/// No panel settled the segment: the job fails, the challenger gets the bond back, and
+	/// nobody is slashed for the segment nobody settled.
+	fn abandon(job: JobId) {
+		Self::clear_panel(job);
+		Disputes::<T>::remove(job);
+		if let Some((challenger, _, bond)) = Challenges::<T>::take(job) {
+			Self::release_bond(&challenger, bond);
+		}
+		Self::deposit_event(Event::DisputeAbandoned { job });
+		if let Some(info) = Jobs::<T>::get(job) {
+			Self::fail(job, info);
+		}
+	}
+
+	fn clear_panel(job: JobId) {
+		for member in Panels::<T>::take(job) {
+			PanelDuties::<T>::remove(member, job);
+		}
+		let _ = PanelCommits::<T>::clear_prefix(job, T::PanelSize::get(), None);
+		let _ = PanelVerdicts::<T>::clear_prefix(job, T::PanelSize::get(), None);
+	}
+}
+
+fn same_result(one: &Verdict, other: &Verdict) -> bool {
+	one.weights_digest == other.weights_digest && one.state_cid == other.state_cid
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,476 @@
+//! The adversarial suite: replicas, challengers and panel members that lie, idle or stay
+//! silent, with every balance checked to the unit.
+
+use crate::{
+	mock::*,
+	pallet::*,
+	tests::{authorize, commit_call, events, held, reveal_call, send, test},
+	types::*,
+};
+use polkadot_sdk::{
+	frame_support::{
+		assert_ok,
+		traits::fungible::{Inspect, InspectHold},
+	},
+	sp_core::{Pair as _, H256},
+	sp_runtime::transaction_validity::InvalidTransaction,
+};
+use tessera_primitives::{
+	BackendClass, Cid, CommitmentPayload, JobId, JobState, NodeId, Outcome, SlashReason,
+};
+
+/// The jobs here have eight checkpoints of ten steps.
+const CHECKPOINTS: u32 = 8;
+const WRONG: u8 = 50;
+const LAZY: u8 = 90;
+
+/// What an honest replica reports at `checkpoint`.
+fn honest(checkpoint: u32) -> u8 {
+	10 + checkpoint as u8
+}
+
+fn cid(digest: u8) -> Cid {
+	Cid::truncate_from(vec![b'b', digest])
+}
+
+/// What node `node` is paid for its 100 compute seconds (node 2 is trusted: ×1.10).
+fn reward(node: NodeId) -> u64 {
+	if node == 2 {
+		1_100
+	} else {
+		1_000
+	}
+}
+
+fn balance(node: NodeId) -> u64 {
+	Balances::balance(&(OWNER_BASE + u64::from(node)))
+}
+
+/// Posts an eight-checkpoint CPU job for three replicas and assigns it.
+fn long_job() -> (JobId, Vec<NodeId>) {
+	assert_ok!(ProofOfCompute::create_job(
+		RuntimeOrigin::signed(REQUESTER),
+		spec(CHECKPOINTS * 10, BackendClass::CpuReference),
+		BUDGET,
+		3,
+		100
+	));
+	let job = NextJobId::<Test>::get() - 1;
+	run_to(System::block_number() + 1);
+	(job, Assignments::<Test>::get(job).unwrap().into_inner())
+}
+
+/// Every replica commits and reveals every checkpoint; `report(node, checkpoint)` is what
+/// it reveals there.
+fn train(replicas: &[NodeId], report: impl Fn(NodeId, u32) -> CommitmentPayload) {
+	for checkpoint in 0..CHECKPOINTS {
+		for node in replicas {
+			send(commit_call(&report(*node, checkpoint)));
+		}
+		for node in replicas {
+			send(reveal_call(report(*node, checkpoint)));
+		}
+	}
+}
+
+/// The payload of a replica whose weights are `digest(checkpoint)` and whose state is
+/// theirs.
+fn reporting(
+	job: JobId,
+	digest: impl Fn(NodeId, u32) -> u8,
+) -> impl Fn(NodeId, u32) -> CommitmentPayload {
+	move |node, checkpoint| {
+		payload(job, node, checkpoint, digest(node, checkpoint), checkpoint == CHECKPOINTS - 1)
+	}
+}
+
+fn verdict(job: JobId, node: NodeId, digest: u8) -> Verdict {
+	let checkpoint = Disputes::<Test>::get(job).unwrap().segment.checkpoint;
+	Verdict {
+		job,
+		checkpoint,
+		node,
+		weights_digest: H256::repeat_byte(digest),
+		state_cid: cid(digest),
+	}
+}
+
+fn panel_salt(node: NodeId) -> [u8; 32] {
+	[node as u8 + 70; 32]
+}
+
+fn panel_commit_call(verdict: &Verdict) -> Call<Test> {
+	let commit = PanelCommit {
+		job: verdict.job,
+		checkpoint: verdict.checkpoint,
+		node: verdict.node,
+		hash: verdict_hash(verdict, &panel_salt(verdict.node)),
+	};
+	let signature = node_pair(commit.node).sign(&panel_commit_message(&commit)).into();
+	Call::panel_commit { commit, signature }
+}
+
+fn panel_reveal_call(verdict: Verdict) -> Call<Test> {
+	let reveal = PanelReveal { salt: panel_salt(verdict.node), verdict };
+	let signature = node_pair(reveal.verdict.node).sign(&panel_reveal_message(&reveal)).into();
+	Call::panel_reveal { reveal, signature }
+}
+
+fn panel(job: JobId) -> Vec<NodeId> {
+	Panels::<Test>::get(job).into_inner()
+}
+
+/// Each member of the current panel that `answer` gives a digest for commits to it, then
+/// each reveals; members without an answer stay silent.
+fn panel_answers(job: JobId, answer: impl Fn(NodeId) -> Option<u8>) {
+	let verdicts: Vec<Verdict> = panel(job)
+		.into_iter()
+		.filter_map(|member| answer(member).map(|digest| verdict(job, member, digest)))
+		.collect();
+	for verdict in &verdicts {
+		send(panel_commit_call(verdict));
+	}
+	run_to(System::block_number() + REVEAL_DELAY);
+	for verdict in verdicts {
+		send(panel_reveal_call(verdict));
+	}
+}
+
+/// The honest panel re-executes segments until the dispute ends; returns every member
+/// that was paid, once per segment.
+fn honest_panels_until_resolved(job: JobId) -> Vec<NodeId> {
+	let mut paid = Vec::new();
+	while let Some(dispute) = Disputes::<Test>::get(job) {
+		let checkpoint = dispute.segment.checkpoint;
+		paid.extend(panel(job));
+		panel_answers(job, |_| Some(honest(checkpoint)));
+	}
+	paid
+}
+
+fn segment(job: JobId) -> Segment {
+	Disputes::<Test>::get(job).unwrap().segment
+}
+
+fn assert_no_dispute_left(job: JobId) {
+	assert!(Disputes::<Test>::get(job).is_none());
+	assert!(Panels::<Test>::get(job).is_empty());
+	assert_eq!(PanelDuties::<Test>::iter().count(), 0);
+	assert_eq!(PanelCommits::<Test>::iter_prefix(job).count(), 0);
+	assert_eq!(PanelVerdicts::<Test>::iter_prefix(job).count(), 0);
+}
+
+#[test]
+fn without_a_majority_bisection_convicts_each_wrong_replica_and_pays_the_survivor() {
+	test(|| {
+		let (job, replicas) = long_job();
+		let (good, wrong, lazy) = (replicas[0], replicas[1], replicas[2]);
+		// The wrong replica drifts from checkpoint 3; the lazy one stops training at 6 and
+		// repeats one digest.
+		train(
+			&replicas,
+			reporting(job, |node, checkpoint| match node {
+				_ if node == wrong && checkpoint >= 3 => WRONG + checkpoint as u8,
+				_ if node == lazy && checkpoint >= 6 => LAZY,
+				_ => honest(checkpoint),
+			}),
+		);
+		assert!(events().contains(&Event::JobDisputed { job, reason: DisputeReason::NoMajority }));
+
+		// They agree up to checkpoint 2: the panel re-executes steps 30–40 from that state,
+		// found in 1 + log2(8) comparisons.
+		assert_eq!(
+			segment(job),
+			Segment {
+				checkpoint: 3,
+				from_step: 30,
+				to_step: 40,
+				start_state: cid(honest(2)),
+				probes: 4
+			}
+		);
+		let first_panel = panel(job);
+		assert_eq!(first_panel.len(), 3);
+		assert!(first_panel.iter().all(|member| VALIDATORS.contains(member)));
+		assert!(events().contains(&Event::SegmentDisputed {
+			job,
+			checkpoint: 3,
+			from_step: 30,
+			to_step: 40,
+			probes: 4
+		}));
+		let mut paid = first_panel.clone();
+		panel_answers(job, |_| Some(honest(3)));
+		assert!(events().contains(&Event::ReplicaConvicted {
+			job,
+			node: wrong,
+			reason: SlashReason::FailedVerification,
+			amount: STAKE / 10,
+		}));
+
+		// Among the two left, the lazy one diverges at 6.
+		assert_eq!(segment(job).checkpoint, 6);
+		paid.extend(panel(job));
+		panel_answers(job, |_| Some(honest(6)));
+		assert_eq!(
+			Slashes::get(),
+			vec![(wrong, SlashReason::FailedVerification), (lazy, SlashReason::FailedVerification)]
+		);
+
+		// One replica is left and nobody vouched for its result: its last segment is
+		// re-executed before it is paid.
+		assert_eq!(segment(job).checkpoint, 7);
+		paid.extend(honest_panels_until_resolved(job));
+		assert!(events().contains(&Event::DisputeResolved {
+			job,
+			upheld: true,
+			segments: 3,
+			steps: 30
+		}));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Resolved);
+		assert_eq!(
+			Finished::get(),
+			vec![(
+				job,
+				Some(tessera_primitives::TrainedWeights {
+					weights: cid(honest(7)),
+					digest: H256::repeat_byte(honest(7)),
+				})
+			)]
+		);
+		assert_eq!(Slashes::get().len(), 2, "nobody is slashed twice");
+		assert_eq!(balance(good), INITIAL_BALANCE + reward(good));
+		assert_eq!(balance(wrong), INITIAL_BALANCE - STAKE / 10);
+		assert_eq!(balance(lazy), INITIAL_BALANCE - STAKE / 10);
+		assert_eq!(Balances::balance(&TREASURY), INITIAL_BALANCE + 2 * STAKE / 10);
+		for validator in VALIDATORS {
+			let seats = paid.iter().filter(|member| **member == validator).count() as u64;
+			assert_eq!(balance(validator), INITIAL_BALANCE + seats * PANEL_FEE);
+		}
+		let fees = paid.len() as u64 * PANEL_FEE;
+		assert_eq!(Balances::balance(&REQUESTER), INITIAL_BALANCE - reward(good) - fees);
+		assert_eq!(held(REQUESTER), 0);
+		assert_eq!(Payouts::<Test>::get(job).into_inner(), vec![(good, reward(good))]);
+		assert!(Reports::get().contains(&(lazy, Outcome::ProofFailed)));
+		assert_no_dispute_left(job);
+		assert_eq!(OpenJobs::<Test>::iter().count(), 0);
+	});
+}
+
+#[test]
+fn a_colluding_wrong_majority_is_overturned_by_a_challenge_that_earns_its_bounty() {
+	test(|| {
+		let (job, replicas) = long_job();
+		let good = replicas[0];
+		let colluders = [replicas[1], replicas[2]];
+		train(
+			&replicas,
+			reporting(job, |node, checkpoint| {
+				if colluders.contains(&node) && checkpoint >= 4 {
+					WRONG
+				} else {
+					honest(checkpoint)
+				}
+			}),
+		);
+		let info = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(info.state, JobState::Accepted);
+		assert_eq!(info.result.unwrap().weights_digest, H256::repeat_byte(WRONG));
+
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 4));
+		assert_eq!(segment(job).checkpoint, 4);
+		let paid = honest_panels_until_resolved(job);
+		assert_eq!(paid.len(), 3, "one segment settles it");
+
+		for colluder in colluders {
+			assert!(events().contains(&Event::ReplicaConvicted {
+				job,
+				node: colluder,
+				reason: SlashReason::FailedVerification,
+				amount: STAKE / 10,
+			}));
+			assert_eq!(balance(colluder), INITIAL_BALANCE - STAKE / 10);
+		}
+		// The bounty is what the bond is, but never more than the dispute slashed.
+		let bounty = 2 * STAKE / 10;
+		assert!(events().contains(&Event::ChallengeWon { job, challenger: CHALLENGER, bounty }));
+		assert_eq!(Balances::balance(&CHALLENGER), INITIAL_BALANCE + bounty);
+		let bond_reason = RuntimeHoldReason::ProofOfCompute(HoldReason::ChallengeBond);
+		assert_eq!(Balances::balance_on_hold(&bond_reason, &CHALLENGER), 0);
+		assert_eq!(Balances::balance(&TREASURY), INITIAL_BALANCE);
+		assert_eq!(balance(good), INITIAL_BALANCE + reward(good));
+		assert_eq!(Balances::balance(&REQUESTER), INITIAL_BALANCE - reward(good) - 3 * PANEL_FEE);
+		assert_eq!(Finished::get()[0].1.as_ref().unwrap().digest, H256::repeat_byte(honest(7)));
+		assert_no_dispute_left(job);
+	});
+}
+
+#[test]
+fn a_false_challenger_loses_the_bond_to_the_replicas_and_the_panel() {
+	test(|| {
+		let (job, replicas) = long_job();
+		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 5));
+		assert_eq!(segment(job).start_state, cid(honest(4)));
+		let members = honest_panels_until_resolved(job);
+		assert!(events().contains(&Event::DisputeResolved {
+			job,
+			upheld: true,
+			segments: 1,
+			steps: 10
+		}));
+		assert!(events().contains(&Event::ChallengeLost {
+			job,
+			challenger: CHALLENGER,
+			bond: BOND
+		}));
+		// 500 shared by three replicas and three panel members: 83 each, 2 left over.
+		let share = BOND / 6;
+		assert_eq!(Balances::balance(&CHALLENGER), INITIAL_BALANCE - BOND);
+		for node in &replicas {
+			assert_eq!(balance(*node), INITIAL_BALANCE + reward(*node) + share);
+		}
+		for member in &members {
+			assert_eq!(balance(*member), INITIAL_BALANCE + PANEL_FEE + share);
+		}
+		assert_eq!(Balances::balance(&TREASURY), INITIAL_BALANCE + BOND - 6 * share);
+		let rewards: u64 = replicas.iter().map(|node| reward(*node)).sum();
+		assert_eq!(Balances::balance(&REQUESTER), INITIAL_BALANCE - rewards - 3 * PANEL_FEE);
+		assert!(Slashes::get().is_empty());
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Resolved);
+	});
+}
+
+#[test]
+fn a_replica_whose_digest_contradicts_its_own_state_is_slashed_for_forgery() {
+	test(|| {
+		let (job, replicas) = long_job();
+		let forger = replicas[1];
+		// A spot-check of an honest-looking majority; the forger names the honest states
+		// with weights digests of its own.
+		SpotChecked::set(vec![replicas[0]]);
+		let honest_report = reporting(job, |_, checkpoint| honest(checkpoint));
+		train(&replicas, |node, checkpoint| {
+			let mut payload = honest_report(node, checkpoint);
+			if node == forger {
+				payload.weights_digest = H256::repeat_byte(WRONG);
+			}
+			payload
+		});
+		assert!(events()
+			.contains(&Event::JobDisputed { job, reason: DisputeReason::SpotCheck(replicas[0]) }));
+		assert_eq!(segment(job).checkpoint, 0, "the forger diverges from the start");
+		assert_eq!(segment(job).start_state, Cid::default(), "segment 0 starts from the job");
+		honest_panels_until_resolved(job);
+		assert!(events().contains(&Event::ReplicaConvicted {
+			job,
+			node: forger,
+			reason: SlashReason::ForgedResult,
+			amount: STAKE / 2,
+		}));
+		assert_eq!(balance(forger), INITIAL_BALANCE - STAKE / 2);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Resolved);
+		assert_eq!(Payouts::<Test>::get(job).len(), 2);
+	});
+}
+
+#[test]
+fn silent_panel_members_are_replaced_and_the_rest_settle_the_segment() {
+	test(|| {
+		let (job, replicas) = long_job();
+		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 2));
+		let first = panel(job);
+		let (answering, silent) = (first[0], [first[1], first[2]]);
+		panel_answers(job, |member| (member == answering).then(|| honest(2)));
+		assert!(Disputes::<Test>::get(job).is_some(), "one verdict of three settles nothing");
+
+		run_to(Disputes::<Test>::get(job).unwrap().deadline);
+		for member in silent {
+			assert!(events().contains(&Event::PanelMemberReplaced { job, node: member }));
+			assert!(Reports::get().contains(&(member, Outcome::JobFailed)));
+		}
+		// Only one validator was never seated; the answering member keeps its seat and its
+		// verdict.
+		let second = panel(job);
+		assert_eq!(second.len(), 2);
+		assert_eq!(second[0], answering);
+		assert!(!silent.contains(&second[1]) && !replicas.contains(&second[1]));
+		assert!(PanelVerdicts::<Test>::contains_key(job, answering));
+		panel_answers(job, |member| (member != answering).then(|| honest(2)));
+
+		assert!(Disputes::<Test>::get(job).is_none());
+		// Two verdicts, two fees; the bond shared by the three replicas and both members.
+		let share = BOND / 5;
+		for member in &second {
+			assert_eq!(balance(*member), INITIAL_BALANCE + PANEL_FEE + share);
+		}
+		for member in silent {
+			assert_eq!(balance(member), INITIAL_BALANCE);
+		}
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Resolved);
+	});
+}
+
+#[test]
+fn a_dispute_no_panel_settles_is_abandoned_the_job_refunded_and_the_bond_returned() {
+	test(|| {
+		let (job, replicas) = long_job();
+		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 7));
+		for _ in 0..MAX_PANEL_DRAWS {
+			assert!(!panel(job).is_empty());
+			run_to(Disputes::<Test>::get(job).unwrap().deadline);
+		}
+		assert!(events().contains(&Event::DisputeAbandoned { job }));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Failed);
+		assert_eq!(Balances::balance(&REQUESTER), INITIAL_BALANCE);
+		assert_eq!(Balances::balance(&CHALLENGER), INITIAL_BALANCE);
+		assert!(Slashes::get().is_empty());
+		assert_eq!(Finished::get(), vec![(job, None)]);
+		assert_no_dispute_left(job);
+	});
+}
+
+#[test]
+fn authorize_refuses_verdicts_from_outside_the_panel_or_out_of_turn() {
+	test(|| {
+		let (job, replicas) = long_job();
+		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 3));
+		let members = panel(job);
+		let outsider = VALIDATORS.into_iter().find(|node| !members.contains(node)).unwrap();
+
+		assert_eq!(
+			authorize(panel_commit_call(&verdict(job, outsider, honest(3)))),
+			Err(InvalidTransaction::BadSigner)
+		);
+		assert_eq!(
+			authorize(panel_commit_call(&verdict(job, replicas[0], honest(3)))),
+			Err(InvalidTransaction::BadSigner),
+			"a replica never judges its own job"
+		);
+		let mut other_segment = verdict(job, members[0], honest(3));
+		other_segment.checkpoint = 1;
+		assert_eq!(authorize(panel_commit_call(&other_segment)), Err(InvalidTransaction::Stale));
+		let mut forged = panel_commit_call(&verdict(job, members[0], honest(3)));
+		if let Call::panel_commit { signature, .. } = &mut forged {
+			*signature = node_pair(members[1]).sign(b"something else").into();
+		}
+		assert_eq!(authorize(forged), Err(InvalidTransaction::BadProof));
+
+		let first = verdict(job, members[0], honest(3));
+		send(panel_commit_call(&first));
+		assert_eq!(authorize(panel_commit_call(&first)), Err(InvalidTransaction::Stale));
+		assert_eq!(
+			authorize(panel_reveal_call(first.clone())),
+			Err(InvalidTransaction::Future),
+			"reveals wait for every member or the reveal delay"
+		);
+		let mut changed = first.clone();
+		changed.weights_digest = H256::repeat_byte(WRONG);
+		run_to(System::block_number() + REVEAL_DELAY);
+		assert_eq!(authorize(panel_reveal_call(changed)), Err(InvalidTransaction::BadProof));
+		assert_ok!(authorize(panel_reveal_call(first)));
+	});
+}
