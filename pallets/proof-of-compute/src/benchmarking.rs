@@ -1,8 +1,11 @@
-//! Benchmarks of every call, the authorize paths, assignment and finalization, each at its
-//! worst: full queues, the most replicas, the last reveal that triggers verification.
+//! Benchmarks of every call, the authorize paths, assignment, finalization and a panel's
+//! deadline, each at its worst: full queues, the most replicas, the last reveal that
+//! triggers verification, the longest bisection (`MaxCheckpoints`), a full panel.
 
 use super::*;
-use crate::types::{commit_message, reveal_message};
+use crate::types::{
+	commit_message, panel_commit_message, panel_reveal_message, reveal_message, verdict_hash,
+};
 use alloc::vec::Vec;
 use frame_support::{
 	pallet_prelude::{Authorize, TransactionSource},
@@ -67,11 +70,16 @@ fn crowd<T: Config>(deadline: BlockNumberFor<T>) {
 
 /// A posted job with the most replicas, assigned to freshly registered trainers.
 fn running_job<T: Config>() -> (JobId, Vec<(NodeId, NodePublic)>) {
+	running_job_of::<T>(spec())
+}
+
+/// [`running_job`] of `spec`.
+fn running_job_of<T: Config>(spec: JobSpec) -> (JobId, Vec<(NodeId, NodePublic)>) {
 	let requester = funded::<T>("requester");
 	let replicas = T::MaxRedundancy::get();
 	let job = Pallet::<T>::do_create_job(
 		requester,
-		spec(),
+		spec,
 		T::MinBudget::get().saturating_mul(1_000u32.into()),
 		replicas,
 		deadline::<T>(),
@@ -130,6 +138,102 @@ fn accepted_job<T: Config>() -> JobId {
 	let (job, (last, _)) = all_but_one_revealed::<T>();
 	Pallet::<T>::do_reveal(reveal_of(job, last)).expect("the last reveal");
 	job
+}
+
+/// What replica `index` reports at `checkpoint` of a job of `checkpoints`: the same as every
+/// other replica at checkpoint 0, and from then on its own digest when `diverging`.
+fn long_payload(
+	job: JobId,
+	(index, node): (usize, NodeId),
+	checkpoint: u32,
+	checkpoints: u32,
+	diverging: bool,
+) -> CommitmentPayload {
+	let digest = if diverging && checkpoint > 0 { 10 + index as u8 } else { 5 };
+	CommitmentPayload {
+		checkpoint,
+		step: u64::from(checkpoint + 1) * 10,
+		weights_digest: H256::repeat_byte(digest),
+		compute_seconds: (checkpoint + 1 == checkpoints).then_some(3_600),
+		..payload(job, node)
+	}
+}
+
+/// A job of `MaxCheckpoints` checkpoints and the most replicas, every checkpoint committed
+/// and revealed except the last replica's final one, and twice a panel of validators
+/// registered.
+fn long_job<T: Config>(diverging: bool) -> (JobId, (NodeId, NodePublic), u32) {
+	let checkpoints = T::MaxCheckpoints::get();
+	let mut spec = spec();
+	spec.hyper_parameters.steps = checkpoints * 10;
+	let (job, trainers) = running_job_of::<T>(spec);
+	for index in 0..T::PanelSize::get() * 2 {
+		T::BenchmarkHelper::validator(index);
+	}
+	let now = frame_system::Pallet::<T>::block_number();
+	let last = checkpoints - 1;
+	for (index, (node, _)) in trainers.iter().enumerate() {
+		for checkpoint in 0..checkpoints {
+			let payload = long_payload(job, (index, *node), checkpoint, checkpoints, diverging);
+			Commits::<T>::insert((job, *node, checkpoint), commitment_hash(&payload, *node, &SALT));
+			if index + 1 < trainers.len() || checkpoint < last {
+				Reveals::<T>::insert((job, *node, checkpoint), payload);
+			}
+		}
+		NextCheckpoint::<T>::insert(job, *node, checkpoints);
+	}
+	for checkpoint in 0..checkpoints {
+		CommitRounds::<T>::insert(job, checkpoint, (T::MaxRedundancy::get(), now));
+	}
+	Jobs::<T>::mutate(job, |info| {
+		if let Some(info) = info {
+			info.state = JobState::Running;
+		}
+	});
+	let last_replica = trainers.last().cloned().expect("at least one replica");
+	(job, last_replica, checkpoints)
+}
+
+/// A job without a majority: [`long_job`] diverging, its last reveal in, under dispute.
+fn disputed_job<T: Config>() -> JobId {
+	let (job, (node, _), checkpoints) = long_job::<T>(true);
+	let index = usize::from(T::MaxRedundancy::get()) - 1;
+	let opening = Reveal {
+		payload: long_payload(job, (index, node), checkpoints - 1, checkpoints, true),
+		salt: SALT,
+	};
+	Pallet::<T>::do_reveal(opening).expect("the last reveal");
+	assert!(!Panels::<T>::get(job).is_empty(), "validators were drawn");
+	job
+}
+
+const PANEL_SALT: [u8; 32] = [9; 32];
+
+/// The key of panel member `node`.
+fn member_key<T: Config>(node: NodeId) -> NodePublic {
+	<T::Nodes as tessera_primitives::NodeInspect<T::AccountId>>::node_key(node)
+		.expect("a registered validator")
+}
+
+/// The verdict that upholds replica 0: every other replica diverged from it.
+fn upholding_verdict<T: Config>(job: JobId, node: NodeId) -> Verdict {
+	let dispute = Disputes::<T>::get(job).expect("disputed");
+	Verdict {
+		job,
+		checkpoint: dispute.segment.checkpoint,
+		node,
+		weights_digest: H256::repeat_byte(10),
+		state_cid: payload(job, node).state_cid,
+	}
+}
+
+fn panel_commit_of(verdict: &Verdict) -> PanelCommit {
+	PanelCommit {
+		job: verdict.job,
+		checkpoint: verdict.checkpoint,
+		node: verdict.node,
+		hash: verdict_hash(verdict, &PANEL_SALT),
+	}
 }
 
 #[benchmarks]
@@ -219,17 +323,23 @@ mod benchmarks {
 		Ok(())
 	}
 
-	/// The last reveal of the most replicas: it runs verification.
+	/// The last reveal of the most replicas, all disagreeing: it runs verification, bisects
+	/// the longest job and draws a panel.
 	#[benchmark]
 	fn reveal() {
-		let (job, (node, key)) = all_but_one_revealed::<T>();
-		let opening = reveal_of(job, node);
+		let (job, (node, key), checkpoints) = long_job::<T>(true);
+		let index = usize::from(T::MaxRedundancy::get()) - 1;
+		let opening = Reveal {
+			payload: long_payload(job, (index, node), checkpoints - 1, checkpoints, true),
+			salt: SALT,
+		};
 		let signature = key.sign(&reveal_message(&opening)).expect("the keystore signs");
 
 		#[extrinsic_call]
 		_(RawOrigin::Authorized, opening, signature);
 
-		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Accepted));
+		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Disputed));
+		assert!(!Panels::<T>::get(job).is_empty());
 	}
 
 	#[benchmark]
@@ -249,15 +359,126 @@ mod benchmarks {
 		Ok(())
 	}
 
+	/// A challenge of the longest job: it bisects and draws a panel.
 	#[benchmark]
 	fn challenge() {
-		let job = accepted_job::<T>();
+		let (job, (node, _), checkpoints) = long_job::<T>(false);
+		let index = usize::from(T::MaxRedundancy::get()) - 1;
+		let opening = Reveal {
+			payload: long_payload(job, (index, node), checkpoints - 1, checkpoints, false),
+			salt: SALT,
+		};
+		Pallet::<T>::do_reveal(opening).expect("the last reveal");
 		let challenger = funded::<T>("challenger");
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(challenger), job, 0);
+		_(RawOrigin::Signed(challenger), job, 1);
 
 		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Disputed));
+		assert!(!Panels::<T>::get(job).is_empty());
+	}
+
+	#[benchmark]
+	fn panel_commit() {
+		let job = disputed_job::<T>();
+		let member = Panels::<T>::get(job)[0];
+		let sealed = panel_commit_of(&upholding_verdict::<T>(job, member));
+		let signature =
+			member_key::<T>(member).sign(&panel_commit_message(&sealed)).expect("it signs");
+
+		#[extrinsic_call]
+		_(RawOrigin::Authorized, sealed, signature);
+
+		assert!(PanelCommits::<T>::contains_key(job, member));
+	}
+
+	#[benchmark]
+	fn authorize_panel_commit() -> Result<(), BenchmarkError> {
+		let job = disputed_job::<T>();
+		let member = Panels::<T>::get(job)[0];
+		let sealed = panel_commit_of(&upholding_verdict::<T>(job, member));
+		let signature =
+			member_key::<T>(member).sign(&panel_commit_message(&sealed)).expect("it signs");
+		let call = Call::<T>::panel_commit { commit: sealed, signature };
+
+		#[block]
+		{
+			call.authorize(TransactionSource::External)
+				.ok_or("panel_commit has authorize logic")?
+				.map_err(|_| "a member's commit is authorized")?;
+		}
+
+		Ok(())
+	}
+
+	/// The last verdict of a full panel: it convicts every replica but one, pays the panel,
+	/// bisects the longest job again and draws the next panel.
+	#[benchmark]
+	fn panel_reveal() {
+		let job = disputed_job::<T>();
+		let panel = Panels::<T>::get(job);
+		for member in &panel {
+			Pallet::<T>::do_panel_commit(panel_commit_of(&upholding_verdict::<T>(job, *member)))
+				.expect("a member's commit");
+		}
+		let (last, others) = panel.split_last().expect("a panel");
+		for member in others {
+			let verdict = upholding_verdict::<T>(job, *member);
+			Pallet::<T>::do_panel_reveal(PanelReveal { verdict, salt: PANEL_SALT })
+				.expect("a member's reveal");
+		}
+		let opening = PanelReveal { verdict: upholding_verdict::<T>(job, *last), salt: PANEL_SALT };
+		let signature =
+			member_key::<T>(*last).sign(&panel_reveal_message(&opening)).expect("it signs");
+		let settled = Disputes::<T>::get(job).map(|dispute| dispute.segment.checkpoint);
+
+		#[extrinsic_call]
+		_(RawOrigin::Authorized, opening, signature);
+
+		let dispute = Disputes::<T>::get(job).expect("the survivor's last segment is next");
+		assert_ne!(Some(dispute.segment.checkpoint), settled);
+		assert_eq!(dispute.convicted.len(), usize::from(T::MaxRedundancy::get()) - 1);
+	}
+
+	#[benchmark]
+	fn authorize_panel_reveal() -> Result<(), BenchmarkError> {
+		let job = disputed_job::<T>();
+		let panel = Panels::<T>::get(job);
+		for member in &panel {
+			Pallet::<T>::do_panel_commit(panel_commit_of(&upholding_verdict::<T>(job, *member)))
+				.expect("a member's commit");
+		}
+		let opening =
+			PanelReveal { verdict: upholding_verdict::<T>(job, panel[0]), salt: PANEL_SALT };
+		let signature =
+			member_key::<T>(panel[0]).sign(&panel_reveal_message(&opening)).expect("it signs");
+		let call = Call::<T>::panel_reveal { reveal: opening, signature };
+
+		#[block]
+		{
+			call.authorize(TransactionSource::External)
+				.ok_or("panel_reveal has authorize logic")?
+				.map_err(|_| "a member's reveal is authorized")?;
+		}
+
+		Ok(())
+	}
+
+	/// A panel whose every member stayed silent: all are replaced and a new panel drawn.
+	#[benchmark]
+	fn panel_expired() {
+		let job = disputed_job::<T>();
+		let silent = Panels::<T>::get(job);
+		let deadline = Disputes::<T>::get(job).expect("disputed").deadline;
+		frame_system::Pallet::<T>::set_block_number(deadline);
+
+		#[block]
+		{
+			Pallet::<T>::panel_expired(job, deadline);
+		}
+
+		let panel = Panels::<T>::get(job);
+		assert!(!panel.is_empty() && panel.iter().all(|member| !silent.contains(member)));
 	}
 
 	#[benchmark]

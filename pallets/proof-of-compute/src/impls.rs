@@ -386,6 +386,12 @@ impl<T: Config> Pallet<T> {
 		for job in due {
 			let Some(info) = Jobs::<T>::get(job) else { continue };
 			weight.saturating_accrue(T::WeightInfo::finalize(u32::from(info.redundancy)));
+			if info.state == JobState::Disputed {
+				// A panel's deadline may settle its segment, as its last reveal would.
+				weight.saturating_accrue(
+					T::WeightInfo::panel_expired().saturating_add(T::WeightInfo::panel_reveal()),
+				);
+			}
 			match info.state {
 				JobState::Created => {
 					Pending::<T>::mutate(|pending| pending.retain(|pending| *pending != job));
