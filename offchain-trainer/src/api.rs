@@ -263,18 +263,27 @@ async fn verify(
 	if request.to_step <= request.from_step {
 		return Err(ApiError::bad_request("empty_segment", "to_step must be after from_step"));
 	}
+	if request.state_cid.is_none() && request.from_step != 0 {
+		return Err(ApiError::bad_request(
+			"missing_state",
+			"a segment that does not start at step 0 needs the state_cid it starts from",
+		));
+	}
 	blocking(move || {
 		let dataset =
 			load_dataset(&request.spec.dataset, &request.spec.architecture, &service.store)?;
-		let mut session = Session::resume(
-			request.spec.architecture,
-			&dataset,
-			request.spec.hyper_parameters,
-			request.spec.backend,
-			&service.store,
-			&request.state_cid,
-			request.from_step,
-		)?;
+		let mut session = match &request.state_cid {
+			Some(state) => Session::resume(
+				request.spec.architecture,
+				&dataset,
+				request.spec.hyper_parameters,
+				request.spec.backend,
+				&service.store,
+				state,
+				request.from_step,
+			)?,
+			None => session(request.spec, &dataset, &service.store)?,
+		};
 		Ok(Json(Commitments { commitments: session.run_until(request.to_step, |_| {})? }))
 	})
 	.await

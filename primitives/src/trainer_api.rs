@@ -7,6 +7,9 @@
 //! own (`tessera_trainer::api::types`) serialise to and from; the trainer's tests hold both
 //! sides to it. Fields the worker does not need (a commitment's mean loss, say) are left out
 //! and ignored when parsing.
+//!
+//! A validator's worker on a dispute panel sends `POST /v1/verify` with a [`VerifyRequest`]
+//! and reads the segment's result from the [`Reexecution`].
 
 use crate::{
 	job::{Architecture, JobSpec, MAX_CID_LEN},
@@ -182,6 +185,49 @@ pub struct JobStatus {
 	/// Seconds spent training, once done.
 	#[serde(default)]
 	pub compute_seconds: Option<u64>,
+}
+
+/// `POST /v1/verify`: re-execute steps `from_step..to_step` of a job from a committed
+/// state, as a dispute panel member does.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VerifyRequest {
+	/// The job, as the replicas were asked to train it; the trainer reads its spec.
+	#[serde(flatten)]
+	pub job: JobRequest,
+	/// The state the segment starts from; absent for the job's own start (its base state or
+	/// its seed).
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub state_cid: Option<String>,
+	/// Steps completed in that state.
+	pub from_step: u64,
+	/// The step to re-execute up to.
+	pub to_step: u64,
+}
+
+impl VerifyRequest {
+	/// The request that re-executes steps `from_step..to_step` of `spec`, job `job`, from
+	/// the state with CID bytes `state` (empty for the job's own start).
+	pub fn new(
+		job: JobId,
+		spec: &JobSpec,
+		state: &[u8],
+		from_step: u64,
+		to_step: u64,
+	) -> Result<Self, WireError> {
+		Ok(Self {
+			job: JobRequest::new(job, spec)?,
+			state_cid: (!state.is_empty()).then(|| cid_to_string(state)),
+			from_step,
+			to_step,
+		})
+	}
+}
+
+/// The answer to `POST /v1/verify`: the commitments the re-execution made, in step order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reexecution {
+	/// One per checkpoint of the segment; the last is the segment's result.
+	pub commitments: Vec<Commitment>,
 }
 
 /// One checkpoint's commitment as the trainer reports it.

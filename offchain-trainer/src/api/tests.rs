@@ -321,6 +321,29 @@ async fn the_chain_workers_request_trains_and_its_report_parses_into_the_same_pa
 			mine.payload(21, checkpoint as u32, 4, class, None).unwrap()
 		);
 	}
+
+	// A dispute panel's worker re-executes either segment: the first from the job's own
+	// start, the second from the state the first committed.
+	let first_state = trainer_api::cid_from_string(&theirs.commitments[0].state_cid).unwrap();
+	for (segment, state) in [(0u64, Vec::new()), (1, first_state.to_vec())] {
+		let request =
+			trainer_api::VerifyRequest::new(21, &spec, &state, segment * 10, segment * 10 + 10)
+				.unwrap();
+		let (status, body) =
+			json_call(&router, "POST", "/v1/verify", serde_json::to_value(&request).unwrap()).await;
+		assert_eq!(status, StatusCode::OK, "{body}");
+		let reexecution: trainer_api::Reexecution = serde_json::from_value(body).unwrap();
+		assert_eq!(reexecution.commitments, vec![theirs.commitments[segment as usize].clone()]);
+	}
+	let mut headless = trainer_api::VerifyRequest::new(21, &spec, &[], 10, 20).unwrap();
+	let (status, body) =
+		json_call(&router, "POST", "/v1/verify", serde_json::to_value(&headless).unwrap()).await;
+	assert_eq!((status, body["error"].clone()), (StatusCode::BAD_REQUEST, json!("missing_state")));
+	headless.from_step = 0;
+	headless.to_step = 0;
+	let (status, _) =
+		json_call(&router, "POST", "/v1/verify", serde_json::to_value(&headless).unwrap()).await;
+	assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

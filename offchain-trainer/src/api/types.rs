@@ -110,8 +110,10 @@ pub struct VerifyRequest {
 	/// The job's training spec.
 	#[serde(flatten)]
 	pub spec: TrainingSpec,
-	/// The committed state the segment starts from.
-	pub state_cid: String,
+	/// The committed state the segment starts from; absent for the job's own start
+	/// (`base_state_cid`, or the seed), which `from_step` must then be 0 for.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub state_cid: Option<String>,
 	/// Steps completed in that state.
 	pub from_step: u64,
 	/// The step to re-execute up to.

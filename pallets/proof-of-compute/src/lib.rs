@@ -608,6 +608,7 @@ pub mod pallet {
 
 		fn offchain_worker(now: BlockNumberFor<T>) {
 			Self::work_offchain(now);
+			Self::judge_offchain(now);
 		}
 
 		#[cfg(feature = "try-runtime")]

@@ -20,6 +20,8 @@
 //! call has a deadline of [`HTTP_DEADLINE_MS`]; a trainer that is down, slow or answers
 //! nonsense costs one deadline, and the work is tried again in a later block.
 //!
+//! Validator keys drawn for a dispute panel do the panel's work the same way ([`panel`]).
+//!
 //! The trainer's URL is read per node key from persistent offchain storage under
 //! [`trainer_url_key`] (the URL's UTF-8 bytes, e.g. set with the `offchain_localStorageSet`
 //! RPC), and is [`DEFAULT_TRAINER_URL`] where none is set.
@@ -328,5 +330,6 @@ fn submit<T: Config>(call: Call<T>) -> Result<(), WorkError> {
 	SubmitTransaction::<T, Call<T>>::submit_transaction(xt).map_err(|()| WorkError::Pool)
 }
 
+pub mod panel;
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,7 @@ use crate::{
 	tests::{events, post, send},
 };
 use codec::Decode;
+use polkadot_sdk::frame_support::assert_ok;
 use polkadot_sdk::{
 	frame_support::traits::Hooks,
 	sp_core::offchain::{
@@ -344,5 +345,117 @@ fn the_worker_leaves_jobs_of_nodes_whose_keys_it_lacks_alone() {
 		run_to(System::block_number() + 1);
 		work();
 		assert!(trainer.pooled().is_empty());
+	});
+}
+
+/// A two-checkpoint job its three replicas trained alike, challenged at checkpoint 1, with
+/// the key of its first panel member in the keystore: (job, member, key).
+fn judged_job() -> (JobId, NodeId, NodePublic) {
+	use crate::tests::{commit_call, reveal_call};
+	let job = post(3, BackendClass::CpuReference, 100);
+	run_to(System::block_number() + 1);
+	let replicas = Assignments::<Test>::get(job).unwrap();
+	for checkpoint in 0..2 {
+		let report = |node| payload(job, node, checkpoint, 9, checkpoint == 1);
+		replicas.iter().for_each(|node| send(commit_call(&report(*node))));
+		replicas.iter().for_each(|node| send(reveal_call(report(*node))));
+	}
+	assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 1));
+	let member = Panels::<Test>::get(job)[0];
+	let seed = format!("0x{}", hex_byte(member as u8 + 1).repeat(32));
+	let key = NodePublic::generate_pair(Some(seed.into_bytes()));
+	(job, member, key)
+}
+
+/// The trainer at the default URL is asked to re-execute `job`'s disputed segment and
+/// answers with `commitments`.
+fn expect_reexecution(trainer: &Harness, job: JobId, commitments: Vec<trainer_api::Commitment>) {
+	let spec = Jobs::<Test>::get(job).unwrap().spec;
+	let segment = Disputes::<Test>::get(job).unwrap().segment;
+	let request = trainer_api::VerifyRequest::new(
+		job,
+		&spec,
+		&segment.start_state,
+		segment.from_step,
+		segment.to_step,
+	)
+	.unwrap();
+	trainer.expect(
+		"POST",
+		&format!("{DEFAULT_TRAINER_URL}/v1/verify"),
+		serde_json::to_vec(&request).unwrap(),
+		&serde_json::to_vec(&trainer_api::Reexecution { commitments }).unwrap(),
+	);
+}
+
+#[test]
+fn a_panel_member_reexecutes_its_segment_once_then_commits_and_reveals_the_verdict() {
+	offchain_test(|trainer| {
+		let (job, member, _) = judged_job();
+		let segment = Disputes::<Test>::get(job).unwrap().segment;
+		assert_eq!((segment.from_step, segment.to_step), (10, 20));
+		assert_eq!(segment.start_state, payload(job, 0, 0, 9, false).state_cid);
+		let computed = expected_payload(job, member, 1, None);
+		let verdict = Verdict {
+			job,
+			checkpoint: 1,
+			node: member,
+			weights_digest: computed.weights_digest,
+			state_cid: computed.state_cid,
+		};
+
+		expect_reexecution(trainer, job, vec![commitment(1)]);
+		work();
+		let sealed: panel::SealedVerdict<u64> =
+			StorageValueRef::persistent(&panel::verdict_key(job, member, 0))
+				.get()
+				.unwrap()
+				.unwrap();
+		assert_eq!(sealed.verdict, verdict);
+		let call = match &trainer.pooled()[..] {
+			[call @ Call::panel_commit { commit, .. }] => {
+				assert_eq!(commit.hash, verdict_hash(&verdict, &sealed.salt));
+				call.clone()
+			}
+			other => panic!("one verdict commitment, got {other:?}"),
+		};
+		// Another run in the same block asks the trainer nothing and sends nothing again.
+		work();
+		assert!(trainer.pooled().is_empty());
+		send(call);
+
+		run_to(System::block_number() + REVEAL_DELAY);
+		work();
+		match &trainer.pooled()[..] {
+			[call @ Call::panel_reveal { reveal, .. }] => {
+				assert_eq!(reveal.verdict, verdict);
+				send(call.clone());
+			}
+			other => panic!("one verdict reveal, got {other:?}"),
+		}
+		assert_eq!(PanelVerdicts::<Test>::get(job, member), Some(verdict.clone()));
+		assert!(events().contains(&Event::VerdictRevealed {
+			job,
+			node: member,
+			weights_digest: verdict.weights_digest
+		}));
+	});
+}
+
+#[test]
+fn a_panel_member_whose_trainer_stops_short_of_the_segment_commits_nothing_and_asks_again() {
+	offchain_test(|trainer| {
+		let (job, member, _) = judged_job();
+		expect_reexecution(trainer, job, vec![commitment(0)]);
+		work();
+		assert!(trainer.pooled().is_empty());
+		let key = panel::verdict_key(job, member, 0);
+		let record = StorageValueRef::persistent(&key);
+		assert_eq!(record.get::<panel::SealedVerdict<u64>>().unwrap(), None);
+
+		run_to(System::block_number() + 1);
+		expect_reexecution(trainer, job, vec![commitment(1)]);
+		work();
+		assert!(matches!(&trainer.pooled()[..], [Call::panel_commit { .. }]));
 	});
 }

@@ -1,0 +1,174 @@
+//! The panel side of the off-chain worker: for each dispute a local validator key was drawn
+//! for, the worker has the node's trainer re-execute the segment (`POST /v1/verify`), seals
+//! the verdict with a fresh salt in persistent offchain storage, commits to it and reveals it
+//! when the chain would accept the reveal — the same discipline as a replica's checkpoints,
+//! so that a member that restarts neither computes nor sends anything twice.
+
+use super::{call_trainer, recently, submit, trainer_url, WorkError, LOCK_BLOCKS, LOCK_MS};
+use crate::{pallet::*, types::*, LOG_TARGET};
+use alloc::{format, vec};
+use codec::{Decode, Encode};
+use polkadot_sdk::{
+	frame_system::{self, pallet_prelude::BlockNumberFor},
+	sp_core::offchain::Duration,
+	sp_io,
+	sp_runtime::{
+		offchain::{
+			http,
+			storage::StorageValueRef,
+			storage_lock::{BlockAndTime, StorageLock},
+		},
+		RuntimeAppPublic,
+	},
+};
+use tessera_primitives::{
+	trainer_api::{Reexecution, VerifyRequest},
+	JobId, NodeId, NodeInspect, NodePublic,
+};
+
+/// Disputes the worker looks after in one run, over all local keys.
+pub const MAX_DUTIES_PER_RUN: usize = 4;
+
+const VERDICT_PREFIX: &[u8] = b"tessera/proof-of-compute/verdict/";
+const LOCK_PREFIX: &[u8] = b"tessera/proof-of-compute/panel-lock/";
+
+/// The persistent offchain storage key of `node`'s verdict on segment `segment` (counted
+/// from 0 within the dispute) of `job`.
+pub(crate) fn verdict_key(job: JobId, node: NodeId, segment: u32) -> alloc::vec::Vec<u8> {
+	(VERDICT_PREFIX, job, node, segment).encode()
+}
+
+/// A verdict the worker committed to, and when it last sent what.
+#[derive(Encode, Decode, Debug, PartialEq)]
+pub(crate) struct SealedVerdict<BlockNumber> {
+	/// What the trainer computed.
+	pub verdict: Verdict,
+	/// The salt of the commitment.
+	pub salt: [u8; 32],
+	/// When the commitment was last pooled.
+	pub committed_at: Option<BlockNumber>,
+	/// When the reveal was last pooled.
+	pub revealed_at: Option<BlockNumber>,
+}
+
+impl<T: Config> Pallet<T> {
+	/// Works on the disputes the local validator keys sit on the panel of.
+	pub(crate) fn judge_offchain(now: BlockNumberFor<T>) {
+		let duties = NodePublic::all()
+			.into_iter()
+			.filter_map(|key| T::Nodes::node_of_key(&key).map(|node| (node, key)))
+			.flat_map(|(node, key)| {
+				PanelDuties::<T>::iter_key_prefix(node).map(move |job| (node, key.clone(), job))
+			})
+			.take(MAX_DUTIES_PER_RUN);
+		for (node, key, job) in duties {
+			if let Err(error) = Self::judge(node, &key, job, now) {
+				log::debug!(target: LOG_TARGET, "panel {node}, job {job}: {error:?}; trying later");
+			}
+		}
+	}
+
+	/// One run's work on `node`'s seat on `job`'s panel: re-execute once, commit, reveal.
+	pub(crate) fn judge(
+		node: NodeId,
+		key: &NodePublic,
+		job: JobId,
+		now: BlockNumberFor<T>,
+	) -> Result<(), WorkError> {
+		let (Some(dispute), Some(info)) = (Disputes::<T>::get(job), Jobs::<T>::get(job)) else {
+			return Ok(());
+		};
+		let lock_key = (LOCK_PREFIX, job, node).encode();
+		let mut lock =
+			StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
+				&lock_key,
+				LOCK_BLOCKS,
+				Duration::from_millis(LOCK_MS),
+			);
+		let _guard = lock.try_lock().map_err(|_| WorkError::Locked)?;
+		let record_key = verdict_key(job, node, dispute.segments);
+		let record = StorageValueRef::persistent(&record_key);
+		let mut sealed: SealedVerdict<BlockNumberFor<T>> = match record.get() {
+			Ok(Some(sealed)) => sealed,
+			_ => {
+				let sealed = Self::reexecute(node, key, job, &info, &dispute.segment)?;
+				// The salt is stored before the commitment leaves.
+				record.set(&sealed);
+				sealed
+			}
+		};
+		let result = Self::send_verdict(key, &mut sealed, now);
+		record.set(&sealed);
+		result
+	}
+
+	/// Has the trainer re-execute `segment` and seals the result.
+	fn reexecute(
+		node: NodeId,
+		key: &NodePublic,
+		job: JobId,
+		info: &crate::JobInfoOf<T>,
+		segment: &Segment,
+	) -> Result<SealedVerdict<BlockNumberFor<T>>, WorkError> {
+		let request = VerifyRequest::new(
+			job,
+			&info.spec,
+			&segment.start_state,
+			segment.from_step,
+			segment.to_step,
+		)?;
+		let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
+		let url = format!("{}/v1/verify", trainer_url(key));
+		let reexecution: Reexecution = call_trainer(
+			http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json"),
+		)?;
+		let last = reexecution.commitments.last().ok_or(WorkError::BadResponse)?;
+		if last.step != segment.to_step {
+			return Err(WorkError::BadResponse);
+		}
+		let payload = last.payload(job, segment.checkpoint, node, info.spec.backend, None)?;
+		let verdict = Verdict {
+			job,
+			checkpoint: segment.checkpoint,
+			node,
+			weights_digest: payload.weights_digest,
+			state_cid: payload.state_cid,
+		};
+		let salt = sp_io::hashing::blake2_256(
+			&(sp_io::offchain::random_seed(), b"panel", job, node, segment.checkpoint).encode(),
+		);
+		Ok(SealedVerdict { verdict, salt, committed_at: None, revealed_at: None })
+	}
+
+	/// Pools the commitment until it is on chain, then the reveal once it is due.
+	fn send_verdict(
+		key: &NodePublic,
+		sealed: &mut SealedVerdict<BlockNumberFor<T>>,
+		now: BlockNumberFor<T>,
+	) -> Result<(), WorkError> {
+		let verdict = &sealed.verdict;
+		let commit = PanelCommit {
+			job: verdict.job,
+			checkpoint: verdict.checkpoint,
+			node: verdict.node,
+			hash: verdict_hash(verdict, &sealed.salt),
+		};
+		if Self::check_panel_commit(&commit).is_ok() {
+			if !recently(sealed.committed_at, now) {
+				let signature =
+					key.sign(&panel_commit_message(&commit)).ok_or(WorkError::Signing)?;
+				submit::<T>(Call::panel_commit { commit, signature })?;
+				sealed.committed_at = Some(now);
+			}
+			return Ok(());
+		}
+		let reveal = PanelReveal { verdict: verdict.clone(), salt: sealed.salt };
+		if recently(sealed.revealed_at, now) || Self::check_panel_reveal(&reveal).is_err() {
+			return Ok(());
+		}
+		let signature = key.sign(&panel_reveal_message(&reveal)).ok_or(WorkError::Signing)?;
+		submit::<T>(Call::panel_reveal { reveal, signature })?;
+		sealed.revealed_at = Some(now);
+		Ok(())
+	}
+}
