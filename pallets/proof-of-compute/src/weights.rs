@@ -45,13 +45,13 @@ pub trait WeightInfo {
 	fn reveal() -> Weight;
 	fn authorize_reveal() -> Weight;
 	fn challenge() -> Weight;
-	fn set_challenge_window() -> Weight;
-	fn finalize(r: u32, ) -> Weight;
 	fn panel_commit() -> Weight;
 	fn authorize_panel_commit() -> Weight;
 	fn panel_reveal() -> Weight;
 	fn authorize_panel_reveal() -> Weight;
 	fn panel_expired() -> Weight;
+	fn set_challenge_window() -> Weight;
+	fn finalize(r: u32, ) -> Weight;
 }
 
 /// Weights for `pallet_proof_of_compute` at the runtime's database weights.
@@ -72,8 +72,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn create_job() -> Weight {
 		//  Measured:  `2791`
 		//  Estimated: `3991`
-		// Minimum execution time: 61_080_000 picoseconds.
-		Weight::from_parts(67_336_000, 3991)
+		// Minimum execution time: 61_647_000 picoseconds.
+		Weight::from_parts(71_730_000, 3991)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -88,8 +88,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn cancel_job() -> Weight {
 		//  Measured:  `2834`
 		//  Estimated: `36819`
-		// Minimum execution time: 53_389_000 picoseconds.
-		Weight::from_parts(60_077_000, 36819)
+		// Minimum execution time: 53_867_000 picoseconds.
+		Weight::from_parts(61_560_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -116,8 +116,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn assign_job() -> Weight {
 		//  Measured:  `1800`
 		//  Estimated: `36819`
-		// Minimum execution time: 141_880_000 picoseconds.
-		Weight::from_parts(150_533_000, 36819)
+		// Minimum execution time: 146_649_000 picoseconds.
+		Weight::from_parts(159_618_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(16_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -134,8 +134,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit() -> Weight {
 		//  Measured:  `681`
 		//  Estimated: `36819`
-		// Minimum execution time: 39_247_000 picoseconds.
-		Weight::from_parts(45_604_000, 36819)
+		// Minimum execution time: 40_727_000 picoseconds.
+		Weight::from_parts(49_418_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -154,21 +154,21 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_commit() -> Weight {
 		//  Measured:  `1195`
 		//  Estimated: `36819`
-		// Minimum execution time: 71_307_000 picoseconds.
-		Weight::from_parts(80_553_000, 36819)
+		// Minimum execution time: 68_986_000 picoseconds.
+		Weight::from_parts(76_878_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Reveals` (r:5 w:1)
+	/// Storage: `ProofOfCompute::Reveals` (r:24 w:1)
 	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Commits` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Commits` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::CommitRounds` (r:1 w:0)
 	/// Proof: `ProofOfCompute::CommitRounds` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
-	/// Storage: `Reputation::ReputationOfNode` (r:5 w:0)
+	/// Storage: `Reputation::ReputationOfNode` (r:11 w:0)
 	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
@@ -176,17 +176,25 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ParachainSystem::ValidationData` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::ChallengeWindow` (r:1 w:0)
-	/// Proof: `ProofOfCompute::ChallengeWindow` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::NextNodeId` (r:1 w:0)
+	/// Proof: `NodeRegistry::NextNodeId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:11 w:0)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(204), added: 2679, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Disputes` (r:0 w:1)
+	/// Proof: `ProofOfCompute::Disputes` (`max_values`: None, `max_size`: Some(1208), added: 3683, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:3)
+	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
+	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn reveal() -> Weight {
-		//  Measured:  `2253`
-		//  Estimated: `36819`
-		// Minimum execution time: 146_364_000 picoseconds.
-		Weight::from_parts(167_297_000, 36819)
-			.saturating_add(T::DbWeight::get().reads(19_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		//  Measured:  `19428`
+		//  Estimated: `67782`
+		// Minimum execution time: 744_590_000 picoseconds.
+		Weight::from_parts(825_738_000, 67782)
+			.saturating_add(T::DbWeight::get().reads(55_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
@@ -207,8 +215,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_reveal() -> Weight {
 		//  Measured:  `1582`
 		//  Estimated: `36819`
-		// Minimum execution time: 87_950_000 picoseconds.
-		Weight::from_parts(98_173_000, 36819)
+		// Minimum execution time: 88_784_000 picoseconds.
+		Weight::from_parts(102_685_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
@@ -217,23 +225,177 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Reveals` (r:10 w:0)
+	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::NextNodeId` (r:1 w:0)
+	/// Proof: `NodeRegistry::NextNodeId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ParachainSystem::ValidationData` (r:1 w:0)
+	/// Proof: `ParachainSystem::ValidationData` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:11 w:0)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(204), added: 2679, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::ReputationOfNode` (r:6 w:0)
+	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
+	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Disputes` (r:0 w:1)
+	/// Proof: `ProofOfCompute::Disputes` (`max_values`: None, `max_size`: Some(1208), added: 3683, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Challenges` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Challenges` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:3)
+	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
+	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		//  Measured:  `1145`
+		//  Measured:  `11894`
 		//  Estimated: `36819`
-		// Minimum execution time: 76_882_000 picoseconds.
-		Weight::from_parts(88_190_000, 36819)
+		// Minimum execution time: 530_639_000 picoseconds.
+		Weight::from_parts(572_998_000, 36819)
+			.saturating_add(T::DbWeight::get().reads(36_u64))
+			.saturating_add(T::DbWeight::get().writes(10_u64))
+	}
+	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Disputes` (`max_values`: None, `max_size`: Some(1208), added: 3683, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::PanelCommits` (r:1 w:1)
+	/// Proof: `ProofOfCompute::PanelCommits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Panels` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
+	fn panel_commit() -> Weight {
+		//  Measured:  `580`
+		//  Estimated: `4673`
+		// Minimum execution time: 90_318_000 picoseconds.
+		Weight::from_parts(99_595_000, 4673)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(4_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	/// Storage: `ProofOfCompute::Disputes` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Disputes` (`max_values`: None, `max_size`: Some(1208), added: 3683, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::PanelCommits` (r:1 w:0)
+	/// Proof: `ProofOfCompute::PanelCommits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Panels` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:1 w:0)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(204), added: 2679, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::ReputationOfNode` (r:1 w:0)
+	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
+	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	fn authorize_panel_commit() -> Weight {
+		//  Measured:  `1189`
+		//  Estimated: `4673`
+		// Minimum execution time: 113_249_000 picoseconds.
+		Weight::from_parts(134_431_000, 4673)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+	}
+	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Disputes` (`max_values`: None, `max_size`: Some(1208), added: 3683, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::PanelVerdicts` (r:4 w:3)
+	/// Proof: `ProofOfCompute::PanelVerdicts` (`max_values`: None, `max_size`: Some(174), added: 2649, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Panels` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::PanelCommits` (r:4 w:3)
+	/// Proof: `ProofOfCompute::PanelCommits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Reveals` (r:18 w:0)
+	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:11 w:4)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(204), added: 2679, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:5 w:5)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:9 w:9)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::ReputationOfNode` (r:10 w:7)
+	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::NextNodeId` (r:1 w:0)
+	/// Proof: `NodeRegistry::NextNodeId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ParachainSystem::ValidationData` (r:1 w:0)
+	/// Proof: `ParachainSystem::ValidationData` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
+	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:4)
+	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	fn panel_reveal() -> Weight {
+		//  Measured:  `19056`
+		//  Estimated: `51084`
+		// Minimum execution time: 1_077_663_000 picoseconds.
+		Weight::from_parts(1_154_896_000, 51084)
+			.saturating_add(T::DbWeight::get().reads(70_u64))
+			.saturating_add(T::DbWeight::get().writes(39_u64))
+	}
+	/// Storage: `ProofOfCompute::Disputes` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Disputes` (`max_values`: None, `max_size`: Some(1208), added: 3683, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::PanelVerdicts` (r:1 w:0)
+	/// Proof: `ProofOfCompute::PanelVerdicts` (`max_values`: None, `max_size`: Some(174), added: 2649, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Panels` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::PanelCommits` (r:4 w:0)
+	/// Proof: `ProofOfCompute::PanelCommits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:1 w:0)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(204), added: 2679, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::ReputationOfNode` (r:1 w:0)
+	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
+	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	fn authorize_panel_reveal() -> Weight {
+		//  Measured:  `1991`
+		//  Estimated: `11130`
+		// Minimum execution time: 171_647_000 picoseconds.
+		Weight::from_parts(192_820_000, 11130)
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+	}
+	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Disputes` (`max_values`: None, `max_size`: Some(1208), added: 3683, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::PanelVerdicts` (r:4 w:3)
+	/// Proof: `ProofOfCompute::PanelVerdicts` (`max_values`: None, `max_size`: Some(174), added: 2649, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Panels` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:11 w:0)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(204), added: 2679, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::ReputationOfNode` (r:6 w:3)
+	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::NextNodeId` (r:1 w:0)
+	/// Proof: `NodeRegistry::NextNodeId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ParachainSystem::ValidationData` (r:1 w:0)
+	/// Proof: `ParachainSystem::ValidationData` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
+	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::PanelCommits` (r:0 w:3)
+	/// Proof: `ProofOfCompute::PanelCommits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:6)
+	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	fn panel_expired() -> Weight {
+		//  Measured:  `3639`
+		//  Estimated: `30459`
+		// Minimum execution time: 460_129_000 picoseconds.
+		Weight::from_parts(495_677_000, 30459)
+			.saturating_add(T::DbWeight::get().reads(29_u64))
+			.saturating_add(T::DbWeight::get().writes(18_u64))
 	}
 	/// Storage: `ProofOfCompute::ChallengeWindow` (r:0 w:1)
 	/// Proof: `ProofOfCompute::ChallengeWindow` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn set_challenge_window() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_580_000 picoseconds.
-		Weight::from_parts(6_579_000, 0)
+		// Minimum execution time: 5_326_000 picoseconds.
+		Weight::from_parts(6_241_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
@@ -264,98 +426,91 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn finalize(r: u32, ) -> Weight {
 		//  Measured:  `2040 + r * (550 ±0)`
 		//  Estimated: `36819 + r * (2783 ±0)`
-		// Minimum execution time: 153_099_000 picoseconds.
-		Weight::from_parts(92_989_383, 36819)
-			.saturating_add(Weight::from_parts(83_088_251, 0).saturating_mul(r.into()))
+		// Minimum execution time: 154_730_000 picoseconds.
+		Weight::from_parts(108_479_536, 36819)
+			.saturating_add(Weight::from_parts(73_327_609, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
 	}
-	fn panel_commit() -> Weight {
-		Weight::from_parts(150_000_000, 40_000).saturating_add(T::DbWeight::get().reads_writes(20_u64, 12_u64))
-	}
-	fn authorize_panel_commit() -> Weight {
-		Weight::from_parts(150_000_000, 40_000).saturating_add(T::DbWeight::get().reads_writes(20_u64, 12_u64))
-	}
-	fn panel_reveal() -> Weight {
-		Weight::from_parts(150_000_000, 40_000).saturating_add(T::DbWeight::get().reads_writes(20_u64, 12_u64))
-	}
-	fn authorize_panel_reveal() -> Weight {
-		Weight::from_parts(150_000_000, 40_000).saturating_add(T::DbWeight::get().reads_writes(20_u64, 12_u64))
-	}
-	fn panel_expired() -> Weight {
-		Weight::from_parts(150_000_000, 40_000).saturating_add(T::DbWeight::get().reads_writes(20_u64, 12_u64))
-	}
 }
 
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn create_job() -> Weight {
-		Weight::from_parts(67_336_000, 3991)
+		Weight::from_parts(71_730_000, 3991)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(60_077_000, 36819)
+		Weight::from_parts(61_560_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn assign_job() -> Weight {
-		Weight::from_parts(150_533_000, 36819)
+		Weight::from_parts(159_618_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(16_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(45_604_000, 36819)
+		Weight::from_parts(49_418_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn authorize_commit() -> Weight {
-		Weight::from_parts(80_553_000, 36819)
+		Weight::from_parts(76_878_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(167_297_000, 36819)
-			.saturating_add(RocksDbWeight::get().reads(19_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(825_738_000, 67782)
+			.saturating_add(RocksDbWeight::get().reads(55_u64))
+			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn authorize_reveal() -> Weight {
-		Weight::from_parts(98_173_000, 36819)
+		Weight::from_parts(102_685_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(88_190_000, 36819)
+		Weight::from_parts(572_998_000, 36819)
+			.saturating_add(RocksDbWeight::get().reads(36_u64))
+			.saturating_add(RocksDbWeight::get().writes(10_u64))
+	}
+	fn panel_commit() -> Weight {
+		Weight::from_parts(99_595_000, 4673)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
-			.saturating_add(RocksDbWeight::get().writes(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
+	}
+	fn authorize_panel_commit() -> Weight {
+		Weight::from_parts(134_431_000, 4673)
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
+	}
+	fn panel_reveal() -> Weight {
+		Weight::from_parts(1_154_896_000, 51084)
+			.saturating_add(RocksDbWeight::get().reads(70_u64))
+			.saturating_add(RocksDbWeight::get().writes(39_u64))
+	}
+	fn authorize_panel_reveal() -> Weight {
+		Weight::from_parts(192_820_000, 11130)
+			.saturating_add(RocksDbWeight::get().reads(10_u64))
+	}
+	fn panel_expired() -> Weight {
+		Weight::from_parts(495_677_000, 30459)
+			.saturating_add(RocksDbWeight::get().reads(29_u64))
+			.saturating_add(RocksDbWeight::get().writes(18_u64))
 	}
 	fn set_challenge_window() -> Weight {
-		Weight::from_parts(6_579_000, 0)
+		Weight::from_parts(6_241_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn finalize(r: u32, ) -> Weight {
-		Weight::from_parts(92_989_383, 36819)
-			.saturating_add(Weight::from_parts(83_088_251, 0).saturating_mul(r.into()))
+		Weight::from_parts(108_479_536, 36819)
+			.saturating_add(Weight::from_parts(73_327_609, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
-	}
-	fn panel_commit() -> Weight {
-		Weight::from_parts(150_000_000, 40_000).saturating_add(RocksDbWeight::get().reads_writes(20_u64, 12_u64))
-	}
-	fn authorize_panel_commit() -> Weight {
-		Weight::from_parts(150_000_000, 40_000).saturating_add(RocksDbWeight::get().reads_writes(20_u64, 12_u64))
-	}
-	fn panel_reveal() -> Weight {
-		Weight::from_parts(150_000_000, 40_000).saturating_add(RocksDbWeight::get().reads_writes(20_u64, 12_u64))
-	}
-	fn authorize_panel_reveal() -> Weight {
-		Weight::from_parts(150_000_000, 40_000).saturating_add(RocksDbWeight::get().reads_writes(20_u64, 12_u64))
-	}
-	fn panel_expired() -> Weight {
-		Weight::from_parts(150_000_000, 40_000).saturating_add(RocksDbWeight::get().reads_writes(20_u64, 12_u64))
 	}
 }
