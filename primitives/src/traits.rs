@@ -74,10 +74,15 @@ pub trait Slasher<AccountId, Balance> {
 	) -> Result<Balance, DispatchError>;
 }
 
-/// How much unfinished work a node has, so that it cannot leave in the middle of it.
+/// How much unfinished work a node has, so that it cannot leave in the middle of it, and
+/// what happens to that work when the node stops.
 pub trait NodeWorkload {
 	/// Whether the node is assigned to a job that has not ended.
 	fn has_open_jobs(node: NodeId) -> bool;
+	/// The node was deactivated (missed heartbeats, slashed, stake too low): its unfinished
+	/// work must go to others. Called in the middle of the registry's own bookkeeping, so
+	/// an implementation only takes note and acts later.
+	fn node_deactivated(node: NodeId);
 }
 
 /// No pallet assigns work: every node is free to leave.
@@ -85,6 +90,7 @@ impl NodeWorkload for () {
 	fn has_open_jobs(_: NodeId) -> bool {
 		false
 	}
+	fn node_deactivated(_: NodeId) {}
 }
 
 /// Where other pallets report what nodes did, so that their reputation follows it.

@@ -8,7 +8,7 @@ import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
 import { disableSpotChecks, shortenChallengeWindow } from './lib/demo-network.mjs';
 import { inBlock, waitForEvent } from './lib/extrinsics.mjs';
-import { enrolTrainer } from './lib/nodes.mjs';
+import { enrolNode } from './lib/nodes.mjs';
 import { cidBytes, csvTable, devNodeWithTrainer } from './lib/trainer.mjs';
 
 const UNIT = 1_000_000_000_000n;
@@ -40,7 +40,7 @@ test('an approved training proposal fine-tunes the model and its result becomes 
   const alice = keyring.addFromUri('//Alice'); // the development preset's only approver
   const charlie = keyring.addFromUri('//Charlie');
   const ferdie = keyring.addFromUri('//Ferdie');
-  await enrolTrainer(api, keyring.addFromUri('//Dave'), '//tessera-e2e-fine-tuner', trainer.url, 2n * UNIT);
+  await enrolNode(api, keyring.addFromUri('//Dave'), '//tessera-e2e-fine-tuner', trainer.url, 2n * UNIT);
   // A spot-checked result would wait in `Disputed` for re-execution, which is not built yet.
   await disableSpotChecks(api, alice);
   await shortenChallengeWindow(api, alice);

@@ -8,7 +8,7 @@ import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
 import { startDevNode } from './lib/dev-node.mjs';
 import { inBlock, waitForEvent } from './lib/extrinsics.mjs';
-import { registerTrainer } from './lib/nodes.mjs';
+import { registerNode } from './lib/nodes.mjs';
 
 const UNIT = 1_000_000_000_000n;
 
@@ -29,7 +29,7 @@ test('a job is assigned to a registered trainer, readable through ComputeApi, an
   const requester = keyring.addFromUri('//Ferdie');
   const nodeKey = keyring.addFromUri('//tessera-e2e-trainer');
 
-  const trainer = await registerTrainer(api, owner, nodeKey, 2n * UNIT);
+  const trainer = await registerNode(api, owner, nodeKey, 2n * UNIT);
 
   const budget = 2n * UNIT;
   const reservedBefore = (await api.query.system.account(requester.address)).data.reserved.toBigInt();

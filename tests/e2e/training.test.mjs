@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
 import { inBlock } from './lib/extrinsics.mjs';
-import { enrolTrainer } from './lib/nodes.mjs';
+import { enrolNode } from './lib/nodes.mjs';
 import { cidBytes, csvTable, devNodeWithTrainer, waitForVerdict } from './lib/trainer.mjs';
 
 const UNIT = 1_000_000_000_000n;
@@ -21,7 +21,7 @@ test('the off-chain worker brings a trainer\'s commitments to the chain, which v
   const owner = keyring.addFromUri('//Dave');
   const requester = keyring.addFromUri('//Ferdie');
   // The node holds the node key and knows where its trainer listens.
-  const trainerNode = await enrolTrainer(api, owner, NODE_KEY_SEED, trainer.url, 2n * UNIT);
+  const trainerNode = await enrolNode(api, owner, NODE_KEY_SEED, trainer.url, 2n * UNIT);
 
   const stored = await trainer.put(csvTable());
   const spec = {

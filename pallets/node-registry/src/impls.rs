@@ -346,6 +346,7 @@ impl<T: Config> Pallet<T> {
 		};
 		if let (Some(reason), NodeStatus::Active) = (deactivation, info.status) {
 			info.status = NodeStatus::Inactive(reason);
+			T::Workload::node_deactivated(node);
 			Self::deposit_event(Event::NodeDeactivated { node, reason });
 		}
 		amount

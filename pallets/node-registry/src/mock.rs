@@ -88,12 +88,17 @@ parameter_types! {
 	pub const Treasury: AccountId = TREASURY;
 	/// Nodes with open jobs, as the proof-of-compute pallet would report them.
 	pub static Busy: Vec<NodeId> = Vec::new();
+	/// Nodes the registry reported deactivated to the workload, in order.
+	pub static Deactivated: Vec<NodeId> = Vec::new();
 }
 
 pub struct TestWorkload;
 impl NodeWorkload for TestWorkload {
 	fn has_open_jobs(node: NodeId) -> bool {
 		Busy::get().contains(&node)
+	}
+	fn node_deactivated(node: NodeId) {
+		Deactivated::mutate(|nodes| nodes.push(node));
 	}
 }
 

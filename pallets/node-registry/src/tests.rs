@@ -484,6 +484,7 @@ fn sweep_warns_on_each_miss_and_slashes_after_three_in_a_row() {
 			Event::NodeDeactivated { node, reason: InactiveReason::MissedHeartbeats }.into(),
 		);
 		assert_eq!(status(node), NodeStatus::Inactive(InactiveReason::MissedHeartbeats));
+		assert_eq!(Deactivated::get(), vec![node], "its unfinished work is handed on");
 		assert_eq!(held(ALICE), 90);
 		assert_eq!(Balances::free_balance(TREASURY), 1 + 10);
 
@@ -646,6 +647,7 @@ fn a_trap_failure_takes_the_whole_stake_and_deactivates() {
 		System::assert_has_event(
 			Event::NodeDeactivated { node, reason: InactiveReason::Slashed }.into(),
 		);
+		assert_eq!(Deactivated::get(), vec![node]);
 	});
 }
 

@@ -113,11 +113,18 @@ impl<T: Config> Pallet<T> {
 		candidates: &[NodeId],
 		claim: Option<u32>,
 	) -> Option<Segment> {
-		let first = candidates.first()?;
+		if candidates.is_empty() {
+			return None;
+		}
 		let agree = |checkpoint: u32| {
-			let mut digests = candidates.iter().map(|node| {
-				Reveals::<T>::get((job, *node, checkpoint)).map(|payload| payload.weights_digest)
-			});
+			// A replacement that started later has nothing to say about earlier checkpoints.
+			let mut digests =
+				candidates.iter().filter(|node| Self::trained(job, **node, checkpoint)).map(
+					|node| {
+						Reveals::<T>::get((job, *node, checkpoint))
+							.map(|payload| payload.weights_digest)
+					},
+				);
 			let reference = digests.next().flatten();
 			reference.is_some() && digests.all(|digest| digest == reference)
 		};
@@ -141,7 +148,10 @@ impl<T: Config> Pallet<T> {
 		}
 		let start_state = match high.checked_sub(1) {
 			None => Cid::default(),
-			Some(previous) => Reveals::<T>::get((job, *first, previous))?.state_cid,
+			Some(previous) => candidates
+				.iter()
+				.find_map(|node| Reveals::<T>::get((job, *node, previous)))?
+				.state_cid,
 		};
 		let hyper = &info.spec.hyper_parameters;
 		let every = u64::from(hyper.checkpoint_every);
@@ -289,6 +299,9 @@ impl<T: Config> Pallet<T> {
 		dispute.steps =
 			dispute.steps.saturating_add(segment.to_step.saturating_sub(segment.from_step));
 		for node in Self::candidates(job, &info, &dispute) {
+			if !Self::trained(job, node, segment.checkpoint) {
+				continue;
+			}
 			let reason = match Reveals::<T>::get((job, node, segment.checkpoint)) {
 				Some(payload) if payload.weights_digest == weights_digest => continue,
 				// The state is the one the panel computed, yet its digest is not: no
@@ -511,4 +524,4 @@ fn same_result(one: &Verdict, other: &Verdict) -> bool {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -23,7 +23,7 @@ use polkadot_sdk::{
 };
 use tessera_primitives::{
 	commitment_hash, BackendClass, JobCreator, JobId, JobOutcome, JobSpec, JobState, NodeId,
-	NodeInspect, NodeRole, NodeSignature, NodeWorkload, Outcome, ReputationInspect, ReputationSink,
+	NodeInspect, NodeRole, NodeSignature, Outcome, ReputationInspect, ReputationSink,
 	SlashReason, Slasher, TrainedWeights,
 };
 
@@ -183,7 +183,7 @@ impl<T: Config> Pallet<T> {
 		chosen
 	}
 
-	fn eligible(node: NodeId, spec: &JobSpec) -> bool {
+	pub(crate) fn eligible(node: NodeId, spec: &JobSpec) -> bool {
 		T::Nodes::is_active(node)
 			&& T::Nodes::has_role(node, NodeRole::Trainer)
 			&& T::Nodes::capabilities(node).is_some_and(|caps| match spec.backend {
@@ -474,6 +474,7 @@ impl<T: Config> Pallet<T> {
 			Self::deposit_event(Event::RewardPaid { job, node: *node, owner, amount: paid });
 		}
 		let refunded = Self::release_budget(&info.requester, remaining);
+		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
 		Payouts::<T>::insert(job, payouts);
 		info.state = end;
 		Jobs::<T>::insert(job, info);
@@ -492,6 +493,7 @@ impl<T: Config> Pallet<T> {
 			T::Reputation::report(node, Outcome::JobFailed);
 		}
 		let refunded = Self::release_budget(&info.requester, info.budget);
+		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
 		info.state = JobState::Failed;
 		Jobs::<T>::insert(job, info);
 		T::Outcome::failed(job);
@@ -561,6 +563,12 @@ impl<T: Config> Pallet<T> {
 		}
 		let duties: alloc::collections::BTreeSet<_> = PanelDuties::<T>::iter_keys().collect();
 		ensure!(duties == seats, "PanelDuties out of step with the panels");
+		for (job, node) in ReplicaStarts::<T>::iter_keys() {
+			ensure!(
+				Assignments::<T>::get(job).is_some_and(|replicas| replicas.contains(&node)),
+				"a replacement's start outside its job's replicas"
+			);
+		}
 
 		let mut bonds: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		for (_, (challenger, _, bond)) in Challenges::<T>::iter() {
@@ -603,9 +611,4 @@ impl<T: Config> JobCreator<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pa
 	}
 }
 
-impl<T: Config> NodeWorkload for Pallet<T> {
-	fn has_open_jobs(node: NodeId) -> bool {
-		OpenJobs::<T>::iter_key_prefix(node).next().is_some()
-			|| PanelDuties::<T>::iter_key_prefix(node).next().is_some()
-	}
-}
+

@@ -47,6 +47,7 @@ mod dispute;
 mod impls;
 #[cfg(test)]
 mod mock;
+mod replacement;
 pub mod offchain;
 pub mod runtime_api;
 #[cfg(test)]
@@ -85,6 +86,9 @@ pub trait BenchmarkHelper {
 	/// Registers an active validator the same way.
 	fn validator(index: u32) -> (NodeId, tessera_primitives::NodePublic);
 }
+
+/// Deactivated nodes waiting for their jobs to be handed on, at most.
+pub const MAX_DEACTIVATED_QUEUE: u32 = 256;
 
 /// A dispute as this runtime stores it.
 pub type DisputeOf<T> = Dispute<BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>>;
@@ -134,7 +138,7 @@ pub mod pallet {
 		type RuntimeHoldReason: From<HoldReason>;
 
 		/// The node registry.
-		type Nodes: NodeInspect<Self::AccountId>;
+		type Nodes: NodeInspect<Self::AccountId, Balance = BalanceOf<Self>>;
 
 		/// Takes stake for confirmed faults.
 		type Slasher: Slasher<Self::AccountId, BalanceOf<Self>>;
@@ -338,6 +342,24 @@ pub mod pallet {
 	pub type PanelDuties<T> =
 		StorageDoubleMap<_, Twox64Concat, NodeId, Twox64Concat, JobId, (), OptionQuery>;
 
+	/// Nodes deactivated since their jobs were last looked at: their unfinished replicas go
+	/// to other trainers, a few jobs a block.
+	#[pallet::storage]
+	pub type Deactivated<T> =
+		StorageValue<_, BoundedVec<NodeId, ConstU32<MAX_DEACTIVATED_QUEUE>>, ValueQuery>;
+
+	/// Replicas that took over from another mid-job: the checkpoint they start at and the
+	/// agreed state they resume (empty for the job's own start).
+	#[pallet::storage]
+	pub type ReplicaStarts<T> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		JobId,
+		Twox64Concat,
+		NodeId,
+		(u32, tessera_primitives::Cid),
+	>;
+
 	/// The open jobs each node is a replica of: a node with any cannot leave, and its
 	/// off-chain worker finds its work here.
 	#[pallet::storage]
@@ -533,6 +555,21 @@ pub mod pallet {
 			/// The bond held.
 			bond: BalanceOf<T>,
 		},
+		/// A replica's node stopped mid-job: it was slashed in proportion to the job's budget
+		/// (paid to the requester) and, where an eligible trainer was found, replaced by `by`,
+		/// which starts at checkpoint `from`.
+		ReplicaReplaced {
+			/// The job.
+			job: JobId,
+			/// The replica that stopped.
+			node: NodeId,
+			/// Its replacement.
+			by: Option<NodeId>,
+			/// The checkpoint the replacement starts at.
+			from: u32,
+			/// Stake taken from the replica that stopped.
+			slashed: BalanceOf<T>,
+		},
 		/// A replica was paid.
 		RewardPaid {
 			/// The job.
@@ -603,7 +640,9 @@ pub mod pallet {
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			Self::assign_pending(now).saturating_add(Self::process_due(now))
+			Self::assign_pending(now)
+				.saturating_add(Self::process_due(now))
+				.saturating_add(Self::replace_deactivated())
 		}
 
 		fn offchain_worker(now: BlockNumberFor<T>) {

@@ -163,6 +163,7 @@ pub fn slash_amount(reason: SlashReason) -> Balance {
 	match reason {
 		SlashReason::FailedVerification => STAKE / 10,
 		SlashReason::ForgedResult => STAKE / 2,
+		SlashReason::AbandonedJob(share) | SlashReason::DataUnavailable(share) => share * STAKE,
 		_ => STAKE,
 	}
 }

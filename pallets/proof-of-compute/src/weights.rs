@@ -50,6 +50,7 @@ pub trait WeightInfo {
 	fn panel_reveal() -> Weight;
 	fn authorize_panel_reveal() -> Weight;
 	fn panel_expired() -> Weight;
+	fn replace_replica() -> Weight;
 	fn set_challenge_window() -> Weight;
 	fn finalize(r: u32, ) -> Weight;
 }
@@ -381,6 +382,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::PanelCommits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:6)
 	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	fn replace_replica() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
+	}
 	fn panel_expired() -> Weight {
 		//  Measured:  `3639`
 		//  Estimated: `30459`
@@ -494,6 +498,9 @@ impl WeightInfo for () {
 	fn authorize_panel_reveal() -> Weight {
 		Weight::from_parts(192_820_000, 11130)
 			.saturating_add(RocksDbWeight::get().reads(10_u64))
+	}
+	fn replace_replica() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
 	}
 	fn panel_expired() -> Weight {
 		Weight::from_parts(495_677_000, 30459)

@@ -12,7 +12,7 @@ import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
 import { startDevNode } from './dev-node.mjs';
 import { inBlock } from './extrinsics.mjs';
-import { enrolTrainer } from './nodes.mjs';
+import { enrolNode } from './nodes.mjs';
 import { startTrainer } from './trainer.mjs';
 
 export const UNIT = 1_000_000_000_000n;
@@ -77,7 +77,7 @@ export async function enrolOperators(api, trainers) {
   const enrolled = [];
   for (const [index, operator] of OPERATORS.entries()) {
     const pair = keyring.addFromUri(operator.account);
-    const node = await enrolTrainer(api, pair, operator.nodeKey, trainers[index].url, operator.stake);
+    const node = await enrolNode(api, pair, operator.nodeKey, trainers[index].url, operator.stake);
     enrolled.push({ ...operator, pair, node });
   }
   return enrolled;

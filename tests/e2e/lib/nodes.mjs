@@ -5,13 +5,13 @@ import { stringToHex, stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { inBlock } from './extrinsics.mjs';
 
 /**
- * Registers a CPU trainer owned by `owner` whose node key is the keyring pair `nodeKey`,
- * bonding `stake`; returns its node id.
+ * Registers a CPU node owned by `owner` whose node key is the keyring pair `nodeKey`,
+ * bonding `stake`, offering `roles` (a trainer by default); returns its node id.
  */
-export async function registerTrainer(api, owner, nodeKey, stake) {
+export async function registerNode(api, owner, nodeKey, stake, roles = ['Trainer']) {
   const proof = nodeKey.sign(u8aConcat(stringToU8a('tessera/node-key-ownership'), owner.publicKey));
   const { events } = await inBlock(
-    api.tx.nodeRegistry.register(['Trainer'], 'eu-west', 512n << 8n, u8aToHex(new Uint8Array(32).fill(3)),
+    api.tx.nodeRegistry.register(roles, 'eu-west', 512n << 8n, u8aToHex(new Uint8Array(32).fill(3)),
       u8aToHex(nodeKey.publicKey), u8aToHex(proof), stake),
     owner,
   );
@@ -19,12 +19,13 @@ export async function registerTrainer(api, owner, nodeKey, stake) {
 }
 
 /**
- * Registers a trainer whose node key (derived from `seed`) is in the dev node's keystore and
- * whose off-chain worker calls the trainer at `trainerUrl`; returns its node id.
+ * Registers a node (a trainer unless `roles` says otherwise) whose node key (derived from
+ * `seed`) is in the dev node's keystore and whose off-chain worker calls the trainer at
+ * `trainerUrl`; returns its node id.
  */
-export async function enrolTrainer(api, owner, seed, trainerUrl, stake) {
+export async function enrolNode(api, owner, seed, trainerUrl, stake, roles = ['Trainer']) {
   const nodeKey = new Keyring({ type: 'sr25519' }).addFromUri(seed);
-  const node = await registerTrainer(api, owner, nodeKey, stake);
+  const node = await registerNode(api, owner, nodeKey, stake, roles);
   await api.rpc.author.insertKey('tsra', seed, u8aToHex(nodeKey.publicKey));
   const urlKey = u8aConcat(stringToU8a('tessera/proof-of-compute/trainer-url/'), nodeKey.publicKey);
   await api.rpc.offchain.localStorageSet('PERSISTENT', u8aToHex(urlKey), stringToHex(trainerUrl));

@@ -20,21 +20,21 @@ use tessera_primitives::{
 };
 
 /// The jobs here have eight checkpoints of ten steps.
-const CHECKPOINTS: u32 = 8;
+pub(crate) const CHECKPOINTS: u32 = 8;
 const WRONG: u8 = 50;
 const LAZY: u8 = 90;
 
 /// What an honest replica reports at `checkpoint`.
-fn honest(checkpoint: u32) -> u8 {
+pub(crate) fn honest(checkpoint: u32) -> u8 {
 	10 + checkpoint as u8
 }
 
-fn cid(digest: u8) -> Cid {
+pub(crate) fn cid(digest: u8) -> Cid {
 	Cid::truncate_from(vec![b'b', digest])
 }
 
 /// What node `node` is paid for its 100 compute seconds (node 2 is trusted: ×1.10).
-fn reward(node: NodeId) -> u64 {
+pub(crate) fn reward(node: NodeId) -> u64 {
 	if node == 2 {
 		1_100
 	} else {
@@ -42,7 +42,7 @@ fn reward(node: NodeId) -> u64 {
 	}
 }
 
-fn balance(node: NodeId) -> u64 {
+pub(crate) fn balance(node: NodeId) -> u64 {
 	Balances::balance(&(OWNER_BASE + u64::from(node)))
 }
 
@@ -62,7 +62,7 @@ fn long_job() -> (JobId, Vec<NodeId>) {
 
 /// Every replica commits and reveals every checkpoint; `report(node, checkpoint)` is what
 /// it reveals there.
-fn train(replicas: &[NodeId], report: impl Fn(NodeId, u32) -> CommitmentPayload) {
+pub(crate) fn train(replicas: &[NodeId], report: impl Fn(NodeId, u32) -> CommitmentPayload) {
 	for checkpoint in 0..CHECKPOINTS {
 		for node in replicas {
 			send(commit_call(&report(*node, checkpoint)));
@@ -75,7 +75,7 @@ fn train(replicas: &[NodeId], report: impl Fn(NodeId, u32) -> CommitmentPayload)
 
 /// The payload of a replica whose weights are `digest(checkpoint)` and whose state is
 /// theirs.
-fn reporting(
+pub(crate) fn reporting(
 	job: JobId,
 	digest: impl Fn(NodeId, u32) -> u8,
 ) -> impl Fn(NodeId, u32) -> CommitmentPayload {
@@ -84,7 +84,7 @@ fn reporting(
 	}
 }
 
-fn verdict(job: JobId, node: NodeId, digest: u8) -> Verdict {
+pub(crate) fn verdict(job: JobId, node: NodeId, digest: u8) -> Verdict {
 	let checkpoint = Disputes::<Test>::get(job).unwrap().segment.checkpoint;
 	Verdict {
 		job,
@@ -116,13 +116,13 @@ fn panel_reveal_call(verdict: Verdict) -> Call<Test> {
 	Call::panel_reveal { reveal, signature }
 }
 
-fn panel(job: JobId) -> Vec<NodeId> {
+pub(crate) fn panel(job: JobId) -> Vec<NodeId> {
 	Panels::<Test>::get(job).into_inner()
 }
 
 /// Each member of the current panel that `answer` gives a digest for commits to it, then
 /// each reveals; members without an answer stay silent.
-fn panel_answers(job: JobId, answer: impl Fn(NodeId) -> Option<u8>) {
+pub(crate) fn panel_answers(job: JobId, answer: impl Fn(NodeId) -> Option<u8>) {
 	let verdicts: Vec<Verdict> = panel(job)
 		.into_iter()
 		.filter_map(|member| answer(member).map(|digest| verdict(job, member, digest)))
@@ -138,7 +138,7 @@ fn panel_answers(job: JobId, answer: impl Fn(NodeId) -> Option<u8>) {
 
 /// The honest panel re-executes segments until the dispute ends; returns every member
 /// that was paid, once per segment.
-fn honest_panels_until_resolved(job: JobId) -> Vec<NodeId> {
+pub(crate) fn honest_panels_until_resolved(job: JobId) -> Vec<NodeId> {
 	let mut paid = Vec::new();
 	while let Some(dispute) = Disputes::<Test>::get(job) {
 		let checkpoint = dispute.segment.checkpoint;
@@ -148,11 +148,11 @@ fn honest_panels_until_resolved(job: JobId) -> Vec<NodeId> {
 	paid
 }
 
-fn segment(job: JobId) -> Segment {
+pub(crate) fn segment(job: JobId) -> Segment {
 	Disputes::<Test>::get(job).unwrap().segment
 }
 
-fn assert_no_dispute_left(job: JobId) {
+pub(crate) fn assert_no_dispute_left(job: JobId) {
 	assert!(Disputes::<Test>::get(job).is_none());
 	assert!(Panels::<Test>::get(job).is_empty());
 	assert_eq!(PanelDuties::<Test>::iter().count(), 0);

@@ -1,0 +1,172 @@
+//! Replicas whose node stops mid-job (SPEC §5): the node registry reports a deactivated node
+//! ([`NodeWorkload::node_deactivated`]), and at the start of a later block each of its jobs
+//! still in training gets another trainer, which resumes from the last checkpoint a majority
+//! of the job's replicas agreed on — so the work already agreed is not done again. The
+//! replica that stopped is slashed in proportion to the job's budget, paid to the requester
+//! for the delay. Without an eligible trainer the job goes on with the replicas it has.
+
+use crate::{pallet::*, weights::WeightInfo, JobInfoOf, LOG_TARGET};
+use alloc::vec::Vec;
+use codec::Encode;
+use polkadot_sdk::{
+	frame_support::pallet_prelude::*,
+	sp_runtime::{
+		traits::Zero,
+		Perbill,
+	},
+};
+use tessera_primitives::{
+	Cid, JobId, JobState, NodeId, NodeInspect, NodeWorkload, Outcome, ReputationSink,
+	SlashReason, Slasher,
+};
+
+impl<T: Config> Pallet<T> {
+	/// Hands on the training jobs of deactivated nodes, at most `AssignmentsPerBlock` a block;
+	/// a node with more keeps its place in the queue.
+	pub(crate) fn replace_deactivated() -> Weight {
+		let mut queue = Deactivated::<T>::get();
+		let mut weight = T::DbWeight::get().reads_writes(1, 1);
+		if queue.is_empty() {
+			return weight;
+		}
+		let mut left = T::AssignmentsPerBlock::get();
+		while let Some(&node) = queue.first() {
+			if left == 0 {
+				break;
+			}
+			let jobs: Vec<JobId> = if T::Nodes::is_active(node) {
+				// Reactivated before its turn: it keeps its work.
+				Vec::new()
+			} else {
+				OpenJobs::<T>::iter_key_prefix(node)
+					.filter(|job| {
+						Jobs::<T>::get(job).is_some_and(|info| {
+							matches!(info.state, JobState::Assigned | JobState::Running)
+						})
+					})
+					.take(left as usize)
+					.collect()
+			};
+			let more = jobs.len() as u32 == left;
+			for job in jobs {
+				Self::replace_replica(job, node);
+				weight.saturating_accrue(T::WeightInfo::replace_replica());
+				left -= 1;
+			}
+			if more {
+				break;
+			}
+			queue.remove(0);
+		}
+		Deactivated::<T>::put(queue);
+		weight
+	}
+
+	/// Replaces `gone` among `job`'s replicas, unless it already delivered its final
+	/// checkpoint.
+	pub(crate) fn replace_replica(job: JobId, gone: NodeId) {
+		let Some(info) = Jobs::<T>::get(job) else { return };
+		let mut replicas = Assignments::<T>::get(job).unwrap_or_default();
+		let Some(position) = replicas.iter().position(|node| *node == gone) else { return };
+		let last = info.checkpoints.saturating_sub(1);
+		if Reveals::<T>::contains_key((job, gone, last)) {
+			return;
+		}
+		OpenJobs::<T>::remove(gone, job);
+		let slashed = Self::slash_abandonment(gone, &info);
+		T::Reputation::report(gone, Outcome::JobFailed);
+
+		let (from, state) = match Self::last_agreed_checkpoint(job, &info, &replicas) {
+			Some((checkpoint, state)) => (checkpoint.saturating_add(1), state),
+			None => (0, Cid::default()),
+		};
+		let subject = (b"tessera/replace", job, gone).encode();
+		let by = Self::draw_nodes(&subject, 1, |node| {
+			Self::eligible(node, &info.spec) && !replicas.contains(&node)
+		})
+		.first()
+		.copied();
+		match by {
+			Some(new) => {
+				replicas[position] = new;
+				OpenJobs::<T>::insert(new, job, ());
+				NextCheckpoint::<T>::insert(job, new, from);
+				if from > 0 {
+					ReplicaStarts::<T>::insert(job, new, (from, state));
+				}
+			},
+			None => {
+				replicas.remove(position);
+			},
+		}
+		let finished = replicas.iter().all(|node| Reveals::<T>::contains_key((job, *node, last)));
+		Assignments::<T>::insert(job, replicas);
+		Self::deposit_event(Event::ReplicaReplaced { job, node: gone, by, from, slashed });
+		if info.state == JobState::Running && finished {
+			// The replica that stopped was the last one verification waited for.
+			Self::verify(job);
+		}
+	}
+
+	/// Takes from `node` the share of its stake that equals its share of the job's budget,
+	/// for the requester.
+	fn slash_abandonment(node: NodeId, info: &JobInfoOf<T>) -> crate::BalanceOf<T> {
+		let share_of_budget =
+			info.budget / crate::BalanceOf::<T>::from(u32::from(info.redundancy.max(1)));
+		let stake = T::Nodes::stake(node);
+		if stake.is_zero() {
+			return Zero::zero();
+		}
+		let share = Perbill::from_rational(share_of_budget.min(stake), stake);
+		T::Slasher::slash(node, SlashReason::AbandonedJob(share), Some(info.requester.clone()))
+			.unwrap_or_else(|error| {
+				log::warn!(target: LOG_TARGET, "node {node} not slashed for abandoning: {error:?}");
+				Zero::zero()
+			})
+	}
+
+	/// The latest checkpoint on which more than half of the job's redundancy revealed the
+	/// same weights digest, and the state they named.
+	fn last_agreed_checkpoint(
+		job: JobId,
+		info: &JobInfoOf<T>,
+		replicas: &[NodeId],
+	) -> Option<(u32, Cid)> {
+		(0..info.checkpoints).rev().find_map(|checkpoint| {
+			let reveals: Vec<_> = replicas
+				.iter()
+				.filter_map(|node| Reveals::<T>::get((job, *node, checkpoint)))
+				.collect();
+			reveals.iter().find_map(|payload| {
+				let agreeing = reveals
+					.iter()
+					.filter(|other| other.weights_digest == payload.weights_digest)
+					.count() as u64;
+				(agreeing.saturating_mul(2) > u64::from(info.redundancy))
+					.then(|| (checkpoint, payload.state_cid.clone()))
+			})
+		})
+	}
+
+	/// Whether `node` trained `job`'s `checkpoint` itself, rather than starting after it as a
+	/// replacement.
+	pub(crate) fn trained(job: JobId, node: NodeId, checkpoint: u32) -> bool {
+		ReplicaStarts::<T>::get(job, node).is_none_or(|(from, _)| checkpoint >= from)
+	}
+}
+
+impl<T: Config> NodeWorkload for Pallet<T> {
+	fn has_open_jobs(node: NodeId) -> bool {
+		OpenJobs::<T>::iter_key_prefix(node).next().is_some() ||
+			PanelDuties::<T>::iter_key_prefix(node).next().is_some()
+	}
+
+	fn node_deactivated(node: NodeId) {
+		if Deactivated::<T>::try_mutate(|queue| queue.try_push(node)).is_err() {
+			log::error!(target: LOG_TARGET, "node {node}: the deactivation queue is full");
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,116 @@
+// A dispute settled for real: two replicas disagree, the chain bisects their revealed
+// checkpoints, and a panel of three validators re-executes each divergent segment through
+// their off-chain workers and a trainer's /v1/verify; the replica whose trainer lied is
+// slashed for forgery and the honest one is paid.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Keyring } from '@polkadot/keyring';
+import { u8aToHex } from '@polkadot/util';
+import { followEvents } from './lib/demo-network.mjs';
+import { inBlock, waitForEvent } from './lib/extrinsics.mjs';
+import { enrolNode } from './lib/nodes.mjs';
+import { cidBytes, csvTable, devNodeWithTrainer, startTrainer } from './lib/trainer.mjs';
+
+const UNIT = 1_000_000_000_000n;
+const STAKE = 2n * UNIT;
+const PANEL_FEE = UNIT / 10n;
+
+const context = devNodeWithTrainer();
+
+test('a panel re-executes the divergent segments and convicts the replica that lied', async () => {
+  const { node: { api }, trainer } = context;
+  const liar = await startTrainer({ wrongDigests: true });
+  try {
+    const keyring = new Keyring({ type: 'sr25519' });
+    const [alice, bob, charlie, dave, eve, ferdie] =
+      ['//Alice', '//Bob', '//Charlie', '//Dave', '//Eve', '//Ferdie'].map((uri) => keyring.addFromUri(uri));
+    // Spot-checks off: the dispute comes from the disagreement alone, so its course is known.
+    await inBlock(api.tx.sudo.sudo(api.tx.reputation.setSpotCheckBase(0)), alice);
+    const honest = await enrolNode(api, dave, '//tessera-e2e-honest', trainer.url, STAKE);
+    const forger = await enrolNode(api, eve, '//tessera-e2e-liar', liar.url, STAKE);
+    const validators = [];
+    for (const [index, owner] of [alice, bob, charlie].entries()) {
+      const seed = `//tessera-e2e-validator-${index}`;
+      validators.push({ owner, node: await enrolNode(api, owner, seed, trainer.url, STAKE, ['Validator']) });
+    }
+
+    const stored = await trainer.put(csvTable());
+    assert.equal((await liar.put(csvTable())).cid, stored.cid);
+    const spec = {
+      architecture: { Mlp: { hidden: [8] } },
+      baseWeights: '0x',
+      baseDigest: u8aToHex(new Uint8Array(32)),
+      dataset: u8aToHex(cidBytes(stored.cid)),
+      hyperParameters: { learningRate: 100_000_000, batchSize: 8, steps: 20, checkpointEvery: 10, seed: 3 },
+      texts: [],
+      trainerBuild: u8aToHex(new Uint8Array(32)),
+      backend: 'CpuReference',
+    };
+    const events = [];
+    const stopFollowing = await followEvents(api, (event) => {
+      if (event.section === 'proofOfCompute') events.push(event);
+    });
+    const balanceOf = async (pair) => (await api.query.system.account(pair.address)).data.free.toBigInt();
+    const before = new Map();
+    for (const pair of [dave, eve, ...validators.map(({ owner }) => owner)]) {
+      before.set(pair.address, await balanceOf(pair));
+    }
+    const deadline = (await api.query.system.number()).toNumber() + 100;
+    const { events: created } = await inBlock(api.tx.proofOfCompute.createJob(spec, 2n * UNIT, 2, deadline), ferdie);
+    const job = created.find(({ event }) => api.events.proofOfCompute.JobCreated.is(event)).event.data.job.toNumber();
+
+    const resolved = await waitForEvent(
+      api,
+      (event) => api.events.proofOfCompute.DisputeResolved.is(event) && event.data.job.toNumber() === job,
+      300_000,
+    );
+    while (!events.some((event) => api.events.proofOfCompute.DisputeResolved.is(event))) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    await stopFollowing();
+    const ofJob = events.filter((event) => event.data.job?.toNumber() === job);
+    const named = (name) => ofJob.filter((event) => api.events.proofOfCompute[name].is(event));
+
+    assert.ok(named('JobDisputed')[0].data.reason.isNoMajority);
+    // The liar's weights digests differ from the first checkpoint on: segment 0 from the
+    // job's start, then the survivor's last segment, 20 steps in all.
+    const segments = named('SegmentDisputed').map(({ data }) => [data.checkpoint.toNumber(), data.fromStep.toNumber(), data.toStep.toNumber()]);
+    assert.deepEqual(segments, [[0, 0, 10], [1, 10, 20]]);
+    assert.equal(resolved.data.upheld.isTrue, true);
+    assert.equal(resolved.data.segments.toNumber(), 2);
+    assert.equal(resolved.data.steps.toNumber(), 20);
+    for (const { data } of named('PanelDrawn')) {
+      assert.deepEqual(data.panel.map((member) => member.toNumber()).sort(), validators.map(({ node }) => node).sort());
+    }
+
+    // Its states were right and its digests not: forgery, half the stake.
+    const [convicted] = named('ReplicaConvicted');
+    assert.equal(named('ReplicaConvicted').length, 1);
+    assert.equal(convicted.data.node.toNumber(), forger);
+    assert.ok(convicted.data.reason.isForgedResult);
+    assert.equal(convicted.data.amount.toBigInt(), STAKE / 2n);
+    assert.equal((await api.call.nodeRegistryApi.node(forger)).unwrap().stake.toBigInt(), STAKE / 2n);
+
+    const info = (await api.call.computeApi.job(job)).unwrap();
+    assert.ok(info.state.isResolved);
+    const status = await (await fetch(`${trainer.url}/v1/jobs/${job}`)).json();
+    assert.equal(info.result.unwrap().weightsDigest.toHex(), status.commitments[1].weights_digest);
+    const [paid] = named('RewardPaid');
+    assert.equal(named('RewardPaid').length, 1);
+    assert.equal(paid.data.node.toNumber(), honest);
+    assert.equal(await balanceOf(dave), before.get(dave.address) + paid.data.amount.toBigInt());
+
+    // Every member re-executed both segments and was paid for each.
+    const fees = named('PanelFeePaid');
+    assert.equal(fees.length, 6);
+    assert.ok(fees.every(({ data }) => data.amount.toBigInt() === PANEL_FEE));
+    for (const { owner, node } of validators) {
+      assert.equal(named('VerdictRevealed').filter(({ data }) => data.node.toNumber() === node).length, 2);
+      assert.equal(await balanceOf(owner), before.get(owner.address) + 2n * PANEL_FEE);
+    }
+    assert.equal(await balanceOf(eve), before.get(eve.address), 'the slash comes from the stake, not the free balance');
+  } finally {
+    await liar.stop();
+  }
+});
