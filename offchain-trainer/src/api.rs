@@ -180,7 +180,7 @@ async fn start_job(
 	let status = JobStatus {
 		job,
 		state: JobState::Running,
-		step: 0,
+		step: spec.resume.as_ref().map_or(0, |resume| resume.step),
 		steps: spec.hyper_parameters.steps,
 		commitments: Vec::new(),
 		error: None,
@@ -233,19 +233,22 @@ fn train_job(
 	Ok(())
 }
 
-/// A job's session at step 0: from its base state when it names one, else from the seed.
+/// A job's first session: where a replica that took over resumes, else at step 0 from the
+/// job's base state when it names one, else from the seed.
 fn session<'a>(
 	spec: TrainingSpec,
 	dataset: &'a Dataset,
 	store: &'a ContentStore,
 ) -> Result<Session<'a>, TrainError> {
-	let TrainingSpec { architecture, hyper_parameters, backend, base_state_cid, .. } = spec;
-	match base_state_cid {
-		Some(cid) => {
-			Session::resume(architecture, dataset, hyper_parameters, backend, store, &cid, 0)
+	let TrainingSpec { architecture, hyper_parameters, backend, base_state_cid, resume, .. } = spec;
+	let (state, step) = match (resume, base_state_cid) {
+		(Some(Resume { state_cid, step }), _) => (state_cid, step),
+		(None, Some(base)) => (base, 0),
+		(None, None) => {
+			return Session::start(architecture, dataset, hyper_parameters, backend, store)
 		}
-		None => Session::start(architecture, dataset, hyper_parameters, backend, store),
-	}
+	};
+	Session::resume(architecture, dataset, hyper_parameters, backend, store, &state, step)
 }
 
 async fn job_status(State(service): State<Service>, Path(job): Path<u64>) -> Reply<JobStatus> {

@@ -111,6 +111,18 @@ pub struct JobRequest {
 	/// The training state to start from; absent to start from the seed.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
 	pub base_state_cid: Option<String>,
+	/// Where a replica that took over mid-job resumes; absent to train from the start.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub resume: Option<Resume>,
+}
+
+/// A committed state and the step it was committed at, to resume training from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+	/// The state's CID string.
+	pub state_cid: String,
+	/// Steps completed in it.
+	pub step: u64,
 }
 
 /// Why a job or a report cannot cross between chain and trainer.
@@ -154,7 +166,14 @@ impl JobRequest {
 			},
 			base_state_cid: (!spec.base_weights.is_empty())
 				.then(|| cid_to_string(&spec.base_weights)),
+			resume: None,
 		})
+	}
+
+	/// The same request for a replica that resumes the state with CID bytes `state`, committed
+	/// after `step` steps.
+	pub fn resuming(self, state: &[u8], step: u64) -> Self {
+		Self { resume: Some(Resume { state_cid: cid_to_string(state), step }), ..self }
 	}
 }
 
@@ -177,7 +196,7 @@ pub struct JobStatus {
 	pub job: JobId,
 	/// Where it is.
 	pub state: RunState,
-	/// Commitments so far, one per checkpoint in order.
+	/// Commitments so far, one per checkpoint in order, from the first after `resume`.
 	pub commitments: Vec<Commitment>,
 	/// Why it failed.
 	#[serde(default)]

@@ -335,6 +335,15 @@ async fn the_chain_workers_request_trains_and_its_report_parses_into_the_same_pa
 		let reexecution: trainer_api::Reexecution = serde_json::from_value(body).unwrap();
 		assert_eq!(reexecution.commitments, vec![theirs.commitments[segment as usize].clone()]);
 	}
+	// A replica that takes over from the first checkpoint commits what the first one did next.
+	let takeover = trainer_api::JobRequest::new(22, &spec).unwrap().resuming(&first_state, 10);
+	let (status, _) =
+		json_call(&router, "POST", "/v1/jobs", serde_json::to_value(&takeover).unwrap()).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let resumed: trainer_api::JobStatus =
+		serde_json::from_value(finished(&router, 22).await).unwrap();
+	assert_eq!(resumed.commitments, theirs.commitments[1..]);
+
 	let mut headless = trainer_api::VerifyRequest::new(21, &spec, &[], 10, 20).unwrap();
 	let (status, body) =
 		json_call(&router, "POST", "/v1/verify", serde_json::to_value(&headless).unwrap()).await;

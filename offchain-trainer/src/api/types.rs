@@ -61,6 +61,19 @@ pub struct TrainingSpec {
 	/// initial weights are drawn from the seed.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
 	pub base_state_cid: Option<String>,
+	/// Where to resume instead: a committed state of this very job, for a replica that took
+	/// over from another mid-job.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub resume: Option<Resume>,
+}
+
+/// A committed state and the step it was committed at.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+	/// The state's CID.
+	pub state_cid: String,
+	/// Steps completed in it.
+	pub step: u64,
 }
 
 /// Start (or look up) a training job.
@@ -96,7 +109,8 @@ pub struct JobStatus {
 	pub step: u64,
 	/// Steps in the job.
 	pub steps: u64,
-	/// Commitments made so far, in step order.
+	/// Commitments made so far, in step order, from the first checkpoint after where the job
+	/// started (its `resume` step, else 0).
 	pub commitments: Vec<Commitment>,
 	/// Why it failed.
 	pub error: Option<String>,

@@ -464,6 +464,22 @@ mod benchmarks {
 		Ok(())
 	}
 
+	/// A replica of the longest job stops where no checkpoint after the first has a majority:
+	/// every checkpoint is searched for agreement, it is slashed and another trainer drawn.
+	#[benchmark]
+	fn replace_replica() {
+		let (job, (gone, _), _) = long_job::<T>(true);
+		T::BenchmarkHelper::trainer(u32::from(T::MaxRedundancy::get()));
+
+		#[block]
+		{
+			Pallet::<T>::replace_replica(job, gone);
+		}
+
+		let replicas = Assignments::<T>::get(job).expect("assigned");
+		assert!(!replicas.contains(&gone));
+	}
+
 	/// A panel whose every member stayed silent: all are replaced and a new panel drawn.
 	#[benchmark]
 	fn panel_expired() {

@@ -118,13 +118,13 @@ impl<T: Config> Pallet<T> {
 		}
 		let agree = |checkpoint: u32| {
 			// A replacement that started later has nothing to say about earlier checkpoints.
-			let mut digests =
-				candidates.iter().filter(|node| Self::trained(job, **node, checkpoint)).map(
-					|node| {
-						Reveals::<T>::get((job, *node, checkpoint))
-							.map(|payload| payload.weights_digest)
-					},
-				);
+			let mut digests = candidates
+				.iter()
+				.filter(|node| Self::trained(job, **node, checkpoint))
+				.map(|node| {
+					Reveals::<T>::get((job, *node, checkpoint))
+						.map(|payload| payload.weights_digest)
+				});
 			let reference = digests.next().flatten();
 			reference.is_some() && digests.all(|digest| digest == reference)
 		};
@@ -148,10 +148,12 @@ impl<T: Config> Pallet<T> {
 		}
 		let start_state = match high.checked_sub(1) {
 			None => Cid::default(),
-			Some(previous) => candidates
-				.iter()
-				.find_map(|node| Reveals::<T>::get((job, *node, previous)))?
-				.state_cid,
+			Some(previous) => {
+				candidates
+					.iter()
+					.find_map(|node| Reveals::<T>::get((job, *node, previous)))?
+					.state_cid
+			}
 		};
 		let hyper = &info.spec.hyper_parameters;
 		let every = u64::from(hyper.checkpoint_every);

@@ -23,8 +23,8 @@ use polkadot_sdk::{
 };
 use tessera_primitives::{
 	commitment_hash, BackendClass, JobCreator, JobId, JobOutcome, JobSpec, JobState, NodeId,
-	NodeInspect, NodeRole, NodeSignature, Outcome, ReputationInspect, ReputationSink,
-	SlashReason, Slasher, TrainedWeights,
+	NodeInspect, NodeRole, NodeSignature, Outcome, ReputationInspect, ReputationSink, SlashReason,
+	Slasher, TrainedWeights,
 };
 
 impl<T: Config> Pallet<T> {
@@ -610,5 +610,3 @@ impl<T: Config> JobCreator<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pa
 		Self::do_create_job(requester.clone(), spec, budget, redundancy, deadline)
 	}
 }
-
-

@@ -47,8 +47,8 @@ mod dispute;
 mod impls;
 #[cfg(test)]
 mod mock;
-mod replacement;
 pub mod offchain;
+mod replacement;
 pub mod runtime_api;
 #[cfg(test)]
 mod tests;

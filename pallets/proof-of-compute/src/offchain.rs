@@ -232,7 +232,17 @@ impl<T: Config> Pallet<T> {
 		info: &crate::JobInfoOf<T>,
 		trainer: &str,
 	) -> Result<Option<Sealed<BlockNumberFor<T>>>, WorkError> {
-		let request = JobRequest::new(job, &info.spec)?;
+		let mut request = JobRequest::new(job, &info.spec)?;
+		// A replica that took over mid-job resumes the agreed state; the trainer's
+		// commitments then begin at its first checkpoint.
+		let first = match ReplicaStarts::<T>::get(job, node) {
+			Some((from, state)) => {
+				let every = u64::from(info.spec.hyper_parameters.checkpoint_every);
+				request = request.resuming(&state, u64::from(from).saturating_mul(every));
+				from
+			}
+			None => 0,
+		};
 		let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
 		let url = format!("{trainer}/v1/jobs");
 		let status: JobStatus = call_trainer(
@@ -241,7 +251,8 @@ impl<T: Config> Pallet<T> {
 		if status.job != job {
 			return Err(WorkError::BadResponse);
 		}
-		let Some(commitment) = status.commitments.get(checkpoint as usize) else {
+		let Some(commitment) = status.commitments.get(checkpoint.saturating_sub(first) as usize)
+		else {
 			// Still training.
 			return Ok(None);
 		};

@@ -10,14 +10,11 @@ use alloc::vec::Vec;
 use codec::Encode;
 use polkadot_sdk::{
 	frame_support::pallet_prelude::*,
-	sp_runtime::{
-		traits::Zero,
-		Perbill,
-	},
+	sp_runtime::{traits::Zero, Perbill},
 };
 use tessera_primitives::{
-	Cid, JobId, JobState, NodeId, NodeInspect, NodeWorkload, Outcome, ReputationSink,
-	SlashReason, Slasher,
+	Cid, JobId, JobState, NodeId, NodeInspect, NodeWorkload, Outcome, ReputationSink, SlashReason,
+	Slasher,
 };
 
 impl<T: Config> Pallet<T> {
@@ -94,10 +91,10 @@ impl<T: Config> Pallet<T> {
 				if from > 0 {
 					ReplicaStarts::<T>::insert(job, new, (from, state));
 				}
-			},
+			}
 			None => {
 				replicas.remove(position);
-			},
+			}
 		}
 		let finished = replicas.iter().all(|node| Reveals::<T>::contains_key((job, *node, last)));
 		Assignments::<T>::insert(job, replicas);
@@ -157,8 +154,8 @@ impl<T: Config> Pallet<T> {
 
 impl<T: Config> NodeWorkload for Pallet<T> {
 	fn has_open_jobs(node: NodeId) -> bool {
-		OpenJobs::<T>::iter_key_prefix(node).next().is_some() ||
-			PanelDuties::<T>::iter_key_prefix(node).next().is_some()
+		OpenJobs::<T>::iter_key_prefix(node).next().is_some()
+			|| PanelDuties::<T>::iter_key_prefix(node).next().is_some()
 	}
 
 	fn node_deactivated(node: NodeId) {

@@ -138,10 +138,15 @@ fn local_job() -> (JobId, NodeId, NodePublic) {
 	let job = post(1, BackendClass::CpuReference, 100);
 	run_to(System::block_number() + 1);
 	let node = Assignments::<Test>::get(job).unwrap()[0];
+	(job, node, hold_key(node))
+}
+
+/// Puts the node key of mock node `node` in this node's keystore.
+fn hold_key(node: NodeId) -> NodePublic {
 	let seed = format!("0x{}", hex_byte(node as u8 + 1).repeat(32));
 	let key = NodePublic::generate_pair(Some(seed.into_bytes()));
 	assert_eq!(TestNodes::node_of_key(&key), Some(node));
-	(job, node, key)
+	key
 }
 
 /// What the worker remembers of `job` for `node`.
@@ -362,9 +367,7 @@ fn judged_job() -> (JobId, NodeId, NodePublic) {
 	}
 	assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 1));
 	let member = Panels::<Test>::get(job)[0];
-	let seed = format!("0x{}", hex_byte(member as u8 + 1).repeat(32));
-	let key = NodePublic::generate_pair(Some(seed.into_bytes()));
-	(job, member, key)
+	(job, member, hold_key(member))
 }
 
 /// The trainer at the default URL is asked to re-execute `job`'s disputed segment and
@@ -457,5 +460,48 @@ fn a_panel_member_whose_trainer_stops_short_of_the_segment_commits_nothing_and_a
 		expect_reexecution(trainer, job, vec![commitment(1)]);
 		work();
 		assert!(matches!(&trainer.pooled()[..], [Call::panel_commit { .. }]));
+	});
+}
+
+#[test]
+fn a_replacement_resumes_the_agreed_state_and_commits_from_its_first_checkpoint() {
+	use crate::tests::{commit_call, reveal_call};
+	offchain_test(|trainer| {
+		let job = post(1, BackendClass::CpuReference, 100);
+		run_to(System::block_number() + 1);
+		let gone = Assignments::<Test>::get(job).unwrap()[0];
+		let first = payload(job, gone, 0, 9, false);
+		send(commit_call(&first));
+		send(reveal_call(first.clone()));
+		Nodes::mutate(|nodes| nodes[gone as usize].active = false);
+		<ProofOfCompute as tessera_primitives::NodeWorkload>::node_deactivated(gone);
+		run_to(System::block_number() + 1);
+		let by = Assignments::<Test>::get(job).unwrap()[0];
+		assert_ne!(by, gone);
+		hold_key(by);
+
+		let spec = Jobs::<Test>::get(job).unwrap().spec;
+		let request =
+			trainer_api::JobRequest::new(job, &spec).unwrap().resuming(&first.state_cid, 10);
+		let report = trainer_api::JobStatus {
+			job,
+			state: RunState::Done,
+			commitments: vec![commitment(1)],
+			error: None,
+			compute_seconds: Some(7),
+		};
+		trainer.expect(
+			"POST",
+			&format!("{DEFAULT_TRAINER_URL}/v1/jobs"),
+			serde_json::to_vec(&request).unwrap(),
+			&serde_json::to_vec(&report).unwrap(),
+		);
+		work();
+		let (_, commit) = trainer.only_commit();
+		assert_eq!((commit.node, commit.checkpoint), (by, 1));
+		assert_eq!(
+			progress(job, by).unwrap().sealed[&1].payload,
+			expected_payload(job, by, 1, Some(7))
+		);
 	});
 }

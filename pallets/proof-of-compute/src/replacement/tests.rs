@@ -76,12 +76,17 @@ fn a_replica_that_stops_is_slashed_and_replaced_from_the_last_agreed_checkpoint(
 			from: 4,
 			slashed
 		}));
-		assert_eq!(Slashes::get(), vec![(gone, SlashReason::AbandonedJob(Perbill::from_percent(20)))]);
+		assert_eq!(
+			Slashes::get(),
+			vec![(gone, SlashReason::AbandonedJob(Perbill::from_percent(20)))]
+		);
 		assert_eq!(Balances::balance(&REQUESTER), INITIAL_BALANCE - SMALL_BUDGET + slashed);
 		assert!(Reports::get().contains(&(gone, Outcome::JobFailed)));
 		assert_eq!(ReplicaStarts::<Test>::get(job, by), Some((4, cid(honest(3)))));
 		assert_eq!(NextCheckpoint::<Test>::get(job, by), 4);
-		assert!(OpenJobs::<Test>::contains_key(by, job) && !OpenJobs::<Test>::contains_key(gone, job));
+		assert!(
+			OpenJobs::<Test>::contains_key(by, job) && !OpenJobs::<Test>::contains_key(gone, job)
+		);
 		assert!(Deactivated::<Test>::get().is_empty());
 
 		// The replacement commits from checkpoint 4 on, and the job completes as usual.
@@ -144,7 +149,11 @@ fn a_dispute_never_holds_a_replacement_to_checkpoints_before_its_start() {
 		let now = Assignments::<Test>::get(job).unwrap().into_inner();
 		deliver(job, &now, 4..CHECKPOINTS);
 		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 2));
-		assert_eq!(segment(job).checkpoint, 2, "the replacement's silence before 4 is no divergence");
+		assert_eq!(
+			segment(job).checkpoint,
+			2,
+			"the replacement's silence before 4 is no divergence"
+		);
 		honest_panels_until_resolved(job);
 		assert_eq!(Slashes::get().len(), 1, "only the abandonment");
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Resolved);
