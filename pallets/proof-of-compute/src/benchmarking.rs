@@ -1,15 +1,19 @@
-//! Benchmarks of every call, the authorize paths, assignment, finalization and a panel's
-//! deadline, each at its worst: full queues, the most replicas, the last reveal that
-//! triggers verification, the longest bisection (`MaxCheckpoints`), a full panel.
+//! Benchmarks of every call, the authorize paths, assignment, finalization, a panel's
+//! deadline and a replica's replacement, each at its worst: full queues, the most replicas,
+//! the last reveal that triggers verification, the longest bisection (`MaxCheckpoints`), a
+//! full panel, a trap every replica fails.
 
 use super::*;
-use crate::types::{
-	commit_message, panel_commit_message, panel_reveal_message, reveal_message, verdict_hash,
+use crate::{
+	trap::trap_seal,
+	types::{
+		commit_message, panel_commit_message, panel_reveal_message, reveal_message, verdict_hash,
+	},
 };
 use alloc::vec::Vec;
 use frame_support::{
 	pallet_prelude::{Authorize, TransactionSource},
-	traits::{fungible::Mutate, Get},
+	traits::{fungible::Mutate, EnsureOrigin, Get},
 	BoundedVec,
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
@@ -70,12 +74,14 @@ fn crowd<T: Config>(deadline: BlockNumberFor<T>) {
 
 /// A posted job with the most replicas, assigned to freshly registered trainers.
 fn running_job<T: Config>() -> (JobId, Vec<(NodeId, NodePublic)>) {
-	running_job_of::<T>(spec())
+	running_job_of::<T>(funded::<T>("requester"), spec())
 }
 
-/// [`running_job`] of `spec`.
-fn running_job_of<T: Config>(spec: JobSpec) -> (JobId, Vec<(NodeId, NodePublic)>) {
-	let requester = funded::<T>("requester");
+/// [`running_job`] of `spec`, posted by `requester`.
+fn running_job_of<T: Config>(
+	requester: T::AccountId,
+	spec: JobSpec,
+) -> (JobId, Vec<(NodeId, NodePublic)>) {
 	let replicas = T::MaxRedundancy::get();
 	let job = Pallet::<T>::do_create_job(
 		requester,
@@ -166,7 +172,7 @@ fn long_job<T: Config>(diverging: bool) -> (JobId, (NodeId, NodePublic), u32) {
 	let checkpoints = T::MaxCheckpoints::get();
 	let mut spec = spec();
 	spec.hyper_parameters.steps = checkpoints * 10;
-	let (job, trainers) = running_job_of::<T>(spec);
+	let (job, trainers) = running_job_of::<T>(funded::<T>("requester"), spec);
 	for index in 0..T::PanelSize::get() * 2 {
 		T::BenchmarkHelper::validator(index);
 	}
@@ -495,6 +501,57 @@ mod benchmarks {
 
 		let panel = Panels::<T>::get(job);
 		assert!(!panel.is_empty() && panel.iter().all(|member| !silent.contains(member)));
+	}
+
+	#[benchmark]
+	fn seal_trap() -> Result<(), BenchmarkError> {
+		let origin =
+			T::TrapOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let seal = H256::repeat_byte(0x5e);
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, seal);
+
+		assert!(TrapSeals::<T>::contains_key(seal));
+		Ok(())
+	}
+
+	/// Springing a trap on an accepted job of the most replicas, every one of them wrong.
+	#[benchmark]
+	fn reveal_trap() -> Result<(), BenchmarkError> {
+		let origin =
+			T::TrapOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+		let setter = T::TrapOrigin::ensure_origin(origin.clone())
+			.map_err(|_| BenchmarkError::Stop("the trap origin's account"))?;
+		T::Currency::set_balance(&setter, BalanceOf::<T>::max_value() / 4u32.into());
+		let expected = H256::repeat_byte(0xee);
+		let job = NextJobId::<T>::get();
+		Pallet::<T>::do_seal_trap(setter.clone(), trap_seal(job, &expected, &SALT))?;
+		let now = frame_system::Pallet::<T>::block_number();
+		frame_system::Pallet::<T>::set_block_number(now + 1u32.into());
+		let (job, trainers) = running_job_of::<T>(setter, spec());
+		for (node, _) in &trainers {
+			Pallet::<T>::do_commit(commit_of(job, *node))?;
+		}
+		for (node, _) in &trainers {
+			Pallet::<T>::do_reveal(reveal_of(job, *node))?;
+		}
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, job, expected, SALT);
+
+		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Finalized));
+		Ok(())
+	}
+
+	#[benchmark]
+	fn set_trap_rate() {
+		let rate = Perbill::from_percent(2);
+
+		#[extrinsic_call]
+		_(RawOrigin::Root, rate);
+
+		assert_eq!(TrapRate::<T>::get(), rate);
 	}
 
 	#[benchmark]

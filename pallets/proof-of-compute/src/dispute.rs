@@ -384,7 +384,7 @@ impl<T: Config> Pallet<T> {
 					state_cid: payload.state_cid,
 					challenge_ends: frame_system::Pallet::<T>::block_number(),
 				});
-				Self::pay(job, info, &dispute.convicted, JobState::Resolved);
+				Self::pay_and_deliver(job, info, &dispute.convicted, JobState::Resolved);
 			}
 			None => Self::fail(job, info),
 		}

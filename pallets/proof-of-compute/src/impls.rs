@@ -119,6 +119,7 @@ impl<T: Config> Pallet<T> {
 		for node in &nodes {
 			OpenJobs::<T>::insert(node, job, ());
 		}
+		TrapTally::<T>::mutate(|(assigned, _)| *assigned = assigned.saturating_add(1));
 		Assignments::<T>::insert(job, nodes.clone());
 		Self::deposit_event(Event::JobAssigned { job, nodes, at: now });
 	}
@@ -410,7 +411,7 @@ impl<T: Config> Pallet<T> {
 				JobState::Accepted
 					if info.result.as_ref().is_some_and(|result| result.challenge_ends <= now) =>
 				{
-					Self::pay(job, info, &[], JobState::Finalized)
+					Self::pay_and_deliver(job, info, &[], JobState::Finalized)
 				}
 				JobState::Disputed => Self::panel_expired(job, now),
 				_ => {}
@@ -420,11 +421,16 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Pays the replicas that delivered the agreed result, slashes the others except the
-	/// `convicted` (a dispute slashed them already), refunds the rest, and tells the job's
-	/// owner. Called when the challenge window closed unchallenged, or when a dispute upheld
-	/// a result.
-	pub(crate) fn pay(job: JobId, mut info: JobInfoOf<T>, convicted: &[NodeId], end: JobState) {
-		let Some(result) = info.result.clone() else { return };
+	/// `convicted` (a dispute or a trap slashed them already) and refunds the rest, which it
+	/// returns. Called when the challenge window closed unchallenged, when a dispute upheld
+	/// a result, or when a trap was sprung.
+	pub(crate) fn pay(
+		job: JobId,
+		mut info: JobInfoOf<T>,
+		convicted: &[NodeId],
+		end: JobState,
+	) -> BalanceOf<T> {
+		let Some(result) = info.result.clone() else { return Zero::zero() };
 		let replicas = Assignments::<T>::get(job).unwrap_or_default();
 		let final_checkpoint = info.checkpoints.saturating_sub(1);
 		let base = info.budget / BalanceOf::<T>::from(u32::from(info.redundancy).max(1));
@@ -478,11 +484,24 @@ impl<T: Config> Pallet<T> {
 		Payouts::<T>::insert(job, payouts);
 		info.state = end;
 		Jobs::<T>::insert(job, info);
+		Self::deposit_event(Event::JobFinalized { job, refunded });
+		refunded
+	}
+
+	/// Pays `job` as [`Self::pay`] does and hands its result to the job's owner (the model
+	/// registry).
+	pub(crate) fn pay_and_deliver(
+		job: JobId,
+		info: JobInfoOf<T>,
+		convicted: &[NodeId],
+		end: JobState,
+	) {
+		let Some(result) = info.result.clone() else { return };
+		Self::pay(job, info, convicted, end);
 		T::Outcome::finalized(
 			job,
 			&TrainedWeights { weights: result.state_cid, digest: result.weights_digest },
 		);
-		Self::deposit_event(Event::JobFinalized { job, refunded });
 	}
 
 	/// Ends a job without a result: replicas that were assigned and delivered nothing are

@@ -52,6 +52,7 @@ mod replacement;
 pub mod runtime_api;
 #[cfg(test)]
 mod tests;
+mod trap;
 pub mod types;
 pub mod weights;
 
@@ -112,7 +113,7 @@ pub mod pallet {
 		traits::{fungible::MutateHold, Randomness},
 	};
 	use frame_system::{offchain::CreateAuthorizedTransaction, pallet_prelude::*};
-	use polkadot_sdk::sp_runtime::traits::Zero;
+	use polkadot_sdk::sp_runtime::{traits::Zero, Perbill};
 
 	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
 
@@ -196,6 +197,14 @@ pub mod pallet {
 
 		/// Who may tune the pallet's parameters.
 		type ForceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// Who sets trap jobs: the model registry's approver set, each member by itself.
+		type TrapOrigin: EnsureOrigin<Self::RuntimeOrigin, Success = Self::AccountId>;
+
+		/// The most trap jobs per assignment, until [`Config::ForceOrigin`] sets another rate
+		/// ([`TrapRate`]).
+		#[pallet::constant]
+		type DefaultTrapRate: Get<Perbill>;
 
 		/// What a challenger bonds: ten times the base reward. A challenger who wins gets it
 		/// back and as much again, as a bounty from the stake the dispute slashed.
@@ -317,6 +326,22 @@ pub mod pallet {
 	pub type ChallengeWindow<T: Config> =
 		StorageValue<_, BlockNumberFor<T>, ValueQuery, T::DefaultChallengeWindow>;
 
+	/// Sealed trap answers, keyed by `blake2_256((job, expected digest, salt))` so that
+	/// nothing on chain says which jobs are traps until their setter reveals one: who set
+	/// each, and when.
+	#[pallet::storage]
+	pub type TrapSeals<T: Config> =
+		StorageMap<_, Identity, sp_core::H256, (T::AccountId, BlockNumberFor<T>)>;
+
+	/// The most trap jobs per assignment: a trap may be set while traps set so far are
+	/// fewer than this share of assignments, plus one.
+	#[pallet::storage]
+	pub type TrapRate<T: Config> = StorageValue<_, Perbill, ValueQuery, T::DefaultTrapRate>;
+
+	/// Jobs assigned so far, and trap jobs set so far: what [`TrapRate`] bounds.
+	#[pallet::storage]
+	pub type TrapTally<T> = StorageValue<_, (u64, u64), ValueQuery>;
+
 	/// Disputed jobs and where their resolution stands.
 	#[pallet::storage]
 	pub type Disputes<T: Config> = StorageMap<_, Twox64Concat, JobId, DisputeOf<T>>;
@@ -435,6 +460,26 @@ pub mod pallet {
 			job: JobId,
 			/// Why.
 			reason: DisputeReason,
+		},
+		/// A trap's setter revealed the answer: the replicas that got it wrong lost their
+		/// whole stake, the others were paid, and the result goes nowhere.
+		TrapSprung {
+			/// The job.
+			job: JobId,
+			/// The weights digest the reference backend computed.
+			expected: sp_core::H256,
+			/// Replicas that answered otherwise.
+			caught: u32,
+		},
+		/// A trap answer was sealed; the seal does not say for which job.
+		TrapSealed {
+			/// The seal.
+			seal: sp_core::H256,
+		},
+		/// [`Config::ForceOrigin`] set the trap rate.
+		TrapRateSet {
+			/// Trap jobs per assignment at most.
+			rate: Perbill,
 		},
 		/// Bisection found the segment a panel re-executes.
 		SegmentDisputed {
@@ -635,6 +680,14 @@ pub mod pallet {
 		TooManyDue,
 		/// No dispute of this job awaits this verdict.
 		NoSuchVerdict,
+		/// No trap was set with this job, answer and salt.
+		NotATrap,
+		/// Trap jobs would exceed the trap rate.
+		TooManyTraps,
+		/// This seal was set already.
+		DuplicateTrap,
+		/// The trap was sealed after the job's replicas were chosen.
+		LateSeal,
 	}
 
 	#[pallet::hooks]
@@ -743,6 +796,50 @@ pub mod pallet {
 			ensure!(!blocks.is_zero(), Error::<T>::ZeroChallengeWindow);
 			ChallengeWindow::<T>::put(blocks);
 			Self::deposit_event(Event::ChallengeWindowSet { blocks });
+			Ok(())
+		}
+
+		/// Seals the answer to a trap job: `blake2_256((job, digest, salt))`, where `digest`
+		/// is the final weights digest the caller computed on the reference backend for a job
+		/// it posts itself with [`Pallet::create_job`], like any other job. The seal names no
+		/// job, so nothing tells the job's trainers; it must be in place before the job's
+		/// replicas are chosen.
+		///
+		/// Origin: [`Config::TrapOrigin`]. Emits [`Event::TrapSealed`].
+		#[pallet::call_index(8)]
+		pub fn seal_trap(origin: OriginFor<T>, seal: sp_core::H256) -> DispatchResult {
+			let setter = T::TrapOrigin::ensure_origin(origin)?;
+			Self::do_seal_trap(setter, seal)
+		}
+
+		/// Springs a trap on an accepted job the caller posted and sealed: replicas whose final
+		/// weights digest is not `expected` are slashed their whole stake, the others paid;
+		/// the result never becomes a model version, and the treasury pays the caller back
+		/// what the job cost.
+		///
+		/// Origin: [`Config::TrapOrigin`]. Emits [`Event::TrapSprung`].
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::reveal_trap().saturating_add(
+			T::WeightInfo::finalize(u32::from(T::MaxRedundancy::get()))
+		))]
+		pub fn reveal_trap(
+			origin: OriginFor<T>,
+			job: JobId,
+			expected: sp_core::H256,
+			salt: [u8; 32],
+		) -> DispatchResult {
+			T::TrapOrigin::ensure_origin(origin)?;
+			Self::do_reveal_trap(job, expected, salt)
+		}
+
+		/// Sets the most trap jobs per assignment.
+		///
+		/// Origin: [`Config::ForceOrigin`]. Emits [`Event::TrapRateSet`].
+		#[pallet::call_index(10)]
+		pub fn set_trap_rate(origin: OriginFor<T>, rate: Perbill) -> DispatchResult {
+			T::ForceOrigin::ensure_origin(origin)?;
+			TrapRate::<T>::put(rate);
+			Self::deposit_event(Event::TrapRateSet { rate });
 			Ok(())
 		}
 

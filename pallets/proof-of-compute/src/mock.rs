@@ -76,6 +76,12 @@ impl pallet_balances::Config for Test {
 
 pub const REQUESTER: AccountId = 1;
 pub const CHALLENGER: AccountId = 2;
+/// The model registry's approver set: one member.
+pub const APPROVER: AccountId = 3;
+
+frame_support::ord_parameter_types! {
+	pub const Approver: AccountId = APPROVER;
+}
 pub const INITIAL_BALANCE: Balance = 1_000_000;
 pub const BUDGET: Balance = 4_000;
 pub const REVEAL_DELAY: u64 = 5;
@@ -112,6 +118,8 @@ parameter_types! {
 	pub static SpotChecked: Vec<NodeId> = Vec::new();
 	pub static Finished: Vec<(JobId, Option<TrainedWeights>)> = Vec::new();
 	pub static Seed: H256 = H256::repeat_byte(7);
+	pub const TrapRateDefault: polkadot_sdk::sp_runtime::Perbill =
+		polkadot_sdk::sp_runtime::Perbill::from_percent(1);
 }
 
 /// The node key of node `id`.
@@ -273,6 +281,8 @@ impl crate::Config for Test {
 	type RevealDelay = frame_support::traits::ConstU64<REVEAL_DELAY>;
 	type DefaultChallengeWindow = frame_support::traits::ConstU64<CHALLENGE_WINDOW>;
 	type ForceOrigin = frame_system::EnsureRoot<u64>;
+	type TrapOrigin = frame_system::EnsureSignedBy<Approver, AccountId>;
+	type DefaultTrapRate = TrapRateDefault;
 	type ChallengeBond = frame_support::traits::ConstU64<BOND>;
 	type PanelSize = frame_support::traits::ConstU32<3>;
 	type PanelWindow = frame_support::traits::ConstU64<PANEL_WINDOW>;
@@ -363,7 +373,7 @@ pub fn run_to(block: u64) {
 pub fn new_test_ext() -> polkadot_sdk::sp_io::TestExternalities {
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
-		balances: [REQUESTER, CHALLENGER, TREASURY]
+		balances: [REQUESTER, CHALLENGER, APPROVER, TREASURY]
 			.into_iter()
 			.chain((0..9).map(|n| OWNER_BASE + n))
 			.map(|who| (who, INITIAL_BALANCE))

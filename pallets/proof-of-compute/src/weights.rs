@@ -51,6 +51,9 @@ pub trait WeightInfo {
 	fn authorize_panel_reveal() -> Weight;
 	fn panel_expired() -> Weight;
 	fn replace_replica() -> Weight;
+	fn seal_trap() -> Weight;
+	fn reveal_trap() -> Weight;
+	fn set_trap_rate() -> Weight;
 	fn set_challenge_window() -> Weight;
 	fn finalize(r: u32, ) -> Weight;
 }
@@ -385,6 +388,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn replace_replica() -> Weight {
 		Weight::from_parts(900_000_000, 60_000)
 	}
+	fn seal_trap() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
+	}
+	fn reveal_trap() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
+	}
+	fn set_trap_rate() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
+	}
 	fn panel_expired() -> Weight {
 		//  Measured:  `3639`
 		//  Estimated: `30459`
@@ -500,6 +512,15 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads(10_u64))
 	}
 	fn replace_replica() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
+	}
+	fn seal_trap() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
+	}
+	fn reveal_trap() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
+	}
+	fn set_trap_rate() -> Weight {
 		Weight::from_parts(900_000_000, 60_000)
 	}
 	fn panel_expired() -> Weight {

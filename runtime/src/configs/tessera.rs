@@ -242,6 +242,8 @@ parameter_types! {
 	/// A thousandth of a unit per compute second: 3.6 units for an hour of training.
 	pub const RewardPerSecond: Balance = UNIT / 1_000;
 	pub const ChallengeBond: Balance = 10 * UNIT;
+	/// One assignment in a hundred may be a trap job.
+	pub const TrapRate: Perbill = Perbill::from_percent(1);
 	/// Per validator and re-executed segment, from the job's budget.
 	pub const PanelFee: Balance = UNIT / 10;
 	pub const CommitmentPriority: sp_runtime::transaction_validity::TransactionPriority =
@@ -269,6 +271,8 @@ impl pallet_proof_of_compute::Config for Runtime {
 	/// Ten minutes at six-second blocks; root may set another window.
 	type DefaultChallengeWindow = ConstU32<100>;
 	type ForceOrigin = EnsureRoot<AccountId>;
+	type TrapOrigin = frame_system::EnsureSignedBy<ModelApprovers, AccountId>;
+	type DefaultTrapRate = TrapRate;
 	type ChallengeBond = ChallengeBond;
 	type PanelSize = ConstU32<3>;
 	/// Five minutes at six-second blocks to re-execute one segment.

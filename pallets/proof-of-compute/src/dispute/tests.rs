@@ -21,7 +21,7 @@ use tessera_primitives::{
 
 /// The jobs here have eight checkpoints of ten steps.
 pub(crate) const CHECKPOINTS: u32 = 8;
-const WRONG: u8 = 50;
+pub(crate) const WRONG: u8 = 50;
 const LAZY: u8 = 90;
 
 /// What an honest replica reports at `checkpoint`.

@@ -1,0 +1,95 @@
+//! Trap jobs (SPEC §5): a member of the model registry's approver set re-runs a verified job
+//! with a fresh seed on the reference backend, seals the final weights digest it got (salted,
+//! with the job id) and posts the job like any other. Its trainers see an ordinary job. Once
+//! the job is accepted the setter reveals the answer: replicas that answered otherwise lose
+//! their whole stake (and the node registry deactivates them), the rest are paid as usual,
+//! the result reaches no model, and the treasury pays the setter back what the job cost.
+
+use crate::{pallet::*, types::*, BalanceOf, LOG_TARGET};
+use alloc::vec::Vec;
+use codec::Encode;
+use polkadot_sdk::{
+	frame_support::{
+		ensure,
+		pallet_prelude::*,
+		traits::{fungible::Mutate, tokens::Preservation},
+	},
+	frame_system,
+	sp_core::H256,
+	sp_runtime::traits::{Saturating, Zero},
+};
+use tessera_primitives::{JobId, JobState, Outcome, ReputationSink, SlashReason, Slasher};
+
+/// The seal of answer `expected` to trap job `job`, salted with `salt`.
+pub fn trap_seal(job: JobId, expected: &H256, salt: &[u8; 32]) -> H256 {
+	H256(polkadot_sdk::sp_io::hashing::blake2_256(&(job, expected, salt).encode()))
+}
+
+impl<T: Config> Pallet<T> {
+	pub(crate) fn do_seal_trap(setter: T::AccountId, seal: H256) -> DispatchResult {
+		ensure!(!TrapSeals::<T>::contains_key(seal), Error::<T>::DuplicateTrap);
+		let (assigned, traps) = TrapTally::<T>::get();
+		ensure!(
+			traps < TrapRate::<T>::get().mul_floor(assigned).saturating_add(1),
+			Error::<T>::TooManyTraps
+		);
+		TrapSeals::<T>::insert(seal, (setter, frame_system::Pallet::<T>::block_number()));
+		TrapTally::<T>::put((assigned, traps.saturating_add(1)));
+		Self::deposit_event(Event::TrapSealed { seal });
+		Ok(())
+	}
+
+	pub(crate) fn do_reveal_trap(job: JobId, expected: H256, salt: [u8; 32]) -> DispatchResult {
+		let seal = trap_seal(job, &expected, &salt);
+		let (setter, sealed_at) = TrapSeals::<T>::get(seal).ok_or(Error::<T>::NotATrap)?;
+		let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
+		ensure!(info.requester == setter, Error::<T>::NotATrap);
+		// Replicas are chosen at the start of a block: a seal of that block came after them.
+		ensure!(info.assigned.is_some_and(|assigned| sealed_at < assigned), Error::<T>::LateSeal);
+		ensure!(info.state == JobState::Accepted, Error::<T>::WrongState);
+		TrapSeals::<T>::remove(seal);
+
+		let last = info.checkpoints.saturating_sub(1);
+		let mut caught = Vec::new();
+		let mut state_cid = info.result.as_ref().map(|result| result.state_cid.clone());
+		for node in Assignments::<T>::get(job).unwrap_or_default() {
+			match Reveals::<T>::get((job, node, last)) {
+				Some(payload) if payload.weights_digest == expected => {
+					state_cid = Some(payload.state_cid);
+				}
+				_ => {
+					let reason = SlashReason::TrapFailure;
+					let amount =
+						T::Slasher::slash(node, reason, None).unwrap_or_else(|_| Zero::zero());
+					T::Reputation::report(node, Outcome::ProofFailed);
+					Self::deposit_event(Event::ReplicaConvicted { job, node, reason, amount });
+					caught.push(node);
+				}
+			}
+		}
+		info.result = Some(AgreedResult {
+			weights_digest: expected,
+			state_cid: state_cid.unwrap_or_default(),
+			challenge_ends: frame_system::Pallet::<T>::block_number(),
+		});
+		let budget = info.budget;
+		let refunded = Self::pay(job, info, &caught, JobState::Finalized);
+		Self::reimburse(job, &setter, budget.saturating_sub(refunded));
+		Self::deposit_event(Event::TrapSprung { job, expected, caught: caught.len() as u32 });
+		Ok(())
+	}
+
+	fn reimburse(job: JobId, setter: &T::AccountId, cost: BalanceOf<T>) {
+		if cost.is_zero() {
+			return;
+		}
+		if let Err(error) =
+			T::Currency::transfer(&T::Treasury::get(), setter, cost, Preservation::Preserve)
+		{
+			log::error!(target: LOG_TARGET, "trap {job}: the treasury did not pay back: {error:?}");
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,153 @@
+//! Trap jobs: set by an approver, sprung once accepted.
+
+use super::trap_seal;
+use crate::{
+	dispute::tests::{balance, honest, reporting, train, CHECKPOINTS, WRONG},
+	mock::*,
+	pallet::*,
+};
+use polkadot_sdk::{
+	frame_support::{assert_noop, assert_ok, traits::fungible::Inspect},
+	sp_core::H256,
+	sp_runtime::{DispatchError, Perbill},
+};
+use tessera_primitives::{BackendClass, JobId, JobState, NodeId, SlashReason};
+
+const SALT: [u8; 32] = [5; 32];
+
+fn expected() -> H256 {
+	H256::repeat_byte(honest(CHECKPOINTS - 1))
+}
+
+/// The approver seals the answer to the job it is about to post, posts it with three
+/// replicas, and they are assigned.
+fn trap() -> (JobId, Vec<NodeId>) {
+	let job = NextJobId::<Test>::get();
+	assert_ok!(ProofOfCompute::seal_trap(
+		RuntimeOrigin::signed(APPROVER),
+		trap_seal(job, &expected(), &SALT)
+	));
+	assert_ok!(ProofOfCompute::create_job(
+		RuntimeOrigin::signed(APPROVER),
+		spec(CHECKPOINTS * 10, BackendClass::CpuReference),
+		BUDGET,
+		3,
+		100
+	));
+	run_to(System::block_number() + 1);
+	(job, Assignments::<Test>::get(job).unwrap().into_inner())
+}
+
+fn spring(job: JobId) -> polkadot_sdk::frame_support::dispatch::DispatchResult {
+	ProofOfCompute::reveal_trap(RuntimeOrigin::signed(APPROVER), job, expected(), SALT)
+}
+
+#[test]
+fn a_trainer_that_fails_a_trap_loses_its_whole_stake_and_the_result_reaches_no_model() {
+	crate::tests::test(|| {
+		let (job, replicas) = trap();
+		let lazy = replicas[1];
+		train(
+			&replicas,
+			reporting(
+				job,
+				|node, checkpoint| if node == lazy { WRONG } else { honest(checkpoint) },
+			),
+		);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+		let treasury = Balances::balance(&TREASURY);
+
+		assert_ok!(spring(job));
+		assert!(crate::tests::events().contains(&Event::TrapSprung {
+			job,
+			expected: expected(),
+			caught: 1
+		}));
+		assert_eq!(Slashes::get(), vec![(lazy, SlashReason::TrapFailure)]);
+		assert_eq!(balance(lazy), INITIAL_BALANCE - STAKE);
+		let paid: u64 = Payouts::<Test>::get(job).iter().map(|(_, amount)| amount).sum();
+		assert_eq!(Payouts::<Test>::get(job).len(), 2);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
+		assert!(Finished::get().is_empty(), "a trap's result reaches no model");
+		// The treasury took the stake and paid the approver back what the trap cost.
+		assert_eq!(Balances::balance(&APPROVER), INITIAL_BALANCE);
+		assert_eq!(Balances::balance(&TREASURY), treasury + STAKE - paid);
+		assert!(TrapSeals::<Test>::iter().next().is_none());
+		run_to(System::block_number() + CHALLENGE_WINDOW);
+		assert_eq!(Slashes::get().len(), 1, "the window's end changes nothing");
+	});
+}
+
+#[test]
+fn a_trap_catches_a_colluding_majority_and_pays_the_honest_minority() {
+	crate::tests::test(|| {
+		let (job, replicas) = trap();
+		let good = replicas[0];
+		train(
+			&replicas,
+			reporting(
+				job,
+				|node, checkpoint| if node == good { honest(checkpoint) } else { WRONG },
+			),
+		);
+		assert_eq!(
+			Jobs::<Test>::get(job).unwrap().result.unwrap().weights_digest,
+			H256::repeat_byte(WRONG)
+		);
+		assert_ok!(spring(job));
+		assert_eq!(
+			Slashes::get(),
+			vec![(replicas[1], SlashReason::TrapFailure), (replicas[2], SlashReason::TrapFailure)]
+		);
+		let payouts = Payouts::<Test>::get(job).into_inner();
+		assert_eq!(payouts.len(), 1);
+		assert_eq!(payouts[0].0, good);
+	});
+}
+
+#[test]
+fn traps_are_refused_from_others_late_beyond_the_rate_or_before_acceptance() {
+	crate::tests::test(|| {
+		let seal = trap_seal(0, &expected(), &SALT);
+		assert_noop!(
+			ProofOfCompute::seal_trap(RuntimeOrigin::signed(REQUESTER), seal),
+			DispatchError::BadOrigin
+		);
+		let (job, replicas) = trap();
+		assert_noop!(
+			ProofOfCompute::seal_trap(RuntimeOrigin::signed(APPROVER), H256::repeat_byte(1)),
+			Error::<Test>::TooManyTraps
+		);
+		assert_noop!(spring(job), Error::<Test>::WrongState);
+		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
+		assert_noop!(
+			ProofOfCompute::reveal_trap(RuntimeOrigin::signed(APPROVER), job, expected(), [6; 32]),
+			Error::<Test>::NotATrap
+		);
+
+		// A seal set after the replicas were chosen proves nothing about the answer.
+		assert_ok!(ProofOfCompute::set_trap_rate(RuntimeOrigin::root(), Perbill::one()));
+		assert!(crate::tests::events().contains(&Event::TrapRateSet { rate: Perbill::one() }));
+		assert_ok!(ProofOfCompute::create_job(
+			RuntimeOrigin::signed(APPROVER),
+			spec(CHECKPOINTS * 10, BackendClass::CpuReference),
+			BUDGET,
+			3,
+			100
+		));
+		let late = NextJobId::<Test>::get() - 1;
+		run_to(System::block_number() + 1);
+		assert_ok!(ProofOfCompute::seal_trap(
+			RuntimeOrigin::signed(APPROVER),
+			trap_seal(late, &expected(), &SALT)
+		));
+		let replicas = Assignments::<Test>::get(late).unwrap().into_inner();
+		train(&replicas, reporting(late, |_, checkpoint| honest(checkpoint)));
+		assert_noop!(
+			ProofOfCompute::reveal_trap(RuntimeOrigin::signed(APPROVER), late, expected(), SALT),
+			Error::<Test>::LateSeal
+		);
+		assert_ok!(spring(job));
+		assert!(Slashes::get().is_empty(), "honest replicas pass a trap");
+	});
+}
