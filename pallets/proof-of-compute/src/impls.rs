@@ -293,11 +293,23 @@ impl<T: Config> Pallet<T> {
 		let payload = reveal.payload;
 		let (job, node, checkpoint) = (payload.job, payload.node, payload.checkpoint);
 		let weights_digest = payload.weights_digest;
+		let state_cid = payload.state_cid.clone();
 		Reveals::<T>::insert((job, node, checkpoint), payload);
 		Self::deposit_event(Event::Revealed { job, node, checkpoint, weights_digest });
 		let info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
 		let final_checkpoint = info.checkpoints.saturating_sub(1);
 		let replicas = Assignments::<T>::get(job).unwrap_or_default();
+		let agreeing = replicas
+			.iter()
+			.filter(|replica| {
+				Reveals::<T>::get((job, **replica, checkpoint))
+					.is_some_and(|other| other.weights_digest == weights_digest)
+			})
+			.count() as u64;
+		let later = LastAgreed::<T>::get(job).is_none_or(|(agreed, _)| checkpoint > agreed);
+		if later && agreeing.saturating_mul(2) > u64::from(info.redundancy) {
+			LastAgreed::<T>::insert(job, (checkpoint, state_cid));
+		}
 		if info.state == JobState::Running
 			&& replicas
 				.iter()
@@ -481,6 +493,7 @@ impl<T: Config> Pallet<T> {
 		}
 		let refunded = Self::release_budget(&info.requester, remaining);
 		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
+		LastAgreed::<T>::remove(job);
 		Payouts::<T>::insert(job, payouts);
 		info.state = end;
 		Jobs::<T>::insert(job, info);
@@ -513,6 +526,7 @@ impl<T: Config> Pallet<T> {
 		}
 		let refunded = Self::release_budget(&info.requester, info.budget);
 		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
+		LastAgreed::<T>::remove(job);
 		info.state = JobState::Failed;
 		Jobs::<T>::insert(job, info);
 		T::Outcome::failed(job);
@@ -582,6 +596,12 @@ impl<T: Config> Pallet<T> {
 		}
 		let duties: alloc::collections::BTreeSet<_> = PanelDuties::<T>::iter_keys().collect();
 		ensure!(duties == seats, "PanelDuties out of step with the panels");
+		for job in LastAgreed::<T>::iter_keys() {
+			ensure!(
+				Jobs::<T>::get(job).is_some_and(|info| open(info.state)),
+				"an agreed checkpoint kept for a job that ended"
+			);
+		}
 		for (job, node) in ReplicaStarts::<T>::iter_keys() {
 			ensure!(
 				Assignments::<T>::get(job).is_some_and(|replicas| replicas.contains(&node)),

@@ -373,6 +373,12 @@ pub mod pallet {
 	pub type Deactivated<T> =
 		StorageValue<_, BoundedVec<NodeId, ConstU32<MAX_DEACTIVATED_QUEUE>>, ValueQuery>;
 
+	/// The latest checkpoint of each job in training on which more than half of its
+	/// redundancy revealed the same weights digest, and the state they named: where a
+	/// replacement replica resumes.
+	#[pallet::storage]
+	pub type LastAgreed<T> = StorageMap<_, Twox64Concat, JobId, (u32, tessera_primitives::Cid)>;
+
 	/// Replicas that took over from another mid-job: the checkpoint they start at and the
 	/// agreed state they resume (empty for the job's own start).
 	#[pallet::storage]

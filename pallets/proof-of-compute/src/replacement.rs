@@ -73,7 +73,7 @@ impl<T: Config> Pallet<T> {
 		let slashed = Self::slash_abandonment(gone, &info);
 		T::Reputation::report(gone, Outcome::JobFailed);
 
-		let (from, state) = match Self::last_agreed_checkpoint(job, &info, &replicas) {
+		let (from, state) = match LastAgreed::<T>::get(job) {
 			Some((checkpoint, state)) => (checkpoint.saturating_add(1), state),
 			None => (0, Cid::default()),
 		};
@@ -120,29 +120,6 @@ impl<T: Config> Pallet<T> {
 				log::warn!(target: LOG_TARGET, "node {node} not slashed for abandoning: {error:?}");
 				Zero::zero()
 			})
-	}
-
-	/// The latest checkpoint on which more than half of the job's redundancy revealed the
-	/// same weights digest, and the state they named.
-	fn last_agreed_checkpoint(
-		job: JobId,
-		info: &JobInfoOf<T>,
-		replicas: &[NodeId],
-	) -> Option<(u32, Cid)> {
-		(0..info.checkpoints).rev().find_map(|checkpoint| {
-			let reveals: Vec<_> = replicas
-				.iter()
-				.filter_map(|node| Reveals::<T>::get((job, *node, checkpoint)))
-				.collect();
-			reveals.iter().find_map(|payload| {
-				let agreeing = reveals
-					.iter()
-					.filter(|other| other.weights_digest == payload.weights_digest)
-					.count() as u64;
-				(agreeing.saturating_mul(2) > u64::from(info.redundancy))
-					.then(|| (checkpoint, payload.state_cid.clone()))
-			})
-		})
 	}
 
 	/// Whether `node` trained `job`'s `checkpoint` itself, rather than starting after it as a

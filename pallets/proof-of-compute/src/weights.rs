@@ -49,8 +49,8 @@ pub trait WeightInfo {
 	fn authorize_panel_commit() -> Weight;
 	fn panel_reveal() -> Weight;
 	fn authorize_panel_reveal() -> Weight;
-	fn panel_expired() -> Weight;
 	fn replace_replica() -> Weight;
+	fn panel_expired() -> Weight;
 	fn seal_trap() -> Weight;
 	fn reveal_trap() -> Weight;
 	fn set_trap_rate() -> Weight;
@@ -76,8 +76,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn create_job() -> Weight {
 		//  Measured:  `2791`
 		//  Estimated: `3991`
-		// Minimum execution time: 61_647_000 picoseconds.
-		Weight::from_parts(71_730_000, 3991)
+		// Minimum execution time: 59_032_000 picoseconds.
+		Weight::from_parts(63_047_000, 3991)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -92,8 +92,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn cancel_job() -> Weight {
 		//  Measured:  `2834`
 		//  Estimated: `36819`
-		// Minimum execution time: 53_867_000 picoseconds.
-		Weight::from_parts(61_560_000, 36819)
+		// Minimum execution time: 51_989_000 picoseconds.
+		Weight::from_parts(55_800_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -113,6 +113,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::TrapTally` (r:1 w:1)
+	/// Proof: `ProofOfCompute::TrapTally` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::OpenJobs` (r:0 w:5)
 	/// Proof: `ProofOfCompute::OpenJobs` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:0 w:1)
@@ -120,10 +122,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn assign_job() -> Weight {
 		//  Measured:  `1800`
 		//  Estimated: `36819`
-		// Minimum execution time: 146_649_000 picoseconds.
-		Weight::from_parts(159_618_000, 36819)
-			.saturating_add(T::DbWeight::get().reads(16_u64))
-			.saturating_add(T::DbWeight::get().writes(8_u64))
+		// Minimum execution time: 144_472_000 picoseconds.
+		Weight::from_parts(151_121_000, 36819)
+			.saturating_add(T::DbWeight::get().reads(17_u64))
+			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
@@ -136,10 +138,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Commits` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Commits` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
-		//  Measured:  `681`
+		//  Measured:  `717`
 		//  Estimated: `36819`
-		// Minimum execution time: 40_727_000 picoseconds.
-		Weight::from_parts(49_418_000, 36819)
+		// Minimum execution time: 40_849_000 picoseconds.
+		Weight::from_parts(45_589_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -156,10 +158,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_commit() -> Weight {
-		//  Measured:  `1195`
+		//  Measured:  `1231`
 		//  Estimated: `36819`
-		// Minimum execution time: 68_986_000 picoseconds.
-		Weight::from_parts(76_878_000, 36819)
+		// Minimum execution time: 68_656_000 picoseconds.
+		Weight::from_parts(72_345_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
@@ -180,6 +182,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ParachainSystem::ValidationData` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::ReplicaStarts` (r:5 w:0)
+	/// Proof: `ProofOfCompute::ReplicaStarts` (`max_values`: None, `max_size`: Some(130), added: 2605, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::NextNodeId` (r:1 w:0)
 	/// Proof: `NodeRegistry::NextNodeId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:11 w:0)
@@ -193,11 +197,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn reveal() -> Weight {
-		//  Measured:  `19428`
+		//  Measured:  `19464`
 		//  Estimated: `67782`
-		// Minimum execution time: 744_590_000 picoseconds.
-		Weight::from_parts(825_738_000, 67782)
-			.saturating_add(T::DbWeight::get().reads(55_u64))
+		// Minimum execution time: 754_489_000 picoseconds.
+		Weight::from_parts(798_108_000, 67782)
+			.saturating_add(T::DbWeight::get().reads(60_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
@@ -217,10 +221,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_reveal() -> Weight {
-		//  Measured:  `1582`
+		//  Measured:  `1618`
 		//  Estimated: `36819`
-		// Minimum execution time: 88_784_000 picoseconds.
-		Weight::from_parts(102_685_000, 36819)
+		// Minimum execution time: 87_942_000 picoseconds.
+		Weight::from_parts(94_742_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
@@ -233,6 +237,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:10 w:0)
 	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::ReplicaStarts` (r:5 w:0)
+	/// Proof: `ProofOfCompute::ReplicaStarts` (`max_values`: None, `max_size`: Some(130), added: 2605, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::NextNodeId` (r:1 w:0)
 	/// Proof: `NodeRegistry::NextNodeId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `ParachainSystem::ValidationData` (r:1 w:0)
@@ -256,11 +262,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		//  Measured:  `11894`
+		//  Measured:  `11930`
 		//  Estimated: `36819`
-		// Minimum execution time: 530_639_000 picoseconds.
-		Weight::from_parts(572_998_000, 36819)
-			.saturating_add(T::DbWeight::get().reads(36_u64))
+		// Minimum execution time: 580_658_000 picoseconds.
+		Weight::from_parts(624_291_000, 36819)
+			.saturating_add(T::DbWeight::get().reads(41_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
@@ -272,8 +278,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn panel_commit() -> Weight {
 		//  Measured:  `580`
 		//  Estimated: `4673`
-		// Minimum execution time: 90_318_000 picoseconds.
-		Weight::from_parts(99_595_000, 4673)
+		// Minimum execution time: 92_519_000 picoseconds.
+		Weight::from_parts(104_351_000, 4673)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -292,8 +298,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_panel_commit() -> Weight {
 		//  Measured:  `1189`
 		//  Estimated: `4673`
-		// Minimum execution time: 113_249_000 picoseconds.
-		Weight::from_parts(134_431_000, 4673)
+		// Minimum execution time: 126_622_000 picoseconds.
+		Weight::from_parts(137_647_000, 4673)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
@@ -310,6 +316,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:18 w:0)
 	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::ReplicaStarts` (r:5 w:0)
+	/// Proof: `ProofOfCompute::ReplicaStarts` (`max_values`: None, `max_size`: Some(130), added: 2605, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:11 w:4)
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(204), added: 2679, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:5 w:5)
@@ -318,6 +326,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Reputation::ReputationOfNode` (r:10 w:7)
 	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Deactivated` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Deactivated` (`max_values`: Some(1), `max_size`: Some(1026), added: 1521, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::NextNodeId` (r:1 w:0)
 	/// Proof: `NodeRegistry::NextNodeId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `ParachainSystem::ValidationData` (r:1 w:0)
@@ -331,12 +341,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:4)
 	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn panel_reveal() -> Weight {
-		//  Measured:  `19056`
+		//  Measured:  `19092`
 		//  Estimated: `51084`
-		// Minimum execution time: 1_077_663_000 picoseconds.
-		Weight::from_parts(1_154_896_000, 51084)
-			.saturating_add(T::DbWeight::get().reads(70_u64))
-			.saturating_add(T::DbWeight::get().writes(39_u64))
+		// Minimum execution time: 1_104_021_000 picoseconds.
+		Weight::from_parts(1_238_352_000, 51084)
+			.saturating_add(T::DbWeight::get().reads(76_u64))
+			.saturating_add(T::DbWeight::get().writes(40_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Disputes` (`max_values`: None, `max_size`: Some(1208), added: 3683, mode: `MaxEncodedLen`)
@@ -355,9 +365,47 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_panel_reveal() -> Weight {
 		//  Measured:  `1991`
 		//  Estimated: `11130`
-		// Minimum execution time: 171_647_000 picoseconds.
-		Weight::from_parts(192_820_000, 11130)
+		// Minimum execution time: 149_804_000 picoseconds.
+		Weight::from_parts(164_213_000, 11130)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
+	}
+	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Assignments` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Reveals` (r:1281 w:0)
+	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:12 w:1)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(204), added: 2679, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::ReputationOfNode` (r:8 w:1)
+	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Deactivated` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Deactivated` (`max_values`: Some(1), `max_size`: Some(1026), added: 1521, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::NextNodeId` (r:1 w:0)
+	/// Proof: `NodeRegistry::NextNodeId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ParachainSystem::ValidationData` (r:1 w:0)
+	/// Proof: `ParachainSystem::ValidationData` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
+	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::OpenJobs` (r:0 w:2)
+	/// Proof: `ProofOfCompute::OpenJobs` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::ReplicaStarts` (r:0 w:1)
+	/// Proof: `ProofOfCompute::ReplicaStarts` (`max_values`: None, `max_size`: Some(130), added: 2605, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::NextCheckpoint` (r:0 w:1)
+	/// Proof: `ProofOfCompute::NextCheckpoint` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	fn replace_replica() -> Weight {
+		//  Measured:  `362555`
+		//  Estimated: `3566013`
+		// Minimum execution time: 8_707_451_000 picoseconds.
+		Weight::from_parts(9_449_823_000, 3566013)
+			.saturating_add(T::DbWeight::get().reads(1311_u64))
+			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Disputes` (`max_values`: None, `max_size`: Some(1208), added: 3683, mode: `MaxEncodedLen`)
@@ -385,33 +433,78 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::PanelCommits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:6)
 	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	fn replace_replica() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
-	}
-	fn seal_trap() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
-	}
-	fn reveal_trap() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
-	}
-	fn set_trap_rate() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
-	}
 	fn panel_expired() -> Weight {
-		//  Measured:  `3639`
+		//  Measured:  `3675`
 		//  Estimated: `30459`
-		// Minimum execution time: 460_129_000 picoseconds.
-		Weight::from_parts(495_677_000, 30459)
+		// Minimum execution time: 444_979_000 picoseconds.
+		Weight::from_parts(481_213_000, 30459)
 			.saturating_add(T::DbWeight::get().reads(29_u64))
 			.saturating_add(T::DbWeight::get().writes(18_u64))
+	}
+	/// Storage: `ModelApprovers::Members` (r:1 w:0)
+	/// Proof: `ModelApprovers::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::TrapSeals` (r:1 w:1)
+	/// Proof: `ProofOfCompute::TrapSeals` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::TrapTally` (r:1 w:1)
+	/// Proof: `ProofOfCompute::TrapTally` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::TrapRate` (r:1 w:0)
+	/// Proof: `ProofOfCompute::TrapRate` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	fn seal_trap() -> Weight {
+		//  Measured:  `104`
+		//  Estimated: `3533`
+		// Minimum execution time: 14_937_000 picoseconds.
+		Weight::from_parts(17_335_000, 3533)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	/// Storage: `ModelApprovers::Members` (r:1 w:0)
+	/// Proof: `ModelApprovers::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::TrapSeals` (r:1 w:1)
+	/// Proof: `ProofOfCompute::TrapSeals` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Reveals` (r:5 w:0)
+	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:5 w:5)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(204), added: 2679, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:6 w:6)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:7 w:7)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::ReputationOfNode` (r:5 w:5)
+	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Deactivated` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Deactivated` (`max_values`: Some(1), `max_size`: Some(1026), added: 1521, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::OpenJobs` (r:0 w:5)
+	/// Proof: `ProofOfCompute::OpenJobs` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Payouts` (r:0 w:1)
+	/// Proof: `ProofOfCompute::Payouts` (`max_values`: None, `max_size`: Some(5118), added: 7593, mode: `MaxEncodedLen`)
+	fn reveal_trap() -> Weight {
+		//  Measured:  `5052`
+		//  Estimated: `36819`
+		// Minimum execution time: 499_905_000 picoseconds.
+		Weight::from_parts(546_444_000, 36819)
+			.saturating_add(T::DbWeight::get().reads(33_u64))
+			.saturating_add(T::DbWeight::get().writes(32_u64))
+	}
+	/// Storage: `ProofOfCompute::TrapRate` (r:0 w:1)
+	/// Proof: `ProofOfCompute::TrapRate` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	fn set_trap_rate() -> Weight {
+		//  Measured:  `0`
+		//  Estimated: `0`
+		// Minimum execution time: 5_538_000 picoseconds.
+		Weight::from_parts(6_405_000, 0)
+			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::ChallengeWindow` (r:0 w:1)
 	/// Proof: `ProofOfCompute::ChallengeWindow` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn set_challenge_window() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_326_000 picoseconds.
-		Weight::from_parts(6_241_000, 0)
+		// Minimum execution time: 5_492_000 picoseconds.
+		Weight::from_parts(6_436_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
@@ -440,11 +533,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::Payouts` (`max_values`: None, `max_size`: Some(5118), added: 7593, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 5]`.
 	fn finalize(r: u32, ) -> Weight {
-		//  Measured:  `2040 + r * (550 ±0)`
+		//  Measured:  `2076 + r * (551 ±0)`
 		//  Estimated: `36819 + r * (2783 ±0)`
-		// Minimum execution time: 154_730_000 picoseconds.
-		Weight::from_parts(108_479_536, 36819)
-			.saturating_add(Weight::from_parts(73_327_609, 0).saturating_mul(r.into()))
+		// Minimum execution time: 161_040_000 picoseconds.
+		Weight::from_parts(114_513_108, 36819)
+			.saturating_add(Weight::from_parts(69_817_636, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -456,85 +549,92 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn create_job() -> Weight {
-		Weight::from_parts(71_730_000, 3991)
+		Weight::from_parts(63_047_000, 3991)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(61_560_000, 36819)
+		Weight::from_parts(55_800_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn assign_job() -> Weight {
-		Weight::from_parts(159_618_000, 36819)
-			.saturating_add(RocksDbWeight::get().reads(16_u64))
-			.saturating_add(RocksDbWeight::get().writes(8_u64))
+		Weight::from_parts(151_121_000, 36819)
+			.saturating_add(RocksDbWeight::get().reads(17_u64))
+			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(49_418_000, 36819)
+		Weight::from_parts(45_589_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn authorize_commit() -> Weight {
-		Weight::from_parts(76_878_000, 36819)
+		Weight::from_parts(72_345_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(825_738_000, 67782)
-			.saturating_add(RocksDbWeight::get().reads(55_u64))
+		Weight::from_parts(798_108_000, 67782)
+			.saturating_add(RocksDbWeight::get().reads(60_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn authorize_reveal() -> Weight {
-		Weight::from_parts(102_685_000, 36819)
+		Weight::from_parts(94_742_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(572_998_000, 36819)
-			.saturating_add(RocksDbWeight::get().reads(36_u64))
+		Weight::from_parts(624_291_000, 36819)
+			.saturating_add(RocksDbWeight::get().reads(41_u64))
 			.saturating_add(RocksDbWeight::get().writes(10_u64))
 	}
 	fn panel_commit() -> Weight {
-		Weight::from_parts(99_595_000, 4673)
+		Weight::from_parts(104_351_000, 4673)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn authorize_panel_commit() -> Weight {
-		Weight::from_parts(134_431_000, 4673)
+		Weight::from_parts(137_647_000, 4673)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 	}
 	fn panel_reveal() -> Weight {
-		Weight::from_parts(1_154_896_000, 51084)
-			.saturating_add(RocksDbWeight::get().reads(70_u64))
-			.saturating_add(RocksDbWeight::get().writes(39_u64))
+		Weight::from_parts(1_238_352_000, 51084)
+			.saturating_add(RocksDbWeight::get().reads(76_u64))
+			.saturating_add(RocksDbWeight::get().writes(40_u64))
 	}
 	fn authorize_panel_reveal() -> Weight {
-		Weight::from_parts(192_820_000, 11130)
+		Weight::from_parts(164_213_000, 11130)
 			.saturating_add(RocksDbWeight::get().reads(10_u64))
 	}
 	fn replace_replica() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
-	}
-	fn seal_trap() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
-	}
-	fn reveal_trap() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
-	}
-	fn set_trap_rate() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
+		Weight::from_parts(9_449_823_000, 3566013)
+			.saturating_add(RocksDbWeight::get().reads(1311_u64))
+			.saturating_add(RocksDbWeight::get().writes(11_u64))
 	}
 	fn panel_expired() -> Weight {
-		Weight::from_parts(495_677_000, 30459)
+		Weight::from_parts(481_213_000, 30459)
 			.saturating_add(RocksDbWeight::get().reads(29_u64))
 			.saturating_add(RocksDbWeight::get().writes(18_u64))
 	}
+	fn seal_trap() -> Weight {
+		Weight::from_parts(17_335_000, 3533)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
+	}
+	fn reveal_trap() -> Weight {
+		Weight::from_parts(546_444_000, 36819)
+			.saturating_add(RocksDbWeight::get().reads(33_u64))
+			.saturating_add(RocksDbWeight::get().writes(32_u64))
+	}
+	fn set_trap_rate() -> Weight {
+		Weight::from_parts(6_405_000, 0)
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
 	fn set_challenge_window() -> Weight {
-		Weight::from_parts(6_241_000, 0)
+		Weight::from_parts(6_436_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn finalize(r: u32, ) -> Weight {
-		Weight::from_parts(108_479_536, 36819)
-			.saturating_add(Weight::from_parts(73_327_609, 0).saturating_mul(r.into()))
+		Weight::from_parts(114_513_108, 36819)
+			.saturating_add(Weight::from_parts(69_817_636, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
