@@ -43,7 +43,7 @@ try {
   }
   const names = new Map(operators.map(({ node, name }) => [node, name]));
   await disableSpotChecks(api, alice);
-  say('spot-checks off (sudo reputation.setSpotCheckBase(0)): a spot-checked job would wait for panel re-execution');
+  say('spot-checks off (sudo reputation.setSpotCheckBase(0)): a spot-checked job would wait for a panel of validators, and this network registers none');
 
   const before = await snapshot(api, operators);
   let job;

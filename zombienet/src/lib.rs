@@ -50,6 +50,8 @@ pub struct Collator {
 	pub trainer: &'static str,
 	/// The secret URI of its compute-node key (`tsra`), kept in the collator's keystore.
 	pub node_key: &'static str,
+	/// The dev account that owns the compute node.
+	pub owner: fn() -> Keypair,
 }
 
 /// The two collators of `tessera.toml`; each owner is the dev account of the same name.
@@ -58,19 +60,17 @@ pub const COLLATORS: [Collator; 2] = [
 		name: "charlie",
 		trainer: "trainer-charlie",
 		node_key: "//tessera-zombienet/charlie",
+		owner: dev::charlie,
 	},
-	Collator { name: "dave", trainer: "trainer-dave", node_key: "//tessera-zombienet/dave" },
+	Collator {
+		name: "dave",
+		trainer: "trainer-dave",
+		node_key: "//tessera-zombienet/dave",
+		owner: dev::dave,
+	},
 ];
 
 impl Collator {
-	/// The dev account that owns the collator's compute node.
-	pub fn owner(&self) -> Keypair {
-		match self.name {
-			"charlie" => dev::charlie(),
-			_ => dev::dave(),
-		}
-	}
-
 	/// The compute node's key pair.
 	pub fn node_key(&self) -> Keypair {
 		let uri = SecretUri::from_str(self.node_key).expect("the node key URIs are valid");
@@ -91,11 +91,15 @@ pub struct ComputeNode {
 pub struct TesseraNetwork {
 	/// What zombienet spawned.
 	pub network: Network<LocalFileSystem>,
-	/// Where every process keeps its files.
-	pub base_dir: PathBuf,
 }
 
 impl TesseraNetwork {
+	/// Where this process spawns its network: a directory of its own under the system's
+	/// temporary directory, so that two runs never share one.
+	pub fn default_base_dir() -> PathBuf {
+		std::env::temp_dir().join(format!("tessera-zombienet-{}", std::process::id()))
+	}
+
 	/// Spawns `tessera.toml` under `base_dir`, whose `stores/` it first fills with the genesis
 	/// model's content (one trainer store per collator).
 	pub async fn spawn(base_dir: &Path) -> Result<Self> {
@@ -113,7 +117,7 @@ impl TesseraNetwork {
 			.map_err(|errors| anyhow!("zombienet settings: {errors:?}"))?;
 		let config = NetworkConfig::load_from_toml_with_settings(DEFINITION, &settings)?;
 		let network = config.spawn_native().await.context("spawning the network")?;
-		Ok(Self { network, base_dir: base_dir.to_owned() })
+		Ok(Self { network })
 	}
 
 	/// A client of the node `name`: a relay validator or a collator.
@@ -158,7 +162,7 @@ impl TesseraNetwork {
 			.await
 			.context("setting the trainer URL")?;
 
-			let owner = collator.owner();
+			let owner = (collator.owner)();
 			chain.submit(&register(&owner, &key), &owner).await?;
 			let owner_id = owner.public_key().0;
 			let id = events

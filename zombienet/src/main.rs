@@ -8,7 +8,7 @@ const APPS: &str = "https://polkadot.js.org/apps/?rpc=";
 
 #[tokio::main]
 async fn main() -> Result<()> {
-	let base_dir = std::env::temp_dir().join(format!("tessera-zombienet-{}", std::process::id()));
+	let base_dir = TesseraNetwork::default_base_dir();
 	println!("spawning the network under {} (every node's log is there)", base_dir.display());
 	let net = TesseraNetwork::spawn(&base_dir).await?;
 	let outcome = enrol_and_serve(&net).await;

@@ -41,7 +41,7 @@ struct Run<'a> {
 
 #[tokio::main]
 async fn main() {
-	let base_dir = std::env::temp_dir().join(format!("tessera-zombienet-{}", std::process::id()));
+	let base_dir = TesseraNetwork::default_base_dir();
 	let outcome = match check("the network spawns", TesseraNetwork::spawn(&base_dir)).await {
 		Ok(net) => {
 			let outcome = run(&net).await;
@@ -138,7 +138,7 @@ async fn both_compute_nodes_heartbeat(run: &Run<'_>) -> Result<()> {
 
 async fn both_collators_author_blocks(run: &Run<'_>) -> Result<()> {
 	for collator in COLLATORS {
-		let account = collator.owner().public_key().0;
+		let account = (collator.owner)().public_key().0;
 		let mut last_authored = 0;
 		for _ in 0..30 {
 			let key = vec![Value::from_bytes(account)];

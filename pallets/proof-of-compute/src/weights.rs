@@ -76,8 +76,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn create_job() -> Weight {
 		//  Measured:  `2791`
 		//  Estimated: `3991`
-		// Minimum execution time: 59_032_000 picoseconds.
-		Weight::from_parts(63_047_000, 3991)
+		// Minimum execution time: 59_870_000 picoseconds.
+		Weight::from_parts(63_048_000, 3991)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -92,8 +92,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn cancel_job() -> Weight {
 		//  Measured:  `2834`
 		//  Estimated: `36819`
-		// Minimum execution time: 51_989_000 picoseconds.
-		Weight::from_parts(55_800_000, 36819)
+		// Minimum execution time: 52_013_000 picoseconds.
+		Weight::from_parts(55_609_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -122,8 +122,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn assign_job() -> Weight {
 		//  Measured:  `1800`
 		//  Estimated: `36819`
-		// Minimum execution time: 144_472_000 picoseconds.
-		Weight::from_parts(151_121_000, 36819)
+		// Minimum execution time: 142_590_000 picoseconds.
+		Weight::from_parts(156_157_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -140,8 +140,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit() -> Weight {
 		//  Measured:  `717`
 		//  Estimated: `36819`
-		// Minimum execution time: 40_849_000 picoseconds.
-		Weight::from_parts(45_589_000, 36819)
+		// Minimum execution time: 39_520_000 picoseconds.
+		Weight::from_parts(46_654_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -160,8 +160,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_commit() -> Weight {
 		//  Measured:  `1231`
 		//  Estimated: `36819`
-		// Minimum execution time: 68_656_000 picoseconds.
-		Weight::from_parts(72_345_000, 36819)
+		// Minimum execution time: 68_634_000 picoseconds.
+		Weight::from_parts(77_656_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
@@ -174,6 +174,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::Commits` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::CommitRounds` (r:1 w:0)
 	/// Proof: `ProofOfCompute::CommitRounds` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::LastAgreed` (r:1 w:0)
+	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(118), added: 2593, mode: `MaxEncodedLen`)
 	/// Storage: `Reputation::ReputationOfNode` (r:11 w:0)
 	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
@@ -197,11 +199,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn reveal() -> Weight {
-		//  Measured:  `19464`
+		//  Measured:  `19606`
 		//  Estimated: `67782`
-		// Minimum execution time: 754_489_000 picoseconds.
-		Weight::from_parts(798_108_000, 67782)
-			.saturating_add(T::DbWeight::get().reads(60_u64))
+		// Minimum execution time: 733_870_000 picoseconds.
+		Weight::from_parts(822_023_000, 67782)
+			.saturating_add(T::DbWeight::get().reads(61_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
@@ -221,10 +223,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_reveal() -> Weight {
-		//  Measured:  `1618`
+		//  Measured:  `1651`
 		//  Estimated: `36819`
-		// Minimum execution time: 87_942_000 picoseconds.
-		Weight::from_parts(94_742_000, 36819)
+		// Minimum execution time: 87_706_000 picoseconds.
+		Weight::from_parts(97_993_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
@@ -262,10 +264,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		//  Measured:  `11930`
+		//  Measured:  `11963`
 		//  Estimated: `36819`
-		// Minimum execution time: 580_658_000 picoseconds.
-		Weight::from_parts(624_291_000, 36819)
+		// Minimum execution time: 508_990_000 picoseconds.
+		Weight::from_parts(543_349_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(41_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
@@ -276,10 +278,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Panels` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn panel_commit() -> Weight {
-		//  Measured:  `580`
+		//  Measured:  `613`
 		//  Estimated: `4673`
-		// Minimum execution time: 92_519_000 picoseconds.
-		Weight::from_parts(104_351_000, 4673)
+		// Minimum execution time: 76_226_000 picoseconds.
+		Weight::from_parts(86_223_000, 4673)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -296,10 +298,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_panel_commit() -> Weight {
-		//  Measured:  `1189`
+		//  Measured:  `1222`
 		//  Estimated: `4673`
-		// Minimum execution time: 126_622_000 picoseconds.
-		Weight::from_parts(137_647_000, 4673)
+		// Minimum execution time: 102_158_000 picoseconds.
+		Weight::from_parts(123_920_000, 4673)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
@@ -341,10 +343,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:4)
 	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn panel_reveal() -> Weight {
-		//  Measured:  `19092`
+		//  Measured:  `19161`
 		//  Estimated: `51084`
-		// Minimum execution time: 1_104_021_000 picoseconds.
-		Weight::from_parts(1_238_352_000, 51084)
+		// Minimum execution time: 1_155_206_000 picoseconds.
+		Weight::from_parts(1_238_679_000, 51084)
 			.saturating_add(T::DbWeight::get().reads(76_u64))
 			.saturating_add(T::DbWeight::get().writes(40_u64))
 	}
@@ -363,17 +365,17 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_panel_reveal() -> Weight {
-		//  Measured:  `1991`
+		//  Measured:  `2024`
 		//  Estimated: `11130`
-		// Minimum execution time: 149_804_000 picoseconds.
-		Weight::from_parts(164_213_000, 11130)
+		// Minimum execution time: 143_970_000 picoseconds.
+		Weight::from_parts(171_089_000, 11130)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Reveals` (r:1281 w:0)
+	/// Storage: `ProofOfCompute::Reveals` (r:6 w:0)
 	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:12 w:1)
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(204), added: 2679, mode: `MaxEncodedLen`)
@@ -385,6 +387,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Deactivated` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Deactivated` (`max_values`: Some(1), `max_size`: Some(1026), added: 1521, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::LastAgreed` (r:1 w:0)
+	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(118), added: 2593, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::NextNodeId` (r:1 w:0)
 	/// Proof: `NodeRegistry::NextNodeId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `ParachainSystem::ValidationData` (r:1 w:0)
@@ -400,11 +404,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:0 w:1)
 	/// Proof: `ProofOfCompute::NextCheckpoint` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn replace_replica() -> Weight {
-		//  Measured:  `362555`
-		//  Estimated: `3566013`
-		// Minimum execution time: 8_707_451_000 picoseconds.
-		Weight::from_parts(9_449_823_000, 3566013)
-			.saturating_add(T::DbWeight::get().reads(1311_u64))
+		//  Measured:  `9337`
+		//  Estimated: `36819`
+		// Minimum execution time: 504_338_000 picoseconds.
+		Weight::from_parts(552_860_000, 36819)
+			.saturating_add(T::DbWeight::get().reads(37_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
@@ -434,10 +438,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:6)
 	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn panel_expired() -> Weight {
-		//  Measured:  `3675`
+		//  Measured:  `3744`
 		//  Estimated: `30459`
-		// Minimum execution time: 444_979_000 picoseconds.
-		Weight::from_parts(481_213_000, 30459)
+		// Minimum execution time: 421_480_000 picoseconds.
+		Weight::from_parts(454_013_000, 30459)
 			.saturating_add(T::DbWeight::get().reads(29_u64))
 			.saturating_add(T::DbWeight::get().writes(18_u64))
 	}
@@ -452,8 +456,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn seal_trap() -> Weight {
 		//  Measured:  `104`
 		//  Estimated: `3533`
-		// Minimum execution time: 14_937_000 picoseconds.
-		Weight::from_parts(17_335_000, 3533)
+		// Minimum execution time: 14_825_000 picoseconds.
+		Weight::from_parts(16_219_000, 3533)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -481,21 +485,23 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::OpenJobs` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Payouts` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Payouts` (`max_values`: None, `max_size`: Some(5118), added: 7593, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
+	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(118), added: 2593, mode: `MaxEncodedLen`)
 	fn reveal_trap() -> Weight {
-		//  Measured:  `5052`
+		//  Measured:  `5085`
 		//  Estimated: `36819`
-		// Minimum execution time: 499_905_000 picoseconds.
-		Weight::from_parts(546_444_000, 36819)
+		// Minimum execution time: 490_648_000 picoseconds.
+		Weight::from_parts(568_530_000, 36819)
 			.saturating_add(T::DbWeight::get().reads(33_u64))
-			.saturating_add(T::DbWeight::get().writes(32_u64))
+			.saturating_add(T::DbWeight::get().writes(33_u64))
 	}
 	/// Storage: `ProofOfCompute::TrapRate` (r:0 w:1)
 	/// Proof: `ProofOfCompute::TrapRate` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn set_trap_rate() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_538_000 picoseconds.
-		Weight::from_parts(6_405_000, 0)
+		// Minimum execution time: 5_320_000 picoseconds.
+		Weight::from_parts(6_148_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::ChallengeWindow` (r:0 w:1)
@@ -503,8 +509,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_challenge_window() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_492_000 picoseconds.
-		Weight::from_parts(6_436_000, 0)
+		// Minimum execution time: 5_260_000 picoseconds.
+		Weight::from_parts(6_034_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
@@ -531,16 +537,18 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::OpenJobs` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Payouts` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Payouts` (`max_values`: None, `max_size`: Some(5118), added: 7593, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
+	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(118), added: 2593, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 5]`.
 	fn finalize(r: u32, ) -> Weight {
-		//  Measured:  `2076 + r * (551 ±0)`
+		//  Measured:  `2109 + r * (551 ±0)`
 		//  Estimated: `36819 + r * (2783 ±0)`
-		// Minimum execution time: 161_040_000 picoseconds.
-		Weight::from_parts(114_513_108, 36819)
-			.saturating_add(Weight::from_parts(69_817_636, 0).saturating_mul(r.into()))
+		// Minimum execution time: 161_627_000 picoseconds.
+		Weight::from_parts(114_211_399, 36819)
+			.saturating_add(Weight::from_parts(73_852_547, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
 	}
@@ -549,95 +557,95 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn create_job() -> Weight {
-		Weight::from_parts(63_047_000, 3991)
+		Weight::from_parts(63_048_000, 3991)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(55_800_000, 36819)
+		Weight::from_parts(55_609_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn assign_job() -> Weight {
-		Weight::from_parts(151_121_000, 36819)
+		Weight::from_parts(156_157_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(17_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(45_589_000, 36819)
+		Weight::from_parts(46_654_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn authorize_commit() -> Weight {
-		Weight::from_parts(72_345_000, 36819)
+		Weight::from_parts(77_656_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(798_108_000, 67782)
-			.saturating_add(RocksDbWeight::get().reads(60_u64))
+		Weight::from_parts(822_023_000, 67782)
+			.saturating_add(RocksDbWeight::get().reads(61_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn authorize_reveal() -> Weight {
-		Weight::from_parts(94_742_000, 36819)
+		Weight::from_parts(97_993_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(624_291_000, 36819)
+		Weight::from_parts(543_349_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(41_u64))
 			.saturating_add(RocksDbWeight::get().writes(10_u64))
 	}
 	fn panel_commit() -> Weight {
-		Weight::from_parts(104_351_000, 4673)
+		Weight::from_parts(86_223_000, 4673)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn authorize_panel_commit() -> Weight {
-		Weight::from_parts(137_647_000, 4673)
+		Weight::from_parts(123_920_000, 4673)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 	}
 	fn panel_reveal() -> Weight {
-		Weight::from_parts(1_238_352_000, 51084)
+		Weight::from_parts(1_238_679_000, 51084)
 			.saturating_add(RocksDbWeight::get().reads(76_u64))
 			.saturating_add(RocksDbWeight::get().writes(40_u64))
 	}
 	fn authorize_panel_reveal() -> Weight {
-		Weight::from_parts(164_213_000, 11130)
+		Weight::from_parts(171_089_000, 11130)
 			.saturating_add(RocksDbWeight::get().reads(10_u64))
 	}
 	fn replace_replica() -> Weight {
-		Weight::from_parts(9_449_823_000, 3566013)
-			.saturating_add(RocksDbWeight::get().reads(1311_u64))
+		Weight::from_parts(552_860_000, 36819)
+			.saturating_add(RocksDbWeight::get().reads(37_u64))
 			.saturating_add(RocksDbWeight::get().writes(11_u64))
 	}
 	fn panel_expired() -> Weight {
-		Weight::from_parts(481_213_000, 30459)
+		Weight::from_parts(454_013_000, 30459)
 			.saturating_add(RocksDbWeight::get().reads(29_u64))
 			.saturating_add(RocksDbWeight::get().writes(18_u64))
 	}
 	fn seal_trap() -> Weight {
-		Weight::from_parts(17_335_000, 3533)
+		Weight::from_parts(16_219_000, 3533)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_trap() -> Weight {
-		Weight::from_parts(546_444_000, 36819)
+		Weight::from_parts(568_530_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(33_u64))
-			.saturating_add(RocksDbWeight::get().writes(32_u64))
+			.saturating_add(RocksDbWeight::get().writes(33_u64))
 	}
 	fn set_trap_rate() -> Weight {
-		Weight::from_parts(6_405_000, 0)
+		Weight::from_parts(6_148_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_challenge_window() -> Weight {
-		Weight::from_parts(6_436_000, 0)
+		Weight::from_parts(6_034_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn finalize(r: u32, ) -> Weight {
-		Weight::from_parts(114_513_108, 36819)
-			.saturating_add(Weight::from_parts(69_817_636, 0).saturating_mul(r.into()))
+		Weight::from_parts(114_211_399, 36819)
+			.saturating_add(Weight::from_parts(73_852_547, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(r.into())))
-			.saturating_add(RocksDbWeight::get().writes(5_u64))
+			.saturating_add(RocksDbWeight::get().writes(6_u64))
 			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
 	}

@@ -84,9 +84,9 @@ export async function enrolOperators(api, trainers) {
 }
 
 /**
- * Turns spot-checks off (root, through sudo): a spot-checked job waits in `Disputed` for
- * panel re-execution, which this chain does not do yet, and the demo shows verification by
- * replica agreement.
+ * Turns spot-checks off (root, through sudo): a spot-checked job is settled by a panel of
+ * validators, which the demo network does not register, and the demo shows verification by
+ * replica agreement (`dispute.test.mjs` shows a panel at work).
  */
 export async function disableSpotChecks(api, sudoKey) {
   await inBlock(api.tx.sudo.sudo(api.tx.reputation.setSpotCheckBase(0)), sudoKey);
