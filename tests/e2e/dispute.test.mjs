@@ -16,7 +16,7 @@ const UNIT = 1_000_000_000_000n;
 const STAKE = 2n * UNIT;
 const PANEL_FEE = UNIT / 10n;
 
-const context = devNodeWithTrainer();
+const context = devNodeWithTrainer({ blockTimeMs: 1_000 });
 
 test('a panel re-executes the divergent segments and convicts the replica that lied', async () => {
   const { node: { api }, trainer } = context;
