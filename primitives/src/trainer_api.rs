@@ -9,7 +9,8 @@
 //! and ignored when parsing.
 //!
 //! A validator's worker on a dispute panel sends `POST /v1/verify` with a [`VerifyRequest`]
-//! and reads the segment's result from the [`Reexecution`].
+//! and reads the segment's result from the [`Reexecution`]; one checking availability sends
+//! `POST /v1/blobs/{cid}/fetch` with a [`FetchRequest`] and reads [`Stored`].
 
 use crate::{
 	job::{Architecture, JobSpec, MAX_CID_LEN},
@@ -247,6 +248,23 @@ impl VerifyRequest {
 pub struct Reexecution {
 	/// One per checkpoint of the segment; the last is the segment's result.
 	pub commitments: Vec<Commitment>,
+}
+
+/// `POST /v1/blobs/{cid}/fetch`: fetch content by CID from another trainer, as a validator
+/// checking availability does; the trainer keeps it only if it matches the CID.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchRequest {
+	/// The other trainer's base URL.
+	pub peer: String,
+}
+
+/// The answer to a fetch: what was stored, verified against its CID.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stored {
+	/// The content's CID string.
+	pub cid: String,
+	/// Its size.
+	pub bytes: u64,
 }
 
 /// One checkpoint's commitment as the trainer reports it.

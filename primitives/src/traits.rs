@@ -31,6 +31,8 @@ pub trait NodeInspect<AccountId> {
 	/// One past the highest node id ever given out: ids are dense, so every node is below
 	/// it, and a sampler can draw candidates without a list of all nodes.
 	fn node_id_bound() -> NodeId;
+	/// Where the node serves the content it committed (a base URL), if it said.
+	fn endpoint(node: NodeId) -> Option<alloc::vec::Vec<u8>>;
 }
 
 /// A confirmed fault, and so how much of a node's stake it costs.

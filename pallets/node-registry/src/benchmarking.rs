@@ -193,6 +193,20 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn set_endpoint() {
+		let owner = funded::<T>("owner", 0);
+		let (node, _) = registered::<T>(&owner);
+		let mut url = b"https://".to_vec();
+		url.resize(T::MaxEndpointLen::get() as usize, b'a');
+		let endpoint = frame_support::BoundedVec::truncate_from(url);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), node, endpoint.clone());
+
+		assert_eq!(Endpoints::<T>::get(node), Some(endpoint));
+	}
+
+	#[benchmark]
 	fn heartbeat() {
 		let owner = funded::<T>("owner", 0);
 		let (node, key) = registered::<T>(&owner);

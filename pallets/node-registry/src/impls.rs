@@ -95,6 +95,21 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	pub(crate) fn do_set_endpoint(
+		owner: T::AccountId,
+		node: NodeId,
+		endpoint: BoundedVec<u8, T::MaxEndpointLen>,
+	) -> DispatchResult {
+		Self::owned(&owner, node)?;
+		ensure!(
+			endpoint.starts_with(b"http://") || endpoint.starts_with(b"https://"),
+			Error::<T>::BadEndpoint
+		);
+		Endpoints::<T>::insert(node, endpoint.clone());
+		Self::deposit_event(Event::EndpointSet { node, endpoint });
+		Ok(())
+	}
+
 	pub(crate) fn do_update(
 		owner: T::AccountId,
 		node: NodeId,
@@ -160,6 +175,7 @@ impl<T: Config> Pallet<T> {
 		)?;
 		Nodes::<T>::remove(node);
 		NodeOfKey::<T>::remove(&info.node_key);
+		Endpoints::<T>::remove(node);
 		NodesOf::<T>::mutate_exists(&owner, |nodes| {
 			if let Some(list) = nodes {
 				list.retain(|id| *id != node);
@@ -475,6 +491,10 @@ impl<T: Config> NodeInspect<T::AccountId> for Pallet<T> {
 
 	fn node_id_bound() -> NodeId {
 		NextNodeId::<T>::get()
+	}
+
+	fn endpoint(node: NodeId) -> Option<alloc::vec::Vec<u8>> {
+		Endpoints::<T>::get(node).map(|endpoint| endpoint.into_inner())
 	}
 
 	fn stake(node: NodeId) -> BalanceOf<T> {

@@ -190,6 +190,10 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxRegionLen: Get<u32>;
 
+		/// Bytes in a node's content endpoint.
+		#[pallet::constant]
+		type MaxEndpointLen: Get<u32>;
+
 		/// Pool priority of heartbeats.
 		#[pallet::constant]
 		type HeartbeatPriority: Get<TransactionPriority>;
@@ -232,6 +236,12 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type NodeOfKey<T: Config> = StorageMap<_, Blake2_128Concat, NodePublic, NodeId>;
 
+	/// Where each node serves the content it committed (its trainer's HTTP API, e.g.
+	/// `http://203.0.113.7:7070`): validators fetch from here to check availability.
+	#[pallet::storage]
+	pub type Endpoints<T: Config> =
+		StorageMap<_, Twox64Concat, NodeId, BoundedVec<u8, T::MaxEndpointLen>>;
+
 	/// The nodes an account runs.
 	///
 	/// `Blake2_128Concat`: accounts are chosen by users.
@@ -265,6 +275,13 @@ pub mod pallet {
 		NodeUpdated {
 			/// The node.
 			node: NodeId,
+		},
+		/// A node said where it serves its content.
+		EndpointSet {
+			/// The node.
+			node: NodeId,
+			/// The endpoint, UTF-8.
+			endpoint: BoundedVec<u8, T::MaxEndpointLen>,
 		},
 		/// More stake is held for a node.
 		StakeBonded {
@@ -344,6 +361,8 @@ pub mod pallet {
 		UnknownNode,
 		/// The caller does not own this node.
 		NotOwner,
+		/// An endpoint must be an `http://` or `https://` URL.
+		BadEndpoint,
 		/// The node key already belongs to a node.
 		NodeKeyInUse,
 		/// The node key's signature over the owner account does not verify.
@@ -544,6 +563,20 @@ pub mod pallet {
 		pub fn reactivate(origin: OriginFor<T>, node: NodeId) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
 			Self::do_reactivate(owner, node)
+		}
+
+		/// Says where the node serves the content behind the CIDs it commits: the base URL
+		/// of its trainer's HTTP API, which validators fetch from to check availability.
+		///
+		/// Origin: signed by the node's owner. Emits [`Event::EndpointSet`].
+		#[pallet::call_index(8)]
+		pub fn set_endpoint(
+			origin: OriginFor<T>,
+			node: NodeId,
+			endpoint: BoundedVec<u8, T::MaxEndpointLen>,
+		) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			Self::do_set_endpoint(owner, node, endpoint)
 		}
 
 		/// Records that a node is alive in the current period.

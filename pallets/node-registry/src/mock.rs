@@ -155,6 +155,7 @@ impl pallet_node_registry::Config for Test {
 	type MaxNodes = frame_support::traits::ConstU32<16>;
 	type MaxNodesPerOwner = frame_support::traits::ConstU32<3>;
 	type MaxRegionLen = frame_support::traits::ConstU32<16>;
+	type MaxEndpointLen = frame_support::traits::ConstU32<32>;
 	type HeartbeatPriority = HeartbeatPriority;
 	type Workload = TestWorkload;
 	type Reputation = TestReputation;

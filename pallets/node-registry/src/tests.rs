@@ -319,6 +319,44 @@ fn attest_hardware_records_the_new_hash() {
 }
 
 #[test]
+fn the_owner_says_where_the_node_serves_its_content() {
+	test(|| {
+		let node = register_node(ALICE, "node-a", 50);
+		assert_eq!(<NodeRegistry as NodeInspect<_>>::endpoint(node), None);
+		let endpoint: polkadot_sdk::frame_support::BoundedVec<u8, _> =
+			b"http://10.0.0.7:7070".to_vec().try_into().unwrap();
+		assert_ok!(NodeRegistry::set_endpoint(
+			RuntimeOrigin::signed(ALICE),
+			node,
+			endpoint.clone()
+		));
+		System::assert_last_event(Event::EndpointSet { node, endpoint: endpoint.clone() }.into());
+		assert_eq!(
+			<NodeRegistry as NodeInspect<_>>::endpoint(node),
+			Some(b"http://10.0.0.7:7070".to_vec())
+		);
+		assert_noop!(
+			NodeRegistry::set_endpoint(RuntimeOrigin::signed(BOB), node, endpoint.clone()),
+			Error::<Test>::NotOwner
+		);
+		assert_noop!(
+			NodeRegistry::set_endpoint(
+				RuntimeOrigin::signed(ALICE),
+				node,
+				b"file:///etc/passwd".to_vec().try_into().unwrap()
+			),
+			Error::<Test>::BadEndpoint
+		);
+
+		// A node that leaves takes its endpoint along.
+		assert_ok!(NodeRegistry::deregister(RuntimeOrigin::signed(ALICE), node));
+		run_to_block(1 + UNBONDING);
+		assert_ok!(NodeRegistry::withdraw_unbonded(RuntimeOrigin::signed(ALICE), node));
+		assert!(crate::Endpoints::<Test>::get(node).is_none());
+	});
+}
+
+#[test]
 fn deregister_unbonds_and_withdraw_releases_after_the_period() {
 	test(|| {
 		let key = node_public(&node_pair("node-a"));

@@ -44,6 +44,7 @@ pub trait WeightInfo {
 	fn deregister() -> Weight;
 	fn withdraw_unbonded() -> Weight;
 	fn reactivate() -> Weight;
+	fn set_endpoint() -> Weight;
 	fn heartbeat() -> Weight;
 	fn authorize_heartbeat() -> Weight;
 	fn sweep_heartbeats(n: u32, ) -> Weight;
@@ -142,6 +143,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(204), added: 2679, mode: `MaxEncodedLen`)
+	fn set_endpoint() -> Weight {
+		Weight::from_parts(50_000_000, 4_000)
+	}
 	fn reactivate() -> Weight {
 		//  Measured:  `331`
 		//  Estimated: `3669`
@@ -227,6 +231,9 @@ impl WeightInfo for () {
 		Weight::from_parts(93_140_000, 3669)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
+	}
+	fn set_endpoint() -> Weight {
+		Weight::from_parts(50_000_000, 4_000)
 	}
 	fn reactivate() -> Weight {
 		Weight::from_parts(12_699_000, 3669)

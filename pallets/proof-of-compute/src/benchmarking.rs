@@ -215,6 +215,23 @@ fn disputed_job<T: Config>() -> JobId {
 	job
 }
 
+/// An availability check of an accepted job's state, and its validator's signed proof.
+fn open_check<T: Config>() -> (u64, AvailabilityProof, tessera_primitives::NodeSignature) {
+	let job = accepted_job::<T>();
+	let node = Assignments::<T>::get(job).expect("assigned")[0];
+	for index in 0..T::PanelSize::get() {
+		T::BenchmarkHelper::validator(index);
+	}
+	Pallet::<T>::do_challenge_availability(job, node, 0).expect("a validator is drawn");
+	let id = NextAvailabilityCheck::<T>::get() - 1;
+	let validator = AvailabilityChecks::<T>::get(id).expect("open").validator;
+	let proof = AvailabilityProof { check: id, validator };
+	let signature = member_key::<T>(validator)
+		.sign(&crate::types::availability_message(&proof))
+		.expect("it signs");
+	(id, proof, signature)
+}
+
 const PANEL_SALT: [u8; 32] = [9; 32];
 
 /// The key of panel member `node`.
@@ -544,6 +561,63 @@ mod benchmarks {
 
 		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Finalized));
 		Ok(())
+	}
+
+	/// A check of an accepted job's state: a validator is drawn and the check queued.
+	#[benchmark]
+	fn challenge_availability() {
+		let job = accepted_job::<T>();
+		let node = Assignments::<T>::get(job).expect("assigned")[0];
+		for index in 0..T::PanelSize::get() {
+			T::BenchmarkHelper::validator(index);
+		}
+		let challenger = funded::<T>("challenger");
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(challenger), job, node, 0);
+
+		assert!(CheckOf::<T>::contains_key((job, node, 0)));
+	}
+
+	#[benchmark]
+	fn availability_proven() {
+		let (id, proof, signature) = open_check::<T>();
+
+		#[extrinsic_call]
+		_(RawOrigin::Authorized, proof, signature);
+
+		assert!(AvailabilityChecks::<T>::get(id).is_none());
+	}
+
+	#[benchmark]
+	fn authorize_availability_proven() -> Result<(), BenchmarkError> {
+		let (_, proof, signature) = open_check::<T>();
+		let call = Call::<T>::availability_proven { proof, signature };
+
+		#[block]
+		{
+			call.authorize(TransactionSource::External)
+				.ok_or("availability_proven has authorize logic")?
+				.map_err(|_| "the validator's proof is authorized")?;
+		}
+
+		Ok(())
+	}
+
+	/// A check whose window closed without proof: the node is slashed, its reveal dropped.
+	#[benchmark]
+	fn availability_expired() {
+		let (id, _, _) = open_check::<T>();
+		let check = AvailabilityChecks::<T>::get(id).expect("open");
+		let due = check.deadline + 1u32.into();
+		frame_system::Pallet::<T>::set_block_number(due);
+
+		#[block]
+		{
+			Pallet::<T>::expire_availability_checks(due);
+		}
+
+		assert!(Reveals::<T>::get((check.job, check.node, check.checkpoint)).is_none());
 	}
 
 	#[benchmark]

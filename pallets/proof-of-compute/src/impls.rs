@@ -63,6 +63,7 @@ impl<T: Config> Pallet<T> {
 				assigned: None,
 				checkpoints,
 				result: None,
+				ended: None,
 			},
 		);
 		Self::deposit_event(Event::JobCreated { job, requester, budget, redundancy });
@@ -78,6 +79,7 @@ impl<T: Config> Pallet<T> {
 		Jobs::<T>::mutate(job, |info| {
 			if let Some(info) = info {
 				info.state = JobState::Cancelled;
+				info.ended = Some(frame_system::Pallet::<T>::block_number());
 			}
 		});
 		Self::deposit_event(Event::JobCancelled { job });
@@ -294,6 +296,7 @@ impl<T: Config> Pallet<T> {
 		let (job, node, checkpoint) = (payload.job, payload.node, payload.checkpoint);
 		let weights_digest = payload.weights_digest;
 		let state_cid = payload.state_cid.clone();
+		Self::sample_availability(&payload);
 		Reveals::<T>::insert((job, node, checkpoint), payload);
 		Self::deposit_event(Event::Revealed { job, node, checkpoint, weights_digest });
 		let info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
@@ -496,6 +499,7 @@ impl<T: Config> Pallet<T> {
 		LastAgreed::<T>::remove(job);
 		Payouts::<T>::insert(job, payouts);
 		info.state = end;
+		info.ended = Some(frame_system::Pallet::<T>::block_number());
 		Jobs::<T>::insert(job, info);
 		Self::deposit_event(Event::JobFinalized { job, refunded });
 		refunded
@@ -528,6 +532,7 @@ impl<T: Config> Pallet<T> {
 		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
 		LastAgreed::<T>::remove(job);
 		info.state = JobState::Failed;
+		info.ended = Some(frame_system::Pallet::<T>::block_number());
 		Jobs::<T>::insert(job, info);
 		T::Outcome::failed(job);
 		Self::deposit_event(Event::JobFailed { job, refunded });
@@ -545,7 +550,8 @@ impl<T: Config> Pallet<T> {
 	/// open job has more replicas than it asked for; `OpenJobs` lists exactly the replicas
 	/// of open jobs; exactly the disputed jobs have a dispute, their panels are no larger
 	/// than `PanelSize`, never seat a replica, and are what `PanelDuties` lists; every
-	/// challenger's bond hold covers their open challenges.
+	/// challenger's bond hold covers their open challenges; every open availability check is
+	/// indexed once and is its validator's duty.
 	#[cfg(any(feature = "try-runtime", test))]
 	pub(crate) fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use polkadot_sdk::frame_support::traits::fungible::InspectHold;
@@ -596,6 +602,18 @@ impl<T: Config> Pallet<T> {
 		}
 		let duties: alloc::collections::BTreeSet<_> = PanelDuties::<T>::iter_keys().collect();
 		ensure!(duties == seats, "PanelDuties out of step with the panels");
+		for (id, check) in AvailabilityChecks::<T>::iter() {
+			ensure!(
+				CheckOf::<T>::get((check.job, check.node, check.checkpoint)) == Some(id)
+					&& AvailabilityDuties::<T>::contains_key(check.validator, id),
+				"an availability check without its index or duty"
+			);
+		}
+		ensure!(
+			CheckOf::<T>::iter().count() == AvailabilityChecks::<T>::iter().count()
+				&& AvailabilityDuties::<T>::iter().count() == CheckOf::<T>::iter().count(),
+			"availability indexes out of step with the checks"
+		);
 		for job in LastAgreed::<T>::iter_keys() {
 			ensure!(
 				Jobs::<T>::get(job).is_some_and(|info| open(info.state)),

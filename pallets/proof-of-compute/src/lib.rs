@@ -41,6 +41,7 @@
 
 extern crate alloc;
 
+mod availability;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod dispute;
@@ -58,8 +59,8 @@ pub mod weights;
 
 pub use pallet::*;
 pub use types::{
-	AgreedResult, Commit, Dispute, DisputeReason, JobInfo, PanelCommit, PanelReveal, Reveal,
-	Segment, Verdict,
+	AgreedResult, AvailabilityCheck, AvailabilityProof, Commit, Dispute, DisputeReason, JobInfo,
+	PanelCommit, PanelReveal, Reveal, Segment, Verdict,
 };
 pub use weights::WeightInfo;
 
@@ -232,6 +233,18 @@ pub mod pallet {
 		/// pays a winning challenger's bounty.
 		type Treasury: Get<Self::AccountId>;
 
+		/// The share of revealed states whose availability is checked unasked.
+		#[pallet::constant]
+		type AvailabilitySample: Get<Perbill>;
+
+		/// Blocks a validator has to fetch checked content.
+		#[pallet::constant]
+		type AvailabilityWindow: Get<BlockNumberFor<Self>>;
+
+		/// Blocks after a job ends that nodes must still serve what they committed for it.
+		#[pallet::constant]
+		type Retention: Get<BlockNumberFor<Self>>;
+
 		/// Pool priority of commits and reveals.
 		#[pallet::constant]
 		type CommitmentPriority: Get<TransactionPriority>;
@@ -341,6 +354,35 @@ pub mod pallet {
 	/// Jobs assigned so far, and trap jobs set so far: what [`TrapRate`] bounds.
 	#[pallet::storage]
 	pub type TrapTally<T> = StorageValue<_, (u64, u64), ValueQuery>;
+
+	/// The id the next availability check gets.
+	#[pallet::storage]
+	pub type NextAvailabilityCheck<T> = StorageValue<_, u64, ValueQuery>;
+
+	/// Open availability checks.
+	#[pallet::storage]
+	pub type AvailabilityChecks<T: Config> =
+		StorageMap<_, Twox64Concat, u64, AvailabilityCheck<BlockNumberFor<T>>>;
+
+	/// The open check of each (job, node, checkpoint), so that one content is checked once
+	/// at a time.
+	#[pallet::storage]
+	pub type CheckOf<T> = StorageMap<_, Twox64Concat, (JobId, NodeId, u32), u64>;
+
+	/// The checks each validator must fetch for: its off-chain worker finds them here.
+	#[pallet::storage]
+	pub type AvailabilityDuties<T> =
+		StorageDoubleMap<_, Twox64Concat, NodeId, Twox64Concat, u64, (), OptionQuery>;
+
+	/// Checks whose window closes in a block.
+	#[pallet::storage]
+	pub type AvailabilityDue<T: Config> = StorageMap<
+		_,
+		Twox64Concat,
+		BlockNumberFor<T>,
+		BoundedVec<u64, T::MaxDuePerBlock>,
+		ValueQuery,
+	>;
 
 	/// Disputed jobs and where their resolution stands.
 	#[pallet::storage]
@@ -466,6 +508,36 @@ pub mod pallet {
 			job: JobId,
 			/// Why.
 			reason: DisputeReason,
+		},
+		/// Content a node committed is to be fetched by `validator` by `deadline`.
+		AvailabilityChecked {
+			/// The check.
+			check: u64,
+			/// The job.
+			job: JobId,
+			/// The node that committed it.
+			node: NodeId,
+			/// The checkpoint.
+			checkpoint: u32,
+			/// The validator.
+			validator: NodeId,
+			/// The last block a proof counts in.
+			deadline: BlockNumberFor<T>,
+		},
+		/// The validator fetched the content and it matched its CID.
+		AvailabilityProven {
+			/// The check.
+			check: u64,
+		},
+		/// Nobody could fetch the content in time: the node was slashed by its tier, lost a
+		/// tenth of its score, and its reveal no longer counts.
+		AvailabilityFailed {
+			/// The check.
+			check: u64,
+			/// The node.
+			node: NodeId,
+			/// Stake taken.
+			slashed: BalanceOf<T>,
 		},
 		/// A trap's setter revealed the answer: the replicas that got it wrong lost their
 		/// whole stake, the others were paid, and the result goes nowhere.
@@ -686,6 +758,14 @@ pub mod pallet {
 		TooManyDue,
 		/// No dispute of this job awaits this verdict.
 		NoSuchVerdict,
+		/// Nothing was revealed for this job, node and checkpoint.
+		NothingCommitted,
+		/// The content is past its retention period.
+		PastRetention,
+		/// This content is being checked already.
+		AlreadyChecking,
+		/// No validator is there to fetch the content.
+		NoValidator,
 		/// No trap was set with this job, answer and salt.
 		NotATrap,
 		/// Trap jobs would exceed the trap rate.
@@ -702,11 +782,13 @@ pub mod pallet {
 			Self::assign_pending(now)
 				.saturating_add(Self::process_due(now))
 				.saturating_add(Self::replace_deactivated())
+				.saturating_add(Self::expire_availability_checks(now))
 		}
 
 		fn offchain_worker(now: BlockNumberFor<T>) {
 			Self::work_offchain(now);
 			Self::judge_offchain(now);
+			Self::check_availability_offchain();
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -770,6 +852,9 @@ pub mod pallet {
 		#[pallet::call_index(3)]
 		#[pallet::authorize(Pallet::<T>::authorize_reveal)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_reveal())]
+		#[pallet::weight(T::WeightInfo::reveal().saturating_add(
+			T::WeightInfo::challenge_availability()
+		))]
 		pub fn reveal(
 			origin: OriginFor<T>,
 			reveal: Reveal,
@@ -836,6 +921,40 @@ pub mod pallet {
 		) -> DispatchResult {
 			T::TrapOrigin::ensure_origin(origin)?;
 			Self::do_reveal_trap(job, expected, salt)
+		}
+
+		/// Asks for proof that `node` still serves the state it revealed at `checkpoint` of
+		/// `job`: a validator drawn by randomness must fetch it from the node's endpoint,
+		/// checked against the CID, within [`Config::AvailabilityWindow`] blocks.
+		///
+		/// Origin: signed, anyone. Emits [`Event::AvailabilityChecked`].
+		#[pallet::call_index(11)]
+		pub fn challenge_availability(
+			origin: OriginFor<T>,
+			job: JobId,
+			node: NodeId,
+			checkpoint: u32,
+		) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_challenge_availability(job, node, checkpoint)
+		}
+
+		/// A validator fetched the content of an availability check and it matched its CID.
+		///
+		/// Origin: authorized; [`Pallet::authorize_availability_proven`] checked that the
+		/// check is open, that it is the validator's, and the validator's node-key signature
+		/// over [`types::availability_message`]. Emits [`Event::AvailabilityProven`].
+		#[pallet::call_index(12)]
+		#[pallet::authorize(Pallet::<T>::authorize_availability_proven)]
+		#[pallet::weight_of_authorize(T::WeightInfo::authorize_availability_proven())]
+		pub fn availability_proven(
+			origin: OriginFor<T>,
+			proof: AvailabilityProof,
+			signature: NodeSignature,
+		) -> DispatchResult {
+			ensure_authorized(origin)?;
+			let _ = signature;
+			Self::do_availability_proven(proof)
 		}
 
 		/// Sets the most trap jobs per assignment.
@@ -942,6 +1061,18 @@ pub mod pallet {
 			let verdict = &reveal.verdict;
 			Self::check_signature(verdict.node, &types::panel_reveal_message(reveal), signature)?;
 			Self::validity("TesseraPanelReveal", (verdict.job, verdict.node, verdict.checkpoint))
+		}
+
+		/// Checks an availability proof before the pool: the check is open and the validator's,
+		/// and its node key signed the proof.
+		pub fn authorize_availability_proven(
+			_source: TransactionSource,
+			proof: &AvailabilityProof,
+			signature: &NodeSignature,
+		) -> TransactionValidityWithRefund {
+			Self::check_availability_proof(proof)?;
+			Self::check_signature(proof.validator, &types::availability_message(proof), signature)?;
+			Self::validity("TesseraAvailability", (proof.check, proof.validator, 0))
 		}
 
 		/// `CommitmentPriority` scaled by the node's reputation score, so that under load the

@@ -90,6 +90,8 @@ pub const BOND: Balance = 500;
 pub const PANEL_FEE: Balance = 30;
 pub const PANEL_WINDOW: u64 = 8;
 pub const MAX_PANEL_DRAWS: u8 = 3;
+pub const AVAILABILITY_WINDOW: u64 = 3;
+pub const RETENTION: u64 = 20;
 /// Every node's stake; slashes take it from the owner's free balance.
 pub const STAKE: Balance = 1_000;
 /// Where slashed stake goes, and what pays bounties.
@@ -118,6 +120,9 @@ parameter_types! {
 	pub static SpotChecked: Vec<NodeId> = Vec::new();
 	pub static Finished: Vec<(JobId, Option<TrainedWeights>)> = Vec::new();
 	pub static Seed: H256 = H256::repeat_byte(7);
+	/// No reveal is checked unasked unless a test says so.
+	pub static AvailabilitySampleRate: polkadot_sdk::sp_runtime::Perbill =
+		polkadot_sdk::sp_runtime::Perbill::zero();
 	pub const TrapRateDefault: polkadot_sdk::sp_runtime::Perbill =
 		polkadot_sdk::sp_runtime::Perbill::from_percent(1);
 }
@@ -163,6 +168,13 @@ impl NodeInspect<AccountId> for TestNodes {
 	}
 	fn node_id_bound() -> NodeId {
 		Nodes::get().len() as NodeId
+	}
+	/// Node `n` serves its content at `http://node-n`.
+	fn endpoint(node: NodeId) -> Option<Vec<u8>> {
+		Nodes::get()
+			.iter()
+			.any(|n| n.id == node)
+			.then(|| format!("http://node-{node}").into_bytes())
 	}
 }
 
@@ -282,6 +294,9 @@ impl crate::Config for Test {
 	type DefaultChallengeWindow = frame_support::traits::ConstU64<CHALLENGE_WINDOW>;
 	type ForceOrigin = frame_system::EnsureRoot<u64>;
 	type TrapOrigin = frame_system::EnsureSignedBy<Approver, AccountId>;
+	type AvailabilitySample = AvailabilitySampleRate;
+	type AvailabilityWindow = frame_support::traits::ConstU64<AVAILABILITY_WINDOW>;
+	type Retention = frame_support::traits::ConstU64<RETENTION>;
 	type DefaultTrapRate = TrapRateDefault;
 	type ChallengeBond = frame_support::traits::ConstU64<BOND>;
 	type PanelSize = frame_support::traits::ConstU32<3>;

@@ -20,7 +20,8 @@
 //! call has a deadline of [`HTTP_DEADLINE_MS`]; a trainer that is down, slow or answers
 //! nonsense costs one deadline, and the work is tried again in a later block.
 //!
-//! Validator keys drawn for a dispute panel do the panel's work the same way ([`panel`]).
+//! Validator keys drawn for a dispute panel do the panel's work the same way ([`panel`]), and
+//! those drawn for an availability check fetch the content ([`availability`]).
 //!
 //! The trainer's URL is read per node key from persistent offchain storage under
 //! [`trainer_url_key`] (the URL's UTF-8 bytes, e.g. set with the `offchain_localStorageSet`
@@ -118,6 +119,8 @@ pub(crate) enum WorkError {
 	Signing,
 	/// The transaction pool refused the transaction.
 	Pool,
+	/// The checked node said nowhere where it serves its content.
+	NoEndpoint,
 }
 
 impl From<WireError> for WorkError {
@@ -341,6 +344,7 @@ fn submit<T: Config>(call: Call<T>) -> Result<(), WorkError> {
 	SubmitTransaction::<T, Call<T>>::submit_transaction(xt).map_err(|()| WorkError::Pool)
 }
 
+pub mod availability;
 pub mod panel;
 #[cfg(test)]
 mod tests;

@@ -99,6 +99,9 @@ pub(crate) fn send(call: Call<Test>) {
 		Call::panel_reveal { reveal, signature } => {
 			assert_ok!(ProofOfCompute::panel_reveal(origin, reveal, signature));
 		}
+		Call::availability_proven { proof, signature } => {
+			assert_ok!(ProofOfCompute::availability_proven(origin, proof, signature));
+		}
 		other => panic!("not an authorized call: {other:?}"),
 	}
 }

@@ -33,6 +33,9 @@ pub struct JobInfo<AccountId, Balance, BlockNumber> {
 	pub checkpoints: u32,
 	/// The agreed result, once a majority agreed.
 	pub result: Option<AgreedResult<BlockNumber>>,
+	/// When it was finalized, failed or cancelled: its content must stay available for
+	/// [`Config::Retention`](crate::Config::Retention) blocks more.
+	pub ended: Option<BlockNumber>,
 }
 
 /// What a majority of replicas agreed on.
@@ -181,6 +184,37 @@ pub fn verdict_hash(verdict: &Verdict, salt: &[u8; 32]) -> H256 {
 	H256(polkadot_sdk::sp_io::hashing::blake2_256(&(verdict, salt).encode()))
 }
 
+/// An open availability check: `validator` must fetch `cid`, which `node` committed at
+/// `checkpoint` of `job`, from the node's endpoint by `deadline`.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct AvailabilityCheck<BlockNumber> {
+	/// The job.
+	pub job: JobId,
+	/// The node that committed the content.
+	pub node: NodeId,
+	/// The checkpoint it committed it at.
+	pub checkpoint: u32,
+	/// The content's CID.
+	pub cid: Cid,
+	/// The validator that fetches it.
+	pub validator: NodeId,
+	/// The last block a proof is accepted in.
+	pub deadline: BlockNumber,
+}
+
+/// A validator's statement that it fetched a check's content and it matched the CID.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct AvailabilityProof {
+	/// The check.
+	pub check: u64,
+	/// The validator.
+	pub validator: NodeId,
+}
+
 /// Domain separators of what node keys sign for this pallet, so that no signature made for
 /// one purpose passes for another.
 pub const COMMIT_CONTEXT: &[u8] = b"tessera/poc-commit";
@@ -190,6 +224,8 @@ pub const REVEAL_CONTEXT: &[u8] = b"tessera/poc-reveal";
 pub const PANEL_COMMIT_CONTEXT: &[u8] = b"tessera/poc-panel-commit";
 /// See [`COMMIT_CONTEXT`].
 pub const PANEL_REVEAL_CONTEXT: &[u8] = b"tessera/poc-panel-reveal";
+/// See [`COMMIT_CONTEXT`].
+pub const AVAILABILITY_CONTEXT: &[u8] = b"tessera/poc-availability";
 
 /// The bytes a node key signs to commit.
 pub fn commit_message(commit: &Commit) -> alloc::vec::Vec<u8> {
@@ -209,6 +245,11 @@ pub fn panel_commit_message(commit: &PanelCommit) -> alloc::vec::Vec<u8> {
 /// The bytes a node key signs to reveal a verdict.
 pub fn panel_reveal_message(reveal: &PanelReveal) -> alloc::vec::Vec<u8> {
 	(PANEL_REVEAL_CONTEXT, reveal).encode()
+}
+
+/// The bytes a node key signs to prove availability.
+pub fn availability_message(proof: &AvailabilityProof) -> alloc::vec::Vec<u8> {
+	(AVAILABILITY_CONTEXT, proof).encode()
 }
 
 /// Checkpoints of a job of `steps` steps committing every `every` steps; `None` when the

@@ -54,6 +54,10 @@ pub trait WeightInfo {
 	fn seal_trap() -> Weight;
 	fn reveal_trap() -> Weight;
 	fn set_trap_rate() -> Weight;
+	fn challenge_availability() -> Weight;
+	fn availability_proven() -> Weight;
+	fn authorize_availability_proven() -> Weight;
+	fn availability_expired() -> Weight;
 	fn set_challenge_window() -> Weight;
 	fn finalize(r: u32, ) -> Weight;
 }
@@ -497,6 +501,18 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	}
 	/// Storage: `ProofOfCompute::TrapRate` (r:0 w:1)
 	/// Proof: `ProofOfCompute::TrapRate` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	fn challenge_availability() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
+	}
+	fn availability_proven() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
+	}
+	fn authorize_availability_proven() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
+	}
+	fn availability_expired() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
+	}
 	fn set_trap_rate() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
@@ -631,6 +647,18 @@ impl WeightInfo for () {
 		Weight::from_parts(568_530_000, 36819)
 			.saturating_add(RocksDbWeight::get().reads(33_u64))
 			.saturating_add(RocksDbWeight::get().writes(33_u64))
+	}
+	fn challenge_availability() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
+	}
+	fn availability_proven() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
+	}
+	fn authorize_availability_proven() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
+	}
+	fn availability_expired() -> Weight {
+		Weight::from_parts(900_000_000, 60_000)
 	}
 	fn set_trap_rate() -> Weight {
 		Weight::from_parts(6_148_000, 0)

@@ -93,6 +93,9 @@ impl NodeInspect<AccountId> for TestNodes {
 	fn node_id_bound() -> NodeId {
 		Registered::get().iter().max().map_or(0, |node| node + 1)
 	}
+	fn endpoint(_: NodeId) -> Option<Vec<u8>> {
+		None
+	}
 }
 
 pub struct TestRandomness;

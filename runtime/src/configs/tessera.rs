@@ -100,6 +100,7 @@ impl pallet_node_registry::Config for Runtime {
 	type MaxNodes = ConstU32<9_000>;
 	type MaxNodesPerOwner = ConstU32<16>;
 	type MaxRegionLen = ConstU32<32>;
+	type MaxEndpointLen = ConstU32<128>;
 	type HeartbeatPriority = HeartbeatPriority;
 	// Until proof-of-compute assigns jobs, no node has open work.
 	type Workload = ProofOfCompute;
@@ -242,6 +243,7 @@ parameter_types! {
 	/// A thousandth of a unit per compute second: 3.6 units for an hour of training.
 	pub const RewardPerSecond: Balance = UNIT / 1_000;
 	pub const ChallengeBond: Balance = 10 * UNIT;
+	pub const AvailabilitySample: Perbill = Perbill::from_percent(10);
 	/// One assignment in a hundred may be a trap job.
 	pub const TrapRate: Perbill = Perbill::from_percent(1);
 	/// Per validator and re-executed segment, from the job's budget.
@@ -273,6 +275,12 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type ForceOrigin = EnsureRoot<AccountId>;
 	type TrapOrigin = frame_system::EnsureSignedBy<ModelApprovers, AccountId>;
 	type DefaultTrapRate = TrapRate;
+	/// One revealed state in ten is checked unasked.
+	type AvailabilitySample = AvailabilitySample;
+	/// Eighteen seconds at six-second blocks to fetch checked content.
+	type AvailabilityWindow = ConstU32<3>;
+	/// About 100 minutes at six-second blocks after a job ends.
+	type Retention = ConstU32<1_000>;
 	type ChallengeBond = ChallengeBond;
 	type PanelSize = ConstU32<3>;
 	/// Five minutes at six-second blocks to re-execute one segment.

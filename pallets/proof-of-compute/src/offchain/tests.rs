@@ -505,3 +505,54 @@ fn a_replacement_resumes_the_agreed_state_and_commits_from_its_first_checkpoint(
 		);
 	});
 }
+
+#[test]
+fn a_validator_has_its_trainer_fetch_checked_content_from_the_node_then_proves_it() {
+	use crate::tests::{commit_call, reveal_call};
+	offchain_test(|trainer| {
+		let job = post(1, BackendClass::CpuReference, 100);
+		run_to(System::block_number() + 1);
+		let node = Assignments::<Test>::get(job).unwrap()[0];
+		let first = payload(job, node, 0, 9, false);
+		send(commit_call(&first));
+		send(reveal_call(first.clone()));
+		assert_ok!(ProofOfCompute::challenge_availability(
+			RuntimeOrigin::signed(CHALLENGER),
+			job,
+			node,
+			0
+		));
+		let validator = AvailabilityChecks::<Test>::get(0).unwrap().validator;
+		hold_key(validator);
+		let cid = trainer_api::cid_to_string(&first.state_cid);
+		let expect_fetch = |stored: &str| {
+			trainer.expect(
+				"POST",
+				&format!("{DEFAULT_TRAINER_URL}/v1/blobs/{cid}/fetch"),
+				serde_json::to_vec(&trainer_api::FetchRequest {
+					peer: format!("http://node-{node}"),
+				})
+				.unwrap(),
+				&serde_json::to_vec(&trainer_api::Stored { cid: stored.into(), bytes: 42 })
+					.unwrap(),
+			);
+		};
+
+		// A trainer that reports other content proves nothing.
+		expect_fetch("bafkother");
+		work();
+		assert!(trainer.pooled().is_empty());
+
+		run_to(System::block_number() + 1);
+		expect_fetch(&cid);
+		work();
+		match &trainer.pooled()[..] {
+			[call @ Call::availability_proven { proof, .. }] => {
+				assert_eq!(*proof, AvailabilityProof { check: 0, validator });
+				send(call.clone());
+			}
+			other => panic!("one availability proof, got {other:?}"),
+		}
+		assert!(AvailabilityChecks::<Test>::get(0).is_none());
+	});
+}
