@@ -1,7 +1,8 @@
 // A dispute settled for real: two replicas disagree, the chain bisects their revealed
 // checkpoints, and a panel of three validators re-executes each divergent segment through
-// their off-chain workers and a trainer's /v1/verify; the replica whose trainer lied is
-// slashed for forgery and the honest one is paid.
+// their off-chain workers and their own trainer's /v1/verify, fetching the start state from
+// the replicas' endpoints; the replica whose trainer lied is slashed for forgery and the
+// honest one is paid.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +22,9 @@ const context = devNodeWithTrainer({ blockTimeMs: 1_000 });
 test('a panel re-executes the divergent segments and convicts the replica that lied', async () => {
   const { node: { api }, trainer } = context;
   const liar = await startTrainer({ wrongDigests: true });
+  // The validators' trainer has the data but none of the replicas' states: it fetches what it
+  // re-executes from from the replicas' endpoints.
+  const judge = await startTrainer();
   try {
     const keyring = new Keyring({ type: 'sr25519' });
     const [alice, bob, charlie, dave, eve, ferdie] =
@@ -32,11 +36,13 @@ test('a panel re-executes the divergent segments and convicts the replica that l
     const validators = [];
     for (const [index, owner] of [alice, bob, charlie].entries()) {
       const seed = `//tessera-e2e-validator-${index}`;
-      validators.push({ owner, node: await enrolNode(api, owner, seed, trainer.url, STAKE, ['Validator']) });
+      validators.push({ owner, node: await enrolNode(api, owner, seed, judge.url, STAKE, ['Validator']) });
     }
 
     const stored = await trainer.put(csvTable());
-    assert.equal((await liar.put(csvTable())).cid, stored.cid);
+    for (const other of [liar, judge]) {
+      assert.equal((await other.put(csvTable())).cid, stored.cid);
+    }
     const spec = {
       architecture: { Mlp: { hidden: [8] } },
       baseWeights: '0x',
@@ -68,7 +74,6 @@ test('a panel re-executes the divergent segments and convicts the replica that l
     while (!events.some((event) => api.events.proofOfCompute.DisputeResolved.is(event))) {
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
-    await stopFollowing();
     const ofJob = events.filter((event) => event.data.job?.toNumber() === job);
     const named = (name) => ofJob.filter((event) => api.events.proofOfCompute[name].is(event));
 
@@ -101,6 +106,18 @@ test('a panel re-executes the divergent segments and convicts the replica that l
     assert.equal(paid.data.node.toNumber(), honest);
     assert.equal(await balanceOf(dave), before.get(dave.address) + paid.data.amount.toBigInt());
 
+    // Reveals drawn for an availability check (one in ten) were fetched from the replicas'
+    // trainers by a validator's, in time.
+    const closed = () => events.filter((event) => api.events.proofOfCompute.AvailabilityProven.is(event)
+      || api.events.proofOfCompute.AvailabilityFailed.is(event)).length;
+    const checked = named('AvailabilityChecked').length;
+    for (let waited = 0; closed() < checked && waited < 20_000; waited += 500) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+    const proven = events.filter((event) => api.events.proofOfCompute.AvailabilityProven.is(event));
+    await stopFollowing();
+    assert.equal(proven.length, checked, `${checked} checks, all proven`);
+
     // Every member re-executed both segments and was paid for each.
     const fees = named('PanelFeePaid');
     assert.equal(fees.length, 6);
@@ -112,5 +129,6 @@ test('a panel re-executes the divergent segments and convicts the replica that l
     assert.equal(await balanceOf(eve), before.get(eve.address), 'the slash comes from the stake, not the free balance');
   } finally {
     await liar.stop();
+    await judge.stop();
   }
 });

@@ -50,7 +50,9 @@ use polkadot_sdk::{
 };
 use tessera_primitives::{
 	commitment_hash,
-	trainer_api::{JobRequest, JobStatus, WireError, DEFAULT_TRAINER_URL},
+	trainer_api::{
+		cid_to_string, FetchRequest, JobRequest, JobStatus, Stored, WireError, DEFAULT_TRAINER_URL,
+	},
 	CommitmentPayload, JobId, JobState, NodeId, NodeInspect, NodePublic,
 };
 
@@ -238,19 +240,25 @@ impl<T: Config> Pallet<T> {
 		let mut request = JobRequest::new(job, &info.spec)?;
 		// A replica that took over mid-job resumes the agreed state; the trainer's
 		// commitments then begin at its first checkpoint.
-		let first = match ReplicaStarts::<T>::get(job, node) {
+		let start = ReplicaStarts::<T>::get(job, node);
+		let first = match &start {
 			Some((from, state)) => {
 				let every = u64::from(info.spec.hyper_parameters.checkpoint_every);
-				request = request.resuming(&state, u64::from(from).saturating_mul(every));
-				from
+				request = request.resuming(state, u64::from(*from).saturating_mul(every));
+				*from
 			}
 			None => 0,
 		};
 		let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
 		let url = format!("{trainer}/v1/jobs");
-		let status: JobStatus = call_trainer(
+		let answer = call_trainer::<JobStatus, _, _>(
 			http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json"),
-		)?;
+		);
+		if let (Err(WorkError::Status(400..=499)), Some((from, state))) = (&answer, &start) {
+			// The trainer refuses a state it does not have: fetch it for the next block.
+			Self::fetch_state(trainer, job, from.saturating_sub(1), state);
+		}
+		let status = answer?;
 		if status.job != job {
 			return Err(WorkError::BadResponse);
 		}
@@ -311,6 +319,47 @@ fn trainer_url(key: &NodePublic) -> String {
 		.map(|url| String::from(url.trim().trim_end_matches('/')))
 		.filter(|url| !url.is_empty())
 		.unwrap_or_else(|| DEFAULT_TRAINER_URL.into())
+}
+
+/// Has the trainer at `trainer` fetch `cid` from the trainer at `peer`; the trainer keeps
+/// it only if it matches the CID, and says what it stored.
+fn fetch_from_peer(trainer: &str, cid: &str, peer: &str) -> Result<Stored, WorkError> {
+	let request = FetchRequest { peer: peer.trim_end_matches('/').into() };
+	let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
+	let url = format!("{trainer}/v1/blobs/{cid}/fetch");
+	let stored: Stored = call_trainer(
+		http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json"),
+	)?;
+	if stored.cid != cid {
+		return Err(WorkError::BadResponse);
+	}
+	Ok(stored)
+}
+
+impl<T: Config> Pallet<T> {
+	/// Has the trainer at `trainer` fetch the state `cid` that replicas of `job` revealed at
+	/// `checkpoint` from the first of their endpoints that serves it, so that the trainer can
+	/// resume or re-execute from it next time. Best effort: the caller asks again later.
+	pub(crate) fn fetch_state(trainer: &str, job: JobId, checkpoint: u32, cid: &[u8]) {
+		let wanted = cid_to_string(cid);
+		let peers = Assignments::<T>::get(job)
+			.unwrap_or_default()
+			.into_iter()
+			.filter(|node| {
+				Reveals::<T>::get((job, *node, checkpoint))
+					.is_some_and(|payload| payload.state_cid.as_slice() == cid)
+			})
+			.filter_map(|node| T::Nodes::endpoint(node))
+			.filter_map(|endpoint| String::from_utf8(endpoint).ok());
+		for peer in peers {
+			match fetch_from_peer(trainer, &wanted, &peer) {
+				Ok(_) => return,
+				Err(error) => {
+					log::debug!(target: LOG_TARGET, "job {job}: state not fetched from {peer}: {error:?}")
+				}
+			}
+		}
+	}
 }
 
 /// Sends `request` with a deadline and parses a 2xx JSON answer.

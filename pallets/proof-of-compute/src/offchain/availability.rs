@@ -5,14 +5,11 @@
 //! the trainer answers from its store once it has the content, and the pool refuses a
 //! proof it already holds.
 
-use super::{call_trainer, submit, trainer_url, WorkError};
+use super::{fetch_from_peer, submit, trainer_url, WorkError};
 use crate::{pallet::*, types::*, LOG_TARGET};
-use alloc::{format, string::String, vec};
-use polkadot_sdk::sp_runtime::{offchain::http, RuntimeAppPublic};
-use tessera_primitives::{
-	trainer_api::{cid_to_string, FetchRequest, Stored},
-	NodeId, NodeInspect, NodePublic,
-};
+use alloc::string::String;
+use polkadot_sdk::sp_runtime::RuntimeAppPublic;
+use tessera_primitives::{trainer_api::cid_to_string, NodeId, NodeInspect, NodePublic};
 
 /// Checks the worker looks after in one run, over all local keys.
 pub const MAX_CHECKS_PER_RUN: usize = 4;
@@ -44,16 +41,7 @@ impl<T: Config> Pallet<T> {
 		let peer = T::Nodes::endpoint(check.node)
 			.and_then(|bytes| String::from_utf8(bytes).ok())
 			.ok_or(WorkError::NoEndpoint)?;
-		let cid = cid_to_string(&check.cid);
-		let request = FetchRequest { peer: peer.trim_end_matches('/').into() };
-		let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
-		let url = format!("{}/v1/blobs/{cid}/fetch", trainer_url(key));
-		let stored: Stored = call_trainer(
-			http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json"),
-		)?;
-		if stored.cid != cid {
-			return Err(WorkError::BadResponse);
-		}
+		fetch_from_peer(&trainer_url(key), &cid_to_string(&check.cid), &peer)?;
 		let proof = AvailabilityProof { check: id, validator };
 		let signature = key.sign(&availability_message(&proof)).ok_or(WorkError::Signing)?;
 		submit::<T>(Call::availability_proven { proof, signature })

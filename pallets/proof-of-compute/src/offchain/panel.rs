@@ -118,10 +118,18 @@ impl<T: Config> Pallet<T> {
 			segment.to_step,
 		)?;
 		let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
-		let url = format!("{}/v1/verify", trainer_url(key));
-		let reexecution: Reexecution = call_trainer(
+		let trainer = trainer_url(key);
+		let url = format!("{trainer}/v1/verify");
+		let answer = call_trainer::<Reexecution, _, _>(
 			http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json"),
-		)?;
+		);
+		if let (Err(WorkError::Status(400..=499)), Some(previous)) =
+			(&answer, segment.checkpoint.checked_sub(1))
+		{
+			// The trainer refuses a start state it does not have: fetch it for the next block.
+			Self::fetch_state(&trainer, job, previous, &segment.start_state);
+		}
+		let reexecution = answer?;
 		let last = reexecution.commitments.last().ok_or(WorkError::BadResponse)?;
 		if last.step != segment.to_step {
 			return Err(WorkError::BadResponse);
