@@ -53,11 +53,11 @@ pub trait WeightInfo {
 	fn panel_expired() -> Weight;
 	fn seal_trap() -> Weight;
 	fn reveal_trap() -> Weight;
-	fn set_trap_rate() -> Weight;
 	fn challenge_availability() -> Weight;
 	fn availability_proven() -> Weight;
 	fn authorize_availability_proven() -> Weight;
 	fn availability_expired() -> Weight;
+	fn set_trap_rate() -> Weight;
 	fn set_challenge_window() -> Weight;
 	fn finalize(r: u32, ) -> Weight;
 }
@@ -76,17 +76,17 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:0 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
 	fn create_job() -> Weight {
 		//  Measured:  `2791`
 		//  Estimated: `3991`
-		// Minimum execution time: 59_870_000 picoseconds.
-		Weight::from_parts(63_048_000, 3991)
+		// Minimum execution time: 60_383_000 picoseconds.
+		Weight::from_parts(64_869_000, 3991)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Pending` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Pending` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -94,17 +94,17 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
 	fn cancel_job() -> Weight {
-		//  Measured:  `2834`
-		//  Estimated: `36819`
-		// Minimum execution time: 52_013_000 picoseconds.
-		Weight::from_parts(55_609_000, 36819)
+		//  Measured:  `2835`
+		//  Estimated: `36824`
+		// Minimum execution time: 53_556_000 picoseconds.
+		Weight::from_parts(59_173_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `ProofOfCompute::Pending` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Pending` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::NextNodeId` (r:1 w:0)
 	/// Proof: `NodeRegistry::NextNodeId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `ParachainSystem::ValidationData` (r:1 w:0)
@@ -124,15 +124,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Assignments` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	fn assign_job() -> Weight {
-		//  Measured:  `1800`
-		//  Estimated: `36819`
-		// Minimum execution time: 142_590_000 picoseconds.
-		Weight::from_parts(156_157_000, 36819)
+		//  Measured:  `1801`
+		//  Estimated: `36824`
+		// Minimum execution time: 144_048_000 picoseconds.
+		Weight::from_parts(159_525_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:1 w:1)
@@ -142,15 +142,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Commits` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Commits` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
-		//  Measured:  `717`
-		//  Estimated: `36819`
-		// Minimum execution time: 39_520_000 picoseconds.
-		Weight::from_parts(46_654_000, 36819)
+		//  Measured:  `718`
+		//  Estimated: `36824`
+		// Minimum execution time: 40_244_000 picoseconds.
+		Weight::from_parts(50_248_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:1 w:0)
@@ -162,14 +162,14 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_commit() -> Weight {
-		//  Measured:  `1231`
-		//  Estimated: `36819`
-		// Minimum execution time: 68_634_000 picoseconds.
-		Weight::from_parts(77_656_000, 36819)
+		//  Measured:  `1232`
+		//  Estimated: `36824`
+		// Minimum execution time: 68_723_000 picoseconds.
+		Weight::from_parts(77_653_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:24 w:1)
@@ -178,16 +178,16 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::Commits` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::CommitRounds` (r:1 w:0)
 	/// Proof: `ProofOfCompute::CommitRounds` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
+	/// Storage: `ParachainSystem::ValidationData` (r:1 w:0)
+	/// Proof: `ParachainSystem::ValidationData` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::LastAgreed` (r:1 w:0)
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(118), added: 2593, mode: `MaxEncodedLen`)
 	/// Storage: `Reputation::ReputationOfNode` (r:11 w:0)
 	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	/// Storage: `ParachainSystem::ValidationData` (r:1 w:0)
-	/// Proof: `ParachainSystem::ValidationData` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
-	/// Storage: `System::ParentHash` (r:1 w:0)
-	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::ReplicaStarts` (r:5 w:0)
 	/// Proof: `ProofOfCompute::ReplicaStarts` (`max_values`: None, `max_size`: Some(130), added: 2605, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::NextNodeId` (r:1 w:0)
@@ -203,15 +203,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn reveal() -> Weight {
-		//  Measured:  `19606`
+		//  Measured:  `19607`
 		//  Estimated: `67782`
-		// Minimum execution time: 733_870_000 picoseconds.
-		Weight::from_parts(822_023_000, 67782)
+		// Minimum execution time: 725_702_000 picoseconds.
+		Weight::from_parts(828_014_000, 67782)
 			.saturating_add(T::DbWeight::get().reads(61_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:1 w:0)
@@ -227,14 +227,14 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_reveal() -> Weight {
-		//  Measured:  `1651`
-		//  Estimated: `36819`
-		// Minimum execution time: 87_706_000 picoseconds.
-		Weight::from_parts(97_993_000, 36819)
+		//  Measured:  `1652`
+		//  Estimated: `36824`
+		// Minimum execution time: 86_963_000 picoseconds.
+		Weight::from_parts(94_925_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -268,10 +268,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		//  Measured:  `11963`
-		//  Estimated: `36819`
-		// Minimum execution time: 508_990_000 picoseconds.
-		Weight::from_parts(543_349_000, 36819)
+		//  Measured:  `11964`
+		//  Estimated: `36824`
+		// Minimum execution time: 511_853_000 picoseconds.
+		Weight::from_parts(555_513_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(41_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
@@ -284,8 +284,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn panel_commit() -> Weight {
 		//  Measured:  `613`
 		//  Estimated: `4673`
-		// Minimum execution time: 76_226_000 picoseconds.
-		Weight::from_parts(86_223_000, 4673)
+		// Minimum execution time: 80_625_000 picoseconds.
+		Weight::from_parts(91_203_000, 4673)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -304,8 +304,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_panel_commit() -> Weight {
 		//  Measured:  `1222`
 		//  Estimated: `4673`
-		// Minimum execution time: 102_158_000 picoseconds.
-		Weight::from_parts(123_920_000, 4673)
+		// Minimum execution time: 108_150_000 picoseconds.
+		Weight::from_parts(122_352_000, 4673)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
@@ -317,7 +317,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::PanelCommits` (r:4 w:3)
 	/// Proof: `ProofOfCompute::PanelCommits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:18 w:0)
@@ -347,10 +347,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:4)
 	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn panel_reveal() -> Weight {
-		//  Measured:  `19161`
+		//  Measured:  `19162`
 		//  Estimated: `51084`
-		// Minimum execution time: 1_155_206_000 picoseconds.
-		Weight::from_parts(1_238_679_000, 51084)
+		// Minimum execution time: 1_049_772_000 picoseconds.
+		Weight::from_parts(1_109_893_000, 51084)
 			.saturating_add(T::DbWeight::get().reads(76_u64))
 			.saturating_add(T::DbWeight::get().writes(40_u64))
 	}
@@ -371,12 +371,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_panel_reveal() -> Weight {
 		//  Measured:  `2024`
 		//  Estimated: `11130`
-		// Minimum execution time: 143_970_000 picoseconds.
-		Weight::from_parts(171_089_000, 11130)
+		// Minimum execution time: 142_603_000 picoseconds.
+		Weight::from_parts(156_426_000, 11130)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:6 w:0)
@@ -408,10 +408,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:0 w:1)
 	/// Proof: `ProofOfCompute::NextCheckpoint` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn replace_replica() -> Weight {
-		//  Measured:  `9337`
-		//  Estimated: `36819`
-		// Minimum execution time: 504_338_000 picoseconds.
-		Weight::from_parts(552_860_000, 36819)
+		//  Measured:  `9338`
+		//  Estimated: `36824`
+		// Minimum execution time: 495_862_000 picoseconds.
+		Weight::from_parts(547_160_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(37_u64))
 			.saturating_add(T::DbWeight::get().writes(11_u64))
 	}
@@ -444,8 +444,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn panel_expired() -> Weight {
 		//  Measured:  `3744`
 		//  Estimated: `30459`
-		// Minimum execution time: 421_480_000 picoseconds.
-		Weight::from_parts(454_013_000, 30459)
+		// Minimum execution time: 412_174_000 picoseconds.
+		Weight::from_parts(455_451_000, 30459)
 			.saturating_add(T::DbWeight::get().reads(29_u64))
 			.saturating_add(T::DbWeight::get().writes(18_u64))
 	}
@@ -460,8 +460,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn seal_trap() -> Weight {
 		//  Measured:  `104`
 		//  Estimated: `3533`
-		// Minimum execution time: 14_825_000 picoseconds.
-		Weight::from_parts(16_219_000, 3533)
+		// Minimum execution time: 14_739_000 picoseconds.
+		Weight::from_parts(16_309_000, 3533)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -470,7 +470,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::TrapSeals` (r:1 w:1)
 	/// Proof: `ProofOfCompute::TrapSeals` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:5 w:0)
@@ -492,32 +492,117 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(118), added: 2593, mode: `MaxEncodedLen`)
 	fn reveal_trap() -> Weight {
-		//  Measured:  `5085`
-		//  Estimated: `36819`
-		// Minimum execution time: 490_648_000 picoseconds.
-		Weight::from_parts(568_530_000, 36819)
+		//  Measured:  `5086`
+		//  Estimated: `36824`
+		// Minimum execution time: 496_000_000 picoseconds.
+		Weight::from_parts(588_337_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(33_u64))
 			.saturating_add(T::DbWeight::get().writes(33_u64))
 	}
+	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Reveals` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::CheckOf` (r:1 w:1)
+	/// Proof: `ProofOfCompute::CheckOf` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::NextAvailabilityCheck` (r:1 w:1)
+	/// Proof: `ProofOfCompute::NextAvailabilityCheck` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::NextNodeId` (r:1 w:0)
+	/// Proof: `NodeRegistry::NextNodeId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ParachainSystem::ValidationData` (r:1 w:0)
+	/// Proof: `ParachainSystem::ValidationData` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:7 w:0)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(204), added: 2679, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::ReputationOfNode` (r:7 w:0)
+	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
+	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::AvailabilityDue` (r:1 w:1)
+	/// Proof: `ProofOfCompute::AvailabilityDue` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::AvailabilityDuties` (r:0 w:1)
+	/// Proof: `ProofOfCompute::AvailabilityDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::AvailabilityChecks` (r:0 w:1)
+	/// Proof: `ProofOfCompute::AvailabilityChecks` (`max_values`: None, `max_size`: Some(138), added: 2613, mode: `MaxEncodedLen`)
+	fn challenge_availability() -> Weight {
+		//  Measured:  `3081`
+		//  Estimated: `36824`
+		// Minimum execution time: 174_621_000 picoseconds.
+		Weight::from_parts(192_006_000, 36824)
+			.saturating_add(T::DbWeight::get().reads(23_u64))
+			.saturating_add(T::DbWeight::get().writes(5_u64))
+	}
+	/// Storage: `ProofOfCompute::AvailabilityChecks` (r:1 w:1)
+	/// Proof: `ProofOfCompute::AvailabilityChecks` (`max_values`: None, `max_size`: Some(138), added: 2613, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::CheckOf` (r:0 w:1)
+	/// Proof: `ProofOfCompute::CheckOf` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::AvailabilityDuties` (r:0 w:1)
+	/// Proof: `ProofOfCompute::AvailabilityDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	fn availability_proven() -> Weight {
+		//  Measured:  `493`
+		//  Estimated: `3603`
+		// Minimum execution time: 26_678_000 picoseconds.
+		Weight::from_parts(34_263_000, 3603)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
+	/// Storage: `ProofOfCompute::AvailabilityChecks` (r:1 w:0)
+	/// Proof: `ProofOfCompute::AvailabilityChecks` (`max_values`: None, `max_size`: Some(138), added: 2613, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:1 w:0)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(204), added: 2679, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::ReputationOfNode` (r:1 w:0)
+	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
+	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	fn authorize_availability_proven() -> Weight {
+		//  Measured:  `1036`
+		//  Estimated: `3669`
+		// Minimum execution time: 57_387_000 picoseconds.
+		Weight::from_parts(65_715_000, 3669)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+	}
+	/// Storage: `ProofOfCompute::AvailabilityDue` (r:1 w:1)
+	/// Proof: `ProofOfCompute::AvailabilityDue` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::AvailabilityChecks` (r:1 w:1)
+	/// Proof: `ProofOfCompute::AvailabilityChecks` (`max_values`: None, `max_size`: Some(138), added: 2613, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::ReputationOfNode` (r:1 w:1)
+	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
+	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:1 w:1)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(204), added: 2679, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(193), added: 2668, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:2 w:2)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Deactivated` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Deactivated` (`max_values`: Some(1), `max_size`: Some(1026), added: 1521, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::CheckOf` (r:0 w:1)
+	/// Proof: `ProofOfCompute::CheckOf` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Reveals` (r:0 w:1)
+	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Commits` (r:0 w:1)
+	/// Proof: `ProofOfCompute::Commits` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::AvailabilityDuties` (r:0 w:1)
+	/// Proof: `ProofOfCompute::AvailabilityDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	fn availability_expired() -> Weight {
+		//  Measured:  `2411`
+		//  Estimated: `36824`
+		// Minimum execution time: 116_994_000 picoseconds.
+		Weight::from_parts(133_768_000, 36824)
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().writes(12_u64))
+	}
 	/// Storage: `ProofOfCompute::TrapRate` (r:0 w:1)
 	/// Proof: `ProofOfCompute::TrapRate` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	fn challenge_availability() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
-	}
-	fn availability_proven() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
-	}
-	fn authorize_availability_proven() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
-	}
-	fn availability_expired() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
-	}
 	fn set_trap_rate() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_320_000 picoseconds.
-		Weight::from_parts(6_148_000, 0)
+		// Minimum execution time: 5_359_000 picoseconds.
+		Weight::from_parts(6_042_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::ChallengeWindow` (r:0 w:1)
@@ -525,14 +610,14 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_challenge_window() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_260_000 picoseconds.
-		Weight::from_parts(6_034_000, 0)
+		// Minimum execution time: 5_346_000 picoseconds.
+		Weight::from_parts(6_059_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33354), added: 35829, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:5 w:0)
@@ -557,11 +642,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(118), added: 2593, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 5]`.
 	fn finalize(r: u32, ) -> Weight {
-		//  Measured:  `2109 + r * (551 ±0)`
-		//  Estimated: `36819 + r * (2783 ±0)`
-		// Minimum execution time: 161_627_000 picoseconds.
-		Weight::from_parts(114_211_399, 36819)
-			.saturating_add(Weight::from_parts(73_852_547, 0).saturating_mul(r.into()))
+		//  Measured:  `2110 + r * (551 ±0)`
+		//  Estimated: `36824 + r * (2783 ±0)`
+		// Minimum execution time: 160_188_000 picoseconds.
+		Weight::from_parts(113_375_507, 36824)
+			.saturating_add(Weight::from_parts(72_484_172, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -573,104 +658,111 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn create_job() -> Weight {
-		Weight::from_parts(63_048_000, 3991)
+		Weight::from_parts(64_869_000, 3991)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(55_609_000, 36819)
+		Weight::from_parts(59_173_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn assign_job() -> Weight {
-		Weight::from_parts(156_157_000, 36819)
+		Weight::from_parts(159_525_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(17_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(46_654_000, 36819)
+		Weight::from_parts(50_248_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn authorize_commit() -> Weight {
-		Weight::from_parts(77_656_000, 36819)
+		Weight::from_parts(77_653_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(822_023_000, 67782)
+		Weight::from_parts(828_014_000, 67782)
 			.saturating_add(RocksDbWeight::get().reads(61_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn authorize_reveal() -> Weight {
-		Weight::from_parts(97_993_000, 36819)
+		Weight::from_parts(94_925_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(543_349_000, 36819)
+		Weight::from_parts(555_513_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(41_u64))
 			.saturating_add(RocksDbWeight::get().writes(10_u64))
 	}
 	fn panel_commit() -> Weight {
-		Weight::from_parts(86_223_000, 4673)
+		Weight::from_parts(91_203_000, 4673)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn authorize_panel_commit() -> Weight {
-		Weight::from_parts(123_920_000, 4673)
+		Weight::from_parts(122_352_000, 4673)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 	}
 	fn panel_reveal() -> Weight {
-		Weight::from_parts(1_238_679_000, 51084)
+		Weight::from_parts(1_109_893_000, 51084)
 			.saturating_add(RocksDbWeight::get().reads(76_u64))
 			.saturating_add(RocksDbWeight::get().writes(40_u64))
 	}
 	fn authorize_panel_reveal() -> Weight {
-		Weight::from_parts(171_089_000, 11130)
+		Weight::from_parts(156_426_000, 11130)
 			.saturating_add(RocksDbWeight::get().reads(10_u64))
 	}
 	fn replace_replica() -> Weight {
-		Weight::from_parts(552_860_000, 36819)
+		Weight::from_parts(547_160_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(37_u64))
 			.saturating_add(RocksDbWeight::get().writes(11_u64))
 	}
 	fn panel_expired() -> Weight {
-		Weight::from_parts(454_013_000, 30459)
+		Weight::from_parts(455_451_000, 30459)
 			.saturating_add(RocksDbWeight::get().reads(29_u64))
 			.saturating_add(RocksDbWeight::get().writes(18_u64))
 	}
 	fn seal_trap() -> Weight {
-		Weight::from_parts(16_219_000, 3533)
+		Weight::from_parts(16_309_000, 3533)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_trap() -> Weight {
-		Weight::from_parts(568_530_000, 36819)
+		Weight::from_parts(588_337_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(33_u64))
 			.saturating_add(RocksDbWeight::get().writes(33_u64))
 	}
 	fn challenge_availability() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
+		Weight::from_parts(192_006_000, 36824)
+			.saturating_add(RocksDbWeight::get().reads(23_u64))
+			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn availability_proven() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
+		Weight::from_parts(34_263_000, 3603)
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn authorize_availability_proven() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
+		Weight::from_parts(65_715_000, 3669)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
 	}
 	fn availability_expired() -> Weight {
-		Weight::from_parts(900_000_000, 60_000)
+		Weight::from_parts(133_768_000, 36824)
+			.saturating_add(RocksDbWeight::get().reads(10_u64))
+			.saturating_add(RocksDbWeight::get().writes(12_u64))
 	}
 	fn set_trap_rate() -> Weight {
-		Weight::from_parts(6_148_000, 0)
+		Weight::from_parts(6_042_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_challenge_window() -> Weight {
-		Weight::from_parts(6_034_000, 0)
+		Weight::from_parts(6_059_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn finalize(r: u32, ) -> Weight {
-		Weight::from_parts(114_211_399, 36819)
-			.saturating_add(Weight::from_parts(73_852_547, 0).saturating_mul(r.into()))
+		Weight::from_parts(113_375_507, 36824)
+			.saturating_add(Weight::from_parts(72_484_172, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
