@@ -2,7 +2,7 @@
 // checkpoints, and a panel of three validators re-executes each divergent segment through
 // their off-chain workers and their own trainer's /v1/verify, fetching the start state from
 // the replicas' endpoints; the replica whose trainer lied is slashed for forgery and the
-// honest one is paid.
+// honest one is paid. Then availability checks: a served state is proven, a lost one slashed.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,7 +19,7 @@ const PANEL_FEE = UNIT / 10n;
 
 const context = devNodeWithTrainer({ blockTimeMs: 1_000 });
 
-test('a panel re-executes the divergent segments and convicts the replica that lied', async () => {
+test('a panel re-executes the divergent segments and convicts the replica that lied; availability checks catch a lost state', async () => {
   const { node: { api }, trainer } = context;
   const liar = await startTrainer({ wrongDigests: true });
   // The validators' trainer has the data but none of the replicas' states: it fetches what it
@@ -127,6 +127,30 @@ test('a panel re-executes the divergent segments and convicts the replica that l
       assert.equal(await balanceOf(owner), before.get(owner.address) + 2n * PANEL_FEE);
     }
     assert.equal(await balanceOf(eve), before.get(eve.address), 'the slash comes from the stake, not the free balance');
+
+    // Asked for: the honest replica serves its first state; the liar, its trainer gone, does
+    // not, and loses 3% (a new node's tier) of the stake it has left.
+    const challengeAvailability = async (node) => {
+      const { events: opened } = await inBlock(api.tx.proofOfCompute.challengeAvailability(job, node, 0), ferdie);
+      const check = opened.find(({ event }) => api.events.proofOfCompute.AvailabilityChecked.is(event)).event.data;
+      assert.ok(validators.some(({ node: validator }) => validator === check.validator.toNumber()));
+      return check.check.toNumber();
+    };
+    const servedCheck = await challengeAvailability(honest);
+    await waitForEvent(
+      api,
+      (event) => api.events.proofOfCompute.AvailabilityProven.is(event) && event.data.check.toNumber() === servedCheck,
+      30_000,
+    );
+    await liar.stop();
+    const lostCheck = await challengeAvailability(forger);
+    const failed = await waitForEvent(
+      api,
+      (event) => api.events.proofOfCompute.AvailabilityFailed.is(event) && event.data.check.toNumber() === lostCheck,
+      30_000,
+    );
+    assert.equal(failed.data.node.toNumber(), forger);
+    assert.equal(failed.data.slashed.toBigInt(), (STAKE / 2n) * 3n / 100n);
   } finally {
     await liar.stop();
     await judge.stop();
