@@ -12,7 +12,7 @@ use crate::{
 	hwinfo::HardwareReport,
 	model::Architecture,
 	store::{self, ContentStore},
-	train::{Session, TrainError},
+	train::{Commitment, Session, TrainError},
 };
 use axum::{
 	body::Bytes,
@@ -43,18 +43,70 @@ pub enum Conduct {
 	WrongDigests,
 }
 
+/// Re-executions kept, finished or not; the oldest finished one goes first.
+pub const MAX_VERIFICATIONS: usize = 64;
+/// How long `POST /v1/verify` waits for a re-execution before answering that it runs.
+const VERIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// What the handlers share.
 #[derive(Clone)]
 pub struct Service {
 	store: ContentStore,
 	conduct: Conduct,
 	jobs: Arc<Mutex<HashMap<u64, (TrainingSpec, JobStatus)>>>,
+	verifications: Arc<Mutex<Verifications>>,
+	verify_wait: std::time::Duration,
+}
+
+/// Re-executions by request (its canonical JSON): `None` while running.
+#[derive(Default)]
+struct Verifications {
+	results: HashMap<String, Option<Result<Vec<Commitment>, String>>>,
+	order: std::collections::VecDeque<String>,
+}
+
+impl Verifications {
+	/// Records a started re-execution, making room by dropping the oldest finished one.
+	fn start(&mut self, key: String) -> bool {
+		if self.results.len() >= MAX_VERIFICATIONS {
+			let finished = self
+				.order
+				.iter()
+				.position(|key| self.results.get(key).is_some_and(|result| result.is_some()));
+			match finished.and_then(|index| self.order.remove(index)) {
+				Some(oldest) => {
+					self.results.remove(&oldest);
+				}
+				None => return false,
+			}
+		}
+		self.results.insert(key.clone(), None);
+		self.order.push_back(key);
+		true
+	}
 }
 
 impl Service {
 	/// A service over this content store.
 	pub fn new(store: ContentStore, conduct: Conduct) -> Self {
-		Self { store, conduct, jobs: Arc::default() }
+		Self {
+			store,
+			conduct,
+			jobs: Arc::default(),
+			verifications: Arc::default(),
+			verify_wait: VERIFY_WAIT,
+		}
+	}
+
+	/// The same service answering `202` to every re-execution it has not finished yet, however
+	/// short: the tests ask the way a panel's worker does.
+	#[cfg(test)]
+	fn answering_at_once(self) -> Self {
+		Self { verify_wait: std::time::Duration::ZERO, ..self }
+	}
+
+	fn verification(&self, key: &str) -> Option<Option<Result<Vec<Commitment>, String>>> {
+		self.verifications.lock().unwrap_or_else(|e| e.into_inner()).results.get(key).cloned()
 	}
 
 	/// The routes of the `/v1` API.
@@ -258,10 +310,13 @@ async fn job_status(State(service): State<Service>, Path(job): Path<u64>) -> Rep
 		.ok_or_else(|| ApiError::not_found("unknown_job", format!("no job {job} on this trainer")))
 }
 
+/// Re-executes a segment in the background, once per request: the answer is `200` with the
+/// commitments when they are there within [`VERIFY_WAIT`] (two seconds), else `202` with
+/// none, and the caller asks again. What can be refused (a missing state or dataset) is refused at once.
 async fn verify(
 	State(service): State<Service>,
 	payload: Result<Json<VerifyRequest>, JsonRejection>,
-) -> Reply<Commitments> {
+) -> Result<(StatusCode, Json<Commitments>), ApiError> {
 	let Json(request) = payload?;
 	if request.to_step <= request.from_step {
 		return Err(ApiError::bad_request("empty_segment", "to_step must be after from_step"));
@@ -272,24 +327,76 @@ async fn verify(
 			"a segment that does not start at step 0 needs the state_cid it starts from",
 		));
 	}
-	blocking(move || {
-		let dataset =
-			load_dataset(&request.spec.dataset, &request.spec.architecture, &service.store)?;
-		let mut session = match &request.state_cid {
-			Some(state) => Session::resume(
-				request.spec.architecture,
-				&dataset,
-				request.spec.hyper_parameters,
-				request.spec.backend,
-				&service.store,
-				state,
-				request.from_step,
-			)?,
-			None => session(request.spec, &dataset, &service.store)?,
-		};
-		Ok(Json(Commitments { commitments: session.run_until(request.to_step, |_| {})? }))
-	})
-	.await
+	let key =
+		serde_json::to_string(&request).map_err(|error| ApiError::internal(error.to_string()))?;
+	if service.verification(&key).is_none() {
+		let checked = request.clone();
+		let store = service.store.clone();
+		let dataset = blocking(move || {
+			let dataset = load_dataset(&checked.spec.dataset, &checked.spec.architecture, &store)?;
+			reexecution(&checked, &dataset, &store)?;
+			Ok(dataset)
+		})
+		.await?;
+		let started =
+			service.verifications.lock().unwrap_or_else(|e| e.into_inner()).start(key.clone());
+		if !started {
+			return Err(ApiError::new(
+				StatusCode::SERVICE_UNAVAILABLE,
+				"busy",
+				format!("{MAX_VERIFICATIONS} re-executions are running; ask again later"),
+			));
+		}
+		let (worker, key) = (service.clone(), key.clone());
+		tokio::task::spawn_blocking(move || {
+			let result = reexecution(&request, &dataset, &worker.store)
+				.and_then(|mut session| session.run_until(request.to_step, |_| {}))
+				.map_err(|error| error.to_string());
+			let mut verifications = worker.verifications.lock().unwrap_or_else(|e| e.into_inner());
+			if let Some(slot) = verifications.results.get_mut(&key) {
+				*slot = Some(result);
+			}
+		});
+	}
+	let waiting_since = std::time::Instant::now();
+	loop {
+		match service.verification(&key) {
+			Some(Some(Ok(commitments))) => {
+				return Ok((StatusCode::OK, Json(Commitments { commitments })))
+			}
+			Some(Some(Err(message))) => {
+				return Err(ApiError::new(
+					StatusCode::UNPROCESSABLE_ENTITY,
+					"reexecution_failed",
+					message,
+				))
+			}
+			_ if waiting_since.elapsed() >= service.verify_wait => {
+				return Ok((StatusCode::ACCEPTED, Json(Commitments { commitments: Vec::new() })))
+			}
+			_ => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
+		}
+	}
+}
+
+/// The session a re-execution runs: from its state, or from the job's own start.
+fn reexecution<'a>(
+	request: &VerifyRequest,
+	dataset: &'a Dataset,
+	store: &'a ContentStore,
+) -> Result<Session<'a>, TrainError> {
+	match &request.state_cid {
+		Some(state) => Session::resume(
+			request.spec.architecture.clone(),
+			dataset,
+			request.spec.hyper_parameters.clone(),
+			request.spec.backend,
+			store,
+			state,
+			request.from_step,
+		),
+		None => session(request.spec.clone(), dataset, store),
+	}
 }
 
 async fn aggregate(

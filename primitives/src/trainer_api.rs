@@ -243,7 +243,8 @@ impl VerifyRequest {
 	}
 }
 
-/// The answer to `POST /v1/verify`: the commitments the re-execution made, in step order.
+/// The answer to `POST /v1/verify`: the commitments the re-execution made, in step order;
+/// none (with status `202`) while it still runs, and the worker asks again.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Reexecution {
 	/// One per checkpoint of the segment; the last is the segment's result.

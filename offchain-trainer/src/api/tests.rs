@@ -11,7 +11,7 @@ fn service() -> (tempfile::TempDir, Router) {
 fn service_with(conduct: Conduct) -> (tempfile::TempDir, Router) {
 	let dir = tempfile::tempdir().unwrap();
 	let store = ContentStore::open(dir.path()).unwrap();
-	(dir, Service::new(store, conduct).router())
+	(dir, Service::new(store, conduct).answering_at_once().router())
 }
 
 async fn call(router: &Router, method: &str, uri: &str, body: Body) -> Response {
@@ -41,6 +41,19 @@ fn job(id: u64, steps: u64) -> Value {
 		},
 		"backend": "reference"
 	})
+}
+
+/// Asks `/v1/verify` for `request` until the re-execution is done (`202` means it runs).
+async fn verified(router: &Router, request: Value) -> (StatusCode, Value) {
+	for _ in 0..600 {
+		let (status, body) = json_call(router, "POST", "/v1/verify", request.clone()).await;
+		if status != StatusCode::ACCEPTED {
+			return (status, body);
+		}
+		assert_eq!(body["commitments"], json!([]), "nothing before the end");
+		tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+	}
+	panic!("the re-execution did not finish");
 }
 
 async fn finished(router: &Router, id: u64) -> Value {
@@ -105,7 +118,7 @@ async fn a_job_trains_once_however_often_it_is_asked_for() {
 		"from_step": 10,
 		"to_step": 20
 	});
-	let (status, body) = json_call(&router, "POST", "/v1/verify", verify).await;
+	let (status, body) = verified(&router, verify).await;
 	assert_eq!(status, StatusCode::OK);
 	assert_eq!(body["commitments"][0], done["commitments"][1]);
 }
@@ -329,8 +342,7 @@ async fn the_chain_workers_request_trains_and_its_report_parses_into_the_same_pa
 		let request =
 			trainer_api::VerifyRequest::new(21, &spec, &state, segment * 10, segment * 10 + 10)
 				.unwrap();
-		let (status, body) =
-			json_call(&router, "POST", "/v1/verify", serde_json::to_value(&request).unwrap()).await;
+		let (status, body) = verified(&router, serde_json::to_value(&request).unwrap()).await;
 		assert_eq!(status, StatusCode::OK, "{body}");
 		let reexecution: trainer_api::Reexecution = serde_json::from_value(body).unwrap();
 		assert_eq!(reexecution.commitments, vec![theirs.commitments[segment as usize].clone()]);
@@ -343,6 +355,20 @@ async fn the_chain_workers_request_trains_and_its_report_parses_into_the_same_pa
 	let resumed: trainer_api::JobStatus =
 		serde_json::from_value(finished(&router, 22).await).unwrap();
 	assert_eq!(resumed.commitments, theirs.commitments[1..]);
+
+	// A start state the trainer lacks is refused at once, so that the worker fetches it.
+	let unknown = crate::store::cid_of(b"no such state").to_string();
+	let absent = trainer_api::VerifyRequest::new(
+		21,
+		&spec,
+		&trainer_api::cid_from_string(&unknown).unwrap(),
+		10,
+		20,
+	)
+	.unwrap();
+	let (status, _) =
+		json_call(&router, "POST", "/v1/verify", serde_json::to_value(&absent).unwrap()).await;
+	assert_eq!(status, StatusCode::NOT_FOUND);
 
 	let mut headless = trainer_api::VerifyRequest::new(21, &spec, &[], 10, 20).unwrap();
 	let (status, body) =
@@ -376,8 +402,7 @@ async fn a_job_with_a_base_state_trains_on_from_it() {
 	verify.insert("state_cid".into(), base.clone());
 	verify.insert("from_step".into(), json!(0));
 	verify.insert("to_step".into(), json!(10));
-	let (status, body) =
-		json_call(&router, "POST", "/v1/verify", Value::Object(verify.clone())).await;
+	let (status, body) = verified(&router, Value::Object(verify.clone())).await;
 	assert_eq!(status, StatusCode::OK);
 	assert_eq!(body["commitments"][0], tuned["commitments"][0]);
 	assert_ne!(tuned["commitments"][0]["state_cid"], base);

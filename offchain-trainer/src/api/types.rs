@@ -6,7 +6,7 @@
 //! | `GET /v1/hwinfo`             |                         | [`Hardware`]                 |
 //! | `POST /v1/jobs`              | [`JobRequest`]          | `202` [`JobStatus`] (new), `200` (known), `409` (same id, other job) |
 //! | `GET /v1/jobs/{id}`          |                         | [`JobStatus`]                |
-//! | `POST /v1/verify`            | [`VerifyRequest`]       | [`Commitments`]              |
+//! | `POST /v1/verify`            | [`VerifyRequest`]       | [`Commitments`] (`202`: none yet) |
 //! | `POST /v1/aggregate`         | [`AggregateRequest`]    | [`Aggregate`]                |
 //! | `PUT /v1/blobs`              | raw bytes               | [`Stored`]                   |
 //! | `GET /v1/blobs/{cid}`        |                         | raw bytes, checked against the CID |

@@ -123,6 +123,8 @@ pub(crate) enum WorkError {
 	Pool,
 	/// The checked node said nowhere where it serves its content.
 	NoEndpoint,
+	/// The trainer is still computing what was asked.
+	Pending,
 }
 
 impl From<WireError> for WorkError {

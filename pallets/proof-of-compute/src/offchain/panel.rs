@@ -130,7 +130,8 @@ impl<T: Config> Pallet<T> {
 			Self::fetch_state(&trainer, job, previous, &segment.start_state);
 		}
 		let reexecution = answer?;
-		let last = reexecution.commitments.last().ok_or(WorkError::BadResponse)?;
+		// No commitments yet: the trainer is still re-executing.
+		let last = reexecution.commitments.last().ok_or(WorkError::Pending)?;
 		if last.step != segment.to_step {
 			return Err(WorkError::BadResponse);
 		}
