@@ -136,13 +136,7 @@ impl From<WireError> for WorkError {
 impl<T: Config> Pallet<T> {
 	/// Works on the open jobs of the nodes whose keys this node holds.
 	pub(crate) fn work_offchain(now: BlockNumberFor<T>) {
-		let work = NodePublic::all()
-			.into_iter()
-			.filter_map(|key| T::Nodes::node_of_key(&key).map(|node| (node, key)))
-			.flat_map(|(node, key)| {
-				OpenJobs::<T>::iter_key_prefix(node).map(move |job| (node, key.clone(), job))
-			})
-			.take(MAX_JOBS_PER_RUN);
+		let work = local_work::<T, _>(OpenJobs::<T>::iter_key_prefix, MAX_JOBS_PER_RUN);
 		for (node, key, job) in work {
 			if let Err(error) = Self::work_on(node, &key, job, now) {
 				log::debug!(target: LOG_TARGET, "node {node}, job {job}: {error:?}; trying later");
@@ -304,6 +298,20 @@ impl<T: Config> Pallet<T> {
 		sealed.committed_at = Some(now);
 		Ok(())
 	}
+}
+
+/// For each node key in the local keystore and each item `items` lists for its node:
+/// `(node, key, item)`, at most `limit` in all.
+fn local_work<T: Config, I: Iterator>(
+	items: impl Fn(NodeId) -> I,
+	limit: usize,
+) -> Vec<(NodeId, NodePublic, I::Item)> {
+	NodePublic::all()
+		.into_iter()
+		.filter_map(|key| T::Nodes::node_of_key(&key).map(|node| (node, key)))
+		.flat_map(|(node, key)| items(node).map(move |item| (node, key.clone(), item)))
+		.take(limit)
+		.collect()
 }
 
 /// Whether something pooled at `sent` may still land at `now`.

@@ -1,7 +1,7 @@
 //! Availability checks: asked for, sampled, proven, failed.
 
 use crate::{
-	dispute::tests::{balance, honest, reporting, train, CHECKPOINTS},
+	dispute::tests::{balance, honest, long_job, reporting, train, CHECKPOINTS},
 	mock::*,
 	pallet::*,
 	tests::{authorize, events, send, test},
@@ -12,20 +12,11 @@ use polkadot_sdk::{
 	sp_core::Pair as _,
 	sp_runtime::{transaction_validity::InvalidTransaction, Perbill},
 };
-use tessera_primitives::{BackendClass, JobId, JobState, NodeId, SlashReason};
+use tessera_primitives::{JobId, JobState, NodeId, SlashReason};
 
 /// An eight-checkpoint job its three replicas trained honestly, accepted.
 fn accepted_job() -> (JobId, Vec<NodeId>) {
-	assert_ok!(ProofOfCompute::create_job(
-		RuntimeOrigin::signed(REQUESTER),
-		spec(CHECKPOINTS * 10, BackendClass::CpuReference),
-		BUDGET,
-		3,
-		100
-	));
-	let job = NextJobId::<Test>::get() - 1;
-	run_to(System::block_number() + 1);
-	let replicas = Assignments::<Test>::get(job).unwrap().into_inner();
+	let (job, replicas) = long_job();
 	train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
 	assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
 	(job, replicas)

@@ -47,7 +47,7 @@ pub(crate) fn balance(node: NodeId) -> u64 {
 }
 
 /// Posts an eight-checkpoint CPU job for three replicas and assigns it.
-fn long_job() -> (JobId, Vec<NodeId>) {
+pub(crate) fn long_job() -> (JobId, Vec<NodeId>) {
 	assert_ok!(ProofOfCompute::create_job(
 		RuntimeOrigin::signed(REQUESTER),
 		spec(CHECKPOINTS * 10, BackendClass::CpuReference),

@@ -5,7 +5,7 @@
 //! the trainer answers from its store once it has the content, and the pool refuses a
 //! proof it already holds.
 
-use super::{fetch_from_peer, submit, trainer_url, WorkError};
+use super::{fetch_from_peer, local_work, submit, trainer_url, WorkError};
 use crate::{pallet::*, types::*, LOG_TARGET};
 use alloc::string::String;
 use polkadot_sdk::sp_runtime::RuntimeAppPublic;
@@ -17,14 +17,8 @@ pub const MAX_CHECKS_PER_RUN: usize = 4;
 impl<T: Config> Pallet<T> {
 	/// Fetches and proves the content of the checks the local validator keys were drawn for.
 	pub(crate) fn check_availability_offchain() {
-		let duties = NodePublic::all()
-			.into_iter()
-			.filter_map(|key| T::Nodes::node_of_key(&key).map(|node| (node, key)))
-			.flat_map(|(node, key)| {
-				AvailabilityDuties::<T>::iter_key_prefix(node)
-					.map(move |check| (node, key.clone(), check))
-			})
-			.take(MAX_CHECKS_PER_RUN);
+		let duties =
+			local_work::<T, _>(AvailabilityDuties::<T>::iter_key_prefix, MAX_CHECKS_PER_RUN);
 		for (validator, key, check) in duties {
 			if let Err(error) = Self::fetch_and_prove(validator, &key, check) {
 				log::debug!(target: LOG_TARGET, "availability check {check}: {error:?}; trying later");

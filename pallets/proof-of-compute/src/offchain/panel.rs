@@ -4,7 +4,9 @@
 //! when the chain would accept the reveal — the same discipline as a replica's checkpoints,
 //! so that a member that restarts neither computes nor sends anything twice.
 
-use super::{call_trainer, recently, submit, trainer_url, WorkError, LOCK_BLOCKS, LOCK_MS};
+use super::{
+	call_trainer, local_work, recently, submit, trainer_url, WorkError, LOCK_BLOCKS, LOCK_MS,
+};
 use crate::{pallet::*, types::*, LOG_TARGET};
 use alloc::{format, vec};
 use codec::{Decode, Encode};
@@ -23,7 +25,7 @@ use polkadot_sdk::{
 };
 use tessera_primitives::{
 	trainer_api::{Reexecution, VerifyRequest},
-	JobId, NodeId, NodeInspect, NodePublic,
+	JobId, NodeId, NodePublic,
 };
 
 /// Disputes the worker looks after in one run, over all local keys.
@@ -54,13 +56,7 @@ pub(crate) struct SealedVerdict<BlockNumber> {
 impl<T: Config> Pallet<T> {
 	/// Works on the disputes the local validator keys sit on the panel of.
 	pub(crate) fn judge_offchain(now: BlockNumberFor<T>) {
-		let duties = NodePublic::all()
-			.into_iter()
-			.filter_map(|key| T::Nodes::node_of_key(&key).map(|node| (node, key)))
-			.flat_map(|(node, key)| {
-				PanelDuties::<T>::iter_key_prefix(node).map(move |job| (node, key.clone(), job))
-			})
-			.take(MAX_DUTIES_PER_RUN);
+		let duties = local_work::<T, _>(PanelDuties::<T>::iter_key_prefix, MAX_DUTIES_PER_RUN);
 		for (node, key, job) in duties {
 			if let Err(error) = Self::judge(node, &key, job, now) {
 				log::debug!(target: LOG_TARGET, "panel {node}, job {job}: {error:?}; trying later");
