@@ -71,10 +71,19 @@ impl<T: Config> Pallet<T> {
 	/// diverges any more. `last_panel` agreed on the segment settled just before.
 	fn advance(job: JobId, mut dispute: DisputeOf<T>, last_panel: &[NodeId]) {
 		let Some(info) = Jobs::<T>::get(job) else { return };
-		let candidates = Self::candidates(job, &info, &dispute);
-		let Some(segment) = Self::bisect(job, &info, &candidates, dispute.claim) else {
-			Self::resolve(job, info, dispute, candidates, last_panel);
-			return;
+		let segment = if Federations::<T>::contains_key(job) {
+			let Some(segment) = Self::aggregation_segment(job, &info, dispute.claim) else {
+				Self::resolve_aggregation(job, info, dispute, last_panel);
+				return;
+			};
+			segment
+		} else {
+			let candidates = Self::candidates(job, &info, &dispute);
+			let Some(segment) = Self::bisect(job, &info, &candidates, dispute.claim) else {
+				Self::resolve(job, info, dispute, candidates, last_panel);
+				return;
+			};
+			segment
 		};
 		Self::deposit_event(Event::SegmentDisputed {
 			job,
@@ -169,10 +178,56 @@ impl<T: Config> Pallet<T> {
 		})
 	}
 
+	/// The aggregation of the challenged round, as a segment that re-executes no training
+	/// step: a panel recomputes the round's federated average from its updates.
+	fn aggregation_segment(job: JobId, info: &JobInfoOf<T>, claim: Option<u32>) -> Option<Segment> {
+		let round = claim.filter(|round| Aggregations::<T>::contains_key(job, round))?;
+		let hyper = &info.spec.hyper_parameters;
+		let step = u64::from(round)
+			.saturating_add(1)
+			.saturating_mul(u64::from(hyper.checkpoint_every))
+			.min(u64::from(hyper.steps));
+		Some(Segment {
+			checkpoint: round,
+			from_step: step,
+			to_step: step,
+			start_state: Cid::default(),
+			probes: 1,
+		})
+	}
+
+	/// What each replica (or, for a federated job, the aggregator) still in the running
+	/// claims for `checkpoint`: a weights digest and a state, if it revealed any.
+	fn claims(
+		job: JobId,
+		info: &JobInfoOf<T>,
+		dispute: &DisputeOf<T>,
+		checkpoint: u32,
+	) -> Vec<(NodeId, Option<(H256, Cid)>)> {
+		if Federations::<T>::contains_key(job) {
+			return Self::aggregate_of(job, checkpoint)
+				.filter(|(node, ..)| !dispute.convicted.contains(node))
+				.map(|(node, digest, state)| (node, Some((digest, state))))
+				.into_iter()
+				.collect();
+		}
+		Self::candidates(job, info, dispute)
+			.into_iter()
+			.filter(|node| Self::trained(job, *node, checkpoint))
+			.map(|node| {
+				let claim = Reveals::<T>::get((job, node, checkpoint))
+					.map(|payload| (payload.weights_digest, payload.state_cid));
+				(node, claim)
+			})
+			.collect()
+	}
+
 	/// Seats validators for the current segment next to the members in `keep`: active
 	/// validators, never a replica of the job nor one of `exclude`.
 	fn draw_panel(job: JobId, dispute: &mut DisputeOf<T>, keep: &[NodeId], exclude: &[NodeId]) {
-		let replicas = Assignments::<T>::get(job).unwrap_or_default();
+		// Nobody judges their own work: neither a replica nor the aggregate's author.
+		let mut replicas = Assignments::<T>::get(job).unwrap_or_default().into_inner();
+		replicas.extend(Self::aggregate_of(job, dispute.segment.checkpoint).map(|(node, ..)| node));
 		let wanted = T::PanelSize::get().saturating_sub(keep.len() as u32);
 		let subject = (b"tessera/panel", job, dispute.segments, dispute.draws).encode();
 		let drawn = Self::draw_nodes(&subject, wanted, |node| {
@@ -300,15 +355,13 @@ impl<T: Config> Pallet<T> {
 		dispute.segments = dispute.segments.saturating_add(1);
 		dispute.steps =
 			dispute.steps.saturating_add(segment.to_step.saturating_sub(segment.from_step));
-		for node in Self::candidates(job, &info, &dispute) {
-			if !Self::trained(job, node, segment.checkpoint) {
-				continue;
-			}
-			let reason = match Reveals::<T>::get((job, node, segment.checkpoint)) {
-				Some(payload) if payload.weights_digest == weights_digest => continue,
+		let convicted_before = dispute.convicted.len();
+		for (node, claim) in Self::claims(job, &info, &dispute, segment.checkpoint) {
+			let reason = match claim {
+				Some((digest, _)) if digest == weights_digest => continue,
 				// The state is the one the panel computed, yet its digest is not: no
 				// execution reports that.
-				Some(payload) if payload.state_cid == state_cid => SlashReason::ForgedResult,
+				Some((_, state)) if state == state_cid => SlashReason::ForgedResult,
 				_ => SlashReason::FailedVerification,
 			};
 			let amount = T::Slasher::slash(node, reason, None).unwrap_or_else(|_| Zero::zero());
@@ -338,23 +391,21 @@ impl<T: Config> Pallet<T> {
 		}
 		Self::clear_panel(job);
 		Jobs::<T>::insert(job, info);
+		if Federations::<T>::contains_key(job) && dispute.convicted.len() > convicted_before {
+			// The panel's aggregate replaces the wrong one before the dispute ends.
+			Aggregations::<T>::mutate(job, segment.checkpoint, |aggregation| {
+				if let Some(aggregation) = aggregation {
+					aggregation.weights_digest = weights_digest;
+					aggregation.state_cid = state_cid;
+				}
+			});
+		}
 		Self::advance(job, dispute, &agreeing);
 	}
 
 	fn pay_panel_fee(job: JobId, info: &mut JobInfoOf<T>, member: NodeId) {
 		T::Reputation::report(member, Outcome::ProofPassed);
-		let Some(owner) = T::Nodes::owner(member) else { return };
-		let amount = T::Currency::transfer_on_hold(
-			&HoldReason::JobBudget.into(),
-			&info.requester,
-			&owner,
-			T::PanelFee::get().min(info.budget),
-			Precision::BestEffort,
-			Restriction::Free,
-			Fortitude::Polite,
-		)
-		.unwrap_or_else(|_| Zero::zero());
-		info.budget = info.budget.saturating_sub(amount);
+		let amount = Self::pay_from_budget(info, member, T::PanelFee::get());
 		Self::deposit_event(Event::PanelFeePaid { job, node: member, amount });
 	}
 
@@ -390,6 +441,35 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// Ends the dispute over an aggregate: settles the challenge, then rewinds the job to
+	/// the round after the aggregate if the panel replaced it, or lets the job go on.
+	fn resolve_aggregation(
+		job: JobId,
+		info: JobInfoOf<T>,
+		dispute: DisputeOf<T>,
+		last_panel: &[NodeId],
+	) {
+		Disputes::<T>::remove(job);
+		let round = dispute.segment.checkpoint;
+		let upheld = dispute.convicted.is_empty();
+		let author: Vec<NodeId> =
+			Self::aggregate_of(job, round).map(|(node, ..)| node).into_iter().collect();
+		let survivors = if upheld { author } else { Vec::new() };
+		Self::settle_challenge(job, &info, &dispute, &survivors, last_panel);
+		Self::deposit_event(Event::DisputeResolved {
+			job,
+			upheld,
+			segments: dispute.segments,
+			steps: dispute.steps,
+		});
+		match Self::aggregate_of(job, round) {
+			Some((_, weights_digest, state_cid)) if !upheld => {
+				Self::rewind(job, round, weights_digest, state_cid)
+			}
+			_ => Self::resume_rounds(job, info),
+		}
+	}
+
 	/// A challenger wins when the dispute convicted a replica of the result it challenged:
 	/// the bond comes back with a bounty of as much again, paid from the slashed stake.
 	/// Otherwise the bond is shared by the surviving replicas and the panel that settled
@@ -404,9 +484,15 @@ impl<T: Config> Pallet<T> {
 		let Some((challenger, _, bond)) = Challenges::<T>::take(job) else { return };
 		let last = info.checkpoints.saturating_sub(1);
 		let accepted = info.result.as_ref().map(|result| result.weights_digest);
-		let won = dispute.convicted.iter().any(|node| {
-			Reveals::<T>::get((job, *node, last)).map(|payload| payload.weights_digest) == accepted
-		});
+		// A challenged aggregate has one author: convicting it is winning.
+		let won = if Federations::<T>::contains_key(job) {
+			!dispute.convicted.is_empty()
+		} else {
+			dispute.convicted.iter().any(|node| {
+				Reveals::<T>::get((job, *node, last)).map(|payload| payload.weights_digest)
+					== accepted
+			})
+		};
 		let reason = HoldReason::ChallengeBond.into();
 		if won {
 			Self::release_bond(&challenger, bond);

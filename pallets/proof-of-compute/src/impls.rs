@@ -1,6 +1,6 @@
 //! The job life cycle behind the calls and hooks.
 
-use crate::{pallet::*, types::*, weights::WeightInfo, BalanceOf, JobInfoOf, Replicas, LOG_TARGET};
+use crate::{pallet::*, types::*, weights::WeightInfo, BalanceOf, JobInfoOf, Payout, Replicas};
 use alloc::{collections::BTreeMap, vec::Vec};
 use codec::Encode;
 use polkadot_sdk::{
@@ -12,7 +12,6 @@ use polkadot_sdk::{
 			tokens::{Fortitude, Precision, Restriction},
 			Randomness,
 		},
-		BoundedVec,
 	},
 	frame_system::{self, pallet_prelude::BlockNumberFor},
 	sp_core::H256,
@@ -124,6 +123,9 @@ impl<T: Config> Pallet<T> {
 		TrapTally::<T>::mutate(|(assigned, _)| *assigned = assigned.saturating_add(1));
 		Assignments::<T>::insert(job, nodes.clone());
 		Self::deposit_event(Event::JobAssigned { job, nodes, at: now });
+		if Federations::<T>::contains_key(job) {
+			Self::open_round(job, 0, now);
+		}
 	}
 
 	/// Draws `redundancy` distinct eligible trainers.
@@ -208,18 +210,34 @@ impl<T: Config> Pallet<T> {
 		if commit.checkpoint > next || commit.checkpoint >= info.checkpoints {
 			return Err(InvalidTransaction::Future.into());
 		}
+		if let Some(federation) = Federations::<T>::get(commit.job) {
+			// A round takes updates from its opening until it closes.
+			if commit.checkpoint > federation.round {
+				return Err(InvalidTransaction::Future.into());
+			}
+			if commit.checkpoint < federation.round || federation.closed.is_some() {
+				return Err(InvalidTransaction::Stale.into());
+			}
+		}
 		Ok(())
 	}
 
 	pub(crate) fn check_reveal(reveal: &Reveal) -> Result<(), TransactionValidityError> {
 		let payload = &reveal.payload;
 		let info = Jobs::<T>::get(payload.job).ok_or(InvalidTransaction::Stale)?;
-		let is_final = payload.checkpoint.saturating_add(1) == info.checkpoints;
+		let federation = Federations::<T>::get(payload.job);
+		// Every update of a federated job ends its trainer's run for the round.
+		let is_final =
+			federation.is_some() || payload.checkpoint.saturating_add(1) == info.checkpoints;
 		// Verification reads final reveals only; earlier checkpoints still come in while the
-		// result can be disputed, because settling a dispute needs them.
-		let open = match info.state {
-			JobState::Running => true,
-			JobState::Accepted | JobState::Disputed => !is_final,
+		// result can be disputed, because settling a dispute needs them. A federated round
+		// takes updates until it closes.
+		let open = match (info.state, federation) {
+			(JobState::Running, Some(federation)) => {
+				payload.checkpoint == federation.round && federation.closed.is_none()
+			}
+			(JobState::Running, None) => true,
+			(JobState::Accepted | JobState::Disputed, None) => !is_final,
 			_ => false,
 		};
 		if !open {
@@ -299,6 +317,10 @@ impl<T: Config> Pallet<T> {
 		Self::sample_availability(&payload);
 		Reveals::<T>::insert((job, node, checkpoint), payload);
 		Self::deposit_event(Event::Revealed { job, node, checkpoint, weights_digest });
+		if Federations::<T>::contains_key(job) {
+			Self::update_revealed(job);
+			return Ok(());
+		}
 		let info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
 		let final_checkpoint = info.checkpoints.saturating_sub(1);
 		let replicas = Assignments::<T>::get(job).unwrap_or_default();
@@ -344,16 +366,9 @@ impl<T: Config> Pallet<T> {
 			.find(|(_, (count, _))| u64::from(*count) * 2 > u64::from(info.redundancy));
 		let spot_checked =
 			replicas.iter().copied().find(|node| T::Reputation::should_spot_check(*node, job));
-		let now = frame_system::Pallet::<T>::block_number();
 		match (majority, spot_checked) {
 			(Some((weights_digest, (_, state_cid))), None) => {
-				let challenge_ends = now.saturating_add(ChallengeWindow::<T>::get());
-				if Due::<T>::try_mutate(challenge_ends, |due| due.try_push(job)).is_err() {
-					log::warn!(target: LOG_TARGET, "job {job}: no room to schedule its finalization");
-				}
-				info.state = JobState::Accepted;
-				info.result = Some(AgreedResult { weights_digest, state_cid, challenge_ends });
-				Self::deposit_event(Event::JobAccepted { job, weights_digest, challenge_ends });
+				Self::accept(job, &mut info, weights_digest, state_cid);
 			}
 			(_, spot_checked) => {
 				info.state = JobState::Disputed;
@@ -374,17 +389,41 @@ impl<T: Config> Pallet<T> {
 		Jobs::<T>::insert(job, info);
 	}
 
+	/// Accepts `job` with the given result and opens its challenge window.
+	pub(crate) fn accept(
+		job: JobId,
+		info: &mut JobInfoOf<T>,
+		weights_digest: H256,
+		state_cid: tessera_primitives::Cid,
+	) {
+		let now = frame_system::Pallet::<T>::block_number();
+		let challenge_ends = now.saturating_add(ChallengeWindow::<T>::get());
+		Self::schedule(job, challenge_ends);
+		info.state = JobState::Accepted;
+		info.result = Some(AgreedResult { weights_digest, state_cid, challenge_ends });
+		Self::deposit_event(Event::JobAccepted { job, weights_digest, challenge_ends });
+	}
+
 	pub(crate) fn do_challenge(
 		challenger: T::AccountId,
 		job: JobId,
 		checkpoint: u32,
 	) -> DispatchResult {
 		let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
-		ensure!(info.state == JobState::Accepted, Error::<T>::WrongState);
+		let federated = Federations::<T>::contains_key(job);
+		// A federated job's aggregates may be challenged as soon as they are committed.
+		let open =
+			info.state == JobState::Accepted || (federated && info.state == JobState::Running);
+		ensure!(open, Error::<T>::WrongState);
 		let now = frame_system::Pallet::<T>::block_number();
-		let ends = info.result.as_ref().map(|result| result.challenge_ends).unwrap_or(now);
-		ensure!(now < ends, Error::<T>::ChallengeWindowClosed);
-		ensure!(checkpoint < info.checkpoints, Error::<T>::UnknownCheckpoint);
+		let ends = info.result.as_ref().map_or(now, |result| result.challenge_ends);
+		ensure!(info.state == JobState::Running || now < ends, Error::<T>::ChallengeWindowClosed);
+		let exists = if federated {
+			Aggregations::<T>::contains_key(job, checkpoint)
+		} else {
+			checkpoint < info.checkpoints
+		};
+		ensure!(exists, Error::<T>::UnknownCheckpoint);
 		let bond = T::ChallengeBond::get();
 		T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)?;
 		info.state = JobState::Disputed;
@@ -407,6 +446,13 @@ impl<T: Config> Pallet<T> {
 				weight.saturating_accrue(
 					T::WeightInfo::panel_expired().saturating_add(T::WeightInfo::panel_reveal()),
 				);
+			}
+			if Federations::<T>::contains_key(job)
+				&& matches!(info.state, JobState::Assigned | JobState::Running)
+			{
+				weight.saturating_accrue(T::WeightInfo::round_due());
+				Self::round_due(job, info, now);
+				continue;
 			}
 			match info.state {
 				JobState::Created => {
@@ -445,13 +491,35 @@ impl<T: Config> Pallet<T> {
 		convicted: &[NodeId],
 		end: JobState,
 	) -> BalanceOf<T> {
-		let Some(result) = info.result.clone() else { return Zero::zero() };
+		let mut payouts = Payout::<T>::new();
+		let remaining = if Federations::<T>::contains_key(job) {
+			Self::pay_participants(job, &info, convicted, info.budget, &mut payouts)
+		} else {
+			Self::pay_replicas(job, &info, convicted, &mut payouts)
+		};
+		let refunded = Self::release_budget(&info.requester, remaining);
+		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
+		LastAgreed::<T>::remove(job);
+		Payouts::<T>::insert(job, payouts);
+		info.state = end;
+		info.ended = Some(frame_system::Pallet::<T>::block_number());
+		Jobs::<T>::insert(job, info);
+		Self::deposit_event(Event::JobFinalized { job, refunded });
+		refunded
+	}
+
+	/// Pays the replicas that delivered the agreed result and slashes the others except
+	/// the `convicted`; returns what is left of the budget.
+	fn pay_replicas(
+		job: JobId,
+		info: &JobInfoOf<T>,
+		convicted: &[NodeId],
+		payouts: &mut Payout<T>,
+	) -> BalanceOf<T> {
+		let Some(result) = info.result.clone() else { return info.budget };
 		let replicas = Assignments::<T>::get(job).unwrap_or_default();
 		let final_checkpoint = info.checkpoints.saturating_sub(1);
-		let base = info.budget / BalanceOf::<T>::from(u32::from(info.redundancy).max(1));
-		let (floor, ceiling) = (base / 10u32.into(), base.saturating_mul(2u32.into()));
 		let mut remaining = info.budget;
-		let mut payouts = BoundedVec::<(NodeId, BalanceOf<T>), ConstU32<{ u8::MAX as u32 }>>::new();
 		for node in &replicas {
 			let payload = Reveals::<T>::get((job, *node, final_checkpoint));
 			let agreed = payload.as_ref().is_some_and(|payload| {
@@ -474,35 +542,63 @@ impl<T: Config> Pallet<T> {
 				continue;
 			}
 			let seconds = payload.and_then(|payload| payload.compute_seconds).unwrap_or(0);
-			let earned = T::RewardPerSecond::get().saturating_mul(seconds.saturated_into());
-			let multiplier: FixedU128 = T::Reputation::reward_multiplier(*node);
-			let reward = multiplier.saturating_mul_int(earned).clamp(floor, ceiling).min(remaining);
-			let Some(owner) = T::Nodes::owner(*node) else { continue };
-			let paid = T::Currency::transfer_on_hold(
-				&HoldReason::JobBudget.into(),
-				&info.requester,
-				&owner,
-				reward,
-				Precision::BestEffort,
-				Restriction::Free,
-				Fortitude::Polite,
-			)
-			.unwrap_or_else(|_| Zero::zero());
+			let paid = Self::reward(job, info, *node, seconds, remaining);
 			remaining = remaining.saturating_sub(paid);
 			let _ = payouts.try_push((*node, paid));
-			T::Reputation::report(*node, Outcome::ProofPassed);
-			T::Reputation::report(*node, Outcome::JobCompleted);
-			Self::deposit_event(Event::RewardPaid { job, node: *node, owner, amount: paid });
 		}
-		let refunded = Self::release_budget(&info.requester, remaining);
-		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
-		LastAgreed::<T>::remove(job);
-		Payouts::<T>::insert(job, payouts);
-		info.state = end;
-		info.ended = Some(frame_system::Pallet::<T>::block_number());
-		Jobs::<T>::insert(job, info);
-		Self::deposit_event(Event::JobFinalized { job, refunded });
-		refunded
+		remaining
+	}
+
+	/// Pays `node` for `seconds` of compute: `seconds × rate × reputation multiplier`,
+	/// clamped to [0.1, 2.0] of the base share of the budget and to what `remaining` holds.
+	pub(crate) fn reward(
+		job: JobId,
+		info: &JobInfoOf<T>,
+		node: NodeId,
+		seconds: u64,
+		remaining: BalanceOf<T>,
+	) -> BalanceOf<T> {
+		let base = info.budget / BalanceOf::<T>::from(u32::from(info.redundancy).max(1));
+		let (floor, ceiling) = (base / 10u32.into(), base.saturating_mul(2u32.into()));
+		let earned = T::RewardPerSecond::get().saturating_mul(seconds.saturated_into());
+		let multiplier: FixedU128 = T::Reputation::reward_multiplier(node);
+		let reward = multiplier.saturating_mul_int(earned).clamp(floor, ceiling).min(remaining);
+		let Some(owner) = T::Nodes::owner(node) else { return Zero::zero() };
+		let paid = Self::transfer_from_budget(info, &owner, reward);
+		T::Reputation::report(node, Outcome::ProofPassed);
+		T::Reputation::report(node, Outcome::JobCompleted);
+		Self::deposit_event(Event::RewardPaid { job, node, owner, amount: paid });
+		paid
+	}
+
+	/// Pays `amount` to the owner of `node` from the job's budget, which shrinks by what
+	/// was paid.
+	pub(crate) fn pay_from_budget(
+		info: &mut JobInfoOf<T>,
+		node: NodeId,
+		amount: BalanceOf<T>,
+	) -> BalanceOf<T> {
+		let Some(owner) = T::Nodes::owner(node) else { return Zero::zero() };
+		let paid = Self::transfer_from_budget(info, &owner, amount.min(info.budget));
+		info.budget = info.budget.saturating_sub(paid);
+		paid
+	}
+
+	fn transfer_from_budget(
+		info: &JobInfoOf<T>,
+		to: &T::AccountId,
+		amount: BalanceOf<T>,
+	) -> BalanceOf<T> {
+		T::Currency::transfer_on_hold(
+			&HoldReason::JobBudget.into(),
+			&info.requester,
+			to,
+			amount,
+			Precision::BestEffort,
+			Restriction::Free,
+			Fortitude::Polite,
+		)
+		.unwrap_or_else(|_| Zero::zero())
 	}
 
 	/// Pays `job` as [`Self::pay`] does and hands its result to the job's owner (the model
@@ -527,6 +623,10 @@ impl<T: Config> Pallet<T> {
 		for node in Assignments::<T>::get(job).unwrap_or_default() {
 			OpenJobs::<T>::remove(node, job);
 			T::Reputation::report(node, Outcome::JobFailed);
+		}
+		if let Some(federation) = Federations::<T>::get(job) {
+			Self::clear_aggregator_duties(job, &federation);
+			let _ = Contributions::<T>::clear_prefix(job, u32::from(u8::MAX), None);
 		}
 		let refunded = Self::release_budget(&info.requester, info.budget);
 		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
@@ -638,7 +738,7 @@ impl<T: Config> Pallet<T> {
 				"a challenger's hold does not cover their bonds"
 			);
 		}
-		Ok(())
+		Self::federation_invariants()
 	}
 }
 

@@ -50,6 +50,7 @@ mod impls;
 mod mock;
 pub mod offchain;
 mod replacement;
+mod rounds;
 pub mod runtime_api;
 #[cfg(test)]
 mod tests;
@@ -59,8 +60,8 @@ pub mod weights;
 
 pub use pallet::*;
 pub use types::{
-	AgreedResult, AvailabilityCheck, AvailabilityProof, Commit, Dispute, DisputeReason, JobInfo,
-	PanelCommit, PanelReveal, Reveal, Segment, Verdict,
+	Aggregation, AgreedResult, AvailabilityCheck, AvailabilityProof, Commit, Dispute,
+	DisputeReason, Federation, JobInfo, PanelCommit, PanelReveal, Reveal, Segment, Verdict,
 };
 pub use weights::WeightInfo;
 
@@ -94,6 +95,15 @@ pub const MAX_DEACTIVATED_QUEUE: u32 = 256;
 
 /// A dispute as this runtime stores it.
 pub type DisputeOf<T> = Dispute<BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>>;
+
+/// A federated job's rounds as this runtime stores them.
+pub type FederationOf<T> = Federation<frame_system::pallet_prelude::BlockNumberFor<T>>;
+
+/// What a finalized job paid, by node.
+pub type Payout<T> = frame_support::BoundedVec<
+	(NodeId, BalanceOf<T>),
+	frame_support::traits::ConstU32<{ u8::MAX as u32 }>,
+>;
 
 /// A job's replicas, in assignment order. Bounded by the `u8` redundancy.
 pub type Replicas =
@@ -245,6 +255,24 @@ pub mod pallet {
 		#[pallet::constant]
 		type Retention: Get<BlockNumberFor<Self>>;
 
+		/// Blocks the participants of a federated round have to reveal their updates.
+		#[pallet::constant]
+		type RoundWindow: Get<BlockNumberFor<Self>>;
+
+		/// The share of a federated job's participants whose updates let a round proceed
+		/// at its deadline.
+		#[pallet::constant]
+		type RoundQuorum: Get<Perbill>;
+
+		/// Blocks a round's aggregator has before the next one in turn may aggregate.
+		#[pallet::constant]
+		type AggregatorGrace: Get<BlockNumberFor<Self>>;
+
+		/// Paid from the job's budget for an aggregation, times `1 + participants / 1 000`,
+		/// at most twice.
+		#[pallet::constant]
+		type AggregatorFee: Get<BalanceOf<Self>>;
+
 		/// Pool priority of commits and reveals.
 		#[pallet::constant]
 		type CommitmentPriority: Get<TransactionPriority>;
@@ -325,13 +353,7 @@ pub mod pallet {
 
 	/// What each finalized job paid, by replica.
 	#[pallet::storage]
-	pub type Payouts<T: Config> = StorageMap<
-		_,
-		Twox64Concat,
-		JobId,
-		BoundedVec<(NodeId, BalanceOf<T>), ConstU32<{ u8::MAX as u32 }>>,
-		ValueQuery,
-	>;
+	pub type Payouts<T: Config> = StorageMap<_, Twox64Concat, JobId, Payout<T>, ValueQuery>;
 
 	/// Blocks an accepted result may be challenged; applies to results accepted from the
 	/// block after it is set.
@@ -432,6 +454,28 @@ pub mod pallet {
 		NodeId,
 		(u32, tessera_primitives::Cid),
 	>;
+
+	/// Federated jobs and the round each is in.
+	#[pallet::storage]
+	pub type Federations<T: Config> =
+		StorageMap<_, Twox64Concat, JobId, Federation<BlockNumberFor<T>>>;
+
+	/// The aggregate of each round of a federated job.
+	#[pallet::storage]
+	pub type Aggregations<T> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, u32, Aggregation>;
+
+	/// What each participant of a federated job contributed to aggregates so far: rounds
+	/// and compute seconds, paid for when the job is finalized.
+	#[pallet::storage]
+	pub type Contributions<T> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, NodeId, (u32, u64), ValueQuery>;
+
+	/// The federated jobs each node may aggregate the current round of: its off-chain
+	/// worker finds its aggregations here.
+	#[pallet::storage]
+	pub type AggregatorDuties<T> =
+		StorageDoubleMap<_, Twox64Concat, NodeId, Twox64Concat, JobId, (), OptionQuery>;
 
 	/// The open jobs each node is a replica of: a node with any cannot leave, and its
 	/// off-chain worker finds its work here.
@@ -693,6 +737,89 @@ pub mod pallet {
 			/// Stake taken from the replica that stopped.
 			slashed: BalanceOf<T>,
 		},
+		/// A federated job was posted: its checkpoints are rounds.
+		FederatedJobCreated {
+			/// The job.
+			job: JobId,
+			/// Rounds it runs.
+			rounds: u32,
+			/// Shards its dataset is split into.
+			shards: u32,
+		},
+		/// A round of a federated job opened: its participants train on their shards.
+		RoundOpened {
+			/// The job.
+			job: JobId,
+			/// The round.
+			round: u32,
+			/// Updates must be revealed by this block.
+			deadline: BlockNumberFor<T>,
+		},
+		/// A round stopped taking updates; its aggregators take turns averaging them.
+		RoundClosed {
+			/// The job.
+			job: JobId,
+			/// The round.
+			round: u32,
+			/// Updates the aggregate must average.
+			participants: u32,
+			/// Who may aggregate, in turn.
+			aggregators: BoundedVec<NodeId, ConstU32<{ types::AGGREGATORS }>>,
+		},
+		/// A round's deadline passed with too few updates: it goes on, with its stragglers
+		/// replaced, until `deadline`.
+		RoundExtended {
+			/// The job.
+			job: JobId,
+			/// The round.
+			round: u32,
+			/// Updates revealed so far.
+			updates: u32,
+			/// The new deadline.
+			deadline: BlockNumberFor<T>,
+		},
+		/// A participant that did not deliver its update in time was replaced by `by`,
+		/// which starts at the next round it can join.
+		ParticipantReplaced {
+			/// The job.
+			job: JobId,
+			/// The straggler.
+			node: NodeId,
+			/// Its replacement, if an eligible trainer was found.
+			by: Option<NodeId>,
+		},
+		/// A round's aggregate was committed.
+		RoundAggregated {
+			/// The job.
+			job: JobId,
+			/// The round.
+			round: u32,
+			/// The aggregator.
+			node: NodeId,
+			/// The aggregate's weights digest.
+			weights_digest: sp_core::H256,
+			/// Updates it averaged.
+			participants: u32,
+		},
+		/// An aggregator was paid its fee.
+		AggregatorPaid {
+			/// The job.
+			job: JobId,
+			/// The aggregator.
+			node: NodeId,
+			/// The amount.
+			amount: BalanceOf<T>,
+		},
+		/// A panel proved a round's aggregate wrong: the round is replaced by the panel's
+		/// aggregate and the job trains on from it.
+		RoundsRewound {
+			/// The job.
+			job: JobId,
+			/// The round whose aggregate was replaced.
+			round: u32,
+			/// The aggregate the panel computed.
+			weights_digest: sp_core::H256,
+		},
 		/// A replica was paid.
 		RewardPaid {
 			/// The job.
@@ -774,6 +901,10 @@ pub mod pallet {
 		DuplicateTrap,
 		/// The trap was sealed after the job's replicas were chosen.
 		LateSeal,
+		/// A federated job needs at least one shard.
+		NoShards,
+		/// No round of this job awaits this aggregate from this node now.
+		NoSuchAggregation,
 	}
 
 	#[pallet::hooks]
@@ -957,6 +1088,47 @@ pub mod pallet {
 			Self::do_availability_proven(proof)
 		}
 
+		/// Posts a federated training job and holds `budget` from the caller until it ends.
+		///
+		/// `participants` trainers (1–`MaxRedundancy`) each train on their own of `shards`
+		/// data shards, drawn afresh every round; the job's checkpoints are its rounds (its
+		/// `steps / checkpoint_every`), each ending with an aggregator's federated average.
+		/// Emits [`Event::JobCreated`] and [`Event::FederatedJobCreated`].
+		#[pallet::call_index(13)]
+		pub fn create_federated_job(
+			origin: OriginFor<T>,
+			spec: JobSpec,
+			budget: BalanceOf<T>,
+			participants: u8,
+			shards: u32,
+			deadline: BlockNumberFor<T>,
+		) -> DispatchResult {
+			let requester = ensure_signed(origin)?;
+			Self::do_create_federated_job(requester, spec, budget, participants, shards, deadline)
+				.map(|_| ())
+		}
+
+		/// Commits the federated average of a round's updates: its CID and digest, the
+		/// Merkle root of the averaged updates' CIDs and their number. The aggregator is paid
+		/// [`Config::AggregatorFee`] scaled by the participants, and the next round opens from
+		/// the aggregate (or, after the last round, the job is accepted with it as result).
+		///
+		/// Origin: authorized; [`Pallet::authorize_submit_aggregation`] checked that the round
+		/// awaits it, that it is the node's turn, the inputs and the node key's signature over
+		/// [`types::aggregation_message`]. Emits [`Event::RoundAggregated`].
+		#[pallet::call_index(14)]
+		#[pallet::authorize(Pallet::<T>::authorize_submit_aggregation)]
+		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_aggregation())]
+		pub fn submit_aggregation(
+			origin: OriginFor<T>,
+			aggregation: Aggregation,
+			signature: NodeSignature,
+		) -> DispatchResult {
+			ensure_authorized(origin)?;
+			let _ = signature;
+			Self::do_submit_aggregation(aggregation)
+		}
+
 		/// Sets the most trap jobs per assignment.
 		///
 		/// Origin: [`Config::ForceOrigin`]. Emits [`Event::TrapRateSet`].
@@ -1073,6 +1245,22 @@ pub mod pallet {
 			Self::check_availability_proof(proof)?;
 			Self::check_signature(proof.validator, &types::availability_message(proof), signature)?;
 			Self::validity("TesseraAvailability", (proof.check, proof.validator, 0))
+		}
+
+		/// Checks an aggregate before the pool: its round awaits it from this node now, it
+		/// names exactly the round's inputs, and the node key signed it.
+		pub fn authorize_submit_aggregation(
+			_source: TransactionSource,
+			aggregation: &Aggregation,
+			signature: &NodeSignature,
+		) -> TransactionValidityWithRefund {
+			Self::check_aggregation(aggregation)?;
+			let message = types::aggregation_message(aggregation);
+			Self::check_signature(aggregation.node, &message, signature)?;
+			Self::validity(
+				"TesseraAggregation",
+				(aggregation.job, aggregation.node, aggregation.round),
+			)
 		}
 
 		/// `CommitmentPriority` scaled by the node's reputation score, so that under load the

@@ -92,6 +92,9 @@ pub const PANEL_WINDOW: u64 = 8;
 pub const MAX_PANEL_DRAWS: u8 = 3;
 pub const AVAILABILITY_WINDOW: u64 = 3;
 pub const RETENTION: u64 = 20;
+pub const ROUND_WINDOW: u64 = 12;
+pub const GRACE: u64 = 4;
+pub const AGGREGATOR_FEE: Balance = 1_000;
 /// Every node's stake; slashes take it from the owner's free balance.
 pub const STAKE: Balance = 1_000;
 /// Where slashed stake goes, and what pays bounties.
@@ -123,6 +126,8 @@ parameter_types! {
 	/// No reveal is checked unasked unless a test says so.
 	pub static AvailabilitySampleRate: polkadot_sdk::sp_runtime::Perbill =
 		polkadot_sdk::sp_runtime::Perbill::zero();
+	pub const RoundQuorum: polkadot_sdk::sp_runtime::Perbill =
+		polkadot_sdk::sp_runtime::Perbill::from_percent(80);
 	pub const TrapRateDefault: polkadot_sdk::sp_runtime::Perbill =
 		polkadot_sdk::sp_runtime::Perbill::from_percent(1);
 }
@@ -304,6 +309,10 @@ impl crate::Config for Test {
 	type MaxPanelDraws = frame_support::traits::ConstU8<MAX_PANEL_DRAWS>;
 	type PanelFee = frame_support::traits::ConstU64<PANEL_FEE>;
 	type Treasury = frame_support::traits::ConstU64<TREASURY>;
+	type RoundWindow = frame_support::traits::ConstU64<ROUND_WINDOW>;
+	type RoundQuorum = RoundQuorum;
+	type AggregatorGrace = frame_support::traits::ConstU64<GRACE>;
+	type AggregatorFee = frame_support::traits::ConstU64<AGGREGATOR_FEE>;
 	type CommitmentPriority = frame_support::traits::ConstU64<100>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]

@@ -63,13 +63,13 @@ impl<T: Config> Pallet<T> {
 	/// checkpoint.
 	pub(crate) fn replace_replica(job: JobId, gone: NodeId) {
 		let Some(info) = Jobs::<T>::get(job) else { return };
-		let mut replicas = Assignments::<T>::get(job).unwrap_or_default();
-		let Some(position) = replicas.iter().position(|node| *node == gone) else { return };
+		if !Assignments::<T>::get(job).unwrap_or_default().contains(&gone) {
+			return;
+		}
 		let last = info.checkpoints.saturating_sub(1);
 		if Reveals::<T>::contains_key((job, gone, last)) {
 			return;
 		}
-		OpenJobs::<T>::remove(gone, job);
 		let slashed = Self::slash_abandonment(gone, &info);
 		T::Reputation::report(gone, Outcome::JobFailed);
 
@@ -77,6 +77,35 @@ impl<T: Config> Pallet<T> {
 			Some((checkpoint, state)) => (checkpoint.saturating_add(1), state),
 			None => (0, Cid::default()),
 		};
+		let by = Self::hand_over(job, &info, gone, from);
+		if let Some(new) = by.filter(|_| from > 0) {
+			ReplicaStarts::<T>::insert(job, new, (from, state));
+		}
+		Self::deposit_event(Event::ReplicaReplaced { job, node: gone, by, from, slashed });
+		if Federations::<T>::contains_key(job) {
+			// The replica that stopped may have been the last update its round waited for.
+			Self::update_revealed(job);
+			return;
+		}
+		let replicas = Assignments::<T>::get(job).unwrap_or_default();
+		let finished = replicas.iter().all(|node| Reveals::<T>::contains_key((job, *node, last)));
+		if info.state == JobState::Running && finished {
+			// The replica that stopped was the last one verification waited for.
+			Self::verify(job);
+		}
+	}
+
+	/// Gives `gone`'s place among `job`'s replicas to another eligible trainer, which
+	/// commits from checkpoint `from`; without one, the job goes on with fewer.
+	pub(crate) fn hand_over(
+		job: JobId,
+		info: &JobInfoOf<T>,
+		gone: NodeId,
+		from: u32,
+	) -> Option<NodeId> {
+		let mut replicas = Assignments::<T>::get(job).unwrap_or_default();
+		let position = replicas.iter().position(|node| *node == gone)?;
+		OpenJobs::<T>::remove(gone, job);
 		let subject = (b"tessera/replace", job, gone).encode();
 		let by = Self::draw_nodes(&subject, 1, |node| {
 			Self::eligible(node, &info.spec) && !replicas.contains(&node)
@@ -88,21 +117,13 @@ impl<T: Config> Pallet<T> {
 				replicas[position] = new;
 				OpenJobs::<T>::insert(new, job, ());
 				NextCheckpoint::<T>::insert(job, new, from);
-				if from > 0 {
-					ReplicaStarts::<T>::insert(job, new, (from, state));
-				}
 			}
 			None => {
 				replicas.remove(position);
 			}
 		}
-		let finished = replicas.iter().all(|node| Reveals::<T>::contains_key((job, *node, last)));
 		Assignments::<T>::insert(job, replicas);
-		Self::deposit_event(Event::ReplicaReplaced { job, node: gone, by, from, slashed });
-		if info.state == JobState::Running && finished {
-			// The replica that stopped was the last one verification waited for.
-			Self::verify(job);
-		}
+		by
 	}
 
 	/// Takes from `node` the share of its stake that equals its share of the job's budget,

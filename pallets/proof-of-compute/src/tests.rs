@@ -102,6 +102,9 @@ pub(crate) fn send(call: Call<Test>) {
 		Call::availability_proven { proof, signature } => {
 			assert_ok!(ProofOfCompute::availability_proven(origin, proof, signature));
 		}
+		Call::submit_aggregation { aggregation, signature } => {
+			assert_ok!(ProofOfCompute::submit_aggregation(origin, aggregation, signature));
+		}
 		other => panic!("not an authorized call: {other:?}"),
 	}
 }

@@ -215,6 +215,74 @@ pub struct AvailabilityProof {
 	pub validator: NodeId,
 }
 
+/// Aggregators of a round: the first in reputation-weighted order, then two backups, each
+/// taking over [`Config::AggregatorGrace`](crate::Config::AggregatorGrace) blocks after the
+/// one before it.
+pub const AGGREGATORS: u32 = 3;
+
+/// A federated job's place in its rounds (SPEC §5). Its checkpoints are its rounds: in round
+/// `r` every participant trains `checkpoint_every` steps on its own data shard from the
+/// round's start state (the job's start, then the previous round's aggregate) and commits
+/// and reveals its update as checkpoint `r`; an aggregator then commits their federated
+/// average, from which round `r + 1` starts.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct Federation<BlockNumber> {
+	/// Shards the dataset is split into for this job.
+	pub shards: u32,
+	/// The round in progress.
+	pub round: u32,
+	/// The randomness the round's shards are drawn from, fixed when the round opened.
+	pub seed: H256,
+	/// Updates must be revealed by this block; then the round proceeds if enough were.
+	pub deadline: BlockNumber,
+	/// When the round stopped taking updates, and its aggregators' turns began.
+	pub closed: Option<BlockNumber>,
+	/// The participants whose updates the round's aggregate averages, in this order.
+	pub inputs: BoundedVec<NodeId, ConstU32<{ u8::MAX as u32 }>>,
+	/// Who may aggregate the round, in turn.
+	pub aggregators: BoundedVec<NodeId, ConstU32<AGGREGATORS>>,
+	/// Aggregators drawn for the round so far.
+	pub draws: u8,
+}
+
+/// What an aggregator commits for a round: the federated average of the round's updates.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct Aggregation {
+	/// The job.
+	pub job: JobId,
+	/// The round.
+	pub round: u32,
+	/// The aggregator.
+	pub node: NodeId,
+	/// The averaged state.
+	pub state_cid: Cid,
+	/// Its weights digest.
+	pub weights_digest: H256,
+	/// [`inputs_root`] of the updates it averaged.
+	pub inputs_root: H256,
+	/// How many updates it averaged.
+	pub participants: u32,
+}
+
+/// The binary Merkle root (blake2-256) of the state CIDs of a round's updates, in input
+/// order: what an aggregator commits to having averaged.
+pub fn inputs_root<'a>(state_cids: impl IntoIterator<Item = &'a [u8]>) -> H256 {
+	polkadot_sdk::binary_merkle_tree::merkle_root::<polkadot_sdk::sp_runtime::traits::BlakeTwo256, _>(
+		state_cids,
+	)
+}
+
+/// The data shard `node` trains on in `round`: `blake2_256(node ‖ seed ‖ round) mod shards`.
+pub fn shard_of(node: NodeId, seed: &H256, round: u32, shards: u32) -> u32 {
+	let hash = polkadot_sdk::sp_io::hashing::blake2_256(&(node, seed, round).encode());
+	let draw = u32::from_le_bytes([hash[0], hash[1], hash[2], hash[3]]);
+	draw % shards.max(1)
+}
+
 /// Domain separators of what node keys sign for this pallet, so that no signature made for
 /// one purpose passes for another.
 pub const COMMIT_CONTEXT: &[u8] = b"tessera/poc-commit";
@@ -226,6 +294,8 @@ pub const PANEL_COMMIT_CONTEXT: &[u8] = b"tessera/poc-panel-commit";
 pub const PANEL_REVEAL_CONTEXT: &[u8] = b"tessera/poc-panel-reveal";
 /// See [`COMMIT_CONTEXT`].
 pub const AVAILABILITY_CONTEXT: &[u8] = b"tessera/poc-availability";
+/// See [`COMMIT_CONTEXT`].
+pub const AGGREGATION_CONTEXT: &[u8] = b"tessera/poc-aggregation";
 
 /// The bytes a node key signs to commit.
 pub fn commit_message(commit: &Commit) -> alloc::vec::Vec<u8> {
@@ -250,6 +320,11 @@ pub fn panel_reveal_message(reveal: &PanelReveal) -> alloc::vec::Vec<u8> {
 /// The bytes a node key signs to prove availability.
 pub fn availability_message(proof: &AvailabilityProof) -> alloc::vec::Vec<u8> {
 	(AVAILABILITY_CONTEXT, proof).encode()
+}
+
+/// The bytes a node key signs to commit an aggregate.
+pub fn aggregation_message(aggregation: &Aggregation) -> alloc::vec::Vec<u8> {
+	(AGGREGATION_CONTEXT, aggregation).encode()
 }
 
 /// Checkpoints of a job of `steps` steps committing every `every` steps; `None` when the

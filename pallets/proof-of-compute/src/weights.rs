@@ -60,6 +60,10 @@ pub trait WeightInfo {
 	fn set_trap_rate() -> Weight;
 	fn set_challenge_window() -> Weight;
 	fn finalize(r: u32, ) -> Weight;
+	fn create_federated_job() -> Weight;
+	fn submit_aggregation() -> Weight;
+	fn authorize_submit_aggregation() -> Weight;
+	fn round_due() -> Weight;
 }
 
 /// Weights for `pallet_proof_of_compute` at the runtime's database weights.
@@ -653,6 +657,26 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
 	}
+	fn create_federated_job() -> Weight {
+		Weight::from_parts(1_000_000_000, 100_000)
+			.saturating_add(T::DbWeight::get().reads(20_u64))
+			.saturating_add(T::DbWeight::get().writes(20_u64))
+	}
+	fn submit_aggregation() -> Weight {
+		Weight::from_parts(1_000_000_000, 100_000)
+			.saturating_add(T::DbWeight::get().reads(20_u64))
+			.saturating_add(T::DbWeight::get().writes(20_u64))
+	}
+	fn authorize_submit_aggregation() -> Weight {
+		Weight::from_parts(1_000_000_000, 100_000)
+			.saturating_add(T::DbWeight::get().reads(20_u64))
+			.saturating_add(T::DbWeight::get().writes(20_u64))
+	}
+	fn round_due() -> Weight {
+		Weight::from_parts(1_000_000_000, 100_000)
+			.saturating_add(T::DbWeight::get().reads(20_u64))
+			.saturating_add(T::DbWeight::get().writes(20_u64))
+	}
 }
 
 /// The same weights at RocksDB's database weights, for tests.
@@ -768,5 +792,25 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
+	}
+	fn create_federated_job() -> Weight {
+		Weight::from_parts(1_000_000_000, 100_000)
+			.saturating_add(RocksDbWeight::get().reads(20_u64))
+			.saturating_add(RocksDbWeight::get().writes(20_u64))
+	}
+	fn submit_aggregation() -> Weight {
+		Weight::from_parts(1_000_000_000, 100_000)
+			.saturating_add(RocksDbWeight::get().reads(20_u64))
+			.saturating_add(RocksDbWeight::get().writes(20_u64))
+	}
+	fn authorize_submit_aggregation() -> Weight {
+		Weight::from_parts(1_000_000_000, 100_000)
+			.saturating_add(RocksDbWeight::get().reads(20_u64))
+			.saturating_add(RocksDbWeight::get().writes(20_u64))
+	}
+	fn round_due() -> Weight {
+		Weight::from_parts(1_000_000_000, 100_000)
+			.saturating_add(RocksDbWeight::get().reads(20_u64))
+			.saturating_add(RocksDbWeight::get().writes(20_u64))
 	}
 }

@@ -248,6 +248,10 @@ parameter_types! {
 	pub const TrapRate: Perbill = Perbill::from_percent(1);
 	/// Per validator and re-executed segment, from the job's budget.
 	pub const PanelFee: Balance = UNIT / 10;
+	/// Per aggregated round, from the job's budget; grows with the participants.
+	pub const AggregatorFee: Balance = UNIT / 10;
+	/// A round proceeds at its deadline once four participants in five delivered.
+	pub const RoundQuorum: Perbill = Perbill::from_percent(80);
 	pub const CommitmentPriority: sp_runtime::transaction_validity::TransactionPriority =
 		sp_runtime::transaction_validity::TransactionPriority::MAX / 2;
 }
@@ -288,6 +292,12 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type MaxPanelDraws = frame_support::traits::ConstU8<3>;
 	type PanelFee = PanelFee;
 	type Treasury = TreasuryAccount;
+	/// Ten minutes at six-second blocks for a federated round's updates.
+	type RoundWindow = ConstU32<100>;
+	type RoundQuorum = RoundQuorum;
+	/// A minute at six-second blocks before the next aggregator in turn may aggregate.
+	type AggregatorGrace = ConstU32<10>;
+	type AggregatorFee = AggregatorFee;
 	type CommitmentPriority = CommitmentPriority;
 	type WeightInfo = pallet_proof_of_compute::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]

@@ -1,0 +1,470 @@
+//! Federated training in rounds (SPEC §5).
+//!
+//! A federated job's checkpoints are its rounds. When round `r` opens, randomness fixes the
+//! data shard of every participant (`blake2_256(node ‖ seed ‖ r) mod shards`); each trains
+//! `checkpoint_every` steps on its shard from the round's start state and commits and
+//! reveals its update as checkpoint `r`, as replicas do. The round closes once every
+//! participant revealed, or at its deadline if [`Config::RoundQuorum`] of them did; whoever
+//! did not deliver is replaced for the next round. Three validators drawn by reputation then
+//! take turns, [`Config::AggregatorGrace`] blocks apart, to commit the federated average of
+//! the round's updates: its CID, its digest, the Merkle root of the averaged updates' CIDs
+//! and their number. The chain checks the root and the number itself; the digest only a
+//! re-execution can check, so an aggregate may be challenged like any segment, and a panel
+//! that proves it wrong replaces it and rewinds the job to the round after it. The next
+//! round starts from the aggregate; the last one is the job's result.
+
+use crate::{pallet::*, types::*, FederationOf, JobInfoOf, LOG_TARGET};
+use alloc::vec::Vec;
+use codec::Encode;
+use polkadot_sdk::{
+	frame_support::{pallet_prelude::*, traits::Randomness},
+	frame_system::{self, pallet_prelude::BlockNumberFor},
+	sp_core::H256,
+	sp_runtime::{traits::Saturating, Perbill},
+};
+use tessera_primitives::{
+	Cid, JobId, JobSpec, JobState, NodeId, NodeInspect, NodeRole, Outcome, ReputationSink,
+};
+
+/// Participants an aggregation fee grows with, up to twice the fee.
+const FEE_PARTICIPANTS: u32 = 1_000;
+
+impl<T: Config> Pallet<T> {
+	pub(crate) fn do_create_federated_job(
+		requester: T::AccountId,
+		spec: JobSpec,
+		budget: crate::BalanceOf<T>,
+		participants: u8,
+		shards: u32,
+		deadline: BlockNumberFor<T>,
+	) -> Result<JobId, DispatchError> {
+		ensure!(shards > 0, Error::<T>::NoShards);
+		let job = Self::do_create_job(requester, spec, budget, participants, deadline)?;
+		let rounds = Jobs::<T>::get(job).map(|info| info.checkpoints).unwrap_or_default();
+		Federations::<T>::insert(
+			job,
+			Federation {
+				shards,
+				round: 0,
+				seed: H256::zero(),
+				deadline,
+				closed: None,
+				inputs: Default::default(),
+				aggregators: Default::default(),
+				draws: 0,
+			},
+		);
+		Self::deposit_event(Event::FederatedJobCreated { job, rounds, shards });
+		Ok(job)
+	}
+
+	/// Opens `round`: fixes the randomness its shards are drawn from and its deadline.
+	pub(crate) fn open_round(job: JobId, round: u32, now: BlockNumberFor<T>) {
+		let Some(mut federation) = Federations::<T>::get(job) else { return };
+		let (seed, _) = T::Randomness::random(&(b"tessera/round", job, round).encode());
+		Self::clear_aggregator_duties(job, &federation);
+		federation.round = round;
+		federation.seed = H256(polkadot_sdk::sp_io::hashing::blake2_256(&seed.encode()));
+		federation.deadline = now.saturating_add(T::RoundWindow::get());
+		federation.closed = None;
+		federation.inputs = Default::default();
+		federation.aggregators = Default::default();
+		federation.draws = 0;
+		Self::schedule(job, federation.deadline);
+		let deadline = federation.deadline;
+		Federations::<T>::insert(job, federation);
+		Self::deposit_event(Event::RoundOpened { job, round, deadline });
+	}
+
+	/// The shard `node` trains on in the current round of federated job `job`.
+	pub fn shard(job: JobId, node: NodeId) -> Option<(u32, u32, u32)> {
+		let federation = Federations::<T>::get(job)?;
+		let shard = shard_of(node, &federation.seed, federation.round, federation.shards);
+		Some((federation.round, shard, federation.shards))
+	}
+
+	/// A participant revealed its update: the round closes once every participant has.
+	pub(crate) fn update_revealed(job: JobId) {
+		let Some(federation) = Federations::<T>::get(job) else { return };
+		let participants = Assignments::<T>::get(job).unwrap_or_default();
+		let delivered = |node: &NodeId| Reveals::<T>::contains_key((job, *node, federation.round));
+		if federation.closed.is_none() && participants.iter().all(delivered) {
+			Self::close_round(job, federation);
+		}
+	}
+
+	/// Stops taking updates for the current round, replaces whoever did not deliver one for
+	/// the next round, and draws the round's aggregators.
+	fn close_round(job: JobId, mut federation: FederationOf<T>) {
+		let round = federation.round;
+		let (delivered, stragglers): (Vec<NodeId>, Vec<NodeId>) = Assignments::<T>::get(job)
+			.unwrap_or_default()
+			.into_iter()
+			.partition(|node| Reveals::<T>::contains_key((job, *node, round)));
+		for node in stragglers {
+			Self::replace_participant(job, node, round.saturating_add(1));
+		}
+		federation.inputs = BoundedVec::truncate_from(delivered);
+		Self::draw_aggregators(job, &mut federation);
+		Self::deposit_event(Event::RoundClosed {
+			job,
+			round,
+			participants: federation.inputs.len() as u32,
+			aggregators: federation.aggregators.clone(),
+		});
+		Federations::<T>::insert(job, federation);
+	}
+
+	/// Seats the round's aggregators in turn: active validators that neither trained in
+	/// the job nor aggregated the round before.
+	fn draw_aggregators(job: JobId, federation: &mut FederationOf<T>) {
+		let now = frame_system::Pallet::<T>::block_number();
+		let participants = Assignments::<T>::get(job).unwrap_or_default();
+		let before = federation.aggregators.clone();
+		Self::clear_aggregator_duties(job, federation);
+		let subject = (b"tessera/aggregators", job, federation.round, federation.draws).encode();
+		let drawn = Self::draw_nodes(&subject, AGGREGATORS, |node| {
+			T::Nodes::is_active(node)
+				&& T::Nodes::has_role(node, NodeRole::Validator)
+				&& !participants.contains(&node)
+				&& !federation.inputs.contains(&node)
+				&& !before.contains(&node)
+		});
+		for node in &drawn {
+			AggregatorDuties::<T>::insert(node, job, ());
+		}
+		federation.aggregators = BoundedVec::truncate_from(drawn);
+		federation.draws = federation.draws.saturating_add(1);
+		federation.closed = Some(now);
+		Self::schedule(job, Self::last_turn_ends(now));
+	}
+
+	/// When the last of the aggregators of a round closed at `closed` has had its turn.
+	fn last_turn_ends(closed: BlockNumberFor<T>) -> BlockNumberFor<T> {
+		closed.saturating_add(T::AggregatorGrace::get().saturating_mul(AGGREGATORS.into()))
+	}
+
+	pub(crate) fn clear_aggregator_duties(job: JobId, federation: &FederationOf<T>) {
+		for node in &federation.aggregators {
+			AggregatorDuties::<T>::remove(node, job);
+		}
+	}
+
+	/// Hands `gone`'s seat to another eligible trainer, which joins at `from_round`; no
+	/// stake is taken, since missing a round's deadline proves no fault.
+	fn replace_participant(job: JobId, gone: NodeId, from_round: u32) {
+		let Some(info) = Jobs::<T>::get(job) else { return };
+		T::Reputation::report(gone, Outcome::JobFailed);
+		let by = Self::hand_over(job, &info, gone, from_round);
+		Self::deposit_event(Event::ParticipantReplaced { job, node: gone, by });
+	}
+
+	/// A deadline of a federated job passed: the job's own fails it; a round's lets the
+	/// round proceed with a quorum of updates, or else replaces its stragglers and waits
+	/// another window; the aggregators' last turn draws others, a few times, then fails it.
+	pub(crate) fn round_due(job: JobId, info: JobInfoOf<T>, now: BlockNumberFor<T>) {
+		if info.deadline <= now {
+			Self::fail(job, info);
+			return;
+		}
+		let Some(mut federation) = Federations::<T>::get(job) else { return };
+		let round = federation.round;
+		match federation.closed {
+			None if federation.deadline <= now => {
+				let participants = Assignments::<T>::get(job).unwrap_or_default();
+				let (delivered, stragglers): (Vec<NodeId>, Vec<NodeId>) = participants
+					.into_iter()
+					.partition(|node| Reveals::<T>::contains_key((job, *node, round)));
+				let quorum = T::RoundQuorum::get().mul_ceil(u32::from(info.redundancy)).max(1);
+				if delivered.len() as u32 >= quorum {
+					Self::close_round(job, federation);
+					return;
+				}
+				for node in stragglers {
+					Self::replace_participant(job, node, round);
+				}
+				federation.deadline = now.saturating_add(T::RoundWindow::get());
+				Self::schedule(job, federation.deadline);
+				Self::deposit_event(Event::RoundExtended {
+					job,
+					round,
+					updates: delivered.len() as u32,
+					deadline: federation.deadline,
+				});
+				Federations::<T>::insert(job, federation);
+			}
+			Some(closed)
+				if Self::last_turn_ends(closed) <= now
+					&& !Aggregations::<T>::contains_key(job, round) =>
+			{
+				for node in &federation.aggregators {
+					T::Reputation::report(*node, Outcome::JobFailed);
+				}
+				if federation.draws >= T::MaxPanelDraws::get() {
+					log::info!(target: LOG_TARGET, "job {job}: nobody aggregated round {round}");
+					Self::fail(job, info);
+					return;
+				}
+				Self::draw_aggregators(job, &mut federation);
+				Federations::<T>::insert(job, federation);
+			}
+			_ => {}
+		}
+	}
+
+	/// Checks an aggregate against the round it is for; returns the round's state.
+	pub(crate) fn check_aggregation(
+		aggregation: &Aggregation,
+	) -> Result<FederationOf<T>, TransactionValidityError> {
+		let job = aggregation.job;
+		let info = Jobs::<T>::get(job).ok_or(InvalidTransaction::Stale)?;
+		let federation = Federations::<T>::get(job).ok_or(InvalidTransaction::Stale)?;
+		let training = matches!(info.state, JobState::Assigned | JobState::Running);
+		if !training
+			|| aggregation.round != federation.round
+			|| Aggregations::<T>::contains_key(job, aggregation.round)
+		{
+			return Err(InvalidTransaction::Stale.into());
+		}
+		let closed = federation.closed.ok_or(InvalidTransaction::Future)?;
+		let turn = federation
+			.aggregators
+			.iter()
+			.position(|node| *node == aggregation.node)
+			.ok_or(InvalidTransaction::BadSigner)?;
+		let turn_starts = closed.saturating_add(
+			T::AggregatorGrace::get().saturating_mul(BlockNumberFor::<T>::from(turn as u32)),
+		);
+		if frame_system::Pallet::<T>::block_number() < turn_starts {
+			return Err(InvalidTransaction::Future.into());
+		}
+		if aggregation.participants != federation.inputs.len() as u32
+			|| aggregation.inputs_root != Self::round_inputs_root(job, &federation)
+		{
+			return Err(InvalidTransaction::BadProof.into());
+		}
+		Ok(federation)
+	}
+
+	/// The Merkle root of the state CIDs of the current round's inputs.
+	fn round_inputs_root(job: JobId, federation: &FederationOf<T>) -> H256 {
+		let cids: Vec<Cid> = Self::round_inputs(job, federation)
+			.into_iter()
+			.map(|(_, payload)| payload.state_cid)
+			.collect();
+		inputs_root(cids.iter().map(|cid| cid.as_slice()))
+	}
+
+	/// The updates the current round's aggregate averages, in input order.
+	pub fn round_inputs(
+		job: JobId,
+		federation: &FederationOf<T>,
+	) -> Vec<(NodeId, tessera_primitives::CommitmentPayload)> {
+		federation
+			.inputs
+			.iter()
+			.filter_map(|node| {
+				Reveals::<T>::get((job, *node, federation.round)).map(|payload| (*node, payload))
+			})
+			.collect()
+	}
+
+	pub(crate) fn do_submit_aggregation(aggregation: Aggregation) -> DispatchResult {
+		let federation =
+			Self::check_aggregation(&aggregation).map_err(|_| Error::<T>::NoSuchAggregation)?;
+		let (job, round, node) = (aggregation.job, aggregation.round, aggregation.node);
+		let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
+		for (participant, payload) in Self::round_inputs(job, &federation) {
+			let seconds = payload.compute_seconds.unwrap_or_default();
+			Contributions::<T>::mutate(job, participant, |(rounds, total)| {
+				*rounds = rounds.saturating_add(1);
+				*total = total.saturating_add(seconds);
+			});
+		}
+		// Whoever let their turn pass lost it to this one.
+		for earlier in federation.aggregators.iter().take_while(|earlier| **earlier != node) {
+			T::Reputation::report(*earlier, Outcome::JobFailed);
+		}
+		Self::pay_aggregator(job, &mut info, node, aggregation.participants);
+		Self::clear_aggregator_duties(job, &federation);
+		Self::deposit_event(Event::RoundAggregated {
+			job,
+			round,
+			node,
+			weights_digest: aggregation.weights_digest,
+			participants: aggregation.participants,
+		});
+		let (weights_digest, state_cid) =
+			(aggregation.weights_digest, aggregation.state_cid.clone());
+		Aggregations::<T>::insert(job, round, aggregation);
+		Self::next_round(job, info, round, weights_digest, state_cid);
+		Ok(())
+	}
+
+	/// Moves a federated job on from `round`'s aggregate: to the next round, or after the
+	/// last one to acceptance with the aggregate as its result.
+	fn next_round(
+		job: JobId,
+		mut info: JobInfoOf<T>,
+		round: u32,
+		weights_digest: H256,
+		state_cid: Cid,
+	) {
+		LastAgreed::<T>::insert(job, (round, state_cid.clone()));
+		if round.saturating_add(1) >= info.checkpoints {
+			Self::accept(job, &mut info, weights_digest, state_cid);
+			Jobs::<T>::insert(job, info);
+			return;
+		}
+		info.state = JobState::Running;
+		Jobs::<T>::insert(job, info);
+		Self::open_round(job, round.saturating_add(1), frame_system::Pallet::<T>::block_number());
+	}
+
+	/// Pays `node` the aggregation fee for `participants` updates from the job's budget.
+	fn pay_aggregator(job: JobId, info: &mut JobInfoOf<T>, node: NodeId, participants: u32) {
+		let fee = T::AggregatorFee::get();
+		let growth = Perbill::from_rational(participants.min(FEE_PARTICIPANTS), FEE_PARTICIPANTS);
+		let amount = fee.saturating_add(growth.mul_floor(fee));
+		let paid = Self::pay_from_budget(info, node, amount);
+		T::Reputation::report(node, Outcome::ProofPassed);
+		Self::deposit_event(Event::AggregatorPaid { job, node, amount: paid });
+	}
+
+	/// The aggregator of `round` of `job` and what it committed, if it is a federated job.
+	pub(crate) fn aggregate_of(job: JobId, round: u32) -> Option<(NodeId, H256, Cid)> {
+		Aggregations::<T>::get(job, round).map(|aggregation| {
+			(aggregation.node, aggregation.weights_digest, aggregation.state_cid)
+		})
+	}
+
+	/// A panel proved `round`'s aggregate wrong and computed `weights_digest` and
+	/// `state_cid` instead: that becomes the round's aggregate, the rounds trained from the
+	/// wrong one are undone, and the job trains on from the round after it.
+	pub(crate) fn rewind(job: JobId, round: u32, weights_digest: H256, state_cid: Cid) {
+		let (Some(info), Some(federation)) = (Jobs::<T>::get(job), Federations::<T>::get(job))
+		else {
+			return;
+		};
+		Aggregations::<T>::mutate(job, round, |aggregation| {
+			if let Some(aggregation) = aggregation {
+				aggregation.weights_digest = weights_digest;
+				aggregation.state_cid = state_cid.clone();
+			}
+		});
+		let participants = Assignments::<T>::get(job).unwrap_or_default();
+		for later in round.saturating_add(1)..=federation.round {
+			Aggregations::<T>::remove(job, later);
+			CommitRounds::<T>::remove(job, later);
+			for node in &participants {
+				Commits::<T>::remove((job, *node, later));
+				Reveals::<T>::remove((job, *node, later));
+			}
+		}
+		for node in &participants {
+			NextCheckpoint::<T>::insert(job, node, round.saturating_add(1));
+		}
+		Self::deposit_event(Event::RoundsRewound { job, round, weights_digest });
+		Self::next_round(job, info, round, weights_digest, state_cid);
+	}
+
+	/// A challenge of an aggregate was rejected: the job goes on where it was, its round's
+	/// clock started again, since it stood still during the dispute.
+	pub(crate) fn resume_rounds(job: JobId, mut info: JobInfoOf<T>) {
+		let now = frame_system::Pallet::<T>::block_number();
+		let Some(mut federation) = Federations::<T>::get(job) else { return };
+		if Aggregations::<T>::contains_key(job, info.checkpoints.saturating_sub(1)) {
+			Self::pay_and_deliver(job, info, &[], JobState::Resolved);
+			return;
+		}
+		if info.deadline <= now {
+			Self::fail(job, info);
+			return;
+		}
+		info.state = JobState::Running;
+		Jobs::<T>::insert(job, info);
+		match federation.closed {
+			None => {
+				federation.deadline = now.saturating_add(T::RoundWindow::get());
+				Self::schedule(job, federation.deadline);
+			}
+			Some(_) => {
+				federation.closed = Some(now);
+				Self::schedule(job, Self::last_turn_ends(now));
+			}
+		}
+		Federations::<T>::insert(job, federation);
+	}
+
+	/// Pays each participant of a federated job for the compute seconds of its updates that
+	/// went into aggregates, as replicas are paid for theirs; returns what is left.
+	pub(crate) fn pay_participants(
+		job: JobId,
+		info: &JobInfoOf<T>,
+		convicted: &[NodeId],
+		mut remaining: crate::BalanceOf<T>,
+		payouts: &mut crate::Payout<T>,
+	) -> crate::BalanceOf<T> {
+		for node in Assignments::<T>::get(job).unwrap_or_default() {
+			OpenJobs::<T>::remove(node, job);
+		}
+		for (node, (_, seconds)) in Contributions::<T>::drain_prefix(job) {
+			if convicted.contains(&node) {
+				continue;
+			}
+			let paid = Self::reward(job, info, node, seconds, remaining);
+			remaining = remaining.saturating_sub(paid);
+			let _ = payouts.try_push((node, paid));
+		}
+		if let Some(federation) = Federations::<T>::get(job) {
+			Self::clear_aggregator_duties(job, &federation);
+		}
+		remaining
+	}
+
+	/// Puts `job` on the list of jobs looked at in block `at`.
+	pub(crate) fn schedule(job: JobId, at: BlockNumberFor<T>) {
+		if Due::<T>::try_mutate(at, |due| due.try_push(job)).is_err() {
+			log::warn!(target: LOG_TARGET, "job {job}: no room to schedule block {at:?}");
+		}
+	}
+
+	/// Invariants of federated jobs: aggregates exist only for rounds that were open, and
+	/// aggregator duties are exactly the seats of rounds of open jobs awaiting an aggregate.
+	#[cfg(any(feature = "try-runtime", test))]
+	pub(crate) fn federation_invariants() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+		for (job, federation) in Federations::<T>::iter() {
+			let info = Jobs::<T>::get(job).ok_or("a federation without its job")?;
+			for (round, _) in Aggregations::<T>::iter_prefix(job) {
+				ensure!(
+					round <= federation.round && round < info.checkpoints,
+					"an aggregate of a round never opened"
+				);
+			}
+			let awaited = matches!(info.state, JobState::Running | JobState::Disputed)
+				&& !Aggregations::<T>::contains_key(job, federation.round);
+			for node in &federation.aggregators {
+				ensure!(
+					AggregatorDuties::<T>::contains_key(node, job) == awaited,
+					"an aggregator seat without its duty, or a duty nothing awaits"
+				);
+			}
+			ensure!(
+				federation
+					.inputs
+					.iter()
+					.all(|node| { Reveals::<T>::contains_key((job, *node, federation.round)) }),
+				"an input without its update"
+			);
+		}
+		for (node, job, ()) in AggregatorDuties::<T>::iter() {
+			let seated = Federations::<T>::get(job)
+				.is_some_and(|federation| federation.aggregators.contains(&node));
+			ensure!(seated, "an aggregator duty without a seat");
+		}
+		Ok(())
+	}
+}
+
+#[cfg(test)]
+mod tests;

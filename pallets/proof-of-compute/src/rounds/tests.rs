@@ -1,0 +1,408 @@
+//! Federated rounds: participants, stragglers, aggregators in turn, and an aggregator that
+//! lies, with every balance checked to the unit.
+
+use crate::{
+	dispute::tests::{balance, panel, panel_answers},
+	mock::*,
+	pallet::*,
+	tests::{authorize, commit_call, events, held, reveal_call, send, test},
+	types::*,
+};
+use polkadot_sdk::{
+	frame_support::{assert_noop, assert_ok, traits::fungible::Inspect},
+	sp_core::{Pair as _, H256},
+	sp_runtime::transaction_validity::InvalidTransaction,
+};
+use tessera_primitives::{BackendClass, CommitmentPayload, JobId, JobState, NodeId, Outcome};
+
+const ROUNDS: u32 = 3;
+const SHARDS: u32 = 4;
+const FEDERATED_BUDGET: Balance = 30_000;
+/// The fee for aggregating three updates: `1 000 × (1 + 3 / 1 000)`.
+const FEE_FOR_THREE: Balance = 1_003;
+
+/// Posts a three-round federated CPU job for `participants` and assigns it.
+fn federated_job(participants: u8) -> (JobId, Vec<NodeId>) {
+	assert_ok!(ProofOfCompute::create_federated_job(
+		RuntimeOrigin::signed(REQUESTER),
+		spec(ROUNDS * 10, BackendClass::CpuReference),
+		FEDERATED_BUDGET,
+		participants,
+		SHARDS,
+		200
+	));
+	let job = NextJobId::<Test>::get() - 1;
+	run_to(System::block_number() + 1);
+	(job, Assignments::<Test>::get(job).unwrap().into_inner())
+}
+
+/// What `node` trained on its shard in `round`: its own weights, 100 compute seconds.
+fn update(job: JobId, node: NodeId, round: u32) -> CommitmentPayload {
+	payload(job, node, round, 100 + node as u8 * 10 + round as u8, true)
+}
+
+/// `nodes` commit and then reveal their updates for `round`; reveals wait for the
+/// participants that do not commit.
+fn deliver(job: JobId, nodes: &[NodeId], round: u32) {
+	for node in nodes {
+		send(commit_call(&update(job, *node, round)));
+	}
+	if nodes.len() < Assignments::<Test>::get(job).unwrap().len() {
+		run_to(System::block_number() + REVEAL_DELAY);
+	}
+	for node in nodes {
+		send(reveal_call(update(job, *node, round)));
+	}
+}
+
+fn honest_aggregate(round: u32) -> u8 {
+	200 + round as u8
+}
+
+/// The aggregate `node` commits for the current round: averaged weights `digest`, over the
+/// round's inputs as the chain lists them.
+fn aggregation(job: JobId, node: NodeId, digest: u8) -> Aggregation {
+	let federation = Federations::<Test>::get(job).unwrap();
+	let cids: Vec<_> = federation
+		.inputs
+		.iter()
+		.map(|input| Reveals::<Test>::get((job, *input, federation.round)).unwrap().state_cid)
+		.collect();
+	Aggregation {
+		job,
+		round: federation.round,
+		node,
+		state_cid: crate::dispute::tests::cid(digest),
+		weights_digest: H256::repeat_byte(digest),
+		inputs_root: inputs_root(cids.iter().map(|cid| cid.as_slice())),
+		participants: cids.len() as u32,
+	}
+}
+
+fn aggregation_call(aggregation: Aggregation) -> Call<Test> {
+	let signature = node_pair(aggregation.node).sign(&aggregation_message(&aggregation)).into();
+	Call::submit_aggregation { aggregation, signature }
+}
+
+fn aggregators(job: JobId) -> Vec<NodeId> {
+	Federations::<Test>::get(job).unwrap().aggregators.into_inner()
+}
+
+#[test]
+fn a_federated_job_trains_round_by_round_from_each_aggregate_and_pays_everyone_who_worked() {
+	test(|| {
+		let requester_before = Balances::balance(&REQUESTER);
+		let (job, participants) = federated_job(3);
+		assert!(events().contains(&Event::FederatedJobCreated {
+			job,
+			rounds: ROUNDS,
+			shards: SHARDS
+		}));
+		let mut paid_aggregators = Vec::new();
+		for round in 0..ROUNDS {
+			let federation = Federations::<Test>::get(job).unwrap();
+			assert_eq!((federation.round, federation.closed), (round, None));
+			for node in &participants {
+				let shard = shard_of(*node, &federation.seed, round, SHARDS);
+				assert_eq!(ProofOfCompute::shard(job, *node), Some((round, shard, SHARDS)));
+			}
+			deliver(job, &participants, round);
+
+			// Every update is in: the round closes, and three validators that trained
+			// nothing of it take turns to aggregate.
+			let seated = aggregators(job);
+			assert_eq!(seated.len(), 3);
+			assert!(seated.iter().all(|node| VALIDATORS.contains(node)));
+			assert!(events().contains(&Event::RoundClosed {
+				job,
+				round,
+				participants: 3,
+				aggregators: seated.clone().try_into().unwrap(),
+			}));
+			assert!(seated.iter().all(|node| AggregatorDuties::<Test>::contains_key(node, job)));
+
+			send(aggregation_call(aggregation(job, seated[0], honest_aggregate(round))));
+			paid_aggregators.push(seated[0]);
+			assert!(events().contains(&Event::AggregatorPaid {
+				job,
+				node: seated[0],
+				amount: FEE_FOR_THREE
+			}));
+			assert_eq!(AggregatorDuties::<Test>::iter().count(), 0);
+			assert_eq!(
+				LastAgreed::<Test>::get(job),
+				Some((round, crate::dispute::tests::cid(honest_aggregate(round))))
+			);
+		}
+		// The last aggregate is the job's result.
+		let info = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(info.state, JobState::Accepted);
+		let result = info.result.unwrap();
+		assert_eq!(result.weights_digest, H256::repeat_byte(honest_aggregate(ROUNDS - 1)));
+
+		run_to(result.challenge_ends);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
+		// Three rounds of 100 compute seconds at 10 a second, node 2 trusted (×1.10).
+		let earned = |node: NodeId| if node == 2 { 3_300 } else { 3_000 };
+		for node in &participants {
+			assert_eq!(balance(*node), INITIAL_BALANCE + earned(*node));
+		}
+		let fees: Balance = FEE_FOR_THREE * Balance::from(ROUNDS);
+		for node in VALIDATORS {
+			let rounds = paid_aggregators.iter().filter(|paid| **paid == node).count() as Balance;
+			assert_eq!(balance(node), INITIAL_BALANCE + rounds * FEE_FOR_THREE);
+		}
+		let spent = fees + participants.iter().map(|node| earned(*node)).sum::<Balance>();
+		assert_eq!(Balances::balance(&REQUESTER), requester_before - spent);
+		assert_eq!(held(REQUESTER), 0);
+		assert_eq!(Contributions::<Test>::iter_prefix(job).count(), 0);
+		assert_eq!(Finished::get().last().unwrap().0, job);
+	});
+}
+
+#[test]
+fn an_aggregate_over_other_inputs_or_out_of_turn_is_refused_and_a_backup_takes_over() {
+	test(|| {
+		let (job, participants) = federated_job(3);
+		let early = aggregation(job, VALIDATORS[0], honest_aggregate(0));
+		assert_eq!(authorize(aggregation_call(early)), Err(InvalidTransaction::Future));
+
+		deliver(job, &participants, 0);
+		let seated = aggregators(job);
+		let mut missing_one = aggregation(job, seated[0], honest_aggregate(0));
+		missing_one.participants = 2;
+		assert_eq!(authorize(aggregation_call(missing_one)), Err(InvalidTransaction::BadProof));
+		let mut other_inputs = aggregation(job, seated[0], honest_aggregate(0));
+		other_inputs.inputs_root = H256::repeat_byte(9);
+		assert_eq!(authorize(aggregation_call(other_inputs)), Err(InvalidTransaction::BadProof));
+		let outsider = VALIDATORS.into_iter().find(|node| !seated.contains(node)).unwrap();
+		let by_outsider = aggregation(job, outsider, honest_aggregate(0));
+		assert_eq!(authorize(aggregation_call(by_outsider)), Err(InvalidTransaction::BadSigner));
+		let mut forged = aggregation_call(aggregation(job, seated[0], honest_aggregate(0)));
+		if let Call::submit_aggregation { signature, .. } = &mut forged {
+			*signature = node_pair(seated[1]).sign(b"something else").into();
+		}
+		assert_eq!(authorize(forged), Err(InvalidTransaction::BadProof));
+
+		// The first backup's turn starts a grace after the round closed.
+		let backup = aggregation(job, seated[1], honest_aggregate(0));
+		assert_eq!(authorize(aggregation_call(backup.clone())), Err(InvalidTransaction::Future));
+		run_to(System::block_number() + GRACE);
+		send(aggregation_call(backup));
+		assert_eq!(Aggregations::<Test>::get(job, 0).unwrap().node, seated[1]);
+		assert!(Reports::get().contains(&(seated[0], Outcome::JobFailed)));
+		assert_eq!(Federations::<Test>::get(job).unwrap().round, 1);
+		assert_noop!(
+			ProofOfCompute::submit_aggregation(
+				polkadot_sdk::frame_system::RawOrigin::Authorized.into(),
+				aggregation(job, seated[2], honest_aggregate(0)),
+				node_pair(seated[2]).sign(b"late").into(),
+			),
+			Error::<Test>::NoSuchAggregation
+		);
+	});
+}
+
+#[test]
+fn a_round_short_of_its_quorum_replaces_its_straggler_and_waits_for_the_replacement() {
+	test(|| {
+		let (job, participants) = federated_job(3);
+		let (straggler, on_time) = (participants[2], &participants[..2]);
+		deliver(job, on_time, 0);
+		assert!(Federations::<Test>::get(job).unwrap().closed.is_none());
+
+		// Two of three is short of 80%: the straggler goes, another trainer joins.
+		let deadline = Federations::<Test>::get(job).unwrap().deadline;
+		run_to(deadline);
+		let now_training = Assignments::<Test>::get(job).unwrap();
+		let by = now_training.iter().copied().find(|node| !participants.contains(node));
+		assert!(by.is_some());
+		assert!(events().contains(&Event::ParticipantReplaced { job, node: straggler, by }));
+		assert!(events().contains(&Event::RoundExtended {
+			job,
+			round: 0,
+			updates: 2,
+			deadline: deadline + ROUND_WINDOW
+		}));
+		assert!(Reports::get().contains(&(straggler, Outcome::JobFailed)));
+		assert!(!OpenJobs::<Test>::contains_key(straggler, job));
+
+		let newcomer = by.unwrap();
+		send(commit_call(&update(job, newcomer, 0)));
+		send(reveal_call(update(job, newcomer, 0)));
+		let federation = Federations::<Test>::get(job).unwrap();
+		assert!(federation.closed.is_some());
+		assert_eq!(federation.inputs.into_inner(), now_training.into_inner());
+	});
+}
+
+#[test]
+fn a_round_with_a_quorum_proceeds_at_its_deadline_without_its_straggler() {
+	test(|| {
+		let (job, participants) = federated_job(5);
+		let (straggler, on_time) = (participants[4], &participants[..4]);
+		deliver(job, on_time, 0);
+		run_to(Federations::<Test>::get(job).unwrap().deadline);
+
+		// Four of five is 80%: the round is aggregated without the straggler, and no trainer
+		// is left to take its seat.
+		let federation = Federations::<Test>::get(job).unwrap();
+		assert!(federation.closed.is_some());
+		assert_eq!(federation.inputs.into_inner(), on_time.to_vec());
+		assert!(events().contains(&Event::ParticipantReplaced { job, node: straggler, by: None }));
+		assert_eq!(Assignments::<Test>::get(job).unwrap().into_inner(), on_time.to_vec());
+		let seated = aggregators(job);
+		send(aggregation_call(aggregation(job, seated[0], honest_aggregate(0))));
+		assert!(events().contains(&Event::RoundAggregated {
+			job,
+			round: 0,
+			node: seated[0],
+			weights_digest: H256::repeat_byte(honest_aggregate(0)),
+			participants: 4
+		}));
+	});
+}
+
+#[test]
+fn aggregators_that_all_let_their_turn_pass_are_redrawn_and_then_the_job_fails() {
+	test(|| {
+		let (job, participants) = federated_job(3);
+		deliver(job, &participants, 0);
+		let first = aggregators(job);
+		run_to(System::block_number() + 3 * GRACE);
+		assert!(first.iter().all(|node| Reports::get().contains(&(*node, Outcome::JobFailed))));
+		// Only one validator had no seat yet.
+		let second = aggregators(job);
+		assert_eq!(second.len(), 1);
+		assert!(!first.contains(&second[0]));
+		run_to(System::block_number() + 3 * GRACE);
+		assert_eq!(Federations::<Test>::get(job).unwrap().draws, 3);
+		run_to(System::block_number() + 3 * GRACE);
+
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Failed);
+		assert!(events().contains(&Event::JobFailed { job, refunded: FEDERATED_BUDGET }));
+		assert_eq!(held(REQUESTER), 0);
+		assert_eq!(AggregatorDuties::<Test>::iter().count(), 0);
+	});
+}
+
+#[test]
+fn an_aggregator_that_lies_is_convicted_by_a_panel_and_the_job_retrains_from_the_true_aggregate() {
+	test(|| {
+		let (job, participants) = federated_job(3);
+		deliver(job, &participants, 0);
+		let liar = aggregators(job)[0];
+		// It commits an aggregate its inputs do not average to; only re-execution shows it.
+		const LIE: u8 = 66;
+		send(aggregation_call(aggregation(job, liar, LIE)));
+		deliver(job, &participants, 1);
+		let liar_stake = balance(liar);
+		let challenger_before = Balances::balance(&CHALLENGER);
+
+		assert_noop!(
+			ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 2),
+			Error::<Test>::UnknownCheckpoint
+		);
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 0));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Disputed);
+		// The panel re-computes the average; neither the liar nor a participant sits on it.
+		let members = panel(job);
+		assert_eq!(members.len(), 3);
+		assert!(!members.contains(&liar) && members.iter().all(|m| !participants.contains(m)));
+		panel_answers(job, |_| Some(honest_aggregate(0)));
+
+		let slashed = slash_amount(tessera_primitives::SlashReason::FailedVerification);
+		assert_eq!(balance(liar), liar_stake - slashed);
+		assert!(events().contains(&Event::DisputeResolved {
+			job,
+			upheld: false,
+			segments: 1,
+			steps: 0
+		}));
+		assert!(events().contains(&Event::ChallengeWon {
+			job,
+			challenger: CHALLENGER,
+			bounty: slashed
+		}));
+		assert_eq!(Balances::balance(&CHALLENGER), challenger_before + slashed);
+		assert_eq!(
+			Slashes::get(),
+			vec![(liar, tessera_primitives::SlashReason::FailedVerification)]
+		);
+		assert!(events().contains(&Event::RoundsRewound {
+			job,
+			round: 0,
+			weights_digest: H256::repeat_byte(honest_aggregate(0))
+		}));
+
+		// Round 1 trained from the lie: it is undone and trained again from the truth.
+		let aggregate = Aggregations::<Test>::get(job, 0).unwrap();
+		assert_eq!(aggregate.weights_digest, H256::repeat_byte(honest_aggregate(0)));
+		assert_eq!(
+			LastAgreed::<Test>::get(job),
+			Some((0, crate::dispute::tests::cid(honest_aggregate(0))))
+		);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Running);
+		let federation = Federations::<Test>::get(job).unwrap();
+		assert_eq!((federation.round, federation.closed), (1, None));
+		for node in &participants {
+			assert!(!Reveals::<Test>::contains_key((job, *node, 1)));
+			assert_eq!(NextCheckpoint::<Test>::get(job, node), 1);
+		}
+		deliver(job, &participants, 1);
+		assert!(Federations::<Test>::get(job).unwrap().closed.is_some());
+	});
+}
+
+#[test]
+fn a_challenge_of_an_honest_aggregate_costs_the_challenger_its_bond_and_the_rounds_go_on() {
+	test(|| {
+		let (job, participants) = federated_job(3);
+		deliver(job, &participants, 0);
+		let author = aggregators(job)[0];
+		send(aggregation_call(aggregation(job, author, honest_aggregate(0))));
+		let author_before = balance(author);
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 0));
+		let members = panel(job);
+		panel_answers(job, |_| Some(honest_aggregate(0)));
+
+		assert!(events().contains(&Event::DisputeResolved {
+			job,
+			upheld: true,
+			segments: 1,
+			steps: 0
+		}));
+		assert!(events().contains(&Event::ChallengeLost {
+			job,
+			challenger: CHALLENGER,
+			bond: BOND
+		}));
+		// The bond goes to the aggregate's author and the panel, a quarter each.
+		assert_eq!(balance(author), author_before + BOND / 4);
+		for member in members {
+			assert_eq!(balance(member), INITIAL_BALANCE + BOND / 4 + PANEL_FEE);
+		}
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Running);
+		let federation = Federations::<Test>::get(job).unwrap();
+		assert_eq!(federation.deadline, System::block_number() + ROUND_WINDOW);
+		deliver(job, &participants, 1);
+		assert!(Federations::<Test>::get(job).unwrap().closed.is_some());
+	});
+}
+
+#[test]
+fn a_federated_job_needs_a_shard() {
+	test(|| {
+		assert_noop!(
+			ProofOfCompute::create_federated_job(
+				RuntimeOrigin::signed(REQUESTER),
+				spec(30, BackendClass::CpuReference),
+				FEDERATED_BUDGET,
+				3,
+				0,
+				200
+			),
+			Error::<Test>::NoShards
+		);
+	});
+}
