@@ -7,7 +7,8 @@ use super::*;
 use crate::{
 	trap::trap_seal,
 	types::{
-		commit_message, panel_commit_message, panel_reveal_message, reveal_message, verdict_hash,
+		aggregation_message, commit_message, inputs_root, panel_commit_message,
+		panel_reveal_message, reveal_message, verdict_hash, AGGREGATORS,
 	},
 };
 use alloc::vec::Vec;
@@ -259,6 +260,62 @@ fn panel_commit_of(verdict: &Verdict) -> PanelCommit {
 		node: verdict.node,
 		hash: verdict_hash(verdict, &PANEL_SALT),
 	}
+}
+
+/// A federated job of two rounds with the most participants, assigned, with as many spare
+/// trainers and twice the aggregators' seats in validators registered.
+fn federated_job<T: Config>() -> (JobId, Vec<(NodeId, NodePublic)>) {
+	let participants = T::MaxRedundancy::get();
+	let mut spec = spec();
+	spec.hyper_parameters.steps = 20;
+	let job = Pallet::<T>::do_create_federated_job(
+		funded::<T>("requester"),
+		spec,
+		T::MinBudget::get().saturating_mul(1_000u32.into()),
+		participants,
+		16,
+		deadline::<T>(),
+	)
+	.expect("a valid job");
+	let trainers: Vec<_> = (0..u32::from(participants)).map(T::BenchmarkHelper::trainer).collect();
+	for index in u32::from(participants)..u32::from(participants) * 2 {
+		T::BenchmarkHelper::trainer(index);
+	}
+	for index in 0..AGGREGATORS * 2 {
+		T::BenchmarkHelper::validator(index);
+	}
+	let nodes = BoundedVec::truncate_from(trainers.iter().map(|(node, _)| *node).collect());
+	Pending::<T>::mutate(|pending| pending.retain(|pending| *pending != job));
+	Pallet::<T>::start(job, nodes, frame_system::Pallet::<T>::block_number());
+	(job, trainers)
+}
+
+/// [`federated_job`] with every participant's first update in, and the signed aggregate of
+/// the first aggregator in turn.
+fn closed_round<T: Config>() -> (JobId, Aggregation, tessera_primitives::NodeSignature) {
+	let (job, trainers) = federated_job::<T>();
+	for (node, _) in &trainers {
+		Pallet::<T>::do_commit(commit_of(job, *node)).expect("a due commit");
+	}
+	for (node, _) in &trainers {
+		Pallet::<T>::do_reveal(reveal_of(job, *node)).expect("a due reveal");
+	}
+	let federation = Federations::<T>::get(job).expect("federated");
+	let node = *federation.aggregators.first().expect("aggregators were drawn");
+	let cids: Vec<Cid> =
+		federation.inputs.iter().map(|input| payload(job, *input).state_cid).collect();
+	let aggregation = Aggregation {
+		job,
+		round: 0,
+		node,
+		state_cid: payload(job, node).state_cid,
+		weights_digest: H256::repeat_byte(8),
+		inputs_root: inputs_root(cids.iter().map(|cid| cid.as_slice())),
+		participants: cids.len() as u32,
+	};
+	let signature =
+		member_key::<T>(node).sign(&aggregation_message(&aggregation)).expect("it signs");
+	(job, aggregation, signature)
 }
 
 #[benchmarks]
@@ -667,6 +724,62 @@ mod benchmarks {
 		}
 
 		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Finalized));
+	}
+
+	#[benchmark]
+	fn create_federated_job() {
+		let requester = funded::<T>("requester");
+		let deadline = deadline::<T>();
+		crowd::<T>(deadline);
+		let budget = T::MinBudget::get();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(requester), spec(), budget, T::MaxRedundancy::get(), 16, deadline);
+
+		assert_eq!(Federations::<T>::iter().count(), 1);
+	}
+
+	/// The aggregate of the biggest round: the most participants, each credited.
+	#[benchmark]
+	fn submit_aggregation() {
+		let (job, aggregation, signature) = closed_round::<T>();
+
+		#[extrinsic_call]
+		_(RawOrigin::Authorized, aggregation, signature);
+
+		assert_eq!(Federations::<T>::get(job).map(|federation| federation.round), Some(1));
+	}
+
+	#[benchmark]
+	fn authorize_submit_aggregation() -> Result<(), BenchmarkError> {
+		let (_, aggregation, signature) = closed_round::<T>();
+		let call = Call::<T>::submit_aggregation { aggregation, signature };
+
+		#[block]
+		{
+			call.authorize(TransactionSource::External)
+				.ok_or("submit_aggregation has authorize logic")?
+				.map_err(|_| "the aggregator's turn is authorized")?;
+		}
+
+		Ok(())
+	}
+
+	/// A round's deadline with no update in: every participant is replaced.
+	#[benchmark]
+	fn round_due() {
+		let (job, trainers) = federated_job::<T>();
+		let info = Jobs::<T>::get(job).expect("posted");
+		let due = Federations::<T>::get(job).expect("federated").deadline;
+		frame_system::Pallet::<T>::set_block_number(due);
+
+		#[block]
+		{
+			Pallet::<T>::round_due(job, info, due);
+		}
+
+		let participants = Assignments::<T>::get(job).expect("assigned");
+		assert!(trainers.iter().all(|(node, _)| !participants.contains(node)));
 	}
 
 	impl_benchmark_test_suite!(Pallet, crate::mock::new_bench_ext(), crate::mock::Test);

@@ -418,12 +418,18 @@ impl<T: Config> Pallet<T> {
 		let now = frame_system::Pallet::<T>::block_number();
 		let ends = info.result.as_ref().map_or(now, |result| result.challenge_ends);
 		ensure!(info.state == JobState::Running || now < ends, Error::<T>::ChallengeWindowClosed);
-		let exists = if federated {
-			Aggregations::<T>::contains_key(job, checkpoint)
+		if federated {
+			ensure!(
+				Aggregations::<T>::contains_key(job, checkpoint),
+				Error::<T>::UnknownCheckpoint
+			);
+			// Only the latest aggregate is open to challenge, as an accepted result is only
+			// until its window closes: the rounds built on it are what a rewind undoes.
+			let next = checkpoint.saturating_add(1);
+			ensure!(!Aggregations::<T>::contains_key(job, next), Error::<T>::AggregateSuperseded);
 		} else {
-			checkpoint < info.checkpoints
-		};
-		ensure!(exists, Error::<T>::UnknownCheckpoint);
+			ensure!(checkpoint < info.checkpoints, Error::<T>::UnknownCheckpoint);
+		}
 		let bond = T::ChallengeBond::get();
 		T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)?;
 		info.state = JobState::Disputed;

@@ -905,6 +905,9 @@ pub mod pallet {
 		NoShards,
 		/// No round of this job awaits this aggregate from this node now.
 		NoSuchAggregation,
+		/// A later round's aggregate was committed on top of this one: it can no longer be
+		/// challenged.
+		AggregateSuperseded,
 	}
 
 	#[pallet::hooks]

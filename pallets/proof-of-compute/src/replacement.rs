@@ -77,7 +77,7 @@ impl<T: Config> Pallet<T> {
 			Some((checkpoint, state)) => (checkpoint.saturating_add(1), state),
 			None => (0, Cid::default()),
 		};
-		let by = Self::hand_over(job, &info, gone, from);
+		let by = Self::hand_over(job, &info, gone, from, &[]);
 		if let Some(new) = by.filter(|_| from > 0) {
 			ReplicaStarts::<T>::insert(job, new, (from, state));
 		}
@@ -95,20 +95,24 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Gives `gone`'s place among `job`'s replicas to another eligible trainer, which
-	/// commits from checkpoint `from`; without one, the job goes on with fewer.
+	/// Gives `gone`'s place among `job`'s replicas to another eligible trainer, never one of
+	/// `exclude`, which commits from checkpoint `from`; without one, the job goes on with
+	/// fewer.
 	pub(crate) fn hand_over(
 		job: JobId,
 		info: &JobInfoOf<T>,
 		gone: NodeId,
 		from: u32,
+		exclude: &[NodeId],
 	) -> Option<NodeId> {
 		let mut replicas = Assignments::<T>::get(job).unwrap_or_default();
 		let position = replicas.iter().position(|node| *node == gone)?;
 		OpenJobs::<T>::remove(gone, job);
 		let subject = (b"tessera/replace", job, gone).encode();
 		let by = Self::draw_nodes(&subject, 1, |node| {
-			Self::eligible(node, &info.spec) && !replicas.contains(&node)
+			Self::eligible(node, &info.spec)
+				&& !replicas.contains(&node)
+				&& !exclude.contains(&node)
 		})
 		.first()
 		.copied();

@@ -101,8 +101,8 @@ impl<T: Config> Pallet<T> {
 			.unwrap_or_default()
 			.into_iter()
 			.partition(|node| Reveals::<T>::contains_key((job, *node, round)));
-		for node in stragglers {
-			Self::replace_participant(job, node, round.saturating_add(1));
+		for node in &stragglers {
+			Self::replace_participant(job, *node, round.saturating_add(1), &stragglers);
 		}
 		federation.inputs = BoundedVec::truncate_from(delivered);
 		Self::draw_aggregators(job, &mut federation);
@@ -150,12 +150,13 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Hands `gone`'s seat to another eligible trainer, which joins at `from_round`; no
-	/// stake is taken, since missing a round's deadline proves no fault.
-	fn replace_participant(job: JobId, gone: NodeId, from_round: u32) {
+	/// Hands `gone`'s seat to another eligible trainer, none of the round's `stragglers`,
+	/// which joins at `from_round`; no stake is taken, since missing a round's deadline
+	/// proves no fault.
+	fn replace_participant(job: JobId, gone: NodeId, from_round: u32, stragglers: &[NodeId]) {
 		let Some(info) = Jobs::<T>::get(job) else { return };
 		T::Reputation::report(gone, Outcome::JobFailed);
-		let by = Self::hand_over(job, &info, gone, from_round);
+		let by = Self::hand_over(job, &info, gone, from_round, stragglers);
 		Self::deposit_event(Event::ParticipantReplaced { job, node: gone, by });
 	}
 
@@ -180,8 +181,8 @@ impl<T: Config> Pallet<T> {
 					Self::close_round(job, federation);
 					return;
 				}
-				for node in stragglers {
-					Self::replace_participant(job, node, round);
+				for node in &stragglers {
+					Self::replace_participant(job, *node, round, &stragglers);
 				}
 				federation.deadline = now.saturating_add(T::RoundWindow::get());
 				Self::schedule(job, federation.deadline);

@@ -358,13 +358,20 @@ fn an_aggregator_that_lies_is_convicted_by_a_panel_and_the_job_retrains_from_the
 fn a_challenge_of_an_honest_aggregate_costs_the_challenger_its_bond_and_the_rounds_go_on() {
 	test(|| {
 		let (job, participants) = federated_job(3);
-		deliver(job, &participants, 0);
-		let author = aggregators(job)[0];
-		send(aggregation_call(aggregation(job, author, honest_aggregate(0))));
-		let author_before = balance(author);
-		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 0));
+		for round in 0..2 {
+			deliver(job, &participants, round);
+			let author = aggregators(job)[0];
+			send(aggregation_call(aggregation(job, author, honest_aggregate(round))));
+		}
+		let author = Aggregations::<Test>::get(job, 1).unwrap().node;
+		assert_noop!(
+			ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 0),
+			Error::<Test>::AggregateSuperseded
+		);
+		let before: Vec<Balance> = VALIDATORS.into_iter().map(balance).collect();
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 1));
 		let members = panel(job);
-		panel_answers(job, |_| Some(honest_aggregate(0)));
+		panel_answers(job, |_| Some(honest_aggregate(1)));
 
 		assert!(events().contains(&Event::DisputeResolved {
 			job,
@@ -378,14 +385,16 @@ fn a_challenge_of_an_honest_aggregate_costs_the_challenger_its_bond_and_the_roun
 			bond: BOND
 		}));
 		// The bond goes to the aggregate's author and the panel, a quarter each.
-		assert_eq!(balance(author), author_before + BOND / 4);
-		for member in members {
-			assert_eq!(balance(member), INITIAL_BALANCE + BOND / 4 + PANEL_FEE);
+		for (validator, before) in VALIDATORS.into_iter().zip(before) {
+			let fee = if members.contains(&validator) { PANEL_FEE } else { 0 };
+			let share = if validator == author || fee > 0 { BOND / 4 } else { 0 };
+			assert_eq!(balance(validator), before + share + fee);
 		}
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Running);
 		let federation = Federations::<Test>::get(job).unwrap();
+		assert_eq!(federation.round, 2);
 		assert_eq!(federation.deadline, System::block_number() + ROUND_WINDOW);
-		deliver(job, &participants, 1);
+		deliver(job, &participants, 2);
 		assert!(Federations::<Test>::get(job).unwrap().closed.is_some());
 	});
 }
