@@ -10,7 +10,9 @@
 //!
 //! A validator's worker on a dispute panel sends `POST /v1/verify` with a [`VerifyRequest`]
 //! and reads the segment's result from the [`Reexecution`]; one checking availability sends
-//! `POST /v1/blobs/{cid}/fetch` with a [`FetchRequest`] and reads [`Stored`].
+//! `POST /v1/blobs/{cid}/fetch` with a [`FetchRequest`] and reads [`Stored`]. An aggregator
+//! of a federated round sends `POST /v1/aggregate` with an [`AggregateRequest`] and reads
+//! the [`Aggregate`]; a participant's [`JobRequest`] names its [`Round`] and shard.
 
 use crate::{
 	job::{Architecture, JobSpec, MAX_CID_LEN},
@@ -115,6 +117,22 @@ pub struct JobRequest {
 	/// Where a replica that took over mid-job resumes; absent to train from the start.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
 	pub resume: Option<Resume>,
+	/// For a round of a federated job: which round, and the shard of the data to train on;
+	/// absent to train on all of it.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub round: Option<Round>,
+}
+
+/// A round of a federated job and the participant's data shard in it: the samples whose
+/// index is `shard` modulo `shards`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Round {
+	/// The round.
+	pub round: u32,
+	/// The participant's shard.
+	pub shard: u32,
+	/// Shards the data is split into.
+	pub shards: u32,
 }
 
 /// A committed state and the step it was committed at, to resume training from.
@@ -168,6 +186,7 @@ impl JobRequest {
 			base_state_cid: (!spec.base_weights.is_empty())
 				.then(|| cid_to_string(&spec.base_weights)),
 			resume: None,
+			round: None,
 		})
 	}
 
@@ -175,6 +194,75 @@ impl JobRequest {
 	/// after `step` steps.
 	pub fn resuming(self, state: &[u8], step: u64) -> Self {
 		Self { resume: Some(Resume { state_cid: cid_to_string(state), step }), ..self }
+	}
+
+	/// The same request for round `round` of a federated job, on data shard `shard` of
+	/// `shards`.
+	pub fn in_round(self, round: u32, shard: u32, shards: u32) -> Self {
+		Self { round: Some(Round { round, shard, shards }), ..self }
+	}
+}
+
+/// `POST /v1/aggregate`: the sample-weighted federated average of a round's updates, as an
+/// aggregator or a panel re-computing a challenged aggregate asks for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AggregateRequest {
+	/// The network every update is a state of.
+	pub architecture: Network,
+	/// The job's data (it fixes the input and output sizes).
+	pub dataset: Dataset,
+	/// The state the round started from; absent for a job that starts from its seed.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub base_state_cid: Option<String>,
+	/// The updates, in the order the chain lists the round's inputs.
+	pub updates: Vec<Update>,
+}
+
+/// One participant's update to a round.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Update {
+	/// Its state's CID string.
+	pub state_cid: String,
+	/// Samples it was trained on.
+	pub samples: u64,
+}
+
+impl AggregateRequest {
+	/// The request that averages `updates` (state CID bytes and samples) of a round of
+	/// `spec` that started from the state with CID bytes `base` (empty for the seed).
+	pub fn new<'a>(
+		spec: &JobSpec,
+		base: &[u8],
+		updates: impl IntoIterator<Item = (&'a [u8], u64)>,
+	) -> Result<Self, WireError> {
+		let job = JobRequest::new(0, spec)?;
+		Ok(Self {
+			architecture: job.architecture,
+			dataset: job.dataset,
+			base_state_cid: (!base.is_empty()).then(|| cid_to_string(base)),
+			updates: updates
+				.into_iter()
+				.map(|(state, samples)| Update { state_cid: cid_to_string(state), samples })
+				.collect(),
+		})
+	}
+}
+
+/// The answer to `POST /v1/aggregate`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Aggregate {
+	/// The averaged state's CID string.
+	pub state_cid: String,
+	/// Its weights digest, `0x`-prefixed hex.
+	pub weights_digest: String,
+	/// Samples behind it.
+	pub samples: u64,
+}
+
+impl Aggregate {
+	/// The averaged state's weights digest.
+	pub fn digest(&self) -> Result<H256, WireError> {
+		parse_digest(&self.weights_digest)
 	}
 }
 
@@ -390,6 +478,29 @@ mod tests {
 				"backend": "reference"
 			})
 		);
+	}
+
+	#[test]
+	fn a_round_and_an_aggregate_cross_in_the_trainers_json() {
+		let request = JobRequest::new(3, &spec()).unwrap().in_round(2, 1, 4);
+		let json = serde_json::to_value(&request).unwrap();
+		assert_eq!(json["round"], serde_json::json!({ "round": 2, "shard": 1, "shards": 4 }));
+		let state = cid_from_string(CID).unwrap();
+		let aggregate = AggregateRequest::new(&spec(), &[], [(state.as_slice(), 320)]).unwrap();
+		assert_eq!(
+			serde_json::to_value(&aggregate).unwrap(),
+			serde_json::json!({
+				"architecture": { "kind": "mlp", "hidden": [64, 32] },
+				"dataset": { "cid": CID },
+				"updates": [{ "state_cid": CID, "samples": 320 }]
+			})
+		);
+		let answer: Aggregate = serde_json::from_value(serde_json::json!({
+			"state_cid": CID, "weights_digest": format!("0x{}", "ab".repeat(32)),
+			"samples": 320, "noise_std": null
+		}))
+		.unwrap();
+		assert_eq!(answer.digest(), Ok(H256::repeat_byte(0xab)));
 	}
 
 	#[test]

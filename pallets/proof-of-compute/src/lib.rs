@@ -35,6 +35,13 @@
 //! slashes, exactly the replicas whose digest differs. When no divergence is left the job
 //! is paid from what survived ([`JobState::Resolved`](tessera_primitives::JobState)) or
 //! fails.
+//!
+//! A federated job ([`Pallet::create_federated_job`], the `rounds` module) runs its
+//! checkpoints as rounds: each participant trains on its own data shard, drawn afresh every
+//! round, from the previous round's aggregate; validators drawn by reputation take turns to
+//! commit the federated average ([`Pallet::submit_aggregation`]), which the chain checks
+//! against the round's updates by Merkle root and which anyone may challenge, to be
+//! re-computed by a panel.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -923,6 +930,7 @@ pub mod pallet {
 			Self::work_offchain(now);
 			Self::judge_offchain(now);
 			Self::check_availability_offchain();
+			Self::aggregate_offchain(now);
 		}
 
 		#[cfg(feature = "try-runtime")]

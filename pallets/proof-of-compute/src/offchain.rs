@@ -20,8 +20,11 @@
 //! call has a deadline of [`HTTP_DEADLINE_MS`]; a trainer that is down, slow or answers
 //! nonsense costs one deadline, and the work is tried again in a later block.
 //!
-//! Validator keys drawn for a dispute panel do the panel's work the same way ([`panel`]), and
-//! those drawn for an availability check fetch the content ([`availability`]).
+//! Validator keys drawn for a dispute panel do the panel's work the same way ([`panel`]),
+//! those drawn for an availability check fetch the content ([`availability`]), and those
+//! seated to aggregate a federated round average its updates ([`rounds`]). A participant of
+//! a federated job trains each round as a replica trains a checkpoint, on its own shard,
+//! from the previous round's aggregate.
 //!
 //! The trainer's URL is read per node key from persistent offchain storage under
 //! [`trainer_url_key`] (the URL's UTF-8 bytes, e.g. set with the `offchain_localStorageSet`
@@ -53,7 +56,7 @@ use tessera_primitives::{
 	trainer_api::{
 		cid_to_string, FetchRequest, JobRequest, JobStatus, Stored, WireError, DEFAULT_TRAINER_URL,
 	},
-	CommitmentPayload, JobId, JobState, NodeId, NodeInspect, NodePublic,
+	Cid, CommitmentPayload, JobId, JobState, NodeId, NodeInspect, NodePublic,
 };
 
 /// Jobs the worker looks after in one run, over all local keys.
@@ -65,7 +68,7 @@ pub const RESEND_AFTER_BLOCKS: u32 = 10;
 /// The largest trainer response read.
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
 /// How long one run may hold a job's lock: an HTTP call and the signing, with room.
-const LOCK_MS: u64 = 3 * HTTP_DEADLINE_MS;
+pub(crate) const LOCK_MS: u64 = 3 * HTTP_DEADLINE_MS;
 const LOCK_BLOCKS: u32 = 5;
 
 const TRAINER_URL_PREFIX: &[u8] = b"tessera/proof-of-compute/trainer-url/";
@@ -102,6 +105,8 @@ pub(crate) struct Sealed<BlockNumber> {
 	pub committed_at: Option<BlockNumber>,
 	/// When the reveal was last pooled.
 	pub revealed_at: Option<BlockNumber>,
+	/// The state training resumed for it; empty for the job's own start.
+	pub start: Cid,
 }
 
 /// Why a run did not finish its work on a job; it is tried again in a later block.
@@ -176,21 +181,30 @@ impl<T: Config> Pallet<T> {
 			record.get().ok().flatten().unwrap_or_default();
 		let trainer = trainer_url(key);
 		let checkpoint = NextCheckpoint::<T>::get(job, node);
-		let result = Self::reveal_due(key, &mut progress, now).and_then(|()| {
-			if !training || checkpoint >= info.checkpoints {
-				return Ok(());
-			}
-			if !progress.sealed.contains_key(&checkpoint) {
-				let Some(sealed) = Self::seal(node, job, checkpoint, &info, &trainer)? else {
+		let result =
+			Self::reveal_due(key, &mut progress, now).and_then(|()| {
+				if !training || checkpoint >= info.checkpoints {
 					return Ok(());
-				};
-				progress.sealed.insert(checkpoint, sealed);
-				// The salt is stored before the commit leaves: without it the commit could
-				// never be opened.
-				record.set(&progress);
-			}
-			Self::send_commit(node, key, job, checkpoint, &mut progress, now)
-		});
+				}
+				// A federated round trained from an aggregate a panel since replaced is trained
+				// again from the one that replaced it.
+				let start = Self::round_start(job, checkpoint);
+				if progress.sealed.get(&checkpoint).is_some_and(|sealed| {
+					start.as_ref().is_some_and(|start| *start != sealed.start)
+				}) {
+					progress.sealed.remove(&checkpoint);
+				}
+				if !progress.sealed.contains_key(&checkpoint) {
+					let Some(sealed) = Self::seal(node, job, checkpoint, &info, &trainer)? else {
+						return Ok(());
+					};
+					progress.sealed.insert(checkpoint, sealed);
+					// The salt is stored before the commit leaves: without it the commit could
+					// never be opened.
+					record.set(&progress);
+				}
+				Self::send_commit(node, key, job, checkpoint, &mut progress, now)
+			});
 		let all_revealed = progress
 			.sealed
 			.keys()
@@ -233,13 +247,29 @@ impl<T: Config> Pallet<T> {
 		info: &crate::JobInfoOf<T>,
 		trainer: &str,
 	) -> Result<Option<Sealed<BlockNumberFor<T>>>, WorkError> {
+		let start_of_round = Self::round_start(job, checkpoint);
 		let mut request = JobRequest::new(job, &info.spec)?;
-		// A replica that took over mid-job resumes the agreed state; the trainer's
-		// commitments then begin at its first checkpoint.
-		let start = ReplicaStarts::<T>::get(job, node);
+		let every = u64::from(info.spec.hyper_parameters.checkpoint_every);
+		// A replica that took over mid-job resumes the agreed state, and a participant the
+		// previous round's aggregate; the trainer's commitments then begin at its first
+		// checkpoint.
+		let start = match start_of_round.clone() {
+			Some(state) => {
+				let Some((round, shard, shards)) =
+					Self::shard(job, node).filter(|(round, ..)| *round == checkpoint)
+				else {
+					// The round this update belongs to has not opened.
+					return Ok(None);
+				};
+				let end = u64::from(round).saturating_add(1).saturating_mul(every);
+				request.hyper_parameters.steps = request.hyper_parameters.steps.min(end);
+				request = request.in_round(round, shard, shards);
+				(round > 0).then_some((round, state))
+			}
+			None => ReplicaStarts::<T>::get(job, node),
+		};
 		let first = match &start {
 			Some((from, state)) => {
-				let every = u64::from(info.spec.hyper_parameters.checkpoint_every);
 				request = request.resuming(state, u64::from(*from).saturating_mul(every));
 				*from
 			}
@@ -263,7 +293,7 @@ impl<T: Config> Pallet<T> {
 			// Still training.
 			return Ok(None);
 		};
-		let is_final = checkpoint.saturating_add(1) == info.checkpoints;
+		let is_final = start_of_round.is_some() || checkpoint.saturating_add(1) == info.checkpoints;
 		let compute_seconds = match (is_final, status.compute_seconds) {
 			(false, _) => None,
 			(true, Some(seconds)) => Some(seconds),
@@ -275,7 +305,25 @@ impl<T: Config> Pallet<T> {
 		let salt = sp_io::hashing::blake2_256(
 			&(sp_io::offchain::random_seed(), job, node, checkpoint).encode(),
 		);
-		Ok(Some(Sealed { payload, salt, committed_at: None, revealed_at: None }))
+		Ok(Some(Sealed {
+			payload,
+			salt,
+			committed_at: None,
+			revealed_at: None,
+			start: start_of_round.unwrap_or_default(),
+		}))
+	}
+
+	/// For a federated job, the state round `round` trains from: the previous round's
+	/// aggregate, or empty for the job's own start.
+	fn round_start(job: JobId, round: u32) -> Option<Cid> {
+		Federations::<T>::get(job)?;
+		let previous = round.checked_sub(1);
+		Some(
+			previous
+				.and_then(|previous| Self::aggregate_of(job, previous))
+				.map_or_else(Cid::default, |(_, _, state)| state),
+		)
 	}
 
 	/// Pools the commit of the sealed `checkpoint` unless it was pooled recently.
@@ -348,7 +396,8 @@ fn fetch_from_peer(trainer: &str, cid: &str, peer: &str) -> Result<Stored, WorkE
 
 impl<T: Config> Pallet<T> {
 	/// Has the trainer at `trainer` fetch the state `cid` that replicas of `job` revealed at
-	/// `checkpoint` from the first of their endpoints that serves it, so that the trainer can
+	/// `checkpoint` (or its aggregator committed for that round) from the first of their
+	/// endpoints that serves it, so that the trainer can
 	/// resume or re-execute from it next time. Best effort: the caller asks again later.
 	pub(crate) fn fetch_state(trainer: &str, job: JobId, checkpoint: u32, cid: &[u8]) {
 		let wanted = cid_to_string(cid);
@@ -359,6 +408,11 @@ impl<T: Config> Pallet<T> {
 				Reveals::<T>::get((job, *node, checkpoint))
 					.is_some_and(|payload| payload.state_cid.as_slice() == cid)
 			})
+			.chain(
+				Self::aggregate_of(job, checkpoint)
+					.filter(|(_, _, state)| state.as_slice() == cid)
+					.map(|(author, ..)| author),
+			)
 			.filter_map(|node| T::Nodes::endpoint(node))
 			.filter_map(|endpoint| String::from_utf8(endpoint).ok());
 		for peer in peers {
@@ -405,5 +459,6 @@ fn submit<T: Config>(call: Call<T>) -> Result<(), WorkError> {
 
 pub mod availability;
 pub mod panel;
+pub mod rounds;
 #[cfg(test)]
 mod tests;

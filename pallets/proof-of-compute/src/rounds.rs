@@ -50,6 +50,7 @@ impl<T: Config> Pallet<T> {
 				deadline,
 				closed: None,
 				inputs: Default::default(),
+				previous_inputs: Default::default(),
 				aggregators: Default::default(),
 				draws: 0,
 			},
@@ -63,6 +64,10 @@ impl<T: Config> Pallet<T> {
 		let Some(mut federation) = Federations::<T>::get(job) else { return };
 		let (seed, _) = T::Randomness::random(&(b"tessera/round", job, round).encode());
 		Self::clear_aggregator_duties(job, &federation);
+		// A rewind opens the same round again: the round before keeps its inputs.
+		if round == federation.round.saturating_add(1) {
+			federation.previous_inputs = core::mem::take(&mut federation.inputs);
+		}
 		federation.round = round;
 		federation.seed = H256(polkadot_sdk::sp_io::hashing::blake2_256(&seed.encode()));
 		federation.deadline = now.saturating_add(T::RoundWindow::get());
@@ -227,15 +232,11 @@ impl<T: Config> Pallet<T> {
 		{
 			return Err(InvalidTransaction::Stale.into());
 		}
-		let closed = federation.closed.ok_or(InvalidTransaction::Future)?;
-		let turn = federation
-			.aggregators
-			.iter()
-			.position(|node| *node == aggregation.node)
+		if federation.closed.is_none() {
+			return Err(InvalidTransaction::Future.into());
+		}
+		let turn_starts = Self::turn_starts(&federation, aggregation.node)
 			.ok_or(InvalidTransaction::BadSigner)?;
-		let turn_starts = closed.saturating_add(
-			T::AggregatorGrace::get().saturating_mul(BlockNumberFor::<T>::from(turn as u32)),
-		);
 		if frame_system::Pallet::<T>::block_number() < turn_starts {
 			return Err(InvalidTransaction::Future.into());
 		}
@@ -247,25 +248,43 @@ impl<T: Config> Pallet<T> {
 		Ok(federation)
 	}
 
+	/// When `node`'s turn to aggregate the closed current round starts, if it has a seat.
+	pub(crate) fn turn_starts(
+		federation: &FederationOf<T>,
+		node: NodeId,
+	) -> Option<BlockNumberFor<T>> {
+		let turn = federation.aggregators.iter().position(|seat| *seat == node)?;
+		let grace = T::AggregatorGrace::get().saturating_mul((turn as u32).into());
+		Some(federation.closed?.saturating_add(grace))
+	}
+
 	/// The Merkle root of the state CIDs of the current round's inputs.
 	fn round_inputs_root(job: JobId, federation: &FederationOf<T>) -> H256 {
-		let cids: Vec<Cid> = Self::round_inputs(job, federation)
+		let cids: Vec<Cid> = Self::round_inputs(job, federation.round)
 			.into_iter()
 			.map(|(_, payload)| payload.state_cid)
 			.collect();
 		inputs_root(cids.iter().map(|cid| cid.as_slice()))
 	}
 
-	/// The updates the current round's aggregate averages, in input order.
+	/// The updates the aggregate of `round` averages, in input order: the current round's,
+	/// or the round's before while its aggregate may be challenged.
 	pub fn round_inputs(
 		job: JobId,
-		federation: &FederationOf<T>,
+		round: u32,
 	) -> Vec<(NodeId, tessera_primitives::CommitmentPayload)> {
-		federation
-			.inputs
+		let Some(federation) = Federations::<T>::get(job) else { return Vec::new() };
+		let inputs = if round == federation.round {
+			federation.inputs
+		} else if round.saturating_add(1) == federation.round {
+			federation.previous_inputs
+		} else {
+			Default::default()
+		};
+		inputs
 			.iter()
 			.filter_map(|node| {
-				Reveals::<T>::get((job, *node, federation.round)).map(|payload| (*node, payload))
+				Reveals::<T>::get((job, *node, round)).map(|payload| (*node, payload))
 			})
 			.collect()
 	}
@@ -275,7 +294,7 @@ impl<T: Config> Pallet<T> {
 			Self::check_aggregation(&aggregation).map_err(|_| Error::<T>::NoSuchAggregation)?;
 		let (job, round, node) = (aggregation.job, aggregation.round, aggregation.node);
 		let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
-		for (participant, payload) in Self::round_inputs(job, &federation) {
+		for (participant, payload) in Self::round_inputs(job, round) {
 			let seconds = payload.compute_seconds.unwrap_or_default();
 			Contributions::<T>::mutate(job, participant, |(rounds, total)| {
 				*rounds = rounds.saturating_add(1);

@@ -241,6 +241,8 @@ pub struct Federation<BlockNumber> {
 	pub closed: Option<BlockNumber>,
 	/// The participants whose updates the round's aggregate averages, in this order.
 	pub inputs: BoundedVec<NodeId, ConstU32<{ u8::MAX as u32 }>>,
+	/// Those of the round before, whose aggregate may still be challenged and re-executed.
+	pub previous_inputs: BoundedVec<NodeId, ConstU32<{ u8::MAX as u32 }>>,
 	/// Who may aggregate the round, in turn.
 	pub aggregators: BoundedVec<NodeId, ConstU32<AGGREGATORS>>,
 	/// Aggregators drawn for the round so far.

@@ -1,5 +1,6 @@
 //! The panel side of the off-chain worker: for each dispute a local validator key was drawn
-//! for, the worker has the node's trainer re-execute the segment (`POST /v1/verify`), seals
+//! for, the worker has the node's trainer re-execute the segment (`POST /v1/verify`, or
+//! for a challenged federated aggregate `POST /v1/aggregate` over the round's updates), seals
 //! the verdict with a fresh salt in persistent offchain storage, commits to it and reveals it
 //! when the chain would accept the reveal — the same discipline as a replica's checkpoints,
 //! so that a member that restarts neither computes nor sends anything twice.
@@ -106,6 +107,27 @@ impl<T: Config> Pallet<T> {
 		info: &crate::JobInfoOf<T>,
 		segment: &Segment,
 	) -> Result<SealedVerdict<BlockNumberFor<T>>, WorkError> {
+		let salt = sp_io::hashing::blake2_256(
+			&(sp_io::offchain::random_seed(), b"panel", job, node, segment.checkpoint).encode(),
+		);
+		let seal = |weights_digest, state_cid| SealedVerdict {
+			verdict: Verdict {
+				job,
+				checkpoint: segment.checkpoint,
+				node,
+				weights_digest,
+				state_cid,
+			},
+			salt,
+			committed_at: None,
+			revealed_at: None,
+		};
+		if Federations::<T>::contains_key(job) {
+			// A challenged aggregate: the panel averages the round's updates itself.
+			let (weights_digest, state_cid) =
+				Self::average(&trainer_url(key), job, segment.checkpoint)?;
+			return Ok(seal(weights_digest, state_cid));
+		}
 		let request = VerifyRequest::new(
 			job,
 			&info.spec,
@@ -132,17 +154,7 @@ impl<T: Config> Pallet<T> {
 			return Err(WorkError::BadResponse);
 		}
 		let payload = last.payload(job, segment.checkpoint, node, info.spec.backend, None)?;
-		let verdict = Verdict {
-			job,
-			checkpoint: segment.checkpoint,
-			node,
-			weights_digest: payload.weights_digest,
-			state_cid: payload.state_cid,
-		};
-		let salt = sp_io::hashing::blake2_256(
-			&(sp_io::offchain::random_seed(), b"panel", job, node, segment.checkpoint).encode(),
-		);
-		Ok(SealedVerdict { verdict, salt, committed_at: None, revealed_at: None })
+		Ok(seal(payload.weights_digest, payload.state_cid))
 	}
 
 	/// Pools the commitment until it is on chain, then the reveal once it is due.

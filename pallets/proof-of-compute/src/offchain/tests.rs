@@ -8,7 +8,7 @@ use crate::{
 	tests::{events, post, send},
 };
 use codec::Decode;
-use polkadot_sdk::frame_support::assert_ok;
+use polkadot_sdk::{frame_support::assert_ok, sp_core::H256};
 use polkadot_sdk::{
 	frame_support::traits::Hooks,
 	sp_core::offchain::{
@@ -554,5 +554,124 @@ fn a_validator_has_its_trainer_fetch_checked_content_from_the_node_then_proves_i
 			other => panic!("one availability proof, got {other:?}"),
 		}
 		assert!(AvailabilityChecks::<Test>::get(0).is_none());
+	});
+}
+
+/// A two-round federated job of three participants whose first round is in, with the key of
+/// its first aggregator in the keystore: (job, aggregator, key).
+fn aggregated_round() -> (JobId, NodeId, NodePublic) {
+	use crate::tests::{commit_call, reveal_call};
+	assert_ok!(ProofOfCompute::create_federated_job(
+		RuntimeOrigin::signed(REQUESTER),
+		spec(20, BackendClass::CpuReference),
+		BUDGET,
+		3,
+		4,
+		100
+	));
+	let job = NextJobId::<Test>::get() - 1;
+	run_to(System::block_number() + 1);
+	let participants = Assignments::<Test>::get(job).unwrap();
+	let update = |node: NodeId| payload(job, node, 0, 30 + node as u8, true);
+	participants.iter().for_each(|node| send(commit_call(&update(*node))));
+	participants.iter().for_each(|node| send(reveal_call(update(*node))));
+	let aggregator = Federations::<Test>::get(job).unwrap().aggregators[0];
+	(job, aggregator, hold_key(aggregator))
+}
+
+/// The trainer at the default URL is asked to average round `round` of `job` and answers
+/// with the state named by `digest`.
+fn expect_average(trainer: &Harness, job: JobId, round: u32, digest: u8) {
+	let spec = Jobs::<Test>::get(job).unwrap().spec;
+	let updates: Vec<(Vec<u8>, u64)> = ProofOfCompute::round_inputs(job, round)
+		.into_iter()
+		.map(|(_, update)| (update.state_cid.to_vec(), update.samples))
+		.collect();
+	let request = trainer_api::AggregateRequest::new(
+		&spec,
+		&spec.base_weights,
+		updates.iter().map(|(cid, samples)| (cid.as_slice(), *samples)),
+	)
+	.unwrap();
+	let answer = trainer_api::Aggregate {
+		state_cid: trainer_api::cid_to_string(&[1, 0x55, 0x12, 0x20, digest]),
+		weights_digest: format!("0x{}", hex_byte(digest).repeat(32)),
+		samples: 960,
+	};
+	trainer.expect(
+		"POST",
+		&format!("{DEFAULT_TRAINER_URL}/v1/aggregate"),
+		serde_json::to_vec(&request).unwrap(),
+		&serde_json::to_vec(&answer).unwrap(),
+	);
+}
+
+#[test]
+fn an_aggregator_averages_the_round_in_its_turn_and_commits_the_aggregate_over_the_chains_inputs() {
+	offchain_test(|trainer| {
+		let (job, aggregator, _) = aggregated_round();
+		expect_average(trainer, job, 0, 0x77);
+		work();
+		let call = match &trainer.pooled()[..] {
+			[call @ Call::submit_aggregation { aggregation, .. }] => {
+				assert_eq!(aggregation.node, aggregator);
+				assert_eq!(aggregation.participants, 3);
+				assert_eq!(aggregation.weights_digest, H256::repeat_byte(0x77));
+				call.clone()
+			}
+			other => panic!("one aggregate, got {other:?}"),
+		};
+		// Sent once; the next run in the same block leaves the trainer alone.
+		work();
+		assert!(trainer.pooled().is_empty());
+		send(call);
+		assert!(events().contains(&Event::RoundAggregated {
+			job,
+			round: 0,
+			node: aggregator,
+			weights_digest: H256::repeat_byte(0x77),
+			participants: 3
+		}));
+		assert_eq!(Federations::<Test>::get(job).unwrap().round, 1);
+	});
+}
+
+#[test]
+fn a_participant_trains_its_round_on_its_shard_from_the_previous_aggregate() {
+	offchain_test(|trainer| {
+		let (job, _, _) = aggregated_round();
+		expect_average(trainer, job, 0, 0x77);
+		work();
+		send(trainer.pooled().pop().unwrap());
+		let participant = Assignments::<Test>::get(job).unwrap()[0];
+		hold_key(participant);
+		let spec = Jobs::<Test>::get(job).unwrap().spec;
+		let (round, shard, shards) = ProofOfCompute::shard(job, participant).unwrap();
+		assert_eq!((round, shards), (1, 4));
+		let aggregate = Aggregations::<Test>::get(job, 0).unwrap().state_cid;
+		let request = trainer_api::JobRequest::new(job, &spec)
+			.unwrap()
+			.in_round(1, shard, 4)
+			.resuming(&aggregate, 10);
+		let answer = trainer_api::JobStatus {
+			job,
+			state: RunState::Done,
+			commitments: vec![commitment(1)],
+			error: None,
+			compute_seconds: Some(7),
+		};
+		trainer.expect(
+			"POST",
+			&format!("{DEFAULT_TRAINER_URL}/v1/jobs"),
+			serde_json::to_vec(&request).unwrap(),
+			&serde_json::to_vec(&answer).unwrap(),
+		);
+		run_to(System::block_number() + 1);
+		work();
+		let (_, commit) = trainer.only_commit();
+		assert_eq!((commit.node, commit.checkpoint), (participant, 1));
+		let sealed = progress(job, participant).unwrap().sealed.remove(&1).unwrap();
+		assert_eq!(sealed.start, aggregate);
+		assert_eq!(sealed.payload, expected_payload(job, participant, 1, Some(7)));
 	});
 }

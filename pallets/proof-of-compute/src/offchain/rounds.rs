@@ -1,0 +1,100 @@
+//! The aggregator side of the off-chain worker: for each federated round a local validator
+//! key was seated to aggregate, once its turn has come, the worker has the node's trainer
+//! average the round's updates (`POST /v1/aggregate`, fetching any update it lacks from
+//! its participant's endpoint first) and commits the aggregate with the Merkle root of
+//! the updates' CIDs. A panel re-executing a challenged aggregate asks the trainer the same.
+
+use super::{call_trainer, local_work, recently, submit, trainer_url, WorkError, MAX_JOBS_PER_RUN};
+use crate::{pallet::*, types::*, LOG_TARGET};
+use alloc::{format, vec, vec::Vec};
+use codec::Encode;
+use polkadot_sdk::{
+	frame_system::pallet_prelude::BlockNumberFor,
+	sp_core::H256,
+	sp_runtime::{offchain::http, offchain::storage::StorageValueRef, RuntimeAppPublic},
+};
+use tessera_primitives::{
+	trainer_api::{cid_from_string, Aggregate, AggregateRequest},
+	Cid, JobId, NodeId, NodePublic,
+};
+
+const SENT_PREFIX: &[u8] = b"tessera/proof-of-compute/aggregation-sent/";
+
+impl<T: Config> Pallet<T> {
+	/// Aggregates the rounds the local validator keys are seated for, in their turn.
+	pub(crate) fn aggregate_offchain(now: BlockNumberFor<T>) {
+		let duties = local_work::<T, _>(AggregatorDuties::<T>::iter_key_prefix, MAX_JOBS_PER_RUN);
+		for (node, key, job) in duties {
+			if let Err(error) = Self::aggregate(node, &key, job, now) {
+				log::debug!(target: LOG_TARGET, "aggregator {node}, job {job}: {error:?}; trying later");
+			}
+		}
+	}
+
+	/// One run's work on `node`'s seat among the aggregators of `job`'s current round.
+	pub(crate) fn aggregate(
+		node: NodeId,
+		key: &NodePublic,
+		job: JobId,
+		now: BlockNumberFor<T>,
+	) -> Result<(), WorkError> {
+		let Some(federation) = Federations::<T>::get(job) else { return Ok(()) };
+		if Self::turn_starts(&federation, node).is_none_or(|starts| now < starts) {
+			return Ok(());
+		}
+		let sent_key = (SENT_PREFIX, job, federation.round, node).encode();
+		let sent = StorageValueRef::persistent(&sent_key);
+		if recently(sent.get::<BlockNumberFor<T>>().ok().flatten(), now) {
+			return Ok(());
+		}
+		let (weights_digest, state_cid) = Self::average(&trainer_url(key), job, federation.round)?;
+		let inputs = Self::round_inputs(job, federation.round);
+		let aggregation = Aggregation {
+			job,
+			round: federation.round,
+			node,
+			state_cid,
+			weights_digest,
+			inputs_root: inputs_root(inputs.iter().map(|(_, update)| update.state_cid.as_slice())),
+			participants: inputs.len() as u32,
+		};
+		if Self::check_aggregation(&aggregation).is_err() {
+			// The round moved on while the trainer averaged.
+			return Ok(());
+		}
+		let signature = key.sign(&aggregation_message(&aggregation)).ok_or(WorkError::Signing)?;
+		submit::<T>(Call::submit_aggregation { aggregation, signature })?;
+		sent.set(&now);
+		Ok(())
+	}
+
+	/// Has the trainer at `trainer` average the updates of `round` of `job`, from the state
+	/// the round started from: the aggregate's weights digest and state. An update the
+	/// trainer lacks is fetched from its participant's endpoint, for the next block.
+	pub(crate) fn average(trainer: &str, job: JobId, round: u32) -> Result<(H256, Cid), WorkError> {
+		let info = Jobs::<T>::get(job).ok_or(WorkError::BadResponse)?;
+		let inputs = Self::round_inputs(job, round);
+		let start = match round.checked_sub(1) {
+			Some(previous) => Self::aggregate_of(job, previous).map(|(_, _, state)| state),
+			None => Some(info.spec.base_weights.clone()),
+		}
+		.unwrap_or_default();
+		let updates: Vec<(&[u8], u64)> = inputs
+			.iter()
+			.map(|(_, update)| (update.state_cid.as_slice(), update.samples))
+			.collect();
+		let request = AggregateRequest::new(&info.spec, &start, updates)?;
+		let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
+		let url = format!("{trainer}/v1/aggregate");
+		let answer = call_trainer::<Aggregate, _, _>(
+			http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json"),
+		);
+		if let Err(WorkError::Status(400..=499)) = &answer {
+			for (_, update) in &inputs {
+				Self::fetch_state(trainer, job, round, &update.state_cid);
+			}
+		}
+		let aggregate = answer?;
+		Ok((aggregate.digest()?, cid_from_string(&aggregate.state_cid)?))
+	}
+}
