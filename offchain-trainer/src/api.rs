@@ -53,9 +53,21 @@ const VERIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 pub struct Service {
 	store: ContentStore,
 	conduct: Conduct,
-	jobs: Arc<Mutex<HashMap<u64, (TrainingSpec, JobStatus)>>>,
+	jobs: Arc<Mutex<HashMap<JobKey, (TrainingSpec, JobStatus)>>>,
 	verifications: Arc<Mutex<Verifications>>,
 	verify_wait: std::time::Duration,
+}
+
+/// A job in the trainer's table: the chain's job id and, for a federated job, the round and
+/// the state it resumed, so that each round (and a round trained again from another start,
+/// after a rewind) is a run of its own.
+type JobKey = (u64, Option<(u32, Option<String>)>);
+
+fn job_key(job: u64, spec: &TrainingSpec) -> JobKey {
+	let round = spec
+		.round
+		.map(|round| (round.round, spec.resume.as_ref().map(|resume| resume.state_cid.clone())));
+	(job, round)
 }
 
 /// Re-executions by request (its canonical JSON): `None` while running.
@@ -131,8 +143,8 @@ impl Service {
 		json.merge(blobs).layer(reads).with_state(self)
 	}
 
-	fn update(&self, job: u64, change: impl FnOnce(&mut JobStatus)) {
-		if let Some((_, status)) = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&job)
+	fn update(&self, key: &JobKey, change: impl FnOnce(&mut JobStatus)) {
+		if let Some((_, status)) = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).get_mut(key)
 		{
 			change(status);
 		}
@@ -185,6 +197,24 @@ async fn blocking<T: Send + 'static>(
 		.map_err(|error| ApiError::internal(format!("the work stopped unexpectedly: {error}")))?
 }
 
+/// The data a job trains on: the whole set, or for a round of a federated job the
+/// participant's shard of it.
+fn training_data(spec: &TrainingSpec, store: &ContentStore) -> Result<Dataset, ApiError> {
+	let dataset = load_dataset(&spec.dataset, &spec.architecture, store)?;
+	let Some(Round { shard, shards, .. }) = spec.round else { return Ok(dataset) };
+	if shard >= shards {
+		return Err(ApiError::bad_request(
+			"invalid_round",
+			format!("shard {shard} does not exist among {shards}"),
+		));
+	}
+	let part = dataset.shard(shard as usize, shards as usize);
+	if part.is_empty() {
+		return Err(TrainError::EmptyDataset.into());
+	}
+	Ok(part)
+}
+
 fn load_dataset(
 	reference: &DatasetRef,
 	architecture: &Architecture,
@@ -210,9 +240,10 @@ async fn start_job(
 	payload: Result<Json<JobRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<JobStatus>), ApiError> {
 	let Json(JobRequest { job, spec }) = payload?;
+	let key = job_key(job, &spec);
 	{
 		let jobs = service.jobs.lock().unwrap_or_else(|e| e.into_inner());
-		if let Some((known, status)) = jobs.get(&job) {
+		if let Some((known, status)) = jobs.get(&key) {
 			return if *known == spec {
 				Ok((StatusCode::OK, Json(status.clone())))
 			} else {
@@ -225,9 +256,8 @@ async fn start_job(
 		}
 	}
 	// Everything that can be refused is checked before the job is accepted.
-	let store = service.store.clone();
-	let (dataset_ref, architecture) = (spec.dataset.clone(), spec.architecture.clone());
-	let dataset = blocking(move || load_dataset(&dataset_ref, &architecture, &store)).await?;
+	let (store, checked) = (service.store.clone(), spec.clone());
+	let dataset = blocking(move || training_data(&checked, &store)).await?;
 	session(spec.clone(), &dataset, &service.store)?;
 	let status = JobStatus {
 		job,
@@ -240,15 +270,15 @@ async fn start_job(
 	};
 	{
 		let mut jobs = service.jobs.lock().unwrap_or_else(|e| e.into_inner());
-		if let Some((_, status)) = jobs.get(&job) {
+		if let Some((_, status)) = jobs.get(&key) {
 			return Ok((StatusCode::OK, Json(status.clone())));
 		}
-		jobs.insert(job, (spec.clone(), status.clone()));
+		jobs.insert(key.clone(), (spec.clone(), status.clone()));
 	}
 	tokio::task::spawn_blocking(move || {
 		let started = std::time::Instant::now();
-		let outcome = train_job(&service, job, &spec, &dataset);
-		service.update(job, |status| match outcome {
+		let outcome = train_job(&service, &key, &spec, &dataset);
+		service.update(&key, |status| match outcome {
 			Ok(()) => {
 				status.state = JobState::Done;
 				status.compute_seconds = Some(started.elapsed().as_secs().max(1));
@@ -264,7 +294,7 @@ async fn start_job(
 
 fn train_job(
 	service: &Service,
-	job: u64,
+	key: &JobKey,
 	spec: &TrainingSpec,
 	dataset: &Dataset,
 ) -> Result<(), TrainError> {
@@ -273,14 +303,14 @@ fn train_job(
 	while session.step() < hyper.steps {
 		let checkpoint = session.step() + hyper.checkpoint_every;
 		let mut commitments = session.run_until(checkpoint, |report| {
-			service.update(job, |status| status.step = report.step)
+			service.update(key, |status| status.step = report.step)
 		})?;
 		if service.conduct == Conduct::WrongDigests {
 			for commitment in &mut commitments {
 				commitment.weights_digest.0.iter_mut().for_each(|byte| *byte = !*byte);
 			}
 		}
-		service.update(job, |status| status.commitments.extend(commitments));
+		service.update(key, |status| status.commitments.extend(commitments));
 	}
 	Ok(())
 }
@@ -305,8 +335,11 @@ fn session<'a>(
 
 async fn job_status(State(service): State<Service>, Path(job): Path<u64>) -> Reply<JobStatus> {
 	let jobs = service.jobs.lock().unwrap_or_else(|e| e.into_inner());
-	jobs.get(&job)
-		.map(|(_, status)| Json(status.clone()))
+	// A federated job answers for its latest round.
+	jobs.iter()
+		.filter(|((id, _), _)| *id == job)
+		.max_by_key(|((_, round), _)| round.as_ref().map(|(round, _)| *round))
+		.map(|(_, (_, status))| Json(status.clone()))
 		.ok_or_else(|| ApiError::not_found("unknown_job", format!("no job {job} on this trainer")))
 }
 
@@ -333,7 +366,7 @@ async fn verify(
 		let checked = request.clone();
 		let store = service.store.clone();
 		let dataset = blocking(move || {
-			let dataset = load_dataset(&checked.spec.dataset, &checked.spec.architecture, &store)?;
+			let dataset = training_data(&checked.spec, &store)?;
 			reexecution(&checked, &dataset, &store)?;
 			Ok(dataset)
 		})

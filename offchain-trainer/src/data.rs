@@ -112,6 +112,28 @@ impl Dataset {
 		&self.features[index * self.num_features..(index + 1) * self.num_features]
 	}
 
+	/// The samples whose index is `shard` modulo `shards`, in order: a participant's part of
+	/// the data in a round of federated training.
+	pub fn shard(&self, shard: usize, shards: usize) -> Dataset {
+		let mut part = self.clone_shape();
+		for index in (shard..self.len()).step_by(shards.max(1)) {
+			part.features.extend_from_slice(self.sample(index));
+			part.labels.extend_from_slice(self.sample_labels(index));
+		}
+		part
+	}
+
+	fn clone_shape(&self) -> Dataset {
+		Dataset {
+			features: Vec::new(),
+			labels: Vec::new(),
+			labels_per_sample: self.labels_per_sample,
+			num_features: self.num_features,
+			num_classes: self.num_classes,
+			image: self.image,
+		}
+	}
+
 	/// The set as a CSV table that [`from_csv`] reads back to the same set (images lose
 	/// their shape); `None` for text, which has several labels per sample.
 	pub fn to_csv(&self) -> Option<String> {
@@ -344,6 +366,19 @@ mod tests {
 		assert_eq!((cancer.len(), cancer.num_features, cancer.num_classes), (569, 30, 2));
 		let first_column_mean = cancer.features.iter().step_by(30).sum::<f32>() / 569.0;
 		assert!(first_column_mean.abs() < 1e-4);
+	}
+
+	#[test]
+	fn the_shards_of_a_set_are_disjoint_and_cover_it() {
+		let iris = Builtin::Iris.load();
+		let shards: Vec<Dataset> = (0..4).map(|shard| iris.shard(shard, 4)).collect();
+		assert_eq!(shards.iter().map(Dataset::len).collect::<Vec<_>>(), [38, 38, 37, 37]);
+		for index in 0..iris.len() {
+			let part = &shards[index % 4];
+			assert_eq!(part.sample(index / 4), iris.sample(index));
+			assert_eq!(part.sample_labels(index / 4), iris.sample_labels(index));
+		}
+		assert!(iris.shard(200, 300).is_empty());
 	}
 
 	#[test]

@@ -414,3 +414,69 @@ async fn a_job_with_a_base_state_trains_on_from_it() {
 	let (status, _) = json_call(&router, "GET", "/v1/jobs/32", Value::Null).await;
 	assert_eq!(status, StatusCode::NOT_FOUND, "a refused job is not kept");
 }
+
+/// Round `round` of federated job `id`, ten steps on shard `shard` of four.
+fn round_of(id: u64, round: u32, shard: u32) -> Value {
+	let mut body = job(id, 10 * u64::from(round + 1));
+	body["round"] = json!({ "round": round, "shard": shard, "shards": 4 });
+	body
+}
+
+async fn update_of(router: &Router, request: Value) -> Value {
+	let id = request["job"].as_u64().unwrap();
+	let (status, _) = json_call(router, "POST", "/v1/jobs", request).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let done = finished(router, id).await;
+	assert_eq!(done["state"], "done", "{done}");
+	done["commitments"][0].clone()
+}
+
+#[tokio::test]
+async fn each_round_of_a_federated_job_trains_its_shard_as_a_run_of_its_own() {
+	let (_dir, router) = service();
+	let first = update_of(&router, round_of(7, 0, 1)).await;
+	// Another shard gives another update; the same shard on another trainer the same one.
+	let (_other_dir, other) = service();
+	let elsewhere = update_of(&other, round_of(7, 0, 2)).await;
+	assert_ne!(first["weights_digest"], elsewhere["weights_digest"]);
+	let (_again_dir, again) = service();
+	assert_eq!(update_of(&again, round_of(7, 0, 1)).await, first);
+
+	// The next round of the same job is a run of its own, from the round's start state.
+	let mut next = round_of(7, 1, 3);
+	next["resume"] = json!({ "state_cid": first["state_cid"], "step": 10 });
+	let resumed = update_of(&router, next).await;
+	assert_eq!(resumed["step"], 20);
+	let (status, latest) = json_call(&router, "GET", "/v1/jobs/7", Value::Null).await;
+	assert_eq!((status, latest["commitments"][0]["step"].clone()), (StatusCode::OK, json!(20)));
+
+	// An aggregator's request, as the chain's worker builds it, averages the updates.
+	use tessera_primitives::trainer_api;
+	let mut request: Value = serde_json::to_value(trainer_api::AggregateRequest {
+		architecture: trainer_api::Network::Mlp { hidden: vec![16] },
+		dataset: trainer_api::Dataset::Cid(String::new()),
+		base_state_cid: None,
+		updates: [&first, &resumed]
+			.iter()
+			.map(|update| trainer_api::Update {
+				state_cid: update["state_cid"].as_str().unwrap().into(),
+				samples: update["samples"].as_u64().unwrap(),
+			})
+			.collect(),
+	})
+	.unwrap();
+	request["dataset"] = json!({ "builtin": "digits" });
+	let (status, body) = json_call(&router, "POST", "/v1/aggregate", request).await;
+	assert_eq!(status, StatusCode::OK, "{body}");
+	let aggregate: trainer_api::Aggregate = serde_json::from_value(body).unwrap();
+	assert!(
+		aggregate.digest().is_ok() && trainer_api::cid_from_string(&aggregate.state_cid).is_ok()
+	);
+}
+
+#[tokio::test]
+async fn a_shard_that_does_not_exist_is_refused() {
+	let (_dir, router) = service();
+	let (status, body) = json_call(&router, "POST", "/v1/jobs", round_of(9, 0, 4)).await;
+	assert_eq!((status, body["error"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_round")));
+}

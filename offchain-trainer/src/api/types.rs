@@ -5,7 +5,7 @@
 //! | `GET /v1/health`             |                         | [`Health`]                   |
 //! | `GET /v1/hwinfo`             |                         | [`Hardware`]                 |
 //! | `POST /v1/jobs`              | [`JobRequest`]          | `202` [`JobStatus`] (new), `200` (known), `409` (same id, other job) |
-//! | `GET /v1/jobs/{id}`          |                         | [`JobStatus`]                |
+//! | `GET /v1/jobs/{id}`          |                         | [`JobStatus`] (of a federated job: its latest round) |
 //! | `POST /v1/verify`            | [`VerifyRequest`]       | [`Commitments`] (`202`: none yet) |
 //! | `POST /v1/aggregate`         | [`AggregateRequest`]    | [`Aggregate`]                |
 //! | `PUT /v1/blobs`              | raw bytes               | [`Stored`]                   |
@@ -65,6 +65,21 @@ pub struct TrainingSpec {
 	/// over from another mid-job.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
 	pub resume: Option<Resume>,
+	/// For a round of a federated job: the round, and the shard of the data to train on.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub round: Option<Round>,
+}
+
+/// A round of a federated job and the participant's shard of the data in it: the samples
+/// whose index is `shard` modulo `shards`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Round {
+	/// The round.
+	pub round: u32,
+	/// The participant's shard.
+	pub shard: u32,
+	/// Shards the data is split into.
+	pub shards: u32,
 }
 
 /// A committed state and the step it was committed at.

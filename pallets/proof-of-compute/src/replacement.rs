@@ -108,6 +108,7 @@ impl<T: Config> Pallet<T> {
 		let mut replicas = Assignments::<T>::get(job).unwrap_or_default();
 		let position = replicas.iter().position(|node| *node == gone)?;
 		OpenJobs::<T>::remove(gone, job);
+		ReplicaStarts::<T>::remove(job, gone);
 		let subject = (b"tessera/replace", job, gone).encode();
 		let by = Self::draw_nodes(&subject, 1, |node| {
 			Self::eligible(node, &info.spec)
