@@ -7,11 +7,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
-import { u8aToHex } from '@polkadot/util';
 import { followEvents } from './lib/demo-network.mjs';
 import { inBlock, waitForEvent } from './lib/extrinsics.mjs';
 import { enrolNode } from './lib/nodes.mjs';
-import { cidBytes, csvTable, devNodeWithTrainer, startTrainer } from './lib/trainer.mjs';
+import { csvJobSpec, csvTable, devNodeWithTrainer, startTrainer } from './lib/trainer.mjs';
 
 const UNIT = 1_000_000_000_000n;
 const STAKE = 2n * UNIT;
@@ -43,16 +42,7 @@ test('a panel re-executes the divergent segments and convicts the replica that l
     for (const other of [liar, judge]) {
       assert.equal((await other.put(csvTable())).cid, stored.cid);
     }
-    const spec = {
-      architecture: { Mlp: { hidden: [8] } },
-      baseWeights: '0x',
-      baseDigest: u8aToHex(new Uint8Array(32)),
-      dataset: u8aToHex(cidBytes(stored.cid)),
-      hyperParameters: { learningRate: 100_000_000, batchSize: 8, steps: 20, checkpointEvery: 10, seed: 3 },
-      texts: [],
-      trainerBuild: u8aToHex(new Uint8Array(32)),
-      backend: 'CpuReference',
-    };
+    const spec = csvJobSpec(stored.cid, { learningRate: 100_000_000, batchSize: 8, steps: 20, checkpointEvery: 10, seed: 3 });
     const events = [];
     const stopFollowing = await followEvents(api, (event) => {
       if (event.section === 'proofOfCompute') events.push(event);

@@ -5,10 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
-import { u8aToHex } from '@polkadot/util';
 import { inBlock } from './lib/extrinsics.mjs';
 import { enrolNode } from './lib/nodes.mjs';
-import { cidBytes, csvTable, devNodeWithTrainer, waitForVerdict } from './lib/trainer.mjs';
+import { cidBytes, csvJobSpec, csvTable, devNodeWithTrainer, waitForVerdict } from './lib/trainer.mjs';
 
 const UNIT = 1_000_000_000_000n;
 const NODE_KEY_SEED = '//tessera-e2e-worker';
@@ -24,16 +23,7 @@ test('the off-chain worker brings a trainer\'s commitments to the chain, which v
   const trainerNode = await enrolNode(api, owner, NODE_KEY_SEED, trainer.url, 2n * UNIT);
 
   const stored = await trainer.put(csvTable());
-  const spec = {
-    architecture: { Mlp: { hidden: [8] } },
-    baseWeights: '0x',
-    baseDigest: u8aToHex(new Uint8Array(32)),
-    dataset: u8aToHex(cidBytes(stored.cid)),
-    hyperParameters: { learningRate: 100_000_000, batchSize: 8, steps: 20, checkpointEvery: 10, seed: 3 },
-    texts: [],
-    trainerBuild: u8aToHex(new Uint8Array(32)),
-    backend: 'CpuReference',
-  };
+  const spec = csvJobSpec(stored.cid, { learningRate: 100_000_000, batchSize: 8, steps: 20, checkpointEvery: 10, seed: 3 });
   const deadline = (await api.query.system.number()).toNumber() + 60;
   const { events } = await inBlock(api.tx.proofOfCompute.createJob(spec, 2n * UNIT, 1, deadline), requester);
   const job = events.find(({ event }) => api.events.proofOfCompute.JobCreated.is(event)).event.data.job.toNumber();

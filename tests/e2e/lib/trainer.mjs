@@ -6,6 +6,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
+import { u8aToHex } from '@polkadot/util';
 import { base32Decode, base32Encode } from '@polkadot/util-crypto';
 import { freePort, startDevNode } from './dev-node.mjs';
 import { waitForEvent } from './extrinsics.mjs';
@@ -84,6 +85,23 @@ export function cidBytes(cid) {
 /** The CIDv1 string (multibase `b`) of CID bytes. */
 export function cidString(bytes) {
   return base32Encode(bytes, true);
+}
+
+/**
+ * A CPU-reference job spec for a small MLP over the stored CSV table `datasetCid`, from the
+ * seed, with `hyperParameters` (learning rate in parts per billion).
+ */
+export function csvJobSpec(datasetCid, hyperParameters) {
+  return {
+    architecture: { Mlp: { hidden: [8] } },
+    baseWeights: '0x',
+    baseDigest: u8aToHex(new Uint8Array(32)),
+    dataset: u8aToHex(cidBytes(datasetCid)),
+    hyperParameters,
+    texts: [],
+    trainerBuild: u8aToHex(new Uint8Array(32)),
+    backend: 'CpuReference',
+  };
 }
 
 /** A CSV table of 64 samples of two features, labelled by which side of a line they lie. */
