@@ -927,9 +927,11 @@ pub mod pallet {
 		}
 
 		fn offchain_worker(now: BlockNumberFor<T>) {
+			// Availability checks first: theirs is the shortest deadline (a few blocks), and
+			// a trainer slow to train or re-execute must not make an honest node miss it.
+			Self::check_availability_offchain();
 			Self::work_offchain(now);
 			Self::judge_offchain(now);
-			Self::check_availability_offchain();
 			Self::aggregate_offchain(now);
 		}
 
