@@ -57,6 +57,25 @@ impl Harness {
 		self.expect("POST", &uri, job_request(job), &status(job, done, seconds));
 	}
 
+	/// Asked `request`, the trainer at the default URL reports checkpoint 1 done in seven
+	/// seconds: a run that resumed after checkpoint 0.
+	fn expect_resumed(&self, request: &trainer_api::JobRequest) {
+		let report = trainer_api::JobStatus {
+			job: request.job,
+			state: RunState::Done,
+			commitments: vec![commitment(1)],
+			error: None,
+			compute_seconds: Some(7),
+		};
+		let uri = format!("{DEFAULT_TRAINER_URL}/v1/jobs");
+		self.expect(
+			"POST",
+			&uri,
+			serde_json::to_vec(request).unwrap(),
+			&serde_json::to_vec(&report).unwrap(),
+		);
+	}
+
 	/// The one commit the worker pooled since the last look.
 	fn only_commit(&self) -> (Call<Test>, Commit) {
 		match &self.pooled()[..] {
@@ -481,20 +500,8 @@ fn a_replacement_resumes_the_agreed_state_and_commits_from_its_first_checkpoint(
 		hold_key(by);
 
 		let spec = Jobs::<Test>::get(job).unwrap().spec;
-		let request =
-			trainer_api::JobRequest::new(job, &spec).unwrap().resuming(&first.state_cid, 10);
-		let report = trainer_api::JobStatus {
-			job,
-			state: RunState::Done,
-			commitments: vec![commitment(1)],
-			error: None,
-			compute_seconds: Some(7),
-		};
-		trainer.expect(
-			"POST",
-			&format!("{DEFAULT_TRAINER_URL}/v1/jobs"),
-			serde_json::to_vec(&request).unwrap(),
-			&serde_json::to_vec(&report).unwrap(),
+		trainer.expect_resumed(
+			&trainer_api::JobRequest::new(job, &spec).unwrap().resuming(&first.state_cid, 10),
 		);
 		work();
 		let (_, commit) = trainer.only_commit();
@@ -649,22 +656,11 @@ fn a_participant_trains_its_round_on_its_shard_from_the_previous_aggregate() {
 		let (round, shard, shards) = ProofOfCompute::shard(job, participant).unwrap();
 		assert_eq!((round, shards), (1, 4));
 		let aggregate = Aggregations::<Test>::get(job, 0).unwrap().state_cid;
-		let request = trainer_api::JobRequest::new(job, &spec)
-			.unwrap()
-			.in_round(1, shard, 4)
-			.resuming(&aggregate, 10);
-		let answer = trainer_api::JobStatus {
-			job,
-			state: RunState::Done,
-			commitments: vec![commitment(1)],
-			error: None,
-			compute_seconds: Some(7),
-		};
-		trainer.expect(
-			"POST",
-			&format!("{DEFAULT_TRAINER_URL}/v1/jobs"),
-			serde_json::to_vec(&request).unwrap(),
-			&serde_json::to_vec(&answer).unwrap(),
+		trainer.expect_resumed(
+			&trainer_api::JobRequest::new(job, &spec)
+				.unwrap()
+				.in_round(1, shard, 4)
+				.resuming(&aggregate, 10),
 		);
 		run_to(System::block_number() + 1);
 		work();
