@@ -120,8 +120,8 @@ impl<T: Config> Pallet<T> {
 		Federations::<T>::insert(job, federation);
 	}
 
-	/// Seats the round's aggregators in turn: active validators that neither trained in
-	/// the job nor aggregated the round before.
+	/// Seats the round's aggregators in turn: active validators that train nothing of the
+	/// job and held no seat for the round already.
 	fn draw_aggregators(job: JobId, federation: &mut FederationOf<T>) {
 		let now = frame_system::Pallet::<T>::block_number();
 		let participants = Assignments::<T>::get(job).unwrap_or_default();
