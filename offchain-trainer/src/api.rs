@@ -53,7 +53,7 @@ const VERIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 pub struct Service {
 	store: ContentStore,
 	conduct: Conduct,
-	jobs: Arc<Mutex<HashMap<JobKey, (TrainingSpec, JobStatus)>>>,
+	jobs: Arc<Mutex<HashMap<JobKey, Run>>>,
 	verifications: Arc<Mutex<Verifications>>,
 	verify_wait: std::time::Duration,
 }
@@ -62,6 +62,17 @@ pub struct Service {
 /// the state it resumed, so that each round (and a round trained again from another start,
 /// after a rewind) is a run of its own.
 type JobKey = (u64, Option<(u32, Option<String>)>);
+
+/// A run in the trainer's table.
+struct Run {
+	/// What it trains: a request for its key with another spec is refused.
+	spec: TrainingSpec,
+	/// Where it is.
+	status: JobStatus,
+	/// How many runs started before it (the table never drops one): of a round trained
+	/// again from another start, the later run is the one `GET /v1/jobs/{job}` reports.
+	started: usize,
+}
 
 fn job_key(job: u64, spec: &TrainingSpec) -> JobKey {
 	let round = spec
@@ -144,9 +155,8 @@ impl Service {
 	}
 
 	fn update(&self, key: &JobKey, change: impl FnOnce(&mut JobStatus)) {
-		if let Some((_, status)) = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).get_mut(key)
-		{
-			change(status);
+		if let Some(run) = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).get_mut(key) {
+			change(&mut run.status);
 		}
 	}
 }
@@ -200,17 +210,24 @@ async fn blocking<T: Send + 'static>(
 /// The data a job trains on: the whole set, or for a round of a federated job the
 /// participant's shard of it.
 fn training_data(spec: &TrainingSpec, store: &ContentStore) -> Result<Dataset, ApiError> {
-	let dataset = load_dataset(&spec.dataset, &spec.architecture, store)?;
-	let Some(Round { shard, shards, .. }) = spec.round else { return Ok(dataset) };
+	let Some(Round { shard, shards, .. }) = spec.round else {
+		return load_dataset(&spec.dataset, &spec.architecture, store);
+	};
+	// A shard that cannot exist is the request's fault whatever the data, so it is refused
+	// before the data is loaded (or found missing).
 	if shard >= shards {
 		return Err(ApiError::bad_request(
 			"invalid_round",
-			format!("shard {shard} does not exist among {shards}"),
+			format!("shard {shard} does not exist among {shards} (shards must be at least 1)"),
 		));
 	}
+	let dataset = load_dataset(&spec.dataset, &spec.architecture, store)?;
 	let part = dataset.shard(shard as usize, shards as usize);
 	if part.is_empty() {
-		return Err(TrainError::EmptyDataset.into());
+		return Err(ApiError::bad_request(
+			"empty_shard",
+			format!("shard {shard} of {shards} holds none of the {} samples", dataset.len()),
+		));
 	}
 	Ok(part)
 }
@@ -243,9 +260,9 @@ async fn start_job(
 	let key = job_key(job, &spec);
 	{
 		let jobs = service.jobs.lock().unwrap_or_else(|e| e.into_inner());
-		if let Some((known, status)) = jobs.get(&key) {
-			return if *known == spec {
-				Ok((StatusCode::OK, Json(status.clone())))
+		if let Some(known) = jobs.get(&key) {
+			return if known.spec == spec {
+				Ok((StatusCode::OK, Json(known.status.clone())))
 			} else {
 				Err(ApiError::new(
 					StatusCode::CONFLICT,
@@ -270,10 +287,11 @@ async fn start_job(
 	};
 	{
 		let mut jobs = service.jobs.lock().unwrap_or_else(|e| e.into_inner());
-		if let Some((_, status)) = jobs.get(&key) {
-			return Ok((StatusCode::OK, Json(status.clone())));
+		if let Some(known) = jobs.get(&key) {
+			return Ok((StatusCode::OK, Json(known.status.clone())));
 		}
-		jobs.insert(key.clone(), (spec.clone(), status.clone()));
+		let started = jobs.len();
+		jobs.insert(key.clone(), Run { spec: spec.clone(), status: status.clone(), started });
 	}
 	tokio::task::spawn_blocking(move || {
 		let started = std::time::Instant::now();
@@ -335,11 +353,12 @@ fn session<'a>(
 
 async fn job_status(State(service): State<Service>, Path(job): Path<u64>) -> Reply<JobStatus> {
 	let jobs = service.jobs.lock().unwrap_or_else(|e| e.into_inner());
-	// A federated job answers for its latest round.
+	// A federated job answers for its latest round, and for the latest run of a round trained
+	// again from another start.
 	jobs.iter()
 		.filter(|((id, _), _)| *id == job)
-		.max_by_key(|((_, round), _)| round.as_ref().map(|(round, _)| *round))
-		.map(|(_, (_, status))| Json(status.clone()))
+		.max_by_key(|((_, round), run)| (round.as_ref().map(|(round, _)| *round), run.started))
+		.map(|(_, run)| Json(run.status.clone()))
 		.ok_or_else(|| ApiError::not_found("unknown_job", format!("no job {job} on this trainer")))
 }
 

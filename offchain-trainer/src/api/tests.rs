@@ -288,22 +288,24 @@ fn table(rows: usize) -> Vec<u8> {
 	csv.into_bytes()
 }
 
-/// The chain's side of the contract (`tessera_primitives::trainer_api`): a job spec as the
-/// off-chain worker sends it trains here, and the status it reads back turns into the very
-/// payloads this trainer's own types make.
-#[tokio::test]
-async fn the_chain_workers_request_trains_and_its_report_parses_into_the_same_payloads() {
-	use tessera_primitives::{trainer_api, Architecture, BackendClass, HyperParameters, JobSpec};
-
-	let (_dir, router) = service();
-	let response = call(&router, "PUT", "/v1/blobs", Body::from(table(64))).await;
+/// Stores `content` in the trainer behind `router`; its CID as the chain stores CIDs.
+async fn put(router: &Router, content: Vec<u8>) -> tessera_primitives::Cid {
+	let response = call(router, "PUT", "/v1/blobs", Body::from(content)).await;
 	let bytes = response.into_body().collect().await.unwrap().to_bytes();
 	let stored: Stored = serde_json::from_slice(&bytes).unwrap();
-	let spec = JobSpec {
+	tessera_primitives::trainer_api::cid_from_string(&stored.cid).unwrap()
+}
+
+/// A chain job of twenty steps in two checkpoints over a 64-row table, stored in the trainer
+/// behind `router`.
+async fn chain_spec(router: &Router) -> tessera_primitives::JobSpec {
+	use tessera_primitives::{Architecture, BackendClass, HyperParameters, JobSpec};
+
+	JobSpec {
 		architecture: Architecture::Mlp { hidden: vec![8].try_into().unwrap() },
 		base_weights: Default::default(),
 		base_digest: Default::default(),
-		dataset: trainer_api::cid_from_string(&stored.cid).unwrap(),
+		dataset: put(router, table(64)).await,
 		hyper_parameters: HyperParameters {
 			learning_rate: tessera_primitives::job::Perbill::from_percent(10),
 			batch_size: 8,
@@ -314,7 +316,18 @@ async fn the_chain_workers_request_trains_and_its_report_parses_into_the_same_pa
 		texts: Default::default(),
 		trainer_build: Default::default(),
 		backend: BackendClass::CpuReference,
-	};
+	}
+}
+
+/// The chain's side of the contract (`tessera_primitives::trainer_api`): a job spec as the
+/// off-chain worker sends it trains here, and the status it reads back turns into the very
+/// payloads this trainer's own types make.
+#[tokio::test]
+async fn the_chain_workers_request_trains_and_its_report_parses_into_the_same_payloads() {
+	use tessera_primitives::{trainer_api, BackendClass};
+
+	let (_dir, router) = service();
+	let spec = chain_spec(&router).await;
 	let request = trainer_api::JobRequest::new(21, &spec).unwrap();
 	let (status, _) =
 		json_call(&router, "POST", "/v1/jobs", serde_json::to_value(&request).unwrap()).await;
@@ -475,8 +488,117 @@ async fn each_round_of_a_federated_job_trains_its_shard_as_a_run_of_its_own() {
 }
 
 #[tokio::test]
-async fn a_shard_that_does_not_exist_is_refused() {
+async fn a_round_trained_again_from_another_start_is_a_run_of_its_own_and_the_latest() {
 	let (_dir, router) = service();
-	let (status, body) = json_call(&router, "POST", "/v1/jobs", round_of(9, 0, 4)).await;
-	assert_eq!((status, body["error"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_round")));
+	let first = update_of(&router, round_of(8, 0, 0)).await;
+	let other = update_of(&router, job(40, 10)).await;
+	let round_one_from = |state: &Value| {
+		let mut request = round_of(8, 1, 0);
+		request["resume"] = json!({ "state_cid": state, "step": 10 });
+		request
+	};
+	let from_first = update_of(&router, round_one_from(&first["state_cid"])).await;
+	// After a rewind, say, round 1 starts again from another state.
+	let from_other = update_of(&router, round_one_from(&other["state_cid"])).await;
+	assert_ne!(from_first["weights_digest"], from_other["weights_digest"]);
+
+	// Either run answers for itself; the job reports the one started last.
+	let (status, known) =
+		json_call(&router, "POST", "/v1/jobs", round_one_from(&first["state_cid"])).await;
+	assert_eq!((status, known["commitments"][0].clone()), (StatusCode::OK, from_first));
+	let (_, latest) = json_call(&router, "GET", "/v1/jobs/8", Value::Null).await;
+	assert_eq!(latest["commitments"][0], from_other);
+}
+
+#[tokio::test]
+async fn a_shard_that_does_not_exist_or_holds_no_samples_is_refused() {
+	let (_dir, router) = service();
+	let refused = |round: Value| {
+		let mut request = job(9, 10);
+		request["round"] = round;
+		let router = router.clone();
+		async move {
+			let (status, body) = json_call(&router, "POST", "/v1/jobs", request).await;
+			(status, body["error"].clone())
+		}
+	};
+	let invalid = (StatusCode::BAD_REQUEST, json!("invalid_round"));
+	assert_eq!(refused(json!({ "round": 0, "shard": 4, "shards": 4 })).await, invalid);
+	assert_eq!(refused(json!({ "round": 0, "shard": 0, "shards": 0 })).await, invalid);
+	// Digits has 1 797 samples: shard 1 797 of 2 000 has none.
+	assert_eq!(
+		refused(json!({ "round": 0, "shard": 1797, "shards": 2000 })).await,
+		(StatusCode::BAD_REQUEST, json!("empty_shard"))
+	);
+	let (status, _) = json_call(&router, "GET", "/v1/jobs/9", Value::Null).await;
+	assert_eq!(status, StatusCode::NOT_FOUND, "a refused round is not kept");
+}
+
+/// The chain's side of a federated round: each participant's request, as its worker builds it,
+/// trains its own shard from the round's start, and the aggregator's request averages the
+/// updates by the samples they report.
+#[tokio::test]
+async fn the_chain_workers_rounds_train_their_shards_and_its_aggregate_request_averages_them() {
+	use tessera_primitives::{trainer_api, BackendClass};
+
+	let participant = |shard: u32| async move {
+		let (dir, router) = service();
+		let spec = chain_spec(&router).await;
+		let mut request = trainer_api::JobRequest::new(23, &spec).unwrap().in_round(0, shard, 2);
+		// The worker asks for the round's steps alone: one checkpoint.
+		request.hyper_parameters.steps = 10;
+		let (status, _) =
+			json_call(&router, "POST", "/v1/jobs", serde_json::to_value(&request).unwrap()).await;
+		assert_eq!(status, StatusCode::ACCEPTED);
+		let done: trainer_api::JobStatus =
+			serde_json::from_value(finished(&router, 23).await).unwrap();
+		assert_eq!(done.state, trainer_api::RunState::Done);
+		(dir, router, spec, done.commitments[0].clone())
+	};
+	let (_dir, aggregator, spec, first) = participant(0).await;
+	let (_other_dir, other, _, second) = participant(1).await;
+	assert_ne!(first.weights_digest, second.weights_digest, "each trains its own shard");
+	assert_eq!(participant(0).await.3, first, "a shard trains the same everywhere");
+	// Ten steps of eight samples, drawn from the 32 samples of the shard.
+	assert_eq!((first.samples, second.samples), (80, 80));
+
+	// The aggregator has the other participant's update fetched first.
+	let response =
+		call(&other, "GET", &format!("/v1/blobs/{}", second.state_cid), Body::empty()).await;
+	let update = response.into_body().collect().await.unwrap().to_bytes();
+	put(&aggregator, update.to_vec()).await;
+	let state = |commitment: &trainer_api::Commitment| {
+		trainer_api::cid_from_string(&commitment.state_cid).unwrap()
+	};
+	let average = |updates: Vec<(&trainer_api::Commitment, u64)>| {
+		let states: Vec<_> =
+			updates.iter().map(|(update, samples)| (state(update), *samples)).collect();
+		let request = trainer_api::AggregateRequest::new(
+			&spec,
+			&[],
+			states.iter().map(|(state, samples)| (state.as_slice(), *samples)),
+		)
+		.unwrap();
+		let aggregator = aggregator.clone();
+		async move {
+			let (status, body) = json_call(
+				&aggregator,
+				"POST",
+				"/v1/aggregate",
+				serde_json::to_value(&request).unwrap(),
+			)
+			.await;
+			assert_eq!(status, StatusCode::OK, "{body}");
+			serde_json::from_value::<trainer_api::Aggregate>(body).unwrap()
+		}
+	};
+	let both = average(vec![(&first, first.samples), (&second, second.samples)]).await;
+	assert_eq!(both.samples, 160);
+	assert!(both.digest().is_ok() && trainer_api::cid_from_string(&both.state_cid).is_ok());
+	// The average of one update is that update: its digest is the one the participant
+	// committed.
+	let alone = average(vec![(&first, first.samples)]).await;
+	let committed = first.payload(23, 0, 0, BackendClass::CpuReference, None).unwrap();
+	assert_eq!(alone.digest(), Ok(committed.weights_digest));
+	assert_ne!(both.digest(), alone.digest());
 }

@@ -71,7 +71,9 @@ pub struct TrainingSpec {
 }
 
 /// A round of a federated job and the participant's shard of the data in it: the samples
-/// whose index is `shard` modulo `shards`.
+/// whose index is `shard` modulo `shards`, in the order of the data. A shard that does not
+/// exist (`shard >= shards`) is refused with `invalid_round`, one with no samples with
+/// `empty_shard`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Round {
 	/// The round.
@@ -94,7 +96,8 @@ pub struct Resume {
 /// Start (or look up) a training job.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobRequest {
-	/// The chain's job id: asking twice for the same id never trains twice.
+	/// The chain's job id: asking twice for the same id never trains twice. Each round of a
+	/// federated job (and a round started again from another state) is a run of its own.
 	pub job: u64,
 	/// What to train.
 	#[serde(flatten)]
