@@ -226,18 +226,15 @@ impl<T: Config> Pallet<T> {
 		let payload = &reveal.payload;
 		let info = Jobs::<T>::get(payload.job).ok_or(InvalidTransaction::Stale)?;
 		let federation = Federations::<T>::get(payload.job);
+		let federated = federation.is_some();
 		// Every update of a federated job ends its trainer's run for the round.
-		let is_final =
-			federation.is_some() || payload.checkpoint.saturating_add(1) == info.checkpoints;
-		// Verification reads final reveals only; earlier checkpoints still come in while the
-		// result can be disputed, because settling a dispute needs them. A federated round
-		// takes updates until it closes.
+		let is_final = federated || payload.checkpoint.saturating_add(1) == info.checkpoints;
+		// A federated round takes updates until it closes.
 		let open = match (info.state, federation) {
 			(JobState::Running, Some(federation)) => {
 				payload.checkpoint == federation.round && federation.closed.is_none()
 			}
 			(JobState::Running, None) => true,
-			(JobState::Accepted | JobState::Disputed, None) => !is_final,
 			_ => false,
 		};
 		if !open {
@@ -246,6 +243,17 @@ impl<T: Config> Pallet<T> {
 		Self::ensure_replica(payload.job, payload.node)?;
 		if Reveals::<T>::contains_key((payload.job, payload.node, payload.checkpoint)) {
 			return Err(InvalidTransaction::Stale.into());
+		}
+		// In order: once a node's result is revealed, every claim of it that a dispute over
+		// the result may bisect to is on chain too, however the pool delayed the reveals;
+		// without it a reveal that lands late could be missing when its segment is settled.
+		let previous = payload.checkpoint.checked_sub(1);
+		if let Some(previous) = previous.filter(|_| !federated) {
+			if Self::trained(payload.job, payload.node, previous)
+				&& !Reveals::<T>::contains_key((payload.job, payload.node, previous))
+			{
+				return Err(InvalidTransaction::Future.into());
+			}
 		}
 		let committed = Commits::<T>::get((payload.job, payload.node, payload.checkpoint))
 			.ok_or(InvalidTransaction::Future)?;

@@ -13,10 +13,15 @@
 //! 2. *seals* the checkpoint: the payload and a fresh salt go to persistent offchain storage
 //!    before anything leaves, then the commit is signed with the node key and pooled as an
 //!    authorized transaction;
-//! 3. reveals every sealed checkpoint as soon as the chain would accept the reveal.
+//! 3. reveals every sealed checkpoint, in order, as soon as the chain would accept the reveal.
 //!
 //! A commit or reveal that was pooled and has not landed is not sent again for
-//! [`RESEND_AFTER_BLOCKS`] blocks, restarts included, because it may still land. Every HTTP
+//! [`RESEND_AFTER_BLOCKS`] blocks, restarts included, because it may still land. The pool's
+//! word is not proof that it will: the fork-aware pool answers a local submission `Ok` even
+//! when the view it validated it at refused it and it is gone (`submit_local` of
+//! sc-transaction-pool 48). A worker that runs while the pool is still building the view of
+//! the block just imported is validated at the block before, where what became valid in the
+//! new block is not yet, so [`RESEND_AFTER_BLOCKS`] is kept short. Every HTTP
 //! call has a deadline of [`HTTP_DEADLINE_MS`]; a trainer that is down, slow or answers
 //! nonsense costs one deadline, and the work is tried again in a later block.
 //!
@@ -63,8 +68,9 @@ use tessera_primitives::{
 pub const MAX_JOBS_PER_RUN: usize = 8;
 /// How long one HTTP call to the trainer may take.
 pub const HTTP_DEADLINE_MS: u64 = 3_000;
-/// Blocks to wait for a pooled commit or reveal to land before sending it again.
-pub const RESEND_AFTER_BLOCKS: u32 = 10;
+/// Blocks to wait for a pooled commit or reveal to land before sending it again: one to
+/// land in, and room for a block the pool was slow to take it into.
+pub const RESEND_AFTER_BLOCKS: u32 = 3;
 /// The largest trainer response read.
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
 /// How long one run may hold a job's lock: an HTTP call and the signing, with room.
@@ -149,9 +155,9 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// One run's work on `job` for `node`: reveal what is due, commit what is next.
-	/// Once the job is verified only reveals of earlier checkpoints are left to send (a
-	/// dispute needs them); once they are all on chain the record goes.
+	/// One run's work on `job` for `node`: reveal what is due, commit what is next. Once
+	/// the job no longer runs the chain takes nothing more from its replicas, and the record
+	/// goes.
 	pub(crate) fn work_on(
 		node: NodeId,
 		key: &NodePublic,
@@ -161,14 +167,10 @@ impl<T: Config> Pallet<T> {
 		let record_key = progress_key(job, node);
 		let mut record = StorageValueRef::persistent(&record_key);
 		let Some(info) = Jobs::<T>::get(job) else { return Ok(()) };
-		let training = match info.state {
-			JobState::Assigned | JobState::Running => true,
-			JobState::Accepted | JobState::Disputed => false,
-			_ => {
-				record.clear();
-				return Ok(());
-			}
-		};
+		if !matches!(info.state, JobState::Assigned | JobState::Running) {
+			record.clear();
+			return Ok(());
+		}
 		let lock_key = (LOCK_PREFIX, job, node).encode();
 		let mut lock =
 			StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
@@ -183,7 +185,7 @@ impl<T: Config> Pallet<T> {
 		let checkpoint = NextCheckpoint::<T>::get(job, node);
 		let result =
 			Self::reveal_due(key, &mut progress, now).and_then(|()| {
-				if !training || checkpoint >= info.checkpoints {
+				if checkpoint >= info.checkpoints {
 					return Ok(());
 				}
 				// A federated round trained from an aggregate a panel since replaced is trained
@@ -205,15 +207,7 @@ impl<T: Config> Pallet<T> {
 				}
 				Self::send_commit(node, key, job, checkpoint, &mut progress, now)
 			});
-		let all_revealed = progress
-			.sealed
-			.keys()
-			.all(|checkpoint| Reveals::<T>::contains_key((job, node, *checkpoint)));
-		if !training && all_revealed {
-			record.clear();
-		} else {
-			record.set(&progress);
-		}
+		record.set(&progress);
 		result
 	}
 

@@ -2,10 +2,15 @@
 // also when a test fails or the test process is interrupted.
 
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { ApiPromise, WsProvider } from '@polkadot/api';
 
 const NODE_BINARY = process.env.TESSERA_NODE;
+// Where set, each node writes its log to `${TESSERA_E2E_NODE_LOG}.<pid>.log`, with the
+// proof-of-compute pallet and the off-chain workers at debug level and the transaction pool at
+// trace level: what shows where a transaction an off-chain worker sent went.
+const LOG_PREFIX = process.env.TESSERA_E2E_NODE_LOG;
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -63,8 +68,13 @@ export async function startDevNode({
     '--rpc-port', `${rpcPort}`, '--port', `${p2pPort}`, '--no-prometheus', '--no-telemetry', '--no-mdns',
     ...(blockTimeMs ? ['--dev-block-time', `${blockTimeMs}`] : []),
     ...(archive ? ['--state-pruning', 'archive'] : []),
+    ...(LOG_PREFIX ? ['-lruntime::proof-of-compute=debug,offchain=debug,txpool=trace'] : []),
   ];
   const child = spawn(NODE_BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (LOG_PREFIX) {
+    const log = createWriteStream(`${LOG_PREFIX}.${child.pid}.log`);
+    child.stderr.on('data', (chunk) => log.write(chunk));
+  }
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
 

@@ -274,7 +274,7 @@ fn a_restarted_worker_sends_nothing_twice_and_resends_only_what_was_lost() {
 }
 
 #[test]
-fn a_reveal_lost_before_acceptance_is_sent_again_afterwards() {
+fn a_lost_reveal_is_sent_again_and_the_final_one_waits_for_it() {
 	offchain_test(|trainer| {
 		let (job, node, _) = local_job();
 		trainer.expect_status(job, 2, Some(7));
@@ -291,19 +291,25 @@ fn a_reveal_lost_before_acceptance_is_sent_again_afterwards() {
 			panic!("the first reveal and the final commit, got {pooled:?}");
 		};
 		send(commit.clone());
-		run_to(System::block_number() + 1);
-		work();
-		send(trainer.pooled()[0].clone());
-		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
 
-		// Once it could have landed, the lost reveal goes again (within the challenge window),
-		// and then the record goes.
+		// The chain takes the final reveal only after the first, so nothing goes until the
+		// lost one may have been lost; then both, in order, and the record goes.
+		for _ in lost_at + 1..lost_at + u64::from(RESEND_AFTER_BLOCKS) {
+			run_to(System::block_number() + 1);
+			work();
+			assert!(trainer.pooled().is_empty());
+		}
 		run_to(lost_at + u64::from(RESEND_AFTER_BLOCKS));
-		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
 		work();
 		let (call, payload) = trainer.only_reveal();
 		assert_eq!(payload, expected_payload(job, node, 0, None));
 		send(call);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Running);
+		work();
+		let (call, payload) = trainer.only_reveal();
+		assert_eq!(payload, expected_payload(job, node, 1, Some(7)));
+		send(call);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
 		work();
 		assert!(trainer.pooled().is_empty());
 		assert_eq!(progress(job, node), None);
