@@ -168,8 +168,8 @@ fn long_payload(
 
 /// A job of `MaxCheckpoints` checkpoints and the most replicas, every checkpoint committed
 /// and revealed except the last replica's final one, and twice a panel of validators
-/// registered.
-fn long_job<T: Config>(diverging: bool) -> (JobId, (NodeId, NodePublic), u32) {
+/// registered: the job, that missing reveal and the key of its node.
+fn long_job<T: Config>(diverging: bool) -> (JobId, Reveal, NodePublic) {
 	let checkpoints = T::MaxCheckpoints::get();
 	let mut spec = spec();
 	spec.hyper_parameters.steps = checkpoints * 10;
@@ -199,19 +199,16 @@ fn long_job<T: Config>(diverging: bool) -> (JobId, (NodeId, NodePublic), u32) {
 			info.state = JobState::Running;
 		}
 	});
-	let last_replica = trainers.last().cloned().expect("at least one replica");
-	(job, last_replica, checkpoints)
+	let (node, key) = trainers.last().cloned().expect("at least one replica");
+	let index = trainers.len() - 1;
+	let payload = long_payload(job, (index, node), last, checkpoints, diverging);
+	(job, Reveal { payload, salt: SALT }, key)
 }
 
 /// A job without a majority: [`long_job`] diverging, its last reveal in, under dispute.
 fn disputed_job<T: Config>() -> JobId {
-	let (job, (node, _), checkpoints) = long_job::<T>(true);
-	let index = usize::from(T::MaxRedundancy::get()) - 1;
-	let opening = Reveal {
-		payload: long_payload(job, (index, node), checkpoints - 1, checkpoints, true),
-		salt: SALT,
-	};
-	Pallet::<T>::do_reveal(opening).expect("the last reveal");
+	let (job, last, _) = long_job::<T>(true);
+	Pallet::<T>::do_reveal(last).expect("the last reveal");
 	assert!(!Panels::<T>::get(job).is_empty(), "validators were drawn");
 	job
 }
@@ -409,12 +406,7 @@ mod benchmarks {
 	/// the longest job and draws a panel.
 	#[benchmark]
 	fn reveal() {
-		let (job, (node, key), checkpoints) = long_job::<T>(true);
-		let index = usize::from(T::MaxRedundancy::get()) - 1;
-		let opening = Reveal {
-			payload: long_payload(job, (index, node), checkpoints - 1, checkpoints, true),
-			salt: SALT,
-		};
+		let (job, opening, key) = long_job::<T>(true);
 		let signature = key.sign(&reveal_message(&opening)).expect("the keystore signs");
 
 		#[extrinsic_call]
@@ -424,10 +416,10 @@ mod benchmarks {
 		assert!(!Panels::<T>::get(job).is_empty());
 	}
 
+	/// The final reveal of the longest job: its previous checkpoint is looked up too.
 	#[benchmark]
 	fn authorize_reveal() -> Result<(), BenchmarkError> {
-		let (job, (node, key)) = all_but_one_revealed::<T>();
-		let opening = reveal_of(job, node);
+		let (_, opening, key) = long_job::<T>(true);
 		let signature = key.sign(&reveal_message(&opening)).expect("the keystore signs");
 		let call = Call::<T>::reveal { reveal: opening, signature };
 
@@ -444,13 +436,8 @@ mod benchmarks {
 	/// A challenge of the longest job: it bisects and draws a panel.
 	#[benchmark]
 	fn challenge() {
-		let (job, (node, _), checkpoints) = long_job::<T>(false);
-		let index = usize::from(T::MaxRedundancy::get()) - 1;
-		let opening = Reveal {
-			payload: long_payload(job, (index, node), checkpoints - 1, checkpoints, false),
-			salt: SALT,
-		};
-		Pallet::<T>::do_reveal(opening).expect("the last reveal");
+		let (job, last, _) = long_job::<T>(false);
+		Pallet::<T>::do_reveal(last).expect("the last reveal");
 		let challenger = funded::<T>("challenger");
 
 		#[extrinsic_call]
@@ -550,7 +537,8 @@ mod benchmarks {
 	/// resumes the last agreed state.
 	#[benchmark]
 	fn replace_replica() {
-		let (job, (gone, _), _) = long_job::<T>(true);
+		let (job, last, _) = long_job::<T>(true);
+		let gone = last.payload.node;
 		T::BenchmarkHelper::trainer(u32::from(T::MaxRedundancy::get()));
 
 		#[block]

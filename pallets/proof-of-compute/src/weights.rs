@@ -84,8 +84,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn create_job() -> Weight {
 		//  Measured:  `2791`
 		//  Estimated: `3991`
-		// Minimum execution time: 59_926_000 picoseconds.
-		Weight::from_parts(66_223_000, 3991)
+		// Minimum execution time: 59_248_000 picoseconds.
+		Weight::from_parts(61_899_000, 3991)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -100,8 +100,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn cancel_job() -> Weight {
 		//  Measured:  `2835`
 		//  Estimated: `36824`
-		// Minimum execution time: 53_194_000 picoseconds.
-		Weight::from_parts(57_686_000, 36824)
+		// Minimum execution time: 51_969_000 picoseconds.
+		Weight::from_parts(54_263_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -132,8 +132,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn assign_job() -> Weight {
 		//  Measured:  `1801`
 		//  Estimated: `36824`
-		// Minimum execution time: 146_746_000 picoseconds.
-		Weight::from_parts(157_430_000, 36824)
+		// Minimum execution time: 142_084_000 picoseconds.
+		Weight::from_parts(152_915_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(18_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -152,8 +152,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit() -> Weight {
 		//  Measured:  `718`
 		//  Estimated: `36824`
-		// Minimum execution time: 42_747_000 picoseconds.
-		Weight::from_parts(50_054_000, 36824)
+		// Minimum execution time: 40_734_000 picoseconds.
+		Weight::from_parts(46_664_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -174,8 +174,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_commit() -> Weight {
 		//  Measured:  `1232`
 		//  Estimated: `36824`
-		// Minimum execution time: 70_409_000 picoseconds.
-		Weight::from_parts(77_968_000, 36824)
+		// Minimum execution time: 68_823_000 picoseconds.
+		Weight::from_parts(74_798_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
@@ -184,8 +184,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2123), added: 4598, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Reveals` (r:24 w:1)
+	/// Storage: `ProofOfCompute::Reveals` (r:25 w:1)
 	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::ReplicaStarts` (r:5 w:0)
+	/// Proof: `ProofOfCompute::ReplicaStarts` (`max_values`: None, `max_size`: Some(130), added: 2605, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Commits` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Commits` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::CommitRounds` (r:1 w:0)
@@ -200,8 +202,6 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::ReplicaStarts` (r:5 w:0)
-	/// Proof: `ProofOfCompute::ReplicaStarts` (`max_values`: None, `max_size`: Some(130), added: 2605, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Aggregations` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::NextNodeId` (r:1 w:0)
@@ -217,11 +217,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn reveal() -> Weight {
-		//  Measured:  `19607`
-		//  Estimated: `67782`
-		// Minimum execution time: 803_493_000 picoseconds.
-		Weight::from_parts(856_289_000, 67782)
-			.saturating_add(T::DbWeight::get().reads(63_u64))
+		//  Measured:  `20027`
+		//  Estimated: `70565`
+		// Minimum execution time: 674_399_000 picoseconds.
+		Weight::from_parts(699_388_000, 70565)
+			.saturating_add(T::DbWeight::get().reads(64_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
@@ -230,8 +230,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2123), added: 4598, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Reveals` (r:1 w:0)
+	/// Storage: `ProofOfCompute::Reveals` (r:2 w:0)
 	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::ReplicaStarts` (r:1 w:0)
+	/// Proof: `ProofOfCompute::ReplicaStarts` (`max_values`: None, `max_size`: Some(130), added: 2605, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Commits` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Commits` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::CommitRounds` (r:1 w:0)
@@ -243,11 +245,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_reveal() -> Weight {
-		//  Measured:  `1652`
+		//  Measured:  `4626`
 		//  Estimated: `36824`
-		// Minimum execution time: 91_657_000 picoseconds.
-		Weight::from_parts(102_862_000, 36824)
-			.saturating_add(T::DbWeight::get().reads(9_u64))
+		// Minimum execution time: 150_974_000 picoseconds.
+		Weight::from_parts(155_498_000, 36824)
+			.saturating_add(T::DbWeight::get().reads(11_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
@@ -290,8 +292,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn challenge() -> Weight {
 		//  Measured:  `11964`
 		//  Estimated: `36824`
-		// Minimum execution time: 567_454_000 picoseconds.
-		Weight::from_parts(609_583_000, 36824)
+		// Minimum execution time: 476_969_000 picoseconds.
+		Weight::from_parts(488_320_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(43_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
@@ -304,8 +306,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn panel_commit() -> Weight {
 		//  Measured:  `613`
 		//  Estimated: `4673`
-		// Minimum execution time: 92_935_000 picoseconds.
-		Weight::from_parts(106_239_000, 4673)
+		// Minimum execution time: 54_451_000 picoseconds.
+		Weight::from_parts(60_137_000, 4673)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -324,8 +326,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_panel_commit() -> Weight {
 		//  Measured:  `1222`
 		//  Estimated: `4673`
-		// Minimum execution time: 123_450_000 picoseconds.
-		Weight::from_parts(141_432_000, 4673)
+		// Minimum execution time: 88_618_000 picoseconds.
+		Weight::from_parts(93_241_000, 4673)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
@@ -373,8 +375,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn panel_reveal() -> Weight {
 		//  Measured:  `19162`
 		//  Estimated: `51084`
-		// Minimum execution time: 1_166_813_000 picoseconds.
-		Weight::from_parts(1_254_120_000, 51084)
+		// Minimum execution time: 975_074_000 picoseconds.
+		Weight::from_parts(1_002_813_000, 51084)
 			.saturating_add(T::DbWeight::get().reads(78_u64))
 			.saturating_add(T::DbWeight::get().writes(40_u64))
 	}
@@ -395,8 +397,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_panel_reveal() -> Weight {
 		//  Measured:  `2024`
 		//  Estimated: `11130`
-		// Minimum execution time: 174_049_000 picoseconds.
-		Weight::from_parts(200_807_000, 11130)
+		// Minimum execution time: 123_128_000 picoseconds.
+		Weight::from_parts(130_962_000, 11130)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
@@ -429,17 +431,17 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2123), added: 4598, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::OpenJobs` (r:0 w:2)
 	/// Proof: `ProofOfCompute::OpenJobs` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::ReplicaStarts` (r:0 w:1)
+	/// Storage: `ProofOfCompute::ReplicaStarts` (r:0 w:2)
 	/// Proof: `ProofOfCompute::ReplicaStarts` (`max_values`: None, `max_size`: Some(130), added: 2605, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:0 w:1)
 	/// Proof: `ProofOfCompute::NextCheckpoint` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn replace_replica() -> Weight {
 		//  Measured:  `9338`
 		//  Estimated: `36824`
-		// Minimum execution time: 563_783_000 picoseconds.
-		Weight::from_parts(593_732_000, 36824)
+		// Minimum execution time: 457_527_000 picoseconds.
+		Weight::from_parts(479_211_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(38_u64))
-			.saturating_add(T::DbWeight::get().writes(11_u64))
+			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Disputes` (`max_values`: None, `max_size`: Some(1208), added: 3683, mode: `MaxEncodedLen`)
@@ -472,8 +474,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn panel_expired() -> Weight {
 		//  Measured:  `3744`
 		//  Estimated: `30459`
-		// Minimum execution time: 451_263_000 picoseconds.
-		Weight::from_parts(477_902_000, 30459)
+		// Minimum execution time: 382_954_000 picoseconds.
+		Weight::from_parts(398_207_000, 30459)
 			.saturating_add(T::DbWeight::get().reads(30_u64))
 			.saturating_add(T::DbWeight::get().writes(18_u64))
 	}
@@ -488,8 +490,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn seal_trap() -> Weight {
 		//  Measured:  `104`
 		//  Estimated: `3533`
-		// Minimum execution time: 14_581_000 picoseconds.
-		Weight::from_parts(15_827_000, 3533)
+		// Minimum execution time: 14_185_000 picoseconds.
+		Weight::from_parts(15_382_000, 3533)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -524,8 +526,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn reveal_trap() -> Weight {
 		//  Measured:  `5086`
 		//  Estimated: `36824`
-		// Minimum execution time: 499_858_000 picoseconds.
-		Weight::from_parts(562_860_000, 36824)
+		// Minimum execution time: 484_745_000 picoseconds.
+		Weight::from_parts(551_482_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(34_u64))
 			.saturating_add(T::DbWeight::get().writes(33_u64))
 	}
@@ -558,8 +560,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn challenge_availability() -> Weight {
 		//  Measured:  `3081`
 		//  Estimated: `36824`
-		// Minimum execution time: 172_575_000 picoseconds.
-		Weight::from_parts(184_051_000, 36824)
+		// Minimum execution time: 161_103_000 picoseconds.
+		Weight::from_parts(171_196_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(23_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -572,8 +574,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn availability_proven() -> Weight {
 		//  Measured:  `493`
 		//  Estimated: `3603`
-		// Minimum execution time: 27_691_000 picoseconds.
-		Weight::from_parts(36_011_000, 3603)
+		// Minimum execution time: 25_533_000 picoseconds.
+		Weight::from_parts(30_819_000, 3603)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -588,8 +590,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_availability_proven() -> Weight {
 		//  Measured:  `1036`
 		//  Estimated: `3669`
-		// Minimum execution time: 56_558_000 picoseconds.
-		Weight::from_parts(63_734_000, 3669)
+		// Minimum execution time: 55_677_000 picoseconds.
+		Weight::from_parts(60_834_000, 3669)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 	}
 	/// Storage: `ProofOfCompute::AvailabilityDue` (r:1 w:1)
@@ -621,8 +623,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn availability_expired() -> Weight {
 		//  Measured:  `2411`
 		//  Estimated: `36824`
-		// Minimum execution time: 126_458_000 picoseconds.
-		Weight::from_parts(151_702_000, 36824)
+		// Minimum execution time: 112_958_000 picoseconds.
+		Weight::from_parts(125_661_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
@@ -631,8 +633,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_trap_rate() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_214_000 picoseconds.
-		Weight::from_parts(6_037_000, 0)
+		// Minimum execution time: 5_083_000 picoseconds.
+		Weight::from_parts(5_727_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::ChallengeWindow` (r:0 w:1)
@@ -640,8 +642,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_challenge_window() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_312_000 picoseconds.
-		Weight::from_parts(6_132_000, 0)
+		// Minimum execution time: 5_120_000 picoseconds.
+		Weight::from_parts(5_824_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
@@ -676,9 +678,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn finalize(r: u32, ) -> Weight {
 		//  Measured:  `2110 + r * (551 ±0)`
 		//  Estimated: `36824 + r * (2783 ±0)`
-		// Minimum execution time: 167_089_000 picoseconds.
-		Weight::from_parts(124_209_860, 36824)
-			.saturating_add(Weight::from_parts(71_087_219, 0).saturating_mul(r.into()))
+		// Minimum execution time: 157_768_000 picoseconds.
+		Weight::from_parts(107_576_505, 36824)
+			.saturating_add(Weight::from_parts(69_669_302, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
@@ -702,8 +704,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn create_federated_job() -> Weight {
 		//  Measured:  `2791`
 		//  Estimated: `3991`
-		// Minimum execution time: 63_970_000 picoseconds.
-		Weight::from_parts(67_918_000, 3991)
+		// Minimum execution time: 64_466_000 picoseconds.
+		Weight::from_parts(67_132_000, 3991)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -738,8 +740,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn submit_aggregation() -> Weight {
 		//  Measured:  `3997`
 		//  Estimated: `36824`
-		// Minimum execution time: 232_179_000 picoseconds.
-		Weight::from_parts(267_661_000, 36824)
+		// Minimum execution time: 206_907_000 picoseconds.
+		Weight::from_parts(232_844_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(21_u64))
 			.saturating_add(T::DbWeight::get().writes(17_u64))
 	}
@@ -760,8 +762,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_submit_aggregation() -> Weight {
 		//  Measured:  `3162`
 		//  Estimated: `36824`
-		// Minimum execution time: 118_061_000 picoseconds.
-		Weight::from_parts(135_946_000, 36824)
+		// Minimum execution time: 105_792_000 picoseconds.
+		Weight::from_parts(116_350_000, 36824)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 	}
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:1)
@@ -788,126 +790,128 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::OpenJobs` (r:0 w:10)
 	/// Proof: `ProofOfCompute::OpenJobs` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::ReplicaStarts` (r:0 w:5)
+	/// Proof: `ProofOfCompute::ReplicaStarts` (`max_values`: None, `max_size`: Some(130), added: 2605, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:0 w:5)
 	/// Proof: `ProofOfCompute::NextCheckpoint` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn round_due() -> Weight {
 		//  Measured:  `4286`
 		//  Estimated: `43854`
-		// Minimum execution time: 1_320_928_000 picoseconds.
-		Weight::from_parts(1_408_069_000, 43854)
+		// Minimum execution time: 1_329_664_000 picoseconds.
+		Weight::from_parts(1_393_874_000, 43854)
 			.saturating_add(T::DbWeight::get().reads(45_u64))
-			.saturating_add(T::DbWeight::get().writes(23_u64))
+			.saturating_add(T::DbWeight::get().writes(28_u64))
 	}
 }
 
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn create_job() -> Weight {
-		Weight::from_parts(66_223_000, 3991)
+		Weight::from_parts(61_899_000, 3991)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(57_686_000, 36824)
+		Weight::from_parts(54_263_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn assign_job() -> Weight {
-		Weight::from_parts(157_430_000, 36824)
+		Weight::from_parts(152_915_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(18_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(50_054_000, 36824)
+		Weight::from_parts(46_664_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn authorize_commit() -> Weight {
-		Weight::from_parts(77_968_000, 36824)
+		Weight::from_parts(74_798_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(856_289_000, 67782)
-			.saturating_add(RocksDbWeight::get().reads(63_u64))
+		Weight::from_parts(699_388_000, 70565)
+			.saturating_add(RocksDbWeight::get().reads(64_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn authorize_reveal() -> Weight {
-		Weight::from_parts(102_862_000, 36824)
-			.saturating_add(RocksDbWeight::get().reads(9_u64))
+		Weight::from_parts(155_498_000, 36824)
+			.saturating_add(RocksDbWeight::get().reads(11_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(609_583_000, 36824)
+		Weight::from_parts(488_320_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(43_u64))
 			.saturating_add(RocksDbWeight::get().writes(10_u64))
 	}
 	fn panel_commit() -> Weight {
-		Weight::from_parts(106_239_000, 4673)
+		Weight::from_parts(60_137_000, 4673)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn authorize_panel_commit() -> Weight {
-		Weight::from_parts(141_432_000, 4673)
+		Weight::from_parts(93_241_000, 4673)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 	}
 	fn panel_reveal() -> Weight {
-		Weight::from_parts(1_254_120_000, 51084)
+		Weight::from_parts(1_002_813_000, 51084)
 			.saturating_add(RocksDbWeight::get().reads(78_u64))
 			.saturating_add(RocksDbWeight::get().writes(40_u64))
 	}
 	fn authorize_panel_reveal() -> Weight {
-		Weight::from_parts(200_807_000, 11130)
+		Weight::from_parts(130_962_000, 11130)
 			.saturating_add(RocksDbWeight::get().reads(10_u64))
 	}
 	fn replace_replica() -> Weight {
-		Weight::from_parts(593_732_000, 36824)
+		Weight::from_parts(479_211_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(38_u64))
-			.saturating_add(RocksDbWeight::get().writes(11_u64))
+			.saturating_add(RocksDbWeight::get().writes(12_u64))
 	}
 	fn panel_expired() -> Weight {
-		Weight::from_parts(477_902_000, 30459)
+		Weight::from_parts(398_207_000, 30459)
 			.saturating_add(RocksDbWeight::get().reads(30_u64))
 			.saturating_add(RocksDbWeight::get().writes(18_u64))
 	}
 	fn seal_trap() -> Weight {
-		Weight::from_parts(15_827_000, 3533)
+		Weight::from_parts(15_382_000, 3533)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_trap() -> Weight {
-		Weight::from_parts(562_860_000, 36824)
+		Weight::from_parts(551_482_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(34_u64))
 			.saturating_add(RocksDbWeight::get().writes(33_u64))
 	}
 	fn challenge_availability() -> Weight {
-		Weight::from_parts(184_051_000, 36824)
+		Weight::from_parts(171_196_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(23_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn availability_proven() -> Weight {
-		Weight::from_parts(36_011_000, 3603)
+		Weight::from_parts(30_819_000, 3603)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn authorize_availability_proven() -> Weight {
-		Weight::from_parts(63_734_000, 3669)
+		Weight::from_parts(60_834_000, 3669)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 	}
 	fn availability_expired() -> Weight {
-		Weight::from_parts(151_702_000, 36824)
+		Weight::from_parts(125_661_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(10_u64))
 			.saturating_add(RocksDbWeight::get().writes(12_u64))
 	}
 	fn set_trap_rate() -> Weight {
-		Weight::from_parts(6_037_000, 0)
+		Weight::from_parts(5_727_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_challenge_window() -> Weight {
-		Weight::from_parts(6_132_000, 0)
+		Weight::from_parts(5_824_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn finalize(r: u32, ) -> Weight {
-		Weight::from_parts(124_209_860, 36824)
-			.saturating_add(Weight::from_parts(71_087_219, 0).saturating_mul(r.into()))
+		Weight::from_parts(107_576_505, 36824)
+			.saturating_add(Weight::from_parts(69_669_302, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
@@ -915,22 +919,22 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
 	}
 	fn create_federated_job() -> Weight {
-		Weight::from_parts(67_918_000, 3991)
+		Weight::from_parts(67_132_000, 3991)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn submit_aggregation() -> Weight {
-		Weight::from_parts(267_661_000, 36824)
+		Weight::from_parts(232_844_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(21_u64))
 			.saturating_add(RocksDbWeight::get().writes(17_u64))
 	}
 	fn authorize_submit_aggregation() -> Weight {
-		Weight::from_parts(135_946_000, 36824)
+		Weight::from_parts(116_350_000, 36824)
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
 	}
 	fn round_due() -> Weight {
-		Weight::from_parts(1_408_069_000, 43854)
+		Weight::from_parts(1_393_874_000, 43854)
 			.saturating_add(RocksDbWeight::get().reads(45_u64))
-			.saturating_add(RocksDbWeight::get().writes(23_u64))
+			.saturating_add(RocksDbWeight::get().writes(28_u64))
 	}
 }
