@@ -157,7 +157,9 @@ impl<T: Config> Pallet<T> {
 
 	/// One run's work on `job` for `node`: reveal what is due, commit what is next. Once
 	/// the job no longer runs the chain takes nothing more from its replicas, and the record
-	/// goes.
+	/// goes — except while a federated job is disputed: its challenge may fail and its round
+	/// go on, and a participant's sealed, unrevealed update (its salt above all) must outlive
+	/// the dispute.
 	pub(crate) fn work_on(
 		node: NodeId,
 		key: &NodePublic,
@@ -167,9 +169,13 @@ impl<T: Config> Pallet<T> {
 		let record_key = progress_key(job, node);
 		let mut record = StorageValueRef::persistent(&record_key);
 		let Some(info) = Jobs::<T>::get(job) else { return Ok(()) };
-		if !matches!(info.state, JobState::Assigned | JobState::Running) {
-			record.clear();
-			return Ok(());
+		match info.state {
+			JobState::Assigned | JobState::Running => {}
+			JobState::Disputed if Federations::<T>::contains_key(job) => return Ok(()),
+			_ => {
+				record.clear();
+				return Ok(());
+			}
 		}
 		let lock_key = (LOCK_PREFIX, job, node).encode();
 		let mut lock =
