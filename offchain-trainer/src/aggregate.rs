@@ -97,7 +97,10 @@ pub fn fed_avg(
 	updates: &[Update],
 	privacy: Option<&Privacy>,
 ) -> Result<Aggregate, TrainError> {
-	let total: u64 = updates.iter().map(|update| update.samples).sum();
+	let total = updates
+		.iter()
+		.try_fold(0u64, |total, update| total.checked_add(update.samples))
+		.ok_or(TrainError::InvalidHyperParameters("the updates' samples overflow a u64"))?;
 	if updates.is_empty() || total == 0 {
 		return Err(TrainError::InvalidHyperParameters("a round needs updates with samples"));
 	}

@@ -60,6 +60,21 @@ fn updates_are_averaged_by_their_samples() {
 }
 
 #[test]
+fn updates_whose_samples_overflow_or_sum_to_none_are_refused() {
+	let dir = tempfile::tempdir().unwrap();
+	let store = ContentStore::open(dir.path()).unwrap();
+	let (a, _) = trained(&store, 1);
+	let mlp = mlp();
+	for samples in [[u64::MAX, 1], [0, 0]] {
+		let updates = samples.map(|samples| Update { state_cid: a.clone(), samples });
+		assert!(matches!(
+			fed_avg(&shape(&mlp), &store, None, &updates, None),
+			Err(TrainError::InvalidHyperParameters(_))
+		));
+	}
+}
+
+#[test]
 fn private_rounds_clip_each_update_and_add_calibrated_noise() {
 	let dir = tempfile::tempdir().unwrap();
 	let store = ContentStore::open(dir.path()).unwrap();

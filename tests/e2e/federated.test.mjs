@@ -1,8 +1,9 @@
 // Federated training for real: three participants, each behind its own trainer, train two
-// rounds on their own shards of a dataset; validators drawn by reputation aggregate each
-// round through their trainer's /v1/aggregate, fetching the updates from the participants'
-// endpoints, and the participants fetch each aggregate from the aggregator's to train the
-// next round from it. The last aggregate is the job's result.
+// rounds on their own shards of a dataset; validators drawn by reputation, each behind its
+// own trainer too, aggregate each round through their trainer's /v1/aggregate, fetching the
+// updates from the participants' endpoints and the round's start state from the previous
+// aggregator's, and the participants fetch each aggregate from the aggregator's to train
+// the next round from it. The last aggregate is the job's result.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -29,10 +30,10 @@ const context = devNodeWithTrainer({ blockTimeMs: 1_000 });
 
 test('participants train their shards round by round from the aggregates that validators commit', async () => {
   const { node: { api }, trainer } = context;
-  // Each participant has a trainer of its own; the validators share another, which holds
-  // the data but none of the updates.
+  // Every node has a trainer of its own; the validators' hold the data but none of the
+  // updates.
   const others = [await startTrainer(), await startTrainer()];
-  const aggregatorTrainer = await startTrainer();
+  const aggregatorTrainers = [await startTrainer(), await startTrainer(), await startTrainer()];
   try {
     const keyring = new Keyring({ type: 'sr25519' });
     const [alice, bob, charlie, dave, eve, ferdie] =
@@ -47,10 +48,10 @@ test('participants train their shards round by round from the aggregates that va
     const validators = [];
     for (const [index, owner] of [alice, bob, charlie].entries()) {
       const seed = `//tessera-e2e-aggregator-${index}`;
-      validators.push(await enrolNode(api, owner, seed, aggregatorTrainer.url, STAKE, ['Validator']));
+      validators.push(await enrolNode(api, owner, seed, aggregatorTrainers[index].url, STAKE, ['Validator']));
     }
     const stored = await trainer.put(csvTable());
-    for (const other of [...others, aggregatorTrainer]) {
+    for (const other of [...others, ...aggregatorTrainers]) {
       assert.equal((await other.put(csvTable())).cid, stored.cid);
     }
     const spec = csvJobSpec(stored.cid, { learningRate: 100_000_000, batchSize: 4, steps: 20, checkpointEvery: 10, seed: 5 });
@@ -104,14 +105,18 @@ test('participants train their shards round by round from the aggregates that va
     assert.ok(aggregated.every(({ data }) => validators.includes(data.node.toNumber())));
     assert.deepEqual(named('AggregatorPaid').map(({ data }) => data.amount.toBigInt()), [AGGREGATOR_FEE, AGGREGATOR_FEE]);
 
-    // The result is the last aggregate, served by the aggregators' trainer; the second round
-    // trained from the first aggregate.
+    // The result is the last aggregate, served by its aggregator's trainer, which averaged
+    // the second round from the first aggregate (fetched, if another validator made it),
+    // as the participants trained it.
+    const trainerOf = (node) => aggregatorTrainers[validators.indexOf(node.toNumber())];
     const last = (await api.query.proofOfCompute.aggregations(job, 1)).unwrap();
     assert.equal(accepted.data.weightsDigest.toHex(), last.weightsDigest.toHex());
     assert.equal(aggregated[1].data.weightsDigest.toHex(), last.weightsDigest.toHex());
-    const result = await fetch(`${aggregatorTrainer.url}/v1/blobs/${cidString(last.stateCid.toU8a(true))}`);
+    const result = await fetch(`${trainerOf(last.node).url}/v1/blobs/${cidString(last.stateCid.toU8a(true))}`);
     assert.equal(result.status, 200);
     const first = (await api.query.proofOfCompute.aggregations(job, 0)).unwrap();
+    const secondStart = await fetch(`${trainerOf(last.node).url}/v1/blobs/${cidString(first.stateCid.toU8a(true))}`);
+    assert.equal(secondStart.status, 200, 'the second round was averaged from the first aggregate');
     for (const participantTrainer of participantTrainers) {
       const status = await (await fetch(`${participantTrainer.url}/v1/jobs/${job}`)).json();
       assert.equal(status.commitments[0].step, 20);
@@ -119,7 +124,7 @@ test('participants train their shards round by round from the aggregates that va
       assert.equal(resumedFrom.status, 200, 'the first aggregate was fetched to train the second round');
     }
   } finally {
-    for (const other of [...others, aggregatorTrainer]) {
+    for (const other of [...others, ...aggregatorTrainers]) {
       await other.stop();
     }
   }

@@ -244,9 +244,7 @@ impl<T: Config> Pallet<T> {
 		}
 		let deadline =
 			frame_system::Pallet::<T>::block_number().saturating_add(T::PanelWindow::get());
-		if Due::<T>::try_mutate(deadline, |due| due.try_push(job)).is_err() {
-			log::warn!(target: LOG_TARGET, "job {job}: no room to schedule its panel's deadline");
-		}
+		Self::schedule(job, deadline);
 		dispute.deadline = deadline;
 		dispute.draws = dispute.draws.saturating_add(1);
 		Panels::<T>::insert(job, panel.clone());
@@ -392,9 +390,11 @@ impl<T: Config> Pallet<T> {
 		Self::clear_panel(job);
 		Jobs::<T>::insert(job, info);
 		if Federations::<T>::contains_key(job) && dispute.convicted.len() > convicted_before {
-			// The panel's aggregate replaces the wrong one before the dispute ends.
+			// The panel's aggregate replaces the wrong one before the dispute ends, and one
+			// of its authors, who holds its state, serves it to the next round.
 			Aggregations::<T>::mutate(job, segment.checkpoint, |aggregation| {
-				if let Some(aggregation) = aggregation {
+				if let (Some(aggregation), Some(author)) = (aggregation, agreeing.first()) {
+					aggregation.node = *author;
 					aggregation.weights_digest = weights_digest;
 					aggregation.state_cid = state_cid;
 				}

@@ -1,6 +1,8 @@
 //! The job life cycle behind the calls and hooks.
 
-use crate::{pallet::*, types::*, weights::WeightInfo, BalanceOf, JobInfoOf, Payout, Replicas};
+use crate::{
+	pallet::*, types::*, weights::WeightInfo, BalanceOf, JobInfoOf, Payout, Replicas, LOG_TARGET,
+};
 use alloc::{collections::BTreeMap, vec::Vec};
 use codec::Encode;
 use polkadot_sdk::{
@@ -197,6 +199,13 @@ impl<T: Config> Pallet<T> {
 			})
 	}
 
+	/// Puts `job` on the list of jobs looked at in block `at`.
+	pub(crate) fn schedule(job: JobId, at: BlockNumberFor<T>) {
+		if Due::<T>::try_mutate(at, |due| due.try_push(job)).is_err() {
+			log::warn!(target: LOG_TARGET, "job {job}: no room to schedule block {at:?}");
+		}
+	}
+
 	pub(crate) fn check_commit(commit: &Commit) -> Result<(), TransactionValidityError> {
 		let info = Jobs::<T>::get(commit.job).ok_or(InvalidTransaction::Stale)?;
 		if !matches!(info.state, JobState::Assigned | JobState::Running) {
@@ -261,6 +270,14 @@ impl<T: Config> Pallet<T> {
 			return Err(InvalidTransaction::BadProof.into());
 		}
 		if is_final != payload.compute_seconds.is_some() {
+			return Err(InvalidTransaction::Call.into());
+		}
+		// An update weighs in its round's average by its samples: at least one, and no more
+		// than a round's steps train on.
+		let hyper = &info.spec.hyper_parameters;
+		let round_samples =
+			u64::from(hyper.checkpoint_every).saturating_mul(hyper.batch_size.into());
+		if federated && !(1..=round_samples).contains(&payload.samples) {
 			return Err(InvalidTransaction::Call.into());
 		}
 		let (committers, first) = CommitRounds::<T>::get(payload.job, payload.checkpoint)

@@ -673,11 +673,12 @@ pub mod pallet {
 			/// The amount.
 			amount: BalanceOf<T>,
 		},
-		/// Re-execution proved a replica wrong; it was slashed.
+		/// Re-execution proved a replica, or the author of a federated round's aggregate,
+		/// wrong; it was slashed.
 		ReplicaConvicted {
 			/// The job.
 			job: JobId,
-			/// The replica.
+			/// The replica or aggregator.
 			node: NodeId,
 			/// Wrong, or forged: its digests contradict its own state.
 			reason: SlashReason,
@@ -688,7 +689,9 @@ pub mod pallet {
 		DisputeResolved {
 			/// The job.
 			job: JobId,
-			/// Whether a result survived: the job is paid, else it failed.
+			/// Whether the challenged work stood: a replica's result survived and the job is
+			/// paid (else it failed), or a challenged aggregate stood (else the panel's
+			/// replaced it).
 			upheld: bool,
 			/// Segments re-executed.
 			segments: u32,
@@ -759,7 +762,7 @@ pub mod pallet {
 			job: JobId,
 			/// The round.
 			round: u32,
-			/// Updates must be revealed by this block.
+			/// Updates must be revealed before this block.
 			deadline: BlockNumberFor<T>,
 		},
 		/// A round stopped taking updates; its aggregators take turns averaging them.
@@ -786,7 +789,7 @@ pub mod pallet {
 			deadline: BlockNumberFor<T>,
 		},
 		/// A participant that did not deliver its update in time was replaced by `by`,
-		/// which starts at the next round it can join.
+		/// which joins the earliest round still taking updates.
 		ParticipantReplaced {
 			/// The job.
 			job: JobId,

@@ -396,9 +396,9 @@ fn fetch_from_peer(trainer: &str, cid: &str, peer: &str) -> Result<Stored, WorkE
 
 impl<T: Config> Pallet<T> {
 	/// Has the trainer at `trainer` fetch the state `cid` that replicas of `job` revealed at
-	/// `checkpoint` (or its aggregator committed for that round) from the first of their
-	/// endpoints that serves it, so that the trainer can
-	/// resume or re-execute from it next time. Best effort: the caller asks again later.
+	/// `checkpoint`, or that was committed as that round's aggregate, from the first of
+	/// their endpoints that serves it, so that the trainer can resume or re-execute from it
+	/// next time. Best effort: the caller asks again later.
 	pub(crate) fn fetch_state(trainer: &str, job: JobId, checkpoint: u32, cid: &[u8]) {
 		let wanted = cid_to_string(cid);
 		let peers = Assignments::<T>::get(job)

@@ -13,7 +13,7 @@ use polkadot_sdk::{
 	sp_runtime::{traits::Zero, Perbill},
 };
 use tessera_primitives::{
-	Cid, JobId, JobState, NodeId, NodeInspect, NodeWorkload, Outcome, ReputationSink, SlashReason,
+	JobId, JobState, NodeId, NodeInspect, NodeWorkload, Outcome, ReputationSink, SlashReason,
 	Slasher,
 };
 
@@ -73,16 +73,23 @@ impl<T: Config> Pallet<T> {
 		let slashed = Self::slash_abandonment(gone, &info);
 		T::Reputation::report(gone, Outcome::JobFailed);
 
-		let (from, state) = match LastAgreed::<T>::get(job) {
-			Some((checkpoint, state)) => (checkpoint.saturating_add(1), state),
-			None => (0, Cid::default()),
+		let federation = Federations::<T>::get(job);
+		let (from, start) = match (&federation, LastAgreed::<T>::get(job)) {
+			// A participant joins the first round that still takes updates, and trains it
+			// from the round's start state like everyone else.
+			(Some(federation), _) => {
+				let closed = u32::from(federation.closed.is_some());
+				(federation.round.saturating_add(closed), None)
+			}
+			(None, Some((checkpoint, state))) => (checkpoint.saturating_add(1), Some(state)),
+			(None, None) => (0, None),
 		};
 		let by = Self::hand_over(job, &info, gone, from, &[]);
-		if let Some(new) = by.filter(|_| from > 0) {
+		if let (Some(new), Some(state)) = (by, start) {
 			ReplicaStarts::<T>::insert(job, new, (from, state));
 		}
 		Self::deposit_event(Event::ReplicaReplaced { job, node: gone, by, from, slashed });
-		if Federations::<T>::contains_key(job) {
+		if federation.is_some() {
 			// The replica that stopped may have been the last update its round waited for.
 			Self::update_revealed(job);
 			return;
@@ -169,4 +176,4 @@ impl<T: Config> NodeWorkload for Pallet<T> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

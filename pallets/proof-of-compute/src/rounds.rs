@@ -91,9 +91,9 @@ impl<T: Config> Pallet<T> {
 	/// A participant revealed its update: the round closes once every participant has.
 	pub(crate) fn update_revealed(job: JobId) {
 		let Some(federation) = Federations::<T>::get(job) else { return };
-		let participants = Assignments::<T>::get(job).unwrap_or_default();
-		let delivered = |node: &NodeId| Reveals::<T>::contains_key((job, *node, federation.round));
-		if federation.closed.is_none() && participants.iter().all(delivered) {
+		let (delivered, stragglers) = Self::deliveries(job, federation.round);
+		// A round nobody is left to train waits for its deadline, which replaces them.
+		if federation.closed.is_none() && stragglers.is_empty() && !delivered.is_empty() {
 			Self::close_round(job, federation);
 		}
 	}
@@ -102,10 +102,7 @@ impl<T: Config> Pallet<T> {
 	/// the next round, and draws the round's aggregators.
 	fn close_round(job: JobId, mut federation: FederationOf<T>) {
 		let round = federation.round;
-		let (delivered, stragglers): (Vec<NodeId>, Vec<NodeId>) = Assignments::<T>::get(job)
-			.unwrap_or_default()
-			.into_iter()
-			.partition(|node| Reveals::<T>::contains_key((job, *node, round)));
+		let (delivered, stragglers) = Self::deliveries(job, round);
 		for node in &stragglers {
 			Self::replace_participant(job, *node, round.saturating_add(1), &stragglers);
 		}
@@ -118,6 +115,15 @@ impl<T: Config> Pallet<T> {
 			aggregators: federation.aggregators.clone(),
 		});
 		Federations::<T>::insert(job, federation);
+	}
+
+	/// The participants of `job` that revealed their update for `round`, and those that did
+	/// not.
+	fn deliveries(job: JobId, round: u32) -> (Vec<NodeId>, Vec<NodeId>) {
+		Assignments::<T>::get(job)
+			.unwrap_or_default()
+			.into_iter()
+			.partition(|node| Reveals::<T>::contains_key((job, *node, round)))
 	}
 
 	/// Seats the round's aggregators in turn: active validators that train nothing of the
@@ -177,10 +183,7 @@ impl<T: Config> Pallet<T> {
 		let round = federation.round;
 		match federation.closed {
 			None if federation.deadline <= now => {
-				let participants = Assignments::<T>::get(job).unwrap_or_default();
-				let (delivered, stragglers): (Vec<NodeId>, Vec<NodeId>) = participants
-					.into_iter()
-					.partition(|node| Reveals::<T>::contains_key((job, *node, round)));
+				let (delivered, stragglers) = Self::deliveries(job, round);
 				let quorum = T::RoundQuorum::get().mul_ceil(u32::from(info.redundancy)).max(1);
 				if delivered.len() as u32 >= quorum {
 					Self::close_round(job, federation);
@@ -358,20 +361,14 @@ impl<T: Config> Pallet<T> {
 		})
 	}
 
-	/// A panel proved `round`'s aggregate wrong and computed `weights_digest` and
-	/// `state_cid` instead: that becomes the round's aggregate, the rounds trained from the
-	/// wrong one are undone, and the job trains on from the round after it.
+	/// A panel proved `round`'s aggregate wrong and its own, `weights_digest` and
+	/// `state_cid`, replaced it: the rounds trained from the wrong one are undone, and the
+	/// job trains on from the round after it.
 	pub(crate) fn rewind(job: JobId, round: u32, weights_digest: H256, state_cid: Cid) {
 		let (Some(info), Some(federation)) = (Jobs::<T>::get(job), Federations::<T>::get(job))
 		else {
 			return;
 		};
-		Aggregations::<T>::mutate(job, round, |aggregation| {
-			if let Some(aggregation) = aggregation {
-				aggregation.weights_digest = weights_digest;
-				aggregation.state_cid = state_cid.clone();
-			}
-		});
 		let participants = Assignments::<T>::get(job).unwrap_or_default();
 		for later in round.saturating_add(1)..=federation.round {
 			Aggregations::<T>::remove(job, later);
@@ -440,13 +437,6 @@ impl<T: Config> Pallet<T> {
 			Self::clear_aggregator_duties(job, &federation);
 		}
 		remaining
-	}
-
-	/// Puts `job` on the list of jobs looked at in block `at`.
-	pub(crate) fn schedule(job: JobId, at: BlockNumberFor<T>) {
-		if Due::<T>::try_mutate(at, |due| due.try_push(job)).is_err() {
-			log::warn!(target: LOG_TARGET, "job {job}: no room to schedule block {at:?}");
-		}
 	}
 
 	/// Invariants of federated jobs: aggregates exist only for rounds that were open, and

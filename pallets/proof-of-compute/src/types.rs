@@ -245,7 +245,7 @@ pub struct Federation<BlockNumber> {
 	pub previous_inputs: BoundedVec<NodeId, ConstU32<{ u8::MAX as u32 }>>,
 	/// Who may aggregate the round, in turn.
 	pub aggregators: BoundedVec<NodeId, ConstU32<AGGREGATORS>>,
-	/// Aggregators drawn for the round so far.
+	/// How many times aggregators were drawn for the round so far.
 	pub draws: u8,
 }
 
@@ -258,7 +258,8 @@ pub struct Aggregation {
 	pub job: JobId,
 	/// The round.
 	pub round: u32,
-	/// The aggregator.
+	/// The aggregator; once a panel replaced a wrong aggregate, a member that computed the
+	/// replacement, whose trainer serves its state.
 	pub node: NodeId,
 	/// The averaged state.
 	pub state_cid: Cid,

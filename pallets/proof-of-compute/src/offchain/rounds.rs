@@ -69,12 +69,13 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Has the trainer at `trainer` average the updates of `round` of `job`, from the state
-	/// the round started from: the aggregate's weights digest and state. An update the
-	/// trainer lacks is fetched from its participant's endpoint, for the next block.
+	/// the round started from: the aggregate's weights digest and state. An update or a
+	/// start state the trainer lacks is fetched from whoever committed it, for the next block.
 	pub(crate) fn average(trainer: &str, job: JobId, round: u32) -> Result<(H256, Cid), WorkError> {
 		let info = Jobs::<T>::get(job).ok_or(WorkError::BadResponse)?;
 		let inputs = Self::round_inputs(job, round);
-		let start = match round.checked_sub(1) {
+		let previous = round.checked_sub(1);
+		let start = match previous {
 			Some(previous) => Self::aggregate_of(job, previous).map(|(_, _, state)| state),
 			None => Some(info.spec.base_weights.clone()),
 		}
@@ -90,6 +91,9 @@ impl<T: Config> Pallet<T> {
 			http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json"),
 		);
 		if let Err(WorkError::Status(400..=499)) = &answer {
+			if let Some(previous) = previous {
+				Self::fetch_state(trainer, job, previous, &start);
+			}
 			for (_, update) in &inputs {
 				Self::fetch_state(trainer, job, round, &update.state_cid);
 			}

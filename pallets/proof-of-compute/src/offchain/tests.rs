@@ -677,3 +677,39 @@ fn a_participant_trains_its_round_on_its_shard_from_the_previous_aggregate() {
 		assert_eq!(sealed.payload, expected_payload(job, participant, 1, Some(7)));
 	});
 }
+
+#[test]
+fn a_participant_keeps_its_sealed_update_while_a_challenge_of_the_aggregate_is_judged() {
+	offchain_test(|trainer| {
+		let (job, _, _) = aggregated_round();
+		expect_average(trainer, job, 0, 0x77);
+		work();
+		send(trainer.pooled().pop().unwrap());
+		let participant = Assignments::<Test>::get(job).unwrap()[0];
+		hold_key(participant);
+		let spec = Jobs::<Test>::get(job).unwrap().spec;
+		let (_, shard, _) = ProofOfCompute::shard(job, participant).unwrap();
+		let aggregate = Aggregations::<Test>::get(job, 0).unwrap().state_cid;
+		trainer.expect_resumed(
+			&trainer_api::JobRequest::new(job, &spec)
+				.unwrap()
+				.in_round(1, shard, 4)
+				.resuming(&aggregate, 10),
+		);
+		run_to(System::block_number() + 1);
+		work();
+		let (_, commit) = trainer.only_commit();
+		let sealed = progress(job, participant).unwrap().sealed.remove(&1).unwrap();
+
+		// The challenge may fail and round 1 go on: the salt of the commit must survive it.
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 0));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Disputed);
+		run_to(System::block_number() + 1);
+		work();
+		assert!(trainer.pooled().is_empty());
+		assert_eq!(
+			progress(job, participant).unwrap().sealed.get(&commit.checkpoint),
+			Some(&sealed)
+		);
+	});
+}

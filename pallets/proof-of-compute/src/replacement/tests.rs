@@ -49,7 +49,7 @@ fn deliver(job: JobId, replicas: &[NodeId], checkpoints: core::ops::Range<u32>) 
 }
 
 /// The registry deactivates `node` and tells the pallet, which acts in the next block.
-fn stop(node: NodeId) {
+pub(crate) fn stop(node: NodeId) {
 	Nodes::mutate(|nodes| nodes[node as usize].active = false);
 	<ProofOfCompute as NodeWorkload>::node_deactivated(node);
 	run_to(System::block_number() + 1);

@@ -5,6 +5,7 @@ use crate::{
 	dispute::tests::{balance, panel, panel_answers},
 	mock::*,
 	pallet::*,
+	replacement::tests::stop,
 	tests::{authorize, commit_call, events, held, reveal_call, send, test},
 	types::*,
 };
@@ -335,9 +336,11 @@ fn an_aggregator_that_lies_is_convicted_by_a_panel_and_the_job_retrains_from_the
 			weights_digest: H256::repeat_byte(honest_aggregate(0))
 		}));
 
-		// Round 1 trained from the lie: it is undone and trained again from the truth.
+		// Round 1 trained from the lie: it is undone and trained again from the truth, whose
+		// state a panel member serves.
 		let aggregate = Aggregations::<Test>::get(job, 0).unwrap();
 		assert_eq!(aggregate.weights_digest, H256::repeat_byte(honest_aggregate(0)));
+		assert!(members.contains(&aggregate.node));
 		assert_eq!(
 			LastAgreed::<Test>::get(job),
 			Some((0, crate::dispute::tests::cid(honest_aggregate(0))))
@@ -396,6 +399,59 @@ fn a_challenge_of_an_honest_aggregate_costs_the_challenger_its_bond_and_the_roun
 		assert_eq!(federation.deadline, System::block_number() + ROUND_WINDOW);
 		deliver(job, &participants, 2);
 		assert!(Federations::<Test>::get(job).unwrap().closed.is_some());
+	});
+}
+
+#[test]
+fn a_participant_that_stops_after_its_round_closed_is_replaced_from_the_next_round() {
+	test(|| {
+		let (job, participants) = federated_job(3);
+		deliver(job, &participants, 0);
+		let gone = participants[0];
+		stop(gone);
+
+		// Its update is in round 0's average; the newcomer starts with round 1.
+		let by = Assignments::<Test>::get(job)
+			.unwrap()
+			.into_iter()
+			.find(|node| !participants.contains(node))
+			.unwrap();
+		assert!(events().contains(&Event::ReplicaReplaced {
+			job,
+			node: gone,
+			by: Some(by),
+			from: 1,
+			// Its share of the budget is more than its stake: all of it.
+			slashed: STAKE,
+		}));
+		assert_eq!(NextCheckpoint::<Test>::get(job, by), 1);
+		assert!(!ReplicaStarts::<Test>::contains_key(job, by));
+		assert_eq!(Federations::<Test>::get(job).unwrap().inputs.len(), 3);
+
+		let seated = aggregators(job);
+		send(aggregation_call(aggregation(job, seated[0], honest_aggregate(0))));
+		let training = Assignments::<Test>::get(job).unwrap();
+		deliver(job, &training, 1);
+		let federation = Federations::<Test>::get(job).unwrap();
+		assert!(federation.closed.is_some());
+		assert!(federation.inputs.contains(&by));
+	});
+}
+
+#[test]
+fn an_update_claiming_no_samples_or_more_than_a_round_trains_on_is_refused() {
+	test(|| {
+		let (job, participants) = federated_job(3);
+		// A round is 10 steps of 32 samples.
+		let claims: Vec<CommitmentPayload> = participants
+			.iter()
+			.zip([0, 321, 320])
+			.map(|(node, samples)| CommitmentPayload { samples, ..update(job, *node, 0) })
+			.collect();
+		claims.iter().for_each(|claim| send(commit_call(claim)));
+		assert_eq!(authorize(reveal_call(claims[0].clone())), Err(InvalidTransaction::Call));
+		assert_eq!(authorize(reveal_call(claims[1].clone())), Err(InvalidTransaction::Call));
+		assert_ok!(authorize(reveal_call(claims[2].clone())));
 	});
 }
 
