@@ -649,31 +649,39 @@ fn an_aggregator_averages_the_round_in_its_turn_and_commits_the_aggregate_over_t
 	});
 }
 
+/// The first round of [`aggregated_round`] is aggregated, and its first participant, whose
+/// key is in the keystore, has its trainer train round 1 and commits it: (job, participant,
+/// the commit).
+fn participant_in_round_one(trainer: &Harness) -> (JobId, NodeId, Commit) {
+	let (job, _, _) = aggregated_round();
+	expect_average(trainer, job, 0, 0x77);
+	work();
+	send(trainer.pooled().pop().unwrap());
+	let participant = Assignments::<Test>::get(job).unwrap()[0];
+	hold_key(participant);
+	let spec = Jobs::<Test>::get(job).unwrap().spec;
+	let (round, shard, shards) = ProofOfCompute::shard(job, participant).unwrap();
+	assert_eq!((round, shards), (1, 4));
+	let aggregate = Aggregations::<Test>::get(job, 0).unwrap().state_cid;
+	trainer.expect_resumed(
+		&trainer_api::JobRequest::new(job, &spec)
+			.unwrap()
+			.in_round(1, shard, 4)
+			.resuming(&aggregate, 10),
+	);
+	run_to(System::block_number() + 1);
+	work();
+	let (_, commit) = trainer.only_commit();
+	(job, participant, commit)
+}
+
 #[test]
 fn a_participant_trains_its_round_on_its_shard_from_the_previous_aggregate() {
 	offchain_test(|trainer| {
-		let (job, _, _) = aggregated_round();
-		expect_average(trainer, job, 0, 0x77);
-		work();
-		send(trainer.pooled().pop().unwrap());
-		let participant = Assignments::<Test>::get(job).unwrap()[0];
-		hold_key(participant);
-		let spec = Jobs::<Test>::get(job).unwrap().spec;
-		let (round, shard, shards) = ProofOfCompute::shard(job, participant).unwrap();
-		assert_eq!((round, shards), (1, 4));
-		let aggregate = Aggregations::<Test>::get(job, 0).unwrap().state_cid;
-		trainer.expect_resumed(
-			&trainer_api::JobRequest::new(job, &spec)
-				.unwrap()
-				.in_round(1, shard, 4)
-				.resuming(&aggregate, 10),
-		);
-		run_to(System::block_number() + 1);
-		work();
-		let (_, commit) = trainer.only_commit();
+		let (job, participant, commit) = participant_in_round_one(trainer);
 		assert_eq!((commit.node, commit.checkpoint), (participant, 1));
 		let sealed = progress(job, participant).unwrap().sealed.remove(&1).unwrap();
-		assert_eq!(sealed.start, aggregate);
+		assert_eq!(sealed.start, Aggregations::<Test>::get(job, 0).unwrap().state_cid);
 		assert_eq!(sealed.payload, expected_payload(job, participant, 1, Some(7)));
 	});
 }
@@ -681,24 +689,7 @@ fn a_participant_trains_its_round_on_its_shard_from_the_previous_aggregate() {
 #[test]
 fn a_participant_keeps_its_sealed_update_while_a_challenge_of_the_aggregate_is_judged() {
 	offchain_test(|trainer| {
-		let (job, _, _) = aggregated_round();
-		expect_average(trainer, job, 0, 0x77);
-		work();
-		send(trainer.pooled().pop().unwrap());
-		let participant = Assignments::<Test>::get(job).unwrap()[0];
-		hold_key(participant);
-		let spec = Jobs::<Test>::get(job).unwrap().spec;
-		let (_, shard, _) = ProofOfCompute::shard(job, participant).unwrap();
-		let aggregate = Aggregations::<Test>::get(job, 0).unwrap().state_cid;
-		trainer.expect_resumed(
-			&trainer_api::JobRequest::new(job, &spec)
-				.unwrap()
-				.in_round(1, shard, 4)
-				.resuming(&aggregate, 10),
-		);
-		run_to(System::block_number() + 1);
-		work();
-		let (_, commit) = trainer.only_commit();
+		let (job, participant, commit) = participant_in_round_one(trainer);
 		let sealed = progress(job, participant).unwrap().sealed.remove(&1).unwrap();
 
 		// The challenge may fail and round 1 go on: the salt of the commit must survive it.
