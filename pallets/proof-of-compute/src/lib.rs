@@ -936,6 +936,7 @@ pub mod pallet {
 			Self::work_offchain(now);
 			Self::judge_offchain(now);
 			Self::aggregate_offchain(now);
+			Self::forget_ended(now);
 		}
 
 		#[cfg(feature = "try-runtime")]

@@ -31,6 +31,8 @@
 //! a federated job trains each round as a replica trains a checkpoint, on its own shard,
 //! from the previous round's aggregate.
 //!
+//! What the worker writes for a job is cleared some blocks after the job ends ([`memory`]).
+//!
 //! The trainer's URL is read per node key from persistent offchain storage under
 //! [`trainer_url_key`] (the URL's UTF-8 bytes, e.g. set with the `offchain_localStorageSet`
 //! RPC), and is [`DEFAULT_TRAINER_URL`] where none is set.
@@ -177,6 +179,7 @@ impl<T: Config> Pallet<T> {
 				return Ok(());
 			}
 		}
+		Self::remember(job, &record_key);
 		let lock_key = (LOCK_PREFIX, job, node).encode();
 		let mut lock =
 			StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
@@ -458,6 +461,7 @@ fn submit<T: Config>(call: Call<T>) -> Result<(), WorkError> {
 }
 
 pub mod availability;
+pub mod memory;
 pub mod panel;
 pub mod rounds;
 #[cfg(test)]

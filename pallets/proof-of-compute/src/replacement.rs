@@ -1,9 +1,11 @@
 //! Replicas whose node stops mid-job (SPEC §5): the node registry reports a deactivated node
 //! ([`NodeWorkload::node_deactivated`]), and at the start of a later block each of its jobs
 //! still in training gets another trainer, which resumes from the last checkpoint a majority
-//! of the job's replicas agreed on — so the work already agreed is not done again. The
-//! replica that stopped is slashed in proportion to the job's budget, paid to the requester
-//! for the delay. Without an eligible trainer the job goes on with the replicas it has.
+//! of the job's replicas agreed on — so the work already agreed is not done again — or, as
+//! a participant of a federated job, trains the first round still taking updates from that
+//! round's start. The replica that stopped is slashed in proportion to the job's budget,
+//! paid to the requester for the delay. Without an eligible trainer the job goes on with the
+//! replicas it has.
 
 use crate::{pallet::*, weights::WeightInfo, JobInfoOf, LOG_TARGET};
 use alloc::vec::Vec;

@@ -92,7 +92,8 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn update_revealed(job: JobId) {
 		let Some(federation) = Federations::<T>::get(job) else { return };
 		let (delivered, stragglers) = Self::deliveries(job, federation.round);
-		// A round nobody is left to train waits for its deadline, which replaces them.
+		// A round with no participant left is not closed without inputs: its window runs
+		// out, window after window, until the job's own deadline fails the job.
 		if federation.closed.is_none() && stragglers.is_empty() && !delivered.is_empty() {
 			Self::close_round(job, federation);
 		}

@@ -90,6 +90,7 @@ impl<T: Config> Pallet<T> {
 			_ => {
 				let sealed = Self::reexecute(node, key, job, &info, &dispute.segment)?;
 				// The salt is stored before the commitment leaves.
+				Self::remember(job, &record_key);
 				record.set(&sealed);
 				sealed
 			}

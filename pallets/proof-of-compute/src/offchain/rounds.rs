@@ -1,8 +1,9 @@
 //! The aggregator side of the off-chain worker: for each federated round a local validator
 //! key was seated to aggregate, once its turn has come, the worker has the node's trainer
-//! average the round's updates (`POST /v1/aggregate`, fetching any update it lacks from
-//! its participant's endpoint first) and commits the aggregate with the Merkle root of
-//! the updates' CIDs. A panel re-executing a challenged aggregate asks the trainer the same.
+//! average the round's updates (`POST /v1/aggregate`; a trainer that lacks an update or the
+//! round's start state first fetches it from the participant or the aggregator that
+//! committed it) and commits the aggregate with the Merkle root of the updates' CIDs. A
+//! panel re-executing a challenged aggregate asks the trainer the same.
 
 use super::{call_trainer, local_work, recently, submit, trainer_url, WorkError, MAX_JOBS_PER_RUN};
 use crate::{pallet::*, types::*, LOG_TARGET};
@@ -64,6 +65,7 @@ impl<T: Config> Pallet<T> {
 		}
 		let signature = key.sign(&aggregation_message(&aggregation)).ok_or(WorkError::Signing)?;
 		submit::<T>(Call::submit_aggregation { aggregation, signature })?;
+		Self::remember(job, &sent_key);
 		sent.set(&now);
 		Ok(())
 	}

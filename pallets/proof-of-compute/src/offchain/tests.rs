@@ -154,10 +154,23 @@ fn expected_payload(
 
 /// A job for one replica whose node key this node holds: (job, node, key).
 fn local_job() -> (JobId, NodeId, NodePublic) {
-	let job = post(1, BackendClass::CpuReference, 100);
+	local_job_due(100)
+}
+
+fn local_job_due(deadline: u64) -> (JobId, NodeId, NodePublic) {
+	let job = post(1, BackendClass::CpuReference, deadline);
 	run_to(System::block_number() + 1);
 	let node = Assignments::<Test>::get(job).unwrap()[0];
 	(job, node, hold_key(node))
+}
+
+/// A local job due at `deadline` whose first checkpoint the worker has committed on chain.
+fn first_checkpoint_committed(trainer: &Harness, deadline: u64) -> (JobId, NodeId) {
+	let (job, node, _) = local_job_due(deadline);
+	trainer.expect_status(job, 1, None);
+	work();
+	send(trainer.only_commit().0);
+	(job, node)
 }
 
 /// Puts the node key of mock node `node` in this node's keystore.
@@ -171,6 +184,11 @@ fn hold_key(node: NodeId) -> NodePublic {
 /// What the worker remembers of `job` for `node`.
 fn progress(job: JobId, node: NodeId) -> Option<Progress<u64>> {
 	StorageValueRef::persistent(&progress_key(job, node)).get().unwrap()
+}
+
+/// The keys the worker entered in its index, by job.
+fn remembered() -> memory::Remembered<u64> {
+	StorageValueRef::persistent(memory::INDEX_KEY).get().unwrap().unwrap_or_default()
 }
 
 fn work() {
@@ -241,6 +259,52 @@ fn the_worker_trains_commits_and_reveals_every_checkpoint_through_to_acceptance(
 		work();
 		assert!(trainer.pooled().is_empty());
 		assert_eq!(progress(job, node), None);
+	});
+}
+
+#[test]
+fn what_the_worker_wrote_for_a_job_is_cleared_a_while_after_the_job_ends() {
+	offchain_test(|trainer| {
+		let (job, node) = first_checkpoint_committed(trainer, 10);
+		assert!(progress(job, node).is_some());
+		assert!(remembered()[&job].keys.contains(&progress_key(job, node)));
+
+		// The job fails at its deadline, which takes the node off it in the same block: the
+		// worker never works on it again, and keeps its record while a fork on which the job
+		// still runs could win.
+		run_to(10);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Failed);
+		assert!(!OpenJobs::<Test>::contains_key(node, job));
+		work();
+		assert_eq!(remembered()[&job].ended_at, Some(10));
+		run_to(10 + u64::from(memory::FORGET_AFTER_BLOCKS) - 1);
+		work();
+		assert!(progress(job, node).is_some());
+
+		run_to(10 + u64::from(memory::FORGET_AFTER_BLOCKS));
+		work();
+		assert_eq!(progress(job, node), None);
+		assert!(remembered().is_empty());
+		assert!(trainer.pooled().is_empty());
+	});
+}
+
+#[test]
+fn a_job_seen_ended_on_a_fork_that_lost_is_remembered_afresh() {
+	offchain_test(|trainer| {
+		let (job, node) = first_checkpoint_committed(trainer, 100);
+
+		// The worker imports a fork on which the job failed, then, long after, a block of the
+		// chain on which it still runs.
+		let now = System::block_number();
+		let running = Jobs::<Test>::get(job).unwrap();
+		Jobs::<Test>::mutate(job, |info| info.as_mut().unwrap().state = JobState::Failed);
+		ProofOfCompute::forget_ended(now);
+		assert_eq!(remembered()[&job].ended_at, Some(now));
+		Jobs::<Test>::insert(job, running);
+		ProofOfCompute::forget_ended(now + u64::from(memory::FORGET_AFTER_BLOCKS));
+		assert_eq!(remembered()[&job].ended_at, None);
+		assert!(progress(job, node).unwrap().sealed.contains_key(&0));
 	});
 }
 
@@ -319,10 +383,7 @@ fn a_lost_reveal_is_sent_again_and_the_final_one_waits_for_it() {
 #[test]
 fn a_trainer_that_restarted_and_forgot_the_job_trains_it_again_and_nothing_is_lost() {
 	offchain_test(|trainer| {
-		let (job, node, _) = local_job();
-		trainer.expect_status(job, 1, None);
-		work();
-		send(trainer.only_commit().0);
+		let (job, node) = first_checkpoint_committed(trainer, 100);
 
 		// The trainer restarted: asked again, it trains the job from the start. The sealed
 		// checkpoint is revealed from what the worker kept; nothing new is committed.
@@ -440,6 +501,7 @@ fn a_panel_member_reexecutes_its_segment_once_then_commits_and_reveals_the_verdi
 				.unwrap()
 				.unwrap();
 		assert_eq!(sealed.verdict, verdict);
+		assert!(remembered()[&job].keys.contains(&panel::verdict_key(job, member, 0)));
 		let call = match &trainer.pooled()[..] {
 			[call @ Call::panel_commit { commit, .. }] => {
 				assert_eq!(commit.hash, verdict_hash(&verdict, &sealed.salt));
