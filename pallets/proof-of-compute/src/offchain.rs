@@ -157,28 +157,23 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// One run's work on `job` for `node`: reveal what is due, commit what is next. Once
-	/// the job no longer runs the chain takes nothing more from its replicas, and the record
-	/// goes — except while a federated job is disputed: its challenge may fail and its round
-	/// go on, and a participant's sealed, unrevealed update (its salt above all) must outlive
-	/// the dispute.
+	/// One run's work on `job` for `node`: reveal what is due, commit what is next. While
+	/// the job does not run the chain takes nothing from its replicas, but the record stays
+	/// until the job has ended ([`memory`]): a disputed federated job's challenge may fail
+	/// and its round go on, and a fork on which the job still runs may win, and either needs
+	/// the sealed salts.
 	pub(crate) fn work_on(
 		node: NodeId,
 		key: &NodePublic,
 		job: JobId,
 		now: BlockNumberFor<T>,
 	) -> Result<(), WorkError> {
+		let Some(info) = Jobs::<T>::get(job) else { return Ok(()) };
+		if !matches!(info.state, JobState::Assigned | JobState::Running) {
+			return Ok(());
+		}
 		let record_key = progress_key(job, node);
 		let mut record = StorageValueRef::persistent(&record_key);
-		let Some(info) = Jobs::<T>::get(job) else { return Ok(()) };
-		match info.state {
-			JobState::Assigned | JobState::Running => {}
-			JobState::Disputed if Federations::<T>::contains_key(job) => return Ok(()),
-			_ => {
-				record.clear();
-				return Ok(());
-			}
-		}
 		Self::remember(job, &record_key);
 		let lock_key = (LOCK_PREFIX, job, node).encode();
 		let mut lock =

@@ -254,8 +254,16 @@ fn the_worker_trains_commits_and_reveals_every_checkpoint_through_to_acceptance(
 		assert_eq!(payload, expected_payload(job, node, 1, Some(42)));
 		assert!(events().iter().any(|event| matches!(event, Event::JobAccepted { .. })));
 
-		// Nothing is left to do: no request, no transaction, and the record is gone.
+		// Nothing is left to do: no request, no transaction. The record stays through the
+		// challenge window and goes a while after the job is finalized.
 		run_to(System::block_number() + 1);
+		work();
+		assert!(trainer.pooled().is_empty());
+		assert!(progress(job, node).is_some());
+		run_to(System::block_number() + CHALLENGE_WINDOW);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
+		work();
+		run_to(System::block_number() + u64::from(memory::FORGET_AFTER_BLOCKS));
 		work();
 		assert!(trainer.pooled().is_empty());
 		assert_eq!(progress(job, node), None);
@@ -357,7 +365,7 @@ fn a_lost_reveal_is_sent_again_and_the_final_one_waits_for_it() {
 		send(commit.clone());
 
 		// The chain takes the final reveal only after the first, so nothing goes until the
-		// lost one may have been lost; then both, in order, and the record goes.
+		// lost one may have been lost; then both, in order.
 		for _ in lost_at + 1..lost_at + u64::from(RESEND_AFTER_BLOCKS) {
 			run_to(System::block_number() + 1);
 			work();
@@ -376,7 +384,6 @@ fn a_lost_reveal_is_sent_again_and_the_final_one_waits_for_it() {
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
 		work();
 		assert!(trainer.pooled().is_empty());
-		assert_eq!(progress(job, node), None);
 	});
 }
 
