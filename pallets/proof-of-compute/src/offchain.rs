@@ -173,8 +173,7 @@ impl<T: Config> Pallet<T> {
 			return Ok(());
 		}
 		let record_key = progress_key(job, node);
-		let mut record = StorageValueRef::persistent(&record_key);
-		Self::remember(job, &record_key);
+		let record = StorageValueRef::persistent(&record_key);
 		let lock_key = (LOCK_PREFIX, job, node).encode();
 		let mut lock =
 			StorageLock::<BlockAndTime<frame_system::Pallet<T>>>::with_block_and_time_deadline(
@@ -183,8 +182,11 @@ impl<T: Config> Pallet<T> {
 				Duration::from_millis(LOCK_MS),
 			);
 		let _guard = lock.try_lock().map_err(|_| WorkError::Locked)?;
-		let mut progress: Progress<BlockNumberFor<T>> =
-			record.get().ok().flatten().unwrap_or_default();
+		let stored: Option<Progress<BlockNumberFor<T>>> = record.get().ok().flatten();
+		if stored.is_none() {
+			Self::remember(job, &record_key);
+		}
+		let mut progress = stored.unwrap_or_default();
 		let trainer = trainer_url(key);
 		let checkpoint = NextCheckpoint::<T>::get(job, node);
 		let result =

@@ -42,19 +42,13 @@ impl<T: Config> Pallet<T> {
 	/// Enters `key` in the index as written for `job`, so that it is cleared once the job
 	/// has ended. Called before the key is first written.
 	pub(crate) fn remember(job: JobId, key: &[u8]) {
-		let index = StorageValueRef::persistent(INDEX_KEY);
-		let known = |remembered: &Remembered<BlockNumberFor<T>>| {
-			remembered.get(&job).is_some_and(|memory| memory.keys.contains(key))
-		};
-		if index.get().ok().flatten().is_some_and(|remembered| known(&remembered)) {
-			return;
-		}
-		let entered =
-			index.mutate(|remembered: Result<Option<Remembered<BlockNumberFor<T>>>, _>| {
+		let entered = StorageValueRef::persistent(INDEX_KEY).mutate(
+			|remembered: Result<Option<Remembered<BlockNumberFor<T>>>, _>| {
 				let mut remembered = remembered.ok().flatten().unwrap_or_default();
 				remembered.entry(job).or_default().keys.insert(key.to_vec());
 				Ok::<_, ()>(remembered)
-			});
+			},
+		);
 		if entered.is_err() {
 			// Another run changed the index meanwhile: the key outlives its job, nothing worse.
 			log::debug!(target: LOG_TARGET, "job {job}: a key was not entered in the index");
@@ -72,26 +66,17 @@ impl<T: Config> Pallet<T> {
 				let mut remembered = remembered.ok().flatten().unwrap_or_default();
 				let mut changed = false;
 				remembered.retain(|job, memory| {
-					let ended_at = match (Self::ended(*job), memory.ended_at) {
-						(false, None) => return true,
-						(false, Some(_)) => {
-							memory.ended_at = None;
+					let ended_at = Self::ended(*job).then(|| memory.ended_at.unwrap_or(now));
+					changed |= ended_at != memory.ended_at;
+					memory.ended_at = ended_at;
+					match ended_at {
+						Some(at) if now >= at.saturating_add(FORGET_AFTER_BLOCKS.into()) => {
+							forgotten.push(core::mem::take(&mut memory.keys));
 							changed = true;
-							return true;
+							false
 						}
-						(true, Some(at)) => at,
-						(true, None) => {
-							memory.ended_at = Some(now);
-							changed = true;
-							now
-						}
-					};
-					if now < ended_at.saturating_add(FORGET_AFTER_BLOCKS.into()) {
-						return true;
+						_ => true,
 					}
-					forgotten.push(core::mem::take(&mut memory.keys));
-					changed = true;
-					false
 				});
 				// Nothing to write is reported as a failure, which leaves the index as it was.
 				if changed {

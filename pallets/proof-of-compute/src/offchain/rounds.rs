@@ -45,7 +45,8 @@ impl<T: Config> Pallet<T> {
 		}
 		let sent_key = (SENT_PREFIX, job, federation.round, node).encode();
 		let sent = StorageValueRef::persistent(&sent_key);
-		if recently(sent.get::<BlockNumberFor<T>>().ok().flatten(), now) {
+		let last_sent = sent.get::<BlockNumberFor<T>>().ok().flatten();
+		if recently(last_sent, now) {
 			return Ok(());
 		}
 		let (weights_digest, state_cid) = Self::average(&trainer_url(key), job, federation.round)?;
@@ -65,7 +66,9 @@ impl<T: Config> Pallet<T> {
 		}
 		let signature = key.sign(&aggregation_message(&aggregation)).ok_or(WorkError::Signing)?;
 		submit::<T>(Call::submit_aggregation { aggregation, signature })?;
-		Self::remember(job, &sent_key);
+		if last_sent.is_none() {
+			Self::remember(job, &sent_key);
+		}
 		sent.set(&now);
 		Ok(())
 	}
