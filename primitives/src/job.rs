@@ -122,6 +122,65 @@ pub struct JobSpec {
 	pub backend: BackendClass,
 }
 
+impl HyperParameters {
+	/// The optimiser steps checkpoint `checkpoint` trains: `checkpoint_every`, fewer for a last
+	/// checkpoint cut short by `steps`, none past the end.
+	pub fn steps_of_checkpoint(&self, checkpoint: u32) -> u64 {
+		let every = u64::from(self.checkpoint_every);
+		let start = u64::from(checkpoint).saturating_mul(every);
+		let end = start.saturating_add(every).min(u64::from(self.steps));
+		end.saturating_sub(start)
+	}
+}
+
+impl Architecture {
+	/// Work units of one training step on one sample: the multiply-adds of the network's
+	/// own layers, counted from the spec alone (the data's width is not on chain, so the
+	/// layers that read the input and write the output count one unit per unit of width).
+	/// For the transformer, the usual `12·width² + 2·context·width` per token and layer,
+	/// over a context of tokens.
+	pub fn work_per_sample(&self) -> u64 {
+		let work = match self {
+			Architecture::Mlp { hidden } => {
+				let widths = hidden.iter().map(|width| u64::from(*width));
+				let between = hidden
+					.windows(2)
+					.map(|pair| u64::from(pair[0]).saturating_mul(u64::from(pair[1])))
+					.fold(0u64, u64::saturating_add);
+				widths.fold(between, u64::saturating_add)
+			}
+			Architecture::Cnn { channels: [first, second] } => {
+				let (first, second) = (u64::from(*first), u64::from(*second));
+				9u64.saturating_mul(first).saturating_add(
+					9u64.saturating_mul(first).saturating_mul(second),
+				)
+			}
+			Architecture::CharTransformer { context, width, layers } => {
+				let (context, width) = (u64::from(*context), u64::from(*width));
+				let per_token = 12u64
+					.saturating_mul(width)
+					.saturating_mul(width)
+					.saturating_add(2u64.saturating_mul(context).saturating_mul(width));
+				per_token.saturating_mul(u64::from(*layers)).saturating_mul(context)
+			}
+		};
+		work.max(1)
+	}
+}
+
+impl JobSpec {
+	/// Work units of training checkpoint `checkpoint`: its steps × batch size × the
+	/// architecture's work per sample. What the chain pays for, computed from the spec
+	/// alone, so that nobody's report of their own effort counts.
+	pub fn work_of_checkpoint(&self, checkpoint: u32) -> u64 {
+		let hyper = &self.hyper_parameters;
+		hyper
+			.steps_of_checkpoint(checkpoint)
+			.saturating_mul(u64::from(hyper.batch_size))
+			.saturating_mul(self.architecture.work_per_sample())
+	}
+}
+
 /// What a finalized job produced.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
@@ -131,4 +190,51 @@ pub struct TrainedWeights {
 	pub weights: Cid,
 	/// Their digest.
 	pub digest: H256,
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn spec(architecture: Architecture, steps: u32) -> JobSpec {
+		JobSpec {
+			architecture,
+			base_weights: Default::default(),
+			base_digest: H256::zero(),
+			dataset: Default::default(),
+			hyper_parameters: HyperParameters {
+				learning_rate: Perbill::from_percent(5),
+				batch_size: 16,
+				steps,
+				checkpoint_every: 50,
+				seed: 7,
+			},
+			texts: Default::default(),
+			trainer_build: H256::zero(),
+			backend: BackendClass::CpuReference,
+		}
+	}
+
+	#[test]
+	fn work_follows_steps_batch_and_layers_and_a_short_last_checkpoint_weighs_less() {
+		let mlp = Architecture::Mlp { hidden: vec![16, 8].try_into().unwrap() };
+		assert_eq!(mlp.work_per_sample(), 16 * 8 + 16 + 8);
+		let job = spec(mlp, 120);
+		assert_eq!(job.work_of_checkpoint(0), 50 * 16 * 152);
+		assert_eq!(job.work_of_checkpoint(2), 20 * 16 * 152, "steps 100 to 120");
+		assert_eq!(job.work_of_checkpoint(3), 0, "past the end");
+
+		let cnn = Architecture::Cnn { channels: [4, 8] };
+		assert_eq!(cnn.work_per_sample(), 9 * 4 + 9 * 4 * 8);
+		let transformer = Architecture::CharTransformer { context: 32, width: 64, layers: 2 };
+		assert_eq!(transformer.work_per_sample(), (12 * 64 * 64 + 2 * 32 * 64) * 2 * 32);
+	}
+
+	#[test]
+	fn work_saturates_instead_of_overflowing_and_is_never_zero_per_sample() {
+		let huge = Architecture::CharTransformer { context: u32::MAX, width: u32::MAX, layers: 9 };
+		assert_eq!(spec(huge, u32::MAX).work_of_checkpoint(0), u64::MAX);
+		let empty = Architecture::Mlp { hidden: Default::default() };
+		assert_eq!(empty.work_per_sample(), 1);
+	}
 }

@@ -40,7 +40,8 @@ impl<T: Config> Pallet<T> {
 		Self::open_availability_check(job, node, checkpoint, payload.state_cid)
 	}
 
-	/// Draws a validator (never the node itself) to fetch `cid` and opens the check.
+	/// Draws a validator (never a node of an owner of one of the job's replicas) to fetch
+	/// `cid` and opens the check.
 	pub(crate) fn open_availability_check(
 		job: JobId,
 		node: NodeId,
@@ -49,10 +50,10 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let check = NextAvailabilityCheck::<T>::get();
 		let subject = (b"tessera/availability", check).encode();
-		let validator = Self::draw_nodes(&subject, 1, |candidate| {
-			candidate != node
-				&& T::Nodes::is_active(candidate)
-				&& T::Nodes::has_role(candidate, NodeRole::Validator)
+		let mut seated = Assignments::<T>::get(job).unwrap_or_default().into_inner();
+		seated.push(node);
+		let validator = Self::draw_nodes(&subject, 1, &seated, |candidate| {
+			T::Nodes::is_active(candidate) && T::Nodes::has_role(candidate, NodeRole::Validator)
 		})
 		.first()
 		.copied()
@@ -146,13 +147,22 @@ impl<T: Config> Pallet<T> {
 			};
 			let slashed = T::Slasher::slash(check.node, SlashReason::DataUnavailable(share), None)
 				.unwrap_or_else(|_| Zero::zero());
-			let open = Jobs::<T>::get(check.job).is_some_and(|info| {
+			let open = Jobs::<T>::get(check.job).filter(|info| {
 				matches!(info.state, JobState::Running | JobState::Accepted | JobState::Disputed)
 			});
-			if open {
-				// Without its commit the reveal cannot be sent again either.
-				Reveals::<T>::remove((check.job, check.node, check.checkpoint));
-				Commits::<T>::remove((check.job, check.node, check.checkpoint));
+			if let Some(info) = open {
+				// Without its commit the reveal cannot be sent again either, and a checkpoint
+				// whose content is gone is not paid for.
+				let key = (check.job, check.node, check.checkpoint);
+				let revealed = Reveals::<T>::take(key).is_some();
+				Commits::<T>::remove(key);
+				if revealed && !Federations::<T>::contains_key(check.job) {
+					let work = info.spec.work_of_checkpoint(check.checkpoint);
+					Contributions::<T>::mutate(check.job, check.node, |(checkpoints, total)| {
+						*checkpoints = checkpoints.saturating_sub(1);
+						*total = total.saturating_sub(work);
+					});
+				}
 			}
 			Self::deposit_event(Event::AvailabilityFailed { check: id, node: check.node, slashed });
 		}

@@ -7,10 +7,16 @@
 //! over a job of `C` checkpoints therefore compares at most `1 + log2(C)` checkpoints and
 //! re-executes one segment per divergence, never the whole job.
 //!
-//! A segment's verdict proves wrong exactly the replicas whose digest differs from what a
-//! majority of the panel computed; they are slashed and drop out, and bisection goes on
-//! among the rest until nothing diverges. What the survivors agree on is then paid like an
+//! A segment's verdict proves wrong exactly the replicas whose digest or state differs from
+//! what a majority of the panel computed; they are slashed and drop out, and bisection goes
+//! on among the rest until nothing diverges. What the survivors agree on is then paid like an
 //! unchallenged result; if nobody survives the job fails and the requester is refunded.
+//!
+//! Agreement is always on the weights digest and the state CID together — in verification,
+//! in the checkpoint a replacement resumes from and in bisection — so a segment starts from a
+//! state every remaining candidate named, never from one a single replica crafted to go with
+//! the right digest. This rests on the trainer's states being content-addressed and
+//! deterministic: honest replicas and the panel name the same CID for the same training.
 
 use crate::{pallet::*, types::*, BalanceOf, DisputeOf, JobInfoOf, LOG_TARGET};
 use alloc::vec::Vec;
@@ -94,8 +100,7 @@ impl<T: Config> Pallet<T> {
 		});
 		dispute.segment = segment;
 		dispute.draws = 0;
-		dispute.first_commit = None;
-		Self::draw_panel(job, &mut dispute, &[], &[]);
+		Self::draw_panel(job, &mut dispute, &[]);
 		Disputes::<T>::insert(job, dispute);
 	}
 
@@ -125,17 +130,19 @@ impl<T: Config> Pallet<T> {
 		if candidates.is_empty() {
 			return None;
 		}
+		// Candidates agree on a checkpoint when they named the same weights and the same
+		// state there, so that a segment starts from a state every one of them named.
 		let agree = |checkpoint: u32| {
 			// A replacement that started later has nothing to say about earlier checkpoints.
-			let mut digests = candidates
+			let mut claims = candidates
 				.iter()
 				.filter(|node| Self::trained(job, **node, checkpoint))
 				.map(|node| {
 					Reveals::<T>::get((job, *node, checkpoint))
-						.map(|payload| payload.weights_digest)
+						.map(|payload| (payload.weights_digest, payload.state_cid))
 				});
-			let reference = digests.next().flatten();
-			reference.is_some() && digests.all(|digest| digest == reference)
+			let reference = claims.next().flatten();
+			reference.is_some() && claims.all(|claim| claim == reference)
 		};
 		let diverges = |checkpoint: u32| {
 			claim.is_some_and(|claimed| checkpoint >= claimed) || !agree(checkpoint)
@@ -155,6 +162,7 @@ impl<T: Config> Pallet<T> {
 				low = middle + 1;
 			}
 		}
+		// Every candidate that trained `previous` named this state there (`agree`).
 		let start_state = match high.checked_sub(1) {
 			None => Cid::default(),
 			Some(previous) => {
@@ -222,23 +230,21 @@ impl<T: Config> Pallet<T> {
 			.collect()
 	}
 
-	/// Seats validators for the current segment next to the members in `keep`: active
-	/// validators, never a replica of the job nor one of `exclude`.
-	fn draw_panel(job: JobId, dispute: &mut DisputeOf<T>, keep: &[NodeId], exclude: &[NodeId]) {
-		// Nobody judges their own work: neither a replica nor the aggregate's author.
+	/// Seats a panel for the current segment: active validators of distinct owners, never a
+	/// node of an owner of one of the job's replicas nor one of `exclude`. Its commit phase
+	/// starts with its first commit.
+	fn draw_panel(job: JobId, dispute: &mut DisputeOf<T>, exclude: &[NodeId]) {
+		// Nobody judges their own work: neither a replica's owner nor the aggregate's author's.
 		let mut replicas = Assignments::<T>::get(job).unwrap_or_default().into_inner();
 		replicas.extend(Self::aggregate_of(job, dispute.segment.checkpoint).map(|(node, ..)| node));
-		let wanted = T::PanelSize::get().saturating_sub(keep.len() as u32);
 		let subject = (b"tessera/panel", job, dispute.segments, dispute.draws).encode();
-		let drawn = Self::draw_nodes(&subject, wanted, |node| {
+		let drawn = Self::draw_nodes(&subject, T::PanelSize::get(), &replicas, |node| {
 			T::Nodes::is_active(node)
 				&& T::Nodes::has_role(node, NodeRole::Validator)
-				&& !replicas.contains(&node)
-				&& !keep.contains(&node)
 				&& !exclude.contains(&node)
 		});
-		let panel: BoundedVec<NodeId, T::PanelSize> =
-			BoundedVec::truncate_from(keep.iter().copied().chain(drawn).collect());
+		let panel: BoundedVec<NodeId, T::PanelSize> = BoundedVec::truncate_from(drawn);
+		dispute.first_commit = None;
 		for member in &panel {
 			PanelDuties::<T>::insert(member, job, ());
 		}
@@ -255,15 +261,30 @@ impl<T: Config> Pallet<T> {
 		commit: &PanelCommit,
 	) -> Result<DisputeOf<T>, TransactionValidityError> {
 		let dispute = Disputes::<T>::get(commit.job).ok_or(InvalidTransaction::Stale)?;
+		let panel = Panels::<T>::get(commit.job);
+		// A verdict committed once the panel's reveals are open could copy one of them.
 		if commit.checkpoint != dispute.segment.checkpoint
 			|| PanelCommits::<T>::contains_key(commit.job, commit.node)
+			|| Self::verdicts_open(commit.job, &dispute, &panel)
 		{
 			return Err(InvalidTransaction::Stale.into());
 		}
-		if !Panels::<T>::get(commit.job).contains(&commit.node) {
+		if !panel.contains(&commit.node) {
 			return Err(InvalidTransaction::BadSigner.into());
 		}
 		Ok(dispute)
+	}
+
+	/// Whether the panel's commit phase is over and its verdicts may be revealed: every
+	/// member committed, or [`Config::RevealDelay`] passed since the first commit. Verdict
+	/// commits and reveals read this one rule.
+	fn verdicts_open(job: JobId, dispute: &DisputeOf<T>, panel: &[NodeId]) -> bool {
+		let now = frame_system::Pallet::<T>::block_number();
+		let commits = PanelCommits::<T>::iter_prefix(job).count();
+		commits >= panel.len()
+			|| dispute
+				.first_commit
+				.is_some_and(|first| now >= first.saturating_add(T::RevealDelay::get()))
 	}
 
 	pub(crate) fn check_panel_reveal(reveal: &PanelReveal) -> Result<(), TransactionValidityError> {
@@ -283,12 +304,7 @@ impl<T: Config> Pallet<T> {
 		if verdict_hash(verdict, &reveal.salt) != committed {
 			return Err(InvalidTransaction::BadProof.into());
 		}
-		let commits = PanelCommits::<T>::iter_prefix(verdict.job).count();
-		let now = frame_system::Pallet::<T>::block_number();
-		let waited = dispute
-			.first_commit
-			.is_some_and(|first| now >= first.saturating_add(T::RevealDelay::get()));
-		if commits < panel.len() && !waited {
+		if !Self::verdicts_open(verdict.job, &dispute, &panel) {
 			return Err(InvalidTransaction::Future.into());
 		}
 		Ok(())
@@ -356,10 +372,14 @@ impl<T: Config> Pallet<T> {
 		let convicted_before = dispute.convicted.len();
 		for (node, claim) in Self::claims(job, &info, &dispute, segment.checkpoint) {
 			let reason = match claim {
-				Some((digest, _)) if digest == weights_digest => continue,
-				// The state is the one the panel computed, yet its digest is not: no
+				Some((digest, state)) if digest == weights_digest && state == state_cid => {
+					continue
+				}
+				// Half of the claim is what the panel computed and the other half is not: no
 				// execution reports that.
-				Some((_, state)) if state == state_cid => SlashReason::ForgedResult,
+				Some((digest, state)) if digest == weights_digest || state == state_cid => {
+					SlashReason::ForgedResult
+				}
 				_ => SlashReason::FailedVerification,
 			};
 			let amount = T::Slasher::slash(node, reason, None).unwrap_or_else(|_| Zero::zero());
@@ -545,9 +565,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The panel's deadline passed: a majority among the verdicts revealed settles the
-	/// segment; otherwise the members that did not answer lose their seat (and reputation),
-	/// and if all answered and still no majority agrees, every seat is redrawn. After
-	/// `MaxPanelDraws` panels the dispute is abandoned.
+	/// segment; otherwise a new panel is drawn without the members that did not answer (who
+	/// lose reputation), or, if all answered and still no majority agrees, without any of
+	/// them. After `MaxPanelDraws` panels the dispute is abandoned.
 	pub(crate) fn panel_expired(job: JobId, now: BlockNumberFor<T>) {
 		let Some(mut dispute) = Disputes::<T>::get(job) else { return };
 		if dispute.deadline > now {
@@ -558,29 +578,26 @@ impl<T: Config> Pallet<T> {
 			Self::settle(job, majority.weights_digest, majority.state_cid);
 			return;
 		}
+		// The whole panel is drawn again: a member seated next to verdicts already revealed
+		// could copy them instead of re-executing. Those who answered may be drawn again and
+		// answer again; the silent are not.
+		// When everyone answered and still no majority agrees, none of them is seated again.
 		let panel = Panels::<T>::get(job);
-		let answered: Vec<NodeId> = panel
-			.iter()
-			.copied()
-			.filter(|member| PanelVerdicts::<T>::contains_key(job, member))
-			.collect();
-		let keep = if answered.len() == panel.len() { Vec::new() } else { answered };
-		let replaced: Vec<NodeId> =
-			panel.iter().copied().filter(|member| !keep.contains(member)).collect();
-		for member in &replaced {
+		let mut silent = Vec::new();
+		for member in &panel {
 			if !PanelVerdicts::<T>::contains_key(job, member) {
 				T::Reputation::report(*member, Outcome::JobFailed);
+				Self::deposit_event(Event::PanelMemberReplaced { job, node: *member });
+				silent.push(*member);
 			}
-			PanelDuties::<T>::remove(member, job);
-			PanelCommits::<T>::remove(job, member);
-			PanelVerdicts::<T>::remove(job, member);
-			Self::deposit_event(Event::PanelMemberReplaced { job, node: *member });
 		}
+		let exclude = if silent.is_empty() { panel.into_inner() } else { silent };
+		Self::clear_panel(job);
 		if dispute.draws >= T::MaxPanelDraws::get() {
 			Self::abandon(job);
 			return;
 		}
-		Self::draw_panel(job, &mut dispute, &keep, &replaced);
+		Self::draw_panel(job, &mut dispute, &exclude);
 		Disputes::<T>::insert(job, dispute);
 	}
 

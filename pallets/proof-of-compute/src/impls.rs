@@ -18,8 +18,8 @@ use polkadot_sdk::{
 	frame_system::{self, pallet_prelude::BlockNumberFor},
 	sp_core::H256,
 	sp_runtime::{
-		traits::{Saturating, Zero},
-		FixedPointNumber, FixedU128, RuntimeAppPublic, SaturatedConversion,
+		traits::{One, Saturating, Zero},
+		FixedPointNumber, FixedU128, Perbill, RuntimeAppPublic, SaturatedConversion,
 	},
 };
 use tessera_primitives::{
@@ -130,10 +130,10 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Draws `redundancy` distinct eligible trainers.
+	/// Draws `redundancy` eligible trainers of distinct owners.
 	fn choose_replicas(job: JobId, info: &JobInfoOf<T>) -> Option<Replicas> {
 		let subject = (b"tessera/assign", job).encode();
-		let chosen = Self::draw_nodes(&subject, u32::from(info.redundancy), |node| {
+		let chosen = Self::draw_nodes(&subject, u32::from(info.redundancy), &[], |node| {
 			Self::eligible(node, &info.spec)
 		});
 		if chosen.len() < usize::from(info.redundancy) {
@@ -142,12 +142,16 @@ impl<T: Config> Pallet<T> {
 		Replicas::try_from(chosen).ok()
 	}
 
-	/// Draws up to `count` distinct nodes that pass `eligible`: a sample of node ids from the
-	/// randomness for `subject`, filtered, then picked one by one with probability
+	/// Draws up to `count` nodes that pass `eligible`, each of an owner of its own and none of
+	/// an owner of a node in `seated` (those already serving the job): a sample of node ids
+	/// from the randomness for `subject`, filtered, then picked one by one with probability
 	/// proportional to reputation score (plus one, so that a zero score still has a chance).
+	/// One account's many nodes therefore count once, so a majority of replicas or of a panel
+	/// takes as many owners, and nobody judges or checks a job their own node serves.
 	pub(crate) fn draw_nodes(
 		subject: &[u8],
 		count: u32,
+		seated: &[NodeId],
 		eligible: impl Fn(NodeId) -> bool,
 	) -> Vec<NodeId> {
 		let bound = T::Nodes::node_id_bound();
@@ -159,24 +163,30 @@ impl<T: Config> Pallet<T> {
 			let bytes = polkadot_sdk::sp_io::hashing::blake2_256(&(seed, label, index).encode());
 			u64::from_le_bytes(bytes[..8].try_into().unwrap_or_default())
 		};
-		let mut candidates: BTreeMap<NodeId, u64> = BTreeMap::new();
+		let taken: Vec<T::AccountId> =
+			seated.iter().filter_map(|node| T::Nodes::owner(*node)).collect();
+		let mut candidates: BTreeMap<NodeId, (u64, T::AccountId)> = BTreeMap::new();
 		for index in 0..T::CandidateSample::get() {
 			let node = (draw(b"candidate", index) % u64::from(bound)) as NodeId;
-			if !candidates.contains_key(&node) && eligible(node) {
-				let weight = u64::from(T::Reputation::score(node).deconstruct()).saturating_add(1);
-				candidates.insert(node, weight);
+			if candidates.contains_key(&node) || !eligible(node) {
+				continue;
 			}
+			let Some(owner) = T::Nodes::owner(node).filter(|owner| !taken.contains(owner)) else {
+				continue;
+			};
+			let weight = u64::from(T::Reputation::score(node).deconstruct()).saturating_add(1);
+			candidates.insert(node, (weight, owner));
 		}
 		let mut chosen = Vec::new();
 		for pick in 0..count {
-			let total: u64 = candidates.values().sum();
+			let total = candidates.values().fold(0u64, |total, (weight, _)| total.saturating_add(*weight));
 			if total == 0 {
 				break;
 			}
 			let mut target = draw(b"pick", pick) % total;
-			let Some(node) = candidates.iter().find_map(|(node, weight)| {
+			let Some((node, owner)) = candidates.iter().find_map(|(node, (weight, owner))| {
 				if target < *weight {
-					Some(*node)
+					Some((*node, owner.clone()))
 				} else {
 					target -= weight;
 					None
@@ -184,7 +194,7 @@ impl<T: Config> Pallet<T> {
 			}) else {
 				break;
 			};
-			candidates.remove(&node);
+			candidates.retain(|_, (_, other)| *other != owner);
 			chosen.push(node);
 		}
 		chosen
@@ -213,10 +223,15 @@ impl<T: Config> Pallet<T> {
 		}
 		Self::ensure_replica(commit.job, commit.node)?;
 		let next = NextCheckpoint::<T>::get(commit.job, commit.node);
-		if commit.checkpoint < next {
+		// A commit made once the checkpoint's reveals are open could copy one of them.
+		if commit.checkpoint < next || Self::reveals_open(commit.job, commit.checkpoint, &info) {
 			return Err(InvalidTransaction::Stale.into());
 		}
-		if commit.checkpoint > next || commit.checkpoint >= info.checkpoints {
+		// Checkpoints are committed in order; a replica skips one only once its commit phase
+		// has closed without it, and that checkpoint then counts as missing.
+		let skips_open_phase =
+			commit.checkpoint > next && !Self::reveals_open(commit.job, next, &info);
+		if skips_open_phase || commit.checkpoint >= info.checkpoints {
 			return Err(InvalidTransaction::Future.into());
 		}
 		if let Some(federation) = Federations::<T>::get(commit.job) {
@@ -256,9 +271,11 @@ impl<T: Config> Pallet<T> {
 		// In order: once a node's result is revealed, every claim of it that a dispute over
 		// the result may bisect to is on chain too, however the pool delayed the reveals;
 		// without it a reveal that lands late could be missing when its segment is settled.
+		// A checkpoint the node never committed (it started later, or missed the commit phase)
+		// has no claim to wait for.
 		let previous = payload.checkpoint.checked_sub(1);
 		if let Some(previous) = previous.filter(|_| !federated) {
-			if Self::trained(payload.job, payload.node, previous)
+			if Commits::<T>::contains_key((payload.job, payload.node, previous))
 				&& !Reveals::<T>::contains_key((payload.job, payload.node, previous))
 			{
 				return Err(InvalidTransaction::Future.into());
@@ -280,13 +297,21 @@ impl<T: Config> Pallet<T> {
 		if federated && !(1..=round_samples).contains(&payload.samples) {
 			return Err(InvalidTransaction::Call.into());
 		}
-		let (committers, first) = CommitRounds::<T>::get(payload.job, payload.checkpoint)
-			.ok_or(InvalidTransaction::Future)?;
-		let now = frame_system::Pallet::<T>::block_number();
-		if committers < info.redundancy && now < first.saturating_add(T::RevealDelay::get()) {
+		if !Self::reveals_open(payload.job, payload.checkpoint, &info) {
 			return Err(InvalidTransaction::Future.into());
 		}
 		Ok(())
+	}
+
+	/// Whether `checkpoint`'s commit phase is over and its reveals are open: every replica
+	/// committed, or [`Config::RevealDelay`] passed since the first commit. Commits and
+	/// reveals read this one rule, so no commit is accepted once a reveal of the same
+	/// checkpoint could have been read.
+	pub(crate) fn reveals_open(job: JobId, checkpoint: u32, info: &JobInfoOf<T>) -> bool {
+		let now = frame_system::Pallet::<T>::block_number();
+		CommitRounds::<T>::get(job, checkpoint).is_some_and(|(committers, first)| {
+			committers >= info.redundancy || now >= first.saturating_add(T::RevealDelay::get())
+		})
 	}
 
 	fn ensure_replica(job: JobId, node: NodeId) -> Result<(), TransactionValidityError> {
@@ -347,13 +372,21 @@ impl<T: Config> Pallet<T> {
 			return Ok(());
 		}
 		let info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
+		let work = info.spec.work_of_checkpoint(checkpoint);
+		Contributions::<T>::mutate(job, node, |(checkpoints, total)| {
+			*checkpoints = checkpoints.saturating_add(1);
+			*total = total.saturating_add(work);
+		});
 		let final_checkpoint = info.checkpoints.saturating_sub(1);
 		let replicas = Assignments::<T>::get(job).unwrap_or_default();
+		// Agreement is on the weights and the state together: a replica that names the
+		// right digest with a state of its own making agrees with nobody.
 		let agreeing = replicas
 			.iter()
 			.filter(|replica| {
-				Reveals::<T>::get((job, **replica, checkpoint))
-					.is_some_and(|other| other.weights_digest == weights_digest)
+				Reveals::<T>::get((job, **replica, checkpoint)).is_some_and(|other| {
+					other.weights_digest == weights_digest && other.state_cid == state_cid
+				})
 			})
 			.count() as u64;
 		let later = LastAgreed::<T>::get(job).is_none_or(|(agreed, _)| checkpoint > agreed);
@@ -365,9 +398,19 @@ impl<T: Config> Pallet<T> {
 				.iter()
 				.all(|replica| Reveals::<T>::contains_key((job, *replica, final_checkpoint)))
 		{
-			Self::verify(job);
+			Self::verify_next_block(job, info);
 		}
 		Ok(())
+	}
+
+	/// Every result is in: the job is verified at the start of the next block, with
+	/// randomness that did not exist when the replicas signed their reveals, so that no
+	/// replica can tell from its own reveal whether it would be spot-checked.
+	pub(crate) fn verify_next_block(job: JobId, mut info: JobInfoOf<T>) {
+		let next = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
+		info.state = JobState::Verifying;
+		Jobs::<T>::insert(job, info);
+		Self::schedule(job, next);
 	}
 
 	/// Compares final weights digests of the job's backend class: a majority of the replicas
@@ -376,23 +419,24 @@ impl<T: Config> Pallet<T> {
 		let Some(mut info) = Jobs::<T>::get(job) else { return };
 		let replicas = Assignments::<T>::get(job).unwrap_or_default();
 		let final_checkpoint = info.checkpoints.saturating_sub(1);
-		let mut votes: BTreeMap<H256, (u32, tessera_primitives::Cid)> = BTreeMap::new();
+		// A vote is for the weights and the state together, so that the result a majority
+		// accepts names a state that majority named.
+		let mut votes: BTreeMap<(H256, tessera_primitives::Cid), u32> = BTreeMap::new();
 		for node in &replicas {
 			if let Some(payload) = Reveals::<T>::get((job, *node, final_checkpoint)) {
 				if payload.backend_class == info.spec.backend {
-					let vote =
-						votes.entry(payload.weights_digest).or_insert((0, payload.state_cid));
-					vote.0 += 1;
+					let vote = votes.entry((payload.weights_digest, payload.state_cid)).or_default();
+					*vote = vote.saturating_add(1);
 				}
 			}
 		}
 		let majority = votes
 			.into_iter()
-			.find(|(_, (count, _))| u64::from(*count) * 2 > u64::from(info.redundancy));
+			.find(|(_, count)| u64::from(*count) * 2 > u64::from(info.redundancy));
 		let spot_checked =
 			replicas.iter().copied().find(|node| T::Reputation::should_spot_check(*node, job));
 		match (majority, spot_checked) {
-			(Some((weights_digest, (_, state_cid))), None) => {
+			(Some(((weights_digest, state_cid), _)), None) => {
 				Self::accept(job, &mut info, weights_digest, state_cid);
 			}
 			(_, spot_checked) => {
@@ -491,6 +535,7 @@ impl<T: Config> Pallet<T> {
 					Self::fail(job, info);
 				}
 				JobState::Assigned => Self::fail(job, info),
+				JobState::Verifying => Self::verify(job),
 				JobState::Running => {
 					let last = info.checkpoints.saturating_sub(1);
 					let replicas = Assignments::<T>::get(job).unwrap_or_default();
@@ -539,22 +584,26 @@ impl<T: Config> Pallet<T> {
 		refunded
 	}
 
-	/// Pays the replicas that delivered the agreed result and slashes the others except
-	/// the `convicted`; returns what is left of the budget.
+	/// Pays the replicas that delivered the agreed result for the work they delivered and
+	/// slashes the others except the `convicted`; returns what is left of the budget.
 	fn pay_replicas(
 		job: JobId,
 		info: &JobInfoOf<T>,
 		convicted: &[NodeId],
 		payouts: &mut Payout<T>,
 	) -> BalanceOf<T> {
+		let delivered: BTreeMap<NodeId, u64> = Contributions::<T>::drain_prefix(job)
+			.map(|(node, (_, work))| (node, work))
+			.collect();
 		let Some(result) = info.result.clone() else { return info.budget };
 		let replicas = Assignments::<T>::get(job).unwrap_or_default();
 		let final_checkpoint = info.checkpoints.saturating_sub(1);
-		let mut remaining = info.budget;
+		let mut earners = Vec::new();
 		for node in &replicas {
 			let payload = Reveals::<T>::get((job, *node, final_checkpoint));
 			let agreed = payload.as_ref().is_some_and(|payload| {
 				payload.weights_digest == result.weights_digest
+					&& payload.state_cid == result.state_cid
 					&& payload.backend_class == info.spec.backend
 			});
 			OpenJobs::<T>::remove(node, job);
@@ -572,30 +621,56 @@ impl<T: Config> Pallet<T> {
 				Self::deposit_event(Event::ReplicaSlashed { job, node: *node, amount });
 				continue;
 			}
-			let seconds = payload.and_then(|payload| payload.compute_seconds).unwrap_or(0);
-			let paid = Self::reward(job, info, *node, seconds, remaining);
+			earners.push((*node, delivered.get(node).copied().unwrap_or_default()));
+		}
+		Self::pay_for_work(job, info, &earners, info.budget, payouts)
+	}
+
+	/// Pays each of `earners` for the work units it delivered, at
+	/// [`Config::RewardPerMillionWorkUnits`] times its reputation multiplier clamped to
+	/// [0.1, 2.0], out of `budget`; when the budget cannot cover every reward, each is scaled
+	/// by the same fraction. Returns what is left of `budget`.
+	pub(crate) fn pay_for_work(
+		job: JobId,
+		info: &JobInfoOf<T>,
+		earners: &[(NodeId, u64)],
+		budget: BalanceOf<T>,
+		payouts: &mut Payout<T>,
+	) -> BalanceOf<T> {
+		let (least, most) = (FixedU128::from_rational(1, 10), FixedU128::from_u32(2));
+		let earned: Vec<(NodeId, BalanceOf<T>)> = earners
+			.iter()
+			.map(|(node, work)| {
+				let base = T::RewardPerMillionWorkUnits::get()
+					.saturating_mul((*work).saturated_into())
+					/ 1_000_000u32.into();
+				let multiplier = T::Reputation::reward_multiplier(*node).clamp(least, most);
+				(*node, multiplier.saturating_mul_int(base))
+			})
+			.collect();
+		let total = earned
+			.iter()
+			.fold(BalanceOf::<T>::zero(), |total, (_, amount)| total.saturating_add(*amount));
+		let scale =
+			if total > budget { Perbill::from_rational(budget, total) } else { Perbill::one() };
+		let mut remaining = budget;
+		for (node, amount) in earned {
+			let paid = Self::reward(job, info, node, scale.mul_floor(amount).min(remaining));
 			remaining = remaining.saturating_sub(paid);
-			let _ = payouts.try_push((*node, paid));
+			let _ = payouts.try_push((node, paid));
 		}
 		remaining
 	}
 
-	/// Pays `node` for `seconds` of compute: `seconds × rate × reputation multiplier`,
-	/// clamped to [0.1, 2.0] of the base share of the budget and to what `remaining` holds.
-	pub(crate) fn reward(
+	/// Pays `node`'s owner `amount` from the job's budget and reports the job done.
+	fn reward(
 		job: JobId,
 		info: &JobInfoOf<T>,
 		node: NodeId,
-		seconds: u64,
-		remaining: BalanceOf<T>,
+		amount: BalanceOf<T>,
 	) -> BalanceOf<T> {
-		let base = info.budget / BalanceOf::<T>::from(u32::from(info.redundancy).max(1));
-		let (floor, ceiling) = (base / 10u32.into(), base.saturating_mul(2u32.into()));
-		let earned = T::RewardPerSecond::get().saturating_mul(seconds.saturated_into());
-		let multiplier: FixedU128 = T::Reputation::reward_multiplier(node);
-		let reward = multiplier.saturating_mul_int(earned).clamp(floor, ceiling).min(remaining);
 		let Some(owner) = T::Nodes::owner(node) else { return Zero::zero() };
-		let paid = Self::transfer_from_budget(info, &owner, reward);
+		let paid = Self::transfer_from_budget(info, &owner, amount);
 		T::Reputation::report(node, Outcome::ProofPassed);
 		T::Reputation::report(node, Outcome::JobCompleted);
 		Self::deposit_event(Event::RewardPaid { job, node, owner, amount: paid });
@@ -657,8 +732,8 @@ impl<T: Config> Pallet<T> {
 		}
 		if let Some(federation) = Federations::<T>::get(job) {
 			Self::clear_aggregator_duties(job, &federation);
-			let _ = Contributions::<T>::clear_prefix(job, u32::from(u8::MAX), None);
 		}
+		let _ = Contributions::<T>::clear_prefix(job, u32::from(u8::MAX), None);
 		let refunded = Self::release_budget(&info.requester, info.budget);
 		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
 		LastAgreed::<T>::remove(job);
@@ -755,6 +830,29 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				Assignments::<T>::get(job).is_some_and(|replicas| replicas.contains(&node)),
 				"a replacement's start outside its job's replicas"
+			);
+		}
+		for ((job, node, checkpoint), _) in Reveals::<T>::iter() {
+			ensure!(
+				Commits::<T>::contains_key((job, node, checkpoint)),
+				"a reveal without its commit"
+			);
+		}
+		for (job, node, (checkpoints, work)) in Contributions::<T>::iter() {
+			let info = Jobs::<T>::get(job).ok_or("a contribution to a job that does not exist")?;
+			ensure!(open(info.state), "a contribution kept for a job that ended");
+			if Federations::<T>::contains_key(job) {
+				continue;
+			}
+			let revealed: Vec<u32> = Reveals::<T>::iter_key_prefix((job, node)).collect();
+			let revealed_work = revealed
+				.iter()
+				.fold(0u64, |total, checkpoint| {
+					total.saturating_add(info.spec.work_of_checkpoint(*checkpoint))
+				});
+			ensure!(
+				checkpoints as usize == revealed.len() && work == revealed_work,
+				"a replica's delivered work is not that of the checkpoints it revealed"
 			);
 		}
 

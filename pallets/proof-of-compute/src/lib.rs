@@ -11,18 +11,29 @@
 //! - Every checkpoint, each replica first [`Pallet::commit`]s `commitment_hash(payload, node,
 //!   salt)` and, once all replicas committed (or [`Config::RevealDelay`] passed),
 //!   [`Pallet::reveal`]s payload and salt; both are authorized transactions signed by the
-//!   node key, checked before the pool accepts them. A replica that copies a rival's
-//!   revealed digests has nothing to copy until it has committed itself.
+//!   node key, checked before the pool accepts them. The same rule that opens a
+//!   checkpoint's reveals closes its commits, so a replica that would copy a rival's
+//!   revealed digests has nothing to copy until its own commit phase is over: a checkpoint
+//!   it did not commit in time stays missing, and it commits the next one still open.
+//!   Panel verdicts are committed and revealed the same way, and a panel that does not
+//!   settle is drawn again as a whole, so that nobody sits next to a verdict already shown.
+//!   This rests on block order: a reveal is readable only from the block after it, and no
+//!   commit of its checkpoint is accepted from the block it was accepted in.
 //! - When every final reveal is in (or the deadline passes), final weights digests of the
 //!   job's backend class are compared: a majority (> 50% of the replicas) makes the job
 //!   `Accepted` and opens a challenge window; no majority, or a spot-check drawn for a
 //!   replica, makes it `Disputed`. Anyone may [`Pallet::challenge`] an accepted job by
 //!   bonding [`Config::ChallengeBond`].
 //! - When the window closes unchallenged the job is `Finalized`: the majority is paid
-//!   `compute seconds × rate × reputation multiplier`, clamped to [0.1, 2.0] of the base
-//!   share, from the budget; minority replicas, non-revealers and mismatching reveals are
-//!   slashed and reported; the rest of the budget returns to the requester. Nothing is paid
-//!   or slashed earlier. A job that fails refunds its requester.
+//!   `work × rate × reputation multiplier` from the budget, the multiplier clamped to
+//!   [0.1, 2.0] and the work what the job's spec says the checkpoints each replica revealed
+//!   take (steps × batch × the architecture's work per sample), so that nothing a replica
+//!   reports about its own effort counts and a checkpoint it missed is not paid. When the
+//!   budget cannot cover every reward, all are scaled by the same fraction, so that no
+//!   replica is paid less for its place in the assignment. Minority replicas,
+//!   non-revealers and mismatching reveals are slashed and reported; the rest of the
+//!   budget returns to the requester. Nothing is paid or slashed earlier. A job that fails
+//!   refunds its requester.
 //!
 //! Clients read jobs through [`runtime_api::ComputeApi`].
 //!
@@ -32,7 +43,7 @@
 //! spot-check's claim) diverge; a panel of [`Config::PanelSize`] validators, never replicas
 //! of the job, re-executes it with [`Pallet::panel_commit`] and [`Pallet::panel_reveal`]
 //! from their off-chain workers; a majority of the panel settles it and proves wrong, and
-//! slashes, exactly the replicas whose digest differs. When no divergence is left the job
+//! slashes, exactly the replicas whose digest or state differs. When no divergence is left the job
 //! is paid from what survived ([`JobState::Resolved`](tessera_primitives::JobState)) or
 //! fails.
 //!
@@ -100,6 +111,10 @@ pub trait BenchmarkHelper {
 /// Deactivated nodes waiting for their jobs to be handed on, at most.
 pub const MAX_DEACTIVATED_QUEUE: u32 = 256;
 
+/// Blocks whose scheduled work one block does at most, when blocks without `on_poll` left
+/// some undone.
+pub const MAX_BLOCKS_CAUGHT_UP: u32 = 8;
+
 /// A dispute as this runtime stores it.
 pub type DisputeOf<T> = Dispute<BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>>;
 
@@ -131,7 +146,11 @@ pub mod pallet {
 		traits::{fungible::MutateHold, Randomness},
 	};
 	use frame_system::{offchain::CreateAuthorizedTransaction, pallet_prelude::*};
-	use polkadot_sdk::sp_runtime::{traits::Zero, Perbill};
+	use frame_support::weights::WeightMeter;
+	use polkadot_sdk::sp_runtime::{
+		traits::{One, Saturating, Zero},
+		Perbill,
+	};
 
 	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
 
@@ -199,12 +218,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type MinBudget: Get<BalanceOf<Self>>;
 
-		/// Paid per compute second, before the reputation multiplier.
+		/// Paid per million work units delivered, before the reputation multiplier; a job's
+		/// work is what its spec says it takes
+		/// ([`JobSpec::work_of_checkpoint`](tessera_primitives::JobSpec::work_of_checkpoint)),
+		/// never what a replica reports.
 		#[pallet::constant]
-		type RewardPerSecond: Get<BalanceOf<Self>>;
+		type RewardPerMillionWorkUnits: Get<BalanceOf<Self>>;
 
-		/// Blocks after a checkpoint's first commit after which reveals are allowed even if
-		/// some replica has not committed.
+		/// Blocks after a checkpoint's first commit after which its commit phase closes and
+		/// its reveals open even if some replica has not committed.
 		#[pallet::constant]
 		type RevealDelay: Get<BlockNumberFor<Self>>;
 
@@ -316,6 +338,10 @@ pub mod pallet {
 	/// Jobs waiting for replicas, oldest first.
 	#[pallet::storage]
 	pub type Pending<T: Config> = StorageValue<_, BoundedVec<JobId, T::MaxPendingJobs>, ValueQuery>;
+
+	/// The last block whose scheduled work ([`Due`], availability deadlines) was done.
+	#[pallet::storage]
+	pub type PolledUpTo<T: Config> = StorageValue<_, BlockNumberFor<T>>;
 
 	/// Jobs to look at in a block: their deadline or challenge window ends there.
 	#[pallet::storage]
@@ -472,8 +498,9 @@ pub mod pallet {
 	pub type Aggregations<T> =
 		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, u32, Aggregation>;
 
-	/// What each participant of a federated job contributed to aggregates so far: rounds
-	/// and compute seconds, paid for when the job is finalized.
+	/// What each replica delivered so far (revealed checkpoints), or each participant of a
+	/// federated job contributed to aggregates (rounds), and the work units that took, paid
+	/// for when the job is finalized.
 	#[pallet::storage]
 	pub type Contributions<T> =
 		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, NodeId, (u32, u64), ValueQuery>;
@@ -922,11 +949,26 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-		fn on_initialize(now: BlockNumberFor<T>) -> Weight {
-			Self::assign_pending(now)
-				.saturating_add(Self::process_due(now))
-				.saturating_add(Self::replace_deactivated())
-				.saturating_add(Self::expire_availability_checks(now))
+		/// A block's work runs after the inherents, not in `on_initialize`: every draw it
+		/// makes (replicas, replacements, panels, aggregators, spot-checks, shards) needs the
+		/// relay chain's randomness, which only the parachain inherent brings into the block;
+		/// before it, the randomness source has only the parent hash, which the previous
+		/// block's author chose. Blocks without `on_poll` (a multi-block migration) are
+		/// caught up afterwards, so nothing scheduled for them is lost.
+		fn on_poll(now: BlockNumberFor<T>, meter: &mut WeightMeter) {
+			let mut weight = T::DbWeight::get().reads_writes(1, 1);
+			let mut block = PolledUpTo::<T>::get().map_or(now, |last| last.saturating_add(One::one()));
+			let mut caught_up = 0;
+			while block <= now && caught_up < MAX_BLOCKS_CAUGHT_UP {
+				weight.saturating_accrue(Self::process_due(block));
+				weight.saturating_accrue(Self::expire_availability_checks(block));
+				PolledUpTo::<T>::put(block);
+				block = block.saturating_add(One::one());
+				caught_up += 1;
+			}
+			weight.saturating_accrue(Self::assign_pending(now));
+			weight.saturating_accrue(Self::replace_deactivated());
+			meter.consume(weight.min(meter.remaining()));
 		}
 
 		fn offchain_worker(now: BlockNumberFor<T>) {
@@ -1201,8 +1243,9 @@ pub mod pallet {
 
 	impl<T: Config> Pallet<T> {
 		/// Checks a commit before the pool: the job runs, the node is one of its replicas,
-		/// the checkpoint is the node's next, and the node key signed it. One `provides` tag
-		/// per job, node and checkpoint.
+		/// the checkpoint is the node's next (or, once that one's commit phase closed without
+		/// it, a later one), its commit phase is still open, and the node key signed it. One
+		/// `provides` tag per job, node and checkpoint.
 		pub fn authorize_commit(
 			_source: TransactionSource,
 			commit: &Commit,
@@ -1228,7 +1271,7 @@ pub mod pallet {
 
 		/// Checks a verdict commitment before the pool: the node sits on the job's panel,
 		/// the checkpoint is the segment under re-execution, the node has not committed yet,
-		/// and the node key signed it.
+		/// the panel's commit phase is still open, and the node key signed it.
 		pub fn authorize_panel_commit(
 			_source: TransactionSource,
 			commit: &PanelCommit,

@@ -84,6 +84,9 @@ frame_support::ord_parameter_types! {
 }
 pub const INITIAL_BALANCE: Balance = 1_000_000;
 pub const BUDGET: Balance = 4_000;
+/// A job of `spec` trains 32 samples a step through 64 hidden units: 2 048 work units a
+/// step, so 12.8 a step at this rate.
+pub const REWARD_PER_MILLION_WORK_UNITS: Balance = 6_250;
 pub const REVEAL_DELAY: u64 = 5;
 pub const CHALLENGE_WINDOW: u64 = 10;
 pub const BOND: Balance = 500;
@@ -101,13 +104,14 @@ pub const STAKE: Balance = 1_000;
 pub const TREASURY: AccountId = 99;
 /// Trainers are nodes 0–4, validators 5–8.
 pub const VALIDATORS: [NodeId; 4] = [5, 6, 7, 8];
-/// Node `n` is owned by account `OWNER_BASE + n`.
+/// Node `n` is owned by account `OWNER_BASE + n`, unless a test gives it another owner.
 pub const OWNER_BASE: AccountId = 100;
 
 /// A registered node as the stand-in registry knows it.
 #[derive(Clone, Debug)]
 pub struct TestNode {
 	pub id: NodeId,
+	pub owner: AccountId,
 	pub active: bool,
 	pub trainer: bool,
 	pub validator: bool,
@@ -116,7 +120,14 @@ pub struct TestNode {
 
 parameter_types! {
 	pub static Nodes: Vec<TestNode> = (0..9)
-		.map(|id| TestNode { id, active: true, trainer: id < 5, validator: id >= 5, gpu: id < 2 })
+		.map(|id| TestNode {
+			id,
+			owner: OWNER_BASE + AccountId::from(id),
+			active: true,
+			trainer: id < 5,
+			validator: id >= 5,
+			gpu: id < 2,
+		})
 		.collect();
 	pub static Slashes: Vec<(NodeId, SlashReason)> = Vec::new();
 	pub static Reports: Vec<(NodeId, Outcome)> = Vec::new();
@@ -144,7 +155,7 @@ impl NodeInspect<AccountId> for TestNodes {
 		Nodes::get().iter().any(|n| n.id == node && n.active)
 	}
 	fn owner(node: NodeId) -> Option<AccountId> {
-		Nodes::get().iter().any(|n| n.id == node).then(|| OWNER_BASE + AccountId::from(node))
+		Nodes::get().iter().find(|n| n.id == node).map(|n| n.owner)
 	}
 	fn has_role(node: NodeId, role: NodeRole) -> bool {
 		Nodes::get().iter().any(|n| {
@@ -294,7 +305,7 @@ impl crate::Config for Test {
 	type CandidateSample = frame_support::traits::ConstU32<64>;
 	type AssignmentsPerBlock = frame_support::traits::ConstU32<2>;
 	type MinBudget = frame_support::traits::ConstU64<100>;
-	type RewardPerSecond = frame_support::traits::ConstU64<10>;
+	type RewardPerMillionWorkUnits = frame_support::traits::ConstU64<REWARD_PER_MILLION_WORK_UNITS>;
 	type RevealDelay = frame_support::traits::ConstU64<REVEAL_DELAY>;
 	type DefaultChallengeWindow = frame_support::traits::ConstU64<CHALLENGE_WINDOW>;
 	type ForceOrigin = frame_system::EnsureRoot<u64>;
@@ -390,7 +401,7 @@ pub fn run_to(block: u64) {
 	while System::block_number() < block {
 		let next = System::block_number() + 1;
 		System::set_block_number(next);
-		ProofOfCompute::on_initialize(next);
+		ProofOfCompute::on_poll(next, &mut frame_support::weights::WeightMeter::new());
 	}
 }
 

@@ -188,7 +188,11 @@ impl<T: Config> Pallet<T> {
 		}
 		let mut progress = stored.unwrap_or_default();
 		let trainer = trainer_url(key);
-		let checkpoint = NextCheckpoint::<T>::get(job, node);
+		// A checkpoint whose commit phase closed without this node is missed, not waited for.
+		let mut checkpoint = NextCheckpoint::<T>::get(job, node);
+		while checkpoint < info.checkpoints && Self::reveals_open(job, checkpoint, &info) {
+			checkpoint = checkpoint.saturating_add(1);
+		}
 		let result =
 			Self::reveal_due(key, &mut progress, now).and_then(|()| {
 				if checkpoint >= info.checkpoints {

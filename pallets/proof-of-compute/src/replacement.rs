@@ -100,7 +100,7 @@ impl<T: Config> Pallet<T> {
 		let finished = replicas.iter().all(|node| Reveals::<T>::contains_key((job, *node, last)));
 		if info.state == JobState::Running && finished {
 			// The replica that stopped was the last one verification waited for.
-			Self::verify(job);
+			Self::verify_next_block(job, info);
 		}
 	}
 
@@ -119,10 +119,9 @@ impl<T: Config> Pallet<T> {
 		OpenJobs::<T>::remove(gone, job);
 		ReplicaStarts::<T>::remove(job, gone);
 		let subject = (b"tessera/replace", job, gone).encode();
-		let by = Self::draw_nodes(&subject, 1, |node| {
-			Self::eligible(node, &info.spec)
-				&& !replicas.contains(&node)
-				&& !exclude.contains(&node)
+		let staying: Vec<NodeId> = replicas.iter().copied().filter(|node| *node != gone).collect();
+		let by = Self::draw_nodes(&subject, 1, &staying, |node| {
+			Self::eligible(node, &info.spec) && node != gone && !exclude.contains(&node)
 		})
 		.first()
 		.copied();

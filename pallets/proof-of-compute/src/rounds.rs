@@ -135,10 +135,9 @@ impl<T: Config> Pallet<T> {
 		let before = federation.aggregators.clone();
 		Self::clear_aggregator_duties(job, federation);
 		let subject = (b"tessera/aggregators", job, federation.round, federation.draws).encode();
-		let drawn = Self::draw_nodes(&subject, AGGREGATORS, |node| {
+		let drawn = Self::draw_nodes(&subject, AGGREGATORS, &participants, |node| {
 			T::Nodes::is_active(node)
 				&& T::Nodes::has_role(node, NodeRole::Validator)
-				&& !participants.contains(&node)
 				&& !federation.inputs.contains(&node)
 				&& !before.contains(&node)
 		});
@@ -298,11 +297,11 @@ impl<T: Config> Pallet<T> {
 			Self::check_aggregation(&aggregation).map_err(|_| Error::<T>::NoSuchAggregation)?;
 		let (job, round, node) = (aggregation.job, aggregation.round, aggregation.node);
 		let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
-		for (participant, payload) in Self::round_inputs(job, round) {
-			let seconds = payload.compute_seconds.unwrap_or_default();
+		let work = info.spec.work_of_checkpoint(round);
+		for (participant, _) in Self::round_inputs(job, round) {
 			Contributions::<T>::mutate(job, participant, |(rounds, total)| {
 				*rounds = rounds.saturating_add(1);
-				*total = total.saturating_add(seconds);
+				*total = total.saturating_add(work);
 			});
 		}
 		// Whoever let their turn pass lost it to this one.
@@ -414,30 +413,26 @@ impl<T: Config> Pallet<T> {
 		Federations::<T>::insert(job, federation);
 	}
 
-	/// Pays each participant of a federated job for the compute seconds of its updates that
-	/// went into aggregates, as replicas are paid for theirs; returns what is left.
+	/// Pays each participant of a federated job for the work of its rounds that went into
+	/// aggregates, as replicas are paid for theirs; returns what is left.
 	pub(crate) fn pay_participants(
 		job: JobId,
 		info: &JobInfoOf<T>,
 		convicted: &[NodeId],
-		mut remaining: crate::BalanceOf<T>,
+		remaining: crate::BalanceOf<T>,
 		payouts: &mut crate::Payout<T>,
 	) -> crate::BalanceOf<T> {
 		for node in Assignments::<T>::get(job).unwrap_or_default() {
 			OpenJobs::<T>::remove(node, job);
 		}
-		for (node, (_, seconds)) in Contributions::<T>::drain_prefix(job) {
-			if convicted.contains(&node) {
-				continue;
-			}
-			let paid = Self::reward(job, info, node, seconds, remaining);
-			remaining = remaining.saturating_sub(paid);
-			let _ = payouts.try_push((node, paid));
-		}
+		let earners: Vec<(NodeId, u64)> = Contributions::<T>::drain_prefix(job)
+			.filter(|(node, _)| !convicted.contains(node))
+			.map(|(node, (_, work))| (node, work))
+			.collect();
 		if let Some(federation) = Federations::<T>::get(job) {
 			Self::clear_aggregator_duties(job, &federation);
 		}
-		remaining
+		Self::pay_for_work(job, info, &earners, remaining, payouts)
 	}
 
 	/// Invariants of federated jobs: aggregates exist only for rounds that were open, and

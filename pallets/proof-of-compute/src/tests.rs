@@ -6,8 +6,9 @@ use polkadot_sdk::{
 	},
 	frame_system::RawOrigin,
 	sp_core::H256,
-	sp_runtime::transaction_validity::{
-		InvalidTransaction, TransactionSource, TransactionValidityError,
+	sp_runtime::{
+		transaction_validity::{InvalidTransaction, TransactionSource, TransactionValidityError},
+		Perbill,
 	},
 };
 use tessera_primitives::{
@@ -233,10 +234,8 @@ fn honest_replicas_are_paid_only_when_the_challenge_window_closes() {
 
 		run_to(ends);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
-		// 100 compute seconds × 10 per second = 1 000, × 1.10 for the trusted node 2; the
-		// base share is 4 000 / 3 = 1 333, so no reward is clamped to [133, 2 666], and 4 000
-		// covers them all.
-		let reward = |node: NodeId| if node == 2 { 1_100 } else { 1_000 };
+		// 20 steps at 12.8 a step = 256, × 1.10 for the trusted node 2; 4 000 covers them all.
+		let reward = |node: NodeId| if node == 2 { 281 } else { 256 };
 		let paid: u64 = replicas.iter().map(|node| reward(*node)).sum();
 		for node in &replicas {
 			assert_eq!(
@@ -442,10 +441,10 @@ fn authorize_refuses_what_must_not_reach_the_pool() {
 }
 
 #[test]
-fn rewards_never_exceed_the_budget() {
+fn rewards_never_exceed_the_budget_and_a_short_budget_is_shared_alike() {
 	test(|| {
 		use tessera_primitives::JobCreator;
-		let budget = 2_500;
+		let budget = 600;
 		let job = <ProofOfCompute as JobCreator<_, _, _>>::create_job(
 			&REQUESTER,
 			spec(20, BackendClass::CpuReference),
@@ -458,13 +457,52 @@ fn rewards_never_exceed_the_budget() {
 		let replicas = Assignments::<Test>::get(job).unwrap().into_inner();
 		train(job, &replicas, |_| 9, |_| true);
 		run_to(System::block_number() + CHALLENGE_WINDOW);
-		// Base share 833: each reward is clamped to at most 1 666 and paid in assignment
-		// order until the budget is spent.
+		// 256, 256 and 281 (node 2 trusted) earned, 793 in all: each is paid 600/793 of it,
+		// whatever its place in the assignment.
+		let scaled = |earned: u64| Perbill::from_rational(budget, 793).mul_floor(earned);
 		let payouts = Payouts::<Test>::get(job).into_inner();
-		assert_eq!(payouts.iter().map(|(_, paid)| paid).sum::<u64>(), budget);
-		assert!(payouts.iter().all(|(_, paid)| *paid <= 1_666));
-		assert_eq!(Balances::balance(&REQUESTER), INITIAL_BALANCE - budget);
-		assert!(events().contains(&Event::JobFinalized { job, refunded: 0 }));
+		for (node, paid) in &payouts {
+			assert_eq!(*paid, scaled(if *node == 2 { 281 } else { 256 }));
+		}
+		let paid: u64 = payouts.iter().map(|(_, paid)| paid).sum();
+		assert_eq!(paid, 2 * 193 + 212);
+		assert_eq!(Balances::balance(&REQUESTER), INITIAL_BALANCE - paid);
+		assert!(events().contains(&Event::JobFinalized { job, refunded: budget - paid }));
+	});
+}
+
+#[test]
+fn paying_for_claimed_seconds_fails_and_replicas_are_paid_for_the_work_of_the_spec() {
+	test(|| {
+		let (job, replicas) = assigned_job();
+		let boaster = replicas[0];
+		for checkpoint in 0..2 {
+			let last = checkpoint == 1;
+			let report = |node: NodeId| {
+				let mut report = payload(job, node, checkpoint, 9, last);
+				if node == boaster && last {
+					report.compute_seconds = Some(u64::MAX);
+				}
+				report
+			};
+			for node in &replicas {
+				send(commit_call(&report(*node)));
+			}
+			for node in &replicas {
+				send(reveal_call(report(*node)));
+			}
+		}
+		run_to(System::block_number() + CHALLENGE_WINDOW);
+		// The seconds a replica claims change nothing: everyone is paid the 20 steps the
+		// spec says, and the replicas after the boaster are not starved.
+		let reward = |node: NodeId| if node == 2 { 281 } else { 256 };
+		let payouts = Payouts::<Test>::get(job).into_inner();
+		assert_eq!(payouts.len(), 3);
+		for (node, paid) in payouts {
+			assert_eq!(paid, reward(node));
+			assert_eq!(Balances::balance(&(OWNER_BASE + u64::from(node))), INITIAL_BALANCE + paid);
+		}
+		assert_eq!(Contributions::<Test>::iter_prefix(job).count(), 0);
 	});
 }
 
@@ -498,5 +536,77 @@ fn a_replica_reveals_its_checkpoints_in_order_and_only_while_the_job_runs() {
 			Err(InvalidTransaction::Stale),
 			"verification is over"
 		);
+	});
+}
+
+#[test]
+fn copying_after_the_reveal_opens_fails_and_the_copier_counts_as_missing() {
+	test(|| {
+		let (job, replicas) = assigned_job();
+		let (honest, copier) = (&replicas[..2], replicas[2]);
+		for node in honest {
+			send(commit_call(&payload(job, *node, 0, 9, false)));
+		}
+		// The copier waits out the commit phase, then reads an honest reveal from storage.
+		run_to(System::block_number() + REVEAL_DELAY);
+		send(reveal_call(payload(job, honest[0], 0, 9, false)));
+		let seen = Reveals::<Test>::get((job, honest[0], 0)).unwrap().weights_digest;
+		let copy = payload(job, copier, 0, seen.0[0], false);
+		let late = commit_call(&copy);
+		assert_eq!(authorize(late.clone()), Err(InvalidTransaction::Stale));
+		let Call::commit { commit, signature } = late else { unreachable!() };
+		assert_noop!(
+			ProofOfCompute::commit(RawOrigin::Authorized.into(), commit, signature),
+			Error::<Test>::WrongState
+		);
+		assert!(!Commits::<Test>::contains_key((job, copier, 0)));
+		assert_eq!(authorize(reveal_call(copy)), Err(InvalidTransaction::Future));
+
+		// It may still deliver the checkpoints whose commit phase it makes; the one it
+		// missed stays missing, and the final result is verified without it.
+		for node in &replicas {
+			send(commit_call(&payload(job, *node, 1, 9, true)));
+		}
+		send(reveal_call(payload(job, honest[1], 0, 9, false)));
+		for node in &replicas {
+			send(reveal_call(payload(job, *node, 1, 9, true)));
+		}
+		assert!(!Reveals::<Test>::contains_key((job, copier, 0)));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+
+		// The missed checkpoint is not paid: 10 steps for the copier, 20 for the others.
+		run_to(System::block_number() + CHALLENGE_WINDOW);
+		let trusted = |node: NodeId, earned: u64| if node == 2 { earned * 11 / 10 } else { earned };
+		for (node, paid) in Payouts::<Test>::get(job) {
+			let steps = if node == copier { 10 } else { 20 };
+			assert_eq!(paid, trusted(node, steps * 128 / 10));
+		}
+	});
+}
+
+#[test]
+fn a_sybil_majority_fails_since_one_owner_holds_one_seat_per_job_and_none_on_its_panel() {
+	test(|| {
+		// One account owns trainers 0, 1 and 2 and validator 5.
+		let sybil = OWNER_BASE + 50;
+		Nodes::mutate(|nodes| {
+			for node in nodes.iter_mut().filter(|node| [0, 1, 2, 5].contains(&node.id)) {
+				node.owner = sybil;
+			}
+		});
+		let (job, replicas) = assigned_job();
+		let owners: std::collections::BTreeSet<_> =
+			replicas.iter().map(|node| Nodes::get()[*node as usize].owner).collect();
+		assert_eq!(owners.len(), 3, "three replicas, three owners");
+		assert_eq!(replicas.iter().filter(|node| **node < 3).count(), 1);
+
+		// Without a majority the job is disputed; its panel has no node of a replica's owner.
+		train(job, &replicas, |node| node as u8 + 20, |_| true);
+		let panel = Panels::<Test>::get(job);
+		assert_eq!(panel.len(), 3);
+		assert!(!panel.contains(&5));
+		let panel_owners: std::collections::BTreeSet<_> =
+			panel.iter().map(|node| Nodes::get()[*node as usize].owner).collect();
+		assert_eq!(panel_owners.len(), 3);
 	});
 }

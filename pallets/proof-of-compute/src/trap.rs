@@ -51,11 +51,17 @@ impl<T: Config> Pallet<T> {
 
 		let last = info.checkpoints.saturating_sub(1);
 		let mut caught = Vec::new();
-		let mut state_cid = info.result.as_ref().map(|result| result.state_cid.clone());
+		// The state the accepted majority named, if it got the trap right; otherwise the
+		// first right replica's. Payment holds replicas to the digest and state together.
+		let mut state_cid = info
+			.result
+			.as_ref()
+			.filter(|result| result.weights_digest == expected)
+			.map(|result| result.state_cid.clone());
 		for node in Assignments::<T>::get(job).unwrap_or_default() {
 			match Reveals::<T>::get((job, node, last)) {
 				Some(payload) if payload.weights_digest == expected => {
-					state_cid = Some(payload.state_cid);
+					state_cid.get_or_insert(payload.state_cid);
 				}
 				_ => {
 					let reason = SlashReason::TrapFailure;

@@ -1,7 +1,7 @@
 //! Availability checks: asked for, sampled, proven, failed.
 
 use crate::{
-	dispute::tests::{balance, honest, long_job, reporting, train, CHECKPOINTS},
+	dispute::tests::{balance, honest, long_job, reporting, reward, train, CHECKPOINTS},
 	mock::*,
 	pallet::*,
 	tests::{authorize, events, send, test},
@@ -76,7 +76,7 @@ fn content_proven_in_time_costs_nothing_and_content_not_proven_costs_stake_and_t
 		let paid: Vec<NodeId> = Payouts::<Test>::get(job).iter().map(|(node, _)| *node).collect();
 		assert!(!paid.contains(&lost) && paid.len() == 2);
 		assert_eq!(balance(lost), INITIAL_BALANCE - slashed - STAKE / 10);
-		assert_eq!(balance(served), INITIAL_BALANCE + 1_000 + u64::from(served == 2) * 100);
+		assert_eq!(balance(served), INITIAL_BALANCE + reward(served));
 	});
 }
 

@@ -9,9 +9,10 @@ use crate::{
 };
 use polkadot_sdk::{
 	frame_support::{
-		assert_ok,
+		assert_noop, assert_ok,
 		traits::fungible::{Inspect, InspectHold},
 	},
+	frame_system::RawOrigin,
 	sp_core::{Pair as _, H256},
 	sp_runtime::transaction_validity::InvalidTransaction,
 };
@@ -33,12 +34,13 @@ pub(crate) fn cid(digest: u8) -> Cid {
 	Cid::truncate_from(vec![b'b', digest])
 }
 
-/// What node `node` is paid for its 100 compute seconds (node 2 is trusted: ×1.10).
+/// What node `node` is paid for the 80 steps of a long job at 12.8 a step (node 2 is
+/// trusted: ×1.10).
 pub(crate) fn reward(node: NodeId) -> u64 {
 	if node == 2 {
-		1_100
+		1_126
 	} else {
-		1_000
+		1_024
 	}
 }
 
@@ -375,7 +377,7 @@ fn a_replica_whose_digest_contradicts_its_own_state_is_slashed_for_forgery() {
 }
 
 #[test]
-fn silent_panel_members_are_replaced_and_the_rest_settle_the_segment() {
+fn silent_panel_members_are_replaced_by_a_fresh_panel_that_settles_the_segment() {
 	test(|| {
 		let (job, replicas) = long_job();
 		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
@@ -390,14 +392,21 @@ fn silent_panel_members_are_replaced_and_the_rest_settle_the_segment() {
 			assert!(events().contains(&Event::PanelMemberReplaced { job, node: member }));
 			assert!(Reports::get().contains(&(member, Outcome::JobFailed)));
 		}
-		// Only one validator was never seated; the answering member keeps its seat and its
-		// verdict.
-		let second = panel(job);
-		assert_eq!(second.len(), 2);
-		assert_eq!(second[0], answering);
-		assert!(!silent.contains(&second[1]) && !replicas.contains(&second[1]));
-		assert!(PanelVerdicts::<Test>::contains_key(job, answering));
-		panel_answers(job, |member| (member != answering).then(|| honest(2)));
+		// A whole panel is drawn again, so that nobody is seated next to a revealed verdict:
+		// only one validator was never seated, and the member that answered, whose verdict
+		// is gone, may sit again.
+		let mut second = panel(job);
+		second.sort();
+		let mut expected: Vec<NodeId> = VALIDATORS
+			.into_iter()
+			.filter(|node| !silent.contains(node) && !replicas.contains(node))
+			.collect();
+		expected.sort();
+		assert_eq!(second, expected);
+		assert!(second.contains(&answering));
+		assert_eq!(PanelVerdicts::<Test>::iter_prefix(job).count(), 0);
+		assert_eq!(PanelCommits::<Test>::iter_prefix(job).count(), 0);
+		panel_answers(job, |_| Some(honest(2)));
 
 		assert!(Disputes::<Test>::get(job).is_none());
 		// Two verdicts, two fees; the bond shared by the three replicas and both members.
@@ -472,5 +481,97 @@ fn authorize_refuses_verdicts_from_outside_the_panel_or_out_of_turn() {
 		run_to(System::block_number() + REVEAL_DELAY);
 		assert_eq!(authorize(panel_reveal_call(changed)), Err(InvalidTransaction::BadProof));
 		assert_ok!(authorize(panel_reveal_call(first)));
+	});
+}
+
+#[test]
+fn copying_a_panel_verdict_after_the_reveal_opens_fails() {
+	test(|| {
+		let (job, replicas) = long_job();
+		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 3));
+		let members = panel(job);
+		let (first, lazy) = (members[0], members[1]);
+		send(panel_commit_call(&verdict(job, first, honest(3))));
+		run_to(System::block_number() + REVEAL_DELAY);
+		send(panel_reveal_call(verdict(job, first, honest(3))));
+		// The lazy member read the verdict and commits to a copy of it: refused.
+		let copy = panel_commit_call(&verdict(job, lazy, honest(3)));
+		assert_eq!(authorize(copy.clone()), Err(InvalidTransaction::Stale));
+		let Call::panel_commit { commit, signature } = copy else { unreachable!() };
+		assert_noop!(
+			ProofOfCompute::panel_commit(RawOrigin::Authorized.into(), commit, signature),
+			Error::<Test>::NoSuchVerdict
+		);
+		assert!(!PanelCommits::<Test>::contains_key(job, lazy));
+	});
+}
+
+#[test]
+fn a_poisoned_start_state_is_never_agreed_on_and_its_author_is_convicted_for_forgery() {
+	test(|| {
+		const POISON: u8 = 77;
+		let (job, replicas) = long_job();
+		// The poisoner reveals the right digests from checkpoint 3 on, each with a state of
+		// its own making, and reveals first, so that a first-come choice would take its state.
+		let poisoner = replicas[0];
+		let honestly = reporting(job, |_, checkpoint| honest(checkpoint));
+		let report = |node: NodeId, checkpoint: u32| {
+			let mut report = honestly(node, checkpoint);
+			if node == poisoner && checkpoint >= 3 {
+				report.state_cid = cid(POISON);
+			}
+			report
+		};
+		train(&replicas, report);
+		let info = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(info.state, JobState::Accepted);
+		assert_eq!(info.result.unwrap().state_cid, cid(honest(CHECKPOINTS - 1)));
+		assert_eq!(LastAgreed::<Test>::get(job), Some((CHECKPOINTS - 1, cid(honest(7)))));
+
+		// A challenge from checkpoint 5 on: the replicas' claims first part at 3, where the
+		// states differ, and that segment starts from the state all of them named at 2.
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 5));
+		assert_eq!(segment(job).checkpoint, 3);
+		assert_eq!(segment(job).start_state, cid(honest(2)));
+		panel_answers(job, |_| Some(honest(3)));
+		assert!(events().contains(&Event::ReplicaConvicted {
+			job,
+			node: poisoner,
+			reason: SlashReason::ForgedResult,
+			amount: STAKE / 2,
+		}));
+		// The challenged segment then starts from the honest replicas' state, never the
+		// poisoner's.
+		assert_eq!(segment(job).checkpoint, 5);
+		assert_eq!(segment(job).start_state, cid(honest(4)));
+		honest_panels_until_resolved(job);
+		let info = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(info.state, JobState::Resolved);
+		assert_eq!(Finished::get()[0].1.as_ref().unwrap().weights, cid(honest(7)));
+		assert!(Payouts::<Test>::get(job).iter().all(|(node, _)| *node != poisoner));
+		assert_no_dispute_left(job);
+	});
+}
+
+#[test]
+fn a_replica_that_names_a_state_of_its_own_is_slashed_as_the_minority_it_is() {
+	test(|| {
+		let (job, replicas) = long_job();
+		let poisoner = replicas[0];
+		let honestly = reporting(job, |_, checkpoint| honest(checkpoint));
+		train(&replicas, |node, checkpoint| {
+			let mut report = honestly(node, checkpoint);
+			if node == poisoner && checkpoint == CHECKPOINTS - 1 {
+				report.state_cid = cid(77);
+			}
+			report
+		});
+		let ends = Jobs::<Test>::get(job).unwrap().result.unwrap().challenge_ends;
+		run_to(ends);
+		assert!(events().contains(&Event::ReplicaSlashed { job, node: poisoner, amount: STAKE / 10 }));
+		let paid: Vec<NodeId> = Payouts::<Test>::get(job).iter().map(|(node, _)| *node).collect();
+		assert_eq!(paid.len(), 2);
+		assert!(!paid.contains(&poisoner));
 	});
 }

@@ -5,7 +5,7 @@
 use super::*;
 use crate::{
 	mock::*,
-	tests::{events, post, send},
+	tests::{commit_call, events, post, send},
 };
 use codec::Decode;
 use polkadot_sdk::{frame_support::assert_ok, sp_core::H256};
@@ -771,5 +771,27 @@ fn a_participant_keeps_its_sealed_update_while_a_challenge_of_the_aggregate_is_j
 			progress(job, participant).unwrap().sealed.get(&commit.checkpoint),
 			Some(&sealed)
 		);
+	});
+}
+
+#[test]
+fn a_worker_that_missed_a_commit_phase_commits_the_next_checkpoint_still_open() {
+	offchain_test(|trainer| {
+		let job = post(2, BackendClass::CpuReference, 100);
+		run_to(System::block_number() + 1);
+		let replicas = Assignments::<Test>::get(job).unwrap();
+		let (local, other) = (replicas[0], replicas[1]);
+		hold_key(local);
+		// The other replica's commit opened checkpoint 0's phase, which closed before this
+		// node's trainer had anything: checkpoint 0 is missed, not waited for.
+		send(commit_call(&payload(job, other, 0, 9, false)));
+		run_to(System::block_number() + REVEAL_DELAY);
+		trainer.expect_status(job, 2, Some(42));
+		work();
+		let (call, commit) = trainer.only_commit();
+		assert_eq!(commit.checkpoint, 1);
+		send(call);
+		assert_eq!(NextCheckpoint::<Test>::get(job, local), 2);
+		assert!(!Commits::<Test>::contains_key((job, local, 0)));
 	});
 }

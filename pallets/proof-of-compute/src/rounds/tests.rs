@@ -143,8 +143,8 @@ fn a_federated_job_trains_round_by_round_from_each_aggregate_and_pays_everyone_w
 
 		run_to(result.challenge_ends);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
-		// Three rounds of 100 compute seconds at 10 a second, node 2 trusted (×1.10).
-		let earned = |node: NodeId| if node == 2 { 3_300 } else { 3_000 };
+		// Three rounds of 10 steps at 12.8 a step, node 2 trusted (×1.10).
+		let earned = |node: NodeId| if node == 2 { 422 } else { 384 };
 		for node in &participants {
 			assert_eq!(balance(*node), INITIAL_BALANCE + earned(*node));
 		}
