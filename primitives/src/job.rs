@@ -151,9 +151,8 @@ impl Architecture {
 			}
 			Architecture::Cnn { channels: [first, second] } => {
 				let (first, second) = (u64::from(*first), u64::from(*second));
-				9u64.saturating_mul(first).saturating_add(
-					9u64.saturating_mul(first).saturating_mul(second),
-				)
+				9u64.saturating_mul(first)
+					.saturating_add(9u64.saturating_mul(first).saturating_mul(second))
 			}
 			Architecture::CharTransformer { context, width, layers } => {
 				let (context, width) = (u64::from(*context), u64::from(*width));

@@ -372,9 +372,7 @@ impl<T: Config> Pallet<T> {
 		let convicted_before = dispute.convicted.len();
 		for (node, claim) in Self::claims(job, &info, &dispute, segment.checkpoint) {
 			let reason = match claim {
-				Some((digest, state)) if digest == weights_digest && state == state_cid => {
-					continue
-				}
+				Some((digest, state)) if digest == weights_digest && state == state_cid => continue,
 				// Half of the claim is what the panel computed and the other half is not: no
 				// execution reports that.
 				Some((digest, state)) if digest == weights_digest || state == state_cid => {

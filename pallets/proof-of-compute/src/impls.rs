@@ -18,7 +18,7 @@ use polkadot_sdk::{
 	frame_system::{self, pallet_prelude::BlockNumberFor},
 	sp_core::H256,
 	sp_runtime::{
-		traits::{One, Saturating, Zero},
+		traits::{Saturating, Zero},
 		FixedPointNumber, FixedU128, Perbill, RuntimeAppPublic, SaturatedConversion,
 	},
 };
@@ -179,7 +179,8 @@ impl<T: Config> Pallet<T> {
 		}
 		let mut chosen = Vec::new();
 		for pick in 0..count {
-			let total = candidates.values().fold(0u64, |total, (weight, _)| total.saturating_add(*weight));
+			let total =
+				candidates.values().fold(0u64, |total, (weight, _)| total.saturating_add(*weight));
 			if total == 0 {
 				break;
 			}
@@ -223,8 +224,13 @@ impl<T: Config> Pallet<T> {
 		}
 		Self::ensure_replica(commit.job, commit.node)?;
 		let next = NextCheckpoint::<T>::get(commit.job, commit.node);
-		// A commit made once the checkpoint's reveals are open could copy one of them.
-		if commit.checkpoint < next || Self::reveals_open(commit.job, commit.checkpoint, &info) {
+		let federation = Federations::<T>::get(commit.job);
+		// Replicas train the same steps, so a commit made once the checkpoint's reveals are
+		// open could copy one of them. A federated participant trains a shard of its own,
+		// and its round takes updates until it closes.
+		let copy_possible =
+			federation.is_none() && Self::reveals_open(commit.job, commit.checkpoint, &info);
+		if commit.checkpoint < next || copy_possible {
 			return Err(InvalidTransaction::Stale.into());
 		}
 		// Checkpoints are committed in order; a replica skips one only once its commit phase
@@ -234,7 +240,7 @@ impl<T: Config> Pallet<T> {
 		if skips_open_phase || commit.checkpoint >= info.checkpoints {
 			return Err(InvalidTransaction::Future.into());
 		}
-		if let Some(federation) = Federations::<T>::get(commit.job) {
+		if let Some(federation) = federation {
 			// A round takes updates from its opening until it closes.
 			if commit.checkpoint > federation.round {
 				return Err(InvalidTransaction::Future.into());
@@ -398,19 +404,9 @@ impl<T: Config> Pallet<T> {
 				.iter()
 				.all(|replica| Reveals::<T>::contains_key((job, *replica, final_checkpoint)))
 		{
-			Self::verify_next_block(job, info);
+			Self::verify(job);
 		}
 		Ok(())
-	}
-
-	/// Every result is in: the job is verified at the start of the next block, with
-	/// randomness that did not exist when the replicas signed their reveals, so that no
-	/// replica can tell from its own reveal whether it would be spot-checked.
-	pub(crate) fn verify_next_block(job: JobId, mut info: JobInfoOf<T>) {
-		let next = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
-		info.state = JobState::Verifying;
-		Jobs::<T>::insert(job, info);
-		Self::schedule(job, next);
 	}
 
 	/// Compares final weights digests of the job's backend class: a majority of the replicas
@@ -425,14 +421,14 @@ impl<T: Config> Pallet<T> {
 		for node in &replicas {
 			if let Some(payload) = Reveals::<T>::get((job, *node, final_checkpoint)) {
 				if payload.backend_class == info.spec.backend {
-					let vote = votes.entry((payload.weights_digest, payload.state_cid)).or_default();
+					let vote =
+						votes.entry((payload.weights_digest, payload.state_cid)).or_default();
 					*vote = vote.saturating_add(1);
 				}
 			}
 		}
-		let majority = votes
-			.into_iter()
-			.find(|(_, count)| u64::from(*count) * 2 > u64::from(info.redundancy));
+		let majority =
+			votes.into_iter().find(|(_, count)| u64::from(*count) * 2 > u64::from(info.redundancy));
 		let spot_checked =
 			replicas.iter().copied().find(|node| T::Reputation::should_spot_check(*node, job));
 		match (majority, spot_checked) {
@@ -535,7 +531,6 @@ impl<T: Config> Pallet<T> {
 					Self::fail(job, info);
 				}
 				JobState::Assigned => Self::fail(job, info),
-				JobState::Verifying => Self::verify(job),
 				JobState::Running => {
 					let last = info.checkpoints.saturating_sub(1);
 					let replicas = Assignments::<T>::get(job).unwrap_or_default();
@@ -592,9 +587,8 @@ impl<T: Config> Pallet<T> {
 		convicted: &[NodeId],
 		payouts: &mut Payout<T>,
 	) -> BalanceOf<T> {
-		let delivered: BTreeMap<NodeId, u64> = Contributions::<T>::drain_prefix(job)
-			.map(|(node, (_, work))| (node, work))
-			.collect();
+		let delivered: BTreeMap<NodeId, u64> =
+			Contributions::<T>::drain_prefix(job).map(|(node, (_, work))| (node, work)).collect();
 		let Some(result) = info.result.clone() else { return info.budget };
 		let replicas = Assignments::<T>::get(job).unwrap_or_default();
 		let final_checkpoint = info.checkpoints.saturating_sub(1);
@@ -663,12 +657,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Pays `node`'s owner `amount` from the job's budget and reports the job done.
-	fn reward(
-		job: JobId,
-		info: &JobInfoOf<T>,
-		node: NodeId,
-		amount: BalanceOf<T>,
-	) -> BalanceOf<T> {
+	fn reward(job: JobId, info: &JobInfoOf<T>, node: NodeId, amount: BalanceOf<T>) -> BalanceOf<T> {
 		let Some(owner) = T::Nodes::owner(node) else { return Zero::zero() };
 		let paid = Self::transfer_from_budget(info, &owner, amount);
 		T::Reputation::report(node, Outcome::ProofPassed);
@@ -845,11 +834,9 @@ impl<T: Config> Pallet<T> {
 				continue;
 			}
 			let revealed: Vec<u32> = Reveals::<T>::iter_key_prefix((job, node)).collect();
-			let revealed_work = revealed
-				.iter()
-				.fold(0u64, |total, checkpoint| {
-					total.saturating_add(info.spec.work_of_checkpoint(*checkpoint))
-				});
+			let revealed_work = revealed.iter().fold(0u64, |total, checkpoint| {
+				total.saturating_add(info.spec.work_of_checkpoint(*checkpoint))
+			});
 			ensure!(
 				checkpoints as usize == revealed.len() && work == revealed_work,
 				"a replica's delivered work is not that of the checkpoints it revealed"

@@ -141,12 +141,12 @@ pub type JobInfoOf<T> = JobInfo<
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
+	use frame_support::weights::WeightMeter;
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{fungible::MutateHold, Randomness},
 	};
 	use frame_system::{offchain::CreateAuthorizedTransaction, pallet_prelude::*};
-	use frame_support::weights::WeightMeter;
 	use polkadot_sdk::sp_runtime::{
 		traits::{One, Saturating, Zero},
 		Perbill,
@@ -957,7 +957,8 @@ pub mod pallet {
 		/// caught up afterwards, so nothing scheduled for them is lost.
 		fn on_poll(now: BlockNumberFor<T>, meter: &mut WeightMeter) {
 			let mut weight = T::DbWeight::get().reads_writes(1, 1);
-			let mut block = PolledUpTo::<T>::get().map_or(now, |last| last.saturating_add(One::one()));
+			let mut block =
+				PolledUpTo::<T>::get().map_or(now, |last| last.saturating_add(One::one()));
 			let mut caught_up = 0;
 			while block <= now && caught_up < MAX_BLOCKS_CAUGHT_UP {
 				weight.saturating_accrue(Self::process_due(block));

@@ -188,9 +188,14 @@ impl<T: Config> Pallet<T> {
 		}
 		let mut progress = stored.unwrap_or_default();
 		let trainer = trainer_url(key);
-		// A checkpoint whose commit phase closed without this node is missed, not waited for.
+		// A checkpoint whose commit phase closed without this node is missed, not waited for
+		// (a federated round takes updates until it closes).
+		let federated = Federations::<T>::contains_key(job);
 		let mut checkpoint = NextCheckpoint::<T>::get(job, node);
-		while checkpoint < info.checkpoints && Self::reveals_open(job, checkpoint, &info) {
+		while !federated
+			&& checkpoint < info.checkpoints
+			&& Self::reveals_open(job, checkpoint, &info)
+		{
 			checkpoint = checkpoint.saturating_add(1);
 		}
 		let result =

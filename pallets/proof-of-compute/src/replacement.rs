@@ -100,7 +100,7 @@ impl<T: Config> Pallet<T> {
 		let finished = replicas.iter().all(|node| Reveals::<T>::contains_key((job, *node, last)));
 		if info.state == JobState::Running && finished {
 			// The replica that stopped was the last one verification waited for.
-			Self::verify_next_block(job, info);
+			Self::verify(job);
 		}
 	}
 

@@ -569,7 +569,11 @@ fn a_replica_that_names_a_state_of_its_own_is_slashed_as_the_minority_it_is() {
 		});
 		let ends = Jobs::<Test>::get(job).unwrap().result.unwrap().challenge_ends;
 		run_to(ends);
-		assert!(events().contains(&Event::ReplicaSlashed { job, node: poisoner, amount: STAKE / 10 }));
+		assert!(events().contains(&Event::ReplicaSlashed {
+			job,
+			node: poisoner,
+			amount: STAKE / 10
+		}));
 		let paid: Vec<NodeId> = Payouts::<Test>::get(job).iter().map(|(node, _)| *node).collect();
 		assert_eq!(paid.len(), 2);
 		assert!(!paid.contains(&poisoner));
