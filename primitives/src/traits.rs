@@ -62,6 +62,9 @@ pub enum SlashReason {
 	DataUnavailable(Perbill),
 	/// Too many heartbeat periods missed in a row.
 	MissedHeartbeats,
+	/// A seat on a dispute panel the node did not answer in time; the caller sizes the
+	/// share. A liveness fault, like missed heartbeats: it never counts as an offence.
+	MissedVerdict(Perbill),
 }
 
 /// Takes stake from a node for a confirmed fault. Never called on a vote alone.

@@ -316,7 +316,8 @@ impl<T: Config> Pallet<T> {
 		reason: SlashReason,
 		beneficiary: T::AccountId,
 	) -> BalanceOf<T> {
-		let is_offence = !matches!(reason, SlashReason::MissedHeartbeats);
+		let is_offence =
+			!matches!(reason, SlashReason::MissedHeartbeats | SlashReason::MissedVerdict(_));
 		if is_offence {
 			info.offences = info.offences.saturating_add(1);
 		}
@@ -326,7 +327,9 @@ impl<T: Config> Pallet<T> {
 			SlashReason::FailedVerification => T::FailedVerificationSlash::get(),
 			SlashReason::ForgedResult => T::ForgedResultSlash::get(),
 			SlashReason::TrapFailure => Perbill::one(),
-			SlashReason::AbandonedJob(share) | SlashReason::DataUnavailable(share) => share,
+			SlashReason::AbandonedJob(share)
+			| SlashReason::DataUnavailable(share)
+			| SlashReason::MissedVerdict(share) => share,
 			SlashReason::MissedHeartbeats => T::MissedHeartbeatSlash::get(),
 		};
 		let wanted = share * info.stake;

@@ -673,6 +673,20 @@ fn slashes_take_the_share_of_the_reason_and_pay_the_beneficiary() {
 }
 
 #[test]
+fn missed_verdicts_take_the_callers_share_and_never_count_as_offences() {
+	test(|| {
+		let node = register_node(ALICE, "node-a", 1_000);
+		let missed = SlashReason::MissedVerdict(Perbill::from_percent(5));
+		for expected in [50, 47, 45, 43] {
+			assert_eq!(<NodeRegistry as Slasher<_, _>>::slash(node, missed, None), Ok(expected));
+		}
+		let info = Nodes::<Test>::get(node).unwrap();
+		assert_eq!((info.offences, info.stake, held(ALICE)), (0, 815, 815));
+		assert_eq!(status(node), NodeStatus::Active);
+	});
+}
+
+#[test]
 fn a_trap_failure_takes_the_whole_stake_and_deactivates() {
 	test(|| {
 		let node = register_node(ALICE, "node-a", 300);

@@ -232,17 +232,22 @@ impl<T: Config> Pallet<T> {
 
 	/// Seats a panel for the current segment: active validators of distinct owners, never a
 	/// node of an owner of one of the job's replicas nor one of `exclude`. Its commit phase
-	/// starts with its first commit.
+	/// starts with its first commit. Fewer validators than a majority of `PanelSize` could
+	/// never settle anything, so then nobody is seated and the dispute waits one
+	/// [`Config::PanelWindow`] to draw again, with nobody excluded.
 	fn draw_panel(job: JobId, dispute: &mut DisputeOf<T>, exclude: &[NodeId]) {
 		// Nobody judges their own work: neither a replica's owner nor the aggregate's author's.
 		let mut replicas = Assignments::<T>::get(job).unwrap_or_default().into_inner();
 		replicas.extend(Self::aggregate_of(job, dispute.segment.checkpoint).map(|(node, ..)| node));
 		let subject = (b"tessera/panel", job, dispute.segments, dispute.draws).encode();
-		let drawn = Self::draw_nodes(&subject, T::PanelSize::get(), &replicas, |node| {
+		let mut drawn = Self::draw_nodes(&subject, T::PanelSize::get(), &replicas, |node| {
 			T::Nodes::is_active(node)
 				&& T::Nodes::has_role(node, NodeRole::Validator)
 				&& !exclude.contains(&node)
 		});
+		if (drawn.len() as u32) < Self::panel_majority() {
+			drawn.clear();
+		}
 		let panel: BoundedVec<NodeId, T::PanelSize> = BoundedVec::truncate_from(drawn);
 		dispute.first_commit = None;
 		for member in &panel {
@@ -253,8 +258,17 @@ impl<T: Config> Pallet<T> {
 		Self::schedule(job, deadline);
 		dispute.deadline = deadline;
 		dispute.draws = dispute.draws.saturating_add(1);
-		Panels::<T>::insert(job, panel.clone());
-		Self::deposit_event(Event::PanelDrawn { job, panel, deadline });
+		if panel.is_empty() {
+			Self::deposit_event(Event::NoPanel { job, retry_at: deadline });
+		} else {
+			Panels::<T>::insert(job, panel.clone());
+			Self::deposit_event(Event::PanelDrawn { job, panel, deadline });
+		}
+	}
+
+	/// Members that settle a segment when they agree: more than half of `PanelSize`.
+	pub(crate) fn panel_majority() -> u32 {
+		T::PanelSize::get() / 2 + 1
 	}
 
 	pub(crate) fn check_panel_commit(
@@ -348,7 +362,7 @@ impl<T: Config> Pallet<T> {
 			.iter()
 			.find(|verdict| {
 				let agreeing = verdicts.iter().filter(|other| same_result(other, verdict)).count();
-				(agreeing as u32).saturating_mul(2) > T::PanelSize::get()
+				agreeing as u32 >= Self::panel_majority()
 			})
 			.cloned()
 	}
@@ -399,7 +413,7 @@ impl<T: Config> Pallet<T> {
 					agreeing.push(member);
 				}
 				Some(_) => T::Reputation::report(member, Outcome::ProofFailed),
-				None => T::Reputation::report(member, Outcome::JobFailed),
+				None => Self::punish_silence(job, member),
 			}
 		}
 		if dispute.claim == Some(segment.checkpoint) {
@@ -564,8 +578,13 @@ impl<T: Config> Pallet<T> {
 
 	/// The panel's deadline passed: a majority among the verdicts revealed settles the
 	/// segment; otherwise a new panel is drawn without the members that did not answer (who
-	/// lose reputation), or, if all answered and still no majority agrees, without any of
-	/// them. After `MaxPanelDraws` panels the dispute is abandoned.
+	/// are slashed), or, if all answered and still no majority agrees, without any of them.
+	///
+	/// A dispute ends only by a panel majority. Ending it any other way would reward
+	/// whoever kept the panels silent: failing the job refunds a requester who can still
+	/// fetch the revealed states, and accepting it frees the accused replicas. So the budget
+	/// and the bond stay held and the replicas stay bound to the job, while every silent
+	/// seat costs its validator [`Config::MissedVerdictSlash`] of its stake.
 	pub(crate) fn panel_expired(job: JobId, now: BlockNumberFor<T>) {
 		let Some(mut dispute) = Disputes::<T>::get(job) else { return };
 		if dispute.deadline > now {
@@ -584,33 +603,23 @@ impl<T: Config> Pallet<T> {
 		let mut silent = Vec::new();
 		for member in &panel {
 			if !PanelVerdicts::<T>::contains_key(job, member) {
-				T::Reputation::report(*member, Outcome::JobFailed);
-				Self::deposit_event(Event::PanelMemberReplaced { job, node: *member });
+				Self::punish_silence(job, *member);
 				silent.push(*member);
 			}
 		}
 		let exclude = if silent.is_empty() { panel.into_inner() } else { silent };
 		Self::clear_panel(job);
-		if dispute.draws >= T::MaxPanelDraws::get() {
-			Self::abandon(job);
-			return;
-		}
 		Self::draw_panel(job, &mut dispute, &exclude);
 		Disputes::<T>::insert(job, dispute);
 	}
 
-	/// No panel settled the segment: the job fails, the challenger gets the bond back, and
-	/// nobody is slashed for the segment nobody settled.
-	fn abandon(job: JobId) {
-		Self::clear_panel(job);
-		Disputes::<T>::remove(job);
-		if let Some((challenger, _, bond)) = Challenges::<T>::take(job) {
-			Self::release_bond(&challenger, bond);
-		}
-		Self::deposit_event(Event::DisputeAbandoned { job });
-		if let Some(info) = Jobs::<T>::get(job) {
-			Self::fail(job, info);
-		}
+	/// A panel member did not reveal a verdict in time: it loses
+	/// [`Config::MissedVerdictSlash`] of its stake and some reputation.
+	fn punish_silence(job: JobId, member: NodeId) {
+		let reason = SlashReason::MissedVerdict(T::MissedVerdictSlash::get());
+		let slashed = T::Slasher::slash(member, reason, None).unwrap_or_else(|_| Zero::zero());
+		T::Reputation::report(member, Outcome::JobFailed);
+		Self::deposit_event(Event::VerdictMissed { job, node: member, slashed });
 	}
 
 	fn clear_panel(job: JobId) {

@@ -260,9 +260,14 @@ pub mod pallet {
 		#[pallet::constant]
 		type PanelWindow: Get<BlockNumberFor<Self>>;
 
-		/// Panels drawn for one segment before the dispute is abandoned and the job fails.
+		/// The share of its stake a panel member loses for a verdict it did not reveal in
+		/// time: silence must cost more than answering.
 		#[pallet::constant]
-		type MaxPanelDraws: Get<u8>;
+		type MissedVerdictSlash: Get<Perbill>;
+
+		/// Aggregators drawn for one federated round before the job fails.
+		#[pallet::constant]
+		type MaxAggregatorDraws: Get<u8>;
 
 		/// Paid from the job's budget to each panel member whose verdict settled a segment.
 		#[pallet::constant]
@@ -675,12 +680,22 @@ pub mod pallet {
 			/// The weights digest it computed.
 			weights_digest: sp_core::H256,
 		},
-		/// A panel member did not reveal in time and lost its seat.
-		PanelMemberReplaced {
+		/// A panel member did not reveal its verdict in time: it was slashed and lost its seat.
+		VerdictMissed {
 			/// The job.
 			job: JobId,
 			/// The member.
 			node: NodeId,
+			/// Stake taken.
+			slashed: BalanceOf<T>,
+		},
+		/// Too few validators could be seated for a panel to reach a majority; the dispute
+		/// draws again at `retry_at`.
+		NoPanel {
+			/// The job.
+			job: JobId,
+			/// The block of the next draw.
+			retry_at: BlockNumberFor<T>,
 		},
 		/// A majority of the panel agreed on the segment's result.
 		SegmentSettled {
@@ -724,11 +739,6 @@ pub mod pallet {
 			segments: u32,
 			/// Training steps re-executed.
 			steps: u64,
-		},
-		/// No panel settled the segment in time; the job failed and nobody else was slashed.
-		DisputeAbandoned {
-			/// The job.
-			job: JobId,
 		},
 		/// The challenge proved the accepted result wrong: the bond returned, with a bounty.
 		ChallengeWon {
@@ -980,6 +990,12 @@ pub mod pallet {
 			Self::judge_offchain(now);
 			Self::aggregate_offchain(now);
 			Self::forget_ended(now);
+		}
+
+		fn integrity_test() {
+			// A panel of one would settle a dispute on one validator's word; `draw_panel`
+			// seats at least a majority of `PanelSize`, so every seated panel has two or more.
+			assert!(T::PanelSize::get() >= 2, "PanelSize must be at least 2");
 		}
 
 		#[cfg(feature = "try-runtime")]

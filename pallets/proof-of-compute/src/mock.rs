@@ -92,7 +92,7 @@ pub const CHALLENGE_WINDOW: u64 = 10;
 pub const BOND: Balance = 500;
 pub const PANEL_FEE: Balance = 30;
 pub const PANEL_WINDOW: u64 = 8;
-pub const MAX_PANEL_DRAWS: u8 = 3;
+pub const MAX_AGGREGATOR_DRAWS: u8 = 3;
 pub const AVAILABILITY_WINDOW: u64 = 3;
 pub const RETENTION: u64 = 20;
 pub const ROUND_WINDOW: u64 = 12;
@@ -134,11 +134,15 @@ parameter_types! {
 	pub static SpotChecked: Vec<NodeId> = Vec::new();
 	pub static Finished: Vec<(JobId, Option<TrainedWeights>)> = Vec::new();
 	pub static Seed: H256 = H256::repeat_byte(7);
+	/// Three, unless a test tries another size.
+	pub static PanelSizeOverride: u32 = 3;
 	/// No reveal is checked unasked unless a test says so.
 	pub static AvailabilitySampleRate: polkadot_sdk::sp_runtime::Perbill =
 		polkadot_sdk::sp_runtime::Perbill::zero();
 	pub const RoundQuorum: polkadot_sdk::sp_runtime::Perbill =
 		polkadot_sdk::sp_runtime::Perbill::from_percent(80);
+	pub const MissedVerdictSlash: polkadot_sdk::sp_runtime::Perbill =
+		polkadot_sdk::sp_runtime::Perbill::from_percent(5);
 	pub const TrapRateDefault: polkadot_sdk::sp_runtime::Perbill =
 		polkadot_sdk::sp_runtime::Perbill::from_percent(1);
 }
@@ -199,7 +203,9 @@ pub fn slash_amount(reason: SlashReason) -> Balance {
 	match reason {
 		SlashReason::FailedVerification => STAKE / 10,
 		SlashReason::ForgedResult => STAKE / 2,
-		SlashReason::AbandonedJob(share) | SlashReason::DataUnavailable(share) => share * STAKE,
+		SlashReason::AbandonedJob(share)
+		| SlashReason::DataUnavailable(share)
+		| SlashReason::MissedVerdict(share) => share * STAKE,
 		_ => STAKE,
 	}
 }
@@ -315,9 +321,10 @@ impl crate::Config for Test {
 	type Retention = frame_support::traits::ConstU64<RETENTION>;
 	type DefaultTrapRate = TrapRateDefault;
 	type ChallengeBond = frame_support::traits::ConstU64<BOND>;
-	type PanelSize = frame_support::traits::ConstU32<3>;
+	type PanelSize = PanelSizeOverride;
 	type PanelWindow = frame_support::traits::ConstU64<PANEL_WINDOW>;
-	type MaxPanelDraws = frame_support::traits::ConstU8<MAX_PANEL_DRAWS>;
+	type MissedVerdictSlash = MissedVerdictSlash;
+	type MaxAggregatorDraws = frame_support::traits::ConstU8<MAX_AGGREGATOR_DRAWS>;
 	type PanelFee = frame_support::traits::ConstU64<PANEL_FEE>;
 	type Treasury = frame_support::traits::ConstU64<TREASURY>;
 	type RoundWindow = frame_support::traits::ConstU64<ROUND_WINDOW>;

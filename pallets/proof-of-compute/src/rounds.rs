@@ -209,7 +209,7 @@ impl<T: Config> Pallet<T> {
 				for node in &federation.aggregators {
 					T::Reputation::report(*node, Outcome::JobFailed);
 				}
-				if federation.draws >= T::MaxPanelDraws::get() {
+				if federation.draws >= T::MaxAggregatorDraws::get() {
 					log::info!(target: LOG_TARGET, "job {job}: nobody aggregated round {round}");
 					Self::fail(job, info);
 					return;

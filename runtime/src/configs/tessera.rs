@@ -71,6 +71,7 @@ parameter_types! {
 	pub const FailedVerificationSlash: Perbill = Perbill::from_percent(10);
 	pub const ForgedResultSlash: Perbill = Perbill::from_percent(50);
 	pub const MissedHeartbeatSlash: Perbill = Perbill::from_percent(10);
+	pub const MissedVerdictSlash: Perbill = Perbill::from_percent(10);
 	/// About an hour at six-second blocks.
 	pub const HeartbeatPeriod: BlockNumber = 600;
 	pub const UnbondingPeriod: BlockNumber = 24 * HOURS;
@@ -290,7 +291,10 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type PanelSize = ConstU32<3>;
 	/// Five minutes at six-second blocks to re-execute one segment.
 	type PanelWindow = ConstU32<50>;
-	type MaxPanelDraws = frame_support::traits::ConstU8<3>;
+	// At the least stake the registry admits (1 TSRA) a silent seat costs what answering
+	// would have earned (the 0.1 TSRA panel fee), and more above it; it is not an offence.
+	type MissedVerdictSlash = MissedVerdictSlash;
+	type MaxAggregatorDraws = frame_support::traits::ConstU8<3>;
 	type PanelFee = PanelFee;
 	type Treasury = TreasuryAccount;
 	/// Ten minutes at six-second blocks for a federated round's updates.

@@ -10,7 +10,10 @@ use crate::{
 use polkadot_sdk::{
 	frame_support::{
 		assert_noop, assert_ok,
-		traits::fungible::{Inspect, InspectHold},
+		traits::{
+			fungible::{Inspect, InspectHold},
+			Hooks,
+		},
 	},
 	frame_system::RawOrigin,
 	sp_core::{Pair as _, H256},
@@ -377,7 +380,7 @@ fn a_replica_whose_digest_contradicts_its_own_state_is_slashed_for_forgery() {
 }
 
 #[test]
-fn silent_panel_members_are_replaced_by_a_fresh_panel_that_settles_the_segment() {
+fn silent_panel_members_are_slashed_and_replaced_by_a_fresh_panel_that_settles_the_segment() {
 	test(|| {
 		let (job, replicas) = long_job();
 		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
@@ -389,7 +392,9 @@ fn silent_panel_members_are_replaced_by_a_fresh_panel_that_settles_the_segment()
 
 		run_to(Disputes::<Test>::get(job).unwrap().deadline);
 		for member in silent {
-			assert!(events().contains(&Event::PanelMemberReplaced { job, node: member }));
+			let slashed = STAKE / 20;
+			assert!(events().contains(&Event::VerdictMissed { job, node: member, slashed }));
+			assert!(Slashes::get().contains(&(member, SlashReason::MissedVerdict(missed()))));
 			assert!(Reports::get().contains(&(member, Outcome::JobFailed)));
 		}
 		// A whole panel is drawn again, so that nobody is seated next to a revealed verdict:
@@ -415,30 +420,83 @@ fn silent_panel_members_are_replaced_by_a_fresh_panel_that_settles_the_segment()
 			assert_eq!(balance(*member), INITIAL_BALANCE + PANEL_FEE + share);
 		}
 		for member in silent {
-			assert_eq!(balance(member), INITIAL_BALANCE);
+			assert_eq!(balance(member), INITIAL_BALANCE - STAKE / 20);
 		}
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Resolved);
 	});
 }
 
+fn missed() -> polkadot_sdk::sp_runtime::Perbill {
+	<Test as Config>::MissedVerdictSlash::get()
+}
+
 #[test]
-fn a_dispute_no_panel_settles_is_abandoned_the_job_refunded_and_the_bond_returned() {
+fn keeping_the_panels_silent_neither_refunds_the_requester_nor_frees_the_accused() {
 	test(|| {
 		let (job, replicas) = long_job();
 		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
 		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 7));
-		for _ in 0..MAX_PANEL_DRAWS {
-			assert!(!panel(job).is_empty());
-			run_to(Disputes::<Test>::get(job).unwrap().deadline);
+		let silent = panel(job);
+		assert_eq!(silent.len(), 3);
+
+		run_to(Disputes::<Test>::get(job).unwrap().deadline);
+		for member in &silent {
+			let slashed = STAKE / 20;
+			assert!(events().contains(&Event::VerdictMissed { job, node: *member, slashed }));
+			assert_eq!(balance(*member), INITIAL_BALANCE - slashed);
 		}
-		assert!(events().contains(&Event::DisputeAbandoned { job }));
-		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Failed);
-		assert_eq!(Balances::balance(&REQUESTER), INITIAL_BALANCE);
-		assert_eq!(Balances::balance(&CHALLENGER), INITIAL_BALANCE);
-		assert!(Slashes::get().is_empty());
-		assert_eq!(Finished::get(), vec![(job, None)]);
+		// One validator is left besides the silent ones: too few for a majority of three, so
+		// nobody is seated and the dispute draws again a window later, from everyone.
+		let retry_at = Disputes::<Test>::get(job).unwrap().deadline;
+		assert!(events().contains(&Event::NoPanel { job, retry_at }));
+		assert!(panel(job).is_empty());
+		assert_eq!(PanelDuties::<Test>::iter().count(), 0);
+
+		// However long the panels stay silent, the dispute does not end: the requester's
+		// budget and the challenger's bond stay held, and the accused stay bound to the job.
+		run_to(retry_at);
+		assert_eq!(panel(job).len(), 3);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Disputed);
+		assert_eq!(held(REQUESTER), BUDGET);
+		assert_eq!(
+			Balances::balance_on_hold(
+				&RuntimeHoldReason::ProofOfCompute(HoldReason::ChallengeBond),
+				&CHALLENGER
+			),
+			BOND
+		);
+		for replica in &replicas {
+			assert!(OpenJobs::<Test>::contains_key(replica, job));
+		}
+		assert!(Finished::get().is_empty());
+
+		// Only a majority's re-execution ends it: here it upholds the replicas.
+		let last_panel = panel(job);
+		honest_panels_until_resolved(job);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Resolved);
+		assert!(events().contains(&Event::ChallengeLost {
+			job,
+			challenger: CHALLENGER,
+			bond: BOND
+		}));
+		let share = BOND / 6;
+		for member in &last_panel {
+			let slashed = if silent.contains(member) { STAKE / 20 } else { 0 };
+			assert_eq!(balance(*member), INITIAL_BALANCE - slashed + PANEL_FEE + share);
+		}
 		assert_no_dispute_left(job);
 	});
+}
+
+#[test]
+fn integrity_test_refuses_a_panel_of_one() {
+	test(ProofOfCompute::integrity_test);
+	let refused = std::panic::catch_unwind(|| {
+		PanelSizeOverride::set(1);
+		ProofOfCompute::integrity_test();
+	});
+	PanelSizeOverride::set(3);
+	assert!(refused.is_err());
 }
 
 #[test]
