@@ -15,6 +15,7 @@ pub mod digest;
 pub mod job;
 pub mod node;
 pub mod reputation;
+pub mod signing;
 pub mod trainer_api;
 pub mod traits;
 
@@ -25,6 +26,7 @@ pub use job::{
 };
 pub use node::{Capabilities, NodeId, NodeRole, NodeStatus};
 pub use reputation::{JobId, Outcome, TrustTier};
+pub use signing::{NodeSigned, SigningContext};
 pub use traits::{
 	ConsentInspect, DidControl, JobCreator, JobOutcome, NodeInspect, NodeWorkload,
 	ReputationInspect, ReputationSink, SlashReason, Slasher,

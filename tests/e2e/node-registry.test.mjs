@@ -4,9 +4,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
-import { stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { u8aToHex } from '@polkadot/util';
 import { startDevNode } from './lib/dev-node.mjs';
 import { inBlock, waitForEvent } from './lib/extrinsics.mjs';
+import { keyOwnershipProof } from './lib/nodes.mjs';
 
 const UNIT = 1_000_000_000_000n;
 const NODE_KEY_SEED = '//tessera-e2e-node';
@@ -29,7 +30,7 @@ test('a registered node holds its stake, its off-chain worker sends heartbeats, 
   const stake = 5n * UNIT;
 
   // The node key signs the owner's account to show it agrees to serve it.
-  const proof = nodeKey.sign(u8aConcat(stringToU8a('tessera/node-key-ownership'), owner.publicKey));
+  const proof = keyOwnershipProof(api, nodeKey, owner);
   // GPU, 512 GB disk, 1 000 Mbit/s, 16 compute units, in the documented bit layout.
   const capabilities = 1n | (512n << 8n) | (1000n << 40n) | (16n << 72n);
   const heldBefore = (await api.query.system.account(owner.address)).data.reserved.toBigInt();
@@ -85,7 +86,7 @@ test('a registration whose key proof was made for another account is refused', a
   const dave = keyring.addFromUri('//Dave');
   const eve = keyring.addFromUri('//Eve');
   const nodeKey = keyring.addFromUri('//tessera-e2e-stolen-key');
-  const proofForEve = nodeKey.sign(u8aConcat(stringToU8a('tessera/node-key-ownership'), eve.publicKey));
+  const proofForEve = keyOwnershipProof(api, nodeKey, eve);
 
   await assert.rejects(
     inBlock(

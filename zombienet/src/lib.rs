@@ -36,7 +36,8 @@ pub const STAKE: u128 = 20 * UNIT;
 /// One TSRA.
 pub const UNIT: u128 = 1_000_000_000_000;
 
-/// What the chain's node registry asks a node key to sign, followed by the owner's account.
+/// What the chain's node registry asks a node key to sign, followed by the chain's genesis
+/// hash and the owner's account.
 const KEY_OWNERSHIP_CONTEXT: &[u8] = b"tessera/node-key-ownership";
 /// The offchain storage prefix of a node key's trainer URL (the proof-of-compute worker's).
 const TRAINER_URL_PREFIX: &[u8] = b"tessera/proof-of-compute/trainer-url/";
@@ -163,7 +164,8 @@ impl TesseraNetwork {
 			.context("setting the trainer URL")?;
 
 			let owner = (collator.owner)();
-			chain.submit(&register(&owner, &key), &owner).await?;
+			let genesis = chain.client.genesis_hash();
+			chain.submit(&register(&owner, &key, genesis.as_ref()), &owner).await?;
 			let owner_id = owner.public_key().0;
 			let id = events
 				.wait_for(
@@ -189,9 +191,14 @@ impl TesseraNetwork {
 	}
 }
 
-/// `NodeRegistry::register` of a CPU trainer with key `key`, owned by `owner`.
-fn register(owner: &Keypair, key: &Keypair) -> zombienet_sdk::subxt::tx::DynamicPayload {
-	let proof = key.sign(&[KEY_OWNERSHIP_CONTEXT, &owner.public_key().0].concat());
+/// `NodeRegistry::register` of a CPU trainer with key `key`, owned by `owner`, on the chain
+/// of `genesis`.
+fn register(
+	owner: &Keypair,
+	key: &Keypair,
+	genesis: &[u8],
+) -> zombienet_sdk::subxt::tx::DynamicPayload {
+	let proof = key.sign(&[KEY_OWNERSHIP_CONTEXT, genesis, &owner.public_key().0].concat());
 	tx(
 		"NodeRegistry",
 		"register",

@@ -38,7 +38,8 @@ fn tee_capabilities() -> Capabilities {
 /// Registers a TEE node with every role for `owner`; returns its id and key.
 pub fn registered<T: Config>(owner: &T::AccountId) -> (NodeId, NodePublic) {
 	let key = NodePublic::generate_pair(None);
-	let proof = key.sign(&key_ownership_message(owner)).expect("the keystore signs");
+	let genesis = Pallet::<T>::genesis_hash();
+	let proof = key.sign(&key_ownership_message(&genesis, owner)).expect("the keystore signs");
 	let node = NextNodeId::<T>::get();
 	Pallet::<T>::do_register(
 		owner.clone(),
@@ -60,7 +61,9 @@ fn signed_heartbeat<T: Config>(
 ) -> (Heartbeat<BlockNumberFor<T>>, NodeSignature) {
 	let now = frame_system::Pallet::<T>::block_number();
 	let heartbeat = Heartbeat { node, period: Pallet::<T>::period_of(now), block: now };
-	let signature = key.sign(&heartbeat.encode()).expect("the keystore signs");
+	let signature = key
+		.sign(&heartbeat.signed_bytes(&Pallet::<T>::genesis_hash()))
+		.expect("the keystore signs");
 	(heartbeat, signature)
 }
 
@@ -76,7 +79,8 @@ mod benchmarks {
 			registered::<T>(&owner);
 		}
 		let key = NodePublic::generate_pair(None);
-		let proof = key.sign(&key_ownership_message(&owner)).expect("the keystore signs");
+		let genesis = Pallet::<T>::genesis_hash();
+		let proof = key.sign(&key_ownership_message(&genesis, &owner)).expect("the keystore signs");
 		let node = NextNodeId::<T>::get();
 
 		#[extrinsic_call]

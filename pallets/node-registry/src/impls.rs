@@ -18,6 +18,12 @@ use tessera_primitives::{node::InactiveReason, NodeRole, Outcome, SlashReason};
 use types::{key_ownership_message, Sweep};
 
 impl<T: Config> Pallet<T> {
+	/// The hash of this chain's genesis block, which every message a node key signs names
+	/// ([`tessera_primitives::signing`]). `frame_system` keeps it when it prunes older hashes.
+	pub fn genesis_hash() -> T::Hash {
+		frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
+	}
+
 	/// The heartbeat period block `block` lies in.
 	pub fn period_of(block: BlockNumberFor<T>) -> PeriodIndex {
 		(block / T::HeartbeatPeriod::get()).saturated_into()
@@ -58,7 +64,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(stake >= Self::minimum_stake(&capabilities), Error::<T>::StakeBelowMinimum);
 		ensure!(!NodeOfKey::<T>::contains_key(&node_key), Error::<T>::NodeKeyInUse);
 		ensure!(
-			node_key.verify(&key_ownership_message(&owner), &key_proof),
+			node_key.verify(&key_ownership_message(&Self::genesis_hash(), &owner), &key_proof),
 			Error::<T>::BadKeyOwnershipProof
 		);
 		let count = NodeCount::<T>::get();

@@ -72,8 +72,8 @@ use polkadot_sdk::{
 	frame_system, sp_core, sp_runtime,
 };
 use tessera_primitives::{
-	Capabilities, NodeId, NodeInspect, NodePublic, NodeSignature, NodeStatus, NodeWorkload,
-	ReputationSink, Slasher,
+	Capabilities, NodeId, NodeInspect, NodePublic, NodeSignature, NodeSigned, NodeStatus,
+	NodeWorkload, ReputationSink, Slasher,
 };
 
 const LOG_TARGET: &str = "runtime::node-registry";
@@ -445,7 +445,7 @@ pub mod pallet {
 		/// - `hw_hash`: blake2-256 of the node's hardware report.
 		/// - `node_key`: the node's `tsra` key, not used by any other node.
 		/// - `key_proof`: the node key's signature over
-		///   [`types::key_ownership_message`] of the caller.
+		///   [`types::key_ownership_message`] of this chain's genesis hash and the caller.
 		/// - `stake`: at least the minimum for the capabilities' tier.
 		///
 		/// Emits [`Event::NodeRegistered`].
@@ -629,7 +629,7 @@ pub mod pallet {
 			if heartbeat.period > period || heartbeat.block > now {
 				return Err(InvalidTransaction::Future.into());
 			}
-			if !info.node_key.verify(&heartbeat.encode(), signature) {
+			if !info.node_key.verify(&heartbeat.signed_bytes(&Self::genesis_hash()), signature) {
 				return Err(InvalidTransaction::BadProof.into());
 			}
 			let period_end = Self::period_start(period.saturating_add(1));

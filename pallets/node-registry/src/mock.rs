@@ -1,7 +1,6 @@
 //! A test runtime with balances and the node registry, and helpers to drive it.
 
 use crate::{self as pallet_node_registry, types::key_ownership_message, Roles};
-use codec::Encode;
 use polkadot_sdk::{
 	frame_support::{self, derive_impl, parameter_types, traits::Hooks, weights::Weight},
 	frame_system, pallet_balances,
@@ -14,7 +13,7 @@ use polkadot_sdk::{
 };
 use std::sync::Arc;
 use tessera_primitives::{
-	Capabilities, NodeId, NodePublic, NodeRole, NodeSignature, NodeWorkload, Outcome,
+	Capabilities, NodeId, NodePublic, NodeRole, NodeSignature, NodeSigned, NodeWorkload, Outcome,
 	ReputationSink, SlashReason,
 };
 
@@ -246,7 +245,7 @@ pub fn register_node(owner: AccountId, seed: &str, stake: Balance) -> NodeId {
 		basic_capabilities(),
 		hw_hash(seed),
 		node_public(&pair),
-		node_sign(&pair, &key_ownership_message(&owner)),
+		node_sign(&pair, &key_ownership_message(&NodeRegistry::genesis_hash(), &owner)),
 		stake,
 	)
 	.expect("registration succeeds");
@@ -260,6 +259,6 @@ pub fn signed_heartbeat(
 ) -> (crate::Heartbeat<u64>, NodeSignature) {
 	let now = System::block_number();
 	let heartbeat = crate::Heartbeat { node, period: NodeRegistry::period_of(now), block: now };
-	let signature = node_sign(pair, &heartbeat.encode());
+	let signature = node_sign(pair, &heartbeat.signed_bytes(&NodeRegistry::genesis_hash()));
 	(heartbeat, signature)
 }

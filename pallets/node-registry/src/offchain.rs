@@ -81,8 +81,10 @@ impl<T: Config> Pallet<T> {
 		}
 
 		let heartbeat = Heartbeat { node, period, block: now };
-		let submitted =
-			key.sign(&heartbeat.encode()).ok_or(SendError::Signing).and_then(|signature| {
+		let submitted = key
+			.sign(&heartbeat.signed_bytes(&Self::genesis_hash()))
+			.ok_or(SendError::Signing)
+			.and_then(|signature| {
 				let call = Call::<T>::heartbeat { heartbeat, signature };
 				let xt = <T as CreateAuthorizedTransaction<Call<T>>>::create_authorized_transaction(
 					call.into(),

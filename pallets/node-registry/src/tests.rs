@@ -19,8 +19,8 @@ use polkadot_sdk::{
 	sp_runtime::{DispatchError, Perbill, RuntimeAppPublic},
 };
 use tessera_primitives::{
-	node::InactiveReason, Capabilities, NodeInspect, NodePublic, NodeRole, NodeStatus, Outcome,
-	SlashReason, Slasher,
+	node::InactiveReason, Capabilities, NodeInspect, NodePublic, NodeRole, NodeSigned, NodeStatus,
+	Outcome, SigningContext, SlashReason, Slasher,
 };
 
 fn held(who: AccountId) -> Balance {
@@ -47,7 +47,7 @@ fn register_with(
 		capabilities,
 		hw_hash(seed),
 		node_public(&pair),
-		node_sign(&pair, &key_ownership_message(&owner)),
+		node_sign(&pair, &key_ownership_message(&NodeRegistry::genesis_hash(), &owner)),
 		stake,
 	)
 }
@@ -191,7 +191,7 @@ fn node_keys_are_unique_and_need_a_proof_of_ownership() {
 				basic_capabilities(),
 				hw_hash("carol"),
 				node_public(&carol),
-				node_sign(&carol, &key_ownership_message(&ALICE)),
+				node_sign(&carol, &key_ownership_message(&NodeRegistry::genesis_hash(), &ALICE)),
 				50,
 			),
 			Error::<Test>::BadKeyOwnershipProof
@@ -442,6 +442,50 @@ fn authorize_accepts_a_valid_heartbeat_once_per_period() {
 	});
 }
 
+fn genesis() -> polkadot_sdk::sp_core::H256 {
+	NodeRegistry::genesis_hash()
+}
+
+#[test]
+fn replaying_a_heartbeat_from_another_chain_or_another_kind_of_message_fails() {
+	test(|| {
+		let node = register_node(ALICE, "node-a", 50);
+		let (heartbeat, _) = signed_heartbeat(node, &node_pair("node-a"));
+		let other_chain = polkadot_sdk::sp_core::H256::repeat_byte(0xee);
+		assert_ne!(other_chain, genesis());
+		let elsewhere = node_sign(&node_pair("node-a"), &heartbeat.signed_bytes(&other_chain));
+		assert_eq!(authorize(heartbeat.clone(), elsewhere), Err(InvalidTransaction::BadProof));
+		let as_a_commit = node_sign(
+			&node_pair("node-a"),
+			&SigningContext::Commit.message(&genesis(), &heartbeat),
+		);
+		assert_eq!(authorize(heartbeat.clone(), as_a_commit), Err(InvalidTransaction::BadProof));
+		let unbound = node_sign(&node_pair("node-a"), &heartbeat.encode());
+		assert_eq!(authorize(heartbeat, unbound), Err(InvalidTransaction::BadProof));
+	});
+}
+
+#[test]
+fn replaying_a_key_ownership_proof_from_another_chain_fails() {
+	test(|| {
+		let pair = node_pair("node-a");
+		let other_chain = polkadot_sdk::sp_core::H256::repeat_byte(0xee);
+		assert_noop!(
+			NodeRegistry::register(
+				RuntimeOrigin::signed(ALICE),
+				roles(&[NodeRole::Trainer]),
+				region("eu"),
+				basic_capabilities(),
+				hw_hash("node-a"),
+				node_public(&pair),
+				node_sign(&pair, &key_ownership_message(&other_chain, &ALICE)),
+				50,
+			),
+			Error::<Test>::BadKeyOwnershipProof
+		);
+	});
+}
+
 #[test]
 fn authorize_refuses_forged_unknown_and_mistimed_heartbeats() {
 	test(|| {
@@ -461,11 +505,11 @@ fn authorize_refuses_forged_unknown_and_mistimed_heartbeats() {
 		assert_eq!(authorize(unknown, signature), Err(InvalidTransaction::BadSigner));
 
 		let future = crate::Heartbeat { period: 1, ..heartbeat.clone() };
-		let signature = node_sign(&node_pair("node-a"), &future.encode());
+		let signature = node_sign(&node_pair("node-a"), &future.signed_bytes(&genesis()));
 		assert_eq!(authorize(future, signature), Err(InvalidTransaction::Future));
 
 		run_to_block(PERIOD);
-		let signature = node_sign(&node_pair("node-a"), &heartbeat.encode());
+		let signature = node_sign(&node_pair("node-a"), &heartbeat.signed_bytes(&genesis()));
 		assert_eq!(authorize(heartbeat.clone(), signature.clone()), Err(InvalidTransaction::Stale));
 		assert_noop!(
 			NodeRegistry::heartbeat(RawOrigin::Authorized.into(), heartbeat, signature),

@@ -6,7 +6,9 @@ use polkadot_sdk::{
 	sp_core::H256,
 };
 use scale_info::TypeInfo;
-use tessera_primitives::{Capabilities, NodeId, NodePublic, NodeRole, NodeStatus};
+use tessera_primitives::{
+	Capabilities, NodeId, NodePublic, NodeRole, NodeSigned, NodeStatus, SigningContext,
+};
 
 /// A heartbeat period, counted from genesis: block `n` lies in period `n / HeartbeatPeriod`.
 pub type PeriodIndex = u32;
@@ -99,14 +101,17 @@ pub struct Sweep {
 	pub last: Option<NodeId>,
 }
 
-/// Domain separation for the signature that proves control of a node key at registration.
-pub const KEY_OWNERSHIP_CONTEXT: &[u8] = b"tessera/node-key-ownership";
+/// The message a node key signs to show it agrees to serve `owner` on the chain of
+/// `genesis`: `tessera/node-key-ownership`, the genesis hash and the SCALE encoding of
+/// `owner` (for a 32-byte account, its raw bytes), concatenated
+/// ([`SigningContext::KeyOwnership`]).
+pub fn key_ownership_message<Hash: Encode, AccountId: Encode>(
+	genesis: &Hash,
+	owner: &AccountId,
+) -> alloc::vec::Vec<u8> {
+	SigningContext::KeyOwnership.message(genesis, owner)
+}
 
-/// The message a node key signs to show it agrees to serve `owner`: the bytes of
-/// [`KEY_OWNERSHIP_CONTEXT`] followed by the SCALE encoding of `owner` (for a 32-byte
-/// account, its raw bytes), so that `tessera-node key sign` can produce it.
-pub fn key_ownership_message<AccountId: Encode>(owner: &AccountId) -> alloc::vec::Vec<u8> {
-	let mut message = KEY_OWNERSHIP_CONTEXT.to_vec();
-	owner.encode_to(&mut message);
-	message
+impl<BlockNumber: Encode> NodeSigned for Heartbeat<BlockNumber> {
+	const CONTEXT: SigningContext = SigningContext::Heartbeat;
 }

@@ -26,6 +26,7 @@ use polkadot_sdk::{
 		Perbill, RuntimeAppPublic,
 	},
 };
+use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
 	commitment_hash, Architecture, BackendClass, Cid, CommitmentPayload, HyperParameters, JobState,
 	NodePublic,
@@ -225,7 +226,7 @@ fn open_check<T: Config>() -> (u64, AvailabilityProof, tessera_primitives::NodeS
 	let validator = AvailabilityChecks::<T>::get(id).expect("open").validator;
 	let proof = AvailabilityProof { check: id, validator };
 	let signature = member_key::<T>(validator)
-		.sign(&crate::types::availability_message(&proof))
+		.sign(&proof.signed_bytes(&Pallet::<T>::genesis_hash()))
 		.expect("it signs");
 	(id, proof, signature)
 }
@@ -250,11 +251,12 @@ fn upholding_verdict<T: Config>(job: JobId, node: NodeId) -> Verdict {
 	}
 }
 
-fn panel_commit_of(verdict: &Verdict) -> PanelCommit {
+fn panel_commit_of<T: Config>(verdict: &Verdict) -> PanelCommit {
 	PanelCommit {
 		job: verdict.job,
 		checkpoint: verdict.checkpoint,
 		node: verdict.node,
+		draw: Disputes::<T>::get(verdict.job).expect("disputed").draws,
 		hash: verdict_hash(verdict, &PANEL_SALT),
 	}
 }
@@ -310,8 +312,9 @@ fn closed_round<T: Config>() -> (JobId, Aggregation, tessera_primitives::NodeSig
 		inputs_root: inputs_root(cids.iter().map(|cid| cid.as_slice())),
 		participants: cids.len() as u32,
 	};
-	let signature =
-		member_key::<T>(node).sign(&aggregation_message(&aggregation)).expect("it signs");
+	let signature = member_key::<T>(node)
+		.sign(&aggregation.signed_bytes(&Pallet::<T>::genesis_hash()))
+		.expect("it signs");
 	(job, aggregation, signature)
 }
 
@@ -376,7 +379,9 @@ mod benchmarks {
 		let (job, trainers) = running_job::<T>();
 		let (node, key) = trainers[0].clone();
 		let commitment = commit_of(job, node);
-		let signature = key.sign(&commit_message(&commitment)).expect("the keystore signs");
+		let signature = key
+			.sign(&commitment.signed_bytes(&Pallet::<T>::genesis_hash()))
+			.expect("the keystore signs");
 
 		#[extrinsic_call]
 		_(RawOrigin::Authorized, commitment, signature);
@@ -389,7 +394,9 @@ mod benchmarks {
 		let (job, trainers) = running_job::<T>();
 		let (node, key) = trainers[0].clone();
 		let commitment = commit_of(job, node);
-		let signature = key.sign(&commit_message(&commitment)).expect("the keystore signs");
+		let signature = key
+			.sign(&commitment.signed_bytes(&Pallet::<T>::genesis_hash()))
+			.expect("the keystore signs");
 		let call = Call::<T>::commit { commit: commitment, signature };
 
 		#[block]
@@ -407,7 +414,9 @@ mod benchmarks {
 	#[benchmark]
 	fn reveal() {
 		let (job, opening, key) = long_job::<T>(true);
-		let signature = key.sign(&reveal_message(&opening)).expect("the keystore signs");
+		let signature = key
+			.sign(&opening.signed_bytes(&Pallet::<T>::genesis_hash()))
+			.expect("the keystore signs");
 
 		#[extrinsic_call]
 		_(RawOrigin::Authorized, opening, signature);
@@ -420,7 +429,9 @@ mod benchmarks {
 	#[benchmark]
 	fn authorize_reveal() -> Result<(), BenchmarkError> {
 		let (_, opening, key) = long_job::<T>(true);
-		let signature = key.sign(&reveal_message(&opening)).expect("the keystore signs");
+		let signature = key
+			.sign(&opening.signed_bytes(&Pallet::<T>::genesis_hash()))
+			.expect("the keystore signs");
 		let call = Call::<T>::reveal { reveal: opening, signature };
 
 		#[block]
@@ -451,9 +462,10 @@ mod benchmarks {
 	fn panel_commit() {
 		let job = disputed_job::<T>();
 		let member = Panels::<T>::get(job)[0];
-		let sealed = panel_commit_of(&upholding_verdict::<T>(job, member));
-		let signature =
-			member_key::<T>(member).sign(&panel_commit_message(&sealed)).expect("it signs");
+		let sealed = panel_commit_of::<T>(&upholding_verdict::<T>(job, member));
+		let signature = member_key::<T>(member)
+			.sign(&sealed.signed_bytes(&Pallet::<T>::genesis_hash()))
+			.expect("it signs");
 
 		#[extrinsic_call]
 		_(RawOrigin::Authorized, sealed, signature);
@@ -465,9 +477,10 @@ mod benchmarks {
 	fn authorize_panel_commit() -> Result<(), BenchmarkError> {
 		let job = disputed_job::<T>();
 		let member = Panels::<T>::get(job)[0];
-		let sealed = panel_commit_of(&upholding_verdict::<T>(job, member));
-		let signature =
-			member_key::<T>(member).sign(&panel_commit_message(&sealed)).expect("it signs");
+		let sealed = panel_commit_of::<T>(&upholding_verdict::<T>(job, member));
+		let signature = member_key::<T>(member)
+			.sign(&sealed.signed_bytes(&Pallet::<T>::genesis_hash()))
+			.expect("it signs");
 		let call = Call::<T>::panel_commit { commit: sealed, signature };
 
 		#[block]
@@ -487,8 +500,10 @@ mod benchmarks {
 		let job = disputed_job::<T>();
 		let panel = Panels::<T>::get(job);
 		for member in &panel {
-			Pallet::<T>::do_panel_commit(panel_commit_of(&upholding_verdict::<T>(job, *member)))
-				.expect("a member's commit");
+			Pallet::<T>::do_panel_commit(panel_commit_of::<T>(&upholding_verdict::<T>(
+				job, *member,
+			)))
+			.expect("a member's commit");
 		}
 		let (last, others) = panel.split_last().expect("a panel");
 		for member in others {
@@ -497,8 +512,9 @@ mod benchmarks {
 				.expect("a member's reveal");
 		}
 		let opening = PanelReveal { verdict: upholding_verdict::<T>(job, *last), salt: PANEL_SALT };
-		let signature =
-			member_key::<T>(*last).sign(&panel_reveal_message(&opening)).expect("it signs");
+		let signature = member_key::<T>(*last)
+			.sign(&opening.signed_bytes(&Pallet::<T>::genesis_hash()))
+			.expect("it signs");
 		let settled = Disputes::<T>::get(job).map(|dispute| dispute.segment.checkpoint);
 
 		#[extrinsic_call]
@@ -514,13 +530,16 @@ mod benchmarks {
 		let job = disputed_job::<T>();
 		let panel = Panels::<T>::get(job);
 		for member in &panel {
-			Pallet::<T>::do_panel_commit(panel_commit_of(&upholding_verdict::<T>(job, *member)))
-				.expect("a member's commit");
+			Pallet::<T>::do_panel_commit(panel_commit_of::<T>(&upholding_verdict::<T>(
+				job, *member,
+			)))
+			.expect("a member's commit");
 		}
 		let opening =
 			PanelReveal { verdict: upholding_verdict::<T>(job, panel[0]), salt: PANEL_SALT };
-		let signature =
-			member_key::<T>(panel[0]).sign(&panel_reveal_message(&opening)).expect("it signs");
+		let signature = member_key::<T>(panel[0])
+			.sign(&opening.signed_bytes(&Pallet::<T>::genesis_hash()))
+			.expect("it signs");
 		let call = Call::<T>::panel_reveal { reveal: opening, signature };
 
 		#[block]

@@ -99,7 +99,6 @@ impl<T: Config> Pallet<T> {
 			probes: segment.probes,
 		});
 		dispute.segment = segment;
-		dispute.draws = 0;
 		Self::draw_panel(job, &mut dispute, &[]);
 		Disputes::<T>::insert(job, dispute);
 	}
@@ -239,7 +238,7 @@ impl<T: Config> Pallet<T> {
 		// Nobody judges their own work: neither a replica's owner nor the aggregate's author's.
 		let mut replicas = Assignments::<T>::get(job).unwrap_or_default().into_inner();
 		replicas.extend(Self::aggregate_of(job, dispute.segment.checkpoint).map(|(node, ..)| node));
-		let subject = (b"tessera/panel", job, dispute.segments, dispute.draws).encode();
+		let subject = (b"tessera/panel", job, dispute.draws).encode();
 		let mut drawn = Self::draw_nodes(&subject, T::PanelSize::get(), &replicas, |node| {
 			T::Nodes::is_active(node)
 				&& T::Nodes::has_role(node, NodeRole::Validator)
@@ -278,6 +277,7 @@ impl<T: Config> Pallet<T> {
 		let panel = Panels::<T>::get(commit.job);
 		// A verdict committed once the panel's reveals are open could copy one of them.
 		if commit.checkpoint != dispute.segment.checkpoint
+			|| commit.draw != dispute.draws
 			|| PanelCommits::<T>::contains_key(commit.job, commit.node)
 			|| Self::verdicts_open(commit.job, &dispute, &panel)
 		{

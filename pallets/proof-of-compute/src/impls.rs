@@ -329,13 +329,20 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// The hash of this chain's genesis block, which every message a node key signs names
+	/// ([`tessera_primitives::signing`]). `frame_system` keeps it when it prunes older hashes.
+	pub fn genesis_hash() -> T::Hash {
+		frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero())
+	}
+
+	/// Checks that `node`'s key signed `message` for this chain.
 	pub(crate) fn check_signature(
 		node: NodeId,
-		message: &[u8],
+		message: &impl tessera_primitives::NodeSigned,
 		signature: &NodeSignature,
 	) -> Result<(), TransactionValidityError> {
 		let key = T::Nodes::node_key(node).ok_or(InvalidTransaction::BadSigner)?;
-		if key.verify(&message, signature) {
+		if key.verify(&message.signed_bytes(&Self::genesis_hash()), signature) {
 			Ok(())
 		} else {
 			Err(InvalidTransaction::BadProof.into())

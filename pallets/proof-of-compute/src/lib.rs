@@ -11,7 +11,10 @@
 //! - Every checkpoint, each replica first [`Pallet::commit`]s `commitment_hash(payload, node,
 //!   salt)` and, once all replicas committed (or [`Config::RevealDelay`] passed),
 //!   [`Pallet::reveal`]s payload and salt; both are authorized transactions signed by the
-//!   node key, checked before the pool accepts them. The same rule that opens a
+//!   node key, checked before the pool accepts them. Everything a node key signs names its
+//!   kind and this chain's genesis hash ([`tessera_primitives::signing`]), so no signature
+//!   counts as another kind of message or on another chain, and a panel commit names the
+//!   draw it was made for. The same rule that opens a
 //!   checkpoint's reveals closes its commits, so a replica that would copy a rival's
 //!   revealed digests has nothing to copy until its own commit phase is over: a checkpoint
 //!   it did not commit in time stays missing, and it commits the next one still open.
@@ -1034,8 +1037,8 @@ pub mod pallet {
 		/// Commits a replica to a checkpoint without showing it.
 		///
 		/// Origin: authorized; [`Pallet::authorize_commit`] checked the node key's signature
-		/// over [`types::commit_message`], the assignment and the checkpoint order before the
-		/// pool took it. Emits [`Event::Committed`].
+		/// over the commit for this chain ([`tessera_primitives::signing`]), the assignment
+		/// and the checkpoint order before the pool took it. Emits [`Event::Committed`].
 		#[pallet::call_index(2)]
 		#[pallet::authorize(Pallet::<T>::authorize_commit)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_commit())]
@@ -1053,8 +1056,8 @@ pub mod pallet {
 		/// Opens a commit: the payload and the salt it was committed with.
 		///
 		/// Origin: authorized; [`Pallet::authorize_reveal`] checked the node key's signature
-		/// over [`types::reveal_message`], that the reveal is due and that it matches the
-		/// commit. Emits [`Event::Revealed`], and verification's events after the final
+		/// over the reveal for this chain ([`tessera_primitives::signing`]), that the reveal
+		/// is due and that it matches the commit. Emits [`Event::Revealed`], and verification's events after the final
 		/// checkpoint's last reveal.
 		#[pallet::call_index(3)]
 		#[pallet::authorize(Pallet::<T>::authorize_reveal)]
@@ -1150,7 +1153,8 @@ pub mod pallet {
 		///
 		/// Origin: authorized; [`Pallet::authorize_availability_proven`] checked that the
 		/// check is open, that it is the validator's, and the validator's node-key signature
-		/// over [`types::availability_message`]. Emits [`Event::AvailabilityProven`].
+		/// over the proof for this chain ([`tessera_primitives::signing`]). Emits
+		/// [`Event::AvailabilityProven`].
 		#[pallet::call_index(12)]
 		#[pallet::authorize(Pallet::<T>::authorize_availability_proven)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_availability_proven())]
@@ -1191,7 +1195,8 @@ pub mod pallet {
 		///
 		/// Origin: authorized; [`Pallet::authorize_submit_aggregation`] checked that the round
 		/// awaits it, that it is the node's turn, the inputs and the node key's signature over
-		/// [`types::aggregation_message`]. Emits [`Event::RoundAggregated`].
+		/// the aggregate for this chain ([`tessera_primitives::signing`]). Emits
+		/// [`Event::RoundAggregated`].
 		#[pallet::call_index(14)]
 		#[pallet::authorize(Pallet::<T>::authorize_submit_aggregation)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_aggregation())]
@@ -1219,8 +1224,8 @@ pub mod pallet {
 		/// Commits a panel member to its verdict on the disputed segment without showing it.
 		///
 		/// Origin: authorized; [`Pallet::authorize_panel_commit`] checked the node key's
-		/// signature over [`types::panel_commit_message`], the seat and the segment. Emits
-		/// [`Event::VerdictCommitted`].
+		/// signature over the commitment for this chain ([`tessera_primitives::signing`]), the
+		/// seat, the segment and the panel's draw. Emits [`Event::VerdictCommitted`].
 		#[pallet::call_index(6)]
 		#[pallet::authorize(Pallet::<T>::authorize_panel_commit)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_panel_commit())]
@@ -1239,8 +1244,8 @@ pub mod pallet {
 		/// members paid, and bisection moves to the next divergence or the dispute ends.
 		///
 		/// Origin: authorized; [`Pallet::authorize_panel_reveal`] checked the node key's
-		/// signature over [`types::panel_reveal_message`], that reveals are due and that the
-		/// reveal opens the commitment. Emits [`Event::VerdictRevealed`].
+		/// signature over the reveal for this chain ([`tessera_primitives::signing`]), that
+		/// reveals are due and that the reveal opens the commitment. Emits [`Event::VerdictRevealed`].
 		#[pallet::call_index(7)]
 		#[pallet::authorize(Pallet::<T>::authorize_panel_reveal)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_panel_reveal())]
@@ -1269,7 +1274,7 @@ pub mod pallet {
 			signature: &NodeSignature,
 		) -> TransactionValidityWithRefund {
 			Self::check_commit(commit)?;
-			Self::check_signature(commit.node, &types::commit_message(commit), signature)?;
+			Self::check_signature(commit.node, commit, signature)?;
 			Self::validity("TesseraCommit", (commit.job, commit.node, commit.checkpoint))
 		}
 
@@ -1282,7 +1287,7 @@ pub mod pallet {
 		) -> TransactionValidityWithRefund {
 			Self::check_reveal(reveal)?;
 			let payload = &reveal.payload;
-			Self::check_signature(payload.node, &types::reveal_message(reveal), signature)?;
+			Self::check_signature(payload.node, reveal, signature)?;
 			Self::validity("TesseraReveal", (payload.job, payload.node, payload.checkpoint))
 		}
 
@@ -1295,7 +1300,7 @@ pub mod pallet {
 			signature: &NodeSignature,
 		) -> TransactionValidityWithRefund {
 			Self::check_panel_commit(commit)?;
-			Self::check_signature(commit.node, &types::panel_commit_message(commit), signature)?;
+			Self::check_signature(commit.node, commit, signature)?;
 			Self::validity("TesseraPanelCommit", (commit.job, commit.node, commit.checkpoint))
 		}
 
@@ -1308,7 +1313,7 @@ pub mod pallet {
 		) -> TransactionValidityWithRefund {
 			Self::check_panel_reveal(reveal)?;
 			let verdict = &reveal.verdict;
-			Self::check_signature(verdict.node, &types::panel_reveal_message(reveal), signature)?;
+			Self::check_signature(verdict.node, reveal, signature)?;
 			Self::validity("TesseraPanelReveal", (verdict.job, verdict.node, verdict.checkpoint))
 		}
 
@@ -1320,7 +1325,7 @@ pub mod pallet {
 			signature: &NodeSignature,
 		) -> TransactionValidityWithRefund {
 			Self::check_availability_proof(proof)?;
-			Self::check_signature(proof.validator, &types::availability_message(proof), signature)?;
+			Self::check_signature(proof.validator, proof, signature)?;
 			Self::validity("TesseraAvailability", (proof.check, proof.validator, 0))
 		}
 
@@ -1332,8 +1337,7 @@ pub mod pallet {
 			signature: &NodeSignature,
 		) -> TransactionValidityWithRefund {
 			Self::check_aggregation(aggregation)?;
-			let message = types::aggregation_message(aggregation);
-			Self::check_signature(aggregation.node, &message, signature)?;
+			Self::check_signature(aggregation.node, aggregation, signature)?;
 			Self::validity(
 				"TesseraAggregation",
 				(aggregation.job, aggregation.node, aggregation.round),

@@ -12,6 +12,7 @@ use polkadot_sdk::{
 		BuildStorage, FixedU128, Permill,
 	},
 };
+use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
 	Architecture, BackendClass, Capabilities, Cid, CommitmentPayload, HyperParameters, JobId,
 	JobOutcome, JobSpec, NodeId, NodeInspect, NodePublic, NodeRole, NodeSignature, Outcome,
@@ -397,11 +398,13 @@ pub fn salt(node: NodeId) -> [u8; 32] {
 }
 
 pub fn signed_commit(commit: &Commit) -> NodeSignature {
-	node_pair(commit.node).sign(&commit_message(commit)).into()
+	node_pair(commit.node).sign(&commit.signed_bytes(&ProofOfCompute::genesis_hash())).into()
 }
 
 pub fn signed_reveal(reveal: &Reveal) -> NodeSignature {
-	node_pair(reveal.payload.node).sign(&reveal_message(reveal)).into()
+	node_pair(reveal.payload.node)
+		.sign(&reveal.signed_bytes(&ProofOfCompute::genesis_hash()))
+		.into()
 }
 
 pub fn run_to(block: u64) {

@@ -58,6 +58,7 @@ use polkadot_sdk::{
 		RuntimeAppPublic,
 	},
 };
+use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
 	commitment_hash,
 	trainer_api::{
@@ -241,7 +242,8 @@ impl<T: Config> Pallet<T> {
 				// Not due yet, or already on chain.
 				continue;
 			}
-			let signature = key.sign(&reveal_message(&reveal)).ok_or(WorkError::Signing)?;
+			let signature =
+				key.sign(&reveal.signed_bytes(&Self::genesis_hash())).ok_or(WorkError::Signing)?;
 			submit::<T>(Call::reveal { reveal, signature })?;
 			sealed.revealed_at = Some(now);
 		}
@@ -350,7 +352,8 @@ impl<T: Config> Pallet<T> {
 		}
 		let hash = commitment_hash(&sealed.payload, node, &sealed.salt);
 		let commit = Commit { job, checkpoint, node, hash };
-		let signature = key.sign(&commit_message(&commit)).ok_or(WorkError::Signing)?;
+		let signature =
+			key.sign(&commit.signed_bytes(&Self::genesis_hash())).ok_or(WorkError::Signing)?;
 		submit::<T>(Call::commit { commit, signature })?;
 		sealed.committed_at = Some(now);
 		Ok(())

@@ -1,4 +1,6 @@
 use crate::{mock::*, pallet::*, types::*};
+use codec::Encode;
+use polkadot_sdk::sp_core::Pair as _;
 use polkadot_sdk::{
 	frame_support::{
 		assert_noop, assert_ok,
@@ -12,7 +14,8 @@ use polkadot_sdk::{
 	},
 };
 use tessera_primitives::{
-	commitment_hash, BackendClass, JobId, JobState, NodeId, Outcome, SlashReason,
+	commitment_hash, BackendClass, JobId, JobState, NodeId, NodeSigned, Outcome, SigningContext,
+	SlashReason,
 };
 
 pub(crate) fn test(body: impl FnOnce()) {
@@ -390,6 +393,35 @@ fn a_challenge_bonds_and_disputes_only_within_the_window() {
 			ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 1),
 			Error::<Test>::WrongState
 		);
+	});
+}
+
+#[test]
+fn replaying_a_signature_from_another_chain_or_another_kind_of_message_fails() {
+	test(|| {
+		let (job, replicas) = assigned_job();
+		let Call::commit { commit, signature } =
+			commit_call(&payload(job, replicas[0], 0, 10, false))
+		else {
+			unreachable!()
+		};
+		let key = node_pair(commit.node);
+		let other_chain = H256::repeat_byte(0xee);
+		assert_ne!(other_chain, ProofOfCompute::genesis_hash());
+		let forged = [
+			// The same commit, signed on another chain that shares the node key.
+			commit.signed_bytes(&other_chain),
+			// The same bytes, signed as a reveal (or any other kind of message).
+			SigningContext::Reveal.message(&ProofOfCompute::genesis_hash(), &commit),
+			// The bare encoding, with neither context nor chain.
+			commit.encode(),
+		];
+		for message in forged {
+			let call =
+				Call::commit { commit: commit.clone(), signature: key.sign(&message).into() };
+			assert_eq!(authorize(call), Err(InvalidTransaction::BadProof));
+		}
+		assert_ok!(authorize(Call::commit { commit, signature }));
 	});
 }
 

@@ -6,7 +6,9 @@ use polkadot_sdk::{
 	sp_core::H256,
 };
 use scale_info::TypeInfo;
-use tessera_primitives::{Cid, CommitmentPayload, JobId, JobSpec, JobState, NodeId};
+use tessera_primitives::{
+	Cid, CommitmentPayload, JobId, JobSpec, JobState, NodeId, NodeSigned, SigningContext,
+};
 
 /// A job: what it asks for, who pays, and where it is.
 #[derive(
@@ -106,8 +108,9 @@ pub struct Dispute<Balance, BlockNumber> {
 	pub deadline: BlockNumber,
 	/// The block of the current segment's first panel commit.
 	pub first_commit: Option<BlockNumber>,
-	/// Panels drawn for the current segment.
-	pub draws: u8,
+	/// Panels drawn in this dispute; the current one is the `draws`-th, and its members'
+	/// commits name it, so that a commit made for one panel counts for no other.
+	pub draws: u32,
 	/// Segments settled so far.
 	pub segments: u32,
 	/// Training steps re-executed so far.
@@ -164,6 +167,9 @@ pub struct PanelCommit {
 	pub checkpoint: u32,
 	/// The panel member.
 	pub node: NodeId,
+	/// The panel's draw ([`Dispute::draws`]): a member seated again for the same segment
+	/// commits anew, and its earlier commit, which anyone could resubmit, is stale.
+	pub draw: u32,
 	/// See [`verdict_hash`].
 	pub hash: H256,
 }
@@ -286,48 +292,28 @@ pub fn shard_of(node: NodeId, seed: &H256, round: u32, shards: u32) -> u32 {
 	draw % shards.max(1)
 }
 
-/// Domain separators of what node keys sign for this pallet, so that no signature made for
-/// one purpose passes for another.
-pub const COMMIT_CONTEXT: &[u8] = b"tessera/poc-commit";
-/// See [`COMMIT_CONTEXT`].
-pub const REVEAL_CONTEXT: &[u8] = b"tessera/poc-reveal";
-/// See [`COMMIT_CONTEXT`].
-pub const PANEL_COMMIT_CONTEXT: &[u8] = b"tessera/poc-panel-commit";
-/// See [`COMMIT_CONTEXT`].
-pub const PANEL_REVEAL_CONTEXT: &[u8] = b"tessera/poc-panel-reveal";
-/// See [`COMMIT_CONTEXT`].
-pub const AVAILABILITY_CONTEXT: &[u8] = b"tessera/poc-availability";
-/// See [`COMMIT_CONTEXT`].
-pub const AGGREGATION_CONTEXT: &[u8] = b"tessera/poc-aggregation";
-
-/// The bytes a node key signs to commit.
-pub fn commit_message(commit: &Commit) -> alloc::vec::Vec<u8> {
-	(COMMIT_CONTEXT, commit).encode()
+impl NodeSigned for Commit {
+	const CONTEXT: SigningContext = SigningContext::Commit;
 }
 
-/// The bytes a node key signs to reveal.
-pub fn reveal_message(reveal: &Reveal) -> alloc::vec::Vec<u8> {
-	(REVEAL_CONTEXT, reveal).encode()
+impl NodeSigned for Reveal {
+	const CONTEXT: SigningContext = SigningContext::Reveal;
 }
 
-/// The bytes a node key signs to commit to a verdict.
-pub fn panel_commit_message(commit: &PanelCommit) -> alloc::vec::Vec<u8> {
-	(PANEL_COMMIT_CONTEXT, commit).encode()
+impl NodeSigned for PanelCommit {
+	const CONTEXT: SigningContext = SigningContext::PanelCommit;
 }
 
-/// The bytes a node key signs to reveal a verdict.
-pub fn panel_reveal_message(reveal: &PanelReveal) -> alloc::vec::Vec<u8> {
-	(PANEL_REVEAL_CONTEXT, reveal).encode()
+impl NodeSigned for PanelReveal {
+	const CONTEXT: SigningContext = SigningContext::PanelReveal;
 }
 
-/// The bytes a node key signs to prove availability.
-pub fn availability_message(proof: &AvailabilityProof) -> alloc::vec::Vec<u8> {
-	(AVAILABILITY_CONTEXT, proof).encode()
+impl NodeSigned for AvailabilityProof {
+	const CONTEXT: SigningContext = SigningContext::Availability;
 }
 
-/// The bytes a node key signs to commit an aggregate.
-pub fn aggregation_message(aggregation: &Aggregation) -> alloc::vec::Vec<u8> {
-	(AGGREGATION_CONTEXT, aggregation).encode()
+impl NodeSigned for Aggregation {
+	const CONTEXT: SigningContext = SigningContext::Aggregation;
 }
 
 /// Checkpoints of a job of `steps` steps committing every `every` steps; `None` when the

@@ -5,11 +5,19 @@ import { stringToHex, stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { inBlock } from './extrinsics.mjs';
 
 /**
+ * The node key `nodeKey`'s signature agreeing to serve `owner` on the chain `api` is
+ * connected to: the bytes of the context, the chain's genesis hash and the owner's account.
+ */
+export function keyOwnershipProof(api, nodeKey, owner) {
+  return nodeKey.sign(u8aConcat(stringToU8a('tessera/node-key-ownership'), api.genesisHash.toU8a(), owner.publicKey));
+}
+
+/**
  * Registers a CPU node owned by `owner` whose node key is the keyring pair `nodeKey`,
  * bonding `stake`, offering `roles` (a trainer by default); returns its node id.
  */
 export async function registerNode(api, owner, nodeKey, stake, roles = ['Trainer']) {
-  const proof = nodeKey.sign(u8aConcat(stringToU8a('tessera/node-key-ownership'), owner.publicKey));
+  const proof = keyOwnershipProof(api, nodeKey, owner);
   const { events } = await inBlock(
     api.tx.nodeRegistry.register(roles, 'eu-west', 512n << 8n, u8aToHex(new Uint8Array(32).fill(3)),
       u8aToHex(nodeKey.publicKey), u8aToHex(proof), stake),

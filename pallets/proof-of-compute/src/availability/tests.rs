@@ -12,6 +12,7 @@ use polkadot_sdk::{
 	sp_core::Pair as _,
 	sp_runtime::{transaction_validity::InvalidTransaction, Perbill},
 };
+use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{JobId, JobState, NodeId, SlashReason};
 
 /// An eight-checkpoint job its three replicas trained honestly, accepted.
@@ -24,7 +25,8 @@ fn accepted_job() -> (JobId, Vec<NodeId>) {
 
 fn proof_call(check: u64, validator: NodeId) -> Call<Test> {
 	let proof = AvailabilityProof { check, validator };
-	let signature = node_pair(validator).sign(&availability_message(&proof)).into();
+	let signature =
+		node_pair(validator).sign(&proof.signed_bytes(&ProofOfCompute::genesis_hash())).into();
 	Call::availability_proven { proof, signature }
 }
 

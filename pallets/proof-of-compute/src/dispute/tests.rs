@@ -19,6 +19,7 @@ use polkadot_sdk::{
 	sp_core::{Pair as _, H256},
 	sp_runtime::transaction_validity::InvalidTransaction,
 };
+use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
 	BackendClass, Cid, CommitmentPayload, JobId, JobState, NodeId, Outcome, SlashReason,
 };
@@ -109,15 +110,19 @@ fn panel_commit_call(verdict: &Verdict) -> Call<Test> {
 		job: verdict.job,
 		checkpoint: verdict.checkpoint,
 		node: verdict.node,
+		draw: Disputes::<Test>::get(verdict.job).unwrap().draws,
 		hash: verdict_hash(verdict, &panel_salt(verdict.node)),
 	};
-	let signature = node_pair(commit.node).sign(&panel_commit_message(&commit)).into();
+	let signature =
+		node_pair(commit.node).sign(&commit.signed_bytes(&ProofOfCompute::genesis_hash())).into();
 	Call::panel_commit { commit, signature }
 }
 
 fn panel_reveal_call(verdict: Verdict) -> Call<Test> {
 	let reveal = PanelReveal { salt: panel_salt(verdict.node), verdict };
-	let signature = node_pair(reveal.verdict.node).sign(&panel_reveal_message(&reveal)).into();
+	let signature = node_pair(reveal.verdict.node)
+		.sign(&reveal.signed_bytes(&ProofOfCompute::genesis_hash()))
+		.into();
 	Call::panel_reveal { reveal, signature }
 }
 
@@ -539,6 +544,26 @@ fn authorize_refuses_verdicts_from_outside_the_panel_or_out_of_turn() {
 		run_to(System::block_number() + REVEAL_DELAY);
 		assert_eq!(authorize(panel_reveal_call(changed)), Err(InvalidTransaction::BadProof));
 		assert_ok!(authorize(panel_reveal_call(first)));
+	});
+}
+
+#[test]
+fn resubmitting_a_panel_commit_made_for_an_earlier_draw_fails() {
+	test(|| {
+		let (job, replicas) = long_job();
+		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 2));
+		let first = panel(job);
+		let answering = first[0];
+		let early = panel_commit_call(&verdict(job, answering, honest(2)));
+		panel_answers(job, |member| (member == answering).then(|| honest(2)));
+		run_to(Disputes::<Test>::get(job).unwrap().deadline);
+
+		// The member that answered sits on the next panel of the same segment; its old
+		// commit, public since it was pooled, names the draw it was made for.
+		assert!(panel(job).contains(&answering));
+		assert_eq!(authorize(early), Err(InvalidTransaction::Stale));
+		assert_ok!(authorize(panel_commit_call(&verdict(job, answering, honest(2)))));
 	});
 }
 

@@ -9,6 +9,7 @@ use super::{fetch_from_peer, local_work, submit, trainer_url, WorkError};
 use crate::{pallet::*, types::*, LOG_TARGET};
 use alloc::string::String;
 use polkadot_sdk::sp_runtime::RuntimeAppPublic;
+use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{trainer_api::cid_to_string, NodeId, NodeInspect, NodePublic};
 
 /// Checks the worker looks after in one run, over all local keys.
@@ -37,7 +38,8 @@ impl<T: Config> Pallet<T> {
 			.ok_or(WorkError::NoEndpoint)?;
 		fetch_from_peer(&trainer_url(key), &cid_to_string(&check.cid), &peer)?;
 		let proof = AvailabilityProof { check: id, validator };
-		let signature = key.sign(&availability_message(&proof)).ok_or(WorkError::Signing)?;
+		let signature =
+			key.sign(&proof.signed_bytes(&Self::genesis_hash())).ok_or(WorkError::Signing)?;
 		submit::<T>(Call::availability_proven { proof, signature })
 	}
 }

@@ -24,6 +24,7 @@ use polkadot_sdk::{
 		RuntimeAppPublic,
 	},
 };
+use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
 	trainer_api::{Reexecution, VerifyRequest},
 	JobId, NodeId, NodePublic,
@@ -169,12 +170,14 @@ impl<T: Config> Pallet<T> {
 			job: verdict.job,
 			checkpoint: verdict.checkpoint,
 			node: verdict.node,
+			draw: Disputes::<T>::get(verdict.job).map_or(0, |dispute| dispute.draws),
 			hash: verdict_hash(verdict, &sealed.salt),
 		};
 		if Self::check_panel_commit(&commit).is_ok() {
 			if !recently(sealed.committed_at, now) {
-				let signature =
-					key.sign(&panel_commit_message(&commit)).ok_or(WorkError::Signing)?;
+				let signature = key
+					.sign(&commit.signed_bytes(&Self::genesis_hash()))
+					.ok_or(WorkError::Signing)?;
 				submit::<T>(Call::panel_commit { commit, signature })?;
 				sealed.committed_at = Some(now);
 			}
@@ -184,7 +187,8 @@ impl<T: Config> Pallet<T> {
 		if recently(sealed.revealed_at, now) || Self::check_panel_reveal(&reveal).is_err() {
 			return Ok(());
 		}
-		let signature = key.sign(&panel_reveal_message(&reveal)).ok_or(WorkError::Signing)?;
+		let signature =
+			key.sign(&reveal.signed_bytes(&Self::genesis_hash())).ok_or(WorkError::Signing)?;
 		submit::<T>(Call::panel_reveal { reveal, signature })?;
 		sealed.revealed_at = Some(now);
 		Ok(())

@@ -14,6 +14,7 @@ use polkadot_sdk::{
 	sp_core::H256,
 	sp_runtime::{offchain::http, offchain::storage::StorageValueRef, RuntimeAppPublic},
 };
+use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
 	trainer_api::{cid_from_string, Aggregate, AggregateRequest},
 	Cid, JobId, NodeId, NodePublic,
@@ -64,7 +65,8 @@ impl<T: Config> Pallet<T> {
 			// The round moved on while the trainer averaged.
 			return Ok(());
 		}
-		let signature = key.sign(&aggregation_message(&aggregation)).ok_or(WorkError::Signing)?;
+		let signature =
+			key.sign(&aggregation.signed_bytes(&Self::genesis_hash())).ok_or(WorkError::Signing)?;
 		submit::<T>(Call::submit_aggregation { aggregation, signature })?;
 		if last_sent.is_none() {
 			Self::remember(job, &sent_key);

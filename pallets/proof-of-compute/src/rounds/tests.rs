@@ -14,6 +14,7 @@ use polkadot_sdk::{
 	sp_core::{Pair as _, H256},
 	sp_runtime::transaction_validity::InvalidTransaction,
 };
+use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{BackendClass, CommitmentPayload, JobId, JobState, NodeId, Outcome};
 
 const ROUNDS: u32 = 3;
@@ -81,7 +82,9 @@ fn aggregation(job: JobId, node: NodeId, digest: u8) -> Aggregation {
 }
 
 fn aggregation_call(aggregation: Aggregation) -> Call<Test> {
-	let signature = node_pair(aggregation.node).sign(&aggregation_message(&aggregation)).into();
+	let signature = node_pair(aggregation.node)
+		.sign(&aggregation.signed_bytes(&ProofOfCompute::genesis_hash()))
+		.into();
 	Call::submit_aggregation { aggregation, signature }
 }
 
