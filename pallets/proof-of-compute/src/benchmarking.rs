@@ -6,10 +6,7 @@
 use super::*;
 use crate::{
 	trap::trap_seal,
-	types::{
-		aggregation_message, commit_message, inputs_root, panel_commit_message,
-		panel_reveal_message, reveal_message, verdict_hash, AGGREGATORS,
-	},
+	types::{inputs_root, verdict_hash, AGGREGATORS},
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -145,6 +142,7 @@ fn all_but_one_revealed<T: Config>() -> (JobId, (NodeId, NodePublic)) {
 fn accepted_job<T: Config>() -> JobId {
 	let (job, (last, _)) = all_but_one_revealed::<T>();
 	Pallet::<T>::do_reveal(reveal_of(job, last)).expect("the last reveal");
+	Pallet::<T>::verify(job);
 	job
 }
 
@@ -210,6 +208,7 @@ fn long_job<T: Config>(diverging: bool) -> (JobId, Reveal, NodePublic) {
 fn disputed_job<T: Config>() -> JobId {
 	let (job, last, _) = long_job::<T>(true);
 	Pallet::<T>::do_reveal(last).expect("the last reveal");
+	Pallet::<T>::verify(job);
 	assert!(!Panels::<T>::get(job).is_empty(), "validators were drawn");
 	job
 }
@@ -409,8 +408,8 @@ mod benchmarks {
 		Ok(())
 	}
 
-	/// The last reveal of the most replicas, all disagreeing: it runs verification, bisects
-	/// the longest job and draws a panel.
+	/// The last reveal of the most replicas of the longest job: it records the work and
+	/// schedules verification for the next block.
 	#[benchmark]
 	fn reveal() {
 		let (job, opening, key) = long_job::<T>(true);
@@ -420,6 +419,22 @@ mod benchmarks {
 
 		#[extrinsic_call]
 		_(RawOrigin::Authorized, opening, signature);
+
+		let next = frame_system::Pallet::<T>::block_number() + 1u32.into();
+		assert!(Due::<T>::get(next).contains(&job));
+	}
+
+	/// Verification of the longest job, its most replicas all disagreeing: it bisects the
+	/// whole job and draws a panel.
+	#[benchmark]
+	fn verify() {
+		let (job, last, _) = long_job::<T>(true);
+		Pallet::<T>::do_reveal(last).expect("the last reveal");
+
+		#[block]
+		{
+			Pallet::<T>::verify(job);
+		}
 
 		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Disputed));
 		assert!(!Panels::<T>::get(job).is_empty());
@@ -449,6 +464,7 @@ mod benchmarks {
 	fn challenge() {
 		let (job, last, _) = long_job::<T>(false);
 		Pallet::<T>::do_reveal(last).expect("the last reveal");
+		Pallet::<T>::verify(job);
 		let challenger = funded::<T>("challenger");
 
 		#[extrinsic_call]
@@ -619,6 +635,7 @@ mod benchmarks {
 		for (node, _) in &trainers {
 			Pallet::<T>::do_reveal(reveal_of(job, *node))?;
 		}
+		Pallet::<T>::verify(job);
 
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, job, expected, SALT);

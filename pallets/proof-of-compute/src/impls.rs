@@ -411,7 +411,12 @@ impl<T: Config> Pallet<T> {
 				.iter()
 				.all(|replica| Reveals::<T>::contains_key((job, *replica, final_checkpoint)))
 		{
-			Self::verify(job);
+			// Verified in the next block, not in this one: whether a spot-check is drawn
+			// must depend on randomness that did not exist when the replicas signed their
+			// reveals, or the last of them could hold its reveal back until a block that
+			// draws no spot-check.
+			let now = frame_system::Pallet::<T>::block_number();
+			Self::schedule(job, now.saturating_add(One::one()));
 		}
 		Ok(())
 	}
@@ -519,6 +524,9 @@ impl<T: Config> Pallet<T> {
 		for job in due {
 			let Some(info) = Jobs::<T>::get(job) else { continue };
 			weight.saturating_accrue(T::WeightInfo::finalize(u32::from(info.redundancy)));
+			if info.state == JobState::Running {
+				weight.saturating_accrue(T::WeightInfo::verify());
+			}
 			if info.state == JobState::Disputed {
 				// A panel's deadline may settle its segment, as its last reveal would.
 				weight.saturating_accrue(

@@ -22,8 +22,8 @@
 //!   settle is drawn again as a whole, so that nobody sits next to a verdict already shown.
 //!   This rests on block order: a reveal is readable only from the block after it, and no
 //!   commit of its checkpoint is accepted from the block it was accepted in.
-//! - When every final reveal is in (or the deadline passes), final weights digests of the
-//!   job's backend class are compared: a majority (> 50% of the replicas) makes the job
+//! - In the block after the last final reveal (or when the deadline passes), final weights
+//!   digests of the job's backend class are compared: a majority (> 50% of the replicas) makes the job
 //!   `Accepted` and opens a challenge window; no majority, or a spot-check drawn for a
 //!   replica, makes it `Disputed`. Anyone may [`Pallet::challenge`] an accepted job by
 //!   bonding [`Config::ChallengeBond`].

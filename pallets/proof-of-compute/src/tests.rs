@@ -130,6 +130,7 @@ fn train(
 			send(reveal_call(payload(job, *node, checkpoint, digest(*node), last)));
 		}
 	}
+	next_block();
 }
 
 pub(crate) fn held(who: u64) -> u64 {
@@ -370,6 +371,29 @@ fn no_majority_or_a_spot_check_disputes_the_job() {
 }
 
 #[test]
+fn timing_the_last_reveal_does_not_choose_whether_a_spot_check_is_drawn() {
+	test(|| {
+		let (job, replicas) = assigned_job();
+		for checkpoint in 0..2 {
+			let report = |node| payload(job, node, checkpoint, 9, checkpoint == 1);
+			replicas.iter().for_each(|node| send(commit_call(&report(*node))));
+			replicas.iter().for_each(|node| send(reveal_call(report(*node))));
+		}
+		// The last replica revealed in a block whose randomness would draw no spot-check:
+		// nothing is decided in it.
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Running);
+		assert!(!events().iter().any(|event| matches!(event, Event::JobAccepted { .. })));
+
+		// The next block's randomness, unknown when the reveal was signed, draws one.
+		SpotChecked::set(vec![replicas[2]]);
+		next_block();
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Disputed);
+		assert!(events()
+			.contains(&Event::JobDisputed { job, reason: DisputeReason::SpotCheck(replicas[2]) }));
+	});
+}
+
+#[test]
 fn a_challenge_bonds_and_disputes_only_within_the_window() {
 	test(|| {
 		let (job, replicas) = assigned_job();
@@ -524,6 +548,7 @@ fn paying_for_claimed_seconds_fails_and_replicas_are_paid_for_the_work_of_the_sp
 				send(reveal_call(report(*node)));
 			}
 		}
+		next_block();
 		run_to(System::block_number() + CHALLENGE_WINDOW);
 		// The seconds a replica claims change nothing: everyone is paid the 20 steps the
 		// spec says, and the replicas after the boaster are not starved.
@@ -604,6 +629,7 @@ fn copying_after_the_reveal_opens_fails_and_the_copier_counts_as_missing() {
 			send(reveal_call(payload(job, *node, 1, 9, true)));
 		}
 		assert!(!Reveals::<Test>::contains_key((job, copier, 0)));
+		next_block();
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
 
 		// The missed checkpoint is not paid: 10 steps for the copier, 20 for the others.

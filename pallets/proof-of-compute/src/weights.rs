@@ -43,6 +43,7 @@ pub trait WeightInfo {
 	fn commit() -> Weight;
 	fn authorize_commit() -> Weight;
 	fn reveal() -> Weight;
+	fn verify() -> Weight;
 	fn authorize_reveal() -> Weight;
 	fn challenge() -> Weight;
 	fn panel_commit() -> Weight;
@@ -220,6 +221,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		//  Measured:  `20027`
 		//  Estimated: `70565`
 		// Minimum execution time: 674_399_000 picoseconds.
+		Weight::from_parts(699_388_000, 70565)
+			.saturating_add(T::DbWeight::get().reads(64_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
+	}
+	fn verify() -> Weight {
 		Weight::from_parts(699_388_000, 70565)
 			.saturating_add(T::DbWeight::get().reads(64_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
@@ -831,6 +837,11 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads(7_u64))
 	}
 	fn reveal() -> Weight {
+		Weight::from_parts(699_388_000, 70565)
+			.saturating_add(RocksDbWeight::get().reads(64_u64))
+			.saturating_add(RocksDbWeight::get().writes(8_u64))
+	}
+	fn verify() -> Weight {
 		Weight::from_parts(699_388_000, 70565)
 			.saturating_add(RocksDbWeight::get().reads(64_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))

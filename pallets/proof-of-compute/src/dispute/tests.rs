@@ -67,7 +67,7 @@ pub(crate) fn long_job() -> (JobId, Vec<NodeId>) {
 }
 
 /// Every replica commits and reveals every checkpoint; `report(node, checkpoint)` is what
-/// it reveals there.
+/// it reveals there. The chain verifies the result in the next block.
 pub(crate) fn train(replicas: &[NodeId], report: impl Fn(NodeId, u32) -> CommitmentPayload) {
 	for checkpoint in 0..CHECKPOINTS {
 		for node in replicas {
@@ -77,6 +77,7 @@ pub(crate) fn train(replicas: &[NodeId], report: impl Fn(NodeId, u32) -> Commitm
 			send(reveal_call(report(*node, checkpoint)));
 		}
 	}
+	next_block();
 }
 
 /// The payload of a replica whose weights are `digest(checkpoint)` and whose state is

@@ -209,6 +209,7 @@ fn deliver_final_checkpoint(trainer: &Harness, job: JobId, seconds: u64) -> Comm
 	work();
 	let (call, payload) = trainer.only_reveal();
 	send(call);
+	next_block();
 	assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
 	payload
 }
@@ -381,6 +382,7 @@ fn a_lost_reveal_is_sent_again_and_the_final_one_waits_for_it() {
 		let (call, payload) = trainer.only_reveal();
 		assert_eq!(payload, expected_payload(job, node, 1, Some(7)));
 		send(call);
+		next_block();
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
 		work();
 		assert!(trainer.pooled().is_empty());
@@ -458,6 +460,7 @@ fn judged_job() -> (JobId, NodeId, NodePublic) {
 		replicas.iter().for_each(|node| send(commit_call(&report(*node))));
 		replicas.iter().for_each(|node| send(reveal_call(report(*node))));
 	}
+	next_block();
 	assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 1));
 	let member = Panels::<Test>::get(job)[0];
 	(job, member, hold_key(member))

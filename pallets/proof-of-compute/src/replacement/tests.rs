@@ -46,6 +46,8 @@ fn deliver(job: JobId, replicas: &[NodeId], checkpoints: core::ops::Range<u32>) 
 		}
 		payloads.into_iter().for_each(|payload| send(reveal_call(payload)));
 	}
+	// A job whose last reveal came in is verified in the next block.
+	next_block();
 }
 
 /// The registry deactivates `node` and tells the pallet, which acts in the next block.
