@@ -210,7 +210,9 @@ impl<T: Config> Pallet<T> {
 						mean.set_value((kept * u32::from(mean.value())) as BasisPoints);
 					}
 				}
-				SlashReason::AbandonedJob(_) | SlashReason::MissedHeartbeats => {}
+				SlashReason::AbandonedJob(_)
+				| SlashReason::MissedHeartbeats
+				| SlashReason::MissedVerdict(_) => {}
 			}
 			reputation.slash_free.observe(0, 1, memory);
 			reputation.epoch_start = now;
