@@ -631,6 +631,39 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
+impl<T: Config> Pallet<T> {
+	/// Invariants of disputes: a segment starts from a state every replica still in the
+	/// running named where it trained the checkpoint before, and a seated panel can reach a
+	/// majority.
+	#[cfg(any(feature = "try-runtime", test))]
+	pub(crate) fn dispute_invariants() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+		for (job, dispute) in Disputes::<T>::iter() {
+			let panel = Panels::<T>::get(job);
+			ensure!(
+				panel.is_empty() || panel.len() as u32 >= Self::panel_majority(),
+				"a panel too small for a majority"
+			);
+			let info = Jobs::<T>::get(job).ok_or("a dispute without its job")?;
+			let Some(previous) = dispute.segment.checkpoint.checked_sub(1) else { continue };
+			if Federations::<T>::contains_key(job) {
+				continue;
+			}
+			let named: Vec<Cid> = Self::candidates(job, &info, &dispute)
+				.into_iter()
+				.filter(|node| Self::trained(job, *node, previous))
+				.filter_map(|node| Reveals::<T>::get((job, node, previous)))
+				.map(|payload| payload.state_cid)
+				.collect();
+			ensure!(
+				!named.is_empty()
+					&& named.iter().all(|state| *state == dispute.segment.start_state),
+				"a segment that starts from a state not every candidate named"
+			);
+		}
+		Ok(())
+	}
+}
+
 fn same_result(one: &Verdict, other: &Verdict) -> bool {
 	one.weights_digest == other.weights_digest && one.state_cid == other.state_cid
 }

@@ -778,20 +778,37 @@ impl<T: Config> Pallet<T> {
 		};
 		let mut held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		let mut replicas_of_open = alloc::collections::BTreeSet::new();
+		let scheduled: alloc::collections::BTreeSet<JobId> =
+			Due::<T>::iter_values().flatten().collect();
+		let next_job = NextJobId::<T>::get();
 		for (job, info) in Jobs::<T>::iter() {
+			ensure!(job < next_job, "a job id the counter has not reached");
 			if !open(info.state) {
 				continue;
 			}
+			ensure!(scheduled.contains(&job), "an open job with nothing scheduled");
 			let entry = held.entry(info.requester.clone()).or_insert_with(Zero::zero);
 			*entry = entry.saturating_add(info.budget);
 			let replicas = Assignments::<T>::get(job).unwrap_or_default();
 			ensure!(replicas.len() <= usize::from(info.redundancy), "more replicas than asked for");
+			let owners: alloc::collections::BTreeSet<T::AccountId> =
+				replicas.iter().filter_map(|node| T::Nodes::owner(*node)).collect();
+			ensure!(owners.len() == replicas.len(), "replicas of one owner, or unregistered");
 			replicas_of_open.extend(replicas.into_iter().map(|node| (node, job)));
 		}
+		let created: alloc::collections::BTreeSet<JobId> = Jobs::<T>::iter()
+			.filter(|(_, info)| info.state == JobState::Created)
+			.map(|(job, _)| job)
+			.collect();
+		let pending = Pending::<T>::get();
+		ensure!(
+			pending.len() == created.len() && pending.iter().all(|job| created.contains(job)),
+			"Pending is not exactly the jobs waiting for replicas"
+		);
 		for (who, budget) in held {
 			ensure!(
-				T::Currency::balance_on_hold(&HoldReason::JobBudget.into(), &who) >= budget,
-				"a requester's hold does not cover their open jobs"
+				T::Currency::balance_on_hold(&HoldReason::JobBudget.into(), &who) == budget,
+				"a requester's hold is not the budgets of their open jobs"
 			);
 		}
 		let listed: alloc::collections::BTreeSet<_> = OpenJobs::<T>::iter_keys().collect();
@@ -813,6 +830,10 @@ impl<T: Config> Pallet<T> {
 		let duties: alloc::collections::BTreeSet<_> = PanelDuties::<T>::iter_keys().collect();
 		ensure!(duties == seats, "PanelDuties out of step with the panels");
 		for (id, check) in AvailabilityChecks::<T>::iter() {
+			ensure!(
+				id < NextAvailabilityCheck::<T>::get(),
+				"a check id the counter has not reached"
+			);
 			ensure!(
 				CheckOf::<T>::get((check.job, check.node, check.checkpoint)) == Some(id)
 					&& AvailabilityDuties::<T>::contains_key(check.validator, id),
@@ -869,6 +890,7 @@ impl<T: Config> Pallet<T> {
 				"a challenger's hold does not cover their bonds"
 			);
 		}
+		Self::dispute_invariants()?;
 		Self::federation_invariants()
 	}
 }

@@ -417,6 +417,8 @@ pub fn run_to(block: u64) {
 		let next = System::block_number() + 1;
 		System::set_block_number(next);
 		ProofOfCompute::on_poll(next, &mut frame_support::weights::WeightMeter::new());
+		// Every invariant holds at every block boundary, not only where a test ends.
+		ProofOfCompute::do_try_state().expect("the pallet's invariants hold");
 	}
 }
 
