@@ -483,6 +483,13 @@ impl<T: Config> Pallet<T> {
 	) {
 		Disputes::<T>::remove(job);
 		let round = dispute.segment.checkpoint;
+		// Upheld or replaced, the round's aggregate is now what a panel majority computed:
+		// challenging it again would only make the panel re-execute it again.
+		Federations::<T>::mutate(job, |federation| {
+			if let Some(federation) = federation {
+				federation.settled = Some(round);
+			}
+		});
 		let upheld = dispute.convicted.is_empty();
 		let author: Vec<NodeId> =
 			Self::aggregate_of(job, round).map(|(node, ..)| node).into_iter().collect();

@@ -504,6 +504,8 @@ impl<T: Config> Pallet<T> {
 			// until its window closes: the rounds built on it are what a rewind undoes.
 			let next = checkpoint.saturating_add(1);
 			ensure!(!Aggregations::<T>::contains_key(job, next), Error::<T>::AggregateSuperseded);
+			let settled = Federations::<T>::get(job).and_then(|federation| federation.settled);
+			ensure!(settled < Some(checkpoint), Error::<T>::AggregateSettled);
 		} else {
 			ensure!(checkpoint < info.checkpoints, Error::<T>::UnknownCheckpoint);
 		}

@@ -958,6 +958,8 @@ pub mod pallet {
 		/// A later round's aggregate was committed on top of this one: it can no longer be
 		/// challenged.
 		AggregateSuperseded,
+		/// A dispute settled this round's aggregate already: it can no longer be challenged.
+		AggregateSettled,
 	}
 
 	#[pallet::hooks]

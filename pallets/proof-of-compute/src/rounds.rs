@@ -53,6 +53,7 @@ impl<T: Config> Pallet<T> {
 				previous_inputs: Default::default(),
 				aggregators: Default::default(),
 				draws: 0,
+				settled: None,
 			},
 		);
 		Self::deposit_event(Event::FederatedJobCreated { job, rounds, shards });

@@ -253,6 +253,9 @@ pub struct Federation<BlockNumber> {
 	pub aggregators: BoundedVec<NodeId, ConstU32<AGGREGATORS>>,
 	/// How many times aggregators were drawn for the round so far.
 	pub draws: u8,
+	/// The latest round whose aggregate a dispute settled: it, and every round before it,
+	/// can no longer be challenged.
+	pub settled: Option<u32>,
 }
 
 /// What an aggregator commits for a round: the federated average of the round's updates.

@@ -406,6 +406,29 @@ fn a_challenge_of_an_honest_aggregate_costs_the_challenger_its_bond_and_the_roun
 }
 
 #[test]
+fn challenging_an_upheld_aggregate_again_fails() {
+	test(|| {
+		let (job, participants) = federated_job(3);
+		deliver(job, &participants, 0);
+		let author = aggregators(job)[0];
+		send(aggregation_call(aggregation(job, author, honest_aggregate(0))));
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 0));
+		panel_answers(job, |_| Some(honest_aggregate(0)));
+		assert_eq!(Federations::<Test>::get(job).unwrap().settled, Some(0));
+
+		// A second bond would only make another panel re-execute what one settled.
+		let challenger_before = Balances::balance(&CHALLENGER);
+		assert_noop!(
+			ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 0),
+			Error::<Test>::AggregateSettled
+		);
+		assert_eq!(Balances::balance(&CHALLENGER), challenger_before);
+		assert!(Disputes::<Test>::get(job).is_none());
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Running);
+	});
+}
+
+#[test]
 fn a_participant_that_stops_after_its_round_closed_is_replaced_from_the_next_round() {
 	test(|| {
 		let (job, participants) = federated_job(3);
