@@ -3,7 +3,6 @@
 use super::*;
 use crate::types::key_ownership_message;
 use alloc::vec;
-use codec::Encode;
 use frame_support::{
 	pallet_prelude::{Authorize, TransactionSource},
 	traits::{fungible::Mutate, Get},

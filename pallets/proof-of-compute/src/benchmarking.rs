@@ -427,7 +427,7 @@ mod benchmarks {
 	/// Verification of the longest job, its most replicas all disagreeing: it bisects the
 	/// whole job and draws a panel.
 	#[benchmark]
-	fn verify() {
+	fn verify_result() {
 		let (job, last, _) = long_job::<T>(true);
 		Pallet::<T>::do_reveal(last).expect("the last reveal");
 

@@ -527,7 +527,7 @@ impl<T: Config> Pallet<T> {
 			let Some(info) = Jobs::<T>::get(job) else { continue };
 			weight.saturating_accrue(T::WeightInfo::finalize(u32::from(info.redundancy)));
 			if info.state == JobState::Running {
-				weight.saturating_accrue(T::WeightInfo::verify());
+				weight.saturating_accrue(T::WeightInfo::verify_result());
 			}
 			if info.state == JobState::Disputed {
 				// A panel's deadline may settle its segment, as its last reveal would.

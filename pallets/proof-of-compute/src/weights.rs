@@ -43,7 +43,7 @@ pub trait WeightInfo {
 	fn commit() -> Weight;
 	fn authorize_commit() -> Weight;
 	fn reveal() -> Weight;
-	fn verify() -> Weight;
+	fn verify_result() -> Weight;
 	fn authorize_reveal() -> Weight;
 	fn challenge() -> Weight;
 	fn panel_commit() -> Weight;
@@ -225,7 +225,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(64_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
-	fn verify() -> Weight {
+	fn verify_result() -> Weight {
 		Weight::from_parts(699_388_000, 70565)
 			.saturating_add(T::DbWeight::get().reads(64_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
@@ -841,7 +841,7 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads(64_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
-	fn verify() -> Weight {
+	fn verify_result() -> Weight {
 		Weight::from_parts(699_388_000, 70565)
 			.saturating_add(RocksDbWeight::get().reads(64_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
