@@ -783,8 +783,12 @@ impl<T: Config> Pallet<T> {
 		let scheduled: alloc::collections::BTreeSet<JobId> =
 			Due::<T>::iter_values().flatten().collect();
 		let next_job = NextJobId::<T>::get();
+		let mut created = alloc::collections::BTreeSet::new();
 		for (job, info) in Jobs::<T>::iter() {
 			ensure!(job < next_job, "a job id the counter has not reached");
+			if info.state == JobState::Created {
+				created.insert(job);
+			}
 			if !open(info.state) {
 				continue;
 			}
@@ -798,10 +802,6 @@ impl<T: Config> Pallet<T> {
 			ensure!(owners.len() == replicas.len(), "replicas of one owner, or unregistered");
 			replicas_of_open.extend(replicas.into_iter().map(|node| (node, job)));
 		}
-		let created: alloc::collections::BTreeSet<JobId> = Jobs::<T>::iter()
-			.filter(|(_, info)| info.state == JobState::Created)
-			.map(|(job, _)| job)
-			.collect();
 		let pending = Pending::<T>::get();
 		ensure!(
 			pending.len() == created.len() && pending.iter().all(|job| created.contains(job)),
@@ -831,11 +831,9 @@ impl<T: Config> Pallet<T> {
 		}
 		let duties: alloc::collections::BTreeSet<_> = PanelDuties::<T>::iter_keys().collect();
 		ensure!(duties == seats, "PanelDuties out of step with the panels");
+		let next_check = NextAvailabilityCheck::<T>::get();
 		for (id, check) in AvailabilityChecks::<T>::iter() {
-			ensure!(
-				id < NextAvailabilityCheck::<T>::get(),
-				"a check id the counter has not reached"
-			);
+			ensure!(id < next_check, "a check id the counter has not reached");
 			ensure!(
 				CheckOf::<T>::get((check.job, check.node, check.checkpoint)) == Some(id)
 					&& AvailabilityDuties::<T>::contains_key(check.validator, id),
