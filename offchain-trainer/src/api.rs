@@ -75,9 +75,9 @@ struct Run {
 }
 
 fn job_key(job: u64, spec: &TrainingSpec) -> JobKey {
-	let round = spec
-		.round
-		.map(|round| (round.round, spec.resume.as_ref().map(|resume| resume.state_cid.clone())));
+	let round = spec.round.map(|round| {
+		(round.round, spec.resume.as_ref().map(|resume| resume.state.state_cid.clone()))
+	});
 	(job, round)
 }
 
@@ -188,6 +188,9 @@ impl From<TrainError> for ApiError {
 			TrainError::EmptyDataset => Self::bad_request("empty_dataset", message),
 			TrainError::BadState { .. } => {
 				Self::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_state", message)
+			}
+			TrainError::WrongState { .. } => {
+				Self::new(StatusCode::UNPROCESSABLE_ENTITY, "wrong_state", message)
 			}
 			TrainError::Diverged(_) => {
 				Self::new(StatusCode::UNPROCESSABLE_ENTITY, "diverged", message)
@@ -340,9 +343,9 @@ fn session<'a>(
 	dataset: &'a Dataset,
 	store: &'a ContentStore,
 ) -> Result<Session<'a>, TrainError> {
-	let TrainingSpec { architecture, hyper_parameters, backend, base_state_cid, resume, .. } = spec;
-	let (state, step) = match (resume, base_state_cid) {
-		(Some(Resume { state_cid, step }), _) => (state_cid, step),
+	let TrainingSpec { architecture, hyper_parameters, backend, base_state, resume, .. } = spec;
+	let (state, step) = match (resume, base_state) {
+		(Some(Resume { state, step }), _) => (state, step),
 		(None, Some(base)) => (base, 0),
 		(None, None) => {
 			return Session::start(architecture, dataset, hyper_parameters, backend, store)
@@ -373,10 +376,10 @@ async fn verify(
 	if request.to_step <= request.from_step {
 		return Err(ApiError::bad_request("empty_segment", "to_step must be after from_step"));
 	}
-	if request.state_cid.is_none() && request.from_step != 0 {
+	if request.start_state.is_none() && request.from_step != 0 {
 		return Err(ApiError::bad_request(
 			"missing_state",
-			"a segment that does not start at step 0 needs the state_cid it starts from",
+			"a segment that does not start at step 0 needs the start_state it starts from",
 		));
 	}
 	let key =
@@ -437,7 +440,7 @@ fn reexecution<'a>(
 	dataset: &'a Dataset,
 	store: &'a ContentStore,
 ) -> Result<Session<'a>, TrainError> {
-	match &request.state_cid {
+	match &request.start_state {
 		Some(state) => Session::resume(
 			request.spec.architecture.clone(),
 			dataset,

@@ -5,6 +5,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
+use tessera_primitives::digest::H256;
 use tessera_trainer::{
 	aggregate::{fed_avg, RoundShape, Update},
 	api,
@@ -12,6 +13,7 @@ use tessera_trainer::{
 	data::{Builtin, Dataset, DatasetRef},
 	hwinfo::HardwareReport,
 	model::Architecture,
+	state::StartState,
 	store::{self, ContentStore},
 	train::{HyperParameters, Session, StepReport},
 };
@@ -48,6 +50,10 @@ enum Command {
 		/// The training state committed after `from` steps.
 		#[arg(long)]
 		state: String,
+		/// The weights digest committed for that state (`0x`-prefixed hex); a state whose
+		/// weights hash otherwise is refused.
+		#[arg(long)]
+		digest: H256,
 		/// Steps completed in that state.
 		#[arg(long)]
 		from: u64,
@@ -197,7 +203,7 @@ fn main() -> anyhow::Result<()> {
 				eprintln!("loss curve written to {}", path.display());
 			}
 		}
-		Command::Verify { job, state, from, to } => {
+		Command::Verify { job, state, digest, from, to } => {
 			let store = cli.open_store()?;
 			let dataset = job.dataset(&store)?;
 			let mut session = Session::resume(
@@ -206,7 +212,7 @@ fn main() -> anyhow::Result<()> {
 				job.hyper_parameters(),
 				job.backend,
 				&store,
-				&state,
+				&StartState { state_cid: state.clone(), weights_digest: *digest },
 				*from,
 			)?;
 			print_commitments(&run(&mut session, *to)?.1)?;

@@ -11,6 +11,19 @@ use burn::{
 	store::ModuleRecord,
 	tensor::{Bytes, Tensor, TensorData},
 };
+use serde::{Deserialize, Serialize};
+use tessera_primitives::digest::{parameters_digest, H256};
+
+/// A training state to start from, as the chain names it: a CID and the weights digest a
+/// majority agreed on for it. Content under the CID is only as good as whoever stored it,
+/// so a run starts from it only if its weights hash to that digest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartState {
+	/// The state's CID.
+	pub state_cid: String,
+	/// The digest its weights must have.
+	pub weights_digest: H256,
+}
 
 /// Saves `network` and returns the state's CID.
 pub fn save(network: Network, store: &ContentStore) -> Result<String, TrainError> {
@@ -28,6 +41,24 @@ pub fn load(network: Network, store: &ContentStore, cid: &str) -> Result<Network
 	let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
 		.map_err(|error| bad_state(error.to_string()))?;
 	network.try_load_record(record).map_err(|error| bad_state(error.to_string()))
+}
+
+/// Loads `start` into `network`, refusing a state whose weights digest is not the one named.
+pub fn load_agreed(
+	network: Network,
+	store: &ContentStore,
+	start: &StartState,
+) -> Result<Network, TrainError> {
+	let network = load(network, store, &start.state_cid)?;
+	let found = parameters_digest(weights_of(&network).iter().map(Vec::as_slice));
+	if found != start.weights_digest {
+		return Err(TrainError::WrongState {
+			cid: start.state_cid.clone(),
+			named: start.weights_digest,
+			found,
+		});
+	}
+	Ok(network)
 }
 
 /// The network's weights, tensor by tensor in canonical parameter order.

@@ -16,7 +16,7 @@ use crate::{
 	backend::{Backend, Matmul},
 	data::Dataset,
 	model::{Architecture, ArchitectureError, Initializer, Network},
-	state::{gradients_of, load, save, weights_of, with_weights},
+	state::{gradients_of, load_agreed, save, weights_of, with_weights, StartState},
 	store::{ContentStore, StoreError},
 };
 use burn::{
@@ -65,6 +65,17 @@ pub enum TrainError {
 		cid: String,
 		/// What is wrong.
 		reason: String,
+	},
+	/// A training state's weights are not the ones the request named: whoever stored the
+	/// content under that CID is not to be trusted, and nothing starts from it.
+	#[error("training state {cid} has weights digest {found:?}, not the {named:?} named")]
+	WrongState {
+		/// Its CID.
+		cid: String,
+		/// The digest the request named.
+		named: H256,
+		/// The digest of its weights.
+		found: H256,
 	},
 	/// The content store failed.
 	#[error(transparent)]
@@ -187,24 +198,25 @@ impl<'a> Session<'a> {
 		})
 	}
 
-	/// A run that goes on from the training state `state_cid` committed after `step` steps.
+	/// A run that goes on from the training state `start` committed after `step` steps;
+	/// refused unless the state's weights have the digest `start` names.
 	pub fn resume(
 		architecture: Architecture,
 		dataset: &'a Dataset,
 		hyper: HyperParameters,
 		backend: Backend,
 		store: &'a ContentStore,
-		state_cid: &str,
+		start: &StartState,
 		step: u64,
 	) -> Result<Self, TrainError> {
 		let mut session = Self::start(architecture, dataset, hyper, backend, store)?;
 		if step > session.hyper.steps {
 			return Err(TrainError::BadState {
-				cid: state_cid.to_owned(),
+				cid: start.state_cid.clone(),
 				reason: format!("step {step} is past the job's {} steps", session.hyper.steps),
 			});
 		}
-		session.network = load(session.network, store, state_cid)?;
+		session.network = load_agreed(session.network, store, start)?;
 		session.step = step;
 		Ok(session)
 	}

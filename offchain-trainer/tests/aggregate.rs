@@ -1,10 +1,11 @@
 //! Federated averaging of states trained in the content store.
 
 use tessera_trainer::{
-	aggregate::{fed_avg, Privacy, RoundShape, Update},
+	aggregate::{fed_avg, Aggregate, Privacy, RoundShape, Update},
 	backend::Backend,
 	data::Builtin,
 	model::Architecture,
+	state::StartState,
 	store::ContentStore,
 	train::{HyperParameters, Session, TrainError},
 };
@@ -26,10 +27,12 @@ fn trained(store: &ContentStore, seed: u64) -> (String, Vec<Vec<f32>>) {
 	(commitment.state_cid, session.weights())
 }
 
-/// The weights of a stored state.
-fn weights_in(store: &ContentStore, state_cid: &str) -> Vec<Vec<f32>> {
+/// The weights of an aggregate's stored state, which must have the digest it reports.
+fn weights_in(store: &ContentStore, round: &Aggregate) -> Vec<Vec<f32>> {
 	let digits = Builtin::Digits.load();
-	Session::resume(mlp(), &digits, hyper(0), Backend::Reference, store, state_cid, 10)
+	let start =
+		StartState { state_cid: round.state_cid.clone(), weights_digest: round.weights_digest };
+	Session::resume(mlp(), &digits, hyper(0), Backend::Reference, store, &start, 10)
 		.unwrap()
 		.weights()
 }
@@ -50,7 +53,7 @@ fn updates_are_averaged_by_their_samples() {
 	assert_eq!(round.noise_std, None);
 	assert_eq!(fed_avg(&shape(&mlp), &store, None, &updates, None).unwrap(), round);
 
-	let averaged = weights_in(&store, &round.state_cid);
+	let averaged = weights_in(&store, &round);
 	for ((average, a), b) in
 		averaged.iter().flatten().zip(wa.iter().flatten()).zip(wb.iter().flatten())
 	{
@@ -90,7 +93,7 @@ fn private_rounds_clip_each_update_and_add_calibrated_noise() {
 	let round = fed_avg(&shape(&mlp), &store, Some(&base), &updates, Some(&privacy)).unwrap();
 	let std = round.noise_std.unwrap();
 	assert!((std - 1e-3 * (2.0 * 1.25e5f64.ln()).sqrt() / 0.5).abs() < 1e-12);
-	let private = weights_in(&store, &round.state_cid);
+	let private = weights_in(&store, &round);
 	// The clipped delta has norm 1e-3; what is left is noise of standard deviation `std`.
 	let moved: Vec<f64> = private
 		.iter()

@@ -7,6 +7,7 @@ use tessera_trainer::{
 	backend::Backend,
 	data::Builtin,
 	model::Architecture,
+	state::StartState,
 	store::ContentStore,
 	train::{Commitment, HyperParameters, Session},
 };
@@ -84,7 +85,10 @@ fn a_segment_re_executed_from_its_checkpoint_commits_the_same_digests() {
 		hyper(60),
 		Backend::Reference,
 		&store,
-		&original[0].state_cid,
+		&StartState {
+			state_cid: original[0].state_cid.clone(),
+			weights_digest: original[0].weights_digest,
+		},
 		20,
 	)
 	.unwrap();

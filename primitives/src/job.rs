@@ -122,6 +122,16 @@ pub struct JobSpec {
 	pub backend: BackendClass,
 }
 
+impl JobSpec {
+	/// The state training starts from; `None` for weights drawn from the seed.
+	pub fn base_state(&self) -> Option<TrainedWeights> {
+		(!self.base_weights.is_empty()).then(|| TrainedWeights {
+			weights: self.base_weights.clone(),
+			digest: self.base_digest,
+		})
+	}
+}
+
 impl HyperParameters {
 	/// The optimiser steps checkpoint `checkpoint` trains: `checkpoint_every`, fewer for a last
 	/// checkpoint cut short by `steps`, none past the end.
@@ -180,14 +190,17 @@ impl JobSpec {
 	}
 }
 
-/// What a finalized job produced.
+/// A training state as the chain names it: what a finalized job produced, or a state that
+/// training or re-execution starts from. The digest is the part a majority agreed on; a
+/// trainer refuses content under the CID whose weights hash to anything else, so a state of
+/// somebody's own making cannot pass for the agreed one.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
 pub struct TrainedWeights {
-	/// Where the new weights are.
+	/// Where the weights are: the training state's CID.
 	pub weights: Cid,
-	/// Their digest.
+	/// Their digest, as `digest` computes it.
 	pub digest: H256,
 }
 

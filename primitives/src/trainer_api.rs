@@ -15,11 +15,11 @@
 //! the [`Aggregate`]; a participant's [`JobRequest`] names its [`Round`] and shard.
 
 use crate::{
-	job::{Architecture, JobSpec, MAX_CID_LEN},
+	job::{Architecture, JobSpec, TrainedWeights, MAX_CID_LEN},
 	BackendClass, Cid, CommitmentPayload, JobId, NodeId,
 };
 use alloc::{format, string::String, vec::Vec};
-use data_encoding::{BASE32_NOPAD, HEXLOWER_PERMISSIVE};
+use data_encoding::{BASE32_NOPAD, HEXLOWER, HEXLOWER_PERMISSIVE};
 use polkadot_sdk::sp_core::H256;
 use serde::{Deserialize, Serialize};
 
@@ -113,7 +113,7 @@ pub struct JobRequest {
 	pub backend: Backend,
 	/// The training state to start from; absent to start from the seed.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
-	pub base_state_cid: Option<String>,
+	pub base_state: Option<StartState>,
 	/// Where a replica that took over mid-job resumes; absent to train from the start.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
 	pub resume: Option<Resume>,
@@ -135,11 +135,31 @@ pub struct Round {
 	pub shards: u32,
 }
 
+/// A training state the chain names, in the trainer's JSON: the trainer refuses to start
+/// from content under the CID whose weights digest is not `weights_digest`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartState {
+	/// The state's CID string.
+	pub state_cid: String,
+	/// The weights digest agreed for it, `0x`-prefixed hex.
+	pub weights_digest: String,
+}
+
+impl From<&TrainedWeights> for StartState {
+	fn from(state: &TrainedWeights) -> Self {
+		Self {
+			state_cid: cid_to_string(&state.weights),
+			weights_digest: format!("0x{}", HEXLOWER.encode(state.digest.as_bytes())),
+		}
+	}
+}
+
 /// A committed state and the step it was committed at, to resume training from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resume {
-	/// The state's CID string.
-	pub state_cid: String,
+	/// The state.
+	#[serde(flatten)]
+	pub state: StartState,
 	/// Steps completed in it.
 	pub step: u64,
 }
@@ -183,17 +203,15 @@ impl JobRequest {
 				BackendClass::CpuReference => Backend::Reference,
 				BackendClass::Gpu => Backend::Wgpu,
 			},
-			base_state_cid: (!spec.base_weights.is_empty())
-				.then(|| cid_to_string(&spec.base_weights)),
+			base_state: spec.base_state().as_ref().map(StartState::from),
 			resume: None,
 			round: None,
 		})
 	}
 
-	/// The same request for a replica that resumes the state with CID bytes `state`, committed
-	/// after `step` steps.
-	pub fn resuming(self, state: &[u8], step: u64) -> Self {
-		Self { resume: Some(Resume { state_cid: cid_to_string(state), step }), ..self }
+	/// The same request for a replica that resumes `state`, committed after `step` steps.
+	pub fn resuming(self, state: &TrainedWeights, step: u64) -> Self {
+		Self { resume: Some(Resume { state: state.into(), step }), ..self }
 	}
 
 	/// The same request for round `round` of a federated job, on data shard `shard` of
@@ -305,7 +323,7 @@ pub struct VerifyRequest {
 	/// The state the segment starts from; absent for the job's own start (its base state or
 	/// its seed).
 	#[serde(default, skip_serializing_if = "Option::is_none")]
-	pub state_cid: Option<String>,
+	pub start_state: Option<StartState>,
 	/// Steps completed in that state.
 	pub from_step: u64,
 	/// The step to re-execute up to.
@@ -314,17 +332,17 @@ pub struct VerifyRequest {
 
 impl VerifyRequest {
 	/// The request that re-executes steps `from_step..to_step` of `spec`, job `job`, from
-	/// the state with CID bytes `state` (empty for the job's own start).
+	/// `start` (`None` for the job's own start).
 	pub fn new(
 		job: JobId,
 		spec: &JobSpec,
-		state: &[u8],
+		start: Option<&TrainedWeights>,
 		from_step: u64,
 		to_step: u64,
 	) -> Result<Self, WireError> {
 		Ok(Self {
 			job: JobRequest::new(job, spec)?,
-			state_cid: (!state.is_empty()).then(|| cid_to_string(state)),
+			start_state: start.map(StartState::from),
 			from_step,
 			to_step,
 		})
@@ -504,13 +522,24 @@ mod tests {
 	}
 
 	#[test]
-	fn inline_texts_and_base_weights_travel_and_bad_texts_are_refused() {
+	fn inline_texts_and_start_states_with_their_digests_travel_and_bad_texts_are_refused() {
 		let mut spec = spec();
 		spec.texts = vec![b"hello".to_vec().try_into().unwrap()].try_into().unwrap();
 		spec.base_weights = spec.dataset.clone();
+		spec.base_digest = H256::repeat_byte(0xab);
 		let request = JobRequest::new(1, &spec).unwrap();
 		assert_eq!(request.dataset, Dataset::Texts(vec!["hello".into()]));
-		assert_eq!(request.base_state_cid.as_deref(), Some(CID));
+		assert_eq!(
+			serde_json::to_value(&request).unwrap()["base_state"],
+			serde_json::json!({ "state_cid": CID, "weights_digest": format!("0x{}", "ab".repeat(32)) })
+		);
+		let resumed = request.resuming(&spec.base_state().unwrap(), 50);
+		assert_eq!(
+			serde_json::to_value(&resumed).unwrap()["resume"],
+			serde_json::json!({
+				"state_cid": CID, "weights_digest": format!("0x{}", "ab".repeat(32)), "step": 50
+			})
+		);
 		spec.texts = vec![vec![0xff, 0xfe].try_into().unwrap()].try_into().unwrap();
 		assert_eq!(JobRequest::new(1, &spec), Err(WireError::TextNotUtf8));
 	}

@@ -114,7 +114,10 @@ async fn a_job_trains_once_however_often_it_is_asked_for() {
 			"learning_rate": 0.1, "batch_size": 16, "steps": 20, "checkpoint_every": 10, "seed": 1
 		},
 		"backend": "reference",
-		"state_cid": done["commitments"][0]["state_cid"],
+		"start_state": {
+			"state_cid": done["commitments"][0]["state_cid"],
+			"weights_digest": done["commitments"][0]["weights_digest"]
+		},
 		"from_step": 10,
 		"to_step": 20
 	});
@@ -324,7 +327,7 @@ async fn chain_spec(router: &Router) -> tessera_primitives::JobSpec {
 /// payloads this trainer's own types make.
 #[tokio::test]
 async fn the_chain_workers_request_trains_and_its_report_parses_into_the_same_payloads() {
-	use tessera_primitives::{trainer_api, BackendClass};
+	use tessera_primitives::{trainer_api, BackendClass, TrainedWeights};
 
 	let (_dir, router) = service();
 	let spec = chain_spec(&router).await;
@@ -350,10 +353,11 @@ async fn the_chain_workers_request_trains_and_its_report_parses_into_the_same_pa
 
 	// A dispute panel's worker re-executes either segment: the first from the job's own
 	// start, the second from the state the first committed.
-	let first_state = trainer_api::cid_from_string(&theirs.commitments[0].state_cid).unwrap();
-	for (segment, state) in [(0u64, Vec::new()), (1, first_state.to_vec())] {
+	let first = theirs.commitments[0].payload(21, 0, 4, BackendClass::CpuReference, None).unwrap();
+	let first_state = TrainedWeights { weights: first.state_cid, digest: first.weights_digest };
+	for (segment, state) in [(0u64, None), (1, Some(&first_state))] {
 		let request =
-			trainer_api::VerifyRequest::new(21, &spec, &state, segment * 10, segment * 10 + 10)
+			trainer_api::VerifyRequest::new(21, &spec, state, segment * 10, segment * 10 + 10)
 				.unwrap();
 		let (status, body) = verified(&router, serde_json::to_value(&request).unwrap()).await;
 		assert_eq!(status, StatusCode::OK, "{body}");
@@ -371,19 +375,16 @@ async fn the_chain_workers_request_trains_and_its_report_parses_into_the_same_pa
 
 	// A start state the trainer lacks is refused at once, so that the worker fetches it.
 	let unknown = crate::store::cid_of(b"no such state").to_string();
-	let absent = trainer_api::VerifyRequest::new(
-		21,
-		&spec,
-		&trainer_api::cid_from_string(&unknown).unwrap(),
-		10,
-		20,
-	)
-	.unwrap();
+	let unknown = TrainedWeights {
+		weights: trainer_api::cid_from_string(&unknown).unwrap(),
+		digest: first_state.digest,
+	};
+	let absent = trainer_api::VerifyRequest::new(21, &spec, Some(&unknown), 10, 20).unwrap();
 	let (status, _) =
 		json_call(&router, "POST", "/v1/verify", serde_json::to_value(&absent).unwrap()).await;
 	assert_eq!(status, StatusCode::NOT_FOUND);
 
-	let mut headless = trainer_api::VerifyRequest::new(21, &spec, &[], 10, 20).unwrap();
+	let mut headless = trainer_api::VerifyRequest::new(21, &spec, None, 10, 20).unwrap();
 	let (status, body) =
 		json_call(&router, "POST", "/v1/verify", serde_json::to_value(&headless).unwrap()).await;
 	assert_eq!((status, body["error"].clone()), (StatusCode::BAD_REQUEST, json!("missing_state")));
@@ -399,10 +400,13 @@ async fn a_job_with_a_base_state_trains_on_from_it() {
 	let (_dir, router) = service();
 	let (status, _) = json_call(&router, "POST", "/v1/jobs", job(30, 10)).await;
 	assert_eq!(status, StatusCode::ACCEPTED);
-	let base = finished(&router, 30).await["commitments"][0]["state_cid"].clone();
+	let base_commitment = finished(&router, 30).await["commitments"][0].clone();
+	let base = base_commitment["state_cid"].clone();
+	let base_state =
+		json!({ "state_cid": base, "weights_digest": base_commitment["weights_digest"] });
 
 	let mut fine_tune = job(31, 10);
-	fine_tune["base_state_cid"] = base.clone();
+	fine_tune["base_state"] = base_state.clone();
 	let (status, _) = json_call(&router, "POST", "/v1/jobs", fine_tune).await;
 	assert_eq!(status, StatusCode::ACCEPTED);
 	let tuned = finished(&router, 31).await;
@@ -412,7 +416,7 @@ async fn a_job_with_a_base_state_trains_on_from_it() {
 	let mut verify = job(0, 10);
 	let verify = verify.as_object_mut().unwrap();
 	verify.remove("job");
-	verify.insert("state_cid".into(), base.clone());
+	verify.insert("start_state".into(), base_state.clone());
 	verify.insert("from_step".into(), json!(0));
 	verify.insert("to_step".into(), json!(10));
 	let (status, body) = verified(&router, Value::Object(verify.clone())).await;
@@ -421,11 +425,53 @@ async fn a_job_with_a_base_state_trains_on_from_it() {
 	assert_ne!(tuned["commitments"][0]["state_cid"], base);
 
 	let mut unknown = job(32, 10);
-	unknown["base_state_cid"] = json!(store::cid_of(b"no such state").to_string());
+	unknown["base_state"] = json!({
+		"state_cid": store::cid_of(b"no such state").to_string(),
+		"weights_digest": base_commitment["weights_digest"],
+	});
 	let (status, _) = json_call(&router, "POST", "/v1/jobs", unknown).await;
 	assert!(status.is_client_error() || status.is_server_error(), "{status}");
 	let (status, _) = json_call(&router, "GET", "/v1/jobs/32", Value::Null).await;
 	assert_eq!(status, StatusCode::NOT_FOUND, "a refused job is not kept");
+}
+
+/// A replica that reveals the agreed digest with a state of its own making: the state is in
+/// the store, but its weights are not the ones the chain names for it. Nobody trains or
+/// re-executes from it, whichever way it is named.
+#[tokio::test]
+async fn a_poisoned_start_state_is_refused_whichever_way_it_is_named() {
+	let (_dir, router) = service();
+	let (status, _) = json_call(&router, "POST", "/v1/jobs", job(50, 10)).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let made_up = finished(&router, 50).await["commitments"][0]["state_cid"].clone();
+	let named = json!(format!("0x{}", "ab".repeat(32)));
+	let poisoned = json!({ "state_cid": made_up, "weights_digest": named });
+	let refused = |(status, body): (StatusCode, Value)| {
+		assert_eq!(
+			(status, body["error"].clone()),
+			(StatusCode::UNPROCESSABLE_ENTITY, json!("wrong_state")),
+			"{body}"
+		);
+	};
+
+	let mut fine_tune = job(51, 10);
+	fine_tune["base_state"] = poisoned.clone();
+	refused(json_call(&router, "POST", "/v1/jobs", fine_tune).await);
+	let mut takeover = job(52, 20);
+	takeover["resume"] = json!({ "state_cid": made_up, "weights_digest": named, "step": 10 });
+	refused(json_call(&router, "POST", "/v1/jobs", takeover).await);
+	let mut segment = job(0, 20);
+	let segment = segment.as_object_mut().unwrap();
+	segment.remove("job");
+	segment.insert("start_state".into(), poisoned);
+	segment.insert("from_step".into(), json!(10));
+	segment.insert("to_step".into(), json!(20));
+	refused(json_call(&router, "POST", "/v1/verify", Value::Object(segment.clone())).await);
+	for refused_job in [51, 52] {
+		let (status, _) =
+			json_call(&router, "GET", &format!("/v1/jobs/{refused_job}"), Value::Null).await;
+		assert_eq!(status, StatusCode::NOT_FOUND, "a refused job is not kept");
+	}
 }
 
 /// Round `round` of federated job `id`, ten steps on shard `shard` of four.
@@ -457,7 +503,9 @@ async fn each_round_of_a_federated_job_trains_its_shard_as_a_run_of_its_own() {
 
 	// The next round of the same job is a run of its own, from the round's start state.
 	let mut next = round_of(7, 1, 3);
-	next["resume"] = json!({ "state_cid": first["state_cid"], "step": 10 });
+	next["resume"] = json!({
+		"state_cid": first["state_cid"], "weights_digest": first["weights_digest"], "step": 10
+	});
 	let resumed = update_of(&router, next).await;
 	assert_eq!(resumed["step"], 20);
 	let (status, latest) = json_call(&router, "GET", "/v1/jobs/7", Value::Null).await;
@@ -494,17 +542,18 @@ async fn a_round_trained_again_from_another_start_is_a_run_of_its_own_and_the_la
 	let other = update_of(&router, job(40, 10)).await;
 	let round_one_from = |state: &Value| {
 		let mut request = round_of(8, 1, 0);
-		request["resume"] = json!({ "state_cid": state, "step": 10 });
+		request["resume"] = json!({
+			"state_cid": state["state_cid"], "weights_digest": state["weights_digest"], "step": 10
+		});
 		request
 	};
-	let from_first = update_of(&router, round_one_from(&first["state_cid"])).await;
+	let from_first = update_of(&router, round_one_from(&first)).await;
 	// After a rewind, say, round 1 starts again from another state.
-	let from_other = update_of(&router, round_one_from(&other["state_cid"])).await;
+	let from_other = update_of(&router, round_one_from(&other)).await;
 	assert_ne!(from_first["weights_digest"], from_other["weights_digest"]);
 
 	// Either run answers for itself; the job reports the one started last.
-	let (status, known) =
-		json_call(&router, "POST", "/v1/jobs", round_one_from(&first["state_cid"])).await;
+	let (status, known) = json_call(&router, "POST", "/v1/jobs", round_one_from(&first)).await;
 	assert_eq!((status, known["commitments"][0].clone()), (StatusCode::OK, from_first));
 	let (_, latest) = json_call(&router, "GET", "/v1/jobs/8", Value::Null).await;
 	assert_eq!(latest["commitments"][0], from_other);

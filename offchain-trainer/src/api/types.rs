@@ -26,7 +26,7 @@ use crate::{
 use serde::{Deserialize, Serialize};
 use tessera_primitives::digest::H256;
 
-pub use crate::{aggregate::Aggregate, data::DatasetRef, store::GcReport};
+pub use crate::{aggregate::Aggregate, data::DatasetRef, state::StartState, store::GcReport};
 
 /// The trainer's version and API version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,10 +57,11 @@ pub struct TrainingSpec {
 	pub hyper_parameters: HyperParameters,
 	/// Where to train; `reference` for anything a chain will compare.
 	pub backend: Backend,
-	/// The training state to start from (a fine-tuning job's base model); without it the
-	/// initial weights are drawn from the seed.
+	/// The training state to start from (a fine-tuning job's base model, with the digest
+	/// the model registry holds for it); without it the initial weights are drawn from the
+	/// seed.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
-	pub base_state_cid: Option<String>,
+	pub base_state: Option<StartState>,
 	/// Where to resume instead: a committed state of this very job, for a replica that took
 	/// over from another mid-job.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,8 +88,9 @@ pub struct Round {
 /// A committed state and the step it was committed at.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resume {
-	/// The state's CID.
-	pub state_cid: String,
+	/// The state, and the digest agreed for it.
+	#[serde(flatten)]
+	pub state: StartState,
 	/// Steps completed in it.
 	pub step: u64,
 }
@@ -142,10 +144,11 @@ pub struct VerifyRequest {
 	/// The job's training spec.
 	#[serde(flatten)]
 	pub spec: TrainingSpec,
-	/// The committed state the segment starts from; absent for the job's own start
-	/// (`base_state_cid`, or the seed), which `from_step` must then be 0 for.
+	/// The committed state the segment starts from, and the digest every replica named for
+	/// it; absent for the job's own start (`base_state`, or the seed), which `from_step`
+	/// must then be 0 for.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
-	pub state_cid: Option<String>,
+	pub start_state: Option<StartState>,
 	/// Steps completed in that state.
 	pub from_step: u64,
 	/// The step to re-execute up to.

@@ -26,7 +26,7 @@ use polkadot_sdk::{
 use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
 	commitment_hash, Architecture, BackendClass, Cid, CommitmentPayload, HyperParameters, JobState,
-	NodePublic,
+	NodePublic, TrainedWeights,
 };
 
 fn funded<T: Config>(name: &'static str) -> T::AccountId {
@@ -192,7 +192,10 @@ fn long_job<T: Config>(diverging: bool) -> (JobId, Reveal, NodePublic) {
 		CommitRounds::<T>::insert(job, checkpoint, (T::MaxRedundancy::get(), now));
 	}
 	let agreed = long_payload(job, (0, trainers[0].0), 0, checkpoints, diverging);
-	LastAgreed::<T>::insert(job, (0, agreed.state_cid));
+	LastAgreed::<T>::insert(
+		job,
+		(0, TrainedWeights { weights: agreed.state_cid, digest: agreed.weights_digest }),
+	);
 	Jobs::<T>::mutate(job, |info| {
 		if let Some(info) = info {
 			info.state = JobState::Running;

@@ -36,7 +36,7 @@ use polkadot_sdk::{
 };
 use tessera_primitives::{
 	Cid, JobId, JobState, NodeId, NodeInspect, NodeRole, Outcome, ReputationSink, SlashReason,
-	Slasher,
+	Slasher, TrainedWeights,
 };
 
 impl<T: Config> Pallet<T> {
@@ -51,7 +51,7 @@ impl<T: Config> Pallet<T> {
 				checkpoint: 0,
 				from_step: 0,
 				to_step: 0,
-				start_state: Cid::default(),
+				start_state: None,
 				probes: 0,
 			},
 			deadline: frame_system::Pallet::<T>::block_number(),
@@ -163,12 +163,11 @@ impl<T: Config> Pallet<T> {
 		}
 		// Every candidate that trained `previous` named this state there (`agree`).
 		let start_state = match high.checked_sub(1) {
-			None => Cid::default(),
+			None => None,
 			Some(previous) => {
-				candidates
-					.iter()
-					.find_map(|node| Reveals::<T>::get((job, *node, previous)))?
-					.state_cid
+				let payload =
+					candidates.iter().find_map(|node| Reveals::<T>::get((job, *node, previous)))?;
+				Some(TrainedWeights { weights: payload.state_cid, digest: payload.weights_digest })
 			}
 		};
 		let hyper = &info.spec.hyper_parameters;
@@ -198,7 +197,7 @@ impl<T: Config> Pallet<T> {
 			checkpoint: round,
 			from_step: step,
 			to_step: step,
-			start_state: Cid::default(),
+			start_state: None,
 			probes: 1,
 		})
 	}
@@ -655,15 +654,19 @@ impl<T: Config> Pallet<T> {
 			if Federations::<T>::contains_key(job) {
 				continue;
 			}
-			let named: Vec<Cid> = Self::candidates(job, &info, &dispute)
+			let start =
+				dispute.segment.start_state.as_ref().ok_or("a later segment without a start")?;
+			let named: Vec<(H256, Cid)> = Self::candidates(job, &info, &dispute)
 				.into_iter()
 				.filter(|node| Self::trained(job, *node, previous))
 				.filter_map(|node| Reveals::<T>::get((job, node, previous)))
-				.map(|payload| payload.state_cid)
+				.map(|payload| (payload.weights_digest, payload.state_cid))
 				.collect();
 			ensure!(
 				!named.is_empty()
-					&& named.iter().all(|state| *state == dispute.segment.start_state),
+					&& named.iter().all(|(digest, state)| {
+						*digest == start.digest && *state == start.weights
+					}),
 				"a segment that starts from a state not every candidate named"
 			);
 		}

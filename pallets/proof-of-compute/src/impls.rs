@@ -404,7 +404,10 @@ impl<T: Config> Pallet<T> {
 			.count() as u64;
 		let later = LastAgreed::<T>::get(job).is_none_or(|(agreed, _)| checkpoint > agreed);
 		if later && agreeing.saturating_mul(2) > u64::from(info.redundancy) {
-			LastAgreed::<T>::insert(job, (checkpoint, state_cid));
+			LastAgreed::<T>::insert(
+				job,
+				(checkpoint, TrainedWeights { weights: state_cid, digest: weights_digest }),
+			);
 		}
 		if info.state == JobState::Running
 			&& replicas

@@ -92,7 +92,7 @@ use polkadot_sdk::{
 };
 use tessera_primitives::{
 	JobId, JobOutcome, JobSpec, NodeId, NodeInspect, NodeSignature, ReputationInspect,
-	ReputationSink, SlashReason, Slasher,
+	ReputationSink, SlashReason, Slasher, TrainedWeights,
 };
 
 const LOG_TARGET: &str = "runtime::proof-of-compute";
@@ -479,22 +479,16 @@ pub mod pallet {
 		StorageValue<_, BoundedVec<NodeId, ConstU32<MAX_DEACTIVATED_QUEUE>>, ValueQuery>;
 
 	/// The latest checkpoint of each job in training on which more than half of its
-	/// redundancy revealed the same weights digest, and the state they named: where a
-	/// replacement replica resumes.
+	/// redundancy revealed the same weights digest and state: where a replacement replica
+	/// resumes.
 	#[pallet::storage]
-	pub type LastAgreed<T> = StorageMap<_, Twox64Concat, JobId, (u32, tessera_primitives::Cid)>;
+	pub type LastAgreed<T> = StorageMap<_, Twox64Concat, JobId, (u32, TrainedWeights)>;
 
 	/// Replicas that took over from another mid-job: the checkpoint they start at and the
-	/// agreed state they resume (empty for the job's own start).
+	/// agreed state they resume.
 	#[pallet::storage]
-	pub type ReplicaStarts<T> = StorageDoubleMap<
-		_,
-		Twox64Concat,
-		JobId,
-		Twox64Concat,
-		NodeId,
-		(u32, tessera_primitives::Cid),
-	>;
+	pub type ReplicaStarts<T> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, NodeId, (u32, TrainedWeights)>;
 
 	/// Federated jobs and the round each is in.
 	#[pallet::storage]

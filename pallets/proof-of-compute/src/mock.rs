@@ -393,6 +393,12 @@ pub fn payload(
 	}
 }
 
+/// The training state [`payload`] names for `digest`, as the chain names a start state.
+pub fn state_of(digest: u8) -> TrainedWeights {
+	let payload = payload(0, 0, 0, digest, false);
+	TrainedWeights { weights: payload.state_cid, digest: payload.weights_digest }
+}
+
 pub fn salt(node: NodeId) -> [u8; 32] {
 	[node as u8 + 40; 32]
 }

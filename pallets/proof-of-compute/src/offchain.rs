@@ -64,7 +64,7 @@ use tessera_primitives::{
 	trainer_api::{
 		cid_to_string, FetchRequest, JobRequest, JobStatus, Stored, WireError, DEFAULT_TRAINER_URL,
 	},
-	Cid, CommitmentPayload, JobId, JobState, NodeId, NodeInspect, NodePublic,
+	CommitmentPayload, JobId, JobState, NodeId, NodeInspect, NodePublic, TrainedWeights,
 };
 
 /// Jobs the worker looks after in one run, over all local keys.
@@ -114,8 +114,8 @@ pub(crate) struct Sealed<BlockNumber> {
 	pub committed_at: Option<BlockNumber>,
 	/// When the reveal was last pooled.
 	pub revealed_at: Option<BlockNumber>,
-	/// The state training resumed for it; empty for the job's own start.
-	pub start: Cid,
+	/// The state training resumed for it; `None` for the job's own start.
+	pub start: Option<TrainedWeights>,
 }
 
 /// Why a run did not finish its work on a job; it is tried again in a later block.
@@ -275,7 +275,7 @@ impl<T: Config> Pallet<T> {
 				let end = u64::from(round).saturating_add(1).saturating_mul(every);
 				request.hyper_parameters.steps = request.hyper_parameters.steps.min(end);
 				request = request.in_round(round, shard, shards);
-				(round > 0).then_some((round, state))
+				state.map(|state| (round, state))
 			}
 			None => ReplicaStarts::<T>::get(job, node),
 		};
@@ -293,7 +293,7 @@ impl<T: Config> Pallet<T> {
 		);
 		if let (Err(WorkError::Status(400..=499)), Some((from, state))) = (&answer, &start) {
 			// The trainer refuses a state it does not have: fetch it for the next block.
-			Self::fetch_state(trainer, job, from.saturating_sub(1), state);
+			Self::fetch_state(trainer, job, from.saturating_sub(1), &state.weights);
 		}
 		let status = answer?;
 		if status.job != job {
@@ -321,19 +321,20 @@ impl<T: Config> Pallet<T> {
 			salt,
 			committed_at: None,
 			revealed_at: None,
-			start: start_of_round.unwrap_or_default(),
+			start: start_of_round.flatten(),
 		}))
 	}
 
 	/// For a federated job, the state round `round` trains from: the previous round's
-	/// aggregate, or empty for the job's own start.
-	fn round_start(job: JobId, round: u32) -> Option<Cid> {
+	/// aggregate, or `Some(None)` for the job's own start; `None` for a job that is not
+	/// federated.
+	fn round_start(job: JobId, round: u32) -> Option<Option<TrainedWeights>> {
 		Federations::<T>::get(job)?;
 		let previous = round.checked_sub(1);
 		Some(
 			previous
 				.and_then(|previous| Self::aggregate_of(job, previous))
-				.map_or_else(Cid::default, |(_, _, state)| state),
+				.map(|(_, digest, weights)| TrainedWeights { weights, digest }),
 		)
 	}
 

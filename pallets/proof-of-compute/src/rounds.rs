@@ -24,6 +24,7 @@ use polkadot_sdk::{
 };
 use tessera_primitives::{
 	Cid, JobId, JobSpec, JobState, NodeId, NodeInspect, NodeRole, Outcome, ReputationSink,
+	TrainedWeights,
 };
 
 /// Participants an aggregation fee grows with, up to twice the fee.
@@ -334,7 +335,8 @@ impl<T: Config> Pallet<T> {
 		weights_digest: H256,
 		state_cid: Cid,
 	) {
-		LastAgreed::<T>::insert(job, (round, state_cid.clone()));
+		let agreed = TrainedWeights { weights: state_cid.clone(), digest: weights_digest };
+		LastAgreed::<T>::insert(job, (round, agreed));
 		if round.saturating_add(1) >= info.checkpoints {
 			Self::accept(job, &mut info, weights_digest, state_cid);
 			Jobs::<T>::insert(job, info);

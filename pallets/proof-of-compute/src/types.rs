@@ -8,6 +8,7 @@ use polkadot_sdk::{
 use scale_info::TypeInfo;
 use tessera_primitives::{
 	Cid, CommitmentPayload, JobId, JobSpec, JobState, NodeId, NodeSigned, SigningContext,
+	TrainedWeights,
 };
 
 /// A job: what it asks for, who pays, and where it is.
@@ -133,8 +134,9 @@ pub struct Segment {
 	pub from_step: u64,
 	/// Steps completed at the checkpoint.
 	pub to_step: u64,
-	/// The start state; empty for the job's own start (its base weights or its seed).
-	pub start_state: Cid,
+	/// The start state, which every replica still in the running named; `None` for the
+	/// job's own start (its base weights or its seed).
+	pub start_state: Option<TrainedWeights>,
 	/// Checkpoints the bisection compared to find it.
 	pub probes: u32,
 }

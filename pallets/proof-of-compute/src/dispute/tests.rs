@@ -196,7 +196,7 @@ fn without_a_majority_bisection_convicts_each_wrong_replica_and_pays_the_survivo
 				checkpoint: 3,
 				from_step: 30,
 				to_step: 40,
-				start_state: cid(honest(2)),
+				start_state: Some(state_of(honest(2))),
 				probes: 4
 			}
 		);
@@ -322,7 +322,7 @@ fn a_false_challenger_loses_the_bond_to_the_replicas_and_the_panel() {
 		let (job, replicas) = long_job();
 		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
 		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 5));
-		assert_eq!(segment(job).start_state, cid(honest(4)));
+		assert_eq!(segment(job).start_state, Some(state_of(honest(4))));
 		let members = honest_panels_until_resolved(job);
 		assert!(events().contains(&Event::DisputeResolved {
 			job,
@@ -371,7 +371,7 @@ fn a_replica_whose_digest_contradicts_its_own_state_is_slashed_for_forgery() {
 		assert!(events()
 			.contains(&Event::JobDisputed { job, reason: DisputeReason::SpotCheck(replicas[0]) }));
 		assert_eq!(segment(job).checkpoint, 0, "the forger diverges from the start");
-		assert_eq!(segment(job).start_state, Cid::default(), "segment 0 starts from the job");
+		assert_eq!(segment(job).start_state, None, "segment 0 starts from the job");
 		honest_panels_until_resolved(job);
 		assert!(events().contains(&Event::ReplicaConvicted {
 			job,
@@ -611,13 +611,13 @@ fn a_poisoned_start_state_is_never_agreed_on_and_its_author_is_convicted_for_for
 		let info = Jobs::<Test>::get(job).unwrap();
 		assert_eq!(info.state, JobState::Accepted);
 		assert_eq!(info.result.unwrap().state_cid, cid(honest(CHECKPOINTS - 1)));
-		assert_eq!(LastAgreed::<Test>::get(job), Some((CHECKPOINTS - 1, cid(honest(7)))));
+		assert_eq!(LastAgreed::<Test>::get(job), Some((CHECKPOINTS - 1, state_of(honest(7)))));
 
 		// A challenge from checkpoint 5 on: the replicas' claims first part at 3, where the
 		// states differ, and that segment starts from the state all of them named at 2.
 		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 5));
 		assert_eq!(segment(job).checkpoint, 3);
-		assert_eq!(segment(job).start_state, cid(honest(2)));
+		assert_eq!(segment(job).start_state, Some(state_of(honest(2))));
 		panel_answers(job, |_| Some(honest(3)));
 		assert!(events().contains(&Event::ReplicaConvicted {
 			job,
@@ -628,7 +628,7 @@ fn a_poisoned_start_state_is_never_agreed_on_and_its_author_is_convicted_for_for
 		// The challenged segment then starts from the honest replicas' state, never the
 		// poisoner's.
 		assert_eq!(segment(job).checkpoint, 5);
-		assert_eq!(segment(job).start_state, cid(honest(4)));
+		assert_eq!(segment(job).start_state, Some(state_of(honest(4))));
 		honest_panels_until_resolved(job);
 		let info = Jobs::<Test>::get(job).unwrap();
 		assert_eq!(info.state, JobState::Resolved);

@@ -133,7 +133,7 @@ impl<T: Config> Pallet<T> {
 		let request = VerifyRequest::new(
 			job,
 			&info.spec,
-			&segment.start_state,
+			segment.start_state.as_ref(),
 			segment.from_step,
 			segment.to_step,
 		)?;
@@ -143,11 +143,11 @@ impl<T: Config> Pallet<T> {
 		let answer = call_trainer::<Reexecution, _, _>(
 			http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json"),
 		);
-		if let (Err(WorkError::Status(400..=499)), Some(previous)) =
-			(&answer, segment.checkpoint.checked_sub(1))
+		if let (Err(WorkError::Status(400..=499)), Some(previous), Some(start)) =
+			(&answer, segment.checkpoint.checked_sub(1), &segment.start_state)
 		{
 			// The trainer refuses a start state it does not have: fetch it for the next block.
-			Self::fetch_state(&trainer, job, previous, &segment.start_state);
+			Self::fetch_state(&trainer, job, previous, &start.weights);
 		}
 		let reexecution = answer?;
 		// No commitments yet: the trainer is still re-executing.

@@ -474,7 +474,7 @@ fn expect_reexecution(trainer: &Harness, job: JobId, commitments: Vec<trainer_ap
 	let request = trainer_api::VerifyRequest::new(
 		job,
 		&spec,
-		&segment.start_state,
+		segment.start_state.as_ref(),
 		segment.from_step,
 		segment.to_step,
 	)
@@ -493,7 +493,7 @@ fn a_panel_member_reexecutes_its_segment_once_then_commits_and_reveals_the_verdi
 		let (job, member, _) = judged_job();
 		let segment = Disputes::<Test>::get(job).unwrap().segment;
 		assert_eq!((segment.from_step, segment.to_step), (10, 20));
-		assert_eq!(segment.start_state, payload(job, 0, 0, 9, false).state_cid);
+		assert_eq!(segment.start_state, Some(state_of(9)));
 		let computed = expected_payload(job, member, 1, None);
 		let verdict = Verdict {
 			job,
@@ -578,9 +578,10 @@ fn a_replacement_resumes_the_agreed_state_and_commits_from_its_first_checkpoint(
 		hold_key(by);
 
 		let spec = Jobs::<Test>::get(job).unwrap().spec;
-		trainer.expect_resumed(
-			&trainer_api::JobRequest::new(job, &spec).unwrap().resuming(&first.state_cid, 10),
-		);
+		trainer.expect_resumed(&trainer_api::JobRequest::new(job, &spec).unwrap().resuming(
+			&TrainedWeights { weights: first.state_cid, digest: first.weights_digest },
+			10,
+		));
 		work();
 		let (_, commit) = trainer.only_commit();
 		assert_eq!((commit.node, commit.checkpoint), (by, 1));
@@ -734,7 +735,9 @@ fn participant_in_round_one(trainer: &Harness) -> (JobId, NodeId, Commit) {
 	let spec = Jobs::<Test>::get(job).unwrap().spec;
 	let (round, shard, shards) = ProofOfCompute::shard(job, participant).unwrap();
 	assert_eq!((round, shards), (1, 4));
-	let aggregate = Aggregations::<Test>::get(job, 0).unwrap().state_cid;
+	let aggregate = Aggregations::<Test>::get(job, 0).unwrap();
+	let aggregate =
+		TrainedWeights { weights: aggregate.state_cid, digest: aggregate.weights_digest };
 	trainer.expect_resumed(
 		&trainer_api::JobRequest::new(job, &spec)
 			.unwrap()
@@ -753,7 +756,10 @@ fn a_participant_trains_its_round_on_its_shard_from_the_previous_aggregate() {
 		let (job, participant, commit) = participant_in_round_one(trainer);
 		assert_eq!((commit.node, commit.checkpoint), (participant, 1));
 		let sealed = progress(job, participant).unwrap().sealed.remove(&1).unwrap();
-		assert_eq!(sealed.start, Aggregations::<Test>::get(job, 0).unwrap().state_cid);
+		let aggregate = Aggregations::<Test>::get(job, 0).unwrap();
+		let agreed =
+			TrainedWeights { weights: aggregate.state_cid, digest: aggregate.weights_digest };
+		assert_eq!(sealed.start, Some(agreed));
 		assert_eq!(sealed.payload, expected_payload(job, participant, 1, Some(7)));
 	});
 }

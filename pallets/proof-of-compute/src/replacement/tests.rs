@@ -2,7 +2,7 @@
 
 use crate::{
 	dispute::tests::{
-		balance, cid, honest, honest_panels_until_resolved, reporting, segment, CHECKPOINTS,
+		balance, honest, honest_panels_until_resolved, reporting, segment, CHECKPOINTS,
 	},
 	mock::*,
 	pallet::*,
@@ -84,7 +84,7 @@ fn a_replica_that_stops_is_slashed_and_replaced_from_the_last_agreed_checkpoint(
 		);
 		assert_eq!(Balances::balance(&REQUESTER), INITIAL_BALANCE - SMALL_BUDGET + slashed);
 		assert!(Reports::get().contains(&(gone, Outcome::JobFailed)));
-		assert_eq!(ReplicaStarts::<Test>::get(job, by), Some((4, cid(honest(3)))));
+		assert_eq!(ReplicaStarts::<Test>::get(job, by), Some((4, state_of(honest(3)))));
 		assert_eq!(NextCheckpoint::<Test>::get(job, by), 4);
 		assert!(
 			OpenJobs::<Test>::contains_key(by, job) && !OpenJobs::<Test>::contains_key(gone, job)

@@ -135,7 +135,7 @@ fn a_federated_job_trains_round_by_round_from_each_aggregate_and_pays_everyone_w
 			assert_eq!(AggregatorDuties::<Test>::iter().count(), 0);
 			assert_eq!(
 				LastAgreed::<Test>::get(job),
-				Some((round, crate::dispute::tests::cid(honest_aggregate(round))))
+				Some((round, state_of(honest_aggregate(round))))
 			);
 		}
 		// The last aggregate is the job's result.
@@ -344,10 +344,7 @@ fn an_aggregator_that_lies_is_convicted_by_a_panel_and_the_job_retrains_from_the
 		let aggregate = Aggregations::<Test>::get(job, 0).unwrap();
 		assert_eq!(aggregate.weights_digest, H256::repeat_byte(honest_aggregate(0)));
 		assert!(members.contains(&aggregate.node));
-		assert_eq!(
-			LastAgreed::<Test>::get(job),
-			Some((0, crate::dispute::tests::cid(honest_aggregate(0))))
-		);
+		assert_eq!(LastAgreed::<Test>::get(job), Some((0, state_of(honest_aggregate(0)))));
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Running);
 		let federation = Federations::<Test>::get(job).unwrap();
 		assert_eq!((federation.round, federation.closed), (1, None));
