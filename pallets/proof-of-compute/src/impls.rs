@@ -2,6 +2,7 @@
 
 use crate::{
 	pallet::*, types::*, weights::WeightInfo, BalanceOf, JobInfoOf, Payout, Replicas, LOG_TARGET,
+	MAX_SCHEDULE_PROBES,
 };
 use alloc::{collections::BTreeMap, vec::Vec};
 use codec::Encode;
@@ -76,6 +77,9 @@ impl<T: Config> Pallet<T> {
 		ensure!(info.requester == who, Error::<T>::NotRequester);
 		ensure!(info.state == JobState::Created, Error::<T>::WrongState);
 		Pending::<T>::mutate(|pending| pending.retain(|pending| *pending != job));
+		// A cancelled job leaves its deadline's room to others: creating and cancelling
+		// jobs cannot fill a block's schedule for free.
+		Due::<T>::mutate(info.deadline, |due| due.retain(|due| *due != job));
 		Self::release_budget(&info.requester, info.budget);
 		Jobs::<T>::mutate(job, |info| {
 			if let Some(info) = info {
@@ -210,11 +214,20 @@ impl<T: Config> Pallet<T> {
 			})
 	}
 
-	/// Puts `job` on the list of jobs looked at in block `at`.
+	/// Puts `job` on the list of jobs looked at in block `at` or, when that block's list is
+	/// full, in the first later block with room. A due event is never dropped: a job nobody
+	/// looks at again would hold its budget and its replicas forever. Every entry belongs to
+	/// an open job, and open jobs are bounded (pending jobs, and the duties active trainers
+	/// can hold), so a run of [`MAX_SCHEDULE_PROBES`] full blocks cannot happen.
 	pub(crate) fn schedule(job: JobId, at: BlockNumberFor<T>) {
-		if Due::<T>::try_mutate(at, |due| due.try_push(job)).is_err() {
-			log::warn!(target: LOG_TARGET, "job {job}: no room to schedule block {at:?}");
+		let mut at = at;
+		for _ in 0..MAX_SCHEDULE_PROBES {
+			if Due::<T>::try_mutate(at, |due| due.try_push(job)).is_ok() {
+				return;
+			}
+			at.saturating_inc();
 		}
+		log::error!(target: LOG_TARGET, "job {job}: {MAX_SCHEDULE_PROBES} full blocks from {at:?}");
 	}
 
 	pub(crate) fn check_commit(commit: &Commit) -> Result<(), TransactionValidityError> {
@@ -527,47 +540,69 @@ impl<T: Config> Pallet<T> {
 		let due = Due::<T>::take(now);
 		let mut weight = T::DbWeight::get().reads_writes(1, 1);
 		for job in due {
-			let Some(info) = Jobs::<T>::get(job) else { continue };
-			weight.saturating_accrue(T::WeightInfo::finalize(u32::from(info.redundancy)));
-			if info.state == JobState::Running {
-				weight.saturating_accrue(T::WeightInfo::verify_result());
+			weight.saturating_accrue(Self::take_next_step(job, now));
+		}
+		weight
+	}
+
+	/// The most [`Self::take_next_step`] can weigh: a job with the most replicas, in a
+	/// state that needs the most work.
+	pub(crate) fn next_step_bound() -> Weight {
+		T::DbWeight::get()
+			.reads(1)
+			.saturating_add(T::WeightInfo::finalize(u32::from(T::MaxRedundancy::get())))
+			.saturating_add(T::WeightInfo::verify_result())
+			.saturating_add(T::WeightInfo::panel_expired())
+			.saturating_add(T::WeightInfo::panel_reveal())
+			.saturating_add(T::WeightInfo::round_due())
+	}
+
+	/// What a job's due block does with it, by the job's state: fails it at its deadline,
+	/// verifies it once every replica revealed, finalizes it when its challenge window
+	/// closed, settles or redraws its panel. A job whose state has moved on since it was
+	/// scheduled is left alone.
+	pub(crate) fn take_next_step(job: JobId, now: BlockNumberFor<T>) -> Weight {
+		let mut weight = T::DbWeight::get().reads(1);
+		let Some(info) = Jobs::<T>::get(job) else { return weight };
+		weight.saturating_accrue(T::WeightInfo::finalize(u32::from(info.redundancy)));
+		if info.state == JobState::Running {
+			weight.saturating_accrue(T::WeightInfo::verify_result());
+		}
+		if info.state == JobState::Disputed {
+			// A panel's deadline may settle its segment, as its last reveal would.
+			weight.saturating_accrue(
+				T::WeightInfo::panel_expired().saturating_add(T::WeightInfo::panel_reveal()),
+			);
+		}
+		if Federations::<T>::contains_key(job)
+			&& matches!(info.state, JobState::Assigned | JobState::Running)
+		{
+			weight.saturating_accrue(T::WeightInfo::round_due());
+			Self::round_due(job, info, now);
+			return weight;
+		}
+		match info.state {
+			JobState::Created => {
+				Pending::<T>::mutate(|pending| pending.retain(|pending| *pending != job));
+				Self::fail(job, info);
 			}
-			if info.state == JobState::Disputed {
-				// A panel's deadline may settle its segment, as its last reveal would.
-				weight.saturating_accrue(
-					T::WeightInfo::panel_expired().saturating_add(T::WeightInfo::panel_reveal()),
-				);
-			}
-			if Federations::<T>::contains_key(job)
-				&& matches!(info.state, JobState::Assigned | JobState::Running)
-			{
-				weight.saturating_accrue(T::WeightInfo::round_due());
-				Self::round_due(job, info, now);
-				continue;
-			}
-			match info.state {
-				JobState::Created => {
-					Pending::<T>::mutate(|pending| pending.retain(|pending| *pending != job));
+			JobState::Assigned => Self::fail(job, info),
+			JobState::Running => {
+				let last = info.checkpoints.saturating_sub(1);
+				let replicas = Assignments::<T>::get(job).unwrap_or_default();
+				if replicas.iter().any(|node| Reveals::<T>::contains_key((job, *node, last))) {
+					Self::verify(job);
+				} else {
 					Self::fail(job, info);
 				}
-				JobState::Assigned => Self::fail(job, info),
-				JobState::Running => {
-					let last = info.checkpoints.saturating_sub(1);
-					let replicas = Assignments::<T>::get(job).unwrap_or_default();
-					if replicas.iter().any(|node| Reveals::<T>::contains_key((job, *node, last))) {
-						Self::verify(job);
-					} else {
-						Self::fail(job, info);
-					}
-				}
-				JobState::Accepted
-					if info.result.as_ref().is_some_and(|result| result.challenge_ends <= now) =>
-				{
-					Self::pay_and_deliver(job, info, &[], JobState::Finalized)
-				}
-				JobState::Disputed => Self::panel_expired(job, now),
-				_ => {}
 			}
+			JobState::Accepted
+				if info.result.as_ref().is_some_and(|result| result.challenge_ends <= now) =>
+			{
+				Self::pay_and_deliver(job, info, &[], JobState::Finalized)
+			}
+			JobState::Disputed => Self::panel_expired(job, now),
+			_ => {}
 		}
 		weight
 	}

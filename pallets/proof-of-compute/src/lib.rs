@@ -118,6 +118,9 @@ pub const MAX_DEACTIVATED_QUEUE: u32 = 256;
 /// some undone.
 pub const MAX_BLOCKS_CAUGHT_UP: u32 = 8;
 
+/// Blocks after the one asked for that [`Pallet::schedule`] looks at for room, at most.
+pub const MAX_SCHEDULE_PROBES: u32 = 1_024;
+
 /// A dispute as this runtime stores it.
 pub type DisputeOf<T> = Dispute<BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>>;
 
@@ -638,6 +641,13 @@ pub mod pallet {
 		TrapRateSet {
 			/// Trap jobs per assignment at most.
 			rate: Perbill,
+		},
+		/// [`Config::ForceOrigin`] made a job take, now, the step its due block would.
+		NextStepForced {
+			/// The job.
+			job: JobId,
+			/// Its state afterwards.
+			state: tessera_primitives::JobState,
 		},
 		/// Bisection found the segment a panel re-executes.
 		SegmentDisputed {
@@ -1215,6 +1225,25 @@ pub mod pallet {
 			TrapRate::<T>::put(rate);
 			Self::deposit_event(Event::TrapRateSet { rate });
 			Ok(())
+		}
+
+		/// Makes an open job take now the step its next due block would take (fail it at its
+		/// deadline, verify it, finalize it, settle or redraw its panel): the way out for a
+		/// job whose schedule was lost to a bug or a migration. Charged for the worst step,
+		/// refunded to the step taken.
+		///
+		/// Origin: [`Config::ForceOrigin`]. Emits [`Event::NextStepForced`] besides the
+		/// step's own events.
+		#[pallet::call_index(15)]
+		#[pallet::weight(Pallet::<T>::next_step_bound())]
+		pub fn force_next_step(origin: OriginFor<T>, job: JobId) -> DispatchResultWithPostInfo {
+			T::ForceOrigin::ensure_origin(origin)?;
+			let info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
+			ensure!(info.ended.is_none(), Error::<T>::WrongState);
+			let weight = Self::take_next_step(job, frame_system::Pallet::<T>::block_number());
+			let state = Jobs::<T>::get(job).map_or(info.state, |info| info.state);
+			Self::deposit_event(Event::NextStepForced { job, state });
+			Ok(Some(weight).into())
 		}
 
 		/// Commits a panel member to its verdict on the disputed segment without showing it.

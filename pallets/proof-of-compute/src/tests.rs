@@ -196,6 +196,80 @@ fn cancel_returns_the_whole_budget_only_before_assignment() {
 }
 
 #[test]
+fn creating_and_cancelling_jobs_cannot_fill_a_blocks_schedule() {
+	test(|| {
+		// The mock's blocks take four due events: four create-and-cancel pairs at one deadline
+		// used to fill that block for good, for the price of four fees.
+		for _ in 0..4 {
+			let job = post(3, BackendClass::CpuReference, 50);
+			assert_ok!(ProofOfCompute::cancel_job(RuntimeOrigin::signed(REQUESTER), job));
+		}
+		assert!(Due::<Test>::get(50).is_empty());
+		let job = post(3, BackendClass::CpuReference, 50);
+		assert_eq!(Due::<Test>::get(50).into_inner(), vec![job]);
+		assert_eq!(held(REQUESTER), BUDGET);
+	});
+}
+
+#[test]
+fn a_full_block_delays_a_jobs_due_event_but_never_drops_it() {
+	test(|| {
+		let (job, replicas) = assigned_job();
+		// The attacker knows when the challenge window will close and fills that block with
+		// jobs of its own that fall due there.
+		let ends = System::block_number() + 1 + CHALLENGE_WINDOW;
+		let fillers: Vec<JobId> = (0..4).map(|_| post(1, BackendClass::Gpu, ends)).collect();
+		assert_eq!(Due::<Test>::get(ends).into_inner(), fillers);
+
+		train(job, &replicas, |_| 9, |_| true);
+		let info = Jobs::<Test>::get(job).unwrap();
+		assert_eq!((info.state, info.result.unwrap().challenge_ends), (JobState::Accepted, ends));
+		assert!(Due::<Test>::get(ends + 1).contains(&job), "moved to the next block with room");
+
+		run_to(ends);
+		assert!(fillers
+			.iter()
+			.all(|filler| Jobs::<Test>::get(filler).unwrap().state == JobState::Failed));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+		run_to(ends + 1);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
+		assert_eq!(held(REQUESTER), 0);
+		assert!(replicas.iter().all(|node| !OpenJobs::<Test>::contains_key(node, job)));
+	});
+}
+
+#[test]
+fn root_forces_the_next_step_of_a_job_whose_schedule_was_lost() {
+	test(|| {
+		let (job, replicas) = assigned_job();
+		train(job, &replicas, |_| 9, |_| true);
+		let ends = Jobs::<Test>::get(job).unwrap().result.unwrap().challenge_ends;
+		// A schedule lost to a bug or a bad migration: nothing would ever finalize the job.
+		for block in [ends, 100] {
+			Due::<Test>::mutate(block, |due| due.retain(|due| *due != job));
+		}
+		System::set_block_number(ends);
+
+		assert_noop!(
+			ProofOfCompute::force_next_step(RuntimeOrigin::signed(REQUESTER), job),
+			polkadot_sdk::sp_runtime::DispatchError::BadOrigin
+		);
+		assert_noop!(
+			ProofOfCompute::force_next_step(RuntimeOrigin::root(), 99),
+			Error::<Test>::UnknownJob
+		);
+		assert_ok!(ProofOfCompute::force_next_step(RuntimeOrigin::root(), job));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
+		assert!(events().contains(&Event::NextStepForced { job, state: JobState::Finalized }));
+		assert_eq!(held(REQUESTER), 0);
+		assert_noop!(
+			ProofOfCompute::force_next_step(RuntimeOrigin::root(), job),
+			Error::<Test>::WrongState
+		);
+	});
+}
+
+#[test]
 fn assignment_draws_distinct_eligible_trainers_and_waits_when_there_are_too_few() {
 	test(|| {
 		Nodes::mutate(|nodes| nodes[3].active = false);
