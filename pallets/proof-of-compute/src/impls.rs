@@ -41,6 +41,10 @@ impl<T: Config> Pallet<T> {
 		ensure!(budget >= T::MinBudget::get(), Error::<T>::BudgetTooLow);
 		let now = frame_system::Pallet::<T>::block_number();
 		ensure!(deadline > now, Error::<T>::DeadlineInPast);
+		ensure!(
+			deadline <= now.saturating_add(T::MaxJobDuration::get()),
+			Error::<T>::DeadlineTooFar
+		);
 		let hyper = &spec.hyper_parameters;
 		let checkpoints = checkpoint_count(hyper.steps, hyper.checkpoint_every)
 			.filter(|count| (1..=T::MaxCheckpoints::get()).contains(count))
@@ -91,29 +95,26 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Gives waiting jobs their replicas, oldest first, at most `AssignmentsPerBlock`. A job
-	/// without enough eligible trainers waits for a later block (its deadline fails it).
+	/// Looks at the first `AssignmentsPerBlock` waiting jobs, oldest first, and gives each
+	/// its replicas. A job without enough eligible trainers goes to the back of the queue
+	/// to wait for a later turn (its deadline fails it), so jobs nobody can take never keep
+	/// the ones behind them from their turn: every waiting job is looked at within
+	/// `Pending / AssignmentsPerBlock` blocks.
 	pub(crate) fn assign_pending(now: BlockNumberFor<T>) -> Weight {
-		let mut pending = Pending::<T>::get();
-		let mut assigned = 0u32;
-		let batch = T::AssignmentsPerBlock::get();
-		let mut index = 0;
-		while index < pending.len() && assigned < batch {
-			let job = pending[index];
-			assigned += 1;
-			let chosen = Jobs::<T>::get(job).and_then(|info| Self::choose_replicas(job, &info));
-			match chosen {
-				Some(nodes) => {
-					pending.remove(index);
-					Self::start(job, nodes, now);
-				}
-				None => index += 1,
+		let mut pending = Pending::<T>::get().into_inner();
+		let turn = pending.len().min(T::AssignmentsPerBlock::get() as usize);
+		let looked_at: Vec<JobId> = pending.drain(..turn).collect();
+		for job in looked_at {
+			match Jobs::<T>::get(job).and_then(|info| Self::choose_replicas(job, &info)) {
+				Some(nodes) => Self::start(job, nodes, now),
+				None => pending.push(job),
 			}
 		}
-		Pending::<T>::put(pending);
+		// As long as before: only jobs taken out were put back.
+		Pending::<T>::put(BoundedVec::truncate_from(pending));
 		T::DbWeight::get()
 			.reads_writes(1, 1)
-			.saturating_add(T::WeightInfo::assign_job().saturating_mul(assigned.into()))
+			.saturating_add(T::WeightInfo::assign_job().saturating_mul(turn as u64))
 	}
 
 	pub(crate) fn start(job: JobId, nodes: Replicas, now: BlockNumberFor<T>) {

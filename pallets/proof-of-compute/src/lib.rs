@@ -216,9 +216,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type CandidateSample: Get<u32>;
 
-		/// Jobs assigned per block at most.
+		/// Pending jobs looked at per block at most, whether they find replicas or not.
 		#[pallet::constant]
 		type AssignmentsPerBlock: Get<u32>;
+
+		/// The most blocks from a job's creation to its deadline: a job nobody can take
+		/// waits in `Pending` (whose room is bounded) until its deadline, so the deadline
+		/// bounds how long one can hold that room.
+		#[pallet::constant]
+		type MaxJobDuration: Get<BlockNumberFor<Self>>;
 
 		/// The least budget a job may offer.
 		#[pallet::constant]
@@ -919,6 +925,8 @@ pub mod pallet {
 		BudgetTooLow,
 		/// The deadline has passed or is now.
 		DeadlineInPast,
+		/// The deadline is further than `MaxJobDuration` blocks away.
+		DeadlineTooFar,
 		/// The job's checkpoint interval is zero or gives more than `MaxCheckpoints`.
 		BadCheckpointing,
 		/// Too many jobs wait for assignment.
@@ -1005,6 +1013,8 @@ pub mod pallet {
 			// A panel of one would settle a dispute on one validator's word; `draw_panel`
 			// seats at least a majority of `PanelSize`, so every seated panel has two or more.
 			assert!(T::PanelSize::get() >= 2, "PanelSize must be at least 2");
+			assert!(!T::MaxJobDuration::get().is_zero(), "MaxJobDuration must allow a block");
+			assert!(T::AssignmentsPerBlock::get() >= 1, "AssignmentsPerBlock must be at least 1");
 		}
 
 		#[cfg(feature = "try-runtime")]

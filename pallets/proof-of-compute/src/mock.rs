@@ -107,6 +107,8 @@ pub const TREASURY: AccountId = 99;
 pub const VALIDATORS: [NodeId; 4] = [5, 6, 7, 8];
 /// Node `n` is owned by account `OWNER_BASE + n`, unless a test gives it another owner.
 pub const OWNER_BASE: AccountId = 100;
+/// The most blocks from a job's creation to its deadline.
+pub const MAX_JOB_DURATION: u64 = 1_000;
 
 /// A registered node as the stand-in registry knows it.
 #[derive(Clone, Debug)]
@@ -311,6 +313,7 @@ impl crate::Config for Test {
 	type MaxDuePerBlock = frame_support::traits::ConstU32<4>;
 	type CandidateSample = frame_support::traits::ConstU32<64>;
 	type AssignmentsPerBlock = frame_support::traits::ConstU32<2>;
+	type MaxJobDuration = frame_support::traits::ConstU64<MAX_JOB_DURATION>;
 	type MinBudget = frame_support::traits::ConstU64<100>;
 	type RewardPerMillionWorkUnits = frame_support::traits::ConstU64<REWARD_PER_MILLION_WORK_UNITS>;
 	type RevealDelay = frame_support::traits::ConstU64<REVEAL_DELAY>;

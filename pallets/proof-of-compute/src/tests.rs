@@ -299,6 +299,40 @@ fn assignment_draws_distinct_eligible_trainers_and_waits_when_there_are_too_few(
 }
 
 #[test]
+fn jobs_nobody_can_take_never_keep_later_jobs_from_their_turn() {
+	test(|| {
+		// Only nodes 0 and 1 have a GPU, so three-replica GPU jobs find nobody; the mock
+		// looks at two waiting jobs a block, and these two used to be those two forever.
+		let stuck = [post(3, BackendClass::Gpu, 50), post(3, BackendClass::Gpu, 50)];
+		let job = post(3, BackendClass::CpuReference, 50);
+		next_block();
+		assert_eq!(Pending::<Test>::get().into_inner(), vec![job, stuck[0], stuck[1]]);
+		next_block();
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Assigned);
+		assert_eq!(Pending::<Test>::get().into_inner(), vec![stuck[1], stuck[0]], "in turn");
+	});
+}
+
+#[test]
+fn a_deadline_further_than_the_longest_job_is_refused() {
+	test(|| {
+		let create = |deadline| {
+			ProofOfCompute::create_job(
+				RuntimeOrigin::signed(REQUESTER),
+				spec(20, BackendClass::CpuReference),
+				BUDGET,
+				3,
+				deadline,
+			)
+		};
+		let now = System::block_number();
+		assert_noop!(create(now + MAX_JOB_DURATION + 1), Error::<Test>::DeadlineTooFar);
+		assert_ok!(create(now + MAX_JOB_DURATION));
+		assert_eq!(held(REQUESTER), BUDGET);
+	});
+}
+
+#[test]
 fn honest_replicas_are_paid_only_when_the_challenge_window_closes() {
 	test(|| {
 		let (job, replicas) = assigned_job();

@@ -272,6 +272,8 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type MaxDuePerBlock = ConstU32<64>;
 	type CandidateSample = ConstU32<64>;
 	type AssignmentsPerBlock = ConstU32<4>;
+	/// A week at six-second blocks.
+	type MaxJobDuration = ConstU32<{ 7 * DAYS }>;
 	type MinBudget = MinJobBudget;
 	type RewardPerMillionWorkUnits = RewardPerMillionWorkUnits;
 	/// Two minutes at six-second blocks for every replica to commit before reveals open.
