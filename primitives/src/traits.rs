@@ -57,13 +57,16 @@ pub enum SlashReason {
 	TrapFailure,
 	/// A job the node stopped working on; the caller sizes the share from the job budget.
 	AbandonedJob(Perbill),
-	/// Content behind a committed CID that the node did not serve in time; the caller
-	/// sizes the share from the node's reputation tier.
+	/// Content behind a committed CID that a quorum of validators could not get from the
+	/// node; the caller sizes the share from the node's reputation tier. A fault of its own
+	/// class: it never counts as an offence, so that unreachable content cannot add up to
+	/// the whole stake.
 	DataUnavailable(Perbill),
 	/// Too many heartbeat periods missed in a row.
 	MissedHeartbeats,
-	/// A seat on a dispute panel the node did not answer in time; the caller sizes the
-	/// share. A liveness fault, like missed heartbeats: it never counts as an offence.
+	/// A duty of a validator's the node did not answer in time (a seat on a dispute panel,
+	/// an availability check); the caller sizes the share. A liveness fault, like missed
+	/// heartbeats: it never counts as an offence.
 	MissedVerdict(Perbill),
 }
 

@@ -108,18 +108,24 @@ test('a panel re-executes the divergent segments and convicts the replica that l
     await stopFollowing();
     assert.equal(proven.length, checked, `${checked} checks, all proven`);
 
-    // Every member re-executed both segments and was paid for each.
+    // Every member re-executed both segments and was paid for each, and, by the treasury,
+    // for each availability proof it made (nothing while the treasury holds only its
+    // existential deposit).
     const fees = named('PanelFeePaid');
     assert.equal(fees.length, 6);
     assert.ok(fees.every(({ data }) => data.amount.toBigInt() === PANEL_FEE));
     for (const { owner, node } of validators) {
       assert.equal(named('VerdictRevealed').filter(({ data }) => data.node.toNumber() === node).length, 2);
-      assert.equal(await balanceOf(owner), before.get(owner.address) + 2n * PANEL_FEE);
+      const proofFees = proven
+        .filter(({ data }) => data.validator.toNumber() === node)
+        .reduce((total, { data }) => total + data.fee.toBigInt(), 0n);
+      assert.equal(await balanceOf(owner), before.get(owner.address) + 2n * PANEL_FEE + proofFees);
     }
     assert.equal(await balanceOf(eve), before.get(eve.address), 'the slash comes from the stake, not the free balance');
 
-    // Asked for: the honest replica serves its first state; the liar, its trainer gone, does
-    // not, and loses 3% (a new node's tier) of the stake it has left.
+    // Asked for, with a bond: the honest replica serves its first state and gets the bond;
+    // the liar, its trainer gone, does not: two validators in turn report it missing, and it
+    // loses 3% (a new node's tier) of the stake it has left.
     const challengeAvailability = async (node) => {
       const { events: opened } = await inBlock(api.tx.proofOfCompute.challengeAvailability(job, node, 0), ferdie);
       const check = opened.find(({ event }) => api.events.proofOfCompute.AvailabilityChecked.is(event)).event.data;
@@ -137,7 +143,7 @@ test('a panel re-executes the divergent segments and convicts the replica that l
     const failed = await waitForEvent(
       api,
       (event) => api.events.proofOfCompute.AvailabilityFailed.is(event) && event.data.check.toNumber() === lostCheck,
-      30_000,
+      90_000,
     );
     assert.equal(failed.data.node.toNumber(), forger);
     assert.equal(failed.data.slashed.toBigInt(), (STAKE / 2n) * 3n / 100n);

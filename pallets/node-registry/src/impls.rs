@@ -322,8 +322,12 @@ impl<T: Config> Pallet<T> {
 		reason: SlashReason,
 		beneficiary: T::AccountId,
 	) -> BalanceOf<T> {
-		let is_offence =
-			!matches!(reason, SlashReason::MissedHeartbeats | SlashReason::MissedVerdict(_));
+		let is_offence = !matches!(
+			reason,
+			SlashReason::MissedHeartbeats
+				| SlashReason::MissedVerdict(_)
+				| SlashReason::DataUnavailable(_)
+		);
 		if is_offence {
 			info.offences = info.offences.saturating_add(1);
 		}

@@ -709,7 +709,7 @@ fn slashes_take_the_share_of_the_reason_and_pay_the_beneficiary() {
 		assert_eq!(status(node), NodeStatus::Active);
 
 		// The third offence takes everything, whatever its reason.
-		assert_eq!(slash(SlashReason::DataUnavailable(Perbill::from_percent(1)), None), Ok(450));
+		assert_eq!(slash(SlashReason::AbandonedJob(Perbill::from_percent(1)), None), Ok(450));
 		assert_eq!(held(ALICE), 0);
 		assert_eq!(status(node), NodeStatus::Inactive(InactiveReason::Slashed));
 		assert_eq!(slash(SlashReason::FailedVerification, None), Ok(0));
@@ -717,12 +717,13 @@ fn slashes_take_the_share_of_the_reason_and_pay_the_beneficiary() {
 }
 
 #[test]
-fn missed_verdicts_take_the_callers_share_and_never_count_as_offences() {
+fn missed_verdicts_and_lost_content_take_the_callers_share_and_never_count_as_offences() {
 	test(|| {
 		let node = register_node(ALICE, "node-a", 1_000);
 		let missed = SlashReason::MissedVerdict(Perbill::from_percent(5));
-		for expected in [50, 47, 45, 43] {
-			assert_eq!(<NodeRegistry as Slasher<_, _>>::slash(node, missed, None), Ok(expected));
+		let lost = SlashReason::DataUnavailable(Perbill::from_percent(5));
+		for (reason, expected) in [(missed, 50), (lost, 47), (missed, 45), (lost, 43)] {
+			assert_eq!(<NodeRegistry as Slasher<_, _>>::slash(node, reason, None), Ok(expected));
 		}
 		let info = Nodes::<Test>::get(node).unwrap();
 		assert_eq!((info.offences, info.stake, held(ALICE)), (0, 815, 815));

@@ -1,17 +1,44 @@
 //! Data availability (SPEC §5): a node must serve the content behind what it revealed — the
 //! training state of each checkpoint — while the job is open and for [`Config::Retention`]
 //! blocks after it ends. A share of reveals ([`Config::AvailabilitySample`]) is checked
-//! unasked, and anyone may ask for a check. A validator drawn by randomness has its trainer
-//! fetch the content from the node's endpoint (the trainer verifies it against the CID) and
-//! proves it within [`Config::AvailabilityWindow`] blocks. Without proof the node is slashed
-//! 1%, 1.5%, 2% or 3% of its stake by reputation tier (excellent → new), the reputation
-//! pallet takes a tenth of its score, and the reveal no longer counts: a replica whose final
-//! state is gone is not paid for it.
+//! unasked, and anyone may ask for a check by bonding [`Config::AvailabilityBond`]. A
+//! validator drawn by randomness has its trainer fetch the content from the node's endpoint
+//! (the trainer verifies it against the CID) and reports within
+//! [`Config::AvailabilityWindow`] blocks.
+//!
+//! The node is judged only on what validators report, never on their silence:
+//! - served: the check closes, the treasury pays the validator [`Config::AvailabilityFee`]
+//!   and the asker's bond goes to the node, whom the check cost bandwidth;
+//! - missing: another validator is drawn, and once [`AVAILABILITY_QUORUM`] validators
+//!   reported the content missing the node is slashed 1%, 1.5%, 2% or 3% of its stake by
+//!   reputation tier (excellent → new) — a fault of its own class, which never counts
+//!   toward the node registry's three offences — loses a tenth of its score, is not paid
+//!   for that checkpoint, and the bond goes back to the asker;
+//! - silence: the validator loses [`Config::MissedVerdictSlash`] of its stake and another
+//!   is drawn, never one drawn before or of their owners; after [`MAX_AVAILABILITY_DRAWS`]
+//!   the check closes undecided and the bond goes back.
+//!
+//! The reveal and commit stay, so a fault never keeps a replica from delivering the rest
+//! of its job, and a federated round keeps its input. One content can be found missing
+//! once, and a node has at most [`MAX_OPEN_CHECKS_PER_NODE`] open checks.
+//!
+//! Assumes: fewer than [`AVAILABILITY_QUORUM`] of the validators drawn for one check
+//! collude against the node, and a validator's trainer can reach an endpoint that serves.
 
-use crate::{pallet::*, types::*, weights::WeightInfo, LOG_TARGET};
+use crate::{
+	pallet::*, types::*, weights::WeightInfo, BalanceOf, LOG_TARGET, MAX_OPEN_CHECKS_PER_NODE,
+};
 use codec::Encode;
 use polkadot_sdk::{
-	frame_support::{ensure, pallet_prelude::*, traits::Randomness},
+	frame_support::{
+		ensure,
+		pallet_prelude::*,
+		traits::{
+			fungible::{Mutate, MutateHold},
+			tokens::{Fortitude, Precision, Preservation, Restriction},
+			Randomness,
+		},
+	},
 	frame_system::{self, pallet_prelude::BlockNumberFor},
 	sp_runtime::{
 		traits::{Saturating, Zero},
@@ -19,12 +46,13 @@ use polkadot_sdk::{
 	},
 };
 use tessera_primitives::{
-	JobId, JobState, NodeId, NodeInspect, NodeRole, ReputationInspect, SlashReason, Slasher,
-	TrustTier,
+	JobId, JobState, NodeId, NodeInspect, NodeRole, Outcome, ReputationInspect, ReputationSink,
+	SlashReason, Slasher, TrustTier,
 };
 
 impl<T: Config> Pallet<T> {
 	pub(crate) fn do_challenge_availability(
+		challenger: T::AccountId,
 		job: JobId,
 		node: NodeId,
 		checkpoint: u32,
@@ -36,8 +64,14 @@ impl<T: Config> Pallet<T> {
 		let retained =
 			info.ended.is_none_or(|ended| now < ended.saturating_add(T::Retention::get()));
 		ensure!(retained, Error::<T>::PastRetention);
-		ensure!(!CheckOf::<T>::contains_key((job, node, checkpoint)), Error::<T>::AlreadyChecking);
-		Self::open_availability_check(job, node, checkpoint, payload.state_cid)
+		let key = (job, node, checkpoint);
+		ensure!(!CheckOf::<T>::contains_key(key), Error::<T>::AlreadyChecking);
+		ensure!(!LostContent::<T>::contains_key(key), Error::<T>::AlreadyLost);
+		let bond = T::AvailabilityBond::get();
+		T::Currency::hold(&HoldReason::AvailabilityBond.into(), &challenger, bond)?;
+		let check = Self::open_availability_check(job, node, checkpoint, payload.state_cid)?;
+		AvailabilityBonds::<T>::insert(check, (challenger, bond));
+		Ok(())
 	}
 
 	/// Draws a validator (never a node of an owner of one of the job's replicas) to fetch
@@ -47,11 +81,34 @@ impl<T: Config> Pallet<T> {
 		node: NodeId,
 		checkpoint: u32,
 		cid: tessera_primitives::Cid,
-	) -> DispatchResult {
-		let check = NextAvailabilityCheck::<T>::get();
-		let subject = (b"tessera/availability", check).encode();
-		let mut seated = Assignments::<T>::get(job).unwrap_or_default().into_inner();
-		seated.push(node);
+	) -> Result<u64, DispatchError> {
+		ensure!(OpenChecks::<T>::get(node) < MAX_OPEN_CHECKS_PER_NODE, Error::<T>::TooManyChecks);
+		let id = NextAvailabilityCheck::<T>::get();
+		let mut check = AvailabilityCheck {
+			job,
+			node,
+			checkpoint,
+			cid,
+			validator: node,
+			deadline: Zero::zero(),
+			earlier: Default::default(),
+			missing: 0,
+		};
+		Self::seat_validator(id, &mut check)?;
+		NextAvailabilityCheck::<T>::put(id.saturating_add(1));
+		CheckOf::<T>::insert((job, node, checkpoint), id);
+		OpenChecks::<T>::mutate(node, |open| open.saturating_inc());
+		AvailabilityChecks::<T>::insert(id, check);
+		Ok(id)
+	}
+
+	/// Draws the check's next validator — never the node, a replica of the job, a validator
+	/// drawn before, or a node of one of their owners — and gives it a window.
+	fn seat_validator(id: u64, check: &mut AvailabilityCheck<BlockNumberFor<T>>) -> DispatchResult {
+		let subject = (b"tessera/availability", id, check.earlier.len() as u32).encode();
+		let mut seated = Assignments::<T>::get(check.job).unwrap_or_default().into_inner();
+		seated.push(check.node);
+		seated.extend(check.earlier.iter().copied());
 		let validator = Self::draw_nodes(&subject, 1, &seated, |candidate| {
 			T::Nodes::is_active(candidate) && T::Nodes::has_role(candidate, NodeRole::Validator)
 		})
@@ -60,23 +117,20 @@ impl<T: Config> Pallet<T> {
 		.ok_or(Error::<T>::NoValidator)?;
 		let deadline =
 			frame_system::Pallet::<T>::block_number().saturating_add(T::AvailabilityWindow::get());
-		// Checked one block after the deadline, so that a proof in the deadline's block counts.
+		// Looked at one block after the deadline, so that a report in the deadline's block
+		// counts.
 		AvailabilityDue::<T>::try_mutate(deadline.saturating_add(1u32.into()), |due| {
-			due.try_push(check)
+			due.try_push(id)
 		})
 		.map_err(|_| Error::<T>::TooManyDue)?;
-		NextAvailabilityCheck::<T>::put(check.saturating_add(1));
-		CheckOf::<T>::insert((job, node, checkpoint), check);
-		AvailabilityDuties::<T>::insert(validator, check, ());
-		AvailabilityChecks::<T>::insert(
-			check,
-			AvailabilityCheck { job, node, checkpoint, cid, validator, deadline },
-		);
+		AvailabilityDuties::<T>::insert(validator, id, ());
+		check.validator = validator;
+		check.deadline = deadline;
 		Self::deposit_event(Event::AvailabilityChecked {
-			check,
-			job,
-			node,
-			checkpoint,
+			check: id,
+			job: check.job,
+			node: check.node,
+			checkpoint: check.checkpoint,
 			validator,
 			deadline,
 		});
@@ -104,11 +158,11 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	pub(crate) fn check_availability_proof(
-		proof: &AvailabilityProof,
+	pub(crate) fn check_availability_report(
+		report: &AvailabilityReport,
 	) -> Result<AvailabilityCheck<BlockNumberFor<T>>, TransactionValidityError> {
-		let check = AvailabilityChecks::<T>::get(proof.check).ok_or(InvalidTransaction::Stale)?;
-		if check.validator != proof.validator {
+		let check = AvailabilityChecks::<T>::get(report.check).ok_or(InvalidTransaction::Stale)?;
+		if check.validator != report.validator {
 			return Err(InvalidTransaction::BadSigner.into());
 		}
 		if frame_system::Pallet::<T>::block_number() > check.deadline {
@@ -117,54 +171,189 @@ impl<T: Config> Pallet<T> {
 		Ok(check)
 	}
 
-	pub(crate) fn do_availability_proven(proof: AvailabilityProof) -> DispatchResult {
-		let check = Self::check_availability_proof(&proof).map_err(|_| Error::<T>::WrongState)?;
-		Self::close_availability_check(proof.check, &check);
-		Self::deposit_event(Event::AvailabilityProven { check: proof.check });
+	pub(crate) fn do_report_availability(report: AvailabilityReport) -> DispatchResult {
+		let mut check =
+			Self::check_availability_report(&report).map_err(|_| Error::<T>::WrongState)?;
+		let (id, validator) = (report.check, report.validator);
+		AvailabilityDuties::<T>::remove(validator, id);
+		if report.served {
+			Self::close_availability_check(id, &check);
+			let fee = Self::pay_availability_fee(validator);
+			T::Reputation::report(validator, Outcome::ProofPassed);
+			if let Some((challenger, bond)) = AvailabilityBonds::<T>::take(id) {
+				Self::forfeit_bond(id, &challenger, bond, check.node);
+			}
+			Self::deposit_event(Event::AvailabilityProven { check: id, validator, fee });
+			return Ok(());
+		}
+		Self::deposit_event(Event::AvailabilityMissing { check: id, validator });
+		check.missing = check.missing.saturating_add(1);
+		if check.missing >= AVAILABILITY_QUORUM {
+			Self::content_lost(id, &check);
+			return Ok(());
+		}
+		Self::draw_next_validator(id, check);
 		Ok(())
+	}
+
+	/// Replaces the check's validator by a fresh one; without one, or after
+	/// [`MAX_AVAILABILITY_DRAWS`], the check closes undecided.
+	fn draw_next_validator(id: u64, mut check: AvailabilityCheck<BlockNumberFor<T>>) {
+		let drawn = check.earlier.try_push(check.validator).is_ok()
+			&& (check.earlier.len() as u32) < MAX_AVAILABILITY_DRAWS
+			&& Self::seat_validator(id, &mut check).is_ok();
+		if drawn {
+			AvailabilityChecks::<T>::insert(id, check);
+			return;
+		}
+		Self::close_availability_check(id, &check);
+		Self::return_bond(id);
+		Self::deposit_event(Event::AvailabilityUndecided { check: id });
+	}
+
+	/// [`AVAILABILITY_QUORUM`] validators could not get the content: the node is at fault.
+	fn content_lost(id: u64, check: &AvailabilityCheck<BlockNumberFor<T>>) {
+		Self::close_availability_check(id, check);
+		Self::return_bond(id);
+		let key = (check.job, check.node, check.checkpoint);
+		LostContent::<T>::insert(key, ());
+		let share = match T::Reputation::tier(check.node) {
+			TrustTier::Excellent => Perbill::from_percent(1),
+			TrustTier::Trusted => Perbill::from_rational(15u32, 1_000),
+			TrustTier::Developing => Perbill::from_percent(2),
+			TrustTier::New => Perbill::from_percent(3),
+		};
+		let slashed = T::Slasher::slash(check.node, SlashReason::DataUnavailable(share), None)
+			.unwrap_or_else(|_| Zero::zero());
+		let open = Jobs::<T>::get(check.job).filter(|info| {
+			matches!(info.state, JobState::Running | JobState::Accepted | JobState::Disputed)
+		});
+		if let Some(info) = open.filter(|_| !Federations::<T>::contains_key(check.job)) {
+			// A checkpoint whose content is gone is not paid for; the reveal stays, so the
+			// replica can still deliver the rest of its job.
+			if Reveals::<T>::contains_key(key) {
+				let work = info.spec.work_of_checkpoint(check.checkpoint);
+				Contributions::<T>::mutate(check.job, check.node, |(checkpoints, total)| {
+					*checkpoints = checkpoints.saturating_sub(1);
+					*total = total.saturating_sub(work);
+				});
+			}
+		}
+		Self::deposit_event(Event::AvailabilityFailed { check: id, node: check.node, slashed });
+	}
+
+	/// What the treasury pays `validator`'s owner for a proof: the fee, or nothing if the
+	/// treasury cannot pay it.
+	fn pay_availability_fee(validator: NodeId) -> BalanceOf<T> {
+		let fee = T::AvailabilityFee::get();
+		let paid = T::Nodes::owner(validator).is_some_and(|owner| {
+			T::Currency::transfer(&T::Treasury::get(), &owner, fee, Preservation::Preserve).is_ok()
+		});
+		if paid {
+			fee
+		} else {
+			log::warn!(target: LOG_TARGET, "validator {validator}: no availability fee paid");
+			Zero::zero()
+		}
+	}
+
+	/// Gives the bond of check `id` to `node`'s owner, whose content was proven.
+	fn forfeit_bond(id: u64, challenger: &T::AccountId, bond: BalanceOf<T>, node: NodeId) {
+		let reason = HoldReason::AvailabilityBond.into();
+		let moved = T::Nodes::owner(node).map(|owner| {
+			T::Currency::transfer_on_hold(
+				&reason,
+				challenger,
+				&owner,
+				bond,
+				Precision::BestEffort,
+				Restriction::Free,
+				Fortitude::Polite,
+			)
+		});
+		if !matches!(moved, Some(Ok(_))) {
+			// A node deregistered meanwhile has nobody to pay: the asker keeps the bond.
+			let _ = T::Currency::release(&reason, challenger, bond, Precision::BestEffort);
+			log::debug!(target: LOG_TARGET, "check {id}: the bond went back, node {node} has no owner");
+		}
+	}
+
+	fn return_bond(id: u64) {
+		if let Some((challenger, bond)) = AvailabilityBonds::<T>::take(id) {
+			let reason = HoldReason::AvailabilityBond.into();
+			let _ = T::Currency::release(&reason, &challenger, bond, Precision::BestEffort);
+		}
 	}
 
 	fn close_availability_check(id: u64, check: &AvailabilityCheck<BlockNumberFor<T>>) {
 		AvailabilityChecks::<T>::remove(id);
 		CheckOf::<T>::remove((check.job, check.node, check.checkpoint));
 		AvailabilityDuties::<T>::remove(check.validator, id);
+		OpenChecks::<T>::mutate_exists(check.node, |open| {
+			*open = open.and_then(|open| open.checked_sub(1)).filter(|open| *open > 0);
+		});
 	}
 
-	/// Checks whose window closed without proof: the node is slashed by its tier and its
-	/// reveal no longer counts while the job is open.
+	/// Invariants of availability checks: each node's open-check count is its checks', every
+	/// bond belongs to an open check and the askers' holds are their bonds, and every open
+	/// check's validator has it as a duty.
+	#[cfg(any(feature = "try-runtime", test))]
+	pub(crate) fn availability_invariants() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError>
+	{
+		use alloc::collections::BTreeMap;
+		use polkadot_sdk::frame_support::traits::fungible::InspectHold;
+		let mut open: BTreeMap<NodeId, u32> = BTreeMap::new();
+		for (id, check) in AvailabilityChecks::<T>::iter() {
+			*open.entry(check.node).or_default() += 1;
+			ensure!(
+				AvailabilityDuties::<T>::contains_key(check.validator, id),
+				"an open check its validator does not know of"
+			);
+			ensure!(
+				CheckOf::<T>::get((check.job, check.node, check.checkpoint)) == Some(id),
+				"an open check not indexed by its content"
+			);
+		}
+		ensure!(
+			OpenChecks::<T>::iter().collect::<BTreeMap<_, _>>() == open,
+			"a node's open-check count is not its checks'"
+		);
+		let mut bonds: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		for (id, (challenger, bond)) in AvailabilityBonds::<T>::iter() {
+			ensure!(AvailabilityChecks::<T>::contains_key(id), "a bond of a closed check");
+			let entry = bonds.entry(challenger).or_insert_with(Zero::zero);
+			*entry = entry.saturating_add(bond);
+		}
+		for (challenger, bond) in bonds {
+			let reason = HoldReason::AvailabilityBond.into();
+			ensure!(
+				T::Currency::balance_on_hold(&reason, &challenger) == bond,
+				"an asker's hold is not their availability bonds"
+			);
+		}
+		Ok(())
+	}
+
+	/// Checks whose validator said nothing in its window: it loses stake, and another is
+	/// drawn.
 	pub(crate) fn expire_availability_checks(now: BlockNumberFor<T>) -> Weight {
 		let due = AvailabilityDue::<T>::take(now);
 		let mut weight = T::DbWeight::get().reads_writes(1, 1);
 		for id in due {
 			let Some(check) = AvailabilityChecks::<T>::get(id) else { continue };
-			weight.saturating_accrue(T::WeightInfo::availability_expired());
-			Self::close_availability_check(id, &check);
-			let share = match T::Reputation::tier(check.node) {
-				TrustTier::Excellent => Perbill::from_percent(1),
-				TrustTier::Trusted => Perbill::from_rational(15u32, 1_000),
-				TrustTier::Developing => Perbill::from_percent(2),
-				TrustTier::New => Perbill::from_percent(3),
-			};
-			let slashed = T::Slasher::slash(check.node, SlashReason::DataUnavailable(share), None)
-				.unwrap_or_else(|_| Zero::zero());
-			let open = Jobs::<T>::get(check.job).filter(|info| {
-				matches!(info.state, JobState::Running | JobState::Accepted | JobState::Disputed)
-			});
-			if let Some(info) = open {
-				// Without its commit the reveal cannot be sent again either, and a checkpoint
-				// whose content is gone is not paid for.
-				let key = (check.job, check.node, check.checkpoint);
-				let revealed = Reveals::<T>::take(key).is_some();
-				Commits::<T>::remove(key);
-				if revealed && !Federations::<T>::contains_key(check.job) {
-					let work = info.spec.work_of_checkpoint(check.checkpoint);
-					Contributions::<T>::mutate(check.job, check.node, |(checkpoints, total)| {
-						*checkpoints = checkpoints.saturating_sub(1);
-						*total = total.saturating_sub(work);
-					});
-				}
+			if check.deadline.saturating_add(1u32.into()) != now {
+				// Reported in time; this entry is of an earlier validator's window.
+				continue;
 			}
-			Self::deposit_event(Event::AvailabilityFailed { check: id, node: check.node, slashed });
+			weight.saturating_accrue(T::WeightInfo::availability_expired());
+			let validator = check.validator;
+			AvailabilityDuties::<T>::remove(validator, id);
+			let reason = SlashReason::MissedVerdict(T::MissedVerdictSlash::get());
+			let slashed =
+				T::Slasher::slash(validator, reason, None).unwrap_or_else(|_| Zero::zero());
+			T::Reputation::report(validator, Outcome::JobFailed);
+			Self::deposit_event(Event::AvailabilityReportMissed { check: id, validator, slashed });
+			Self::draw_next_validator(id, check);
 		}
 		weight
 	}

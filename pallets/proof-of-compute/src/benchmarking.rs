@@ -6,7 +6,7 @@
 use super::*;
 use crate::{
 	trap::trap_seal,
-	types::{inputs_root, verdict_hash, AGGREGATORS},
+	types::{inputs_root, verdict_hash, AGGREGATORS, MAX_AVAILABILITY_DRAWS},
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -216,21 +216,28 @@ fn disputed_job<T: Config>() -> JobId {
 	job
 }
 
-/// An availability check of an accepted job's state, and its validator's signed proof.
-fn open_check<T: Config>() -> (u64, AvailabilityProof, tessera_primitives::NodeSignature) {
-	let job = accepted_job::<T>();
-	let node = Assignments::<T>::get(job).expect("assigned")[0];
-	for index in 0..T::PanelSize::get() {
+/// Validators enough for every draw an availability check may make.
+fn availability_validators<T: Config>() {
+	for index in 0..T::PanelSize::get().saturating_add(MAX_AVAILABILITY_DRAWS) {
 		T::BenchmarkHelper::validator(index);
 	}
-	Pallet::<T>::do_challenge_availability(job, node, 0).expect("a validator is drawn");
+}
+
+/// An availability check someone asked for of an accepted job's state, and its validator's
+/// signed report that the content is missing: the report that draws another validator.
+fn open_check<T: Config>() -> (u64, AvailabilityReport, tessera_primitives::NodeSignature) {
+	let job = accepted_job::<T>();
+	let node = Assignments::<T>::get(job).expect("assigned")[0];
+	availability_validators::<T>();
+	Pallet::<T>::do_challenge_availability(funded::<T>("challenger"), job, node, 0)
+		.expect("a validator is drawn");
 	let id = NextAvailabilityCheck::<T>::get() - 1;
 	let validator = AvailabilityChecks::<T>::get(id).expect("open").validator;
-	let proof = AvailabilityProof { check: id, validator };
+	let report = AvailabilityReport { check: id, validator, served: false };
 	let signature = member_key::<T>(validator)
-		.sign(&proof.signed_bytes(&Pallet::<T>::genesis_hash()))
+		.sign(&report.signed_bytes(&Pallet::<T>::genesis_hash()))
 		.expect("it signs");
-	(id, proof, signature)
+	(id, report, signature)
 }
 
 const PANEL_SALT: [u8; 32] = [9; 32];
@@ -652,9 +659,7 @@ mod benchmarks {
 	fn challenge_availability() {
 		let job = accepted_job::<T>();
 		let node = Assignments::<T>::get(job).expect("assigned")[0];
-		for index in 0..T::PanelSize::get() {
-			T::BenchmarkHelper::validator(index);
-		}
+		availability_validators::<T>();
 		let challenger = funded::<T>("challenger");
 
 		#[extrinsic_call]
@@ -663,32 +668,35 @@ mod benchmarks {
 		assert!(CheckOf::<T>::contains_key((job, node, 0)));
 	}
 
+	/// The heavier report: the content is missing, and another validator is drawn.
 	#[benchmark]
-	fn availability_proven() {
-		let (id, proof, signature) = open_check::<T>();
+	fn report_availability() {
+		let (id, report, signature) = open_check::<T>();
+		let first = report.validator;
 
 		#[extrinsic_call]
-		_(RawOrigin::Authorized, proof, signature);
+		_(RawOrigin::Authorized, report, signature);
 
-		assert!(AvailabilityChecks::<T>::get(id).is_none());
+		let check = AvailabilityChecks::<T>::get(id).expect("still open");
+		assert!(check.validator != first && check.missing == 1);
 	}
 
 	#[benchmark]
-	fn authorize_availability_proven() -> Result<(), BenchmarkError> {
-		let (_, proof, signature) = open_check::<T>();
-		let call = Call::<T>::availability_proven { proof, signature };
+	fn authorize_report_availability() -> Result<(), BenchmarkError> {
+		let (_, report, signature) = open_check::<T>();
+		let call = Call::<T>::report_availability { report, signature };
 
 		#[block]
 		{
 			call.authorize(TransactionSource::External)
-				.ok_or("availability_proven has authorize logic")?
-				.map_err(|_| "the validator's proof is authorized")?;
+				.ok_or("report_availability has authorize logic")?
+				.map_err(|_| "the validator's report is authorized")?;
 		}
 
 		Ok(())
 	}
 
-	/// A check whose window closed without proof: the node is slashed, its reveal dropped.
+	/// A check whose validator said nothing in its window: it is slashed, another drawn.
 	#[benchmark]
 	fn availability_expired() {
 		let (id, _, _) = open_check::<T>();
@@ -701,7 +709,8 @@ mod benchmarks {
 			Pallet::<T>::expire_availability_checks(due);
 		}
 
-		assert!(Reveals::<T>::get((check.job, check.node, check.checkpoint)).is_none());
+		let redrawn = AvailabilityChecks::<T>::get(id).expect("still open");
+		assert!(redrawn.validator != check.validator && redrawn.earlier.len() == 1);
 	}
 
 	#[benchmark]

@@ -908,13 +908,16 @@ impl<T: Config> Pallet<T> {
 			if Federations::<T>::contains_key(job) {
 				continue;
 			}
-			let revealed: Vec<u32> = Reveals::<T>::iter_key_prefix((job, node)).collect();
+			// Content found missing is not paid for.
+			let revealed: Vec<u32> = Reveals::<T>::iter_key_prefix((job, node))
+				.filter(|checkpoint| !LostContent::<T>::contains_key((job, node, *checkpoint)))
+				.collect();
 			let revealed_work = revealed.iter().fold(0u64, |total, checkpoint| {
 				total.saturating_add(info.spec.work_of_checkpoint(*checkpoint))
 			});
 			ensure!(
 				checkpoints as usize == revealed.len() && work == revealed_work,
-				"a replica's delivered work is not that of the checkpoints it revealed"
+				"a replica's delivered work is not that of the checkpoints it revealed and kept"
 			);
 		}
 
@@ -930,6 +933,7 @@ impl<T: Config> Pallet<T> {
 			);
 		}
 		Self::dispute_invariants()?;
+		Self::availability_invariants()?;
 		Self::federation_invariants()
 	}
 }

@@ -81,7 +81,7 @@ pub mod weights;
 
 pub use pallet::*;
 pub use types::{
-	Aggregation, AgreedResult, AvailabilityCheck, AvailabilityProof, Commit, Dispute,
+	Aggregation, AgreedResult, AvailabilityCheck, AvailabilityReport, Commit, Dispute,
 	DisputeReason, Federation, JobInfo, PanelCommit, PanelReveal, Reveal, Segment, Verdict,
 };
 pub use weights::WeightInfo;
@@ -113,6 +113,9 @@ pub trait BenchmarkHelper {
 
 /// Deactivated nodes waiting for their jobs to be handed on, at most.
 pub const MAX_DEACTIVATED_QUEUE: u32 = 256;
+
+/// Open availability checks of one node's content at most.
+pub const MAX_OPEN_CHECKS_PER_NODE: u32 = 4;
 
 /// Blocks whose scheduled work one block does at most, when blocks without `on_poll` left
 /// some undone.
@@ -297,6 +300,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type AvailabilityWindow: Get<BlockNumberFor<Self>>;
 
+		/// What asking for an availability check holds from the asker: the node's, if the
+		/// content is proven; returned if it is not.
+		#[pallet::constant]
+		type AvailabilityBond: Get<BalanceOf<Self>>;
+
+		/// What the treasury pays a validator that proved content available.
+		#[pallet::constant]
+		type AvailabilityFee: Get<BalanceOf<Self>>;
+
 		/// Blocks after a job ends that nodes must still serve what they committed for it.
 		#[pallet::constant]
 		type Retention: Get<BlockNumberFor<Self>>;
@@ -338,6 +350,8 @@ pub mod pallet {
 		JobBudget,
 		/// A challenger's bond, until the dispute is resolved.
 		ChallengeBond,
+		/// The bond of an availability check someone asked for, until it closes.
+		AvailabilityBond,
 	}
 
 	/// The id the next job gets.
@@ -440,6 +454,20 @@ pub mod pallet {
 	/// at a time.
 	#[pallet::storage]
 	pub type CheckOf<T> = StorageMap<_, Twox64Concat, (JobId, NodeId, u32), u64>;
+
+	/// Who asked for a check, and the bond they hold for it.
+	#[pallet::storage]
+	pub type AvailabilityBonds<T: Config> =
+		StorageMap<_, Twox64Concat, u64, (T::AccountId, BalanceOf<T>)>;
+
+	/// Open checks of each node's content: at most [`MAX_OPEN_CHECKS_PER_NODE`], so that
+	/// nobody can keep a node's endpoint busy with checks.
+	#[pallet::storage]
+	pub type OpenChecks<T> = StorageMap<_, Twox64Concat, NodeId, u32, ValueQuery>;
+
+	/// Content found missing: a node is at fault for one (job, checkpoint) once.
+	#[pallet::storage]
+	pub type LostContent<T> = StorageMap<_, Twox64Concat, (JobId, NodeId, u32), ()>;
 
 	/// The checks each validator must fetch for: its off-chain worker finds them here.
 	#[pallet::storage]
@@ -613,13 +641,43 @@ pub mod pallet {
 			/// The last block a proof counts in.
 			deadline: BlockNumberFor<T>,
 		},
-		/// The validator fetched the content and it matched its CID.
+		/// The validator fetched the content and it matched its CID: the treasury paid it,
+		/// and the asker's bond went to the node.
 		AvailabilityProven {
 			/// The check.
 			check: u64,
+			/// The validator.
+			validator: NodeId,
+			/// What it was paid.
+			fee: BalanceOf<T>,
 		},
-		/// Nobody could fetch the content in time: the node was slashed by its tier, lost a
-		/// tenth of its score, and its reveal no longer counts.
+		/// A validator could not get the content; another is drawn until
+		/// [`types::AVAILABILITY_QUORUM`] validators agree it is missing.
+		AvailabilityMissing {
+			/// The check.
+			check: u64,
+			/// The validator.
+			validator: NodeId,
+		},
+		/// A validator drawn for a check said nothing in time: it lost
+		/// [`Config::MissedVerdictSlash`] of its stake, and another is drawn.
+		AvailabilityReportMissed {
+			/// The check.
+			check: u64,
+			/// The validator.
+			validator: NodeId,
+			/// Stake taken.
+			slashed: BalanceOf<T>,
+		},
+		/// Too few validators reported on a check for it to decide: it closed without fault,
+		/// and the asker's bond was returned.
+		AvailabilityUndecided {
+			/// The check.
+			check: u64,
+		},
+		/// [`types::AVAILABILITY_QUORUM`] validators could not get the content: the node was
+		/// slashed by its tier (a fault of its own class, never one of its three offences),
+		/// lost a tenth of its score, and is not paid for the checkpoint.
 		AvailabilityFailed {
 			/// The check.
 			check: u64,
@@ -953,6 +1011,10 @@ pub mod pallet {
 		PastRetention,
 		/// This content is being checked already.
 		AlreadyChecking,
+		/// This content was found missing already.
+		AlreadyLost,
+		/// The node has the most open checks it may have.
+		TooManyChecks,
 		/// No validator is there to fetch the content.
 		NoValidator,
 		/// No trap was set with this job, answer and salt.
@@ -1150,8 +1212,10 @@ pub mod pallet {
 		}
 
 		/// Asks for proof that `node` still serves the state it revealed at `checkpoint` of
-		/// `job`: a validator drawn by randomness must fetch it from the node's endpoint,
-		/// checked against the CID, within [`Config::AvailabilityWindow`] blocks.
+		/// `job`, holding [`Config::AvailabilityBond`] from the caller: a validator drawn by
+		/// randomness must fetch it from the node's endpoint, checked against the CID, within
+		/// [`Config::AvailabilityWindow`] blocks. The bond goes to the node if the content is
+		/// proven, and back to the caller otherwise.
 		///
 		/// Origin: signed, anyone. Emits [`Event::AvailabilityChecked`].
 		#[pallet::call_index(11)]
@@ -1161,27 +1225,30 @@ pub mod pallet {
 			node: NodeId,
 			checkpoint: u32,
 		) -> DispatchResult {
-			ensure_signed(origin)?;
-			Self::do_challenge_availability(job, node, checkpoint)
+			let challenger = ensure_signed(origin)?;
+			Self::do_challenge_availability(challenger, job, node, checkpoint)
 		}
 
-		/// A validator fetched the content of an availability check and it matched its CID.
+		/// A validator drawn for an availability check reports whether the node served the
+		/// content (fetched, and matching its CID).
 		///
-		/// Origin: authorized; [`Pallet::authorize_availability_proven`] checked that the
+		/// Origin: authorized; [`Pallet::authorize_report_availability`] checked that the
 		/// check is open, that it is the validator's, and the validator's node-key signature
-		/// over the proof for this chain ([`tessera_primitives::signing`]). Emits
-		/// [`Event::AvailabilityProven`].
+		/// over the report for this chain ([`tessera_primitives::signing`]). Emits
+		/// [`Event::AvailabilityProven`], or [`Event::AvailabilityMissing`] and then
+		/// [`Event::AvailabilityChecked`] for the next validator or
+		/// [`Event::AvailabilityFailed`].
 		#[pallet::call_index(12)]
-		#[pallet::authorize(Pallet::<T>::authorize_availability_proven)]
-		#[pallet::weight_of_authorize(T::WeightInfo::authorize_availability_proven())]
-		pub fn availability_proven(
+		#[pallet::authorize(Pallet::<T>::authorize_report_availability)]
+		#[pallet::weight_of_authorize(T::WeightInfo::authorize_report_availability())]
+		pub fn report_availability(
 			origin: OriginFor<T>,
-			proof: AvailabilityProof,
+			report: AvailabilityReport,
 			signature: NodeSignature,
 		) -> DispatchResult {
 			ensure_authorized(origin)?;
 			let _ = signature;
-			Self::do_availability_proven(proof)
+			Self::do_report_availability(report)
 		}
 
 		/// Posts a federated training job and holds `budget` from the caller until it ends.
@@ -1352,16 +1419,16 @@ pub mod pallet {
 			Self::validity("TesseraPanelReveal", (verdict.job, verdict.node, verdict.checkpoint))
 		}
 
-		/// Checks an availability proof before the pool: the check is open and the validator's,
-		/// and its node key signed the proof.
-		pub fn authorize_availability_proven(
+		/// Checks an availability report before the pool: the check is open and the
+		/// validator's, and its node key signed the report.
+		pub fn authorize_report_availability(
 			_source: TransactionSource,
-			proof: &AvailabilityProof,
+			report: &AvailabilityReport,
 			signature: &NodeSignature,
 		) -> TransactionValidityWithRefund {
-			Self::check_availability_proof(proof)?;
-			Self::check_signature(proof.validator, proof, signature)?;
-			Self::validity("TesseraAvailability", (proof.check, proof.validator, 0))
+			Self::check_availability_report(report)?;
+			Self::check_signature(report.validator, report, signature)?;
+			Self::validity("TesseraAvailability", (report.check, report.validator, 0))
 		}
 
 		/// Checks an aggregate before the pool: its round awaits it from this node now, it

@@ -95,6 +95,8 @@ pub const PANEL_FEE: Balance = 30;
 pub const PANEL_WINDOW: u64 = 8;
 pub const MAX_AGGREGATOR_DRAWS: u8 = 3;
 pub const AVAILABILITY_WINDOW: u64 = 3;
+pub const AVAILABILITY_BOND: Balance = 200;
+pub const AVAILABILITY_FEE: Balance = 20;
 pub const RETENTION: u64 = 20;
 pub const ROUND_WINDOW: u64 = 12;
 pub const GRACE: u64 = 4;
@@ -322,6 +324,8 @@ impl crate::Config for Test {
 	type TrapOrigin = frame_system::EnsureSignedBy<Approver, AccountId>;
 	type AvailabilitySample = AvailabilitySampleRate;
 	type AvailabilityWindow = frame_support::traits::ConstU64<AVAILABILITY_WINDOW>;
+	type AvailabilityBond = frame_support::traits::ConstU64<AVAILABILITY_BOND>;
+	type AvailabilityFee = frame_support::traits::ConstU64<AVAILABILITY_FEE>;
 	type Retention = frame_support::traits::ConstU64<RETENTION>;
 	type DefaultTrapRate = TrapRateDefault;
 	type ChallengeBond = frame_support::traits::ConstU64<BOND>;

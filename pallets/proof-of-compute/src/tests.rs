@@ -103,8 +103,8 @@ pub(crate) fn send(call: Call<Test>) {
 		Call::panel_reveal { reveal, signature } => {
 			assert_ok!(ProofOfCompute::panel_reveal(origin, reveal, signature));
 		}
-		Call::availability_proven { proof, signature } => {
-			assert_ok!(ProofOfCompute::availability_proven(origin, proof, signature));
+		Call::report_availability { report, signature } => {
+			assert_ok!(ProofOfCompute::report_availability(origin, report, signature));
 		}
 		Call::submit_aggregation { aggregation, signature } => {
 			assert_ok!(ProofOfCompute::submit_aggregation(origin, aggregation, signature));

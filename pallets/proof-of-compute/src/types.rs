@@ -192,8 +192,16 @@ pub fn verdict_hash(verdict: &Verdict, salt: &[u8; 32]) -> H256 {
 	H256(polkadot_sdk::sp_io::hashing::blake2_256(&(verdict, salt).encode()))
 }
 
+/// Validators drawn for one availability check at most: the first, and those drawn in the
+/// place of one that reported the content missing or said nothing.
+pub const MAX_AVAILABILITY_DRAWS: u32 = 4;
+
+/// Validators that must report a check's content missing before the node is at fault: one
+/// validator's word never costs a node its stake.
+pub const AVAILABILITY_QUORUM: u32 = 2;
+
 /// An open availability check: `validator` must fetch `cid`, which `node` committed at
-/// `checkpoint` of `job`, from the node's endpoint by `deadline`.
+/// `checkpoint` of `job`, from the node's endpoint and report by `deadline`.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
@@ -206,21 +214,29 @@ pub struct AvailabilityCheck<BlockNumber> {
 	pub checkpoint: u32,
 	/// The content's CID.
 	pub cid: Cid,
-	/// The validator that fetches it.
+	/// The validator drawn now to fetch it.
 	pub validator: NodeId,
-	/// The last block a proof is accepted in.
+	/// The last block its report is accepted in.
 	pub deadline: BlockNumber,
+	/// The validators drawn before it, each of whom reported the content missing or said
+	/// nothing; none is drawn again for this check.
+	pub earlier: BoundedVec<NodeId, ConstU32<MAX_AVAILABILITY_DRAWS>>,
+	/// How many of them reported the content missing.
+	pub missing: u32,
 }
 
-/// A validator's statement that it fetched a check's content and it matched the CID.
+/// A validator's report on a check: it fetched the content from the node and it matched the
+/// CID (`served`), or it could not get it within its window.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
-pub struct AvailabilityProof {
+pub struct AvailabilityReport {
 	/// The check.
 	pub check: u64,
 	/// The validator.
 	pub validator: NodeId,
+	/// Whether the node served the content.
+	pub served: bool,
 }
 
 /// Aggregators of a round: the first in reputation-weighted order, then two backups, each
@@ -313,7 +329,7 @@ impl NodeSigned for PanelReveal {
 	const CONTEXT: SigningContext = SigningContext::PanelReveal;
 }
 
-impl NodeSigned for AvailabilityProof {
+impl NodeSigned for AvailabilityReport {
 	const CONTEXT: SigningContext = SigningContext::Availability;
 }
 

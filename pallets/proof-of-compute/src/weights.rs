@@ -55,8 +55,8 @@ pub trait WeightInfo {
 	fn seal_trap() -> Weight;
 	fn reveal_trap() -> Weight;
 	fn challenge_availability() -> Weight;
-	fn availability_proven() -> Weight;
-	fn authorize_availability_proven() -> Weight;
+	fn report_availability() -> Weight;
+	fn authorize_report_availability() -> Weight;
 	fn availability_expired() -> Weight;
 	fn set_trap_rate() -> Weight;
 	fn set_challenge_window() -> Weight;
@@ -577,7 +577,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::CheckOf` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::AvailabilityDuties` (r:0 w:1)
 	/// Proof: `ProofOfCompute::AvailabilityDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	fn availability_proven() -> Weight {
+	fn report_availability() -> Weight {
 		//  Measured:  `493`
 		//  Estimated: `3603`
 		// Minimum execution time: 25_533_000 picoseconds.
@@ -593,7 +593,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	fn authorize_availability_proven() -> Weight {
+	fn authorize_report_availability() -> Weight {
 		//  Measured:  `1036`
 		//  Estimated: `3669`
 		// Minimum execution time: 55_677_000 picoseconds.
@@ -898,12 +898,12 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads(23_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
-	fn availability_proven() -> Weight {
+	fn report_availability() -> Weight {
 		Weight::from_parts(30_819_000, 3603)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
-	fn authorize_availability_proven() -> Weight {
+	fn authorize_report_availability() -> Weight {
 		Weight::from_parts(60_834_000, 3669)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 	}

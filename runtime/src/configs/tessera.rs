@@ -246,6 +246,12 @@ parameter_types! {
 	pub const RewardPerMillionWorkUnits: Balance = 10 * UNIT;
 	pub const ChallengeBond: Balance = 10 * UNIT;
 	pub const AvailabilitySample: Perbill = Perbill::from_percent(10);
+	/// Asking for an availability check costs the checked node bandwidth and a validator
+	/// its time: a check that finds the content served pays the node two units.
+	pub const AvailabilityBond: Balance = 2 * UNIT;
+	/// What the treasury pays a validator for proving content available: about what a
+	/// panel member earns for a segment, for a fetch that is cheaper than a re-execution.
+	pub const AvailabilityFee: Balance = UNIT / 20;
 	/// One assignment in a hundred may be a trap job.
 	pub const TrapRate: Perbill = Perbill::from_percent(1);
 	/// Per validator and re-executed segment, from the job's budget.
@@ -287,6 +293,8 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type AvailabilitySample = AvailabilitySample;
 	/// Eighteen seconds at six-second blocks to fetch checked content.
 	type AvailabilityWindow = ConstU32<3>;
+	type AvailabilityBond = AvailabilityBond;
+	type AvailabilityFee = AvailabilityFee;
 	/// About 100 minutes at six-second blocks after a job ends.
 	type Retention = ConstU32<1_000>;
 	type ChallengeBond = ChallengeBond;

@@ -1,14 +1,23 @@
 //! The availability side of the off-chain worker: for each check a local validator key was
 //! drawn for, the node's trainer fetches the content from the checked node's endpoint
 //! (`POST /v1/blobs/{cid}/fetch`), keeping it only if it matches the CID, and the worker
-//! proves it to the chain. Nothing is remembered between runs: a check lasts a few blocks,
-//! the trainer answers from its store once it has the content, and the pool refuses a
-//! proof it already holds.
+//! reports it served. Until the last block in which a report still reaches the chain it
+//! tries again each block; then, if the trainer answered but never got the content (or the
+//! node publishes no endpoint), it reports it missing. A trainer of its own that does not
+//! answer is no evidence against the node: then it reports nothing. Nothing is remembered
+//! between runs: a check lasts a few blocks, the trainer answers from its store once it has
+//! the content, and the pool refuses a report it already holds.
 
 use super::{fetch_from_peer, local_work, submit, trainer_url, WorkError};
 use crate::{pallet::*, types::*, LOG_TARGET};
 use alloc::string::String;
-use polkadot_sdk::sp_runtime::RuntimeAppPublic;
+use polkadot_sdk::{
+	frame_system::{self, pallet_prelude::BlockNumberFor},
+	sp_runtime::{
+		traits::{One, Saturating},
+		RuntimeAppPublic,
+	},
+};
 use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{trainer_api::cid_to_string, NodeId, NodeInspect, NodePublic};
 
@@ -16,30 +25,45 @@ use tessera_primitives::{trainer_api::cid_to_string, NodeId, NodeInspect, NodePu
 pub const MAX_CHECKS_PER_RUN: usize = 4;
 
 impl<T: Config> Pallet<T> {
-	/// Fetches and proves the content of the checks the local validator keys were drawn for.
+	/// Fetches the content of the checks the local validator keys were drawn for, and
+	/// reports on it.
 	pub(crate) fn check_availability_offchain() {
 		let duties =
 			local_work::<T, _>(AvailabilityDuties::<T>::iter_key_prefix, MAX_CHECKS_PER_RUN);
 		for (validator, key, check) in duties {
-			if let Err(error) = Self::fetch_and_prove(validator, &key, check) {
+			if let Err(error) = Self::fetch_and_report(validator, &key, check) {
 				log::debug!(target: LOG_TARGET, "availability check {check}: {error:?}; trying later");
 			}
 		}
 	}
 
-	pub(crate) fn fetch_and_prove(
+	pub(crate) fn fetch_and_report(
 		validator: NodeId,
 		key: &NodePublic,
 		id: u64,
 	) -> Result<(), WorkError> {
 		let Some(check) = AvailabilityChecks::<T>::get(id) else { return Ok(()) };
-		let peer = T::Nodes::endpoint(check.node)
+		let fetched = T::Nodes::endpoint(check.node)
 			.and_then(|bytes| String::from_utf8(bytes).ok())
-			.ok_or(WorkError::NoEndpoint)?;
-		fetch_from_peer(&trainer_url(key), &cid_to_string(&check.cid), &peer)?;
-		let proof = AvailabilityProof { check: id, validator };
+			.ok_or(WorkError::NoEndpoint)
+			.and_then(|peer| fetch_from_peer(&trainer_url(key), &cid_to_string(&check.cid), &peer));
+		let served = match fetched {
+			Ok(_) => true,
+			Err(WorkError::NoEndpoint | WorkError::Status(_) | WorkError::BadResponse)
+				if Self::last_chance(check.deadline) =>
+			{
+				false
+			}
+			Err(error) => return Err(error),
+		};
+		let report = AvailabilityReport { check: id, validator, served };
 		let signature =
-			key.sign(&proof.signed_bytes(&Self::genesis_hash())).ok_or(WorkError::Signing)?;
-		submit::<T>(Call::availability_proven { proof, signature })
+			key.sign(&report.signed_bytes(&Self::genesis_hash())).ok_or(WorkError::Signing)?;
+		submit::<T>(Call::report_availability { report, signature })
+	}
+
+	/// Whether a report sent now is the last that can reach the chain by `deadline`.
+	fn last_chance(deadline: BlockNumberFor<T>) -> bool {
+		frame_system::Pallet::<T>::block_number().saturating_add(One::one()) >= deadline
 	}
 }

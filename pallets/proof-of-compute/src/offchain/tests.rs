@@ -592,39 +592,53 @@ fn a_replacement_resumes_the_agreed_state_and_commits_from_its_first_checkpoint(
 	});
 }
 
-#[test]
-fn a_validator_has_its_trainer_fetch_checked_content_from_the_node_then_proves_it() {
+/// A one-replica job whose first checkpoint is revealed and asked to be checked, with the
+/// drawn validator's key in the keystore: (check's validator, a call that expects the
+/// trainer to fetch the state and answer with `stored`'s CID).
+fn checked_content(trainer: &Harness) -> (NodeId, impl Fn(&str) + '_) {
 	use crate::tests::{commit_call, reveal_call};
-	offchain_test(|trainer| {
-		let job = post(1, BackendClass::CpuReference, 100);
-		run_to(System::block_number() + 1);
-		let node = Assignments::<Test>::get(job).unwrap()[0];
-		let first = payload(job, node, 0, 9, false);
-		send(commit_call(&first));
-		send(reveal_call(first.clone()));
-		assert_ok!(ProofOfCompute::challenge_availability(
-			RuntimeOrigin::signed(CHALLENGER),
-			job,
-			node,
-			0
-		));
-		let validator = AvailabilityChecks::<Test>::get(0).unwrap().validator;
-		hold_key(validator);
-		let cid = trainer_api::cid_to_string(&first.state_cid);
-		let expect_fetch = |stored: &str| {
-			trainer.expect(
-				"POST",
-				&format!("{DEFAULT_TRAINER_URL}/v1/blobs/{cid}/fetch"),
-				serde_json::to_vec(&trainer_api::FetchRequest {
-					peer: format!("http://node-{node}"),
-				})
+	let job = post(1, BackendClass::CpuReference, 100);
+	run_to(System::block_number() + 1);
+	let node = Assignments::<Test>::get(job).unwrap()[0];
+	let first = payload(job, node, 0, 9, false);
+	send(commit_call(&first));
+	send(reveal_call(first.clone()));
+	assert_ok!(ProofOfCompute::challenge_availability(
+		RuntimeOrigin::signed(CHALLENGER),
+		job,
+		node,
+		0
+	));
+	let validator = AvailabilityChecks::<Test>::get(0).unwrap().validator;
+	hold_key(validator);
+	let cid = trainer_api::cid_to_string(&first.state_cid);
+	let expect_fetch = move |stored: &str| {
+		trainer.expect(
+			"POST",
+			&format!("{DEFAULT_TRAINER_URL}/v1/blobs/{cid}/fetch"),
+			serde_json::to_vec(&trainer_api::FetchRequest { peer: format!("http://node-{node}") })
 				.unwrap(),
-				&serde_json::to_vec(&trainer_api::Stored { cid: stored.into(), bytes: 42 })
-					.unwrap(),
-			);
-		};
+			&serde_json::to_vec(&trainer_api::Stored { cid: stored.into(), bytes: 42 }).unwrap(),
+		);
+	};
+	(validator, expect_fetch)
+}
 
-		// A trainer that reports other content proves nothing.
+/// The one report the worker pooled.
+fn pooled_report(trainer: &Harness) -> (Call<Test>, AvailabilityReport) {
+	match &trainer.pooled()[..] {
+		[call @ Call::report_availability { report, .. }] => (call.clone(), report.clone()),
+		other => panic!("one availability report, got {other:?}"),
+	}
+}
+
+#[test]
+fn a_validator_has_its_trainer_fetch_checked_content_from_the_node_then_reports_it_served() {
+	offchain_test(|trainer| {
+		let (validator, expect_fetch) = checked_content(trainer);
+		let cid = trainer_api::cid_to_string(&AvailabilityChecks::<Test>::get(0).unwrap().cid);
+
+		// A trainer that reports other content proves nothing, and there is time to try again.
 		expect_fetch("bafkother");
 		work();
 		assert!(trainer.pooled().is_empty());
@@ -632,14 +646,27 @@ fn a_validator_has_its_trainer_fetch_checked_content_from_the_node_then_proves_i
 		run_to(System::block_number() + 1);
 		expect_fetch(&cid);
 		work();
-		match &trainer.pooled()[..] {
-			[call @ Call::availability_proven { proof, .. }] => {
-				assert_eq!(*proof, AvailabilityProof { check: 0, validator });
-				send(call.clone());
-			}
-			other => panic!("one availability proof, got {other:?}"),
-		}
+		let (call, report) = pooled_report(trainer);
+		assert_eq!(report, AvailabilityReport { check: 0, validator, served: true });
+		send(call);
 		assert!(AvailabilityChecks::<Test>::get(0).is_none());
+	});
+}
+
+#[test]
+fn a_validator_whose_trainer_never_gets_the_content_reports_it_missing_in_the_last_block() {
+	offchain_test(|trainer| {
+		let (validator, expect_fetch) = checked_content(trainer);
+		let deadline = AvailabilityChecks::<Test>::get(0).unwrap().deadline;
+		run_to(deadline - 1);
+		expect_fetch("bafkother");
+		work();
+		let (call, report) = pooled_report(trainer);
+		assert_eq!(report, AvailabilityReport { check: 0, validator, served: false });
+		send(call);
+		let check = AvailabilityChecks::<Test>::get(0).unwrap();
+		assert_eq!((check.missing, check.earlier.into_inner()), (1, vec![validator]));
+		assert_ne!(check.validator, validator, "another validator is asked");
 	});
 }
 
