@@ -36,10 +36,13 @@ pub const MAX_DUTIES_PER_RUN: usize = 4;
 const VERDICT_PREFIX: &[u8] = b"tessera/proof-of-compute/verdict/";
 const LOCK_PREFIX: &[u8] = b"tessera/proof-of-compute/panel-lock/";
 
-/// The persistent offchain storage key of `node`'s verdict on segment `segment` (counted
-/// from 0 within the dispute) of `job`.
-pub(crate) fn verdict_key(job: JobId, node: NodeId, segment: u32) -> alloc::vec::Vec<u8> {
-	(VERDICT_PREFIX, job, node, segment).encode()
+/// The persistent offchain storage key of `node`'s verdict for panel `draw` (counted over
+/// the whole dispute, [`Dispute::draws`]) of `job`'s dispute. Keyed by the panel, not the
+/// segment: a validator seated again on a later panel of the same segment seals a verdict
+/// of its own for it, with a fresh salt, instead of reusing one an earlier panel may have
+/// revealed.
+pub(crate) fn verdict_key(job: JobId, node: NodeId, draw: u32) -> alloc::vec::Vec<u8> {
+	(VERDICT_PREFIX, job, node, draw).encode()
 }
 
 /// A verdict the worker committed to, and when it last sent what.
@@ -84,12 +87,12 @@ impl<T: Config> Pallet<T> {
 				Duration::from_millis(LOCK_MS),
 			);
 		let _guard = lock.try_lock().map_err(|_| WorkError::Locked)?;
-		let record_key = verdict_key(job, node, dispute.segments);
+		let record_key = verdict_key(job, node, dispute.draws);
 		let record = StorageValueRef::persistent(&record_key);
 		let mut sealed: SealedVerdict<BlockNumberFor<T>> = match record.get() {
 			Ok(Some(sealed)) => sealed,
 			_ => {
-				let sealed = Self::reexecute(node, key, job, &info, &dispute.segment)?;
+				let sealed = Self::reexecute(node, key, job, &info, &dispute)?;
 				// The salt is stored before the commitment leaves.
 				Self::remember(job, &record_key);
 				record.set(&sealed);
@@ -101,16 +104,17 @@ impl<T: Config> Pallet<T> {
 		result
 	}
 
-	/// Has the trainer re-execute `segment` and seals the result.
+	/// Has the trainer re-execute the dispute's segment and seals the result for its panel.
 	fn reexecute(
 		node: NodeId,
 		key: &NodePublic,
 		job: JobId,
 		info: &crate::JobInfoOf<T>,
-		segment: &Segment,
+		dispute: &crate::DisputeOf<T>,
 	) -> Result<SealedVerdict<BlockNumberFor<T>>, WorkError> {
+		let segment = &dispute.segment;
 		let salt = sp_io::hashing::blake2_256(
-			&(sp_io::offchain::random_seed(), b"panel", job, node, segment.checkpoint).encode(),
+			&(sp_io::offchain::random_seed(), b"panel", job, node, dispute.draws).encode(),
 		);
 		let seal = |weights_digest, state_cid| SealedVerdict {
 			verdict: Verdict {

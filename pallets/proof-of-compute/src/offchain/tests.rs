@@ -506,12 +506,12 @@ fn a_panel_member_reexecutes_its_segment_once_then_commits_and_reveals_the_verdi
 		expect_reexecution(trainer, job, vec![commitment(1)]);
 		work();
 		let sealed: panel::SealedVerdict<u64> =
-			StorageValueRef::persistent(&panel::verdict_key(job, member, 0))
+			StorageValueRef::persistent(&panel::verdict_key(job, member, draw(job)))
 				.get()
 				.unwrap()
 				.unwrap();
 		assert_eq!(sealed.verdict, verdict);
-		assert!(remembered()[&job].keys.contains(&panel::verdict_key(job, member, 0)));
+		assert!(remembered()[&job].keys.contains(&panel::verdict_key(job, member, draw(job))));
 		let call = match &trainer.pooled()[..] {
 			[call @ Call::panel_commit { commit, .. }] => {
 				assert_eq!(commit.hash, verdict_hash(&verdict, &sealed.salt));
@@ -542,6 +542,44 @@ fn a_panel_member_reexecutes_its_segment_once_then_commits_and_reveals_the_verdi
 	});
 }
 
+/// The panel `job`'s dispute seated last.
+fn draw(job: JobId) -> u32 {
+	Disputes::<Test>::get(job).unwrap().draws
+}
+
+#[test]
+fn a_validator_seated_on_a_later_panel_of_the_same_segment_seals_a_fresh_verdict_for_it() {
+	offchain_test(|trainer| {
+		let (job, member, _) = judged_job();
+		expect_reexecution(trainer, job, vec![commitment(1)]);
+		work();
+		let first = draw(job);
+		let sealed = |draw| {
+			StorageValueRef::persistent(&panel::verdict_key(job, member, draw))
+				.get::<panel::SealedVerdict<u64>>()
+				.unwrap()
+		};
+		let earlier = sealed(first).unwrap();
+		assert!(matches!(&trainer.pooled()[..], [Call::panel_commit { .. }]));
+
+		// The panel is drawn again (its others stayed silent, say) and seats the member again.
+		Disputes::<Test>::mutate(job, |dispute| dispute.as_mut().unwrap().draws += 1);
+		run_to(System::block_number() + 1);
+		expect_reexecution(trainer, job, vec![commitment(1)]);
+		work();
+		let later = sealed(first + 1).expect("a verdict of its own for the new panel");
+		assert_eq!(later.verdict, earlier.verdict, "the segment is the same");
+		assert_ne!(later.salt, earlier.salt);
+		match &trainer.pooled()[..] {
+			[Call::panel_commit { commit, .. }] => {
+				assert_eq!(commit.draw, first + 1);
+				assert_eq!(commit.hash, verdict_hash(&later.verdict, &later.salt));
+			}
+			other => panic!("one verdict commitment for the new panel, got {other:?}"),
+		}
+	});
+}
+
 #[test]
 fn a_panel_member_whose_trainer_stops_short_of_the_segment_commits_nothing_and_asks_again() {
 	offchain_test(|trainer| {
@@ -549,7 +587,7 @@ fn a_panel_member_whose_trainer_stops_short_of_the_segment_commits_nothing_and_a
 		expect_reexecution(trainer, job, vec![commitment(0)]);
 		work();
 		assert!(trainer.pooled().is_empty());
-		let key = panel::verdict_key(job, member, 0);
+		let key = panel::verdict_key(job, member, draw(job));
 		let record = StorageValueRef::persistent(&key);
 		assert_eq!(record.get::<panel::SealedVerdict<u64>>().unwrap(), None);
 
