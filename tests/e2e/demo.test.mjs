@@ -120,7 +120,14 @@ test('a fine-tuning job runs from request to reward, and the node that lies is s
     }
   }
   const ferdieAfter = (await api.query.system.account(ferdie.address)).data;
-  assert.equal(ferdieAfter.reserved.toBigInt(), ferdieBefore.reserved.toBigInt(), 'budget and deposit released');
+  // The budget and the proposal's deposit are released; the job's storage deposit stays
+  // until the job is pruned, after its retention.
+  const { deposit } = (await api.call.computeApi.job(job)).unwrap();
+  assert.equal(
+    ferdieAfter.reserved.toBigInt(),
+    ferdieBefore.reserved.toBigInt() + deposit.toBigInt(),
+    'budget and proposal deposit released',
+  );
 
   // The model registry makes the result the genesis model's current version.
   const activated = await eventually(

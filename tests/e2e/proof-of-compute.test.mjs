@@ -49,7 +49,9 @@ test('a job is assigned to a registered trainer, readable through ComputeApi, an
   assert.ok(created, 'a proofOfCompute.JobCreated event');
   const job = created.event.data.job.toNumber();
   const reserved = (await api.query.system.account(requester.address)).data.reserved.toBigInt();
-  assert.equal(reserved - reservedBefore, budget);
+  const { deposit } = (await api.call.computeApi.job(job)).unwrap();
+  assert.ok(deposit.toBigInt() > 0n, 'the job holds a storage deposit');
+  assert.equal(reserved - reservedBefore, budget + deposit.toBigInt());
 
   const assigned = await waitForEvent(
     api, (event) => api.events.proofOfCompute.JobAssigned.is(event) && event.data.job.toNumber() === job, 30_000);
@@ -65,6 +67,11 @@ test('a job is assigned to a registered trainer, readable through ComputeApi, an
     api, (event) => api.events.proofOfCompute.JobFailed.is(event) && event.data.job.toNumber() === job, 60_000);
   assert.equal(failed.data.refunded.toBigInt(), budget);
   assert.ok((await api.call.computeApi.job(job)).unwrap().state.isFailed);
-  assert.equal((await api.query.system.account(requester.address)).data.reserved.toBigInt(), reservedBefore);
+  // The budget is back; the storage deposit stays until the job is pruned, after its
+  // retention.
+  assert.equal(
+    (await api.query.system.account(requester.address)).data.reserved.toBigInt(),
+    reservedBefore + deposit.toBigInt(),
+  );
   assert.ok((await api.query.proofOfCompute.openJobs(trainer, job)).isNone);
 });

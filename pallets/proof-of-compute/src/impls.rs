@@ -55,6 +55,8 @@ impl<T: Config> Pallet<T> {
 		Due::<T>::try_mutate(deadline, |due| due.try_push(job))
 			.map_err(|_| Error::<T>::TooManyDue)?;
 		T::Currency::hold(&HoldReason::JobBudget.into(), &requester, budget)?;
+		let deposit = Self::job_deposit(&spec, redundancy, checkpoints);
+		T::Currency::hold(&HoldReason::JobDeposit.into(), &requester, deposit)?;
 		NextJobId::<T>::put(job.saturating_add(1));
 		Jobs::<T>::insert(
 			job,
@@ -62,6 +64,7 @@ impl<T: Config> Pallet<T> {
 				requester: requester.clone(),
 				spec,
 				budget,
+				deposit,
 				redundancy,
 				deadline,
 				state: JobState::Created,
@@ -77,7 +80,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	pub(crate) fn do_cancel_job(who: T::AccountId, job: JobId) -> DispatchResult {
-		let info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
+		let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
 		ensure!(info.requester == who, Error::<T>::NotRequester);
 		ensure!(info.state == JobState::Created, Error::<T>::WrongState);
 		Pending::<T>::mutate(|pending| pending.retain(|pending| *pending != job));
@@ -85,12 +88,8 @@ impl<T: Config> Pallet<T> {
 		// jobs cannot fill a block's schedule for free.
 		Due::<T>::mutate(info.deadline, |due| due.retain(|due| *due != job));
 		Self::release_budget(&info.requester, info.budget);
-		Jobs::<T>::mutate(job, |info| {
-			if let Some(info) = info {
-				info.state = JobState::Cancelled;
-				info.ended = Some(frame_system::Pallet::<T>::block_number());
-			}
-		});
+		Self::end(job, &mut info, JobState::Cancelled);
+		Jobs::<T>::insert(job, info);
 		Self::deposit_event(Event::JobCancelled { job });
 		Ok(())
 	}
@@ -603,6 +602,9 @@ impl<T: Config> Pallet<T> {
 				Self::pay_and_deliver(job, info, &[], JobState::Finalized)
 			}
 			JobState::Disputed => Self::panel_expired(job, now),
+			JobState::Finalized | JobState::Resolved | JobState::Failed | JobState::Cancelled => {
+				Self::mark_prunable(job, &info, now)
+			}
 			_ => {}
 		}
 		weight
@@ -628,8 +630,7 @@ impl<T: Config> Pallet<T> {
 		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
 		LastAgreed::<T>::remove(job);
 		Payouts::<T>::insert(job, payouts);
-		info.state = end;
-		info.ended = Some(frame_system::Pallet::<T>::block_number());
+		Self::end(job, &mut info, end);
 		Jobs::<T>::insert(job, info);
 		Self::deposit_event(Event::JobFinalized { job, refunded });
 		refunded
@@ -782,11 +783,19 @@ impl<T: Config> Pallet<T> {
 		let refunded = Self::release_budget(&info.requester, info.budget);
 		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
 		LastAgreed::<T>::remove(job);
-		info.state = JobState::Failed;
-		info.ended = Some(frame_system::Pallet::<T>::block_number());
+		Self::end(job, &mut info, JobState::Failed);
 		Jobs::<T>::insert(job, info);
 		T::Outcome::failed(job);
 		Self::deposit_event(Event::JobFailed { job, refunded });
+	}
+
+	/// Puts `info` in the state it ends in, and schedules its pruning once its retention is
+	/// over.
+	fn end(job: JobId, info: &mut JobInfoOf<T>, state: JobState) {
+		let now = frame_system::Pallet::<T>::block_number();
+		info.state = state;
+		info.ended = Some(now);
+		Self::schedule(job, now.saturating_add(T::Retention::get()));
 	}
 
 	fn release_budget(who: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {
@@ -934,6 +943,7 @@ impl<T: Config> Pallet<T> {
 		}
 		Self::dispute_invariants()?;
 		Self::availability_invariants()?;
+		Self::retention_invariants()?;
 		Self::federation_invariants()
 	}
 }

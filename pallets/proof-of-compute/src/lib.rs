@@ -71,6 +71,7 @@ mod impls;
 mod mock;
 pub mod offchain;
 mod replacement;
+mod retention;
 mod rounds;
 pub mod runtime_api;
 #[cfg(test)]
@@ -309,6 +310,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type AvailabilityFee: Get<BalanceOf<Self>>;
 
+		/// The storage deposit every job holds until it is pruned, besides its bytes.
+		#[pallet::constant]
+		type JobDepositBase: Get<BalanceOf<Self>>;
+
+		/// The storage deposit per byte a job may make the chain store: its spec, and every
+		/// replica's commit and reveal of every checkpoint.
+		#[pallet::constant]
+		type JobDepositPerByte: Get<BalanceOf<Self>>;
+
 		/// Blocks after a job ends that nodes must still serve what they committed for it.
 		#[pallet::constant]
 		type Retention: Get<BlockNumberFor<Self>>;
@@ -350,6 +360,8 @@ pub mod pallet {
 		JobBudget,
 		/// A challenger's bond, until the dispute is resolved.
 		ChallengeBond,
+		/// What a job's storage costs, until it is pruned.
+		JobDeposit,
 		/// The bond of an availability check someone asked for, until it closes.
 		AvailabilityBond,
 	}
@@ -467,7 +479,15 @@ pub mod pallet {
 
 	/// Content found missing: a node is at fault for one (job, checkpoint) once.
 	#[pallet::storage]
-	pub type LostContent<T> = StorageMap<_, Twox64Concat, (JobId, NodeId, u32), ()>;
+	pub type LostContent<T> = StorageNMap<
+		_,
+		(NMapKey<Twox64Concat, JobId>, NMapKey<Twox64Concat, NodeId>, NMapKey<Twox64Concat, u32>),
+		(),
+	>;
+
+	/// Jobs past their retention, whose storage `on_idle` removes as blocks have room.
+	#[pallet::storage]
+	pub type Prunable<T> = StorageMap<_, Twox64Concat, JobId, ()>;
 
 	/// The checks each validator must fetch for: its off-chain worker finds them here.
 	#[pallet::storage]
@@ -958,6 +978,14 @@ pub mod pallet {
 			/// The amount.
 			amount: BalanceOf<T>,
 		},
+		/// A job past its retention left the chain's storage, and its deposit went back to
+		/// the requester.
+		JobPruned {
+			/// The job.
+			job: JobId,
+			/// The deposit returned.
+			deposit: BalanceOf<T>,
+		},
 		/// The job ended with its result paid for; `refunded` went back to the requester.
 		JobFinalized {
 			/// The job.
@@ -1044,6 +1072,11 @@ pub mod pallet {
 		/// before it, the randomness source has only the parent hash, which the previous
 		/// block's author chose. Blocks without `on_poll` (a multi-block migration) are
 		/// caught up afterwards, so nothing scheduled for them is lost.
+		/// Prunes jobs past their retention with the weight blocks leave over.
+		fn on_idle(_: BlockNumberFor<T>, remaining: Weight) -> Weight {
+			Self::prune_idle(remaining)
+		}
+
 		fn on_poll(now: BlockNumberFor<T>, meter: &mut WeightMeter) {
 			let mut weight = T::DbWeight::get().reads_writes(1, 1);
 			let mut block =

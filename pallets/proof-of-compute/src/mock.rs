@@ -141,6 +141,10 @@ parameter_types! {
 	pub static Seed: H256 = H256::repeat_byte(7);
 	/// Three, unless a test tries another size.
 	pub static PanelSizeOverride: u32 = 3;
+	/// Jobs hold no storage deposit unless a test says so, so that balances elsewhere are
+	/// budgets and rewards alone.
+	pub static JobDepositBaseOf: Balance = 0;
+	pub static JobDepositPerByteOf: Balance = 0;
 	/// No reveal is checked unasked unless a test says so.
 	pub static AvailabilitySampleRate: polkadot_sdk::sp_runtime::Perbill =
 		polkadot_sdk::sp_runtime::Perbill::zero();
@@ -325,6 +329,8 @@ impl crate::Config for Test {
 	type AvailabilitySample = AvailabilitySampleRate;
 	type AvailabilityWindow = frame_support::traits::ConstU64<AVAILABILITY_WINDOW>;
 	type AvailabilityBond = frame_support::traits::ConstU64<AVAILABILITY_BOND>;
+	type JobDepositBase = JobDepositBaseOf;
+	type JobDepositPerByte = JobDepositPerByteOf;
 	type AvailabilityFee = frame_support::traits::ConstU64<AVAILABILITY_FEE>;
 	type Retention = frame_support::traits::ConstU64<RETENTION>;
 	type DefaultTrapRate = TrapRateDefault;
@@ -420,6 +426,10 @@ pub fn signed_reveal(reveal: &Reveal) -> NodeSignature {
 		.into()
 }
 
+/// What a block leaves over for `on_idle`: half a second, and a megabyte of proof.
+pub const IDLE_WEIGHT: frame_support::weights::Weight =
+	frame_support::weights::Weight::from_parts(500_000_000_000, 1024 * 1024);
+
 /// Runs the next block's hooks: where the chain verifies a job whose last reveal came in.
 pub fn next_block() {
 	run_to(System::block_number() + 1);
@@ -430,6 +440,7 @@ pub fn run_to(block: u64) {
 		let next = System::block_number() + 1;
 		System::set_block_number(next);
 		ProofOfCompute::on_poll(next, &mut frame_support::weights::WeightMeter::new());
+		ProofOfCompute::on_idle(next, IDLE_WEIGHT);
 		// Every invariant holds at every block boundary, not only where a test ends.
 		ProofOfCompute::do_try_state().expect("the pallet's invariants hold");
 	}

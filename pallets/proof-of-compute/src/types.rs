@@ -22,6 +22,9 @@ pub struct JobInfo<AccountId, Balance, BlockNumber> {
 	pub spec: JobSpec,
 	/// The budget, held from the requester until the job ends.
 	pub budget: Balance,
+	/// The storage deposit, held from the requester until the job is pruned
+	/// ([`Config::Retention`](crate::Config::Retention) blocks after it ends).
+	pub deposit: Balance,
 	/// Replicas that train it.
 	pub redundancy: u8,
 	/// After this block, missing work counts as not delivered.

@@ -44,6 +44,7 @@ pub trait WeightInfo {
 	fn authorize_commit() -> Weight;
 	fn reveal() -> Weight;
 	fn verify_result() -> Weight;
+	fn prune_job() -> Weight;
 	fn authorize_reveal() -> Weight;
 	fn challenge() -> Weight;
 	fn panel_commit() -> Weight;
@@ -229,6 +230,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(699_388_000, 70565)
 			.saturating_add(T::DbWeight::get().reads(64_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
+	}
+	fn prune_job() -> Weight {
+		Weight::from_parts(400_000_000, 80000)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(1_540_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33359), added: 35834, mode: `MaxEncodedLen`)
@@ -845,6 +851,11 @@ impl WeightInfo for () {
 		Weight::from_parts(699_388_000, 70565)
 			.saturating_add(RocksDbWeight::get().reads(64_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
+	}
+	fn prune_job() -> Weight {
+		Weight::from_parts(400_000_000, 80000)
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_540_u64))
 	}
 	fn authorize_reveal() -> Weight {
 		Weight::from_parts(155_498_000, 36824)

@@ -252,6 +252,11 @@ parameter_types! {
 	/// What the treasury pays a validator for proving content available: about what a
 	/// panel member earns for a segment, for a fetch that is cheaper than a re-execution.
 	pub const AvailabilityFee: Balance = UNIT / 20;
+	/// A job's storage costs its requester a tenth of a unit and ten micro-units a byte
+	/// until it is pruned: a two-replica, two-checkpoint job about 0.12 units, the largest
+	/// (five replicas, 256 checkpoints, 32 KiB of inline text) under five.
+	pub const JobDepositBase: Balance = UNIT / 10;
+	pub const JobDepositPerByte: Balance = UNIT / 100_000;
 	/// One assignment in a hundred may be a trap job.
 	pub const TrapRate: Perbill = Perbill::from_percent(1);
 	/// Per validator and re-executed segment, from the job's budget.
@@ -295,6 +300,8 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type AvailabilityWindow = ConstU32<3>;
 	type AvailabilityBond = AvailabilityBond;
 	type AvailabilityFee = AvailabilityFee;
+	type JobDepositBase = JobDepositBase;
+	type JobDepositPerByte = JobDepositPerByte;
 	/// About 100 minutes at six-second blocks after a job ends.
 	type Retention = ConstU32<1_000>;
 	type ChallengeBond = ChallengeBond;

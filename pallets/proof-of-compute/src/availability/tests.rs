@@ -10,6 +10,7 @@ use crate::{
 use polkadot_sdk::{
 	frame_support::{
 		assert_noop, assert_ok, pallet_prelude::DispatchResult, traits::fungible::Inspect,
+		traits::Hooks, weights::WeightMeter,
 	},
 	sp_core::Pair as _,
 	sp_runtime::{transaction_validity::InvalidTransaction, Perbill},
@@ -212,8 +213,13 @@ fn checks_are_refused_for_nothing_committed_twice_too_many_without_a_bond_or_pas
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
 		// Still within retention.
 		assert_ok!(challenge(job, replicas[1], 1));
-		run_to(ends + RETENTION);
+		// Past it, before the job is pruned (blocks with no weight left over, say)…
+		System::set_block_number(ends + RETENTION);
 		assert_noop!(challenge(job, replicas[2], 1), Error::<Test>::PastRetention);
+		// …and once it is gone.
+		ProofOfCompute::on_poll(ends + RETENTION, &mut WeightMeter::new());
+		ProofOfCompute::on_idle(ends + RETENTION, IDLE_WEIGHT);
+		assert_noop!(challenge(job, replicas[2], 1), Error::<Test>::UnknownJob);
 	});
 }
 
