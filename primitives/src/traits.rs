@@ -28,9 +28,12 @@ pub trait NodeInspect<AccountId> {
 	fn node_of_key(key: &NodePublic) -> Option<NodeId>;
 	/// The stake currently held for the node (zero for an unknown node).
 	fn stake(node: NodeId) -> Self::Balance;
-	/// One past the highest node id ever given out: ids are dense, so every node is below
-	/// it, and a sampler can draw candidates without a list of all nodes.
-	fn node_id_bound() -> NodeId;
+	/// How many active nodes offer `role`: what a sampler draws positions from, so that
+	/// nodes that left (or never had the role) never dilute a draw.
+	fn active_count(role: NodeRole) -> u32;
+	/// The active node at `position` (below [`Self::active_count`]) among those offering
+	/// `role`, in no particular order.
+	fn active_at(role: NodeRole, position: u32) -> Option<NodeId>;
 	/// Where the node serves the content it committed (a base URL), if it said.
 	fn endpoint(node: NodeId) -> Option<alloc::vec::Vec<u8>>;
 }

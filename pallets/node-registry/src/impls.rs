@@ -79,7 +79,7 @@ impl<T: Config> Pallet<T> {
 		NextNodeId::<T>::put(node.saturating_add(1));
 		NodeCount::<T>::put(count.saturating_add(1));
 		NodeOfKey::<T>::insert(&node_key, node);
-		Nodes::<T>::insert(
+		Self::put_node(
 			node,
 			NodeInfo {
 				owner: owner.clone(),
@@ -234,7 +234,7 @@ impl<T: Config> Pallet<T> {
 			T::Reputation::report(heartbeat.node, Outcome::HeartbeatKept);
 			Self::deposit_event(Event::HeartbeatReceived { node: heartbeat.node, period });
 		}
-		Nodes::<T>::insert(heartbeat.node, info);
+		Self::put_node(heartbeat.node, info);
 		Ok(())
 	}
 
@@ -262,7 +262,7 @@ impl<T: Config> Pallet<T> {
 			sweep.last = Some(node);
 			if info.accounted_through < sweep.period && info.status.is_active() {
 				reported.saturating_accrue(Self::account_misses(node, &mut info, sweep.period));
-				Nodes::<T>::insert(node, info);
+				Self::put_node(node, info);
 			}
 		}
 		if checked < T::SweepBatch::get() {
@@ -408,8 +408,52 @@ impl<T: Config> Pallet<T> {
 	) -> Result<R, DispatchError> {
 		let mut info = Self::owned(owner, node)?;
 		let result = change(&mut info)?;
-		Nodes::<T>::insert(node, info);
+		Self::put_node(node, info);
 		Ok(result)
+	}
+
+	/// Stores `node`'s record, keeping the [`RoleIndex`] of active nodes by role in step:
+	/// every write of a record goes through here.
+	pub(crate) fn put_node(node: NodeId, info: NodeInfoOf<T>) {
+		let listed = |info: &NodeInfoOf<T>| {
+			if info.status.is_active() {
+				info.roles.to_vec()
+			} else {
+				Vec::new()
+			}
+		};
+		let before = Nodes::<T>::get(node).map(|before| listed(&before)).unwrap_or_default();
+		let after = listed(&info);
+		for role in before.iter().filter(|role| !after.contains(role)) {
+			Self::delist(*role, node);
+		}
+		for role in after.iter().filter(|role| !before.contains(role)) {
+			Self::enlist(*role, node);
+		}
+		Nodes::<T>::insert(node, info);
+	}
+
+	fn enlist(role: NodeRole, node: NodeId) {
+		if RolePosition::<T>::contains_key(role, node) {
+			return;
+		}
+		let position = RoleCount::<T>::get(role);
+		RoleIndex::<T>::insert(role, position, node);
+		RolePosition::<T>::insert(role, node, position);
+		RoleCount::<T>::insert(role, position.saturating_add(1));
+	}
+
+	fn delist(role: NodeRole, node: NodeId) {
+		let Some(position) = RolePosition::<T>::take(role, node) else { return };
+		let last = RoleCount::<T>::get(role).saturating_sub(1);
+		if position != last {
+			if let Some(moved) = RoleIndex::<T>::get(role, last) {
+				RoleIndex::<T>::insert(role, position, moved);
+				RolePosition::<T>::insert(role, moved, position);
+			}
+		}
+		RoleIndex::<T>::remove(role, last);
+		RoleCount::<T>::insert(role, last);
 	}
 
 	/// Checks the pallet's invariants.
@@ -471,6 +515,34 @@ impl<T: Config> Pallet<T> {
 				"held stake differs from the recorded stakes"
 			);
 		}
+		// The role index lists exactly the active nodes with each role, each once.
+		let mut listed = alloc::collections::BTreeSet::new();
+		for (role, count) in RoleCount::<T>::iter() {
+			for position in 0..count {
+				let node = RoleIndex::<T>::get(role, position).ok_or("a gap in a role index")?;
+				ensure!(
+					RolePosition::<T>::get(role, node) == Some(position),
+					"a role index and its positions disagree"
+				);
+				ensure!(
+					Nodes::<T>::get(node)
+						.is_some_and(|info| info.status.is_active() && info.roles.contains(&role)),
+					"a role index lists a node that is not active with the role"
+				);
+				listed.insert((role, node));
+			}
+		}
+		ensure!(
+			RoleIndex::<T>::iter().count() == listed.len()
+				&& RolePosition::<T>::iter().count() == listed.len(),
+			"role index entries past a role's count"
+		);
+		for (node, info) in Nodes::<T>::iter().filter(|(_, info)| info.status.is_active()) {
+			ensure!(
+				info.roles.iter().all(|role| listed.contains(&(*role, node))),
+				"an active node missing from the index of one of its roles"
+			);
+		}
 		Ok(())
 	}
 }
@@ -502,8 +574,12 @@ impl<T: Config> NodeInspect<T::AccountId> for Pallet<T> {
 		NodeOfKey::<T>::get(key)
 	}
 
-	fn node_id_bound() -> NodeId {
-		NextNodeId::<T>::get()
+	fn active_count(role: NodeRole) -> u32 {
+		RoleCount::<T>::get(role)
+	}
+
+	fn active_at(role: NodeRole, position: u32) -> Option<NodeId> {
+		RoleIndex::<T>::get(role, position)
 	}
 
 	fn endpoint(node: NodeId) -> Option<alloc::vec::Vec<u8>> {
@@ -524,7 +600,7 @@ impl<T: Config> Slasher<T::AccountId, BalanceOf<T>> for Pallet<T> {
 		let mut info = Nodes::<T>::get(node).ok_or(Error::<T>::UnknownNode)?;
 		let beneficiary = beneficiary.unwrap_or_else(T::SlashBeneficiary::get);
 		let amount = Self::slash_record(node, &mut info, reason, beneficiary);
-		Nodes::<T>::insert(node, info);
+		Self::put_node(node, info);
 		Ok(amount)
 	}
 }

@@ -72,7 +72,7 @@ use polkadot_sdk::{
 	frame_system, sp_core, sp_runtime,
 };
 use tessera_primitives::{
-	Capabilities, NodeId, NodeInspect, NodePublic, NodeSignature, NodeSigned, NodeStatus,
+	Capabilities, NodeId, NodeInspect, NodePublic, NodeRole, NodeSignature, NodeSigned, NodeStatus,
 	NodeWorkload, ReputationSink, Slasher,
 };
 
@@ -253,6 +253,21 @@ pub mod pallet {
 		BoundedVec<NodeId, T::MaxNodesPerOwner>,
 		ValueQuery,
 	>;
+
+	/// How many active nodes offer each role: the length of its [`RoleIndex`].
+	#[pallet::storage]
+	pub type RoleCount<T> = StorageMap<_, Twox64Concat, NodeRole, u32, ValueQuery>;
+
+	/// The active nodes offering each role, at positions `0..RoleCount`: what draws sample,
+	/// so that nodes that left never dilute them. A node that leaves is replaced at its
+	/// position by the last one.
+	#[pallet::storage]
+	pub type RoleIndex<T> = StorageDoubleMap<_, Twox64Concat, NodeRole, Twox64Concat, u32, NodeId>;
+
+	/// Where each active node stands in the [`RoleIndex`] of each of its roles.
+	#[pallet::storage]
+	pub type RolePosition<T> =
+		StorageDoubleMap<_, Twox64Concat, NodeRole, Twox64Concat, NodeId, u32>;
 
 	/// The heartbeat sweep in progress, if any.
 	#[pallet::storage]

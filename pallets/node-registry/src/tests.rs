@@ -394,6 +394,46 @@ fn deregister_unbonds_and_withdraw_releases_after_the_period() {
 	});
 }
 
+/// What a draw for `role` can pick from: the index of active nodes with it.
+fn drawable(role: NodeRole) -> Vec<u32> {
+	let count = <NodeRegistry as NodeInspect<_>>::active_count(role);
+	let mut nodes: Vec<u32> = (0..count)
+		.map(|position| <NodeRegistry as NodeInspect<_>>::active_at(role, position).unwrap())
+		.collect();
+	nodes.sort();
+	nodes
+}
+
+#[test]
+fn register_withdraw_churn_never_dilutes_the_nodes_a_draw_picks_from() {
+	test(|| {
+		let honest = register_node(ALICE, "honest", 50);
+		// Nodes that come and go leave no dead ids behind for a draw to land on.
+		for round in 0..5 {
+			let seed = format!("churn-{round}");
+			let node = register_node(BOB, &seed, 50);
+			assert_eq!(drawable(NodeRole::Trainer), vec![honest, node]);
+			assert_ok!(NodeRegistry::deregister(RuntimeOrigin::signed(BOB), node));
+			assert_eq!(drawable(NodeRole::Trainer), vec![honest]);
+			for _ in 0..UNBONDING / PERIOD {
+				run_to_block(System::block_number() + PERIOD);
+				send_heartbeat(honest, "honest");
+			}
+			assert_ok!(NodeRegistry::withdraw_unbonded(RuntimeOrigin::signed(BOB), node));
+		}
+		assert_eq!(crate::NextNodeId::<Test>::get(), 6);
+		assert_eq!(drawable(NodeRole::Trainer), vec![honest]);
+		assert!(drawable(NodeRole::Validator).is_empty());
+
+		// A node that is slashed out of activity leaves the index; one that comes back returns.
+		let missed = SlashReason::MissedHeartbeats;
+		assert_ok!(<NodeRegistry as Slasher<_, _>>::slash(honest, missed, None));
+		assert!(drawable(NodeRole::Trainer).is_empty());
+		assert_ok!(NodeRegistry::reactivate(RuntimeOrigin::signed(ALICE), honest));
+		assert_eq!(drawable(NodeRole::Trainer), vec![honest]);
+	});
+}
+
 #[test]
 fn withdraw_needs_a_deregistered_node() {
 	test(|| {

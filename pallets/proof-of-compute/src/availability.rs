@@ -109,7 +109,7 @@ impl<T: Config> Pallet<T> {
 		let mut seated = Assignments::<T>::get(check.job).unwrap_or_default().into_inner();
 		seated.push(check.node);
 		seated.extend(check.earlier.iter().copied());
-		let validator = Self::draw_nodes(&subject, 1, &seated, |candidate| {
+		let validator = Self::draw_nodes(&subject, 1, NodeRole::Validator, &seated, |candidate| {
 			T::Nodes::is_active(candidate) && T::Nodes::has_role(candidate, NodeRole::Validator)
 		})
 		.first()

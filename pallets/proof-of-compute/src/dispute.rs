@@ -238,11 +238,13 @@ impl<T: Config> Pallet<T> {
 		let mut replicas = Assignments::<T>::get(job).unwrap_or_default().into_inner();
 		replicas.extend(Self::aggregate_of(job, dispute.segment.checkpoint).map(|(node, ..)| node));
 		let subject = (b"tessera/panel", job, dispute.draws).encode();
-		let mut drawn = Self::draw_nodes(&subject, T::PanelSize::get(), &replicas, |node| {
-			T::Nodes::is_active(node)
-				&& T::Nodes::has_role(node, NodeRole::Validator)
-				&& !exclude.contains(&node)
-		});
+		let validator = NodeRole::Validator;
+		let mut drawn =
+			Self::draw_nodes(&subject, T::PanelSize::get(), validator, &replicas, |node| {
+				T::Nodes::is_active(node)
+					&& T::Nodes::has_role(node, NodeRole::Validator)
+					&& !exclude.contains(&node)
+			});
 		if (drawn.len() as u32) < Self::panel_majority() {
 			drawn.clear();
 		}

@@ -137,9 +137,13 @@ impl<T: Config> Pallet<T> {
 	/// Draws `redundancy` eligible trainers of distinct owners.
 	fn choose_replicas(job: JobId, info: &JobInfoOf<T>) -> Option<Replicas> {
 		let subject = (b"tessera/assign", job).encode();
-		let chosen = Self::draw_nodes(&subject, u32::from(info.redundancy), &[], |node| {
-			Self::eligible(node, &info.spec)
-		});
+		let chosen = Self::draw_nodes(
+			&subject,
+			u32::from(info.redundancy),
+			NodeRole::Trainer,
+			&[],
+			|node| Self::eligible(node, &info.spec),
+		);
 		if chosen.len() < usize::from(info.redundancy) {
 			return None;
 		}
@@ -155,23 +159,32 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn draw_nodes(
 		subject: &[u8],
 		count: u32,
+		role: NodeRole,
 		seated: &[NodeId],
 		eligible: impl Fn(NodeId) -> bool,
 	) -> Vec<NodeId> {
-		let bound = T::Nodes::node_id_bound();
-		if bound == 0 {
-			return Vec::new();
-		}
+		// Candidates come from the index of active nodes with the role, so that nodes that
+		// left never dilute the sample: all of them when they fit the sample, else that many
+		// drawn positions.
+		let active = T::Nodes::active_count(role);
 		let (seed, _) = T::Randomness::random(subject);
 		let draw = |label: &[u8], index: u32| -> u64 {
 			let bytes = polkadot_sdk::sp_io::hashing::blake2_256(&(seed, label, index).encode());
 			u64::from_le_bytes(bytes[..8].try_into().unwrap_or_default())
 		};
+		let sample = T::CandidateSample::get();
+		let positions: Vec<u32> = if active <= sample {
+			(0..active).collect()
+		} else {
+			(0..sample)
+				.map(|index| (draw(b"candidate", index) % u64::from(active)) as u32)
+				.collect()
+		};
 		let taken: Vec<T::AccountId> =
 			seated.iter().filter_map(|node| T::Nodes::owner(*node)).collect();
 		let mut candidates: BTreeMap<NodeId, (u64, T::AccountId)> = BTreeMap::new();
-		for index in 0..T::CandidateSample::get() {
-			let node = (draw(b"candidate", index) % u64::from(bound)) as NodeId;
+		for position in positions {
+			let Some(node) = T::Nodes::active_at(role, position) else { continue };
 			if candidates.contains_key(&node) || !eligible(node) {
 				continue;
 			}

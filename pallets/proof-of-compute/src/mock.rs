@@ -162,6 +162,17 @@ pub fn node_pair(id: NodeId) -> sr25519::Pair {
 }
 
 pub struct TestNodes;
+impl TestNodes {
+	/// The active nodes with `role`, by id.
+	fn active_with(role: NodeRole) -> impl Iterator<Item = NodeId> {
+		Nodes::get()
+			.into_iter()
+			.filter(|n| n.active)
+			.map(|n| n.id)
+			.filter(move |id| Self::has_role(*id, role))
+	}
+}
+
 impl NodeInspect<AccountId> for TestNodes {
 	type Balance = Balance;
 	fn is_active(node: NodeId) -> bool {
@@ -195,8 +206,11 @@ impl NodeInspect<AccountId> for TestNodes {
 	fn stake(_: NodeId) -> Balance {
 		STAKE
 	}
-	fn node_id_bound() -> NodeId {
-		Nodes::get().len() as NodeId
+	fn active_count(role: NodeRole) -> u32 {
+		Self::active_with(role).count() as u32
+	}
+	fn active_at(role: NodeRole, position: u32) -> Option<NodeId> {
+		Self::active_with(role).nth(position as usize)
 	}
 	/// Node `n` serves its content at `http://node-n`.
 	fn endpoint(node: NodeId) -> Option<Vec<u8>> {

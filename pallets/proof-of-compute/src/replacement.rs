@@ -15,8 +15,8 @@ use polkadot_sdk::{
 	sp_runtime::{traits::Zero, Perbill},
 };
 use tessera_primitives::{
-	JobId, JobState, NodeId, NodeInspect, NodeWorkload, Outcome, ReputationSink, SlashReason,
-	Slasher,
+	JobId, JobState, NodeId, NodeInspect, NodeRole, NodeWorkload, Outcome, ReputationSink,
+	SlashReason, Slasher,
 };
 
 impl<T: Config> Pallet<T> {
@@ -120,7 +120,7 @@ impl<T: Config> Pallet<T> {
 		ReplicaStarts::<T>::remove(job, gone);
 		let subject = (b"tessera/replace", job, gone).encode();
 		let staying: Vec<NodeId> = replicas.iter().copied().filter(|node| *node != gone).collect();
-		let by = Self::draw_nodes(&subject, 1, &staying, |node| {
+		let by = Self::draw_nodes(&subject, 1, NodeRole::Trainer, &staying, |node| {
 			Self::eligible(node, &info.spec) && node != gone && !exclude.contains(&node)
 		})
 		.first()

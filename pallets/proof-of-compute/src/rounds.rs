@@ -137,7 +137,8 @@ impl<T: Config> Pallet<T> {
 		let before = federation.aggregators.clone();
 		Self::clear_aggregator_duties(job, federation);
 		let subject = (b"tessera/aggregators", job, federation.round, federation.draws).encode();
-		let drawn = Self::draw_nodes(&subject, AGGREGATORS, &participants, |node| {
+		let validator = NodeRole::Validator;
+		let drawn = Self::draw_nodes(&subject, AGGREGATORS, validator, &participants, |node| {
 			T::Nodes::is_active(node)
 				&& T::Nodes::has_role(node, NodeRole::Validator)
 				&& !federation.inputs.contains(&node)

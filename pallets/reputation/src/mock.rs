@@ -90,8 +90,14 @@ impl NodeInspect<AccountId> for TestNodes {
 	fn stake(_: NodeId) -> u64 {
 		0
 	}
-	fn node_id_bound() -> NodeId {
-		Registered::get().iter().max().map_or(0, |node| node + 1)
+	fn active_count(role: NodeRole) -> u32 {
+		Registered::get().into_iter().filter(|node| Self::has_role(*node, role)).count() as u32
+	}
+	fn active_at(role: NodeRole, position: u32) -> Option<NodeId> {
+		Registered::get()
+			.into_iter()
+			.filter(|node| Self::has_role(*node, role))
+			.nth(position as usize)
 	}
 	fn endpoint(_: NodeId) -> Option<Vec<u8>> {
 		None
