@@ -419,7 +419,7 @@ impl<T: Config> Pallet<T> {
 			if info.status.is_active() {
 				info.roles.to_vec()
 			} else {
-				Vec::new()
+				alloc::vec::Vec::new()
 			}
 		};
 		let before = Nodes::<T>::get(node).map(|before| listed(&before)).unwrap_or_default();

@@ -38,6 +38,7 @@ use polkadot_sdk::{
 			tokens::{Fortitude, Precision, Preservation, Restriction},
 			Randomness,
 		},
+		weights::WeightMeter,
 	},
 	frame_system::{self, pallet_prelude::BlockNumberFor},
 	sp_runtime::{
@@ -335,17 +336,29 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Checks whose validator said nothing in its window: it loses stake, and another is
-	/// drawn.
-	pub(crate) fn expire_availability_checks(now: BlockNumberFor<T>) -> Weight {
-		let due = AvailabilityDue::<T>::take(now);
-		let mut weight = T::DbWeight::get().reads_writes(1, 1);
-		for id in due {
+	/// drawn; as far as `meter` pays, the rest left for the next block. Whether the block's
+	/// list is done.
+	pub(crate) fn expire_availability_checks(
+		now: BlockNumberFor<T>,
+		meter: &mut WeightMeter,
+	) -> bool {
+		meter.consume(T::DbWeight::get().reads_writes(1, 1));
+		let mut due = AvailabilityDue::<T>::take(now).into_iter();
+		let bound = T::WeightInfo::availability_expired();
+		while let Some(id) = due.next() {
+			if !meter.can_consume(bound) {
+				// Only entries taken from this very list go back: they fit.
+				let rest = core::iter::once(id).chain(due).collect();
+				AvailabilityDue::<T>::insert(now, BoundedVec::truncate_from(rest));
+				return false;
+			}
+			meter.consume(T::DbWeight::get().reads(1));
 			let Some(check) = AvailabilityChecks::<T>::get(id) else { continue };
 			if check.deadline.saturating_add(1u32.into()) != now {
 				// Reported in time; this entry is of an earlier validator's window.
 				continue;
 			}
-			weight.saturating_accrue(T::WeightInfo::availability_expired());
+			meter.consume(bound);
 			let validator = check.validator;
 			AvailabilityDuties::<T>::remove(validator, id);
 			let reason = SlashReason::MissedVerdict(T::MissedVerdictSlash::get());
@@ -355,7 +368,7 @@ impl<T: Config> Pallet<T> {
 			Self::deposit_event(Event::AvailabilityReportMissed { check: id, validator, slashed });
 			Self::draw_next_validator(id, check);
 		}
-		weight
+		true
 	}
 }
 

@@ -12,6 +12,7 @@ use alloc::vec::Vec;
 use frame_support::{
 	pallet_prelude::{Authorize, TransactionSource},
 	traits::{fungible::Mutate, EnsureOrigin, Get},
+	weights::WeightMeter,
 	BoundedVec,
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
@@ -377,7 +378,7 @@ mod benchmarks {
 
 		#[block]
 		{
-			Pallet::<T>::assign_pending(now);
+			Pallet::<T>::assign_pending(now, &mut WeightMeter::new());
 		}
 
 		assert!(Assignments::<T>::get(job).is_some(), "enough trainers were found");
@@ -708,7 +709,7 @@ mod benchmarks {
 
 		#[block]
 		{
-			Pallet::<T>::expire_availability_checks(due);
+			Pallet::<T>::expire_availability_checks(due, &mut WeightMeter::new());
 		}
 
 		let redrawn = AvailabilityChecks::<T>::get(id).expect("still open");
@@ -801,7 +802,7 @@ mod benchmarks {
 
 		#[block]
 		{
-			Pallet::<T>::process_due(ends);
+			Pallet::<T>::process_due(ends, &mut WeightMeter::new());
 		}
 
 		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Finalized));

@@ -15,6 +15,7 @@ use polkadot_sdk::{
 			tokens::{Fortitude, Precision, Restriction},
 			Randomness,
 		},
+		weights::WeightMeter,
 	},
 	frame_system::{self, pallet_prelude::BlockNumberFor},
 	sp_core::H256,
@@ -99,9 +100,12 @@ impl<T: Config> Pallet<T> {
 	/// to wait for a later turn (its deadline fails it), so jobs nobody can take never keep
 	/// the ones behind them from their turn: every waiting job is looked at within
 	/// `Pending / AssignmentsPerBlock` blocks.
-	pub(crate) fn assign_pending(now: BlockNumberFor<T>) -> Weight {
+	pub(crate) fn assign_pending(now: BlockNumberFor<T>, meter: &mut WeightMeter) {
+		meter.consume(T::DbWeight::get().reads_writes(1, 1));
+		let affordable =
+			Self::affordable(meter, T::WeightInfo::assign_job(), T::AssignmentsPerBlock::get());
 		let mut pending = Pending::<T>::get().into_inner();
-		let turn = pending.len().min(T::AssignmentsPerBlock::get() as usize);
+		let turn = pending.len().min(affordable as usize);
 		let looked_at: Vec<JobId> = pending.drain(..turn).collect();
 		for job in looked_at {
 			match Jobs::<T>::get(job).and_then(|info| Self::choose_replicas(job, &info)) {
@@ -111,9 +115,7 @@ impl<T: Config> Pallet<T> {
 		}
 		// As long as before: only jobs taken out were put back.
 		Pending::<T>::put(BoundedVec::truncate_from(pending));
-		T::DbWeight::get()
-			.reads_writes(1, 1)
-			.saturating_add(T::WeightInfo::assign_job().saturating_mul(turn as u64))
+		meter.consume(T::WeightInfo::assign_job().saturating_mul(turn as u64));
 	}
 
 	pub(crate) fn start(job: JobId, nodes: Replicas, now: BlockNumberFor<T>) {
@@ -548,14 +550,32 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Deadlines and challenge windows ending in this block.
-	pub(crate) fn process_due(now: BlockNumberFor<T>) -> Weight {
-		let due = Due::<T>::take(now);
-		let mut weight = T::DbWeight::get().reads_writes(1, 1);
-		for job in due {
-			weight.saturating_accrue(Self::take_next_step(job, now));
+	/// Deadlines and challenge windows ending in block `now`, as far as `meter` pays for
+	/// them: each job's step is taken only while the meter can pay the most a step may
+	/// weigh, and the rest go back to the block's list, in order, for the next block to
+	/// finish. Whether the block's list is done.
+	pub(crate) fn process_due(now: BlockNumberFor<T>, meter: &mut WeightMeter) -> bool {
+		meter.consume(T::DbWeight::get().reads_writes(1, 1));
+		let mut due = Due::<T>::take(now).into_iter();
+		let bound = Self::next_step_bound();
+		while let Some(job) = due.next() {
+			if !meter.can_consume(bound) {
+				for waiting in core::iter::once(job).chain(due) {
+					Self::schedule(waiting, now);
+				}
+				return false;
+			}
+			meter.consume(Self::take_next_step(job, now));
 		}
-		weight
+		true
+	}
+
+	/// How many units of work of `unit` weight `meter` can still pay for, at most `most`.
+	pub(crate) fn affordable(meter: &WeightMeter, unit: Weight, most: u32) -> u32 {
+		meter
+			.remaining()
+			.checked_div_per_component(&unit)
+			.map_or(most, |units| units.min(u64::from(most)) as u32)
 	}
 
 	/// The most [`Self::take_next_step`] can weigh: a job with the most replicas, in a

@@ -1077,21 +1077,27 @@ pub mod pallet {
 			Self::prune_idle(remaining)
 		}
 
+		///
+		/// Work stops at the meter's budget: each unit is done only while the meter can pay
+		/// the most it may weigh, and what a block cannot pay for waits for the next (a
+		/// block's due list is finished before the next block's is begun).
 		fn on_poll(now: BlockNumberFor<T>, meter: &mut WeightMeter) {
-			let mut weight = T::DbWeight::get().reads_writes(1, 1);
+			meter.consume(T::DbWeight::get().reads_writes(1, 1));
 			let mut block =
 				PolledUpTo::<T>::get().map_or(now, |last| last.saturating_add(One::one()));
 			let mut caught_up = 0;
 			while block <= now && caught_up < MAX_BLOCKS_CAUGHT_UP {
-				weight.saturating_accrue(Self::process_due(block));
-				weight.saturating_accrue(Self::expire_availability_checks(block));
+				if !Self::process_due(block, meter)
+					|| !Self::expire_availability_checks(block, meter)
+				{
+					break;
+				}
 				PolledUpTo::<T>::put(block);
 				block = block.saturating_add(One::one());
 				caught_up += 1;
 			}
-			weight.saturating_accrue(Self::assign_pending(now));
-			weight.saturating_accrue(Self::replace_deactivated());
-			meter.consume(weight.min(meter.remaining()));
+			Self::assign_pending(now, meter);
+			Self::replace_deactivated(meter);
 		}
 
 		fn offchain_worker(now: BlockNumberFor<T>) {

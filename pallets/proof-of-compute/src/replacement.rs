@@ -11,7 +11,7 @@ use crate::{pallet::*, weights::WeightInfo, JobInfoOf, LOG_TARGET};
 use alloc::vec::Vec;
 use codec::Encode;
 use polkadot_sdk::{
-	frame_support::pallet_prelude::*,
+	frame_support::{pallet_prelude::*, weights::WeightMeter},
 	sp_runtime::{traits::Zero, Perbill},
 };
 use tessera_primitives::{
@@ -22,13 +22,17 @@ use tessera_primitives::{
 impl<T: Config> Pallet<T> {
 	/// Hands on the training jobs of deactivated nodes, at most `AssignmentsPerBlock` a block;
 	/// a node with more keeps its place in the queue.
-	pub(crate) fn replace_deactivated() -> Weight {
+	pub(crate) fn replace_deactivated(meter: &mut WeightMeter) {
+		meter.consume(T::DbWeight::get().reads_writes(1, 1));
 		let mut queue = Deactivated::<T>::get();
-		let mut weight = T::DbWeight::get().reads_writes(1, 1);
 		if queue.is_empty() {
-			return weight;
+			return;
 		}
-		let mut left = T::AssignmentsPerBlock::get();
+		let mut left = Self::affordable(
+			meter,
+			T::WeightInfo::replace_replica(),
+			T::AssignmentsPerBlock::get(),
+		);
 		while let Some(&node) = queue.first() {
 			if left == 0 {
 				break;
@@ -49,7 +53,7 @@ impl<T: Config> Pallet<T> {
 			let more = jobs.len() as u32 == left;
 			for job in jobs {
 				Self::replace_replica(job, node);
-				weight.saturating_accrue(T::WeightInfo::replace_replica());
+				meter.consume(T::WeightInfo::replace_replica());
 				left -= 1;
 			}
 			if more {
@@ -58,7 +62,6 @@ impl<T: Config> Pallet<T> {
 			queue.remove(0);
 		}
 		Deactivated::<T>::put(queue);
-		weight
 	}
 
 	/// Replaces `gone` among `job`'s replicas, unless it already delivered its final

@@ -239,6 +239,37 @@ fn a_full_block_delays_a_jobs_due_event_but_never_drops_it() {
 }
 
 #[test]
+fn a_block_without_room_leaves_its_due_work_for_the_next_block_in_order() {
+	use polkadot_sdk::frame_support::{
+		traits::{Get, Hooks},
+		weights::{RuntimeDbWeight, WeightMeter},
+	};
+	test(|| {
+		// Jobs nobody can take, all due at block 10.
+		let jobs: Vec<JobId> = (0..3).map(|_| post(3, BackendClass::Gpu, 10)).collect();
+		run_to(9);
+		let db: RuntimeDbWeight = <Test as polkadot_sdk::frame_system::Config>::DbWeight::get();
+		let overhead = db.reads_writes(2, 2);
+		let mut meter = WeightMeter::with_limit(overhead + ProofOfCompute::next_step_bound());
+		System::set_block_number(10);
+		ProofOfCompute::on_poll(10, &mut meter);
+		// Room for one step: the first job failed, the others wait, and block 10 is not done.
+		let state = |job: JobId| Jobs::<Test>::get(job).unwrap().state;
+		assert_eq!(
+			jobs.iter().map(|job| state(*job)).collect::<Vec<_>>(),
+			vec![JobState::Failed, JobState::Created, JobState::Created]
+		);
+		assert_eq!(Due::<Test>::get(10).into_inner(), jobs[1..].to_vec());
+		assert_eq!(PolledUpTo::<Test>::get(), Some(9));
+
+		run_to(11);
+		assert!(jobs.iter().all(|job| state(*job) == JobState::Failed));
+		assert_eq!(PolledUpTo::<Test>::get(), Some(11));
+		assert_eq!(held(REQUESTER), 0);
+	});
+}
+
+#[test]
 fn root_forces_the_next_step_of_a_job_whose_schedule_was_lost() {
 	test(|| {
 		let (job, replicas) = assigned_job();
