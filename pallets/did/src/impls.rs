@@ -10,10 +10,16 @@ use polkadot_sdk::{
 		ensure,
 		pallet_prelude::*,
 		storage::{with_transaction, TransactionOutcome},
-		traits::{fungible::MutateHold, tokens::Precision},
+		traits::{
+			fungible::MutateHold,
+			tokens::{Fortitude, Precision, Restriction},
+		},
 	},
 	frame_system::{self, pallet_prelude::*},
-	sp_runtime::{traits::Zero, DispatchError},
+	sp_runtime::{
+		traits::{Saturating, Zero},
+		DispatchError,
+	},
 };
 use tessera_primitives::{ConsentInspect, DidControl, DidId};
 
@@ -86,11 +92,37 @@ impl<T: Config> Pallet<T> {
 			Documents::<T>::mutate(did, |document| {
 				if let Some(document) = document {
 					document.nonce = document.nonce.saturating_add(1);
+					let fee = Self::charge_failure(document);
+					Self::deposit_event(Event::FailedOperationCharged { did, fee });
 				}
 			});
 		}
+		let live = Documents::<T>::get(did).is_some_and(|document| document.revoked.is_none());
+		if live {
+			OperatedAt::<T>::insert(did, frame_system::Pallet::<T>::block_number());
+		} else {
+			OperatedAt::<T>::remove(did);
+		}
 		Self::deposit_event(Event::OperationApplied { did, nonce, result });
 		Ok(())
+	}
+
+	/// Takes [`Config::FailedOperationFee`] (at most what is left) from `document`'s
+	/// deposit for the fee beneficiary; what was taken.
+	fn charge_failure(document: &mut DidDocumentOf<T>) -> BalanceOf<T> {
+		let fee = T::FailedOperationFee::get().min(document.deposit);
+		let taken = T::Currency::transfer_on_hold(
+			&HoldReason::DidDeposit.into(),
+			&document.depositor,
+			&T::FeeBeneficiary::get(),
+			fee,
+			Precision::BestEffort,
+			Restriction::Free,
+			Fortitude::Force,
+		)
+		.unwrap_or_else(|_| Zero::zero());
+		document.deposit = document.deposit.saturating_sub(taken);
+		taken
 	}
 
 	/// The document of `did`, if it exists and was not revoked.
@@ -332,6 +364,12 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				T::Currency::balance_on_hold(&HoldReason::DidDeposit.into(), &account) == total,
 				"held deposits differ from the recorded deposits"
+			);
+		}
+		for did in OperatedAt::<T>::iter_keys() {
+			ensure!(
+				Documents::<T>::get(did).is_some_and(|document| document.revoked.is_none()),
+				"an operation block kept for a DID that is not live"
 			);
 		}
 		let mut counts: BTreeMap<DidId, u32> = BTreeMap::new();

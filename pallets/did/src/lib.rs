@@ -164,6 +164,14 @@ pub mod pallet {
 		#[pallet::constant]
 		type OperationPriority: Get<TransactionPriority>;
 
+		/// What a DID-signed operation that fails costs the DID, out of its deposit: such
+		/// operations pay no transaction fee, so a failure must not be free block space.
+		#[pallet::constant]
+		type FailedOperationFee: Get<BalanceOf<Self>>;
+
+		/// Who receives the fees of failed operations (the treasury).
+		type FeeBeneficiary: Get<Self::AccountId>;
+
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -194,6 +202,13 @@ pub mod pallet {
 		),
 		GrantOf<T>,
 	>;
+
+	/// The block of each live DID's last DID-signed operation: a DID gets one a block, so
+	/// that one key cannot fill blocks with fee-less transactions.
+	///
+	/// Hasher: identifiers are hashes of keys users choose, so a cryptographic hasher.
+	#[pallet::storage]
+	pub type OperatedAt<T: Config> = StorageMap<_, Blake2_128Concat, DidId, BlockNumberFor<T>>;
 
 	/// How many grants each DID has given and not withdrawn.
 	///
@@ -284,6 +299,13 @@ pub mod pallet {
 			nonce: u64,
 			/// Whether the action succeeded, and why not.
 			result: DispatchResult,
+		},
+		/// A DID-signed operation failed, and its fee was taken from the DID's deposit.
+		FailedOperationCharged {
+			/// The DID.
+			did: DidId,
+			/// What was taken.
+			fee: BalanceOf<T>,
 		},
 	}
 
@@ -538,6 +560,15 @@ pub mod pallet {
 			}
 			if operation.nonce > document.nonce {
 				return Err(InvalidTransaction::Future.into());
+			}
+			let now = frame_system::Pallet::<T>::block_number();
+			if OperatedAt::<T>::get(operation.did) == Some(now) {
+				// One a block: the next waits in the pool for the next block.
+				return Err(InvalidTransaction::ExhaustsResources.into());
+			}
+			if document.deposit < T::FailedOperationFee::get() {
+				// It could not pay for failing.
+				return Err(InvalidTransaction::Payment.into());
 			}
 			let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
 			let message = types::operation_message(&genesis, operation);

@@ -46,6 +46,8 @@ pub const BOB: AccountId = 2;
 pub const CHARLIE: AccountId = 3;
 pub const INITIAL_BALANCE: Balance = 1_000;
 pub const DEPOSIT: Balance = 100;
+pub const FAILED_OPERATION_FEE: Balance = 30;
+pub const TREASURY: AccountId = 99;
 pub const MAX_GRANTS: u32 = 3;
 
 parameter_types! {
@@ -61,6 +63,8 @@ impl pallet_did::Config for Test {
 	type MaxGrantsPerDid = frame_support::traits::ConstU32<MAX_GRANTS>;
 	type OperationLongevity = frame_support::traits::ConstU64<16>;
 	type OperationPriority = OperationPriority;
+	type FailedOperationFee = frame_support::traits::ConstU64<FAILED_OPERATION_FEE>;
+	type FeeBeneficiary = frame_support::traits::ConstU64<TREASURY>;
 	type WeightInfo = ();
 }
 

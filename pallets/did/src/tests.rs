@@ -34,10 +34,12 @@ fn authorize(
 }
 
 /// Submits `action` as an operation signed by `signer`, checking it passes authorization.
+/// Sends a DID-signed operation, and moves to the next block: a DID gets one a block.
 fn operate(did: DidId, signer: &Signer, action: crate::DidActionOf<Test>) {
 	let (operation, signature) = signed_operation(did, signer, action);
 	assert_ok!(authorize(operation.clone(), signature.clone()));
 	assert_ok!(Did::submit_operation(RawOrigin::Authorized.into(), operation, signature));
+	System::set_block_number(System::block_number() + 1);
 }
 
 fn grant(grantor: DidId, dataset: &str, grantee: DidId, expires_at: u64) {
@@ -312,7 +314,62 @@ fn a_failing_operation_uses_its_nonce_and_changes_nothing_else() {
 		);
 		let after = Documents::<Test>::get(did).unwrap();
 		assert_eq!(after.nonce, 1);
-		assert_eq!(crate::DidDocument { nonce: 0, ..after }, before);
+		assert_eq!(
+			crate::DidDocument { nonce: 0, deposit: DEPOSIT, ..after },
+			before,
+			"nothing else changed but the fee taken from the deposit"
+		);
+	});
+}
+
+#[test]
+fn failing_operations_are_not_free_block_space_they_cost_the_dids_deposit() {
+	test(|| {
+		let key = Signer::sr25519("did");
+		let did = create_did(ALICE, &key);
+		let failing = DidAction::AddController { account: ALICE };
+		operate(did, &key, failing.clone());
+		System::assert_has_event(
+			Event::FailedOperationCharged { did, fee: FAILED_OPERATION_FEE }.into(),
+		);
+		assert_eq!(Documents::<Test>::get(did).unwrap().deposit, DEPOSIT - FAILED_OPERATION_FEE);
+		assert_eq!(Balances::free_balance(TREASURY), FAILED_OPERATION_FEE);
+		assert_eq!(
+			Balances::free_balance(ALICE) + held(ALICE),
+			INITIAL_BALANCE - FAILED_OPERATION_FEE
+		);
+		// A success costs nothing.
+		operate(did, &key, DidAction::SetMetadata { metadata: Some(cid("m")) });
+		assert_eq!(Documents::<Test>::get(did).unwrap().deposit, DEPOSIT - FAILED_OPERATION_FEE);
+
+		// Three failures later the deposit cannot pay for another: the pool refuses it.
+		operate(did, &key, failing.clone());
+		operate(did, &key, failing.clone());
+		let left = DEPOSIT - 3 * FAILED_OPERATION_FEE;
+		assert_eq!(Documents::<Test>::get(did).unwrap().deposit, left);
+		let (operation, signature) = signed_operation(did, &key, failing);
+		assert_eq!(authorize(operation, signature), Err(InvalidTransaction::Payment));
+	});
+}
+
+#[test]
+fn flooding_blocks_with_one_dids_operations_fails_it_gets_one_a_block() {
+	test(|| {
+		let key = Signer::sr25519("did");
+		let did = create_did(ALICE, &key);
+		let (first, signature) =
+			signed_operation(did, &key, DidAction::SetMetadata { metadata: Some(cid("a")) });
+		assert_ok!(authorize(first.clone(), signature.clone()));
+		assert_ok!(Did::submit_operation(RawOrigin::Authorized.into(), first, signature));
+		assert_eq!(crate::OperatedAt::<Test>::get(did), Some(System::block_number()));
+		let (second, signature) =
+			signed_operation(did, &key, DidAction::SetMetadata { metadata: Some(cid("b")) });
+		assert_eq!(
+			authorize(second.clone(), signature.clone()),
+			Err(InvalidTransaction::ExhaustsResources)
+		);
+		System::set_block_number(System::block_number() + 1);
+		assert_ok!(authorize(second, signature));
 	});
 }
 

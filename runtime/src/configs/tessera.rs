@@ -112,6 +112,9 @@ impl pallet_node_registry::Config for Runtime {
 parameter_types! {
 	/// Pays for a DID document and the grants it may give without funds.
 	pub const DidDeposit: Balance = UNIT;
+	/// A DID-signed operation that fails costs a hundredth of the DID's deposit: a hundred
+	/// failures use it up, and then the DID's key can send nothing more.
+	pub const FailedDidOperationFee: Balance = DidDeposit::get() / 100;
 	/// DID-signed operations queue behind heartbeats.
 	pub const DidOperationPriority: sp_runtime::transaction_validity::TransactionPriority =
 		sp_runtime::transaction_validity::TransactionPriority::MAX / 4;
@@ -127,6 +130,8 @@ impl pallet_did::Config for Runtime {
 	type MaxGrantsPerDid = ConstU32<64>;
 	type OperationLongevity = ConstU64<64>;
 	type OperationPriority = DidOperationPriority;
+	type FailedOperationFee = FailedDidOperationFee;
+	type FeeBeneficiary = TreasuryAccount;
 	type WeightInfo = pallet_did::weights::SubstrateWeight<Runtime>;
 }
 
