@@ -228,20 +228,24 @@ mod benchmarks {
 		assert_eq!(Grants::<T>::get((dataset, grantor, grantee)).map(|g| g.accesses), Some(1));
 	}
 
-	/// The overhead of a DID-signed operation around its action, measured with the lightest
-	/// action; the call adds the action's own weight.
+	/// The overhead of a DID-signed operation around its action, at its most: a light
+	/// action that fails, so that the fee is taken from the deposit; the call adds the
+	/// action's own weight.
 	#[benchmark]
 	fn submit_operation() {
 		let (did, key, _) = created::<T>(0);
-		let operation =
-			DidOperation { did, nonce: 0, action: DidAction::SetMetadata { metadata: None } };
+		let stranger: T::AccountId = account("stranger", 0, 0);
+		let action = DidAction::RemoveController { account: stranger };
+		let operation = DidOperation { did, nonce: 0, action };
 		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
 		let signature = sign(&key, &operation_message(&genesis, &operation));
 
 		#[extrinsic_call]
 		_(RawOrigin::Authorized, operation, signature);
 
-		assert_eq!(Documents::<T>::get(did).map(|d| d.nonce), Some(1));
+		let document = Documents::<T>::get(did).expect("created");
+		assert_eq!(document.nonce, 1);
+		assert!(document.deposit < T::Deposit::get(), "the failure was charged");
 	}
 
 	#[benchmark]
