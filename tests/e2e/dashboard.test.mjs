@@ -1,7 +1,8 @@
 // The dashboard in a real browser (Debian's chromium, headless, driven by playwright-core)
 // against a dev node on which the demo's job has run: every view shows what @polkadot/api
-// reads from the same node, updates live, and says so when the node is unreachable. Writes a
-// screenshot of each view to docs/dashboard/ for the README.
+// reads from the same node, updates live, and says so when the node is unreachable. With
+// TESSERA_SCREENSHOTS=1 it also writes a screenshot of each view to docs/dashboard/ for the
+// README; a plain test run leaves the tracked images alone.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +22,11 @@ import { cidString } from './lib/trainer.mjs';
 
 const DASHBOARD_SERVER = fileURLToPath(new URL('../../dashboard/serve.mjs', import.meta.url));
 const SCREENSHOTS = fileURLToPath(new URL('../../docs/dashboard/', import.meta.url));
+const WRITE_SCREENSHOTS = process.env.TESSERA_SCREENSHOTS === '1';
+/** Saves a screenshot of `page` as docs/dashboard/`name`.png, when asked to. */
+const screenshot = async (page, name, options = {}) => {
+  if (WRITE_SCREENSHOTS) await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, ...options });
+};
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 const context = {};
@@ -32,7 +38,7 @@ before(async () => {
   context.dashboard = `http://127.0.0.1:${port}/`;
   context.browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   context.network = await startDemoNetwork({ blockTimeMs: 1_000 });
-  await mkdir(SCREENSHOTS, { recursive: true });
+  if (WRITE_SCREENSHOTS) await mkdir(SCREENSHOTS, { recursive: true });
 });
 after(async () => {
   await context.browser?.close();
@@ -105,7 +111,7 @@ test('every view shows what the chain holds, before and after a job has run, and
   assert.equal(Number(await cell(page, '[data-field="para-id"]')), (await api.query.parachainInfo.parachainId()).toNumber());
   assert.equal(await cell(page, '[data-field="runtime"]'), `${api.runtimeVersion.specName} v${api.runtimeVersion.specVersion}`);
   await eventually(async () => assert.ok(Number(await cell(page, '[data-field="best"]')) > shownBest, 'a live update'));
-  await page.screenshot({ path: `${SCREENSHOTS}chain.png` });
+  await screenshot(page, 'chain');
 
   // Compute nodes: stake, score and tier of each, and a reputation chart with history.
   await openView(page, 'nodes');
@@ -120,7 +126,7 @@ test('every view shows what the chain holds, before and after a job has run, and
     });
   }
   assert.ok(await page.locator('[data-chart^="reputation-"] circle').count() >= 2, 'reputation history');
-  await page.screenshot({ path: `${SCREENSHOTS}nodes.png`, fullPage: true });
+  await screenshot(page, 'nodes', { fullPage: true });
 
   // Jobs: the job finalized with every commit and reveal, its payouts, progress and loss curve.
   await openView(page, 'jobs');
@@ -139,7 +145,7 @@ test('every view shows what the chain holds, before and after a job has run, and
     (circles) => circles.map((circle) => Number(circle.dataset.y)),
   );
   assert.deepEqual(lossPoints, reported.map(({ mean_loss: loss }) => loss));
-  await page.screenshot({ path: `${SCREENSHOTS}jobs.png`, fullPage: true });
+  await screenshot(page, 'jobs', { fullPage: true });
 
   // Models: the genesis model moved to the job's version; its lineage is drawn; votes counted.
   await openView(page, 'models');
@@ -150,17 +156,17 @@ test('every view shows what the chain holds, before and after a job has run, and
   );
   assert.deepEqual(drawn.sort(), (await api.call.modelApi.versions(GENESIS.model)).map(([index]) => index.toNumber()).sort());
   assert.equal(await page.locator(`tr[data-proposal="${proposal}"]`).count(), 0, 'a finished proposal leaves storage');
-  await page.screenshot({ path: `${SCREENSHOTS}models.png`, fullPage: true });
+  await screenshot(page, 'models', { fullPage: true });
 
   // Datasets and DIDs.
   await openView(page, 'data');
   for (const [id, dataset] of await api.call.modelApi.datasets()) {
     assert.equal(await cell(page, `tr[data-dataset="${id}"] td.hash`), cidString(dataset.cid.toU8a(true)));
   }
-  await page.screenshot({ path: `${SCREENSHOTS}data.png`, fullPage: true });
+  await screenshot(page, 'data', { fullPage: true });
   await openView(page, 'dids');
   assert.equal(await page.locator('tr[data-did]').count(), (await api.query.did.documents.entries()).length);
-  await page.screenshot({ path: `${SCREENSHOTS}dids.png`, fullPage: true });
+  await screenshot(page, 'dids', { fullPage: true });
 
   assert.deepEqual(errors, [], 'no errors in the page');
   await page.close();
