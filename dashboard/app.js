@@ -95,7 +95,13 @@ async function loadJobs(api) {
       checkpoints: info.checkpoints.toNumber(),
       replicas: replicas.map((node) => node.toNumber()),
       commitments: commitments.map((view) => ({
-        node: view.node.toNumber(), checkpoint: view.checkpoint.toNumber(), revealed: view.revealed.isSome,
+        node: view.node.toNumber(),
+        checkpoint: view.checkpoint.toNumber(),
+        revealed: view.revealed.isSome,
+        // What the replica claims: agreement is on the weights and the state together.
+        claim: view.revealed.isSome
+          ? `${view.revealed.unwrap().weightsDigest.toHex()}/${view.revealed.unwrap().stateCid.toHex()}`
+          : undefined,
       })),
       result: info.result.isSome ? info.result.unwrap().weightsDigest.toHex() : undefined,
       dispute: dispute ?? (info.state.type === 'Disputed' ? 'awaiting re-execution' : undefined),

@@ -87,10 +87,11 @@ export function renderJobs(section, { jobs }, { selectedJob, losses }) {
     <td data-field="payouts">${job.payouts.map(([node, amount]) => `node ${node}: ${tsra(amount)}`).join('<br>') || '—'}</td>
   </tr>`);
   const chosen = jobs.find(({ id }) => id === selectedJob) ?? jobs.at(-1);
+  const majority = majorityClaims(chosen);
   const progress = chosen.replicas.map((node) => {
     const cells = Array.from({ length: chosen.checkpoints }, (_, checkpoint) => {
       const view = chosen.commitments.find((c) => c.node === node && c.checkpoint === checkpoint);
-      const state = view ? (view.revealed ? 'revealed' : 'committed') : 'missing';
+      const state = cellState(view, majority.get(checkpoint));
       return `<span class="cell ${state}" data-checkpoint="${checkpoint}" data-state="${state}" title="checkpoint ${checkpoint}: ${state}"></span>`;
     });
     return `<tr data-replica="${node}"><td>node ${node}</td><td>${cells.join('')}</td></tr>`;
@@ -101,12 +102,36 @@ export function renderJobs(section, { jobs }, { selectedJob, losses }) {
   )}
   <h2>Job ${chosen.id}: checkpoints per replica</h2>
   <label for="job-select">job</label><select id="job-select">${jobs.map(({ id }) => `<option value="${id}" ${id === chosen.id ? 'selected' : ''}>${id}</option>`).join('')}</select>
-  ${table(['replica', 'committed (amber) and revealed (green) checkpoints'], progress)}
+  ${table(['replica', 'checkpoints: committed (amber); revealed and agreeing with the majority (green), dissenting (red), or with no majority yet (blue)'], progress)}
   <div class="charts"><figure id="loss-chart"><figcaption>mean loss per checkpoint, from the trainer</figcaption></figure></div>`;
   const loss = losses.get(chosen.id);
   section.querySelector('#loss-chart').append(loss
     ? lineChart(`loss-${chosen.id}`, loss, { xLabel: 'step', yLabel: 'loss', yFormat: (y) => y.toFixed(3) })
     : document.createTextNode('Add ?trainer=<URL> to the address to draw the loss reported by a trainer.'));
+}
+
+/** Per checkpoint, the claim (weights and state) more than half of the job's replicas revealed. */
+function majorityClaims(job) {
+  const counts = new Map();
+  for (const { checkpoint, claim } of job.commitments) {
+    if (claim === undefined) continue;
+    const key = `${checkpoint} ${claim}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const majority = new Map();
+  for (const [key, count] of counts) {
+    const [checkpoint, claim] = key.split(' ');
+    if (count * 2 > job.replicas.length) majority.set(Number(checkpoint), claim);
+  }
+  return majority;
+}
+
+/** A replica's checkpoint: missing, committed, or revealed and agreeing with the majority's claim or not. */
+function cellState(view, majority) {
+  if (!view) return 'missing';
+  if (!view.revealed) return 'committed';
+  if (majority === undefined) return 'revealed';
+  return view.claim === majority ? 'agrees' : 'dissents';
 }
 
 export function renderModels(section, { models, proposals }) {

@@ -139,7 +139,16 @@ test('every view shows what the chain holds, before and after a job has run, and
   for (const [node, amount] of await api.call.computeApi.payouts(job)) {
     assert.ok(payouts.includes(`node ${node}: ${tsra(amount.toBigInt())}`), `payout of node ${node}`);
   }
-  assert.equal(await page.locator('[data-replica] .cell[data-state="revealed"]').count(), operators.length * checkpoints);
+  // Every reveal is coloured by whether it agrees with the majority: the liar's never do.
+  const liar = operators.find(({ wrongDigests }) => wrongDigests);
+  const honest = operators.filter((operator) => operator !== liar);
+  const cells = (state) => page.locator(`[data-replica] .cell[data-state="${state}"]`).count();
+  assert.equal(await cells('agrees'), honest.length * checkpoints);
+  assert.equal(await cells('dissents'), checkpoints);
+  assert.equal(
+    await page.locator(`[data-replica="${liar.node}"] .cell[data-state="dissents"]`).count(),
+    checkpoints,
+  );
   const reported = (await (await fetch(`${trainers[0].url}/v1/jobs/${job}`)).json()).commitments;
   const lossPoints = await page.locator(`[data-chart="loss-${job}"] circle`).evaluateAll(
     (circles) => circles.map((circle) => Number(circle.dataset.y)),
