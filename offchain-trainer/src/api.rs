@@ -186,6 +186,7 @@ impl From<TrainError> for ApiError {
 			}
 			TrainError::Architecture(_) => Self::bad_request("invalid_architecture", message),
 			TrainError::EmptyDataset => Self::bad_request("empty_dataset", message),
+			TrainError::OverLimit(error) => error.into(),
 			TrainError::BadState { .. } => {
 				Self::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_state", message)
 			}
@@ -212,7 +213,11 @@ async fn blocking<T: Send + 'static>(
 
 /// The data a job trains on: the whole set, or for a round of a federated job the
 /// participant's shard of it.
+///
+/// The hyper-parameters are checked first: what they cost needs no data, and whatever the
+/// data, a request they make impossible is refused before any of it is loaded.
 fn training_data(spec: &TrainingSpec, store: &ContentStore) -> Result<Dataset, ApiError> {
+	spec.hyper_parameters.check()?;
 	let Some(Round { shard, shards, .. }) = spec.round else {
 		return load_dataset(&spec.dataset, &spec.architecture, store);
 	};
@@ -242,6 +247,7 @@ fn load_dataset(
 ) -> Result<Dataset, ApiError> {
 	reference.load(architecture, store).map_err(|error| match error {
 		DatasetError::Store(error) => error.into(),
+		DatasetError::OverLimit(error) => error.into(),
 		other => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_dataset", other.to_string()),
 	})
 }
@@ -322,7 +328,7 @@ fn train_job(
 	let hyper = spec.hyper_parameters.clone();
 	let mut session = session(spec.clone(), dataset, &service.store)?;
 	while session.step() < hyper.steps {
-		let checkpoint = session.step() + hyper.checkpoint_every;
+		let checkpoint = session.next_checkpoint();
 		let mut commitments = session.run_until(checkpoint, |report| {
 			service.update(key, |status| status.step = report.step)
 		})?;
@@ -501,9 +507,6 @@ async fn fetch_blob(
 ) -> Reply<Stored> {
 	let Json(FetchRequest { peer }) = payload?;
 	let cid = store::parse_cid(&cid)?;
-	if !(peer.starts_with("http://") || peer.starts_with("https://")) {
-		return Err(ApiError::bad_request("invalid_peer", "the peer must be an http(s) URL"));
-	}
 	blocking(move || {
 		let content = service.store.fetch(&peer, &cid, MAX_BLOB_BYTES as u64)?;
 		Ok(Json(Stored { cid: cid.to_string(), bytes: content.len() as u64 }))

@@ -8,8 +8,12 @@
 //! Text (for the character-level transformer) is UTF-8, read as bytes: every window of
 //! `context` bytes is a sample whose labels are the bytes that follow each position, so
 //! the vocabulary is the 256 byte values and any language or script trains alike.
+//!
+//! [`DatasetRef::load`] measures a dataset against [`MAX_DATASET_VALUES`] before building
+//! its samples.
 
 use crate::{
+	limits::{OverLimit, MAX_DATASET_VALUES},
 	model::Architecture,
 	store::{self, ContentStore, StoreError},
 };
@@ -42,6 +46,9 @@ pub enum DatasetError {
 	/// Text goes with a character model, tables and images with the others.
 	#[error("{0}")]
 	Mismatch(&'static str),
+	/// The samples would take more memory than the trainer gives a dataset.
+	#[error(transparent)]
+	OverLimit(#[from] OverLimit),
 }
 
 impl DatasetRef {
@@ -57,12 +64,22 @@ impl DatasetRef {
 		};
 		match (self, context) {
 			(DatasetRef::Builtin(builtin), None) => Ok(builtin.load()),
-			(DatasetRef::Cid(cid), None) => Ok(from_csv(&store.get(&store::parse_cid(cid)?)?)?),
+			(DatasetRef::Cid(cid), None) => {
+				let table = store.get(&store::parse_cid(cid)?)?;
+				// Every feature value but a row's last is followed by a comma.
+				let commas = table.iter().filter(|byte| **byte == b',').count();
+				within_bound("the number of feature values in the table", Some(commas))?;
+				Ok(from_csv(&table)?)
+			}
 			(DatasetRef::Cid(cid), Some(context)) => {
-				Ok(from_texts([store.get(&store::parse_cid(cid)?)?.as_slice()], context)?)
+				let text = store.get(&store::parse_cid(cid)?)?;
+				check_windows([text.as_slice()], context)?;
+				Ok(from_texts([text.as_slice()], context)?)
 			}
 			(DatasetRef::Texts(texts), Some(context)) => {
-				Ok(from_texts(texts.iter().map(|text| text.as_bytes()), context)?)
+				let texts = || texts.iter().map(|text| text.as_bytes());
+				check_windows(texts(), context)?;
+				Ok(from_texts(texts(), context)?)
 			}
 			(DatasetRef::Builtin(_), Some(_)) => {
 				Err(DatasetError::Mismatch("the built-in datasets are tables and images, not text"))
@@ -72,6 +89,28 @@ impl DatasetRef {
 			}
 		}
 	}
+}
+
+/// Refuses feature values above [`MAX_DATASET_VALUES`] (`None`: more than can be counted).
+fn within_bound(what: &'static str, values: Option<usize>) -> Result<(), OverLimit> {
+	OverLimit::check(
+		"MAX_DATASET_VALUES",
+		what,
+		values.map(|n| n as u128),
+		MAX_DATASET_VALUES as u128,
+	)
+}
+
+/// Refuses texts whose windows of `context` bytes (see [`from_texts`]) would hold more
+/// feature values than [`MAX_DATASET_VALUES`], before any window is built.
+fn check_windows<'a>(
+	texts: impl IntoIterator<Item = &'a [u8]>,
+	context: usize,
+) -> Result<(), OverLimit> {
+	let values = texts.into_iter().try_fold(0usize, |sum, text| {
+		sum.checked_add(text.len().saturating_sub(context).checked_mul(context)?)
+	});
+	within_bound("the number of feature values in the text windows (windows × context)", values)
 }
 
 /// Labelled samples, features row-major.
@@ -311,7 +350,7 @@ pub enum TextError {
 	#[error("the text is not UTF-8")]
 	NotText,
 	/// Too short for one window.
-	#[error("the text has {bytes} bytes; a context of {context} needs at least {}", context + 1)]
+	#[error("the text has {bytes} bytes; a context of {context} needs at least {}", context.saturating_add(1))]
 	TooShort {
 		/// Bytes of text.
 		bytes: usize,
@@ -330,7 +369,8 @@ pub fn from_texts<'a>(
 	for text in texts {
 		std::str::from_utf8(text).map_err(|_| TextError::NotText)?;
 		bytes += text.len();
-		if context == 0 {
+		// No window fits (and `context + 1` could overflow).
+		if context == 0 || context >= text.len() {
 			continue;
 		}
 		for window in text.windows(context + 1) {
@@ -413,6 +453,39 @@ mod tests {
 		assert_eq!(corpus.sample_labels(2), &[121, 122]);
 		assert_eq!(from_texts([&b"ab"[..]], 2), Err(TextError::TooShort { bytes: 2, context: 2 }));
 		assert_eq!(from_texts([&[0xc3u8, 0x28][..]], 1), Err(TextError::NotText));
+	}
+
+	#[test]
+	fn a_table_too_large_to_hold_is_refused_before_it_is_parsed() {
+		let dir = tempfile::tempdir().unwrap();
+		let store = ContentStore::open(dir.path()).unwrap();
+		let mlp = Architecture::Mlp { hidden: vec![4] };
+		// Two features and a label per row: one value past the bound in commas alone.
+		let rows = MAX_DATASET_VALUES / 2 + 1;
+		let table = DatasetRef::Cid(store.put(&b"0,0,1\n".repeat(rows)).unwrap().to_string());
+		let refused = table.load(&mlp, &store).err();
+		assert!(
+			matches!(
+				&refused,
+				Some(DatasetError::OverLimit(OverLimit { bound: "MAX_DATASET_VALUES", .. }))
+			),
+			"{refused:?}"
+		);
+		let small = DatasetRef::Cid(store.put(b"0,0,1\n1,1,0\n").unwrap().to_string());
+		assert_eq!(small.load(&mlp, &store).unwrap().len(), 2);
+	}
+
+	#[test]
+	fn text_windows_are_counted_without_overflow_before_they_are_built() {
+		let texts = [b"abcdef".as_slice(), b"xyz".as_slice()];
+		assert_eq!(check_windows(texts, 2), Ok(()));
+		assert_eq!(
+			from_texts(texts, usize::MAX).err(),
+			Some(TextError::TooShort { bytes: 9, context: usize::MAX })
+		);
+		// (4 097 + 4 096 − 4 096) windows of 4 096 bytes: just over 2^24 values.
+		let over = check_windows([vec![b'a'; 8193].as_slice()], 4096).unwrap_err();
+		assert_eq!((over.bound, over.requested), ("MAX_DATASET_VALUES", Some(4097 * 4096)));
 	}
 
 	#[test]

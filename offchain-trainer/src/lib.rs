@@ -4,13 +4,14 @@
 //! deterministically on burn ([`train`]), averages updates ([`aggregate`]), keeps
 //! checkpoints, states and datasets in an IPFS-compatible content store ([`store`]),
 //! reports the hardware a node attests ([`hwinfo`]), and serves all of it over HTTP
-//! ([`api`]).
+//! ([`api`]) within bounds on what one request may cost ([`limits`]).
 
 pub mod aggregate;
 pub mod api;
 pub mod backend;
 pub mod data;
 pub mod hwinfo;
+pub mod limits;
 pub mod model;
 pub mod state;
 pub mod store;

@@ -70,6 +70,20 @@ pub const MAX_LAYERS: usize = 16;
 pub const MAX_PARAMETERS: usize = 1 << 24;
 
 impl Architecture {
+	/// Refuses more layers than a trainer takes on ([`MAX_LAYERS`]); needs no data, and comes
+	/// before anything that goes through the layers one by one.
+	pub fn check_depth(&self) -> Result<(), ArchitectureError> {
+		let depth = match self {
+			Architecture::Mlp { hidden } => hidden.len(),
+			Architecture::Cnn { .. } => 2,
+			Architecture::CharTransformer { layers, .. } => *layers,
+		};
+		if depth > MAX_LAYERS {
+			return Err(ArchitectureError::TooLarge);
+		}
+		Ok(())
+	}
+
 	/// Every matrix product of one forward pass over one sample, as `(rows, fan_in,
 	/// fan_out)`, for `inputs` features (an image of `image`) and `classes` outputs.
 	pub fn products(
@@ -279,11 +293,7 @@ impl Network {
 		classes: usize,
 		init: &mut Initializer,
 	) -> Result<Self, ArchitectureError> {
-		if matches!(architecture, Architecture::Mlp { hidden } if hidden.len() > MAX_LAYERS)
-			|| matches!(architecture, Architecture::CharTransformer { layers, .. } if *layers > MAX_LAYERS)
-		{
-			return Err(ArchitectureError::TooLarge);
-		}
+		architecture.check_depth()?;
 		if architecture
 			.parameters(inputs, image, classes)
 			.is_none_or(|parameters| parameters > MAX_PARAMETERS)

@@ -12,8 +12,9 @@
 //!
 //! The embedded blockstore keeps one file per block under `blocks/`, named by the block's
 //! CID, and one empty file per pinned root under `pins/`. Every block read is checked
-//! against its CID, so a corrupted or substituted block is an error, never content. Blocks
-//! that no pin reaches are removed by [`ContentStore::gc`].
+//! against its CID, so a corrupted or substituted block is an error, never content, and the
+//! next write of the same content replaces it. Blocks that no pin reaches are removed by
+//! [`ContentStore::gc`], which waits for writes under way (see [`ContentStore::put`]).
 
 use cid::Cid;
 use multihash_codetable::{Code, MultihashDigest};
@@ -22,6 +23,8 @@ use std::{
 	collections::HashSet,
 	fs, io,
 	path::{Path, PathBuf},
+	sync::atomic::{AtomicU64, Ordering},
+	time::Duration,
 };
 
 /// Bytes per leaf: Kubo's default `size-262144` chunker.
@@ -55,7 +58,22 @@ pub enum StoreError {
 	/// Not a CID.
 	#[error("invalid CID {0:?}")]
 	InvalidCid(String),
-	/// Fetching from another trainer failed.
+	/// Not a peer this store fetches from: only `http` and `https` base URLs are.
+	#[error("invalid peer {0:?}: expected an http(s) base URL such as http://10.0.0.2:7070")]
+	InvalidPeer(String),
+	/// Another trainer (or the IPFS daemon) could not be reached, did not answer in time or
+	/// stopped answering. `detail` is the transport's own account, for the trainer's log: it
+	/// says things about the network a client need not learn.
+	#[error("fetching {cid} from {peer}: {detail}")]
+	Unreachable {
+		/// The CID asked for.
+		cid: Cid,
+		/// The peer asked.
+		peer: String,
+		/// What the transport reported.
+		detail: String,
+	},
+	/// Another trainer (or the IPFS daemon) answered, but not with the content.
 	#[error("fetching {cid} from {peer}: {reason}")]
 	Fetch {
 		/// The CID asked for.
@@ -70,9 +88,66 @@ pub enum StoreError {
 	Io(#[from] io::Error),
 }
 
+impl StoreError {
+	/// What a failed exchange with `peer` about `cid` tells: an answer that was not the
+	/// content, or no usable answer at all.
+	fn from_peer(cid: Cid, peer: &str, error: ureq::Error) -> Self {
+		let peer = peer.to_owned();
+		match error {
+			ureq::Error::StatusCode(status) => {
+				Self::Fetch { cid, peer, reason: format!("the peer answered with status {status}") }
+			}
+			ureq::Error::BodyExceedsLimit(limit) => {
+				Self::Fetch { cid, peer, reason: format!("the peer sent more than {limit} bytes") }
+			}
+			other => Self::Unreachable { cid, peer, detail: other.to_string() },
+		}
+	}
+}
+
 /// Parses a CID given as text.
 pub fn parse_cid(text: &str) -> Result<Cid, StoreError> {
 	Cid::try_from(text).map_err(|_| StoreError::InvalidCid(text.to_owned()))
+}
+
+/// Time limits on fetching from a peer, so that a slow or silent peer cannot hold one of the
+/// service's blocking threads for long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerTimeouts {
+	/// For the connection to be established.
+	pub connect: Duration,
+	/// For the response headers, once the request is sent: a peer that accepts connections
+	/// and never answers.
+	pub response: Duration,
+	/// For any one read: a peer that stops sending mid-body.
+	pub read: Duration,
+	/// For the whole fetch, body included: a peer that trickles bytes just fast enough to
+	/// escape the other limits.
+	pub total: Duration,
+}
+
+impl PeerTimeouts {
+	/// The limits a store uses: five seconds to connect, ten for the headers and for any one
+	/// read, and a minute in all, which a [`crate::api::MAX_BLOB_BYTES`] blob (256 MiB)
+	/// meets at 4.5 MB/s.
+	pub const DEFAULT: Self = Self {
+		connect: Duration::from_secs(5),
+		response: Duration::from_secs(10),
+		read: Duration::from_secs(10),
+		total: Duration::from_secs(60),
+	};
+}
+
+/// The base URL of a peer to fetch from: an absolute `http` or `https` URL with a host and
+/// nothing after its path, so that `/v1/blobs/{cid}` can follow it.
+fn peer_base(peer: &str) -> Result<&str, StoreError> {
+	let invalid = || StoreError::InvalidPeer(peer.to_owned());
+	let uri: ureq::http::Uri = peer.parse().map_err(|_| invalid())?;
+	let web = matches!(uri.scheme_str(), Some("http" | "https"));
+	if !web || uri.host().is_none_or(str::is_empty) || uri.query().is_some() {
+		return Err(invalid());
+	}
+	Ok(peer.trim_end_matches('/'))
 }
 
 /// Protobuf messages of `dag-pb` and UnixFS (proto2).
@@ -237,11 +312,26 @@ pub struct GcReport {
 	pub bytes: u64,
 }
 
+/// Temporary files written by this process so far: with the process id, a name no other
+/// writer uses.
+static TEMPORARIES: AtomicU64 = AtomicU64::new(0);
+
+/// What a holder of the store's lock does.
+#[derive(Clone, Copy)]
+enum Access {
+	/// Writes blocks and pins: any number at once.
+	Write,
+	/// Collects garbage: alone.
+	Collect,
+}
+
 /// The embedded blockstore, optionally backed by an IPFS daemon.
 #[derive(Clone, Debug)]
 pub struct ContentStore {
 	blocks: PathBuf,
 	pins: PathBuf,
+	lock: PathBuf,
+	peer_timeouts: PeerTimeouts,
 	#[cfg(feature = "kubo")]
 	kubo: Option<kubo::Kubo>,
 }
@@ -252,12 +342,21 @@ impl ContentStore {
 		let store = Self {
 			blocks: root.as_ref().join("blocks"),
 			pins: root.as_ref().join("pins"),
+			lock: root.as_ref().join("lock"),
+			peer_timeouts: PeerTimeouts::DEFAULT,
 			#[cfg(feature = "kubo")]
 			kubo: None,
 		};
 		fs::create_dir_all(&store.blocks)?;
 		fs::create_dir_all(&store.pins)?;
 		Ok(store)
+	}
+
+	/// The same store fetching from peers within other limits: the tests' peers take
+	/// seconds to be given up on, not minutes.
+	#[cfg(test)]
+	pub(crate) fn with_peer_timeouts(self, peer_timeouts: PeerTimeouts) -> Self {
+		Self { peer_timeouts, ..self }
 	}
 
 	/// Adds every stored content to `daemon` too, and fetches what is missing here from it.
@@ -267,13 +366,20 @@ impl ContentStore {
 	}
 
 	/// Stores `content`, pins it and returns its CID.
+	///
+	/// Blocks and pin are written under the store's lock, shared with other writes and
+	/// exclusive of [`Self::gc`], so that a collection never removes a block whose pin is
+	/// not written yet.
 	pub fn put(&self, content: &[u8]) -> Result<Cid, StoreError> {
 		let blocks = dag(content);
-		for block in &blocks {
-			self.write_block(block)?;
-		}
 		let root = blocks.last().map(|block| block.cid).unwrap_or_else(|| cid_of(content));
-		self.pin(&root)?;
+		{
+			let _writing = self.lock(Access::Write)?;
+			for block in &blocks {
+				self.write_block(block)?;
+			}
+			self.write_pin(&root)?;
+		}
 		#[cfg(feature = "kubo")]
 		if let Some(daemon) = &self.kubo {
 			daemon.add(content)?;
@@ -311,8 +417,8 @@ impl ContentStore {
 
 	/// Keeps `cid` (and everything it links to) through garbage collection.
 	pub fn pin(&self, cid: &Cid) -> Result<(), StoreError> {
-		fs::write(self.pins.join(cid.to_string()), [])?;
-		Ok(())
+		let _writing = self.lock(Access::Write)?;
+		self.write_pin(cid)
 	}
 
 	/// Lets garbage collection remove `cid` unless another pin reaches it.
@@ -333,41 +439,91 @@ impl ContentStore {
 		Ok(pins)
 	}
 
-	/// Removes every block no pin reaches.
+	/// Removes every block no pin reaches, and what interrupted writes left behind.
+	///
+	/// It holds the store's lock alone, so no write is under way while it runs. Damaged
+	/// content under a pin is no reason to stop: what of it can be read is kept, and the rest
+	/// comes back whole with the next write of the content. An entry that cannot be removed
+	/// is left for the next collection. Both are logged. Only a failure to read the store
+	/// itself stops a collection, before anything is removed: with part of what the pins
+	/// reach unknown, a live block could be taken for garbage.
 	pub fn gc(&self) -> Result<GcReport, StoreError> {
+		let _collecting = self.lock(Access::Collect)?;
 		let mut live = HashSet::new();
 		for pin in self.pins()? {
-			self.reachable(&pin, &mut live)?;
+			match self.reachable(&pin, &mut live) {
+				Err(error @ StoreError::Io(_)) => return Err(error),
+				Err(damage) => eprintln!("gc: keeping what can be read of pin {pin}: {damage}"),
+				Ok(()) => {}
+			}
 		}
 		let mut report = GcReport::default();
 		for name in names(&self.blocks)? {
-			let keep = parse_cid(&name).map(|cid| live.contains(&cid)).unwrap_or(false);
-			if !keep {
-				let path = self.blocks.join(&name);
-				report.bytes += fs::metadata(&path)?.len();
-				fs::remove_file(path)?;
-				report.blocks += 1;
+			if parse_cid(&name).is_ok_and(|cid| live.contains(&cid)) {
+				continue;
+			}
+			let path = self.blocks.join(&name);
+			let removed = fs::metadata(&path).and_then(|metadata| {
+				fs::remove_file(&path)?;
+				Ok(metadata.len())
+			});
+			match removed {
+				Ok(bytes) => {
+					report.blocks += 1;
+					report.bytes += bytes;
+				}
+				Err(error) => eprintln!("gc: leaving {}: {error}", path.display()),
 			}
 		}
 		Ok(report)
 	}
 
 	/// Fetches the content with this CID from another trainer's `/v1/blobs/{cid}`, checks it
-	/// against the CID and stores it.
+	/// against the CID and stores it. `peer` is the trainer's `http` or `https` base URL; the
+	/// fetch is given up after the store's [`PeerTimeouts`], and a body of more than
+	/// `max_bytes` is refused, before it is read when its length is announced.
 	pub fn fetch(&self, peer: &str, cid: &Cid, max_bytes: u64) -> Result<Vec<u8>, StoreError> {
-		let failed =
-			|reason: String| StoreError::Fetch { cid: *cid, peer: peer.to_owned(), reason };
-		let url = format!("{}/v1/blobs/{cid}", peer.trim_end_matches('/'));
-		let content = ureq::get(&url)
-			.call()
-			.map_err(|error| failed(error.to_string()))?
-			.body_mut()
-			.with_config()
-			.limit(max_bytes)
-			.read_to_vec()
-			.map_err(|error| failed(error.to_string()))?;
+		let url = format!("{}/v1/blobs/{cid}", peer_base(peer)?);
+		let timeouts = self.peer_timeouts;
+		let agent = ureq::Agent::config_builder()
+			.timeout_connect(Some(timeouts.connect))
+			.timeout_recv_response(Some(timeouts.response))
+			.timeout_per_read(Some(timeouts.read))
+			.timeout_global(Some(timeouts.total))
+			.build()
+			.new_agent();
+		let failed = |error| StoreError::from_peer(*cid, peer, error);
+		let mut response = agent.get(&url).call().map_err(failed)?;
+		if let Some(length) = response.body().content_length().filter(|length| *length > max_bytes)
+		{
+			return Err(StoreError::Fetch {
+				cid: *cid,
+				peer: peer.to_owned(),
+				reason: format!("the peer offers {length} bytes, more than the {max_bytes} taken"),
+			});
+		}
+		let content =
+			response.body_mut().with_config().limit(max_bytes).read_to_vec().map_err(failed)?;
 		self.put_expecting(cid, &content)?;
 		Ok(content)
+	}
+
+	/// Takes the store's lock, which is released when the returned file is closed. It is a
+	/// lock on a file, so it also holds between processes sharing the store (the service and
+	/// `tessera-trainer cid --add`, say).
+	fn lock(&self, access: Access) -> Result<fs::File, StoreError> {
+		let file =
+			fs::OpenOptions::new().create(true).truncate(false).write(true).open(&self.lock)?;
+		match access {
+			Access::Write => file.lock_shared()?,
+			Access::Collect => file.lock()?,
+		}
+		Ok(file)
+	}
+
+	fn write_pin(&self, cid: &Cid) -> Result<(), StoreError> {
+		fs::write(self.pins.join(cid.to_string()), [])?;
+		Ok(())
 	}
 
 	fn block_path(&self, cid: &Cid) -> PathBuf {
@@ -376,14 +532,28 @@ impl ContentStore {
 
 	fn write_block(&self, block: &Block) -> Result<(), StoreError> {
 		let path = self.block_path(&block.cid);
-		if path.exists() {
-			return Ok(());
+		// A block already here is kept only if it is intact, so that writing content again
+		// repairs a corrupted block.
+		match fs::read(&path) {
+			Ok(bytes) if bytes == block.bytes => return Ok(()),
+			Err(error) if error.kind() != io::ErrorKind::NotFound => return Err(error.into()),
+			_ => {}
 		}
-		// Written aside and renamed, so that a crash never leaves a truncated block behind.
-		let partial = path.with_extension("partial");
-		fs::write(&partial, &block.bytes)?;
-		fs::rename(partial, path)?;
-		Ok(())
+		// Written aside and renamed, so that a crash never leaves a truncated block behind,
+		// under a name of this write's own, so that writers of the same block never write
+		// into one file. The name is no CID: `gc` removes what a crash leaves.
+		let partial = self.blocks.join(format!(
+			"{}.{}.{}.partial",
+			block.cid,
+			std::process::id(),
+			TEMPORARIES.fetch_add(1, Ordering::Relaxed)
+		));
+		let written = fs::write(&partial, &block.bytes).and_then(|()| fs::rename(&partial, &path));
+		if written.is_err() {
+			// Best effort: what is left is garbage to the next collection anyway.
+			let _ = fs::remove_file(&partial);
+		}
+		Ok(written?)
 	}
 
 	fn read_block(&self, cid: &Cid) -> Result<Block, StoreError> {

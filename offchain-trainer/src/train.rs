@@ -15,6 +15,7 @@
 use crate::{
 	backend::{Backend, Matmul},
 	data::Dataset,
+	limits::{OverLimit, MAX_ACTIVATIONS, MAX_CHECKPOINTS, MAX_STEPS},
 	model::{Architecture, ArchitectureError, Initializer, Network},
 	state::{gradients_of, load_agreed, save, weights_of, with_weights, StartState},
 	store::{ContentStore, StoreError},
@@ -52,6 +53,9 @@ pub enum TrainError {
 	/// The hyper-parameters make no sense.
 	#[error("invalid hyper-parameters: {0}")]
 	InvalidHyperParameters(&'static str),
+	/// The job would cost more than the trainer takes on.
+	#[error(transparent)]
+	OverLimit(#[from] OverLimit),
 	/// The architecture does not fit the data.
 	#[error(transparent)]
 	Architecture(#[from] ArchitectureError),
@@ -226,6 +230,13 @@ impl<'a> Session<'a> {
 		self.step
 	}
 
+	/// The step of the next commitment: the next multiple of `checkpoint_every`, or the
+	/// job's last step if that comes first (as it does when the multiple is past `u64::MAX`).
+	pub fn next_checkpoint(&self) -> u64 {
+		let every = self.hyper.checkpoint_every;
+		self.step.saturating_add(every - self.step % every).min(self.hyper.steps)
+	}
+
 	/// The architecture being trained.
 	pub fn architecture(&self) -> &Architecture {
 		&self.architecture
@@ -262,7 +273,7 @@ impl<'a> Session<'a> {
 	}
 
 	fn train_step(&mut self) -> Result<(f32, Vec<Vec<f32>>), TrainError> {
-		let indices = self.order.batch(self.step, self.hyper.batch_size);
+		let indices = self.order.batch(self.step, self.hyper.batch_size)?;
 		let features: Vec<f32> =
 			indices.iter().flat_map(|index| self.dataset.sample(*index)).copied().collect();
 		let labels: Vec<i64> = indices
@@ -314,7 +325,9 @@ impl<'a> Session<'a> {
 			delta_root,
 			state_cid,
 			gradient_cid,
-			samples: losses.len() as u64 * self.hyper.batch_size as u64,
+			samples: (losses.len() as u64)
+				.checked_mul(self.hyper.batch_size as u64)
+				.ok_or_else(samples_overflow)?,
 			mean_loss: losses.iter().sum::<f32>() / losses.len().max(1) as f32,
 		})
 	}
@@ -325,39 +338,75 @@ pub const MAX_BATCH: usize = 4096;
 /// The most intermediate products one exact matrix product may hold (1 GiB of `f32`).
 const MAX_PRODUCT_ELEMENTS: usize = 1 << 28;
 
+/// A sample position or count (`step × batch size`) past `u64::MAX`: [`MAX_STEPS`] and
+/// [`MAX_BATCH`] rule it out before training starts.
+fn samples_overflow() -> TrainError {
+	TrainError::InvalidHyperParameters("steps × batch size overflows")
+}
+
+impl HyperParameters {
+	/// Refuses settings that make no sense or that cost more than the trainer takes on
+	/// ([`crate::limits`]). It needs nothing but the settings, so it comes before any data
+	/// is loaded.
+	pub fn check(&self) -> Result<(), TrainError> {
+		let invalid = TrainError::InvalidHyperParameters;
+		if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+			return Err(invalid("the learning rate must be a positive number"));
+		}
+		if self.batch_size == 0 {
+			return Err(invalid("the batch size must be positive"));
+		}
+		if self.steps == 0 || self.checkpoint_every == 0 {
+			return Err(invalid("steps and checkpoint interval must be positive"));
+		}
+		if self.batch_size > MAX_BATCH {
+			return Err(invalid("the batch size is above the trainer's limit of 4096"));
+		}
+		OverLimit::check("MAX_STEPS", "the step count", Some(self.steps.into()), MAX_STEPS.into())?;
+		let checkpoints = self.steps.div_ceil(self.checkpoint_every);
+		OverLimit::check(
+			"MAX_CHECKPOINTS",
+			"the number of commitments (steps ÷ checkpoint interval)",
+			Some(checkpoints.into()),
+			MAX_CHECKPOINTS.into(),
+		)?;
+		Ok(())
+	}
+}
+
 fn check(
 	architecture: &Architecture,
 	hyper: &HyperParameters,
 	dataset: &Dataset,
 ) -> Result<(), TrainError> {
-	let invalid = TrainError::InvalidHyperParameters;
-	if !(hyper.learning_rate.is_finite() && hyper.learning_rate > 0.0) {
-		return Err(invalid("the learning rate must be a positive number"));
-	}
-	if hyper.batch_size == 0 {
-		return Err(invalid("the batch size must be positive"));
-	}
-	if hyper.steps == 0 || hyper.checkpoint_every == 0 {
-		return Err(invalid("steps and checkpoint interval must be positive"));
-	}
+	hyper.check()?;
 	if dataset.is_empty() || dataset.num_classes == 0 {
 		return Err(TrainError::EmptyDataset);
 	}
-	if hyper.batch_size > MAX_BATCH {
-		return Err(invalid("the batch size is above the trainer's limit of 4096"));
-	}
+	// Before `products`, which goes through the layers one by one.
+	architecture.check_depth()?;
+	let products = architecture.products(dataset.num_features, dataset.image, dataset.num_classes);
 	// The exact kernel holds `batch × rows × fan_in × fan_out` products at once.
-	let largest = architecture
-		.products(dataset.num_features, dataset.image, dataset.num_classes)
+	let largest = products
 		.iter()
 		.map(|(rows, fan_in, fan_out)| rows.saturating_mul(*fan_in).saturating_mul(*fan_out))
 		.max()
 		.unwrap_or(0);
 	if largest.saturating_mul(hyper.batch_size) > MAX_PRODUCT_ELEMENTS {
-		return Err(invalid(
+		return Err(TrainError::InvalidHyperParameters(
 			"batch size × largest product exceeds the exact kernel's memory bound (2^28 values)",
 		));
 	}
+	let activations = products
+		.iter()
+		.try_fold(0usize, |sum, (rows, _, fan_out)| sum.checked_add(rows.checked_mul(*fan_out)?))
+		.and_then(|per_sample| per_sample.checked_mul(hyper.batch_size));
+	OverLimit::check(
+		"MAX_ACTIVATIONS",
+		"the activation count of one step (batch size × outputs of a sample's products)",
+		activations.map(|n| n as u128),
+		MAX_ACTIVATIONS as u128,
+	)?;
 	Ok(())
 }
 
@@ -374,14 +423,14 @@ impl EpochOrder {
 		Self { seed, len, cached: None }
 	}
 
-	fn batch(&mut self, step: u64, batch_size: usize) -> Vec<usize> {
-		let first = step * batch_size as u64;
-		(first..first + batch_size as u64)
-			.map(|position| {
-				let len = self.len as u64;
-				self.permutation(position / len)[(position % len) as usize]
-			})
-			.collect()
+	fn batch(&mut self, step: u64, batch_size: usize) -> Result<Vec<usize>, TrainError> {
+		let size = batch_size as u64;
+		let first = step.checked_mul(size).ok_or_else(samples_overflow)?;
+		let end = first.checked_add(size).ok_or_else(samples_overflow)?;
+		let len = self.len as u64;
+		Ok((first..end)
+			.map(|position| self.permutation(position / len)[(position % len) as usize])
+			.collect())
 	}
 
 	fn permutation(&mut self, epoch: u64) -> &[usize] {

@@ -1,6 +1,6 @@
 //! Errors as the HTTP API reports them: a status and a JSON body `{ "error", "message" }`.
 
-use crate::store::StoreError;
+use crate::{limits::OverLimit, store::StoreError};
 use axum::{
 	extract::rejection::JsonRejection,
 	http::StatusCode,
@@ -64,12 +64,28 @@ impl From<JsonRejection> for ApiError {
 	}
 }
 
+impl From<OverLimit> for ApiError {
+	fn from(error: OverLimit) -> Self {
+		Self::new(StatusCode::UNPROCESSABLE_ENTITY, "over_limit", error.to_string())
+	}
+}
+
 impl From<StoreError> for ApiError {
 	fn from(error: StoreError) -> Self {
 		let message = error.to_string();
 		match error {
 			StoreError::NotFound(_) => Self::not_found("not_found", message),
 			StoreError::InvalidCid(_) => Self::bad_request("invalid_cid", message),
+			StoreError::InvalidPeer(_) => Self::bad_request("invalid_peer", message),
+			StoreError::Unreachable { cid, .. } => {
+				// What the transport said is for the operator, not for whoever asked.
+				eprintln!("{message}");
+				Self::new(
+					StatusCode::BAD_GATEWAY,
+					"peer_unreachable",
+					format!("{cid} could not be fetched: the peer did not answer"),
+				)
+			}
 			StoreError::Corrupt(_) => {
 				Self::new(StatusCode::UNPROCESSABLE_ENTITY, "cid_mismatch", message)
 			}

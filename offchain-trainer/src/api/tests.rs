@@ -651,3 +651,222 @@ async fn the_chain_workers_rounds_train_their_shards_and_its_aggregate_request_a
 	assert_eq!(alone.digest(), Ok(committed.weights_digest));
 	assert_ne!(both.digest(), alone.digest());
 }
+
+/// A service whose store gives up on a peer within about a second and a half.
+fn impatient_service() -> (tempfile::TempDir, Router) {
+	let dir = tempfile::tempdir().unwrap();
+	let store = ContentStore::open(dir.path()).unwrap().with_peer_timeouts(store::PeerTimeouts {
+		connect: std::time::Duration::from_secs(1),
+		response: std::time::Duration::from_millis(500),
+		read: std::time::Duration::from_millis(500),
+		total: std::time::Duration::from_millis(1500),
+	});
+	(dir, Service::new(store, Conduct::Honest).router())
+}
+
+/// A peer on a free port that treats every connection with `answer`, as a slow or broken
+/// trainer would; its base URL.
+fn raw_peer(answer: fn(std::net::TcpStream)) -> String {
+	let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+	let url = format!("http://{}", listener.local_addr().unwrap());
+	std::thread::spawn(move || {
+		for stream in listener.incoming().flatten() {
+			std::thread::spawn(move || answer(stream));
+		}
+	});
+	url
+}
+
+/// Asks the trainer behind `router` to fetch a blob from `peer`; the answer and how long it
+/// took.
+async fn fetch_from(router: &Router, peer: &str) -> (StatusCode, Value, std::time::Duration) {
+	let started = std::time::Instant::now();
+	let uri = format!("/v1/blobs/{}/fetch", store::cid_of(b"wanted"));
+	let (status, body) = json_call(router, "POST", &uri, json!({ "peer": peer })).await;
+	(status, body, started.elapsed())
+}
+
+#[tokio::test]
+async fn a_silent_or_trickling_peer_is_given_up_on_in_time() {
+	use std::{io::Write, thread::sleep, time::Duration};
+	let (_dir, router) = impatient_service();
+	let silent = raw_peer(|_stream| sleep(Duration::from_secs(5)));
+	let trickling = raw_peer(|mut stream| {
+		let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+		for _ in 0..50 {
+			let _ = stream.write_all(b"x");
+			sleep(Duration::from_millis(100));
+		}
+	});
+	for peer in [silent, trickling] {
+		let (status, body, took) = fetch_from(&router, &peer).await;
+		assert_eq!(
+			(status, body["error"].clone()),
+			(StatusCode::BAD_GATEWAY, json!("peer_unreachable")),
+			"{body}"
+		);
+		assert!(took < Duration::from_secs(3), "{took:?}");
+	}
+}
+
+#[tokio::test]
+async fn a_peers_connection_error_is_logged_not_echoed() {
+	let (_dir, router) = impatient_service();
+	// A port nobody listens on any more.
+	let closed = {
+		let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+		format!("http://{}", listener.local_addr().unwrap())
+	};
+	let (status, body, _) = fetch_from(&router, &closed).await;
+	assert_eq!(
+		(status, body["error"].clone()),
+		(StatusCode::BAD_GATEWAY, json!("peer_unreachable")),
+		"{body}"
+	);
+	let message = body["message"].as_str().unwrap().to_lowercase();
+	assert!(!message.contains("refused") && !message.contains("os error"), "{message}");
+}
+
+#[tokio::test]
+async fn a_peer_offering_more_than_the_blob_limit_is_refused_before_reading() {
+	let (_dir, router) = impatient_service();
+	let oversized = raw_peer(|mut stream| {
+		let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", MAX_BLOB_BYTES + 1);
+		let _ = std::io::Write::write_all(&mut stream, head.as_bytes());
+		std::thread::sleep(std::time::Duration::from_secs(5));
+	});
+	let (status, body, took) = fetch_from(&router, &oversized).await;
+	assert_eq!((status, body["error"].clone()), (StatusCode::BAD_GATEWAY, json!("fetch_failed")));
+	assert!(body["message"].as_str().unwrap().contains(&MAX_BLOB_BYTES.to_string()), "{body}");
+	assert!(took < std::time::Duration::from_millis(500), "{took:?}");
+}
+
+#[tokio::test]
+async fn only_http_base_urls_are_fetched_from() {
+	let (_dir, router) = impatient_service();
+	let peers = [
+		"file:///etc/passwd",
+		"ftp://10.0.0.2/",
+		"http://",
+		"http:///v1",
+		"10.0.0.2:7070",
+		"http://10.0.0.2:7070/?then=",
+	];
+	for peer in peers {
+		let (status, body, _) = fetch_from(&router, peer).await;
+		assert_eq!(
+			(status, body["error"].clone()),
+			(StatusCode::BAD_REQUEST, json!("invalid_peer")),
+			"{peer}: {body}"
+		);
+	}
+}
+
+/// `request` with other hyper-parameters.
+fn with_hyper(mut request: Value, hyper: Value) -> Value {
+	for (key, value) in hyper.as_object().unwrap() {
+		request["hyper_parameters"][key] = value.clone();
+	}
+	request
+}
+
+/// `job` as a `/v1/verify` request for its steps `from..to`.
+fn segment_of(mut job: Value, from: u64, to: u64) -> Value {
+	let request = job.as_object_mut().unwrap();
+	request.remove("job");
+	request.insert("from_step".into(), json!(from));
+	request.insert("to_step".into(), json!(to));
+	Value::Object(request.clone())
+}
+
+#[tokio::test]
+async fn a_checkpoint_interval_of_u64_max_commits_once_at_the_end_even_from_a_resume() {
+	let (_dir, router) = service();
+	let reference = {
+		let (status, _) = json_call(&router, "POST", "/v1/jobs", job(60, 20)).await;
+		assert_eq!(status, StatusCode::ACCEPTED);
+		finished(&router, 60).await["commitments"].clone()
+	};
+	let once = json!({ "checkpoint_every": u64::MAX });
+	let (status, _) =
+		json_call(&router, "POST", "/v1/jobs", with_hyper(job(61, 20), once.clone())).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let whole = finished(&router, 61).await;
+	assert_eq!(
+		(whole["state"].clone(), whole["commitments"][0]["step"].clone()),
+		(json!("done"), json!(20))
+	);
+	assert_eq!(whole["commitments"].as_array().unwrap().len(), 1);
+
+	let state = json!({
+		"state_cid": reference[0]["state_cid"], "weights_digest": reference[0]["weights_digest"]
+	});
+	let mut takeover = with_hyper(job(62, 20), once.clone());
+	takeover["resume"] = json!({
+		"state_cid": state["state_cid"], "weights_digest": state["weights_digest"], "step": 10
+	});
+	let (status, _) = json_call(&router, "POST", "/v1/jobs", takeover).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let resumed = finished(&router, 62).await;
+	assert_eq!(resumed["commitments"], json!([reference[1]]), "{resumed}");
+
+	let mut segment = segment_of(with_hyper(job(0, 20), once), 10, 20);
+	segment["start_state"] = state;
+	let (status, body) = verified(&router, segment).await;
+	assert_eq!((status, body["commitments"].clone()), (StatusCode::OK, json!([reference[1]])));
+}
+
+/// Asks for `request` at `uri`, which must be refused as above the bound named `bound`.
+async fn refused_over(router: &Router, uri: &str, request: Value, bound: &str) {
+	let (status, body) = json_call(router, "POST", uri, request).await;
+	assert_eq!(
+		(status, body["error"].clone()),
+		(StatusCode::UNPROCESSABLE_ENTITY, json!("over_limit")),
+		"{body}"
+	);
+	assert!(body["message"].as_str().unwrap().contains(bound), "{body}");
+}
+
+#[tokio::test]
+async fn absurd_step_counts_are_refused_with_the_bound_they_exceed() {
+	let (_dir, router) = service();
+	let endless = with_hyper(job(70, 20), json!({ "steps": u64::MAX }));
+	refused_over(&router, "/v1/jobs", endless.clone(), "MAX_STEPS").await;
+	refused_over(&router, "/v1/verify", segment_of(endless, 0, u64::MAX), "MAX_STEPS").await;
+	let every_step = with_hyper(job(71, 100_000), json!({ "checkpoint_every": 1 }));
+	refused_over(&router, "/v1/jobs", every_step, "MAX_CHECKPOINTS").await;
+	for refused in [70, 71] {
+		let (status, _) =
+			json_call(&router, "GET", &format!("/v1/jobs/{refused}"), Value::Null).await;
+		assert_eq!(status, StatusCode::NOT_FOUND, "a refused job is not kept");
+	}
+}
+
+#[tokio::test]
+async fn a_long_text_context_is_refused_before_its_windows_are_built() {
+	let (_dir, router) = service();
+	let text_job = |context: usize| {
+		let mut request = job(72, 10);
+		request["architecture"] =
+			json!({ "kind": "char-transformer", "context": context, "width": 16, "layers": 1 });
+		request["dataset"] = json!({ "texts": ["ab".repeat(10_000)] });
+		request
+	};
+	// 18 000 windows of 2 048 bytes: 37 million values, some 300 MB, from a 20 kB request.
+	refused_over(&router, "/v1/jobs", text_job(2048), "MAX_DATASET_VALUES").await;
+	let (status, body) = json_call(&router, "POST", "/v1/jobs", text_job(usize::MAX)).await;
+	assert_eq!(
+		(status, body["error"].clone()),
+		(StatusCode::UNPROCESSABLE_ENTITY, json!("bad_dataset"))
+	);
+}
+
+#[tokio::test]
+async fn a_step_whose_activations_exceed_the_bound_is_refused() {
+	let (_dir, router) = service();
+	// Few parameters and products within the exact kernel's bound, but 4 096 channels over
+	// the 64 pixels of 64 digits: 151 million values in the first convolution's outputs.
+	let mut wide = with_hyper(job(73, 10), json!({ "batch_size": 64 }));
+	wide["architecture"] = json!({ "kind": "cnn", "channels": [4096, 1] });
+	refused_over(&router, "/v1/jobs", wide, "MAX_ACTIVATIONS").await;
+}

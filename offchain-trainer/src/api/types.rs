@@ -14,7 +14,10 @@
 //! | `POST /v1/gc`                |                         | [`GcReport`]                 |
 //!
 //! JSON bodies are limited to 1 MiB and blobs to [`super::MAX_BLOB_BYTES`]. Errors are
-//! [`super::ErrorBody`] with a 4xx status for anything the request got wrong.
+//! [`super::ErrorBody`] with a 4xx status for anything the request got wrong: `422`
+//! `over_limit`, naming the bound, for a job or re-execution that would cost more than one of
+//! [`crate::limits`] allows. A fetch from a peer that cannot be reached or does not answer in
+//! time is `502` `peer_unreachable`, with the transport's account in the trainer's log only.
 
 use crate::{
 	aggregate::{Privacy, Update},

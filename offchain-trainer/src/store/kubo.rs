@@ -21,8 +21,8 @@ impl Kubo {
 		Self { api: api.into().trim_end_matches('/').to_owned() }
 	}
 
-	fn failed(&self, cid: Cid, reason: impl ToString) -> StoreError {
-		StoreError::Fetch { cid, peer: self.api.clone(), reason: reason.to_string() }
+	fn failed(&self, cid: Cid, error: ureq::Error) -> StoreError {
+		StoreError::from_peer(cid, &self.api, error)
 	}
 
 	/// Adds and pins `content` with the chunking the embedded store uses, and checks that the
@@ -49,9 +49,11 @@ impl Kubo {
 			.read_json()
 			.map_err(|error| self.failed(expected, error))?;
 		if reply.hash != expected.to_string() {
-			return Err(
-				self.failed(expected, format!("the daemon named the content {}", reply.hash))
-			);
+			return Err(StoreError::Fetch {
+				cid: expected,
+				peer: self.api.clone(),
+				reason: format!("the daemon named the content {}", reply.hash),
+			});
 		}
 		Ok(expected)
 	}
