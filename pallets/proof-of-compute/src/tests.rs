@@ -115,7 +115,7 @@ pub(crate) fn send(call: Call<Test>) {
 
 /// Every replica commits and then reveals each checkpoint; `digest(node)` is what it ends
 /// with, and `reveals(node)` whether it reveals at all.
-fn train(
+pub(crate) fn train(
 	job: JobId,
 	replicas: &[NodeId],
 	digest: impl Fn(NodeId) -> u8,

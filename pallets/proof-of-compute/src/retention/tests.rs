@@ -3,7 +3,7 @@
 use crate::{
 	mock::*,
 	pallet::*,
-	tests::{commit_call, events, held, post, reveal_call, send, test},
+	tests::{events, held, post, test, train},
 };
 use polkadot_sdk::frame_support::{
 	assert_ok,
@@ -45,12 +45,7 @@ fn a_finished_job_leaves_the_chain_after_its_retention_and_its_deposit_goes_back
 		let job = post(3, BackendClass::CpuReference, 100);
 		run_to(System::block_number() + 1);
 		let replicas = Assignments::<Test>::get(job).unwrap();
-		for checkpoint in 0..2 {
-			let report = |node| payload(job, node, checkpoint, 9, checkpoint == 1);
-			replicas.iter().for_each(|node| send(commit_call(&report(*node))));
-			replicas.iter().for_each(|node| send(reveal_call(report(*node))));
-		}
-		next_block();
+		train(job, &replicas, |_| 9, |_| true);
 		let ends = Jobs::<Test>::get(job).unwrap().result.unwrap().challenge_ends;
 		run_to(ends);
 		let info = Jobs::<Test>::get(job).unwrap();
