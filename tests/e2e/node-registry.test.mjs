@@ -1,4 +1,4 @@
-// A compute node registers with a held stake, and its off-chain worker proves it is alive:
+// A compute node registers with a held stake and deposit, and its off-chain worker proves it is alive:
 // the heartbeat is an authorized transaction signed with the node's `tsra` key.
 
 import { after, before, test } from 'node:test';
@@ -56,8 +56,12 @@ test('a registered node holds its stake, its off-chain worker sends heartbeats, 
   assert.equal(record.stake.toBigInt(), stake * 2n);
   assert.ok(record.status.isActive);
   assert.equal(record.capabilities.toBigInt(), capabilities);
+  // The stake, and beside it the deposit for the node's records, which is never slashed.
+  const deposit = api.consts.nodeRegistry.nodeDeposit.toBigInt();
+  assert.equal(record.deposit.toBigInt(), deposit);
+  assert.equal(registered.event.data.deposit.toBigInt(), deposit);
   const heldAfter = (await api.query.system.account(owner.address)).data.reserved.toBigInt();
-  assert.equal(heldAfter - heldBefore, stake * 2n);
+  assert.equal(heldAfter - heldBefore, stake * 2n + deposit);
 
   // Give the node its key: from the next block on, its off-chain worker signs heartbeats.
   await api.rpc.author.insertKey('tsra', NODE_KEY_SEED, u8aToHex(nodeKey.publicKey));

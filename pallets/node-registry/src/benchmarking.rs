@@ -5,7 +5,10 @@ use crate::types::key_ownership_message;
 use alloc::vec;
 use frame_support::{
 	pallet_prelude::{Authorize, TransactionSource},
-	traits::{fungible::Mutate, Get},
+	traits::{
+		fungible::{InspectHold, Mutate},
+		Get,
+	},
 };
 use frame_system::{pallet_prelude::BlockNumberFor, RawOrigin};
 use polkadot_sdk::frame_benchmarking::v2::*;
@@ -15,7 +18,8 @@ use tessera_primitives::NodeRole;
 /// An account with enough free balance to stake any tier many times over.
 pub fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, index, 0);
-	let plenty = T::MinStakeTee::get().saturating_mul(100u32.into());
+	let plenty =
+		T::MinStakeTee::get().saturating_add(T::NodeDeposit::get()).saturating_mul(100u32.into());
 	T::Currency::set_balance(&who, plenty);
 	who
 }
@@ -94,7 +98,10 @@ mod benchmarks {
 			T::MinStakeTee::get(),
 		);
 
-		assert_eq!(Nodes::<T>::get(node).map(|info| info.owner), Some(owner));
+		assert_eq!(
+			Nodes::<T>::get(node).map(|info| (info.owner, info.deposit)),
+			Some((owner, T::NodeDeposit::get()))
+		);
 	}
 
 	#[benchmark]
@@ -172,9 +179,12 @@ mod benchmarks {
 		frame_system::Pallet::<T>::set_block_number(later);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(owner), node);
+		_(RawOrigin::Signed(owner.clone()), node);
 
 		assert!(Nodes::<T>::get(node).is_none());
+		let deposits = T::NodeDeposit::get()
+			.saturating_mul((T::MaxNodesPerOwner::get().saturating_sub(1)).into());
+		assert_eq!(T::Currency::balance_on_hold(&HoldReason::NodeDeposit.into(), &owner), deposits);
 	}
 
 	#[benchmark]

@@ -74,6 +74,8 @@ impl<T: Config> Pallet<T> {
 		NodesOf::<T>::try_mutate(&owner, |nodes| nodes.try_push(node))
 			.map_err(|_| Error::<T>::TooManyNodesForOwner)?;
 		T::Currency::hold(&HoldReason::NodeStake.into(), &owner, stake)?;
+		let deposit = T::NodeDeposit::get();
+		T::Currency::hold(&HoldReason::NodeDeposit.into(), &owner, deposit)?;
 
 		let now = frame_system::Pallet::<T>::block_number();
 		NextNodeId::<T>::put(node.saturating_add(1));
@@ -89,6 +91,7 @@ impl<T: Config> Pallet<T> {
 				capabilities,
 				hw_hash,
 				stake,
+				deposit,
 				status: NodeStatus::Active,
 				registered_at: now,
 				last_heartbeat: None,
@@ -97,7 +100,7 @@ impl<T: Config> Pallet<T> {
 				offences: 0,
 			},
 		);
-		Self::deposit_event(Event::NodeRegistered { node, owner, stake });
+		Self::deposit_event(Event::NodeRegistered { node, owner, stake, deposit });
 		Ok(())
 	}
 
@@ -179,6 +182,12 @@ impl<T: Config> Pallet<T> {
 			info.stake,
 			Precision::BestEffort,
 		)?;
+		let deposit = T::Currency::release(
+			&HoldReason::NodeDeposit.into(),
+			&owner,
+			info.deposit,
+			Precision::BestEffort,
+		)?;
 		Nodes::<T>::remove(node);
 		NodeOfKey::<T>::remove(&info.node_key);
 		Endpoints::<T>::remove(node);
@@ -192,7 +201,7 @@ impl<T: Config> Pallet<T> {
 		});
 		NodeCount::<T>::mutate(|count| *count = count.saturating_sub(1));
 		T::Reputation::forget(node);
-		Self::deposit_event(Event::NodeRemoved { node, released });
+		Self::deposit_event(Event::NodeRemoved { node, released, deposit });
 		Ok(())
 	}
 
@@ -460,7 +469,8 @@ impl<T: Config> Pallet<T> {
 	///
 	/// # Invariants
 	///
-	/// - The stake held from each owner equals the sum of the stakes recorded for its nodes.
+	/// - The stake held from each owner equals the sum of the stakes recorded for its nodes,
+	///   and the deposit held from it the sum of their deposits.
 	/// - [`NodeCount`] is the number of [`Nodes`], below [`Config::MaxNodes`], and every id
 	///   is below [`NextNodeId`].
 	/// - [`NodeOfKey`] maps every node's key to that node and nothing else.
@@ -475,6 +485,7 @@ impl<T: Config> Pallet<T> {
 
 		let period = Self::period_of(frame_system::Pallet::<T>::block_number());
 		let mut stake_of = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
+		let mut deposit_of = BTreeMap::<T::AccountId, BalanceOf<T>>::new();
 		let mut count = 0u32;
 		for (node, info) in Nodes::<T>::iter() {
 			count += 1;
@@ -493,6 +504,8 @@ impl<T: Config> Pallet<T> {
 			);
 			let total = stake_of.entry(info.owner.clone()).or_default();
 			*total = total.saturating_add(info.stake);
+			let total = deposit_of.entry(info.owner.clone()).or_default();
+			*total = total.saturating_add(info.deposit);
 		}
 		ensure!(count == NodeCount::<T>::get(), "NodeCount differs from the number of nodes");
 		ensure!(count <= T::MaxNodes::get(), "more nodes than MaxNodes");
@@ -513,6 +526,12 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				T::Currency::balance_on_hold(&HoldReason::NodeStake.into(), &owner) == total,
 				"held stake differs from the recorded stakes"
+			);
+		}
+		for (owner, total) in deposit_of {
+			ensure!(
+				T::Currency::balance_on_hold(&HoldReason::NodeDeposit.into(), &owner) == total,
+				"held deposit differs from the recorded deposits"
 			);
 		}
 		// The role index lists exactly the active nodes with each role, each once.

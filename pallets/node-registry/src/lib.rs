@@ -8,7 +8,10 @@
 //! An account registers a node with its roles, region, packed [`Capabilities`], the hash of
 //! its hardware report, its node key and a stake. The stake is held from the owner's balance
 //! with the `fungible` hold API under [`HoldReason::NodeStake`]; the minimum depends on the
-//! hardware tier (basic, GPU, TEE). One account may run several nodes.
+//! hardware tier (basic, GPU, TEE). Beside it, [`Config::NodeDeposit`] is held under
+//! [`HoldReason::NodeDeposit`] for the node's records until it is removed: unlike the stake
+//! it is never slashed, so every slot of the bounded registry costs its holder at least the
+//! deposit for as long as it is taken. One account may run several nodes.
 //!
 //! A node proves it is alive with one heartbeat per period, an authorized transaction its
 //! off-chain worker signs with the node key. At the start of every period a sweep checks, a
@@ -126,6 +129,16 @@ pub mod pallet {
 		/// The overarching hold reason, which includes this pallet's [`HoldReason`].
 		type RuntimeHoldReason: From<HoldReason>;
 
+		/// Held from a node's owner, beside the stake, from registration until the node's
+		/// record is removed by `withdraw_unbonded`, and then returned in full. It pays for
+		/// the records a node makes the chain keep and is never slashed, so that a slot of
+		/// the registry costs something even when its stake has been slashed away: filling
+		/// the registry takes [`Config::MaxNodes`] × (this + [`Config::MinStakeBasic`]), of
+		/// which [`Config::MaxNodes`] × this stays held whatever is slashed. Must exceed the
+		/// existential deposit (checked by `integrity_test`).
+		#[pallet::constant]
+		type NodeDeposit: Get<BalanceOf<Self>>;
+
 		/// The least stake of a node without GPU or TEE.
 		#[pallet::constant]
 		type MinStakeBasic: Get<BalanceOf<Self>>;
@@ -178,7 +191,9 @@ pub mod pallet {
 		#[pallet::constant]
 		type SweepBatch: Get<u32>;
 
-		/// Registered nodes at most. Bounded so that a sweep always ends within a period.
+		/// Registered nodes at most. Bounded so that a sweep always ends within a period;
+		/// filling it costs [`Config::MaxNodes`] × ([`Config::NodeDeposit`] +
+		/// [`Config::MinStakeBasic`]) held. Must not be zero.
 		#[pallet::constant]
 		type MaxNodes: Get<u32>;
 
@@ -214,6 +229,8 @@ pub mod pallet {
 	pub enum HoldReason {
 		/// Stake of a registered compute node.
 		NodeStake,
+		/// The deposit of a registered node's records, until they are removed.
+		NodeDeposit,
 	}
 
 	/// The id the next registered node gets.
@@ -277,7 +294,7 @@ pub mod pallet {
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
-		/// A node registered and its stake is held.
+		/// A node registered and its stake and deposit are held.
 		NodeRegistered {
 			/// The new node.
 			node: NodeId,
@@ -285,6 +302,8 @@ pub mod pallet {
 			owner: T::AccountId,
 			/// The stake held for it.
 			stake: BalanceOf<T>,
+			/// The deposit held for its records.
+			deposit: BalanceOf<T>,
 		},
 		/// A node's roles, region or capabilities changed.
 		NodeUpdated {
@@ -321,12 +340,14 @@ pub mod pallet {
 			/// The first block `withdraw_unbonded` succeeds in.
 			until: BlockNumberFor<T>,
 		},
-		/// An unbonded node's stake was released and its record removed.
+		/// An unbonded node's stake and deposit were released and its record removed.
 		NodeRemoved {
 			/// The removed node.
 			node: NodeId,
 			/// The stake returned to the owner.
 			released: BalanceOf<T>,
+			/// The deposit returned to the owner.
+			deposit: BalanceOf<T>,
 		},
 		/// A node gets work again.
 		NodeReactivated {
@@ -429,6 +450,11 @@ pub mod pallet {
 			assert!(T::SweepBatch::get() > 0, "SweepBatch must not be zero");
 			assert!(T::MaxOffences::get() > 0, "MaxOffences must not be zero");
 			assert!(T::MaxMissedHeartbeats::get() > 0, "MaxMissedHeartbeats must not be zero");
+			assert!(T::MaxNodes::get() > 0, "MaxNodes must not be zero");
+			assert!(
+				T::NodeDeposit::get() > <T::Currency as fungible::Inspect<_>>::minimum_balance(),
+				"NodeDeposit must exceed the existential deposit, or a registry slot costs dust"
+			);
 			let period: u32 = T::HeartbeatPeriod::get().saturated_into();
 			assert!(
 				u64::from(T::SweepBatch::get()) * u64::from(period.saturating_sub(1))
@@ -450,7 +476,8 @@ pub mod pallet {
 
 	#[pallet::call(weight(<T as Config>::WeightInfo))]
 	impl<T: Config> Pallet<T> {
-		/// Registers a compute node and holds `stake` from the caller's balance.
+		/// Registers a compute node and holds `stake` and [`Config::NodeDeposit`] from the
+		/// caller's balance.
 		///
 		/// Origin: signed; the caller becomes the node's owner.
 		///
@@ -553,8 +580,8 @@ pub mod pallet {
 			Self::do_deregister(owner, node)
 		}
 
-		/// Releases an unbonded node's stake and removes its record; its node key may be
-		/// registered again.
+		/// Releases an unbonded node's stake and deposit and removes its record; its node key
+		/// may be registered again.
 		///
 		/// Origin: signed by the node's owner, once the unbonding period has ended.
 		///

@@ -78,6 +78,7 @@ pub const ALICE: AccountId = 1;
 pub const BOB: AccountId = 2;
 pub const INITIAL_BALANCE: Balance = 10_000;
 pub const MIN_BASIC: Balance = 10;
+pub const NODE_DEPOSIT: Balance = 4;
 pub const MIN_GPU: Balance = 100;
 pub const MIN_TEE: Balance = 500;
 pub const PERIOD: u64 = 10;
@@ -138,6 +139,7 @@ impl ReputationSink for TestReputation {
 impl pallet_node_registry::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
+	type NodeDeposit = frame_support::traits::ConstU64<NODE_DEPOSIT>;
 	type MinStakeBasic = frame_support::traits::ConstU64<MIN_BASIC>;
 	type MinStakeGpu = frame_support::traits::ConstU64<MIN_GPU>;
 	type MinStakeTee = frame_support::traits::ConstU64<MIN_TEE>;

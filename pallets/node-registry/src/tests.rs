@@ -27,6 +27,10 @@ fn held(who: AccountId) -> Balance {
 	Balances::balance_on_hold(&HoldReason::NodeStake.into(), &who)
 }
 
+fn deposit_held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&HoldReason::NodeDeposit.into(), &who)
+}
+
 fn status(node: u32) -> NodeStatus<u64> {
 	Nodes::<Test>::get(node).expect("node exists").status
 }
@@ -85,10 +89,14 @@ fn register_holds_stake_and_records_the_node() {
 		assert_eq!(info.hw_hash, hw_hash("node-a"));
 		assert!(info.has_role(NodeRole::Trainer) && !info.has_role(NodeRole::Validator));
 		assert_eq!(held(ALICE), 50);
-		assert_eq!(Balances::free_balance(ALICE), INITIAL_BALANCE - 50);
+		assert_eq!(Balances::free_balance(ALICE), INITIAL_BALANCE - 50 - NODE_DEPOSIT);
 		assert_eq!(NodeOfKey::<Test>::get(node_public(&node_pair("node-a"))), Some(node));
 		assert_eq!(crate::NodesOf::<Test>::get(ALICE).into_inner(), vec![node]);
-		System::assert_last_event(Event::NodeRegistered { node, owner: ALICE, stake: 50 }.into());
+		assert_eq!(info.deposit, NODE_DEPOSIT);
+		assert_eq!(deposit_held(ALICE), NODE_DEPOSIT);
+		System::assert_last_event(
+			Event::NodeRegistered { node, owner: ALICE, stake: 50, deposit: NODE_DEPOSIT }.into(),
+		);
 	});
 }
 
@@ -382,8 +390,10 @@ fn deregister_unbonds_and_withdraw_releases_after_the_period() {
 		);
 		run_to_block(until);
 		assert_ok!(NodeRegistry::withdraw_unbonded(RuntimeOrigin::signed(ALICE), node));
-		System::assert_last_event(Event::NodeRemoved { node, released: 50 }.into());
-		assert_eq!(held(ALICE), 0);
+		System::assert_last_event(
+			Event::NodeRemoved { node, released: 50, deposit: NODE_DEPOSIT }.into(),
+		);
+		assert_eq!((held(ALICE), deposit_held(ALICE)), (0, 0));
 		assert_eq!(Balances::free_balance(ALICE), INITIAL_BALANCE);
 		assert!(Nodes::<Test>::get(node).is_none());
 		assert!(NodeOfKey::<Test>::get(&key).is_none());
@@ -921,4 +931,68 @@ fn offchain_worker_is_quiet_once_the_heartbeat_landed() {
 #[test]
 fn integrity_test_accepts_the_mock_configuration() {
 	new_test_ext().execute_with(NodeRegistry::integrity_test);
+}
+
+#[test]
+fn filling_the_registry_with_junk_nodes_costs_a_deposit_each() {
+	test(|| {
+		// An attacker with one account per MaxNodesPerOwner nodes fills every slot with the
+		// cheapest nodes there are.
+		let junk: Vec<(AccountId, u32)> = (0..16u64)
+			.map(|n| {
+				let owner = 100 + n / 3;
+				assert_ok!(Balances::mint_into(&owner, if n % 3 == 0 { 1_000 } else { 0 }));
+				(owner, register_node(owner, &format!("junk-{n}"), MIN_BASIC))
+			})
+			.collect();
+		System::assert_last_event(
+			Event::NodeRegistered { node: 15, owner: 105, stake: MIN_BASIC, deposit: NODE_DEPOSIT }
+				.into(),
+		);
+		assert_eq!(crate::NodeCount::<Test>::get(), 16);
+		// Every slot holds its stake and its deposit: filling the registry costs
+		// MaxNodes × (MinStakeBasic + NodeDeposit).
+		let total: Balance = (100..106).map(|owner| held(owner) + deposit_held(owner)).sum();
+		assert_eq!(total, 16 * (MIN_BASIC + NODE_DEPOSIT));
+		assert_eq!((held(100), deposit_held(100)), (3 * MIN_BASIC, 3 * NODE_DEPOSIT));
+		assert_eq!(Balances::free_balance(100), 1_000 - 3 * (MIN_BASIC + NODE_DEPOSIT));
+		assert_noop!(
+			register_with(ALICE, "honest", &[NodeRole::Trainer], "eu", basic_capabilities(), 50),
+			Error::<Test>::TooManyNodes
+		);
+
+		// A junk node slashed to nothing still pays for its slot: the deposit is never slashed.
+		let (owner, node) = junk[0];
+		assert_eq!(
+			<NodeRegistry as Slasher<_, _>>::slash(node, SlashReason::TrapFailure, None),
+			Ok(MIN_BASIC)
+		);
+		assert_eq!(Nodes::<Test>::get(node).unwrap().stake, 0);
+		assert_eq!((held(owner), deposit_held(owner)), (2 * MIN_BASIC, 3 * NODE_DEPOSIT));
+		assert_eq!(Balances::free_balance(TREASURY), 1 + MIN_BASIC);
+
+		// Only removal returns the deposit, to the unit.
+		assert_ok!(NodeRegistry::deregister(RuntimeOrigin::signed(owner), node));
+		run_to_block(1 + UNBONDING);
+		assert_ok!(NodeRegistry::withdraw_unbonded(RuntimeOrigin::signed(owner), node));
+		System::assert_last_event(
+			Event::NodeRemoved { node, released: 0, deposit: NODE_DEPOSIT }.into(),
+		);
+		assert_eq!((held(owner), deposit_held(owner)), (2 * MIN_BASIC, 2 * NODE_DEPOSIT));
+		assert_eq!(Balances::free_balance(owner), 1_000 - 3 * MIN_BASIC - 2 * NODE_DEPOSIT);
+		assert_eq!(crate::NodeCount::<Test>::get(), 15);
+	});
+}
+
+#[test]
+fn try_state_catches_a_deposit_hold_that_does_not_match() {
+	new_test_ext().execute_with(|| {
+		let node = register_node(ALICE, "node-a", 50);
+		assert_ok!(NodeRegistry::do_try_state());
+		Nodes::<Test>::mutate(node, |info| info.as_mut().unwrap().deposit = NODE_DEPOSIT - 1);
+		assert_eq!(
+			NodeRegistry::do_try_state(),
+			Err("held deposit differs from the recorded deposits".into())
+		);
+	});
 }

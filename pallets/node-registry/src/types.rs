@@ -34,6 +34,8 @@ pub struct NodeInfo<AccountId, Balance, BlockNumber, Region> {
 	pub hw_hash: H256,
 	/// The stake held for this node.
 	pub stake: Balance,
+	/// The deposit held for this node's records; never slashed, returned on removal.
+	pub deposit: Balance,
 	/// Whether the node gets work.
 	pub status: NodeStatus<BlockNumber>,
 	/// The block the node registered in.
@@ -69,6 +71,7 @@ impl<AccountId, Balance, BlockNumber, Region> NodeInfo<AccountId, Balance, Block
 			capabilities: self.capabilities,
 			hw_hash: self.hw_hash,
 			stake: self.stake,
+			deposit: self.deposit,
 			status: self.status,
 			registered_at: self.registered_at,
 			last_heartbeat: self.last_heartbeat,

@@ -64,6 +64,10 @@ parameter_types! {
 	/// Receives slashed stake that no challenger or panel claims.
 	pub const TreasuryPalletId: PalletId = PalletId(*b"tsr/trsy");
 	pub TreasuryAccount: AccountId = TreasuryPalletId::get().into_account_truncating();
+	/// Held for a node's records until it is removed, and never slashed: ten units, as much
+	/// as a GPU node's least stake, so that filling the registry's 9 000 slots holds
+	/// 90 000 units whatever is slashed (99 000 with the basic stakes).
+	pub const NodeDeposit: Balance = 10 * UNIT;
 	pub const MinStakeBasic: Balance = UNIT;
 	pub const MinStakeGpu: Balance = 10 * UNIT;
 	pub const MinStakeTee: Balance = 50 * UNIT;
@@ -84,6 +88,7 @@ parameter_types! {
 impl pallet_node_registry::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
+	type NodeDeposit = NodeDeposit;
 	type MinStakeBasic = MinStakeBasic;
 	type MinStakeGpu = MinStakeGpu;
 	type MinStakeTee = MinStakeTee;
