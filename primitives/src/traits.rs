@@ -88,7 +88,8 @@ pub trait Slasher<AccountId, Balance> {
 /// How much unfinished work a node has, so that it cannot leave in the middle of it, and
 /// what happens to that work when the node stops.
 pub trait NodeWorkload {
-	/// Whether the node is assigned to a job that has not ended.
+	/// Whether the node has work it must not leave unfinished: a seat on a job that has not
+	/// ended, or a duty such as a panel seat, an availability check or an aggregation.
 	fn has_open_jobs(node: NodeId) -> bool;
 	/// The node was deactivated (missed heartbeats, slashed, stake too low): its unfinished
 	/// work must go to others. Called in the middle of the registry's own bookkeeping, so

@@ -478,6 +478,8 @@ impl<T: Config> Pallet<T> {
 	/// - Every node has roles in ascending order without duplicates, valid capabilities, and
 	///   has not been accounted for beyond the current period.
 	/// - Every active node holds at least its tier's minimum stake.
+	/// - No unbonding node has work to finish ([`NodeWorkload::has_open_jobs`]): it left
+	///   without any, and draws pick active nodes alone.
 	#[cfg(any(test, feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
@@ -501,6 +503,11 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				!info.status.is_active() || info.stake >= Self::minimum_stake(&info.capabilities),
 				"an active node below its minimum stake"
+			);
+			ensure!(
+				!matches!(info.status, NodeStatus::Unbonding { .. })
+					|| !T::Workload::has_open_jobs(node),
+				"an unbonding node with work to finish"
 			);
 			let total = stake_of.entry(info.owner.clone()).or_default();
 			*total = total.saturating_add(info.stake);

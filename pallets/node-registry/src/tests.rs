@@ -996,3 +996,17 @@ fn try_state_catches_a_deposit_hold_that_does_not_match() {
 		);
 	});
 }
+
+#[test]
+fn try_state_catches_an_unbonding_node_with_work_to_finish() {
+	new_test_ext().execute_with(|| {
+		let node = register_node(ALICE, "node-a", 50);
+		assert_ok!(NodeRegistry::deregister(RuntimeOrigin::signed(ALICE), node));
+		assert_ok!(NodeRegistry::do_try_state());
+		Busy::set(vec![node]);
+		assert_eq!(
+			NodeRegistry::do_try_state(),
+			Err("an unbonding node with work to finish".into())
+		);
+	});
+}

@@ -297,7 +297,7 @@ impl<T: Config> Pallet<T> {
 
 	/// Invariants of availability checks: each node's open-check count is its checks', every
 	/// bond belongs to an open check and the askers' holds are their bonds, and every open
-	/// check's validator has it as a duty.
+	/// check is scheduled to expire after its window and is its validator's duty.
 	#[cfg(any(feature = "try-runtime", test))]
 	pub(crate) fn availability_invariants() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError>
 	{
@@ -306,6 +306,10 @@ impl<T: Config> Pallet<T> {
 		let mut open: BTreeMap<NodeId, u32> = BTreeMap::new();
 		for (id, check) in AvailabilityChecks::<T>::iter() {
 			*open.entry(check.node).or_default() += 1;
+			ensure!(
+				AvailabilityDue::<T>::get(check.deadline.saturating_add(1u32.into())).contains(&id),
+				"an open availability check with nothing scheduled"
+			);
 			ensure!(
 				AvailabilityDuties::<T>::contains_key(check.validator, id),
 				"an open check its validator does not know of"

@@ -839,12 +839,22 @@ impl<T: Config> Pallet<T> {
 			.unwrap_or_else(|_| Zero::zero())
 	}
 
-	/// Invariants: every requester's budget hold covers the budgets of their open jobs; no
-	/// open job has more replicas than it asked for; `OpenJobs` lists exactly the replicas
-	/// of open jobs; exactly the disputed jobs have a dispute, their panels are no larger
-	/// than `PanelSize`, never seat a replica, and are what `PanelDuties` lists; every
-	/// challenger's bond hold covers their open challenges; every open availability check is
-	/// indexed once and is its validator's duty.
+	/// Checks the pallet's storage.
+	///
+	/// # Invariants
+	///
+	/// - Every open job is scheduled, and every requester's budget hold is the budgets of
+	///   their open jobs.
+	/// - No open job has more replicas than it asked for; `OpenJobs` lists exactly the
+	///   replicas of open jobs.
+	/// - Exactly the disputed jobs have a dispute; their panels are no larger than
+	///   `PanelSize`, never seat a replica, are what `PanelDuties` lists, and only seated
+	///   members have verdicts committed or revealed.
+	/// - Only disputed jobs are challenged, and every challenger's bond hold is their bonds.
+	/// - No duty (a replica or panel seat, an availability check to report, an aggregation)
+	///   names a node that is not registered.
+	/// - Every open availability check is indexed once, scheduled and its validator's duty.
+	/// - The invariants of availability, retention, disputes and federations.
 	#[cfg(any(feature = "try-runtime", test))]
 	pub(crate) fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use polkadot_sdk::frame_support::traits::fungible::InspectHold;
@@ -964,15 +974,32 @@ impl<T: Config> Pallet<T> {
 		}
 
 		let mut bonds: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
-		for (_, (challenger, _, bond)) in Challenges::<T>::iter() {
+		for (job, (challenger, _, bond)) in Challenges::<T>::iter() {
+			ensure!(
+				Jobs::<T>::get(job).is_some_and(|info| info.state == JobState::Disputed),
+				"a challenge of a job that is not disputed"
+			);
 			let entry = bonds.entry(challenger).or_insert_with(Zero::zero);
 			*entry = entry.saturating_add(bond);
 		}
 		for (who, bond) in bonds {
 			ensure!(
-				T::Currency::balance_on_hold(&HoldReason::ChallengeBond.into(), &who) >= bond,
-				"a challenger's hold does not cover their bonds"
+				T::Currency::balance_on_hold(&HoldReason::ChallengeBond.into(), &who) == bond,
+				"a challenger's hold is not their bonds"
 			);
+		}
+		for (job, member) in PanelCommits::<T>::iter_keys().chain(PanelVerdicts::<T>::iter_keys()) {
+			ensure!(Panels::<T>::get(job).contains(&member), "a verdict of no seated member");
+		}
+		// Nodes leave only without work (`NodeWorkload::has_open_jobs`), and draws pick
+		// active nodes alone: no duty outlives its node's registration.
+		let duties = OpenJobs::<T>::iter_keys()
+			.map(|(node, _)| node)
+			.chain(PanelDuties::<T>::iter_keys().map(|(node, _)| node))
+			.chain(AvailabilityDuties::<T>::iter_keys().map(|(node, _)| node))
+			.chain(AggregatorDuties::<T>::iter_keys().map(|(node, _)| node));
+		for node in duties {
+			ensure!(T::Nodes::owner(node).is_some(), "a duty of a node that is not registered");
 		}
 		Self::dispute_invariants()?;
 		Self::availability_invariants()?;

@@ -167,9 +167,13 @@ impl<T: Config> Pallet<T> {
 }
 
 impl<T: Config> NodeWorkload for Pallet<T> {
+	/// Whether the node has work it must finish: a replica seat on an open job, a panel
+	/// seat, an availability check to report on, or an aggregation to submit.
 	fn has_open_jobs(node: NodeId) -> bool {
 		OpenJobs::<T>::iter_key_prefix(node).next().is_some()
 			|| PanelDuties::<T>::iter_key_prefix(node).next().is_some()
+			|| AvailabilityDuties::<T>::iter_key_prefix(node).next().is_some()
+			|| AggregatorDuties::<T>::iter_key_prefix(node).next().is_some()
 	}
 
 	fn node_deactivated(node: NodeId) {

@@ -560,6 +560,27 @@ fn a_challenge_bonds_and_disputes_only_within_the_window() {
 }
 
 #[test]
+fn try_state_catches_a_challenge_bond_that_is_not_held_or_of_no_dispute() {
+	new_test_ext().execute_with(|| {
+		let (job, replicas) = assigned_job();
+		train(job, &replicas, |_| 9, |_| true);
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 1));
+		assert_ok!(ProofOfCompute::do_try_state());
+		Challenges::<Test>::insert(job, (CHALLENGER, 1, BOND - 1));
+		assert_eq!(
+			ProofOfCompute::do_try_state(),
+			Err("a challenger's hold is not their bonds".into())
+		);
+		Challenges::<Test>::insert(job, (CHALLENGER, 1, BOND));
+		Challenges::<Test>::insert(job + 1, (CHALLENGER, 1, 0));
+		assert_eq!(
+			ProofOfCompute::do_try_state(),
+			Err("a challenge of a job that is not disputed".into())
+		);
+	});
+}
+
+#[test]
 fn replaying_a_signature_from_another_chain_or_another_kind_of_message_fails() {
 	test(|| {
 		let (job, replicas) = assigned_job();

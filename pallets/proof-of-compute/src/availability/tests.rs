@@ -253,3 +253,46 @@ fn authorize_refuses_reports_from_other_validators_or_too_late() {
 		);
 	});
 }
+
+#[test]
+fn a_validator_with_a_check_to_report_cannot_leave_before_it_reports() {
+	use tessera_primitives::NodeWorkload;
+	test(|| {
+		let (job, replicas) = accepted_job();
+		assert_ok!(challenge(job, plain(&replicas), 3));
+		let check = AvailabilityChecks::<Test>::get(0).unwrap();
+		// Leaving with the check open would leave it to a node that no longer answers.
+		assert!(<ProofOfCompute as NodeWorkload>::has_open_jobs(check.validator));
+		send(report_call(0, check.validator, true));
+		assert!(!<ProofOfCompute as NodeWorkload>::has_open_jobs(check.validator));
+	});
+}
+
+#[test]
+fn try_state_catches_an_open_availability_check_with_nothing_scheduled() {
+	new_test_ext().execute_with(|| {
+		let (job, replicas) = accepted_job();
+		assert_ok!(challenge(job, plain(&replicas), 3));
+		assert_ok!(ProofOfCompute::do_try_state());
+		let check = AvailabilityChecks::<Test>::get(0).unwrap();
+		AvailabilityDue::<Test>::remove(check.deadline + 1);
+		assert_eq!(
+			ProofOfCompute::do_try_state(),
+			Err("an open availability check with nothing scheduled".into())
+		);
+	});
+}
+
+#[test]
+fn try_state_catches_a_duty_of_a_node_that_is_not_registered() {
+	new_test_ext().execute_with(|| {
+		let (job, replicas) = accepted_job();
+		assert_ok!(challenge(job, plain(&replicas), 3));
+		let check = AvailabilityChecks::<Test>::get(0).unwrap();
+		Nodes::mutate(|nodes| nodes.retain(|node| node.id != check.validator));
+		assert_eq!(
+			ProofOfCompute::do_try_state(),
+			Err("a duty of a node that is not registered".into())
+		);
+	});
+}

@@ -494,3 +494,16 @@ fn a_federated_job_needs_a_shard() {
 		);
 	});
 }
+
+#[test]
+fn an_aggregator_with_a_round_to_aggregate_cannot_leave_before_it_is_aggregated() {
+	use tessera_primitives::NodeWorkload;
+	test(|| {
+		let (job, participants) = federated_job(3);
+		deliver(job, &participants, 0);
+		let seated = aggregators(job);
+		assert!(seated.iter().all(|node| <ProofOfCompute as NodeWorkload>::has_open_jobs(*node)));
+		send(aggregation_call(aggregation(job, seated[0], honest_aggregate(0))));
+		assert!(seated.iter().all(|node| !<ProofOfCompute as NodeWorkload>::has_open_jobs(*node)));
+	});
+}
