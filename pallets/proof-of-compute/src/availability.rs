@@ -217,7 +217,11 @@ impl<T: Config> Pallet<T> {
 		Self::close_availability_check(id, check);
 		Self::return_bond(id);
 		let key = (check.job, check.node, check.checkpoint);
-		LostContent::<T>::insert(key, ());
+		// A check asked for late in the retention may close after the job was pruned: the
+		// node is still at fault, but nothing is stored for a job that is gone.
+		if Jobs::<T>::contains_key(check.job) {
+			LostContent::<T>::insert(key, ());
+		}
 		let share = match T::Reputation::tier(check.node) {
 			TrustTier::Excellent => Perbill::from_percent(1),
 			TrustTier::Trusted => Perbill::from_rational(15u32, 1_000),
@@ -296,8 +300,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Invariants of availability checks: each node's open-check count is its checks', every
-	/// bond belongs to an open check and the askers' holds are their bonds, and every open
-	/// check is scheduled to expire after its window and is its validator's duty.
+	/// bond belongs to an open check and the askers' holds are their bonds, every open
+	/// check is scheduled to expire after its window and is its validator's duty, and lost
+	/// content is recorded only for stored jobs.
 	#[cfg(any(feature = "try-runtime", test))]
 	pub(crate) fn availability_invariants() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError>
 	{
@@ -323,6 +328,9 @@ impl<T: Config> Pallet<T> {
 			OpenChecks::<T>::iter().collect::<BTreeMap<_, _>>() == open,
 			"a node's open-check count is not its checks'"
 		);
+		for (job, _, _) in LostContent::<T>::iter_keys() {
+			ensure!(Jobs::<T>::contains_key(job), "lost content recorded for a job that is gone");
+		}
 		let mut bonds: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
 		for (id, (challenger, bond)) in AvailabilityBonds::<T>::iter() {
 			ensure!(AvailabilityChecks::<T>::contains_key(id), "a bond of a closed check");

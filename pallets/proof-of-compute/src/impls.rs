@@ -947,6 +947,10 @@ impl<T: Config> Pallet<T> {
 				Assignments::<T>::get(job).is_some_and(|replicas| replicas.contains(&node)),
 				"a replacement's start outside its job's replicas"
 			);
+			ensure!(
+				Jobs::<T>::get(job).is_some_and(|info| open(info.state)),
+				"a replacement's start kept for a job that ended"
+			);
 		}
 		for ((job, node, checkpoint), _) in Reveals::<T>::iter() {
 			ensure!(

@@ -1,16 +1,22 @@
 //! Storage deposits and pruning after retention.
 
 use crate::{
+	dispute::tests::{
+		honest, honest_panels_until_resolved, long_job, reporting, train as train_long, CHECKPOINTS,
+	},
 	mock::*,
 	pallet::*,
-	tests::{events, held, post, test, train},
+	tests::{authorize, events, held, post, send, test, train},
+	types::AvailabilityReport,
 };
 use polkadot_sdk::frame_support::{
 	assert_ok,
 	traits::{fungible::InspectHold, Hooks},
 	weights::{Weight, WeightMeter},
 };
+use polkadot_sdk::sp_core::Pair as _;
 use tessera_primitives::{BackendClass, JobState};
+use tessera_primitives::{JobId, NodeSigned as _};
 
 fn deposit_held(who: u64) -> u64 {
 	Balances::balance_on_hold(&RuntimeHoldReason::ProofOfCompute(HoldReason::JobDeposit), &who)
@@ -20,6 +26,116 @@ fn deposit_held(who: u64) -> u64 {
 fn with_deposits() {
 	JobDepositBaseOf::set(50);
 	JobDepositPerByteOf::set(1);
+}
+
+/// Asserts that no storage item of the pallet still names `job`.
+fn assert_nothing_left_of(job: JobId) {
+	assert!(!Jobs::<Test>::contains_key(job), "the job");
+	assert!(!Prunable::<Test>::contains_key(job), "its pruning mark");
+	assert!(!Assignments::<Test>::contains_key(job) && !Payouts::<Test>::contains_key(job));
+	assert!(!Pending::<Test>::get().contains(&job), "its place in the queue");
+	assert!(Due::<Test>::iter_values().all(|due| !due.contains(&job)), "its schedule");
+	assert_eq!(Commits::<Test>::iter_prefix((job,)).count(), 0, "commits");
+	assert_eq!(Reveals::<Test>::iter_prefix((job,)).count(), 0, "reveals");
+	assert_eq!(CommitRounds::<Test>::iter_prefix(job).count(), 0, "commit rounds");
+	assert_eq!(NextCheckpoint::<Test>::iter_prefix(job).count(), 0, "next checkpoints");
+	assert_eq!(LostContent::<Test>::iter_prefix((job,)).count(), 0, "lost content");
+	assert!(!Challenges::<Test>::contains_key(job) && !Disputes::<Test>::contains_key(job));
+	assert!(Panels::<Test>::get(job).is_empty(), "its panel");
+	assert_eq!(PanelCommits::<Test>::iter_prefix(job).count(), 0, "panel commits");
+	assert_eq!(PanelVerdicts::<Test>::iter_prefix(job).count(), 0, "panel verdicts");
+	assert!(PanelDuties::<Test>::iter_keys().all(|(_, of)| of != job), "panel duties");
+	assert!(!LastAgreed::<Test>::contains_key(job), "its agreed checkpoint");
+	assert_eq!(ReplicaStarts::<Test>::iter_prefix(job).count(), 0, "replacement starts");
+	assert_eq!(Contributions::<Test>::iter_prefix(job).count(), 0, "contributions");
+	assert!(!Federations::<Test>::contains_key(job), "its federation");
+	assert_eq!(Aggregations::<Test>::iter_prefix(job).count(), 0, "aggregates");
+	assert!(AggregatorDuties::<Test>::iter_keys().all(|(_, of)| of != job), "aggregators");
+	assert!(OpenJobs::<Test>::iter_keys().all(|(_, of)| of != job), "replica seats");
+	assert!(AvailabilityChecks::<Test>::iter_values().all(|check| check.job != job), "checks");
+	assert!(CheckOf::<Test>::iter_keys().all(|(of, _, _)| of != job), "check index");
+}
+
+fn report_call(check: u64, validator: u32, served: bool) -> Call<Test> {
+	let report = AvailabilityReport { check, validator, served };
+	let signature =
+		node_pair(validator).sign(&report.signed_bytes(&ProofOfCompute::genesis_hash())).into();
+	Call::report_availability { report, signature }
+}
+
+#[test]
+fn a_finished_job_leaves_no_storage_after_its_retention() {
+	test(|| {
+		with_deposits();
+		// A challenged job: a dispute, panels and their verdicts come and go.
+		let (job, replicas) = long_job();
+		let deposit = Jobs::<Test>::get(job).unwrap().deposit;
+		train_long(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
+		assert_ok!(ProofOfCompute::challenge(
+			RuntimeOrigin::signed(CHALLENGER),
+			job,
+			CHECKPOINTS - 1
+		));
+		honest_panels_until_resolved(job);
+		let info = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(info.state, JobState::Resolved);
+		let ended = info.ended.unwrap();
+
+		// An availability check asked for in the last block of the retention outlives it.
+		run_to(ended + RETENTION - 1);
+		let node = replicas[0];
+		assert_ok!(ProofOfCompute::challenge_availability(
+			RuntimeOrigin::signed(REQUESTER),
+			job,
+			node,
+			CHECKPOINTS - 1
+		));
+		run_to(ended + RETENTION);
+		assert!(events().contains(&Event::JobPruned { job, deposit }));
+		assert!(AvailabilityChecks::<Test>::contains_key(0));
+		// The content turns out lost after the job is gone: the node pays, and nothing is
+		// stored for a job that no longer exists.
+		for _ in 0..2 {
+			let validator = AvailabilityChecks::<Test>::get(0).unwrap().validator;
+			assert_ok!(authorize(report_call(0, validator, false)));
+			send(report_call(0, validator, false));
+		}
+		assert!(events().iter().any(|event| matches!(
+			event,
+			Event::AvailabilityFailed { check: 0, node: lost, .. } if *lost == node
+		)));
+		run_to(100);
+		assert_nothing_left_of(job);
+		// The deposit and the availability bond came back; the budget paid the replicas
+		// and the panels, and the rest came back too.
+		let refunded = events()
+			.into_iter()
+			.find_map(|event| match event {
+				Event::JobFinalized { job: finalized, refunded } if finalized == job => {
+					Some(refunded)
+				}
+				_ => None,
+			})
+			.unwrap();
+		assert_eq!((deposit_held(REQUESTER), held(REQUESTER)), (0, 0));
+		let bond = RuntimeHoldReason::ProofOfCompute(HoldReason::AvailabilityBond);
+		assert_eq!(Balances::balance_on_hold(&bond, &REQUESTER), 0);
+		assert_eq!(Balances::free_balance(REQUESTER), INITIAL_BALANCE - BUDGET + refunded);
+	});
+}
+
+#[test]
+fn try_state_catches_lost_content_of_a_job_that_is_gone() {
+	new_test_ext().execute_with(|| {
+		let job = post(3, BackendClass::CpuReference, 100);
+		LostContent::<Test>::insert((job, 0, 0), ());
+		assert_ok!(ProofOfCompute::do_try_state());
+		LostContent::<Test>::insert((job + 1, 0, 0), ());
+		assert_eq!(
+			ProofOfCompute::do_try_state(),
+			Err("lost content recorded for a job that is gone".into())
+		);
+	});
 }
 
 #[test]
@@ -69,14 +185,10 @@ fn a_finished_job_leaves_the_chain_after_its_retention_and_its_deposit_goes_back
 
 		run_to(ends + RETENTION);
 		assert!(events().contains(&Event::JobPruned { job, deposit: info.deposit }));
-		assert!(!Jobs::<Test>::contains_key(job));
 		assert!(ProofOfCompute::commitments_of(job).is_empty());
-		assert_eq!(Reveals::<Test>::iter_prefix((job,)).count(), 0);
-		assert_eq!(Commits::<Test>::iter_prefix((job,)).count(), 0);
-		assert_eq!(CommitRounds::<Test>::iter_prefix(job).count(), 0);
-		assert_eq!(NextCheckpoint::<Test>::iter_prefix(job).count(), 0);
-		assert!(!Assignments::<Test>::contains_key(job) && !Payouts::<Test>::contains_key(job));
-		assert!(Prunable::<Test>::iter().next().is_none());
+		// Its deadline's entry in the schedule goes when that block comes.
+		run_to(100);
+		assert_nothing_left_of(job);
 		assert_eq!(deposit_held(REQUESTER), 0);
 		assert_eq!(Balances::free_balance(REQUESTER), INITIAL_BALANCE - BUDGET + refunded);
 	});
