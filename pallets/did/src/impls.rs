@@ -176,13 +176,18 @@ impl<T: Config> Pallet<T> {
 				Self::deposit_event(Event::ControllerRemoved { did, account });
 			}
 			DidAction::Revoke => {
-				T::Currency::release(
-					&HoldReason::DidDeposit.into(),
-					&document.depositor,
-					document.deposit,
-					Precision::BestEffort,
-				)?;
-				document.deposit = Zero::zero();
+				if GrantCount::<T>::get(did) == 0 {
+					T::Currency::release(
+						&HoldReason::DidDeposit.into(),
+						&document.depositor,
+						document.deposit,
+						Precision::BestEffort,
+					)?;
+					document.deposit = Zero::zero();
+				} else {
+					// The deposit pays for the grants until `on_idle` has removed them.
+					RevokedWithGrants::<T>::insert(did, ());
+				}
 				document.revoked = Some(now);
 				document.updated = now;
 				Self::deposit_event(Event::DidRevoked { did });
@@ -192,6 +197,7 @@ impl<T: Config> Pallet<T> {
 			}
 			DidAction::RevokeAccess { dataset, grantee } => {
 				Grants::<T>::take((&dataset, did, grantee)).ok_or(Error::<T>::NoSuchGrant)?;
+				GrantsOf::<T>::remove(did, (&dataset, grantee));
 				GrantCount::<T>::mutate_exists(did, |count| {
 					*count =
 						count.and_then(|count| count.checked_sub(1)).filter(|count| *count > 0);
@@ -234,7 +240,8 @@ impl<T: Config> Pallet<T> {
 		if !Grants::<T>::contains_key(key) {
 			let count = GrantCount::<T>::get(grantor);
 			ensure!(count < T::MaxGrantsPerDid::get(), Error::<T>::TooManyGrants);
-			GrantCount::<T>::insert(grantor, count + 1);
+			GrantCount::<T>::insert(grantor, count.saturating_add(1));
+			GrantsOf::<T>::insert(grantor, (&dataset, grantee), ());
 		}
 		Grants::<T>::insert(key, Grant { granted_at: now, expires_at, encrypted_key, accesses: 0 });
 		Self::deposit_event(Event::AccessGranted { dataset, grantor, grantee, expires_at });
@@ -255,6 +262,63 @@ impl<T: Config> Pallet<T> {
 		Grants::<T>::insert(key, grant);
 		Self::deposit_event(Event::AccessRecorded { dataset, grantor, grantee, accesses });
 		Ok(())
+	}
+
+	/// Removes revoked DIDs' grants, a step of at most [`crate::GRANT_REMOVAL_BATCH`] at a
+	/// time, for as long as `remaining` pays for a whole step.
+	pub(crate) fn remove_revoked_grants(remaining: Weight) -> Weight {
+		let step = Self::grant_removal_step();
+		let mut used = Weight::zero();
+		while used.saturating_add(step).all_lte(remaining) {
+			let Some(did) = RevokedWithGrants::<T>::iter_keys().next() else { break };
+			used.saturating_accrue(step);
+			Self::remove_grants_step(did);
+		}
+		used
+	}
+
+	/// The most one removal step costs: removing a grant costs at most what withdrawing it
+	/// does, and releasing the deposit at most what revoking a DID does.
+	pub(crate) fn grant_removal_step() -> Weight {
+		T::WeightInfo::revoke_access()
+			.saturating_mul(crate::GRANT_REMOVAL_BATCH.into())
+			.saturating_add(T::WeightInfo::revoke())
+			.saturating_add(T::DbWeight::get().reads(1))
+	}
+
+	/// Removes up to [`crate::GRANT_REMOVAL_BATCH`] grants of the revoked DID `did`; once
+	/// none is left, releases its deposit.
+	fn remove_grants_step(did: DidId) {
+		let keys: Vec<(CidOf<T>, DidId)> =
+			GrantsOf::<T>::iter_key_prefix(did).take(crate::GRANT_REMOVAL_BATCH as usize).collect();
+		for (dataset, grantee) in &keys {
+			GrantsOf::<T>::remove(did, (dataset, grantee));
+			Grants::<T>::remove((dataset, did, grantee));
+		}
+		let removed = keys.len() as u32;
+		let left = GrantCount::<T>::mutate_exists(did, |count| {
+			let left = count.unwrap_or_default().saturating_sub(removed);
+			*count = (left > 0).then_some(left);
+			left
+		});
+		Self::deposit_event(Event::RevokedGrantsRemoved { did, removed, left });
+		if left > 0 && removed > 0 {
+			return;
+		}
+		RevokedWithGrants::<T>::remove(did);
+		Documents::<T>::mutate(did, |document| {
+			let Some(document) = document else { return };
+			let deposit = T::Currency::release(
+				&HoldReason::DidDeposit.into(),
+				&document.depositor,
+				document.deposit,
+				Precision::BestEffort,
+			)
+			.unwrap_or_else(|_| Zero::zero());
+			document.deposit = document.deposit.saturating_sub(deposit);
+			let depositor = document.depositor.clone();
+			Self::deposit_event(Event::DepositReleased { did, depositor, deposit });
+		});
 	}
 
 	/// The weight of `action` as its own call, which a DID-signed operation adds to its
@@ -338,8 +402,11 @@ impl<T: Config> Pallet<T> {
 	///
 	/// # Invariants
 	///
-	/// - A live DID's deposit is held from its depositor: the held total of each account
-	///   equals the deposits of the live DIDs it created; a revoked DID holds nothing.
+	/// - A DID's deposit is held from its depositor: the held total of each account equals
+	///   the deposits of the DIDs it created. A revoked DID holds one only while its grants
+	///   wait in [`RevokedWithGrants`] to be removed, and only revoked DIDs with grants wait
+	///   there.
+	/// - [`GrantsOf`] indexes exactly the [`Grants`].
 	/// - Controllers of a DID are distinct.
 	/// - Each DID's grant count equals the grants it gave, and is within the bound.
 	/// - Every grant's grantor and grantee are DIDs, and no grant outlives its expiry by
@@ -350,13 +417,16 @@ impl<T: Config> Pallet<T> {
 		use polkadot_sdk::{frame_support::traits::fungible::InspectHold, sp_runtime::Saturating};
 
 		let mut held: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
-		for (_, document) in Documents::<T>::iter() {
+		for (did, document) in Documents::<T>::iter() {
 			let mut controllers = document.controllers.to_vec();
 			controllers.sort();
 			controllers.dedup();
 			ensure!(controllers.len() == document.controllers.len(), "duplicate controllers");
-			if document.revoked.is_some() {
-				ensure!(document.deposit.is_zero(), "a revoked DID still holds a deposit");
+			if document.revoked.is_some() && !document.deposit.is_zero() {
+				ensure!(
+					RevokedWithGrants::<T>::contains_key(did),
+					"a revoked DID holds a deposit for no grants"
+				);
 			}
 			held.entry(document.depositor).or_default().saturating_accrue(document.deposit);
 		}
@@ -373,11 +443,26 @@ impl<T: Config> Pallet<T> {
 			);
 		}
 		let mut counts: BTreeMap<DidId, u32> = BTreeMap::new();
-		for ((_, grantor, grantee), grant) in Grants::<T>::iter() {
+		for ((dataset, grantor, grantee), grant) in Grants::<T>::iter() {
 			ensure!(Documents::<T>::contains_key(grantor), "a grant by an unknown DID");
 			ensure!(Documents::<T>::contains_key(grantee), "a grant to an unknown DID");
 			ensure!(grant.granted_at < grant.expires_at, "a grant given after its expiry");
 			*counts.entry(grantor).or_default() += 1;
+			ensure!(
+				GrantsOf::<T>::contains_key(grantor, (&dataset, grantee)),
+				"a grant its grantor's index misses"
+			);
+		}
+		ensure!(
+			GrantsOf::<T>::iter_keys().count() == Grants::<T>::iter_keys().count(),
+			"the grant index lists grants that are gone"
+		);
+		for did in RevokedWithGrants::<T>::iter_keys() {
+			ensure!(
+				Documents::<T>::get(did).is_some_and(|document| document.revoked.is_some())
+					&& GrantCount::<T>::get(did) > 0,
+				"a DID waits for its grants' removal that is live or has none"
+			);
 		}
 		for (did, count) in GrantCount::<T>::iter() {
 			ensure!(counts.remove(&did) == Some(count), "grant count differs from the grants");

@@ -9,7 +9,10 @@
 //! accounts that control it, its auth key (sr25519 or ed25519), an x25519 encryption key, a
 //! metadata CID, when it was created and updated, and whether it was revoked. Creating a
 //! DID holds [`Config::Deposit`] from the creator, who must prove it holds the auth key;
-//! revoking it releases the deposit and is permanent.
+//! revoking it is permanent. The deposit pays for the DID's grants too: a revoked DID's
+//! grants are removed in `on_idle`, [`GRANT_REMOVAL_BATCH`] at a time as blocks have
+//! weight left over, and its deposit is released once none is left (at once if it gave
+//! none).
 //!
 //! A DID acts in one of two ways:
 //! - a **controller** sends a signed extrinsic naming the DID; or
@@ -109,6 +112,9 @@ pub type DidOperationOf<T> = DidOperation<
 	frame_system::pallet_prelude::BlockNumberFor<T>,
 	CidOf<T>,
 >;
+
+/// Grants of a revoked DID one removal step removes at most.
+pub const GRANT_REMOVAL_BATCH: u32 = 16;
 
 /// A grant as this runtime stores it.
 pub type GrantOf<T> = Grant<frame_system::pallet_prelude::BlockNumberFor<T>, CidOf<T>>;
@@ -210,6 +216,28 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type OperatedAt<T: Config> = StorageMap<_, Blake2_128Concat, DidId, BlockNumberFor<T>>;
 
+	/// The grants each DID has given, by dataset and grantee: how a revoked DID's grants are
+	/// found to be removed.
+	///
+	/// Hasher: identifiers and CIDs are chosen by users, so a cryptographic hasher.
+	#[pallet::storage]
+	pub type GrantsOf<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		DidId,
+		Blake2_128Concat,
+		(CidOf<T>, DidId),
+		(),
+		OptionQuery,
+	>;
+
+	/// Revoked DIDs whose grants are still stored: `on_idle` removes the grants and then
+	/// releases the DID's deposit, which pays for them until then.
+	///
+	/// Hasher: identifiers are hashes of keys users choose, so a cryptographic hasher.
+	#[pallet::storage]
+	pub type RevokedWithGrants<T: Config> = StorageMap<_, Blake2_128Concat, DidId, ()>;
+
 	/// How many grants each DID has given and not withdrawn.
 	///
 	/// Hasher: identifiers are hashes of keys users choose, so a cryptographic hasher.
@@ -255,10 +283,29 @@ pub mod pallet {
 			/// The removed controller.
 			account: T::AccountId,
 		},
-		/// A DID was revoked for ever and its deposit released.
+		/// A DID was revoked for ever. Its deposit is released now if it gave no grants,
+		/// otherwise once `on_idle` has removed them ([`Event::RevokedGrantsRemoved`]).
 		DidRevoked {
 			/// The DID.
 			did: DidId,
+		},
+		/// Grants of a revoked DID were removed.
+		RevokedGrantsRemoved {
+			/// The revoked DID that gave them.
+			did: DidId,
+			/// How many were removed.
+			removed: u32,
+			/// How many are left to remove.
+			left: u32,
+		},
+		/// The deposit of a revoked DID whose grants are all removed was released.
+		DepositReleased {
+			/// The revoked DID.
+			did: DidId,
+			/// The account the deposit went back to.
+			depositor: T::AccountId,
+			/// What was released.
+			deposit: BalanceOf<T>,
 		},
 		/// A DID let another DID use a dataset.
 		AccessGranted {
@@ -344,6 +391,10 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn on_idle(_: BlockNumberFor<T>, remaining: Weight) -> Weight {
+			Self::remove_revoked_grants(remaining)
+		}
+
 		fn integrity_test() {
 			assert!(T::MaxControllers::get() > 0, "a DID needs room for its creator");
 			assert!(T::OperationLongevity::get() > 0, "operations must live at least a block");
@@ -445,8 +496,9 @@ pub mod pallet {
 			Self::act_as_controller(origin, did, DidAction::RemoveController { account })
 		}
 
-		/// Revokes the DID for ever: it can do nothing from now on, its grants no longer
-		/// hold, and its deposit is released. The identifier is never reused.
+		/// Revokes the DID for ever: it can do nothing from now on and its grants no longer
+		/// hold. Its deposit is released at once if it gave no grants, or else once
+		/// `on_idle` has removed them. The identifier is never reused.
 		///
 		/// Origin: signed by a controller.
 		///

@@ -95,6 +95,22 @@ pub fn test(body: impl FnOnce()) {
 	});
 }
 
+/// What `on_idle` has left over in each block of [`run_to_block`].
+pub const IDLE_WEIGHT: polkadot_sdk::frame_support::weights::Weight =
+	polkadot_sdk::frame_support::weights::Weight::from_parts(500_000_000_000, 1024 * 1024);
+
+/// Advances to block `n`, running `on_idle` with [`IDLE_WEIGHT`] on the way and checking
+/// the invariants after every block.
+pub fn run_to_block(n: u64) {
+	use polkadot_sdk::frame_support::traits::Hooks;
+	while System::block_number() < n {
+		let next = System::block_number() + 1;
+		System::set_block_number(next);
+		Did::on_idle(next, IDLE_WEIGHT);
+		Did::do_try_state().expect("invariants hold after every block");
+	}
+}
+
 /// An auth key that signs, of either scheme.
 pub enum Signer {
 	Sr25519(sr25519::Pair),

@@ -3,7 +3,7 @@
 
 use crate::{
 	mock::*, types, DidAction, Documents, EncryptionKey, Error, Event, GrantCount, Grants,
-	HoldReason,
+	HoldReason, RevokedWithGrants,
 };
 use polkadot_sdk::{
 	frame_support::{
@@ -205,9 +205,12 @@ fn a_revoked_did_can_do_nothing_and_its_deposit_is_released() {
 			signed_operation(did, &key, DidAction::SetMetadata { metadata: None });
 		assert_ok!(Did::revoke(RuntimeOrigin::signed(ALICE), did));
 		System::assert_last_event(Event::DidRevoked { did }.into());
+		assert!(!Did::is_allowed(b"data", &did, &grantee), "its grants no longer hold");
+		// The deposit pays for the grant until the next block with room removes it.
+		assert_eq!(held(ALICE), DEPOSIT);
+		run_to_block(System::block_number() + 1);
 		assert_eq!(held(ALICE), 0);
 		assert_eq!(Balances::free_balance(ALICE), INITIAL_BALANCE);
-		assert!(!Did::is_allowed(b"data", &did, &grantee), "its grants no longer hold");
 
 		let signed = RuntimeOrigin::signed(ALICE);
 		assert_noop!(Did::set_metadata(signed.clone(), did, None), Error::<Test>::DidRevoked);
@@ -556,5 +559,89 @@ fn did_control_follows_controllers_and_revocation() {
 		assert!(!Did::is_controller(&Signer::sr25519("nobody").did(), &ALICE));
 		assert_ok!(Did::revoke(RuntimeOrigin::signed(ALICE), did));
 		assert!(!Did::is_controller(&did, &ALICE), "a revoked DID has no controllers");
+	});
+}
+
+#[test]
+fn a_revoked_did_leaves_no_grants_behind() {
+	use polkadot_sdk::frame_support::{traits::Hooks, weights::Weight};
+	test(|| {
+		let owner = create_did(ALICE, &Signer::sr25519("owner"));
+		let other = create_did(CHARLIE, &Signer::sr25519("other"));
+		let grantee = create_did(BOB, &Signer::sr25519("grantee"));
+		for dataset in ["a", "b", "c"] {
+			grant(owner, dataset, grantee, 100);
+		}
+		assert_ok!(Did::grant_access(
+			RuntimeOrigin::signed(CHARLIE),
+			other,
+			cid("d"),
+			grantee,
+			100,
+			cid("key-cid")
+		));
+		assert_ok!(Did::revoke(RuntimeOrigin::signed(ALICE), owner));
+		assert_ok!(Did::revoke(RuntimeOrigin::signed(CHARLIE), other));
+		System::assert_last_event(Event::DidRevoked { did: other }.into());
+		// Revoked, the grants no longer hold, and the deposits still pay for them.
+		assert!(!Did::is_allowed(b"a", &owner, &grantee));
+		assert_eq!((held(ALICE), held(CHARLIE)), (DEPOSIT, DEPOSIT));
+		assert_eq!(Grants::<Test>::iter().count(), 4);
+		assert_eq!(RevokedWithGrants::<Test>::iter().count(), 2);
+
+		// A block with no weight left over removes nothing; one with a step's weight
+		// removes one DID's grants, and the other waits for the next block.
+		assert_eq!(Did::on_idle(2, Weight::zero()), Weight::zero());
+		let one_step = Did::grant_removal_step();
+		assert_eq!(Did::on_idle(2, one_step), one_step);
+		assert_eq!(RevokedWithGrants::<Test>::iter().count(), 1);
+		let (first, depositor, removed) = if RevokedWithGrants::<Test>::contains_key(owner) {
+			(other, CHARLIE, 1)
+		} else {
+			(owner, ALICE, 3)
+		};
+		System::assert_has_event(
+			Event::RevokedGrantsRemoved { did: first, removed, left: 0 }.into(),
+		);
+		System::assert_last_event(
+			Event::DepositReleased { did: first, depositor, deposit: DEPOSIT }.into(),
+		);
+		assert_eq!(held(depositor), 0);
+
+		run_to_block(3);
+		assert_eq!(Grants::<Test>::iter().count(), 0);
+		assert_eq!(crate::GrantsOf::<Test>::iter().count(), 0);
+		assert_eq!(GrantCount::<Test>::iter().count(), 0);
+		assert_eq!(RevokedWithGrants::<Test>::iter().count(), 0);
+		assert_eq!((held(ALICE), held(CHARLIE)), (0, 0));
+		for who in [ALICE, CHARLIE] {
+			assert_eq!(Balances::free_balance(who), INITIAL_BALANCE);
+		}
+		assert_eq!(Documents::<Test>::get(owner).unwrap().deposit, 0);
+	});
+}
+
+#[test]
+fn try_state_catches_a_grant_missing_from_its_grantors_index() {
+	new_test_ext().execute_with(|| {
+		let owner = create_did(ALICE, &Signer::sr25519("owner"));
+		let grantee = create_did(BOB, &Signer::sr25519("grantee"));
+		grant(owner, "data", grantee, 10);
+		assert_ok!(Did::do_try_state());
+		crate::GrantsOf::<Test>::remove(owner, (cid("data"), grantee));
+		assert_eq!(Did::do_try_state(), Err("a grant its grantor's index misses".into()));
+	});
+}
+
+#[test]
+fn try_state_catches_a_revoked_did_holding_a_deposit_for_no_grants() {
+	new_test_ext().execute_with(|| {
+		let owner = create_did(ALICE, &Signer::sr25519("owner"));
+		let grantee = create_did(BOB, &Signer::sr25519("grantee"));
+		grant(owner, "data", grantee, 10);
+		assert_ok!(Did::revoke(RuntimeOrigin::signed(ALICE), owner));
+		assert_ok!(Did::do_try_state());
+		RevokedWithGrants::<Test>::remove(owner);
+		assert_eq!(Did::do_try_state(), Err("a revoked DID holds a deposit for no grants".into()));
 	});
 }
