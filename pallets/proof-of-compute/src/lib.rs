@@ -444,6 +444,11 @@ pub mod pallet {
 	pub type TrapSeals<T: Config> =
 		StorageMap<_, Identity, sp_core::H256, (T::AccountId, BlockNumberFor<T>)>;
 
+	/// Where the `on_idle` scan for lapsed [`TrapSeals`] stopped: the last seal it looked
+	/// at, or `None` to start from the first.
+	#[pallet::storage]
+	pub type TrapSealCursor<T> = StorageValue<_, sp_core::H256>;
+
 	/// The most trap jobs per assignment: a trap may be set while traps set so far are
 	/// fewer than this share of assignments, plus one.
 	#[pallet::storage]
@@ -718,6 +723,12 @@ pub mod pallet {
 		},
 		/// A trap answer was sealed; the seal does not say for which job.
 		TrapSealed {
+			/// The seal.
+			seal: sp_core::H256,
+		},
+		/// A seal nobody revealed within twice [`Config::MaxJobDuration`] blocks lapsed and
+		/// was removed.
+		TrapSealLapsed {
 			/// The seal.
 			seal: sp_core::H256,
 		},
@@ -1053,6 +1064,8 @@ pub mod pallet {
 		DuplicateTrap,
 		/// The trap was sealed after the job's replicas were chosen.
 		LateSeal,
+		/// The seal was set twice [`Config::MaxJobDuration`] blocks ago or more: it lapsed.
+		SealLapsed,
 		/// A federated job needs at least one shard.
 		NoShards,
 		/// No round of this job awaits this aggregate from this node now.
@@ -1073,8 +1086,9 @@ pub mod pallet {
 		/// block's author chose. Blocks without `on_poll` (a multi-block migration) are
 		/// caught up afterwards, so nothing scheduled for them is lost.
 		/// Prunes jobs past their retention with the weight blocks leave over.
-		fn on_idle(_: BlockNumberFor<T>, remaining: Weight) -> Weight {
-			Self::prune_idle(remaining)
+		fn on_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
+			let used = Self::prune_idle(remaining);
+			used.saturating_add(Self::prune_lapsed_seals(now, remaining.saturating_sub(used)))
 		}
 
 		///
@@ -1223,7 +1237,9 @@ pub mod pallet {
 		/// is the final weights digest the caller computed on the reference backend for a job
 		/// it posts itself with [`Pallet::create_job`], like any other job. The seal names no
 		/// job, so nothing tells the job's trainers; it must be in place before the job's
-		/// replicas are chosen.
+		/// replicas are chosen, and it lapses twice [`Config::MaxJobDuration`] blocks after it
+		/// is set (time for the job to run to its deadline and be accepted), when `on_idle`
+		/// removes it.
 		///
 		/// Origin: [`Config::TrapOrigin`]. Emits [`Event::TrapSealed`].
 		#[pallet::call_index(8)]

@@ -4,6 +4,8 @@
 //! the job is accepted the setter reveals the answer: replicas that answered otherwise lose
 //! their whole stake (and the node registry deactivates them), the rest are paid as usual,
 //! the result reaches no model, and the treasury pays the setter back what the job cost.
+//! A seal nobody reveals lapses twice [`Config::MaxJobDuration`] blocks after it was set,
+//! and `on_idle` removes it, [`SEAL_SCAN_BATCH`] seals looked at a block.
 
 use crate::{pallet::*, types::*, BalanceOf, LOG_TARGET};
 use alloc::vec::Vec;
@@ -14,11 +16,14 @@ use polkadot_sdk::{
 		pallet_prelude::*,
 		traits::{fungible::Mutate, tokens::Preservation},
 	},
-	frame_system,
+	frame_system::{self, pallet_prelude::BlockNumberFor},
 	sp_core::H256,
 	sp_runtime::traits::{Saturating, Zero},
 };
 use tessera_primitives::{JobId, JobState, Outcome, ReputationSink, SlashReason, Slasher};
+
+/// Seals one `on_idle` step of the scan for lapsed seals looks at, at most.
+pub const SEAL_SCAN_BATCH: u32 = 64;
 
 /// The seal of answer `expected` to trap job `job`, salted with `salt`.
 pub fn trap_seal(job: JobId, expected: &H256, salt: &[u8; 32]) -> H256 {
@@ -26,6 +31,50 @@ pub fn trap_seal(job: JobId, expected: &H256, salt: &[u8; 32]) -> H256 {
 }
 
 impl<T: Config> Pallet<T> {
+	/// The block a seal set at `sealed_at` lapses in: twice [`Config::MaxJobDuration`] later,
+	/// so that a trap job posted when it was sealed has been assigned, has run to its
+	/// deadline and has been accepted by then.
+	pub(crate) fn seal_lapses_at(sealed_at: BlockNumberFor<T>) -> BlockNumberFor<T> {
+		sealed_at.saturating_add(T::MaxJobDuration::get().saturating_mul(2u32.into()))
+	}
+
+	/// Looks at up to [`SEAL_SCAN_BATCH`] seals from where the last scan stopped and removes
+	/// those that lapsed, if `remaining` pays for a whole step.
+	pub(crate) fn prune_lapsed_seals(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
+		let batch = u64::from(SEAL_SCAN_BATCH);
+		// The cursor and every seal looked at are read; each removed seal and the cursor
+		// written.
+		let step =
+			T::DbWeight::get().reads_writes(batch.saturating_add(1), batch.saturating_add(1));
+		if !step.all_lte(remaining) {
+			return Weight::zero();
+		}
+		let mut seals = match TrapSealCursor::<T>::get() {
+			Some(last) => TrapSeals::<T>::iter_from(TrapSeals::<T>::hashed_key_for(last)),
+			None => TrapSeals::<T>::iter(),
+		};
+		let (mut seen, mut last, mut lapsed) = (0u32, None, Vec::new());
+		while seen < SEAL_SCAN_BATCH {
+			let Some((seal, (_, sealed_at))) = seals.next() else { break };
+			seen += 1;
+			last = Some(seal);
+			if Self::seal_lapses_at(sealed_at) <= now {
+				lapsed.push(seal);
+			}
+		}
+		match last.filter(|_| seen == SEAL_SCAN_BATCH) {
+			Some(last) => TrapSealCursor::<T>::put(last),
+			None => TrapSealCursor::<T>::kill(),
+		}
+		let removed = lapsed.len() as u64;
+		for seal in lapsed {
+			TrapSeals::<T>::remove(seal);
+			Self::deposit_event(Event::TrapSealLapsed { seal });
+		}
+		T::DbWeight::get()
+			.reads_writes(u64::from(seen).saturating_add(1), removed.saturating_add(1))
+	}
+
 	pub(crate) fn do_seal_trap(setter: T::AccountId, seal: H256) -> DispatchResult {
 		ensure!(!TrapSeals::<T>::contains_key(seal), Error::<T>::DuplicateTrap);
 		let (assigned, traps) = TrapTally::<T>::get();
@@ -46,6 +95,10 @@ impl<T: Config> Pallet<T> {
 		ensure!(info.requester == setter, Error::<T>::NotATrap);
 		// Replicas are chosen at the start of a block: a seal of that block came after them.
 		ensure!(info.assigned.is_some_and(|assigned| sealed_at < assigned), Error::<T>::LateSeal);
+		ensure!(
+			frame_system::Pallet::<T>::block_number() < Self::seal_lapses_at(sealed_at),
+			Error::<T>::SealLapsed
+		);
 		ensure!(info.state == JobState::Accepted, Error::<T>::WrongState);
 		TrapSeals::<T>::remove(seal);
 

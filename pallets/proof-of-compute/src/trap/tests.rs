@@ -151,3 +151,57 @@ fn traps_are_refused_from_others_late_beyond_the_rate_or_before_acceptance() {
 		assert!(Slashes::get().is_empty(), "honest replicas pass a trap");
 	});
 }
+
+#[test]
+fn a_trap_seal_never_revealed_leaves_the_chain_once_it_lapses() {
+	crate::tests::test(|| {
+		// Enough assignments that the rate allows 70 traps.
+		assert_ok!(ProofOfCompute::set_trap_rate(RuntimeOrigin::root(), Perbill::one()));
+		TrapTally::<Test>::put((100, 0));
+		let seals: Vec<H256> = (0..70).map(|job| trap_seal(job, &expected(), &SALT)).collect();
+		for seal in &seals {
+			assert_ok!(ProofOfCompute::seal_trap(RuntimeOrigin::signed(APPROVER), *seal));
+		}
+		let lapses = System::block_number() + 2 * MAX_JOB_DURATION;
+		run_to(lapses - 1);
+		assert_eq!(TrapSeals::<Test>::iter().count(), 70, "good until they lapse");
+
+		// A block looks at SEAL_SCAN_BATCH seals at most, from where the last one stopped,
+		// and removes those that lapsed; the next block goes on with the rest.
+		run_to(lapses);
+		let left = TrapSeals::<Test>::iter().count();
+		assert!((70 - super::SEAL_SCAN_BATCH as usize..70).contains(&left), "{left} left");
+		run_to(lapses + 1);
+		assert_eq!(TrapSeals::<Test>::iter().count(), 0);
+		// A scan that finds nothing more forgets where it stood.
+		run_to(lapses + 2);
+		assert!(TrapSealCursor::<Test>::get().is_none());
+		let lapsed: Vec<H256> = crate::tests::events()
+			.into_iter()
+			.filter_map(|event| match event {
+				Event::TrapSealLapsed { seal } => Some(seal),
+				_ => None,
+			})
+			.collect();
+		let mut expected_seals = seals.clone();
+		expected_seals.sort();
+		let mut lapsed_sorted = lapsed.clone();
+		lapsed_sorted.sort();
+		assert_eq!(lapsed_sorted, expected_seals, "each seal lapsed once");
+	});
+}
+
+#[test]
+fn a_seal_cannot_be_revealed_once_it_lapsed() {
+	crate::tests::test(|| {
+		let (job, replicas) = trap();
+		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+		let (_, sealed_at) = TrapSeals::<Test>::get(trap_seal(job, &expected(), &SALT)).unwrap();
+		// Before on_idle has removed it, a lapsed seal is refused all the same.
+		System::set_block_number(sealed_at + 2 * MAX_JOB_DURATION);
+		assert_noop!(spring(job), Error::<Test>::SealLapsed);
+		System::set_block_number(sealed_at + 2 * MAX_JOB_DURATION - 1);
+		assert_ok!(spring(job));
+	});
+}
