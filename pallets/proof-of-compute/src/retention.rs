@@ -128,4 +128,4 @@ impl<T: Config> Pallet<T> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

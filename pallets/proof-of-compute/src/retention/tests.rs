@@ -29,7 +29,7 @@ fn with_deposits() {
 }
 
 /// Asserts that no storage item of the pallet still names `job`.
-fn assert_nothing_left_of(job: JobId) {
+pub(crate) fn assert_nothing_left_of(job: JobId) {
 	assert!(!Jobs::<Test>::contains_key(job), "the job");
 	assert!(!Prunable::<Test>::contains_key(job), "its pruning mark");
 	assert!(!Assignments::<Test>::contains_key(job) && !Payouts::<Test>::contains_key(job));

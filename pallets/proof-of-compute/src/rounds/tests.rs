@@ -161,6 +161,12 @@ fn a_federated_job_trains_round_by_round_from_each_aggregate_and_pays_everyone_w
 		assert_eq!(held(REQUESTER), 0);
 		assert_eq!(Contributions::<Test>::iter_prefix(job).count(), 0);
 		assert_eq!(Finished::get().last().unwrap().0, job);
+
+		// After its retention the job leaves the chain, its rounds and aggregates with it.
+		run_to(result.challenge_ends + RETENTION);
+		assert!(events().contains(&Event::JobPruned { job, deposit: 0 }));
+		run_to(System::block_number().max(200));
+		crate::retention::tests::assert_nothing_left_of(job);
 	});
 }
 
