@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compares the trainer's CPU throughput and final loss with PyTorch's on the same MLP, data
+# Compares the trainer's CPU throughput and final loss with PyTorch's on the same MLP and CNN, data
 # and hyper-parameters (see compare-pytorch.py). Installs torch (CPU use only) and
 # scikit-learn from PyPI into a virtual environment under the cache directory.
 set -euo pipefail

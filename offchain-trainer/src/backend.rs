@@ -16,7 +16,15 @@
 //!   runs on the same device model and driver; jobs name their backend class for that
 //!   reason, and disputes are always settled on the reference backend.
 
-use burn::tensor::{Device, Tensor};
+mod exact;
+pub mod image;
+pub mod kernel;
+
+use burn::{
+	backend::{tensor::FloatTensor, Dispatch},
+	tensor::{ops::PadMode, Device, Int, Tensor},
+};
+use exact::ExactOps;
 use serde::{Deserialize, Serialize};
 
 /// A place to train.
@@ -73,11 +81,11 @@ impl Backend {
 		}
 	}
 
-	/// How this backend multiplies matrices.
-	pub fn matmul(self) -> Matmul {
+	/// The kernels this backend computes with.
+	pub fn arithmetic(self) -> Arithmetic {
 		match self {
-			Backend::Reference => Matmul::Exact,
-			_ => Matmul::Native,
+			Backend::Reference => Arithmetic::Exact,
+			_ => Arithmetic::Native,
 		}
 	}
 
@@ -94,34 +102,113 @@ impl Backend {
 	}
 }
 
-/// Which kernel computes matrix products.
+/// Which kernels compute the products and the elementary functions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Matmul {
-	/// Element-wise products summed sequentially along the shared dimension: the same bits
-	/// everywhere, at the cost of an `m·k·n` intermediate.
+pub enum Arithmetic {
+	/// [`kernel`]'s deterministic products and `libm`'s functions: the same bits everywhere.
 	Exact,
-	/// The backend's own kernel.
+	/// The backend's own kernels.
 	Native,
 }
 
-impl Matmul {
+impl Arithmetic {
 	/// `a · b` for `a: [m, k]`, `b: [k, n]`.
-	pub fn apply(self, a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
+	pub fn matmul(self, a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
 		match self {
-			Matmul::Exact => {
-				(a.unsqueeze_dim::<3>(2) * b.unsqueeze::<3>()).sum_dim(1).squeeze_dim::<2>(1)
+			Arithmetic::Exact => {
+				exact(<Dispatch as ExactOps>::exact_matmul(a.into_dispatch(), b.into_dispatch()))
 			}
-			Matmul::Native => a.matmul(b),
+			Arithmetic::Native => a.matmul(b),
 		}
 	}
 
 	/// `a · b` for each of a batch: `a: [batch, m, k]`, `b: [batch, k, n]`.
 	pub fn batched(self, a: Tensor<3>, b: Tensor<3>) -> Tensor<3> {
 		match self {
-			Matmul::Exact => {
-				(a.unsqueeze_dim::<4>(3) * b.unsqueeze_dim::<4>(1)).sum_dim(2).squeeze_dim::<3>(2)
+			Arithmetic::Exact => {
+				exact(<Dispatch as ExactOps>::exact_matmul(a.into_dispatch(), b.into_dispatch()))
 			}
-			Matmul::Native => a.matmul(b),
+			Arithmetic::Native => a.matmul(b),
 		}
 	}
+
+	/// `eˣ` element-wise.
+	pub fn exp<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+		match self {
+			Arithmetic::Exact => exact(<Dispatch as ExactOps>::exact_exp(x.into_dispatch())),
+			Arithmetic::Native => x.exp(),
+		}
+	}
+
+	/// `ln x` element-wise.
+	pub fn ln<const D: usize>(self, x: Tensor<D>) -> Tensor<D> {
+		match self {
+			Arithmetic::Exact => exact(<Dispatch as ExactOps>::exact_ln(x.into_dispatch())),
+			Arithmetic::Native => x.log(),
+		}
+	}
+
+	/// `softmax` along `dim`, shifted by the maximum so that no `exp` overflows.
+	pub fn softmax<const D: usize>(self, x: Tensor<D>, dim: usize) -> Tensor<D> {
+		let shifted = x.clone() - x.max_dim(dim).detach();
+		let e = self.exp(shifted);
+		e.clone() / e.sum_dim(dim)
+	}
+
+	/// Every pixel's 3×3 neighbourhood of `x: [batch, height, width, channels]` (zero beyond
+	/// the border) as a row of `[batch · height · width, 9 · channels]`, in the order of
+	/// [`image::patches`]: a 3×3 convolution is a product of these rows with its weight.
+	pub fn patches3x3(self, x: Tensor<4>) -> Tensor<2> {
+		match self {
+			Arithmetic::Exact => exact(<Dispatch as ExactOps>::exact_patches(x.into_dispatch())),
+			Arithmetic::Native => {
+				let [batch, height, width, channels] = x.dims();
+				let padded = x.pad([(0, 0), (1, 1), (1, 1), (0, 0)], PadMode::Constant(0.0));
+				let taps = (0..9)
+					.map(|tap| {
+						let (dy, dx) = (tap / 3, tap % 3);
+						padded.clone().slice([
+							0..batch,
+							dy..dy + height,
+							dx..dx + width,
+							0..channels,
+						])
+					})
+					.collect();
+				Tensor::cat(taps, 3).reshape([batch * height * width, 9 * channels])
+			}
+		}
+	}
+
+	/// The maximum of every 2×2 window of `x: [batch, height, width, channels]`, whose sides
+	/// are even (CNNs take images whose sides are multiples of 4).
+	pub fn max_pool2x2(self, x: Tensor<4>) -> Tensor<4> {
+		match self {
+			Arithmetic::Exact => exact(<Dispatch as ExactOps>::exact_max_pool(x.into_dispatch())),
+			Arithmetic::Native => {
+				let [batch, height, width, channels] = x.dims();
+				let (height, width) = (height / 2, width / 2);
+				x.reshape([batch, height, 2, width, 2 * channels])
+					.max_dim(2)
+					.reshape([batch, height, width, 2, channels])
+					.max_dim(3)
+					.reshape([batch, height, width, channels])
+			}
+		}
+	}
+
+	/// The mean cross-entropy of `logits: [rows, classes]` against class indices
+	/// `targets: [rows]`: the mean of `ln Σ eˣ − x[target]` (with `x` shifted by its maximum).
+	pub fn cross_entropy(self, logits: Tensor<2>, targets: Tensor<1, Int>) -> Tensor<1> {
+		let rows = targets.dims()[0];
+		let shifted = logits.clone() - logits.max_dim(1).detach();
+		let normaliser = self.ln(self.exp(shifted.clone()).sum_dim(1));
+		let target_logits = shifted.gather(1, targets.reshape([rows, 1]));
+		(normaliser - target_logits).mean()
+	}
+}
+
+/// An [`ExactOps`] result, run through burn's dispatch, as a tensor again.
+fn exact<const D: usize>(result: FloatTensor<Dispatch>) -> Tensor<D> {
+	Tensor::from_dispatch(result)
 }

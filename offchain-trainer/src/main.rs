@@ -24,6 +24,10 @@ struct Cli {
 	/// Where the content store lives.
 	#[arg(long, global = true, default_value = ".tessera-store")]
 	store: PathBuf,
+	/// Threads for the reference backend's matrix products (default: one per core). They
+	/// split the work by output, so the count changes the speed, never a digest.
+	#[arg(long, global = true)]
+	threads: Option<std::num::NonZeroUsize>,
 	/// An IPFS daemon's RPC API (e.g. `http://127.0.0.1:5001`) that backs the store.
 	#[cfg(feature = "kubo")]
 	#[arg(long, global = true)]
@@ -185,6 +189,12 @@ impl Cli {
 
 fn main() -> anyhow::Result<()> {
 	let cli = Cli::parse();
+	if let Some(threads) = cli.threads {
+		rayon::ThreadPoolBuilder::new()
+			.num_threads(threads.get())
+			.build_global()
+			.context("starting the kernel threads")?;
+	}
 	match &cli.command {
 		Command::Train { job, plot } => {
 			let store = cli.open_store()?;

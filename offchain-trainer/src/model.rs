@@ -6,13 +6,10 @@
 //! leak into the digests and the saved state. A parameter's position in
 //! [`Module::visit`] order is the canonical parameter order of `primitives::digest`.
 
-use crate::{backend::Matmul, data::TEXT_VOCABULARY};
+use crate::{backend::Arithmetic, data::TEXT_VOCABULARY};
 use burn::{
 	module::{Module, Param, ParamId},
-	tensor::{
-		activation::{relu, softmax},
-		Device, Tensor, TensorData,
-	},
+	tensor::{activation::relu, Device, Tensor, TensorData},
 };
 use rand_chacha::{
 	rand_core::{RngCore, SeedableRng},
@@ -100,10 +97,11 @@ impl Architecture {
 			Architecture::Cnn { channels: [first, second] } => {
 				let (height, width) = image.unwrap_or((0, 0));
 				let pixels = height.saturating_mul(width);
-				let mut products = vec![(pixels, 1, *first); 9];
-				products.extend(vec![(pixels / 4, *first, *second); 9]);
-				products.push((1, (pixels / 16).saturating_mul(*second), classes));
-				products
+				vec![
+					(pixels, 9, *first),
+					(pixels / 4, first.saturating_mul(9), *second),
+					(1, (pixels / 16).saturating_mul(*second), classes),
+				]
 			}
 			Architecture::CharTransformer { context, width, layers } => {
 				let (t, d, wide) = (*context, *width, width.saturating_mul(4));
@@ -204,62 +202,31 @@ pub struct Dense {
 }
 
 impl Dense {
-	fn forward(&self, x: Tensor<2>, matmul: Matmul) -> Tensor<2> {
-		matmul.apply(x, self.weight.val()) + self.bias.val()
+	fn forward(&self, x: Tensor<2>, arithmetic: Arithmetic) -> Tensor<2> {
+		arithmetic.matmul(x, self.weight.val()) + self.bias.val()
 	}
 }
 
-/// A 3×3 convolution with zero padding, computed as nine channel-mixing products of shifted
-/// views so that it goes through [`Matmul`] like everything else.
+/// A 3×3 convolution with zero padding: every pixel's neighbourhood times a `[9 · channels
+/// in, channels out]` weight, so that it goes through [`Arithmetic`]'s products like
+/// everything else.
 #[derive(Module, Debug)]
 pub struct Conv3x3 {
-	taps: Vec<Dense>,
+	kernel: Dense,
 }
 
 impl Conv3x3 {
 	fn new(init: &mut Initializer, channels_in: usize, channels_out: usize) -> Self {
-		let fan_in = channels_in * 9;
-		let taps = (0..9)
-			.map(|_| Dense {
-				weight: init.uniform([channels_in, channels_out], fan_in),
-				bias: init.uniform([1, channels_out], fan_in),
-			})
-			.collect();
-		Self { taps }
+		Self { kernel: init.dense(9 * channels_in, channels_out) }
 	}
 
 	/// `x: [batch, height, width, channels]`.
-	fn forward(&self, x: Tensor<4>, matmul: Matmul) -> Tensor<4> {
-		let [batch, height, width, channels] = x.dims();
-		let device = x.device();
-		let zero_rows = Tensor::zeros([batch, 1, width, channels], &device);
-		let x = Tensor::cat(vec![zero_rows.clone(), x, zero_rows], 1);
-		let zero_columns = Tensor::zeros([batch, height + 2, 1, channels], &device);
-		let padded = Tensor::cat(vec![zero_columns.clone(), x, zero_columns], 2);
-		let channels_out = self.taps.first().map_or(0, |tap| tap.weight.dims()[1]);
-		let out = self.taps.iter().enumerate().fold(
-			Tensor::zeros([batch * height * width, channels_out], &device),
-			|sum, (tap, layer)| {
-				let (dy, dx) = (tap / 3, tap % 3);
-				let view = padded
-					.clone()
-					.slice([0..batch, dy..dy + height, dx..dx + width, 0..channels])
-					.reshape([batch * height * width, channels]);
-				sum + layer.forward(view, matmul)
-			},
-		);
+	fn forward(&self, x: Tensor<4>, arithmetic: Arithmetic) -> Tensor<4> {
+		let [batch, height, width, _] = x.dims();
+		let out = self.kernel.forward(arithmetic.patches3x3(x), arithmetic);
+		let channels_out = out.dims()[1];
 		out.reshape([batch, height, width, channels_out])
 	}
-}
-
-/// 2×2 max-pooling of `[batch, height, width, channels]`.
-fn max_pool(x: Tensor<4>) -> Tensor<4> {
-	let [batch, height, width, channels] = x.dims();
-	x.reshape([batch, height / 2, 2, width / 2, 2 * channels])
-		.max_dim(2)
-		.reshape([batch, height / 2, width / 2, 2, channels])
-		.max_dim(3)
-		.reshape([batch, height / 2, width / 2, channels])
 }
 
 /// A network ready to train.
@@ -341,12 +308,12 @@ impl Network {
 
 	/// Class scores (logits) for `x: [batch, features]`: one row per sample, or for text one
 	/// row per position of every sample.
-	pub fn forward(&self, x: Tensor<2>, matmul: Matmul) -> Tensor<2> {
+	pub fn forward(&self, x: Tensor<2>, arithmetic: Arithmetic) -> Tensor<2> {
 		match self {
 			Network::Mlp(layers) => {
 				let last = layers.len().saturating_sub(1);
 				layers.iter().enumerate().fold(x, |x, (index, layer)| {
-					let y = layer.forward(x, matmul);
+					let y = layer.forward(x, arithmetic);
 					if index == last {
 						y
 					} else {
@@ -357,12 +324,12 @@ impl Network {
 			Network::Cnn(cnn) => {
 				let batch = x.dims()[0];
 				let image = x.reshape([batch, cnn.height, cnn.width, 1]);
-				let hidden = max_pool(relu(cnn.first.forward(image, matmul)));
-				let hidden = max_pool(relu(cnn.second.forward(hidden, matmul)));
+				let hidden = arithmetic.max_pool2x2(relu(cnn.first.forward(image, arithmetic)));
+				let hidden = arithmetic.max_pool2x2(relu(cnn.second.forward(hidden, arithmetic)));
 				let features = hidden.dims()[1] * hidden.dims()[2] * hidden.dims()[3];
-				cnn.head.forward(hidden.reshape([batch, features]), matmul)
+				cnn.head.forward(hidden.reshape([batch, features]), arithmetic)
 			}
-			Network::CharTransformer(transformer) => transformer.forward(x, matmul),
+			Network::CharTransformer(transformer) => transformer.forward(x, arithmetic),
 		}
 	}
 }
@@ -435,7 +402,7 @@ impl CharTransformer {
 	}
 
 	/// `x: [batch, context]` byte values; logits `[batch · context, 256]`.
-	fn forward(&self, x: Tensor<2>, matmul: Matmul) -> Tensor<2> {
+	fn forward(&self, x: Tensor<2>, arithmetic: Arithmetic) -> Tensor<2> {
 		let [batch, context] = x.dims();
 		let width = self.position.dims()[1];
 		let rows = batch * context;
@@ -457,17 +424,18 @@ impl CharTransformer {
 		for block in &self.blocks {
 			let normed = block.attention_norm.forward(hidden.clone());
 			let split = |layer: &Dense| {
-				layer.forward(normed.clone(), matmul).reshape([batch, context, width])
+				layer.forward(normed.clone(), arithmetic).reshape([batch, context, width])
 			};
 			let (query, key, value) = (split(&block.query), split(&block.key), split(&block.value));
-			let scores = matmul.batched(query, key.swap_dims(1, 2)) * scale + mask.clone();
-			let attended = matmul.batched(softmax(scores, 2), value).reshape([rows, width]);
-			hidden = hidden + block.output.forward(attended, matmul);
+			let scores = arithmetic.batched(query, key.swap_dims(1, 2)) * scale + mask.clone();
+			let attended =
+				arithmetic.batched(arithmetic.softmax(scores, 2), value).reshape([rows, width]);
+			hidden = hidden + block.output.forward(attended, arithmetic);
 			let normed = block.feed_forward_norm.forward(hidden.clone());
-			let expanded = relu(block.expand.forward(normed, matmul));
-			hidden = hidden + block.contract.forward(expanded, matmul);
+			let expanded = relu(block.expand.forward(normed, arithmetic));
+			hidden = hidden + block.contract.forward(expanded, arithmetic);
 		}
-		self.head.forward(self.norm.forward(hidden), matmul)
+		self.head.forward(self.norm.forward(hidden), arithmetic)
 	}
 }
 
@@ -517,9 +485,9 @@ mod tests {
 				TensorData::new(vec![1.0f32; batch * inputs], [batch, inputs]),
 				&Device::flex(),
 			);
-			for matmul in [Matmul::Exact, Matmul::Native] {
+			for arithmetic in [Arithmetic::Exact, Arithmetic::Native] {
 				assert_eq!(
-					network.forward(x.clone(), matmul).dims(),
+					network.forward(x.clone(), arithmetic).dims(),
 					[rows, classes],
 					"{architecture:?}"
 				);
@@ -535,8 +503,9 @@ mod tests {
 		};
 		let a = Tensor::<2>::from_data(TensorData::new(values(6 * 40, 0.01), [6, 40]), &device);
 		let b = Tensor::<2>::from_data(TensorData::new(values(40 * 5, 0.013), [40, 5]), &device);
-		let exact = Matmul::Exact.apply(a.clone(), b.clone()).try_into_vec_as::<f32>().unwrap();
-		let native = Matmul::Native.apply(a, b).try_into_vec_as::<f32>().unwrap();
+		let exact =
+			Arithmetic::Exact.matmul(a.clone(), b.clone()).try_into_vec_as::<f32>().unwrap();
+		let native = Arithmetic::Native.matmul(a, b).try_into_vec_as::<f32>().unwrap();
 		for (e, n) in exact.iter().zip(&native) {
 			assert!((e - n).abs() <= 1e-4 * n.abs().max(1.0), "{e} vs {n}");
 		}

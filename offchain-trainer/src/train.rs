@@ -13,7 +13,7 @@
 //! burn's record format and put in the content store.
 
 use crate::{
-	backend::{Backend, Matmul},
+	backend::{Arithmetic, Backend},
 	data::Dataset,
 	limits::{OverLimit, MAX_ACTIVATIONS, MAX_CHECKPOINTS, MAX_STEPS},
 	model::{Architecture, ArchitectureError, Initializer, Network},
@@ -21,7 +21,6 @@ use crate::{
 	store::{ContentStore, StoreError},
 };
 use burn::{
-	nn::loss::{CrossEntropyLoss, CrossEntropyLossConfig},
 	optim::{GradientsParams, ModuleOptimizer, SgdConfig},
 	tensor::{Device, Int, Tensor, TensorData},
 };
@@ -158,9 +157,8 @@ pub struct StepReport {
 pub struct Session<'a> {
 	network: Network,
 	optimizer: ModuleOptimizer,
-	loss: CrossEntropyLoss,
 	device: Device,
-	matmul: Matmul,
+	arithmetic: Arithmetic,
 	architecture: Architecture,
 	dataset: &'a Dataset,
 	hyper: HyperParameters,
@@ -190,8 +188,7 @@ impl<'a> Session<'a> {
 		Ok(Self {
 			network,
 			optimizer: SgdConfig::new().init(),
-			loss: CrossEntropyLossConfig::new().init(&device),
-			matmul: backend.matmul(),
+			arithmetic: backend.arithmetic(),
 			order: EpochOrder::new(hyper.seed, dataset.len()),
 			device,
 			architecture,
@@ -289,8 +286,8 @@ impl<'a> Session<'a> {
 			TensorData::new(labels.clone(), [labels.len()]),
 			&self.device,
 		);
-		let logits = self.network.forward(x, self.matmul);
-		let loss = self.loss.forward(logits, y);
+		let logits = self.network.forward(x, self.arithmetic);
+		let loss = self.arithmetic.cross_entropy(logits, y);
 		let value = loss.clone().into_scalar::<f32>();
 		self.step += 1;
 		if !value.is_finite() {
@@ -335,8 +332,6 @@ impl<'a> Session<'a> {
 
 /// The largest batch a job may ask for.
 pub const MAX_BATCH: usize = 4096;
-/// The most intermediate products one exact matrix product may hold (1 GiB of `f32`).
-const MAX_PRODUCT_ELEMENTS: usize = 1 << 28;
 
 /// A sample position or count (`step × batch size`) past `u64::MAX`: [`MAX_STEPS`] and
 /// [`MAX_BATCH`] rule it out before training starts.
@@ -386,17 +381,6 @@ fn check(
 	// Before `products`, which goes through the layers one by one.
 	architecture.check_depth()?;
 	let products = architecture.products(dataset.num_features, dataset.image, dataset.num_classes);
-	// The exact kernel holds `batch × rows × fan_in × fan_out` products at once.
-	let largest = products
-		.iter()
-		.map(|(rows, fan_in, fan_out)| rows.saturating_mul(*fan_in).saturating_mul(*fan_out))
-		.max()
-		.unwrap_or(0);
-	if largest.saturating_mul(hyper.batch_size) > MAX_PRODUCT_ELEMENTS {
-		return Err(TrainError::InvalidHyperParameters(
-			"batch size × largest product exceeds the exact kernel's memory bound (2^28 values)",
-		));
-	}
 	let activations = products
 		.iter()
 		.try_fold(0usize, |sum, (rows, _, fan_out)| sum.checked_add(rows.checked_mul(*fan_out)?))

@@ -47,10 +47,10 @@ fn mlp_on_digits_reproduces_its_golden_digests() {
 }
 
 const GOLDEN_MLP_WEIGHTS: &str =
-	"0x1701a1781361ed8f1bd4abd328f5a87ef5dede0a6ab7524b5fd53b063fad53ac";
+	"0x6df7afaf3271ee02a94e9e6cdaddd8fd4672c45b5ec9cc16d5335a2849787304";
 const GOLDEN_MLP_LOSSES: &str =
-	"0xddbc94ff9c927848f93a2d177365f2cc958d30f14a60c867b7904789b6366e08";
-const GOLDEN_MLP_STATE: &str = "bafkreigqpa3iq3amuplnet453ij6l6y35iwxxrw6vshmqxadevw765z364";
+	"0x3854151e3c43938335d28320286d4646a76dedb64c45c32d63b6297307164db6";
+const GOLDEN_MLP_STATE: &str = "bafkreia2p477lgmtzmwh47bq6owbpf4w4oyrhr2g6uzfz6nzhttuxwacvm";
 
 #[test]
 fn two_runs_commit_identically_and_share_their_stored_states() {
@@ -96,6 +96,31 @@ fn a_segment_re_executed_from_its_checkpoint_commits_the_same_digests() {
 }
 
 #[test]
+fn one_two_and_three_threads_commit_identically() {
+	let (_dir, store) = store();
+	let digits = Builtin::Digits.load();
+	// Products of 256 × 64 × 256 and more: large enough that the kernel splits them.
+	let wide = HyperParameters { batch_size: 256, ..hyper(4) };
+	let run = |threads| {
+		rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap().install(|| {
+			Session::start(
+				Architecture::Mlp { hidden: vec![256] },
+				&digits,
+				HyperParameters { checkpoint_every: 2, ..wide.clone() },
+				Backend::Reference,
+				&store,
+			)
+			.unwrap()
+			.run_until(4, |_| {})
+			.unwrap()
+		})
+	};
+	let one = run(1);
+	assert_eq!(one, run(2));
+	assert_eq!(one, run(3));
+}
+
+#[test]
 fn cnn_on_digits_trains_deterministically() {
 	let (_dir, store) = store();
 	let cnn = Architecture::Cnn { channels: [4, 8] };
@@ -105,7 +130,7 @@ fn cnn_on_digits_trains_deterministically() {
 }
 
 const GOLDEN_CNN_WEIGHTS: &str =
-	"0x15089a8b5c886515ece0a188718edd9ee5bb348b8d6dfad5a96ee15ae05fcc35";
+	"0x8ecbda41dff8fa79dddf44fd1f6f9d826b0a1d7e3a580eefd5e705eeeab4f8be";
 
 #[test]
 fn char_transformer_learns_its_text_deterministically() {
@@ -133,4 +158,4 @@ fn char_transformer_learns_its_text_deterministically() {
 }
 
 const GOLDEN_TRANSFORMER_WEIGHTS: &str =
-	"0xcd14a08c96161a11cfd1fa8df4929ad78c7f26ba07368cc77edff563280f503c";
+	"0x794cc740dbdc1fe11ad3bc282bc439bdd745978eb9a37e66be14fc8df6b5a871";

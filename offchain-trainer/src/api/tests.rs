@@ -212,8 +212,8 @@ async fn bad_requests_get_a_4xx_with_a_reason_and_change_nothing() {
 			"POST",
 			"/v1/jobs",
 			Body::from(huge.to_string()),
-			StatusCode::BAD_REQUEST,
-			"invalid_hyper_parameters",
+			StatusCode::UNPROCESSABLE_ENTITY,
+			"over_limit",
 		),
 		(
 			"POST",
@@ -864,9 +864,9 @@ async fn a_long_text_context_is_refused_before_its_windows_are_built() {
 #[tokio::test]
 async fn a_step_whose_activations_exceed_the_bound_is_refused() {
 	let (_dir, router) = service();
-	// Few parameters and products within the exact kernel's bound, but 4 096 channels over
-	// the 64 pixels of 64 digits: 151 million values in the first convolution's outputs.
+	// Few parameters, but 32 768 channels over the 64 pixels of 64 digits: 134 million values
+	// in the first convolution's outputs.
 	let mut wide = with_hyper(job(73, 10), json!({ "batch_size": 64 }));
-	wide["architecture"] = json!({ "kind": "cnn", "channels": [4096, 1] });
+	wide["architecture"] = json!({ "kind": "cnn", "channels": [32768, 1] });
 	refused_over(&router, "/v1/jobs", wide, "MAX_ACTIVATIONS").await;
 }
