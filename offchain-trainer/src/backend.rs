@@ -2,13 +2,15 @@
 //!
 //! - [`Backend::Reference`] is the CPU mode whose digests replicas and validators compare.
 //!   It runs on burn's portable `flex` backend with its `simd` and `rayon` features off, and
-//!   does every matrix product with [`matmul`]'s exact kernel instead of the `gemm` crate:
-//!   `gemm` picks an FMA or scalar kernel and a blocking from the CPU it finds at run time,
-//!   which changes the bits of the result from one machine to the next. The exact kernel is
-//!   an element-wise product followed by a sequential sum over the shared dimension, so
-//!   every output is the same chain of IEEE-754 operations on every machine and at every
-//!   `-C target-cpu` level. Element-wise `exp`/`ln` still come from the platform's libm:
-//!   reference digests are promised for one trainer build on x86-64 Linux with glibc.
+//!   computes every matrix product, `exp`, `ln`, convolution patch and max-pooling with the
+//!   [`ExactOps`] extension instead of burn's own kernels: `gemm` picks an FMA or scalar
+//!   kernel and a blocking from the CPU it finds at run time, and `f32::exp` is the platform
+//!   C library's, and both change bits from one machine to the next. [`kernel`]'s product
+//!   makes every output one fixed chain of IEEE-754 multiplies and adds whatever the vector
+//!   width, `-C target-cpu` level or thread count, and `exp`/`ln` come from the pure-Rust
+//!   `libm`; everything else the models compute (sums, `sqrt`, division, comparisons) is
+//!   correctly rounded or exact in burn's scalar code. Backward passes go through the same
+//!   kernels.
 //! - [`Backend::Cpu`] is the same device with `gemm`'s fastest kernel: reproducible on one
 //!   machine, not across machines.
 //! - `Wgpu` and `Cuda` (cargo features `wgpu`, `cuda`) run on a GPU. Their reductions are

@@ -193,13 +193,16 @@ fn band_body(a: Operand, packed_b: &[f32], c: &mut [f32], [m, k, n]: [usize; 3],
 /// `tile += a · b` for one block: `a` holds [`MR`] values per term, `b` [`NR`] per term.
 #[inline(always)]
 fn micro_kernel(a: &[f32], b: &[f32], tile: &mut [[f32; NR]; MR]) {
-	for (a, b) in a.chunks_exact(MR).zip(b.chunks_exact(NR)) {
-		for (tile_row, a) in tile.iter_mut().zip(a) {
-			for (out, b) in tile_row.iter_mut().zip(b) {
+	// Fixed-size chunks, so that the compiler unrolls the tile into registers.
+	let mut accumulators = *tile;
+	for (a, b) in a.as_chunks::<MR>().0.iter().zip(b.as_chunks::<NR>().0) {
+		for (row, a) in accumulators.iter_mut().zip(a) {
+			for (out, b) in row.iter_mut().zip(b) {
 				*out = *out + *a * *b;
 			}
 		}
 	}
+	*tile = accumulators;
 }
 
 /// `eˣ` for every value, by `libm`.
