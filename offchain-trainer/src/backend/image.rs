@@ -62,21 +62,29 @@ pub fn max_pool(
 ) -> (Vec<f32>, Vec<usize>) {
 	let (out_height, out_width) = (height / 2, width / 2);
 	let size = batch * out_height * out_width * channels;
-	let (mut maxima, mut winners) = (Vec::with_capacity(size), Vec::with_capacity(size));
-	for image in 0..batch {
-		for y in 0..out_height {
-			for x in 0..out_width {
-				let corner = ((image * height + 2 * y) * width + 2 * x) * channels;
-				let window = [0, channels, width * channels, (width + 1) * channels];
-				for channel in 0..channels {
-					let mut winner = corner + channel;
-					for offset in window {
-						if pixels[winner] < pixels[corner + offset + channel] {
-							winner = corner + offset + channel;
-						}
-					}
-					maxima.push(pixels[winner]);
-					winners.push(winner);
+	let (mut maxima, mut winners) = (vec![0.0f32; size], vec![0usize; size]);
+	if size == 0 {
+		return (maxima, winners);
+	}
+	let windows = maxima.chunks_exact_mut(channels).zip(winners.chunks_exact_mut(channels));
+	for (window, (maxima, winners)) in windows.enumerate() {
+		let (image, y, x) = (
+			window / (out_height * out_width),
+			window / out_width % out_height,
+			window % out_width,
+		);
+		let corner = ((image * height + 2 * y) * width + 2 * x) * channels;
+		// The window's four pixels in row order; a later one wins only if strictly greater.
+		for (rank, offset) in
+			[0, channels, width * channels, (width + 1) * channels].into_iter().enumerate()
+		{
+			let start = corner + offset;
+			let candidates = &pixels[start..start + channels];
+			for (channel, ((maximum, winner), candidate)) in
+				maxima.iter_mut().zip(winners.iter_mut()).zip(candidates).enumerate()
+			{
+				if rank == 0 || *maximum < *candidate {
+					(*maximum, *winner) = (*candidate, start + channel);
 				}
 			}
 		}
