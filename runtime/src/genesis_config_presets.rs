@@ -41,10 +41,10 @@ pub mod first_model {
 	/// A JSON record of the architecture, dataset and hyper-parameters.
 	pub const METADATA_CID: &str = "bafkreih5kky5rndzb77y4bybpeaink2cbdtzsll3jxzqfoj7hewz3jqgzu";
 	/// The trainer's state after the 300 steps: the root version's weights.
-	pub const WEIGHTS_CID: &str = "bafkreifsqgyc4qfdeterx5m7uieokwhgls2m7zcbmk6vvbs6fx6p2v2j7e";
+	pub const WEIGHTS_CID: &str = "bafkreif2kfynci4qwfbsuggf3sgzzbbzaitw42m2y34i2iawomzv5bxdoe";
 	/// The canonical digest of those weights.
 	pub const WEIGHTS_DIGEST: [u8; 32] =
-		hex2array!("c7d82208ec91fb50f57ca5b804b4e7f1937b9397a1b278f7c87dcb778f84893c");
+		hex2array!("fa145de01960a56c971ee463e2923534b86c477ae03eed32c29f235432a91983");
 }
 
 /// The bytes of one of [`first_model`]'s CIDs.
