@@ -99,10 +99,15 @@ fn running_job_of<T: Config>(
 }
 
 fn payload(job: JobId, node: NodeId) -> CommitmentPayload {
+	payload_of(job, node, 0)
+}
+
+/// What `node` reveals for `checkpoint` of `job`, ten steps each.
+fn payload_of(job: JobId, node: NodeId, checkpoint: u32) -> CommitmentPayload {
 	CommitmentPayload {
 		job,
-		checkpoint: 0,
-		step: 10,
+		checkpoint,
+		step: u64::from(checkpoint + 1) * 10,
 		loss_digest: H256::repeat_byte(3),
 		gradient_digest: H256::repeat_byte(4),
 		weights_digest: H256::repeat_byte(5),
@@ -276,7 +281,7 @@ fn panel_commit_of<T: Config>(verdict: &Verdict) -> PanelCommit {
 fn federated_job<T: Config>() -> (JobId, Vec<(NodeId, NodePublic)>) {
 	let participants = T::MaxRedundancy::get();
 	let mut spec = spec();
-	spec.hyper_parameters.steps = 20;
+	spec.hyper_parameters.steps = 30;
 	let job = Pallet::<T>::do_create_federated_job(
 		funded::<T>("requester"),
 		spec,
@@ -301,31 +306,50 @@ fn federated_job<T: Config>() -> (JobId, Vec<(NodeId, NodePublic)>) {
 
 /// [`federated_job`] with every participant's first update in, and the signed aggregate of
 /// the first aggregator in turn.
-fn closed_round<T: Config>() -> (JobId, Aggregation, tessera_primitives::NodeSignature) {
+/// `round` of a federated job closed and its first aggregator's signed aggregate ready; the
+/// rounds before it aggregated.
+fn closed_round<T: Config>(round: u32) -> (JobId, Aggregation, tessera_primitives::NodeSignature) {
 	let (job, trainers) = federated_job::<T>();
-	for (node, _) in &trainers {
-		Pallet::<T>::do_commit(commit_of(job, *node)).expect("a due commit");
+	for earlier in 0..round {
+		let aggregation = round_trained::<T>(job, &trainers, earlier);
+		Pallet::<T>::do_submit_aggregation(aggregation).expect("the aggregator's turn");
 	}
-	for (node, _) in &trainers {
-		Pallet::<T>::do_reveal(reveal_of(job, *node)).expect("a due reveal");
+	let aggregation = round_trained::<T>(job, &trainers, round);
+	let signature = member_key::<T>(aggregation.node)
+		.sign(&aggregation.signed_bytes(&Pallet::<T>::genesis_hash()))
+		.expect("it signs");
+	(job, aggregation, signature)
+}
+
+/// Every participant commits and reveals its update for `round`; returns the aggregate
+/// the round's first aggregator may submit.
+fn round_trained<T: Config>(
+	job: JobId,
+	trainers: &[(NodeId, NodePublic)],
+	round: u32,
+) -> Aggregation {
+	for (node, _) in trainers {
+		let hash = commitment_hash(&payload_of(job, *node, round), *node, &SALT);
+		Pallet::<T>::do_commit(Commit { job, checkpoint: round, node: *node, hash })
+			.expect("a due commit");
+	}
+	for (node, _) in trainers {
+		let payload = payload_of(job, *node, round);
+		Pallet::<T>::do_reveal(Reveal { payload, salt: SALT }).expect("a due reveal");
 	}
 	let federation = Federations::<T>::get(job).expect("federated");
 	let node = *federation.aggregators.first().expect("aggregators were drawn");
 	let cids: Vec<Cid> =
-		federation.inputs.iter().map(|input| payload(job, *input).state_cid).collect();
-	let aggregation = Aggregation {
+		federation.inputs.iter().map(|input| payload_of(job, *input, round).state_cid).collect();
+	Aggregation {
 		job,
-		round: 0,
+		round,
 		node,
 		state_cid: payload(job, node).state_cid,
 		weights_digest: H256::repeat_byte(8),
 		inputs_root: inputs_root(cids.iter().map(|cid| cid.as_slice())),
 		participants: cids.len() as u32,
-	};
-	let signature = member_key::<T>(node)
-		.sign(&aggregation.signed_bytes(&Pallet::<T>::genesis_hash()))
-		.expect("it signs");
-	(job, aggregation, signature)
+	}
 }
 
 #[benchmarks]
@@ -821,20 +845,23 @@ mod benchmarks {
 		assert_eq!(Federations::<T>::iter().count(), 1);
 	}
 
-	/// The aggregate of the biggest round: the most participants, each credited.
+	/// The aggregate of the biggest round: the most participants, each credited, and the
+	/// round before's author paid now that its aggregate is superseded.
 	#[benchmark]
 	fn submit_aggregation() {
-		let (job, aggregation, signature) = closed_round::<T>();
+		let (job, aggregation, signature) = closed_round::<T>(1);
+		let previous = Aggregations::<T>::get(job, 0).expect("round 0 aggregated").node;
 
 		#[extrinsic_call]
 		_(RawOrigin::Authorized, aggregation, signature);
 
-		assert_eq!(Federations::<T>::get(job).map(|federation| federation.round), Some(1));
+		assert_eq!(Federations::<T>::get(job).map(|federation| federation.round), Some(2));
+		assert_eq!(AggregatesAtStake::<T>::get(previous, job), None);
 	}
 
 	#[benchmark]
 	fn authorize_submit_aggregation() -> Result<(), BenchmarkError> {
-		let (_, aggregation, signature) = closed_round::<T>();
+		let (_, aggregation, signature) = closed_round::<T>(0);
 		let call = Call::<T>::submit_aggregation { aggregation, signature };
 
 		#[block]

@@ -425,6 +425,7 @@ impl<T: Config> Pallet<T> {
 		if Federations::<T>::contains_key(job) && dispute.convicted.len() > convicted_before {
 			// The panel's aggregate replaces the wrong one before the dispute ends, and one
 			// of its authors, who holds its state, serves it to the next round.
+			Self::forfeit_aggregate(job, segment.checkpoint);
 			Aggregations::<T>::mutate(job, segment.checkpoint, |aggregation| {
 				if let (Some(aggregation), Some(author)) = (aggregation, agreeing.first()) {
 					aggregation.node = *author;
@@ -478,7 +479,7 @@ impl<T: Config> Pallet<T> {
 	/// the round after the aggregate if the panel replaced it, or lets the job go on.
 	fn resolve_aggregation(
 		job: JobId,
-		info: JobInfoOf<T>,
+		mut info: JobInfoOf<T>,
 		dispute: DisputeOf<T>,
 		last_panel: &[NodeId],
 	) {
@@ -496,6 +497,9 @@ impl<T: Config> Pallet<T> {
 			Self::aggregate_of(job, round).map(|(node, ..)| node).into_iter().collect();
 		let survivors = if upheld { author } else { Vec::new() };
 		Self::settle_challenge(job, &info, &dispute, &survivors, last_panel);
+		if upheld {
+			Self::release_aggregate(job, &mut info, round);
+		}
 		Self::deposit_event(Event::DisputeResolved {
 			job,
 			upheld,

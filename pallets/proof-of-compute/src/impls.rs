@@ -655,6 +655,7 @@ impl<T: Config> Pallet<T> {
 	) -> BalanceOf<T> {
 		let mut payouts = Payout::<T>::new();
 		let remaining = if Federations::<T>::contains_key(job) {
+			Self::release_last_aggregate(job, &mut info);
 			Self::pay_participants(job, &info, convicted, info.budget, &mut payouts)
 		} else {
 			Self::pay_replicas(job, &info, convicted, &mut payouts)
@@ -812,6 +813,8 @@ impl<T: Config> Pallet<T> {
 		if let Some(federation) = Federations::<T>::get(job) {
 			Self::clear_aggregator_duties(job, &federation);
 		}
+		// The job's aggregates can no longer be challenged: their authors did their part.
+		Self::release_last_aggregate(job, &mut info);
 		let _ = Contributions::<T>::clear_prefix(job, u32::from(u8::MAX), None);
 		let refunded = Self::release_budget(&info.requester, info.budget);
 		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);

@@ -575,6 +575,14 @@ pub mod pallet {
 	pub type AggregatorDuties<T> =
 		StorageDoubleMap<_, Twox64Concat, NodeId, Twox64Concat, JobId, (), OptionQuery>;
 
+	/// The aggregate each node committed that may still be challenged, by job: its round.
+	/// Its author is paid the aggregation fee, and may leave, only once it can no longer be
+	/// challenged (superseded by the next round's aggregate, upheld by a panel, or the job
+	/// ended); a panel that proves it wrong takes the entry, and the fee with it.
+	#[pallet::storage]
+	pub type AggregatesAtStake<T> =
+		StorageDoubleMap<_, Twox64Concat, NodeId, Twox64Concat, JobId, u32, OptionQuery>;
+
 	/// The open jobs each node is a replica of: a node with any cannot leave, and its
 	/// off-chain worker finds its work here.
 	#[pallet::storage]
@@ -950,7 +958,7 @@ pub mod pallet {
 			/// Updates it averaged.
 			participants: u32,
 		},
-		/// An aggregator was paid its fee.
+		/// An aggregator was paid its fee, once its aggregate could no longer be challenged.
 		AggregatorPaid {
 			/// The job.
 			job: JobId,

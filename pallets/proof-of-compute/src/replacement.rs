@@ -167,13 +167,15 @@ impl<T: Config> Pallet<T> {
 }
 
 impl<T: Config> NodeWorkload for Pallet<T> {
-	/// Whether the node has work it must finish: a replica seat on an open job, a panel
-	/// seat, an availability check to report on, or an aggregation to submit.
+	/// Whether the node has work it must finish or answer for: a replica seat on an open
+	/// job, a panel seat, an availability check to report on, an aggregation to submit, or
+	/// an aggregate that may still be challenged.
 	fn has_open_jobs(node: NodeId) -> bool {
 		OpenJobs::<T>::iter_key_prefix(node).next().is_some()
 			|| PanelDuties::<T>::iter_key_prefix(node).next().is_some()
 			|| AvailabilityDuties::<T>::iter_key_prefix(node).next().is_some()
 			|| AggregatorDuties::<T>::iter_key_prefix(node).next().is_some()
+			|| AggregatesAtStake::<T>::iter_key_prefix(node).next().is_some()
 	}
 
 	fn node_deactivated(node: NodeId) {

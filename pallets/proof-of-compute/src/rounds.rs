@@ -12,6 +12,11 @@
 //! re-execution can check, so an aggregate may be challenged like any segment, and a panel
 //! that proves it wrong replaces it and rewinds the job to the round after it. The next
 //! round starts from the aggregate; the last one is the job's result.
+//!
+//! An aggregator is paid, and may leave, only once its aggregate can no longer be
+//! challenged: when the next round's aggregate supersedes it, a panel upholds it, or the job
+//! ends ([`AggregatesAtStake`]). Until then its stake answers for it; a panel that replaces
+//! it forfeits the fee.
 
 use crate::{pallet::*, types::*, FederationOf, JobInfoOf, LOG_TARGET};
 use alloc::vec::Vec;
@@ -311,7 +316,11 @@ impl<T: Config> Pallet<T> {
 		for earlier in federation.aggregators.iter().take_while(|earlier| **earlier != node) {
 			T::Reputation::report(*earlier, Outcome::JobFailed);
 		}
-		Self::pay_aggregator(job, &mut info, node, aggregation.participants);
+		// The round before can no longer be challenged: only the latest aggregate can.
+		if let Some(previous) = round.checked_sub(1) {
+			Self::release_aggregate(job, &mut info, previous);
+		}
+		AggregatesAtStake::<T>::insert(node, job, round);
 		Self::clear_aggregator_duties(job, &federation);
 		Self::deposit_event(Event::RoundAggregated {
 			job,
@@ -348,14 +357,43 @@ impl<T: Config> Pallet<T> {
 		Self::open_round(job, round.saturating_add(1), frame_system::Pallet::<T>::block_number());
 	}
 
-	/// Pays `node` the aggregation fee for `participants` updates from the job's budget.
-	fn pay_aggregator(job: JobId, info: &mut JobInfoOf<T>, node: NodeId, participants: u32) {
+	/// `round`'s aggregate can no longer be challenged: if its author still answers for it,
+	/// the author is paid the aggregation fee for its updates from the job's budget and is
+	/// free to leave.
+	pub(crate) fn release_aggregate(job: JobId, info: &mut JobInfoOf<T>, round: u32) {
+		let Some(aggregation) = Aggregations::<T>::get(job, round) else { return };
+		let node = aggregation.node;
+		if AggregatesAtStake::<T>::get(node, job) != Some(round) {
+			return;
+		}
+		AggregatesAtStake::<T>::remove(node, job);
 		let fee = T::AggregatorFee::get();
-		let growth = Perbill::from_rational(participants.min(FEE_PARTICIPANTS), FEE_PARTICIPANTS);
+		let participants = aggregation.participants.min(FEE_PARTICIPANTS);
+		let growth = Perbill::from_rational(participants, FEE_PARTICIPANTS);
 		let amount = fee.saturating_add(growth.mul_floor(fee));
 		let paid = Self::pay_from_budget(info, node, amount);
 		T::Reputation::report(node, Outcome::ProofPassed);
 		Self::deposit_event(Event::AggregatorPaid { job, node, amount: paid });
+	}
+
+	/// The job ends: its latest aggregate can no longer be challenged.
+	pub(crate) fn release_last_aggregate(job: JobId, info: &mut JobInfoOf<T>) {
+		let Some(federation) = Federations::<T>::get(job) else { return };
+		// The current round's aggregate if it has one, else the round's before.
+		Self::release_aggregate(job, info, federation.round);
+		if let Some(previous) = federation.round.checked_sub(1) {
+			Self::release_aggregate(job, info, previous);
+		}
+	}
+
+	/// A panel proved `round`'s aggregate wrong: its author answers for it with its stake
+	/// and is never paid for it.
+	pub(crate) fn forfeit_aggregate(job: JobId, round: u32) {
+		if let Some(aggregation) = Aggregations::<T>::get(job, round) {
+			if AggregatesAtStake::<T>::get(aggregation.node, job) == Some(round) {
+				AggregatesAtStake::<T>::remove(aggregation.node, job);
+			}
+		}
 	}
 
 	/// The aggregator of `round` of `job` and what it committed, if it is a federated job.
@@ -375,6 +413,7 @@ impl<T: Config> Pallet<T> {
 		};
 		let participants = Assignments::<T>::get(job).unwrap_or_default();
 		for later in round.saturating_add(1)..=federation.round {
+			Self::forfeit_aggregate(job, later);
 			Aggregations::<T>::remove(job, later);
 			CommitRounds::<T>::remove(job, later);
 			for node in &participants {
@@ -439,8 +478,10 @@ impl<T: Config> Pallet<T> {
 		Self::pay_for_work(job, info, &earners, remaining, payouts)
 	}
 
-	/// Invariants of federated jobs: aggregates exist only for rounds that were open, and
-	/// aggregator duties are exactly the seats of rounds of open jobs awaiting an aggregate.
+	/// Invariants of federated jobs: aggregates exist only for rounds that were open,
+	/// aggregator duties are exactly the seats of rounds of open jobs awaiting an aggregate,
+	/// and only the author of an open job's latest aggregate that no panel settled answers
+	/// for it.
 	#[cfg(any(feature = "try-runtime", test))]
 	pub(crate) fn federation_invariants() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		for (job, federation) in Federations::<T>::iter() {
@@ -449,6 +490,16 @@ impl<T: Config> Pallet<T> {
 				ensure!(
 					round <= federation.round && round < info.checkpoints,
 					"an aggregate of a round never opened"
+				);
+			}
+			let latest = Aggregations::<T>::iter_prefix(job).map(|(round, _)| round).max();
+			if let Some(round) =
+				latest.filter(|round| info.ended.is_none() && federation.settled != Some(*round))
+			{
+				let author = Aggregations::<T>::get(job, round).map(|aggregation| aggregation.node);
+				ensure!(
+					author.and_then(|node| AggregatesAtStake::<T>::get(node, job)) == Some(round),
+					"a latest aggregate whose author does not answer for it"
 				);
 			}
 			let awaited = matches!(info.state, JobState::Running | JobState::Disputed)
@@ -471,6 +522,17 @@ impl<T: Config> Pallet<T> {
 			let seated = Federations::<T>::get(job)
 				.is_some_and(|federation| federation.aggregators.contains(&node));
 			ensure!(seated, "an aggregator duty without a seat");
+		}
+		for (node, job, round) in AggregatesAtStake::<T>::iter() {
+			let open = Jobs::<T>::get(job).is_some_and(|info| info.ended.is_none());
+			let authored = Aggregations::<T>::get(job, round)
+				.is_some_and(|aggregation| aggregation.node == node);
+			let latest = !Aggregations::<T>::contains_key(job, round.saturating_add(1));
+			let settled = Federations::<T>::get(job).and_then(|federation| federation.settled);
+			ensure!(
+				open && authored && latest && settled != Some(round),
+				"an aggregate at stake that can no longer be challenged, or not its author's"
+			);
 		}
 		Ok(())
 	}

@@ -51,6 +51,7 @@ pub(crate) fn assert_nothing_left_of(job: JobId) {
 	assert!(!Federations::<Test>::contains_key(job), "its federation");
 	assert_eq!(Aggregations::<Test>::iter_prefix(job).count(), 0, "aggregates");
 	assert!(AggregatorDuties::<Test>::iter_keys().all(|(_, of)| of != job), "aggregators");
+	assert!(AggregatesAtStake::<Test>::iter_keys().all(|(_, of)| of != job), "aggregates at stake");
 	assert!(OpenJobs::<Test>::iter_keys().all(|(_, of)| of != job), "replica seats");
 	assert!(AvailabilityChecks::<Test>::iter_values().all(|check| check.job != job), "checks");
 	assert!(CheckOf::<Test>::iter_keys().all(|(of, _, _)| of != job), "check index");

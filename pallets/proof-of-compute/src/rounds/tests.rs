@@ -14,8 +14,8 @@ use polkadot_sdk::{
 	sp_core::{Pair as _, H256},
 	sp_runtime::transaction_validity::InvalidTransaction,
 };
-use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{BackendClass, CommitmentPayload, JobId, JobState, NodeId, Outcome};
+use tessera_primitives::{NodeSigned as _, NodeWorkload};
 
 const ROUNDS: u32 = 3;
 const SHARDS: u32 = 4;
@@ -88,6 +88,22 @@ fn aggregation_call(aggregation: Aggregation) -> Call<Test> {
 	Call::submit_aggregation { aggregation, signature }
 }
 
+/// The aggregation fees paid for `job` so far, in order.
+fn aggregator_fees(job: JobId) -> Vec<(NodeId, Balance)> {
+	events()
+		.into_iter()
+		.filter_map(|event| match event {
+			Event::AggregatorPaid { job: of, node, amount } if of == job => Some((node, amount)),
+			_ => None,
+		})
+		.collect()
+}
+
+/// Each of `aggregators` paid the fee for three updates.
+fn fees_of(aggregators: &[NodeId]) -> Vec<(NodeId, Balance)> {
+	aggregators.iter().map(|node| (*node, FEE_FOR_THREE)).collect()
+}
+
 fn aggregators(job: JobId) -> Vec<NodeId> {
 	Federations::<Test>::get(job).unwrap().aggregators.into_inner()
 }
@@ -126,12 +142,11 @@ fn a_federated_job_trains_round_by_round_from_each_aggregate_and_pays_everyone_w
 			assert!(seated.iter().all(|node| AggregatorDuties::<Test>::contains_key(node, job)));
 
 			send(aggregation_call(aggregation(job, seated[0], honest_aggregate(round))));
+			// Its author answers for the aggregate, unpaid, until the next round's supersedes
+			// it; that pays the author of the round before.
+			assert_eq!(AggregatesAtStake::<Test>::get(seated[0], job), Some(round));
+			assert_eq!(aggregator_fees(job), fees_of(&paid_aggregators));
 			paid_aggregators.push(seated[0]);
-			assert!(events().contains(&Event::AggregatorPaid {
-				job,
-				node: seated[0],
-				amount: FEE_FOR_THREE
-			}));
 			assert_eq!(AggregatorDuties::<Test>::iter().count(), 0);
 			assert_eq!(
 				LastAgreed::<Test>::get(job),
@@ -146,6 +161,9 @@ fn a_federated_job_trains_round_by_round_from_each_aggregate_and_pays_everyone_w
 
 		run_to(result.challenge_ends);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
+		// The last aggregate could be challenged until the job's window closed.
+		assert_eq!(aggregator_fees(job), fees_of(&paid_aggregators));
+		assert_eq!(AggregatesAtStake::<Test>::iter().count(), 0);
 		// Three rounds of 10 steps at 12.8 a step, node 2 trusted (×1.10).
 		let earned = |node: NodeId| if node == 2 { 422 } else { 384 };
 		for node in &participants {
@@ -306,6 +324,8 @@ fn an_aggregator_that_lies_is_convicted_by_a_panel_and_the_job_retrains_from_the
 		const LIE: u8 = 66;
 		send(aggregation_call(aggregation(job, liar, LIE)));
 		deliver(job, &participants, 1);
+		// Its stake answers for the aggregate while it may be challenged: it cannot leave.
+		assert!(<ProofOfCompute as NodeWorkload>::has_open_jobs(liar));
 		let liar_stake = balance(liar);
 		let challenger_before = Balances::balance(&CHALLENGER);
 
@@ -339,6 +359,9 @@ fn an_aggregator_that_lies_is_convicted_by_a_panel_and_the_job_retrains_from_the
 			Slashes::get(),
 			vec![(liar, tessera_primitives::SlashReason::FailedVerification)]
 		);
+		// Proven wrong, the aggregate earns its author nothing.
+		assert_eq!(aggregator_fees(job), vec![]);
+		assert_eq!(AggregatesAtStake::<Test>::get(liar, job), None);
 		assert!(events().contains(&Event::RoundsRewound {
 			job,
 			round: 0,
@@ -393,11 +416,13 @@ fn a_challenge_of_an_honest_aggregate_costs_the_challenger_its_bond_and_the_roun
 			challenger: CHALLENGER,
 			bond: BOND
 		}));
-		// The bond goes to the aggregate's author and the panel, a quarter each.
+		// The bond goes to the aggregate's author and the panel, a quarter each, and the
+		// upheld aggregate earns its author the fee.
 		for (validator, before) in VALIDATORS.into_iter().zip(before) {
 			let fee = if members.contains(&validator) { PANEL_FEE } else { 0 };
 			let share = if validator == author || fee > 0 { BOND / 4 } else { 0 };
-			assert_eq!(balance(validator), before + share + fee);
+			let aggregated = if validator == author { FEE_FOR_THREE } else { 0 };
+			assert_eq!(balance(validator), before + share + fee + aggregated);
 		}
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Running);
 		let federation = Federations::<Test>::get(job).unwrap();
@@ -502,14 +527,72 @@ fn a_federated_job_needs_a_shard() {
 }
 
 #[test]
-fn an_aggregator_with_a_round_to_aggregate_cannot_leave_before_it_is_aggregated() {
-	use tessera_primitives::NodeWorkload;
+fn an_aggregator_cannot_take_its_fee_and_leave_while_its_aggregate_may_be_challenged() {
 	test(|| {
 		let (job, participants) = federated_job(3);
 		deliver(job, &participants, 0);
 		let seated = aggregators(job);
 		assert!(seated.iter().all(|node| <ProofOfCompute as NodeWorkload>::has_open_jobs(*node)));
-		send(aggregation_call(aggregation(job, seated[0], honest_aggregate(0))));
-		assert!(seated.iter().all(|node| !<ProofOfCompute as NodeWorkload>::has_open_jobs(*node)));
+		let author = seated[0];
+		let before = balance(author);
+		send(aggregation_call(aggregation(job, author, honest_aggregate(0))));
+		// The seats it took the turn from are free; its author is bound, and unpaid.
+		assert!(seated[1..]
+			.iter()
+			.all(|node| !<ProofOfCompute as NodeWorkload>::has_open_jobs(*node)));
+		assert!(<ProofOfCompute as NodeWorkload>::has_open_jobs(author));
+		assert_eq!(balance(author), before);
+
+		// Round 1's aggregate supersedes it: round 0 can no longer be challenged.
+		deliver(job, &participants, 1);
+		let next = aggregators(job)[0];
+		send(aggregation_call(aggregation(job, next, honest_aggregate(1))));
+		assert_eq!(aggregator_fees(job), fees_of(&[author]));
+		assert_eq!(AggregatesAtStake::<Test>::get(author, job), None);
+		assert_eq!(AggregatesAtStake::<Test>::get(next, job), Some(1));
+		if next != author {
+			assert!(!<ProofOfCompute as NodeWorkload>::has_open_jobs(author));
+			assert_eq!(balance(author), before + FEE_FOR_THREE);
+		}
+	});
+}
+
+#[test]
+fn an_aggregate_a_panel_upholds_pays_its_author_at_once() {
+	test(|| {
+		let (job, participants) = federated_job(3);
+		deliver(job, &participants, 0);
+		let author = aggregators(job)[0];
+		send(aggregation_call(aggregation(job, author, honest_aggregate(0))));
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 0));
+		panel_answers(job, |_| Some(honest_aggregate(0)));
+
+		// Settled, it can never be challenged again: its author is paid and free.
+		assert_eq!(aggregator_fees(job), fees_of(&[author]));
+		assert_eq!(AggregatesAtStake::<Test>::iter().count(), 0);
+		assert!(!<ProofOfCompute as NodeWorkload>::has_open_jobs(author));
+	});
+}
+
+#[test]
+fn a_federated_job_that_fails_pays_the_author_of_its_last_aggregate() {
+	test(|| {
+		let (job, participants) = federated_job(3);
+		deliver(job, &participants, 0);
+		let author = aggregators(job)[0];
+		send(aggregation_call(aggregation(job, author, honest_aggregate(0))));
+		let requester_before = Balances::balance(&REQUESTER);
+
+		// Nobody delivers round 1: the job fails at its deadline, past which no aggregate of
+		// it can be challenged.
+		run_to(Jobs::<Test>::get(job).unwrap().deadline + 1);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Failed);
+		assert_eq!(aggregator_fees(job), fees_of(&[author]));
+		assert_eq!(AggregatesAtStake::<Test>::iter().count(), 0);
+		assert_eq!(
+			Balances::balance(&REQUESTER),
+			requester_before + FEDERATED_BUDGET - FEE_FOR_THREE
+		);
+		assert_eq!(held(REQUESTER), 0);
 	});
 }
