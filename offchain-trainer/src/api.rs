@@ -1,10 +1,21 @@
-//! The HTTP service off-chain workers call: `tessera-trainer serve --listen 127.0.0.1:7070`.
-//! See [`types`] for the routes and their bodies.
+//! The HTTP service: `tessera-trainer serve --listen 127.0.0.1:7070 --public-listen
+//! 0.0.0.0:7071`.
+//!
+//! Two listeners share one trainer. The control API (`--listen`, loopback by default) is what
+//! the node's off-chain worker calls: jobs, re-executions, aggregates, uploads, garbage
+//! collection and fetches from peers, behind the checks of [`access`]. The public listener
+//! ([`public`], `--public-listen`) serves content by CID and nothing else; its URL is the one
+//! an operator publishes with `nodeRegistry.setEndpoint`. See [`types`] for the routes and
+//! their bodies.
 
+pub mod access;
 mod error;
+pub mod public;
 pub mod types;
 
+pub use access::{AccessError, ControlAccess};
 pub use error::{ApiError, ErrorBody};
+pub use public::PublicLimits;
 
 use crate::{
 	aggregate::{fed_avg, RoundShape},
@@ -25,7 +36,7 @@ use std::{
 	collections::HashMap,
 	sync::{Arc, Mutex},
 };
-use tower_http::cors::{Any, CorsLayer};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use types::*;
 
 /// The largest JSON body accepted.
@@ -132,8 +143,15 @@ impl Service {
 		self.verifications.lock().unwrap_or_else(|e| e.into_inner()).results.get(key).cloned()
 	}
 
-	/// The routes of the `/v1` API.
-	pub fn router(self) -> Router {
+	/// The control API on loopback with no token and no web origin allowed: what the tests
+	/// ask.
+	#[cfg(test)]
+	fn router(self) -> Router {
+		self.control(ControlAccess::default())
+	}
+
+	/// The routes of the control API, admitting what `access` admits.
+	pub fn control(self, access: ControlAccess) -> Router {
 		let json = Router::new()
 			.route("/v1/health", get(health))
 			.route("/v1/hwinfo", get(hwinfo))
@@ -148,10 +166,14 @@ impl Service {
 		let blobs = Router::new()
 			.route("/v1/blobs", put(put_blob))
 			.layer(DefaultBodyLimit::max(MAX_BLOB_BYTES));
-		// Web pages may read (the dashboard draws loss curves from job reports) but not
-		// write: a cross-origin POST or PUT needs a preflight, which this refuses.
-		let reads = CorsLayer::new().allow_origin(Any).allow_methods([Method::GET]);
-		json.merge(blobs).layer(reads).with_state(self)
+		// Pages of the allowed origins may read (the dashboard draws loss curves from job
+		// reports) but not write: a cross-origin POST or PUT needs a preflight, which this
+		// refuses.
+		let reads = CorsLayer::new()
+			.allow_origin(AllowOrigin::list(access.origins().iter().cloned()))
+			.allow_methods([Method::GET]);
+		let guard = axum::middleware::from_fn_with_state(Arc::new(access), access::guard);
+		json.merge(blobs).layer(reads).layer(guard).with_state(self)
 	}
 
 	fn update(&self, key: &JobKey, change: impl FnOnce(&mut JobStatus)) {
@@ -161,18 +183,51 @@ impl Service {
 	}
 }
 
-/// Serves the API on `listen` until interrupted.
+/// Where the service listens.
+#[derive(Clone, Copy, Debug)]
+pub struct Listeners {
+	/// The control API.
+	pub control: std::net::SocketAddr,
+	/// The public listener, if any.
+	pub public: Option<std::net::SocketAddr>,
+}
+
+/// Serves `service` on `listen` until interrupted: the control API admitting what `access`
+/// admits, and the public listener within [`PublicLimits::DEFAULT`].
 pub async fn serve(
-	listen: std::net::SocketAddr,
-	store: ContentStore,
-	conduct: Conduct,
+	service: Service,
+	access: ControlAccess,
+	listen: Listeners,
 ) -> std::io::Result<()> {
-	let listener = tokio::net::TcpListener::bind(listen).await?;
-	axum::serve(listener, Service::new(store, conduct).router())
-		.with_graceful_shutdown(async {
-			let _ = tokio::signal::ctrl_c().await;
-		})
-		.await
+	let control = tokio::net::TcpListener::bind(listen.control).await?;
+	let public = match listen.public {
+		Some(address) => Some(tokio::net::TcpListener::bind(address).await?),
+		None => None,
+	};
+	let (stop, stopped) = tokio::sync::watch::channel(false);
+	tokio::spawn(async move {
+		let _ = tokio::signal::ctrl_c().await;
+		let _ = stop.send(true);
+	});
+	let until_stopped = move || {
+		let mut stopped = stopped.clone();
+		async move {
+			let _ = stopped.wait_for(|stopped| *stopped).await;
+		}
+	};
+	let control = axum::serve(control, service.clone().control(access))
+		.with_graceful_shutdown(until_stopped());
+	let Some(public) = public else { return control.await };
+	let public = axum::serve(
+		public,
+		service
+			.public(PublicLimits::DEFAULT)
+			.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+	)
+	.with_graceful_shutdown(until_stopped());
+	use std::future::IntoFuture;
+	tokio::try_join!(control.into_future(), public.into_future())?;
+	Ok(())
 }
 
 type Reply<T> = Result<Json<T>, ApiError>;

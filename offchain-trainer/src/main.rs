@@ -90,11 +90,30 @@ enum Command {
 		#[arg(long, value_enum)]
 		dataset: Builtin,
 	},
-	/// Serves the HTTP API the off-chain workers call.
+	/// Serves the control API the off-chain worker calls and, with `--public-listen`, the
+	/// content other trainers fetch.
 	Serve {
-		/// Address to listen on.
+		/// Where the control API listens (jobs, verification, aggregation, uploads, gc,
+		/// fetches). Beyond loopback it needs a token.
 		#[arg(long, default_value = "127.0.0.1:7070")]
 		listen: std::net::SocketAddr,
+		/// Where the public listener serves content by CID and nothing else: the URL to
+		/// publish with `nodeRegistry.setEndpoint`, e.g. `0.0.0.0:7071`.
+		#[arg(long)]
+		public_listen: Option<std::net::SocketAddr>,
+		/// The bearer token the control API requires (`Authorization: Bearer …`); required
+		/// when `--listen` is not a loopback address. Prefer the environment variable: a
+		/// command line is visible to every user of the machine.
+		#[arg(long, env = api::access::TOKEN_VARIABLE, hide_env_values = true)]
+		control_token: Option<String>,
+		/// A host name the control API is reached by, beside IP addresses and `localhost`
+		/// (repeatable). Requests naming any other host are refused.
+		#[arg(long = "control-host")]
+		control_hosts: Vec<String>,
+		/// A web origin whose pages may read the control API, e.g. the dashboard's
+		/// `http://127.0.0.1:8080` (repeatable). Requests from other pages are refused.
+		#[arg(long = "allow-origin")]
+		allow_origins: Vec<String>,
 		/// Reports every commitment with a wrong weights digest, as a cheating node would.
 		/// Only for demonstrating and testing verification: the chain slashes such a node.
 		#[arg(long)]
@@ -265,7 +284,17 @@ fn main() -> anyhow::Result<()> {
 			let table = dataset.load().to_csv().context("only tables export as CSV")?;
 			print!("{table}");
 		}
-		Command::Serve { listen, wrong_digests } => {
+		Command::Serve {
+			listen,
+			public_listen,
+			control_token,
+			control_hosts,
+			allow_origins,
+			wrong_digests,
+		} => {
+			let access = api::ControlAccess::for_listener(*listen, control_token.clone())?
+				.allowing_hosts(control_hosts.iter().cloned())
+				.allowing_origins(allow_origins)?;
 			let store = cli.open_store()?;
 			let conduct = if *wrong_digests {
 				eprintln!("reporting wrong weights digests, as asked (--wrong-digests)");
@@ -273,8 +302,13 @@ fn main() -> anyhow::Result<()> {
 			} else {
 				api::Conduct::Honest
 			};
-			eprintln!("serving the trainer API on http://{listen}/v1");
-			tokio::runtime::Runtime::new()?.block_on(api::serve(*listen, store, conduct))?;
+			eprintln!("serving the control API on http://{listen}/v1");
+			if let Some(public) = public_listen {
+				eprintln!("serving content by CID on http://{public}/v1/blobs");
+			}
+			let service = api::Service::new(store, conduct);
+			let listen = api::Listeners { control: *listen, public: *public_listen };
+			tokio::runtime::Runtime::new()?.block_on(api::serve(service, access, listen))?;
 		}
 		Command::Hwinfo => {
 			let report = HardwareReport::detect();

@@ -54,7 +54,7 @@ test('a job survives its node and a trainer being killed mid-job, and nothing is
   const { rpcPort, p2pPort } = network.node;
   await Promise.all([network.node.kill(), victim.kill()]);
 
-  network.trainers[0] = await startTrainer({ store: victim.store, port: victim.port });
+  network.trainers[0] = await startTrainer({ store: victim.store, port: victim.port, publicPort: victim.publicPort });
   network.node = await startDevNode({ ...NODE_OPTIONS, basePath: context.basePath, rpcPort, p2pPort });
   ({ api } = network.node);
 

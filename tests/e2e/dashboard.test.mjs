@@ -37,7 +37,10 @@ before(async () => {
   await new Promise((resolve) => server.stdout.once('data', resolve));
   context.dashboard = `http://127.0.0.1:${port}/`;
   context.browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-  context.network = await startDemoNetwork({ blockTimeMs: 1_000 });
+  // The dashboard's page reads job reports from a trainer's control API, which answers only
+  // the web origins it was told to.
+  const origin = `http://127.0.0.1:${port}`;
+  context.network = await startDemoNetwork({ blockTimeMs: 1_000 }, { allowOrigins: [origin] });
   if (WRITE_SCREENSHOTS) await mkdir(SCREENSHOTS, { recursive: true });
 });
 after(async () => {

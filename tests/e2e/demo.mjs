@@ -28,11 +28,14 @@ process.on('SIGTERM', () => shutdown(143));
 
 try {
   say('making the genesis model\'s content and starting tessera-node --dev with four trainers');
-  network = await startDemoNetwork({ rpcPort, blockTimeMs: 1_000 });
+  // scripts/dashboard.sh serves the dashboard there; its pages may read the trainers' reports.
+  network = await startDemoNetwork({ rpcPort, blockTimeMs: 1_000 }, { allowOrigins: ['http://127.0.0.1:8080'] });
   const { node: { api, rpcUrl }, trainers } = network;
   const apps = `https://polkadot.js.org/apps/?rpc=${encodeURIComponent(rpcUrl)}`;
   say(`chain at ${rpcUrl} (one block a second); browse it at ${apps}`);
-  trainers.forEach(({ url }, index) => say(`trainer ${index + 1} at ${url}${index === 3 ? ' (reports wrong digests)' : ''}`));
+  trainers.forEach(({ url, publicUrl }, index) => say(
+    `trainer ${index + 1}: control API at ${url}, content published at ${publicUrl}${index === 3 ? ' (reports wrong digests)' : ''}`,
+  ));
 
   const keyring = new Keyring({ type: 'sr25519' });
   const alice = keyring.addFromUri('//Alice');

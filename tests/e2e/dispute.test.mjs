@@ -30,12 +30,12 @@ test('a panel re-executes the divergent segments and convicts the replica that l
       ['//Alice', '//Bob', '//Charlie', '//Dave', '//Eve', '//Ferdie'].map((uri) => keyring.addFromUri(uri));
     // Spot-checks off: the dispute comes from the disagreement alone, so its course is known.
     await inBlock(api.tx.sudo.sudo(api.tx.reputation.setSpotCheckBase(0)), alice);
-    const honest = await enrolNode(api, dave, '//tessera-e2e-honest', trainer.url, STAKE);
-    const forger = await enrolNode(api, eve, '//tessera-e2e-liar', liar.url, STAKE);
+    const honest = await enrolNode(api, dave, '//tessera-e2e-honest', trainer, STAKE);
+    const forger = await enrolNode(api, eve, '//tessera-e2e-liar', liar, STAKE);
     const validators = [];
     for (const [index, owner] of [alice, bob, charlie].entries()) {
       const seed = `//tessera-e2e-validator-${index}`;
-      validators.push({ owner, node: await enrolNode(api, owner, seed, judge.url, STAKE, ['Validator']) });
+      validators.push({ owner, node: await enrolNode(api, owner, seed, judge, STAKE, ['Validator']) });
     }
 
     const stored = await trainer.put(csvTable());

@@ -43,12 +43,12 @@ test('participants train their shards round by round from the aggregates that va
     const participants = [];
     for (const [index, owner] of [dave, eve, ferdie].entries()) {
       const seed = `//tessera-e2e-participant-${index}`;
-      participants.push(await enrolNode(api, owner, seed, participantTrainers[index].url, STAKE));
+      participants.push(await enrolNode(api, owner, seed, participantTrainers[index], STAKE));
     }
     const validators = [];
     for (const [index, owner] of [alice, bob, charlie].entries()) {
       const seed = `//tessera-e2e-aggregator-${index}`;
-      validators.push(await enrolNode(api, owner, seed, aggregatorTrainers[index].url, STAKE, ['Validator']));
+      validators.push(await enrolNode(api, owner, seed, aggregatorTrainers[index], STAKE, ['Validator']));
     }
     const stored = await trainer.put(csvTable());
     for (const other of [...others, ...aggregatorTrainers]) {

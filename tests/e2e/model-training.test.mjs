@@ -40,7 +40,7 @@ test('an approved training proposal fine-tunes the model and its result becomes 
   const alice = keyring.addFromUri('//Alice'); // the development preset's only approver
   const charlie = keyring.addFromUri('//Charlie');
   const ferdie = keyring.addFromUri('//Ferdie');
-  await enrolNode(api, keyring.addFromUri('//Dave'), '//tessera-e2e-fine-tuner', trainer.url, 2n * UNIT);
+  await enrolNode(api, keyring.addFromUri('//Dave'), '//tessera-e2e-fine-tuner', trainer, 2n * UNIT);
   // A spot-checked result would wait for a panel of validators, and this network has none.
   await disableSpotChecks(api, alice);
   await shortenChallengeWindow(api, alice);

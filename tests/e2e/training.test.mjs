@@ -20,7 +20,7 @@ test('the off-chain worker brings a trainer\'s commitments to the chain, which v
   const owner = keyring.addFromUri('//Dave');
   const requester = keyring.addFromUri('//Ferdie');
   // The node holds the node key and knows where its trainer listens.
-  const trainerNode = await enrolNode(api, owner, NODE_KEY_SEED, trainer.url, 2n * UNIT);
+  const trainerNode = await enrolNode(api, owner, NODE_KEY_SEED, trainer, 2n * UNIT);
 
   const stored = await trainer.put(csvTable());
   const spec = csvJobSpec(stored.cid, { learningRate: 100_000_000, batchSize: 8, steps: 20, checkpointEvery: 10, seed: 3 });

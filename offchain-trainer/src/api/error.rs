@@ -3,7 +3,7 @@
 use crate::{limits::OverLimit, store::StoreError};
 use axum::{
 	extract::rejection::JsonRejection,
-	http::StatusCode,
+	http::{header, StatusCode},
 	response::{IntoResponse, Response},
 	Json,
 };
@@ -23,12 +23,23 @@ pub struct ErrorBody {
 pub struct ApiError {
 	status: StatusCode,
 	body: ErrorBody,
+	/// For a refusal that passes: when to ask again, sent as `Retry-After` (whole seconds).
+	retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
 	/// An error with this status, code and message.
 	pub fn new(status: StatusCode, error: &str, message: impl Into<String>) -> Self {
-		Self { status, body: ErrorBody { error: error.to_owned(), message: message.into() } }
+		Self {
+			status,
+			body: ErrorBody { error: error.to_owned(), message: message.into() },
+			retry_after: None,
+		}
+	}
+
+	/// The same error, telling the client to ask again after `wait` (rounded up to seconds).
+	pub fn retry_after(self, wait: std::time::Duration) -> Self {
+		Self { retry_after: Some(wait), ..self }
 	}
 
 	/// The request is malformed or asks for something impossible.
@@ -54,7 +65,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
 	fn into_response(self) -> Response {
-		(self.status, Json(self.body)).into_response()
+		let mut response = (self.status, Json(self.body)).into_response();
+		if let Some(wait) = self.retry_after {
+			let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+			response.headers_mut().insert(header::RETRY_AFTER, seconds.max(1).into());
+		}
+		response
 	}
 }
 

@@ -8,6 +8,11 @@ fn service() -> (tempfile::TempDir, Router) {
 	service_with(Conduct::Honest)
 }
 
+/// Another service over the store in `dir`.
+fn service_of(dir: &tempfile::TempDir) -> Service {
+	Service::new(ContentStore::open(dir.path()).unwrap(), Conduct::Honest)
+}
+
 fn service_with(conduct: Conduct) -> (tempfile::TempDir, Router) {
 	let dir = tempfile::tempdir().unwrap();
 	let store = ContentStore::open(dir.path()).unwrap();
@@ -76,19 +81,236 @@ async fn health_names_the_api_version() {
 }
 
 #[tokio::test]
-async fn web_pages_may_read_reports_but_not_start_jobs() {
-	let (_dir, router) = service();
+async fn allowed_web_pages_may_read_reports_but_not_start_jobs() {
+	let dir = tempfile::tempdir().unwrap();
+	let access =
+		ControlAccess::default().allowing_origins(&["http://127.0.0.1:8080/".into()]).unwrap();
+	let router =
+		Service::new(ContentStore::open(dir.path()).unwrap(), Conduct::Honest).control(access);
 	let read = Request::get("/v1/health").header("origin", "http://127.0.0.1:8080");
 	let response = router.clone().oneshot(read.body(Body::empty()).unwrap()).await.unwrap();
-	assert_eq!(response.headers()["access-control-allow-origin"], "*");
+	assert_eq!(response.status(), StatusCode::OK);
+	assert_eq!(response.headers()["access-control-allow-origin"], "http://127.0.0.1:8080");
 
 	let preflight = Request::options("/v1/jobs")
 		.header("origin", "http://127.0.0.1:8080")
 		.header("access-control-request-method", "POST")
 		.header("access-control-request-headers", "content-type");
-	let response = router.oneshot(preflight.body(Body::empty()).unwrap()).await.unwrap();
+	let response = router.clone().oneshot(preflight.body(Body::empty()).unwrap()).await.unwrap();
 	let allowed = response.headers().get("access-control-allow-methods");
 	assert!(allowed.is_none_or(|methods| !methods.to_str().unwrap().contains("POST")));
+
+	let elsewhere = Request::get("/v1/health").header("origin", "http://127.0.0.1:9090");
+	let response = router.oneshot(elsewhere.body(Body::empty()).unwrap()).await.unwrap();
+	assert_eq!(response.status(), StatusCode::FORBIDDEN);
+	assert_eq!(error_of(response).await, "origin_not_allowed");
+}
+
+/// The `error` code of an error response.
+async fn error_of(response: Response) -> String {
+	let bytes = response.into_body().collect().await.unwrap().to_bytes();
+	serde_json::from_slice::<ErrorBody>(&bytes).unwrap().error
+}
+
+/// Sends `request` to `router` as if from `client`.
+async fn from_client(router: &Router, client: [u8; 4], request: Request<Body>) -> Response {
+	let mut request = request;
+	let address = std::net::SocketAddr::from((client, 40_000));
+	request.extensions_mut().insert(axum::extract::ConnectInfo(address));
+	router.clone().oneshot(request).await.unwrap()
+}
+
+#[tokio::test]
+async fn the_public_listener_serves_content_and_nothing_else() {
+	let dir = tempfile::tempdir().unwrap();
+	let service = Service::new(ContentStore::open(dir.path()).unwrap(), Conduct::Honest);
+	let (control, public) = (service.clone().router(), service.public(PublicLimits::DEFAULT));
+	let content = b"a committed state".to_vec();
+	put(&control, content.clone()).await;
+	let cid = store::cid_of(&content).to_string();
+	let get = |method: &str, uri: &str| {
+		Request::builder().method(method).uri(uri).body(Body::empty()).unwrap()
+	};
+
+	let response =
+		from_client(&public, [10, 0, 0, 1], get("GET", &format!("/v1/blobs/{cid}"))).await;
+	assert_eq!(response.status(), StatusCode::OK);
+	assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), content);
+	let response =
+		from_client(&public, [10, 0, 0, 1], get("HEAD", &format!("/v1/blobs/{cid}"))).await;
+	assert_eq!(response.status(), StatusCode::OK);
+	assert!(response.into_body().collect().await.unwrap().to_bytes().is_empty());
+	let response = from_client(&public, [10, 0, 0, 1], get("GET", "/v1/blobs/not-a-cid")).await;
+	assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+	let control_routes = [
+		("GET", "/v1/health".to_owned()),
+		("GET", "/v1/hwinfo".to_owned()),
+		("POST", "/v1/jobs".to_owned()),
+		("GET", "/v1/jobs/1".to_owned()),
+		("DELETE", "/v1/jobs/1".to_owned()),
+		("POST", "/v1/verify".to_owned()),
+		("POST", "/v1/aggregate".to_owned()),
+		("PUT", "/v1/blobs".to_owned()),
+		("POST", format!("/v1/blobs/{cid}/fetch")),
+		("POST", "/v1/gc".to_owned()),
+	];
+	for (method, uri) in control_routes {
+		let request = Request::builder()
+			.method(method)
+			.uri(&uri)
+			.header("content-type", "application/json")
+			.body(Body::from("{}"))
+			.unwrap();
+		let response = from_client(&public, [10, 0, 0, 1], request).await;
+		assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {uri}");
+		assert_eq!(error_of(response).await, "not_served", "{method} {uri}");
+	}
+	for method in ["PUT", "POST", "DELETE"] {
+		let response =
+			from_client(&public, [10, 0, 0, 1], get(method, &format!("/v1/blobs/{cid}"))).await;
+		assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{method}");
+	}
+	assert_eq!(service_content(&dir), 1, "nothing was written through the public listener");
+}
+
+/// The blocks in the store at `dir`.
+fn service_content(dir: &tempfile::TempDir) -> usize {
+	std::fs::read_dir(dir.path().join("blocks")).map_or(0, |blocks| blocks.count())
+}
+
+#[tokio::test]
+async fn a_client_asking_the_public_listener_too_often_is_told_when_to_come_back() {
+	let dir = tempfile::tempdir().unwrap();
+	let limits = PublicLimits { burst: 2, per_second: 0.5, ..PublicLimits::DEFAULT };
+	let public =
+		Service::new(ContentStore::open(dir.path()).unwrap(), Conduct::Honest).public(limits);
+	let ask = || Request::get("/v1/blobs/not-a-cid").body(Body::empty()).unwrap();
+	for _ in 0..2 {
+		let response = from_client(&public, [10, 0, 0, 1], ask()).await;
+		assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+	}
+	let response = from_client(&public, [10, 0, 0, 1], ask()).await;
+	assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+	assert_eq!(response.headers()["retry-after"], "2");
+	assert_eq!(error_of(response).await, "rate_limited");
+	// Another client has an allowance of its own.
+	let response = from_client(&public, [10, 0, 0, 2], ask()).await;
+	assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_public_listener_serves_a_bounded_number_of_requests_at_once() {
+	let dir = tempfile::tempdir().unwrap();
+	let limits = PublicLimits { concurrent: 0, ..PublicLimits::DEFAULT };
+	let public =
+		Service::new(ContentStore::open(dir.path()).unwrap(), Conduct::Honest).public(limits);
+	let ask = Request::get("/v1/blobs/not-a-cid").body(Body::empty()).unwrap();
+	let response = from_client(&public, [10, 0, 0, 1], ask).await;
+	assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+	assert_eq!(response.headers()["retry-after"], "1");
+	assert_eq!(error_of(response).await, "busy");
+}
+
+#[tokio::test]
+async fn a_cross_origin_simple_post_cannot_reach_gc() {
+	let dir = tempfile::tempdir().unwrap();
+	let access =
+		ControlAccess::default().allowing_origins(&["http://127.0.0.1:8080".into()]).unwrap();
+	let router =
+		Service::new(ContentStore::open(dir.path()).unwrap(), Conduct::Honest).control(access);
+	let gc = |origin: Option<&str>, content_type: Option<&str>| {
+		let mut request = Request::post("/v1/gc");
+		if let Some(origin) = origin {
+			request = request.header("origin", origin);
+		}
+		if let Some(content_type) = content_type {
+			request = request.header("content-type", content_type);
+		}
+		request.body(Body::from("x=1")).unwrap()
+	};
+	// A page elsewhere: refused for its origin whatever it sends.
+	for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+		let response = router.clone().oneshot(gc(Some("http://evil.example"), content_type));
+		let response = response.await.unwrap();
+		assert_eq!(response.status(), StatusCode::FORBIDDEN);
+		assert_eq!(error_of(response).await, "origin_not_allowed");
+	}
+	// Even an allowed page, or no page, may only POST what a browser must preflight.
+	for origin in [Some("http://127.0.0.1:8080"), None] {
+		for content_type in [
+			None,
+			Some("text/plain"),
+			Some("multipart/form-data; boundary=x"),
+			Some("application/x-www-form-urlencoded"),
+		] {
+			let response = router.clone().oneshot(gc(origin, content_type)).await.unwrap();
+			assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{content_type:?}");
+			assert_eq!(error_of(response).await, "json_required");
+		}
+	}
+	let response = router.oneshot(gc(None, Some("application/json"))).await.unwrap();
+	assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_rebound_host_name_is_refused() {
+	let dir = tempfile::tempdir().unwrap();
+	let access = ControlAccess::default().allowing_hosts(["trainer.internal".to_owned()]);
+	let router =
+		Service::new(ContentStore::open(dir.path()).unwrap(), Conduct::Honest).control(access);
+	let health = |host: &str| Request::get("/v1/health").header("host", host).body(Body::empty());
+	for host in ["evil.example:7070", "evil.example", "localhost.evil.example:7070"] {
+		let response = router.clone().oneshot(health(host).unwrap()).await.unwrap();
+		assert_eq!(response.status(), StatusCode::FORBIDDEN, "{host}");
+		assert_eq!(error_of(response).await, "host_not_allowed");
+	}
+	for host in [
+		"127.0.0.1:7070",
+		"localhost:7070",
+		"LOCALHOST",
+		"[::1]:7070",
+		"10.1.2.3",
+		"trainer.internal:7070",
+	] {
+		let response = router.clone().oneshot(health(host).unwrap()).await.unwrap();
+		assert_eq!(response.status(), StatusCode::OK, "{host}");
+	}
+}
+
+#[tokio::test]
+async fn a_control_api_bound_beyond_loopback_needs_its_token() {
+	let everywhere: std::net::SocketAddr = "0.0.0.0:7070".parse().unwrap();
+	assert!(matches!(
+		ControlAccess::for_listener(everywhere, None),
+		Err(AccessError::NoToken(address)) if address == everywhere
+	));
+	assert!(matches!(
+		ControlAccess::for_listener(everywhere, Some(String::new())),
+		Err(AccessError::BadToken)
+	));
+	assert!(ControlAccess::for_listener("127.0.0.1:7070".parse().unwrap(), None).is_ok());
+	assert!(ControlAccess::for_listener("[::1]:7070".parse().unwrap(), None).is_ok());
+
+	let access = ControlAccess::for_listener(everywhere, Some("s3cret-token".into())).unwrap();
+	let dir = tempfile::tempdir().unwrap();
+	let router =
+		Service::new(ContentStore::open(dir.path()).unwrap(), Conduct::Honest).control(access);
+	let gc = |authorization: Option<&str>| {
+		let mut request = Request::post("/v1/gc").header("content-type", "application/json");
+		if let Some(authorization) = authorization {
+			request = request.header("authorization", authorization);
+		}
+		request.body(Body::empty()).unwrap()
+	};
+	for wrong in [None, Some("Bearer wrong"), Some("Bearer s3cret-toke"), Some("s3cret-token")] {
+		let response = router.clone().oneshot(gc(wrong)).await.unwrap();
+		assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{wrong:?}");
+		assert_eq!(response.headers()["www-authenticate"], "Bearer");
+		assert_eq!(error_of(response).await, "unauthorized");
+	}
+	let response = router.oneshot(gc(Some("Bearer s3cret-token"))).await.unwrap();
+	assert_eq!(response.status(), StatusCode::OK);
 }
 
 #[tokio::test]
@@ -253,7 +475,7 @@ async fn bad_requests_get_a_4xx_with_a_reason_and_change_nothing() {
 
 #[tokio::test]
 async fn blobs_are_stored_served_and_fetched_from_peers_by_cid() {
-	let (_dir, router) = service();
+	let (dir, router) = service();
 	let content = b"a checkpoint".to_vec();
 	let response = call(&router, "PUT", "/v1/blobs", Body::from(content.clone())).await;
 	assert_eq!(response.status(), StatusCode::OK);
@@ -261,10 +483,12 @@ async fn blobs_are_stored_served_and_fetched_from_peers_by_cid() {
 		serde_json::from_slice(&response.into_body().collect().await.unwrap().to_bytes()).unwrap();
 	assert_eq!(stored.cid, store::cid_of(&content).to_string());
 
-	// A second trainer fetches it from the first over HTTP and checks it against the CID.
+	// A second trainer fetches it from the first's public listener over HTTP and checks it
+	// against the CID.
 	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 	let peer = format!("http://{}", listener.local_addr().unwrap());
-	let server = router.clone();
+	let server = service_of(&dir).public(PublicLimits::DEFAULT);
+	let server = server.into_make_service_with_connect_info::<std::net::SocketAddr>();
 	tokio::spawn(async move { axum::serve(listener, server).await });
 	let (_other_dir, other) = service();
 	let fetch = format!("/v1/blobs/{}/fetch", stored.cid);

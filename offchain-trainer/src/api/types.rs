@@ -1,5 +1,8 @@
 //! Request and response bodies of the `/v1` API, as JSON.
 //!
+//! The control API serves every route below, to requests [`super::access`] admits; the public
+//! listener ([`super::public`]) serves `GET` (and `HEAD`) `/v1/blobs/{cid}` only.
+//!
 //! | Method and path              | Request                 | Response                     |
 //! |------------------------------|-------------------------|------------------------------|
 //! | `GET /v1/health`             |                         | [`Health`]                   |
@@ -18,6 +21,9 @@
 //! `over_limit`, naming the bound, for a job or re-execution that would cost more than one of
 //! [`crate::limits`] allows. A fetch from a peer that cannot be reached or does not answer in
 //! time is `502` `peer_unreachable`, with the transport's account in the trainer's log only.
+//! A request the control API does not admit is `403` `host_not_allowed` or
+//! `origin_not_allowed`, `401` `unauthorized` or `415` `json_required`; one the public listener
+//! has no room for is `429` `rate_limited` or `503` `busy`, with `Retry-After`.
 
 use crate::{
 	aggregate::{Privacy, Update},

@@ -50,12 +50,14 @@ export async function genesisStore() {
 
 /**
  * Starts the network: a dev node (with `nodeOptions`, see `startDevNode`) and one trainer per
- * operator, each seeded with the genesis content. Returns `{ node, trainers, stop }`.
+ * operator, each seeded with the genesis content and started with `trainerOptions` (see
+ * `startTrainer`; `allowOrigins` lets a dashboard read the trainers' job reports). Returns
+ * `{ node, trainers, stop }`.
  */
-export async function startDemoNetwork(nodeOptions = {}) {
+export async function startDemoNetwork(nodeOptions = {}, trainerOptions = {}) {
   const seed = await genesisStore();
   const trainers = await Promise.all(
-    OPERATORS.map(({ wrongDigests }) => startTrainer({ seed, wrongDigests })),
+    OPERATORS.map(({ wrongDigests }) => startTrainer({ ...trainerOptions, seed, wrongDigests })),
   );
   const node = await startDevNode(nodeOptions);
   const network = { node, trainers };
@@ -77,7 +79,7 @@ export async function enrolOperators(api, trainers) {
   const enrolled = [];
   for (const [index, operator] of OPERATORS.entries()) {
     const pair = keyring.addFromUri(operator.account);
-    const node = await enrolNode(api, pair, operator.nodeKey, trainers[index].url, operator.stake);
+    const node = await enrolNode(api, pair, operator.nodeKey, trainers[index], operator.stake);
     enrolled.push({ ...operator, pair, node });
   }
   return enrolled;

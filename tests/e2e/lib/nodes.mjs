@@ -28,16 +28,17 @@ export async function registerNode(api, owner, nodeKey, stake, roles = ['Trainer
 
 /**
  * Registers a node (a trainer unless `roles` says otherwise) whose node key (derived from
- * `seed`) is in the dev node's keystore, whose off-chain worker calls the trainer at
- * `trainerUrl`, and which serves its content there for availability checks; returns its
- * node id.
+ * `seed`) is in the dev node's keystore, whose off-chain worker calls the control API of
+ * `trainer` (`trainer.url`, see `startTrainer`), and which publishes the trainer's public
+ * listener (`trainer.publicUrl`) as its endpoint, where its content is fetched from for
+ * availability checks and resumptions; returns its node id.
  */
-export async function enrolNode(api, owner, seed, trainerUrl, stake, roles = ['Trainer']) {
+export async function enrolNode(api, owner, seed, trainer, stake, roles = ['Trainer']) {
   const nodeKey = new Keyring({ type: 'sr25519' }).addFromUri(seed);
   const node = await registerNode(api, owner, nodeKey, stake, roles);
-  await inBlock(api.tx.nodeRegistry.setEndpoint(node, stringToHex(trainerUrl)), owner);
+  await inBlock(api.tx.nodeRegistry.setEndpoint(node, stringToHex(trainer.publicUrl)), owner);
   await api.rpc.author.insertKey('tsra', seed, u8aToHex(nodeKey.publicKey));
   const urlKey = u8aConcat(stringToU8a('tessera/proof-of-compute/trainer-url/'), nodeKey.publicKey);
-  await api.rpc.offchain.localStorageSet('PERSISTENT', u8aToHex(urlKey), stringToHex(trainerUrl));
+  await api.rpc.offchain.localStorageSet('PERSISTENT', u8aToHex(urlKey), stringToHex(trainer.url));
   return node;
 }

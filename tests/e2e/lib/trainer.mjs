@@ -16,14 +16,21 @@ const TRAINER_BINARY = process.env.TESSERA_TRAINER;
 /**
  * Starts a trainer and waits until `/v1/health` answers.
  *
+ * A trainer listens twice: its control API at `url` (what its node's off-chain worker calls
+ * and tests drive) and its public listener at `publicUrl`, which serves content by CID only
+ * (what its node publishes with `nodeRegistry.setEndpoint` and other trainers fetch from).
+ *
  * Options: `store` serves that store (kept afterwards) instead of a fresh one (removed by
- * `stop`); `seed` is a store whose content a fresh store starts with; `port` listens there;
- * `wrongDigests` makes it report wrong weights digests, as a cheating node would. Returns
- * `{ url, port, store, put, stop, kill }`: `put` stores a blob and answers `{ cid, bytes }`;
- * `stop` is idempotent; `kill` ends the trainer with SIGKILL, as a crash would, and keeps
- * the store.
+ * `stop`); `seed` is a store whose content a fresh store starts with; `port` and `publicPort`
+ * listen there; `allowOrigins` are web origins whose pages may read the control API (the
+ * dashboard's); `wrongDigests` makes it report wrong weights digests, as a cheating node
+ * would. Returns `{ url, port, publicUrl, publicPort, store, put, stop, kill }`: `put` stores
+ * a blob and answers `{ cid, bytes }`; `stop` is idempotent; `kill` ends the trainer with
+ * SIGKILL, as a crash would, and keeps the store.
  */
-export async function startTrainer({ store, seed, port, wrongDigests = false, timeoutMs = 30_000 } = {}) {
+export async function startTrainer({
+  store, seed, port, publicPort, allowOrigins = [], wrongDigests = false, timeoutMs = 30_000,
+} = {}) {
   if (!TRAINER_BINARY) {
     throw new Error('TESSERA_TRAINER must name the tessera-trainer binary (scripts/test.sh sets it)');
   }
@@ -33,9 +40,15 @@ export async function startTrainer({ store, seed, port, wrongDigests = false, ti
     await cp(seed, store, { recursive: true });
   }
   port ??= await freePort();
+  publicPort ??= await freePort();
   const url = `http://127.0.0.1:${port}`;
+  const publicUrl = `http://127.0.0.1:${publicPort}`;
   const log = [];
-  const args = ['--store', store, 'serve', '--listen', `127.0.0.1:${port}`, ...(wrongDigests ? ['--wrong-digests'] : [])];
+  const args = [
+    '--store', store, 'serve', '--listen', `127.0.0.1:${port}`, '--public-listen', `127.0.0.1:${publicPort}`,
+    ...allowOrigins.flatMap((origin) => ['--allow-origin', origin]),
+    ...(wrongDigests ? ['--wrong-digests'] : []),
+  ];
   const child = spawn(TRAINER_BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk) => log.push(chunk.toString()));
   child.stderr.on('data', (chunk) => log.push(chunk.toString()));
@@ -64,7 +77,7 @@ export async function startTrainer({ store, seed, port, wrongDigests = false, ti
       const health = await fetch(`${url}/v1/health`);
       if (health.ok) {
         const put = async (body) => (await fetch(`${url}/v1/blobs`, { method: 'PUT', body })).json();
-        return { url, port, store, put, stop, kill };
+        return { url, port, publicUrl, publicPort, store, put, stop, kill };
       }
     } catch {
       // Not listening yet.
