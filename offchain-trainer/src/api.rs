@@ -9,11 +9,13 @@
 //! their bodies.
 
 pub mod access;
+pub mod capacity;
 mod error;
 pub mod public;
 pub mod types;
 
 pub use access::{AccessError, ControlAccess};
+pub use capacity::{Bounds, PoolSize};
 pub use error::{ApiError, ErrorBody};
 pub use public::PublicLimits;
 
@@ -32,9 +34,13 @@ use axum::{
 	routing::{get, post, put},
 	Json, Router,
 };
+use capacity::Capacity;
 use std::{
 	collections::HashMap,
-	sync::{Arc, Mutex},
+	sync::{
+		atomic::{AtomicBool, AtomicU64, Ordering},
+		Arc, Mutex,
+	},
 };
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use types::*;
@@ -56,6 +62,9 @@ pub enum Conduct {
 
 /// Re-executions kept, finished or not; the oldest finished one goes first.
 pub const MAX_VERIFICATIONS: usize = 64;
+/// Runs kept in the job table, finished or not; the oldest finished one goes first. Runs
+/// not finished are at most the jobs pool's running and waiting ones.
+pub const MAX_RUNS: usize = 256;
 /// How long `POST /v1/verify` waits for a re-execution before answering that it runs.
 const VERIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -65,8 +74,11 @@ pub struct Service {
 	store: ContentStore,
 	conduct: Conduct,
 	jobs: Arc<Mutex<HashMap<JobKey, Run>>>,
+	/// The id the next run gets.
+	next_run: Arc<AtomicU64>,
 	verifications: Arc<Mutex<Verifications>>,
 	verify_wait: std::time::Duration,
+	capacity: Capacity,
 }
 
 /// A job in the trainer's table: the chain's job id and, for a federated job, the round and
@@ -80,9 +92,12 @@ struct Run {
 	spec: TrainingSpec,
 	/// Where it is.
 	status: JobStatus,
-	/// How many runs started before it (the table never drops one): of a round trained
-	/// again from another start, the later run is the one `GET /v1/jobs/{job}` reports.
-	started: usize,
+	/// The run's id, larger for every later run: of a round trained again from another
+	/// start, the later run is the one `GET /v1/jobs/{job}` reports. A run cancelled and
+	/// asked for again is another run, which the first one's thread never updates.
+	id: u64,
+	/// Set to stop the run before its next step.
+	cancelled: Arc<AtomicBool>,
 }
 
 fn job_key(job: u64, spec: &TrainingSpec) -> JobKey {
@@ -127,9 +142,16 @@ impl Service {
 			store,
 			conduct,
 			jobs: Arc::default(),
+			next_run: Arc::default(),
 			verifications: Arc::default(),
 			verify_wait: VERIFY_WAIT,
+			capacity: Capacity::new(Bounds::DEFAULT),
 		}
+	}
+
+	/// The same service with pools of these sizes.
+	pub fn with_bounds(self, bounds: Bounds) -> Self {
+		Self { capacity: Capacity::new(bounds), ..self }
 	}
 
 	/// The same service answering `202` to every re-execution it has not finished yet, however
@@ -156,7 +178,7 @@ impl Service {
 			.route("/v1/health", get(health))
 			.route("/v1/hwinfo", get(hwinfo))
 			.route("/v1/jobs", post(start_job))
-			.route("/v1/jobs/{job}", get(job_status))
+			.route("/v1/jobs/{job}", get(job_status).delete(cancel_job))
 			.route("/v1/verify", post(verify))
 			.route("/v1/aggregate", post(aggregate))
 			.route("/v1/blobs/{cid}", get(get_blob))
@@ -176,8 +198,10 @@ impl Service {
 		json.merge(blobs).layer(reads).layer(guard).with_state(self)
 	}
 
-	fn update(&self, key: &JobKey, change: impl FnOnce(&mut JobStatus)) {
-		if let Some(run) = self.jobs.lock().unwrap_or_else(|e| e.into_inner()).get_mut(key) {
+	/// Changes the status of run `id` of `key`, if it is still in the table.
+	fn update(&self, key: &JobKey, id: u64, change: impl FnOnce(&mut JobStatus)) {
+		let mut jobs = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+		if let Some(run) = jobs.get_mut(key).filter(|run| run.id == id) {
 			change(&mut run.status);
 		}
 	}
@@ -251,6 +275,7 @@ impl From<TrainError> for ApiError {
 			TrainError::Diverged(_) => {
 				Self::new(StatusCode::UNPROCESSABLE_ENTITY, "diverged", message)
 			}
+			TrainError::Cancelled(_) => Self::new(StatusCode::CONFLICT, "cancelled", message),
 			TrainError::Store(error) => error.into(),
 			TrainError::Record(_) => Self::internal(message),
 		}
@@ -322,24 +347,20 @@ async fn start_job(
 ) -> Result<(StatusCode, Json<JobStatus>), ApiError> {
 	let Json(JobRequest { job, spec }) = payload?;
 	let key = job_key(job, &spec);
-	{
-		let jobs = service.jobs.lock().unwrap_or_else(|e| e.into_inner());
-		if let Some(known) = jobs.get(&key) {
-			return if known.spec == spec {
-				Ok((StatusCode::OK, Json(known.status.clone())))
-			} else {
-				Err(ApiError::new(
-					StatusCode::CONFLICT,
-					"job_conflict",
-					format!("job {job} is already known with another spec"),
-				))
-			};
-		}
+	if let Some(known) = known_run(&service, &key, &spec)? {
+		return Ok((StatusCode::OK, Json(known)));
 	}
-	// Everything that can be refused is checked before the job is accepted.
+	// A place in the queue first: a full queue refuses before anything is loaded.
+	let ticket = service.capacity.jobs.admit()?;
+	// Everything that can be refused is checked before the job is accepted. The data is
+	// loaded again when the run's turn comes, so that waiting jobs hold none.
 	let (store, checked) = (service.store.clone(), spec.clone());
-	let dataset = blocking(move || training_data(&checked, &store)).await?;
-	session(spec.clone(), &dataset, &service.store)?;
+	blocking(move || {
+		let dataset = training_data(&checked, &store)?;
+		session(checked, &dataset, &store)?;
+		Ok(())
+	})
+	.await?;
 	let status = JobStatus {
 		job,
 		state: JobState::Running,
@@ -349,50 +370,114 @@ async fn start_job(
 		error: None,
 		compute_seconds: None,
 	};
+	let id = service.next_run.fetch_add(1, Ordering::Relaxed);
+	let cancelled = Arc::new(AtomicBool::new(false));
 	{
 		let mut jobs = service.jobs.lock().unwrap_or_else(|e| e.into_inner());
 		if let Some(known) = jobs.get(&key) {
 			return Ok((StatusCode::OK, Json(known.status.clone())));
 		}
-		let started = jobs.len();
-		jobs.insert(key.clone(), Run { spec: spec.clone(), status: status.clone(), started });
+		make_room(&mut jobs);
+		let run =
+			Run { spec: spec.clone(), status: status.clone(), id, cancelled: cancelled.clone() };
+		jobs.insert(key.clone(), run);
 	}
-	tokio::task::spawn_blocking(move || {
-		let started = std::time::Instant::now();
-		let outcome = train_job(&service, &key, &spec, &dataset);
-		service.update(&key, |status| match outcome {
-			Ok(()) => {
-				status.state = JobState::Done;
-				status.compute_seconds = Some(started.elapsed().as_secs().max(1));
-			}
-			Err(error) => {
-				status.state = JobState::Failed;
-				status.error = Some(error.to_string());
-			}
+	tokio::spawn(async move {
+		let turn = ticket.turn().await;
+		let worker = tokio::task::spawn_blocking(move || {
+			let _turn = turn;
+			let started = std::time::Instant::now();
+			let outcome = train_job(&service, &key, id, &spec, &cancelled);
+			service.update(&key, id, |status| match outcome {
+				Ok(()) => {
+					status.state = JobState::Done;
+					status.compute_seconds = Some(started.elapsed().as_secs().max(1));
+				}
+				Err(error) => {
+					status.state = JobState::Failed;
+					status.error = Some(error);
+				}
+			});
 		});
+		let _ = worker.await;
 	});
 	Ok((StatusCode::ACCEPTED, Json(status)))
+}
+
+/// The status of the run `key` names, if there is one for `spec`; a conflict if there is one
+/// for another spec.
+fn known_run(
+	service: &Service,
+	key: &JobKey,
+	spec: &TrainingSpec,
+) -> Result<Option<JobStatus>, ApiError> {
+	let jobs = service.jobs.lock().unwrap_or_else(|e| e.into_inner());
+	match jobs.get(key) {
+		None => Ok(None),
+		Some(known) if known.spec == *spec => Ok(Some(known.status.clone())),
+		Some(_) => Err(ApiError::new(
+			StatusCode::CONFLICT,
+			"job_conflict",
+			format!("job {} is already known with another spec", key.0),
+		)),
+	}
+}
+
+/// Drops the oldest finished run while the table holds [`MAX_RUNS`].
+fn make_room(jobs: &mut HashMap<JobKey, Run>) {
+	while jobs.len() >= MAX_RUNS {
+		let oldest = jobs
+			.iter()
+			.filter(|(_, run)| run.status.state != JobState::Running)
+			.min_by_key(|(_, run)| run.id)
+			.map(|(key, _)| key.clone());
+		match oldest {
+			Some(key) => jobs.remove(&key),
+			None => return,
+		};
+	}
 }
 
 fn train_job(
 	service: &Service,
 	key: &JobKey,
+	id: u64,
+	spec: &TrainingSpec,
+	cancelled: &AtomicBool,
+) -> Result<(), String> {
+	let step = spec.resume.as_ref().map_or(0, |resume| resume.step);
+	if cancelled.load(Ordering::Relaxed) {
+		return Err(TrainError::Cancelled(step.saturating_add(1)).to_string());
+	}
+	// Checked when the job was accepted, but the store may have changed since.
+	let dataset =
+		training_data(spec, &service.store).map_err(|error| error.message().to_owned())?;
+	train_on(service, key, id, spec, &dataset, cancelled).map_err(|error| error.to_string())
+}
+
+fn train_on(
+	service: &Service,
+	key: &JobKey,
+	id: u64,
 	spec: &TrainingSpec,
 	dataset: &Dataset,
+	cancelled: &AtomicBool,
 ) -> Result<(), TrainError> {
 	let hyper = spec.hyper_parameters.clone();
 	let mut session = session(spec.clone(), dataset, &service.store)?;
 	while session.step() < hyper.steps {
 		let checkpoint = session.next_checkpoint();
-		let mut commitments = session.run_until(checkpoint, |report| {
-			service.update(key, |status| status.step = report.step)
-		})?;
+		let mut commitments = session.run_until_cancelled(
+			checkpoint,
+			|report| service.update(key, id, |status| status.step = report.step),
+			cancelled,
+		)?;
 		if service.conduct == Conduct::WrongDigests {
 			for commitment in &mut commitments {
 				commitment.weights_digest.0.iter_mut().for_each(|byte| *byte = !*byte);
 			}
 		}
-		service.update(key, |status| status.commitments.extend(commitments));
+		service.update(key, id, |status| status.commitments.extend(commitments));
 	}
 	Ok(())
 }
@@ -421,9 +506,33 @@ async fn job_status(State(service): State<Service>, Path(job): Path<u64>) -> Rep
 	// again from another start.
 	jobs.iter()
 		.filter(|((id, _), _)| *id == job)
-		.max_by_key(|((_, round), run)| (round.as_ref().map(|(round, _)| *round), run.started))
+		.max_by_key(|((_, round), run)| (round.as_ref().map(|(round, _)| *round), run.id))
 		.map(|(_, run)| Json(run.status.clone()))
 		.ok_or_else(|| ApiError::not_found("unknown_job", format!("no job {job} on this trainer")))
+}
+
+/// Cancels every run of job `job` still training (each stops before its next step) and
+/// drops every finished one: whatever it reported is gone, and a request for the job later
+/// trains it anew.
+async fn cancel_job(State(service): State<Service>, Path(job): Path<u64>) -> Reply<Cancelled> {
+	let mut jobs = service.jobs.lock().unwrap_or_else(|e| e.into_inner());
+	let (mut cancelled, mut evicted) = (0, 0);
+	jobs.retain(|(id, _), run| {
+		if *id != job {
+			return true;
+		}
+		if run.status.state == JobState::Running {
+			run.cancelled.store(true, Ordering::Relaxed);
+			cancelled += 1;
+		} else {
+			evicted += 1;
+		}
+		false
+	});
+	if cancelled + evicted == 0 {
+		return Err(ApiError::not_found("unknown_job", format!("no job {job} on this trainer")));
+	}
+	Ok(Json(Cancelled { job, cancelled, evicted }))
 }
 
 /// Re-executes a segment in the background, once per request: the answer is `200` with the
@@ -446,6 +555,8 @@ async fn verify(
 	let key =
 		serde_json::to_string(&request).map_err(|error| ApiError::internal(error.to_string()))?;
 	if service.verification(&key).is_none() {
+		// A place among the duties first: a full queue refuses before anything is loaded.
+		let ticket = service.capacity.duties.admit()?;
 		let checked = request.clone();
 		let store = service.store.clone();
 		let dataset = blocking(move || {
@@ -461,17 +572,24 @@ async fn verify(
 				StatusCode::SERVICE_UNAVAILABLE,
 				"busy",
 				format!("{MAX_VERIFICATIONS} re-executions are running; ask again later"),
-			));
+			)
+			.retry_after(std::time::Duration::from_secs(5)));
 		}
 		let (worker, key) = (service.clone(), key.clone());
-		tokio::task::spawn_blocking(move || {
-			let result = reexecution(&request, &dataset, &worker.store)
-				.and_then(|mut session| session.run_until(request.to_step, |_| {}))
-				.map_err(|error| error.to_string());
-			let mut verifications = worker.verifications.lock().unwrap_or_else(|e| e.into_inner());
-			if let Some(slot) = verifications.results.get_mut(&key) {
-				*slot = Some(result);
-			}
+		tokio::spawn(async move {
+			let turn = ticket.turn().await;
+			let reexecuting = tokio::task::spawn_blocking(move || {
+				let _turn = turn;
+				let result = reexecution(&request, &dataset, &worker.store)
+					.and_then(|mut session| session.run_until(request.to_step, |_| {}))
+					.map_err(|error| error.to_string());
+				let mut verifications =
+					worker.verifications.lock().unwrap_or_else(|e| e.into_inner());
+				if let Some(slot) = verifications.results.get_mut(&key) {
+					*slot = Some(result);
+				}
+			});
+			let _ = reexecuting.await;
 		});
 	}
 	let waiting_since = std::time::Instant::now();
@@ -520,7 +638,10 @@ async fn aggregate(
 	payload: Result<Json<AggregateRequest>, JsonRejection>,
 ) -> Reply<Aggregate> {
 	let Json(request) = payload?;
+	// Dropped if the caller goes away while it waits, which gives its place up.
+	let turn = service.capacity.duties.admit()?.turn().await;
 	blocking(move || {
+		let _turn = turn;
 		let dataset = load_dataset(&request.dataset, &request.architecture, &service.store)?;
 		let shape = RoundShape {
 			architecture: &request.architecture,
@@ -562,7 +683,9 @@ async fn fetch_blob(
 ) -> Reply<Stored> {
 	let Json(FetchRequest { peer }) = payload?;
 	let cid = store::parse_cid(&cid)?;
+	let turn = service.capacity.fetches.admit()?.turn().await;
 	blocking(move || {
+		let _turn = turn;
 		let content = service.store.fetch(&peer, &cid, MAX_BLOB_BYTES as u64)?;
 		Ok(Json(Stored { cid: cid.to_string(), bytes: content.len() as u64 }))
 	})

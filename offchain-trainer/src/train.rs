@@ -29,6 +29,7 @@ use rand_chacha::{
 	ChaCha8Rng,
 };
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 use tessera_primitives::digest::{delta_root, loss_digest, parameters_digest, H256};
 
 /// How to train.
@@ -89,6 +90,9 @@ pub enum TrainError {
 	/// The loss became NaN or infinite: the learning rate is too high for this model.
 	#[error("the loss diverged at step {0}")]
 	Diverged(u64),
+	/// The run was cancelled before step `{0}`.
+	#[error("cancelled before step {0}")]
+	Cancelled(u64),
 }
 
 /// What a trainer commits to at a checkpoint.
@@ -249,13 +253,27 @@ impl<'a> Session<'a> {
 	pub fn run_until(
 		&mut self,
 		until: u64,
+		progress: impl FnMut(StepReport),
+	) -> Result<Vec<Commitment>, TrainError> {
+		self.run_until_cancelled(until, progress, &AtomicBool::new(false))
+	}
+
+	/// [`Self::run_until`], stopping with [`TrainError::Cancelled`] before the next step once
+	/// `cancelled` is set.
+	pub fn run_until_cancelled(
+		&mut self,
+		until: u64,
 		mut progress: impl FnMut(StepReport),
+		cancelled: &AtomicBool,
 	) -> Result<Vec<Commitment>, TrainError> {
 		let until = until.min(self.hyper.steps);
 		let mut commitments = Vec::new();
 		let mut losses = Vec::new();
 		let mut segment_start = self.weights();
 		while self.step < until {
+			if cancelled.load(Ordering::Relaxed) {
+				return Err(TrainError::Cancelled(self.step.saturating_add(1)));
+			}
 			let (loss, grads) = self.train_step()?;
 			losses.push(loss);
 			progress(StepReport { step: self.step, loss });

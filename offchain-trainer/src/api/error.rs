@@ -57,6 +57,11 @@ impl ApiError {
 		Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message)
 	}
 
+	/// What went wrong, for people.
+	pub fn message(&self) -> &str {
+		&self.body.message
+	}
+
 	/// The response status.
 	pub fn status(&self) -> StatusCode {
 		self.status

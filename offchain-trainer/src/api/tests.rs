@@ -1094,3 +1094,136 @@ async fn a_step_whose_activations_exceed_the_bound_is_refused() {
 	wide["architecture"] = json!({ "kind": "cnn", "channels": [32768, 1] });
 	refused_over(&router, "/v1/jobs", wide, "MAX_ACTIVATIONS").await;
 }
+
+/// A service whose pools have these sizes, answering re-executions at once.
+fn bounded_service(bounds: Bounds) -> (tempfile::TempDir, Router) {
+	let dir = tempfile::tempdir().unwrap();
+	let service = Service::new(ContentStore::open(dir.path()).unwrap(), Conduct::Honest)
+		.with_bounds(bounds)
+		.answering_at_once();
+	(dir, service.router())
+}
+
+/// A job that trains until it is cancelled (a million steps of a small MLP).
+fn endless_job(id: u64) -> Value {
+	with_hyper(job(id, 1_000_000), json!({ "checkpoint_every": 100_000 }))
+}
+
+/// Cancels job `id`; what `DELETE` answered.
+async fn cancel(router: &Router, id: u64) -> (StatusCode, Value) {
+	json_call(router, "DELETE", &format!("/v1/jobs/{id}"), Value::Null).await
+}
+
+#[tokio::test]
+async fn a_full_job_queue_answers_503_with_retry_after_before_loading_anything() {
+	let one_and_one = PoolSize { running: 1, waiting: 1 };
+	let (_dir, router) = bounded_service(Bounds { jobs: one_and_one, ..Bounds::DEFAULT });
+	for id in [1, 2] {
+		let (status, _) = json_call(&router, "POST", "/v1/jobs", endless_job(id)).await;
+		assert_eq!(status, StatusCode::ACCEPTED);
+	}
+	// Its dataset is missing, but the queue is full before that is looked at.
+	let mut third = endless_job(3);
+	third["dataset"] = json!({ "cid": store::cid_of(b"nobody has this").to_string() });
+	let response = call(&router, "POST", "/v1/jobs", Body::from(third.to_string())).await;
+	assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+	assert_eq!(response.headers()["retry-after"], "30");
+	assert_eq!(error_of(response).await, "queue_full");
+	// A job already in the table is still answered.
+	let (status, body) = json_call(&router, "POST", "/v1/jobs", endless_job(2)).await;
+	assert_eq!((status, body["state"].clone()), (StatusCode::OK, json!("running")));
+	for id in [1, 2] {
+		assert_eq!(cancel(&router, id).await.0, StatusCode::OK);
+	}
+}
+
+#[tokio::test]
+async fn a_flood_of_jobs_cannot_starve_a_panels_reexecution() {
+	let jobs = PoolSize { running: 1, waiting: 3 };
+	let (_dir, router) = bounded_service(Bounds { jobs, ..Bounds::DEFAULT });
+	for id in 1..=4 {
+		let (status, _) = json_call(&router, "POST", "/v1/jobs", endless_job(id)).await;
+		assert_eq!(status, StatusCode::ACCEPTED);
+	}
+	let (status, _) = json_call(&router, "POST", "/v1/jobs", endless_job(5)).await;
+	assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+
+	// Every job slot is taken and the queue is full, and the panel's segment still runs.
+	let started = std::time::Instant::now();
+	let (status, body) = verified(&router, segment_of(job(9, 20), 0, 10)).await;
+	assert_eq!(status, StatusCode::OK, "{body}");
+	assert_eq!(body["commitments"].as_array().unwrap().len(), 1);
+	assert!(started.elapsed() < std::time::Duration::from_secs(10));
+	for id in 1..=4 {
+		assert_eq!(cancel(&router, id).await.0, StatusCode::OK);
+	}
+}
+
+#[tokio::test]
+async fn a_running_job_is_cancelled_and_a_finished_one_evicted() {
+	let one = PoolSize { running: 1, waiting: 0 };
+	let (_dir, router) = bounded_service(Bounds { jobs: one, ..Bounds::DEFAULT });
+	let (status, _) = json_call(&router, "POST", "/v1/jobs", endless_job(1)).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let (status, _) = json_call(&router, "POST", "/v1/jobs", job(2, 20)).await;
+	assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "the one slot is taken");
+
+	let (status, body) = cancel(&router, 1).await;
+	assert_eq!((status, body), (StatusCode::OK, json!({ "job": 1, "cancelled": 1, "evicted": 0 })));
+	let (status, body) = json_call(&router, "GET", "/v1/jobs/1", Value::Null).await;
+	assert_eq!((status, body["error"].clone()), (StatusCode::NOT_FOUND, json!("unknown_job")));
+
+	// The cancelled run stops before its next step and gives its slot to the next job.
+	let waiting_since = std::time::Instant::now();
+	loop {
+		let (status, _) = json_call(&router, "POST", "/v1/jobs", job(2, 20)).await;
+		if status == StatusCode::ACCEPTED {
+			break;
+		}
+		assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+		assert!(
+			waiting_since.elapsed() < std::time::Duration::from_secs(5),
+			"the slot stays taken"
+		);
+		tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+	}
+	assert_eq!(finished(&router, 2).await["state"], "done");
+	let (status, body) = cancel(&router, 2).await;
+	assert_eq!((status, body), (StatusCode::OK, json!({ "job": 2, "cancelled": 0, "evicted": 1 })));
+	let (status, _) = json_call(&router, "GET", "/v1/jobs/2", Value::Null).await;
+	assert_eq!(status, StatusCode::NOT_FOUND);
+	let (status, body) = cancel(&router, 2).await;
+	assert_eq!((status, body["error"].clone()), (StatusCode::NOT_FOUND, json!("unknown_job")));
+
+	// Asked for again, the job trains anew.
+	let (status, _) = json_call(&router, "POST", "/v1/jobs", job(2, 20)).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	assert_eq!(finished(&router, 2).await["state"], "done");
+}
+
+#[tokio::test]
+async fn full_duty_and_fetch_queues_refuse_with_retry_after() {
+	let none = PoolSize { running: 0, waiting: 0 };
+	let (_dir, router) = bounded_service(Bounds { duties: none, fetches: none, ..Bounds::DEFAULT });
+	let refusals = [
+		("/v1/verify".to_owned(), segment_of(job(9, 20), 0, 10)),
+		(
+			"/v1/aggregate".to_owned(),
+			json!({
+				"architecture": { "kind": "mlp", "hidden": [16] },
+				"dataset": { "builtin": "digits" },
+				"updates": [{ "state_cid": store::cid_of(b"an update").to_string(), "samples": 1 }]
+			}),
+		),
+		(
+			format!("/v1/blobs/{}/fetch", store::cid_of(b"wanted")),
+			json!({ "peer": "http://127.0.0.1:9" }),
+		),
+	];
+	for (uri, request) in refusals {
+		let response = call(&router, "POST", &uri, Body::from(request.to_string())).await;
+		assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{uri}");
+		assert_eq!(response.headers()["retry-after"], "5", "{uri}");
+		assert_eq!(error_of(response).await, "queue_full", "{uri}");
+	}
+}

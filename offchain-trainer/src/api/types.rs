@@ -9,6 +9,7 @@
 //! | `GET /v1/hwinfo`             |                         | [`Hardware`]                 |
 //! | `POST /v1/jobs`              | [`JobRequest`]          | `202` [`JobStatus`] (new), `200` (known), `409` (same id, other job) |
 //! | `GET /v1/jobs/{id}`          |                         | [`JobStatus`] (of a federated job: its latest round) |
+//! | `DELETE /v1/jobs/{id}`       |                         | [`Cancelled`]: runs stopped and reports dropped |
 //! | `POST /v1/verify`            | [`VerifyRequest`]       | [`Commitments`] (`202`: none yet) |
 //! | `POST /v1/aggregate`         | [`AggregateRequest`]    | [`Aggregate`]                |
 //! | `PUT /v1/blobs`              | raw bytes               | [`Stored`]                   |
@@ -145,6 +146,17 @@ pub struct JobStatus {
 	pub error: Option<String>,
 	/// Wall-clock seconds the training took, once done: what the chain pays for.
 	pub compute_seconds: Option<u64>,
+}
+
+/// What `DELETE /v1/jobs/{id}` did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cancelled {
+	/// The job.
+	pub job: u64,
+	/// Runs stopped (each before its next step; a run waiting for its turn never starts).
+	pub cancelled: usize,
+	/// Finished runs whose reports were dropped.
+	pub evicted: usize,
 }
 
 /// Re-execute a segment.
