@@ -170,6 +170,10 @@ pub trait ConsentInspect {
 pub trait DidControl<AccountId> {
 	/// Whether `account` controls the live (not revoked) DID `did`.
 	fn is_controller(did: &DidId, account: &AccountId) -> bool;
+	/// Creates a live DID that `account` controls and pays the deposit of, for benchmarks
+	/// of calls that act for a DID.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn controlled_by(account: &AccountId) -> DidId;
 }
 
 /// Turns an approved request into a proof-of-compute job.

@@ -16,7 +16,7 @@ use crate::{
 	ModelApproversConfig, ModelRegistryConfig, ParachainInfoConfig, PolkadotXcmConfig,
 	RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig, EXISTENTIAL_DEPOSIT, UNIT,
 };
-use pallet_model_registry::types::Owner;
+use pallet_model_registry::types::{Owner, TrainingPolicy};
 use tessera_primitives::{did::DidId, trainer_api::cid_from_string};
 
 /// The para id Tessera registers under on its local relay chain.
@@ -93,6 +93,8 @@ fn tessera_genesis(
 				cid_bytes(first_model::METADATA_CID),
 				cid_bytes(first_model::WEIGHTS_CID),
 				first_model::WEIGHTS_DIGEST.into(),
+				// The network's shared model: anyone may propose to train it further.
+				TrainingPolicy::Anyone,
 			)],
 			// Fisher's iris measurements, as published by the UCI repository.
 			datasets: vec![(
@@ -201,6 +203,8 @@ mod tests {
 				assert_eq!(model.owner, Owner::Account(Sr25519Keyring::Alice.to_account_id()));
 				assert_eq!(&model.name[..], first_model::NAME.as_bytes());
 				assert_eq!(model.metadata, cid(first_model::METADATA_CID));
+				assert_eq!(model.training, TrainingPolicy::Anyone);
+				assert_eq!(pallet_model_registry::ApprovalThreshold::<Runtime>::get(), 1);
 				let root = pallet_model_registry::Versions::<Runtime>::get(0, model.current)
 					.expect("the root version");
 				assert_eq!(root.weights, cid(first_model::WEIGHTS_CID));

@@ -1,11 +1,13 @@
-// A model is registered with its root version, a dataset is proposed and approved by the
-// dev chain's approver, and ModelApi reads both back.
+// A model is registered with its root version, a dataset is proposed by a controller of its
+// owner DID and approved by the dev chain's approver, and ModelApi reads both back; nobody
+// proposes a dataset in the name of a DID they do not control.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
 import { startDevNode } from './lib/dev-node.mjs';
+import { createDid } from './lib/dids.mjs';
 import { inBlock } from './lib/extrinsics.mjs';
 
 let node;
@@ -43,7 +45,11 @@ test('a model and an approved dataset are registered and ModelApi shows them', a
   assert.ok(versions[0][1].status.isActive);
   assert.deepEqual((await api.call.modelApi.lineage(model, 0)).map((v) => v.toNumber()), [0]);
 
-  const owner = u8aToHex(new Uint8Array(32).fill(4));
+  const owner = await createDid(api, charlie, keyring.addFromUri('//tessera-e2e-dataset-owner'));
+  await assert.rejects(
+    inBlock(api.tx.modelRegistry.proposeDataset('bafy-digits', 4, 'CC0-1.0', owner), alice),
+    /modelRegistry\.NotOwner/,
+  );
   const { events: proposed } = await inBlock(
     api.tx.modelRegistry.proposeDataset('bafy-digits', 4, 'CC0-1.0', owner),
     charlie,

@@ -1,5 +1,5 @@
-// A model learns on chain: a training proposal on a registered model is approved, becomes a
-// proof-of-compute job that the node's trainer fine-tunes from the model's current weights,
+// A model learns on chain: its owner lets anyone propose training it, a training proposal by
+// someone else is approved, becomes a proof-of-compute job that the node's trainer fine-tunes from the model's current weights,
 // and when the job is finalized the model registry makes the result its current version.
 
 import { test } from 'node:test';
@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
 import { disableSpotChecks, shortenChallengeWindow } from './lib/demo-network.mjs';
+import { createDid } from './lib/dids.mjs';
 import { inBlock, waitForEvent } from './lib/extrinsics.mjs';
 import { enrolNode } from './lib/nodes.mjs';
 import { cidBytes, csvTable, devNodeWithTrainer } from './lib/trainer.mjs';
@@ -55,14 +56,17 @@ test('an approved training proposal fine-tunes the model and its result becomes 
   );
   const model = registered.find(({ event }) => api.events.modelRegistry.ModelRegistered.is(event)).event.data.model.toNumber();
 
+  const dataOwner = await createDid(api, charlie, keyring.addFromUri('//tessera-e2e-csv-owner'));
   const { events: proposedData } = await inBlock(
-    api.tx.modelRegistry.proposeDataset(u8aToHex(cidBytes(data.cid)), 1, 'CC0-1.0', u8aToHex(new Uint8Array(32).fill(4))),
+    api.tx.modelRegistry.proposeDataset(u8aToHex(cidBytes(data.cid)), 1, 'CC0-1.0', dataOwner),
     charlie,
   );
   const dataProposal = proposedData.find(({ event }) => api.events.modelRegistry.Proposed.is(event)).event.data.proposal;
   const { events: approvedData } = await inBlock(api.tx.modelRegistry.approve(dataProposal), alice);
   const datasetId = approvedData.find(({ event }) => api.events.modelRegistry.DatasetApproved.is(event)).event.data.dataset;
 
+  // Only Charlie may propose training its model until it lets anyone.
+  await inBlock(api.tx.modelRegistry.setTrainingPolicy(model, 'Anyone'), charlie);
   const { events: proposed } = await inBlock(
     api.tx.modelRegistry.proposeTraining(
       model, root.weights_digest, { Mlp: { hidden: [8] } }, datasetId,

@@ -41,16 +41,26 @@ fn longest_cid<T: Config>(fill: u8) -> CidOf<T> {
 /// its creator.
 fn created<T: Config>(index: u32) -> (DidId, sr25519::Public, T::AccountId) {
 	let creator = funded::<T>("creator", index);
+	let (did, key) = create_for::<T>(&creator, Some(longest_cid::<T>(1)));
+	(did, key, creator)
+}
+
+/// A DID with a fresh key, created by `creator`, which pays its deposit; returns the DID and
+/// its key.
+pub(crate) fn create_for<T: Config>(
+	creator: &T::AccountId,
+	metadata: Option<CidOf<T>>,
+) -> (DidId, sr25519::Public) {
 	let key = new_key();
 	Pallet::<T>::do_create(
 		creator.clone(),
 		AuthKey::Sr25519(key),
-		sign(&key, &creation_message(&creator)),
+		sign(&key, &creation_message(creator)),
 		Some(EncryptionKey([7; 32])),
-		Some(longest_cid::<T>(1)),
+		metadata,
 	)
 	.expect("creation succeeds");
-	(AuthKey::Sr25519(key).did(), key, creator)
+	(AuthKey::Sr25519(key).did(), key)
 }
 
 /// Adds controllers to `did` until one place is left.

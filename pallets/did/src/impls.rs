@@ -490,4 +490,9 @@ impl<T: Config> DidControl<T::AccountId> for Pallet<T> {
 			document.revoked.is_none() && document.controllers.contains(account)
 		})
 	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn controlled_by(account: &T::AccountId) -> DidId {
+		crate::benchmarking::create_for::<T>(account, None).0
+	}
 }

@@ -4,7 +4,7 @@
 use super::*;
 use crate::types::{Voters, MAX_NAME_LEN};
 use alloc::vec;
-use frame_support::traits::{fungible::Mutate, Get, SortedMembers};
+use frame_support::traits::{fungible::Mutate, EnsureOrigin, SortedMembers};
 use frame_system::RawOrigin;
 use polkadot_sdk::sp_runtime::{traits::Bounded, Perbill};
 use polkadot_sdk::{frame_benchmarking::v2::*, sp_core::H256};
@@ -51,7 +51,7 @@ fn hyper_parameters() -> HyperParameters {
 
 /// The approvers that vote in the benchmarks: enough to meet the threshold.
 fn approvers<T: Config>() -> alloc::vec::Vec<T::AccountId> {
-	(0..T::ApprovalThreshold::get())
+	(0..ApprovalThreshold::<T>::get())
 		.map(|index| {
 			let approver: T::AccountId = account("approver", index, 0);
 			if !T::Approvers::contains(&approver) {
@@ -62,13 +62,15 @@ fn approvers<T: Config>() -> alloc::vec::Vec<T::AccountId> {
 		.collect()
 }
 
-/// A model with the longest fields, registered by a funded owner; returns both.
+/// A model with the longest fields, owned by a DID that a funded account controls (the
+/// owner check reads the DID); returns the model and the account.
 fn model<T: Config>() -> (ModelId, T::AccountId) {
 	let owner = funded::<T>("owner", 0);
+	let did = T::Dids::controlled_by(&owner);
 	let id = NextModelId::<T>::get();
 	Pallet::<T>::do_register_model(
 		owner.clone(),
-		None,
+		Some(did),
 		longest_name(),
 		longest_name(),
 		longest_cid(1),
@@ -91,9 +93,10 @@ fn dataset<T: Config>() -> DatasetId {
 
 /// A training proposal on `model` whose job `job` is running, as approval leaves it.
 fn training<T: Config>(model: ModelId, job: tessera_primitives::JobId) -> ProposalId {
-	let requester = funded::<T>("requester", 0);
+	let requester = funded::<T>("owner", 0);
 	let dataset = dataset::<T>();
 	let kind = Pallet::<T>::training_kind(
+		&requester,
 		model,
 		H256::repeat_byte(1),
 		largest_architecture(),
@@ -183,11 +186,11 @@ mod benchmarks {
 		assert_eq!(Versions::<T>::get(model, 0).map(|v| v.status), Some(VersionStatus::Deprecated));
 	}
 
+	/// Proposed by the owner of a model owned by a DID, which is read.
 	#[benchmark]
 	fn propose_training() {
-		let (model, _) = model::<T>();
+		let (model, requester) = model::<T>();
 		let dataset = dataset::<T>();
-		let requester = funded::<T>("requester", 0);
 		let id = NextProposalId::<T>::get();
 
 		#[extrinsic_call]
@@ -212,18 +215,48 @@ mod benchmarks {
 	#[benchmark]
 	fn propose_dataset() {
 		let proposer = funded::<T>("proposer", 0);
+		let owner = T::Dids::controlled_by(&proposer);
 		let id = NextProposalId::<T>::get();
 
 		#[extrinsic_call]
-		_(
-			RawOrigin::Signed(proposer),
-			longest_cid(4),
-			64,
-			longest_name(),
-			tessera_primitives::DidId([6; 32]),
-		);
+		_(RawOrigin::Signed(proposer), longest_cid(4), 64, longest_name(), owner);
 
 		assert!(Proposals::<T>::contains_key(id));
+	}
+
+	#[benchmark]
+	fn propose_approval_threshold() {
+		let voters = approvers::<T>();
+		let proposer = funded::<T>("proposer", 0);
+		let id = NextProposalId::<T>::get();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(proposer), voters.len() as u32);
+
+		assert!(Proposals::<T>::contains_key(id));
+	}
+
+	#[benchmark]
+	fn set_approval_threshold() -> Result<(), BenchmarkError> {
+		let voters = approvers::<T>();
+		let origin =
+			T::ThresholdOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, voters.len() as u32);
+
+		assert_eq!(ApprovalThreshold::<T>::get(), voters.len() as u32);
+		Ok(())
+	}
+
+	#[benchmark]
+	fn set_training_policy() {
+		let (model, owner) = model::<T>();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), model, TrainingPolicy::Anyone);
+
+		assert_eq!(Models::<T>::get(model).map(|m| m.training), Some(TrainingPolicy::Anyone));
 	}
 
 	/// The deciding approval, which carries the proposal out.
@@ -244,7 +277,7 @@ mod benchmarks {
 		let (id, approver) = nearly_decided::<T>(false);
 		// Rejection decides once too few approvers are left to approve.
 		let voters = T::Approvers::count() as u32;
-		let threshold = T::ApprovalThreshold::get();
+		let threshold = ApprovalThreshold::<T>::get();
 		for index in 0..voters.saturating_sub(threshold) {
 			let extra: T::AccountId = account("extra-approver", index, 0);
 			Proposals::<T>::mutate(id, |proposal| {

@@ -2,8 +2,8 @@
 
 use crate::{
 	pallet::*, types::MAX_APPROVERS, BalanceOf, Dataset, DatasetId, Model, ModelId, ModelOf, Name,
-	Owner, Proposal, ProposalId, ProposalKind, ProposalOf, ProposalStatus, Version, VersionIndex,
-	VersionOf, VersionStatus, WeightInfo,
+	Owner, Proposal, ProposalId, ProposalKind, ProposalOf, ProposalStatus, TrainingPolicy, Version,
+	VersionIndex, VersionOf, VersionStatus, WeightInfo,
 };
 use alloc::vec::Vec;
 use polkadot_sdk::{
@@ -13,7 +13,7 @@ use polkadot_sdk::{
 		traits::{
 			fungible::MutateHold,
 			tokens::{Fortitude, Precision, Restriction},
-			SortedMembers,
+			ChangeMembers, SortedMembers,
 		},
 	},
 	frame_system::{self, pallet_prelude::*},
@@ -27,6 +27,7 @@ use tessera_primitives::{
 
 impl<T: Config> Pallet<T> {
 	/// Stores a model with its root version and returns its id.
+	#[allow(clippy::too_many_arguments)]
 	pub(crate) fn insert_model(
 		owner: Owner<T::AccountId>,
 		name: Name,
@@ -35,6 +36,7 @@ impl<T: Config> Pallet<T> {
 		weights: Cid,
 		digest: H256,
 		deposit: Option<(T::AccountId, BalanceOf<T>)>,
+		training: TrainingPolicy,
 	) -> ModelId {
 		let model = NextModelId::<T>::mutate(|next| {
 			let id = *next;
@@ -64,6 +66,7 @@ impl<T: Config> Pallet<T> {
 				current: 0,
 				versions: 1,
 				deposit,
+				training,
 			},
 		);
 		Self::deposit_event(Event::ModelRegistered { model, owner, digest });
@@ -112,16 +115,60 @@ impl<T: Config> Pallet<T> {
 			weights,
 			digest,
 			Some((who, deposit)),
+			TrainingPolicy::OwnerOnly,
 		);
 		Ok(())
 	}
 
-	fn ensure_owner(who: &T::AccountId, model: &ModelOf<T>) -> DispatchResult {
-		let owns = match &model.owner {
+	fn owns(who: &T::AccountId, model: &ModelOf<T>) -> bool {
+		match &model.owner {
 			Owner::Account(account) => account == who,
 			Owner::Did(did) => T::Dids::is_controller(did, who),
-		};
-		ensure!(owns, Error::<T>::NotOwner);
+		}
+	}
+
+	fn ensure_owner(who: &T::AccountId, model: &ModelOf<T>) -> DispatchResult {
+		ensure!(Self::owns(who, model), Error::<T>::NotOwner);
+		Ok(())
+	}
+
+	/// Whether the model's owner lets `who` propose training it.
+	fn ensure_may_train(who: &T::AccountId, model: &ModelOf<T>) -> DispatchResult {
+		let allowed = model.training == TrainingPolicy::Anyone || Self::owns(who, model);
+		ensure!(allowed, Error::<T>::TrainingNotAllowed);
+		Ok(())
+	}
+
+	pub(crate) fn do_set_training_policy(
+		who: T::AccountId,
+		model: ModelId,
+		policy: TrainingPolicy,
+	) -> DispatchResult {
+		Models::<T>::try_mutate(model, |record| {
+			let record = record.as_mut().ok_or(Error::<T>::UnknownModel)?;
+			Self::ensure_owner(&who, record)?;
+			record.training = policy;
+			Ok::<_, DispatchError>(())
+		})?;
+		Self::deposit_event(Event::TrainingPolicySet { model, policy });
+		Ok(())
+	}
+
+	/// The number of approvers, as many as a proposal can record at most.
+	fn approver_count() -> u32 {
+		(T::Approvers::count() as u32).min(MAX_APPROVERS)
+	}
+
+	/// Whether `threshold` approvals can be reached by the approvers there are.
+	pub(crate) fn ensure_reachable(threshold: u32) -> DispatchResult {
+		ensure!((1..=Self::approver_count()).contains(&threshold), Error::<T>::InvalidThreshold);
+		Ok(())
+	}
+
+	pub(crate) fn do_set_approval_threshold(threshold: u32) -> DispatchResult {
+		Self::ensure_reachable(threshold)?;
+		ApprovalThreshold::<T>::put(threshold);
+		Self::deposit_event(Event::ApprovalThresholdSet { threshold });
 		Ok(())
 	}
 
@@ -147,6 +194,7 @@ impl<T: Config> Pallet<T> {
 	/// becomes, with the current version's weights as its base.
 	#[allow(clippy::too_many_arguments)]
 	pub(crate) fn training_kind(
+		proposer: &T::AccountId,
 		model: ModelId,
 		base_digest: H256,
 		architecture: Architecture,
@@ -161,6 +209,7 @@ impl<T: Config> Pallet<T> {
 	) -> Result<ProposalKind<BalanceOf<T>, BlockNumberFor<T>>, DispatchError> {
 		ensure!((1..=5).contains(&redundancy), Error::<T>::InvalidRedundancy);
 		let record = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
+		Self::ensure_may_train(proposer, &record)?;
 		ensure!(record.versions < T::MaxVersions::get(), Error::<T>::TooManyVersions);
 		let base = Versions::<T>::get(model, record.current).ok_or(Error::<T>::UnknownVersion)?;
 		ensure!(base.digest == base_digest, Error::<T>::StaleBaseDigest);
@@ -231,8 +280,8 @@ impl<T: Config> Pallet<T> {
 		let nays = proposal.nays.len() as u32;
 		Self::deposit_event(Event::Voted { proposal: id, approver, approve, ayes, nays });
 
-		let threshold = T::ApprovalThreshold::get();
-		let approvers = (T::Approvers::count() as u32).min(MAX_APPROVERS);
+		let threshold = ApprovalThreshold::<T>::get();
+		let approvers = Self::approver_count();
 		if ayes >= threshold {
 			Self::enact(id, proposal);
 		} else if approvers.saturating_sub(nays) < threshold {
@@ -289,6 +338,9 @@ impl<T: Config> Pallet<T> {
 					Some(Error::<T>::UnknownDataset.into())
 				}
 			}
+			ProposalKind::SetApprovalThreshold(threshold) => {
+				Self::do_set_approval_threshold(*threshold).err()
+			}
 		};
 		Self::settle(id, &proposal);
 		if let Some(error) = failure {
@@ -308,8 +360,10 @@ impl<T: Config> Pallet<T> {
 		duration: BlockNumberFor<T>,
 	) -> Result<JobId, DispatchError> {
 		ensure!(!TrainingOf::<T>::contains_key(model), Error::<T>::ModelBusy);
-		let current = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?.current;
-		ensure!(current == base, Error::<T>::StaleBaseDigest);
+		let record = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
+		// The owner may have withdrawn its consent while the approvers voted.
+		Self::ensure_may_train(requester, &record)?;
+		ensure!(record.current == base, Error::<T>::StaleBaseDigest);
 		ensure!(Datasets::<T>::contains_key(dataset), Error::<T>::UnknownDataset);
 		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(duration);
 		T::Jobs::create_job(requester, spec.clone(), budget, redundancy, deadline)
@@ -453,6 +507,8 @@ impl<T: Config> Pallet<T> {
 	/// - A model is training at most one proposal, which is in `Training` with the job
 	///   indexed to it; every indexed job points at such a proposal.
 	/// - The held deposits of each account equal its models' and open proposals' deposits.
+	/// - The approval threshold is at least one and no more than the approvers (or one, while
+	///   there are none).
 	#[cfg(any(test, feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
@@ -496,6 +552,11 @@ impl<T: Config> Pallet<T> {
 		for (_, id) in TrainingOf::<T>::iter() {
 			ensure!(Proposals::<T>::contains_key(id), "a model trains a missing proposal");
 		}
+		let threshold = ApprovalThreshold::<T>::get();
+		ensure!(
+			threshold >= 1 && threshold <= Self::approver_count().max(1),
+			"an approval threshold the approvers cannot reach"
+		);
 		for (account, total) in model_deposits {
 			ensure!(
 				T::Currency::balance_on_hold(&HoldReason::ModelDeposit.into(), &account) == total,
@@ -510,6 +571,18 @@ impl<T: Config> Pallet<T> {
 			);
 		}
 		Ok(())
+	}
+}
+
+/// The approver set changed: a threshold above the approvers left is lowered to their
+/// number, so that proposals can still pass.
+impl<T: Config> ChangeMembers<T::AccountId> for Pallet<T> {
+	fn change_members_sorted(_: &[T::AccountId], _: &[T::AccountId], new: &[T::AccountId]) {
+		let approvers = (new.len() as u32).min(MAX_APPROVERS).max(1);
+		if ApprovalThreshold::<T>::get() > approvers {
+			ApprovalThreshold::<T>::put(approvers);
+			Self::deposit_event(Event::ApprovalThresholdSet { threshold: approvers });
+		}
 	}
 }
 

@@ -8,16 +8,21 @@
 //! A model is registered with its root version (weights CID and digest) by an account, for
 //! itself or for a DID it controls. Its current version changes one way only: a training
 //! proposal names the model, the digest of its current version, an approved dataset and how
-//! to train; the approvers ([`Config::Approvers`]) vote, and with
-//! [`Config::ApprovalThreshold`] approvals the proposal becomes a proof-of-compute job
-//! ([`JobCreator`]). When that job is finalized, proof-of-compute tells this pallet
+//! to train; the approvers ([`Config::Approvers`]) vote, and with [`ApprovalThreshold`]
+//! approvals the proposal becomes a proof-of-compute job ([`JobCreator`]). Only the owner
+//! proposes training its model unless the owner's [`TrainingPolicy`] lets anyone, checked
+//! again when the proposal passes, so an owner can withdraw consent until then. When that job is finalized, proof-of-compute tells this pallet
 //! ([`JobOutcome`]) and the trained weights become the model's new version, announced by
 //! [`Event::VersionActivated`] with the digests before and after, which trainers sync on.
 //! A failed job leaves the model as it was. The replaced version keeps being served for
 //! [`Config::MigrationWindow`] blocks, then counts as deprecated.
 //!
 //! Datasets enter and leave the registry the same way: a proposal with a deposit, and the
-//! approvers' vote.
+//! approvers' vote. A dataset is proposed only by a controller of the DID that owns it.
+//!
+//! The threshold `M` of approvals out of the `N` approvers is on chain: root sets it
+//! ([`Config::ThresholdOrigin`]), or the approvers pass a proposal to change it; it is never
+//! above `N` (a smaller approver set lowers it, [`ChangeMembers`](frame_support::traits::ChangeMembers)).
 //!
 //! Every proposal holds [`Config::ProposalDeposit`] from its proposer: returned when it
 //! is approved, expires or its job ends, paid to [`Config::RejectedDepositBeneficiary`]
@@ -27,11 +32,16 @@
 //! ## Interface
 //!
 //! ### For model owners
-//! - [`Pallet::register_model`], [`Pallet::deprecate_version`].
+//! - [`Pallet::register_model`], [`Pallet::deprecate_version`],
+//!   [`Pallet::set_training_policy`].
 //!
 //! ### For anyone
 //! - [`Pallet::propose_training`], [`Pallet::propose_dataset`],
-//!   [`Pallet::propose_dataset_removal`], [`Pallet::close`].
+//!   [`Pallet::propose_dataset_removal`], [`Pallet::propose_approval_threshold`],
+//!   [`Pallet::close`].
+//!
+//! ### For root
+//! - [`Pallet::set_approval_threshold`].
 //!
 //! ### For approvers
 //! - [`Pallet::approve`], [`Pallet::reject`].
@@ -61,7 +71,7 @@ pub mod weights;
 pub use pallet::*;
 pub use types::{
 	Dataset, DatasetId, Model, ModelId, Name, Owner, Proposal, ProposalId, ProposalKind,
-	ProposalStatus, Version, VersionIndex, VersionStatus,
+	ProposalStatus, TrainingPolicy, Version, VersionIndex, VersionStatus,
 };
 pub use weights::WeightInfo;
 
@@ -131,9 +141,13 @@ pub mod pallet {
 		/// Who votes on proposals.
 		type Approvers: SortedMembers<Self::AccountId>;
 
-		/// Approvals a proposal needs.
+		/// Approvals a proposal needs until root or the approvers set another
+		/// ([`ApprovalThreshold`]).
 		#[pallet::constant]
-		type ApprovalThreshold: Get<u32>;
+		type DefaultApprovalThreshold: Get<u32>;
+
+		/// Who sets the approval threshold directly; the approvers change it by proposal.
+		type ThresholdOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
 		/// Blocks a proposal is open for votes.
 		#[pallet::constant]
@@ -216,13 +230,20 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Datasets<T: Config> = StorageMap<_, Twox64Concat, DatasetId, Dataset>;
 
+	/// Approvals a proposal needs: at least one, and never more than there are approvers.
+	#[pallet::storage]
+	pub type ApprovalThreshold<T: Config> =
+		StorageValue<_, u32, ValueQuery, T::DefaultApprovalThreshold>;
+
 	/// Models and datasets a chain starts with.
 	#[pallet::genesis_config]
 	#[derive(frame_support::DefaultNoBound)]
 	pub struct GenesisConfig<T: Config> {
 		/// Models with their root version: owner, name, architecture, metadata CID,
-		/// weights CID and weights digest.
-		pub models: Vec<(Owner<T::AccountId>, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, H256)>,
+		/// weights CID, weights digest and who may propose training them.
+		#[allow(clippy::type_complexity)]
+		pub models:
+			Vec<(Owner<T::AccountId>, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, H256, TrainingPolicy)>,
 		/// Approved datasets: CID, shard count, licence and owner DID.
 		pub datasets: Vec<(Vec<u8>, u32, Vec<u8>, DidId)>,
 	}
@@ -233,7 +254,7 @@ pub mod pallet {
 			fn bounded<B: TryFrom<Vec<u8>>>(bytes: &[u8], what: &str) -> B {
 				B::try_from(bytes.to_vec()).unwrap_or_else(|_| panic!("genesis {what} too long"))
 			}
-			for (owner, name, architecture, metadata, weights, digest) in &self.models {
+			for (owner, name, architecture, metadata, weights, digest, training) in &self.models {
 				Pallet::<T>::insert_model(
 					owner.clone(),
 					bounded(name, "model name"),
@@ -242,6 +263,7 @@ pub mod pallet {
 					bounded(weights, "weights CID"),
 					*digest,
 					None,
+					*training,
 				);
 			}
 			for (cid, shards, licence, owner) in &self.datasets {
@@ -362,6 +384,18 @@ pub mod pallet {
 			/// Its id.
 			dataset: DatasetId,
 		},
+		/// A model's owner decided who may propose training it.
+		TrainingPolicySet {
+			/// The model.
+			model: ModelId,
+			/// Who may propose training it.
+			policy: TrainingPolicy,
+		},
+		/// Proposals now need this many approvals.
+		ApprovalThresholdSet {
+			/// Approvals a proposal needs.
+			threshold: u32,
+		},
 	}
 
 	/// Errors of the model registry.
@@ -401,14 +435,21 @@ pub mod pallet {
 		AlreadyVoted,
 		/// More approvers voted than a proposal records.
 		TooManyVotes,
+		/// Only the model's owner may propose training it, as the owner decided.
+		TrainingNotAllowed,
+		/// A threshold must be at least one and at most the number of approvers.
+		InvalidThreshold,
 	}
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		fn integrity_test() {
-			assert!(T::ApprovalThreshold::get() > 0, "a proposal needs at least one approval");
 			assert!(
-				T::ApprovalThreshold::get() <= types::MAX_APPROVERS,
+				T::DefaultApprovalThreshold::get() > 0,
+				"a proposal needs at least one approval"
+			);
+			assert!(
+				T::DefaultApprovalThreshold::get() <= types::MAX_APPROVERS,
 				"the threshold must be reachable within the recorded votes"
 			);
 			assert!(T::MaxVersions::get() > 0, "a model needs room for its root version");
@@ -462,11 +503,12 @@ pub mod pallet {
 		}
 
 		/// Proposes to train a new version of `model` from its current one, whose digest
-		/// must be `base_digest`, as the network `architecture`, on the approved `dataset`. If approved, the signer pays
-		/// `budget` for a job run by `redundancy` nodes (1–5) within `duration` blocks.
-		/// Holds [`Config::ProposalDeposit`].
+		/// must be `base_digest`, as the network `architecture`, on the approved `dataset`.
+		/// If approved, the signer pays `budget` for a job run by `redundancy` nodes (1–5)
+		/// within `duration` blocks. Holds [`Config::ProposalDeposit`].
 		///
-		/// Origin: signed.
+		/// Origin: signed by the model's owner (a controller of the owning DID), or by
+		/// anyone if the model's [`TrainingPolicy`] allows it.
 		///
 		/// Emits [`Event::Proposed`].
 		#[pallet::call_index(2)]
@@ -487,6 +529,7 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			let kind = Self::training_kind(
+				&who,
 				model,
 				base_digest,
 				architecture,
@@ -502,9 +545,10 @@ pub mod pallet {
 			Self::do_propose(who, kind)
 		}
 
-		/// Proposes to add a dataset to the registry. Holds [`Config::ProposalDeposit`].
+		/// Proposes to add a dataset to the registry, owned by the DID `owner`, whose
+		/// consent governs its use. Holds [`Config::ProposalDeposit`].
 		///
-		/// Origin: signed.
+		/// Origin: signed by a controller of `owner`.
 		///
 		/// Emits [`Event::Proposed`].
 		#[pallet::call_index(3)]
@@ -517,6 +561,7 @@ pub mod pallet {
 			owner: DidId,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
+			ensure!(T::Dids::is_controller(&owner, &who), Error::<T>::NotOwner);
 			Self::do_propose(who, ProposalKind::AddDataset(Dataset { cid, shards, licence, owner }))
 		}
 
@@ -572,6 +617,49 @@ pub mod pallet {
 		pub fn close(origin: OriginFor<T>, proposal: ProposalId) -> DispatchResult {
 			ensure_signed(origin)?;
 			Self::do_close(proposal)
+		}
+
+		/// Decides who may propose training `model`: its owner only, or anyone.
+		///
+		/// Origin: signed by the owner, or by a controller of the owning DID.
+		///
+		/// Emits [`Event::TrainingPolicySet`].
+		#[pallet::call_index(8)]
+		#[pallet::weight(T::WeightInfo::set_training_policy())]
+		pub fn set_training_policy(
+			origin: OriginFor<T>,
+			model: ModelId,
+			policy: TrainingPolicy,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_set_training_policy(who, model, policy)
+		}
+
+		/// Sets the approvals a proposal needs, from 1 to the number of approvers. Open
+		/// proposals are decided by the new threshold from their next vote.
+		///
+		/// Origin: [`Config::ThresholdOrigin`].
+		///
+		/// Emits [`Event::ApprovalThresholdSet`].
+		#[pallet::call_index(9)]
+		#[pallet::weight(T::WeightInfo::set_approval_threshold())]
+		pub fn set_approval_threshold(origin: OriginFor<T>, threshold: u32) -> DispatchResult {
+			T::ThresholdOrigin::ensure_origin(origin)?;
+			Self::do_set_approval_threshold(threshold)
+		}
+
+		/// Proposes that proposals need `threshold` approvals from now on, for the approvers
+		/// to decide by the current threshold. Holds [`Config::ProposalDeposit`].
+		///
+		/// Origin: signed.
+		///
+		/// Emits [`Event::Proposed`].
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::propose_approval_threshold())]
+		pub fn propose_approval_threshold(origin: OriginFor<T>, threshold: u32) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::ensure_reachable(threshold)?;
+			Self::do_propose(who, ProposalKind::SetApprovalThreshold(threshold))
 		}
 	}
 }

@@ -62,7 +62,6 @@ pub struct RequestedJob {
 
 parameter_types! {
 	pub static Approvers: Vec<AccountId> = APPROVER_ACCOUNTS.to_vec();
-	pub static Threshold: u32 = 2;
 	/// DIDs and their controllers.
 	pub static Controllers: Vec<(DidId, AccountId)> = vec![(OWNER_DID, OWNER)];
 	pub static RequestedJobs: Vec<RequestedJob> = Vec::new();
@@ -90,6 +89,13 @@ pub struct TestDids;
 impl DidControl<AccountId> for TestDids {
 	fn is_controller(did: &DidId, account: &AccountId) -> bool {
 		Controllers::get().contains(&(*did, *account))
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn controlled_by(account: &AccountId) -> DidId {
+		let did = DidId([*account as u8; 32]);
+		Controllers::mutate(|controllers| controllers.push((did, *account)));
+		did
 	}
 }
 
@@ -120,7 +126,8 @@ impl pallet_model_registry::Config for Test {
 	type ProposalDeposit = ConstU64<PROPOSAL_DEPOSIT>;
 	type RejectedDepositBeneficiary = Treasury;
 	type Approvers = TestApprovers;
-	type ApprovalThreshold = Threshold;
+	type DefaultApprovalThreshold = ConstU32<2>;
+	type ThresholdOrigin = frame_system::EnsureRoot<AccountId>;
 	type VotingPeriod = ConstU64<VOTING>;
 	type MigrationWindow = ConstU64<MIGRATION>;
 	type MaxVersions = ConstU32<MAX_VERSIONS>;
@@ -138,7 +145,8 @@ pub fn digest(byte: u8) -> H256 {
 }
 
 /// Funds the owner, the requester, the approvers and the treasury; starts at block 1 with
-/// one model (id 0, root digest `digest(1)`, owned by `OWNER`) and one dataset (id 0).
+/// one model (id 0, root digest `digest(1)`, owned by `OWNER`, open to anyone's training
+/// proposals) and one dataset (id 0).
 pub fn new_test_ext() -> TestExternalities {
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	let mut balances = vec![(OWNER, INITIAL_BALANCE), (REQUESTER, INITIAL_BALANCE), (TREASURY, 1)];
@@ -154,6 +162,7 @@ pub fn new_test_ext() -> TestExternalities {
 			b"bafy-meta".to_vec(),
 			b"bafy-weights-0".to_vec(),
 			digest(1),
+			crate::TrainingPolicy::Anyone,
 		)],
 		datasets: vec![(b"bafy-digits".to_vec(), 4, b"CC0-1.0".to_vec(), OWNER_DID)],
 	}

@@ -1,11 +1,14 @@
 //! Behaviour of the model registry: models, proposals and votes, jobs ending, datasets.
 
 use crate::{
-	mock::*, Datasets, Error, Event, HoldReason, Models, Owner, ProposalKind, ProposalStatus,
-	Proposals, TrainingOf, VersionStatus, Versions,
+	mock::*, ApprovalThreshold, Datasets, Error, Event, HoldReason, Models, Owner, ProposalKind,
+	ProposalStatus, Proposals, TrainingOf, TrainingPolicy, VersionStatus, Versions,
 };
 use polkadot_sdk::{
-	frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold},
+	frame_support::{
+		assert_noop, assert_ok,
+		traits::{fungible::InspectHold, ChangeMembers},
+	},
 	sp_runtime::{DispatchError, Perbill},
 };
 use tessera_primitives::{Architecture, BackendClass, HyperParameters, JobOutcome, TrainedWeights};
@@ -352,7 +355,7 @@ fn a_model_has_at_most_max_versions() {
 fn datasets_enter_and_leave_by_vote() {
 	test(|| {
 		assert_ok!(ModelRegistry::propose_dataset(
-			RuntimeOrigin::signed(REQUESTER),
+			RuntimeOrigin::signed(OWNER),
 			cid("bafy-iris"),
 			1,
 			b"CC-BY-4.0".to_vec().try_into().unwrap(),
@@ -363,8 +366,8 @@ fn datasets_enter_and_leave_by_vote() {
 		System::assert_has_event(
 			Event::DatasetApproved { dataset: 1, cid: cid("bafy-iris"), owner: OWNER_DID }.into(),
 		);
-		assert_eq!(held(REQUESTER, HoldReason::ProposalDeposit), 0);
-		assert_eq!(Balances::free_balance(REQUESTER), INITIAL_BALANCE);
+		assert_eq!(held(OWNER, HoldReason::ProposalDeposit), 0);
+		assert_eq!(Balances::free_balance(OWNER), INITIAL_BALANCE);
 
 		assert_ok!(ModelRegistry::propose_dataset_removal(RuntimeOrigin::signed(OWNER), 1));
 		vote(APPROVER_ACCOUNTS[1], 1, true);
@@ -382,7 +385,7 @@ fn datasets_enter_and_leave_by_vote() {
 fn a_rejected_dataset_forfeits_its_deposit() {
 	test(|| {
 		assert_ok!(ModelRegistry::propose_dataset(
-			RuntimeOrigin::signed(REQUESTER),
+			RuntimeOrigin::signed(OWNER),
 			cid("bafy-spam"),
 			1,
 			Default::default(),
@@ -392,7 +395,8 @@ fn a_rejected_dataset_forfeits_its_deposit() {
 		vote(APPROVER_ACCOUNTS[1], 0, false);
 		assert!(matches!(Datasets::<Test>::get(1), None));
 		assert_eq!(Balances::free_balance(TREASURY), 1 + PROPOSAL_DEPOSIT);
-		assert_eq!(held(REQUESTER, HoldReason::ProposalDeposit), 0);
+		assert_eq!(held(OWNER, HoldReason::ProposalDeposit), 0);
+		assert_eq!(Balances::free_balance(OWNER), INITIAL_BALANCE - PROPOSAL_DEPOSIT);
 	});
 }
 
@@ -426,6 +430,198 @@ fn a_lowered_approver_set_rejects_what_can_no_longer_pass() {
 		vote(APPROVER_ACCOUNTS[0], 0, false);
 		System::assert_last_event(Event::ProposalRejected { proposal: 0 }.into());
 		assert!(matches!(Proposals::<Test>::get(0).map(|p| p.kind), None::<ProposalKind<_, _>>));
+	});
+}
+
+#[test]
+fn proposing_a_dataset_in_the_name_of_a_did_one_does_not_control_fails() {
+	test(|| {
+		assert_noop!(
+			ModelRegistry::propose_dataset(
+				RuntimeOrigin::signed(REQUESTER),
+				cid("bafy-someone-elses"),
+				1,
+				Default::default(),
+				OWNER_DID,
+			),
+			Error::<Test>::NotOwner
+		);
+		assert_eq!(held(REQUESTER, HoldReason::ProposalDeposit), 0);
+		assert_eq!(crate::NextProposalId::<Test>::get(), 0);
+	});
+}
+
+/// `OWNER` registers a model of its own, which only it may propose training at first.
+fn owners_model() -> u32 {
+	assert_ok!(ModelRegistry::register_model(
+		RuntimeOrigin::signed(OWNER),
+		None,
+		b"private".to_vec().try_into().unwrap(),
+		b"mlp".to_vec().try_into().unwrap(),
+		cid("bafy-meta"),
+		cid("bafy-private-0"),
+		digest(5),
+	));
+	crate::NextModelId::<Test>::get() - 1
+}
+
+fn propose_for(who: AccountId, model: u32) -> polkadot_sdk::sp_runtime::DispatchResult {
+	ModelRegistry::propose_training(
+		RuntimeOrigin::signed(who),
+		model,
+		digest(5),
+		architecture(),
+		DATASET,
+		hyper_parameters(),
+		Default::default(),
+		digest(9),
+		BackendClass::CpuReference,
+		1_000,
+		3,
+		100,
+	)
+}
+
+#[test]
+fn training_someone_elses_model_needs_its_owners_consent() {
+	test(|| {
+		let model = owners_model();
+		assert_eq!(Models::<Test>::get(model).unwrap().training, TrainingPolicy::OwnerOnly);
+		assert_noop!(propose_for(REQUESTER, model), Error::<Test>::TrainingNotAllowed);
+		assert_noop!(
+			ModelRegistry::set_training_policy(
+				RuntimeOrigin::signed(REQUESTER),
+				model,
+				TrainingPolicy::Anyone
+			),
+			Error::<Test>::NotOwner
+		);
+		assert_ok!(propose_for(OWNER, model));
+
+		assert_ok!(ModelRegistry::set_training_policy(
+			RuntimeOrigin::signed(OWNER),
+			model,
+			TrainingPolicy::Anyone
+		));
+		System::assert_last_event(
+			Event::TrainingPolicySet { model, policy: TrainingPolicy::Anyone }.into(),
+		);
+		assert_ok!(propose_for(REQUESTER, model));
+		assert_eq!(held(REQUESTER, HoldReason::ProposalDeposit), PROPOSAL_DEPOSIT);
+	});
+}
+
+#[test]
+fn consent_withdrawn_before_approval_fails_the_proposal_and_returns_its_deposit() {
+	test(|| {
+		let model = owners_model();
+		assert_ok!(ModelRegistry::set_training_policy(
+			RuntimeOrigin::signed(OWNER),
+			model,
+			TrainingPolicy::Anyone
+		));
+		assert_ok!(propose_for(REQUESTER, model));
+		assert_ok!(ModelRegistry::set_training_policy(
+			RuntimeOrigin::signed(OWNER),
+			model,
+			TrainingPolicy::OwnerOnly
+		));
+		vote(APPROVER_ACCOUNTS[0], 0, true);
+		vote(APPROVER_ACCOUNTS[1], 0, true);
+		System::assert_last_event(
+			Event::ProposalFailed { proposal: 0, error: Error::<Test>::TrainingNotAllowed.into() }
+				.into(),
+		);
+		assert!(RequestedJobs::get().is_empty());
+		assert_eq!(held(REQUESTER, HoldReason::ProposalDeposit), 0);
+		assert_eq!(Balances::free_balance(REQUESTER), INITIAL_BALANCE);
+	});
+}
+
+#[test]
+fn root_or_the_approvers_set_the_threshold_never_beyond_the_approvers() {
+	test(|| {
+		assert_eq!(ApprovalThreshold::<Test>::get(), 2);
+		for unreachable in [0, 4] {
+			assert_noop!(
+				ModelRegistry::set_approval_threshold(RuntimeOrigin::root(), unreachable),
+				Error::<Test>::InvalidThreshold
+			);
+		}
+		assert_noop!(
+			ModelRegistry::set_approval_threshold(RuntimeOrigin::signed(APPROVER_ACCOUNTS[0]), 1),
+			DispatchError::BadOrigin
+		);
+		assert_ok!(ModelRegistry::set_approval_threshold(RuntimeOrigin::root(), 3));
+		System::assert_last_event(Event::ApprovalThresholdSet { threshold: 3 }.into());
+
+		// Three of three now: two approvals leave a proposal open.
+		assert_noop!(
+			ModelRegistry::propose_approval_threshold(RuntimeOrigin::signed(REQUESTER), 4),
+			Error::<Test>::InvalidThreshold
+		);
+		assert_ok!(ModelRegistry::propose_approval_threshold(RuntimeOrigin::signed(REQUESTER), 1));
+		vote(APPROVER_ACCOUNTS[0], 0, true);
+		vote(APPROVER_ACCOUNTS[1], 0, true);
+		assert_eq!(ApprovalThreshold::<Test>::get(), 3);
+		vote(APPROVER_ACCOUNTS[2], 0, true);
+		System::assert_has_event(Event::ApprovalThresholdSet { threshold: 1 }.into());
+		assert_eq!(ApprovalThreshold::<Test>::get(), 1);
+		assert_eq!(held(REQUESTER, HoldReason::ProposalDeposit), 0);
+
+		// One of three: a single approval starts a job.
+		assert_ok!(propose(digest(1)));
+		vote(APPROVER_ACCOUNTS[2], 1, true);
+		assert_eq!(RequestedJobs::get().len(), 1);
+	});
+}
+
+#[test]
+fn two_of_three_approvers_pass_reject_or_let_expire() {
+	test(|| {
+		// Passed: two ayes.
+		start_training();
+		assert_eq!(RequestedJobs::get().len(), 1);
+		// Rejected: two nays leave one approver, short of two.
+		assert_ok!(ModelRegistry::propose_approval_threshold(RuntimeOrigin::signed(REQUESTER), 3));
+		let rejected = crate::NextProposalId::<Test>::get() - 1;
+		vote(APPROVER_ACCOUNTS[0], rejected, true);
+		vote(APPROVER_ACCOUNTS[1], rejected, false);
+		assert!(Proposals::<Test>::contains_key(rejected));
+		vote(APPROVER_ACCOUNTS[2], rejected, false);
+		System::assert_last_event(Event::ProposalRejected { proposal: rejected }.into());
+		assert_eq!(ApprovalThreshold::<Test>::get(), 2);
+		// Expired: one aye, then nobody until voting ends.
+		assert_ok!(ModelRegistry::propose_approval_threshold(RuntimeOrigin::signed(REQUESTER), 1));
+		let expired = crate::NextProposalId::<Test>::get() - 1;
+		vote(APPROVER_ACCOUNTS[0], expired, true);
+		System::set_block_number(System::block_number() + VOTING);
+		assert_noop!(
+			ModelRegistry::approve(RuntimeOrigin::signed(APPROVER_ACCOUNTS[1]), expired),
+			Error::<Test>::VotingEnded
+		);
+		assert_ok!(ModelRegistry::close(RuntimeOrigin::signed(OWNER), expired));
+		System::assert_last_event(Event::ProposalExpired { proposal: expired }.into());
+		assert_eq!(ApprovalThreshold::<Test>::get(), 2);
+		assert_eq!(Balances::free_balance(TREASURY), 1 + PROPOSAL_DEPOSIT);
+	});
+}
+
+#[test]
+fn a_smaller_approver_set_lowers_a_threshold_it_could_not_reach() {
+	test(|| {
+		let remaining = vec![APPROVER_ACCOUNTS[1]];
+		Approvers::set(remaining.clone());
+		ModelRegistry::change_members_sorted(
+			&[],
+			&[APPROVER_ACCOUNTS[0], APPROVER_ACCOUNTS[2]],
+			&remaining,
+		);
+		System::assert_last_event(Event::ApprovalThresholdSet { threshold: 1 }.into());
+		assert_eq!(ApprovalThreshold::<Test>::get(), 1);
+		assert_ok!(propose(digest(1)));
+		vote(APPROVER_ACCOUNTS[1], 0, true);
+		assert_eq!(RequestedJobs::get().len(), 1);
 	});
 }
 

@@ -48,6 +48,30 @@ pub enum Owner<AccountId> {
 	Did(DidId),
 }
 
+/// Who may propose training a model: its owner's standing consent.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+pub enum TrainingPolicy {
+	/// Only the owner (or a controller of the owning DID) proposes training it.
+	#[default]
+	OwnerOnly,
+	/// Anyone may propose training it; the approvers still decide.
+	Anyone,
+}
+
 /// A registered model.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
@@ -68,6 +92,8 @@ pub struct Model<AccountId, Balance> {
 	/// The account whose deposit pays for the model, and how much; nobody for genesis
 	/// models.
 	pub deposit: Option<(AccountId, Balance)>,
+	/// Who may propose training it, as its owner decided.
+	pub training: TrainingPolicy,
 }
 
 /// Where a version stands.
@@ -156,6 +182,8 @@ pub enum ProposalKind<Balance, BlockNumber> {
 	AddDataset(Dataset),
 	/// Take a dataset out of the registry.
 	RemoveDataset(DatasetId),
+	/// Make this many approvals what a proposal needs.
+	SetApprovalThreshold(u32),
 }
 
 /// Where a proposal stands.

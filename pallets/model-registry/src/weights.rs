@@ -46,6 +46,9 @@ pub trait WeightInfo {
 	fn close() -> Weight;
 	fn job_finalized() -> Weight;
 	fn job_failed() -> Weight;
+	fn set_training_policy() -> Weight;
+	fn set_approval_threshold() -> Weight;
+	fn propose_approval_threshold() -> Weight;
 }
 
 /// Weights for `pallet_model_registry` at the runtime's database weights.
@@ -209,6 +212,21 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
+	fn set_training_policy() -> Weight {
+		Weight::from_parts(22_485_000, 3797)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	fn set_approval_threshold() -> Weight {
+		Weight::from_parts(22_485_000, 3797)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	fn propose_approval_threshold() -> Weight {
+		Weight::from_parts(61_080_000, 3797)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
+	}
 }
 
 /// The same weights at RocksDB's database weights, for tests.
@@ -257,5 +275,20 @@ impl WeightInfo for () {
 		Weight::from_parts(65_856_000, 38758)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
+	}
+	fn set_training_policy() -> Weight {
+		Weight::from_parts(22_485_000, 3797)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn set_approval_threshold() -> Weight {
+		Weight::from_parts(22_485_000, 3797)
+			.saturating_add(RocksDbWeight::get().reads(1_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
+	}
+	fn propose_approval_threshold() -> Weight {
+		Weight::from_parts(61_080_000, 3797)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 }

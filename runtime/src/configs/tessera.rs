@@ -155,8 +155,9 @@ impl pallet_model_registry::Config for Runtime {
 	type ProposalDeposit = ProposalDeposit;
 	type RejectedDepositBeneficiary = TreasuryAccount;
 	type Approvers = ModelApprovers;
-	// One approver suffices by default; raise it for M-of-N.
-	type ApprovalThreshold = ConstU32<1>;
+	// One approver suffices until root or the approvers raise it for M-of-N.
+	type DefaultApprovalThreshold = ConstU32<1>;
+	type ThresholdOrigin = EnsureRoot<AccountId>;
 	type VotingPeriod = VotingPeriod;
 	type MigrationWindow = MigrationWindow;
 	type MaxVersions = ConstU32<1_000>;
@@ -173,7 +174,8 @@ impl pallet_membership::Config<pallet_membership::Instance1> for Runtime {
 	type ResetOrigin = EnsureRoot<AccountId>;
 	type PrimeOrigin = EnsureRoot<AccountId>;
 	type MembershipInitialized = ();
-	type MembershipChanged = ();
+	// A smaller approver set lowers a threshold it could no longer reach.
+	type MembershipChanged = ModelRegistry;
 	// The model registry records at most this many votes per side.
 	type MaxMembers = ConstU32<{ pallet_model_registry::types::MAX_APPROVERS }>;
 	type WeightInfo = pallet_membership::weights::SubstrateWeight<Runtime>;
