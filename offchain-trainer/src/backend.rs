@@ -70,12 +70,16 @@ impl Backend {
 		}
 	}
 
-	/// The device tensors live on, without autodiff.
+	/// The device tensors live on, without autodiff: always the runtime the backend names.
+	/// (burn's default cube device is CUDA's whenever CUDA is built in, so `wgpu` names its
+	/// runtime rather than taking the default.)
 	pub fn device(self) -> Device {
 		match self {
 			Backend::Reference | Backend::Cpu => Device::flex(),
 			#[cfg(feature = "wgpu")]
-			Backend::Wgpu => Device::new(burn::backend::DispatchDevice::Cube(Default::default())),
+			Backend::Wgpu => Device::new(burn::backend::DispatchDevice::Cube(
+				burn::backend::CubeDevice::Wgpu(Default::default()),
+			)),
 			#[cfg(feature = "cuda")]
 			Backend::Cuda => Device::new(burn::backend::DispatchDevice::Cube(
 				burn::backend::CubeDevice::Cuda(Default::default()),
@@ -213,4 +217,31 @@ impl Arithmetic {
 /// An [`ExactOps`] result, run through burn's dispatch, as a tensor again.
 fn exact<const D: usize>(result: FloatTensor<Dispatch>) -> Tensor<D> {
 	Tensor::from_dispatch(result)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use burn::backend::DispatchDevice;
+
+	#[test]
+	fn each_backend_runs_on_the_device_it_names() {
+		for backend in [Backend::Reference, Backend::Cpu] {
+			assert!(
+				matches!(backend.device().as_dispatch(), DispatchDevice::Flex(_)),
+				"{backend:?}"
+			);
+		}
+		// With both GPU features built, burn's default device would be CUDA's.
+		#[cfg(feature = "wgpu")]
+		assert!(matches!(
+			Backend::Wgpu.device().as_dispatch(),
+			DispatchDevice::Cube(burn::backend::CubeDevice::Wgpu(_))
+		));
+		#[cfg(feature = "cuda")]
+		assert!(matches!(
+			Backend::Cuda.device().as_dispatch(),
+			DispatchDevice::Cube(burn::backend::CubeDevice::Cuda(_))
+		));
+	}
 }
