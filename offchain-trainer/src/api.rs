@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod capacity;
+pub mod connections;
 mod error;
 pub mod public;
 pub mod types;
@@ -217,15 +218,20 @@ pub struct Listeners {
 }
 
 /// Serves `service` on `listen` until interrupted: the control API admitting what `access`
-/// admits, and the public listener within [`PublicLimits::DEFAULT`].
+/// admits, and the public listener within [`PublicLimits::DEFAULT`], each listener's
+/// connections within its [`connections::Connections`].
 pub async fn serve(
 	service: Service,
 	access: ControlAccess,
 	listen: Listeners,
 ) -> std::io::Result<()> {
+	use connections::{Connections, Guarded};
 	let control = tokio::net::TcpListener::bind(listen.control).await?;
+	let control = Guarded::new(control, Connections::CONTROL);
 	let public = match listen.public {
-		Some(address) => Some(tokio::net::TcpListener::bind(address).await?),
+		Some(address) => {
+			Some(Guarded::new(tokio::net::TcpListener::bind(address).await?, Connections::PUBLIC))
+		}
 		None => None,
 	};
 	let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -246,7 +252,7 @@ pub async fn serve(
 		public,
 		service
 			.public(PublicLimits::DEFAULT)
-			.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+			.into_make_service_with_connect_info::<connections::Client>(),
 	)
 	.with_graceful_shutdown(until_stopped());
 	use std::future::IntoFuture;

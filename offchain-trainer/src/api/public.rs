@@ -8,7 +8,7 @@
 //! `Retry-After`), and at most [`PublicLimits::concurrent`] requests are served at a time
 //! (`503 busy` with `Retry-After`).
 
-use super::{ApiError, Service};
+use super::{connections::Client, ApiError, Service};
 use axum::{
 	extract::{ConnectInfo, Request, State},
 	http::StatusCode,
@@ -86,8 +86,9 @@ impl Gate {
 
 impl Service {
 	/// The routes of the public listener, within `limits`. Served with
-	/// `into_make_service_with_connect_info::<SocketAddr>()`, each client address has an
-	/// allowance of its own; without it, all share one.
+	/// `into_make_service_with_connect_info` (of [`Client`] on a guarded listener, of
+	/// `SocketAddr` on a bare one), each client address has an allowance of its own; without
+	/// it, all share one.
 	pub fn public(self, limits: PublicLimits) -> Router {
 		let gate = Arc::new(Gate {
 			limits,
@@ -104,10 +105,12 @@ impl Service {
 }
 
 async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
-	let client = request
-		.extensions()
-		.get::<ConnectInfo<SocketAddr>>()
-		.map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(address)| address.ip());
+	let extensions = request.extensions();
+	let client = extensions
+		.get::<ConnectInfo<Client>>()
+		.map(|ConnectInfo(Client(address))| address.ip())
+		.or_else(|| extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()))
+		.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
 	if let Err(wait) = gate.admit(client, Instant::now()) {
 		return ApiError::new(
 			StatusCode::TOO_MANY_REQUESTS,

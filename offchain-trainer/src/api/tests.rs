@@ -1227,3 +1227,87 @@ async fn full_duty_and_fetch_queues_refuse_with_retry_after() {
 		assert_eq!(error_of(response).await, "queue_full", "{uri}");
 	}
 }
+
+/// Serves the public listener of a fresh service on a free port within `bounds`; its address.
+async fn guarded_public(bounds: connections::Connections) -> (tempfile::TempDir, String) {
+	let dir = tempfile::tempdir().unwrap();
+	let public = service_of(&dir).public(PublicLimits::DEFAULT);
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let address = listener.local_addr().unwrap().to_string();
+	let listener = connections::Guarded::new(listener, bounds);
+	let server = public.into_make_service_with_connect_info::<connections::Client>();
+	tokio::spawn(async move { axum::serve(listener, server).await });
+	(dir, address)
+}
+
+/// Reads from `stream` until the server closes it or `within` passes; whether it closed.
+fn closed_within(stream: &mut std::net::TcpStream, within: std::time::Duration) -> bool {
+	use std::io::Read;
+	stream.set_read_timeout(Some(within)).unwrap();
+	let mut buffer = [0; 1024];
+	loop {
+		match stream.read(&mut buffer) {
+			Ok(0) => return true,
+			Ok(_) => continue,
+			Err(error) if error.kind() == std::io::ErrorKind::ConnectionReset => return true,
+			Err(_) => return false,
+		}
+	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_and_trickling_connections_to_the_public_listener_are_closed() {
+	let bounds = connections::Connections {
+		most: 8,
+		idle: std::time::Duration::from_millis(300),
+		lifetime: std::time::Duration::from_secs(1),
+	};
+	let (_dir, address) = guarded_public(bounds).await;
+	tokio::task::spawn_blocking(move || {
+		use std::io::Write;
+		// Silent: closed once idle.
+		let mut silent = std::net::TcpStream::connect(&address).unwrap();
+		let started = std::time::Instant::now();
+		assert!(closed_within(&mut silent, std::time::Duration::from_secs(3)));
+		assert!(started.elapsed() < std::time::Duration::from_secs(2));
+		// Trickling a request a byte at a time, never idle: closed at the end of its life.
+		let mut trickling = std::net::TcpStream::connect(&address).unwrap();
+		let started = std::time::Instant::now();
+		for byte in b"GET /v1/blobs/x HTTP/1.1\r\nHost: a\r\nX-Slow: ".iter().cycle() {
+			if trickling.write_all(&[*byte]).is_err() || started.elapsed().as_secs() >= 3 {
+				break;
+			}
+			std::thread::sleep(std::time::Duration::from_millis(100));
+		}
+		assert!(started.elapsed() < std::time::Duration::from_secs(3), "still open at 3 s");
+	})
+	.await
+	.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_bound_are_closed_and_the_others_served() {
+	let bounds = connections::Connections { most: 2, ..connections::Connections::PUBLIC };
+	let (_dir, address) = guarded_public(bounds).await;
+	tokio::task::spawn_blocking(move || {
+		use std::io::{Read, Write};
+		let mut held: Vec<_> =
+			(0..2).map(|_| std::net::TcpStream::connect(&address).unwrap()).collect();
+		let mut third = std::net::TcpStream::connect(&address).unwrap();
+		assert!(closed_within(&mut third, std::time::Duration::from_secs(2)));
+		// Those held open are served.
+		held[0].write_all(b"GET /v1/blobs/not-a-cid HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+		let mut answer = [0; 12];
+		held[0].read_exact(&mut answer).unwrap();
+		assert_eq!(&answer, b"HTTP/1.1 400");
+		drop(held);
+		// Closing them makes room.
+		std::thread::sleep(std::time::Duration::from_millis(200));
+		let mut later = std::net::TcpStream::connect(&address).unwrap();
+		later.write_all(b"GET /v1/blobs/not-a-cid HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+		later.read_exact(&mut answer).unwrap();
+		assert_eq!(&answer, b"HTTP/1.1 400");
+	})
+	.await
+	.unwrap();
+}

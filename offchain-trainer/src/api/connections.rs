@@ -1,0 +1,170 @@
+//! Inbound connections, bounded: how many are open at once, how long one may stay idle, and
+//! how long one may last.
+//!
+//! axum serves a connection as long as the client keeps it open and never times out one that
+//! sends no request, so a client holding many idle connections (or trickling a request's
+//! headers) would pin sockets and memory for ever. [`Guarded`] accepts at most
+//! [`Connections::most`] at once and closes any beyond at once; a connection on which no byte
+//! moves either way for [`Connections::idle`], or that is older than
+//! [`Connections::lifetime`], is closed the next time it is polled.
+
+use axum::{
+	extract::connect_info::Connected,
+	serve::{IncomingStream, Listener},
+};
+use std::{
+	future::Future,
+	io,
+	net::SocketAddr,
+	pin::Pin,
+	sync::Arc,
+	task::{Context, Poll},
+	time::Duration,
+};
+use tokio::{
+	io::{AsyncRead, AsyncWrite, ReadBuf},
+	net::{TcpListener, TcpStream},
+	sync::{OwnedSemaphorePermit, Semaphore},
+	time::{sleep, Instant, Sleep},
+};
+
+/// The bounds on a listener's connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Connections {
+	/// Open at once; those beyond are closed as soon as they are accepted.
+	pub most: usize,
+	/// How long a connection may move no byte.
+	pub idle: Duration,
+	/// How long a connection may last.
+	pub lifetime: Duration,
+}
+
+impl Connections {
+	/// The public listener's: 256 connections, ten idle seconds, five minutes each (a
+	/// 256 MiB blob in five minutes is 0.9 MB/s).
+	pub const PUBLIC: Self =
+		Self { most: 256, idle: Duration::from_secs(10), lifetime: Duration::from_secs(300) };
+	/// The control API's: 64 connections, five idle minutes (a request may wait its turn in a
+	/// queue that long), an hour each.
+	pub const CONTROL: Self =
+		Self { most: 64, idle: Duration::from_secs(300), lifetime: Duration::from_secs(3600) };
+}
+
+/// A TCP listener whose connections keep within [`Connections`].
+pub struct Guarded {
+	listener: TcpListener,
+	bounds: Connections,
+	open: Arc<Semaphore>,
+}
+
+impl Guarded {
+	/// Guards `listener`'s connections with `bounds`.
+	pub fn new(listener: TcpListener, bounds: Connections) -> Self {
+		Self { listener, bounds, open: Arc::new(Semaphore::new(bounds.most)) }
+	}
+}
+
+impl Listener for Guarded {
+	type Io = Guard;
+	type Addr = SocketAddr;
+
+	async fn accept(&mut self) -> (Guard, SocketAddr) {
+		loop {
+			let (stream, address) = Listener::accept(&mut self.listener).await;
+			// One too many is closed here, before anything is read from it.
+			if let Ok(open) = self.open.clone().try_acquire_owned() {
+				return (Guard::new(stream, open, self.bounds), address);
+			}
+		}
+	}
+
+	fn local_addr(&self) -> io::Result<SocketAddr> {
+		self.listener.local_addr()
+	}
+}
+
+/// The address a connection to a [`Guarded`] listener comes from, as `ConnectInfo` when served
+/// with `into_make_service_with_connect_info::<Client>()`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Client(pub SocketAddr);
+
+impl Connected<IncomingStream<'_, Guarded>> for Client {
+	fn connect_info(stream: IncomingStream<'_, Guarded>) -> Self {
+		Self(*stream.remote_addr())
+	}
+}
+
+/// A connection within its bounds; closing it gives its place up.
+pub struct Guard {
+	stream: TcpStream,
+	_open: OwnedSemaphorePermit,
+	idle: Duration,
+	quiet: Pin<Box<Sleep>>,
+	ends: Pin<Box<Sleep>>,
+}
+
+impl Guard {
+	fn new(stream: TcpStream, open: OwnedSemaphorePermit, bounds: Connections) -> Self {
+		Self {
+			stream,
+			_open: open,
+			idle: bounds.idle,
+			quiet: Box::pin(sleep(bounds.idle)),
+			ends: Box::pin(sleep(bounds.lifetime)),
+		}
+	}
+
+	/// `poll`'s answer, unless the connection has overstayed: then an error, which ends it.
+	fn within_bounds<T>(
+		&mut self,
+		cx: &mut Context<'_>,
+		poll: Poll<io::Result<T>>,
+	) -> Poll<io::Result<T>> {
+		if self.ends.as_mut().poll(cx).is_ready() {
+			return Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "connection too old")));
+		}
+		match poll {
+			Poll::Ready(result) => {
+				let deadline = Instant::now() + self.idle;
+				self.quiet.as_mut().reset(deadline);
+				Poll::Ready(result)
+			}
+			Poll::Pending if self.quiet.as_mut().poll(cx).is_ready() => {
+				Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "connection idle")))
+			}
+			Poll::Pending => Poll::Pending,
+		}
+	}
+}
+
+impl AsyncRead for Guard {
+	fn poll_read(
+		self: Pin<&mut Self>,
+		cx: &mut Context<'_>,
+		buf: &mut ReadBuf<'_>,
+	) -> Poll<io::Result<()>> {
+		let this = self.get_mut();
+		let poll = Pin::new(&mut this.stream).poll_read(cx, buf);
+		this.within_bounds(cx, poll)
+	}
+}
+
+impl AsyncWrite for Guard {
+	fn poll_write(
+		self: Pin<&mut Self>,
+		cx: &mut Context<'_>,
+		buf: &[u8],
+	) -> Poll<io::Result<usize>> {
+		let this = self.get_mut();
+		let poll = Pin::new(&mut this.stream).poll_write(cx, buf);
+		this.within_bounds(cx, poll)
+	}
+
+	fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+		Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+	}
+
+	fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+		Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+	}
+}
