@@ -4,7 +4,8 @@
 //! axum serves a connection as long as the client keeps it open and never times out one that
 //! sends no request, so a client holding many idle connections (or trickling a request's
 //! headers) would pin sockets and memory for ever. [`Guarded`] accepts at most
-//! [`Connections::most`] at once and closes any beyond at once; a connection on which no byte
+//! [`Connections::most`] at once, and [`Connections::per_client`] from one address, and
+//! closes any beyond at once, so that one client cannot take every place; a connection on which no byte
 //! moves either way for [`Connections::idle`], or that is older than
 //! [`Connections::lifetime`], is closed the next time it is polled.
 
@@ -13,11 +14,12 @@ use axum::{
 	serve::{IncomingStream, Listener},
 };
 use std::{
+	collections::HashMap,
 	future::Future,
 	io,
-	net::SocketAddr,
+	net::{IpAddr, SocketAddr},
 	pin::Pin,
-	sync::Arc,
+	sync::{Arc, Mutex},
 	task::{Context, Poll},
 	time::Duration,
 };
@@ -33,6 +35,8 @@ use tokio::{
 pub struct Connections {
 	/// Open at once; those beyond are closed as soon as they are accepted.
 	pub most: usize,
+	/// Open at once from one client address.
+	pub per_client: usize,
 	/// How long a connection may move no byte.
 	pub idle: Duration,
 	/// How long a connection may last.
@@ -40,14 +44,23 @@ pub struct Connections {
 }
 
 impl Connections {
-	/// The public listener's: 256 connections, ten idle seconds, five minutes each (a
-	/// 256 MiB blob in five minutes is 0.9 MB/s).
-	pub const PUBLIC: Self =
-		Self { most: 256, idle: Duration::from_secs(10), lifetime: Duration::from_secs(300) };
-	/// The control API's: 64 connections, five idle minutes (a request may wait its turn in a
-	/// queue that long), an hour each.
-	pub const CONTROL: Self =
-		Self { most: 64, idle: Duration::from_secs(300), lifetime: Duration::from_secs(3600) };
+	/// The public listener's: 256 connections, 8 from one address, ten idle seconds, five
+	/// minutes each (a 256 MiB blob in five minutes is 0.9 MB/s).
+	pub const PUBLIC: Self = Self {
+		most: 256,
+		per_client: 8,
+		idle: Duration::from_secs(10),
+		lifetime: Duration::from_secs(300),
+	};
+	/// The control API's: 64 connections (all from the node's machine, or holders of its
+	/// token), five idle minutes (a request may wait its turn in a queue that long), an hour
+	/// each.
+	pub const CONTROL: Self = Self {
+		most: 64,
+		per_client: 64,
+		idle: Duration::from_secs(300),
+		lifetime: Duration::from_secs(3600),
+	};
 }
 
 /// A TCP listener whose connections keep within [`Connections`].
@@ -55,12 +68,51 @@ pub struct Guarded {
 	listener: TcpListener,
 	bounds: Connections,
 	open: Arc<Semaphore>,
+	clients: Arc<Mutex<HashMap<IpAddr, usize>>>,
 }
 
 impl Guarded {
 	/// Guards `listener`'s connections with `bounds`.
 	pub fn new(listener: TcpListener, bounds: Connections) -> Self {
-		Self { listener, bounds, open: Arc::new(Semaphore::new(bounds.most)) }
+		Self {
+			listener,
+			bounds,
+			open: Arc::new(Semaphore::new(bounds.most)),
+			clients: Arc::default(),
+		}
+	}
+}
+
+impl Guarded {
+	/// A place for a connection from `client`, if there is one.
+	fn place_for(&self, client: IpAddr) -> Option<Place> {
+		let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+		let open = clients.entry(client).or_default();
+		if *open >= self.bounds.per_client {
+			return None;
+		}
+		let permit = self.open.clone().try_acquire_owned().ok()?;
+		*open += 1;
+		Some(Place { _permit: permit, client, clients: self.clients.clone() })
+	}
+}
+
+/// A connection's place among a listener's; given up when dropped.
+struct Place {
+	_permit: OwnedSemaphorePermit,
+	client: IpAddr,
+	clients: Arc<Mutex<HashMap<IpAddr, usize>>>,
+}
+
+impl Drop for Place {
+	fn drop(&mut self) {
+		let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+		if let Some(open) = clients.get_mut(&self.client) {
+			*open = open.saturating_sub(1);
+			if *open == 0 {
+				clients.remove(&self.client);
+			}
+		}
 	}
 }
 
@@ -72,9 +124,8 @@ impl Listener for Guarded {
 		loop {
 			let (stream, address) = Listener::accept(&mut self.listener).await;
 			// One too many is closed here, before anything is read from it.
-			if let Ok(open) = self.open.clone().try_acquire_owned() {
-				return (Guard::new(stream, open, self.bounds), address);
-			}
+			let Some(place) = self.place_for(address.ip()) else { continue };
+			return (Guard::new(stream, place, self.bounds), address);
 		}
 	}
 
@@ -97,17 +148,17 @@ impl Connected<IncomingStream<'_, Guarded>> for Client {
 /// A connection within its bounds; closing it gives its place up.
 pub struct Guard {
 	stream: TcpStream,
-	_open: OwnedSemaphorePermit,
+	_place: Place,
 	idle: Duration,
 	quiet: Pin<Box<Sleep>>,
 	ends: Pin<Box<Sleep>>,
 }
 
 impl Guard {
-	fn new(stream: TcpStream, open: OwnedSemaphorePermit, bounds: Connections) -> Self {
+	fn new(stream: TcpStream, place: Place, bounds: Connections) -> Self {
 		Self {
 			stream,
-			_open: open,
+			_place: place,
 			idle: bounds.idle,
 			quiet: Box::pin(sleep(bounds.idle)),
 			ends: Box::pin(sleep(bounds.lifetime)),

@@ -1259,6 +1259,7 @@ fn closed_within(stream: &mut std::net::TcpStream, within: std::time::Duration) 
 async fn idle_and_trickling_connections_to_the_public_listener_are_closed() {
 	let bounds = connections::Connections {
 		most: 8,
+		per_client: 8,
 		idle: std::time::Duration::from_millis(300),
 		lifetime: std::time::Duration::from_secs(1),
 	};
@@ -1287,7 +1288,8 @@ async fn idle_and_trickling_connections_to_the_public_listener_are_closed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_bound_are_closed_and_the_others_served() {
-	let bounds = connections::Connections { most: 2, ..connections::Connections::PUBLIC };
+	let bounds =
+		connections::Connections { most: 2, per_client: 2, ..connections::Connections::PUBLIC };
 	let (_dir, address) = guarded_public(bounds).await;
 	tokio::task::spawn_blocking(move || {
 		use std::io::{Read, Write};
@@ -1306,6 +1308,31 @@ async fn connections_beyond_the_bound_are_closed_and_the_others_served() {
 		let mut later = std::net::TcpStream::connect(&address).unwrap();
 		later.write_all(b"GET /v1/blobs/not-a-cid HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
 		later.read_exact(&mut answer).unwrap();
+		assert_eq!(&answer, b"HTTP/1.1 400");
+	})
+	.await
+	.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_holding_its_connections_leaves_room_for_others() {
+	let bounds =
+		connections::Connections { most: 4, per_client: 2, ..connections::Connections::PUBLIC };
+	let (_dir, address) = guarded_public(bounds).await;
+	let held: Vec<_> = (0..3).map(|_| std::net::TcpStream::connect(&address).unwrap()).collect();
+	// Another address (127.0.0.2, loopback too) connects meanwhile.
+	let socket = tokio::net::TcpSocket::new_v4().unwrap();
+	socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+	let other = socket.connect(address.parse().unwrap()).await.unwrap().into_std().unwrap();
+	other.set_nonblocking(false).unwrap();
+	tokio::task::spawn_blocking(move || {
+		use std::io::{Read, Write};
+		let [_first, _second, mut third] = <[_; 3]>::try_from(held).unwrap();
+		assert!(closed_within(&mut third, std::time::Duration::from_secs(2)));
+		let mut other = other;
+		other.write_all(b"GET /v1/blobs/not-a-cid HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+		let mut answer = [0; 12];
+		other.read_exact(&mut answer).unwrap();
 		assert_eq!(&answer, b"HTTP/1.1 400");
 	})
 	.await
