@@ -29,7 +29,7 @@ pub use reputation::{JobId, Outcome, TrustTier};
 pub use signing::{NodeSigned, SigningContext};
 pub use traits::{
 	ConsentInspect, DidControl, JobCreator, JobOutcome, NodeInspect, NodeWorkload,
-	ReputationInspect, ReputationSink, SlashReason, Slasher,
+	ReputationInspect, ReputationSink, SlashReason, Slasher, TrainingInputs,
 };
 
 use polkadot_sdk::sp_core::crypto::KeyTypeId;

@@ -176,6 +176,20 @@ pub trait DidControl<AccountId> {
 	fn controlled_by(account: &AccountId) -> DidId;
 }
 
+/// What jobs may train on and start from (SPEC §6–§7): the datasets the approvers let into
+/// the registry and the versions of registered models.
+pub trait TrainingInputs {
+	/// The DID that owns the approved dataset with CID `dataset`; `None` if no approved
+	/// dataset has that CID.
+	fn dataset_owner(dataset: &[u8]) -> Option<DidId>;
+	/// Whether `state` (weights CID and digest) is a version of a registered model.
+	fn is_registered_version(state: &TrainedWeights) -> bool;
+	/// Approves `dataset` and registers `state` as a model's version, for benchmarks of
+	/// calls that create jobs.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmarks(dataset: &[u8], state: &TrainedWeights);
+}
+
 /// Turns an approved request into a proof-of-compute job.
 pub trait JobCreator<AccountId, Balance, BlockNumber> {
 	/// Creates a job that `requester` pays `budget` for, run by `redundancy` nodes before

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
+import { approveDataset } from './lib/datasets.mjs';
 import { followEvents } from './lib/demo-network.mjs';
 import { inBlock, waitForEvent } from './lib/extrinsics.mjs';
 import { enrolNode } from './lib/nodes.mjs';
@@ -42,6 +43,7 @@ test('a panel re-executes the divergent segments and convicts the replica that l
     for (const other of [liar, judge]) {
       assert.equal((await other.put(csvTable())).cid, stored.cid);
     }
+    await approveDataset(api, stored.cid, { owner: ferdie, approver: alice });
     const spec = csvJobSpec(stored.cid, { learningRate: 100_000_000, batchSize: 8, steps: 20, checkpointEvery: 10, seed: 3 });
     const events = [];
     const stopFollowing = await followEvents(api, (event) => {

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
 import { u8aConcat } from '@polkadot/util';
 import { blake2AsU8a } from '@polkadot/util-crypto';
+import { approveDataset } from './lib/datasets.mjs';
 import { followEvents } from './lib/demo-network.mjs';
 import { inBlock, waitForEvent } from './lib/extrinsics.mjs';
 import { enrolNode } from './lib/nodes.mjs';
@@ -54,6 +55,7 @@ test('participants train their shards round by round from the aggregates that va
     for (const other of [...others, ...aggregatorTrainers]) {
       assert.equal((await other.put(csvTable())).cid, stored.cid);
     }
+    await approveDataset(api, stored.cid, { owner: bob, approver: alice });
     const spec = csvJobSpec(stored.cid, { learningRate: 100_000_000, batchSize: 4, steps: 20, checkpointEvery: 10, seed: 5 });
     const events = [];
     const stopFollowing = await followEvents(api, (event) => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
 import { disableSpotChecks, shortenChallengeWindow } from './lib/demo-network.mjs';
-import { createDid } from './lib/dids.mjs';
+import { approveDataset } from './lib/datasets.mjs';
 import { inBlock, waitForEvent } from './lib/extrinsics.mjs';
 import { enrolNode } from './lib/nodes.mjs';
 import { cidBytes, csvTable, devNodeWithTrainer } from './lib/trainer.mjs';
@@ -56,14 +56,7 @@ test('an approved training proposal fine-tunes the model and its result becomes 
   );
   const model = registered.find(({ event }) => api.events.modelRegistry.ModelRegistered.is(event)).event.data.model.toNumber();
 
-  const dataOwner = await createDid(api, charlie, keyring.addFromUri('//tessera-e2e-csv-owner'));
-  const { events: proposedData } = await inBlock(
-    api.tx.modelRegistry.proposeDataset(u8aToHex(cidBytes(data.cid)), 1, 'CC0-1.0', dataOwner),
-    charlie,
-  );
-  const dataProposal = proposedData.find(({ event }) => api.events.modelRegistry.Proposed.is(event)).event.data.proposal;
-  const { events: approvedData } = await inBlock(api.tx.modelRegistry.approve(dataProposal), alice);
-  const datasetId = approvedData.find(({ event }) => api.events.modelRegistry.DatasetApproved.is(event)).event.data.dataset;
+  const datasetId = await approveDataset(api, data.cid, { owner: charlie, approver: alice });
 
   // Only Charlie may propose training its model until it lets anyone.
   await inBlock(api.tx.modelRegistry.setTrainingPolicy(model, 'Anyone'), charlie);

@@ -34,11 +34,15 @@ test('a job is assigned to a registered trainer, readable through ComputeApi, an
   const budget = 2n * UNIT;
   const reservedBefore = (await api.query.system.account(requester.address)).data.reserved.toBigInt();
   const deadline = (await api.query.system.number()).toNumber() + 8;
+  // Jobs train on approved datasets from registered versions: the genesis model's and its
+  // dataset.
+  const [[, root]] = await api.call.modelApi.versions(0);
+  const [[, dataset]] = await api.call.modelApi.datasets();
   const spec = {
     architecture: { Mlp: { hidden: [64] } },
-    baseWeights: 'bafkreibase',
-    baseDigest: u8aToHex(new Uint8Array(32).fill(1)),
-    dataset: 'bafkreidigits',
+    baseWeights: root.weights.toHex(),
+    baseDigest: root.digest.toHex(),
+    dataset: dataset.cid.toHex(),
     hyperParameters: { learningRate: 100_000_000, batchSize: 32, steps: 20, checkpointEvery: 10, seed: 1 },
     texts: [],
     trainerBuild: u8aToHex(new Uint8Array(32).fill(2)),

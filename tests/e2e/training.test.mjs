@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
+import { approveDataset } from './lib/datasets.mjs';
 import { inBlock } from './lib/extrinsics.mjs';
 import { enrolNode } from './lib/nodes.mjs';
 import { cidBytes, csvJobSpec, csvTable, devNodeWithTrainer, waitForVerdict } from './lib/trainer.mjs';
@@ -23,6 +24,7 @@ test('the off-chain worker brings a trainer\'s commitments to the chain, which v
   const trainerNode = await enrolNode(api, owner, NODE_KEY_SEED, trainer, 2n * UNIT);
 
   const stored = await trainer.put(csvTable());
+  await approveDataset(api, stored.cid, { owner: requester, approver: keyring.addFromUri('//Alice') });
   const spec = csvJobSpec(stored.cid, { learningRate: 100_000_000, batchSize: 8, steps: 20, checkpointEvery: 10, seed: 3 });
   const deadline = (await api.query.system.number()).toNumber() + 60;
   const { events } = await inBlock(api.tx.proofOfCompute.createJob(spec, 2n * UNIT, 1, deadline), requester);

@@ -89,6 +89,7 @@ fn dataset<T: Config>() -> DatasetId {
 		licence: longest_name(),
 		owner: tessera_primitives::DidId([5; 32]),
 	})
+	.expect("the benchmark's dataset is approved once")
 }
 
 /// A training proposal on `model` whose job `job` is running, as approval leaves it.

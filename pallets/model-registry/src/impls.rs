@@ -22,7 +22,7 @@ use polkadot_sdk::{
 };
 use tessera_primitives::{
 	Architecture, BackendClass, Cid, DidControl, DidId, HyperParameters, InlineTexts, JobCreator,
-	JobId, JobOutcome, JobSpec, TrainedWeights,
+	JobId, JobOutcome, JobSpec, TrainedWeights, TrainingInputs,
 };
 
 impl<T: Config> Pallet<T> {
@@ -44,6 +44,7 @@ impl<T: Config> Pallet<T> {
 			id
 		});
 		let now = frame_system::Pallet::<T>::block_number();
+		Self::index_state(&weights, digest, model, 0);
 		Versions::<T>::insert(
 			model,
 			0,
@@ -73,20 +74,31 @@ impl<T: Config> Pallet<T> {
 		model
 	}
 
-	/// Stores an approved dataset and returns its id.
-	pub(crate) fn insert_dataset(dataset: Dataset) -> DatasetId {
+	/// Records that jobs may start from `weights` with `digest`, version `version` of
+	/// `model`, unless an earlier version had the same state.
+	fn index_state(weights: &Cid, digest: H256, model: ModelId, version: VersionIndex) {
+		let state = TrainedWeights { weights: weights.clone(), digest };
+		if !VersionOfState::<T>::contains_key(&state) {
+			VersionOfState::<T>::insert(state, (model, version));
+		}
+	}
+
+	/// Stores an approved dataset and returns its id; its CID must be new to the registry.
+	pub(crate) fn insert_dataset(dataset: Dataset) -> Result<DatasetId, Error<T>> {
+		ensure!(!DatasetOfCid::<T>::contains_key(&dataset.cid), Error::<T>::DatasetExists);
 		let id = NextDatasetId::<T>::mutate(|next| {
 			let id = *next;
 			*next = next.saturating_add(1);
 			id
 		});
+		DatasetOfCid::<T>::insert(&dataset.cid, id);
 		Self::deposit_event(Event::DatasetApproved {
 			dataset: id,
 			cid: dataset.cid.clone(),
 			owner: dataset.owner,
 		});
 		Datasets::<T>::insert(id, dataset);
-		id
+		Ok(id)
 	}
 
 	pub(crate) fn do_register_model(
@@ -327,17 +339,16 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 			ProposalKind::AddDataset(dataset) => {
-				Self::insert_dataset(dataset.clone());
-				None
+				Self::insert_dataset(dataset.clone()).err().map(Into::into)
 			}
-			ProposalKind::RemoveDataset(dataset) => {
-				if Datasets::<T>::take(dataset).is_some() {
+			ProposalKind::RemoveDataset(dataset) => match Datasets::<T>::take(dataset) {
+				Some(removed) => {
+					DatasetOfCid::<T>::remove(&removed.cid);
 					Self::deposit_event(Event::DatasetRemoved { dataset: *dataset });
 					None
-				} else {
-					Some(Error::<T>::UnknownDataset.into())
 				}
-			}
+				None => Some(Error::<T>::UnknownDataset.into()),
+			},
 			ProposalKind::SetApprovalThreshold(threshold) => {
 				Self::do_set_approval_threshold(*threshold).err()
 			}
@@ -426,6 +437,7 @@ impl<T: Config> Pallet<T> {
 			}
 		});
 		let version = record.versions;
+		Self::index_state(&result.weights, result.digest, model, version);
 		Versions::<T>::insert(
 			model,
 			version,
@@ -509,6 +521,8 @@ impl<T: Config> Pallet<T> {
 	/// - The held deposits of each account equal its models' and open proposals' deposits.
 	/// - The approval threshold is at least one and no more than the approvers (or one, while
 	///   there are none).
+	/// - Every approved dataset is indexed by its CID and every index entry is a dataset's;
+	///   every version's state is indexed, to a version with that state.
 	#[cfg(any(test, feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
@@ -552,6 +566,25 @@ impl<T: Config> Pallet<T> {
 		for (_, id) in TrainingOf::<T>::iter() {
 			ensure!(Proposals::<T>::contains_key(id), "a model trains a missing proposal");
 		}
+		for (id, dataset) in Datasets::<T>::iter() {
+			ensure!(DatasetOfCid::<T>::get(&dataset.cid) == Some(id), "a dataset not indexed");
+		}
+		for (cid, id) in DatasetOfCid::<T>::iter() {
+			let indexed = Datasets::<T>::get(id).is_some_and(|dataset| dataset.cid == cid);
+			ensure!(indexed, "a CID indexed to another dataset or none");
+		}
+		for version in Versions::<T>::iter_values() {
+			let state = TrainedWeights { weights: version.weights, digest: version.digest };
+			ensure!(VersionOfState::<T>::contains_key(&state), "a version's state not indexed");
+		}
+		for (state, (model, index)) in VersionOfState::<T>::iter() {
+			let version =
+				Versions::<T>::get(model, index).ok_or("a state indexed to no version")?;
+			ensure!(
+				version.weights == state.weights && version.digest == state.digest,
+				"a state indexed to a version with another"
+			);
+		}
 		let threshold = ApprovalThreshold::<T>::get();
 		ensure!(
 			threshold >= 1 && threshold <= Self::approver_count().max(1),
@@ -571,6 +604,43 @@ impl<T: Config> Pallet<T> {
 			);
 		}
 		Ok(())
+	}
+}
+
+/// Jobs train on approved datasets and start from registered versions.
+impl<T: Config> TrainingInputs for Pallet<T> {
+	fn dataset_owner(dataset: &[u8]) -> Option<DidId> {
+		let cid = Cid::try_from(dataset.to_vec()).ok()?;
+		let id = DatasetOfCid::<T>::get(cid)?;
+		Datasets::<T>::get(id).map(|dataset| dataset.owner)
+	}
+
+	fn is_registered_version(state: &TrainedWeights) -> bool {
+		VersionOfState::<T>::contains_key(state)
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmarks(dataset: &[u8], state: &TrainedWeights) {
+		if let Ok(cid) = Cid::try_from(dataset.to_vec()) {
+			let _ = Self::insert_dataset(Dataset {
+				cid,
+				shards: 1,
+				licence: Default::default(),
+				owner: DidId([0; 32]),
+			});
+		}
+		if !Self::is_registered_version(state) {
+			Self::insert_model(
+				Owner::Did(DidId([0; 32])),
+				Default::default(),
+				Default::default(),
+				Default::default(),
+				state.weights.clone(),
+				state.digest,
+				None,
+				TrainingPolicy::OwnerOnly,
+			);
+		}
 	}
 }
 

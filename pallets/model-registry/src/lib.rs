@@ -79,7 +79,7 @@ use polkadot_sdk::{
 	frame_support::{self, traits::fungible},
 	frame_system,
 };
-use tessera_primitives::{Cid, DidControl, DidId, JobCreator, JobId};
+use tessera_primitives::{Cid, DidControl, DidId, JobCreator, JobId, TrainedWeights};
 
 /// The balance type of the configured currency.
 pub type BalanceOf<T> =
@@ -230,6 +230,20 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Datasets<T: Config> = StorageMap<_, Twox64Concat, DatasetId, Dataset>;
 
+	/// The approved dataset of each CID: what jobs may name as their dataset.
+	///
+	/// Hasher: CIDs are chosen by users, so a cryptographic hasher.
+	#[pallet::storage]
+	pub type DatasetOfCid<T: Config> = StorageMap<_, Blake2_128Concat, Cid, DatasetId>;
+
+	/// The model version of each registered state (weights CID and digest), the first one
+	/// that had it: what jobs may start from.
+	///
+	/// Hasher: CIDs and digests are chosen by users, so a cryptographic hasher.
+	#[pallet::storage]
+	pub type VersionOfState<T: Config> =
+		StorageMap<_, Blake2_128Concat, TrainedWeights, (ModelId, VersionIndex)>;
+
 	/// Approvals a proposal needs: at least one, and never more than there are approvers.
 	#[pallet::storage]
 	pub type ApprovalThreshold<T: Config> =
@@ -273,7 +287,7 @@ pub mod pallet {
 					licence: bounded(licence, "licence"),
 					owner: *owner,
 				};
-				Pallet::<T>::insert_dataset(dataset);
+				Pallet::<T>::insert_dataset(dataset).expect("genesis datasets have distinct CIDs");
 			}
 		}
 	}
@@ -437,6 +451,8 @@ pub mod pallet {
 		TooManyVotes,
 		/// Only the model's owner may propose training it, as the owner decided.
 		TrainingNotAllowed,
+		/// An approved dataset has this CID already.
+		DatasetExists,
 		/// A threshold must be at least one and at most the number of approvers.
 		InvalidThreshold,
 	}
@@ -546,7 +562,8 @@ pub mod pallet {
 		}
 
 		/// Proposes to add a dataset to the registry, owned by the DID `owner`, whose
-		/// consent governs its use. Holds [`Config::ProposalDeposit`].
+		/// consent governs its use; no other approved dataset may have its CID. Holds
+		/// [`Config::ProposalDeposit`].
 		///
 		/// Origin: signed by a controller of `owner`.
 		///
@@ -562,6 +579,7 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			ensure!(T::Dids::is_controller(&owner, &who), Error::<T>::NotOwner);
+			ensure!(!DatasetOfCid::<T>::contains_key(&cid), Error::<T>::DatasetExists);
 			Self::do_propose(who, ProposalKind::AddDataset(Dataset { cid, shards, licence, owner }))
 		}
 

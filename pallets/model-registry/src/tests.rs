@@ -626,6 +626,66 @@ fn a_smaller_approver_set_lowers_a_threshold_it_could_not_reach() {
 }
 
 #[test]
+fn jobs_may_train_on_approved_datasets_from_registered_versions_only() {
+	use tessera_primitives::TrainingInputs;
+	test(|| {
+		let state =
+			|weights: &str, byte| TrainedWeights { weights: cid(weights), digest: digest(byte) };
+		assert_eq!(ModelRegistry::dataset_owner(b"bafy-digits"), Some(OWNER_DID));
+		assert_eq!(ModelRegistry::dataset_owner(b"bafy-unapproved"), None);
+		assert!(ModelRegistry::is_registered_version(&state("bafy-weights-0", 1)));
+		// The digest alone is not enough: the state must be the version's.
+		assert!(!ModelRegistry::is_registered_version(&state("bafy-other", 1)));
+		assert!(!ModelRegistry::is_registered_version(&state("w", 2)));
+
+		let job = start_training();
+		ModelRegistry::finalized(job, &TrainedWeights { weights: cid("w"), digest: digest(2) });
+		assert!(ModelRegistry::is_registered_version(&state("w", 2)));
+
+		assert_ok!(ModelRegistry::propose_dataset_removal(RuntimeOrigin::signed(OWNER), DATASET));
+		vote(APPROVER_ACCOUNTS[0], 1, true);
+		vote(APPROVER_ACCOUNTS[1], 1, true);
+		assert_eq!(ModelRegistry::dataset_owner(b"bafy-digits"), None);
+	});
+}
+
+#[test]
+fn a_dataset_cid_is_approved_once() {
+	test(|| {
+		assert_noop!(
+			ModelRegistry::propose_dataset(
+				RuntimeOrigin::signed(OWNER),
+				cid("bafy-digits"),
+				1,
+				Default::default(),
+				OWNER_DID,
+			),
+			Error::<Test>::DatasetExists
+		);
+		// Two proposals of one CID: the second to pass fails and returns its deposit.
+		for _ in 0..2 {
+			assert_ok!(ModelRegistry::propose_dataset(
+				RuntimeOrigin::signed(OWNER),
+				cid("bafy-twice"),
+				1,
+				Default::default(),
+				OWNER_DID,
+			));
+		}
+		for proposal in 0..2 {
+			vote(APPROVER_ACCOUNTS[0], proposal, true);
+			vote(APPROVER_ACCOUNTS[1], proposal, true);
+		}
+		System::assert_last_event(
+			Event::ProposalFailed { proposal: 1, error: Error::<Test>::DatasetExists.into() }
+				.into(),
+		);
+		assert_eq!(crate::NextDatasetId::<Test>::get(), 2);
+		assert_eq!(Balances::free_balance(OWNER), INITIAL_BALANCE);
+	});
+}
+
+#[test]
 fn try_state_catches_a_model_whose_current_version_is_not_active() {
 	new_test_ext().execute_with(|| {
 		Versions::<Test>::mutate(MODEL, 0, |version| {

@@ -37,7 +37,15 @@ fn funded<T: Config>(name: &'static str) -> T::AccountId {
 }
 
 /// A job whose every checkpoint is its last: one checkpoint.
-fn spec() -> JobSpec {
+/// The largest job spec, its dataset approved and its base state registered.
+fn spec<T: Config>() -> JobSpec {
+	let spec = unregistered_spec();
+	let base = spec.base_state().expect("the spec starts from a base state");
+	T::Inputs::register_for_benchmarks(&spec.dataset, &base);
+	spec
+}
+
+fn unregistered_spec() -> JobSpec {
 	let cid = Cid::truncate_from(alloc::vec![b'b'; tessera_primitives::job::MAX_CID_LEN as usize]);
 	let hidden = alloc::vec![u32::MAX; tessera_primitives::job::MAX_HIDDEN_LAYERS as usize];
 	JobSpec {
@@ -74,7 +82,7 @@ fn crowd<T: Config>(deadline: BlockNumberFor<T>) {
 
 /// A posted job with the most replicas, assigned to freshly registered trainers.
 fn running_job<T: Config>() -> (JobId, Vec<(NodeId, NodePublic)>) {
-	running_job_of::<T>(funded::<T>("requester"), spec())
+	running_job_of::<T>(funded::<T>("requester"), spec::<T>())
 }
 
 /// [`running_job`] of `spec`, posted by `requester`.
@@ -176,7 +184,7 @@ fn long_payload(
 /// registered: the job, that missing reveal and the key of its node.
 fn long_job<T: Config>(diverging: bool) -> (JobId, Reveal, NodePublic) {
 	let checkpoints = T::MaxCheckpoints::get();
-	let mut spec = spec();
+	let mut spec = spec::<T>();
 	spec.hyper_parameters.steps = checkpoints * 10;
 	let (job, trainers) = running_job_of::<T>(funded::<T>("requester"), spec);
 	for index in 0..T::PanelSize::get() * 2 {
@@ -280,7 +288,7 @@ fn panel_commit_of<T: Config>(verdict: &Verdict) -> PanelCommit {
 /// trainers and twice the aggregators' seats in validators registered.
 fn federated_job<T: Config>() -> (JobId, Vec<(NodeId, NodePublic)>) {
 	let participants = T::MaxRedundancy::get();
-	let mut spec = spec();
+	let mut spec = spec::<T>();
 	spec.hyper_parameters.steps = 30;
 	let job = Pallet::<T>::do_create_federated_job(
 		funded::<T>("requester"),
@@ -364,7 +372,7 @@ mod benchmarks {
 		let budget = T::MinBudget::get();
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(requester), spec(), budget, T::MaxRedundancy::get(), deadline);
+		_(RawOrigin::Signed(requester), spec::<T>(), budget, T::MaxRedundancy::get(), deadline);
 
 		assert_eq!(Pending::<T>::get().len() as u32, T::MaxPendingJobs::get());
 	}
@@ -374,9 +382,14 @@ mod benchmarks {
 		let requester = funded::<T>("requester");
 		let deadline = deadline::<T>();
 		crowd::<T>(deadline);
-		let job =
-			Pallet::<T>::do_create_job(requester.clone(), spec(), T::MinBudget::get(), 1, deadline)
-				.expect("a valid job");
+		let job = Pallet::<T>::do_create_job(
+			requester.clone(),
+			spec::<T>(),
+			T::MinBudget::get(),
+			1,
+			deadline,
+		)
+		.expect("a valid job");
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(requester), job);
@@ -392,7 +405,7 @@ mod benchmarks {
 		}
 		let job = Pallet::<T>::do_create_job(
 			requester,
-			spec(),
+			spec::<T>(),
 			T::MinBudget::get(),
 			T::MaxRedundancy::get(),
 			deadline::<T>(),
@@ -665,7 +678,7 @@ mod benchmarks {
 		Pallet::<T>::do_seal_trap(setter.clone(), trap_seal(job, &expected, &SALT))?;
 		let now = frame_system::Pallet::<T>::block_number();
 		frame_system::Pallet::<T>::set_block_number(now + 1u32.into());
-		let (job, trainers) = running_job_of::<T>(setter, spec());
+		let (job, trainers) = running_job_of::<T>(setter, spec::<T>());
 		for (node, _) in &trainers {
 			Pallet::<T>::do_commit(commit_of(job, *node))?;
 		}
@@ -840,7 +853,7 @@ mod benchmarks {
 		let budget = T::MinBudget::get();
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(requester), spec(), budget, T::MaxRedundancy::get(), 16, deadline);
+		_(RawOrigin::Signed(requester), spec::<T>(), budget, T::MaxRedundancy::get(), 16, deadline);
 
 		assert_eq!(Federations::<T>::iter().count(), 1);
 	}

@@ -27,7 +27,7 @@ use polkadot_sdk::{
 use tessera_primitives::{
 	commitment_hash, BackendClass, JobCreator, JobId, JobOutcome, JobSpec, JobState, NodeId,
 	NodeInspect, NodeRole, NodeSignature, Outcome, ReputationInspect, ReputationSink, SlashReason,
-	Slasher, TrainedWeights,
+	Slasher, TrainedWeights, TrainingInputs,
 };
 
 impl<T: Config> Pallet<T> {
@@ -45,6 +45,15 @@ impl<T: Config> Pallet<T> {
 		ensure!(
 			deadline <= now.saturating_add(T::MaxJobDuration::get()),
 			Error::<T>::DeadlineTooFar
+		);
+		let texts_only = spec.dataset.is_empty() && !spec.texts.is_empty();
+		ensure!(
+			texts_only || T::Inputs::dataset_owner(&spec.dataset).is_some(),
+			Error::<T>::UnapprovedDataset
+		);
+		ensure!(
+			spec.base_state().is_none_or(|base| T::Inputs::is_registered_version(&base)),
+			Error::<T>::UnregisteredBase
 		);
 		let hyper = &spec.hyper_parameters;
 		let checkpoints = checkpoint_count(hyper.steps, hyper.checkpoint_every)

@@ -93,7 +93,7 @@ use polkadot_sdk::{
 };
 use tessera_primitives::{
 	JobId, JobOutcome, JobSpec, NodeId, NodeInspect, NodeSignature, ReputationInspect,
-	ReputationSink, SlashReason, Slasher, TrainedWeights,
+	ReputationSink, SlashReason, Slasher, TrainedWeights, TrainingInputs,
 };
 
 const LOG_TARGET: &str = "runtime::proof-of-compute";
@@ -196,6 +196,11 @@ pub mod pallet {
 
 		/// Who hears how jobs end (the model registry).
 		type Outcome: JobOutcome;
+
+		/// What jobs may train on and start from (the model registry): every job names an
+		/// approved dataset (or only inline texts) and starts from a registered model
+		/// version (or from its seed).
+		type Inputs: TrainingInputs;
 
 		/// Randomness nobody can predict when a job is posted or a result revealed.
 		type Randomness: Randomness<Self::Hash, BlockNumberFor<Self>>;
@@ -1034,6 +1039,11 @@ pub mod pallet {
 		DeadlineTooFar,
 		/// The job's checkpoint interval is zero or gives more than `MaxCheckpoints`.
 		BadCheckpointing,
+		/// The job's dataset is not an approved dataset of the model registry, and the job
+		/// does not train on inline texts alone.
+		UnapprovedDataset,
+		/// The job starts from a state that is no registered model's version.
+		UnregisteredBase,
 		/// Too many jobs wait for assignment.
 		TooManyPending,
 		/// No such job.

@@ -12,11 +12,13 @@ use polkadot_sdk::{
 		BuildStorage, FixedU128, Permill,
 	},
 };
+use tessera_primitives::did::DidId;
 use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
 	Architecture, BackendClass, Capabilities, Cid, CommitmentPayload, HyperParameters, JobId,
 	JobOutcome, JobSpec, NodeId, NodeInspect, NodePublic, NodeRole, NodeSignature, Outcome,
-	ReputationInspect, ReputationSink, SlashReason, Slasher, TrainedWeights, TrustTier,
+	ReputationInspect, ReputationSink, SlashReason, Slasher, TrainedWeights, TrainingInputs,
+	TrustTier,
 };
 
 pub type AccountId = u64;
@@ -124,6 +126,13 @@ pub struct TestNode {
 }
 
 parameter_types! {
+	/// The CIDs of the datasets the model registry approved.
+	pub static ApprovedDatasets: Vec<Vec<u8>> = vec![b"bafkdata".to_vec()];
+	/// The states registered as model versions.
+	pub static RegisteredVersions: Vec<TrainedWeights> = vec![TrainedWeights {
+		weights: Cid::truncate_from(b"bafkbase".to_vec()),
+		digest: H256::repeat_byte(1),
+	}];
 	pub static Nodes: Vec<TestNode> = (0..9)
 		.map(|id| TestNode {
 			id,
@@ -310,6 +319,23 @@ impl JobOutcome for TestOutcome {
 	}
 }
 
+/// The model registry's approved datasets and registered versions: `bafkdata` and the state
+/// `bafkbase`/`0x01…`, unless a test sets others.
+pub struct TestInputs;
+impl TrainingInputs for TestInputs {
+	fn dataset_owner(dataset: &[u8]) -> Option<DidId> {
+		ApprovedDatasets::get().contains(&dataset.to_vec()).then_some(DidId([4; 32]))
+	}
+	fn is_registered_version(state: &TrainedWeights) -> bool {
+		RegisteredVersions::get().contains(state)
+	}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn register_for_benchmarks(dataset: &[u8], state: &TrainedWeights) {
+		ApprovedDatasets::mutate(|datasets| datasets.push(dataset.to_vec()));
+		RegisteredVersions::mutate(|versions| versions.push(state.clone()));
+	}
+}
+
 pub struct TestRandomness;
 impl frame_support::traits::Randomness<H256, u64> for TestRandomness {
 	fn random(subject: &[u8]) -> (H256, u64) {
@@ -326,6 +352,7 @@ impl crate::Config for Test {
 	type Slasher = TestSlasher;
 	type Reputation = TestReputation;
 	type Outcome = TestOutcome;
+	type Inputs = TestInputs;
 	type Randomness = TestRandomness;
 	type MaxRedundancy = frame_support::traits::ConstU8<5>;
 	type MaxCheckpoints = frame_support::traits::ConstU32<8>;

@@ -14,8 +14,8 @@ use polkadot_sdk::{
 	},
 };
 use tessera_primitives::{
-	commitment_hash, BackendClass, JobId, JobState, NodeId, NodeSigned, Outcome, SigningContext,
-	SlashReason,
+	commitment_hash, BackendClass, Cid, JobId, JobSpec, JobState, NodeId, NodeSigned, Outcome,
+	SigningContext, SlashReason,
 };
 
 pub(crate) fn test(body: impl FnOnce()) {
@@ -360,6 +360,48 @@ fn a_deadline_further_than_the_longest_job_is_refused() {
 		assert_noop!(create(now + MAX_JOB_DURATION + 1), Error::<Test>::DeadlineTooFar);
 		assert_ok!(create(now + MAX_JOB_DURATION));
 		assert_eq!(held(REQUESTER), BUDGET);
+	});
+}
+
+#[test]
+fn training_on_unapproved_data_or_from_unregistered_weights_is_refused() {
+	test(|| {
+		let create = |spec: JobSpec| {
+			ProofOfCompute::create_job(RuntimeOrigin::signed(REQUESTER), spec, BUDGET, 3, 100)
+		};
+		let approved = spec(20, BackendClass::CpuReference);
+		let unapproved =
+			JobSpec { dataset: Cid::truncate_from(b"bafkscraped".to_vec()), ..approved.clone() };
+		assert_noop!(create(unapproved), Error::<Test>::UnapprovedDataset);
+		let no_dataset = JobSpec { dataset: Default::default(), ..approved.clone() };
+		assert_noop!(create(no_dataset.clone()), Error::<Test>::UnapprovedDataset);
+		let forged = JobSpec { base_digest: H256::repeat_byte(7), ..approved.clone() };
+		assert_noop!(create(forged), Error::<Test>::UnregisteredBase);
+		let foreign =
+			JobSpec { base_weights: Cid::truncate_from(b"bafkmine".to_vec()), ..approved.clone() };
+		assert_noop!(create(foreign), Error::<Test>::UnregisteredBase);
+		assert_noop!(
+			ProofOfCompute::create_federated_job(
+				RuntimeOrigin::signed(REQUESTER),
+				JobSpec {
+					dataset: Cid::truncate_from(b"bafkscraped".to_vec()),
+					..approved.clone()
+				},
+				BUDGET,
+				3,
+				4,
+				100
+			),
+			Error::<Test>::UnapprovedDataset
+		);
+		assert_eq!((held(REQUESTER), NextJobId::<Test>::get()), (0, 0));
+
+		// An approved dataset from a registered version or from the seed, or texts alone.
+		assert_ok!(create(approved.clone()));
+		assert_ok!(create(JobSpec { base_weights: Default::default(), ..approved }));
+		let text = b"to be or not to be".to_vec().try_into().unwrap();
+		assert_ok!(create(JobSpec { texts: vec![text].try_into().unwrap(), ..no_dataset }));
+		assert_eq!(NextJobId::<Test>::get(), 3);
 	});
 }
 

@@ -288,6 +288,7 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type Slasher = NodeRegistry;
 	type Reputation = Reputation;
 	type Outcome = ModelRegistry;
+	type Inputs = ModelRegistry;
 	type Randomness = RelayChainRandomness;
 	type MaxRedundancy = frame_support::traits::ConstU8<5>;
 	type MaxCheckpoints = ConstU32<256>;
