@@ -222,6 +222,9 @@ pub trait JobOutcome {
 	fn finalized(job: JobId, result: &TrainedWeights) -> Weight;
 	/// `job` ended without a usable result: it failed, expired or lost its dispute.
 	fn failed(job: JobId) -> Weight;
+	/// The most [`Self::finalized`] or [`Self::failed`] may weigh: what a call or hook that
+	/// may end a job charges for hearing it.
+	fn max_weight() -> Weight;
 }
 
 /// Nobody waits for jobs.
@@ -230,6 +233,9 @@ impl JobOutcome for () {
 		Weight::zero()
 	}
 	fn failed(_: JobId) -> Weight {
+		Weight::zero()
+	}
+	fn max_weight() -> Weight {
 		Weight::zero()
 	}
 }

@@ -666,4 +666,8 @@ impl<T: Config> JobOutcome for Pallet<T> {
 		Self::abandon(job);
 		T::WeightInfo::job_failed()
 	}
+
+	fn max_weight() -> Weight {
+		T::WeightInfo::job_finalized().max(T::WeightInfo::job_failed())
+	}
 }

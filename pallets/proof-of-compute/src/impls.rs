@@ -588,10 +588,11 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The most [`Self::take_next_step`] can weigh: a job with the most replicas, in a
-	/// state that needs the most work.
+	/// state that needs the most work, ending and told to the job's owner.
 	pub(crate) fn next_step_bound() -> Weight {
 		T::DbWeight::get()
 			.reads(1)
+			.saturating_add(T::Outcome::max_weight())
 			.saturating_add(T::WeightInfo::finalize(u32::from(T::MaxRedundancy::get())))
 			.saturating_add(T::WeightInfo::verify_result())
 			.saturating_add(T::WeightInfo::panel_expired())
@@ -607,6 +608,8 @@ impl<T: Config> Pallet<T> {
 		let mut weight = T::DbWeight::get().reads(1);
 		let Some(info) = Jobs::<T>::get(job) else { return weight };
 		weight.saturating_accrue(T::WeightInfo::finalize(u32::from(info.redundancy)));
+		// Any step may end the job, which its owner hears.
+		weight.saturating_accrue(T::Outcome::max_weight());
 		if info.state == JobState::Running {
 			weight.saturating_accrue(T::WeightInfo::verify_result());
 		}

@@ -1230,6 +1230,7 @@ pub mod pallet {
 		///
 		/// Emits [`Event::Challenged`] and [`Event::JobDisputed`].
 		#[pallet::call_index(4)]
+		#[pallet::weight(T::WeightInfo::challenge().saturating_add(T::Outcome::max_weight()))]
 		pub fn challenge(origin: OriginFor<T>, job: JobId, checkpoint: u32) -> DispatchResult {
 			let challenger = ensure_signed(origin)?;
 			Self::do_challenge(challenger, job, checkpoint)
@@ -1426,9 +1427,9 @@ pub mod pallet {
 		#[pallet::call_index(7)]
 		#[pallet::authorize(Pallet::<T>::authorize_panel_reveal)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_panel_reveal())]
-		#[pallet::weight(T::WeightInfo::panel_reveal().saturating_add(
-			T::WeightInfo::finalize(u32::from(T::MaxRedundancy::get()))
-		))]
+		#[pallet::weight(T::WeightInfo::panel_reveal()
+			.saturating_add(T::WeightInfo::finalize(u32::from(T::MaxRedundancy::get())))
+			.saturating_add(T::Outcome::max_weight()))]
 		pub fn panel_reveal(
 			origin: OriginFor<T>,
 			reveal: PanelReveal,

@@ -270,6 +270,22 @@ fn a_block_without_room_leaves_its_due_work_for_the_next_block_in_order() {
 }
 
 #[test]
+fn a_step_that_ends_a_job_charges_for_the_owner_hearing_of_it() {
+	use tessera_primitives::JobOutcome;
+	test(|| {
+		let job = post(3, BackendClass::Gpu, 10);
+		run_to(9);
+		// The job fails at its deadline and the model registry hears it: the step charges
+		// the most that hearing may weigh, the bound of every step too.
+		let heard = TestOutcome::max_weight();
+		let weight = ProofOfCompute::take_next_step(job, 10);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Failed);
+		assert_eq!(Finished::get(), vec![(job, None)]);
+		assert!(weight.all_gte(heard) && ProofOfCompute::next_step_bound().all_gte(weight));
+	});
+}
+
+#[test]
 fn root_forces_the_next_step_of_a_job_whose_schedule_was_lost() {
 	test(|| {
 		let (job, replicas) = assigned_job();
