@@ -98,6 +98,15 @@ pub type ProposalOf<T> = Proposal<
 /// A version as this runtime stores it.
 pub type VersionOf<T> = Version<frame_system::pallet_prelude::BlockNumberFor<T>>;
 
+/// The approvals a proposal needs now ([`ApprovalThreshold`]), for other pallets that ask
+/// the approvers for as many voices.
+pub struct CurrentApprovalThreshold<T>(core::marker::PhantomData<T>);
+impl<T: Config> frame_support::traits::Get<u32> for CurrentApprovalThreshold<T> {
+	fn get() -> u32 {
+		ApprovalThreshold::<T>::get()
+	}
+}
+
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;

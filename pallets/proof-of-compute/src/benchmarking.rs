@@ -665,7 +665,8 @@ mod benchmarks {
 		Ok(())
 	}
 
-	/// Springing a trap on an accepted job of the most replicas, every one of them wrong.
+	/// Springing a trap on an accepted job of the most replicas, every one of them wrong,
+	/// with the most confirmations of other setters before it.
 	#[benchmark]
 	fn reveal_trap() -> Result<(), BenchmarkError> {
 		let origin =
@@ -686,6 +687,9 @@ mod benchmarks {
 			Pallet::<T>::do_reveal(reveal_of(job, *node))?;
 		}
 		Pallet::<T>::verify(job);
+		let others: Vec<T::AccountId> =
+			(1..types::MAX_TRAP_SETTERS).map(|index| account("other setter", index, 0)).collect();
+		TrapConfirmations::<T>::insert(job, expected, BoundedVec::truncate_from(others));
 
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, job, expected, SALT);

@@ -1023,6 +1023,12 @@ impl<T: Config> Pallet<T> {
 		Self::dispute_invariants()?;
 		Self::availability_invariants()?;
 		Self::retention_invariants()?;
+		for (job, _, confirmations) in TrapConfirmations::<T>::iter() {
+			ensure!(
+				Jobs::<T>::contains_key(job) && !confirmations.is_empty(),
+				"trap confirmations of a job that is gone, or of nobody"
+			);
+		}
 		Self::federation_invariants()
 	}
 }

@@ -262,6 +262,11 @@ pub mod pallet {
 		/// Who sets trap jobs: the model registry's approver set, each member by itself.
 		type TrapOrigin: EnsureOrigin<Self::RuntimeOrigin, Success = Self::AccountId>;
 
+		/// How many setters must each reveal a seal of their own naming the same answer
+		/// before a trap springs (the model registry's approval threshold), so that no one
+		/// account's word slashes anybody.
+		type TrapQuorum: Get<u32>;
+
 		/// The most trap jobs per assignment, until [`Config::ForceOrigin`] sets another rate
 		/// ([`TrapRate`]).
 		#[pallet::constant]
@@ -449,6 +454,19 @@ pub mod pallet {
 	pub type TrapSeals<T: Config> =
 		StorageMap<_, Identity, sp_core::H256, (T::AccountId, BlockNumberFor<T>)>;
 
+	/// The setters that revealed their seals of each answer to a trap job, until
+	/// [`Config::TrapQuorum`] of them agree and the trap springs; pruned with the job.
+	#[pallet::storage]
+	pub type TrapConfirmations<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		JobId,
+		Identity,
+		sp_core::H256,
+		BoundedVec<T::AccountId, ConstU32<{ types::MAX_TRAP_SETTERS }>>,
+		ValueQuery,
+	>;
+
 	/// Where the `on_idle` scan for lapsed [`TrapSeals`] stopped: the last seal it looked
 	/// at, or `None` to start from the first.
 	#[pallet::storage]
@@ -459,7 +477,8 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type TrapRate<T: Config> = StorageValue<_, Perbill, ValueQuery, T::DefaultTrapRate>;
 
-	/// Jobs assigned so far, and trap jobs set so far: what [`TrapRate`] bounds.
+	/// Jobs assigned so far, and trap seals set so far: what [`TrapRate`] bounds, at
+	/// [`Config::TrapQuorum`] seals a trap.
 	#[pallet::storage]
 	pub type TrapTally<T> = StorageValue<_, (u64, u64), ValueQuery>;
 
@@ -724,8 +743,18 @@ pub mod pallet {
 			/// Stake taken.
 			slashed: BalanceOf<T>,
 		},
-		/// A trap's setter revealed the answer: the replicas that got it wrong lost their
-		/// whole stake, the others were paid, and the result goes nowhere.
+		/// A setter revealed its seal of a trap's answer; the trap springs once
+		/// [`Config::TrapQuorum`] setters named the same answer.
+		TrapConfirmed {
+			/// The job.
+			job: JobId,
+			/// The answer revealed.
+			expected: sp_core::H256,
+			/// Setters that named it so far.
+			confirmations: u32,
+		},
+		/// A quorum of setters revealed the same answer: the replicas that got it wrong lost
+		/// their whole stake, the others were paid, and the result goes nowhere.
 		TrapSprung {
 			/// The job.
 			job: JobId,
@@ -1074,8 +1103,10 @@ pub mod pallet {
 		TooManyChecks,
 		/// No validator is there to fetch the content.
 		NoValidator,
-		/// No trap was set with this job, answer and salt.
+		/// The caller set no trap with this job, answer and salt.
 		NotATrap,
+		/// The caller revealed this answer to the trap already.
+		AlreadyConfirmed,
 		/// Trap jobs would exceed the trap rate.
 		TooManyTraps,
 		/// This seal was set already.
@@ -1267,12 +1298,14 @@ pub mod pallet {
 			Self::do_seal_trap(setter, seal)
 		}
 
-		/// Springs a trap on an accepted job the caller posted and sealed: replicas whose final
-		/// weights digest is not `expected` are slashed their whole stake, the others paid;
-		/// the result never becomes a model version, and the treasury pays the caller back
-		/// what the job cost.
+		/// Reveals the caller's seal of `expected` as the answer to the accepted trap job
+		/// `job`. Once [`Config::TrapQuorum`] setters revealed the same answer, the trap
+		/// springs: replicas whose final weights digest is not `expected` are slashed their
+		/// whole stake, the others paid; the result never becomes a model version, and the
+		/// treasury pays the job's requester back what the job cost, once.
 		///
-		/// Origin: [`Config::TrapOrigin`]. Emits [`Event::TrapSprung`].
+		/// Origin: [`Config::TrapOrigin`], the setter of the seal. Emits
+		/// [`Event::TrapConfirmed`], then [`Event::TrapSprung`] with the quorum.
 		#[pallet::call_index(9)]
 		#[pallet::weight(T::WeightInfo::reveal_trap().saturating_add(
 			T::WeightInfo::finalize(u32::from(T::MaxRedundancy::get()))
@@ -1283,8 +1316,8 @@ pub mod pallet {
 			expected: sp_core::H256,
 			salt: [u8; 32],
 		) -> DispatchResult {
-			T::TrapOrigin::ensure_origin(origin)?;
-			Self::do_reveal_trap(job, expected, salt)
+			let setter = T::TrapOrigin::ensure_origin(origin)?;
+			Self::do_reveal_trap(setter, job, expected, salt)
 		}
 
 		/// Asks for proof that `node` still serves the state it revealed at `checkpoint` of

@@ -79,11 +79,16 @@ impl pallet_balances::Config for Test {
 
 pub const REQUESTER: AccountId = 1;
 pub const CHALLENGER: AccountId = 2;
-/// The model registry's approver set: one member.
+/// The model registry's approver set: two members, both needed to spring a trap.
 pub const APPROVER: AccountId = 3;
+pub const SECOND_APPROVER: AccountId = 4;
 
-frame_support::ord_parameter_types! {
-	pub const Approver: AccountId = APPROVER;
+/// The approvers, who set traps.
+pub struct TrapSetters;
+impl frame_support::traits::SortedMembers<AccountId> for TrapSetters {
+	fn sorted_members() -> Vec<AccountId> {
+		vec![APPROVER, SECOND_APPROVER]
+	}
 }
 pub const INITIAL_BALANCE: Balance = 1_000_000;
 pub const BUDGET: Balance = 4_000;
@@ -370,7 +375,8 @@ impl crate::Config for Test {
 	type RevealDelay = frame_support::traits::ConstU64<REVEAL_DELAY>;
 	type DefaultChallengeWindow = frame_support::traits::ConstU64<CHALLENGE_WINDOW>;
 	type ForceOrigin = frame_system::EnsureRoot<u64>;
-	type TrapOrigin = frame_system::EnsureSignedBy<Approver, AccountId>;
+	type TrapOrigin = frame_system::EnsureSignedBy<TrapSetters, AccountId>;
+	type TrapQuorum = frame_support::traits::ConstU32<2>;
 	type AvailabilitySample = AvailabilitySampleRate;
 	type AvailabilityWindow = frame_support::traits::ConstU64<AVAILABILITY_WINDOW>;
 	type AvailabilityBond = frame_support::traits::ConstU64<AVAILABILITY_BOND>;
@@ -494,7 +500,7 @@ pub fn run_to(block: u64) {
 pub fn new_test_ext() -> polkadot_sdk::sp_io::TestExternalities {
 	let mut storage = frame_system::GenesisConfig::<Test>::default().build_storage().unwrap();
 	pallet_balances::GenesisConfig::<Test> {
-		balances: [REQUESTER, CHALLENGER, APPROVER, TREASURY]
+		balances: [REQUESTER, CHALLENGER, APPROVER, SECOND_APPROVER, TREASURY]
 			.into_iter()
 			.chain((0..9).map(|n| OWNER_BASE + n))
 			.map(|who| (who, INITIAL_BALANCE))

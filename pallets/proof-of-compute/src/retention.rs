@@ -71,6 +71,7 @@ impl<T: Config> Pallet<T> {
 			CommitRounds::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
 			NextCheckpoint::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
 			Aggregations::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
+			TrapConfirmations::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
 		]
 		.iter()
 		.all(Option::is_none);

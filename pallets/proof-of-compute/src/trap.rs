@@ -1,11 +1,15 @@
-//! Trap jobs (SPEC §5): a member of the model registry's approver set re-runs a verified job
-//! with a fresh seed on the reference backend, seals the final weights digest it got (salted,
-//! with the job id) and posts the job like any other. Its trainers see an ordinary job. Once
-//! the job is accepted the setter reveals the answer: replicas that answered otherwise lose
-//! their whole stake (and the node registry deactivates them), the rest are paid as usual,
-//! the result reaches no model, and the treasury pays the setter back what the job cost.
+//! Trap jobs (SPEC §5): members of the model registry's approver set re-run a verified job
+//! with a fresh seed on the reference backend, each seals the final weights digest it got
+//! (salted, with the job id), and the job is posted like any other, from any account. Its
+//! trainers see an ordinary job. Once the job is accepted each setter reveals its own seal;
+//! when [`Config::TrapQuorum`] setters named the same answer the trap springs: replicas that
+//! answered otherwise lose their whole stake (and the node registry deactivates them), the
+//! rest are paid as usual, the result reaches no model, and the treasury pays the job's
+//! requester back what the job cost. No one setter's word slashes anybody: a trap rests on
+//! the quorum being honest, as the model registry's approvals do.
 //! A seal nobody reveals lapses twice [`Config::MaxJobDuration`] blocks after it was set,
-//! and `on_idle` removes it, [`SEAL_SCAN_BATCH`] seals looked at a block.
+//! and `on_idle` removes it, [`SEAL_SCAN_BATCH`] seals looked at a block; confirmations of a
+//! trap that never sprang are pruned with its job.
 
 use crate::{pallet::*, types::*, BalanceOf, LOG_TARGET};
 use alloc::vec::Vec;
@@ -77,22 +81,29 @@ impl<T: Config> Pallet<T> {
 
 	pub(crate) fn do_seal_trap(setter: T::AccountId, seal: H256) -> DispatchResult {
 		ensure!(!TrapSeals::<T>::contains_key(seal), Error::<T>::DuplicateTrap);
-		let (assigned, traps) = TrapTally::<T>::get();
+		let (assigned, seals) = TrapTally::<T>::get();
+		// Each trap takes a quorum of seals: the rate bounds traps, not seals.
+		let traps_allowed = TrapRate::<T>::get().mul_floor(assigned).saturating_add(1);
 		ensure!(
-			traps < TrapRate::<T>::get().mul_floor(assigned).saturating_add(1),
+			seals < traps_allowed.saturating_mul(T::TrapQuorum::get().max(1).into()),
 			Error::<T>::TooManyTraps
 		);
 		TrapSeals::<T>::insert(seal, (setter, frame_system::Pallet::<T>::block_number()));
-		TrapTally::<T>::put((assigned, traps.saturating_add(1)));
+		TrapTally::<T>::put((assigned, seals.saturating_add(1)));
 		Self::deposit_event(Event::TrapSealed { seal });
 		Ok(())
 	}
 
-	pub(crate) fn do_reveal_trap(job: JobId, expected: H256, salt: [u8; 32]) -> DispatchResult {
+	pub(crate) fn do_reveal_trap(
+		caller: T::AccountId,
+		job: JobId,
+		expected: H256,
+		salt: [u8; 32],
+	) -> DispatchResult {
 		let seal = trap_seal(job, &expected, &salt);
 		let (setter, sealed_at) = TrapSeals::<T>::get(seal).ok_or(Error::<T>::NotATrap)?;
+		ensure!(setter == caller, Error::<T>::NotATrap);
 		let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
-		ensure!(info.requester == setter, Error::<T>::NotATrap);
 		// Replicas are chosen at the start of a block: a seal of that block came after them.
 		ensure!(info.assigned.is_some_and(|assigned| sealed_at < assigned), Error::<T>::LateSeal);
 		ensure!(
@@ -100,7 +111,17 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::SealLapsed
 		);
 		ensure!(info.state == JobState::Accepted, Error::<T>::WrongState);
+		let mut confirmations = TrapConfirmations::<T>::get(job, expected);
+		ensure!(!confirmations.contains(&setter), Error::<T>::AlreadyConfirmed);
+		confirmations.try_push(setter).map_err(|_| Error::<T>::AlreadyConfirmed)?;
 		TrapSeals::<T>::remove(seal);
+		let count = confirmations.len() as u32;
+		Self::deposit_event(Event::TrapConfirmed { job, expected, confirmations: count });
+		if count < T::TrapQuorum::get().max(1) {
+			TrapConfirmations::<T>::insert(job, expected, confirmations);
+			return Ok(());
+		}
+		let _ = TrapConfirmations::<T>::clear_prefix(job, MAX_TRAP_SETTERS, None);
 
 		let last = info.checkpoints.saturating_sub(1);
 		let mut caught = Vec::new();
@@ -131,19 +152,19 @@ impl<T: Config> Pallet<T> {
 			state_cid: state_cid.unwrap_or_default(),
 			challenge_ends: frame_system::Pallet::<T>::block_number(),
 		});
-		let budget = info.budget;
+		let (budget, requester) = (info.budget, info.requester.clone());
 		let refunded = Self::pay(job, info, &caught, JobState::Finalized);
-		Self::reimburse(job, &setter, budget.saturating_sub(refunded));
+		Self::reimburse(job, &requester, budget.saturating_sub(refunded));
 		Self::deposit_event(Event::TrapSprung { job, expected, caught: caught.len() as u32 });
 		Ok(())
 	}
 
-	fn reimburse(job: JobId, setter: &T::AccountId, cost: BalanceOf<T>) {
+	fn reimburse(job: JobId, requester: &T::AccountId, cost: BalanceOf<T>) {
 		if cost.is_zero() {
 			return;
 		}
 		if let Err(error) =
-			T::Currency::transfer(&T::Treasury::get(), setter, cost, Preservation::Preserve)
+			T::Currency::transfer(&T::Treasury::get(), requester, cost, Preservation::Preserve)
 		{
 			log::error!(target: LOG_TARGET, "trap {job}: the treasury did not pay back: {error:?}");
 		}

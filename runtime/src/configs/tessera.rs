@@ -306,6 +306,8 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type DefaultChallengeWindow = ConstU32<100>;
 	type ForceOrigin = EnsureRoot<AccountId>;
 	type TrapOrigin = frame_system::EnsureSignedBy<ModelApprovers, AccountId>;
+	// A trap springs on as many approvers' seals as a proposal needs approvals.
+	type TrapQuorum = pallet_model_registry::CurrentApprovalThreshold<Runtime>;
 	type DefaultTrapRate = TrapRate;
 	/// One revealed state in ten is checked unasked.
 	type AvailabilitySample = AvailabilitySample;

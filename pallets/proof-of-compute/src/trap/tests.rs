@@ -1,4 +1,5 @@
-//! Trap jobs: set by an approver, sprung once accepted.
+//! Trap jobs: sealed by approvers, posted from any account, sprung once accepted by a
+//! quorum of the approvers' own seals.
 
 use super::trap_seal;
 use crate::{
@@ -14,21 +15,25 @@ use polkadot_sdk::{
 use tessera_primitives::{BackendClass, JobId, JobState, NodeId, SlashReason};
 
 const SALT: [u8; 32] = [5; 32];
+/// The second approver salts its seal with its own salt.
+const SECOND_SALT: [u8; 32] = [8; 32];
 
 fn expected() -> H256 {
 	H256::repeat_byte(honest(CHECKPOINTS - 1))
 }
 
-/// The approver seals the answer to the job it is about to post, posts it with three
-/// replicas, and they are assigned.
+/// Both approvers seal the answer to the next job, which an account of no approver posts
+/// with three replicas, and they are assigned.
 fn trap() -> (JobId, Vec<NodeId>) {
 	let job = NextJobId::<Test>::get();
-	assert_ok!(ProofOfCompute::seal_trap(
-		RuntimeOrigin::signed(APPROVER),
-		trap_seal(job, &expected(), &SALT)
-	));
+	for (approver, salt) in [(APPROVER, SALT), (SECOND_APPROVER, SECOND_SALT)] {
+		assert_ok!(ProofOfCompute::seal_trap(
+			RuntimeOrigin::signed(approver),
+			trap_seal(job, &expected(), &salt)
+		));
+	}
 	assert_ok!(ProofOfCompute::create_job(
-		RuntimeOrigin::signed(APPROVER),
+		RuntimeOrigin::signed(REQUESTER),
 		spec(CHECKPOINTS * 10, BackendClass::CpuReference),
 		BUDGET,
 		3,
@@ -38,8 +43,15 @@ fn trap() -> (JobId, Vec<NodeId>) {
 	(job, Assignments::<Test>::get(job).unwrap().into_inner())
 }
 
+/// The first approver's confirmation, then the second's, which springs the trap.
 fn spring(job: JobId) -> polkadot_sdk::frame_support::dispatch::DispatchResult {
-	ProofOfCompute::reveal_trap(RuntimeOrigin::signed(APPROVER), job, expected(), SALT)
+	ProofOfCompute::reveal_trap(RuntimeOrigin::signed(APPROVER), job, expected(), SALT)?;
+	ProofOfCompute::reveal_trap(
+		RuntimeOrigin::signed(SECOND_APPROVER),
+		job,
+		expected(),
+		SECOND_SALT,
+	)
 }
 
 #[test]
@@ -69,8 +81,8 @@ fn a_trainer_that_fails_a_trap_loses_its_whole_stake_and_the_result_reaches_no_m
 		assert_eq!(Payouts::<Test>::get(job).len(), 2);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
 		assert!(Finished::get().is_empty(), "a trap's result reaches no model");
-		// The treasury took the stake and paid the approver back what the trap cost.
-		assert_eq!(Balances::balance(&APPROVER), INITIAL_BALANCE);
+		// The treasury took the stake and paid the requester back what the trap cost.
+		assert_eq!(Balances::balance(&REQUESTER), INITIAL_BALANCE);
 		assert_eq!(Balances::balance(&TREASURY), treasury + STAKE - paid);
 		assert!(TrapSeals::<Test>::iter().next().is_none());
 		run_to(System::block_number() + CHALLENGE_WINDOW);
@@ -106,6 +118,80 @@ fn a_trap_catches_a_colluding_majority_and_pays_the_honest_minority() {
 }
 
 #[test]
+fn one_approvers_word_alone_cannot_spring_a_trap() {
+	crate::tests::test(|| {
+		let (job, replicas) = trap();
+		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
+		let reveal = |approver, answer: H256, salt| {
+			ProofOfCompute::reveal_trap(RuntimeOrigin::signed(approver), job, answer, salt)
+		};
+		// A lone approver seals a wrong answer, to take the honest replicas' stake.
+		let lie = H256::repeat_byte(WRONG);
+		assert_ok!(ProofOfCompute::set_trap_rate(RuntimeOrigin::root(), Perbill::one()));
+		assert_ok!(ProofOfCompute::seal_trap(
+			RuntimeOrigin::signed(APPROVER),
+			trap_seal(job, &lie, &[9; 32])
+		));
+		// Too late for this job: sealed after its replicas were chosen.
+		assert_noop!(reveal(APPROVER, lie, [9; 32]), Error::<Test>::LateSeal);
+
+		// Its own seal of the answer counts once, and springs nothing by itself.
+		assert_ok!(reveal(APPROVER, expected(), SALT));
+		assert!(crate::tests::events().contains(&Event::TrapConfirmed {
+			job,
+			expected: expected(),
+			confirmations: 1
+		}));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+		assert!(Slashes::get().is_empty());
+		// Nobody reveals another's seal.
+		assert_noop!(reveal(APPROVER, expected(), SECOND_SALT), Error::<Test>::NotATrap);
+
+		// The second approver's own seal makes the quorum.
+		assert_ok!(reveal(SECOND_APPROVER, expected(), SECOND_SALT));
+		assert!(crate::tests::events().contains(&Event::TrapSprung {
+			job,
+			expected: expected(),
+			caught: 0
+		}));
+		assert_eq!(TrapConfirmations::<Test>::iter_prefix(job).count(), 0);
+		assert!(Slashes::get().is_empty(), "honest replicas pass a trap");
+	});
+}
+
+#[test]
+fn a_trap_without_its_quorum_finalizes_as_a_job_and_leaves_no_confirmations() {
+	crate::tests::test(|| {
+		let (job, replicas) = trap();
+		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
+		assert_ok!(ProofOfCompute::reveal_trap(
+			RuntimeOrigin::signed(APPROVER),
+			job,
+			expected(),
+			SALT
+		));
+		let ends = Jobs::<Test>::get(job).unwrap().result.unwrap().challenge_ends;
+		run_to(ends);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
+		assert_noop!(
+			ProofOfCompute::reveal_trap(
+				RuntimeOrigin::signed(SECOND_APPROVER),
+				job,
+				expected(),
+				SECOND_SALT
+			),
+			Error::<Test>::WrongState
+		);
+		assert_eq!(TrapConfirmations::<Test>::get(job, expected()).len(), 1);
+		run_to(ends + RETENTION);
+		assert!(!Jobs::<Test>::contains_key(job));
+		// Past the job's deadline too, whose entry outlives it.
+		run_to(System::block_number().max(200));
+		crate::retention::tests::assert_nothing_left_of(job);
+	});
+}
+
+#[test]
 fn traps_are_refused_from_others_late_beyond_the_rate_or_before_acceptance() {
 	crate::tests::test(|| {
 		let seal = trap_seal(0, &expected(), &SALT);
@@ -114,6 +200,7 @@ fn traps_are_refused_from_others_late_beyond_the_rate_or_before_acceptance() {
 			DispatchError::BadOrigin
 		);
 		let (job, replicas) = trap();
+		// One trap, sealed by both approvers, is all the rate allows before any assignment.
 		assert_noop!(
 			ProofOfCompute::seal_trap(RuntimeOrigin::signed(APPROVER), H256::repeat_byte(1)),
 			Error::<Test>::TooManyTraps
