@@ -24,6 +24,31 @@ pub type Cid = BoundedVec<u8, ConstU32<MAX_CID_LEN>>;
 /// Texts carried inline by a job.
 pub type InlineTexts = BoundedVec<BoundedVec<u8, ConstU32<MAX_TEXT_LEN>>, ConstU32<MAX_TEXTS>>;
 
+/// Who may train on a dataset, as its owner decided when proposing it.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+	serde::Serialize,
+	serde::Deserialize,
+)]
+pub enum DatasetConsent {
+	/// Any trainer.
+	#[default]
+	Public,
+	/// Only trainers linked to a DID the owner granted access to the dataset, while the
+	/// grant lives.
+	Granted,
+}
+
 /// Which kind of hardware may run a job. Only the CPU reference backend is bit-exact across
 /// machines, so only its results can be verified by re-execution.
 #[derive(

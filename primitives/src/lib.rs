@@ -22,7 +22,8 @@ pub mod traits;
 pub use commitment::{commitment_hash, CommitmentPayload, JobState};
 pub use did::DidId;
 pub use job::{
-	Architecture, BackendClass, Cid, HyperParameters, InlineTexts, JobSpec, TrainedWeights,
+	Architecture, BackendClass, Cid, DatasetConsent, HyperParameters, InlineTexts, JobSpec,
+	TrainedWeights,
 };
 pub use node::{Capabilities, NodeId, NodeRole, NodeStatus};
 pub use reputation::{JobId, Outcome, TrustTier};

@@ -5,8 +5,8 @@ use polkadot_sdk::sp_runtime::{DispatchError, FixedU128, Perbill, Permill, Weigh
 use scale_info::TypeInfo;
 
 use crate::{
-	Capabilities, DidId, JobId, JobSpec, NodeId, NodePublic, NodeRole, Outcome, TrainedWeights,
-	TrustTier,
+	Capabilities, DatasetConsent, DidId, JobId, JobSpec, NodeId, NodePublic, NodeRole, Outcome,
+	TrainedWeights, TrustTier,
 };
 
 /// Read access to the node registry.
@@ -36,6 +36,8 @@ pub trait NodeInspect<AccountId> {
 	fn active_at(role: NodeRole, position: u32) -> Option<NodeId>;
 	/// Where the node serves the content it committed (a base URL), if it said.
 	fn endpoint(node: NodeId) -> Option<alloc::vec::Vec<u8>>;
+	/// The DID the node's owner linked it to: whose consent grants let it train on data.
+	fn did(node: NodeId) -> Option<DidId>;
 }
 
 /// A confirmed fault, and so how much of a node's stake it costs.
@@ -164,6 +166,15 @@ pub trait ConsentInspect {
 	/// Whether `grantor` currently lets `grantee` use the dataset with CID `dataset`: the
 	/// grant exists, was not revoked, has not expired, and neither DID was revoked.
 	fn is_allowed(dataset: &[u8], grantor: &DidId, grantee: &DidId) -> bool;
+	/// Whether `did` exists and was not revoked.
+	fn is_live(did: &DidId) -> bool;
+	/// Records in the grant's audit trail that `grantee` was given the dataset to train on,
+	/// if the grant allows it.
+	fn record_use(dataset: &[u8], grantor: &DidId, grantee: &DidId);
+	/// Creates live DIDs `grantor` and `grantee` and a grant between them, for benchmarks of
+	/// draws that check consent.
+	#[cfg(feature = "runtime-benchmarks")]
+	fn grant_for_benchmarks(dataset: &[u8], grantor: &DidId, grantee: &DidId);
 }
 
 /// Who may act for a DID with a signed extrinsic.
@@ -179,15 +190,15 @@ pub trait DidControl<AccountId> {
 /// What jobs may train on and start from (SPEC §6–§7): the datasets the approvers let into
 /// the registry and the versions of registered models.
 pub trait TrainingInputs {
-	/// The DID that owns the approved dataset with CID `dataset`; `None` if no approved
-	/// dataset has that CID.
-	fn dataset_owner(dataset: &[u8]) -> Option<DidId>;
+	/// The DID that owns the approved dataset with CID `dataset`, and who may train on it;
+	/// `None` if no approved dataset has that CID.
+	fn dataset_terms(dataset: &[u8]) -> Option<(DidId, DatasetConsent)>;
 	/// Whether `state` (weights CID and digest) is a version of a registered model.
 	fn is_registered_version(state: &TrainedWeights) -> bool;
-	/// Approves `dataset` and registers `state` as a model's version, for benchmarks of
-	/// calls that create jobs.
+	/// Approves `dataset` (owned by `owner`, for grantees only) and registers `state` as a
+	/// model's version, for benchmarks of calls that create and assign jobs.
 	#[cfg(feature = "runtime-benchmarks")]
-	fn register_for_benchmarks(dataset: &[u8], state: &TrainedWeights);
+	fn register_for_benchmarks(dataset: &[u8], owner: &DidId, state: &TrainedWeights);
 }
 
 /// Turns an approved request into a proof-of-compute job.

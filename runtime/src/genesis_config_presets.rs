@@ -17,7 +17,7 @@ use crate::{
 	RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig, EXISTENTIAL_DEPOSIT, UNIT,
 };
 use pallet_model_registry::types::{Owner, TrainingPolicy};
-use tessera_primitives::{did::DidId, trainer_api::cid_from_string};
+use tessera_primitives::{did::DidId, trainer_api::cid_from_string, DatasetConsent};
 
 /// The para id Tessera registers under on its local relay chain.
 pub const PARACHAIN_ID: u32 = 2000;
@@ -102,6 +102,8 @@ fn tessera_genesis(
 				1,
 				b"CC-BY-4.0".to_vec(),
 				DidId::from_initial_key(root.as_ref()),
+				// Published data: any trainer may use it.
+				DatasetConsent::Public,
 			)],
 		},
 	})

@@ -47,11 +47,11 @@ test('a model and an approved dataset are registered and ModelApi shows them', a
 
   const owner = await createDid(api, charlie, keyring.addFromUri('//tessera-e2e-dataset-owner'));
   await assert.rejects(
-    inBlock(api.tx.modelRegistry.proposeDataset('bafy-digits', 4, 'CC0-1.0', owner), alice),
+    inBlock(api.tx.modelRegistry.proposeDataset('bafy-digits', 4, 'CC0-1.0', owner, 'Public'), alice),
     /modelRegistry\.NotOwner/,
   );
   const { events: proposed } = await inBlock(
-    api.tx.modelRegistry.proposeDataset('bafy-digits', 4, 'CC0-1.0', owner),
+    api.tx.modelRegistry.proposeDataset('bafy-digits', 4, 'CC0-1.0', owner, 'Public'),
     charlie,
   );
   const proposal = proposed

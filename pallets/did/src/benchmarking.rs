@@ -63,6 +63,48 @@ pub(crate) fn create_for<T: Config>(
 	(AuthKey::Sr25519(key).did(), key)
 }
 
+/// A live document for `did`, whatever its key, so that a grant can name it.
+fn bare_document<T: Config>(did: &DidId) {
+	if Documents::<T>::contains_key(did) {
+		return;
+	}
+	let creator = funded::<T>("bare DID", 0);
+	let now = frame_system::Pallet::<T>::block_number();
+	Documents::<T>::insert(
+		did,
+		DidDocument {
+			controllers: BoundedVec::truncate_from(vec![creator.clone()]),
+			auth_key: AuthKey::Sr25519(new_key()),
+			encryption_key: None,
+			metadata: None,
+			depositor: creator,
+			deposit: Zero::zero(),
+			nonce: 0,
+			created: now,
+			updated: now,
+			revoked: None,
+		},
+	);
+}
+
+/// Live DIDs `grantor` and `grantee`, and a grant of `dataset` between them that never
+/// expires.
+pub(crate) fn grant_between<T: Config>(dataset: &[u8], grantor: &DidId, grantee: &DidId) {
+	bare_document::<T>(grantor);
+	bare_document::<T>(grantee);
+	let dataset = CidOf::<T>::truncate_from(dataset.to_vec());
+	GrantsOf::<T>::insert(grantor, (&dataset, grantee), ());
+	Grants::<T>::insert(
+		(&dataset, grantor, grantee),
+		Grant {
+			granted_at: frame_system::Pallet::<T>::block_number(),
+			expires_at: BlockNumberFor::<T>::max_value(),
+			encrypted_key: longest_cid::<T>(2),
+			accesses: 0,
+		},
+	);
+}
+
 /// Adds controllers to `did` until one place is left.
 fn fill_controllers<T: Config>(did: DidId) {
 	for index in 1..T::MaxControllers::get().saturating_sub(1) {

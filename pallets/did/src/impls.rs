@@ -477,10 +477,24 @@ impl<T: Config> ConsentInspect for Pallet<T> {
 	fn is_allowed(dataset: &[u8], grantor: &DidId, grantee: &DidId) -> bool {
 		let Ok(dataset) = CidOf::<T>::try_from(dataset.to_vec()) else { return false };
 		let now = frame_system::Pallet::<T>::block_number();
-		let live = |did: &DidId| Documents::<T>::get(did).is_some_and(|doc| doc.revoked.is_none());
 		Grants::<T>::get((&dataset, grantor, grantee)).is_some_and(|grant| now < grant.expires_at)
-			&& live(grantor)
-			&& live(grantee)
+			&& Self::is_live(grantor)
+			&& Self::is_live(grantee)
+	}
+
+	fn is_live(did: &DidId) -> bool {
+		Documents::<T>::get(did).is_some_and(|document| document.revoked.is_none())
+	}
+
+	fn record_use(dataset: &[u8], grantor: &DidId, grantee: &DidId) {
+		let Ok(dataset) = CidOf::<T>::try_from(dataset.to_vec()) else { return };
+		// A grant that lapsed since it was checked records nothing; the use was allowed.
+		let _ = Self::do_record_access(*grantee, dataset, *grantor);
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn grant_for_benchmarks(dataset: &[u8], grantor: &DidId, grantee: &DidId) {
+		crate::benchmarking::grant_between::<T>(dataset, grantor, grantee);
 	}
 }
 

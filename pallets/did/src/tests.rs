@@ -409,6 +409,27 @@ fn a_did_can_manage_consent_with_its_own_key_and_no_funds() {
 }
 
 #[test]
+fn the_chain_records_each_use_it_makes_of_granted_data_in_the_audit_trail() {
+	test(|| {
+		let owner = create_did(ALICE, &Signer::sr25519("owner"));
+		let grantee = create_did(BOB, &Signer::sr25519("grantee"));
+		let stranger = create_did(CHARLIE, &Signer::sr25519("stranger"));
+		assert!(Did::is_live(&owner) && !Did::is_live(&DidId([9; 32])));
+		grant(owner, "data", grantee, 10);
+		Did::record_use(b"data", &owner, &grantee);
+		System::assert_last_event(
+			Event::AccessRecorded { dataset: cid("data"), grantor: owner, grantee, accesses: 1 }
+				.into(),
+		);
+		// Without a grant, or once it expired, nothing is recorded.
+		Did::record_use(b"data", &owner, &stranger);
+		System::set_block_number(10);
+		Did::record_use(b"data", &owner, &grantee);
+		assert_eq!(Grants::<Test>::get((cid("data"), owner, grantee)).unwrap().accesses, 1);
+	});
+}
+
+#[test]
 fn grants_are_events_and_consent_follows_them() {
 	test(|| {
 		let owner = create_did(ALICE, &Signer::sr25519("owner"));

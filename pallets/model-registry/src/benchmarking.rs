@@ -88,6 +88,7 @@ fn dataset<T: Config>() -> DatasetId {
 		shards: 64,
 		licence: longest_name(),
 		owner: tessera_primitives::DidId([5; 32]),
+		consent: tessera_primitives::DatasetConsent::Granted,
 	})
 	.expect("the benchmark's dataset is approved once")
 }
@@ -132,6 +133,7 @@ fn nearly_decided<T: Config>(approve: bool) -> (ProposalId, T::AccountId) {
 			shards: 64,
 			licence: longest_name(),
 			owner: tessera_primitives::DidId([6; 32]),
+			consent: tessera_primitives::DatasetConsent::Granted,
 		}),
 	)
 	.expect("the proposer can pay the deposit");
@@ -220,7 +222,14 @@ mod benchmarks {
 		let id = NextProposalId::<T>::get();
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(proposer), longest_cid(4), 64, longest_name(), owner);
+		_(
+			RawOrigin::Signed(proposer),
+			longest_cid(4),
+			64,
+			longest_name(),
+			owner,
+			tessera_primitives::DatasetConsent::Granted,
+		);
 
 		assert!(Proposals::<T>::contains_key(id));
 	}

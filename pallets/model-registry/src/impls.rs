@@ -21,8 +21,8 @@ use polkadot_sdk::{
 	sp_runtime::{traits::Saturating, DispatchError},
 };
 use tessera_primitives::{
-	Architecture, BackendClass, Cid, DidControl, DidId, HyperParameters, InlineTexts, JobCreator,
-	JobId, JobOutcome, JobSpec, TrainedWeights, TrainingInputs,
+	Architecture, BackendClass, Cid, DatasetConsent, DidControl, DidId, HyperParameters,
+	InlineTexts, JobCreator, JobId, JobOutcome, JobSpec, TrainedWeights, TrainingInputs,
 };
 
 impl<T: Config> Pallet<T> {
@@ -609,10 +609,10 @@ impl<T: Config> Pallet<T> {
 
 /// Jobs train on approved datasets and start from registered versions.
 impl<T: Config> TrainingInputs for Pallet<T> {
-	fn dataset_owner(dataset: &[u8]) -> Option<DidId> {
+	fn dataset_terms(dataset: &[u8]) -> Option<(DidId, DatasetConsent)> {
 		let cid = Cid::try_from(dataset.to_vec()).ok()?;
 		let id = DatasetOfCid::<T>::get(cid)?;
-		Datasets::<T>::get(id).map(|dataset| dataset.owner)
+		Datasets::<T>::get(id).map(|dataset| (dataset.owner, dataset.consent))
 	}
 
 	fn is_registered_version(state: &TrainedWeights) -> bool {
@@ -620,13 +620,14 @@ impl<T: Config> TrainingInputs for Pallet<T> {
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]
-	fn register_for_benchmarks(dataset: &[u8], state: &TrainedWeights) {
+	fn register_for_benchmarks(dataset: &[u8], owner: &DidId, state: &TrainedWeights) {
 		if let Ok(cid) = Cid::try_from(dataset.to_vec()) {
 			let _ = Self::insert_dataset(Dataset {
 				cid,
 				shards: 1,
 				licence: Default::default(),
-				owner: DidId([0; 32]),
+				owner: *owner,
+				consent: DatasetConsent::Granted,
 			});
 		}
 		if !Self::is_registered_version(state) {

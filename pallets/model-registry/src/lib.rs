@@ -79,7 +79,9 @@ use polkadot_sdk::{
 	frame_support::{self, traits::fungible},
 	frame_system,
 };
-use tessera_primitives::{Cid, DidControl, DidId, JobCreator, JobId, TrainedWeights};
+use tessera_primitives::{
+	Cid, DatasetConsent, DidControl, DidId, JobCreator, JobId, TrainedWeights,
+};
 
 /// The balance type of the configured currency.
 pub type BalanceOf<T> =
@@ -267,8 +269,8 @@ pub mod pallet {
 		#[allow(clippy::type_complexity)]
 		pub models:
 			Vec<(Owner<T::AccountId>, Vec<u8>, Vec<u8>, Vec<u8>, Vec<u8>, H256, TrainingPolicy)>,
-		/// Approved datasets: CID, shard count, licence and owner DID.
-		pub datasets: Vec<(Vec<u8>, u32, Vec<u8>, DidId)>,
+		/// Approved datasets: CID, shard count, licence, owner DID and who may train on it.
+		pub datasets: Vec<(Vec<u8>, u32, Vec<u8>, DidId, DatasetConsent)>,
 	}
 
 	#[pallet::genesis_build]
@@ -289,12 +291,13 @@ pub mod pallet {
 					*training,
 				);
 			}
-			for (cid, shards, licence, owner) in &self.datasets {
+			for (cid, shards, licence, owner, consent) in &self.datasets {
 				let dataset = Dataset {
 					cid: bounded(cid, "dataset CID"),
 					shards: *shards,
 					licence: bounded(licence, "licence"),
 					owner: *owner,
+					consent: *consent,
 				};
 				Pallet::<T>::insert_dataset(dataset).expect("genesis datasets have distinct CIDs");
 			}
@@ -571,8 +574,9 @@ pub mod pallet {
 		}
 
 		/// Proposes to add a dataset to the registry, owned by the DID `owner`, whose
-		/// consent governs its use; no other approved dataset may have its CID. Holds
-		/// [`Config::ProposalDeposit`].
+		/// consent governs its use: anyone may train on it, or only nodes linked to DIDs
+		/// `owner` grants access ([`DatasetConsent`]). No other approved dataset may have
+		/// its CID. Holds [`Config::ProposalDeposit`].
 		///
 		/// Origin: signed by a controller of `owner`.
 		///
@@ -585,11 +589,13 @@ pub mod pallet {
 			shards: u32,
 			licence: Name,
 			owner: DidId,
+			consent: DatasetConsent,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			ensure!(T::Dids::is_controller(&owner, &who), Error::<T>::NotOwner);
 			ensure!(!DatasetOfCid::<T>::contains_key(&cid), Error::<T>::DatasetExists);
-			Self::do_propose(who, ProposalKind::AddDataset(Dataset { cid, shards, licence, owner }))
+			let dataset = Dataset { cid, shards, licence, owner, consent };
+			Self::do_propose(who, ProposalKind::AddDataset(dataset))
 		}
 
 		/// Proposes to take a dataset out of the registry. Holds

@@ -164,7 +164,13 @@ pub fn new_test_ext() -> TestExternalities {
 			digest(1),
 			crate::TrainingPolicy::Anyone,
 		)],
-		datasets: vec![(b"bafy-digits".to_vec(), 4, b"CC0-1.0".to_vec(), OWNER_DID)],
+		datasets: vec![(
+			b"bafy-digits".to_vec(),
+			4,
+			b"CC0-1.0".to_vec(),
+			OWNER_DID,
+			tessera_primitives::DatasetConsent::Public,
+		)],
 	}
 	.assimilate_storage(&mut storage)
 	.unwrap();

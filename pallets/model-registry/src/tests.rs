@@ -11,7 +11,9 @@ use polkadot_sdk::{
 	},
 	sp_runtime::{DispatchError, Perbill},
 };
-use tessera_primitives::{Architecture, BackendClass, HyperParameters, JobOutcome, TrainedWeights};
+use tessera_primitives::{
+	Architecture, BackendClass, DatasetConsent, HyperParameters, JobOutcome, TrainedWeights,
+};
 
 const MODEL: u32 = 0;
 const DATASET: u32 = 0;
@@ -360,12 +362,14 @@ fn datasets_enter_and_leave_by_vote() {
 			1,
 			b"CC-BY-4.0".to_vec().try_into().unwrap(),
 			OWNER_DID,
+			DatasetConsent::Granted,
 		));
 		vote(APPROVER_ACCOUNTS[0], 0, true);
 		vote(APPROVER_ACCOUNTS[2], 0, true);
 		System::assert_has_event(
 			Event::DatasetApproved { dataset: 1, cid: cid("bafy-iris"), owner: OWNER_DID }.into(),
 		);
+		assert_eq!(Datasets::<Test>::get(1).unwrap().consent, DatasetConsent::Granted);
 		assert_eq!(held(OWNER, HoldReason::ProposalDeposit), 0);
 		assert_eq!(Balances::free_balance(OWNER), INITIAL_BALANCE);
 
@@ -390,6 +394,7 @@ fn a_rejected_dataset_forfeits_its_deposit() {
 			1,
 			Default::default(),
 			OWNER_DID,
+			DatasetConsent::Public,
 		));
 		vote(APPROVER_ACCOUNTS[0], 0, false);
 		vote(APPROVER_ACCOUNTS[1], 0, false);
@@ -443,6 +448,7 @@ fn proposing_a_dataset_in_the_name_of_a_did_one_does_not_control_fails() {
 				1,
 				Default::default(),
 				OWNER_DID,
+				DatasetConsent::Public,
 			),
 			Error::<Test>::NotOwner
 		);
@@ -631,8 +637,11 @@ fn jobs_may_train_on_approved_datasets_from_registered_versions_only() {
 	test(|| {
 		let state =
 			|weights: &str, byte| TrainedWeights { weights: cid(weights), digest: digest(byte) };
-		assert_eq!(ModelRegistry::dataset_owner(b"bafy-digits"), Some(OWNER_DID));
-		assert_eq!(ModelRegistry::dataset_owner(b"bafy-unapproved"), None);
+		assert_eq!(
+			ModelRegistry::dataset_terms(b"bafy-digits"),
+			Some((OWNER_DID, DatasetConsent::Public))
+		);
+		assert_eq!(ModelRegistry::dataset_terms(b"bafy-unapproved"), None);
 		assert!(ModelRegistry::is_registered_version(&state("bafy-weights-0", 1)));
 		// The digest alone is not enough: the state must be the version's.
 		assert!(!ModelRegistry::is_registered_version(&state("bafy-other", 1)));
@@ -645,7 +654,7 @@ fn jobs_may_train_on_approved_datasets_from_registered_versions_only() {
 		assert_ok!(ModelRegistry::propose_dataset_removal(RuntimeOrigin::signed(OWNER), DATASET));
 		vote(APPROVER_ACCOUNTS[0], 1, true);
 		vote(APPROVER_ACCOUNTS[1], 1, true);
-		assert_eq!(ModelRegistry::dataset_owner(b"bafy-digits"), None);
+		assert_eq!(ModelRegistry::dataset_terms(b"bafy-digits"), None);
 	});
 }
 
@@ -659,6 +668,7 @@ fn a_dataset_cid_is_approved_once() {
 				1,
 				Default::default(),
 				OWNER_DID,
+				DatasetConsent::Public,
 			),
 			Error::<Test>::DatasetExists
 		);
@@ -670,6 +680,7 @@ fn a_dataset_cid_is_approved_once() {
 				1,
 				Default::default(),
 				OWNER_DID,
+				DatasetConsent::Public,
 			));
 		}
 		for proposal in 0..2 {

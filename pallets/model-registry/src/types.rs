@@ -6,7 +6,7 @@ use polkadot_sdk::{
 	sp_runtime::BoundedVec,
 };
 use scale_info::TypeInfo;
-use tessera_primitives::{Cid, DidId, JobId, JobSpec};
+use tessera_primitives::{Cid, DatasetConsent, DidId, JobId, JobSpec};
 
 /// Identifies a model; assigned in registration order.
 pub type ModelId = u32;
@@ -153,6 +153,8 @@ pub struct Dataset {
 	pub licence: Name,
 	/// The DID whose consent governs it.
 	pub owner: DidId,
+	/// Who may train on it: anyone, or only nodes linked to DIDs `owner` granted access.
+	pub consent: DatasetConsent,
 }
 
 /// What a proposal asks for.

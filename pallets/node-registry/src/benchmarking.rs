@@ -220,6 +220,18 @@ mod benchmarks {
 	}
 
 	#[benchmark]
+	fn link_did() {
+		let owner = funded::<T>("owner", 0);
+		let (node, _) = registered::<T>(&owner);
+		let did = T::Dids::controlled_by(&owner);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), node, Some(did));
+
+		assert_eq!(DidOfNode::<T>::get(node), Some(did));
+	}
+
+	#[benchmark]
 	fn heartbeat() {
 		let owner = funded::<T>("owner", 0);
 		let (node, key) = registered::<T>(&owner);

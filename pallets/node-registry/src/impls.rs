@@ -14,7 +14,7 @@ use sp_runtime::{
 	traits::{Saturating, Zero},
 	Perbill, RuntimeAppPublic, SaturatedConversion,
 };
-use tessera_primitives::{node::InactiveReason, NodeRole, Outcome, SlashReason};
+use tessera_primitives::{node::InactiveReason, DidId, NodeRole, Outcome, SlashReason};
 use types::{key_ownership_message, Sweep};
 
 impl<T: Config> Pallet<T> {
@@ -119,6 +119,23 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
+	pub(crate) fn do_link_did(
+		owner: T::AccountId,
+		node: NodeId,
+		did: Option<DidId>,
+	) -> DispatchResult {
+		Self::owned(&owner, node)?;
+		match did {
+			Some(did) => {
+				ensure!(T::Dids::is_controller(&did, &owner), Error::<T>::NotDidController);
+				DidOfNode::<T>::insert(node, did);
+			}
+			None => DidOfNode::<T>::remove(node),
+		}
+		Self::deposit_event(Event::DidLinked { node, did });
+		Ok(())
+	}
+
 	pub(crate) fn do_update(
 		owner: T::AccountId,
 		node: NodeId,
@@ -191,6 +208,7 @@ impl<T: Config> Pallet<T> {
 		Nodes::<T>::remove(node);
 		NodeOfKey::<T>::remove(&info.node_key);
 		Endpoints::<T>::remove(node);
+		DidOfNode::<T>::remove(node);
 		NodesOf::<T>::mutate_exists(&owner, |nodes| {
 			if let Some(list) = nodes {
 				list.retain(|id| *id != node);
@@ -610,6 +628,10 @@ impl<T: Config> NodeInspect<T::AccountId> for Pallet<T> {
 
 	fn endpoint(node: NodeId) -> Option<alloc::vec::Vec<u8>> {
 		Endpoints::<T>::get(node).map(|endpoint| endpoint.into_inner())
+	}
+
+	fn did(node: NodeId) -> Option<DidId> {
+		DidOfNode::<T>::get(node)
 	}
 
 	fn stake(node: NodeId) -> BalanceOf<T> {

@@ -75,8 +75,8 @@ use polkadot_sdk::{
 	frame_system, sp_core, sp_runtime,
 };
 use tessera_primitives::{
-	Capabilities, NodeId, NodeInspect, NodePublic, NodeRole, NodeSignature, NodeSigned, NodeStatus,
-	NodeWorkload, ReputationSink, Slasher,
+	Capabilities, DidControl, DidId, NodeId, NodeInspect, NodePublic, NodeRole, NodeSignature,
+	NodeSigned, NodeStatus, NodeWorkload, ReputationSink, Slasher,
 };
 
 const LOG_TARGET: &str = "runtime::node-registry";
@@ -216,6 +216,9 @@ pub mod pallet {
 		/// Open work per node, so that a busy node cannot deregister.
 		type Workload: NodeWorkload;
 
+		/// Tells who controls a DID, for nodes linked to their owner's DID.
+		type Dids: DidControl<Self::AccountId>;
+
 		/// Where heartbeats, misses, slashes and removals are reported, so that reputation
 		/// follows them.
 		type Reputation: ReputationSink;
@@ -258,6 +261,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Endpoints<T: Config> =
 		StorageMap<_, Twox64Concat, NodeId, BoundedVec<u8, T::MaxEndpointLen>>;
+
+	/// The DID each node is linked to by its owner: a dataset owner's consent grants to that
+	/// DID let the node train on the dataset. Paid for by the node's deposit.
+	#[pallet::storage]
+	pub type DidOfNode<T: Config> = StorageMap<_, Twox64Concat, NodeId, DidId>;
 
 	/// The nodes an account runs.
 	///
@@ -316,6 +324,13 @@ pub mod pallet {
 			node: NodeId,
 			/// The endpoint, UTF-8.
 			endpoint: BoundedVec<u8, T::MaxEndpointLen>,
+		},
+		/// A node's owner linked it to a DID, or unlinked it.
+		DidLinked {
+			/// The node.
+			node: NodeId,
+			/// The DID, or `None` once unlinked.
+			did: Option<DidId>,
 		},
 		/// More stake is held for a node.
 		StakeBonded {
@@ -399,6 +414,8 @@ pub mod pallet {
 		NotOwner,
 		/// An endpoint must be an `http://` or `https://` URL.
 		BadEndpoint,
+		/// The node's owner does not control the DID.
+		NotDidController,
 		/// The node key already belongs to a node.
 		NodeKeyInUse,
 		/// The node key's signature over the owner account does not verify.
@@ -619,6 +636,18 @@ pub mod pallet {
 		) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
 			Self::do_set_endpoint(owner, node, endpoint)
+		}
+
+		/// Links the node to `did`, whose consent grants let it train on the data of owners
+		/// who grant access only to some DIDs; `None` unlinks it. A node takes part in a
+		/// draw for such data only while linked to a granted DID.
+		///
+		/// Origin: signed by the node's owner, who must control `did`. Emits
+		/// [`Event::DidLinked`].
+		#[pallet::call_index(9)]
+		pub fn link_did(origin: OriginFor<T>, node: NodeId, did: Option<DidId>) -> DispatchResult {
+			let owner = ensure_signed(origin)?;
+			Self::do_link_did(owner, node, did)
 		}
 
 		/// Records that a node is alive in the current period.

@@ -159,8 +159,22 @@ impl pallet_node_registry::Config for Test {
 	type MaxEndpointLen = frame_support::traits::ConstU32<32>;
 	type HeartbeatPriority = HeartbeatPriority;
 	type Workload = TestWorkload;
+	type Dids = TestDids;
 	type Reputation = TestReputation;
 	type WeightInfo = ();
+}
+
+/// The DID each account controls: `DidId([account; 32])`.
+pub struct TestDids;
+impl tessera_primitives::DidControl<AccountId> for TestDids {
+	fn is_controller(did: &tessera_primitives::DidId, account: &AccountId) -> bool {
+		*did == tessera_primitives::DidId([*account as u8; 32])
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn controlled_by(account: &AccountId) -> tessera_primitives::DidId {
+		tessera_primitives::DidId([*account as u8; 32])
+	}
 }
 
 parameter_types! {

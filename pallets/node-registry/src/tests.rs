@@ -327,6 +327,37 @@ fn attest_hardware_records_the_new_hash() {
 }
 
 #[test]
+fn a_node_is_linked_only_to_a_did_its_owner_controls_and_forgets_it_when_it_leaves() {
+	use tessera_primitives::DidId;
+	test(|| {
+		let node = register_node(ALICE, "node-a", 50);
+		let alices = DidId([ALICE as u8; 32]);
+		let bobs = DidId([BOB as u8; 32]);
+		// Claiming another's DID would let the node train on data granted to it.
+		assert_noop!(
+			NodeRegistry::link_did(RuntimeOrigin::signed(ALICE), node, Some(bobs)),
+			Error::<Test>::NotDidController
+		);
+		assert_noop!(
+			NodeRegistry::link_did(RuntimeOrigin::signed(BOB), node, Some(bobs)),
+			Error::<Test>::NotOwner
+		);
+		assert_ok!(NodeRegistry::link_did(RuntimeOrigin::signed(ALICE), node, Some(alices)));
+		System::assert_last_event(Event::DidLinked { node, did: Some(alices) }.into());
+		assert_eq!(<NodeRegistry as NodeInspect<_>>::did(node), Some(alices));
+		assert_ok!(NodeRegistry::link_did(RuntimeOrigin::signed(ALICE), node, None));
+		System::assert_last_event(Event::DidLinked { node, did: None }.into());
+		assert_eq!(<NodeRegistry as NodeInspect<_>>::did(node), None);
+
+		assert_ok!(NodeRegistry::link_did(RuntimeOrigin::signed(ALICE), node, Some(alices)));
+		assert_ok!(NodeRegistry::deregister(RuntimeOrigin::signed(ALICE), node));
+		System::set_block_number(System::block_number() + UNBONDING);
+		assert_ok!(NodeRegistry::withdraw_unbonded(RuntimeOrigin::signed(ALICE), node));
+		assert!(!crate::DidOfNode::<Test>::contains_key(node));
+	});
+}
+
+#[test]
 fn the_owner_says_where_the_node_serves_its_content() {
 	test(|| {
 		let node = register_node(ALICE, "node-a", 50);

@@ -45,6 +45,7 @@ pub trait WeightInfo {
 	fn withdraw_unbonded() -> Weight;
 	fn reactivate() -> Weight;
 	fn set_endpoint() -> Weight;
+	fn link_did() -> Weight;
 	fn heartbeat() -> Weight;
 	fn authorize_heartbeat() -> Weight;
 	fn sweep_heartbeats(n: u32, ) -> Weight;
@@ -239,6 +240,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().writes((12_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 4924).saturating_mul(n.into()))
 	}
+	fn link_did() -> Weight {
+		Weight::from_parts(20_000_000, 3669)
+			.saturating_add(T::DbWeight::get().reads(2_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
 }
 
 /// The same weights at RocksDB's database weights, for tests.
@@ -300,5 +306,10 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 			.saturating_add(RocksDbWeight::get().writes((12_u64).saturating_mul(n.into())))
 			.saturating_add(Weight::from_parts(0, 4924).saturating_mul(n.into()))
+	}
+	fn link_did() -> Weight {
+		Weight::from_parts(20_000_000, 3669)
+			.saturating_add(RocksDbWeight::get().reads(2_u64))
+			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 }

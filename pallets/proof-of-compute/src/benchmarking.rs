@@ -37,12 +37,27 @@ fn funded<T: Config>(name: &'static str) -> T::AccountId {
 }
 
 /// A job whose every checkpoint is its last: one checkpoint.
-/// The largest job spec, its dataset approved and its base state registered.
+/// The DID that owns the benchmarks' dataset and grants it to every benchmark trainer.
+const DATA_OWNER: tessera_primitives::DidId = tessera_primitives::DidId([0xda; 32]);
+
+/// The largest job spec, its dataset approved (for grantees only, so that draws check
+/// consent) and its base state registered.
 fn spec<T: Config>() -> JobSpec {
 	let spec = unregistered_spec();
 	let base = spec.base_state().expect("the spec starts from a base state");
-	T::Inputs::register_for_benchmarks(&spec.dataset, &base);
+	T::Inputs::register_for_benchmarks(&spec.dataset, &DATA_OWNER, &base);
 	spec
+}
+
+/// An active trainer, linked to a DID the benchmarks' data owner granted its dataset.
+fn trainer<T: Config>(index: u32) -> (NodeId, NodePublic) {
+	let (node, key) = T::BenchmarkHelper::trainer(index);
+	let did = tessera_primitives::DidId(polkadot_sdk::sp_io::hashing::blake2_256(
+		&codec::Encode::encode(&(b"trainer", index)),
+	));
+	T::BenchmarkHelper::link_did(node, did);
+	T::Consent::grant_for_benchmarks(&unregistered_spec().dataset, &DATA_OWNER, &did);
+	(node, key)
 }
 
 fn unregistered_spec() -> JobSpec {
@@ -99,7 +114,7 @@ fn running_job_of<T: Config>(
 		deadline::<T>(),
 	)
 	.expect("a valid job");
-	let trainers: Vec<_> = (0..u32::from(replicas)).map(T::BenchmarkHelper::trainer).collect();
+	let trainers: Vec<_> = (0..u32::from(replicas)).map(trainer::<T>).collect();
 	let nodes = BoundedVec::truncate_from(trainers.iter().map(|(node, _)| *node).collect());
 	Pending::<T>::mutate(|pending| pending.retain(|pending| *pending != job));
 	Pallet::<T>::start(job, nodes, frame_system::Pallet::<T>::block_number());
@@ -299,9 +314,9 @@ fn federated_job<T: Config>() -> (JobId, Vec<(NodeId, NodePublic)>) {
 		deadline::<T>(),
 	)
 	.expect("a valid job");
-	let trainers: Vec<_> = (0..u32::from(participants)).map(T::BenchmarkHelper::trainer).collect();
+	let trainers: Vec<_> = (0..u32::from(participants)).map(trainer::<T>).collect();
 	for index in u32::from(participants)..u32::from(participants) * 2 {
-		T::BenchmarkHelper::trainer(index);
+		trainer::<T>(index);
 	}
 	for index in 0..AGGREGATORS * 2 {
 		T::BenchmarkHelper::validator(index);
@@ -397,11 +412,12 @@ mod benchmarks {
 		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Cancelled));
 	}
 
+	/// A draw from a full sample of candidates, each checked for consent to the data.
 	#[benchmark]
 	fn assign_job() {
 		let requester = funded::<T>("requester");
-		for index in 0..u32::from(T::MaxRedundancy::get()) {
-			T::BenchmarkHelper::trainer(index);
+		for index in 0..T::CandidateSample::get().max(u32::from(T::MaxRedundancy::get())) {
+			trainer::<T>(index);
 		}
 		let job = Pallet::<T>::do_create_job(
 			requester,
@@ -622,7 +638,7 @@ mod benchmarks {
 	fn replace_replica() {
 		let (job, last, _) = long_job::<T>(true);
 		let gone = last.payload.node;
-		T::BenchmarkHelper::trainer(u32::from(T::MaxRedundancy::get()));
+		trainer::<T>(u32::from(T::MaxRedundancy::get()));
 
 		#[block]
 		{

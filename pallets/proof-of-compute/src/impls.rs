@@ -25,9 +25,9 @@ use polkadot_sdk::{
 	},
 };
 use tessera_primitives::{
-	commitment_hash, BackendClass, JobCreator, JobId, JobOutcome, JobSpec, JobState, NodeId,
-	NodeInspect, NodeRole, NodeSignature, Outcome, ReputationInspect, ReputationSink, SlashReason,
-	Slasher, TrainedWeights, TrainingInputs,
+	commitment_hash, BackendClass, ConsentInspect, DatasetConsent, DidId, JobCreator, JobId,
+	JobOutcome, JobSpec, JobState, NodeId, NodeInspect, NodeRole, NodeSignature, Outcome,
+	ReputationInspect, ReputationSink, SlashReason, Slasher, TrainedWeights, TrainingInputs,
 };
 
 impl<T: Config> Pallet<T> {
@@ -47,10 +47,11 @@ impl<T: Config> Pallet<T> {
 			Error::<T>::DeadlineTooFar
 		);
 		let texts_only = spec.dataset.is_empty() && !spec.texts.is_empty();
-		ensure!(
-			texts_only || T::Inputs::dataset_owner(&spec.dataset).is_some(),
-			Error::<T>::UnapprovedDataset
-		);
+		let terms = T::Inputs::dataset_terms(&spec.dataset);
+		ensure!(texts_only || terms.is_some(), Error::<T>::UnapprovedDataset);
+		if let Some((owner, DatasetConsent::Granted)) = terms {
+			ensure!(T::Consent::is_live(&owner), Error::<T>::NoConsent);
+		}
 		ensure!(
 			spec.base_state().is_none_or(|base| T::Inputs::is_registered_version(&base)),
 			Error::<T>::UnregisteredBase
@@ -145,18 +146,23 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Draws `redundancy` eligible trainers of distinct owners.
+	/// Draws `redundancy` eligible trainers of distinct owners, and records their use of
+	/// data its owner grants only to some DIDs.
 	fn choose_replicas(job: JobId, info: &JobInfoOf<T>) -> Option<Replicas> {
 		let subject = (b"tessera/assign", job).encode();
+		let access = DataAccess::of::<T>(&info.spec);
 		let chosen = Self::draw_nodes(
 			&subject,
 			u32::from(info.redundancy),
 			NodeRole::Trainer,
 			&[],
-			|node| Self::eligible(node, &info.spec),
+			|node| Self::eligible(node, &info.spec, &access),
 		);
 		if chosen.len() < usize::from(info.redundancy) {
 			return None;
+		}
+		for node in &chosen {
+			access.record_use::<T>(*node, &info.spec);
 		}
 		Replicas::try_from(chosen).ok()
 	}
@@ -229,13 +235,15 @@ impl<T: Config> Pallet<T> {
 		chosen
 	}
 
-	pub(crate) fn eligible(node: NodeId, spec: &JobSpec) -> bool {
+	/// Whether `node` may train `spec`: an active trainer with the hardware, whom the data's
+	/// owner lets train on it.
+	pub(crate) fn eligible(node: NodeId, spec: &JobSpec, access: &DataAccess) -> bool {
 		T::Nodes::is_active(node)
 			&& T::Nodes::has_role(node, NodeRole::Trainer)
 			&& T::Nodes::capabilities(node).is_some_and(|caps| match spec.backend {
 				BackendClass::Gpu => caps.gpu(),
 				BackendClass::CpuReference => true,
-			})
+			}) && access.allows::<T>(node, spec)
 	}
 
 	/// Puts `job` on the list of jobs looked at in block `at` or, when that block's list is
@@ -1056,5 +1064,46 @@ impl<T: Config> JobCreator<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pa
 		deadline: BlockNumberFor<T>,
 	) -> Result<JobId, DispatchError> {
 		Self::do_create_job(requester.clone(), spec, budget, redundancy, deadline)
+	}
+}
+
+/// Who may be given a job's data to train on, as its owner decided (SPEC §6): read once a
+/// draw, checked for every candidate. A grant revoked or expired since the job was created
+/// stops new assignments and replacements; checkpoints already running may finish.
+pub(crate) enum DataAccess {
+	/// Inline texts, or a dataset open to anyone.
+	Anyone,
+	/// Nodes linked to a DID the owner granted access, while the grant lives.
+	GrantedBy(DidId),
+	/// Nobody: the dataset left the registry.
+	Nobody,
+}
+
+impl DataAccess {
+	pub(crate) fn of<T: Config>(spec: &JobSpec) -> Self {
+		if spec.dataset.is_empty() {
+			return Self::Anyone;
+		}
+		match T::Inputs::dataset_terms(&spec.dataset) {
+			Some((_, DatasetConsent::Public)) => Self::Anyone,
+			Some((owner, DatasetConsent::Granted)) => Self::GrantedBy(owner),
+			None => Self::Nobody,
+		}
+	}
+
+	fn allows<T: Config>(&self, node: NodeId, spec: &JobSpec) -> bool {
+		match self {
+			Self::Anyone => true,
+			Self::GrantedBy(owner) => T::Nodes::did(node)
+				.is_some_and(|did| T::Consent::is_allowed(&spec.dataset, owner, &did)),
+			Self::Nobody => false,
+		}
+	}
+
+	/// Records in the grant's audit trail that `node` was given the data.
+	pub(crate) fn record_use<T: Config>(&self, node: NodeId, spec: &JobSpec) {
+		if let (Self::GrantedBy(owner), Some(did)) = (self, T::Nodes::did(node)) {
+			T::Consent::record_use(&spec.dataset, owner, &did);
+		}
 	}
 }

@@ -92,8 +92,8 @@ use polkadot_sdk::{
 	frame_system, sp_core,
 };
 use tessera_primitives::{
-	JobId, JobOutcome, JobSpec, NodeId, NodeInspect, NodeSignature, ReputationInspect,
-	ReputationSink, SlashReason, Slasher, TrainedWeights, TrainingInputs,
+	ConsentInspect, JobId, JobOutcome, JobSpec, NodeId, NodeInspect, NodeSignature,
+	ReputationInspect, ReputationSink, SlashReason, Slasher, TrainedWeights, TrainingInputs,
 };
 
 const LOG_TARGET: &str = "runtime::proof-of-compute";
@@ -110,6 +110,8 @@ pub trait BenchmarkHelper {
 	fn trainer(index: u32) -> (NodeId, tessera_primitives::NodePublic);
 	/// Registers an active validator the same way.
 	fn validator(index: u32) -> (NodeId, tessera_primitives::NodePublic);
+	/// Links `node` to `did`, as its owner would.
+	fn link_did(node: NodeId, did: tessera_primitives::DidId);
 }
 
 /// Deactivated nodes waiting for their jobs to be handed on, at most.
@@ -201,6 +203,10 @@ pub mod pallet {
 		/// approved dataset (or only inline texts) and starts from a registered model
 		/// version (or from its seed).
 		type Inputs: TrainingInputs;
+
+		/// Data owners' consent grants (the DID pallet): a dataset granted only to some DIDs
+		/// is trained only by nodes linked to a granted DID, and each use is recorded.
+		type Consent: ConsentInspect;
 
 		/// Randomness nobody can predict when a job is posted or a result revealed.
 		type Randomness: Randomness<Self::Hash, BlockNumberFor<Self>>;
@@ -1071,6 +1077,9 @@ pub mod pallet {
 		/// The job's dataset is not an approved dataset of the model registry, and the job
 		/// does not train on inline texts alone.
 		UnapprovedDataset,
+		/// The owner of the job's dataset grants access only to some DIDs, and its DID was
+		/// revoked: nobody may train on the data.
+		NoConsent,
 		/// The job starts from a state that is no registered model's version.
 		UnregisteredBase,
 		/// Too many jobs wait for assignment.

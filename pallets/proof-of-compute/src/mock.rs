@@ -15,10 +15,10 @@ use polkadot_sdk::{
 use tessera_primitives::did::DidId;
 use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
-	Architecture, BackendClass, Capabilities, Cid, CommitmentPayload, HyperParameters, JobId,
-	JobOutcome, JobSpec, NodeId, NodeInspect, NodePublic, NodeRole, NodeSignature, Outcome,
-	ReputationInspect, ReputationSink, SlashReason, Slasher, TrainedWeights, TrainingInputs,
-	TrustTier,
+	Architecture, BackendClass, Capabilities, Cid, CommitmentPayload, ConsentInspect,
+	DatasetConsent, HyperParameters, JobId, JobOutcome, JobSpec, NodeId, NodeInspect, NodePublic,
+	NodeRole, NodeSignature, Outcome, ReputationInspect, ReputationSink, SlashReason, Slasher,
+	TrainedWeights, TrainingInputs, TrustTier,
 };
 
 pub type AccountId = u64;
@@ -131,8 +131,17 @@ pub struct TestNode {
 }
 
 parameter_types! {
-	/// The CIDs of the datasets the model registry approved.
-	pub static ApprovedDatasets: Vec<Vec<u8>> = vec![b"bafkdata".to_vec()];
+	/// The datasets the model registry approved: CID, owner DID and who may train on it.
+	pub static ApprovedDatasets: Vec<(Vec<u8>, DidId, DatasetConsent)> =
+		vec![(b"bafkdata".to_vec(), DATA_OWNER, DatasetConsent::Public)];
+	/// The DID each node is linked to.
+	pub static NodeDids: Vec<(NodeId, DidId)> = Vec::new();
+	/// Live grants: dataset, grantor, grantee.
+	pub static Grants: Vec<(Vec<u8>, DidId, DidId)> = Vec::new();
+	/// Revoked DIDs.
+	pub static RevokedDids: Vec<DidId> = Vec::new();
+	/// The uses recorded in grants' audit trails: dataset, grantor, grantee.
+	pub static RecordedUses: Vec<(Vec<u8>, DidId, DidId)> = Vec::new();
 	/// The states registered as model versions.
 	pub static RegisteredVersions: Vec<TrainedWeights> = vec![TrainedWeights {
 		weights: Cid::truncate_from(b"bafkbase".to_vec()),
@@ -233,6 +242,9 @@ impl NodeInspect<AccountId> for TestNodes {
 			.any(|n| n.id == node)
 			.then(|| format!("http://node-{node}").into_bytes())
 	}
+	fn did(node: NodeId) -> Option<DidId> {
+		NodeDids::get().into_iter().find(|(id, _)| *id == node).map(|(_, did)| did)
+	}
 }
 
 /// What a slash for `reason` takes from a node's [`STAKE`]: the node registry's shares.
@@ -328,20 +340,50 @@ impl JobOutcome for TestOutcome {
 	}
 }
 
-/// The model registry's approved datasets and registered versions: `bafkdata` and the state
-/// `bafkbase`/`0x01…`, unless a test sets others.
+/// The DID that owns the tests' dataset.
+pub const DATA_OWNER: DidId = DidId([4; 32]);
+
+/// The model registry's approved datasets and registered versions: public `bafkdata` and
+/// the state `bafkbase`/`0x01…`, unless a test sets others.
 pub struct TestInputs;
 impl TrainingInputs for TestInputs {
-	fn dataset_owner(dataset: &[u8]) -> Option<DidId> {
-		ApprovedDatasets::get().contains(&dataset.to_vec()).then_some(DidId([4; 32]))
+	fn dataset_terms(dataset: &[u8]) -> Option<(DidId, DatasetConsent)> {
+		ApprovedDatasets::get()
+			.into_iter()
+			.find(|(cid, ..)| cid == dataset)
+			.map(|(_, owner, consent)| (owner, consent))
 	}
 	fn is_registered_version(state: &TrainedWeights) -> bool {
 		RegisteredVersions::get().contains(state)
 	}
 	#[cfg(feature = "runtime-benchmarks")]
-	fn register_for_benchmarks(dataset: &[u8], state: &TrainedWeights) {
-		ApprovedDatasets::mutate(|datasets| datasets.push(dataset.to_vec()));
+	fn register_for_benchmarks(dataset: &[u8], owner: &DidId, state: &TrainedWeights) {
+		ApprovedDatasets::mutate(|datasets| {
+			datasets.push((dataset.to_vec(), *owner, DatasetConsent::Granted))
+		});
 		RegisteredVersions::mutate(|versions| versions.push(state.clone()));
+	}
+}
+
+/// The DID pallet's grants, kept in lists.
+pub struct TestConsent;
+impl ConsentInspect for TestConsent {
+	fn is_allowed(dataset: &[u8], grantor: &DidId, grantee: &DidId) -> bool {
+		Grants::get().contains(&(dataset.to_vec(), *grantor, *grantee))
+			&& Self::is_live(grantor)
+			&& Self::is_live(grantee)
+	}
+	fn is_live(did: &DidId) -> bool {
+		!RevokedDids::get().contains(did)
+	}
+	fn record_use(dataset: &[u8], grantor: &DidId, grantee: &DidId) {
+		if Self::is_allowed(dataset, grantor, grantee) {
+			RecordedUses::mutate(|uses| uses.push((dataset.to_vec(), *grantor, *grantee)));
+		}
+	}
+	#[cfg(feature = "runtime-benchmarks")]
+	fn grant_for_benchmarks(dataset: &[u8], grantor: &DidId, grantee: &DidId) {
+		Grants::mutate(|grants| grants.push((dataset.to_vec(), *grantor, *grantee)));
 	}
 }
 
@@ -362,6 +404,7 @@ impl crate::Config for Test {
 	type Reputation = TestReputation;
 	type Outcome = TestOutcome;
 	type Inputs = TestInputs;
+	type Consent = TestConsent;
 	type Randomness = TestRandomness;
 	type MaxRedundancy = frame_support::traits::ConstU8<5>;
 	type MaxCheckpoints = frame_support::traits::ConstU32<8>;
@@ -410,6 +453,9 @@ impl crate::BenchmarkHelper for TestNodes {
 	fn validator(index: NodeId) -> (NodeId, NodePublic) {
 		let id = VALIDATORS[index as usize % VALIDATORS.len()];
 		(id, node_pair(id).public().into())
+	}
+	fn link_did(node: NodeId, did: DidId) {
+		NodeDids::mutate(|dids| dids.push((node, did)));
 	}
 }
 

@@ -123,11 +123,15 @@ impl<T: Config> Pallet<T> {
 		ReplicaStarts::<T>::remove(job, gone);
 		let subject = (b"tessera/replace", job, gone).encode();
 		let staying: Vec<NodeId> = replicas.iter().copied().filter(|node| *node != gone).collect();
+		let access = crate::impls::DataAccess::of::<T>(&info.spec);
 		let by = Self::draw_nodes(&subject, 1, NodeRole::Trainer, &staying, |node| {
-			Self::eligible(node, &info.spec) && node != gone && !exclude.contains(&node)
+			Self::eligible(node, &info.spec, &access) && node != gone && !exclude.contains(&node)
 		})
 		.first()
 		.copied();
+		if let Some(new) = by {
+			access.record_use::<T>(new, &info.spec);
+		}
 		match by {
 			Some(new) => {
 				replicas[position] = new;

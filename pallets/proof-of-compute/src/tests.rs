@@ -14,8 +14,8 @@ use polkadot_sdk::{
 	},
 };
 use tessera_primitives::{
-	commitment_hash, BackendClass, Cid, JobId, JobSpec, JobState, NodeId, NodeSigned, Outcome,
-	SigningContext, SlashReason,
+	commitment_hash, BackendClass, Cid, DatasetConsent, DidId, JobId, JobSpec, JobState, NodeId,
+	NodeSigned, Outcome, SigningContext, SlashReason,
 };
 
 pub(crate) fn test(body: impl FnOnce()) {
@@ -418,6 +418,94 @@ fn training_on_unapproved_data_or_from_unregistered_weights_is_refused() {
 		let text = b"to be or not to be".to_vec().try_into().unwrap();
 		assert_ok!(create(JobSpec { texts: vec![text].try_into().unwrap(), ..no_dataset }));
 		assert_eq!(NextJobId::<Test>::get(), 3);
+	});
+}
+
+/// The tests' dataset, granted by its owner only to the DIDs of `granted` trainers; every
+/// trainer is linked to a DID of its own (`[100 + node; 32]`).
+fn granted_only_to(granted: &[NodeId]) -> Vec<DidId> {
+	let dataset = spec(20, BackendClass::CpuReference).dataset.to_vec();
+	ApprovedDatasets::set(vec![(dataset.clone(), DATA_OWNER, DatasetConsent::Granted)]);
+	NodeDids::set((0..5).map(|node| (node, DidId([100 + node as u8; 32]))).collect());
+	let dids: Vec<DidId> = granted.iter().map(|node| DidId([100 + *node as u8; 32])).collect();
+	Grants::set(dids.iter().map(|did| (dataset.clone(), DATA_OWNER, *did)).collect());
+	dids
+}
+
+#[test]
+fn data_granted_only_to_some_dids_is_trained_only_by_their_nodes_and_each_use_recorded() {
+	test(|| {
+		let dids = granted_only_to(&[1, 3]);
+		let (job, replicas) = {
+			let job = post(2, BackendClass::CpuReference, 100);
+			run_to(System::block_number() + 1);
+			(job, Assignments::<Test>::get(job).unwrap().into_inner())
+		};
+		let mut assigned = replicas.clone();
+		assigned.sort();
+		assert_eq!(assigned, vec![1, 3]);
+		let dataset = Jobs::<Test>::get(job).unwrap().spec.dataset.to_vec();
+		let mut recorded: Vec<DidId> = RecordedUses::get()
+			.into_iter()
+			.map(|(data, owner, did)| {
+				assert_eq!((data, owner), (dataset.clone(), DATA_OWNER));
+				did
+			})
+			.collect();
+		recorded.sort();
+		assert_eq!(recorded, dids);
+	});
+}
+
+#[test]
+fn a_revoked_grant_stops_new_assignments_until_consent_is_given_again() {
+	test(|| {
+		let dids = granted_only_to(&[1, 3]);
+		// The owner revokes node 3's grant before the job is drawn: one grantee is left.
+		Grants::mutate(|grants| grants.retain(|(_, _, did)| *did != dids[1]));
+		let job = post(2, BackendClass::CpuReference, 100);
+		run_to(System::block_number() + 2);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Created);
+		assert!(RecordedUses::get().is_empty());
+		// A DID without a linked node is no way in either.
+		NodeDids::mutate(|links| links.retain(|(node, _)| *node != 4));
+		let four = DidId([104; 32]);
+		let dataset = Jobs::<Test>::get(job).unwrap().spec.dataset.to_vec();
+		Grants::mutate(|grants| grants.push((dataset.clone(), DATA_OWNER, four)));
+		run_to(System::block_number() + 1);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Created);
+
+		Grants::mutate(|grants| grants.push((dataset, DATA_OWNER, dids[1])));
+		run_to(System::block_number() + 1);
+		let mut assigned = Assignments::<Test>::get(job).unwrap().into_inner();
+		assigned.sort();
+		assert_eq!(assigned, vec![1, 3]);
+	});
+}
+
+#[test]
+fn data_whose_owner_did_was_revoked_or_that_left_the_registry_is_given_to_nobody() {
+	test(|| {
+		granted_only_to(&[0, 1, 2, 3, 4]);
+		RevokedDids::set(vec![DATA_OWNER]);
+		assert_noop!(
+			ProofOfCompute::create_job(
+				RuntimeOrigin::signed(REQUESTER),
+				spec(20, BackendClass::CpuReference),
+				BUDGET,
+				2,
+				100
+			),
+			Error::<Test>::NoConsent
+		);
+		// Public data taken out of the registry after its job was posted.
+		RevokedDids::set(vec![]);
+		let dataset = spec(20, BackendClass::CpuReference).dataset.to_vec();
+		ApprovedDatasets::set(vec![(dataset, DATA_OWNER, DatasetConsent::Public)]);
+		let job = post(2, BackendClass::CpuReference, 100);
+		ApprovedDatasets::set(vec![]);
+		run_to(System::block_number() + 2);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Created);
 	});
 }
 

@@ -110,6 +110,7 @@ impl pallet_node_registry::Config for Runtime {
 	type HeartbeatPriority = HeartbeatPriority;
 	// Until proof-of-compute assigns jobs, no node has open work.
 	type Workload = ProofOfCompute;
+	type Dids = Did;
 	type Reputation = Reputation;
 	type WeightInfo = pallet_node_registry::weights::SubstrateWeight<Runtime>;
 }
@@ -289,6 +290,7 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type Reputation = Reputation;
 	type Outcome = ModelRegistry;
 	type Inputs = ModelRegistry;
+	type Consent = Did;
 	type Randomness = RelayChainRandomness;
 	type MaxRedundancy = frame_support::traits::ConstU8<5>;
 	type MaxCheckpoints = ConstU32<256>;
@@ -350,5 +352,8 @@ impl pallet_proof_of_compute::BenchmarkHelper for BenchmarkNode {
 	fn validator(index: u32) -> (tessera_primitives::NodeId, tessera_primitives::NodePublic) {
 		let owner = pallet_node_registry::benchmarking::funded::<Runtime>("validator", index);
 		pallet_node_registry::benchmarking::registered::<Runtime>(&owner)
+	}
+	fn link_did(node: tessera_primitives::NodeId, did: tessera_primitives::DidId) {
+		pallet_node_registry::DidOfNode::<Runtime>::insert(node, did);
 	}
 }

@@ -15,7 +15,7 @@ export async function approveDataset(api, cid, { owner, approver }) {
   const didKey = new Keyring({ type: 'sr25519' }).addFromUri(`//tessera-e2e-dataset-owner-${cid}`);
   const did = await createDid(api, owner, didKey);
   const { events: proposed } = await inBlock(
-    api.tx.modelRegistry.proposeDataset(u8aToHex(cidBytes(cid)), 1, 'CC0-1.0', did),
+    api.tx.modelRegistry.proposeDataset(u8aToHex(cidBytes(cid)), 1, 'CC0-1.0', did, 'Public'),
     owner,
   );
   const proposal = proposed.find(({ event }) => api.events.modelRegistry.Proposed.is(event)).event.data.proposal;
