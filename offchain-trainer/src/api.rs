@@ -389,7 +389,11 @@ async fn start_job(
 		jobs.insert(key.clone(), run);
 	}
 	tokio::spawn(async move {
-		let turn = ticket.turn().await;
+		// A run cancelled while it waits gives its place in the queue up at once.
+		let turn = tokio::select! {
+			turn = ticket.turn() => turn,
+			() = set(&cancelled) => return,
+		};
 		let worker = tokio::task::spawn_blocking(move || {
 			let _turn = turn;
 			let started = std::time::Instant::now();
@@ -408,6 +412,13 @@ async fn start_job(
 		let _ = worker.await;
 	});
 	Ok((StatusCode::ACCEPTED, Json(status)))
+}
+
+/// Returns once `flag` is set, looking every 50 ms.
+async fn set(flag: &AtomicBool) {
+	while !flag.load(Ordering::Relaxed) {
+		tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+	}
 }
 
 /// The status of the run `key` names, if there is one for `spec`; a conflict if there is one

@@ -1338,3 +1338,33 @@ async fn one_client_holding_its_connections_leaves_room_for_others() {
 	.await
 	.unwrap();
 }
+
+#[tokio::test]
+async fn a_job_cancelled_while_it_waits_gives_its_place_up_at_once() {
+	let one_and_one = PoolSize { running: 1, waiting: 1 };
+	let (_dir, router) = bounded_service(Bounds { jobs: one_and_one, ..Bounds::DEFAULT });
+	for id in [1, 2] {
+		let (status, _) = json_call(&router, "POST", "/v1/jobs", endless_job(id)).await;
+		assert_eq!(status, StatusCode::ACCEPTED);
+	}
+	let (status, body) = cancel(&router, 2).await;
+	assert_eq!((status, body["cancelled"].clone()), (StatusCode::OK, json!(1)));
+	// Job 1 still trains, and job 2's place in the queue is free well before it ends.
+	let waiting_since = std::time::Instant::now();
+	loop {
+		let (status, _) = json_call(&router, "POST", "/v1/jobs", endless_job(3)).await;
+		if status == StatusCode::ACCEPTED {
+			break;
+		}
+		assert!(
+			waiting_since.elapsed() < std::time::Duration::from_secs(2),
+			"the place stays taken"
+		);
+		tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+	}
+	let (_, running) = json_call(&router, "GET", "/v1/jobs/1", Value::Null).await;
+	assert_eq!(running["state"], "running");
+	for id in [1, 3] {
+		assert_eq!(cancel(&router, id).await.0, StatusCode::OK);
+	}
+}
