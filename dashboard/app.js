@@ -147,11 +147,15 @@ async function loadData(api) {
     shards: dataset.shards.toNumber(),
     licence: dataset.licence.toUtf8(),
     owner: hex(dataset.owner),
+    grantedOnly: dataset.consent.isGranted,
     grants: (await api.call.didApi.grantsForDataset(dataset.cid)).map(({ grantee, grant }) => ({
       grantee: hex(grantee),
       grantedAt: grant.grantedAt.toNumber(),
       expiresAt: grant.expiresAt.toNumber(),
       accesses: grant.accesses.toNumber(),
+      // ε in thousandths: what private jobs spent, and the budget, if the grant has one.
+      spent: grant.spentEpsilonMilli.toNumber(),
+      budget: grant.budget.isSome ? grant.budget.unwrap().epsilonMilli.toNumber() : null,
     })),
   })));
 }

@@ -153,6 +153,12 @@ export function renderModels(section, { models, proposals }) {
   }
 }
 
+/** What private jobs spent of a grant's privacy budget, ε to the thousandth. */
+function privacy({ spent, budget }) {
+  const epsilon = (milli) => (milli / 1000).toFixed(3);
+  return budget === null ? '' : `, ε ${epsilon(spent)} of ${epsilon(budget)} spent`;
+}
+
 export function renderData(section, { datasets }) {
   if (datasets.length === 0) {
     section.innerHTML = `<h2>Datasets</h2>${empty('No approved datasets yet.')}`;
@@ -161,8 +167,9 @@ export function renderData(section, { datasets }) {
   const rows = datasets.map((d) => `<tr data-dataset="${d.id}">
     <td class="number">${d.id}</td><td class="hash">${text(d.cid)}</td><td class="number">${d.shards}</td><td>${text(d.licence)}</td>
     <td class="hash">${text(d.owner)}</td>
-    <td data-field="grants">${d.grants.map((g) => `${text(short(g.grantee))}: blocks ${g.grantedAt}–${g.expiresAt}, ${g.accesses} accesses`).join('<br>') || '—'}</td></tr>`);
-  section.innerHTML = `<h2>Datasets and consent grants</h2>${table(['dataset', 'CID', 'shards', 'licence', 'owner DID', 'grants'], rows)}`;
+    <td data-field="consent">${d.grantedOnly ? 'nodes of granted DIDs' : 'any trainer'}</td>
+    <td data-field="grants">${d.grants.map((g) => `${text(short(g.grantee))}: blocks ${g.grantedAt}–${g.expiresAt}, ${g.accesses} accesses${privacy(g)}`).join('<br>') || '—'}</td></tr>`);
+  section.innerHTML = `<h2>Datasets and consent grants</h2>${table(['dataset', 'CID', 'shards', 'licence', 'owner DID', 'who may train', 'grants'], rows)}`;
 }
 
 export function renderDids(section, { dids }) {

@@ -14,6 +14,7 @@ pub mod did;
 pub mod digest;
 pub mod job;
 pub mod node;
+pub mod privacy;
 pub mod reputation;
 pub mod signing;
 pub mod trainer_api;
@@ -26,6 +27,7 @@ pub use job::{
 	TrainedWeights,
 };
 pub use node::{Capabilities, NodeId, NodeRole, NodeStatus};
+pub use privacy::{DpParameters, PrivacyBudget};
 pub use reputation::{JobId, Outcome, TrustTier};
 pub use signing::{NodeSigned, SigningContext};
 pub use traits::{

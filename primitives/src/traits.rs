@@ -168,9 +168,18 @@ pub trait ConsentInspect {
 	fn is_allowed(dataset: &[u8], grantor: &DidId, grantee: &DidId) -> bool;
 	/// Whether `did` exists and was not revoked.
 	fn is_live(did: &DidId) -> bool;
+	/// Whether a job spending `spend` (ε in thousandths, for δ) fits what is left of the
+	/// privacy budget of `grantor`'s grant to `grantee`: always when the grant has no
+	/// budget, never for a job that declares no privacy when it has one.
+	fn within_budget(
+		dataset: &[u8],
+		grantor: &DidId,
+		grantee: &DidId,
+		spend: Option<(u32, Perbill)>,
+	) -> bool;
 	/// Records in the grant's audit trail that `grantee` was given the dataset to train on,
-	/// if the grant allows it.
-	fn record_use(dataset: &[u8], grantor: &DidId, grantee: &DidId);
+	/// if the grant allows it, and spends `epsilon_milli` of its privacy budget.
+	fn record_use(dataset: &[u8], grantor: &DidId, grantee: &DidId, epsilon_milli: Option<u32>);
 	/// Creates live DIDs `grantor` and `grantee` and a grant between them, for benchmarks of
 	/// draws that check consent.
 	#[cfg(feature = "runtime-benchmarks")]

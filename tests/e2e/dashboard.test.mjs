@@ -174,6 +174,10 @@ test('every view shows what the chain holds, before and after a job has run, and
   await openView(page, 'data');
   for (const [id, dataset] of await api.call.modelApi.datasets()) {
     assert.equal(await cell(page, `tr[data-dataset="${id}"] td.hash`), cidString(dataset.cid.toU8a(true)));
+    assert.equal(
+      await cell(page, `tr[data-dataset="${id}"] td[data-field="consent"]`),
+      dataset.consent.isGranted ? 'nodes of granted DIDs' : 'any trainer',
+    );
   }
   await screenshot(page, 'data', { fullPage: true });
   await openView(page, 'dids');

@@ -63,7 +63,7 @@ test('participants train their shards round by round from the aggregates that va
     });
     const deadline = (await api.query.system.number()).toNumber() + 200;
     const { events: created } = await inBlock(
-      api.tx.proofOfCompute.createFederatedJob(spec, 2n * UNIT, 3, SHARDS, deadline),
+      api.tx.proofOfCompute.createFederatedJob(spec, 2n * UNIT, 3, SHARDS, deadline, null),
       bob,
     );
     const job = created.find(({ event }) => api.events.proofOfCompute.JobCreated.is(event)).event.data.job.toNumber();

@@ -101,6 +101,11 @@ pub(crate) fn grant_between<T: Config>(dataset: &[u8], grantor: &DidId, grantee:
 			expires_at: BlockNumberFor::<T>::max_value(),
 			encrypted_key: longest_cid::<T>(2),
 			accesses: 0,
+			budget: Some(tessera_primitives::PrivacyBudget {
+				epsilon_milli: u32::MAX,
+				delta: polkadot_sdk::sp_runtime::Perbill::one(),
+			}),
+			spent_epsilon_milli: 0,
 		},
 	);
 }
@@ -278,6 +283,21 @@ mod benchmarks {
 		_(RawOrigin::Signed(grantee_account), grantee, dataset.clone(), grantor);
 
 		assert_eq!(Grants::<T>::get((dataset, grantor, grantee)).map(|g| g.accesses), Some(1));
+	}
+
+	#[benchmark]
+	fn set_privacy_budget() {
+		let (grantor, grantee, grantor_account, _) = granted::<T>();
+		let dataset = longest_cid::<T>(2);
+		let budget = Some(tessera_primitives::PrivacyBudget {
+			epsilon_milli: 8_000,
+			delta: polkadot_sdk::sp_runtime::Perbill::from_parts(10_000),
+		});
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(grantor_account), grantor, dataset.clone(), grantee, budget);
+
+		assert_eq!(Grants::<T>::get((dataset, grantor, grantee)).and_then(|g| g.budget), budget);
 	}
 
 	/// The overhead of a DID-signed operation around its action, at its most: a light

@@ -204,6 +204,19 @@ impl<T: Config> Pallet<T> {
 				});
 				Self::deposit_event(Event::AccessRevoked { dataset, grantor: did, grantee });
 			}
+			DidAction::SetPrivacyBudget { dataset, grantee, budget } => {
+				Grants::<T>::try_mutate((&dataset, did, grantee), |grant| {
+					let grant = grant.as_mut().ok_or(Error::<T>::NoSuchGrant)?;
+					grant.budget = budget;
+					Ok::<_, DispatchError>(())
+				})?;
+				Self::deposit_event(Event::PrivacyBudgetSet {
+					dataset,
+					grantor: did,
+					grantee,
+					budget,
+				});
+			}
 			DidAction::RecordAccess { dataset, grantor } => {
 				Self::do_record_access(did, dataset, grantor)?
 			}
@@ -243,7 +256,20 @@ impl<T: Config> Pallet<T> {
 			GrantCount::<T>::insert(grantor, count.saturating_add(1));
 			GrantsOf::<T>::insert(grantor, (&dataset, grantee), ());
 		}
-		Grants::<T>::insert(key, Grant { granted_at: now, expires_at, encrypted_key, accesses: 0 });
+		// A renewed grant keeps its budget and what was spent of it.
+		let (budget, spent_epsilon_milli) = Grants::<T>::get(key)
+			.map_or((None, 0), |grant| (grant.budget, grant.spent_epsilon_milli));
+		Grants::<T>::insert(
+			key,
+			Grant {
+				granted_at: now,
+				expires_at,
+				encrypted_key,
+				accesses: 0,
+				budget,
+				spent_epsilon_milli,
+			},
+		);
 		Self::deposit_event(Event::AccessGranted { dataset, grantor, grantee, expires_at });
 		Ok(())
 	}
@@ -333,6 +359,7 @@ impl<T: Config> Pallet<T> {
 			DidAction::GrantAccess { .. } => T::WeightInfo::grant_access(),
 			DidAction::RevokeAccess { .. } => T::WeightInfo::revoke_access(),
 			DidAction::RecordAccess { .. } => T::WeightInfo::record_access(),
+			DidAction::SetPrivacyBudget { .. } => T::WeightInfo::set_privacy_budget(),
 		}
 	}
 
@@ -394,6 +421,8 @@ impl<T: Config> Pallet<T> {
 				expires_at: grant.expires_at,
 				encrypted_key: grant.encrypted_key.into_inner(),
 				accesses: grant.accesses,
+				budget: grant.budget,
+				spent_epsilon_milli: grant.spent_epsilon_milli,
 			},
 		}
 	}
@@ -486,10 +515,44 @@ impl<T: Config> ConsentInspect for Pallet<T> {
 		Documents::<T>::get(did).is_some_and(|document| document.revoked.is_none())
 	}
 
-	fn record_use(dataset: &[u8], grantor: &DidId, grantee: &DidId) {
+	fn within_budget(
+		dataset: &[u8],
+		grantor: &DidId,
+		grantee: &DidId,
+		spend: Option<(u32, polkadot_sdk::sp_runtime::Perbill)>,
+	) -> bool {
+		let Ok(dataset) = CidOf::<T>::try_from(dataset.to_vec()) else { return false };
+		let Some(grant) = Grants::<T>::get((&dataset, grantor, grantee)) else { return false };
+		match (grant.budget, spend) {
+			(None, _) => true,
+			(Some(_), None) => false,
+			(Some(budget), Some((epsilon_milli, delta))) => {
+				delta <= budget.delta
+					&& grant.spent_epsilon_milli.saturating_add(epsilon_milli)
+						<= budget.epsilon_milli
+			}
+		}
+	}
+
+	fn record_use(dataset: &[u8], grantor: &DidId, grantee: &DidId, epsilon_milli: Option<u32>) {
 		let Ok(dataset) = CidOf::<T>::try_from(dataset.to_vec()) else { return };
 		// A grant that lapsed since it was checked records nothing; the use was allowed.
-		let _ = Self::do_record_access(*grantee, dataset, *grantor);
+		if Self::do_record_access(*grantee, dataset.clone(), *grantor).is_err() {
+			return;
+		}
+		let Some(epsilon_milli) = epsilon_milli else { return };
+		Grants::<T>::mutate((&dataset, grantor, grantee), |grant| {
+			if let Some(grant) = grant {
+				grant.spent_epsilon_milli = grant.spent_epsilon_milli.saturating_add(epsilon_milli);
+				Self::deposit_event(Event::PrivacySpent {
+					dataset: dataset.clone(),
+					grantor: *grantor,
+					grantee: *grantee,
+					epsilon_milli,
+					spent_epsilon_milli: grant.spent_epsilon_milli,
+				});
+			}
+		});
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]

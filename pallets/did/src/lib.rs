@@ -81,7 +81,7 @@ use polkadot_sdk::{
 	frame_support::{self, traits::fungible, BoundedVec},
 	frame_system,
 };
-use tessera_primitives::DidId;
+use tessera_primitives::{DidId, PrivacyBudget};
 
 /// The balance type of the configured currency.
 pub type BalanceOf<T> =
@@ -319,6 +319,31 @@ pub mod pallet {
 			expires_at: BlockNumberFor<T>,
 		},
 		/// A DID withdrew its consent.
+		/// A grantor set or cleared the privacy budget of a grant.
+		PrivacyBudgetSet {
+			/// The dataset's CID.
+			dataset: CidOf<T>,
+			/// The DID that gave consent.
+			grantor: DidId,
+			/// The DID the grant is to.
+			grantee: DidId,
+			/// The budget; `None` for no accounting.
+			budget: Option<PrivacyBudget>,
+		},
+		/// A private job under a grant spent part of its privacy budget.
+		PrivacySpent {
+			/// The dataset's CID.
+			dataset: CidOf<T>,
+			/// The DID that gave consent.
+			grantor: DidId,
+			/// The DID the grant is to, whose node trains the job.
+			grantee: DidId,
+			/// The ε the job spends, in thousandths.
+			epsilon_milli: u32,
+			/// The ε spent under the grant so far, in thousandths.
+			spent_epsilon_milli: u32,
+		},
+		/// Consent to a dataset was withdrawn.
 		AccessRevoked {
 			/// The dataset's CID.
 			dataset: CidOf<T>,
@@ -527,6 +552,27 @@ pub mod pallet {
 			encrypted_key: CidOf<T>,
 		) -> DispatchResult {
 			let action = DidAction::GrantAccess { dataset, grantee, expires_at, encrypted_key };
+			Self::act_as_controller(origin, did, action)
+		}
+
+		/// Sets or clears the differential-privacy budget of the grant `did` gave `grantee`
+		/// for `dataset`: with a budget, only private jobs whose ε (for a δ no larger than the
+		/// budget's) fits what is left may be drawn to the grantee's nodes, and each spends
+		/// its ε when drawn.
+		///
+		/// Origin: signed by a controller of the granting DID `did`.
+		///
+		/// Emits [`Event::PrivacyBudgetSet`].
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::set_privacy_budget())]
+		pub fn set_privacy_budget(
+			origin: OriginFor<T>,
+			did: DidId,
+			dataset: CidOf<T>,
+			grantee: DidId,
+			budget: Option<PrivacyBudget>,
+		) -> DispatchResult {
+			let action = DidAction::SetPrivacyBudget { dataset, grantee, budget };
 			Self::act_as_controller(origin, did, action)
 		}
 

@@ -416,16 +416,93 @@ fn the_chain_records_each_use_it_makes_of_granted_data_in_the_audit_trail() {
 		let stranger = create_did(CHARLIE, &Signer::sr25519("stranger"));
 		assert!(Did::is_live(&owner) && !Did::is_live(&DidId([9; 32])));
 		grant(owner, "data", grantee, 10);
-		Did::record_use(b"data", &owner, &grantee);
+		Did::record_use(b"data", &owner, &grantee, None);
 		System::assert_last_event(
 			Event::AccessRecorded { dataset: cid("data"), grantor: owner, grantee, accesses: 1 }
 				.into(),
 		);
 		// Without a grant, or once it expired, nothing is recorded.
-		Did::record_use(b"data", &owner, &stranger);
+		Did::record_use(b"data", &owner, &stranger, None);
 		System::set_block_number(10);
-		Did::record_use(b"data", &owner, &grantee);
+		Did::record_use(b"data", &owner, &grantee, None);
 		assert_eq!(Grants::<Test>::get((cid("data"), owner, grantee)).unwrap().accesses, 1);
+	});
+}
+
+#[test]
+fn a_grants_privacy_budget_is_spent_by_private_jobs_only_and_survives_renewal() {
+	use polkadot_sdk::sp_runtime::Perbill;
+	use tessera_primitives::PrivacyBudget;
+	test(|| {
+		let owner = create_did(ALICE, &Signer::sr25519("owner"));
+		let grantee = create_did(BOB, &Signer::sr25519("grantee"));
+		let budget = PrivacyBudget { epsilon_milli: 3_000, delta: Perbill::from_parts(10_000) };
+		assert_noop!(
+			Did::set_privacy_budget(
+				RuntimeOrigin::signed(ALICE),
+				owner,
+				cid("data"),
+				grantee,
+				Some(budget)
+			),
+			Error::<Test>::NoSuchGrant
+		);
+		grant(owner, "data", grantee, 100);
+		// Without a budget, any job may use the grant.
+		assert!(Did::within_budget(b"data", &owner, &grantee, None));
+		assert_noop!(
+			Did::set_privacy_budget(
+				RuntimeOrigin::signed(BOB),
+				owner,
+				cid("data"),
+				grantee,
+				Some(budget)
+			),
+			Error::<Test>::NotController
+		);
+		assert_ok!(Did::set_privacy_budget(
+			RuntimeOrigin::signed(ALICE),
+			owner,
+			cid("data"),
+			grantee,
+			Some(budget)
+		));
+		System::assert_last_event(
+			Event::PrivacyBudgetSet {
+				dataset: cid("data"),
+				grantor: owner,
+				grantee,
+				budget: Some(budget),
+			}
+			.into(),
+		);
+		let delta = Perbill::from_parts(10_000);
+		assert!(!Did::within_budget(b"data", &owner, &grantee, None), "a job adding no noise");
+		assert!(!Did::within_budget(
+			b"data",
+			&owner,
+			&grantee,
+			Some((100, Perbill::from_parts(20_000)))
+		));
+		assert!(Did::within_budget(b"data", &owner, &grantee, Some((2_000, delta))));
+
+		Did::record_use(b"data", &owner, &grantee, Some(2_000));
+		System::assert_last_event(
+			Event::PrivacySpent {
+				dataset: cid("data"),
+				grantor: owner,
+				grantee,
+				epsilon_milli: 2_000,
+				spent_epsilon_milli: 2_000,
+			}
+			.into(),
+		);
+		assert!(!Did::within_budget(b"data", &owner, &grantee, Some((2_000, delta))));
+		// Renewing the grant does not give back what was released.
+		grant(owner, "data", grantee, 200);
+		let renewed = Grants::<Test>::get((cid("data"), owner, grantee)).unwrap();
+		assert_eq!((renewed.budget, renewed.spent_epsilon_milli), (Some(budget), 2_000));
+		assert!(Did::within_budget(b"data", &owner, &grantee, Some((1_000, delta))));
 	});
 }
 

@@ -6,7 +6,7 @@ use polkadot_sdk::{
 	sp_runtime::traits::Verify,
 };
 use scale_info::TypeInfo;
-use tessera_primitives::DidId;
+use tessera_primitives::{DidId, PrivacyBudget};
 
 /// The key a DID authenticates with.
 #[derive(
@@ -164,6 +164,15 @@ pub enum DidAction<AccountId, BlockNumber, CidBytes> {
 		/// The DID that may no longer use it.
 		grantee: DidId,
 	},
+	/// Sets or clears the privacy budget of a grant this DID gave.
+	SetPrivacyBudget {
+		/// The dataset's CID.
+		dataset: CidBytes,
+		/// The DID the grant is to.
+		grantee: DidId,
+		/// The budget; `None` for no accounting.
+		budget: Option<PrivacyBudget>,
+	},
 	/// Records, as the grantee, that this DID used a dataset under `grantor`'s grant.
 	RecordAccess {
 		/// The dataset's CID.
@@ -199,6 +208,12 @@ pub struct Grant<BlockNumber, CidBytes> {
 	pub encrypted_key: CidBytes,
 	/// How many uses the grantee recorded.
 	pub accesses: u32,
+	/// The differential privacy all jobs under the grant may spend together; `None` for
+	/// no accounting, which only jobs that declare no privacy need.
+	pub budget: Option<PrivacyBudget>,
+	/// The ε, in thousandths, jobs under the grant have spent; kept when the grant is
+	/// renewed, since what was released stays released.
+	pub spent_epsilon_milli: u32,
 }
 
 /// What the creator of a DID signs with its auth key: the account that creates it.

@@ -46,6 +46,7 @@ pub trait WeightInfo {
 	fn grant_access() -> Weight;
 	fn revoke_access() -> Weight;
 	fn record_access() -> Weight;
+	fn set_privacy_budget() -> Weight;
 	fn submit_operation() -> Weight;
 	fn authorize_operation() -> Weight;
 }
@@ -190,6 +191,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(58_518_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 	}
+	fn set_privacy_budget() -> Weight {
+		Weight::from_parts(25_000_000, 4000)
+			.saturating_add(T::DbWeight::get().reads(3_u64))
+			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
 }
 
 /// The same weights at RocksDB's database weights, for tests.
@@ -247,5 +253,10 @@ impl WeightInfo for () {
 	fn authorize_operation() -> Weight {
 		Weight::from_parts(58_518_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
+	}
+	fn set_privacy_budget() -> Weight {
+		Weight::from_parts(25_000_000, 4000)
+			.saturating_add(RocksDbWeight::get().reads(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 }

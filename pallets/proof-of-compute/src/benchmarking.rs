@@ -309,8 +309,7 @@ fn federated_job<T: Config>() -> (JobId, Vec<(NodeId, NodePublic)>) {
 		funded::<T>("requester"),
 		spec,
 		T::MinBudget::get().saturating_mul(1_000u32.into()),
-		participants,
-		16,
+		FederatedJob { participants, shards: 16, privacy: None },
 		deadline::<T>(),
 	)
 	.expect("a valid job");
@@ -872,10 +871,26 @@ mod benchmarks {
 		crowd::<T>(deadline);
 		let budget = T::MinBudget::get();
 
-		#[extrinsic_call]
-		_(RawOrigin::Signed(requester), spec::<T>(), budget, T::MaxRedundancy::get(), 16, deadline);
+		// Private: the accountant sums every term of every order (sampling below one).
+		let privacy = Some(tessera_primitives::DpParameters {
+			clip_milli: 1_000,
+			noise_multiplier_milli: 1_000,
+			sampling: Perbill::from_percent(10),
+			delta: Perbill::from_parts(10_000),
+		});
 
-		assert_eq!(Federations::<T>::iter().count(), 1);
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(requester),
+			spec::<T>(),
+			budget,
+			T::MaxRedundancy::get(),
+			16,
+			deadline,
+			privacy,
+		);
+
+		assert!(Federations::<T>::iter().all(|(_, federation)| federation.privacy.is_some()));
 	}
 
 	/// The aggregate of the biggest round: the most participants, each credited, and the

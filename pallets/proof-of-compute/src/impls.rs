@@ -150,7 +150,7 @@ impl<T: Config> Pallet<T> {
 	/// data its owner grants only to some DIDs.
 	fn choose_replicas(job: JobId, info: &JobInfoOf<T>) -> Option<Replicas> {
 		let subject = (b"tessera/assign", job).encode();
-		let access = DataAccess::of::<T>(&info.spec);
+		let access = DataAccess::of::<T>(job, &info.spec);
 		let chosen = Self::draw_nodes(
 			&subject,
 			u32::from(info.redundancy),
@@ -1073,20 +1073,26 @@ impl<T: Config> JobCreator<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pa
 pub(crate) enum DataAccess {
 	/// Inline texts, or a dataset open to anyone.
 	Anyone,
-	/// Nodes linked to a DID the owner granted access, while the grant lives.
-	GrantedBy(DidId),
+	/// Nodes linked to a DID the owner granted access, while the grant lives and its
+	/// privacy budget fits what the job spends: ε in thousandths for δ, if it is private.
+	GrantedBy(DidId, Option<(u32, Perbill)>),
 	/// Nobody: the dataset left the registry.
 	Nobody,
 }
 
 impl DataAccess {
-	pub(crate) fn of<T: Config>(spec: &JobSpec) -> Self {
+	pub(crate) fn of<T: Config>(job: JobId, spec: &JobSpec) -> Self {
 		if spec.dataset.is_empty() {
 			return Self::Anyone;
 		}
 		match T::Inputs::dataset_terms(&spec.dataset) {
 			Some((_, DatasetConsent::Public)) => Self::Anyone,
-			Some((owner, DatasetConsent::Granted)) => Self::GrantedBy(owner),
+			Some((owner, DatasetConsent::Granted)) => {
+				let spend = Federations::<T>::get(job)
+					.and_then(|federation| federation.privacy)
+					.map(|(parameters, epsilon)| (epsilon, parameters.delta));
+				Self::GrantedBy(owner, spend)
+			}
 			None => Self::Nobody,
 		}
 	}
@@ -1094,16 +1100,20 @@ impl DataAccess {
 	fn allows<T: Config>(&self, node: NodeId, spec: &JobSpec) -> bool {
 		match self {
 			Self::Anyone => true,
-			Self::GrantedBy(owner) => T::Nodes::did(node)
-				.is_some_and(|did| T::Consent::is_allowed(&spec.dataset, owner, &did)),
+			Self::GrantedBy(owner, spend) => T::Nodes::did(node).is_some_and(|did| {
+				T::Consent::is_allowed(&spec.dataset, owner, &did)
+					&& T::Consent::within_budget(&spec.dataset, owner, &did, *spend)
+			}),
 			Self::Nobody => false,
 		}
 	}
 
-	/// Records in the grant's audit trail that `node` was given the data.
+	/// Records in the grant's audit trail that `node` was given the data, and spends the
+	/// job's ε of the grant's budget.
 	pub(crate) fn record_use<T: Config>(&self, node: NodeId, spec: &JobSpec) {
-		if let (Self::GrantedBy(owner), Some(did)) = (self, T::Nodes::did(node)) {
-			T::Consent::record_use(&spec.dataset, owner, &did);
+		if let (Self::GrantedBy(owner, spend), Some(did)) = (self, T::Nodes::did(node)) {
+			let epsilon = spend.map(|(epsilon, _)| epsilon);
+			T::Consent::record_use(&spec.dataset, owner, &did, epsilon);
 		}
 	}
 }

@@ -83,7 +83,8 @@ pub mod weights;
 pub use pallet::*;
 pub use types::{
 	Aggregation, AgreedResult, AvailabilityCheck, AvailabilityReport, Commit, Dispute,
-	DisputeReason, Federation, JobInfo, PanelCommit, PanelReveal, Reveal, Segment, Verdict,
+	DisputeReason, FederatedJob, Federation, JobInfo, PanelCommit, PanelReveal, Reveal, Segment,
+	Verdict,
 };
 pub use weights::WeightInfo;
 
@@ -92,7 +93,7 @@ use polkadot_sdk::{
 	frame_system, sp_core,
 };
 use tessera_primitives::{
-	ConsentInspect, JobId, JobOutcome, JobSpec, NodeId, NodeInspect, NodeSignature,
+	ConsentInspect, DpParameters, JobId, JobOutcome, JobSpec, NodeId, NodeInspect, NodeSignature,
 	ReputationInspect, ReputationSink, SlashReason, Slasher, TrainedWeights, TrainingInputs,
 };
 
@@ -942,6 +943,8 @@ pub mod pallet {
 			rounds: u32,
 			/// Shards its dataset is split into.
 			shards: u32,
+			/// The ε it spends of each participant's grant, in thousandths, if private.
+			epsilon_milli: Option<u32>,
 		},
 		/// A round of a federated job opened: its participants train on their shards.
 		RoundOpened {
@@ -1126,6 +1129,9 @@ pub mod pallet {
 		SealLapsed,
 		/// A federated job needs at least one shard.
 		NoShards,
+		/// The job's privacy parameters are outside what the accountant covers (a noise
+		/// multiplier below 0.1, no sampling, a δ of zero) or give an ε too large to state.
+		InvalidPrivacy,
 		/// No round of this job awaits this aggregate from this node now.
 		NoSuchAggregation,
 		/// A later round's aggregate was committed on top of this one: it can no longer be
@@ -1374,6 +1380,9 @@ pub mod pallet {
 		/// `participants` trainers (1–`MaxRedundancy`) each train on their own of `shards`
 		/// data shards, drawn afresh every round; the job's checkpoints are its rounds (its
 		/// `steps / checkpoint_every`), each ending with an aggregator's federated average.
+		/// With `privacy` the aggregates are differentially private: the chain computes the ε
+		/// the job spends ([`tessera_primitives::privacy::epsilon`]), and the job is drawn
+		/// only to nodes whose grant's privacy budget it fits.
 		/// Emits [`Event::JobCreated`] and [`Event::FederatedJobCreated`].
 		#[pallet::call_index(13)]
 		pub fn create_federated_job(
@@ -1383,10 +1392,11 @@ pub mod pallet {
 			participants: u8,
 			shards: u32,
 			deadline: BlockNumberFor<T>,
+			privacy: Option<DpParameters>,
 		) -> DispatchResult {
 			let requester = ensure_signed(origin)?;
-			Self::do_create_federated_job(requester, spec, budget, participants, shards, deadline)
-				.map(|_| ())
+			let job = FederatedJob { participants, shards, privacy };
+			Self::do_create_federated_job(requester, spec, budget, job, deadline).map(|_| ())
 		}
 
 		/// Commits the federated average of a round's updates: its CID and digest, the

@@ -142,6 +142,8 @@ parameter_types! {
 	pub static RevokedDids: Vec<DidId> = Vec::new();
 	/// The uses recorded in grants' audit trails: dataset, grantor, grantee.
 	pub static RecordedUses: Vec<(Vec<u8>, DidId, DidId)> = Vec::new();
+	/// Grantees whose grant has a privacy budget: ε left in thousandths, and the largest δ.
+	pub static PrivacyLeft: Vec<(DidId, u32, polkadot_sdk::sp_runtime::Perbill)> = Vec::new();
 	/// The states registered as model versions.
 	pub static RegisteredVersions: Vec<TrainedWeights> = vec![TrainedWeights {
 		weights: Cid::truncate_from(b"bafkbase".to_vec()),
@@ -376,10 +378,32 @@ impl ConsentInspect for TestConsent {
 	fn is_live(did: &DidId) -> bool {
 		!RevokedDids::get().contains(did)
 	}
-	fn record_use(dataset: &[u8], grantor: &DidId, grantee: &DidId) {
-		if Self::is_allowed(dataset, grantor, grantee) {
-			RecordedUses::mutate(|uses| uses.push((dataset.to_vec(), *grantor, *grantee)));
+	fn within_budget(
+		_: &[u8],
+		_: &DidId,
+		grantee: &DidId,
+		spend: Option<(u32, polkadot_sdk::sp_runtime::Perbill)>,
+	) -> bool {
+		match (PrivacyLeft::get().into_iter().find(|(did, ..)| did == grantee), spend) {
+			(None, _) => true,
+			(Some(_), None) => false,
+			(Some((_, left, largest)), Some((epsilon, delta))) => {
+				epsilon <= left && delta <= largest
+			}
 		}
+	}
+	fn record_use(dataset: &[u8], grantor: &DidId, grantee: &DidId, epsilon: Option<u32>) {
+		if !Self::is_allowed(dataset, grantor, grantee) {
+			return;
+		}
+		RecordedUses::mutate(|uses| uses.push((dataset.to_vec(), *grantor, *grantee)));
+		PrivacyLeft::mutate(|budgets| {
+			for (did, left, _) in budgets.iter_mut() {
+				if did == grantee {
+					*left = left.saturating_sub(epsilon.unwrap_or_default());
+				}
+			}
+		});
 	}
 	#[cfg(feature = "runtime-benchmarks")]
 	fn grant_for_benchmarks(dataset: &[u8], grantor: &DidId, grantee: &DidId) {

@@ -40,13 +40,21 @@ impl<T: Config> Pallet<T> {
 		requester: T::AccountId,
 		spec: JobSpec,
 		budget: crate::BalanceOf<T>,
-		participants: u8,
-		shards: u32,
+		FederatedJob { participants, shards, privacy }: FederatedJob,
 		deadline: BlockNumberFor<T>,
 	) -> Result<JobId, DispatchError> {
 		ensure!(shards > 0, Error::<T>::NoShards);
+		let hyper = &spec.hyper_parameters;
+		let rounds = checkpoint_count(hyper.steps, hyper.checkpoint_every).unwrap_or_default();
+		let privacy = match privacy {
+			Some(parameters) => {
+				let epsilon = tessera_primitives::privacy::epsilon(&parameters, rounds)
+					.ok_or(Error::<T>::InvalidPrivacy)?;
+				Some((parameters, epsilon))
+			}
+			None => None,
+		};
 		let job = Self::do_create_job(requester, spec, budget, participants, deadline)?;
-		let rounds = Jobs::<T>::get(job).map(|info| info.checkpoints).unwrap_or_default();
 		Federations::<T>::insert(
 			job,
 			Federation {
@@ -60,9 +68,11 @@ impl<T: Config> Pallet<T> {
 				aggregators: Default::default(),
 				draws: 0,
 				settled: None,
+				privacy,
 			},
 		);
-		Self::deposit_event(Event::FederatedJobCreated { job, rounds, shards });
+		let epsilon_milli = privacy.map(|(_, epsilon)| epsilon);
+		Self::deposit_event(Event::FederatedJobCreated { job, rounds, shards, epsilon_milli });
 		Ok(job)
 	}
 

@@ -406,7 +406,8 @@ fn training_on_unapproved_data_or_from_unregistered_weights_is_refused() {
 				BUDGET,
 				3,
 				4,
-				100
+				100,
+				None
 			),
 			Error::<Test>::UnapprovedDataset
 		);
@@ -423,7 +424,7 @@ fn training_on_unapproved_data_or_from_unregistered_weights_is_refused() {
 
 /// The tests' dataset, granted by its owner only to the DIDs of `granted` trainers; every
 /// trainer is linked to a DID of its own (`[100 + node; 32]`).
-fn granted_only_to(granted: &[NodeId]) -> Vec<DidId> {
+pub(crate) fn granted_only_to(granted: &[NodeId]) -> Vec<DidId> {
 	let dataset = spec(20, BackendClass::CpuReference).dataset.to_vec();
 	ApprovedDatasets::set(vec![(dataset.clone(), DATA_OWNER, DatasetConsent::Granted)]);
 	NodeDids::set((0..5).map(|node| (node, DidId([100 + node as u8; 32]))).collect());

@@ -7,8 +7,8 @@ use polkadot_sdk::{
 };
 use scale_info::TypeInfo;
 use tessera_primitives::{
-	Cid, CommitmentPayload, JobId, JobSpec, JobState, NodeId, NodeSigned, SigningContext,
-	TrainedWeights,
+	Cid, CommitmentPayload, DpParameters, JobId, JobSpec, JobState, NodeId, NodeSigned,
+	SigningContext, TrainedWeights,
 };
 
 /// A job: what it asks for, who pays, and where it is.
@@ -281,6 +281,21 @@ pub struct Federation<BlockNumber> {
 	/// The latest round whose aggregate a dispute settled: it, and every round before it,
 	/// can no longer be challenged.
 	pub settled: Option<u32>,
+	/// The differential privacy the job declared, and the ε (in thousandths) it spends of
+	/// each participant's grant for it; `None` for a job that adds no noise.
+	pub privacy: Option<(DpParameters, u32)>,
+}
+
+/// What a federated job asks for beyond its spec: how many train, on how many shards, and
+/// with what privacy.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct FederatedJob {
+	/// Trainers that take part in every round.
+	pub participants: u8,
+	/// Shards the dataset is split into.
+	pub shards: u32,
+	/// The differential privacy its aggregates have, if any.
+	pub privacy: Option<DpParameters>,
 }
 
 /// What an aggregator commits for a round: the federated average of the round's updates.

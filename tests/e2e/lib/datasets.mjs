@@ -7,15 +7,16 @@ import { inBlock } from './extrinsics.mjs';
 import { cidBytes } from './trainer.mjs';
 
 /**
- * Brings the stored table `cid` (a CIDv1 string) into the model registry: `owner` creates a
- * DID for it, proposes the dataset in that DID's name, and `approver` approves it. Returns
- * the dataset's id.
+ * Brings the stored table `cid` (a CIDv1 string) into the model registry: `owner` proposes
+ * the dataset in the name of DID `did` it controls (a new one unless given), open to
+ * `consent` ('Public', or 'Granted' to the DIDs `did` grants it), and `approver` approves it.
+ * Returns the dataset's id.
  */
-export async function approveDataset(api, cid, { owner, approver }) {
-  const didKey = new Keyring({ type: 'sr25519' }).addFromUri(`//tessera-e2e-dataset-owner-${cid}`);
-  const did = await createDid(api, owner, didKey);
+export async function approveDataset(api, cid, { owner, approver, did, consent = 'Public' }) {
+  const ownerDid = did ?? await createDid(
+    api, owner, new Keyring({ type: 'sr25519' }).addFromUri(`//tessera-e2e-dataset-owner-${cid}`));
   const { events: proposed } = await inBlock(
-    api.tx.modelRegistry.proposeDataset(u8aToHex(cidBytes(cid)), 1, 'CC0-1.0', did, 'Public'),
+    api.tx.modelRegistry.proposeDataset(u8aToHex(cidBytes(cid)), 1, 'CC0-1.0', ownerDid, consent),
     owner,
   );
   const proposal = proposed.find(({ event }) => api.events.modelRegistry.Proposed.is(event)).event.data.proposal;

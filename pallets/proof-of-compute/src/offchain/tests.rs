@@ -718,7 +718,8 @@ fn aggregated_round() -> (JobId, NodeId, NodePublic) {
 		BUDGET,
 		3,
 		4,
-		100
+		100,
+		None
 	));
 	let job = NextJobId::<Test>::get() - 1;
 	run_to(System::block_number() + 1);

@@ -12,9 +12,11 @@ use crate::{
 use polkadot_sdk::{
 	frame_support::{assert_noop, assert_ok, traits::fungible::Inspect},
 	sp_core::{Pair as _, H256},
-	sp_runtime::transaction_validity::InvalidTransaction,
+	sp_runtime::{transaction_validity::InvalidTransaction, Perbill},
 };
-use tessera_primitives::{BackendClass, CommitmentPayload, JobId, JobState, NodeId, Outcome};
+use tessera_primitives::{
+	BackendClass, CommitmentPayload, DpParameters, JobId, JobState, NodeId, Outcome,
+};
 use tessera_primitives::{NodeSigned as _, NodeWorkload};
 
 const ROUNDS: u32 = 3;
@@ -31,7 +33,8 @@ fn federated_job(participants: u8) -> (JobId, Vec<NodeId>) {
 		FEDERATED_BUDGET,
 		participants,
 		SHARDS,
-		200
+		200,
+		None
 	));
 	let job = NextJobId::<Test>::get() - 1;
 	run_to(System::block_number() + 1);
@@ -116,7 +119,8 @@ fn a_federated_job_trains_round_by_round_from_each_aggregate_and_pays_everyone_w
 		assert!(events().contains(&Event::FederatedJobCreated {
 			job,
 			rounds: ROUNDS,
-			shards: SHARDS
+			shards: SHARDS,
+			epsilon_milli: None
 		}));
 		let mut paid_aggregators = Vec::new();
 		for round in 0..ROUNDS {
@@ -519,7 +523,8 @@ fn a_federated_job_needs_a_shard() {
 				FEDERATED_BUDGET,
 				3,
 				0,
-				200
+				200,
+				None
 			),
 			Error::<Test>::NoShards
 		);
@@ -594,5 +599,105 @@ fn a_federated_job_that_fails_pays_the_author_of_its_last_aggregate() {
 			requester_before + FEDERATED_BUDGET - FEE_FOR_THREE
 		);
 		assert_eq!(held(REQUESTER), 0);
+	});
+}
+
+/// σ = 1, every participant in every round, δ = 10⁻⁵.
+fn private() -> DpParameters {
+	DpParameters {
+		clip_milli: 1_000,
+		noise_multiplier_milli: 1_000,
+		sampling: Perbill::one(),
+		delta: Perbill::from_parts(10_000),
+	}
+}
+
+fn post_private(privacy: Option<DpParameters>) -> JobId {
+	assert_ok!(ProofOfCompute::create_federated_job(
+		RuntimeOrigin::signed(REQUESTER),
+		spec(ROUNDS * 10, BackendClass::CpuReference),
+		FEDERATED_BUDGET,
+		3,
+		SHARDS,
+		200,
+		privacy
+	));
+	NextJobId::<Test>::get() - 1
+}
+
+#[test]
+fn a_private_job_spends_its_epsilon_from_each_participants_grant_and_never_overspends_one() {
+	test(|| {
+		let dids = crate::tests::granted_only_to(&[0, 1, 2, 3, 4]);
+		let epsilon = tessera_primitives::privacy::epsilon(&private(), ROUNDS).unwrap();
+		// Every grant's budget fits one such job, not two.
+		let delta = private().delta;
+		PrivacyLeft::set(dids.iter().map(|did| (*did, epsilon + epsilon / 2, delta)).collect());
+
+		let first = post_private(Some(private()));
+		assert!(events().contains(&Event::FederatedJobCreated {
+			job: first,
+			rounds: ROUNDS,
+			shards: SHARDS,
+			epsilon_milli: Some(epsilon)
+		}));
+		run_to(System::block_number() + 1);
+		let participants = Assignments::<Test>::get(first).unwrap();
+		for (did, left, _) in PrivacyLeft::get() {
+			let node = dids.iter().position(|granted| *granted == did).unwrap() as NodeId;
+			let spent = if participants.contains(&node) { epsilon } else { 0 };
+			assert_eq!(left, epsilon + epsilon / 2 - spent, "node {node}");
+		}
+
+		// Two grants have budget left for a second job of three: it waits, spending nothing.
+		let second = post_private(Some(private()));
+		run_to(System::block_number() + 2);
+		assert_eq!(Jobs::<Test>::get(second).unwrap().state, JobState::Created);
+		assert_eq!(RecordedUses::get().len(), 3);
+		// A job stated for a larger δ than the grants allow is as unwelcome.
+		let loose = DpParameters { delta: Perbill::from_parts(20_000), ..private() };
+		PrivacyLeft::mutate(|budgets| budgets.iter_mut().for_each(|(_, left, _)| *left = u32::MAX));
+		let third = post_private(Some(loose));
+		run_to(System::block_number() + 1);
+		assert_eq!(Jobs::<Test>::get(third).unwrap().state, JobState::Created);
+	});
+}
+
+#[test]
+fn a_job_declaring_no_privacy_is_never_drawn_to_a_budgeted_grant() {
+	test(|| {
+		let dids = crate::tests::granted_only_to(&[0, 1, 2, 3, 4]);
+		PrivacyLeft::set(dids.iter().map(|did| (*did, u32::MAX, Perbill::one())).collect());
+		let job = post_private(None);
+		run_to(System::block_number() + 2);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Created);
+		// Grants without a budget take it.
+		PrivacyLeft::set(vec![]);
+		run_to(System::block_number() + 1);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Assigned);
+	});
+}
+
+#[test]
+fn privacy_the_accountant_cannot_state_is_refused() {
+	test(|| {
+		for unstated in [
+			DpParameters { noise_multiplier_milli: 50, ..private() },
+			DpParameters { sampling: Perbill::zero(), ..private() },
+			DpParameters { delta: Perbill::zero(), ..private() },
+		] {
+			assert_noop!(
+				ProofOfCompute::create_federated_job(
+					RuntimeOrigin::signed(REQUESTER),
+					spec(ROUNDS * 10, BackendClass::CpuReference),
+					FEDERATED_BUDGET,
+					3,
+					SHARDS,
+					200,
+					Some(unstated)
+				),
+				Error::<Test>::InvalidPrivacy
+			);
+		}
 	});
 }
