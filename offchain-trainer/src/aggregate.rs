@@ -5,11 +5,13 @@
 //! same state.
 //!
 //! With [`Privacy`], the mechanism is DP-FedAvg's Gaussian mechanism at the level of whole
-//! updates: each update's delta from the round's base state is clipped to `clip_norm` (L2,
-//! over all parameters), the clipped deltas are averaged, and Gaussian noise with standard
-//! deviation `σ = Δ·√(2·ln(1.25/δ))/ε` is added to every coordinate, where the sensitivity
-//! `Δ = clip_norm · max_i(n_i/N)` bounds how far one contributor can move the average. This
-//! is the classic calibration, valid for `ε < 1`; the guarantee covers one round.
+//! updates, exactly as the job declared it on chain: each update's delta from the round's
+//! base state is clipped to the clipping norm (L2, over all parameters), the clipped deltas
+//! are averaged, and Gaussian noise with standard deviation `noise multiplier × Δ` is added
+//! to every coordinate, where the sensitivity `Δ = clip · max_i(n_i/N)` bounds how far one
+//! contributor can move the average. The chain's accountant turns the noise multiplier, the
+//! sampling and the rounds into the ε the job spends; the noise is drawn from the seed the
+//! request names, so whoever re-computes the aggregate draws the same.
 
 use crate::{
 	model::{Architecture, Initializer, Network},
@@ -34,33 +36,25 @@ pub struct Update {
 	pub samples: u64,
 }
 
-/// Differential-privacy parameters.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Privacy {
-	/// The privacy budget ε, in (0, 1).
-	pub epsilon: f64,
-	/// The failure probability δ, in (0, 1).
-	pub delta: f64,
-	/// The L2 bound every update's delta is clipped to.
-	pub clip_norm: f64,
-	/// Seeds the noise, so that the aggregate is reproducible by whoever knows the seed.
-	pub seed: u64,
+/// Differential-privacy parameters, as the chain's request names them.
+pub use tessera_primitives::trainer_api::AggregatePrivacy as Privacy;
+
+/// The clipping norm of `privacy`.
+fn clip_norm(privacy: &Privacy) -> f64 {
+	f64::from(privacy.clip_milli) / 1_000.0
 }
 
-impl Privacy {
-	fn noise_std(&self, max_share: f64) -> Result<f64, TrainError> {
-		let invalid = TrainError::InvalidHyperParameters;
-		if !(self.epsilon > 0.0 && self.epsilon < 1.0) {
-			return Err(invalid("ε must be in (0, 1) for the Gaussian mechanism's calibration"));
-		}
-		if !(self.delta > 0.0 && self.delta < 1.0) {
-			return Err(invalid("δ must be in (0, 1)"));
-		}
-		if !(self.clip_norm > 0.0 && self.clip_norm.is_finite()) {
-			return Err(invalid("the clipping norm must be a positive number"));
-		}
-		Ok(self.clip_norm * max_share * (2.0 * (1.25 / self.delta).ln()).sqrt() / self.epsilon)
+/// The noise's standard deviation when the largest update carries `max_share` of the
+/// samples: the noise multiplier times the sensitivity.
+fn noise_std(privacy: &Privacy, max_share: f64) -> Result<f64, TrainError> {
+	let invalid = TrainError::InvalidHyperParameters;
+	if privacy.clip_milli == 0 {
+		return Err(invalid("the clipping norm must be positive"));
 	}
+	if privacy.noise_multiplier_milli < tessera_primitives::privacy::MIN_NOISE_MULTIPLIER_MILLI {
+		return Err(invalid("the noise multiplier must be at least 0.1"));
+	}
+	Ok(f64::from(privacy.noise_multiplier_milli) / 1_000.0 * clip_norm(privacy) * max_share)
 }
 
 /// The result of a round.
@@ -126,8 +120,8 @@ pub fn fed_avg(
 				subtract(&mut weights, base);
 				let norm =
 					weights.iter().flatten().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt();
-				if norm > privacy.clip_norm {
-					privacy.clip_norm / norm
+				if norm > clip_norm(privacy) {
+					clip_norm(privacy) / norm
 				} else {
 					1.0
 				}
@@ -158,7 +152,7 @@ pub fn fed_avg(
 		Some(privacy) => {
 			let max_share = updates.iter().map(|update| update.samples).max().unwrap_or(0) as f64
 				/ total as f64;
-			let std = privacy.noise_std(max_share)?;
+			let std = noise_std(privacy, max_share)?;
 			let mut noise = Gaussian::new(privacy.seed);
 			average.iter_mut().flatten().for_each(|value| *value += std * noise.sample());
 			Some(std)
@@ -222,16 +216,14 @@ mod tests {
 	}
 
 	#[test]
-	fn noise_is_calibrated_to_the_largest_share_of_the_clipping_norm() {
-		let privacy = Privacy { epsilon: 0.5, delta: 1e-5, clip_norm: 2.0, seed: 0 };
-		let expected = 2.0 * 0.25 * (2.0 * (1.25e5f64).ln()).sqrt() / 0.5;
-		assert!((privacy.noise_std(0.25).unwrap() - expected).abs() < 1e-12);
+	fn noise_is_the_declared_multiplier_of_the_largest_share_of_the_clipping_norm() {
+		let privacy = Privacy { clip_milli: 2_000, noise_multiplier_milli: 1_100, seed: 0 };
+		assert!((noise_std(&privacy, 0.25).unwrap() - 1.1 * 2.0 * 0.25).abs() < 1e-12);
 		for bad in [
-			Privacy { epsilon: 1.5, ..privacy.clone() },
-			Privacy { delta: 0.0, ..privacy.clone() },
-			Privacy { clip_norm: -1.0, ..privacy.clone() },
+			Privacy { clip_milli: 0, ..privacy.clone() },
+			Privacy { noise_multiplier_milli: 99, ..privacy.clone() },
 		] {
-			assert!(matches!(bad.noise_std(0.5), Err(TrainError::InvalidHyperParameters(_))));
+			assert!(matches!(noise_std(&bad, 0.5), Err(TrainError::InvalidHyperParameters(_))));
 		}
 	}
 }

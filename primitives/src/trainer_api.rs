@@ -234,6 +234,44 @@ pub struct AggregateRequest {
 	pub base_state_cid: Option<String>,
 	/// The updates, in the order the chain lists the round's inputs.
 	pub updates: Vec<Update>,
+	/// The noise the aggregate adds, for a private job.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub privacy: Option<AggregatePrivacy>,
+}
+
+/// The noise a private job's round aggregate adds, as the job declared it on chain
+/// ([`crate::DpParameters`]): every update's change from the round's start state is clipped
+/// to an L2 norm of `clip_milli / 1000`, and Gaussian noise of standard deviation
+/// `noise_multiplier_milli / 1000 × clip × the largest update's share of the samples` is
+/// added to every coordinate of the average, drawn from `seed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AggregatePrivacy {
+	/// The clipping norm, in thousandths.
+	pub clip_milli: u32,
+	/// The noise multiplier σ, in thousandths.
+	pub noise_multiplier_milli: u32,
+	/// Seeds the noise.
+	pub seed: u64,
+}
+
+impl AggregatePrivacy {
+	/// The noise of round `round` of a job of `spec` that declared `parameters`. The seed
+	/// hashes the job's seed with the round, so that the aggregator and every panel member
+	/// re-computing the aggregate draw the same noise, and no two rounds the same.
+	pub fn of(spec: &JobSpec, parameters: &crate::DpParameters, round: u32) -> Self {
+		let hash = polkadot_sdk::sp_crypto_hashing::blake2_256(&codec::Encode::encode(&(
+			b"tessera/dp-noise",
+			spec.hyper_parameters.seed,
+			round,
+		)));
+		let mut seed = [0u8; 8];
+		seed.copy_from_slice(&hash[..8]);
+		Self {
+			clip_milli: parameters.clip_milli,
+			noise_multiplier_milli: parameters.noise_multiplier_milli,
+			seed: u64::from_le_bytes(seed),
+		}
+	}
 }
 
 /// One participant's update to a round.
@@ -262,7 +300,13 @@ impl AggregateRequest {
 				.into_iter()
 				.map(|(state, samples)| Update { state_cid: cid_to_string(state), samples })
 				.collect(),
+			privacy: None,
 		})
+	}
+
+	/// The same request with the noise a private job declared.
+	pub fn with_privacy(self, privacy: Option<AggregatePrivacy>) -> Self {
+		Self { privacy, ..self }
 	}
 }
 

@@ -748,6 +748,7 @@ async fn each_round_of_a_federated_job_trains_its_shard_as_a_run_of_its_own() {
 				samples: update["samples"].as_u64().unwrap(),
 			})
 			.collect(),
+		privacy: None,
 	})
 	.unwrap();
 	request["dataset"] = json!({ "builtin": "digits" });

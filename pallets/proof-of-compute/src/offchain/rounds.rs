@@ -16,7 +16,7 @@ use polkadot_sdk::{
 };
 use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
-	trainer_api::{cid_from_string, Aggregate, AggregateRequest},
+	trainer_api::{cid_from_string, Aggregate, AggregatePrivacy, AggregateRequest},
 	Cid, JobId, NodeId, NodePublic,
 };
 
@@ -91,7 +91,10 @@ impl<T: Config> Pallet<T> {
 			.iter()
 			.map(|(_, update)| (update.state_cid.as_slice(), update.samples))
 			.collect();
-		let request = AggregateRequest::new(&info.spec, &start, updates)?;
+		let privacy = Federations::<T>::get(job)
+			.and_then(|federation| federation.privacy)
+			.map(|(parameters, _)| AggregatePrivacy::of(&info.spec, &parameters, round));
+		let request = AggregateRequest::new(&info.spec, &start, updates)?.with_privacy(privacy);
 		let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
 		let url = format!("{trainer}/v1/aggregate");
 		let answer = call_trainer::<Aggregate, _, _>(

@@ -711,6 +711,13 @@ fn a_validator_whose_trainer_never_gets_the_content_reports_it_missing_in_the_la
 /// A two-round federated job of three participants whose first round is in, with the key of
 /// its first aggregator in the keystore: (job, aggregator, key).
 fn aggregated_round() -> (JobId, NodeId, NodePublic) {
+	private_aggregated_round(None)
+}
+
+/// [`aggregated_round`] of a job declaring `privacy`.
+fn private_aggregated_round(
+	privacy: Option<tessera_primitives::DpParameters>,
+) -> (JobId, NodeId, NodePublic) {
 	use crate::tests::{commit_call, reveal_call};
 	assert_ok!(ProofOfCompute::create_federated_job(
 		RuntimeOrigin::signed(REQUESTER),
@@ -719,7 +726,7 @@ fn aggregated_round() -> (JobId, NodeId, NodePublic) {
 		3,
 		4,
 		100,
-		None
+		privacy
 	));
 	let job = NextJobId::<Test>::get() - 1;
 	run_to(System::block_number() + 1);
@@ -734,6 +741,17 @@ fn aggregated_round() -> (JobId, NodeId, NodePublic) {
 /// The trainer at the default URL is asked to average round `round` of `job` and answers
 /// with the state named by `digest`.
 fn expect_average(trainer: &Harness, job: JobId, round: u32, digest: u8) {
+	expect_private_average(trainer, job, round, digest, None)
+}
+
+/// [`expect_average`] with the noise `privacy` asked for.
+fn expect_private_average(
+	trainer: &Harness,
+	job: JobId,
+	round: u32,
+	digest: u8,
+	privacy: Option<trainer_api::AggregatePrivacy>,
+) {
 	let spec = Jobs::<Test>::get(job).unwrap().spec;
 	let updates: Vec<(Vec<u8>, u64)> = ProofOfCompute::round_inputs(job, round)
 		.into_iter()
@@ -744,7 +762,8 @@ fn expect_average(trainer: &Harness, job: JobId, round: u32, digest: u8) {
 		&spec.base_weights,
 		updates.iter().map(|(cid, samples)| (cid.as_slice(), *samples)),
 	)
-	.unwrap();
+	.unwrap()
+	.with_privacy(privacy);
 	let answer = trainer_api::Aggregate {
 		state_cid: trainer_api::cid_to_string(&[1, 0x55, 0x12, 0x20, digest]),
 		weights_digest: format!("0x{}", hex_byte(digest).repeat(32)),
@@ -756,6 +775,28 @@ fn expect_average(trainer: &Harness, job: JobId, round: u32, digest: u8) {
 		serde_json::to_vec(&request).unwrap(),
 		&serde_json::to_vec(&answer).unwrap(),
 	);
+}
+
+#[test]
+fn a_private_jobs_aggregator_asks_for_exactly_the_noise_the_job_declared() {
+	use polkadot_sdk::sp_runtime::Perbill;
+	offchain_test(|trainer| {
+		let declared = tessera_primitives::DpParameters {
+			clip_milli: 2_000,
+			noise_multiplier_milli: 1_100,
+			sampling: Perbill::one(),
+			delta: Perbill::from_parts(10_000),
+		};
+		let (job, _, _) = private_aggregated_round(Some(declared));
+		let spec = Jobs::<Test>::get(job).unwrap().spec;
+		let noise = trainer_api::AggregatePrivacy::of(&spec, &declared, 0);
+		assert_eq!((noise.clip_milli, noise.noise_multiplier_milli), (2_000, 1_100));
+		assert_ne!(noise.seed, trainer_api::AggregatePrivacy::of(&spec, &declared, 1).seed);
+		// The harness fails the test on any request but this one.
+		expect_private_average(trainer, job, 0, 0x77, Some(noise));
+		work();
+		assert!(matches!(&trainer.pooled()[..], [Call::submit_aggregation { .. }]));
+	});
 }
 
 #[test]
