@@ -47,6 +47,9 @@ impl<T: Config> Pallet<T> {
 		let hyper = &spec.hyper_parameters;
 		let rounds = checkpoint_count(hyper.steps, hyper.checkpoint_every).unwrap_or_default();
 		let privacy = match privacy {
+			// Updates are clipped against the state their round started from: a private job
+			// starts from a registered version, not from its seed.
+			Some(_) if spec.base_state().is_none() => return Err(Error::<T>::InvalidPrivacy.into()),
 			Some(parameters) => {
 				let epsilon = tessera_primitives::privacy::epsilon(&parameters, rounds)
 					.ok_or(Error::<T>::InvalidPrivacy)?;

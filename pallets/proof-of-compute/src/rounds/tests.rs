@@ -15,7 +15,7 @@ use polkadot_sdk::{
 	sp_runtime::{transaction_validity::InvalidTransaction, Perbill},
 };
 use tessera_primitives::{
-	BackendClass, CommitmentPayload, DpParameters, JobId, JobState, NodeId, Outcome,
+	BackendClass, CommitmentPayload, DpParameters, JobId, JobSpec, JobState, NodeId, Outcome,
 };
 use tessera_primitives::{NodeSigned as _, NodeWorkload};
 
@@ -699,5 +699,22 @@ fn privacy_the_accountant_cannot_state_is_refused() {
 				Error::<Test>::InvalidPrivacy
 			);
 		}
+		// From its seed, a round has no start state to clip updates against.
+		let from_seed = JobSpec {
+			base_weights: Default::default(),
+			..spec(ROUNDS * 10, BackendClass::CpuReference)
+		};
+		assert_noop!(
+			ProofOfCompute::create_federated_job(
+				RuntimeOrigin::signed(REQUESTER),
+				from_seed,
+				FEDERATED_BUDGET,
+				3,
+				SHARDS,
+				200,
+				Some(private())
+			),
+			Error::<Test>::InvalidPrivacy
+		);
 	});
 }
