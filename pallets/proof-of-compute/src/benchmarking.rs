@@ -871,11 +871,11 @@ mod benchmarks {
 		crowd::<T>(deadline);
 		let budget = T::MinBudget::get();
 
-		// Private: the accountant sums every term of every order (sampling below one).
+		// Private: the accountant's every order (participants train every round).
 		let privacy = Some(tessera_primitives::DpParameters {
 			clip_milli: 1_000,
 			noise_multiplier_milli: 1_000,
-			sampling: Perbill::from_percent(10),
+			sampling: Perbill::one(),
 			delta: Perbill::from_parts(10_000),
 		});
 

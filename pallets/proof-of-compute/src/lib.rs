@@ -1130,8 +1130,9 @@ pub mod pallet {
 		/// A federated job needs at least one shard.
 		NoShards,
 		/// The job's privacy parameters are outside what the accountant covers (a noise
-		/// multiplier below 0.1, no sampling, a δ of zero), give an ε too large to state, or
-		/// the job starts from its seed, with no state to clip updates against.
+		/// multiplier below 0.1, a δ of zero), give an ε too large to state, declare a
+		/// sampling rate below one (participants train every round), or the job starts from
+		/// its seed, with no state to clip updates against.
 		InvalidPrivacy,
 		/// No round of this job awaits this aggregate from this node now.
 		NoSuchAggregation,

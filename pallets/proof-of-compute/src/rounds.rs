@@ -50,6 +50,11 @@ impl<T: Config> Pallet<T> {
 			// Updates are clipped against the state their round started from: a private job
 			// starts from a registered version, not from its seed.
 			Some(_) if spec.base_state().is_none() => return Err(Error::<T>::InvalidPrivacy.into()),
+			// Every participant trains every round, so every record may be used in every
+			// round: a declared sampling rate below one would understate ε.
+			Some(parameters) if parameters.sampling != Perbill::one() => {
+				return Err(Error::<T>::InvalidPrivacy.into())
+			}
 			Some(parameters) => {
 				let epsilon = tessera_primitives::privacy::epsilon(&parameters, rounds)
 					.ok_or(Error::<T>::InvalidPrivacy)?;
