@@ -37,9 +37,18 @@ fn hyper_parameters() -> HyperParameters {
 }
 
 fn propose(base_digest: polkadot_sdk::sp_core::H256) -> polkadot_sdk::sp_runtime::DispatchResult {
+	propose_as(REQUESTER, MODEL, base_digest)
+}
+
+/// `who` proposes training `model` from the version of `base_digest` on the genesis dataset.
+fn propose_as(
+	who: AccountId,
+	model: u32,
+	base_digest: polkadot_sdk::sp_core::H256,
+) -> polkadot_sdk::sp_runtime::DispatchResult {
 	ModelRegistry::propose_training(
-		RuntimeOrigin::signed(REQUESTER),
-		MODEL,
+		RuntimeOrigin::signed(who),
+		model,
 		base_digest,
 		architecture(),
 		DATASET,
@@ -471,29 +480,12 @@ fn owners_model() -> u32 {
 	crate::NextModelId::<Test>::get() - 1
 }
 
-fn propose_for(who: AccountId, model: u32) -> polkadot_sdk::sp_runtime::DispatchResult {
-	ModelRegistry::propose_training(
-		RuntimeOrigin::signed(who),
-		model,
-		digest(5),
-		architecture(),
-		DATASET,
-		hyper_parameters(),
-		Default::default(),
-		digest(9),
-		BackendClass::CpuReference,
-		1_000,
-		3,
-		100,
-	)
-}
-
 #[test]
 fn training_someone_elses_model_needs_its_owners_consent() {
 	test(|| {
 		let model = owners_model();
 		assert_eq!(Models::<Test>::get(model).unwrap().training, TrainingPolicy::OwnerOnly);
-		assert_noop!(propose_for(REQUESTER, model), Error::<Test>::TrainingNotAllowed);
+		assert_noop!(propose_as(REQUESTER, model, digest(5)), Error::<Test>::TrainingNotAllowed);
 		assert_noop!(
 			ModelRegistry::set_training_policy(
 				RuntimeOrigin::signed(REQUESTER),
@@ -502,7 +494,7 @@ fn training_someone_elses_model_needs_its_owners_consent() {
 			),
 			Error::<Test>::NotOwner
 		);
-		assert_ok!(propose_for(OWNER, model));
+		assert_ok!(propose_as(OWNER, model, digest(5)));
 
 		assert_ok!(ModelRegistry::set_training_policy(
 			RuntimeOrigin::signed(OWNER),
@@ -512,7 +504,7 @@ fn training_someone_elses_model_needs_its_owners_consent() {
 		System::assert_last_event(
 			Event::TrainingPolicySet { model, policy: TrainingPolicy::Anyone }.into(),
 		);
-		assert_ok!(propose_for(REQUESTER, model));
+		assert_ok!(propose_as(REQUESTER, model, digest(5)));
 		assert_eq!(held(REQUESTER, HoldReason::ProposalDeposit), PROPOSAL_DEPOSIT);
 	});
 }
@@ -526,7 +518,7 @@ fn consent_withdrawn_before_approval_fails_the_proposal_and_returns_its_deposit(
 			model,
 			TrainingPolicy::Anyone
 		));
-		assert_ok!(propose_for(REQUESTER, model));
+		assert_ok!(propose_as(REQUESTER, model, digest(5)));
 		assert_ok!(ModelRegistry::set_training_policy(
 			RuntimeOrigin::signed(OWNER),
 			model,

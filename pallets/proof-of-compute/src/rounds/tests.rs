@@ -438,7 +438,7 @@ fn a_challenge_of_an_honest_aggregate_costs_the_challenger_its_bond_and_the_roun
 }
 
 #[test]
-fn challenging_an_upheld_aggregate_again_fails() {
+fn an_upheld_aggregate_pays_its_author_at_once_and_cannot_be_challenged_again() {
 	test(|| {
 		let (job, participants) = federated_job(3);
 		deliver(job, &participants, 0);
@@ -447,6 +447,10 @@ fn challenging_an_upheld_aggregate_again_fails() {
 		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 0));
 		panel_answers(job, |_| Some(honest_aggregate(0)));
 		assert_eq!(Federations::<Test>::get(job).unwrap().settled, Some(0));
+		// Settled, it can never be challenged again: its author is paid and free at once.
+		assert_eq!(aggregator_fees(job), fees_of(&[author]));
+		assert_eq!(AggregatesAtStake::<Test>::iter().count(), 0);
+		assert!(!<ProofOfCompute as NodeWorkload>::has_open_jobs(author));
 
 		// A second bond would only make another panel re-execute what one settled.
 		let challenger_before = Balances::balance(&CHALLENGER);
@@ -559,23 +563,6 @@ fn an_aggregator_cannot_take_its_fee_and_leave_while_its_aggregate_may_be_challe
 			assert!(!<ProofOfCompute as NodeWorkload>::has_open_jobs(author));
 			assert_eq!(balance(author), before + FEE_FOR_THREE);
 		}
-	});
-}
-
-#[test]
-fn an_aggregate_a_panel_upholds_pays_its_author_at_once() {
-	test(|| {
-		let (job, participants) = federated_job(3);
-		deliver(job, &participants, 0);
-		let author = aggregators(job)[0];
-		send(aggregation_call(aggregation(job, author, honest_aggregate(0))));
-		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 0));
-		panel_answers(job, |_| Some(honest_aggregate(0)));
-
-		// Settled, it can never be challenged again: its author is paid and free.
-		assert_eq!(aggregator_fees(job), fees_of(&[author]));
-		assert_eq!(AggregatesAtStake::<Test>::iter().count(), 0);
-		assert!(!<ProofOfCompute as NodeWorkload>::has_open_jobs(author));
 	});
 }
 
