@@ -46,6 +46,8 @@ fn spec<T: Config>() -> JobSpec {
 	let spec = unregistered_spec();
 	let base = spec.base_state().expect("the spec starts from a base state");
 	T::Inputs::register_for_benchmarks(&spec.dataset, &DATA_OWNER, &base);
+	// A job on granted data needs its owner's DID live; granting itself makes it so.
+	T::Consent::grant_for_benchmarks(&spec.dataset, &DATA_OWNER, &DATA_OWNER);
 	spec
 }
 
