@@ -102,6 +102,9 @@ impl NodeInspect<AccountId> for TestNodes {
 	fn endpoint(_: NodeId) -> Option<Vec<u8>> {
 		None
 	}
+	fn did(_: NodeId) -> Option<tessera_primitives::DidId> {
+		None
+	}
 }
 
 pub struct TestRandomness;
