@@ -10,7 +10,7 @@ import { disableSpotChecks, shortenChallengeWindow } from './lib/demo-network.mj
 import { approveDataset } from './lib/datasets.mjs';
 import { inBlock, waitForEvent } from './lib/extrinsics.mjs';
 import { enrolNode } from './lib/nodes.mjs';
-import { cidBytes, csvTable, devNodeWithTrainer } from './lib/trainer.mjs';
+import { cidBytes, csvTable, devNodeWithTrainer, trainOffChain } from './lib/trainer.mjs';
 
 const UNIT = 1_000_000_000_000n;
 const ARCHITECTURE = { kind: 'mlp', hidden: [8] };
@@ -18,22 +18,6 @@ const HYPER = { learning_rate: 0.1, batch_size: 8, steps: 20, checkpoint_every: 
 
 // One block a second and a 10-block challenge window (set through sudo).
 const context = devNodeWithTrainer({ blockTimeMs: 1_000 });
-
-/** Trains `request` on the trainer directly (an id the chain never gives out) until done. */
-async function trainOffChain(trainer, request) {
-  const post = await fetch(`${trainer.url}/v1/jobs`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request),
-  });
-  assert.equal(post.status, 202);
-  for (;;) {
-    const status = await (await fetch(`${trainer.url}/v1/jobs/${request.job}`)).json();
-    if (status.state !== 'running') {
-      assert.equal(status.state, 'done', status.error);
-      return status.commitments.at(-1);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 test('an approved training proposal fine-tunes the model and its result becomes the current version', async () => {
   const { node: { api }, trainer } = context;

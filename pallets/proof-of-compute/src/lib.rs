@@ -5,9 +5,15 @@
 //! - A requester posts a job with [`Pallet::create_job`] (or the model registry does,
 //!   through [`tessera_primitives::JobCreator`]); the budget is held until the job ends.
 //!   [`Pallet::cancel_job`] withdraws it, in full, before assignment.
+//!   A job trains on an approved dataset of the model registry (or inline texts alone) from
+//!   a registered model version (or its seed), as [`Config::Inputs`] says.
 //! - At the start of each block, waiting jobs get `redundancy` active trainers, drawn with
 //!   on-chain randomness from a bounded sample of node ids, weighted by reputation and
-//!   filtered by capabilities and backend class.
+//!   filtered by capabilities, backend class and the data owner's consent: data granted
+//!   only to some DIDs goes only to nodes linked to a DID with a live grant whose privacy
+//!   budget, if it has one, covers the job ([`Config::Consent`]); each such use is recorded
+//!   in the grant. This rests on the DID pallet's grants and on node owners linking only
+//!   DIDs they control.
 //! - Every checkpoint, each replica first [`Pallet::commit`]s `commitment_hash(payload, node,
 //!   salt)` and, once all replicas committed (or [`Config::RevealDelay`] passed),
 //!   [`Pallet::reveal`]s payload and salt; both are authorized transactions signed by the
@@ -55,7 +61,9 @@
 //! round, from the previous round's aggregate; validators drawn by reputation take turns to
 //! commit the federated average ([`Pallet::submit_aggregation`]), which the chain checks
 //! against the round's updates by Merkle root and which anyone may challenge, to be
-//! re-computed by a panel.
+//! re-computed by a panel. A private federated job declares the noise its aggregates add
+//! ([`tessera_primitives::DpParameters`]); the chain states the ε it spends
+//! ([`tessera_primitives::privacy::epsilon`]) and takes it from its participants' grants.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
