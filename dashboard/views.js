@@ -92,7 +92,7 @@ export function renderJobs(section, { jobs }, { selectedJob, losses }) {
     const cells = Array.from({ length: chosen.checkpoints }, (_, checkpoint) => {
       const view = chosen.commitments.find((c) => c.node === node && c.checkpoint === checkpoint);
       const state = cellState(view, majority.get(checkpoint));
-      return `<span class="cell ${state}" data-checkpoint="${checkpoint}" data-state="${state}" title="checkpoint ${checkpoint}: ${state}"></span>`;
+      return `<span class="cell ${state}" data-checkpoint="${checkpoint}" data-state="${state}" title="checkpoint ${checkpoint}: ${CELL_TITLES[state]}"></span>`;
     });
     return `<tr data-replica="${node}"><td>node ${node}</td><td>${cells.join('')}</td></tr>`;
   });
@@ -125,6 +125,15 @@ function majorityClaims(job) {
   }
   return majority;
 }
+
+/** What each state of a checkpoint cell means, as its title says it. */
+const CELL_TITLES = {
+  missing: 'nothing committed',
+  committed: 'committed, not revealed yet',
+  revealed: 'revealed; no weights and state have a majority of the replicas yet',
+  agrees: 'revealed, agrees with the majority',
+  dissents: 'revealed, disagrees with the majority\'s weights and state',
+};
 
 /** A replica's checkpoint: missing, committed, or revealed and agreeing with the majority's claim or not. */
 function cellState(view, majority) {

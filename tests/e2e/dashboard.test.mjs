@@ -152,6 +152,10 @@ test('every view shows what the chain holds, before and after a job has run, and
     await page.locator(`[data-replica="${liar.node}"] .cell[data-state="dissents"]`).count(),
     checkpoints,
   );
+  assert.equal(
+    await page.locator(`[data-replica="${liar.node}"] .cell[data-checkpoint="0"]`).getAttribute('title'),
+    'checkpoint 0: revealed, disagrees with the majority\'s weights and state',
+  );
   const reported = (await (await fetch(`${trainers[0].url}/v1/jobs/${job}`)).json()).commitments;
   const lossPoints = await page.locator(`[data-chart="loss-${job}"] circle`).evaluateAll(
     (circles) => circles.map((circle) => Number(circle.dataset.y)),
