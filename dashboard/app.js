@@ -6,12 +6,14 @@
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { u8aToHex } from '@polkadot/util';
 import { base32Encode, base58Encode } from '@polkadot/util-crypto';
-import { renderChain, renderData, renderDids, renderJobs, renderModels, renderNodes } from './views.js';
+import { missingPallets, missingPalletsMessage } from './pallets.js';
+import {
+  renderChain, renderData, renderDids, renderJobs, renderMissingPallets, renderModels, renderNodes,
+} from './views.js';
 
 const params = new URLSearchParams(window.location.search);
 const rpc = params.get('rpc') ?? 'ws://127.0.0.1:9944';
 const trainer = params.get('trainer');
-const TESSERA_PALLETS = ['nodeRegistry', 'reputation', 'did', 'modelRegistry', 'proofOfCompute'];
 /** Blocks of reputation history read back when the page opens. */
 const BACKFILL_BLOCKS = 30;
 
@@ -189,13 +191,14 @@ async function load(api, name, best) {
     specName: api.runtimeVersion.specName.toString(),
     specVersion: api.runtimeVersion.specVersion.toNumber(),
   };
-  if (!TESSERA_PALLETS.every((pallet) => api.query[pallet])) {
-    return { chain, tessera: false };
+  const missing = missingPallets(api.runtimeMetadata.asLatest.pallets.map(({ name }) => name.toString()));
+  if (missing.length > 0) {
+    return { chain, tessera: false, missing };
   }
   const [nodes, jobs, { models, proposals }, datasets, dids] = await Promise.all([
     loadNodes(api), loadJobs(api), loadModels(api), loadData(api), loadDids(api),
   ]);
-  return { chain, tessera: true, nodes, jobs, models, proposals, datasets, dids };
+  return { chain, tessera: true, missing, nodes, jobs, models, proposals, datasets, dids };
 }
 
 /** Reads back the reputation of every node over the last blocks, so that charts start full. */
@@ -239,7 +242,10 @@ function render() {
   document.getElementById('blocks').textContent = `best #${snapshot.chain.best} · finalized #${snapshot.chain.finalized}`;
   renderChain(document.getElementById('chain'), snapshot);
   if (!snapshot.tessera) {
-    banner(`This chain has no Tessera pallets (it lacks one of ${TESSERA_PALLETS.join(', ')}): only the chain view is shown.`, 'error');
+    banner(missingPalletsMessage(snapshot.missing), 'error');
+    for (const view of ['nodes', 'jobs', 'models', 'data', 'dids']) {
+      renderMissingPallets(document.getElementById(view), snapshot.missing);
+    }
     return;
   }
   renderNodes(document.getElementById('nodes'), snapshot, ui);

@@ -2,6 +2,7 @@
 // `load` in app.js). Rows and cells carry `data-*` attributes so that tests can read them.
 
 import { lineageGraph, lineChart } from './charts.js';
+import { missingPalletsMessage } from './pallets.js';
 
 const UNIT = 1_000_000_000_000n;
 
@@ -38,6 +39,11 @@ export function renderChain(section, { chain }) {
     `<tr><th>para id</th><td data-field="para-id" class="number">${chain.paraId ?? '—'}</td></tr>`,
     `<tr><th>runtime</th><td data-field="runtime">${text(chain.specName)} v${chain.specVersion}</td></tr>`,
   ])}`;
+}
+
+/** A view of a chain that lacks the Tessera pallets `missing`: what it lacks, instead of empty tables. */
+export function renderMissingPallets(section, missing) {
+  section.innerHTML = `<p class="error" data-missing-pallets="${text(missing.join(' '))}">${text(missingPalletsMessage(missing))}</p>`;
 }
 
 export function renderNodes(section, { nodes }, { history, selectedNode }) {

@@ -19,6 +19,8 @@ import {
 import { createDid } from './lib/dids.mjs';
 import { waitForEvent } from './lib/extrinsics.mjs';
 import { cidString } from './lib/trainer.mjs';
+import { missingPallets, missingPalletsMessage, TESSERA_PALLETS } from '../../dashboard/pallets.js';
+import { renderMissingPallets } from '../../dashboard/views.js';
 
 const DASHBOARD_SERVER = fileURLToPath(new URL('../../dashboard/serve.mjs', import.meta.url));
 const SCREENSHOTS = fileURLToPath(new URL('../../docs/dashboard/', import.meta.url));
@@ -81,6 +83,26 @@ test('the dashboard says when the node is unreachable', async () => {
   await page.close();
 });
 
+test('the dashboard names the Tessera pallets a chain lacks, from its metadata', () => {
+  const { api } = context.network.node;
+  const names = api.runtimeMetadata.asLatest.pallets.map(({ name }) => name.toString());
+  assert.deepEqual(missingPallets(names), [], 'the dev node has all of them');
+  // The same metadata without two of them, as a chain without Tessera's runtime would have.
+  const without = names.filter((name) => name !== 'ProofOfCompute' && name !== 'Did');
+  assert.ok(without.includes('System') && without.length === names.length - 2);
+  assert.deepEqual(missingPallets(without), ['Did', 'ProofOfCompute']);
+  assert.deepEqual(missingPallets(names.filter((name) => !TESSERA_PALLETS.includes(name))), TESSERA_PALLETS);
+  assert.equal(missingPalletsMessage([]), undefined);
+  // Each of Tessera's views then says which, instead of showing empty tables.
+  const section = {};
+  renderMissingPallets(section, missingPallets(without));
+  assert.equal(
+    section.innerHTML,
+    '<p class="error" data-missing-pallets="Did ProofOfCompute">This chain lacks Tessera&#39;s Did and '
+      + 'ProofOfCompute pallets: it is not a Tessera chain, or runs an older runtime. Only the chain view is shown.</p>',
+  );
+});
+
 test('every view shows what the chain holds, before and after a job has run, and updates live', async () => {
   const { node: { api, rpcUrl }, trainers } = context.network;
   const page = await context.browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -88,6 +110,7 @@ test('every view shows what the chain holds, before and after a job has run, and
   page.on('pageerror', (error) => errors.push(error));
   await page.goto(`${context.dashboard}?rpc=${encodeURIComponent(rpcUrl)}&trainer=${encodeURIComponent(trainers[0].url)}`);
   await page.waitForSelector('body[data-block]', { timeout: 60_000 });
+  assert.equal(await page.locator('[data-missing-pallets]').count(), 0, 'a Tessera chain lacks no pallet');
   await openView(page, 'jobs');
   assert.equal(await cell(page, '#jobs [data-empty]'), 'No jobs yet.');
 
