@@ -17,8 +17,18 @@ const trainer = params.get('trainer');
 /** Blocks of reputation history read back when the page opens. */
 const BACKFILL_BLOCKS = 30;
 
+/** Proof-of-compute's events that tell a dispute's course. */
+const DISPUTE_EVENTS = [
+  'JobDisputed', 'SegmentDisputed', 'PanelDrawn', 'NoPanel', 'VerdictCommitted', 'VerdictRevealed',
+  'VerdictMissed', 'SegmentSettled', 'ReplicaConvicted', 'PanelFeePaid', 'DisputeResolved',
+];
+/** Blocks whose events are read at once when a dispute's history is first read. */
+const EVENT_BATCH = 16;
+
 const ui = {
   history: new Map(),
+  /** Per block read so far: its dispute events, or `null` when the node no longer has them. */
+  disputeEvents: new Map(),
   losses: new Map(),
   /** Jobs the trainer has finished: their curves are complete. */
   trained: new Set(),
@@ -63,9 +73,9 @@ async function byId(map, read) {
   return records.sort((a, b) => a.id - b.id);
 }
 
-async function loadNodes(api) {
-  return byId(api.query.nodeRegistry.nodes, async (id, info) => {
-    const reputation = (await api.call.reputationApi.reputation(id)).unwrap();
+async function loadNodes(at) {
+  return byId(at.query.nodeRegistry.nodes, async (id, info) => {
+    const reputation = (await at.call.reputationApi.reputation(id)).unwrap();
     const dimensions = reputation.dimensions.toJSON();
     return {
       id,
@@ -79,17 +89,112 @@ async function loadNodes(api) {
   });
 }
 
-async function loadJobs(api) {
-  return byId(api.query.proofOfCompute.jobs, async (id, info) => {
+/** The dispute events of blocks `from` to `to`, read once per block, in order. */
+async function disputeEventsOf(api, from, to) {
+  const unread = [];
+  for (let block = from; block <= to; block += 1) if (!ui.disputeEvents.has(block)) unread.push(block);
+  for (let start = 0; start < unread.length; start += EVENT_BATCH) {
+    await Promise.all(unread.slice(start, start + EVENT_BATCH).map(async (block) => {
+      try {
+        const events = await api.query.system.events.at(await api.rpc.chain.getBlockHash(block));
+        ui.disputeEvents.set(block, events
+          .map(({ event }) => event)
+          .filter((event) => event.section === 'proofOfCompute' && DISPUTE_EVENTS.includes(event.method))
+          .map((event) => ({ block, name: event.method, data: event.data })));
+      } catch {
+        // A pruned node keeps the state of recent blocks only.
+        ui.disputeEvents.set(block, null);
+      }
+    }));
+  }
+  const blocks = Array.from({ length: to - from + 1 }, (_, index) => ui.disputeEvents.get(from + index));
+  return { events: blocks.filter(Boolean).flat(), unreadable: blocks.filter((events) => events === null).length };
+}
+
+const reasonText = (reason) => (reason.isSpotCheck ? `spot-check of node ${reason.asSpotCheck}` : reason.type);
+
+/**
+ * A job's dispute: its course so far from the events of the blocks since its replicas were
+ * drawn (segments bisected, panels drawn, verdicts, convictions, fees, the resolution), and,
+ * while it is open, the current segment and panel from storage at `at`.
+ */
+async function loadDispute(api, at, id, info, best) {
+  const from = (info.assigned.isSome ? info.assigned.unwrap() : info.created).toNumber();
+  const to = info.ended.isSome ? Math.min(info.ended.unwrap().toNumber(), best) : best;
+  const { events, unreadable } = await disputeEventsOf(api, from, to);
+  const history = { reason: undefined, segments: [], resolved: undefined, unreadable };
+  for (const { name, data } of events.filter(({ data }) => data.job.toNumber() === id)) {
+    const segment = history.segments.at(-1);
+    if (name === 'JobDisputed') history.reason = reasonText(data.reason);
+    if (name === 'SegmentDisputed') {
+      history.segments.push({
+        checkpoint: data.checkpoint.toNumber(),
+        fromStep: data.fromStep.toNumber(),
+        toStep: data.toStep.toNumber(),
+        probes: data.probes.toNumber(),
+        panel: [],
+        deadline: undefined,
+        settled: undefined,
+        convicted: [],
+        fees: [],
+        missed: [],
+      });
+    }
+    if (!segment && name !== 'DisputeResolved') continue;
+    if (name === 'PanelDrawn') {
+      segment.panel = data.panel.map((node) => node.toNumber());
+      segment.deadline = data.deadline.toNumber();
+    }
+    if (name === 'SegmentSettled') segment.settled = data.weightsDigest.toHex();
+    if (name === 'ReplicaConvicted') {
+      segment.convicted.push({ node: data.node.toNumber(), reason: data.reason.type, amount: data.amount.toBigInt() });
+    }
+    if (name === 'PanelFeePaid') segment.fees.push({ node: data.node.toNumber(), amount: data.amount.toBigInt() });
+    if (name === 'VerdictMissed') segment.missed.push(data.node.toNumber());
+    if (name === 'DisputeResolved') {
+      history.resolved = { upheld: data.upheld.isTrue, segments: data.segments.toNumber(), steps: data.steps.toNumber() };
+    }
+  }
+  const stored = await at.query.proofOfCompute.disputes(id);
+  if (stored.isNone) return history.segments.length || history.resolved ? { ...history, open: undefined } : undefined;
+  const dispute = stored.unwrap();
+  const panel = await at.query.proofOfCompute.panels(id);
+  const members = await Promise.all(panel.map(async (node) => ({
+    node: node.toNumber(),
+    committed: (await at.query.proofOfCompute.panelCommits(id, node)).isSome,
+    revealed: (await at.query.proofOfCompute.panelVerdicts(id, node)).isSome,
+  })));
+  return {
+    ...history,
+    reason: reasonText(dispute.reason),
+    open: {
+      checkpoint: dispute.segment.checkpoint.toNumber(),
+      fromStep: dispute.segment.fromStep.toNumber(),
+      toStep: dispute.segment.toStep.toNumber(),
+      probes: dispute.segment.probes.toNumber(),
+      deadline: dispute.deadline.toNumber(),
+      draws: dispute.draws.toNumber(),
+      settledSegments: dispute.segments.toNumber(),
+      steps: dispute.steps.toNumber(),
+      convicted: dispute.convicted.map((node) => node.toNumber()),
+      slashed: dispute.slashed.toBigInt(),
+      members,
+    },
+  };
+}
+
+async function loadJobs(api, at, best) {
+  return byId(at.query.proofOfCompute.jobs, async (id, info) => {
     const [replicas, commitments, payouts, challenge] = await Promise.all([
-      api.call.computeApi.assignments(id),
-      api.call.computeApi.commitments(id),
-      api.call.computeApi.payouts(id),
-      api.query.proofOfCompute.challenges(id),
+      at.call.computeApi.assignments(id),
+      at.call.computeApi.commitments(id),
+      at.call.computeApi.payouts(id),
+      at.query.proofOfCompute.challenges(id),
     ]);
-    const dispute = challenge.isSome
+    const challenged = challenge.isSome
       ? `challenged at checkpoint ${challenge.unwrap()[1]} with a bond of ${challenge.unwrap()[2].toBigInt()} planck`
       : undefined;
+    const disputed = ['Disputed', 'Resolved', 'Failed'].includes(info.state.type);
     return {
       id,
       state: info.state.type,
@@ -106,15 +211,16 @@ async function loadJobs(api) {
           : undefined,
       })),
       result: info.result.isSome ? info.result.unwrap().weightsDigest.toHex() : undefined,
-      dispute: dispute ?? (info.state.type === 'Disputed' ? 'awaiting re-execution' : undefined),
+      challenged,
+      dispute: disputed ? await loadDispute(api, at, id, info, best) : undefined,
       payouts: payouts.map(([node, amount]) => [node.toNumber(), amount.toBigInt()]),
     };
   });
 }
 
-async function loadModels(api) {
-  const models = await byId(api.query.modelRegistry.models, async (id, model) => {
-    const versions = await api.call.modelApi.versions(id);
+async function loadModels(at) {
+  const models = await byId(at.query.modelRegistry.models, async (id, model) => {
+    const versions = await at.call.modelApi.versions(id);
     return {
       id,
       name: model.name.toUtf8(),
@@ -130,7 +236,7 @@ async function loadModels(api) {
       })),
     };
   });
-  const proposals = await byId(api.query.modelRegistry.proposals, (id, proposal) => ({
+  const proposals = await byId(at.query.modelRegistry.proposals, (id, proposal) => ({
     id,
     kind: proposal.kind.type,
     proposer: proposal.proposer.toString(),
@@ -141,8 +247,8 @@ async function loadModels(api) {
   return { models, proposals };
 }
 
-async function loadData(api) {
-  const datasets = await api.call.modelApi.datasets();
+async function loadData(at) {
+  const datasets = await at.call.modelApi.datasets();
   return Promise.all(datasets.map(async ([id, dataset]) => ({
     id: id.toNumber(),
     cid: cid(dataset.cid),
@@ -150,7 +256,7 @@ async function loadData(api) {
     licence: dataset.licence.toUtf8(),
     owner: hex(dataset.owner),
     grantedOnly: dataset.consent.isGranted,
-    grants: (await api.call.didApi.grantsForDataset(dataset.cid)).map(({ grantee, grant }) => ({
+    grants: (await at.call.didApi.grantsForDataset(dataset.cid)).map(({ grantee, grant }) => ({
       grantee: hex(grantee),
       grantedAt: grant.grantedAt.toNumber(),
       expiresAt: grant.expiresAt.toNumber(),
@@ -162,8 +268,8 @@ async function loadData(api) {
   })));
 }
 
-async function loadDids(api) {
-  return (await api.query.did.documents.entries()).map(([key, value]) => {
+async function loadDids(at) {
+  return (await at.query.did.documents.entries()).map(([key, value]) => {
     const document = value.unwrap();
     const id = key.args[0].toU8a(true);
     return {
@@ -176,11 +282,11 @@ async function loadDids(api) {
   });
 }
 
-/** Everything the views show, read at the node's current best block of chain `name`. */
-async function load(api, name, best) {
+/** Everything the views show, read at the best block `best` (whose state is `at`) of chain `name`. */
+async function load(api, at, name, best) {
   const [finalizedHash, paraId] = await Promise.all([
     api.rpc.chain.getFinalizedHead(),
-    api.query.parachainInfo?.parachainId(),
+    at.query.parachainInfo?.parachainId(),
   ]);
   const finalized = (await api.rpc.chain.getHeader(finalizedHash)).number.toNumber();
   const chain = {
@@ -196,7 +302,7 @@ async function load(api, name, best) {
     return { chain, tessera: false, missing };
   }
   const [nodes, jobs, { models, proposals }, datasets, dids] = await Promise.all([
-    loadNodes(api), loadJobs(api), loadModels(api), loadData(api), loadDids(api),
+    loadNodes(at), loadJobs(api, at, best), loadModels(at), loadData(at), loadDids(at),
   ]);
   return { chain, tessera: true, missing, nodes, jobs, models, proposals, datasets, dids };
 }
@@ -282,7 +388,7 @@ async function main() {
     busy = true;
     try {
       const best = header.number.toNumber();
-      ui.snapshot = await load(api, name, best);
+      ui.snapshot = await load(api, await api.at(header.hash), name, best);
       if (ui.snapshot.tessera) {
         for (const { id, reputation } of ui.snapshot.nodes) record(id, best, reputation.score);
         await fetchLosses(ui.snapshot.jobs);

@@ -89,7 +89,7 @@ export function renderJobs(section, { jobs }, { selectedJob, losses }) {
     <td data-field="reveals" class="number">${job.commitments.filter(({ revealed }) => revealed).length}</td>
     <td data-field="budget" class="number">${tsra(job.budget)}</td>
     <td data-field="result" class="hash">${job.result ? short(job.result) : '—'}</td>
-    <td data-field="dispute">${text(job.dispute ?? '—')}</td>
+    <td data-field="dispute">${text([job.challenged, disputeSummary(job.dispute)].filter(Boolean).join('; ') || '—')}</td>
     <td data-field="payouts">${job.payouts.map(([node, amount]) => `node ${node}: ${tsra(amount)}`).join('<br>') || '—'}</td>
   </tr>`);
   const chosen = jobs.find(({ id }) => id === selectedJob) ?? jobs.at(-1);
@@ -109,11 +109,88 @@ export function renderJobs(section, { jobs }, { selectedJob, losses }) {
   <h2>Job ${chosen.id}: checkpoints per replica</h2>
   <label for="job-select">job</label><select id="job-select">${jobs.map(({ id }) => `<option value="${id}" ${id === chosen.id ? 'selected' : ''}>${id}</option>`).join('')}</select>
   ${table(['replica', 'checkpoints: committed (amber); revealed and agreeing with the majority (green), dissenting (red), or with no majority yet (blue)'], progress)}
+  ${chosen.dispute ? disputeView(chosen) : ''}
   <div class="charts"><figure id="loss-chart"><figcaption>mean loss per checkpoint, from the trainer</figcaption></figure></div>`;
   const loss = losses.get(chosen.id);
   section.querySelector('#loss-chart').append(loss
     ? lineChart(`loss-${chosen.id}`, loss, { xLabel: 'step', yLabel: 'loss', yFormat: (y) => y.toFixed(3) })
     : document.createTextNode('Add ?trainer=<URL> to the address to draw the loss reported by a trainer.'));
+}
+
+/** A dispute in one line, for the jobs table. */
+function disputeSummary(dispute) {
+  if (!dispute) return undefined;
+  if (dispute.resolved) {
+    const { upheld, segments, steps } = dispute.resolved;
+    return `resolved, ${upheld ? 'upheld' : 'not upheld'}: ${segments} segments, ${steps} steps re-executed`;
+  }
+  if (!dispute.open) return `disputed (${dispute.reason ?? 'reason unknown'})`;
+  const { checkpoint, fromStep, toStep, members, deadline } = dispute.open;
+  const count = (key) => members.filter((member) => member[key]).length;
+  return `disputed (${dispute.reason}): checkpoint ${checkpoint}, steps ${fromStep}–${toStep}; `
+    + `panel ${count('committed')}/${members.length} committed, ${count('revealed')}/${members.length} revealed, due by block ${deadline}`;
+}
+
+/**
+ * The checkpoints a bisection over `checkpoints` compared to find the segment ending at
+ * `segment`, in order, and whether the replicas diverged there: the chain's search, which
+ * compares the last checkpoint and then halves, diverging exactly from `segment` on.
+ */
+export function comparedCheckpoints(checkpoints, segment) {
+  let [low, high] = [0, checkpoints - 1];
+  const compared = [{ checkpoint: high, diverged: true }];
+  while (low < high) {
+    const middle = low + Math.floor((high - low) / 2);
+    const diverged = middle >= segment;
+    compared.push({ checkpoint: middle, diverged });
+    if (diverged) high = middle;
+    else low = middle + 1;
+  }
+  return compared;
+}
+
+/** The compared checkpoints of a segment, where they reproduce the chain's count of them. */
+function comparedText(job, { checkpoint, probes }) {
+  const compared = comparedCheckpoints(job.checkpoints, checkpoint);
+  if (compared.length !== probes) return `${probes}`;
+  return `${probes}: ${compared.map((c) => `<span class="${c.diverged ? 'diverged' : 'agreed'}" data-compared="${c.checkpoint}">${c.checkpoint} ${c.diverged ? 'diverged' : 'agreed'}</span>`).join(', ')}`;
+}
+
+/** A job's dispute: the segments bisected and their panels, the open segment's panel, the verdict. */
+function disputeView(job) {
+  const { dispute } = job;
+  const segmentRows = dispute.segments.map((segment, index) => `<tr data-segment="${index}">
+    <td class="number">${index + 1}</td>
+    <td data-field="checkpoint" class="number">${segment.checkpoint}</td>
+    <td data-field="steps">${segment.fromStep}–${segment.toStep}</td>
+    <td data-field="compared">${comparedText(job, segment)}</td>
+    <td data-field="panel">${text(segment.panel.join(', ') || 'none drawn yet')}</td>
+    <td data-field="deadline" class="number">${segment.deadline ?? '—'}</td>
+    <td data-field="settled" class="hash" data-digest="${text(segment.settled ?? '')}">${segment.settled ? short(segment.settled) : 'not yet'}</td>
+    <td data-field="convicted">${segment.convicted.map((c) => `node ${c.node} (${text(c.reason)}): ${tsra(c.amount)}`).join('<br>') || '—'}</td>
+    <td data-field="fees">${segment.fees.map((f) => `node ${f.node}: ${tsra(f.amount)}`).join('<br>') || '—'}</td>
+  </tr>`);
+  const open = dispute.open;
+  const live = open ? `<div data-dispute-live data-checkpoint="${open.checkpoint}" data-from-step="${open.fromStep}" data-to-step="${open.toStep}" data-probes="${open.probes}" data-deadline="${open.deadline}">
+    <p>Segment under re-execution: checkpoint <b>${open.checkpoint}</b>, steps <b>${open.fromStep}–${open.toStep}</b>,
+    found by bisection (checkpoints compared: ${comparedText(job, open)}); panel draw ${open.draws}, verdicts due by block <b data-field="deadline">${open.deadline}</b>.
+    ${open.settledSegments} segments (${open.steps} steps) settled so far; ${open.convicted.length ? `convicted: nodes ${open.convicted.join(', ')}, ${tsra(open.slashed)} TSRA slashed` : 'nobody convicted yet'}.</p>
+    ${open.members.length ? table(['panel member', 'verdict committed', 'verdict revealed'], open.members.map((m) => `<tr data-member="${m.node}">
+      <td class="number">node ${m.node}</td><td data-field="committed" data-value="${m.committed}">${m.committed ? 'yes' : 'no'}</td>
+      <td data-field="revealed" data-value="${m.revealed}">${m.revealed ? 'yes' : 'no'}</td></tr>`)) : empty('No panel drawn yet: too few validators; the chain tries again at the deadline.')}
+  </div>` : '';
+  const resolved = dispute.resolved;
+  const convicted = dispute.segments.flatMap((segment) => segment.convicted);
+  const fees = dispute.segments.flatMap((segment) => segment.fees).reduce((total, { amount }) => total + amount, 0n);
+  const verdict = resolved ? `<p data-verdict data-upheld="${resolved.upheld}" data-segments="${resolved.segments}" data-steps="${resolved.steps}">
+    Verdict: the result was <b>${resolved.upheld ? 'upheld' : 'not upheld: the job failed'}</b> after ${resolved.segments} segments, ${resolved.steps} steps re-executed;
+    ${convicted.length ? `convicted ${convicted.map((c) => `node ${c.node} (${text(c.reason)}, ${tsra(c.amount)} TSRA slashed)`).join(', ')}` : 'nobody convicted'};
+    panel fees <span data-field="panel-fees">${tsra(fees)}</span> TSRA.</p>` : '';
+  const unreadable = dispute.unreadable ? `<p class="empty">The node no longer has the events of ${dispute.unreadable} of the job's blocks: its history may be incomplete.</p>` : '';
+  return `<h2 data-dispute="${job.id}">Job ${job.id}: dispute (${text(dispute.reason ?? 'reason unknown')})</h2>
+  ${live}
+  ${segmentRows.length ? table(['segment', 'ends at checkpoint', 'steps', 'checkpoints compared', 'panel', 'verdicts due', 'panel\'s weights', 'convicted (TSRA slashed)', 'panel fees (TSRA)'], segmentRows) : ''}
+  ${verdict}${unreadable}`;
 }
 
 /** Per checkpoint, the claim (weights and state) more than half of the job's replicas revealed. */

@@ -1,6 +1,8 @@
 // The dashboard in a real browser (Debian's chromium, headless, driven by playwright-core)
 // against a dev node on which the demo's job has run: every view shows what @polkadot/api
-// reads from the same node, updates live, and says so when the node is unreachable. With
+// reads from the same node, updates live, and says so when the node is unreachable; then a
+// dispute between the honest and the lying replica, settled by three validators, shows its
+// bisection, its panel and its verdict as the node holds them. With
 // TESSERA_SCREENSHOTS=1 it also writes a screenshot of each view to docs/dashboard/ for the
 // README; a plain test run leaves the tracked images alone.
 
@@ -13,11 +15,12 @@ import { Keyring } from '@polkadot/keyring';
 import { chromium } from 'playwright-core';
 import { freePort } from './lib/dev-node.mjs';
 import {
-  approveTraining, disableSpotChecks, enrolOperators, FINE_TUNING, GENESIS, percent,
-  proposeFineTuning, shortenChallengeWindow, startDemoNetwork, tsra,
+  approveTraining, disableSpotChecks, enrolOperators, FINE_TUNING, followEvents, GENESIS, percent,
+  proposeFineTuning, shortenChallengeWindow, startDemoNetwork, startFineTuning, tsra, UNIT,
 } from './lib/demo-network.mjs';
 import { createDid } from './lib/dids.mjs';
-import { waitForEvent } from './lib/extrinsics.mjs';
+import { inBlock, waitForEvent } from './lib/extrinsics.mjs';
+import { enrolNode } from './lib/nodes.mjs';
 import { cidString } from './lib/trainer.mjs';
 import { missingPallets, missingPalletsMessage, TESSERA_PALLETS } from '../../dashboard/pallets.js';
 import { renderMissingPallets } from '../../dashboard/views.js';
@@ -42,7 +45,8 @@ before(async () => {
   // The dashboard's page reads job reports from a trainer's control API, which answers only
   // the web origins it was told to.
   const origin = `http://127.0.0.1:${port}`;
-  context.network = await startDemoNetwork({ blockTimeMs: 1_000 }, { allowOrigins: [origin] });
+  // An archive node, so that the page can read a dispute's events however long it took.
+  context.network = await startDemoNetwork({ blockTimeMs: 1_000, archive: true }, { allowOrigins: [origin] });
   if (WRITE_SCREENSHOTS) await mkdir(SCREENSHOTS, { recursive: true });
 });
 after(async () => {
@@ -117,6 +121,7 @@ test('every view shows what the chain holds, before and after a job has run, and
   const keyring = new Keyring({ type: 'sr25519' });
   const alice = keyring.addFromUri('//Alice');
   const operators = await enrolOperators(api, trainers);
+  context.operators = operators;
   await disableSpotChecks(api, alice);
   await shortenChallengeWindow(api, alice);
   await createDid(api, alice, keyring.addFromUri('//tessera-dashboard-did'));
@@ -210,6 +215,137 @@ test('every view shows what the chain holds, before and after a job has run, and
   await openView(page, 'dids');
   assert.equal(await page.locator('tr[data-did]').count(), (await api.query.did.documents.entries()).length);
   await screenshot(page, 'dids', { fullPage: true });
+
+  assert.deepEqual(errors, [], 'no errors in the page');
+  await page.close();
+});
+
+/** What the page shows of the open dispute, with the block it was read at, read at once. */
+const liveDispute = (page) => page.evaluate(() => {
+  const live = document.querySelector('[data-dispute-live]');
+  if (!live) return undefined;
+  return {
+    block: Number(document.body.dataset.block),
+    ...Object.fromEntries(['checkpoint', 'fromStep', 'toStep', 'probes', 'deadline'].map((key) => [key, Number(live.dataset[key])])),
+    members: [...live.querySelectorAll('tr[data-member]')].map((row) => ({
+      node: Number(row.dataset.member),
+      committed: row.querySelector('[data-field="committed"]').dataset.value === 'true',
+      revealed: row.querySelector('[data-field="revealed"]').dataset.value === 'true',
+    })),
+  };
+});
+
+test('a dispute shows its bisection, its panel\'s commits and reveals while open, and its verdict, as the chain holds them', async () => {
+  const { node: { api, rpcUrl }, trainers } = context.network;
+  const { operators } = context;
+  assert.ok(operators, 'the previous test enrolled the operators');
+  const keyring = new Keyring({ type: 'sr25519' });
+  const [alice, ferdie] = ['//Alice', '//Ferdie'].map((uri) => keyring.addFromUri(uri));
+  // Two replicas, the honest Dave's and the lying Eve's: with Bob's and Charlie's nodes gone,
+  // nobody has a majority, and three validators settle it by re-execution.
+  const [bob, charlie] = operators;
+  const liar = operators.find(({ wrongDigests }) => wrongDigests);
+  for (const { node, pair } of [bob, charlie]) {
+    await inBlock(api.tx.nodeRegistry.deregister(node), pair);
+  }
+  const validators = [];
+  for (const [index, owner] of [alice, bob.pair, charlie.pair].entries()) {
+    validators.push(await enrolNode(api, owner, `//tessera-dashboard-validator-${index}`, trainers[0], 2n * UNIT, ['Validator']));
+  }
+  const events = [];
+  const stopFollowing = await followEvents(api, (event, block) => {
+    if (event.section === 'proofOfCompute') events.push({ event, block });
+  });
+
+  const page = await context.browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error));
+  await page.goto(`${context.dashboard}?rpc=${encodeURIComponent(rpcUrl)}`);
+  await page.waitForSelector('body[data-block]', { timeout: 60_000 });
+  await openView(page, 'jobs');
+  const { job } = await startFineTuning(api, { buyer: ferdie, approver: alice, redundancy: 2 });
+  const ofJob = (name) => events
+    .filter(({ event }) => api.events.proofOfCompute[name].is(event) && event.data.job.toNumber() === job)
+    .map(({ event }) => event.data);
+
+  // While the dispute is open, every look at the page agrees with the chain at the block the
+  // page read: the segment, its deadline, and each member's commit and reveal.
+  const seen = new Map();
+  for (const started = Date.now(); ofJob('DisputeResolved').length === 0; await new Promise((resolve) => setTimeout(resolve, 250))) {
+    assert.ok(Date.now() - started < 400_000, 'the dispute is resolved');
+    const shown = await liveDispute(page);
+    if (!shown || seen.has(shown.block)) continue;
+    seen.set(shown.block, shown);
+    const at = await api.at(await api.rpc.chain.getBlockHash(shown.block));
+    const dispute = (await at.query.proofOfCompute.disputes(job)).unwrap();
+    assert.deepEqual(
+      [shown.checkpoint, shown.fromStep, shown.toStep, shown.probes, shown.deadline],
+      [dispute.segment.checkpoint, dispute.segment.fromStep, dispute.segment.toStep, dispute.segment.probes, dispute.deadline]
+        .map((value) => value.toNumber()),
+      `the open segment at block ${shown.block}`,
+    );
+    const members = [];
+    for (const node of await at.query.proofOfCompute.panels(job)) {
+      members.push({
+        node: node.toNumber(),
+        committed: (await at.query.proofOfCompute.panelCommits(job, node)).isSome,
+        revealed: (await at.query.proofOfCompute.panelVerdicts(job, node)).isSome,
+      });
+    }
+    assert.deepEqual(shown.members, members, `the panel at block ${shown.block}`);
+  }
+  await stopFollowing();
+  const looks = [...seen.values()];
+  assert.ok(looks.some(({ members }) => members.length === 3), 'the page showed a seated panel');
+  assert.ok(looks.some(({ members }) => members.some(({ committed }) => committed)), 'and a commit');
+
+  // Once resolved: each segment bisected, the checkpoints compared, its panel and what it
+  // found; the verdict, the conviction and the panel's fees, as the events say.
+  const [resolved] = ofJob('DisputeResolved');
+  assert.equal(resolved.upheld.isTrue, true);
+  const verdict = page.locator(`[data-verdict]`);
+  await eventually(async () => assert.equal(await verdict.count(), 1));
+  assert.equal(await verdict.getAttribute('data-upheld'), 'true');
+  assert.equal(Number(await verdict.getAttribute('data-segments')), resolved.segments.toNumber());
+  assert.equal(Number(await verdict.getAttribute('data-steps')), resolved.steps.toNumber());
+  const segments = ofJob('SegmentDisputed');
+  const checkpoints = FINE_TUNING.hyperParameters.steps / FINE_TUNING.hyperParameters.checkpointEvery;
+  // Eve's digests are wrong from the first checkpoint: her segment from the start, then the
+  // survivor's last one, which nobody else vouched for.
+  assert.deepEqual(segments.map(({ checkpoint }) => checkpoint.toNumber()), [0, checkpoints - 1]);
+  assert.equal(await page.locator('tr[data-segment]').count(), segments.length);
+  const panels = ofJob('PanelDrawn');
+  const settled = ofJob('SegmentSettled');
+  for (const [index, segment] of segments.entries()) {
+    const row = `tr[data-segment="${index}"]`;
+    assert.equal(Number(await cell(page, `${row} [data-field="checkpoint"]`)), segment.checkpoint.toNumber());
+    assert.equal(await cell(page, `${row} [data-field="steps"]`), `${segment.fromStep}–${segment.toStep}`);
+    const compared = await page.locator(`${row} [data-compared]`).count();
+    assert.equal(compared, segment.probes.toNumber(), `checkpoints compared for segment ${index}`);
+    assert.equal(await cell(page, `${row} [data-field="panel"]`), panels[index].panel.map((node) => node.toNumber()).join(', '));
+    assert.deepEqual(panels[index].panel.map((node) => node.toNumber()).sort(), [...validators].sort());
+    assert.equal(Number(await cell(page, `${row} [data-field="deadline"]`)), panels[index].deadline.toNumber());
+    assert.equal(await page.locator(`${row} [data-field="settled"]`).getAttribute('data-digest'), settled[index].weightsDigest.toHex());
+  }
+  const [convicted] = ofJob('ReplicaConvicted');
+  assert.equal(ofJob('ReplicaConvicted').length, 1);
+  assert.equal(convicted.node.toNumber(), liar.node);
+  assert.equal(
+    await cell(page, 'tr[data-segment="0"] [data-field="convicted"]'),
+    `node ${liar.node} (${convicted.reason.type}): ${tsra(convicted.amount.toBigInt())}`,
+  );
+  const fees = ofJob('PanelFeePaid').reduce((total, { amount }) => total + amount.toBigInt(), 0n);
+  assert.equal(ofJob('PanelFeePaid').length, 3 * segments.length);
+  assert.equal(await cell(page, '[data-verdict] [data-field="panel-fees"]'), tsra(fees));
+  // The jobs table: resolved, and no majority in the grid of two disagreeing replicas.
+  const info = (await api.call.computeApi.job(job)).unwrap();
+  assert.equal(await cell(page, `tr[data-job="${job}"] [data-field="state"]`), info.state.type);
+  assert.equal(
+    await cell(page, `tr[data-job="${job}"] [data-field="dispute"]`),
+    `resolved, upheld: ${resolved.segments} segments, ${resolved.steps} steps re-executed`,
+  );
+  assert.equal(await page.locator('[data-replica] .cell[data-state="revealed"]').count(), 2 * checkpoints);
+  await screenshot(page, 'dispute', { fullPage: true });
 
   assert.deepEqual(errors, [], 'no errors in the page');
   await page.close();
