@@ -25,6 +25,14 @@ use serde::{Deserialize, Serialize};
 
 /// Where a node's trainer listens unless its operator says otherwise.
 pub const DEFAULT_TRAINER_URL: &str = "http://127.0.0.1:7070";
+/// The persistent offchain storage prefix of a node key's trainer URL: the worker reads the
+/// URL of the trainer it calls for a node key under this prefix followed by the key's public
+/// key bytes ([`DEFAULT_TRAINER_URL`] where none is set).
+pub const TRAINER_URL_PREFIX: &[u8] = b"tessera/proof-of-compute/trainer-url/";
+/// The persistent offchain storage prefix of a node key's trainer token, keyed as
+/// [`TRAINER_URL_PREFIX`]: the bearer token the worker sends its trainer's control API
+/// (`Authorization: Bearer <token>`), none where none is set.
+pub const TRAINER_TOKEN_PREFIX: &[u8] = b"tessera/proof-of-compute/trainer-token/";
 
 /// The network, in the trainer's JSON.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

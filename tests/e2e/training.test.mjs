@@ -1,6 +1,7 @@
 // A job trained for real: the node's off-chain worker has a trainer service train it,
 // commits and reveals each checkpoint signed with the node key, and the chain verifies what
-// the trainer computed.
+// the trainer computed. The trainer's control API demands a bearer token, which the worker
+// sends from the node's offchain storage: without it the trainer trains nothing.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,14 +14,14 @@ import { cidBytes, csvJobSpec, csvTable, devNodeWithTrainer, waitForVerdict } fr
 const UNIT = 1_000_000_000_000n;
 const NODE_KEY_SEED = '//tessera-e2e-worker';
 
-const context = devNodeWithTrainer();
+const context = devNodeWithTrainer({}, { token: 'tessera-e2e-control-token' });
 
 test('the off-chain worker brings a trainer\'s commitments to the chain, which verifies them', async () => {
   const { node: { api }, trainer } = context;
   const keyring = new Keyring({ type: 'sr25519' });
   const owner = keyring.addFromUri('//Dave');
   const requester = keyring.addFromUri('//Ferdie');
-  // The node holds the node key and knows where its trainer listens.
+  // The node holds the node key and knows where its trainer listens and its token.
   const trainerNode = await enrolNode(api, owner, NODE_KEY_SEED, trainer, 2n * UNIT);
 
   const stored = await trainer.put(csvTable());
@@ -33,7 +34,7 @@ test('the off-chain worker brings a trainer\'s commitments to the chain, which v
   // With one replica, verification follows its final reveal.
   const verified = await waitForVerdict(api, job);
 
-  const status = await (await fetch(`${trainer.url}/v1/jobs/${job}`)).json();
+  const status = await (await fetch(`${trainer.url}/v1/jobs/${job}`, { headers: trainer.headers })).json();
   assert.equal(status.state, 'done');
   // Verification needs the final reveal only; a reveal of the first checkpoint that missed
   // its block is sent again while the result can still be challenged.

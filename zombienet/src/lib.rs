@@ -40,6 +40,8 @@ pub const UNIT: u128 = 1_000_000_000_000;
 /// hash and the owner's account.
 const KEY_OWNERSHIP_CONTEXT: &[u8] = b"tessera/node-key-ownership";
 /// The offchain storage prefix of a node key's trainer URL (the proof-of-compute worker's).
+/// A copy: this workspace stays clear of the runtime's crates, and the truth is
+/// `tessera_primitives::trainer_api::TRAINER_URL_PREFIX`.
 const TRAINER_URL_PREFIX: &[u8] = b"tessera/proof-of-compute/trainer-url/";
 
 /// A collator and the compute node it runs: who owns it, its key and its trainer.

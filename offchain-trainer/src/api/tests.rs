@@ -314,6 +314,26 @@ async fn a_control_api_bound_beyond_loopback_needs_its_token() {
 }
 
 #[tokio::test]
+async fn a_control_api_on_loopback_given_a_token_demands_it_too() {
+	let loopback = "127.0.0.1:7070".parse().unwrap();
+	let access = ControlAccess::for_listener(loopback, Some("s3cret-token".into())).unwrap();
+	let dir = tempfile::tempdir().unwrap();
+	let router =
+		Service::new(ContentStore::open(dir.path()).unwrap(), Conduct::Honest).control(access);
+	let health = |authorization: Option<&str>| {
+		let mut request = Request::get("/v1/health");
+		if let Some(authorization) = authorization {
+			request = request.header("authorization", authorization);
+		}
+		request.body(Body::empty()).unwrap()
+	};
+	let response = router.clone().oneshot(health(None)).await.unwrap();
+	assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+	let response = router.oneshot(health(Some("Bearer s3cret-token"))).await.unwrap();
+	assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_job_trains_once_however_often_it_is_asked_for() {
 	let (_dir, router) = service();
 	let (status, body) = json_call(&router, "POST", "/v1/jobs", job(7, 20)).await;

@@ -35,7 +35,11 @@
 //!
 //! The trainer's URL is read per node key from persistent offchain storage under
 //! [`trainer_url_key`] (the URL's UTF-8 bytes, e.g. set with the `offchain_localStorageSet`
-//! RPC), and is [`DEFAULT_TRAINER_URL`] where none is set.
+//! RPC), and is [`DEFAULT_TRAINER_URL`] where none is set. A bearer token stored beside it
+//! under [`trainer_token_key`] goes with every request to that trainer
+//! (`Authorization: Bearer <token>`, what a control API listening beyond loopback demands);
+//! none goes where none is stored. The token is never logged, and one a header cannot carry
+//! fails the node key's trainer work, with a warning, until it is set right.
 
 use crate::{pallet::*, types::*, LOG_TARGET};
 use alloc::{collections::BTreeMap, format, string::String, vec, vec::Vec};
@@ -46,7 +50,10 @@ use polkadot_sdk::{
 		offchain::{CreateAuthorizedTransaction, SubmitTransaction},
 		pallet_prelude::BlockNumberFor,
 	},
-	sp_core::offchain::{Duration, StorageKind},
+	sp_core::{
+		hexdisplay::HexDisplay,
+		offchain::{Duration, StorageKind},
+	},
 	sp_io,
 	sp_runtime::{
 		offchain::{
@@ -63,6 +70,7 @@ use tessera_primitives::{
 	commitment_hash,
 	trainer_api::{
 		cid_to_string, FetchRequest, JobRequest, JobStatus, Stored, WireError, DEFAULT_TRAINER_URL,
+		TRAINER_TOKEN_PREFIX, TRAINER_URL_PREFIX,
 	},
 	CommitmentPayload, JobId, JobState, NodeId, NodeInspect, NodePublic, TrainedWeights,
 };
@@ -80,15 +88,17 @@ const MAX_RESPONSE_BYTES: usize = 1 << 20;
 pub(crate) const LOCK_MS: u64 = 3 * HTTP_DEADLINE_MS;
 const LOCK_BLOCKS: u32 = 5;
 
-const TRAINER_URL_PREFIX: &[u8] = b"tessera/proof-of-compute/trainer-url/";
 const PROGRESS_PREFIX: &[u8] = b"tessera/proof-of-compute/progress/";
 const LOCK_PREFIX: &[u8] = b"tessera/proof-of-compute/lock/";
 
 /// The persistent offchain storage key of the trainer URL for node key `key`.
 pub fn trainer_url_key(key: &NodePublic) -> Vec<u8> {
-	let mut storage_key = TRAINER_URL_PREFIX.to_vec();
-	storage_key.extend_from_slice(key.as_ref());
-	storage_key
+	[TRAINER_URL_PREFIX, key.as_ref()].concat()
+}
+
+/// The persistent offchain storage key of the trainer token for node key `key`.
+pub fn trainer_token_key(key: &NodePublic) -> Vec<u8> {
+	[TRAINER_TOKEN_PREFIX, key.as_ref()].concat()
 }
 
 /// The persistent offchain storage key of what the worker remembers of `job` for `node`.
@@ -139,6 +149,8 @@ pub(crate) enum WorkError {
 	NoEndpoint,
 	/// The trainer is still computing what was asked.
 	Pending,
+	/// The trainer token stored for the node key is not one a header can carry.
+	BadToken,
 }
 
 impl From<WireError> for WorkError {
@@ -188,7 +200,6 @@ impl<T: Config> Pallet<T> {
 			Self::remember(job, &record_key);
 		}
 		let mut progress = stored.unwrap_or_default();
-		let trainer = trainer_url(key);
 		// A checkpoint whose commit phase closed without this node is missed, not waited for
 		// (a federated round takes updates until it closes).
 		let federated = Federations::<T>::contains_key(job);
@@ -213,6 +224,7 @@ impl<T: Config> Pallet<T> {
 					progress.sealed.remove(&checkpoint);
 				}
 				if !progress.sealed.contains_key(&checkpoint) {
+					let trainer = Trainer::of(key)?;
 					let Some(sealed) = Self::seal(node, job, checkpoint, &info, &trainer)? else {
 						return Ok(());
 					};
@@ -256,7 +268,7 @@ impl<T: Config> Pallet<T> {
 		job: JobId,
 		checkpoint: u32,
 		info: &crate::JobInfoOf<T>,
-		trainer: &str,
+		trainer: &Trainer,
 	) -> Result<Option<Sealed<BlockNumberFor<T>>>, WorkError> {
 		let start_of_round = Self::round_start(job, checkpoint);
 		let mut request = JobRequest::new(job, &info.spec)?;
@@ -286,11 +298,7 @@ impl<T: Config> Pallet<T> {
 			}
 			None => 0,
 		};
-		let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
-		let url = format!("{trainer}/v1/jobs");
-		let answer = call_trainer::<JobStatus, _, _>(
-			http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json"),
-		);
+		let answer = trainer.post::<JobStatus>("/v1/jobs", &request);
 		if let (Err(WorkError::Status(400..=499)), Some((from, state))) = (&answer, &start) {
 			// The trainer refuses a state it does not have: fetch it for the next block.
 			Self::fetch_state(trainer, job, from.saturating_sub(1), &state.weights);
@@ -383,24 +391,86 @@ fn recently<BlockNumber: Saturating + PartialOrd + From<u32> + Copy>(
 	sent.is_some_and(|at| now < at.saturating_add(RESEND_AFTER_BLOCKS.into()))
 }
 
-/// The trainer URL configured for `key`, without a trailing slash.
-fn trainer_url(key: &NodePublic) -> String {
-	sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, &trainer_url_key(key))
-		.and_then(|bytes| String::from_utf8(bytes).ok())
-		.map(|url| String::from(url.trim().trim_end_matches('/')))
-		.filter(|url| !url.is_empty())
-		.unwrap_or_else(|| DEFAULT_TRAINER_URL.into())
+/// The trainer a node key's work goes to: where its control API listens and what it is
+/// authorised with. No `Debug`: the authorisation holds the token, which is never logged.
+pub(crate) struct Trainer {
+	/// The control API's URL, without a trailing slash.
+	url: String,
+	/// `Bearer <token>`, where a token is stored.
+	authorization: Option<String>,
 }
 
-/// Has the trainer at `trainer` fetch `cid` from the trainer at `peer`; the trainer keeps
-/// it only if it matches the CID, and says what it stored.
-fn fetch_from_peer(trainer: &str, cid: &str, peer: &str) -> Result<Stored, WorkError> {
+impl Trainer {
+	/// The trainer configured for `key`: the URL under [`trainer_url_key`] (surrounding
+	/// whitespace and trailing slashes dropped; [`DEFAULT_TRAINER_URL`] where it is unset,
+	/// empty or not UTF-8) and the token under [`trainer_token_key`] (surrounding whitespace
+	/// dropped; none where it is unset or empty). A token that is not visible ASCII, which
+	/// no header can carry and no trainer accepts, is refused with a warning: the key's
+	/// trainer work fails until its operator sets it right.
+	pub(crate) fn of(key: &NodePublic) -> Result<Self, WorkError> {
+		let stored = |storage_key: Vec<u8>| {
+			sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, &storage_key)
+		};
+		let url = stored(trainer_url_key(key))
+			.and_then(|bytes| String::from_utf8(bytes).ok())
+			.map(|url| String::from(url.trim().trim_end_matches('/')))
+			.filter(|url| !url.is_empty())
+			.unwrap_or_else(|| DEFAULT_TRAINER_URL.into());
+		let token = stored(trainer_token_key(key)).unwrap_or_default();
+		let token = match core::str::from_utf8(token.trim_ascii()) {
+			Ok(token) if token.bytes().all(|byte| byte.is_ascii_graphic()) => token,
+			_ => {
+				log::warn!(
+					target: LOG_TARGET,
+					"the trainer token stored for node key 0x{} is not visible ASCII; no work \
+					 goes to its trainer until it is set right",
+					HexDisplay::from(&key.as_ref())
+				);
+				return Err(WorkError::BadToken);
+			}
+		};
+		let authorization = (!token.is_empty()).then(|| format!("Bearer {token}"));
+		Ok(Self { url, authorization })
+	}
+
+	/// POSTs `request` as JSON to `path` with a deadline, with the token if there is one,
+	/// and parses a 2xx JSON answer.
+	fn post<R: serde::de::DeserializeOwned>(
+		&self,
+		path: &str,
+		request: &impl serde::Serialize,
+	) -> Result<R, WorkError> {
+		let body = serde_json::to_vec(request).map_err(|_| WorkError::BadResponse)?;
+		let url = format!("{}{path}", self.url);
+		let mut request =
+			http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json");
+		if let Some(authorization) = &self.authorization {
+			request = request.add_header("Authorization", authorization);
+		}
+		let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(HTTP_DEADLINE_MS));
+		let pending = request.deadline(deadline).send().map_err(|_| WorkError::Unreachable)?;
+		let response = pending
+			.try_wait(deadline)
+			.map_err(|_| WorkError::Unreachable)?
+			.map_err(|_| WorkError::Unreachable)?;
+		if !(200..300).contains(&response.code) {
+			return Err(WorkError::Status(response.code));
+		}
+		let mut body = response.body();
+		body.deadline(deadline);
+		let bytes: Vec<u8> = body.by_ref().take(MAX_RESPONSE_BYTES.saturating_add(1)).collect();
+		if body.error().is_some() || bytes.len() > MAX_RESPONSE_BYTES {
+			return Err(WorkError::BadResponse);
+		}
+		serde_json::from_slice(&bytes).map_err(|_| WorkError::BadResponse)
+	}
+}
+
+/// Has `trainer` fetch `cid` from the trainer at `peer`; the trainer keeps it only if it
+/// matches the CID, and says what it stored.
+fn fetch_from_peer(trainer: &Trainer, cid: &str, peer: &str) -> Result<Stored, WorkError> {
 	let request = FetchRequest { peer: peer.trim_end_matches('/').into() };
-	let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
-	let url = format!("{trainer}/v1/blobs/{cid}/fetch");
-	let stored: Stored = call_trainer(
-		http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json"),
-	)?;
+	let stored: Stored = trainer.post(&format!("/v1/blobs/{cid}/fetch"), &request)?;
 	if stored.cid != cid {
 		return Err(WorkError::BadResponse);
 	}
@@ -408,11 +478,11 @@ fn fetch_from_peer(trainer: &str, cid: &str, peer: &str) -> Result<Stored, WorkE
 }
 
 impl<T: Config> Pallet<T> {
-	/// Has the trainer at `trainer` fetch the state `cid` that replicas of `job` revealed at
-	/// `checkpoint`, or that was committed as that round's aggregate, from the first of
-	/// their endpoints that serves it, so that the trainer can resume or re-execute from it
-	/// next time. Best effort: the caller asks again later.
-	pub(crate) fn fetch_state(trainer: &str, job: JobId, checkpoint: u32, cid: &[u8]) {
+	/// Has `trainer` fetch the state `cid` that replicas of `job` revealed at `checkpoint`,
+	/// or that was committed as that round's aggregate, from the first of their endpoints
+	/// that serves it, so that the trainer can resume or re-execute from it next time. Best
+	/// effort: the caller asks again later.
+	pub(crate) fn fetch_state(trainer: &Trainer, job: JobId, checkpoint: u32, cid: &[u8]) {
 		let wanted = cid_to_string(cid);
 		let peers = Assignments::<T>::get(job)
 			.unwrap_or_default()
@@ -437,31 +507,6 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 	}
-}
-
-/// Sends `request` with a deadline and parses a 2xx JSON answer.
-fn call_trainer<R, I, B>(request: http::Request<'_, B>) -> Result<R, WorkError>
-where
-	R: serde::de::DeserializeOwned,
-	I: AsRef<[u8]>,
-	B: IntoIterator<Item = I> + Default,
-{
-	let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(HTTP_DEADLINE_MS));
-	let pending = request.deadline(deadline).send().map_err(|_| WorkError::Unreachable)?;
-	let response = pending
-		.try_wait(deadline)
-		.map_err(|_| WorkError::Unreachable)?
-		.map_err(|_| WorkError::Unreachable)?;
-	if !(200..300).contains(&response.code) {
-		return Err(WorkError::Status(response.code));
-	}
-	let mut body = response.body();
-	body.deadline(deadline);
-	let bytes: Vec<u8> = body.by_ref().take(MAX_RESPONSE_BYTES.saturating_add(1)).collect();
-	if body.error().is_some() || bytes.len() > MAX_RESPONSE_BYTES {
-		return Err(WorkError::BadResponse);
-	}
-	serde_json::from_slice(&bytes).map_err(|_| WorkError::BadResponse)
 }
 
 fn submit<T: Config>(call: Call<T>) -> Result<(), WorkError> {

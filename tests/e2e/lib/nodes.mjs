@@ -4,6 +4,12 @@ import { Keyring } from '@polkadot/keyring';
 import { stringToHex, stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { inBlock } from './extrinsics.mjs';
 
+// The offchain storage prefixes under which a node's off-chain worker reads, per node key,
+// its trainer's URL and token. Copies: the truth is TRAINER_URL_PREFIX and
+// TRAINER_TOKEN_PREFIX in primitives/src/trainer_api.rs.
+const TRAINER_URL_PREFIX = 'tessera/proof-of-compute/trainer-url/';
+const TRAINER_TOKEN_PREFIX = 'tessera/proof-of-compute/trainer-token/';
+
 /**
  * The node key `nodeKey`'s signature agreeing to serve `owner` on the chain `api` is
  * connected to: the bytes of the context, the chain's genesis hash and the owner's account.
@@ -27,18 +33,33 @@ export async function registerNode(api, owner, nodeKey, stake, roles = ['Trainer
 }
 
 /**
+ * Points the off-chain worker of the node `api` is connected to, for the node key
+ * `publicKey`, at the control API at `url`, sending `token` as its bearer token when one
+ * is given (as an operator would, with `offchain_localStorageSet`).
+ */
+export async function setTrainer(api, publicKey, { url, token }) {
+  const set = (prefix, value) => api.rpc.offchain.localStorageSet(
+    'PERSISTENT', u8aToHex(u8aConcat(stringToU8a(prefix), publicKey)), stringToHex(value),
+  );
+  await set(TRAINER_URL_PREFIX, url);
+  if (token) {
+    await set(TRAINER_TOKEN_PREFIX, token);
+  }
+}
+
+/**
  * Registers a node (a trainer unless `roles` says otherwise) whose node key (derived from
  * `seed`) is in the dev node's keystore, whose off-chain worker calls the control API of
- * `trainer` (`trainer.url`, see `startTrainer`), and which publishes the trainer's public
- * listener (`trainer.publicUrl`) as its endpoint, where its content is fetched from for
- * availability checks and resumptions; returns its node id.
+ * `trainer` (`trainer.url`, with `trainer.token` when it was started with one, see
+ * `startTrainer`), and which publishes the trainer's public listener (`trainer.publicUrl`)
+ * as its endpoint, where its content is fetched from for availability checks and
+ * resumptions; returns its node id.
  */
 export async function enrolNode(api, owner, seed, trainer, stake, roles = ['Trainer']) {
   const nodeKey = new Keyring({ type: 'sr25519' }).addFromUri(seed);
   const node = await registerNode(api, owner, nodeKey, stake, roles);
   await inBlock(api.tx.nodeRegistry.setEndpoint(node, stringToHex(trainer.publicUrl)), owner);
   await api.rpc.author.insertKey('tsra', seed, u8aToHex(nodeKey.publicKey));
-  const urlKey = u8aConcat(stringToU8a('tessera/proof-of-compute/trainer-url/'), nodeKey.publicKey);
-  await api.rpc.offchain.localStorageSet('PERSISTENT', u8aToHex(urlKey), stringToHex(trainer.url));
+  await setTrainer(api, nodeKey.publicKey, trainer);
   return node;
 }

@@ -24,12 +24,15 @@ const TRAINER_BINARY = process.env.TESSERA_TRAINER;
  * `stop`); `seed` is a store whose content a fresh store starts with; `port` and `publicPort`
  * listen there; `allowOrigins` are web origins whose pages may read the control API (the
  * dashboard's); `wrongDigests` makes it report wrong weights digests, as a cheating node
- * would. Returns `{ url, port, publicUrl, publicPort, store, put, stop, kill }`: `put` stores
- * a blob and answers `{ cid, bytes }`; `stop` is idempotent; `kill` ends the trainer with
- * SIGKILL, as a crash would, and keeps the store.
+ * would; `token` is the bearer token its control API then demands of every request
+ * (`TESSERA_TRAINER_TOKEN`; the trainer enforces it on loopback too). Returns
+ * `{ url, port, publicUrl, publicPort, store, token, headers, put, stop, kill }`: `headers`
+ * authorise a `fetch` of the control API (none without a token); `put` stores a blob and
+ * answers `{ cid, bytes }`; `stop` is idempotent; `kill` ends the trainer with SIGKILL, as a
+ * crash would, and keeps the store.
  */
 export async function startTrainer({
-  store, seed, port, publicPort, allowOrigins = [], wrongDigests = false, timeoutMs = 30_000,
+  store, seed, port, publicPort, allowOrigins = [], wrongDigests = false, token, timeoutMs = 30_000,
 } = {}) {
   if (!TRAINER_BINARY) {
     throw new Error('TESSERA_TRAINER must name the tessera-trainer binary (scripts/test.sh sets it)');
@@ -49,7 +52,15 @@ export async function startTrainer({
     ...allowOrigins.flatMap((origin) => ['--allow-origin', origin]),
     ...(wrongDigests ? ['--wrong-digests'] : []),
   ];
-  const child = spawn(TRAINER_BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The token goes in the environment, not on the command line any local user can read;
+  // none unless given, whatever this process inherited.
+  const env = { ...process.env };
+  delete env.TESSERA_TRAINER_TOKEN;
+  if (token) {
+    env.TESSERA_TRAINER_TOKEN = token;
+  }
+  const headers = token ? { authorization: `Bearer ${token}` } : {};
+  const child = spawn(TRAINER_BINARY, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', (chunk) => log.push(chunk.toString()));
   child.stderr.on('data', (chunk) => log.push(chunk.toString()));
   const killOnExit = () => child.kill('SIGKILL');
@@ -74,10 +85,10 @@ export async function startTrainer({
   const started = Date.now();
   for (;;) {
     try {
-      const health = await fetch(`${url}/v1/health`);
+      const health = await fetch(`${url}/v1/health`, { headers });
       if (health.ok) {
-        const put = async (body) => (await fetch(`${url}/v1/blobs`, { method: 'PUT', body })).json();
-        return { url, port, publicUrl, publicPort, store, put, stop, kill };
+        const put = async (body) => (await fetch(`${url}/v1/blobs`, { method: 'PUT', headers, body })).json();
+        return { url, port, publicUrl, publicPort, store, token, headers, put, stop, kill };
       }
     } catch {
       // Not listening yet.
@@ -123,13 +134,13 @@ export function csvJobSpec(datasetCid, hyperParameters) {
  */
 export async function trainOffChain(trainer, request) {
   const post = await fetch(`${trainer.url}/v1/jobs`, {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(request),
+    method: 'POST', headers: { ...trainer.headers, 'content-type': 'application/json' }, body: JSON.stringify(request),
   });
   if (post.status !== 202) {
     throw new Error(`the trainer refused the job: ${post.status} ${await post.text()}`);
   }
   for (;;) {
-    const status = await (await fetch(`${trainer.url}/v1/jobs/${request.job}`)).json();
+    const status = await (await fetch(`${trainer.url}/v1/jobs/${request.job}`, { headers: trainer.headers })).json();
     if (status.state !== 'running') {
       if (status.state !== 'done') {
         throw new Error(`the trainer's run ended ${status.state}: ${status.error}`);
@@ -151,13 +162,13 @@ export function csvTable() {
 }
 
 /**
- * Starts a dev node (with `nodeOptions`, see `startDevNode`) and a trainer before a file's
- * tests and stops both after them.
+ * Starts a dev node (with `nodeOptions`, see `startDevNode`) and a trainer (with
+ * `trainerOptions`, see `startTrainer`) before a file's tests and stops both after them.
  */
-export function devNodeWithTrainer(nodeOptions = {}) {
+export function devNodeWithTrainer(nodeOptions = {}, trainerOptions = {}) {
   const context = {};
   before(async () => {
-    [context.node, context.trainer] = await Promise.all([startDevNode(nodeOptions), startTrainer()]);
+    [context.node, context.trainer] = await Promise.all([startDevNode(nodeOptions), startTrainer(trainerOptions)]);
   });
   after(async () => {
     await context.node?.stop();

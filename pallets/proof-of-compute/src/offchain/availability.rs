@@ -8,7 +8,7 @@
 //! between runs: a check lasts a few blocks, the trainer answers from its store once it has
 //! the content, and the pool refuses a report it already holds.
 
-use super::{fetch_from_peer, local_work, submit, trainer_url, WorkError};
+use super::{fetch_from_peer, local_work, submit, Trainer, WorkError};
 use crate::{pallet::*, types::*, LOG_TARGET};
 use alloc::string::String;
 use polkadot_sdk::{
@@ -46,7 +46,9 @@ impl<T: Config> Pallet<T> {
 		let fetched = T::Nodes::endpoint(check.node)
 			.and_then(|bytes| String::from_utf8(bytes).ok())
 			.ok_or(WorkError::NoEndpoint)
-			.and_then(|peer| fetch_from_peer(&trainer_url(key), &cid_to_string(&check.cid), &peer));
+			.and_then(|peer| {
+				fetch_from_peer(&Trainer::of(key)?, &cid_to_string(&check.cid), &peer)
+			});
 		let served = match fetched {
 			Ok(_) => true,
 			Err(WorkError::NoEndpoint | WorkError::Status(_) | WorkError::BadResponse)

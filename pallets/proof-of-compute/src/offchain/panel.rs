@@ -5,11 +5,8 @@
 //! when the chain would accept the reveal — the same discipline as a replica's checkpoints,
 //! so that a member that restarts neither computes nor sends anything twice.
 
-use super::{
-	call_trainer, local_work, recently, submit, trainer_url, WorkError, LOCK_BLOCKS, LOCK_MS,
-};
+use super::{local_work, recently, submit, Trainer, WorkError, LOCK_BLOCKS, LOCK_MS};
 use crate::{pallet::*, types::*, LOG_TARGET};
-use alloc::{format, vec};
 use codec::{Decode, Encode};
 use polkadot_sdk::{
 	frame_system::{self, pallet_prelude::BlockNumberFor},
@@ -17,7 +14,6 @@ use polkadot_sdk::{
 	sp_io,
 	sp_runtime::{
 		offchain::{
-			http,
 			storage::StorageValueRef,
 			storage_lock::{BlockAndTime, StorageLock},
 		},
@@ -131,7 +127,7 @@ impl<T: Config> Pallet<T> {
 		if Federations::<T>::contains_key(job) {
 			// A challenged aggregate: the panel averages the round's updates itself.
 			let (weights_digest, state_cid) =
-				Self::average(&trainer_url(key), job, segment.checkpoint)?;
+				Self::average(&Trainer::of(key)?, job, segment.checkpoint)?;
 			return Ok(seal(weights_digest, state_cid));
 		}
 		let request = VerifyRequest::new(
@@ -141,12 +137,8 @@ impl<T: Config> Pallet<T> {
 			segment.from_step,
 			segment.to_step,
 		)?;
-		let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
-		let trainer = trainer_url(key);
-		let url = format!("{trainer}/v1/verify");
-		let answer = call_trainer::<Reexecution, _, _>(
-			http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json"),
-		);
+		let trainer = Trainer::of(key)?;
+		let answer = trainer.post::<Reexecution>("/v1/verify", &request);
 		if let (Err(WorkError::Status(400..=499)), Some(previous), Some(start)) =
 			(&answer, segment.checkpoint.checked_sub(1), &segment.start_state)
 		{

@@ -5,14 +5,14 @@
 //! committed it) and commits the aggregate with the Merkle root of the updates' CIDs. A
 //! panel re-executing a challenged aggregate asks the trainer the same.
 
-use super::{call_trainer, local_work, recently, submit, trainer_url, WorkError, MAX_JOBS_PER_RUN};
+use super::{local_work, recently, submit, Trainer, WorkError, MAX_JOBS_PER_RUN};
 use crate::{pallet::*, types::*, LOG_TARGET};
-use alloc::{format, vec, vec::Vec};
+use alloc::vec::Vec;
 use codec::Encode;
 use polkadot_sdk::{
 	frame_system::pallet_prelude::BlockNumberFor,
 	sp_core::H256,
-	sp_runtime::{offchain::http, offchain::storage::StorageValueRef, RuntimeAppPublic},
+	sp_runtime::{offchain::storage::StorageValueRef, RuntimeAppPublic},
 };
 use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
@@ -50,7 +50,7 @@ impl<T: Config> Pallet<T> {
 		if recently(last_sent, now) {
 			return Ok(());
 		}
-		let (weights_digest, state_cid) = Self::average(&trainer_url(key), job, federation.round)?;
+		let (weights_digest, state_cid) = Self::average(&Trainer::of(key)?, job, federation.round)?;
 		let inputs = Self::round_inputs(job, federation.round);
 		let aggregation = Aggregation {
 			job,
@@ -75,10 +75,14 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Has the trainer at `trainer` average the updates of `round` of `job`, from the state
+	/// Has `trainer` average the updates of `round` of `job`, from the state
 	/// the round started from: the aggregate's weights digest and state. An update or a
 	/// start state the trainer lacks is fetched from whoever committed it, for the next block.
-	pub(crate) fn average(trainer: &str, job: JobId, round: u32) -> Result<(H256, Cid), WorkError> {
+	pub(crate) fn average(
+		trainer: &Trainer,
+		job: JobId,
+		round: u32,
+	) -> Result<(H256, Cid), WorkError> {
 		let info = Jobs::<T>::get(job).ok_or(WorkError::BadResponse)?;
 		let inputs = Self::round_inputs(job, round);
 		let previous = round.checked_sub(1);
@@ -95,11 +99,7 @@ impl<T: Config> Pallet<T> {
 			.and_then(|federation| federation.privacy)
 			.map(|(parameters, _)| AggregatePrivacy::of(&info.spec, &parameters, round));
 		let request = AggregateRequest::new(&info.spec, &start, updates)?.with_privacy(privacy);
-		let body = serde_json::to_vec(&request).map_err(|_| WorkError::BadResponse)?;
-		let url = format!("{trainer}/v1/aggregate");
-		let answer = call_trainer::<Aggregate, _, _>(
-			http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json"),
-		);
+		let answer = trainer.post::<Aggregate>("/v1/aggregate", &request);
 		if let Err(WorkError::Status(400..=499)) = &answer {
 			if let Some(previous) = previous {
 				Self::fetch_state(trainer, job, previous, &start);

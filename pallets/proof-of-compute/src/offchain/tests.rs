@@ -25,15 +25,20 @@ use tessera_primitives::{
 struct Harness {
 	http: TestOffchainExt,
 	take_pooled: Box<dyn Fn() -> Vec<Vec<u8>>>,
+	/// The `Authorization` header every request expected from now on carries, if any.
+	authorization: std::cell::RefCell<Option<String>>,
 }
 
 impl Harness {
 	fn expect(&self, method: &str, uri: &str, body: Vec<u8>, response: &[u8]) {
-		let headers = if method == "POST" {
+		let mut headers = if method == "POST" {
 			vec![("Content-Type".into(), "application/json".into())]
 		} else {
 			vec![]
 		};
+		if let Some(authorization) = self.authorization.borrow().clone() {
+			headers.push(("Authorization".into(), authorization));
+		}
 		self.http.0.write().expect_request(testing::PendingRequest {
 			method: method.into(),
 			uri: uri.into(),
@@ -43,6 +48,17 @@ impl Harness {
 			sent: true,
 			..Default::default()
 		});
+	}
+
+	/// Stores `token` as the trainer token of node key `key`: every request expected from now
+	/// on carries it, without surrounding whitespace, as a bearer token.
+	fn use_token(&self, key: &NodePublic, token: &str) {
+		sp_io::offchain::local_storage_set(
+			StorageKind::PERSISTENT,
+			&trainer_token_key(key),
+			token.as_bytes(),
+		);
+		*self.authorization.borrow_mut() = Some(format!("Bearer {}", token.trim()));
 	}
 
 	/// Asked for job `job` of the chain, the trainer at the default URL reports `done`
@@ -223,7 +239,11 @@ fn offchain_test(body: impl FnOnce(&Harness)) {
 	ext.register_extension(KeystoreExt::new(MemoryKeystore::new()));
 	ext.register_extension(TransactionPoolExt::new(pool));
 	let take_pooled = move || std::mem::take(&mut pool_state.write().transactions);
-	let harness = Harness { http: offchain, take_pooled: Box::new(take_pooled) };
+	let harness = Harness {
+		http: offchain,
+		take_pooled: Box::new(take_pooled),
+		authorization: Default::default(),
+	};
 	ext.execute_with(|| {
 		body(&harness);
 		ProofOfCompute::do_try_state().unwrap();
@@ -439,6 +459,78 @@ fn each_node_key_has_its_own_trainer_url() {
 }
 
 #[test]
+fn a_stored_trainer_token_goes_with_every_request_for_a_job() {
+	offchain_test(|trainer| {
+		let (job, _, key) = local_job();
+		// Set with a trailing newline, as `echo` would write it.
+		trainer.use_token(&key, "s3cret-token\n");
+		trainer.expect_status(job, 1, None);
+		work();
+		send(trainer.only_commit().0);
+		run_to(System::block_number() + 1);
+		trainer.expect_status(job, 2, None);
+		work();
+		send(trainer.only_reveal().0);
+		deliver_final_checkpoint(trainer, job, 42);
+	});
+}
+
+#[test]
+fn a_node_key_with_no_trainer_token_or_an_empty_one_sends_no_authorization_header() {
+	offchain_test(|trainer| {
+		let (job, _, key) = local_job();
+		// Another key's token is that key's alone.
+		let other = NodePublic::generate_pair(None);
+		sp_io::offchain::local_storage_set(
+			StorageKind::PERSISTENT,
+			&trainer_token_key(&other),
+			b"s3cret-token",
+		);
+		trainer.expect_status(job, 0, None);
+		work();
+
+		run_to(System::block_number() + 1);
+		sp_io::offchain::local_storage_set(
+			StorageKind::PERSISTENT,
+			&trainer_token_key(&key),
+			b" \n",
+		);
+		trainer.expect_status(job, 0, None);
+		work();
+	});
+}
+
+#[test]
+fn a_trainer_token_no_header_can_carry_stops_requests_to_the_trainer_but_not_reveals() {
+	offchain_test(|trainer| {
+		let (job, node) = first_checkpoint_committed(trainer, 100);
+		let key = hold_key(node);
+		let set_token = |token: &[u8]| {
+			sp_io::offchain::local_storage_set(
+				StorageKind::PERSISTENT,
+				&trainer_token_key(&key),
+				token,
+			)
+		};
+
+		// The harness fails the test on any request: none goes to the trainer, while the
+		// sealed checkpoint is still revealed.
+		set_token(b"s3cret-\xff-token");
+		run_to(System::block_number() + 1);
+		work();
+		send(trainer.only_reveal().0);
+		set_token(b"two words");
+		run_to(System::block_number() + 1);
+		work();
+		assert!(trainer.pooled().is_empty());
+
+		// Set right, the token goes with the next request and the job goes on.
+		trainer.use_token(&key, "s3cret-token");
+		deliver_final_checkpoint(trainer, job, 9);
+	});
+}
+
+#[test]
 fn the_worker_leaves_jobs_of_nodes_whose_keys_it_lacks_alone() {
 	offchain_test(|trainer| {
 		post(2, BackendClass::CpuReference, 100);
@@ -539,6 +631,17 @@ fn a_panel_member_reexecutes_its_segment_once_then_commits_and_reveals_the_verdi
 			node: member,
 			weights_digest: verdict.weights_digest
 		}));
+	});
+}
+
+#[test]
+fn a_panel_members_reexecution_request_carries_its_trainer_token() {
+	offchain_test(|trainer| {
+		let (job, _, key) = judged_job();
+		trainer.use_token(&key, "s3cret-token");
+		expect_reexecution(trainer, job, vec![commitment(1)]);
+		work();
+		assert!(matches!(&trainer.pooled()[..], [Call::panel_commit { .. }]));
 	});
 }
 
@@ -692,6 +795,18 @@ fn a_validator_has_its_trainer_fetch_checked_content_from_the_node_then_reports_
 }
 
 #[test]
+fn a_validators_fetch_request_carries_its_trainer_token() {
+	offchain_test(|trainer| {
+		let (validator, expect_fetch) = checked_content(trainer);
+		trainer.use_token(&hold_key(validator), "s3cret-token");
+		expect_fetch(&trainer_api::cid_to_string(&AvailabilityChecks::<Test>::get(0).unwrap().cid));
+		work();
+		let (_, report) = pooled_report(trainer);
+		assert!(report.served);
+	});
+}
+
+#[test]
 fn a_validator_whose_trainer_never_gets_the_content_reports_it_missing_in_the_last_block() {
 	offchain_test(|trainer| {
 		let (validator, expect_fetch) = checked_content(trainer);
@@ -826,6 +941,17 @@ fn an_aggregator_averages_the_round_in_its_turn_and_commits_the_aggregate_over_t
 			participants: 3
 		}));
 		assert_eq!(Federations::<Test>::get(job).unwrap().round, 1);
+	});
+}
+
+#[test]
+fn an_aggregators_request_carries_its_trainer_token() {
+	offchain_test(|trainer| {
+		let (job, _, key) = aggregated_round();
+		trainer.use_token(&key, "s3cret-token");
+		expect_average(trainer, job, 0, 0x77);
+		work();
+		assert!(matches!(&trainer.pooled()[..], [Call::submit_aggregation { .. }]));
 	});
 }
 
