@@ -21,9 +21,12 @@ CARGO_TARGET_DIR="$TRAINER_TARGET_DIR" \
 log "the development genesis model is reproducible"
 scripts/genesis-model.sh --check
 
-log "end-to-end tests (tests/e2e)"
+# Each test file starts its own nodes and trainers on free ports, so files run side by side:
+# one per core unless TESSERA_E2E_CONCURRENCY says otherwise.
+e2e_concurrency="${TESSERA_E2E_CONCURRENCY:-$(nproc)}"
+log "end-to-end tests (tests/e2e, $e2e_concurrency files at a time)"
 (cd tests/e2e && TESSERA_NODE="$TESSERA_NODE" TESSERA_TRAINER="$TESSERA_TRAINER" \
-  node --test --test-concurrency=1 --test-timeout=600000)
+  node --test --test-concurrency="$e2e_concurrency" --test-timeout=600000)
 
 if relay_installed; then
   bash scripts/zombienet.sh test

@@ -1,13 +1,21 @@
 //! The chain specs compiled into the node, built from the runtime's genesis presets.
+//!
+//! The `dev` spec's genesis storage is built by the runtime's native code, which the node links:
+//! built through the runtime's WASM (the genesis-builder API), every `--dev` start compiled
+//! the 8 MB runtime once more just to compute a state that never changes for a given build.
+//! `local` keeps the genesis-builder form (a preset name, resolved by the WASM), because tools
+//! such as zombienet edit a non-raw spec's genesis before starting a network from it.
 
 use polkadot_sdk::{
 	polkadot_omni_node_lib::chain_spec::{
 		ChainSpec, DiskChainSpecLoader, Extensions, GenericChainSpec, LoadSpec,
 	},
-	sc_chain_spec::ChainType,
-	sp_genesis_builder::{DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET},
+	sc_chain_spec::{json_patch, ChainType},
+	sp_core::storage::{well_known_keys, Storage},
+	sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET},
+	sp_runtime::BuildStorage,
 };
-use tessera_runtime::genesis_config_presets::PARACHAIN_ID;
+use tessera_runtime::{genesis_config_presets::PARACHAIN_ID, RuntimeGenesisConfig};
 
 /// The relay chain Tessera's built-in specs attach to.
 const RELAY_CHAIN: &str = "rococo-local";
@@ -18,12 +26,11 @@ pub struct Loader;
 impl LoadSpec for Loader {
 	fn load_spec(&self, id: &str) -> Result<Box<dyn ChainSpec>, String> {
 		match id {
-			"" | "dev" => built_in(
-				"Tessera Development",
-				"tessera_dev",
-				ChainType::Development,
-				DEV_RUNTIME_PRESET,
-			),
+			"" | "dev" => {
+				let mut spec = dev_through_genesis_builder()?;
+				spec.set_storage(native_genesis_storage(DEV_RUNTIME_PRESET)?);
+				Ok(spec)
+			}
 			"local" => built_in(
 				"Tessera Local Testnet",
 				"tessera_local",
@@ -35,14 +42,23 @@ impl LoadSpec for Loader {
 	}
 }
 
+fn dev_through_genesis_builder() -> Result<Box<dyn ChainSpec>, String> {
+	built_in("Tessera Development", "tessera_dev", ChainType::Development, DEV_RUNTIME_PRESET)
+}
+
+fn runtime_wasm() -> Result<&'static [u8], String> {
+	tessera_runtime::WASM_BINARY.ok_or_else(|| {
+		"tessera-node was built without the runtime's WASM (SKIP_WASM_BUILD was set)".into()
+	})
+}
+
 fn built_in(
 	name: &str,
 	id: &str,
 	chain_type: ChainType,
 	preset: &str,
 ) -> Result<Box<dyn ChainSpec>, String> {
-	let wasm = tessera_runtime::WASM_BINARY
-		.ok_or("tessera-node was built without the runtime's WASM (SKIP_WASM_BUILD was set)")?;
+	let wasm = runtime_wasm()?;
 	let mut properties = serde_json::Map::new();
 	properties.insert("tokenSymbol".into(), "TSRA".into());
 	properties.insert("tokenDecimals".into(), 12.into());
@@ -57,6 +73,24 @@ fn built_in(
 			.with_properties(properties)
 			.build(),
 	))
+}
+
+/// The genesis storage of `preset`, computed as the runtime's `GenesisBuilder` API computes it
+/// (the preset's patch merged into the default config, then built), with the runtime's WASM as
+/// `:code`, but by the natively compiled runtime.
+fn native_genesis_storage(preset: &str) -> Result<Storage, String> {
+	let patch = tessera_runtime::genesis_config_presets::get_preset(&PresetId::from(preset))
+		.ok_or_else(|| format!("the runtime has no genesis preset named {preset:?}"))?;
+	let patch = serde_json::from_slice(&patch)
+		.map_err(|error| format!("genesis preset {preset:?} is not JSON: {error}"))?;
+	let mut config = serde_json::to_value(RuntimeGenesisConfig::default())
+		.map_err(|error| format!("the default genesis config does not serialize: {error}"))?;
+	json_patch::merge(&mut config, patch);
+	let config: RuntimeGenesisConfig = serde_json::from_value(config)
+		.map_err(|error| format!("genesis preset {preset:?} does not fit the runtime: {error}"))?;
+	let mut storage = config.build_storage()?;
+	storage.top.insert(well_known_keys::CODE.to_vec(), runtime_wasm()?.to_vec());
+	Ok(storage)
 }
 
 #[cfg(test)]
@@ -76,10 +110,20 @@ mod tests {
 	}
 
 	#[test]
-	fn dev_spec_builds_its_genesis_storage_in_the_runtime() {
+	fn dev_spec_carries_its_raw_genesis_storage() {
 		let raw = Loader.load_spec("dev").unwrap().as_json(true).expect("raw genesis");
 		let raw: serde_json::Value = serde_json::from_str(&raw).unwrap();
 		assert!(raw["genesis"]["raw"]["top"].as_object().is_some_and(|top| !top.is_empty()));
+	}
+
+	#[test]
+	fn dev_genesis_built_natively_is_the_genesis_the_runtime_wasm_builds() {
+		let native = Loader.load_spec("dev").unwrap().as_json(true).unwrap();
+		let through_wasm = dev_through_genesis_builder().unwrap().as_json(true).unwrap();
+		let genesis = |spec: &str| {
+			serde_json::from_str::<serde_json::Value>(spec).unwrap()["genesis"].clone()
+		};
+		assert_eq!(genesis(&native), genesis(&through_wasm));
 	}
 
 	#[test]

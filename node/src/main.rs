@@ -5,10 +5,9 @@
 //! relay chain, and any other `--chain` value is read as a chain spec file.
 
 mod chain_spec;
+mod runtime_resolver;
 
-use polkadot_sdk::polkadot_omni_node_lib::{
-	run, runtime::DefaultRuntimeResolver, CliConfig as CliConfigT, RunConfig,
-};
+use polkadot_sdk::polkadot_omni_node_lib::{run, CliConfig as CliConfigT, RunConfig};
 
 struct CliConfig;
 
@@ -33,6 +32,7 @@ impl CliConfigT for CliConfig {
 
 fn main() -> color_eyre::eyre::Result<()> {
 	color_eyre::install()?;
-	let config = RunConfig::new(Box::new(DefaultRuntimeResolver), Box::new(chain_spec::Loader));
+	let config =
+		RunConfig::new(Box::new(runtime_resolver::TesseraRuntime), Box::new(chain_spec::Loader));
 	Ok(run::<CliConfig>(config)?)
 }
