@@ -177,9 +177,15 @@ pub trait ConsentInspect {
 		grantee: &DidId,
 		spend: Option<(u32, Perbill)>,
 	) -> bool;
-	/// Records in the grant's audit trail that `grantee` was given the dataset to train on,
-	/// if the grant allows it, and spends `epsilon_milli` of its privacy budget.
-	fn record_use(dataset: &[u8], grantor: &DidId, grantee: &DidId, epsilon_milli: Option<u32>);
+	/// Records in the grant's audit trail that `grantee` was given the dataset to train `job`
+	/// on, if the grant allows it, and spends `epsilon_milli` of its privacy budget for it.
+	fn record_use(
+		job: JobId,
+		dataset: &[u8],
+		grantor: &DidId,
+		grantee: &DidId,
+		epsilon_milli: Option<u32>,
+	);
 	/// Creates live DIDs `grantor` and `grantee` and a grant between them, for benchmarks of
 	/// draws that check consent.
 	#[cfg(feature = "runtime-benchmarks")]

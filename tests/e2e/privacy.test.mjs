@@ -91,6 +91,7 @@ test('a private federated job spends its epsilon from the grant, and a job the r
     assert.ok(Math.abs(first.spends - expected) <= 1, `chain ${first.spends}, expected ${expected}`);
     const spent = await waitForEvent(
       api, (event) => api.events.did.PrivacySpent.is(event) && event.data.grantee.toHex() === nodeDid, 30_000);
+    assert.equal(spent.data.job.toNumber(), first.job);
     assert.equal(spent.data.epsilonMilli.toNumber(), first.spends);
     const assigned = (await api.call.computeApi.assignments(first.job)).map((node) => node.toNumber());
     assert.deepEqual(assigned, [participant]);

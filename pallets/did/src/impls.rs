@@ -21,7 +21,7 @@ use polkadot_sdk::{
 		DispatchError,
 	},
 };
-use tessera_primitives::{ConsentInspect, DidControl, DidId};
+use tessera_primitives::{ConsentInspect, DidControl, DidId, JobId};
 
 impl<T: Config> Pallet<T> {
 	pub(crate) fn do_create(
@@ -534,7 +534,13 @@ impl<T: Config> ConsentInspect for Pallet<T> {
 		}
 	}
 
-	fn record_use(dataset: &[u8], grantor: &DidId, grantee: &DidId, epsilon_milli: Option<u32>) {
+	fn record_use(
+		job: JobId,
+		dataset: &[u8],
+		grantor: &DidId,
+		grantee: &DidId,
+		epsilon_milli: Option<u32>,
+	) {
 		let Ok(dataset) = CidOf::<T>::try_from(dataset.to_vec()) else { return };
 		// A grant that lapsed since it was checked records nothing; the use was allowed.
 		if Self::do_record_access(*grantee, dataset.clone(), *grantor).is_err() {
@@ -545,6 +551,7 @@ impl<T: Config> ConsentInspect for Pallet<T> {
 			if let Some(grant) = grant {
 				grant.spent_epsilon_milli = grant.spent_epsilon_milli.saturating_add(epsilon_milli);
 				Self::deposit_event(Event::PrivacySpent {
+					job,
 					dataset: dataset.clone(),
 					grantor: *grantor,
 					grantee: *grantee,

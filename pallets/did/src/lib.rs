@@ -81,7 +81,7 @@ use polkadot_sdk::{
 	frame_support::{self, traits::fungible, BoundedVec},
 	frame_system,
 };
-use tessera_primitives::{DidId, PrivacyBudget};
+use tessera_primitives::{DidId, JobId, PrivacyBudget};
 
 /// The balance type of the configured currency.
 pub type BalanceOf<T> =
@@ -332,6 +332,8 @@ pub mod pallet {
 		},
 		/// A private job under a grant spent part of its privacy budget.
 		PrivacySpent {
+			/// The job that spent it, drawn to the grantee's node.
+			job: JobId,
 			/// The dataset's CID.
 			dataset: CidOf<T>,
 			/// The DID that gave consent.

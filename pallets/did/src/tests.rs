@@ -416,15 +416,15 @@ fn the_chain_records_each_use_it_makes_of_granted_data_in_the_audit_trail() {
 		let stranger = create_did(CHARLIE, &Signer::sr25519("stranger"));
 		assert!(Did::is_live(&owner) && !Did::is_live(&DidId([9; 32])));
 		grant(owner, "data", grantee, 10);
-		Did::record_use(b"data", &owner, &grantee, None);
+		Did::record_use(7, b"data", &owner, &grantee, None);
 		System::assert_last_event(
 			Event::AccessRecorded { dataset: cid("data"), grantor: owner, grantee, accesses: 1 }
 				.into(),
 		);
 		// Without a grant, or once it expired, nothing is recorded.
-		Did::record_use(b"data", &owner, &stranger, None);
+		Did::record_use(7, b"data", &owner, &stranger, None);
 		System::set_block_number(10);
-		Did::record_use(b"data", &owner, &grantee, None);
+		Did::record_use(7, b"data", &owner, &grantee, None);
 		assert_eq!(Grants::<Test>::get((cid("data"), owner, grantee)).unwrap().accesses, 1);
 	});
 }
@@ -486,9 +486,10 @@ fn a_grants_privacy_budget_is_spent_by_private_jobs_only_and_survives_renewal() 
 		));
 		assert!(Did::within_budget(b"data", &owner, &grantee, Some((2_000, delta))));
 
-		Did::record_use(b"data", &owner, &grantee, Some(2_000));
+		Did::record_use(7, b"data", &owner, &grantee, Some(2_000));
 		System::assert_last_event(
 			Event::PrivacySpent {
+				job: 7,
 				dataset: cid("data"),
 				grantor: owner,
 				grantee,

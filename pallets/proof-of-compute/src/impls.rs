@@ -162,7 +162,7 @@ impl<T: Config> Pallet<T> {
 			return None;
 		}
 		for node in &chosen {
-			access.record_use::<T>(*node, &info.spec);
+			access.record_use::<T>(job, *node, &info.spec);
 		}
 		Replicas::try_from(chosen).ok()
 	}
@@ -1108,12 +1108,12 @@ impl DataAccess {
 		}
 	}
 
-	/// Records in the grant's audit trail that `node` was given the data, and spends the
-	/// job's ε of the grant's budget.
-	pub(crate) fn record_use<T: Config>(&self, node: NodeId, spec: &JobSpec) {
+	/// Records in the grant's audit trail that `node` was given the data to train `job`, and
+	/// spends the job's ε of the grant's budget.
+	pub(crate) fn record_use<T: Config>(&self, job: JobId, node: NodeId, spec: &JobSpec) {
 		if let (Self::GrantedBy(owner, spend), Some(did)) = (self, T::Nodes::did(node)) {
 			let epsilon = spend.map(|(epsilon, _)| epsilon);
-			T::Consent::record_use(&spec.dataset, owner, &did, epsilon);
+			T::Consent::record_use(job, &spec.dataset, owner, &did, epsilon);
 		}
 	}
 }

@@ -141,7 +141,7 @@ parameter_types! {
 	/// Revoked DIDs.
 	pub static RevokedDids: Vec<DidId> = Vec::new();
 	/// The uses recorded in grants' audit trails: dataset, grantor, grantee.
-	pub static RecordedUses: Vec<(Vec<u8>, DidId, DidId)> = Vec::new();
+	pub static RecordedUses: Vec<(JobId, Vec<u8>, DidId, DidId)> = Vec::new();
 	/// Grantees whose grant has a privacy budget: ε left in thousandths, and the largest δ.
 	pub static PrivacyLeft: Vec<(DidId, u32, polkadot_sdk::sp_runtime::Perbill)> = Vec::new();
 	/// The states registered as model versions.
@@ -392,11 +392,17 @@ impl ConsentInspect for TestConsent {
 			}
 		}
 	}
-	fn record_use(dataset: &[u8], grantor: &DidId, grantee: &DidId, epsilon: Option<u32>) {
+	fn record_use(
+		job: JobId,
+		dataset: &[u8],
+		grantor: &DidId,
+		grantee: &DidId,
+		epsilon: Option<u32>,
+	) {
 		if !Self::is_allowed(dataset, grantor, grantee) {
 			return;
 		}
-		RecordedUses::mutate(|uses| uses.push((dataset.to_vec(), *grantor, *grantee)));
+		RecordedUses::mutate(|uses| uses.push((job, dataset.to_vec(), *grantor, *grantee)));
 		PrivacyLeft::mutate(|budgets| {
 			for (did, left, _) in budgets.iter_mut() {
 				if did == grantee {

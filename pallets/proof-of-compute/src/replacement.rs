@@ -130,7 +130,7 @@ impl<T: Config> Pallet<T> {
 		.first()
 		.copied();
 		if let Some(new) = by {
-			access.record_use::<T>(new, &info.spec);
+			access.record_use::<T>(job, new, &info.spec);
 		}
 		match by {
 			Some(new) => {

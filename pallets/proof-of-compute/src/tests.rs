@@ -448,8 +448,8 @@ fn data_granted_only_to_some_dids_is_trained_only_by_their_nodes_and_each_use_re
 		let dataset = Jobs::<Test>::get(job).unwrap().spec.dataset.to_vec();
 		let mut recorded: Vec<DidId> = RecordedUses::get()
 			.into_iter()
-			.map(|(data, owner, did)| {
-				assert_eq!((data, owner), (dataset.clone(), DATA_OWNER));
+			.map(|(used_by, data, owner, did)| {
+				assert_eq!((used_by, data, owner), (job, dataset.clone(), DATA_OWNER));
 				did
 			})
 			.collect();
