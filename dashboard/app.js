@@ -1,14 +1,16 @@
 // Connects to a node (`?rpc=ws://…`, default ws://127.0.0.1:9944), reads everything from
-// metadata, storage and Tessera's runtime APIs at every new block, and renders the views.
+// metadata, storage, events and Tessera's runtime APIs at every new block, and renders the
+// views.
 // `?trainer=http://…` adds the loss curves that trainer reports. Read-only: extrinsics are
 // sent from polkadot-js apps.
 
 import { ApiPromise, WsProvider } from '@polkadot/api';
 import { u8aToHex } from '@polkadot/util';
-import { base32Encode, base58Encode } from '@polkadot/util-crypto';
+import { base32Encode, base58Encode, blake2AsU8a } from '@polkadot/util-crypto';
 import { missingPallets, missingPalletsMessage } from './pallets.js';
 import {
-  renderChain, renderData, renderDids, renderJobs, renderMissingPallets, renderModels, renderNodes,
+  renderAvailability, renderChain, renderData, renderDids, renderJobs, renderMissingPallets, renderModels, renderNodes,
+  renderRounds, renderTraps,
 } from './views.js';
 
 const params = new URLSearchParams(window.location.search);
@@ -17,18 +19,32 @@ const trainer = params.get('trainer');
 /** Blocks of reputation history read back when the page opens. */
 const BACKFILL_BLOCKS = 30;
 
-/** Proof-of-compute's events that tell a dispute's course. */
-const DISPUTE_EVENTS = [
+/**
+ * Proof-of-compute's events the views read: a job's dispute, a federated job's rounds, and
+ * the course of availability checks and traps.
+ */
+const TRACKED_EVENTS = [
   'JobDisputed', 'SegmentDisputed', 'PanelDrawn', 'NoPanel', 'VerdictCommitted', 'VerdictRevealed',
   'VerdictMissed', 'SegmentSettled', 'ReplicaConvicted', 'PanelFeePaid', 'DisputeResolved',
+  'RoundOpened', 'RoundClosed', 'RoundExtended', 'ParticipantReplaced', 'RoundAggregated', 'AggregatorPaid',
+  'RoundsRewound',
+  'Challenged', 'ChallengeWon', 'ChallengeLost',
+  'AvailabilityChecked', 'AvailabilityProven', 'AvailabilityMissing', 'AvailabilityReportMissed',
+  'AvailabilityUndecided', 'AvailabilityFailed',
+  'TrapSealed', 'TrapConfirmed', 'TrapSprung', 'TrapSealLapsed',
 ];
-/** Blocks whose events are read at once when a dispute's history is first read. */
+/**
+ * Blocks back from the best whose events the availability and trap views read: the
+ * runtime's retention, for which a job's content must stay available.
+ */
+const HISTORY_BLOCKS = 1_000;
+/** Blocks whose events are read at once when a job's history is first read. */
 const EVENT_BATCH = 16;
 
 const ui = {
   history: new Map(),
-  /** Per block read so far: its dispute events, or `null` when the node no longer has them. */
-  disputeEvents: new Map(),
+  /** Per block read so far: its tracked events, or `null` when the node no longer has them. */
+  events: new Map(),
   losses: new Map(),
   /** Jobs the trainer has finished: their curves are complete. */
   trained: new Set(),
@@ -89,25 +105,25 @@ async function loadNodes(at) {
   });
 }
 
-/** The dispute events of blocks `from` to `to`, read once per block, in order. */
-async function disputeEventsOf(api, from, to) {
+/** The tracked events of blocks `from` to `to`, read once per block, in order. */
+async function eventsOf(api, from, to) {
   const unread = [];
-  for (let block = from; block <= to; block += 1) if (!ui.disputeEvents.has(block)) unread.push(block);
+  for (let block = from; block <= to; block += 1) if (!ui.events.has(block)) unread.push(block);
   for (let start = 0; start < unread.length; start += EVENT_BATCH) {
     await Promise.all(unread.slice(start, start + EVENT_BATCH).map(async (block) => {
       try {
         const events = await api.query.system.events.at(await api.rpc.chain.getBlockHash(block));
-        ui.disputeEvents.set(block, events
+        ui.events.set(block, events
           .map(({ event }) => event)
-          .filter((event) => event.section === 'proofOfCompute' && DISPUTE_EVENTS.includes(event.method))
+          .filter((event) => event.section === 'proofOfCompute' && TRACKED_EVENTS.includes(event.method))
           .map((event) => ({ block, name: event.method, data: event.data })));
       } catch {
         // A pruned node keeps the state of recent blocks only.
-        ui.disputeEvents.set(block, null);
+        ui.events.set(block, null);
       }
     }));
   }
-  const blocks = Array.from({ length: to - from + 1 }, (_, index) => ui.disputeEvents.get(from + index));
+  const blocks = Array.from({ length: to - from + 1 }, (_, index) => ui.events.get(from + index));
   return { events: blocks.filter(Boolean).flat(), unreadable: blocks.filter((events) => events === null).length };
 }
 
@@ -118,12 +134,17 @@ const reasonText = (reason) => (reason.isSpotCheck ? `spot-check of node ${reaso
  * drawn (segments bisected, panels drawn, verdicts, convictions, fees, the resolution), and,
  * while it is open, the current segment and panel from storage at `at`.
  */
-async function loadDispute(api, at, id, info, best) {
+/** The blocks a job's events are in: from its assignment (or creation) to its end, or `best`. */
+function jobBlocks(info, best) {
   const from = (info.assigned.isSome ? info.assigned.unwrap() : info.created).toNumber();
   const to = info.ended.isSome ? Math.min(info.ended.unwrap().toNumber(), best) : best;
-  const { events, unreadable } = await disputeEventsOf(api, from, to);
+  return [from, to];
+}
+
+async function loadDispute(api, at, id, info, best) {
+  const { events, unreadable } = await eventsOf(api, ...jobBlocks(info, best));
   const history = { reason: undefined, segments: [], resolved: undefined, unreadable };
-  for (const { name, data } of events.filter(({ data }) => data.job.toNumber() === id)) {
+  for (const { name, data } of events.filter(({ data }) => data.job?.eq(id))) {
     const segment = history.segments.at(-1);
     if (name === 'JobDisputed') history.reason = reasonText(data.reason);
     if (name === 'SegmentDisputed') {
@@ -218,6 +239,231 @@ async function loadJobs(api, at, best) {
   });
 }
 
+/** Four bytes of `value`, little-endian, as SCALE encodes a `u32`. */
+const u32 = (value) => {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, value, true);
+  return bytes;
+};
+
+/** The shard `node` trains on in `round`: `blake2_256(node ‖ seed ‖ round) mod shards`, as the chain draws it. */
+function shardOf(node, seed, round, shards) {
+  const encoded = new Uint8Array([...u32(node), ...seed, ...u32(round)]);
+  return new DataView(blake2AsU8a(encoded).buffer).getUint32(0, true) % Math.max(shards, 1);
+}
+
+/**
+ * Federated jobs at `at`: each one's participants and their shards in the current round, the
+ * round's aggregators and their turns, every round's updates (reveals) and aggregate, and its
+ * challenge; and, from the events of the job's blocks, when each round opened and closed,
+ * who was seated, replaced and paid.
+ */
+async function loadRounds(api, at, best) {
+  const grace = api.consts.proofOfCompute.aggregatorGrace.toNumber();
+  const federations = await at.query.proofOfCompute.federations.entries();
+  const jobs = await Promise.all(federations.map(async ([key, value]) => {
+    const id = key.args[0].toNumber();
+    const federation = value.unwrap();
+    const [stored, assigned, commitments, aggregations, challenge, dispute] = await Promise.all([
+      at.query.proofOfCompute.jobs(id),
+      at.query.proofOfCompute.assignments(id),
+      at.call.computeApi.commitments(id),
+      at.query.proofOfCompute.aggregations.entries(id),
+      at.query.proofOfCompute.challenges(id),
+      at.query.proofOfCompute.disputes(id),
+    ]);
+    const round = federation.round.toNumber();
+    const shards = federation.shards.toNumber();
+    const seed = federation.seed.toU8a();
+    const closed = federation.closed.isSome ? federation.closed.unwrap().toNumber() : undefined;
+    const info = stored.isSome ? stored.unwrap() : undefined;
+    const rounds = info ? info.checkpoints.toNumber() : round + 1;
+    const aggregates = new Map(aggregations.map(([, aggregation]) => {
+      const a = aggregation.unwrap();
+      return [a.round.toNumber(), {
+        node: a.node.toNumber(), digest: a.weightsDigest.toHex(), participants: a.participants.toNumber(),
+      }];
+    }));
+    const seats = federation.aggregators.map((node, seat) => ({
+      node: node.toNumber(),
+      turnStarts: closed === undefined ? undefined : closed + grace * seat,
+    }));
+    // The seat whose turn it is: the last one whose turn began by `best`, until the round's
+    // aggregate is in.
+    const started = seats.filter(({ turnStarts }) => turnStarts !== undefined && turnStarts <= best);
+    const turn = aggregates.has(round) || started.length === 0 ? undefined : started.length - 1;
+    const history = Array.from({ length: rounds }, () => ({
+      opened: undefined, deadline: undefined, closed: undefined, aggregators: [], extended: [], replaced: [], paid: [],
+    }));
+    let unreadable = 0;
+    if (info) {
+      const read = await eventsOf(api, ...jobBlocks(info, best));
+      unreadable = read.unreadable;
+      let latest = 0;
+      const unpaid = new Map();
+      for (const { block, name, data } of read.events.filter(({ data }) => data.job?.eq(id))) {
+        const of = (r) => history[r.toNumber()] ?? {};
+        if (name === 'RoundOpened') {
+          latest = data.round.toNumber();
+          Object.assign(of(data.round), { opened: block, deadline: data.deadline.toNumber() });
+        }
+        if (name === 'RoundClosed') {
+          Object.assign(of(data.round), { closed: block, aggregators: data.aggregators.map((node) => node.toNumber()) });
+        }
+        if (name === 'RoundExtended') of(data.round).extended.push(data.deadline.toNumber());
+        if (name === 'ParticipantReplaced') {
+          (history[latest] ?? {}).replaced?.push({ node: data.node.toNumber(), by: data.by.isSome ? data.by.unwrap().toNumber() : undefined });
+        }
+        if (name === 'RoundAggregated') {
+          const node = data.node.toNumber();
+          unpaid.set(node, [...(unpaid.get(node) ?? []), data.round.toNumber()]);
+        }
+        // An aggregator is paid for its aggregates in the order it committed them.
+        if (name === 'AggregatorPaid') {
+          const paidFor = unpaid.get(data.node.toNumber())?.shift();
+          if (paidFor !== undefined) history[paidFor]?.paid.push(data.amount.toBigInt());
+        }
+      }
+    }
+    return {
+      id,
+      state: info?.state.type,
+      round,
+      total: rounds,
+      shards,
+      seed: federation.seed.toHex(),
+      deadline: federation.deadline.toNumber(),
+      closed,
+      privacy: federation.privacy.isSome ? federation.privacy.unwrap()[1].toNumber() : undefined,
+      participants: (assigned.isSome ? assigned.unwrap() : []).map((node) => {
+        const id = node.toNumber();
+        const update = commitments.find((view) => view.node.eq(id) && view.checkpoint.eq(round));
+        return { node: id, shard: shardOf(id, seed, round, shards), update: update ? (update.revealed.isSome ? 'revealed' : 'committed') : 'none' };
+      }),
+      inputs: federation.inputs.map((node) => node.toNumber()),
+      seats,
+      turn,
+      rounds: Array.from({ length: rounds }, (_, r) => ({
+        round: r,
+        updates: commitments.filter((view) => view.checkpoint.eq(r) && view.revealed.isSome).map((view) => view.node.toNumber()).sort((a, b) => a - b),
+        aggregate: aggregates.get(r),
+        ...history[r],
+      })),
+      challenge: challenge.isSome
+        ? { challenger: challenge.unwrap()[0].toString(), round: challenge.unwrap()[1].toNumber(), bond: challenge.unwrap()[2].toBigInt() }
+        : undefined,
+      disputed: dispute.isSome ? dispute.unwrap().segment.checkpoint.toNumber() : undefined,
+      unreadable,
+    };
+  }));
+  return jobs.sort((a, b) => a.id - b.id);
+}
+
+/** The blocks of the availability and trap views' history: the last `HISTORY_BLOCKS` up to `best`. */
+const recentBlocks = (best) => [Math.max(1, best - HISTORY_BLOCKS + 1), best];
+
+/**
+ * Availability checks: the open ones at `at` (whom each is drawn to, by when, who asked),
+ * the content found missing, and, from the events of the last `HISTORY_BLOCKS`, each check's
+ * course and outcome.
+ */
+async function loadAvailability(api, at, best) {
+  const [open, lost, { events, unreadable }] = await Promise.all([
+    at.query.proofOfCompute.availabilityChecks.entries(),
+    at.query.proofOfCompute.lostContent.keys(),
+    eventsOf(api, ...recentBlocks(best)),
+  ]);
+  const checks = await Promise.all(open.map(async ([key, value]) => {
+    const id = key.args[0].toNumber();
+    const check = value.unwrap();
+    const bond = await at.query.proofOfCompute.availabilityBonds(id);
+    return {
+      id,
+      job: check.job.toNumber(),
+      node: check.node.toNumber(),
+      checkpoint: check.checkpoint.toNumber(),
+      cid: cid(check.cid),
+      validator: check.validator.toNumber(),
+      deadline: check.deadline.toNumber(),
+      earlier: check.earlier.map((node) => node.toNumber()),
+      missing: check.missing.toNumber(),
+      askedBy: bond.isSome ? { account: bond.unwrap()[0].toString(), bond: bond.unwrap()[1].toBigInt() } : undefined,
+    };
+  }));
+  const history = new Map();
+  const of = (data) => {
+    const id = data.check.toNumber();
+    if (!history.has(id)) history.set(id, { id, reports: [], outcome: undefined });
+    return history.get(id);
+  };
+  for (const { block, name, data } of events.filter(({ name }) => name.startsWith('Availability'))) {
+    const check = of(data);
+    if (name === 'AvailabilityChecked') {
+      check.opened ??= block;
+      Object.assign(check, { job: data.job.toNumber(), node: data.node.toNumber(), checkpoint: data.checkpoint.toNumber() });
+    }
+    if (name === 'AvailabilityMissing') check.reports.push({ validator: data.validator.toNumber(), report: 'missing' });
+    if (name === 'AvailabilityReportMissed') {
+      check.reports.push({ validator: data.validator.toNumber(), report: 'silent', slashed: data.slashed.toBigInt() });
+    }
+    if (name === 'AvailabilityProven') {
+      check.outcome = { kind: 'proven', block, validator: data.validator.toNumber(), amount: data.fee.toBigInt() };
+    }
+    if (name === 'AvailabilityFailed') {
+      check.outcome = { kind: 'failed', block, amount: data.slashed.toBigInt() };
+      check.node = data.node.toNumber();
+    }
+    if (name === 'AvailabilityUndecided') check.outcome = { kind: 'undecided', block };
+  }
+  return {
+    open: checks.sort((a, b) => a.id - b.id),
+    closed: [...history.values()].filter(({ outcome }) => outcome).sort((a, b) => a.id - b.id),
+    lost: lost.map(({ args: [job, node, checkpoint] }) => ({ job: job.toNumber(), node: node.toNumber(), checkpoint: checkpoint.toNumber() }))
+      .sort((a, b) => a.job - b.job || a.node - b.node || a.checkpoint - b.checkpoint),
+    unreadable,
+  };
+}
+
+/**
+ * Traps: the seals in place at `at` (they name no job), the tally the trap rate bounds, the
+ * answers revealed towards a quorum, and, from the events of the last `HISTORY_BLOCKS`, the
+ * traps that sprang, whom they caught, and the seals that lapsed.
+ */
+async function loadTraps(api, at, best) {
+  const [seals, confirmations, [assigned, sealsSet], rate, { events, unreadable }] = await Promise.all([
+    at.query.proofOfCompute.trapSeals.entries(),
+    at.query.proofOfCompute.trapConfirmations.entries(),
+    at.query.proofOfCompute.trapTally(),
+    at.query.proofOfCompute.trapRate(),
+    eventsOf(api, ...recentBlocks(best)),
+  ]);
+  const lapseAfter = 2 * api.consts.proofOfCompute.maxJobDuration.toNumber();
+  const sprung = events.filter(({ name }) => name === 'TrapSprung').map(({ block, data }) => ({
+    block,
+    job: data.job.toNumber(),
+    expected: data.expected.toHex(),
+    caught: events
+      .filter(({ name, data: convicted }) => name === 'ReplicaConvicted' && convicted.job.eq(data.job) && convicted.reason.isTrapFailure)
+      .map(({ data: convicted }) => ({ node: convicted.node.toNumber(), amount: convicted.amount.toBigInt() })),
+  }));
+  return {
+    seals: seals.map(([key, value]) => {
+      const [setter, sealedAt] = value.unwrap();
+      return { seal: key.args[0].toHex(), setter: setter.toString(), sealedAt: sealedAt.toNumber(), lapsesAt: sealedAt.toNumber() + lapseAfter };
+    }).sort((a, b) => a.sealedAt - b.sealedAt || a.seal.localeCompare(b.seal)),
+    assigned: assigned.toNumber(),
+    sealsSet: sealsSet.toNumber(),
+    // Parts per billion.
+    rate: rate.toNumber(),
+    confirmations: confirmations.map(([key, setters]) => ({
+      job: key.args[0].toNumber(), expected: key.args[1].toHex(), setters: setters.map((setter) => setter.toString()),
+    })),
+    sprung,
+    lapsed: events.filter(({ name }) => name === 'TrapSealLapsed').length,
+    unreadable,
+  };
+}
+
 async function loadModels(at) {
   const models = await byId(at.query.modelRegistry.models, async (id, model) => {
     const versions = await at.call.modelApi.versions(id);
@@ -301,10 +547,13 @@ async function load(api, at, name, best) {
   if (missing.length > 0) {
     return { chain, tessera: false, missing };
   }
-  const [nodes, jobs, { models, proposals }, datasets, dids] = await Promise.all([
-    loadNodes(at), loadJobs(api, at, best), loadModels(at), loadData(at), loadDids(at),
+  const [nodes, jobs, { models, proposals }, datasets, dids, federations, availability, traps] = await Promise.all([
+    loadNodes(at), loadJobs(api, at, best), loadModels(at), loadData(at), loadDids(at), loadRounds(api, at, best),
+    loadAvailability(api, at, best), loadTraps(api, at, best),
   ]);
-  return { chain, tessera: true, missing, nodes, jobs, models, proposals, datasets, dids };
+  return {
+    chain, tessera: true, missing, nodes, jobs, models, proposals, datasets, dids, federations, availability, traps,
+  };
 }
 
 /** Reads back the reputation of every node over the last blocks, so that charts start full. */
@@ -349,13 +598,16 @@ function render() {
   renderChain(document.getElementById('chain'), snapshot);
   if (!snapshot.tessera) {
     banner(missingPalletsMessage(snapshot.missing), 'error');
-    for (const view of ['nodes', 'jobs', 'models', 'data', 'dids']) {
+    for (const view of ['nodes', 'jobs', 'rounds', 'availability', 'traps', 'models', 'data', 'dids']) {
       renderMissingPallets(document.getElementById(view), snapshot.missing);
     }
     return;
   }
   renderNodes(document.getElementById('nodes'), snapshot, ui);
   renderJobs(document.getElementById('jobs'), snapshot, ui);
+  renderRounds(document.getElementById('rounds'), snapshot);
+  renderAvailability(document.getElementById('availability'), snapshot);
+  renderTraps(document.getElementById('traps'), snapshot);
   renderModels(document.getElementById('models'), snapshot);
   renderData(document.getElementById('data'), snapshot);
   renderDids(document.getElementById('dids'), snapshot);

@@ -226,6 +226,130 @@ function cellState(view, majority) {
   return view.claim === majority ? 'agrees' : 'dissents';
 }
 
+/** What a seat of a round's aggregators is doing at the page's block. */
+function seatState(federation, seat) {
+  const aggregate = federation.rounds[federation.round]?.aggregate;
+  if (aggregate) return aggregate.node === federation.seats[seat].node ? 'aggregated' : 'passed';
+  if (federation.turn === undefined || seat > federation.turn) return 'waiting';
+  return seat === federation.turn ? 'turn' : 'passed';
+}
+
+const SEAT_TEXT = {
+  aggregated: 'committed the aggregate',
+  passed: 'its turn passed',
+  turn: 'its turn: may aggregate now',
+  waiting: 'waiting for its turn',
+};
+
+/** A federated job: its current round's shard draw and aggregators, and each round's updates and aggregate. */
+function federationView(f) {
+  const taking = f.closed === undefined
+    ? `taking updates until block <b data-field="deadline">${f.deadline}</b>`
+    : `closed at block <b data-field="closed">${f.closed}</b>: ${f.inputs.length} updates to average (nodes ${text(f.inputs.join(', '))})`;
+  const participants = f.participants.map((p) => `<tr data-participant="${p.node}" data-shard="${p.shard}" data-update="${p.update}">
+    <td class="number">node ${p.node}</td><td data-field="shard" class="number">${p.shard}</td>
+    <td data-field="update">${p.update === 'none' ? 'not yet' : p.update}</td></tr>`);
+  const seats = f.seats.map((seat, index) => {
+    const state = seatState(f, index);
+    return `<tr data-seat="${index}" data-node="${seat.node}" data-turn-starts="${seat.turnStarts ?? ''}" data-state="${state}">
+    <td class="number">${index + 1}</td><td class="number">node ${seat.node}</td>
+    <td data-field="turn-starts" class="number">${seat.turnStarts ?? '—'}</td><td data-field="seat-state">${SEAT_TEXT[state]}</td></tr>`;
+  });
+  const rounds = f.rounds.map((r) => `<tr data-round-row="${r.round}" data-opened="${r.opened ?? ''}" data-closed="${r.closed ?? ''}"
+      data-updates="${r.updates.join(',')}" data-aggregators="${r.aggregators.join(',')}"
+      data-author="${r.aggregate?.node ?? ''}" data-digest="${text(r.aggregate?.digest ?? '')}" data-averaged="${r.aggregate?.participants ?? ''}"
+      data-paid="${r.paid.join(',')}">
+    <td class="number">${r.round}</td>
+    <td class="number">${r.opened ?? '—'}${r.extended.length ? ` (extended to ${r.extended.join(', ')})` : ''}</td>
+    <td data-field="updates">${r.updates.length ? `${r.updates.length}: nodes ${r.updates.join(', ')}` : '—'}</td>
+    <td>${r.replaced.map(({ node, by }) => `node ${node} by ${by === undefined ? 'nobody' : `node ${by}`}`).join('<br>') || '—'}</td>
+    <td class="number">${r.closed ?? '—'}</td>
+    <td>${text(r.aggregators.join(', ') || '—')}</td>
+    <td data-field="author">${r.aggregate ? `node ${r.aggregate.node}` : '—'}</td>
+    <td data-field="digest" class="hash">${r.aggregate ? short(r.aggregate.digest) : '—'}</td>
+    <td data-field="averaged" class="number">${r.aggregate?.participants ?? '—'}</td>
+    <td data-field="paid">${r.paid.map(tsra).join(', ') || '—'}</td></tr>`);
+  const challenge = f.challenge
+    ? `<p data-challenge="${f.challenge.round}">Challenged at round <b>${f.challenge.round}</b> by <span class="hash">${text(f.challenge.challenger)}</span>
+      with a bond of ${tsra(f.challenge.bond)} TSRA${f.disputed === undefined ? '' : `; a panel re-executes round ${f.disputed} (see Jobs)`}.</p>`
+    : `<p data-challenge="">No challenge${f.disputed === undefined ? '' : `; disputed: a panel re-executes round ${f.disputed} (see Jobs)`}.</p>`;
+  const unreadable = f.unreadable ? `<p class="empty">The node no longer has the events of ${f.unreadable} of the job's blocks: when rounds opened and closed may be missing.</p>` : '';
+  return `<div data-federation="${f.id}" data-round="${f.round}" data-rounds="${f.total}" data-shards="${f.shards}" data-seed="${text(f.seed)}"
+      data-deadline="${f.deadline}" data-closed="${f.closed ?? ''}" data-inputs="${f.inputs.join(',')}">
+    <h2>Federated job ${f.id}: round ${f.round + 1} of ${f.total} (${text(f.state ?? 'pruned')})</h2>
+    <p>${f.shards} shards; round ${f.round} draws from seed <span class="hash">${text(short(f.seed))}</span>, ${taking}${f.privacy === undefined ? '' : `; private, ε ${(f.privacy / 1000).toFixed(3)} per participant`}.</p>
+    ${participants.length ? table([`participant`, `shard in round ${f.round}`, `update for round ${f.round}`], participants) : empty('No participants drawn yet.')}
+    ${seats.length ? table(['seat', 'aggregator', 'turn from block', `round ${f.round}`], seats) : empty(`No aggregators drawn for round ${f.round} yet: they are once it closes.`)}
+    ${table(['round', 'opened at', 'updates revealed', 'replaced', 'closed at', 'aggregators', 'aggregate by', 'weights digest', 'updates averaged', 'aggregator paid (TSRA)'], rounds)}
+    ${challenge}${unreadable}
+  </div>`;
+}
+
+export function renderRounds(section, { federations }) {
+  section.innerHTML = federations.length
+    ? federations.map(federationView).join('')
+    : `<h2>Federated rounds</h2>${empty('No federated jobs yet.')}`;
+}
+
+const unreadableHistory = (blocks) => (blocks
+  ? `<p class="empty">The node no longer has the events of ${blocks} of the last blocks: this history may be incomplete.</p>`
+  : '');
+
+const OUTCOME_TEXT = {
+  proven: 'proven: the content was served and matched its CID',
+  failed: 'failed: validators could not get the content',
+  undecided: 'undecided: too few validators reported',
+};
+
+export function renderAvailability(section, { availability: { open, closed, lost, unreadable } }) {
+  const openRows = open.map((c) => `<tr data-check="${c.id}" data-job="${c.job}" data-node="${c.node}" data-checkpoint="${c.checkpoint}"
+      data-validator="${c.validator}" data-deadline="${c.deadline}" data-earlier="${c.earlier.join(',')}" data-missing="${c.missing}"
+      data-asked-by="${text(c.askedBy?.account ?? '')}">
+    <td class="number">${c.id}</td><td class="number">${c.job}</td><td class="number">node ${c.node}</td><td class="number">${c.checkpoint}</td>
+    <td class="hash">${text(c.cid)}</td><td class="number">node ${c.validator}</td><td class="number">${c.deadline}</td>
+    <td>${c.earlier.length ? `nodes ${c.earlier.join(', ')}; ${c.missing} reported it missing` : '—'}</td>
+    <td>${c.askedBy ? `<span class="hash">${text(c.askedBy.account)}</span>, bond ${tsra(c.askedBy.bond)} TSRA` : 'sampled by the chain'}</td></tr>`);
+  const closedRows = closed.map((c) => `<tr data-closed-check="${c.id}" data-outcome="${c.outcome.kind}" data-block="${c.outcome.block}"
+      data-node="${c.node ?? ''}" data-amount="${c.outcome.amount ?? ''}" data-validator="${c.outcome.validator ?? ''}"
+      data-reports="${c.reports.map(({ validator, report }) => `${validator}:${report}`).join(',')}">
+    <td class="number">${c.id}</td><td class="number">${c.job ?? '—'}</td><td class="number">${c.node === undefined ? '—' : `node ${c.node}`}</td>
+    <td class="number">${c.checkpoint ?? '—'}</td><td class="number">${c.opened ?? '—'}</td>
+    <td data-field="outcome" class="${c.outcome.kind === 'failed' ? 'diverged' : c.outcome.kind === 'proven' ? 'agreed' : ''}">${OUTCOME_TEXT[c.outcome.kind]}</td>
+    <td class="number">${c.outcome.block}</td>
+    <td>${c.reports.map((r) => `node ${r.validator}: ${r.report === 'missing' ? 'missing' : `silent, ${tsra(r.slashed)} TSRA slashed`}`).join('<br>') || '—'}</td>
+    <td data-field="amount">${c.outcome.kind === 'proven' ? `node ${c.outcome.validator} paid ${tsra(c.outcome.amount)} TSRA`
+      : c.outcome.kind === 'failed' ? `node ${c.node} slashed ${tsra(c.outcome.amount)} TSRA` : '—'}</td></tr>`);
+  const lostRows = lost.map((l) => `<tr data-lost="${l.job}-${l.node}-${l.checkpoint}"><td class="number">${l.job}</td><td class="number">node ${l.node}</td><td class="number">${l.checkpoint}</td></tr>`);
+  section.innerHTML = `<h2>Open availability checks</h2>
+    ${openRows.length ? table(['check', 'job', 'node', 'checkpoint', 'content CID', 'validator drawn', 'report due by block', 'validators before', 'asked by'], openRows) : empty('No open availability checks.')}
+    <h2>Closed availability checks (last 1 000 blocks)</h2>
+    ${closedRows.length ? table(['check', 'job', 'node', 'checkpoint', 'opened at', 'outcome', 'closed at', 'reports', 'paid or slashed'], closedRows) : empty('No availability checks closed in the last 1 000 blocks.')}
+    <h2>Content found missing</h2>
+    ${lostRows.length ? table(['job', 'node', 'checkpoint'], lostRows) : empty('No content found missing.')}
+    ${unreadableHistory(unreadable)}`;
+}
+
+export function renderTraps(section, { traps }) {
+  const { seals, assigned, sealsSet, rate, confirmations, sprung, lapsed, unreadable } = traps;
+  const sealRows = seals.map((s) => `<tr data-seal="${text(s.seal)}" data-setter="${text(s.setter)}" data-sealed-at="${s.sealedAt}">
+    <td class="hash">${text(short(s.seal))}</td><td class="hash">${text(s.setter)}</td><td class="number">${s.sealedAt}</td><td class="number">${s.lapsesAt}</td></tr>`);
+  const confirmationRows = confirmations.map((c) => `<tr data-confirmation="${c.job}" data-expected="${text(c.expected)}" data-setters="${c.setters.length}">
+    <td class="number">${c.job}</td><td class="hash">${text(short(c.expected))}</td><td class="hash">${c.setters.map(text).join('<br>')}</td></tr>`);
+  const sprungRows = sprung.map((t) => `<tr data-sprung="${t.job}" data-block="${t.block}" data-caught="${t.caught.map(({ node }) => node).join(',')}">
+    <td class="number">${t.job}</td><td class="number">${t.block}</td><td class="hash">${text(short(t.expected))}</td>
+    <td>${t.caught.map((c) => `node ${c.node}: ${tsra(c.amount)} TSRA slashed`).join('<br>') || 'nobody: every replica answered right'}</td></tr>`);
+  section.innerHTML = `<h2>Traps</h2>
+    <p data-traps data-sealed="${seals.length}" data-assigned="${assigned}" data-seals-set="${sealsSet}" data-rate="${rate}" data-sprung="${sprung.length}">
+      <b data-field="sealed">${seals.length}</b> sealed answer${seals.length === 1 ? '' : 's'} in place (a seal names no job until its setter reveals it);
+      ${sealsSet} seals set over ${assigned} jobs assigned, at a trap rate of ${(rate / 10_000_000).toFixed(1)}%.</p>
+    ${sealRows.length ? table(['seal', 'setter', 'sealed at block', 'lapses at block'], sealRows) : empty('No trap answers sealed.')}
+    ${confirmationRows.length ? `<h2>Answers revealed, short of a quorum</h2>${table(['job', 'answer', 'setters'], confirmationRows)}` : ''}
+    <h2>Sprung traps (last 1 000 blocks)</h2>
+    ${sprungRows.length ? table(['job', 'sprung at block', 'answer', 'caught'], sprungRows) : empty('No trap sprang in the last 1 000 blocks.')}
+    ${lapsed ? `<p>${lapsed} seal${lapsed === 1 ? '' : 's'} lapsed unrevealed.</p>` : ''}
+    ${unreadableHistory(unreadable)}`;
+}
+
 export function renderModels(section, { models, proposals }) {
   const modelParts = models.map((model) => `<h2 data-model="${model.id}">Model ${model.id}: ${text(model.name)}</h2>
     <p>owner <span class="hash">${text(model.owner)}</span>, current version <b data-field="current">${model.current}</b></p>

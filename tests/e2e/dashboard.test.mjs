@@ -2,7 +2,9 @@
 // against a dev node on which the demo's job has run: every view shows what @polkadot/api
 // reads from the same node, updates live, and says so when the node is unreachable; then a
 // dispute between the honest and the lying replica, settled by three validators, shows its
-// bisection, its panel and its verdict as the node holds them. With
+// bisection, its panel and its verdict as the node holds them; then a federated job of two
+// rounds shows its participants, shard draw, updates, aggregators' turns, aggregates and
+// payments as the node holds them at every block the page showed. With
 // TESSERA_SCREENSHOTS=1 it also writes a screenshot of each view to docs/dashboard/ for the
 // README; a plain test run leaves the tracked images alone.
 
@@ -12,7 +14,10 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { Keyring } from '@polkadot/keyring';
+import { u8aConcat } from '@polkadot/util';
+import { blake2AsU8a } from '@polkadot/util-crypto';
 import { chromium } from 'playwright-core';
+import { approveDataset } from './lib/datasets.mjs';
 import { freePort } from './lib/dev-node.mjs';
 import {
   approveTraining, disableSpotChecks, enrolOperators, FINE_TUNING, followEvents, GENESIS, percent,
@@ -21,7 +26,7 @@ import {
 import { createDid } from './lib/dids.mjs';
 import { inBlock, waitForEvent } from './lib/extrinsics.mjs';
 import { enrolNode } from './lib/nodes.mjs';
-import { cidString } from './lib/trainer.mjs';
+import { cidString, csvJobSpec, csvTable, startTrainer } from './lib/trainer.mjs';
 import { missingPallets, missingPalletsMessage, TESSERA_PALLETS } from '../../dashboard/pallets.js';
 import { renderMissingPallets } from '../../dashboard/views.js';
 
@@ -57,6 +62,7 @@ after(async () => {
     await exited;
   }
   await context.network?.stop();
+  await Promise.all((context.federated?.trainers ?? []).map((trainer) => trainer.stop()));
 });
 
 /** Retries `check` (which throws while the page and the chain disagree) for up to `timeoutMs`. */
@@ -252,6 +258,7 @@ test('a dispute shows its bisection, its panel\'s commits and reveals while open
   for (const [index, owner] of [alice, bob.pair, charlie.pair].entries()) {
     validators.push(await enrolNode(api, owner, `//tessera-dashboard-validator-${index}`, trainers[0], 2n * UNIT, ['Validator']));
   }
+  context.validators = validators;
   const events = [];
   const stopFollowing = await followEvents(api, (event, block) => {
     if (event.section === 'proofOfCompute') events.push({ event, block });
@@ -347,6 +354,365 @@ test('a dispute shows its bisection, its panel\'s commits and reveals while open
   assert.equal(await page.locator('[data-replica] .cell[data-state="revealed"]').count(), 2 * checkpoints);
   await screenshot(page, 'dispute', { fullPage: true });
 
+  assert.deepEqual(errors, [], 'no errors in the page');
+  await page.close();
+});
+
+/** What the page shows of federated job `job`, with the block it was read at, read at once. */
+const shownFederation = (page, job) => page.evaluate((id) => {
+  const view = document.querySelector(`[data-federation="${id}"]`);
+  if (!view) return undefined;
+  const numbers = (value) => (value ? value.split(',').map(Number) : []);
+  const optional = (value) => (value === '' ? undefined : Number(value));
+  const rows = (selector) => [...view.querySelectorAll(selector)].map((row) => row.dataset);
+  return {
+    block: Number(document.body.dataset.block),
+    round: Number(view.dataset.round),
+    total: Number(view.dataset.rounds),
+    shards: Number(view.dataset.shards),
+    seed: view.dataset.seed,
+    deadline: Number(view.dataset.deadline),
+    closed: optional(view.dataset.closed),
+    inputs: numbers(view.dataset.inputs),
+    participants: rows('tr[data-participant]').map((row) => ({ node: Number(row.participant), shard: Number(row.shard), update: row.update })),
+    seats: rows('tr[data-seat]').map((row) => ({ node: Number(row.node), turnStarts: optional(row.turnStarts), state: row.state })),
+    rounds: rows('tr[data-round-row]').map((row) => ({
+      round: Number(row.roundRow),
+      opened: optional(row.opened),
+      closed: optional(row.closed),
+      updates: numbers(row.updates),
+      aggregators: numbers(row.aggregators),
+      author: optional(row.author),
+      digest: row.digest,
+      averaged: optional(row.averaged),
+      paid: row.paid ? row.paid.split(',').map(BigInt) : [],
+    })),
+    challenge: view.querySelector('[data-challenge]').dataset.challenge,
+  };
+}, job);
+
+/** The shard `node` trains on in `round` of a federation drawn from `seed`, as rounds.rs draws it. */
+function shardOf(node, seed, round, shards) {
+  const u32 = (value) => {
+    const bytes = new Uint8Array(4);
+    new DataView(bytes.buffer).setUint32(0, value, true);
+    return bytes;
+  };
+  return new DataView(blake2AsU8a(u8aConcat(u32(node), seed.toU8a(), u32(round))).buffer).getUint32(0, true) % shards;
+}
+
+/** Retries `tx` signed by `signer` until it is in a block without error, for up to `timeoutMs`. */
+async function retryInBlock(tx, signer, timeoutMs = 120_000) {
+  return eventually(() => inBlock(tx, signer), timeoutMs);
+}
+
+test('a federated job shows its participants, shard draw, updates, aggregators\' turns, aggregates and challenges as the chain holds them', async () => {
+  const { node: { api, rpcUrl }, trainers } = context.network;
+  const keyring = new Keyring({ type: 'sr25519' });
+  const [alice, bob, charlie, dave, eve, ferdie] =
+    ['//Alice', '//Bob', '//Charlie', '//Dave', '//Eve', '//Ferdie'].map((uri) => keyring.addFromUri(uri));
+  const SHARDS = 4;
+  const page = await context.browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error));
+  await page.goto(`${context.dashboard}?rpc=${encodeURIComponent(rpcUrl)}`);
+  await page.waitForSelector('body[data-block]', { timeout: 60_000 });
+  await openView(page, 'rounds');
+  assert.equal(await cell(page, '#rounds [data-empty]'), 'No federated jobs yet.');
+
+  // Three fresh participants, each behind a trainer of its own; the demo's trainer nodes
+  // leave (once their jobs are over), so that only these are drawn, the liar's among none.
+  await disableSpotChecks(api, alice);
+  await shortenChallengeWindow(api, alice);
+  for (const { node, pair } of context.operators ?? []) {
+    const record = await api.call.nodeRegistryApi.node(node);
+    if (record.isSome && record.unwrap().status.isActive) {
+      await retryInBlock(api.tx.nodeRegistry.deregister(node), pair);
+    }
+  }
+  const validators = context.validators ?? [];
+  for (const [index, owner] of [alice, bob, charlie].entries()) {
+    if (validators.length < 3) {
+      validators.push(await enrolNode(api, owner, `//tessera-dashboard-validator-${index}`, trainers[0], 2n * UNIT, ['Validator']));
+    }
+  }
+  const participantTrainers = [await startTrainer(), await startTrainer(), await startTrainer()];
+  context.federated = { trainers: participantTrainers };
+  {
+    const stored = await participantTrainers[0].put(csvTable());
+    for (const other of [...participantTrainers.slice(1), trainers[0]]) {
+      assert.equal((await other.put(csvTable())).cid, stored.cid);
+    }
+    await approveDataset(api, stored.cid, { owner: bob, approver: alice });
+    const participants = [];
+    for (const [index, owner] of [dave, eve, ferdie].entries()) {
+      participants.push(await enrolNode(api, owner, `//tessera-dashboard-participant-${index}`, participantTrainers[index], 2n * UNIT));
+    }
+    const events = [];
+    const stopFollowing = await followEvents(api, (event, block) => {
+      if (event.section === 'proofOfCompute') events.push({ event, block });
+    });
+    const spec = csvJobSpec(stored.cid, { learningRate: 100_000_000, batchSize: 4, steps: 20, checkpointEvery: 10, seed: 5 });
+    const deadline = (await api.query.system.number()).toNumber() + 200;
+    const { events: created } = await inBlock(
+      api.tx.proofOfCompute.createFederatedJob(spec, 2n * UNIT, 3, SHARDS, deadline, null),
+      bob,
+    );
+    const job = created.find(({ event }) => api.events.proofOfCompute.JobCreated.is(event)).event.data.job.toNumber();
+    const ofJob = (name) => events
+      .filter(({ event }) => api.events.proofOfCompute[name].is(event) && event.data.job.toNumber() === job);
+
+    // Every block the page shows until both aggregators are paid (the last once the
+    // challenge window closes), kept to check against the chain at that block.
+    const looks = new Map();
+    for (const started = Date.now(); ofJob('AggregatorPaid').length < 2; await new Promise((resolve) => setTimeout(resolve, 250))) {
+      assert.ok(Date.now() - started < 400_000, 'both rounds aggregated and their aggregators paid');
+      const shown = await shownFederation(page, job);
+      if (shown && !looks.has(shown.block)) looks.set(shown.block, shown);
+    }
+    await eventually(async () => assert.equal((await shownFederation(page, job)).rounds[1].paid.length, 1));
+    const last = await shownFederation(page, job);
+    looks.set(last.block, last);
+    await stopFollowing();
+
+    const grace = api.consts.proofOfCompute.aggregatorGrace.toNumber();
+    for (const shown of looks.values()) {
+      const { block } = shown;
+      const at = await api.at(await api.rpc.chain.getBlockHash(block));
+      const federation = (await at.query.proofOfCompute.federations(job)).unwrap();
+      const round = federation.round.toNumber();
+      const closed = federation.closed.isSome ? federation.closed.unwrap().toNumber() : undefined;
+      assert.deepEqual(
+        [shown.round, shown.total, shown.shards, shown.seed, shown.deadline, shown.closed, shown.inputs],
+        [round, 2, SHARDS, federation.seed.toHex(), federation.deadline.toNumber(), closed, federation.inputs.map((node) => node.toNumber())],
+        `the round at block ${block}`,
+      );
+      // Participants, the shard each draws and whether its update is in, from storage.
+      const keysOf = async (map) => (await map.keys(job)).map(({ args: [, node, checkpoint] }) => [node.toNumber(), checkpoint.toNumber()]);
+      const [revealed, committed] = await Promise.all([keysOf(at.query.proofOfCompute.reveals), keysOf(at.query.proofOfCompute.commits)]);
+      const nodesAt = (keys, r) => keys.filter(([, checkpoint]) => checkpoint === r).map(([node]) => node).sort((a, b) => a - b);
+      // None before the participants are drawn.
+      const assignments = await at.query.proofOfCompute.assignments(job);
+      const assigned = assignments.isSome ? assignments.unwrap().map((node) => node.toNumber()) : [];
+      if (assigned.length) assert.deepEqual(assigned.slice().sort(), participants.slice().sort(), 'the three participants are drawn');
+      assert.deepEqual(shown.participants, assigned.map((node) => ({
+        node,
+        shard: shardOf(node, federation.seed, round, SHARDS),
+        update: nodesAt(revealed, round).includes(node) ? 'revealed' : nodesAt(committed, round).includes(node) ? 'committed' : 'none',
+      })), `the participants at block ${block}`);
+      // Aggregators in turn, grace blocks apart, and whose turn it is.
+      const aggregations = new Map((await at.query.proofOfCompute.aggregations.entries(job))
+        .map(([key, value]) => [key.args[1].toNumber(), value.unwrap()]));
+      const seats = federation.aggregators.map((node) => node.toNumber());
+      const begun = seats.filter((_, seat) => closed + grace * seat <= block).length;
+      assert.deepEqual(shown.seats, seats.map((node, seat) => {
+        const aggregate = aggregations.get(round);
+        let state = seat + 1 > begun ? 'waiting' : seat + 1 === begun ? 'turn' : 'passed';
+        if (aggregate) state = aggregate.node.eq(node) ? 'aggregated' : 'passed';
+        return { node, turnStarts: closed + grace * seat, state };
+      }), `the aggregators at block ${block}`);
+      // Every round's updates and aggregate; when it opened and closed, and whom it seated, from its events.
+      assert.deepEqual(shown.rounds.map(({ round: r, updates, author, digest, averaged }) => ({ r, updates, author, digest, averaged })),
+        [0, 1].map((r) => ({
+          r,
+          updates: nodesAt(revealed, r),
+          author: aggregations.get(r)?.node.toNumber(),
+          digest: aggregations.get(r)?.weightsDigest.toHex() ?? '',
+          averaged: aggregations.get(r)?.participants.toNumber(),
+        })), `the rounds at block ${block}`);
+      const until = (name, r) => ofJob(name).filter(({ event, block: at }) => event.data.round.toNumber() === r && at <= block);
+      for (const r of [0, 1]) {
+        const [opened] = until('RoundOpened', r);
+        const [closing] = until('RoundClosed', r);
+        assert.deepEqual(
+          [shown.rounds[r].opened, shown.rounds[r].closed, shown.rounds[r].aggregators],
+          [opened?.block, closing?.block, closing ? closing.event.data.aggregators.map((node) => node.toNumber()) : []],
+          `round ${r}'s opening and closing at block ${block}`,
+        );
+      }
+      assert.equal(shown.challenge, '', `no challenge at block ${block}`);
+      assert.ok((await at.query.proofOfCompute.challenges(job)).isNone);
+    }
+
+    // The page showed each stage: updates coming in, a closed round with a seat's turn, and
+    // both aggregates, each by the first seat of its round, and their payment.
+    const seen = [...looks.values()];
+    assert.ok(seen.some(({ participants: shown, closed }) => shown.length === 3 && closed === undefined), 'a round taking updates');
+    assert.ok(seen.some(({ participants: shown }) => shown.length === 3 && shown.every(({ update }) => update === 'revealed')), 'a round\'s updates all in');
+    assert.ok(seen.some(({ seats }) => seats.some(({ state }) => state === 'turn')), 'an aggregator\'s turn');
+    const aggregated = ofJob('RoundAggregated').map(({ event }) => event.data);
+    assert.deepEqual(aggregated.map(({ round }) => round.toNumber()), [0, 1]);
+    assert.deepEqual(last.rounds.map(({ author, digest, averaged }) => ({ author, digest, averaged })), aggregated.map((data) => ({
+      author: data.node.toNumber(), digest: data.weightsDigest.toHex(), averaged: 3,
+    })));
+    assert.deepEqual(last.rounds.map(({ author }) => author), ofJob('RoundClosed').map(({ event }) => event.data.aggregators[0].toNumber()));
+    const paid = ofJob('AggregatorPaid').map(({ event }) => event.data);
+    assert.deepEqual(last.rounds.map(({ paid: amounts }) => amounts), paid.map(({ amount }) => [amount.toBigInt()]));
+    assert.deepEqual(paid.map(({ node }) => node.toNumber()), aggregated.map(({ node }) => node.toNumber()));
+    assert.equal(await cell(page, `[data-federation="${job}"] tr[data-round-row="1"] [data-field="paid"]`), tsra(paid[1].amount.toBigInt()));
+    await screenshot(page, 'rounds', { fullPage: true });
+    assert.deepEqual(errors, [], 'no errors in the page');
+    await page.close();
+    Object.assign(context.federated, { job, participants });
+  }
+});
+
+/** What the page shows of availability checks, with the block it was read at, read at once. */
+const shownAvailability = (page) => page.evaluate(() => {
+  const view = document.querySelector('section#availability');
+  const rows = (selector) => [...view.querySelectorAll(selector)].map((row) => ({ ...row.dataset }));
+  return {
+    block: Number(document.body.dataset.block),
+    open: rows('tr[data-check]'),
+    closed: rows('tr[data-closed-check]'),
+    lost: rows('tr[data-lost]').map(({ lost }) => lost),
+  };
+});
+
+test('availability checks show open, proven and failed as the chain holds them', async () => {
+  const { node: { api, rpcUrl } } = context.network;
+  const { job, participants, trainers: participantTrainers } = context.federated ?? {};
+  assert.ok(job !== undefined, 'the federated test ran a job whose participants serve their updates');
+  const ferdie = new Keyring({ type: 'sr25519' }).addFromUri('//Ferdie');
+  const page = await context.browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error));
+  await page.goto(`${context.dashboard}?rpc=${encodeURIComponent(rpcUrl)}`);
+  await page.waitForSelector('body[data-block]', { timeout: 60_000 });
+  await openView(page, 'availability');
+  const events = [];
+  const stopFollowing = await followEvents(api, (event, block) => {
+    if (event.section === 'proofOfCompute') events.push({ event, block });
+  });
+  const looks = new Map();
+  const watch = async (until) => {
+    for (const started = Date.now(); !until(); await new Promise((resolve) => setTimeout(resolve, 250))) {
+      assert.ok(Date.now() - started < 120_000, 'the check closed');
+      const shown = await shownAvailability(page);
+      if (!looks.has(shown.block)) looks.set(shown.block, shown);
+    }
+  };
+  const named = (name, check) => events.filter(({ event }) => api.events.proofOfCompute[name].is(event) && event.data.check.toNumber() === check);
+  // Ferdie asks whether two participants still serve their first round's update: the first
+  // does; the second's trainer is gone, so two validators in turn report it missing.
+  const ask = async (node) => {
+    const { events: opened } = await inBlock(api.tx.proofOfCompute.challengeAvailability(job, node, 0), ferdie);
+    return opened.find(({ event }) => api.events.proofOfCompute.AvailabilityChecked.is(event)).event.data.check.toNumber();
+  };
+  const served = await ask(participants[0]);
+  await watch(() => named('AvailabilityProven', served).length > 0);
+  await participantTrainers[1].stop();
+  const lost = await ask(participants[1]);
+  await watch(() => named('AvailabilityFailed', lost).length > 0);
+  await eventually(async () => assert.equal((await shownAvailability(page)).lost.length, (await api.query.proofOfCompute.lostContent.keys()).length));
+  const last = await shownAvailability(page);
+  looks.set(last.block, last);
+  await stopFollowing();
+
+  // Every look: the open checks and the content found missing, as the chain held them.
+  for (const shown of looks.values()) {
+    const at = await api.at(await api.rpc.chain.getBlockHash(shown.block));
+    const open = [];
+    for (const [key, value] of await at.query.proofOfCompute.availabilityChecks.entries()) {
+      const check = value.unwrap();
+      const bond = await at.query.proofOfCompute.availabilityBonds(key.args[0]);
+      open.push({
+        check: `${key.args[0]}`,
+        job: `${check.job}`,
+        node: `${check.node}`,
+        checkpoint: `${check.checkpoint}`,
+        validator: `${check.validator}`,
+        deadline: `${check.deadline}`,
+        earlier: check.earlier.map((node) => `${node}`).join(','),
+        missing: `${check.missing}`,
+        askedBy: bond.isSome ? bond.unwrap()[0].toString() : '',
+      });
+    }
+    assert.deepEqual(shown.open, open.sort((a, b) => Number(a.check) - Number(b.check)), `open checks at block ${shown.block}`);
+    const missing = (await at.query.proofOfCompute.lostContent.keys()).map(({ args }) => args.join('-')).sort();
+    assert.deepEqual(shown.lost.slice().sort(), missing, `content found missing at block ${shown.block}`);
+  }
+  const seen = [...looks.values()];
+  assert.ok(seen.some(({ open }) => open.some(({ check }) => Number(check) === served)), 'the served check open');
+  assert.ok(seen.some(({ open }) => open.some(({ check }) => Number(check) === lost)), 'the lost check open');
+  assert.deepEqual(last.lost.filter((key) => key === `${job}-${participants[1]}-0`), [`${job}-${participants[1]}-0`]);
+
+  // Closed: the served check proven, the validator paid; the lost one failed after two
+  // validators reported it missing, the node slashed, as the events say.
+  const row = (check) => last.closed.find(({ closedCheck }) => Number(closedCheck) === check);
+  const [proven] = named('AvailabilityProven', served);
+  assert.deepEqual(
+    [row(served).outcome, Number(row(served).block), Number(row(served).validator), BigInt(row(served).amount)],
+    ['proven', proven.block, proven.event.data.validator.toNumber(), proven.event.data.fee.toBigInt()],
+  );
+  const [failed] = named('AvailabilityFailed', lost);
+  assert.deepEqual(
+    [row(lost).outcome, Number(row(lost).block), Number(row(lost).node), BigInt(row(lost).amount)],
+    ['failed', failed.block, participants[1], failed.event.data.slashed.toBigInt()],
+  );
+  assert.equal(named('AvailabilityMissing', lost).length, 2);
+  const reports = events
+    .filter(({ event }) => (api.events.proofOfCompute.AvailabilityMissing.is(event) || api.events.proofOfCompute.AvailabilityReportMissed.is(event))
+      && event.data.check.toNumber() === lost)
+    .map(({ event }) => `${event.data.validator}:${api.events.proofOfCompute.AvailabilityMissing.is(event) ? 'missing' : 'silent'}`);
+  assert.equal(row(lost).reports, reports.join(','));
+  await screenshot(page, 'availability', { fullPage: true });
+  assert.deepEqual(errors, [], 'no errors in the page');
+  await page.close();
+});
+
+/** What the page shows of traps, with the block it was read at, read at once. */
+const shownTraps = (page) => page.evaluate(() => {
+  const summary = document.querySelector('[data-traps]');
+  return {
+    block: Number(document.body.dataset.block),
+    ...Object.fromEntries(['sealed', 'assigned', 'sealsSet', 'rate', 'sprung'].map((key) => [key, Number(summary.dataset[key])])),
+    seals: [...document.querySelectorAll('tr[data-seal]')].map(({ dataset: { seal, setter, sealedAt } }) => ({ seal, setter, sealedAt: Number(sealedAt) })),
+  };
+});
+
+test('traps show the sealed count, each seal and the traps sprung, as the chain holds them', async () => {
+  const { node: { api, rpcUrl } } = context.network;
+  const alice = new Keyring({ type: 'sr25519' }).addFromUri('//Alice');
+  const page = await context.browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error));
+  await page.goto(`${context.dashboard}?rpc=${encodeURIComponent(rpcUrl)}`);
+  await page.waitForSelector('body[data-block]', { timeout: 60_000 });
+  await openView(page, 'traps');
+  const matchesChain = async (shown) => {
+    const at = await api.at(await api.rpc.chain.getBlockHash(shown.block));
+    const [assigned, sealsSet] = await at.query.proofOfCompute.trapTally();
+    const seals = (await at.query.proofOfCompute.trapSeals.entries()).map(([key, value]) => ({
+      seal: key.args[0].toHex(), setter: value.unwrap()[0].toString(), sealedAt: value.unwrap()[1].toNumber(),
+    }));
+    assert.deepEqual(
+      [shown.sealed, shown.assigned, shown.sealsSet, shown.rate, shown.seals],
+      [seals.length, assigned.toNumber(), sealsSet.toNumber(), (await at.query.proofOfCompute.trapRate()).toNumber(), seals],
+      `the traps at block ${shown.block}`,
+    );
+  };
+  // None sealed yet, none sprung; the jobs of the earlier tests are counted.
+  const before = await shownTraps(page);
+  await matchesChain(before);
+  assert.equal(before.sealed, 0);
+  assert.equal(await cell(page, '#traps [data-empty]'), 'No trap answers sealed.');
+  assert.equal(before.sprung, 0);
+  // Alice, an approver, seals an answer: the page counts it and shows who and when.
+  const seal = `0x${'7e'.repeat(32)}`;
+  const { blockHash } = await inBlock(api.tx.proofOfCompute.sealTrap(seal), alice);
+  const sealedAt = (await api.rpc.chain.getHeader(blockHash)).number.toNumber();
+  const after = await eventually(async () => {
+    const shown = await shownTraps(page);
+    assert.equal(shown.sealed, 1);
+    return shown;
+  });
+  await matchesChain(after);
+  assert.deepEqual(after.seals, [{ seal, setter: api.createType('AccountId', alice.publicKey).toString(), sealedAt }]);
+  assert.equal(after.sealsSet, before.sealsSet + 1);
+  assert.equal(after.sprung, 0);
+  assert.equal(await cell(page, '#traps [data-field="sealed"]'), '1');
+  await screenshot(page, 'traps', { fullPage: true });
   assert.deepEqual(errors, [], 'no errors in the page');
   await page.close();
 });
