@@ -177,6 +177,13 @@ pub trait ConsentInspect {
 		grantee: &DidId,
 		spend: Option<(u32, Perbill)>,
 	) -> bool;
+	/// Whether some live grant of `grantor` on the dataset lets its grantee train a job
+	/// spending `spend` ([`Self::is_allowed`] and [`Self::within_budget`] for one grantee):
+	/// a job on granted data that no grant admits is refused when it is posted.
+	fn some_grant_allows(dataset: &[u8], grantor: &DidId, spend: Option<(u32, Perbill)>) -> bool;
+	/// The most weight one [`Self::some_grant_allows`] costs: every grant a DID may give,
+	/// all on one dataset, read with their grantees.
+	fn some_grant_allows_weight() -> Weight;
 	/// Records in the grant's audit trail that `grantee` was given the dataset to train `job`
 	/// on, if the grant allows it, and spends `epsilon_milli` of its privacy budget for it.
 	fn record_use(
@@ -227,6 +234,9 @@ pub trait JobCreator<AccountId, Balance, BlockNumber> {
 		redundancy: u8,
 		deadline: BlockNumber,
 	) -> Result<JobId, DispatchError>;
+	/// What [`Self::create_job`] may cost beyond its own benchmark, at its most: checking
+	/// that some consent grant admits a job on data its owner grants only to some DIDs.
+	fn consent_check_weight() -> Weight;
 }
 
 /// No pallet runs jobs: every request is refused.
@@ -239,6 +249,9 @@ impl<AccountId, Balance, BlockNumber> JobCreator<AccountId, Balance, BlockNumber
 		_: BlockNumber,
 	) -> Result<JobId, DispatchError> {
 		Err(DispatchError::Other("this runtime runs no jobs"))
+	}
+	fn consent_check_weight() -> Weight {
+		Weight::zero()
 	}
 }
 

@@ -34,7 +34,7 @@ function epsilon(sigma, rounds, delta) {
 
 const context = devNodeWithTrainer({ blockTimeMs: 1_000 });
 
-test('a private federated job spends its epsilon from the grant, and a job the rest no longer covers waits', async () => {
+test('a private federated job spends its epsilon from the grant, and a job the rest no longer covers is refused', async () => {
   const { node: { api }, trainer } = context;
   const aggregatorTrainer = await startTrainer();
   try {
@@ -106,13 +106,11 @@ test('a private federated job spends its epsilon from the grant, and a job the r
     assert.equal(grant.grant.spentEpsilonMilli.toNumber(), first.spends);
     assert.equal(grant.grant.budget.unwrap().epsilonMilli.toNumber(), budget.epsilonMilli);
 
-    // What is left no longer covers a second such job: it finds nobody.
-    const second = await post();
-    const start = (await api.query.system.number()).toNumber();
-    while ((await api.query.system.number()).toNumber() < start + 4) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
-    }
-    assert.ok((await api.call.computeApi.job(second.job)).unwrap().state.isCreated);
+    // What is left no longer covers a second such job, and no other grant does: it is
+    // refused when posted, and nothing of Alice's is held for it.
+    const heldBefore = (await api.query.system.account(alice.address)).data.reserved.toBigInt();
+    await assert.rejects(post(), /proofOfCompute\.NoConsent/);
+    assert.equal((await api.query.system.account(alice.address)).data.reserved.toBigInt(), heldBefore);
   } finally {
     await aggregatorTrainer.stop();
   }

@@ -282,6 +282,36 @@ mod benchmarks {
 		assert_eq!(Grants::<T>::get((dataset, grantor, grantee)).map(|g| g.accesses), Some(1));
 	}
 
+	/// The check at a job's posting that some grant of its dataset admits it, at its most:
+	/// every grant the owner may give, all on that dataset, each to a revoked grantee.
+	#[benchmark]
+	fn some_grant_allows() {
+		let (grantor, ..) = created::<T>(0);
+		let dataset = longest_cid::<T>(2);
+		let now = frame_system::Pallet::<T>::block_number();
+		for index in 0..T::MaxGrantsPerDid::get() {
+			let grantee = DidId(polkadot_sdk::sp_io::hashing::blake2_256(&codec::Encode::encode(
+				&(b"grantee", index),
+			)));
+			grant_between::<T>(&dataset, &grantor, &grantee);
+			Documents::<T>::mutate(grantee, |document| {
+				if let Some(document) = document {
+					document.revoked = Some(now);
+				}
+			});
+		}
+		let admitted;
+
+		#[block]
+		{
+			admitted = <Pallet<T> as tessera_primitives::ConsentInspect>::some_grant_allows(
+				&dataset, &grantor, None,
+			);
+		}
+
+		assert!(!admitted);
+	}
+
 	#[benchmark]
 	fn set_privacy_budget() {
 		let (grantor, grantee, grantor_account, _) = granted::<T>();

@@ -522,16 +522,24 @@ impl<T: Config> ConsentInspect for Pallet<T> {
 		spend: Option<(u32, polkadot_sdk::sp_runtime::Perbill)>,
 	) -> bool {
 		let Ok(dataset) = CidOf::<T>::try_from(dataset.to_vec()) else { return false };
-		let Some(grant) = Grants::<T>::get((&dataset, grantor, grantee)) else { return false };
-		match (grant.budget, spend) {
-			(None, _) => true,
-			(Some(_), None) => false,
-			(Some(budget), Some((epsilon_milli, delta))) => {
-				delta <= budget.delta
-					&& grant.spent_epsilon_milli.saturating_add(epsilon_milli)
-						<= budget.epsilon_milli
-			}
-		}
+		Grants::<T>::get((&dataset, grantor, grantee)).is_some_and(|grant| grant.covers(spend))
+	}
+
+	fn some_grant_allows(
+		dataset: &[u8],
+		grantor: &DidId,
+		spend: Option<(u32, polkadot_sdk::sp_runtime::Perbill)>,
+	) -> bool {
+		let Ok(dataset) = CidOf::<T>::try_from(dataset.to_vec()) else { return false };
+		let now = frame_system::Pallet::<T>::block_number();
+		Self::is_live(grantor)
+			&& Grants::<T>::iter_prefix((&dataset, grantor)).any(|(grantee, grant)| {
+				now < grant.expires_at && grant.covers(spend) && Self::is_live(&grantee)
+			})
+	}
+
+	fn some_grant_allows_weight() -> Weight {
+		T::WeightInfo::some_grant_allows()
 	}
 
 	fn record_use(

@@ -430,6 +430,42 @@ fn the_chain_records_each_use_it_makes_of_granted_data_in_the_audit_trail() {
 }
 
 #[test]
+fn a_job_is_admitted_only_while_some_live_grant_of_its_dataset_covers_it() {
+	use polkadot_sdk::sp_runtime::Perbill;
+	use tessera_primitives::PrivacyBudget;
+	test(|| {
+		let owner = create_did(ALICE, &Signer::sr25519("owner"));
+		let budgeted = create_did(BOB, &Signer::sr25519("budgeted"));
+		let open = create_did(CHARLIE, &Signer::sr25519("open"));
+		let delta = Perbill::from_parts(10_000);
+		// A grant of another dataset admits nothing on this one.
+		grant(owner, "other", budgeted, 100);
+		assert!(!Did::some_grant_allows(b"data", &owner, None));
+		// A budgeted grant admits only the private jobs what is left of its budget covers.
+		grant(owner, "data", budgeted, 10);
+		let budget = PrivacyBudget { epsilon_milli: 3_000, delta };
+		assert_ok!(Did::set_privacy_budget(
+			RuntimeOrigin::signed(ALICE),
+			owner,
+			cid("data"),
+			budgeted,
+			Some(budget)
+		));
+		assert!(!Did::some_grant_allows(b"data", &owner, None));
+		assert!(Did::some_grant_allows(b"data", &owner, Some((3_000, delta))));
+		assert!(!Did::some_grant_allows(b"data", &owner, Some((3_001, delta))));
+		// A grant without a budget admits any job, until its grantee's DID is revoked.
+		grant(owner, "data", open, 100);
+		assert!(Did::some_grant_allows(b"data", &owner, None));
+		assert_ok!(Did::revoke(RuntimeOrigin::signed(CHARLIE), open));
+		assert!(!Did::some_grant_allows(b"data", &owner, None));
+		// The budgeted grant expires at block 10.
+		System::set_block_number(10);
+		assert!(!Did::some_grant_allows(b"data", &owner, Some((1_000, delta))));
+	});
+}
+
+#[test]
 fn a_grants_privacy_budget_is_spent_by_private_jobs_only_and_survives_renewal() {
 	use polkadot_sdk::sp_runtime::Perbill;
 	use tessera_primitives::PrivacyBudget;

@@ -3,7 +3,7 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::{
 	sp_core::{ed25519, sr25519},
-	sp_runtime::traits::Verify,
+	sp_runtime::{traits::Verify, Perbill},
 };
 use scale_info::TypeInfo;
 use tessera_primitives::{DidId, PrivacyBudget};
@@ -214,6 +214,23 @@ pub struct Grant<BlockNumber, CidBytes> {
 	/// The ε, in thousandths, jobs under the grant have spent; kept when the grant is
 	/// renewed, since what was released stays released.
 	pub spent_epsilon_milli: u32,
+}
+
+impl<BlockNumber, CidBytes> Grant<BlockNumber, CidBytes> {
+	/// Whether what is left of the grant's privacy budget covers a job spending `spend`
+	/// (ε in thousandths, for δ): always without a budget, never for a job that declares no
+	/// privacy when there is one.
+	pub fn covers(&self, spend: Option<(u32, Perbill)>) -> bool {
+		match (self.budget, spend) {
+			(None, _) => true,
+			(Some(_), None) => false,
+			(Some(budget), Some((epsilon_milli, delta))) => {
+				delta <= budget.delta
+					&& self.spent_epsilon_milli.saturating_add(epsilon_milli)
+						<= budget.epsilon_milli
+			}
+		}
+	}
 }
 
 /// What the creator of a DID signs with its auth key: the account that creates it.

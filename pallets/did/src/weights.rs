@@ -46,6 +46,7 @@ pub trait WeightInfo {
 	fn grant_access() -> Weight;
 	fn revoke_access() -> Weight;
 	fn record_access() -> Weight;
+	fn some_grant_allows() -> Weight;
 	fn set_privacy_budget() -> Weight;
 	fn submit_operation() -> Weight;
 	fn authorize_operation() -> Weight;
@@ -63,8 +64,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn create() -> Weight {
 		//  Measured:  `179`
 		//  Estimated: `4004`
-		// Minimum execution time: 108_672_000 picoseconds.
-		Weight::from_parts(115_642_000, 4004)
+		// Minimum execution time: 110_905_000 picoseconds.
+		Weight::from_parts(122_442_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -73,8 +74,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn rotate_keys() -> Weight {
 		//  Measured:  `416`
 		//  Estimated: `4004`
-		// Minimum execution time: 61_432_000 picoseconds.
-		Weight::from_parts(65_187_000, 4004)
+		// Minimum execution time: 62_393_000 picoseconds.
+		Weight::from_parts(75_432_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -83,8 +84,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_metadata() -> Weight {
 		//  Measured:  `608`
 		//  Estimated: `4004`
-		// Minimum execution time: 19_019_000 picoseconds.
-		Weight::from_parts(22_183_000, 4004)
+		// Minimum execution time: 19_269_000 picoseconds.
+		Weight::from_parts(22_964_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -93,8 +94,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn add_controller() -> Weight {
 		//  Measured:  `608`
 		//  Estimated: `4004`
-		// Minimum execution time: 19_019_000 picoseconds.
-		Weight::from_parts(21_652_000, 4004)
+		// Minimum execution time: 18_698_000 picoseconds.
+		Weight::from_parts(22_323_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -103,8 +104,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn remove_controller() -> Weight {
 		//  Measured:  `640`
 		//  Estimated: `4004`
-		// Minimum execution time: 18_497_000 picoseconds.
-		Weight::from_parts(21_202_000, 4004)
+		// Minimum execution time: 18_677_000 picoseconds.
+		Weight::from_parts(22_123_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -119,8 +120,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn revoke() -> Weight {
 		//  Measured:  `574`
 		//  Estimated: `4004`
-		// Minimum execution time: 62_894_000 picoseconds.
-		Weight::from_parts(67_170_000, 4004)
+		// Minimum execution time: 63_605_000 picoseconds.
+		Weight::from_parts(70_125_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -135,8 +136,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn grant_access() -> Weight {
 		//  Measured:  `1537`
 		//  Estimated: `7018`
-		// Minimum execution time: 59_979_000 picoseconds.
-		Weight::from_parts(64_075_000, 7018)
+		// Minimum execution time: 62_133_000 picoseconds.
+		Weight::from_parts(78_717_000, 7018)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -151,8 +152,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn revoke_access() -> Weight {
 		//  Measured:  `1585`
 		//  Estimated: `4004`
-		// Minimum execution time: 46_379_000 picoseconds.
-		Weight::from_parts(49_594_000, 4004)
+		// Minimum execution time: 49_724_000 picoseconds.
+		Weight::from_parts(63_114_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -163,10 +164,21 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn record_access() -> Weight {
 		//  Measured:  `1807`
 		//  Estimated: `7018`
-		// Minimum execution time: 47_481_000 picoseconds.
-		Weight::from_parts(52_689_000, 7018)
+		// Minimum execution time: 50_886_000 picoseconds.
+		Weight::from_parts(60_480_000, 7018)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
+	}
+	/// Storage: `Did::Documents` (r:65 w:0)
+	/// Proof: `Did::Documents` (`max_values`: None, `max_size`: Some(539), added: 3014, mode: `MaxEncodedLen`)
+	/// Storage: `Did::Grants` (r:65 w:0)
+	/// Proof: `Did::Grants` (`max_values`: None, `max_size`: Some(333), added: 2808, mode: `MaxEncodedLen`)
+	fn some_grant_allows() -> Weight {
+		//  Measured:  `18594`
+		//  Estimated: `196900`
+		// Minimum execution time: 682_256_000 picoseconds.
+		Weight::from_parts(774_664_000, 196900)
+			.saturating_add(T::DbWeight::get().reads(130_u64))
 	}
 	/// Storage: `Did::Documents` (r:1 w:1)
 	/// Proof: `Did::Documents` (`max_values`: None, `max_size`: Some(539), added: 3014, mode: `MaxEncodedLen`)
@@ -175,8 +187,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_privacy_budget() -> Weight {
 		//  Measured:  `1521`
 		//  Estimated: `4004`
-		// Minimum execution time: 39_058_000 picoseconds.
-		Weight::from_parts(43_585_000, 4004)
+		// Minimum execution time: 41_121_000 picoseconds.
+		Weight::from_parts(49_254_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -191,8 +203,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn submit_operation() -> Weight {
 		//  Measured:  `714`
 		//  Estimated: `6196`
-		// Minimum execution time: 84_356_000 picoseconds.
-		Weight::from_parts(89_633_000, 6196)
+		// Minimum execution time: 85_858_000 picoseconds.
+		Weight::from_parts(94_812_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -205,8 +217,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_operation() -> Weight {
 		//  Measured:  `470`
 		//  Estimated: `4004`
-		// Minimum execution time: 60_770_000 picoseconds.
-		Weight::from_parts(63_715_000, 4004)
+		// Minimum execution time: 56_114_000 picoseconds.
+		Weight::from_parts(59_829_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 	}
 }
@@ -214,62 +226,66 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn create() -> Weight {
-		Weight::from_parts(115_642_000, 4004)
+		Weight::from_parts(122_442_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn rotate_keys() -> Weight {
-		Weight::from_parts(65_187_000, 4004)
+		Weight::from_parts(75_432_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_metadata() -> Weight {
-		Weight::from_parts(22_183_000, 4004)
+		Weight::from_parts(22_964_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn add_controller() -> Weight {
-		Weight::from_parts(21_652_000, 4004)
+		Weight::from_parts(22_323_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn remove_controller() -> Weight {
-		Weight::from_parts(21_202_000, 4004)
+		Weight::from_parts(22_123_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn revoke() -> Weight {
-		Weight::from_parts(67_170_000, 4004)
+		Weight::from_parts(70_125_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn grant_access() -> Weight {
-		Weight::from_parts(64_075_000, 7018)
+		Weight::from_parts(78_717_000, 7018)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn revoke_access() -> Weight {
-		Weight::from_parts(49_594_000, 4004)
+		Weight::from_parts(63_114_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn record_access() -> Weight {
-		Weight::from_parts(52_689_000, 7018)
+		Weight::from_parts(60_480_000, 7018)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
+	fn some_grant_allows() -> Weight {
+		Weight::from_parts(774_664_000, 196900)
+			.saturating_add(RocksDbWeight::get().reads(130_u64))
+	}
 	fn set_privacy_budget() -> Weight {
-		Weight::from_parts(43_585_000, 4004)
+		Weight::from_parts(49_254_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn submit_operation() -> Weight {
-		Weight::from_parts(89_633_000, 6196)
+		Weight::from_parts(94_812_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn authorize_operation() -> Weight {
-		Weight::from_parts(63_715_000, 4004)
+		Weight::from_parts(59_829_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 	}
 }

@@ -621,7 +621,7 @@ pub mod pallet {
 		/// [`Event::DatasetApproved`], [`Event::DatasetRemoved`] or [`Event::ProposalFailed`]
 		/// when the proposal passes.
 		#[pallet::call_index(5)]
-		#[pallet::weight(T::WeightInfo::approve())]
+		#[pallet::weight(T::WeightInfo::approve().saturating_add(T::Jobs::consent_check_weight()))]
 		pub fn approve(origin: OriginFor<T>, proposal: ProposalId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_vote(who, proposal, true)

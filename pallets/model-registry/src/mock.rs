@@ -117,6 +117,9 @@ impl JobCreator<AccountId, Balance, u64> for TestJobs {
 			Ok(99 + jobs.len() as JobId)
 		})
 	}
+	fn consent_check_weight() -> frame_support::weights::Weight {
+		frame_support::weights::Weight::zero()
+	}
 }
 
 impl pallet_model_registry::Config for Test {

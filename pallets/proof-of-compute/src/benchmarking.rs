@@ -114,6 +114,7 @@ fn running_job_of<T: Config>(
 		T::MinBudget::get().saturating_mul(1_000u32.into()),
 		replicas,
 		deadline::<T>(),
+		None,
 	)
 	.expect("a valid job");
 	let trainers: Vec<_> = (0..u32::from(replicas)).map(trainer::<T>).collect();
@@ -404,6 +405,7 @@ mod benchmarks {
 			T::MinBudget::get(),
 			1,
 			deadline,
+			None,
 		)
 		.expect("a valid job");
 
@@ -426,6 +428,7 @@ mod benchmarks {
 			T::MinBudget::get(),
 			T::MaxRedundancy::get(),
 			deadline::<T>(),
+			None,
 		)
 		.expect("a valid job");
 		let now = frame_system::Pallet::<T>::block_number();

@@ -8,6 +8,7 @@ use alloc::{collections::BTreeMap, vec::Vec};
 use codec::Encode;
 use polkadot_sdk::{
 	frame_support::{
+		dispatch::PostDispatchInfo,
 		ensure,
 		pallet_prelude::*,
 		traits::{
@@ -31,12 +32,22 @@ use tessera_primitives::{
 };
 
 impl<T: Config> Pallet<T> {
+	/// What posting a job on `spec` with a call benchmarked at `call` weighs: the walk over
+	/// the data owner's grants only when the data is granted to some DIDs.
+	pub(crate) fn creation_weight(call: Weight, spec: &JobSpec) -> PostDispatchInfo {
+		let granted =
+			matches!(T::Inputs::dataset_terms(&spec.dataset), Some((_, DatasetConsent::Granted)));
+		let walk = if granted { T::Consent::some_grant_allows_weight() } else { Weight::zero() };
+		Some(call.saturating_add(walk)).into()
+	}
+
 	pub(crate) fn do_create_job(
 		requester: T::AccountId,
 		spec: JobSpec,
 		budget: BalanceOf<T>,
 		redundancy: u8,
 		deadline: BlockNumberFor<T>,
+		privacy_spend: Option<(u32, Perbill)>,
 	) -> Result<JobId, DispatchError> {
 		ensure!((1..=T::MaxRedundancy::get()).contains(&redundancy), Error::<T>::BadRedundancy);
 		ensure!(budget >= T::MinBudget::get(), Error::<T>::BudgetTooLow);
@@ -49,8 +60,12 @@ impl<T: Config> Pallet<T> {
 		let texts_only = spec.dataset.is_empty() && !spec.texts.is_empty();
 		let terms = T::Inputs::dataset_terms(&spec.dataset);
 		ensure!(texts_only || terms.is_some(), Error::<T>::UnapprovedDataset);
+		// A job nobody may be given the data for would wait for nothing until its deadline.
 		if let Some((owner, DatasetConsent::Granted)) = terms {
-			ensure!(T::Consent::is_live(&owner), Error::<T>::NoConsent);
+			ensure!(
+				T::Consent::some_grant_allows(&spec.dataset, &owner, privacy_spend),
+				Error::<T>::NoConsent
+			);
 		}
 		ensure!(
 			spec.base_state().is_none_or(|base| T::Inputs::is_registered_version(&base)),
@@ -1063,7 +1078,10 @@ impl<T: Config> JobCreator<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pa
 		redundancy: u8,
 		deadline: BlockNumberFor<T>,
 	) -> Result<JobId, DispatchError> {
-		Self::do_create_job(requester.clone(), spec, budget, redundancy, deadline)
+		Self::do_create_job(requester.clone(), spec, budget, redundancy, deadline, None)
+	}
+	fn consent_check_weight() -> Weight {
+		T::Consent::some_grant_allows_weight()
 	}
 }
 

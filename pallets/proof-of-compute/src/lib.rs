@@ -1088,8 +1088,9 @@ pub mod pallet {
 		/// The job's dataset is not an approved dataset of the model registry, and the job
 		/// does not train on inline texts alone.
 		UnapprovedDataset,
-		/// The owner of the job's dataset grants access only to some DIDs, and its DID was
-		/// revoked: nobody may train on the data.
+		/// The owner of the job's dataset grants access only to some DIDs, and no live grant
+		/// admits the job (the owner's DID was revoked, every grant expired or went to a
+		/// revoked DID, or no budgeted grant has the job's privacy left): nobody may train it.
 		NoConsent,
 		/// The job starts from a state that is no registered model's version.
 		UnregisteredBase,
@@ -1219,17 +1220,22 @@ pub mod pallet {
 		/// Posts a training job and holds `budget` from the caller until it ends.
 		///
 		/// `redundancy` replicas (1–`MaxRedundancy`) train it; whatever they have not
-		/// delivered by `deadline` counts as not delivered. Emits [`Event::JobCreated`].
+		/// delivered by `deadline` counts as not delivered. A job on data its owner grants only
+		/// to some DIDs is refused unless some live grant admits it; a job on other data is
+		/// not charged for that check. Emits [`Event::JobCreated`].
 		#[pallet::call_index(0)]
+		#[pallet::weight(T::WeightInfo::create_job().saturating_add(T::Consent::some_grant_allows_weight()))]
 		pub fn create_job(
 			origin: OriginFor<T>,
 			spec: JobSpec,
 			budget: BalanceOf<T>,
 			redundancy: u8,
 			deadline: BlockNumberFor<T>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let requester = ensure_signed(origin)?;
-			Self::do_create_job(requester, spec, budget, redundancy, deadline).map(drop)
+			let weight = Self::creation_weight(T::WeightInfo::create_job(), &spec);
+			Self::do_create_job(requester, spec, budget, redundancy, deadline, None)?;
+			Ok(weight)
 		}
 
 		/// Withdraws a job that has no replicas yet and returns its whole budget.
@@ -1395,6 +1401,7 @@ pub mod pallet {
 		/// only to nodes whose grant's privacy budget it fits.
 		/// Emits [`Event::JobCreated`] and [`Event::FederatedJobCreated`].
 		#[pallet::call_index(13)]
+		#[pallet::weight(T::WeightInfo::create_federated_job().saturating_add(T::Consent::some_grant_allows_weight()))]
 		pub fn create_federated_job(
 			origin: OriginFor<T>,
 			spec: JobSpec,
@@ -1403,10 +1410,12 @@ pub mod pallet {
 			shards: u32,
 			deadline: BlockNumberFor<T>,
 			privacy: Option<DpParameters>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let requester = ensure_signed(origin)?;
+			let weight = Self::creation_weight(T::WeightInfo::create_federated_job(), &spec);
 			let job = FederatedJob { participants, shards, privacy };
-			Self::do_create_federated_job(requester, spec, budget, job, deadline).map(|_| ())
+			Self::do_create_federated_job(requester, spec, budget, job, deadline)?;
+			Ok(weight)
 		}
 
 		/// Commits the federated average of a round's updates: its CID and digest, the

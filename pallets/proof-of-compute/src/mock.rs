@@ -342,6 +342,10 @@ impl JobOutcome for TestOutcome {
 	}
 }
 
+/// What the tests' consent check charges for walking a data owner's grants.
+pub const GRANT_WALK_WEIGHT: frame_support::weights::Weight =
+	frame_support::weights::Weight::from_parts(7_000_000, 7_000);
+
 /// The DID that owns the tests' dataset.
 pub const DATA_OWNER: DidId = DidId([4; 32]);
 
@@ -391,6 +395,21 @@ impl ConsentInspect for TestConsent {
 				epsilon <= left && delta <= largest
 			}
 		}
+	}
+	fn some_grant_allows(
+		dataset: &[u8],
+		grantor: &DidId,
+		spend: Option<(u32, polkadot_sdk::sp_runtime::Perbill)>,
+	) -> bool {
+		Grants::get().into_iter().any(|(data, owner, grantee)| {
+			data == dataset
+				&& owner == *grantor
+				&& Self::is_allowed(dataset, grantor, &grantee)
+				&& Self::within_budget(dataset, grantor, &grantee, spend)
+		})
+	}
+	fn some_grant_allows_weight() -> frame_support::weights::Weight {
+		GRANT_WALK_WEIGHT
 	}
 	fn record_use(
 		job: JobId,

@@ -62,7 +62,8 @@ impl<T: Config> Pallet<T> {
 			}
 			None => None,
 		};
-		let job = Self::do_create_job(requester, spec, budget, participants, deadline)?;
+		let spend = privacy.map(|(parameters, epsilon)| (epsilon, parameters.delta));
+		let job = Self::do_create_job(requester, spec, budget, participants, deadline, spend)?;
 		Federations::<T>::insert(
 			job,
 			Federation {

@@ -485,6 +485,55 @@ fn a_revoked_grant_stops_new_assignments_until_consent_is_given_again() {
 }
 
 #[test]
+fn a_job_on_granted_data_that_no_live_grant_admits_is_refused_when_posted() {
+	test(|| {
+		let post_granted = || {
+			ProofOfCompute::create_job(
+				RuntimeOrigin::signed(REQUESTER),
+				spec(20, BackendClass::CpuReference),
+				BUDGET,
+				2,
+				100,
+			)
+		};
+		// The owner granted the data to nobody.
+		granted_only_to(&[]);
+		assert_noop!(post_granted(), Error::<Test>::NoConsent);
+		// Its one grantee's DID was revoked.
+		let dids = granted_only_to(&[2]);
+		RevokedDids::set(dids.clone());
+		assert_noop!(post_granted(), Error::<Test>::NoConsent);
+		// A live grantee admits it, and its poster pays for the walk over the owner's grants.
+		RevokedDids::set(vec![]);
+		let info = post_granted().unwrap();
+		let create_job = <<Test as Config>::WeightInfo as crate::weights::WeightInfo>::create_job();
+		assert_eq!(info.actual_weight, Some(create_job + GRANT_WALK_WEIGHT));
+		assert_eq!(
+			held(REQUESTER),
+			BUDGET + Jobs::<Test>::get(NextJobId::<Test>::get() - 1).unwrap().deposit
+		);
+	});
+}
+
+#[test]
+fn a_job_on_public_data_is_not_charged_for_walking_grants() {
+	test(|| {
+		let info = ProofOfCompute::create_job(
+			RuntimeOrigin::signed(REQUESTER),
+			spec(20, BackendClass::CpuReference),
+			BUDGET,
+			2,
+			100,
+		)
+		.unwrap();
+		assert_eq!(
+			info.actual_weight,
+			Some(<<Test as Config>::WeightInfo as crate::weights::WeightInfo>::create_job())
+		);
+	});
+}
+
+#[test]
 fn data_whose_owner_did_was_revoked_or_that_left_the_registry_is_given_to_nobody() {
 	test(|| {
 		granted_only_to(&[0, 1, 2, 3, 4]);

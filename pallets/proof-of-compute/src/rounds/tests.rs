@@ -10,12 +10,14 @@ use crate::{
 	types::*,
 };
 use polkadot_sdk::{
-	frame_support::{assert_noop, assert_ok, traits::fungible::Inspect},
+	frame_support::{
+		assert_noop, assert_ok, dispatch::DispatchResultWithPostInfo, traits::fungible::Inspect,
+	},
 	sp_core::{Pair as _, H256},
 	sp_runtime::{transaction_validity::InvalidTransaction, Perbill},
 };
 use tessera_primitives::{
-	BackendClass, CommitmentPayload, DpParameters, JobId, JobSpec, JobState, NodeId, Outcome,
+	BackendClass, CommitmentPayload, DidId, DpParameters, JobId, JobSpec, JobState, NodeId, Outcome,
 };
 use tessera_primitives::{NodeSigned as _, NodeWorkload};
 
@@ -599,16 +601,20 @@ fn private() -> DpParameters {
 	}
 }
 
-fn post_private(privacy: Option<DpParameters>) -> JobId {
-	assert_ok!(ProofOfCompute::create_federated_job(
+fn create_private(privacy: Option<DpParameters>) -> DispatchResultWithPostInfo {
+	ProofOfCompute::create_federated_job(
 		RuntimeOrigin::signed(REQUESTER),
 		spec(ROUNDS * 10, BackendClass::CpuReference),
 		FEDERATED_BUDGET,
 		3,
 		SHARDS,
 		200,
-		privacy
-	));
+		privacy,
+	)
+}
+
+fn post_private(privacy: Option<DpParameters>) -> JobId {
+	assert_ok!(create_private(privacy));
 	NextJobId::<Test>::get() - 1
 }
 
@@ -641,12 +647,11 @@ fn a_private_job_spends_its_epsilon_from_each_participants_grant_and_never_overs
 		run_to(System::block_number() + 2);
 		assert_eq!(Jobs::<Test>::get(second).unwrap().state, JobState::Created);
 		assert_eq!(RecordedUses::get().len(), 3);
-		// A job stated for a larger δ than the grants allow is as unwelcome.
+		// A job that no grant's budget admits is refused when posted, holding nothing: here
+		// one stated for a larger δ than every grant allows.
 		let loose = DpParameters { delta: Perbill::from_parts(20_000), ..private() };
 		PrivacyLeft::mutate(|budgets| budgets.iter_mut().for_each(|(_, left, _)| *left = u32::MAX));
-		let third = post_private(Some(loose));
-		run_to(System::block_number() + 1);
-		assert_eq!(Jobs::<Test>::get(third).unwrap().state, JobState::Created);
+		assert_noop!(create_private(Some(loose)), Error::<Test>::NoConsent);
 	});
 }
 
@@ -654,7 +659,12 @@ fn a_private_job_spends_its_epsilon_from_each_participants_grant_and_never_overs
 fn a_job_declaring_no_privacy_is_never_drawn_to_a_budgeted_grant() {
 	test(|| {
 		let dids = crate::tests::granted_only_to(&[0, 1, 2, 3, 4]);
-		PrivacyLeft::set(dids.iter().map(|did| (*did, u32::MAX, Perbill::one())).collect());
+		let budgeted = |did: &DidId| (*did, u32::MAX, Perbill::one());
+		PrivacyLeft::set(dids.iter().map(budgeted).collect());
+		// With every grant budgeted, nobody may take it: it is refused when posted.
+		assert_noop!(create_private(None), Error::<Test>::NoConsent);
+		// One grant without a budget admits it, but it needs three participants: it waits.
+		PrivacyLeft::set(dids[1..].iter().map(budgeted).collect());
 		let job = post_private(None);
 		run_to(System::block_number() + 2);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Created);
