@@ -83,6 +83,21 @@ async function openView(page, view) {
   await page.waitForSelector(`section#${view}.active`);
 }
 
+/**
+ * Opens the dashboard on the node at `rpcUrl` (and the trainer at `trainerUrl`, if given),
+ * waits for its first block and shows `view`. Returns the page and the errors it throws.
+ */
+async function openDashboard(rpcUrl, view, trainerUrl) {
+  const page = await context.browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error));
+  const trainer = trainerUrl ? `&trainer=${encodeURIComponent(trainerUrl)}` : '';
+  await page.goto(`${context.dashboard}?rpc=${encodeURIComponent(rpcUrl)}${trainer}`);
+  await page.waitForSelector('body[data-block]', { timeout: 60_000 });
+  await openView(page, view);
+  return { page, errors };
+}
+
 const cell = (page, selector) => page.locator(selector).first().textContent();
 
 test('the dashboard says when the node is unreachable', async () => {
@@ -115,13 +130,8 @@ test('the dashboard names the Tessera pallets a chain lacks, from its metadata',
 
 test('every view shows what the chain holds, before and after a job has run, and updates live', async () => {
   const { node: { api, rpcUrl }, trainers } = context.network;
-  const page = await context.browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error));
-  await page.goto(`${context.dashboard}?rpc=${encodeURIComponent(rpcUrl)}&trainer=${encodeURIComponent(trainers[0].url)}`);
-  await page.waitForSelector('body[data-block]', { timeout: 60_000 });
+  const { page, errors } = await openDashboard(rpcUrl, 'jobs', trainers[0].url);
   assert.equal(await page.locator('[data-missing-pallets]').count(), 0, 'a Tessera chain lacks no pallet');
-  await openView(page, 'jobs');
   assert.equal(await cell(page, '#jobs [data-empty]'), 'No jobs yet.');
 
   const keyring = new Keyring({ type: 'sr25519' });
@@ -264,12 +274,7 @@ test('a dispute shows its bisection, its panel\'s commits and reveals while open
     if (event.section === 'proofOfCompute') events.push({ event, block });
   });
 
-  const page = await context.browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error));
-  await page.goto(`${context.dashboard}?rpc=${encodeURIComponent(rpcUrl)}`);
-  await page.waitForSelector('body[data-block]', { timeout: 60_000 });
-  await openView(page, 'jobs');
+  const { page, errors } = await openDashboard(rpcUrl, 'jobs');
   const { job } = await startFineTuning(api, { buyer: ferdie, approver: alice, redundancy: 2 });
   const ofJob = (name) => events
     .filter(({ event }) => api.events.proofOfCompute[name].is(event) && event.data.job.toNumber() === job)
@@ -412,12 +417,7 @@ test('a federated job shows its participants, shard draw, updates, aggregators\'
   const [alice, bob, charlie, dave, eve, ferdie] =
     ['//Alice', '//Bob', '//Charlie', '//Dave', '//Eve', '//Ferdie'].map((uri) => keyring.addFromUri(uri));
   const SHARDS = 4;
-  const page = await context.browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error));
-  await page.goto(`${context.dashboard}?rpc=${encodeURIComponent(rpcUrl)}`);
-  await page.waitForSelector('body[data-block]', { timeout: 60_000 });
-  await openView(page, 'rounds');
+  const { page, errors } = await openDashboard(rpcUrl, 'rounds');
   assert.equal(await cell(page, '#rounds [data-empty]'), 'No federated jobs yet.');
 
   // Three fresh participants, each behind a trainer of its own; the demo's trainer nodes
@@ -574,12 +574,7 @@ test('availability checks show open, proven and failed as the chain holds them',
   const { job, participants, trainers: participantTrainers } = context.federated ?? {};
   assert.ok(job !== undefined, 'the federated test ran a job whose participants serve their updates');
   const ferdie = new Keyring({ type: 'sr25519' }).addFromUri('//Ferdie');
-  const page = await context.browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error));
-  await page.goto(`${context.dashboard}?rpc=${encodeURIComponent(rpcUrl)}`);
-  await page.waitForSelector('body[data-block]', { timeout: 60_000 });
-  await openView(page, 'availability');
+  const { page, errors } = await openDashboard(rpcUrl, 'availability');
   const events = [];
   const stopFollowing = await followEvents(api, (event, block) => {
     if (event.section === 'proofOfCompute') events.push({ event, block });
@@ -674,12 +669,7 @@ const shownTraps = (page) => page.evaluate(() => {
 test('traps show the sealed count, each seal and the traps sprung, as the chain holds them', async () => {
   const { node: { api, rpcUrl } } = context.network;
   const alice = new Keyring({ type: 'sr25519' }).addFromUri('//Alice');
-  const page = await context.browser.newPage({ viewport: { width: 1400, height: 900 } });
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error));
-  await page.goto(`${context.dashboard}?rpc=${encodeURIComponent(rpcUrl)}`);
-  await page.waitForSelector('body[data-block]', { timeout: 60_000 });
-  await openView(page, 'traps');
+  const { page, errors } = await openDashboard(rpcUrl, 'traps');
   const matchesChain = async (shown) => {
     const at = await api.at(await api.rpc.chain.getBlockHash(shown.block));
     const [assigned, sealsSet] = await at.query.proofOfCompute.trapTally();
