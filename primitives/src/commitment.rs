@@ -1,4 +1,4 @@
-//! What replicas commit to, and the life cycle of the job they commit for.
+//! What replicas commit to.
 //!
 //! ## The trainer contract
 //!
@@ -30,42 +30,6 @@ use crate::{BackendClass, Cid, JobId, NodeId};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::{sp_core::H256, sp_crypto_hashing::blake2_256};
 use scale_info::TypeInfo;
-
-/// Where a job is in its life (SPEC §5).
-#[derive(
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	MaxEncodedLen,
-	TypeInfo,
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Debug,
-)]
-pub enum JobState {
-	/// Posted, budget held, waiting for trainers.
-	Created,
-	/// Trainers chosen.
-	Assigned,
-	/// Commitments are arriving.
-	Running,
-	/// Every final reveal is in, or the deadline passed: digests are being compared.
-	Verifying,
-	/// A majority agreed; the challenge window is open.
-	Accepted,
-	/// The window closed unchallenged: rewards paid, faults slashed.
-	Finalized,
-	/// Challenged, spot-checked or without a majority: awaiting re-execution.
-	Disputed,
-	/// A dispute was settled.
-	Resolved,
-	/// Ended without a result; the budget was refunded.
-	Failed,
-	/// Withdrawn before assignment; the budget was refunded.
-	Cancelled,
-}
 
 /// What a replica reports at a checkpoint.
 #[derive(

@@ -1,4 +1,5 @@
-//! What a training job asks for, as the model registry hands it to proof-of-compute.
+//! A training job: its identifier, what it asks for (as the model registry hands it to
+//! proof-of-compute) and where it is in its life.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::{
@@ -6,6 +7,45 @@ use polkadot_sdk::{
 	sp_runtime::BoundedVec,
 };
 use scale_info::TypeInfo;
+
+/// Identifies a training job; assigned by the proof-of-compute pallet in creation order.
+pub type JobId = u64;
+
+/// Where a job is in its life (SPEC §5).
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum JobState {
+	/// Posted, budget held, waiting for trainers.
+	Created,
+	/// Trainers chosen.
+	Assigned,
+	/// Commitments are arriving.
+	Running,
+	/// Every final reveal is in, or the deadline passed: digests are being compared.
+	Verifying,
+	/// A majority agreed; the challenge window is open.
+	Accepted,
+	/// The window closed unchallenged: rewards paid, faults slashed.
+	Finalized,
+	/// Challenged, spot-checked or without a majority: awaiting re-execution.
+	Disputed,
+	/// A dispute was settled.
+	Resolved,
+	/// Ended without a result; the budget was refunded.
+	Failed,
+	/// Withdrawn before assignment; the budget was refunded.
+	Cancelled,
+}
 
 /// The learning rate's type, for those who build a [`HyperParameters`].
 pub use polkadot_sdk::sp_runtime::Perbill;

@@ -1,7 +1,25 @@
-//! What the chain knows about a compute node: its roles, packed capabilities and status.
+//! What the chain knows about a compute node: its key, roles, packed capabilities and status.
 
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use polkadot_sdk::sp_core::crypto::KeyTypeId;
 use scale_info::TypeInfo;
+
+/// The key type of a compute node's own key, as stored in the node's keystore.
+pub const NODE_KEY_TYPE: KeyTypeId = KeyTypeId(*b"tsra");
+
+/// The compute node key: an sr25519 application key of type [`NODE_KEY_TYPE`].
+///
+/// Off-chain workers sign heartbeats and commitments with it; the chain verifies them
+/// against the key recorded when the node registered.
+pub mod node_key {
+	use polkadot_sdk::sp_application_crypto::{app_crypto, sr25519};
+	app_crypto!(sr25519, super::NODE_KEY_TYPE);
+}
+
+/// A node's public key, as the chain stores it.
+pub type NodePublic = node_key::Public;
+/// A signature made with a node key.
+pub type NodeSignature = node_key::Signature;
 
 /// Identifies a registered compute node; assigned in registration order and never reused.
 pub type NodeId = u32;

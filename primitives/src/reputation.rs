@@ -3,9 +3,6 @@
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use scale_info::TypeInfo;
 
-/// Identifies a training job; assigned by the proof-of-compute pallet in creation order.
-pub type JobId = u64;
-
 /// How far a node is trusted. Each tier needs both a score and a history of verified
 /// contributions, so a new node cannot jump to the top; ordered from least to most trusted.
 #[derive(
