@@ -74,7 +74,7 @@ mod availability;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
 mod dispute;
-mod impls;
+mod lifecycle;
 #[cfg(test)]
 mod mock;
 pub mod offchain;

@@ -123,7 +123,7 @@ impl<T: Config> Pallet<T> {
 		ReplicaStarts::<T>::remove(job, gone);
 		let subject = (b"tessera/replace", job, gone).encode();
 		let staying: Vec<NodeId> = replicas.iter().copied().filter(|node| *node != gone).collect();
-		let access = crate::impls::DataAccess::of::<T>(job, &info.spec);
+		let access = crate::lifecycle::DataAccess::of::<T>(job, &info.spec);
 		let by = Self::draw_nodes(&subject, 1, NodeRole::Trainer, &staying, |node| {
 			Self::eligible(node, &info.spec, &access) && node != gone && !exclude.contains(&node)
 		})
