@@ -7,7 +7,8 @@
 //! [`Connections::most`] at once, and [`Connections::per_client`] from one address, and
 //! closes any beyond at once, so that one client cannot take every place; a connection on which no byte
 //! moves either way for [`Connections::idle`], or that is older than
-//! [`Connections::lifetime`], is closed the next time it is polled.
+//! [`Connections::lifetime`], is closed the next time it is polled. A client is a
+//! [`ClientKey`]: an IPv4 address or an IPv6 /64 network.
 
 use axum::{
 	extract::connect_info::Connected,
@@ -17,7 +18,7 @@ use std::{
 	collections::HashMap,
 	future::Future,
 	io,
-	net::{IpAddr, SocketAddr},
+	net::{IpAddr, Ipv6Addr, SocketAddr},
 	pin::Pin,
 	sync::{Arc, Mutex},
 	task::{Context, Poll},
@@ -30,12 +31,34 @@ use tokio::{
 	time::{sleep, Instant, Sleep},
 };
 
+/// Who connections and requests are counted against: an IPv4 address, or the /64 network of
+/// an IPv6 address. A host is commonly given a whole IPv6 /64, so counting single IPv6
+/// addresses would let one client multiply its share by picking new source addresses. An
+/// IPv4 address written as IPv6 (`::ffff:a.b.c.d`) counts as itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ClientKey(IpAddr);
+
+impl From<IpAddr> for ClientKey {
+	fn from(address: IpAddr) -> Self {
+		match address {
+			IpAddr::V4(v4) => Self(IpAddr::V4(v4)),
+			IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+				Some(v4) => Self(IpAddr::V4(v4)),
+				None => {
+					let network = u128::from(v6) & !(u128::from(u64::MAX));
+					Self(IpAddr::V6(Ipv6Addr::from(network)))
+				}
+			},
+		}
+	}
+}
+
 /// The bounds on a listener's connections.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Connections {
 	/// Open at once; those beyond are closed as soon as they are accepted.
 	pub most: usize,
-	/// Open at once from one client address.
+	/// Open at once from one client ([`ClientKey`]).
 	pub per_client: usize,
 	/// How long a connection may move no byte.
 	pub idle: Duration,
@@ -68,7 +91,7 @@ pub struct Guarded {
 	listener: TcpListener,
 	bounds: Connections,
 	open: Arc<Semaphore>,
-	clients: Arc<Mutex<HashMap<IpAddr, usize>>>,
+	clients: Arc<Mutex<HashMap<ClientKey, usize>>>,
 }
 
 impl Guarded {
@@ -85,7 +108,7 @@ impl Guarded {
 
 impl Guarded {
 	/// A place for a connection from `client`, if there is one.
-	fn place_for(&self, client: IpAddr) -> Option<Place> {
+	fn place_for(&self, client: ClientKey) -> Option<Place> {
 		let mut clients = self.clients.lock().unwrap_or_else(|e| e.into_inner());
 		let open = clients.entry(client).or_default();
 		if *open >= self.bounds.per_client {
@@ -100,8 +123,8 @@ impl Guarded {
 /// A connection's place among a listener's; given up when dropped.
 struct Place {
 	_permit: OwnedSemaphorePermit,
-	client: IpAddr,
-	clients: Arc<Mutex<HashMap<IpAddr, usize>>>,
+	client: ClientKey,
+	clients: Arc<Mutex<HashMap<ClientKey, usize>>>,
 }
 
 impl Drop for Place {
@@ -124,7 +147,7 @@ impl Listener for Guarded {
 		loop {
 			let (stream, address) = Listener::accept(&mut self.listener).await;
 			// One too many is closed here, before anything is read from it.
-			let Some(place) = self.place_for(address.ip()) else { continue };
+			let Some(place) = self.place_for(address.ip().into()) else { continue };
 			return (Guard::new(stream, place, self.bounds), address);
 		}
 	}
@@ -217,5 +240,29 @@ impl AsyncWrite for Guard {
 
 	fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
 		Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::ClientKey;
+	use std::net::IpAddr;
+
+	fn key(address: &str) -> ClientKey {
+		address.parse::<IpAddr>().expect("an address").into()
+	}
+
+	#[test]
+	fn an_ipv6_host_counts_as_its_64_network_whatever_source_address_it_picks() {
+		assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff:ffff:ffff:fffe"));
+		assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+		assert_eq!(key("2001:db8:1:2:aaaa::"), key("2001:db8:1:2::"));
+	}
+
+	#[test]
+	fn ipv4_addresses_count_one_by_one_also_when_written_as_ipv6() {
+		assert_ne!(key("192.0.2.1"), key("192.0.2.2"));
+		assert_eq!(key("::ffff:192.0.2.1"), key("192.0.2.1"));
+		assert_ne!(key("::ffff:192.0.2.1"), key("::ffff:192.0.2.2"));
 	}
 }

@@ -3,12 +3,16 @@
 //! This is the URL an operator publishes (`nodeRegistry.setEndpoint`) and other trainers fetch
 //! committed states, checkpoints and datasets from. It answers `GET` and `HEAD
 //! /v1/blobs/{cid}`, with content checked against its CID, and refuses everything else with
-//! `404 not_served` (or `405`). Each client address may ask [`PublicLimits::burst`] times at
+//! `404 not_served` (or `405`). Each client ([`ClientKey`]: an IPv4 address or an IPv6 /64)
+//! may ask [`PublicLimits::burst`] times at
 //! once and then [`PublicLimits::per_second`] times a second (`429 rate_limited` with
 //! `Retry-After`), and at most [`PublicLimits::concurrent`] requests are served at a time
 //! (`503 busy` with `Retry-After`).
 
-use super::{connections::Client, ApiError, Service};
+use super::{
+	connections::{Client, ClientKey},
+	ApiError, Service,
+};
 use axum::{
 	extract::{ConnectInfo, Request, State},
 	http::StatusCode,
@@ -30,17 +34,17 @@ use tokio::sync::Semaphore;
 pub struct PublicLimits {
 	/// Requests served at once, across clients.
 	pub concurrent: usize,
-	/// Requests one client address may make at once after being idle.
+	/// Requests one client may make at once after being idle.
 	pub burst: u32,
-	/// Requests one client address may make each second after that.
+	/// Requests one client may make each second after that.
 	pub per_second: f64,
-	/// Client addresses whose rates are tracked; beyond them new clients wait.
+	/// Clients whose rates are tracked; beyond them new clients wait.
 	pub clients: usize,
 }
 
 impl PublicLimits {
 	/// Sixteen blobs served at once; 32 requests at once and then 8 a second per client,
-	/// for up to 4 096 client addresses. A validator's trainer fetches a few blobs per job.
+	/// for up to 4 096 clients. A validator's trainer fetches a few blobs per job.
 	pub const DEFAULT: Self = Self { concurrent: 16, burst: 32, per_second: 8.0, clients: 4096 };
 }
 
@@ -48,7 +52,7 @@ impl PublicLimits {
 struct Gate {
 	limits: PublicLimits,
 	serving: Arc<Semaphore>,
-	clients: Mutex<HashMap<IpAddr, Bucket>>,
+	clients: Mutex<HashMap<ClientKey, Bucket>>,
 }
 
 /// A client's allowance: a token bucket.
@@ -60,7 +64,7 @@ struct Bucket {
 
 impl Gate {
 	/// Takes one request from `client`'s allowance, or says how long until there is one.
-	fn admit(&self, client: IpAddr, now: Instant) -> Result<(), Duration> {
+	fn admit(&self, client: ClientKey, now: Instant) -> Result<(), Duration> {
 		let PublicLimits { burst, per_second, clients: most, .. } = self.limits;
 		let refilled = |bucket: &Bucket| {
 			let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
@@ -87,7 +91,7 @@ impl Gate {
 impl Service {
 	/// The routes of the public listener, within `limits`. Served with
 	/// `into_make_service_with_connect_info` (of [`Client`] on a guarded listener, of
-	/// `SocketAddr` on a bare one), each client address has an allowance of its own; without
+	/// `SocketAddr` on a bare one), each client has an allowance of its own; without
 	/// it, all share one.
 	pub fn public(self, limits: PublicLimits) -> Router {
 		let gate = Arc::new(Gate {
@@ -111,7 +115,7 @@ async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> R
 		.map(|ConnectInfo(Client(address))| address.ip())
 		.or_else(|| extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip()))
 		.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
-	if let Err(wait) = gate.admit(client, Instant::now()) {
+	if let Err(wait) = gate.admit(client.into(), Instant::now()) {
 		return ApiError::new(
 			StatusCode::TOO_MANY_REQUESTS,
 			"rate_limited",
@@ -145,4 +149,27 @@ async fn read_only() -> ApiError {
 		"not_served",
 		"this listener only serves content: GET or HEAD /v1/blobs/{cid}",
 	)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::{Gate, PublicLimits};
+	use std::{net::IpAddr, sync::Arc, time::Instant};
+	use tokio::sync::Semaphore;
+
+	#[test]
+	fn new_source_addresses_of_one_ipv6_64_share_one_allowance() {
+		let limits = PublicLimits { burst: 2, per_second: 0.001, ..PublicLimits::DEFAULT };
+		let gate = Gate {
+			limits,
+			serving: Arc::new(Semaphore::new(limits.concurrent)),
+			clients: Default::default(),
+		};
+		let now = Instant::now();
+		let admit = |address: &str| gate.admit(address.parse::<IpAddr>().unwrap().into(), now);
+		assert!(admit("2001:db8:7:7::1").is_ok());
+		assert!(admit("2001:db8:7:7::2").is_ok());
+		assert!(admit("2001:db8:7:7::3").is_err(), "a third address of the /64 finds it spent");
+		assert!(admit("2001:db8:7:8::1").is_ok(), "the next /64 is another client");
+	}
 }
