@@ -68,7 +68,10 @@ test('the lying replica is caught: bisected, re-executed by a panel, convicted; 
   const { node: { api }, trainers } = context.network;
   const { operators, validators, fineTuning: { job, baseDigest, ferdieBefore }, events } = context.demo;
   const { proofOfCompute: poc, modelRegistry: models } = api.events;
-  const of = (kind) => events.filter(({ event }) => kind.is(event) && event.data.job?.toNumber() === job);
+  // Each event keeps its place in the chain's order, which tells apart the events of one block:
+  // a segment's last reveals share a block with the next segment's panel draw.
+  const of = (kind) => events.map((record, order) => ({ ...record, order }))
+    .filter(({ event }) => kind.is(event) && event.data.job?.toNumber() === job);
   const [dave, eve] = ['Dave', 'Eve'].map((name) => operators.find((operator) => operator.name === name));
   const validatorNodes = validators.map(({ node }) => node).sort();
   const honest = (await (await fetch(`${trainers[2].url}/v1/jobs/${job}`)).json()).commitments;
@@ -118,14 +121,14 @@ test('the lying replica is caught: bisected, re-executed by a panel, convicted; 
     const expected = honest[segment.checkpoint.toNumber()].weights_digest;
     assert.equal(settled[index].event.data.checkpoint.toNumber(), segment.checkpoint.toNumber());
     assert.equal(settled[index].event.data.weightsDigest.toHex(), expected);
-    const window = ({ block }) => block >= panels[index].block && block <= settled[index].block;
+    const window = ({ order }) => order > panels[index].order && order < settled[index].order;
     const commits = of(poc.VerdictCommitted).filter(window).map(({ event }) => event.data.node.toNumber());
     const reveals = of(poc.VerdictRevealed).filter(window);
     assert.deepEqual(commits.sort(), validatorNodes, `every member commits for segment ${index}`);
     assert.deepEqual(reveals.map(({ event }) => event.data.node.toNumber()).sort(), validatorNodes);
     assert.ok(reveals.every(({ event }) => event.data.weightsDigest.toHex() === expected));
-    const firstReveal = Math.min(...reveals.map(({ block }) => block));
-    assert.ok(of(poc.VerdictCommitted).filter(window).every(({ block }) => block <= firstReveal), 'commits before reveals');
+    const firstReveal = Math.min(...reveals.map(({ order }) => order));
+    assert.ok(of(poc.VerdictCommitted).filter(window).every(({ order }) => order < firstReveal), 'commits before reveals');
   }
 
   // The verdict: Eve forged (right states, wrong digests), half her stake.
