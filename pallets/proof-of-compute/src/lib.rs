@@ -224,6 +224,13 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxRedundancy: Get<u8>;
 
+		/// The most times a job's seats may change hands (a replica or participant that
+		/// stopped, a straggler); beyond it the job goes on with the replicas it has. Every
+		/// node that worked on a job is paid when it ends, so this bounds that payout at
+		/// `MaxRedundancy + MaxReplacements` nodes, which is what ending a job is charged for.
+		#[pallet::constant]
+		type MaxReplacements: Get<u32>;
+
 		/// The most checkpoints a job may have.
 		#[pallet::constant]
 		type MaxCheckpoints: Get<u32>;
@@ -585,6 +592,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type LastAgreed<T> = StorageMap<_, Twox64Concat, JobId, (u32, TrainedWeights)>;
 
+	/// How many times each open job's seats changed hands, up to
+	/// [`Config::MaxReplacements`]; removed when the job ends.
+	#[pallet::storage]
+	pub type Replacements<T> = StorageMap<_, Twox64Concat, JobId, u32, ValueQuery>;
+
 	/// Replicas that took over from another mid-job: the checkpoint they start at and the
 	/// agreed state they resume.
 	#[pallet::storage]
@@ -929,8 +941,9 @@ pub mod pallet {
 			bond: BalanceOf<T>,
 		},
 		/// A replica's node stopped mid-job: it was slashed in proportion to the job's budget
-		/// (paid to the requester) and, where an eligible trainer was found, replaced by `by`,
-		/// which starts at checkpoint `from`.
+		/// (paid to the requester) and, where an eligible trainer was found and the job's seats
+		/// changed hands fewer than [`Config::MaxReplacements`] times, replaced by `by`, which
+		/// starts at checkpoint `from`.
 		ReplicaReplaced {
 			/// The job.
 			job: JobId,
@@ -993,7 +1006,8 @@ pub mod pallet {
 			job: JobId,
 			/// The straggler.
 			node: NodeId,
-			/// Its replacement, if an eligible trainer was found.
+			/// Its replacement, if an eligible trainer was found and the job's seats changed
+			/// hands fewer than [`Config::MaxReplacements`] times.
 			by: Option<NodeId>,
 		},
 		/// A round's aggregate was committed.
@@ -1205,6 +1219,11 @@ pub mod pallet {
 			assert!(T::PanelSize::get() >= 2, "PanelSize must be at least 2");
 			assert!(!T::MaxJobDuration::get().is_zero(), "MaxJobDuration must allow a block");
 			assert!(T::AssignmentsPerBlock::get() >= 1, "AssignmentsPerBlock must be at least 1");
+			// Every node that worked on a job is recorded in its payout.
+			assert!(
+				Pallet::<T>::most_contributors(T::MaxRedundancy::get()) <= u32::from(u8::MAX),
+				"MaxRedundancy + MaxReplacements must fit a payout (255 nodes)"
+			);
 		}
 
 		#[cfg(feature = "try-runtime")]
@@ -1339,7 +1358,7 @@ pub mod pallet {
 		/// [`Event::TrapConfirmed`], then [`Event::TrapSprung`] with the quorum.
 		#[pallet::call_index(9)]
 		#[pallet::weight(T::WeightInfo::reveal_trap().saturating_add(
-			T::WeightInfo::finalize(u32::from(T::MaxRedundancy::get()))
+			T::WeightInfo::finalize(Pallet::<T>::most_contributors(T::MaxRedundancy::get()))
 		))]
 		pub fn reveal_trap(
 			origin: OriginFor<T>,
@@ -1499,7 +1518,7 @@ pub mod pallet {
 		#[pallet::authorize(Pallet::<T>::authorize_panel_reveal)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_panel_reveal())]
 		#[pallet::weight(T::WeightInfo::panel_reveal()
-			.saturating_add(T::WeightInfo::finalize(u32::from(T::MaxRedundancy::get())))
+			.saturating_add(T::WeightInfo::finalize(Pallet::<T>::most_contributors(T::MaxRedundancy::get())))
 			.saturating_add(T::Outcome::max_weight()))]
 		pub fn panel_reveal(
 			origin: OriginFor<T>,

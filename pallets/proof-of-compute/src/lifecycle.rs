@@ -610,13 +610,21 @@ impl<T: Config> Pallet<T> {
 			.map_or(most, |units| units.min(u64::from(most)) as u32)
 	}
 
+	/// The most nodes a job of `redundancy` replicas pays when it ends: its seats' first
+	/// holders and everyone who took one over.
+	pub(crate) fn most_contributors(redundancy: u8) -> u32 {
+		u32::from(redundancy).saturating_add(T::MaxReplacements::get())
+	}
+
 	/// The most [`Self::take_next_step`] can weigh: a job with the most replicas, in a
 	/// state that needs the most work, ending and told to the job's owner.
 	pub(crate) fn next_step_bound() -> Weight {
 		T::DbWeight::get()
 			.reads(1)
 			.saturating_add(T::Outcome::max_weight())
-			.saturating_add(T::WeightInfo::finalize(u32::from(T::MaxRedundancy::get())))
+			.saturating_add(T::WeightInfo::finalize(Self::most_contributors(
+				T::MaxRedundancy::get(),
+			)))
 			.saturating_add(T::WeightInfo::verify_result())
 			.saturating_add(T::WeightInfo::panel_expired())
 			.saturating_add(T::WeightInfo::panel_reveal())
@@ -630,7 +638,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn take_next_step(job: JobId, now: BlockNumberFor<T>) -> Weight {
 		let mut weight = T::DbWeight::get().reads(1);
 		let Some(info) = Jobs::<T>::get(job) else { return weight };
-		weight.saturating_accrue(T::WeightInfo::finalize(u32::from(info.redundancy)));
+		weight.saturating_accrue(T::WeightInfo::finalize(Self::most_contributors(info.redundancy)));
 		// Any step may end the job, which its owner hears.
 		weight.saturating_accrue(T::Outcome::max_weight());
 		if info.state == JobState::Running {
@@ -697,6 +705,7 @@ impl<T: Config> Pallet<T> {
 		};
 		let refunded = Self::release_budget(&info.requester, remaining);
 		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
+		Replacements::<T>::remove(job);
 		LastAgreed::<T>::remove(job);
 		Payouts::<T>::insert(job, payouts);
 		Self::end(job, &mut info, end);
@@ -853,6 +862,7 @@ impl<T: Config> Pallet<T> {
 		let _ = Contributions::<T>::clear_prefix(job, u32::from(u8::MAX), None);
 		let refunded = Self::release_budget(&info.requester, info.budget);
 		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
+		Replacements::<T>::remove(job);
 		LastAgreed::<T>::remove(job);
 		Self::end(job, &mut info, JobState::Failed);
 		Jobs::<T>::insert(job, info);
@@ -978,6 +988,26 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				Jobs::<T>::get(job).is_some_and(|info| open(info.state)),
 				"an agreed checkpoint kept for a job that ended"
+			);
+		}
+		for (job, replaced) in Replacements::<T>::iter() {
+			ensure!(
+				Jobs::<T>::get(job).is_some_and(|info| info.ended.is_none()),
+				"a replacement count kept for a job that ended"
+			);
+			ensure!(replaced <= T::MaxReplacements::get(), "seats changed hands too often");
+		}
+		// What a job pays when it ends is charged for its first seat holders and those who
+		// took a seat over, never more.
+		let mut contributors: BTreeMap<JobId, u32> = BTreeMap::new();
+		for (job, _) in Contributions::<T>::iter_keys() {
+			contributors.entry(job).or_default().saturating_inc();
+		}
+		for (job, count) in contributors {
+			let redundancy = Jobs::<T>::get(job).map_or(0, |info| info.redundancy);
+			ensure!(
+				count <= u32::from(redundancy).saturating_add(Replacements::<T>::get(job)),
+				"more contributors than the job's seats and their replacements"
 			);
 		}
 		for (job, node) in ReplicaStarts::<T>::iter_keys() {

@@ -456,6 +456,7 @@ impl crate::Config for Test {
 	type Consent = TestConsent;
 	type Randomness = TestRandomness;
 	type MaxRedundancy = frame_support::traits::ConstU8<5>;
+	type MaxReplacements = frame_support::traits::ConstU32<3>;
 	type MaxCheckpoints = frame_support::traits::ConstU32<8>;
 	type MaxPendingJobs = frame_support::traits::ConstU32<4>;
 	type MaxDuePerBlock = frame_support::traits::ConstU32<4>;

@@ -4,8 +4,10 @@
 //! of the job's replicas agreed on — so the work already agreed is not done again — or, as
 //! a participant of a federated job, trains the first round still taking updates from that
 //! round's start. The replica that stopped is slashed in proportion to the job's budget,
-//! paid to the requester for the delay. Without an eligible trainer the job goes on with the
-//! replicas it has.
+//! paid to the requester for the delay. Without an eligible trainer, or once its seats changed
+//! hands `MaxReplacements` times, the job goes on with the replicas it has: every node that
+//! worked on a job is paid when it ends, and that payout must stay within what ending a job
+//! is charged for.
 
 use crate::{pallet::*, weights::WeightInfo, JobInfoOf, LOG_TARGET};
 use alloc::vec::Vec;
@@ -108,8 +110,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Gives `gone`'s place among `job`'s replicas to another eligible trainer, never one of
-	/// `exclude`, which commits from checkpoint `from`; without one, the job goes on with
-	/// fewer.
+	/// `exclude`, which commits from checkpoint `from`; without one, or once the job's seats
+	/// changed hands [`Config::MaxReplacements`] times, the job goes on with fewer.
 	pub(crate) fn hand_over(
 		job: JobId,
 		info: &JobInfoOf<T>,
@@ -124,13 +126,20 @@ impl<T: Config> Pallet<T> {
 		let subject = (b"tessera/replace", job, gone).encode();
 		let staying: Vec<NodeId> = replicas.iter().copied().filter(|node| *node != gone).collect();
 		let access = crate::lifecycle::DataAccess::of::<T>(job, &info.spec);
-		let by = Self::draw_nodes(&subject, 1, NodeRole::Trainer, &staying, |node| {
-			Self::eligible(node, &info.spec, &access) && node != gone && !exclude.contains(&node)
-		})
-		.first()
-		.copied();
+		let replaced = Replacements::<T>::get(job);
+		let by = (replaced < T::MaxReplacements::get())
+			.then(|| {
+				Self::draw_nodes(&subject, 1, NodeRole::Trainer, &staying, |node| {
+					Self::eligible(node, &info.spec, &access)
+						&& node != gone && !exclude.contains(&node)
+				})
+				.first()
+				.copied()
+			})
+			.flatten();
 		if let Some(new) = by {
 			access.record_use::<T>(job, new, &info.spec);
+			Replacements::<T>::insert(job, replaced.saturating_add(1));
 		}
 		match by {
 			Some(new) => {

@@ -293,6 +293,7 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type Consent = Did;
 	type Randomness = RelayChainRandomness;
 	type MaxRedundancy = frame_support::traits::ConstU8<5>;
+	type MaxReplacements = ConstU32<10>;
 	type MaxCheckpoints = ConstU32<256>;
 	type MaxPendingJobs = ConstU32<256>;
 	type MaxDuePerBlock = ConstU32<64>;

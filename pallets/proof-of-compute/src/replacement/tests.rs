@@ -40,7 +40,7 @@ fn deliver(job: JobId, replicas: &[NodeId], checkpoints: core::ops::Range<u32>) 
 		let payloads: Vec<CommitmentPayload> =
 			replicas.iter().map(|node| report(*node, checkpoint)).collect();
 		payloads.iter().for_each(|payload| send(commit_call(payload)));
-		if replicas.len() < Assignments::<Test>::get(job).unwrap().len() {
+		if replicas.len() < usize::from(Jobs::<Test>::get(job).unwrap().redundancy) {
 			// Reveals open when every replica committed, or after the delay.
 			run_to(System::block_number() + REVEAL_DELAY);
 		}
@@ -160,5 +160,65 @@ fn a_dispute_never_holds_a_replacement_to_checkpoints_before_its_start() {
 		assert_eq!(Slashes::get().len(), 1, "only the abandonment");
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Resolved);
 		assert_eq!(Payouts::<Test>::get(job).len(), 3);
+	});
+}
+
+#[test]
+fn churning_replicas_cannot_grow_a_jobs_payout_beyond_what_ending_it_is_charged_for() {
+	test(|| {
+		let (job, first) = job();
+		let most = <<Test as Config>::MaxReplacements as polkadot_sdk::sp_core::Get<u32>>::get();
+		let mut gone = Vec::new();
+		// Each replica in turn works one checkpoint and stops; a stopped node comes back
+		// so that an eligible trainer is always there to take the seat.
+		for checkpoint in 0..=most {
+			let replicas = Assignments::<Test>::get(job).unwrap().into_inner();
+			deliver(job, &replicas, checkpoint..checkpoint + 1);
+			if let Some(back) = gone.first().copied() {
+				gone.remove(0);
+				Nodes::mutate(|nodes| nodes[back as usize].active = true);
+			}
+			let stopping = replicas[0];
+			stop(stopping);
+			gone.push(stopping);
+			// A replacement takes the seat of the replica it replaces.
+			let by = Assignments::<Test>::get(job).unwrap()[0];
+			let expected = (checkpoint < most).then_some(by);
+			assert!(
+				events().iter().any(|event| matches!(
+					event,
+					Event::ReplicaReplaced { job: of, node, by: drawn, from, .. }
+						if *of == job && *node == stopping && *drawn == expected
+							&& *from == checkpoint + 1
+				)),
+				"replacement {checkpoint}: {expected:?}"
+			);
+		}
+		let spec = Jobs::<Test>::get(job).unwrap().spec;
+		let access = crate::lifecycle::DataAccess::of::<Test>(job, &spec);
+		let seated = Assignments::<Test>::get(job).unwrap();
+		assert!(
+			(0..5).any(|node| !seated.contains(&node)
+				&& !gone.contains(&node)
+				&& ProofOfCompute::eligible(node, &spec, &access)),
+			"a trainer was there to take the last seat"
+		);
+		assert_eq!(Replacements::<Test>::get(job), most);
+		assert_eq!(Assignments::<Test>::get(job).unwrap().len(), 2);
+		assert_eq!(Slashes::get().len() as u32, most + 1, "every replica that stopped");
+		let contributors = Contributions::<Test>::iter_prefix(job).count() as u32;
+		assert!(contributors > 3, "the churn left more contributors than seats");
+		assert!(contributors <= ProofOfCompute::most_contributors(3));
+		assert_ne!(first, Assignments::<Test>::get(job).unwrap().into_inner());
+
+		// The job goes on with the two replicas left and ends as usual.
+		let replicas = Assignments::<Test>::get(job).unwrap().into_inner();
+		deliver(job, &replicas, most + 1..CHECKPOINTS);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+		run_to(System::block_number() + CHALLENGE_WINDOW);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
+		let paid: Vec<NodeId> = Payouts::<Test>::get(job).iter().map(|(node, _)| *node).collect();
+		assert_eq!(paid, replicas);
+		assert!(!Replacements::<Test>::contains_key(job));
 	});
 }

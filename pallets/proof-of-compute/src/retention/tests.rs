@@ -47,6 +47,7 @@ pub(crate) fn assert_nothing_left_of(job: JobId) {
 	assert!(PanelDuties::<Test>::iter_keys().all(|(_, of)| of != job), "panel duties");
 	assert!(!LastAgreed::<Test>::contains_key(job), "its agreed checkpoint");
 	assert_eq!(ReplicaStarts::<Test>::iter_prefix(job).count(), 0, "replacement starts");
+	assert!(!Replacements::<Test>::contains_key(job), "its replacement count");
 	assert_eq!(Contributions::<Test>::iter_prefix(job).count(), 0, "contributions");
 	assert!(!Federations::<Test>::contains_key(job), "its federation");
 	assert_eq!(Aggregations::<Test>::iter_prefix(job).count(), 0, "aggregates");
