@@ -24,6 +24,7 @@ fn training(c: &mut Criterion) {
 		steps: STEPS,
 		checkpoint_every: STEPS,
 		seed: 1,
+		optimizer: tessera_trainer::optim::Optimizer::Sgd,
 	};
 	let mut group = c.benchmark_group("train_digits");
 	group.throughput(Throughput::Elements(STEPS * BATCH as u64)).sample_size(10);

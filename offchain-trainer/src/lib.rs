@@ -1,7 +1,7 @@
 //! # tessera-trainer
 //!
 //! The off-chain trainer that Tessera's off-chain workers hand training work to: it trains
-//! deterministically on burn ([`train`]), averages updates ([`aggregate`]), keeps
+//! deterministically on burn ([`train`], with the optimisers of [`optim`]), averages updates ([`aggregate`]), keeps
 //! checkpoints, states and datasets in an IPFS-compatible content store ([`store`]),
 //! reports the hardware a node attests ([`hwinfo`]), and serves all of it over HTTP
 //! ([`api`]) within bounds on what one request may cost ([`limits`]).
@@ -13,6 +13,7 @@ pub mod data;
 pub mod hwinfo;
 pub mod limits;
 pub mod model;
+pub mod optim;
 pub mod state;
 pub mod store;
 pub mod train;

@@ -13,6 +13,7 @@ use tessera_trainer::{
 	data::{Builtin, Dataset, DatasetRef},
 	hwinfo::HardwareReport,
 	model::Architecture,
+	optim::{AdamConstants, Optimizer},
 	state::StartState,
 	store::{self, ContentStore},
 	train::{HyperParameters, Session, StepReport},
@@ -155,6 +156,29 @@ struct JobArgs {
 	seed: u64,
 	#[arg(long, value_enum, default_value = "reference")]
 	backend: Backend,
+	/// How the weights follow their gradients.
+	#[arg(long, value_enum, default_value = "sgd")]
+	optimizer: OptimizerKind,
+	/// Adam's β₁.
+	#[arg(long, default_value_t = 0.9)]
+	beta1: f64,
+	/// Adam's β₂.
+	#[arg(long, default_value_t = 0.999)]
+	beta2: f64,
+	/// Adam's ε.
+	#[arg(long, default_value_t = 1e-8)]
+	epsilon: f64,
+	/// Adam's weight decay λ: added to the gradient (adam) or applied to the weights (adamw).
+	#[arg(long, default_value_t = 0.0)]
+	weight_decay: f64,
+}
+
+/// The optimisers a job may name (`tessera_trainer::optim`).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum OptimizerKind {
+	Sgd,
+	Adam,
+	Adamw,
 }
 
 impl JobArgs {
@@ -190,6 +214,21 @@ impl JobArgs {
 			steps: self.steps,
 			checkpoint_every: self.checkpoint_every,
 			seed: self.seed,
+			optimizer: self.optimizer(),
+		}
+	}
+
+	fn optimizer(&self) -> Optimizer {
+		let constants = AdamConstants {
+			beta1: self.beta1,
+			beta2: self.beta2,
+			epsilon: self.epsilon,
+			weight_decay: self.weight_decay,
+		};
+		match self.optimizer {
+			OptimizerKind::Sgd => Optimizer::Sgd,
+			OptimizerKind::Adam => Optimizer::Adam(constants),
+			OptimizerKind::Adamw => Optimizer::AdamW(constants),
 		}
 	}
 }

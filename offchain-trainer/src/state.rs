@@ -2,9 +2,14 @@
 //!
 //! A state is the network saved in burn's record format. Parameter ids are fixed by
 //! `model`, so equal weights give equal bytes and therefore equal CIDs: two replicas that
-//! trained identically store the very same state.
+//! trained identically store the very same state. The state of a job trained with Adam or
+//! AdamW carries the optimiser's [`Moments`] too, so that its CID — what replicas agree on —
+//! names everything a segment re-executes from: [`ADAM_STATE_TAG`], the moments' step count
+//! (8 bytes, little-endian), then the network's, the first moment's and the second moment's
+//! records (each the network with the moment as its values), each after its length (8 bytes,
+//! little-endian).
 
-use crate::{model::Network, store::ContentStore, train::TrainError};
+use crate::{model::Network, optim::Moments, store::ContentStore, train::TrainError};
 use burn::{
 	module::{Module, ModuleMapper, ModuleVisitor, Param},
 	optim::GradientsParams,
@@ -25,31 +30,97 @@ pub struct StartState {
 	pub weights_digest: H256,
 }
 
+/// What begins the state of a job trained with Adam or AdamW; no burn record begins so.
+pub const ADAM_STATE_TAG: &[u8] = b"tessera/adam-state/1\n";
+
 /// Saves `network` and returns the state's CID.
 pub fn save(network: Network, store: &ContentStore) -> Result<String, TrainError> {
-	let bytes = network
-		.into_record()
-		.into_bytes()
-		.map_err(|error| TrainError::Record(error.to_string()))?;
+	Ok(store.put(&record_bytes(network)?)?.to_string())
+}
+
+/// Saves `network` with the optimiser's `moments` and returns the state's CID.
+pub fn save_with_moments(
+	network: Network,
+	moments: &Moments,
+	store: &ContentStore,
+) -> Result<String, TrainError> {
+	let first = with_weights(network.clone(), &moments.first);
+	let second = with_weights(network.clone(), &moments.second);
+	let mut bytes = ADAM_STATE_TAG.to_vec();
+	bytes.extend(moments.steps.to_le_bytes());
+	for record in [network, first, second] {
+		let record = record_bytes(record)?;
+		bytes.extend((record.len() as u64).to_le_bytes());
+		bytes.extend(record);
+	}
 	Ok(store.put(&bytes)?.to_string())
 }
 
-/// Loads the state `cid` into `network`, which must have the state's architecture.
-pub fn load(network: Network, store: &ContentStore, cid: &str) -> Result<Network, TrainError> {
-	let bad_state = |reason: String| TrainError::BadState { cid: cid.to_owned(), reason };
-	let bytes = store.get(&crate::store::parse_cid(cid)?)?;
-	let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
-		.map_err(|error| bad_state(error.to_string()))?;
-	network.try_load_record(record).map_err(|error| bad_state(error.to_string()))
+fn record_bytes(network: Network) -> Result<Vec<u8>, TrainError> {
+	let bytes = network.into_record().into_bytes();
+	bytes.map(|bytes| bytes.to_vec()).map_err(|error| TrainError::Record(error.to_string()))
 }
 
-/// Loads `start` into `network`, refusing a state whose weights digest is not the one named.
+/// Loads the state `cid` into `network`, which must have the state's architecture; the
+/// moments a state of Adam or AdamW carries are left out.
+pub fn load(network: Network, store: &ContentStore, cid: &str) -> Result<Network, TrainError> {
+	load_with_moments(network, store, cid).map(|(network, _)| network)
+}
+
+/// Loads the state `cid` into `network` and returns the moments it carries, if any.
+fn load_with_moments(
+	network: Network,
+	store: &ContentStore,
+	cid: &str,
+) -> Result<(Network, Option<Moments>), TrainError> {
+	let bad_state = |reason: String| TrainError::BadState { cid: cid.to_owned(), reason };
+	let load_record = |network: Network, bytes: &[u8]| {
+		let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+			.map_err(|error| bad_state(error.to_string()))?;
+		network.try_load_record(record).map_err(|error| bad_state(error.to_string()))
+	};
+	let bytes = store.get(&crate::store::parse_cid(cid)?)?;
+	let Some(mut rest) = bytes.strip_prefix(ADAM_STATE_TAG) else {
+		return Ok((load_record(network, &bytes)?, None));
+	};
+	let cut_short = || bad_state("the Adam state is cut short".into());
+	let steps = take_number(&mut rest).ok_or_else(cut_short)?;
+	let mut records = Vec::with_capacity(3);
+	for _ in 0..3 {
+		let length = take_number(&mut rest).ok_or_else(cut_short)?;
+		let length = usize::try_from(length).map_err(|_| cut_short())?;
+		records.push(take(&mut rest, length).ok_or_else(cut_short)?);
+	}
+	if !rest.is_empty() {
+		return Err(bad_state("bytes after the Adam state's records".into()));
+	}
+	let loaded = load_record(network.clone(), records[0])?;
+	let first = weights_of(&load_record(network.clone(), records[1])?);
+	let second = weights_of(&load_record(network, records[2])?);
+	Ok((loaded, Some(Moments { steps, first, second })))
+}
+
+/// The first `length` bytes of `rest`, which then holds the bytes after them.
+fn take<'a>(rest: &mut &'a [u8], length: usize) -> Option<&'a [u8]> {
+	let bytes: &'a [u8] = *rest;
+	let (taken, left) = bytes.split_at_checked(length)?;
+	*rest = left;
+	Some(taken)
+}
+
+/// The little-endian `u64` that begins `rest`, which then holds the bytes after it.
+fn take_number(rest: &mut &[u8]) -> Option<u64> {
+	take(rest, 8).and_then(|bytes| bytes.try_into().ok()).map(u64::from_le_bytes)
+}
+
+/// Loads `start` into `network`, refusing a state whose weights digest is not the one named;
+/// returns the optimiser's moments the state carries, if any.
 pub fn load_agreed(
 	network: Network,
 	store: &ContentStore,
 	start: &StartState,
-) -> Result<Network, TrainError> {
-	let network = load(network, store, &start.state_cid)?;
+) -> Result<(Network, Option<Moments>), TrainError> {
+	let (network, moments) = load_with_moments(network, store, &start.state_cid)?;
 	let found = parameters_digest(weights_of(&network).iter().map(Vec::as_slice));
 	if found != start.weights_digest {
 		return Err(TrainError::WrongState {
@@ -58,7 +129,7 @@ pub fn load_agreed(
 			found,
 		});
 	}
-	Ok(network)
+	Ok((network, moments))
 }
 
 /// The network's weights, tensor by tensor in canonical parameter order.
@@ -110,7 +181,14 @@ impl ModuleMapper for ReplaceValues<'_> {
 		self.next += 1;
 		param.map(|tensor| match replacement {
 			Some(values) if values.len() == tensor.shape().num_elements() => {
-				Tensor::from_data(TensorData::new(values, tensor.shape()), &tensor.device())
+				let replaced =
+					Tensor::from_data(TensorData::new(values, tensor.shape()), &tensor.device());
+				// A parameter being trained stays one: its next step needs its gradient.
+				if tensor.is_require_grad() {
+					replaced.require_grad()
+				} else {
+					replaced
+				}
 			}
 			_ => tensor,
 		})

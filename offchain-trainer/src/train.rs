@@ -1,10 +1,11 @@
 //! Deterministic training with commitments every N steps.
 //!
 //! Given a [`TrainSpec`], training is a pure function of the spec: weights come from the
-//! seed (see `model`), batches from a seeded permutation per epoch, and the optimiser is
-//! plain SGD, whose state is the weights alone. So any segment `a..b` can be re-executed from
-//! the training state committed at step `a` and must give the same commitments; that is
-//! what validators do in a dispute ([`Session::resume`]).
+//! seed (see `model`), batches from a seeded permutation per epoch, and the optimiser the job
+//! names ([`crate::optim`]: SGD, whose state is the weights alone, or Adam or AdamW, whose
+//! moments are saved with the weights). So any segment `a..b` can be re-executed from the
+//! training state committed at step `a` and must give the same commitments; that is what
+//! validators do in a dispute ([`Session::resume`]).
 //!
 //! Every `checkpoint_every` steps (and after the last) a [`Commitment`] records, with
 //! `primitives::digest`'s canonical functions: the per-step losses of the segment, the last
@@ -17,7 +18,10 @@ use crate::{
 	data::Dataset,
 	limits::{OverLimit, MAX_ACTIVATIONS, MAX_CHECKPOINTS, MAX_STEPS},
 	model::{Architecture, ArchitectureError, Initializer, Network},
-	state::{gradients_of, load_agreed, save, weights_of, with_weights, StartState},
+	optim::{Adam, Moments, Optimizer},
+	state::{
+		gradients_of, load_agreed, save, save_with_moments, weights_of, with_weights, StartState,
+	},
 	store::{ContentStore, StoreError},
 };
 use burn::{
@@ -45,6 +49,15 @@ pub struct HyperParameters {
 	pub checkpoint_every: u64,
 	/// The job's seed: initial weights and data order.
 	pub seed: u64,
+	/// How the weights follow their gradients; SGD when absent.
+	#[serde(default, skip_serializing_if = "Optimizer::is_sgd")]
+	pub optimizer: Optimizer,
+}
+
+/// The optimiser of a session: burn's SGD, or Adam and AdamW with their moments.
+enum Stepper {
+	Sgd(ModuleOptimizer),
+	Adam(Box<Adam>),
 }
 
 /// Why training cannot start or go on.
@@ -160,7 +173,7 @@ pub struct StepReport {
 /// A training run in progress.
 pub struct Session<'a> {
 	network: Network,
-	optimizer: ModuleOptimizer,
+	optimizer: Stepper,
 	device: Device,
 	arithmetic: Arithmetic,
 	architecture: Architecture,
@@ -189,9 +202,13 @@ impl<'a> Session<'a> {
 			dataset.num_classes,
 			&mut Initializer::new(hyper.seed, &device),
 		)?;
+		let optimizer = match Adam::new(&hyper.optimizer, Moments::zero(&weights_of(&network))) {
+			Some(adam) => Stepper::Adam(Box::new(adam)),
+			None => Stepper::Sgd(SgdConfig::new().init()),
+		};
 		Ok(Self {
 			network,
-			optimizer: SgdConfig::new().init(),
+			optimizer,
 			arithmetic: backend.arithmetic(),
 			order: EpochOrder::new(hyper.seed, dataset.len()),
 			device,
@@ -204,7 +221,9 @@ impl<'a> Session<'a> {
 	}
 
 	/// A run that goes on from the training state `start` committed after `step` steps;
-	/// refused unless the state's weights have the digest `start` names.
+	/// refused unless the state's weights have the digest `start` names. Adam and AdamW go
+	/// on with the moments the state carries; they start from zero at step 0 (a job from a
+	/// base model) and from a state without moments (a round from its aggregate).
 	pub fn resume(
 		architecture: Architecture,
 		dataset: &'a Dataset,
@@ -221,7 +240,19 @@ impl<'a> Session<'a> {
 				reason: format!("step {step} is past the job's {} steps", session.hyper.steps),
 			});
 		}
-		session.network = load_agreed(session.network, store, start)?;
+		let (network, moments) = load_agreed(session.network, store, start)?;
+		if let (Stepper::Adam(adam), Some(moments)) = (&mut session.optimizer, moments) {
+			if step > 0 {
+				if !moments.fit(&weights_of(&network)) {
+					return Err(TrainError::BadState {
+						cid: start.state_cid.clone(),
+						reason: "its moments are not shaped as its weights".into(),
+					});
+				}
+				adam.go_on_from(moments);
+			}
+		}
+		session.network = network;
 		session.step = step;
 		Ok(session)
 	}
@@ -314,7 +345,14 @@ impl<'a> Session<'a> {
 		let grads = GradientsParams::from_grads(loss.backward(), &self.network);
 		let gradients = gradients_of(&self.network, &grads);
 		let network = self.network.clone();
-		self.network = self.optimizer.step(self.hyper.learning_rate, network, grads);
+		self.network = match &mut self.optimizer {
+			Stepper::Sgd(sgd) => sgd.step(self.hyper.learning_rate, network, grads),
+			Stepper::Adam(adam) => {
+				let mut weights = weights_of(&network);
+				adam.step(&mut weights, &gradients, self.hyper.learning_rate as f32);
+				with_weights(network, &weights)
+			}
+		};
 		Ok((value, gradients))
 	}
 
@@ -330,7 +368,12 @@ impl<'a> Session<'a> {
 				.map_err(|error| {
 					TrainError::Record(format!("layout changed during training: {error:?}"))
 				})?;
-		let state_cid = save(self.network.clone(), self.store)?;
+		let state_cid = match &self.optimizer {
+			Stepper::Sgd(_) => save(self.network.clone(), self.store)?,
+			Stepper::Adam(adam) => {
+				save_with_moments(self.network.clone(), adam.moments(), self.store)?
+			}
+		};
 		let gradient_cid = save(with_weights(self.network.clone(), gradients), self.store)?;
 		Ok(Commitment {
 			step: self.step,
@@ -375,6 +418,7 @@ impl HyperParameters {
 		if self.batch_size > MAX_BATCH {
 			return Err(invalid("the batch size is above the trainer's limit of 4096"));
 		}
+		crate::optim::check(&self.optimizer)?;
 		OverLimit::check("MAX_STEPS", "the step count", Some(self.steps.into()), MAX_STEPS.into())?;
 		let checkpoints = self.steps.div_ceil(self.checkpoint_every);
 		OverLimit::check(

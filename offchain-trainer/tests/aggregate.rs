@@ -5,13 +5,21 @@ use tessera_trainer::{
 	backend::Backend,
 	data::Builtin,
 	model::Architecture,
+	optim::Optimizer,
 	state::StartState,
 	store::ContentStore,
 	train::{HyperParameters, Session, TrainError},
 };
 
 fn hyper(seed: u64) -> HyperParameters {
-	HyperParameters { learning_rate: 0.1, batch_size: 16, steps: 10, checkpoint_every: 10, seed }
+	HyperParameters {
+		learning_rate: 0.1,
+		batch_size: 16,
+		steps: 10,
+		checkpoint_every: 10,
+		seed,
+		optimizer: Optimizer::Sgd,
+	}
 }
 
 fn mlp() -> Architecture {

@@ -7,13 +7,21 @@ use tessera_trainer::{
 	backend::Backend,
 	data::Builtin,
 	model::Architecture,
+	optim::{AdamConstants, Optimizer},
 	state::StartState,
-	store::ContentStore,
+	store::{self, ContentStore},
 	train::{Commitment, HyperParameters, Session},
 };
 
 fn hyper(steps: u64) -> HyperParameters {
-	HyperParameters { learning_rate: 0.1, batch_size: 32, steps, checkpoint_every: 20, seed: 7 }
+	HyperParameters {
+		learning_rate: 0.1,
+		batch_size: 32,
+		steps,
+		checkpoint_every: 20,
+		seed: 7,
+		optimizer: Optimizer::Sgd,
+	}
 }
 
 fn mlp() -> Architecture {
@@ -95,6 +103,53 @@ fn a_segment_re_executed_from_its_checkpoint_commits_the_same_digests() {
 	assert_eq!(validator.run_until(40, |_| {}).unwrap(), vec![original[1].clone()]);
 }
 
+/// Adam's usual constants, with a weight decay that AdamW and Adam apply differently.
+const ADAM: AdamConstants =
+	AdamConstants { beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weight_decay: 0.01 };
+
+#[test]
+fn adam_and_adamw_reproduce_their_golden_digests_and_re_execute_from_their_saved_moments() {
+	let (_dir, store) = store();
+	let digits = Builtin::Digits.load();
+	let mut finals = Vec::new();
+	for (optimizer, golden) in [
+		(Optimizer::Adam(ADAM), GOLDEN_ADAM_WEIGHTS),
+		(Optimizer::AdamW(ADAM), GOLDEN_ADAMW_WEIGHTS),
+	] {
+		let hyper = HyperParameters { learning_rate: 0.01, optimizer, ..hyper(60) };
+		let start = || Session::start(mlp(), &digits, hyper.clone(), Backend::Reference, &store);
+		let original = start().unwrap().run_until(60, |_| {}).unwrap();
+		assert_eq!(original, start().unwrap().run_until(60, |_| {}).unwrap());
+		assert!(original[2].mean_loss < original[0].mean_loss, "{optimizer:?}: {original:?}");
+		assert_eq!(format!("{:?}", original[2].weights_digest), golden, "{optimizer:?}");
+		// The state names the moments too: a validator re-executing from it agrees.
+		let state = store.get(&store::parse_cid(&original[0].state_cid).unwrap()).unwrap();
+		assert!(state.starts_with(tessera_trainer::state::ADAM_STATE_TAG));
+		let checkpoint = StartState {
+			state_cid: original[0].state_cid.clone(),
+			weights_digest: original[0].weights_digest,
+		};
+		let mut validator = Session::resume(
+			mlp(),
+			&digits,
+			hyper.clone(),
+			Backend::Reference,
+			&store,
+			&checkpoint,
+			20,
+		)
+		.unwrap();
+		assert_eq!(validator.run_until(40, |_| {}).unwrap(), vec![original[1].clone()]);
+		finals.push(original[2].weights_digest);
+	}
+	assert_ne!(finals[0], finals[1], "AdamW decays apart from the gradient, Adam through it");
+}
+
+const GOLDEN_ADAM_WEIGHTS: &str =
+	"0xd090d8bfe9f6d4598f382e25fe81086a5918b8a27f18e6a669bb6a983183d7a7";
+const GOLDEN_ADAMW_WEIGHTS: &str =
+	"0xf5dfdb6070015fc6e6ea962496a781e087ccf06d4cd14da7f6dd52b634b0cf80";
+
 #[test]
 fn one_two_and_three_threads_commit_identically() {
 	let (_dir, store) = store();
@@ -144,6 +199,7 @@ fn char_transformer_learns_its_text_deterministically() {
 		steps: 40,
 		checkpoint_every: 20,
 		seed: 3,
+		optimizer: Optimizer::Sgd,
 	};
 	let run = || {
 		Session::start(architecture.clone(), &corpus, hyper.clone(), Backend::Reference, &store)

@@ -134,6 +134,73 @@ pub struct HyperParameters {
 	pub checkpoint_every: u32,
 	/// Seeds initialisation and data order.
 	pub seed: u64,
+	/// How the weights follow their gradients.
+	pub optimizer: Optimizer,
+}
+
+/// How a job's weights follow their gradients at each step, with learning rate `η`.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Default,
+)]
+pub enum Optimizer {
+	/// Stochastic gradient descent: `w ← w − η·g`.
+	#[default]
+	Sgd,
+	/// Adam with bias correction; its weight decay is added to the gradient (`g + λ·w`,
+	/// L2 regularisation).
+	Adam(AdamParameters),
+	/// AdamW: Adam whose weight decay shrinks the weights apart from the gradient
+	/// (`w ← w − η·λ·w`).
+	AdamW(AdamParameters),
+}
+
+/// The constants of Adam and AdamW.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub struct AdamParameters {
+	/// β₁, how much of the running mean of the gradients each step keeps; below one.
+	pub beta1: Perbill,
+	/// β₂, how much of the running mean of the squared gradients each step keeps; below one.
+	pub beta2: Perbill,
+	/// ε, added to the root of that mean so that no step divides by zero; above zero.
+	pub epsilon: Perbill,
+	/// λ, the weight decay.
+	pub weight_decay: Perbill,
+}
+
+impl Optimizer {
+	/// Whether training with it is defined: Adam's bias correction divides by `1 − βᵗ`,
+	/// which is zero for a β of one, and its step by `√v + ε`, zero for an ε of zero.
+	pub fn is_valid(&self) -> bool {
+		match self {
+			Optimizer::Sgd => true,
+			Optimizer::Adam(constants) | Optimizer::AdamW(constants) => {
+				constants.beta1 < Perbill::one()
+					&& constants.beta2 < Perbill::one()
+					&& constants.epsilon > Perbill::from_parts(0)
+			}
+		}
+	}
 }
 
 /// The network a job trains, as the trainer builds it (its `Architecture`).
@@ -285,6 +352,7 @@ mod tests {
 				steps,
 				checkpoint_every: 50,
 				seed: 7,
+				optimizer: Optimizer::Sgd,
 			},
 			texts: Default::default(),
 			trainer_build: H256::zero(),

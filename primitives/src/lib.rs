@@ -23,8 +23,8 @@ pub mod traits;
 pub use commitment::{commitment_hash, CommitmentPayload};
 pub use did::DidId;
 pub use job::{
-	Architecture, BackendClass, Cid, DatasetConsent, HyperParameters, InlineTexts, JobId, JobSpec,
-	JobState, TrainedWeights,
+	AdamParameters, Architecture, BackendClass, Cid, DatasetConsent, HyperParameters, InlineTexts,
+	JobId, JobSpec, JobState, Optimizer, TrainedWeights,
 };
 pub use node::{
 	node_key, Capabilities, NodeId, NodePublic, NodeRole, NodeSignature, NodeStatus, NODE_KEY_TYPE,

@@ -94,6 +94,65 @@ pub struct Training {
 	pub checkpoint_every: u64,
 	/// Seeds the initial weights and the data order.
 	pub seed: u64,
+	/// How the weights follow their gradients; SGD when absent.
+	#[serde(default, skip_serializing_if = "Optimizer::is_sgd")]
+	pub optimizer: Optimizer,
+}
+
+/// The job's [`job::Optimizer`](crate::job::Optimizer), in the trainer's JSON.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Optimizer {
+	/// Stochastic gradient descent.
+	#[default]
+	Sgd,
+	/// Adam, its weight decay added to the gradient.
+	Adam(AdamConstants),
+	/// AdamW, its weight decay applied to the weights.
+	AdamW(AdamConstants),
+}
+
+/// Adam's and AdamW's constants, as fractions.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdamConstants {
+	/// β₁.
+	pub beta1: f64,
+	/// β₂.
+	pub beta2: f64,
+	/// ε.
+	pub epsilon: f64,
+	/// λ.
+	pub weight_decay: f64,
+}
+
+impl Optimizer {
+	/// Whether it is plain SGD, which the JSON leaves out.
+	pub fn is_sgd(&self) -> bool {
+		*self == Optimizer::Sgd
+	}
+}
+
+impl From<&crate::job::Optimizer> for Optimizer {
+	fn from(optimizer: &crate::job::Optimizer) -> Self {
+		use crate::job::Optimizer as Chain;
+		let constants = |chain: &crate::job::AdamParameters| AdamConstants {
+			beta1: fraction(chain.beta1),
+			beta2: fraction(chain.beta2),
+			epsilon: fraction(chain.epsilon),
+			weight_decay: fraction(chain.weight_decay),
+		};
+		match optimizer {
+			Chain::Sgd => Optimizer::Sgd,
+			Chain::Adam(chain) => Optimizer::Adam(constants(chain)),
+			Chain::AdamW(chain) => Optimizer::AdamW(constants(chain)),
+		}
+	}
+}
+
+/// A chain fraction as the trainer's number: parts per billion over 10⁹, one correctly
+/// rounded division, so every trainer reads the same value.
+fn fraction(value: crate::job::Perbill) -> f64 {
+	f64::from(value.deconstruct()) / 1e9
 }
 
 /// The trainer backend a job runs on.
@@ -201,11 +260,12 @@ impl JobRequest {
 			architecture: Network::from(&spec.architecture),
 			dataset,
 			hyper_parameters: Training {
-				learning_rate: f64::from(hyper.learning_rate.deconstruct()) / 1e9,
+				learning_rate: fraction(hyper.learning_rate),
 				batch_size: hyper.batch_size,
 				steps: u64::from(hyper.steps),
 				checkpoint_every: u64::from(hyper.checkpoint_every),
 				seed: hyper.seed,
+				optimizer: Optimizer::from(&hyper.optimizer),
 			},
 			backend: match spec.backend {
 				BackendClass::CpuReference => Backend::Reference,
@@ -513,6 +573,7 @@ mod tests {
 				steps: 100,
 				checkpoint_every: 25,
 				seed: 7,
+				optimizer: crate::job::Optimizer::Sgd,
 			},
 			texts: InlineTexts::default(),
 			trainer_build: H256::zero(),
@@ -548,6 +609,35 @@ mod tests {
 				"backend": "reference"
 			})
 		);
+	}
+
+	#[test]
+	fn adam_and_adamw_travel_with_their_constants_as_fractions() {
+		let constants = crate::job::AdamParameters {
+			beta1: Perbill::from_percent(90),
+			beta2: Perbill::from_parts(999_000_000),
+			epsilon: Perbill::from_parts(10),
+			weight_decay: Perbill::from_percent(1),
+		};
+		let expected = serde_json::json!({
+			"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "weight_decay": 0.01
+		});
+		for (optimizer, kind) in [
+			(crate::job::Optimizer::Adam(constants), "adam"),
+			(crate::job::Optimizer::AdamW(constants), "adamw"),
+		] {
+			let mut spec = spec();
+			spec.hyper_parameters.optimizer = optimizer;
+			let request = JobRequest::new(3, &spec).unwrap();
+			let mut json =
+				serde_json::to_value(&request).unwrap()["hyper_parameters"]["optimizer"].clone();
+			assert_eq!(json["kind"].take(), kind);
+			json.as_object_mut().unwrap().remove("kind");
+			assert_eq!(json, expected);
+			let parsed: JobRequest =
+				serde_json::from_value(serde_json::to_value(&request).unwrap()).unwrap();
+			assert_eq!(parsed, request);
+		}
 	}
 
 	#[test]

@@ -559,11 +559,63 @@ async fn chain_spec(router: &Router) -> tessera_primitives::JobSpec {
 			steps: 20,
 			checkpoint_every: 10,
 			seed: 3,
+			optimizer: tessera_primitives::Optimizer::Sgd,
 		},
 		texts: Default::default(),
 		trainer_build: Default::default(),
 		backend: BackendClass::CpuReference,
 	}
+}
+
+/// A chain job naming AdamW: a panel re-executes its second segment, and a replica takes
+/// over after its first, from the state the first checkpoint committed — which carries the
+/// optimiser's moments — and both commit what the replica did.
+#[tokio::test]
+async fn a_chain_job_naming_adamw_re_executes_and_resumes_from_the_state_it_committed() {
+	use tessera_primitives::{
+		job::Perbill, trainer_api, AdamParameters, BackendClass, Optimizer, TrainedWeights,
+	};
+
+	let (_dir, router) = service();
+	let mut spec = chain_spec(&router).await;
+	spec.hyper_parameters.learning_rate = Perbill::from_percent(1);
+	spec.hyper_parameters.optimizer = Optimizer::AdamW(AdamParameters {
+		beta1: Perbill::from_percent(90),
+		beta2: Perbill::from_parts(999_000_000),
+		epsilon: Perbill::from_parts(10),
+		weight_decay: Perbill::from_percent(1),
+	});
+	let request = trainer_api::JobRequest::new(31, &spec).unwrap();
+	let (status, _) =
+		json_call(&router, "POST", "/v1/jobs", serde_json::to_value(&request).unwrap()).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let done: trainer_api::JobStatus = serde_json::from_value(finished(&router, 31).await).unwrap();
+	let first = done.commitments[0].payload(31, 0, 4, BackendClass::CpuReference, None).unwrap();
+	let first_state = TrainedWeights { weights: first.state_cid, digest: first.weights_digest };
+
+	let request = trainer_api::VerifyRequest::new(31, &spec, Some(&first_state), 10, 20).unwrap();
+	let (status, body) = verified(&router, serde_json::to_value(&request).unwrap()).await;
+	assert_eq!(status, StatusCode::OK, "{body}");
+	let reexecution: trainer_api::Reexecution = serde_json::from_value(body).unwrap();
+	assert_eq!(reexecution.commitments, done.commitments[1..]);
+
+	let takeover = trainer_api::JobRequest::new(32, &spec).unwrap().resuming(&first_state, 10);
+	let (status, _) =
+		json_call(&router, "POST", "/v1/jobs", serde_json::to_value(&takeover).unwrap()).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let resumed: trainer_api::JobStatus =
+		serde_json::from_value(finished(&router, 32).await).unwrap();
+	assert_eq!(resumed.commitments, done.commitments[1..]);
+
+	// The same job with SGD ends elsewhere: the optimiser the chain named is the one that ran.
+	spec.hyper_parameters.optimizer = Optimizer::Sgd;
+	let sgd = trainer_api::JobRequest::new(33, &spec).unwrap();
+	let (status, _) =
+		json_call(&router, "POST", "/v1/jobs", serde_json::to_value(&sgd).unwrap()).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let plain: trainer_api::JobStatus =
+		serde_json::from_value(finished(&router, 33).await).unwrap();
+	assert_ne!(plain.commitments[1].weights_digest, done.commitments[1].weights_digest);
 }
 
 /// The chain's side of the contract (`tessera_primitives::trainer_api`): a job spec as the

@@ -46,6 +46,7 @@ fn hyper_parameters() -> HyperParameters {
 		steps: 1_000,
 		checkpoint_every: 100,
 		seed: 1,
+		optimizer: tessera_primitives::Optimizer::Sgd,
 	}
 }
 

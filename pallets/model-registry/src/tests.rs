@@ -33,6 +33,7 @@ fn hyper_parameters() -> HyperParameters {
 		steps: 200,
 		checkpoint_every: 50,
 		seed: 7,
+		optimizer: tessera_primitives::Optimizer::Sgd,
 	}
 }
 

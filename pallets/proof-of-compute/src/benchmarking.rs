@@ -76,6 +76,7 @@ fn unregistered_spec() -> JobSpec {
 			steps: 10,
 			checkpoint_every: 10,
 			seed: 1,
+			optimizer: tessera_primitives::Optimizer::Sgd,
 		},
 		texts: Default::default(),
 		trainer_build: H256::repeat_byte(2),

@@ -1164,6 +1164,9 @@ pub mod pallet {
 		AggregateSuperseded,
 		/// A dispute settled this round's aggregate already: it can no longer be challenged.
 		AggregateSettled,
+		/// The job's Adam or AdamW has a β of one or an ε of zero, with which a step is not
+		/// defined.
+		BadOptimizer,
 	}
 
 	#[pallet::hooks]

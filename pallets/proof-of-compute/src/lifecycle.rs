@@ -75,6 +75,7 @@ impl<T: Config> Pallet<T> {
 		let checkpoints = checkpoint_count(hyper.steps, hyper.checkpoint_every)
 			.filter(|count| (1..=T::MaxCheckpoints::get()).contains(count))
 			.ok_or(Error::<T>::BadCheckpointing)?;
+		ensure!(hyper.optimizer.is_valid(), Error::<T>::BadOptimizer);
 		let job = NextJobId::<T>::get();
 		Pending::<T>::try_mutate(|pending| pending.try_push(job))
 			.map_err(|_| Error::<T>::TooManyPending)?;

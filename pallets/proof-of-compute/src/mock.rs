@@ -522,6 +522,7 @@ pub fn spec(steps: u32, backend: BackendClass) -> JobSpec {
 			steps,
 			checkpoint_every: 10,
 			seed: 1,
+			optimizer: tessera_primitives::Optimizer::Sgd,
 		},
 		texts: Default::default(),
 		trainer_build: H256::repeat_byte(2),

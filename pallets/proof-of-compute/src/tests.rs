@@ -155,6 +155,22 @@ fn create_job_holds_the_budget_and_refuses_bad_requests() {
 		assert_noop!(create(BUDGET, 3, 1, 20), Error::<Test>::DeadlineInPast);
 		assert_noop!(create(BUDGET, 3, 100, 0), Error::<Test>::BadCheckpointing);
 		assert_noop!(create(BUDGET, 3, 100, 90), Error::<Test>::BadCheckpointing);
+		let adam = |beta1, epsilon| {
+			let mut spec = spec(20, BackendClass::CpuReference);
+			spec.hyper_parameters.optimizer =
+				tessera_primitives::Optimizer::AdamW(tessera_primitives::AdamParameters {
+					beta1,
+					beta2: Perbill::from_parts(999_000_000),
+					epsilon,
+					weight_decay: Perbill::from_percent(1),
+				});
+			ProofOfCompute::create_job(RuntimeOrigin::signed(REQUESTER), spec, BUDGET, 3, 100)
+		};
+		assert_noop!(adam(Perbill::one(), Perbill::from_parts(10)), Error::<Test>::BadOptimizer);
+		assert_noop!(
+			adam(Perbill::from_percent(90), Perbill::from_parts(0)),
+			Error::<Test>::BadOptimizer
+		);
 		assert_noop!(
 			create(INITIAL_BALANCE * 2, 3, 100, 20),
 			polkadot_sdk::sp_runtime::TokenError::FundsUnavailable
@@ -171,6 +187,11 @@ fn create_job_holds_the_budget_and_refuses_bad_requests() {
 			budget: BUDGET,
 			redundancy: 3
 		}));
+		assert_ok!(adam(Perbill::from_percent(90), Perbill::from_parts(10)));
+		assert!(matches!(
+			Jobs::<Test>::get(1).unwrap().spec.hyper_parameters.optimizer,
+			tessera_primitives::Optimizer::AdamW(_)
+		));
 	});
 }
 
