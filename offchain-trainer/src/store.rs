@@ -15,6 +15,10 @@
 //! against its CID, so a corrupted or substituted block is an error, never content, and the
 //! next write of the same content replaces it. Blocks that no pin reaches are removed by
 //! [`ContentStore::gc`], which waits for writes under way (see [`ContentStore::put`]).
+//! A write is on disk before it is acknowledged: each block's bytes are synced before it is
+//! renamed into place, the blocks' directory before the pin is written, and the pin and its
+//! directory before `put` returns, so an acknowledged CID survives a power loss, not only
+//! a killed process.
 
 use cid::Cid;
 use multihash_codetable::{Code, MultihashDigest};
@@ -378,6 +382,8 @@ impl ContentStore {
 			for block in &blocks {
 				self.write_block(block)?;
 			}
+			// The blocks' names must be on disk before the pin that keeps them is.
+			sync_directory(&self.blocks)?;
 			self.write_pin(&root)?;
 		}
 		#[cfg(feature = "kubo")]
@@ -522,7 +528,9 @@ impl ContentStore {
 	}
 
 	fn write_pin(&self, cid: &Cid) -> Result<(), StoreError> {
-		fs::write(self.pins.join(cid.to_string()), [])?;
+		fs::File::create(self.pins.join(cid.to_string()))?.sync_all()?;
+		// A CID is acknowledged once it is pinned: the pin's name must survive a power loss.
+		sync_directory(&self.pins)?;
 		Ok(())
 	}
 
@@ -548,7 +556,10 @@ impl ContentStore {
 			std::process::id(),
 			TEMPORARIES.fetch_add(1, Ordering::Relaxed)
 		));
-		let written = fs::write(&partial, &block.bytes).and_then(|()| fs::rename(&partial, &path));
+		// Synced before the rename: otherwise a power loss could leave the new name on a file
+		// whose bytes never reached the disk.
+		let written =
+			write_synced(&partial, &block.bytes).and_then(|()| fs::rename(&partial, &path));
 		if written.is_err() {
 			// Best effort: what is left is garbage to the next collection anyway.
 			let _ = fs::remove_file(&partial);
@@ -634,5 +645,19 @@ fn names(dir: &Path) -> Result<Vec<String>, StoreError> {
 
 #[cfg(feature = "kubo")]
 pub mod kubo;
+
+/// Writes `bytes` to a new file at `path` and waits until they are on disk.
+fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
+	use std::io::Write;
+	let mut file = fs::File::create(path)?;
+	file.write_all(bytes)?;
+	file.sync_all()
+}
+
+/// Waits until the names created or renamed in `directory` are on disk.
+fn sync_directory(directory: &Path) -> io::Result<()> {
+	fs::File::open(directory)?.sync_all()
+}
+
 #[cfg(test)]
 mod tests;

@@ -17,6 +17,9 @@
 //! | `POST /v1/blobs/{cid}/fetch` | [`FetchRequest`]        | [`Stored`]                   |
 //! | `POST /v1/gc`                |                         | [`GcReport`]                 |
 //!
+//! A blob stored by `PUT` or a fetch is pinned, and on disk, when its [`Stored`] answers:
+//! `POST /v1/gc` keeps it until it is unpinned.
+//!
 //! JSON bodies are limited to 1 MiB and blobs to [`super::MAX_BLOB_BYTES`]. Errors are
 //! [`super::ErrorBody`] with a 4xx status for anything the request got wrong: `422`
 //! `over_limit`, naming the bound, for a job or re-execution that would cost more than one of
