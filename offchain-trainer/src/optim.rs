@@ -75,8 +75,8 @@ pub struct Adam {
 }
 
 impl Adam {
-	/// The optimiser `optimizer` names, from `moments`; `None` for SGD.
-	pub fn new(optimizer: &Optimizer, moments: Moments) -> Option<Self> {
+	/// The optimiser `optimizer` names, from the `moments` made on demand; `None` for SGD.
+	pub fn new(optimizer: &Optimizer, moments: impl FnOnce() -> Moments) -> Option<Self> {
 		let (constants, decoupled) = match optimizer {
 			Optimizer::Sgd => return None,
 			Optimizer::Adam(constants) => (constants, false),
@@ -89,7 +89,7 @@ impl Adam {
 			epsilon: constants.epsilon as f32,
 			weight_decay: constants.weight_decay as f32,
 			decoupled,
-			moments,
+			moments: moments(),
 		})
 	}
 
@@ -174,7 +174,7 @@ mod tests {
 			[(Optimizer::Adam(CONSTANTS), false), (Optimizer::AdamW(CONSTANTS), true)]
 		{
 			let start = vec![vec![1.5_f32, -0.75]];
-			let mut adam = Adam::new(&optimizer, Moments::zero(&start)).unwrap();
+			let mut adam = Adam::new(&optimizer, || Moments::zero(&start)).unwrap();
 			let mut weights = start.clone();
 			for gradient in gradients {
 				adam.step(&mut weights, &[vec![gradient as f32, -(gradient as f32)]], 0.01);
@@ -196,13 +196,13 @@ mod tests {
 	#[test]
 	fn adamw_shrinks_weights_without_gradients_and_adam_moves_them_only_through_its_moments() {
 		let start = vec![vec![2.0_f32]];
-		let mut adamw = Adam::new(&Optimizer::AdamW(CONSTANTS), Moments::zero(&start)).unwrap();
+		let mut adamw = Adam::new(&Optimizer::AdamW(CONSTANTS), || Moments::zero(&start)).unwrap();
 		let mut weights = start.clone();
 		adamw.step(&mut weights, &[vec![0.0]], 0.1);
 		assert_eq!(weights[0][0], 2.0 * (1.0 - 0.1 * 0.01_f32));
 
 		let sgd_like = Optimizer::Adam(AdamConstants { weight_decay: 0.0, ..CONSTANTS });
-		let mut adam = Adam::new(&sgd_like, Moments::zero(&start)).unwrap();
+		let mut adam = Adam::new(&sgd_like, || Moments::zero(&start)).unwrap();
 		let mut weights = start;
 		adam.step(&mut weights, &[vec![0.0]], 0.1);
 		assert_eq!(weights[0][0], 2.0, "no gradient, no decay: no move");
@@ -222,6 +222,6 @@ mod tests {
 			));
 		}
 		assert!(check(&Optimizer::Adam(CONSTANTS)).is_ok());
-		assert!(Adam::new(&Optimizer::Sgd, Moments::default()).is_none());
+		assert!(Adam::new(&Optimizer::Sgd, Moments::default).is_none());
 	}
 }

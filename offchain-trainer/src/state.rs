@@ -74,15 +74,16 @@ fn load_with_moments(
 	cid: &str,
 ) -> Result<(Network, Option<Moments>), TrainError> {
 	let bad_state = |reason: String| TrainError::BadState { cid: cid.to_owned(), reason };
-	let load_record = |network: Network, bytes: &[u8]| {
-		let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+	let load_record = |network: Network, bytes: Vec<u8>| {
+		let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
 			.map_err(|error| bad_state(error.to_string()))?;
 		network.try_load_record(record).map_err(|error| bad_state(error.to_string()))
 	};
 	let bytes = store.get(&crate::store::parse_cid(cid)?)?;
-	let Some(mut rest) = bytes.strip_prefix(ADAM_STATE_TAG) else {
-		return Ok((load_record(network, &bytes)?, None));
-	};
+	if !bytes.starts_with(ADAM_STATE_TAG) {
+		return Ok((load_record(network, bytes)?, None));
+	}
+	let mut rest = &bytes[ADAM_STATE_TAG.len()..];
 	let cut_short = || bad_state("the Adam state is cut short".into());
 	let steps = take_number(&mut rest).ok_or_else(cut_short)?;
 	let mut records = Vec::with_capacity(3);
@@ -94,9 +95,9 @@ fn load_with_moments(
 	if !rest.is_empty() {
 		return Err(bad_state("bytes after the Adam state's records".into()));
 	}
-	let loaded = load_record(network.clone(), records[0])?;
-	let first = weights_of(&load_record(network.clone(), records[1])?);
-	let second = weights_of(&load_record(network, records[2])?);
+	let loaded = load_record(network.clone(), records[0].to_vec())?;
+	let first = weights_of(&load_record(network.clone(), records[1].to_vec())?);
+	let second = weights_of(&load_record(network, records[2].to_vec())?);
 	Ok((loaded, Some(Moments { steps, first, second })))
 }
 

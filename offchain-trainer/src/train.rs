@@ -202,7 +202,7 @@ impl<'a> Session<'a> {
 			dataset.num_classes,
 			&mut Initializer::new(hyper.seed, &device),
 		)?;
-		let optimizer = match Adam::new(&hyper.optimizer, Moments::zero(&weights_of(&network))) {
+		let optimizer = match Adam::new(&hyper.optimizer, || Moments::zero(&weights_of(&network))) {
 			Some(adam) => Stepper::Adam(Box::new(adam)),
 			None => Stepper::Sgd(SgdConfig::new().init()),
 		};

@@ -8,9 +8,11 @@
 use std::{
 	io::Write,
 	net::{SocketAddr, TcpListener, TcpStream},
-	process::{Child, Command, Stdio},
 	time::{Duration, Instant},
 };
+use support::{free_port, Service};
+
+mod support;
 
 /// How long a health check may take while the flood goes on.
 const HEALTH_BOUND: Duration = Duration::from_millis(500);
@@ -21,34 +23,17 @@ const RSS_BUDGET_MIB: u64 = 512;
 
 /// A running `serve` with a store of its own, killed when dropped.
 struct Trainer {
-	child: Child,
+	service: Service,
 	control: String,
 	public: SocketAddr,
 	_store: tempfile::TempDir,
 }
 
-impl Drop for Trainer {
-	fn drop(&mut self) {
-		let _ = self.child.kill();
-		let _ = self.child.wait();
-	}
-}
-
-fn free_port() -> SocketAddr {
-	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
-
 fn start() -> Trainer {
 	let store = tempfile::tempdir().unwrap();
 	let (control, public) = (free_port(), free_port());
-	let child = Command::new(env!("CARGO_BIN_EXE_tessera-trainer"))
-		.arg("--store")
-		.arg(store.path())
-		.args(["serve", "--listen", &control.to_string(), "--public-listen", &public.to_string()])
-		.stderr(Stdio::null())
-		.spawn()
-		.unwrap();
-	let trainer = Trainer { child, control: format!("http://{control}"), public, _store: store };
+	let service = Service::start(store.path(), control, Some(public));
+	let trainer = Trainer { service, control: format!("http://{control}"), public, _store: store };
 	let started = Instant::now();
 	while call(&trainer, "GET", "/v1/health", None).0 != 200 {
 		assert!(started.elapsed() < Duration::from_secs(20), "the trainer did not start");
@@ -113,7 +98,8 @@ fn get_from(from: &str, to: SocketAddr, cid: &str) -> String {
 
 #[cfg(target_os = "linux")]
 fn rss_mib(trainer: &Trainer) -> u64 {
-	let status = std::fs::read_to_string(format!("/proc/{}/status", trainer.child.id())).unwrap();
+	let status =
+		std::fs::read_to_string(format!("/proc/{}/status", trainer.service.0.id())).unwrap();
 	let line = status.lines().find(|line| line.starts_with("VmRSS:")).unwrap();
 	line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024
 }

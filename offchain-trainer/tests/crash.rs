@@ -8,9 +8,7 @@
 
 use std::{
 	collections::BTreeMap,
-	net::{SocketAddr, TcpListener},
 	path::Path,
-	process::{Child, Command, Stdio},
 	sync::{
 		atomic::{AtomicBool, AtomicUsize, Ordering},
 		Arc, Mutex, RwLock,
@@ -18,10 +16,13 @@ use std::{
 	thread,
 	time::{Duration, Instant},
 };
+use support::{free_port, Service};
 use tessera_trainer::{
 	api::types::Stored,
 	store::{cid_of, parse_cid, ContentStore, CHUNK_SIZE},
 };
+
+mod support;
 
 /// Kill and restart cycles.
 const KILLS: usize = 6;
@@ -98,40 +99,25 @@ impl Blob {
 /// A running `serve` on a store it shares with the ones before and after it, killed when
 /// dropped.
 struct Trainer {
-	child: Child,
+	service: Service,
 	control: String,
 }
 
 impl Trainer {
 	/// Kills the process as a crash would: SIGKILL, no chance to finish anything.
 	fn crash(mut self) {
-		self.child.kill().unwrap();
-		self.child.wait().unwrap();
+		self.service.0.kill().unwrap();
+		self.service.0.wait().unwrap();
 	}
-}
-
-impl Drop for Trainer {
-	fn drop(&mut self) {
-		let _ = self.child.kill();
-		let _ = self.child.wait();
-	}
-}
-
-fn free_port() -> SocketAddr {
-	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
 }
 
 /// Starts a trainer on `store`, on a port of its own so that no client reaches a killed one's.
 fn start(store: &Path) -> Trainer {
 	let control = free_port();
-	let child = Command::new(env!("CARGO_BIN_EXE_tessera-trainer"))
-		.arg("--store")
-		.arg(store)
-		.args(["serve", "--listen", &control.to_string()])
-		.stderr(Stdio::null())
-		.spawn()
-		.unwrap();
-	let trainer = Trainer { child, control: format!("http://{control}") };
+	let trainer = Trainer {
+		service: Service::start(store, control, None),
+		control: format!("http://{control}"),
+	};
 	let started = Instant::now();
 	while call(&trainer.control, "GET", "/v1/health", &[]).0 != 200 {
 		assert!(started.elapsed() < START_BOUND, "the trainer did not start");
