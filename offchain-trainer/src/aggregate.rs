@@ -15,7 +15,7 @@
 
 use crate::{
 	model::{Architecture, Initializer, Network},
-	state::{load, save, weights_of, with_weights},
+	state::{load, save, weights_of, with_weights, StateError},
 	store::ContentStore,
 	train::TrainError,
 };
@@ -108,12 +108,13 @@ pub fn fed_avg(
 			&mut Initializer::new(0, &device),
 		)?)
 	};
-	let base_weights = base
-		.map(|cid| load(blank()?, store, cid).map(|network| weights_of(&network)))
-		.transpose()?;
+	let state_weights = |cid: &str| -> Result<Vec<Vec<f32>>, TrainError> {
+		Ok(weights_of(&load(blank()?, store, cid)?))
+	};
+	let base_weights = base.map(state_weights).transpose()?;
 	let mut sum: Option<Vec<Vec<f64>>> = None;
 	for update in updates {
-		let mut weights = weights_of(&load(blank()?, store, &update.state_cid)?);
+		let mut weights = state_weights(&update.state_cid)?;
 		let share = update.samples as f64 / total as f64;
 		let clip = match (&base_weights, privacy) {
 			(Some(base), Some(privacy)) => {
@@ -136,10 +137,11 @@ pub fn fed_avg(
 		let sum = sum
 			.get_or_insert_with(|| weights.iter().map(|tensor| vec![0.0; tensor.len()]).collect());
 		if sum.len() != weights.len() {
-			return Err(TrainError::BadState {
+			return Err(StateError::Unusable {
 				cid: update.state_cid.clone(),
 				reason: "its layout differs from the round's".into(),
-			});
+			}
+			.into());
 		}
 		for (total, tensor) in sum.iter_mut().zip(&weights) {
 			for (total, value) in total.iter_mut().zip(tensor) {

@@ -266,24 +266,17 @@ impl From<TrainError> for ApiError {
 	fn from(error: TrainError) -> Self {
 		let message = error.to_string();
 		match error {
-			TrainError::InvalidHyperParameters(_) => {
+			TrainError::InvalidHyperParameters(_) | TrainError::InvalidOptimizer(_) => {
 				Self::bad_request("invalid_hyper_parameters", message)
 			}
 			TrainError::Architecture(_) => Self::bad_request("invalid_architecture", message),
 			TrainError::EmptyDataset => Self::bad_request("empty_dataset", message),
 			TrainError::OverLimit(error) => error.into(),
-			TrainError::BadState { .. } => {
-				Self::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_state", message)
-			}
-			TrainError::WrongState { .. } => {
-				Self::new(StatusCode::UNPROCESSABLE_ENTITY, "wrong_state", message)
-			}
+			TrainError::State(error) => error.into(),
 			TrainError::Diverged(_) => {
 				Self::new(StatusCode::UNPROCESSABLE_ENTITY, "diverged", message)
 			}
 			TrainError::Cancelled(_) => Self::new(StatusCode::CONFLICT, "cancelled", message),
-			TrainError::Store(error) => error.into(),
-			TrainError::Record(_) => Self::internal(message),
 		}
 	}
 }

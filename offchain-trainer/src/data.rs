@@ -14,7 +14,7 @@
 
 use crate::{
 	limits::{OverLimit, MAX_DATASET_VALUES},
-	model::Architecture,
+	model::{Architecture, TEXT_VOCABULARY},
 	store::{self, ContentStore, StoreError},
 };
 use serde::{Deserialize, Serialize};
@@ -339,9 +339,6 @@ pub fn from_csv(bytes: &[u8]) -> Result<Dataset, TableError> {
 	let num_classes = labels.iter().max().map_or(0, |max| *max as usize + 1);
 	Ok(Dataset { features, labels, labels_per_sample: 1, num_features, num_classes, image: None })
 }
-
-/// The byte vocabulary of text datasets.
-pub const TEXT_VOCABULARY: usize = 256;
 
 /// Why text is not a usable corpus.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]

@@ -6,7 +6,7 @@
 //! leak into the digests and the saved state. A parameter's position in
 //! [`Module::visit`] order is the canonical parameter order of `primitives::digest`.
 
-use crate::{backend::Arithmetic, data::TEXT_VOCABULARY};
+use crate::backend::Arithmetic;
 use burn::{
 	module::{Module, Param, ParamId},
 	tensor::{activation::relu, Device, Tensor, TensorData},
@@ -65,6 +65,10 @@ pub enum ArchitectureError {
 pub const MAX_LAYERS: usize = 16;
 /// The most parameters a network may have.
 pub const MAX_PARAMETERS: usize = 1 << 24;
+
+/// The tokens of a [`Architecture::CharTransformer`]: the 256 byte values, so text in any
+/// language or script is tokenised alike.
+pub const TEXT_VOCABULARY: usize = 256;
 
 impl Architecture {
 	/// Refuses more layers than a trainer takes on ([`MAX_LAYERS`]); needs no data, and comes

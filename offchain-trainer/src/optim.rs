@@ -8,7 +8,6 @@
 //! [`Moments`] — are part of the training state whose CID a replica commits, so a segment
 //! re-executes from exactly what the replicas had.
 
-use crate::train::TrainError;
 pub use tessera_primitives::trainer_api::{AdamConstants, Optimizer};
 
 /// Adam's running means of the gradients and of their squares, tensor by tensor in
@@ -40,24 +39,36 @@ impl Moments {
 	}
 }
 
+/// Why Adam's or AdamW's constants define no step.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OptimizerError {
+	/// β₁ or β₂ is outside [0, 1).
+	#[error("Adam's β₁ and β₂ must be in [0, 1)")]
+	InvalidBeta,
+	/// ε is not a positive number.
+	#[error("Adam's ε must be a positive number")]
+	InvalidEpsilon,
+	/// λ is negative or not a number.
+	#[error("the weight decay must be a non-negative number")]
+	InvalidWeightDecay,
+}
+
 /// Checks that `optimizer` defines a step: βs in [0, 1), ε positive, λ non-negative, all
 /// finite.
-pub fn check(optimizer: &Optimizer) -> Result<(), TrainError> {
+pub fn check(optimizer: &Optimizer) -> Result<(), OptimizerError> {
 	let (Optimizer::Adam(constants) | Optimizer::AdamW(constants)) = optimizer else {
 		return Ok(());
 	};
 	let AdamConstants { beta1, beta2, epsilon, weight_decay } = *constants;
 	let fraction = |value: f64| (0.0..1.0).contains(&value);
 	if !(fraction(beta1) && fraction(beta2)) {
-		return Err(TrainError::InvalidHyperParameters("Adam's β₁ and β₂ must be in [0, 1)"));
+		return Err(OptimizerError::InvalidBeta);
 	}
 	if !(epsilon.is_finite() && epsilon > 0.0) {
-		return Err(TrainError::InvalidHyperParameters("Adam's ε must be a positive number"));
+		return Err(OptimizerError::InvalidEpsilon);
 	}
 	if !(weight_decay.is_finite() && weight_decay >= 0.0) {
-		return Err(TrainError::InvalidHyperParameters(
-			"the weight decay must be a non-negative number",
-		));
+		return Err(OptimizerError::InvalidWeightDecay);
 	}
 	Ok(())
 }
@@ -210,16 +221,16 @@ mod tests {
 
 	#[test]
 	fn steps_that_are_not_defined_are_refused() {
-		for constants in [
-			AdamConstants { beta1: 1.0, ..CONSTANTS },
-			AdamConstants { beta2: -0.1, ..CONSTANTS },
-			AdamConstants { epsilon: 0.0, ..CONSTANTS },
-			AdamConstants { weight_decay: f64::NAN, ..CONSTANTS },
+		for (constants, refusal) in [
+			(AdamConstants { beta1: 1.0, ..CONSTANTS }, OptimizerError::InvalidBeta),
+			(AdamConstants { beta2: -0.1, ..CONSTANTS }, OptimizerError::InvalidBeta),
+			(AdamConstants { epsilon: 0.0, ..CONSTANTS }, OptimizerError::InvalidEpsilon),
+			(
+				AdamConstants { weight_decay: f64::NAN, ..CONSTANTS },
+				OptimizerError::InvalidWeightDecay,
+			),
 		] {
-			assert!(matches!(
-				check(&Optimizer::AdamW(constants)),
-				Err(TrainError::InvalidHyperParameters(_))
-			));
+			assert_eq!(check(&Optimizer::AdamW(constants)), Err(refusal));
 		}
 		assert!(check(&Optimizer::Adam(CONSTANTS)).is_ok());
 		assert!(Adam::new(&Optimizer::Sgd, Moments::default).is_none());

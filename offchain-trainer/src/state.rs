@@ -9,7 +9,11 @@
 //! records (each the network with the moment as its values), each after its length (8 bytes,
 //! little-endian).
 
-use crate::{model::Network, optim::Moments, store::ContentStore, train::TrainError};
+use crate::{
+	model::Network,
+	optim::Moments,
+	store::{ContentStore, StoreError},
+};
 use burn::{
 	module::{Module, ModuleMapper, ModuleVisitor, Param},
 	optim::GradientsParams,
@@ -30,11 +34,41 @@ pub struct StartState {
 	pub weights_digest: H256,
 }
 
+/// Why a training state cannot be saved, read or trusted.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+	/// A training state could not be read, or does not fit the run it was meant for.
+	#[error("training state {cid}: {reason}")]
+	Unusable {
+		/// Its CID.
+		cid: String,
+		/// What is wrong.
+		reason: String,
+	},
+	/// A training state's weights are not the ones the request named: whoever stored the
+	/// content under that CID is not to be trusted, and nothing starts from it.
+	#[error("training state {cid} has weights digest {found:?}, not the {named:?} named")]
+	WrongWeights {
+		/// Its CID.
+		cid: String,
+		/// The digest the request named.
+		named: H256,
+		/// The digest of its weights.
+		found: H256,
+	},
+	/// The content store failed.
+	#[error(transparent)]
+	Store(#[from] StoreError),
+	/// burn could not save a record.
+	#[error("saving a record: {0}")]
+	Record(String),
+}
+
 /// What begins the state of a job trained with Adam or AdamW; no burn record begins so.
 pub const ADAM_STATE_TAG: &[u8] = b"tessera/adam-state/1\n";
 
 /// Saves `network` and returns the state's CID.
-pub fn save(network: Network, store: &ContentStore) -> Result<String, TrainError> {
+pub fn save(network: Network, store: &ContentStore) -> Result<String, StateError> {
 	Ok(store.put(&record_bytes(network)?)?.to_string())
 }
 
@@ -43,7 +77,7 @@ pub fn save_with_moments(
 	network: Network,
 	moments: &Moments,
 	store: &ContentStore,
-) -> Result<String, TrainError> {
+) -> Result<String, StateError> {
 	let first = with_weights(network.clone(), &moments.first);
 	let second = with_weights(network.clone(), &moments.second);
 	let mut bytes = ADAM_STATE_TAG.to_vec();
@@ -56,14 +90,14 @@ pub fn save_with_moments(
 	Ok(store.put(&bytes)?.to_string())
 }
 
-fn record_bytes(network: Network) -> Result<Vec<u8>, TrainError> {
+fn record_bytes(network: Network) -> Result<Vec<u8>, StateError> {
 	let bytes = network.into_record().into_bytes();
-	bytes.map(|bytes| bytes.to_vec()).map_err(|error| TrainError::Record(error.to_string()))
+	bytes.map(|bytes| bytes.to_vec()).map_err(|error| StateError::Record(error.to_string()))
 }
 
 /// Loads the state `cid` into `network`, which must have the state's architecture; the
 /// moments a state of Adam or AdamW carries are left out.
-pub fn load(network: Network, store: &ContentStore, cid: &str) -> Result<Network, TrainError> {
+pub fn load(network: Network, store: &ContentStore, cid: &str) -> Result<Network, StateError> {
 	load_with_moments(network, store, cid).map(|(network, _)| network)
 }
 
@@ -72,19 +106,19 @@ fn load_with_moments(
 	network: Network,
 	store: &ContentStore,
 	cid: &str,
-) -> Result<(Network, Option<Moments>), TrainError> {
-	let bad_state = |reason: String| TrainError::BadState { cid: cid.to_owned(), reason };
+) -> Result<(Network, Option<Moments>), StateError> {
+	let unusable = |reason: String| StateError::Unusable { cid: cid.to_owned(), reason };
 	let load_record = |network: Network, bytes: Vec<u8>| {
 		let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
-			.map_err(|error| bad_state(error.to_string()))?;
-		network.try_load_record(record).map_err(|error| bad_state(error.to_string()))
+			.map_err(|error| unusable(error.to_string()))?;
+		network.try_load_record(record).map_err(|error| unusable(error.to_string()))
 	};
 	let bytes = store.get(&crate::store::parse_cid(cid)?)?;
 	if !bytes.starts_with(ADAM_STATE_TAG) {
 		return Ok((load_record(network, bytes)?, None));
 	}
 	let mut rest = &bytes[ADAM_STATE_TAG.len()..];
-	let cut_short = || bad_state("the Adam state is cut short".into());
+	let cut_short = || unusable("the Adam state is cut short".into());
 	let steps = take_number(&mut rest).ok_or_else(cut_short)?;
 	let mut records = Vec::with_capacity(3);
 	for _ in 0..3 {
@@ -93,7 +127,7 @@ fn load_with_moments(
 		records.push(take(&mut rest, length).ok_or_else(cut_short)?);
 	}
 	if !rest.is_empty() {
-		return Err(bad_state("bytes after the Adam state's records".into()));
+		return Err(unusable("bytes after the Adam state's records".into()));
 	}
 	let loaded = load_record(network.clone(), records[0].to_vec())?;
 	let first = weights_of(&load_record(network.clone(), records[1].to_vec())?);
@@ -120,11 +154,11 @@ pub fn load_agreed(
 	network: Network,
 	store: &ContentStore,
 	start: &StartState,
-) -> Result<(Network, Option<Moments>), TrainError> {
+) -> Result<(Network, Option<Moments>), StateError> {
 	let (network, moments) = load_with_moments(network, store, &start.state_cid)?;
 	let found = parameters_digest(weights_of(&network).iter().map(Vec::as_slice));
 	if found != start.weights_digest {
-		return Err(TrainError::WrongState {
+		return Err(StateError::WrongWeights {
 			cid: start.state_cid.clone(),
 			named: start.weights_digest,
 			found,

@@ -18,9 +18,10 @@ use crate::{
 	data::Dataset,
 	limits::{OverLimit, MAX_ACTIVATIONS, MAX_CHECKPOINTS, MAX_STEPS},
 	model::{Architecture, ArchitectureError, Initializer, Network},
-	optim::{Adam, Moments, Optimizer},
+	optim::{Adam, Moments, Optimizer, OptimizerError},
 	state::{
 		gradients_of, load_agreed, save, save_with_moments, weights_of, with_weights, StartState,
+		StateError,
 	},
 	store::{ContentStore, StoreError},
 };
@@ -66,6 +67,10 @@ pub enum TrainError {
 	/// The hyper-parameters make no sense.
 	#[error("invalid hyper-parameters: {0}")]
 	InvalidHyperParameters(&'static str),
+	/// The optimiser's constants define no step. Not a `#[source]`: the message already
+	/// carries the reason, and error reports would repeat it as the cause.
+	#[error("invalid hyper-parameters: {0}")]
+	InvalidOptimizer(OptimizerError),
 	/// The job would cost more than the trainer takes on.
 	#[error(transparent)]
 	OverLimit(#[from] OverLimit),
@@ -75,31 +80,9 @@ pub enum TrainError {
 	/// The dataset has no samples or no classes.
 	#[error("the dataset is empty")]
 	EmptyDataset,
-	/// A training state could not be read.
-	#[error("training state {cid}: {reason}")]
-	BadState {
-		/// Its CID.
-		cid: String,
-		/// What is wrong.
-		reason: String,
-	},
-	/// A training state's weights are not the ones the request named: whoever stored the
-	/// content under that CID is not to be trusted, and nothing starts from it.
-	#[error("training state {cid} has weights digest {found:?}, not the {named:?} named")]
-	WrongState {
-		/// Its CID.
-		cid: String,
-		/// The digest the request named.
-		named: H256,
-		/// The digest of its weights.
-		found: H256,
-	},
-	/// The content store failed.
+	/// A training state could not be saved, read or trusted.
 	#[error(transparent)]
-	Store(#[from] StoreError),
-	/// burn could not save a record.
-	#[error("saving a record: {0}")]
-	Record(String),
+	State(#[from] StateError),
 	/// The loss became NaN or infinite: the learning rate is too high for this model.
 	#[error("the loss diverged at step {0}")]
 	Diverged(u64),
@@ -235,19 +218,21 @@ impl<'a> Session<'a> {
 	) -> Result<Self, TrainError> {
 		let mut session = Self::start(architecture, dataset, hyper, backend, store)?;
 		if step > session.hyper.steps {
-			return Err(TrainError::BadState {
+			return Err(StateError::Unusable {
 				cid: start.state_cid.clone(),
 				reason: format!("step {step} is past the job's {} steps", session.hyper.steps),
-			});
+			}
+			.into());
 		}
 		let (network, moments) = load_agreed(session.network, store, start)?;
 		if let (Stepper::Adam(adam), Some(moments)) = (&mut session.optimizer, moments) {
 			if step > 0 {
 				if !moments.fit(&weights_of(&network)) {
-					return Err(TrainError::BadState {
+					return Err(StateError::Unusable {
 						cid: start.state_cid.clone(),
 						reason: "its moments are not shaped as its weights".into(),
-					});
+					}
+					.into());
 				}
 				adam.go_on_from(moments);
 			}
@@ -366,7 +351,7 @@ impl<'a> Session<'a> {
 		let delta_root =
 			delta_root(segment_start.iter().map(Vec::as_slice), weights.iter().map(Vec::as_slice))
 				.map_err(|error| {
-					TrainError::Record(format!("layout changed during training: {error:?}"))
+					StateError::Record(format!("layout changed during training: {error:?}"))
 				})?;
 		let state_cid = match &self.optimizer {
 			Stepper::Sgd(_) => save(self.network.clone(), self.store)?,
@@ -418,7 +403,7 @@ impl HyperParameters {
 		if self.batch_size > MAX_BATCH {
 			return Err(invalid("the batch size is above the trainer's limit of 4096"));
 		}
-		crate::optim::check(&self.optimizer)?;
+		crate::optim::check(&self.optimizer).map_err(TrainError::InvalidOptimizer)?;
 		OverLimit::check("MAX_STEPS", "the step count", Some(self.steps.into()), MAX_STEPS.into())?;
 		let checkpoints = self.steps.div_ceil(self.checkpoint_every);
 		OverLimit::check(

@@ -1,6 +1,6 @@
 //! Errors as the HTTP API reports them: a status and a JSON body `{ "error", "message" }`.
 
-use crate::{limits::OverLimit, store::StoreError};
+use crate::{limits::OverLimit, state::StateError, store::StoreError};
 use axum::{
 	extract::rejection::JsonRejection,
 	http::{header, StatusCode},
@@ -115,6 +115,22 @@ impl From<StoreError> for ApiError {
 			}
 			StoreError::Fetch { .. } => Self::new(StatusCode::BAD_GATEWAY, "fetch_failed", message),
 			StoreError::Io(_) => Self::internal(message),
+		}
+	}
+}
+
+impl From<StateError> for ApiError {
+	fn from(error: StateError) -> Self {
+		let message = error.to_string();
+		match error {
+			StateError::Unusable { .. } => {
+				Self::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_state", message)
+			}
+			StateError::WrongWeights { .. } => {
+				Self::new(StatusCode::UNPROCESSABLE_ENTITY, "wrong_state", message)
+			}
+			StateError::Store(error) => error.into(),
+			StateError::Record(_) => Self::internal(message),
 		}
 	}
 }
