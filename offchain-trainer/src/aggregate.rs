@@ -27,14 +27,8 @@ use rand_chacha::{
 use serde::{Deserialize, Serialize};
 use tessera_primitives::digest::{parameters_digest, H256};
 
-/// One contribution to a round.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Update {
-	/// The contributor's trained state.
-	pub state_cid: String,
-	/// Samples it was trained on.
-	pub samples: u64,
-}
+/// One contribution to a round, as the chain's request names it.
+pub use tessera_primitives::trainer_api::Update;
 
 /// Differential-privacy parameters, as the chain's request names them.
 pub use tessera_primitives::trainer_api::AggregatePrivacy as Privacy;
@@ -57,7 +51,9 @@ fn noise_std(privacy: &Privacy, max_share: f64) -> Result<f64, TrainError> {
 	Ok(f64::from(privacy.noise_multiplier_milli) / 1_000.0 * clip_norm(privacy) * max_share)
 }
 
-/// The result of a round.
+/// The result of a round: a superset of the chain's
+/// [`trainer_api::Aggregate`](tessera_primitives::trainer_api::Aggregate), with the noise
+/// added.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Aggregate {
 	/// The averaged state.

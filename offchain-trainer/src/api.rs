@@ -362,7 +362,7 @@ async fn start_job(
 	.await?;
 	let status = JobStatus {
 		job,
-		state: JobState::Running,
+		state: RunState::Running,
 		step: spec.resume.as_ref().map_or(0, |resume| resume.step),
 		steps: spec.hyper_parameters.steps,
 		commitments: Vec::new(),
@@ -393,11 +393,11 @@ async fn start_job(
 			let outcome = train_job(&service, &key, id, &spec, &cancelled);
 			service.update(&key, id, |status| match outcome {
 				Ok(()) => {
-					status.state = JobState::Done;
+					status.state = RunState::Done;
 					status.compute_seconds = Some(started.elapsed().as_secs().max(1));
 				}
 				Err(error) => {
-					status.state = JobState::Failed;
+					status.state = RunState::Failed;
 					status.error = Some(error);
 				}
 			});
@@ -438,7 +438,7 @@ fn make_room(jobs: &mut HashMap<JobKey, Run>) {
 	while jobs.len() >= MAX_RUNS {
 		let oldest = jobs
 			.iter()
-			.filter(|(_, run)| run.status.state != JobState::Running)
+			.filter(|(_, run)| run.status.state != RunState::Running)
 			.min_by_key(|(_, run)| run.id)
 			.map(|(key, _)| key.clone());
 		match oldest {
@@ -531,7 +531,7 @@ async fn cancel_job(State(service): State<Service>, Path(job): Path<u64>) -> Rep
 		if *id != job {
 			return true;
 		}
-		if run.status.state == JobState::Running {
+		if run.status.state == RunState::Running {
 			run.cancelled.store(true, Ordering::Relaxed);
 			cancelled += 1;
 		} else {

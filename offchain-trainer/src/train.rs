@@ -91,7 +91,9 @@ pub enum TrainError {
 	Cancelled(u64),
 }
 
-/// What a trainer commits to at a checkpoint.
+/// What a trainer commits to at a checkpoint: a superset of the chain's
+/// [`trainer_api::Commitment`](tessera_primitives::trainer_api::Commitment), with the CID of
+/// the gradients and the mean loss.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Commitment {
 	/// Steps completed.

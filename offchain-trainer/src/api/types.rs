@@ -1,5 +1,14 @@
 //! Request and response bodies of the `/v1` API, as JSON.
 //!
+//! The node's off-chain worker speaks this API with the types of
+//! [`tessera_primitives::trainer_api`]. Where the trainer's body is exactly the chain's, it is
+//! the chain's type, re-exported here ([`Round`], [`RunState`], [`FetchRequest`], [`Stored`]).
+//! The trainer's own types are the rest: what the worker never sends or reads ([`Health`],
+//! [`Cancelled`], ...), and the requests, which accept more than the worker sends (built-in
+//! datasets, the `cpu` and `cuda` backends, a re-execution without a job id). Its reports are
+//! supersets of the chain's: [`JobStatus`], [`Commitments`] and [`Aggregate`] carry fields for
+//! people (a commitment's mean loss, say) that the worker's types ignore when parsing them.
+//!
 //! The control API serves every route below, to requests [`super::access`] admits; the public
 //! listener ([`super::public`]) serves `GET` (and `HEAD`) `/v1/blobs/{cid}` only.
 //!
@@ -40,6 +49,7 @@ use serde::{Deserialize, Serialize};
 use tessera_primitives::digest::H256;
 
 pub use crate::{aggregate::Aggregate, data::DatasetRef, state::StartState, store::GcReport};
+pub use tessera_primitives::trainer_api::{FetchRequest, Round, RunState, Stored};
 
 /// The trainer's version and API version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,23 +89,11 @@ pub struct TrainingSpec {
 	/// over from another mid-job.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
 	pub resume: Option<Resume>,
-	/// For a round of a federated job: the round, and the shard of the data to train on.
+	/// For a round of a federated job: the round, and the shard of the data to train on, in
+	/// the order of the data. A shard that does not exist (`shard >= shards`) is refused with
+	/// `invalid_round`, one with no samples with `empty_shard`.
 	#[serde(default, skip_serializing_if = "Option::is_none")]
 	pub round: Option<Round>,
-}
-
-/// A round of a federated job and the participant's shard of the data in it: the samples
-/// whose index is `shard` modulo `shards`, in the order of the data. A shard that does not
-/// exist (`shard >= shards`) is refused with `invalid_round`, one with no samples with
-/// `empty_shard`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Round {
-	/// The round.
-	pub round: u32,
-	/// The participant's shard.
-	pub shard: u32,
-	/// Shards the data is split into.
-	pub shards: u32,
 }
 
 /// A committed state and the step it was committed at.
@@ -119,25 +117,15 @@ pub struct JobRequest {
 	pub spec: TrainingSpec,
 }
 
-/// Where a job is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum JobState {
-	/// Training.
-	Running,
-	/// Every step trained and committed.
-	Done,
-	/// Stopped by an error; see `error`.
-	Failed,
-}
-
-/// A job's progress and its commitments so far.
+/// A job's progress and its commitments so far: a superset of the chain's
+/// [`trainer_api::JobStatus`](tessera_primitives::trainer_api::JobStatus), with the steps done
+/// and to do, and each [`Commitment`]'s CID of its gradients and mean loss.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JobStatus {
 	/// The chain's job id.
 	pub job: u64,
-	/// Where it is.
-	pub state: JobState,
+	/// Where it is; `failed` comes with `error`.
+	pub state: RunState,
 	/// Steps completed.
 	pub step: u64,
 	/// Steps in the job.
@@ -179,7 +167,9 @@ pub struct VerifyRequest {
 	pub to_step: u64,
 }
 
-/// Commitments made by a re-execution.
+/// Commitments made by a re-execution: a superset of the chain's
+/// [`trainer_api::Reexecution`](tessera_primitives::trainer_api::Reexecution), as
+/// [`JobStatus`] is of its report.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Commitments {
 	/// In step order.
@@ -199,20 +189,4 @@ pub struct AggregateRequest {
 	pub updates: Vec<Update>,
 	/// Differential privacy, if wanted.
 	pub privacy: Option<Privacy>,
-}
-
-/// Fetch a blob from another trainer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FetchRequest {
-	/// The other trainer's base URL, e.g. `http://10.0.0.2:7070`.
-	pub peer: String,
-}
-
-/// A stored blob.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Stored {
-	/// Its CID.
-	pub cid: String,
-	/// Its size in bytes.
-	pub bytes: u64,
 }
