@@ -264,17 +264,6 @@ impl JobSpec {
 	}
 }
 
-impl HyperParameters {
-	/// The optimiser steps checkpoint `checkpoint` trains: `checkpoint_every`, fewer for a last
-	/// checkpoint cut short by `steps`, none past the end.
-	pub fn steps_of_checkpoint(&self, checkpoint: u32) -> u64 {
-		let every = u64::from(self.checkpoint_every);
-		let start = u64::from(checkpoint).saturating_mul(every);
-		let end = start.saturating_add(every).min(u64::from(self.steps));
-		end.saturating_sub(start)
-	}
-}
-
 impl Architecture {
 	/// Work units of one training step on one sample: the multiply-adds of the network's
 	/// own layers, counted from the spec alone (the data's width is not on chain, so the
@@ -309,16 +298,72 @@ impl Architecture {
 	}
 }
 
-impl JobSpec {
+/// What the chain counts and compares in a job's commitments, fixed from its spec at
+/// posting: which backend class's results count, which steps each checkpoint trains and what
+/// its work is worth. A few words, so that commits and reveals read these and never the spec,
+/// whose texts and CIDs are a hundred times larger.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub struct Workload {
+	/// The spec's backend class: results of any other are not counted.
+	pub backend: BackendClass,
+	/// The spec's optimiser steps.
+	pub steps: u32,
+	/// The spec's steps between two committed checkpoints.
+	pub checkpoint_every: u32,
+	/// The spec's samples per step.
+	pub batch_size: u32,
+	/// The architecture's work units per sample ([`Architecture::work_per_sample`]).
+	pub work_per_sample: u64,
+}
+
+impl Workload {
+	/// The workload of `spec`.
+	pub fn of(spec: &JobSpec) -> Self {
+		let hyper = &spec.hyper_parameters;
+		Workload {
+			backend: spec.backend,
+			steps: hyper.steps,
+			checkpoint_every: hyper.checkpoint_every,
+			batch_size: hyper.batch_size,
+			work_per_sample: spec.architecture.work_per_sample(),
+		}
+	}
+
+	/// The optimiser steps checkpoint `checkpoint` trains, from its first to the next
+	/// checkpoint's: `checkpoint_every` of them, fewer for a last checkpoint cut short by
+	/// `steps`, none past the end.
+	pub fn steps_of_checkpoint(&self, checkpoint: u32) -> core::ops::Range<u64> {
+		let (every, steps) = (u64::from(self.checkpoint_every), u64::from(self.steps));
+		let start = u64::from(checkpoint).saturating_mul(every);
+		start.min(steps)..start.saturating_add(every).min(steps)
+	}
+
+	/// Samples a full checkpoint trains on: `checkpoint_every` steps of `batch_size`.
+	pub fn samples_per_checkpoint(&self) -> u64 {
+		u64::from(self.checkpoint_every).saturating_mul(u64::from(self.batch_size))
+	}
+
 	/// Work units of training checkpoint `checkpoint`: its steps × batch size × the
 	/// architecture's work per sample. What the chain pays for, computed from the spec
 	/// alone, so that nobody's report of their own effort counts.
 	pub fn work_of_checkpoint(&self, checkpoint: u32) -> u64 {
-		let hyper = &self.hyper_parameters;
-		hyper
-			.steps_of_checkpoint(checkpoint)
-			.saturating_mul(u64::from(hyper.batch_size))
-			.saturating_mul(self.architecture.work_per_sample())
+		let steps = self.steps_of_checkpoint(checkpoint);
+		steps
+			.end
+			.saturating_sub(steps.start)
+			.saturating_mul(u64::from(self.batch_size))
+			.saturating_mul(self.work_per_sample)
 	}
 }
 
@@ -364,9 +409,11 @@ mod tests {
 	fn work_follows_steps_batch_and_layers_and_a_short_last_checkpoint_weighs_less() {
 		let mlp = Architecture::Mlp { hidden: vec![16, 8].try_into().unwrap() };
 		assert_eq!(mlp.work_per_sample(), 16 * 8 + 16 + 8);
-		let job = spec(mlp, 120);
+		let job = Workload::of(&spec(mlp, 120));
 		assert_eq!(job.work_of_checkpoint(0), 50 * 16 * 152);
+		assert_eq!(job.steps_of_checkpoint(2), 100..120);
 		assert_eq!(job.work_of_checkpoint(2), 20 * 16 * 152, "steps 100 to 120");
+		assert_eq!(job.steps_of_checkpoint(3), 120..120);
 		assert_eq!(job.work_of_checkpoint(3), 0, "past the end");
 
 		let cnn = Architecture::Cnn { channels: [4, 8] };
@@ -378,7 +425,7 @@ mod tests {
 	#[test]
 	fn work_saturates_instead_of_overflowing_and_is_never_zero_per_sample() {
 		let huge = Architecture::CharTransformer { context: u32::MAX, width: u32::MAX, layers: 9 };
-		assert_eq!(spec(huge, u32::MAX).work_of_checkpoint(0), u64::MAX);
+		assert_eq!(Workload::of(&spec(huge, u32::MAX)).work_of_checkpoint(0), u64::MAX);
 		let empty = Architecture::Mlp { hidden: Default::default() };
 		assert_eq!(empty.work_per_sample(), 1);
 	}

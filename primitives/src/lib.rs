@@ -24,7 +24,7 @@ pub use commitment::{commitment_hash, CommitmentPayload};
 pub use did::DidId;
 pub use job::{
 	AdamParameters, Architecture, BackendClass, Cid, DatasetConsent, HyperParameters, InlineTexts,
-	JobId, JobSpec, JobState, Optimizer, TrainedWeights,
+	JobId, JobSpec, JobState, Optimizer, TrainedWeights, Workload,
 };
 pub use node::{
 	node_key, Capabilities, NodeId, NodePublic, NodeRole, NodeSignature, NodeStatus, NODE_KEY_TYPE,

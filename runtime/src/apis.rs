@@ -232,6 +232,10 @@ impl_runtime_apis! {
 			pallet_proof_of_compute::Jobs::<Runtime>::get(job)
 		}
 
+		fn spec(job: tessera_primitives::JobId) -> Option<tessera_primitives::JobSpec> {
+			pallet_proof_of_compute::JobSpecs::<Runtime>::get(job)
+		}
+
 		fn assignments(job: tessera_primitives::JobId) -> Vec<tessera_primitives::NodeId> {
 			pallet_proof_of_compute::Assignments::<Runtime>::get(job).map(|nodes| nodes.into_inner()).unwrap_or_default()
 		}

@@ -37,7 +37,7 @@ test('the off-chain worker brings a trainer\'s commitments to the chain, which v
   const deadline = (await api.query.system.number()).toNumber() + 60;
   const { events } = await inBlock(api.tx.proofOfCompute.createJob(spec, 2n * UNIT, 1, deadline), requester);
   const job = events.find(({ event }) => api.events.proofOfCompute.JobCreated.is(event)).event.data.job.toNumber();
-  const { optimizer } = (await api.call.computeApi.job(job)).unwrap().spec.hyperParameters;
+  const { optimizer } = (await api.call.computeApi.spec(job)).unwrap().hyperParameters;
   assert.ok(optimizer.isAdamW);
   assert.equal(optimizer.asAdamW.weightDecay.toNumber(), 10_000_000);
 

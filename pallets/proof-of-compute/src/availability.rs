@@ -237,7 +237,7 @@ impl<T: Config> Pallet<T> {
 			// A checkpoint whose content is gone is not paid for; the reveal stays, so the
 			// replica can still deliver the rest of its job.
 			if Reveals::<T>::contains_key(key) {
-				let work = info.spec.work_of_checkpoint(check.checkpoint);
+				let work = info.workload.work_of_checkpoint(check.checkpoint);
 				Contributions::<T>::mutate(check.job, check.node, |(checkpoints, total)| {
 					*checkpoints = checkpoints.saturating_sub(1);
 					*total = total.saturating_sub(work);

@@ -113,7 +113,7 @@ impl<T: Config> Pallet<T> {
 			.filter(|node| !dispute.convicted.contains(node))
 			.filter(|node| {
 				Reveals::<T>::get((job, *node, last))
-					.is_some_and(|payload| payload.backend_class == info.spec.backend)
+					.is_some_and(|payload| payload.backend_class == info.workload.backend)
 			})
 			.collect()
 	}
@@ -170,15 +170,11 @@ impl<T: Config> Pallet<T> {
 				Some(TrainedWeights { weights: payload.state_cid, digest: payload.weights_digest })
 			}
 		};
-		let hyper = &info.spec.hyper_parameters;
-		let every = u64::from(hyper.checkpoint_every);
+		let steps = info.workload.steps_of_checkpoint(high);
 		Some(Segment {
 			checkpoint: high,
-			from_step: u64::from(high).saturating_mul(every),
-			to_step: u64::from(high)
-				.saturating_add(1)
-				.saturating_mul(every)
-				.min(u64::from(hyper.steps)),
+			from_step: steps.start,
+			to_step: steps.end,
 			start_state,
 			probes,
 		})
@@ -188,11 +184,7 @@ impl<T: Config> Pallet<T> {
 	/// step: a panel recomputes the round's federated average from its updates.
 	fn aggregation_segment(job: JobId, info: &JobInfoOf<T>, claim: Option<u32>) -> Option<Segment> {
 		let round = claim.filter(|round| Aggregations::<T>::contains_key(job, round))?;
-		let hyper = &info.spec.hyper_parameters;
-		let step = u64::from(round)
-			.saturating_add(1)
-			.saturating_mul(u64::from(hyper.checkpoint_every))
-			.min(u64::from(hyper.steps));
+		let step = info.workload.steps_of_checkpoint(round).end;
 		Some(Segment {
 			checkpoint: round,
 			from_step: step,

@@ -28,6 +28,10 @@
 //!   settle is drawn again as a whole, so that nobody sits next to a verdict already shown.
 //!   This rests on block order: a reveal is readable only from the block after it, and no
 //!   commit of its checkpoint is accepted from the block it was accepted in.
+//!   A commit or a reveal reads the job's hot record ([`Jobs`]: state, replicas' count,
+//!   checkpoints and the [`Workload`](tessera_primitives::Workload) it is paid for, at most
+//!   [`MAX_HOT_RECORD_LEN`] bytes), never its spec ([`JobSpecs`], with its texts up to 33 KB),
+//!   so that what a commitment costs in a block's proof does not grow with the job.
 //! - In the block after the last final reveal (or when the deadline passes), final weights
 //!   digests of the job's backend class are compared: a majority (> 50% of the replicas) makes the job
 //!   `Accepted` and opens a challenge window; no majority, or a spot-check drawn for a
@@ -135,6 +139,10 @@ pub const MAX_BLOCKS_CAUGHT_UP: u32 = 8;
 
 /// Blocks after the one asked for that [`Pallet::schedule`] looks at for room, at most.
 pub const MAX_SCHEDULE_PROBES: u32 = 1_024;
+
+/// Bytes a job's hot record ([`Jobs`]) may take at most: every commit and reveal reads it, so
+/// its size is in the proof of each (a spec with its texts would be 33 KB).
+pub const MAX_HOT_RECORD_LEN: usize = 512;
 
 /// A dispute as this runtime stores it.
 pub type DisputeOf<T> = Dispute<BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>>;
@@ -263,7 +271,7 @@ pub mod pallet {
 
 		/// Paid per million work units delivered, before the reputation multiplier; a job's
 		/// work is what its spec says it takes
-		/// ([`JobSpec::work_of_checkpoint`](tessera_primitives::JobSpec::work_of_checkpoint)),
+		/// ([`Workload::work_of_checkpoint`](tessera_primitives::Workload::work_of_checkpoint)),
 		/// never what a replica reports.
 		#[pallet::constant]
 		type RewardPerMillionWorkUnits: Get<BalanceOf<Self>>;
@@ -402,9 +410,15 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type NextJobId<T> = StorageValue<_, JobId, ValueQuery>;
 
-	/// Every job that has not been cleaned up.
+	/// Every job that has not been cleaned up: its hot record, which commits and reveals read.
 	#[pallet::storage]
 	pub type Jobs<T: Config> = StorageMap<_, Twox64Concat, JobId, JobInfoOf<T>>;
+
+	/// What each job in [`Jobs`] trains: read where its data, texts, base weights or
+	/// hyper-parameters are needed (drawing its nodes, re-executing it, the off-chain worker),
+	/// never by a commitment. Stored and removed with the job.
+	#[pallet::storage]
+	pub type JobSpecs<T: Config> = StorageMap<_, Twox64Concat, JobId, JobSpec>;
 
 	/// The replicas of each assigned job, in assignment order.
 	#[pallet::storage]
@@ -1226,6 +1240,10 @@ pub mod pallet {
 			assert!(
 				Pallet::<T>::most_contributors(T::MaxRedundancy::get()) <= u32::from(u8::MAX),
 				"MaxRedundancy + MaxReplacements must fit a payout (255 nodes)"
+			);
+			assert!(
+				JobInfoOf::<T>::max_encoded_len() <= MAX_HOT_RECORD_LEN,
+				"a job's hot record must stay within MAX_HOT_RECORD_LEN bytes"
 			);
 		}
 

@@ -29,6 +29,7 @@ use tessera_primitives::{
 	commitment_hash, BackendClass, ConsentInspect, DatasetConsent, DidId, JobCreator, JobId,
 	JobOutcome, JobSpec, JobState, NodeId, NodeInspect, NodeRole, NodeSignature, Outcome,
 	ReputationInspect, ReputationSink, SlashReason, Slasher, TrainedWeights, TrainingInputs,
+	Workload,
 };
 
 impl<T: Config> Pallet<T> {
@@ -89,7 +90,7 @@ impl<T: Config> Pallet<T> {
 			job,
 			JobInfo {
 				requester: requester.clone(),
-				spec,
+				workload: Workload::of(&spec),
 				budget,
 				deposit,
 				redundancy,
@@ -102,6 +103,7 @@ impl<T: Config> Pallet<T> {
 				ended: None,
 			},
 		);
+		JobSpecs::<T>::insert(job, spec);
 		Self::deposit_event(Event::JobCreated { job, requester, budget, redundancy });
 		Ok(job)
 	}
@@ -166,19 +168,20 @@ impl<T: Config> Pallet<T> {
 	/// data its owner grants only to some DIDs.
 	fn choose_replicas(job: JobId, info: &JobInfoOf<T>) -> Option<Replicas> {
 		let subject = (b"tessera/assign", job).encode();
-		let access = DataAccess::of::<T>(job, &info.spec);
+		let spec = JobSpecs::<T>::get(job)?;
+		let access = DataAccess::of::<T>(job, &spec);
 		let chosen = Self::draw_nodes(
 			&subject,
 			u32::from(info.redundancy),
 			NodeRole::Trainer,
 			&[],
-			|node| Self::eligible(node, &info.spec, &access),
+			|node| Self::eligible(node, &spec, &access),
 		);
 		if chosen.len() < usize::from(info.redundancy) {
 			return None;
 		}
 		for node in &chosen {
-			access.record_use::<T>(job, *node, &info.spec);
+			access.record_use::<T>(job, *node, &spec);
 		}
 		Replicas::try_from(chosen).ok()
 	}
@@ -358,10 +361,7 @@ impl<T: Config> Pallet<T> {
 		}
 		// An update weighs in its round's average by its samples: at least one, and no more
 		// than a round's steps train on.
-		let hyper = &info.spec.hyper_parameters;
-		let round_samples =
-			u64::from(hyper.checkpoint_every).saturating_mul(hyper.batch_size.into());
-		if federated && !(1..=round_samples).contains(&payload.samples) {
+		if federated && !(1..=info.workload.samples_per_checkpoint()).contains(&payload.samples) {
 			return Err(InvalidTransaction::Call.into());
 		}
 		if !Self::reveals_open(payload.job, payload.checkpoint, &info) {
@@ -446,7 +446,7 @@ impl<T: Config> Pallet<T> {
 			return Ok(());
 		}
 		let info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
-		let work = info.spec.work_of_checkpoint(checkpoint);
+		let work = info.workload.work_of_checkpoint(checkpoint);
 		Contributions::<T>::mutate(job, node, |(checkpoints, total)| {
 			*checkpoints = checkpoints.saturating_add(1);
 			*total = total.saturating_add(work);
@@ -496,7 +496,7 @@ impl<T: Config> Pallet<T> {
 		let mut votes: BTreeMap<(H256, tessera_primitives::Cid), u32> = BTreeMap::new();
 		for node in &replicas {
 			if let Some(payload) = Reveals::<T>::get((job, *node, final_checkpoint)) {
-				if payload.backend_class == info.spec.backend {
+				if payload.backend_class == info.workload.backend {
 					let vote =
 						votes.entry((payload.weights_digest, payload.state_cid)).or_default();
 					*vote = vote.saturating_add(1);
@@ -734,7 +734,7 @@ impl<T: Config> Pallet<T> {
 			let agreed = payload.as_ref().is_some_and(|payload| {
 				payload.weights_digest == result.weights_digest
 					&& payload.state_cid == result.state_cid
-					&& payload.backend_class == info.spec.backend
+					&& payload.backend_class == info.workload.backend
 			});
 			OpenJobs::<T>::remove(node, job);
 			if convicted.contains(node) {
@@ -1038,7 +1038,7 @@ impl<T: Config> Pallet<T> {
 				.filter(|checkpoint| !LostContent::<T>::contains_key((job, node, *checkpoint)))
 				.collect();
 			let revealed_work = revealed.iter().fold(0u64, |total, checkpoint| {
-				total.saturating_add(info.spec.work_of_checkpoint(*checkpoint))
+				total.saturating_add(info.workload.work_of_checkpoint(*checkpoint))
 			});
 			ensure!(
 				checkpoints as usize == revealed.len() && work == revealed_work,

@@ -271,8 +271,9 @@ impl<T: Config> Pallet<T> {
 		trainer: &Trainer,
 	) -> Result<Option<Sealed<BlockNumberFor<T>>>, WorkError> {
 		let start_of_round = Self::round_start(job, checkpoint);
-		let mut request = JobRequest::new(job, &info.spec)?;
-		let every = u64::from(info.spec.hyper_parameters.checkpoint_every);
+		let spec = JobSpecs::<T>::get(job).ok_or(WorkError::BadResponse)?;
+		let mut request = JobRequest::new(job, &spec)?;
+		let every = u64::from(info.workload.checkpoint_every);
 		// A replica that took over mid-job resumes the agreed state, and a participant the
 		// previous round's aggregate; the trainer's commitments then begin at its first
 		// checkpoint.
@@ -320,7 +321,7 @@ impl<T: Config> Pallet<T> {
 			(true, None) => return Ok(None),
 		};
 		let payload =
-			commitment.payload(job, checkpoint, node, info.spec.backend, compute_seconds)?;
+			commitment.payload(job, checkpoint, node, info.workload.backend, compute_seconds)?;
 		let salt = sp_io::hashing::blake2_256(
 			&(sp_io::offchain::random_seed(), job, node, checkpoint).encode(),
 		);

@@ -91,7 +91,7 @@ impl<T: Config> Pallet<T> {
 			(None, Some((checkpoint, state))) => (checkpoint.saturating_add(1), Some(state)),
 			(None, None) => (0, None),
 		};
-		let by = Self::hand_over(job, &info, gone, from, &[]);
+		let by = Self::hand_over(job, gone, from, &[]);
 		if let (Some(new), Some(state)) = (by, start) {
 			ReplicaStarts::<T>::insert(job, new, (from, state));
 		}
@@ -114,7 +114,6 @@ impl<T: Config> Pallet<T> {
 	/// changed hands [`Config::MaxReplacements`] times, the job goes on with fewer.
 	pub(crate) fn hand_over(
 		job: JobId,
-		info: &JobInfoOf<T>,
 		gone: NodeId,
 		from: u32,
 		exclude: &[NodeId],
@@ -125,22 +124,18 @@ impl<T: Config> Pallet<T> {
 		ReplicaStarts::<T>::remove(job, gone);
 		let subject = (b"tessera/replace", job, gone).encode();
 		let staying: Vec<NodeId> = replicas.iter().copied().filter(|node| *node != gone).collect();
-		let access = crate::lifecycle::DataAccess::of::<T>(job, &info.spec);
 		let replaced = Replacements::<T>::get(job);
-		let by = (replaced < T::MaxReplacements::get())
-			.then(|| {
-				Self::draw_nodes(&subject, 1, NodeRole::Trainer, &staying, |node| {
-					Self::eligible(node, &info.spec, &access)
-						&& node != gone && !exclude.contains(&node)
-				})
-				.first()
-				.copied()
+		let spec = JobSpecs::<T>::get(job).filter(|_| replaced < T::MaxReplacements::get());
+		let by = spec.and_then(|spec| {
+			let access = crate::lifecycle::DataAccess::of::<T>(job, &spec);
+			let new = *Self::draw_nodes(&subject, 1, NodeRole::Trainer, &staying, |node| {
+				Self::eligible(node, &spec, &access) && node != gone && !exclude.contains(&node)
 			})
-			.flatten();
-		if let Some(new) = by {
-			access.record_use::<T>(job, new, &info.spec);
+			.first()?;
+			access.record_use::<T>(job, new, &spec);
 			Replacements::<T>::insert(job, replaced.saturating_add(1));
-		}
+			Some(new)
+		});
 		match by {
 			Some(new) => {
 				replicas[position] = new;

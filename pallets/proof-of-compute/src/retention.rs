@@ -82,6 +82,7 @@ impl<T: Config> Pallet<T> {
 		Assignments::<T>::remove(job);
 		Payouts::<T>::remove(job);
 		Federations::<T>::remove(job);
+		JobSpecs::<T>::remove(job);
 		let Some(info) = Jobs::<T>::take(job) else { return true };
 		let deposit = T::Currency::release(
 			&HoldReason::JobDeposit.into(),
@@ -107,7 +108,8 @@ impl<T: Config> Pallet<T> {
 		use polkadot_sdk::frame_support::traits::fungible::InspectHold;
 		let now = polkadot_sdk::frame_system::Pallet::<T>::block_number();
 		let mut deposits: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
-		for (_, info) in Jobs::<T>::iter() {
+		for (job, info) in Jobs::<T>::iter() {
+			ensure!(JobSpecs::<T>::contains_key(job), "a job without its spec");
 			let entry = deposits.entry(info.requester.clone()).or_insert_with(Zero::zero);
 			*entry = entry.saturating_add(info.deposit);
 		}
@@ -116,6 +118,9 @@ impl<T: Config> Pallet<T> {
 				T::Currency::balance_on_hold(&HoldReason::JobDeposit.into(), &requester) == deposit,
 				"a requester's deposit hold is not their jobs' deposits"
 			);
+		}
+		for job in JobSpecs::<T>::iter_keys() {
+			ensure!(Jobs::<T>::contains_key(job), "a spec of a job that is gone");
 		}
 		for job in Prunable::<T>::iter_keys() {
 			let ended = Jobs::<T>::get(job).and_then(|info| info.ended);

@@ -192,9 +192,11 @@ impl<T: Config> Pallet<T> {
 	/// which joins at `from_round`; no stake is taken, since missing a round's deadline
 	/// proves no fault.
 	fn replace_participant(job: JobId, gone: NodeId, from_round: u32, stragglers: &[NodeId]) {
-		let Some(info) = Jobs::<T>::get(job) else { return };
+		if !Jobs::<T>::contains_key(job) {
+			return;
+		}
 		T::Reputation::report(gone, Outcome::JobFailed);
-		let by = Self::hand_over(job, &info, gone, from_round, stragglers);
+		let by = Self::hand_over(job, gone, from_round, stragglers);
 		Self::deposit_event(Event::ParticipantReplaced { job, node: gone, by });
 	}
 
@@ -324,7 +326,7 @@ impl<T: Config> Pallet<T> {
 			Self::check_aggregation(&aggregation).map_err(|_| Error::<T>::NoSuchAggregation)?;
 		let (job, round, node) = (aggregation.job, aggregation.round, aggregation.node);
 		let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
-		let work = info.spec.work_of_checkpoint(round);
+		let work = info.workload.work_of_checkpoint(round);
 		for (participant, _) in Self::round_inputs(job, round) {
 			Contributions::<T>::mutate(job, participant, |(rounds, total)| {
 				*rounds = rounds.saturating_add(1);

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use codec::{Codec, Decode, Encode};
 use polkadot_sdk::{sp_api, sp_core::H256};
 use scale_info::TypeInfo;
-use tessera_primitives::{CommitmentPayload, JobId, NodeId};
+use tessera_primitives::{CommitmentPayload, JobId, JobSpec, NodeId};
 
 use crate::JobInfo;
 
@@ -29,8 +29,10 @@ sp_api::decl_runtime_apis! {
 		Balance: Codec,
 		BlockNumber: Codec,
 	{
-		/// The job, its spec and where it is.
+		/// The job's record: who pays, where it is, its workload and result.
 		fn job(job: JobId) -> Option<JobInfo<AccountId, Balance, BlockNumber>>;
+		/// What the job trains.
+		fn spec(job: JobId) -> Option<JobSpec>;
 		/// Its replicas, in assignment order.
 		fn assignments(job: JobId) -> Vec<NodeId>;
 		/// Every commitment made for it, by replica and checkpoint.

@@ -189,7 +189,7 @@ fn create_job_holds_the_budget_and_refuses_bad_requests() {
 		}));
 		assert_ok!(adam(Perbill::from_percent(90), Perbill::from_parts(10)));
 		assert!(matches!(
-			Jobs::<Test>::get(1).unwrap().spec.hyper_parameters.optimizer,
+			JobSpecs::<Test>::get(1).unwrap().hyper_parameters.optimizer,
 			tessera_primitives::Optimizer::AdamW(_)
 		));
 	});
@@ -466,7 +466,7 @@ fn data_granted_only_to_some_dids_is_trained_only_by_their_nodes_and_each_use_re
 		let mut assigned = replicas.clone();
 		assigned.sort();
 		assert_eq!(assigned, vec![1, 3]);
-		let dataset = Jobs::<Test>::get(job).unwrap().spec.dataset.to_vec();
+		let dataset = JobSpecs::<Test>::get(job).unwrap().dataset.to_vec();
 		let mut recorded: Vec<DidId> = RecordedUses::get()
 			.into_iter()
 			.map(|(used_by, data, owner, did)| {
@@ -492,7 +492,7 @@ fn a_revoked_grant_stops_new_assignments_until_consent_is_given_again() {
 		// A DID without a linked node is no way in either.
 		NodeDids::mutate(|links| links.retain(|(node, _)| *node != 4));
 		let four = DidId([104; 32]);
-		let dataset = Jobs::<Test>::get(job).unwrap().spec.dataset.to_vec();
+		let dataset = JobSpecs::<Test>::get(job).unwrap().dataset.to_vec();
 		Grants::mutate(|grants| grants.push((dataset.clone(), DATA_OWNER, four)));
 		run_to(System::block_number() + 1);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Created);

@@ -7,19 +7,23 @@ use polkadot_sdk::{
 };
 use scale_info::TypeInfo;
 use tessera_primitives::{
-	Cid, CommitmentPayload, DpParameters, JobId, JobSpec, JobState, NodeId, NodeSigned,
-	SigningContext, TrainedWeights,
+	Cid, CommitmentPayload, DpParameters, JobId, JobState, NodeId, NodeSigned, SigningContext,
+	TrainedWeights, Workload,
 };
 
-/// A job: what it asks for, who pays, and where it is.
+/// A job's hot record: who pays, where it is, and what its commitments are checked against —
+/// everything a commit or a reveal reads, and nothing else. Its spec (CIDs, texts,
+/// hyper-parameters) is kept apart, in [`JobSpecs`](crate::JobSpecs), so that no commitment
+/// carries it in its proof; `integrity_test` keeps this record within
+/// [`MAX_HOT_RECORD_LEN`](crate::MAX_HOT_RECORD_LEN) bytes.
 #[derive(
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
 pub struct JobInfo<AccountId, Balance, BlockNumber> {
 	/// Who posted it and holds its budget.
 	pub requester: AccountId,
-	/// What to train.
-	pub spec: JobSpec,
+	/// What its commitments are checked against and paid for, fixed from its spec.
+	pub workload: Workload,
 	/// The budget, held from the requester until the job ends.
 	pub budget: Balance,
 	/// The storage deposit, held from the requester until the job is pruned

@@ -23,7 +23,7 @@ use polkadot_sdk::{
 use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
 	trainer_api::{Reexecution, VerifyRequest},
-	JobId, NodeId, NodePublic,
+	JobId, JobSpec, NodeId, NodePublic,
 };
 
 /// Disputes the worker looks after in one run, over all local keys.
@@ -72,7 +72,7 @@ impl<T: Config> Pallet<T> {
 		job: JobId,
 		now: BlockNumberFor<T>,
 	) -> Result<(), WorkError> {
-		let (Some(dispute), Some(info)) = (Disputes::<T>::get(job), Jobs::<T>::get(job)) else {
+		let (Some(dispute), Some(spec)) = (Disputes::<T>::get(job), JobSpecs::<T>::get(job)) else {
 			return Ok(());
 		};
 		let lock_key = (LOCK_PREFIX, job, node).encode();
@@ -88,7 +88,7 @@ impl<T: Config> Pallet<T> {
 		let mut sealed: SealedVerdict<BlockNumberFor<T>> = match record.get() {
 			Ok(Some(sealed)) => sealed,
 			_ => {
-				let sealed = Self::reexecute(node, key, job, &info, &dispute)?;
+				let sealed = Self::reexecute(node, key, job, &spec, &dispute)?;
 				// The salt is stored before the commitment leaves.
 				Self::remember(job, &record_key);
 				record.set(&sealed);
@@ -105,7 +105,7 @@ impl<T: Config> Pallet<T> {
 		node: NodeId,
 		key: &NodePublic,
 		job: JobId,
-		info: &crate::JobInfoOf<T>,
+		spec: &JobSpec,
 		dispute: &crate::DisputeOf<T>,
 	) -> Result<SealedVerdict<BlockNumberFor<T>>, WorkError> {
 		let segment = &dispute.segment;
@@ -132,7 +132,7 @@ impl<T: Config> Pallet<T> {
 		}
 		let request = VerifyRequest::new(
 			job,
-			&info.spec,
+			spec,
 			segment.start_state.as_ref(),
 			segment.from_step,
 			segment.to_step,
@@ -151,7 +151,7 @@ impl<T: Config> Pallet<T> {
 		if last.step != segment.to_step {
 			return Err(WorkError::BadResponse);
 		}
-		let payload = last.payload(job, segment.checkpoint, node, info.spec.backend, None)?;
+		let payload = last.payload(job, segment.checkpoint, node, spec.backend, None)?;
 		Ok(seal(payload.weights_digest, payload.state_cid))
 	}
 

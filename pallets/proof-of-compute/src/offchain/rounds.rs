@@ -83,12 +83,12 @@ impl<T: Config> Pallet<T> {
 		job: JobId,
 		round: u32,
 	) -> Result<(H256, Cid), WorkError> {
-		let info = Jobs::<T>::get(job).ok_or(WorkError::BadResponse)?;
+		let spec = JobSpecs::<T>::get(job).ok_or(WorkError::BadResponse)?;
 		let inputs = Self::round_inputs(job, round);
 		let previous = round.checked_sub(1);
 		let start = match previous {
 			Some(previous) => Self::aggregate_of(job, previous).map(|(_, _, state)| state),
-			None => Some(info.spec.base_weights.clone()),
+			None => Some(spec.base_weights.clone()),
 		}
 		.unwrap_or_default();
 		let updates: Vec<(&[u8], u64)> = inputs
@@ -97,8 +97,8 @@ impl<T: Config> Pallet<T> {
 			.collect();
 		let privacy = Federations::<T>::get(job)
 			.and_then(|federation| federation.privacy)
-			.map(|(parameters, _)| AggregatePrivacy::of(&info.spec, &parameters, round));
-		let request = AggregateRequest::new(&info.spec, &start, updates)?.with_privacy(privacy);
+			.map(|(parameters, _)| AggregatePrivacy::of(&spec, &parameters, round));
+		let request = AggregateRequest::new(&spec, &start, updates)?.with_privacy(privacy);
 		let answer = trainer.post::<Aggregate>("/v1/aggregate", &request);
 		if let Err(WorkError::Status(400..=499)) = &answer {
 			if let Some(previous) = previous {

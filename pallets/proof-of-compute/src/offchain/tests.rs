@@ -122,7 +122,7 @@ impl Harness {
 
 /// The body of the worker's request for job `job`.
 fn job_request(job: JobId) -> Vec<u8> {
-	let spec = Jobs::<Test>::get(job).unwrap().spec;
+	let spec = JobSpecs::<Test>::get(job).unwrap();
 	serde_json::to_vec(&trainer_api::JobRequest::new(job, &spec).unwrap()).unwrap()
 }
 
@@ -561,7 +561,7 @@ fn judged_job() -> (JobId, NodeId, NodePublic) {
 /// The trainer at the default URL is asked to re-execute `job`'s disputed segment and
 /// answers with `commitments`.
 fn expect_reexecution(trainer: &Harness, job: JobId, commitments: Vec<trainer_api::Commitment>) {
-	let spec = Jobs::<Test>::get(job).unwrap().spec;
+	let spec = JobSpecs::<Test>::get(job).unwrap();
 	let segment = Disputes::<Test>::get(job).unwrap().segment;
 	let request = trainer_api::VerifyRequest::new(
 		job,
@@ -718,7 +718,7 @@ fn a_replacement_resumes_the_agreed_state_and_commits_from_its_first_checkpoint(
 		assert_ne!(by, gone);
 		hold_key(by);
 
-		let spec = Jobs::<Test>::get(job).unwrap().spec;
+		let spec = JobSpecs::<Test>::get(job).unwrap();
 		trainer.expect_resumed(&trainer_api::JobRequest::new(job, &spec).unwrap().resuming(
 			&TrainedWeights { weights: first.state_cid, digest: first.weights_digest },
 			10,
@@ -867,7 +867,7 @@ fn expect_private_average(
 	digest: u8,
 	privacy: Option<trainer_api::AggregatePrivacy>,
 ) {
-	let spec = Jobs::<Test>::get(job).unwrap().spec;
+	let spec = JobSpecs::<Test>::get(job).unwrap();
 	let updates: Vec<(Vec<u8>, u64)> = ProofOfCompute::round_inputs(job, round)
 		.into_iter()
 		.map(|(_, update)| (update.state_cid.to_vec(), update.samples))
@@ -903,7 +903,7 @@ fn a_private_jobs_aggregator_asks_for_exactly_the_noise_the_job_declared() {
 			delta: Perbill::from_parts(10_000),
 		};
 		let (job, _, _) = private_aggregated_round(Some(declared));
-		let spec = Jobs::<Test>::get(job).unwrap().spec;
+		let spec = JobSpecs::<Test>::get(job).unwrap();
 		let noise = trainer_api::AggregatePrivacy::of(&spec, &declared, 0);
 		assert_eq!((noise.clip_milli, noise.noise_multiplier_milli), (2_000, 1_100));
 		assert_ne!(noise.seed, trainer_api::AggregatePrivacy::of(&spec, &declared, 1).seed);
@@ -965,7 +965,7 @@ fn participant_in_round_one(trainer: &Harness) -> (JobId, NodeId, Commit) {
 	send(trainer.pooled().pop().unwrap());
 	let participant = Assignments::<Test>::get(job).unwrap()[0];
 	hold_key(participant);
-	let spec = Jobs::<Test>::get(job).unwrap().spec;
+	let spec = JobSpecs::<Test>::get(job).unwrap();
 	let (round, shard, shards) = ProofOfCompute::shard(job, participant).unwrap();
 	assert_eq!((round, shards), (1, 4));
 	let aggregate = Aggregations::<Test>::get(job, 0).unwrap();

@@ -194,7 +194,7 @@ fn churning_replicas_cannot_grow_a_jobs_payout_beyond_what_ending_it_is_charged_
 				"replacement {checkpoint}: {expected:?}"
 			);
 		}
-		let spec = Jobs::<Test>::get(job).unwrap().spec;
+		let spec = JobSpecs::<Test>::get(job).unwrap();
 		let access = crate::lifecycle::DataAccess::of::<Test>(job, &spec);
 		let seated = Assignments::<Test>::get(job).unwrap();
 		assert!(

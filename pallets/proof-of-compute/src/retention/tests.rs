@@ -31,6 +31,7 @@ fn with_deposits() {
 /// Asserts that no storage item of the pallet still names `job`.
 pub(crate) fn assert_nothing_left_of(job: JobId) {
 	assert!(!Jobs::<Test>::contains_key(job), "the job");
+	assert!(!JobSpecs::<Test>::contains_key(job), "its spec");
 	assert!(!Prunable::<Test>::contains_key(job), "its pruning mark");
 	assert!(!Assignments::<Test>::contains_key(job) && !Payouts::<Test>::contains_key(job));
 	assert!(!Pending::<Test>::get().contains(&job), "its place in the queue");
@@ -147,7 +148,7 @@ fn a_job_holds_a_deposit_for_all_it_can_make_the_chain_store() {
 		with_deposits();
 		let job = post(3, BackendClass::CpuReference, 100);
 		let info = Jobs::<Test>::get(job).unwrap();
-		assert_eq!(info.deposit, ProofOfCompute::job_deposit(&info.spec, 3, 2));
+		assert_eq!(info.deposit, ProofOfCompute::job_deposit(&JobSpecs::<Test>::get(job).unwrap(), 3, 2));
 		// The spec, and three replicas' commit and reveal of two checkpoints.
 		assert!(info.deposit > 50 + 6 * 300, "{}", info.deposit);
 		assert_eq!((deposit_held(REQUESTER), held(REQUESTER)), (info.deposit, BUDGET));
