@@ -676,6 +676,58 @@ fn a_copier_cannot_open_a_commit_with_a_rivals_revealed_payload() {
 	});
 }
 
+/// The storage proof that `node`'s commit and reveal of `job`'s first checkpoint add to a
+/// block: what a collator ships to the relay chain for them.
+fn proof_of_commitment(
+	ext: &mut polkadot_sdk::sp_io::TestExternalities,
+	job: JobId,
+	node: NodeId,
+) -> usize {
+	ext.commit_all().expect("the overlay commits to the backend");
+	let (_, proof) = ext.execute_and_prove(|| {
+		send(commit_call(&payload(job, node, 0, 9, false)));
+		send(reveal_call(payload(job, node, 0, 9, false)));
+	});
+	proof.encoded_size()
+}
+
+#[test]
+fn a_job_carrying_33_kb_of_texts_does_not_make_its_commitments_cost_more_proof() {
+	use tessera_primitives::job::{MAX_TEXTS, MAX_TEXT_LEN};
+	let mut ext = new_test_ext();
+	let (small, large) = ext.execute_with(|| {
+		let small = post(1, BackendClass::CpuReference, 100);
+		let text = vec![b'a'; MAX_TEXT_LEN as usize].try_into().unwrap();
+		let texts = vec![text; MAX_TEXTS as usize].try_into().unwrap();
+		let heavy = JobSpec { texts, ..spec(20, BackendClass::CpuReference) };
+		assert_ok!(ProofOfCompute::create_job(
+			RuntimeOrigin::signed(REQUESTER),
+			heavy,
+			BUDGET,
+			1,
+			100
+		));
+		let large = NextJobId::<Test>::get() - 1;
+		assert!(JobSpecs::<Test>::get(large).unwrap().encoded_size() > 32 * 1_024);
+		next_block();
+		let replica = |job| Assignments::<Test>::get(job).unwrap()[0];
+		((small, replica(small)), (large, replica(large)))
+	});
+	let small_proof = proof_of_commitment(&mut ext, small.0, small.1);
+	let large_proof = proof_of_commitment(&mut ext, large.0, large.1);
+	// The texts are read by nobody who commits: the two proofs differ by trie nodes, not by
+	// the texts' 32 KB.
+	assert!(
+		large_proof < small_proof + 1_024,
+		"a commitment to the job with texts proved {large_proof} bytes, the other {small_proof}"
+	);
+	ext.execute_with(|| {
+		let revealed = Reveals::<Test>::iter_keys().filter(|(_, _, checkpoint)| *checkpoint == 0);
+		assert_eq!(revealed.count(), 2);
+		ProofOfCompute::do_try_state().unwrap();
+	});
+}
+
 #[test]
 fn a_wrong_replica_and_a_silent_one_are_slashed_at_finalization_and_not_before() {
 	test(|| {
