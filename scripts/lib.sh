@@ -24,6 +24,26 @@ build_node_and_trainer() {
     --manifest-path offchain-trainer/Cargo.toml --features kubo --bin tessera-trainer
 }
 
+# tessera-node with the `runtime-benchmarks` feature, in a target directory of its own so that
+# the everyday build stays as it is, and the runtime it benchmarks.
+BENCHMARK_TARGET_DIR="$CARGO_TARGET_DIR/benchmarks"
+BENCHMARK_NODE="$BENCHMARK_TARGET_DIR/$CARGO_PROFILE/tessera-node"
+BENCHMARK_RUNTIME="$BENCHMARK_TARGET_DIR/$CARGO_PROFILE/wbuild/tessera-runtime/tessera_runtime.compact.compressed.wasm"
+
+build_benchmark_node() {
+  log "building tessera-node with runtime-benchmarks (target $BENCHMARK_TARGET_DIR)"
+  cargo build --locked --profile "$CARGO_PROFILE" --target-dir "$BENCHMARK_TARGET_DIR" \
+    -p tessera-node --features runtime-benchmarks
+}
+
+# Runs `tessera-node benchmark pallet` on the benchmark runtime's development genesis, 50 steps
+# and 20 repeats of each benchmark; the arguments say which pallets and extrinsics, and where
+# to write what through which template.
+benchmark_pallet() {
+  "$BENCHMARK_NODE" benchmark pallet --runtime "$BENCHMARK_RUNTIME" \
+    --genesis-builder-preset development --steps 50 --repeat 20 --heap-pages 4096 "$@"
+}
+
 # The relay chain binaries for the zombienet network (zombienet/relay), one directory per
 # polkadot-cli release so that moving to another polkadot-sdk release builds them again.
 RELAY_DIR="$HOME/.cache/tessera/relay/polkadot-cli-$(sed -n '/^name = "polkadot-cli"$/{n;s/^version = "\(.*\)"$/\1/p}' "$TESSERA_ROOT/zombienet/relay/Cargo.lock")"

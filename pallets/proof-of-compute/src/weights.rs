@@ -12,16 +12,16 @@
 //! /root/.cache/tessera/target/benchmarks/release/wbuild/tessera-runtime/tessera_runtime.compact.compressed.wasm
 //! --genesis-builder-preset
 //! development
-//! --pallet
-//! pallet_proof_of_compute
-//! --extrinsic
-//! *
 //! --steps
 //! 50
 //! --repeat
 //! 20
 //! --heap-pages
 //! 4096
+//! --pallet
+//! pallet_proof_of_compute
+//! --extrinsic
+//! *
 //! --template
 //! scripts/weight-template.hbs
 //! --output
@@ -77,6 +77,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ModelRegistry::Datasets` (`max_values`: None, `max_size`: Some(213), added: 2688, mode: `MaxEncodedLen`)
 	/// Storage: `Did::Documents` (r:1 w:0)
 	/// Proof: `Did::Documents` (`max_values`: None, `max_size`: Some(539), added: 3014, mode: `MaxEncodedLen`)
+	/// Storage: `Did::Grants` (r:2 w:0)
+	/// Proof: `Did::Grants` (`max_values`: None, `max_size`: Some(333), added: 2808, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::VersionOfState` (r:1 w:0)
 	/// Proof: `ModelRegistry::VersionOfState` (`max_values`: None, `max_size`: Some(154), added: 2629, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::NextJobId` (r:1 w:1)
@@ -90,17 +92,19 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:0 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::JobSpecs` (r:0 w:1)
+	/// Proof: `ProofOfCompute::JobSpecs` (`max_values`: None, `max_size`: Some(33169), added: 35644, mode: `MaxEncodedLen`)
 	fn create_job() -> Weight {
-		//  Measured:  `3942`
-		//  Estimated: `4004`
-		// Minimum execution time: 160_058_000 picoseconds.
-		Weight::from_parts(167_179_000, 4004)
-			.saturating_add(T::DbWeight::get().reads(9_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+		//  Measured:  `4260`
+		//  Estimated: `6606`
+		// Minimum execution time: 186_638_000 picoseconds.
+		Weight::from_parts(200_208_000, 6606)
+			.saturating_add(T::DbWeight::get().reads(11_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Pending` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Pending` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Due` (r:2 w:2)
@@ -110,17 +114,19 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	fn cancel_job() -> Weight {
-		//  Measured:  `3386`
-		//  Estimated: `36840`
-		// Minimum execution time: 83_355_000 picoseconds.
-		Weight::from_parts(88_431_000, 36840)
+		//  Measured:  `3061`
+		//  Estimated: `6992`
+		// Minimum execution time: 82_573_000 picoseconds.
+		Weight::from_parts(87_540_000, 6992)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `ProofOfCompute::Pending` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Pending` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::JobSpecs` (r:1 w:0)
+	/// Proof: `ProofOfCompute::JobSpecs` (`max_values`: None, `max_size`: Some(33169), added: 35644, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::DatasetOfCid` (r:1 w:0)
 	/// Proof: `ModelRegistry::DatasetOfCid` (`max_values`: None, `max_size`: Some(118), added: 2593, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::Datasets` (r:1 w:0)
@@ -154,15 +160,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Assignments` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	fn assign_job() -> Weight {
-		//  Measured:  `38326`
+		//  Measured:  `38390`
 		//  Estimated: `196900`
-		// Minimum execution time: 3_023_025_000 picoseconds.
-		Weight::from_parts(3_161_000_000, 196900)
-			.saturating_add(T::DbWeight::get().reads(395_u64))
+		// Minimum execution time: 3_200_761_000 picoseconds.
+		Weight::from_parts(3_408_571_000, 196900)
+			.saturating_add(T::DbWeight::get().reads(396_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:1 w:1)
@@ -174,15 +180,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Commits` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Commits` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
-		//  Measured:  `734`
-		//  Estimated: `36840`
-		// Minimum execution time: 53_750_000 picoseconds.
-		Weight::from_parts(63_244_000, 36840)
+		//  Measured:  `409`
+		//  Estimated: `5614`
+		// Minimum execution time: 65_297_000 picoseconds.
+		Weight::from_parts(71_616_000, 5614)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:1 w:0)
@@ -200,14 +206,14 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_commit() -> Weight {
-		//  Measured:  `1427`
-		//  Estimated: `36840`
-		// Minimum execution time: 91_857_000 picoseconds.
-		Weight::from_parts(100_840_000, 36840)
+		//  Measured:  `1102`
+		//  Estimated: `5614`
+		// Minimum execution time: 100_329_000 picoseconds.
+		Weight::from_parts(107_730_000, 5614)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
@@ -229,15 +235,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	fn reveal() -> Weight {
-		//  Measured:  `9045`
-		//  Estimated: `36840`
-		// Minimum execution time: 236_822_000 picoseconds.
-		Weight::from_parts(260_898_000, 36840)
+		//  Measured:  `8720`
+		//  Estimated: `17688`
+		// Minimum execution time: 257_713_000 picoseconds.
+		Weight::from_parts(275_800_000, 17688)
 			.saturating_add(T::DbWeight::get().reads(17_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:24 w:0)
@@ -271,15 +277,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn verify_result() -> Weight {
-		//  Measured:  `18725`
+		//  Measured:  `18431`
 		//  Estimated: `67782`
-		// Minimum execution time: 609_538_000 picoseconds.
-		Weight::from_parts(648_786_000, 67782)
+		// Minimum execution time: 644_779_000 picoseconds.
+		Weight::from_parts(681_834_000, 67782)
 			.saturating_add(T::DbWeight::get().reads(71_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
@@ -299,14 +305,14 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_reveal() -> Weight {
-		//  Measured:  `5242`
-		//  Estimated: `36840`
-		// Minimum execution time: 169_493_000 picoseconds.
-		Weight::from_parts(189_943_000, 36840)
+		//  Measured:  `4917`
+		//  Estimated: `6556`
+		// Minimum execution time: 193_959_000 picoseconds.
+		Weight::from_parts(207_559_000, 6556)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
@@ -346,10 +352,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		//  Measured:  `12657`
-		//  Estimated: `36840`
-		// Minimum execution time: 499_684_000 picoseconds.
-		Weight::from_parts(544_922_000, 36840)
+		//  Measured:  `12363`
+		//  Estimated: `30635`
+		// Minimum execution time: 525_572_000 picoseconds.
+		Weight::from_parts(562_897_000, 30635)
 			.saturating_add(T::DbWeight::get().reads(54_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
@@ -360,10 +366,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::PanelCommits` (r:2 w:1)
 	/// Proof: `ProofOfCompute::PanelCommits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	fn panel_commit() -> Weight {
-		//  Measured:  `743`
+		//  Measured:  `749`
 		//  Estimated: `6060`
-		// Minimum execution time: 73_890_000 picoseconds.
-		Weight::from_parts(93_369_000, 6060)
+		// Minimum execution time: 88_802_000 picoseconds.
+		Weight::from_parts(97_344_000, 6060)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -382,10 +388,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_panel_commit() -> Weight {
-		//  Measured:  `1568`
+		//  Measured:  `1574`
 		//  Estimated: `6060`
-		// Minimum execution time: 114_921_000 picoseconds.
-		Weight::from_parts(136_013_000, 6060)
+		// Minimum execution time: 134_630_000 picoseconds.
+		Weight::from_parts(147_349_000, 6060)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
@@ -397,7 +403,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::PanelCommits` (r:4 w:3)
 	/// Proof: `ProofOfCompute::PanelCommits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
@@ -435,10 +441,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:4)
 	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn panel_reveal() -> Weight {
-		//  Measured:  `20629`
+		//  Measured:  `20335`
 		//  Estimated: `51084`
-		// Minimum execution time: 1_463_351_000 picoseconds.
-		Weight::from_parts(1_550_030_000, 51084)
+		// Minimum execution time: 1_509_686_000 picoseconds.
+		Weight::from_parts(1_606_821_000, 51084)
 			.saturating_add(T::DbWeight::get().reads(116_u64))
 			.saturating_add(T::DbWeight::get().writes(108_u64))
 	}
@@ -459,14 +465,14 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_panel_reveal() -> Weight {
-		//  Measured:  `2288`
+		//  Measured:  `2294`
 		//  Estimated: `11130`
-		// Minimum execution time: 132_076_000 picoseconds.
-		Weight::from_parts(160_319_000, 11130)
+		// Minimum execution time: 162_442_000 picoseconds.
+		Weight::from_parts(176_462_000, 11130)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:6 w:0)
@@ -491,6 +497,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::LastAgreed` (r:1 w:0)
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Replacements` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Replacements` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::JobSpecs` (r:1 w:0)
+	/// Proof: `ProofOfCompute::JobSpecs` (`max_values`: None, `max_size`: Some(33169), added: 35644, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::DatasetOfCid` (r:1 w:0)
 	/// Proof: `ModelRegistry::DatasetOfCid` (`max_values`: None, `max_size`: Some(118), added: 2593, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::Datasets` (r:1 w:0)
@@ -514,12 +524,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:0 w:1)
 	/// Proof: `ProofOfCompute::NextCheckpoint` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn replace_replica() -> Weight {
-		//  Measured:  `13691`
-		//  Estimated: `36840`
-		// Minimum execution time: 707_785_000 picoseconds.
-		Weight::from_parts(758_901_000, 36840)
-			.saturating_add(T::DbWeight::get().reads(77_u64))
-			.saturating_add(T::DbWeight::get().writes(33_u64))
+		//  Measured:  `13755`
+		//  Estimated: `36634`
+		// Minimum execution time: 760_942_000 picoseconds.
+		Weight::from_parts(821_762_000, 36634)
+			.saturating_add(T::DbWeight::get().reads(79_u64))
+			.saturating_add(T::DbWeight::get().writes(34_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Disputes` (`max_values`: None, `max_size`: Some(1244), added: 3719, mode: `MaxEncodedLen`)
@@ -558,10 +568,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:6)
 	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn panel_expired() -> Weight {
-		//  Measured:  `6235`
+		//  Measured:  `6272`
 		//  Estimated: `30990`
-		// Minimum execution time: 710_368_000 picoseconds.
-		Weight::from_parts(761_365_000, 30990)
+		// Minimum execution time: 763_856_000 picoseconds.
+		Weight::from_parts(825_408_000, 30990)
 			.saturating_add(T::DbWeight::get().reads(61_u64))
 			.saturating_add(T::DbWeight::get().writes(51_u64))
 	}
@@ -578,8 +588,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn seal_trap() -> Weight {
 		//  Measured:  `363`
 		//  Estimated: `3533`
-		// Minimum execution time: 21_672_000 picoseconds.
-		Weight::from_parts(23_205_000, 3533)
+		// Minimum execution time: 21_872_000 picoseconds.
+		Weight::from_parts(26_379_000, 3533)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -588,7 +598,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::TrapSeals` (r:1 w:1)
 	/// Proof: `ProofOfCompute::TrapSeals` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::TrapConfirmations` (r:1 w:1)
 	/// Proof: `ProofOfCompute::TrapConfirmations` (`max_values`: None, `max_size`: Some(1073), added: 3548, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ApprovalThreshold` (r:1 w:0)
@@ -623,18 +633,20 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::OpenJobs` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Payouts` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Payouts` (`max_values`: None, `max_size`: Some(5118), added: 7593, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Replacements` (r:0 w:1)
+	/// Proof: `ProofOfCompute::Replacements` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
 	fn reveal_trap() -> Weight {
-		//  Measured:  `7591`
-		//  Estimated: `36840`
-		// Minimum execution time: 955_654_000 picoseconds.
-		Weight::from_parts(1_046_649_000, 36840)
+		//  Measured:  `7266`
+		//  Estimated: `30990`
+		// Minimum execution time: 984_615_000 picoseconds.
+		Weight::from_parts(1_049_431_000, 30990)
 			.saturating_add(T::DbWeight::get().reads(67_u64))
-			.saturating_add(T::DbWeight::get().writes(84_u64))
+			.saturating_add(T::DbWeight::get().writes(85_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::CheckOf` (r:1 w:1)
@@ -674,10 +686,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::AvailabilityChecks` (r:0 w:1)
 	/// Proof: `ProofOfCompute::AvailabilityChecks` (`max_values`: None, `max_size`: Some(159), added: 2634, mode: `MaxEncodedLen`)
 	fn challenge_availability() -> Weight {
-		//  Measured:  `5251`
-		//  Estimated: `36840`
-		// Minimum execution time: 353_356_000 picoseconds.
-		Weight::from_parts(381_238_000, 36840)
+		//  Measured:  `4957`
+		//  Estimated: `33330`
+		// Minimum execution time: 371_452_000 picoseconds.
+		Weight::from_parts(385_783_000, 33330)
 			.saturating_add(T::DbWeight::get().reads(45_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -706,8 +718,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn report_availability() -> Weight {
 		//  Measured:  `3933`
 		//  Estimated: `33330`
-		// Minimum execution time: 254_078_000 picoseconds.
-		Weight::from_parts(277_503_000, 33330)
+		// Minimum execution time: 266_606_000 picoseconds.
+		Weight::from_parts(278_294_000, 33330)
 			.saturating_add(T::DbWeight::get().reads(37_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -724,8 +736,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_report_availability() -> Weight {
 		//  Measured:  `1311`
 		//  Estimated: `3685`
-		// Minimum execution time: 69_764_000 picoseconds.
-		Weight::from_parts(74_641_000, 3685)
+		// Minimum execution time: 73_830_000 picoseconds.
+		Weight::from_parts(79_819_000, 3685)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 	}
 	/// Storage: `ProofOfCompute::AvailabilityDue` (r:2 w:2)
@@ -761,8 +773,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn availability_expired() -> Weight {
 		//  Measured:  `5272`
 		//  Estimated: `35990`
-		// Minimum execution time: 407_567_000 picoseconds.
-		Weight::from_parts(426_215_000, 35990)
+		// Minimum execution time: 429_670_000 picoseconds.
+		Weight::from_parts(461_797_000, 35990)
 			.saturating_add(T::DbWeight::get().reads(52_u64))
 			.saturating_add(T::DbWeight::get().writes(31_u64))
 	}
@@ -779,10 +791,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Aggregations` (r:256 w:256)
 	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
 	fn prune_job() -> Weight {
-		//  Measured:  `52331`
+		//  Measured:  `52364`
 		//  Estimated: `716221`
-		// Minimum execution time: 1_621_556_000 picoseconds.
-		Weight::from_parts(1_701_746_000, 716221)
+		// Minimum execution time: 1_623_004_000 picoseconds.
+		Weight::from_parts(1_762_902_000, 716221)
 			.saturating_add(T::DbWeight::get().reads(1540_u64))
 			.saturating_add(T::DbWeight::get().writes(1536_u64))
 	}
@@ -791,8 +803,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_trap_rate() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 6_159_000 picoseconds.
-		Weight::from_parts(6_810_000, 0)
+		// Minimum execution time: 6_360_000 picoseconds.
+		Weight::from_parts(7_161_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::ChallengeWindow` (r:0 w:1)
@@ -800,14 +812,14 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_challenge_window() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 6_209_000 picoseconds.
-		Weight::from_parts(6_811_000, 0)
+		// Minimum execution time: 6_239_000 picoseconds.
+		Weight::from_parts(7_110_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::Due` (r:2 w:2)
 	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Contributions` (r:6 w:5)
@@ -832,18 +844,20 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::OpenJobs` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Payouts` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Payouts` (`max_values`: None, `max_size`: Some(5118), added: 7593, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Replacements` (r:0 w:1)
+	/// Proof: `ProofOfCompute::Replacements` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 5]`.
 	fn finalize(r: u32, ) -> Weight {
-		//  Measured:  `2512 + r * (578 ±0)`
-		//  Estimated: `36840 + r * (2783 ±0)`
-		// Minimum execution time: 220_719_000 picoseconds.
-		Weight::from_parts(176_953_640, 36840)
-			.saturating_add(Weight::from_parts(64_832_632, 0).saturating_mul(r.into()))
+		//  Measured:  `2187 + r * (578 ±0)`
+		//  Estimated: `16080 + r * (2783 ±0)`
+		// Minimum execution time: 251_164_000 picoseconds.
+		Weight::from_parts(197_527_282, 16080)
+			.saturating_add(Weight::from_parts(69_571_786, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
-			.saturating_add(T::DbWeight::get().writes(12_u64))
+			.saturating_add(T::DbWeight::get().writes(13_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
 	}
@@ -853,6 +867,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ModelRegistry::Datasets` (`max_values`: None, `max_size`: Some(213), added: 2688, mode: `MaxEncodedLen`)
 	/// Storage: `Did::Documents` (r:1 w:0)
 	/// Proof: `Did::Documents` (`max_values`: None, `max_size`: Some(539), added: 3014, mode: `MaxEncodedLen`)
+	/// Storage: `Did::Grants` (r:2 w:0)
+	/// Proof: `Did::Grants` (`max_values`: None, `max_size`: Some(333), added: 2808, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::VersionOfState` (r:1 w:0)
 	/// Proof: `ModelRegistry::VersionOfState` (`max_values`: None, `max_size`: Some(154), added: 2629, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::NextJobId` (r:1 w:1)
@@ -866,19 +882,21 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:0 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::JobSpecs` (r:0 w:1)
+	/// Proof: `ProofOfCompute::JobSpecs` (`max_values`: None, `max_size`: Some(33169), added: 35644, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Federations` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
 	fn create_federated_job() -> Weight {
-		//  Measured:  `3942`
-		//  Estimated: `4004`
-		// Minimum execution time: 349_541_000 picoseconds.
-		Weight::from_parts(362_330_000, 4004)
-			.saturating_add(T::DbWeight::get().reads(9_u64))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
+		//  Measured:  `4260`
+		//  Estimated: `6606`
+		// Minimum execution time: 373_345_000 picoseconds.
+		Weight::from_parts(391_262_000, 6606)
+			.saturating_add(T::DbWeight::get().reads(11_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Aggregations` (r:2 w:1)
@@ -908,15 +926,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
 	fn submit_aggregation() -> Weight {
-		//  Measured:  `4994`
-		//  Estimated: `36840`
-		// Minimum execution time: 291_264_000 picoseconds.
-		Weight::from_parts(316_141_000, 36840)
+		//  Measured:  `4697`
+		//  Estimated: `14905`
+		// Minimum execution time: 307_838_000 picoseconds.
+		Weight::from_parts(324_292_000, 14905)
 			.saturating_add(T::DbWeight::get().reads(23_u64))
 			.saturating_add(T::DbWeight::get().writes(19_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Aggregations` (r:1 w:0)
@@ -932,10 +950,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_submit_aggregation() -> Weight {
-		//  Measured:  `3359`
-		//  Estimated: `36840`
-		// Minimum execution time: 138_546_000 picoseconds.
-		Weight::from_parts(148_562_000, 36840)
+		//  Measured:  `3065`
+		//  Estimated: `14905`
+		// Minimum execution time: 140_339_000 picoseconds.
+		Weight::from_parts(150_715_000, 14905)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 	}
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:1)
@@ -945,11 +963,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Reveals` (r:5 w:0)
 	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(33375), added: 35850, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:16 w:0)
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(220), added: 2695, mode: `MaxEncodedLen`)
 	/// Storage: `Reputation::ReputationOfNode` (r:10 w:5)
 	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Replacements` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Replacements` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::JobSpecs` (r:1 w:0)
+	/// Proof: `ProofOfCompute::JobSpecs` (`max_values`: None, `max_size`: Some(33169), added: 35644, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::DatasetOfCid` (r:1 w:0)
 	/// Proof: `ModelRegistry::DatasetOfCid` (`max_values`: None, `max_size`: Some(118), added: 2593, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::Datasets` (r:1 w:0)
@@ -979,156 +1001,156 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:0 w:5)
 	/// Proof: `ProofOfCompute::NextCheckpoint` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn round_due() -> Weight {
-		//  Measured:  `9594`
+		//  Measured:  `9582`
 		//  Estimated: `44110`
-		// Minimum execution time: 2_283_192_000 picoseconds.
-		Weight::from_parts(2_367_006_000, 44110)
-			.saturating_add(T::DbWeight::get().reads(94_u64))
-			.saturating_add(T::DbWeight::get().writes(33_u64))
+		// Minimum execution time: 2_381_532_000 picoseconds.
+		Weight::from_parts(2_508_442_000, 44110)
+			.saturating_add(T::DbWeight::get().reads(96_u64))
+			.saturating_add(T::DbWeight::get().writes(34_u64))
 	}
 }
 
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn create_job() -> Weight {
-		Weight::from_parts(167_179_000, 4004)
-			.saturating_add(RocksDbWeight::get().reads(9_u64))
-			.saturating_add(RocksDbWeight::get().writes(6_u64))
+		Weight::from_parts(200_208_000, 6606)
+			.saturating_add(RocksDbWeight::get().reads(11_u64))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(88_431_000, 36840)
+		Weight::from_parts(87_540_000, 6992)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn assign_job() -> Weight {
-		Weight::from_parts(3_161_000_000, 196900)
-			.saturating_add(RocksDbWeight::get().reads(395_u64))
+		Weight::from_parts(3_408_571_000, 196900)
+			.saturating_add(RocksDbWeight::get().reads(396_u64))
 			.saturating_add(RocksDbWeight::get().writes(14_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(63_244_000, 36840)
+		Weight::from_parts(71_616_000, 5614)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn authorize_commit() -> Weight {
-		Weight::from_parts(100_840_000, 36840)
+		Weight::from_parts(107_730_000, 5614)
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(260_898_000, 36840)
+		Weight::from_parts(275_800_000, 17688)
 			.saturating_add(RocksDbWeight::get().reads(17_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn verify_result() -> Weight {
-		Weight::from_parts(648_786_000, 67782)
+		Weight::from_parts(681_834_000, 67782)
 			.saturating_add(RocksDbWeight::get().reads(71_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn authorize_reveal() -> Weight {
-		Weight::from_parts(189_943_000, 36840)
+		Weight::from_parts(207_559_000, 6556)
 			.saturating_add(RocksDbWeight::get().reads(12_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(544_922_000, 36840)
+		Weight::from_parts(562_897_000, 30635)
 			.saturating_add(RocksDbWeight::get().reads(54_u64))
 			.saturating_add(RocksDbWeight::get().writes(10_u64))
 	}
 	fn panel_commit() -> Weight {
-		Weight::from_parts(93_369_000, 6060)
+		Weight::from_parts(97_344_000, 6060)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn authorize_panel_commit() -> Weight {
-		Weight::from_parts(136_013_000, 6060)
+		Weight::from_parts(147_349_000, 6060)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 	}
 	fn panel_reveal() -> Weight {
-		Weight::from_parts(1_550_030_000, 51084)
+		Weight::from_parts(1_606_821_000, 51084)
 			.saturating_add(RocksDbWeight::get().reads(116_u64))
 			.saturating_add(RocksDbWeight::get().writes(108_u64))
 	}
 	fn authorize_panel_reveal() -> Weight {
-		Weight::from_parts(160_319_000, 11130)
+		Weight::from_parts(176_462_000, 11130)
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
 	}
 	fn replace_replica() -> Weight {
-		Weight::from_parts(758_901_000, 36840)
-			.saturating_add(RocksDbWeight::get().reads(77_u64))
-			.saturating_add(RocksDbWeight::get().writes(33_u64))
+		Weight::from_parts(821_762_000, 36634)
+			.saturating_add(RocksDbWeight::get().reads(79_u64))
+			.saturating_add(RocksDbWeight::get().writes(34_u64))
 	}
 	fn panel_expired() -> Weight {
-		Weight::from_parts(761_365_000, 30990)
+		Weight::from_parts(825_408_000, 30990)
 			.saturating_add(RocksDbWeight::get().reads(61_u64))
 			.saturating_add(RocksDbWeight::get().writes(51_u64))
 	}
 	fn seal_trap() -> Weight {
-		Weight::from_parts(23_205_000, 3533)
+		Weight::from_parts(26_379_000, 3533)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_trap() -> Weight {
-		Weight::from_parts(1_046_649_000, 36840)
+		Weight::from_parts(1_049_431_000, 30990)
 			.saturating_add(RocksDbWeight::get().reads(67_u64))
-			.saturating_add(RocksDbWeight::get().writes(84_u64))
+			.saturating_add(RocksDbWeight::get().writes(85_u64))
 	}
 	fn challenge_availability() -> Weight {
-		Weight::from_parts(381_238_000, 36840)
+		Weight::from_parts(385_783_000, 33330)
 			.saturating_add(RocksDbWeight::get().reads(45_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn report_availability() -> Weight {
-		Weight::from_parts(277_503_000, 33330)
+		Weight::from_parts(278_294_000, 33330)
 			.saturating_add(RocksDbWeight::get().reads(37_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn authorize_report_availability() -> Weight {
-		Weight::from_parts(74_641_000, 3685)
+		Weight::from_parts(79_819_000, 3685)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 	}
 	fn availability_expired() -> Weight {
-		Weight::from_parts(426_215_000, 35990)
+		Weight::from_parts(461_797_000, 35990)
 			.saturating_add(RocksDbWeight::get().reads(52_u64))
 			.saturating_add(RocksDbWeight::get().writes(31_u64))
 	}
 	fn prune_job() -> Weight {
-		Weight::from_parts(1_701_746_000, 716221)
+		Weight::from_parts(1_762_902_000, 716221)
 			.saturating_add(RocksDbWeight::get().reads(1540_u64))
 			.saturating_add(RocksDbWeight::get().writes(1536_u64))
 	}
 	fn set_trap_rate() -> Weight {
-		Weight::from_parts(6_810_000, 0)
+		Weight::from_parts(7_161_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_challenge_window() -> Weight {
-		Weight::from_parts(6_811_000, 0)
+		Weight::from_parts(7_110_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn finalize(r: u32, ) -> Weight {
-		Weight::from_parts(176_953_640, 36840)
-			.saturating_add(Weight::from_parts(64_832_632, 0).saturating_mul(r.into()))
+		Weight::from_parts(197_527_282, 16080)
+			.saturating_add(Weight::from_parts(69_571_786, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(15_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(r.into())))
-			.saturating_add(RocksDbWeight::get().writes(12_u64))
+			.saturating_add(RocksDbWeight::get().writes(13_u64))
 			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(r.into())))
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
 	}
 	fn create_federated_job() -> Weight {
-		Weight::from_parts(362_330_000, 4004)
-			.saturating_add(RocksDbWeight::get().reads(9_u64))
-			.saturating_add(RocksDbWeight::get().writes(7_u64))
+		Weight::from_parts(391_262_000, 6606)
+			.saturating_add(RocksDbWeight::get().reads(11_u64))
+			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn submit_aggregation() -> Weight {
-		Weight::from_parts(316_141_000, 36840)
+		Weight::from_parts(324_292_000, 14905)
 			.saturating_add(RocksDbWeight::get().reads(23_u64))
 			.saturating_add(RocksDbWeight::get().writes(19_u64))
 	}
 	fn authorize_submit_aggregation() -> Weight {
-		Weight::from_parts(148_562_000, 36840)
+		Weight::from_parts(150_715_000, 14905)
 			.saturating_add(RocksDbWeight::get().reads(12_u64))
 	}
 	fn round_due() -> Weight {
-		Weight::from_parts(2_367_006_000, 44110)
-			.saturating_add(RocksDbWeight::get().reads(94_u64))
-			.saturating_add(RocksDbWeight::get().writes(33_u64))
+		Weight::from_parts(2_508_442_000, 44110)
+			.saturating_add(RocksDbWeight::get().reads(96_u64))
+			.saturating_add(RocksDbWeight::get().writes(34_u64))
 	}
 }
