@@ -148,7 +148,10 @@ fn a_job_holds_a_deposit_for_all_it_can_make_the_chain_store() {
 		with_deposits();
 		let job = post(3, BackendClass::CpuReference, 100);
 		let info = Jobs::<Test>::get(job).unwrap();
-		assert_eq!(info.deposit, ProofOfCompute::job_deposit(&JobSpecs::<Test>::get(job).unwrap(), 3, 2));
+		assert_eq!(
+			info.deposit,
+			ProofOfCompute::job_deposit(&JobSpecs::<Test>::get(job).unwrap(), 3, 2)
+		);
 		// The spec, and three replicas' commit and reveal of two checkpoints.
 		assert!(info.deposit > 50 + 6 * 300, "{}", info.deposit);
 		assert_eq!((deposit_held(REQUESTER), held(REQUESTER)), (info.deposit, BUDGET));
