@@ -140,21 +140,45 @@ impl<T: Config> Pallet<T> {
 
 	/// Checks `payload`'s state unasked with probability [`Config::AvailabilitySample`],
 	/// drawn from randomness the node did not know when it committed.
+	/// Draws whether the reveal of `payload` is checked unasked, and if so queues it for
+	/// [`Self::open_sampled_checks`]: drawing the check's validator reads every validator, work
+	/// a reveal must not carry (its weight is every reveal's, sampled or not).
 	pub(crate) fn sample_availability(payload: &tessera_primitives::CommitmentPayload) {
 		let subject =
 			(b"tessera/availability-sample", payload.job, payload.node, payload.checkpoint);
 		let (seed, _) = T::Randomness::random(&subject.encode());
 		let draw = u32::from_le_bytes(seed.as_ref()[..4].try_into().unwrap_or_default());
-		let sampled = Perbill::from_parts(draw % 1_000_000_000) < T::AvailabilitySample::get();
-		if sampled && !CheckOf::<T>::contains_key((payload.job, payload.node, payload.checkpoint)) {
-			let opened = Self::open_availability_check(
-				payload.job,
-				payload.node,
-				payload.checkpoint,
-				payload.state_cid.clone(),
-			);
-			if let Err(error) = opened {
-				log::debug!(target: LOG_TARGET, "job {}: no availability check: {error:?}", payload.job);
+		if Perbill::from_parts(draw % 1_000_000_000) < T::AvailabilitySample::get() {
+			SampledReveals::<T>::insert((payload.job, payload.node, payload.checkpoint), ());
+		}
+	}
+
+	/// Opens the checks of sampled reveals while `meter` can pay for them and the deadline
+	/// list of this block's checks has room; the rest wait for the next block. A reveal whose
+	/// job was pruned meanwhile, whose content is already being checked, or whose node has
+	/// [`MAX_OPEN_CHECKS_PER_NODE`] open checks, or for which no validator can be drawn, is
+	/// not checked.
+	pub(crate) fn open_sampled_checks(meter: &mut WeightMeter) {
+		let unit = T::WeightInfo::open_sampled_check();
+		while meter.can_consume(unit) {
+			let Some(key) = SampledReveals::<T>::iter_keys().next() else { break };
+			meter.consume(unit);
+			SampledReveals::<T>::remove(key);
+			let (job, node, checkpoint) = key;
+			let Some(payload) = Reveals::<T>::get(key) else { continue };
+			if CheckOf::<T>::contains_key(key) {
+				continue;
+			}
+			match Self::open_availability_check(job, node, checkpoint, payload.state_cid) {
+				// This block's deadline list is full; the next block's has room.
+				Err(error) if error == Error::<T>::TooManyDue.into() => {
+					SampledReveals::<T>::insert(key, ());
+					break;
+				}
+				Err(error) => {
+					log::debug!(target: LOG_TARGET, "job {job}: no availability check: {error:?}")
+				}
+				Ok(_) => {}
 			}
 		}
 	}

@@ -6,7 +6,7 @@
 use super::*;
 use crate::{
 	trap::trap_seal,
-	types::{inputs_root, verdict_hash, AGGREGATORS, MAX_AVAILABILITY_DRAWS},
+	types::{inputs_root, verdict_hash, vote_of, AGGREGATORS, MAX_AVAILABILITY_DRAWS},
 };
 use alloc::vec::Vec;
 use frame_support::{
@@ -216,10 +216,22 @@ fn long_job<T: Config>(diverging: bool) -> (JobId, Reveal, NodePublic) {
 			let payload = long_payload(job, (index, *node), checkpoint, checkpoints, diverging);
 			Commits::<T>::insert((job, *node, checkpoint), commitment_hash(&payload, *node, &SALT));
 			if index + 1 < trainers.len() || checkpoint < last {
+				let vote = vote_of(&payload.weights_digest, &payload.state_cid);
+				Tallies::<T>::try_append(job, checkpoint, (*node, vote)).expect("a seat each");
 				Reveals::<T>::insert((job, *node, checkpoint), payload);
 			}
 		}
 		NextCheckpoint::<T>::insert(job, *node, checkpoints);
+	}
+	// At its fullest, the final checkpoint's tally also counts the nodes that held a seat
+	// before and stopped.
+	for gone in 0..T::MaxReplacements::get() {
+		let node = NodeId::MAX - gone;
+		let payload = long_payload(job, (gone as usize, node), last, checkpoints, diverging);
+		let vote = vote_of(&payload.weights_digest, &payload.state_cid);
+		Tallies::<T>::try_append(job, last, (node, vote)).expect("within the seats' holders");
+		Commits::<T>::insert((job, node, last), commitment_hash(&payload, node, &SALT));
+		Reveals::<T>::insert((job, node, last), payload);
 	}
 	for checkpoint in 0..checkpoints {
 		CommitRounds::<T>::insert(job, checkpoint, (T::MaxRedundancy::get(), now));
@@ -733,6 +745,24 @@ mod benchmarks {
 		assert!(CheckOf::<T>::contains_key((job, node, 0)));
 	}
 
+	/// A sampled reveal's check opened by `on_poll`: a validator is drawn among them all.
+	#[benchmark]
+	fn open_sampled_check() {
+		let job = accepted_job::<T>();
+		let node = Assignments::<T>::get(job).expect("assigned")[0];
+		availability_validators::<T>();
+		SampledReveals::<T>::insert((job, node, 0), ());
+		let mut meter = WeightMeter::with_limit(T::WeightInfo::open_sampled_check());
+
+		#[block]
+		{
+			Pallet::<T>::open_sampled_checks(&mut meter);
+		}
+
+		assert!(CheckOf::<T>::contains_key((job, node, 0)));
+		assert!(!SampledReveals::<T>::contains_key((job, node, 0)));
+	}
+
 	/// The heavier report: the content is missing, and another validator is drawn.
 	#[benchmark]
 	fn report_availability() {
@@ -795,6 +825,11 @@ mod benchmarks {
 			Commits::<T>::insert((job, node, other), H256::repeat_byte(1));
 			LostContent::<T>::insert((job, node, other), ());
 			CommitRounds::<T>::insert(job, other, (1u8, frame_system::Pallet::<T>::block_number()));
+			Tallies::<T>::insert(
+				job,
+				other,
+				Tally::<T>::truncate_from(alloc::vec![(node, H256::zero())]),
+			);
 			NextCheckpoint::<T>::insert(job, other, other);
 			Aggregations::<T>::insert(
 				job,

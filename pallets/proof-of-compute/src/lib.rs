@@ -160,6 +160,18 @@ pub type Payout<T> = frame_support::BoundedVec<
 pub type Replicas =
 	frame_support::BoundedVec<NodeId, frame_support::traits::ConstU32<{ u8::MAX as u32 }>>;
 
+/// The most nodes that ever hold one job's seats: its replicas and each who took a seat over.
+pub struct MostSeatHolders<T>(core::marker::PhantomData<T>);
+
+impl<T: Config> frame_support::traits::Get<u32> for MostSeatHolders<T> {
+	fn get() -> u32 {
+		Pallet::<T>::most_contributors(T::MaxRedundancy::get())
+	}
+}
+
+/// Who revealed a checkpoint of a job, and what each voted for ([`types::vote_of`]).
+pub type Tally<T> = frame_support::BoundedVec<(NodeId, sp_core::H256), MostSeatHolders<T>>;
+
 /// A job as this runtime stores it.
 pub type JobInfoOf<T> = JobInfo<
 	<T as frame_system::Config>::AccountId,
@@ -468,6 +480,14 @@ pub mod pallet {
 		tessera_primitives::CommitmentPayload,
 	>;
 
+	/// Per job and checkpoint, who revealed it and what each voted for: a reveal counts the
+	/// replicas that agree with it here, in one read whatever the job's redundancy, instead of
+	/// reading each replica's reveal. A federated job's updates are not tallied: a round is
+	/// checked against its aggregate.
+	#[pallet::storage]
+	pub type Tallies<T: Config> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, u32, Tally<T>, ValueQuery>;
+
 	/// Open challenges: who bonded how much against which checkpoint.
 	#[pallet::storage]
 	pub type Challenges<T: Config> =
@@ -531,6 +551,12 @@ pub mod pallet {
 	/// at a time.
 	#[pallet::storage]
 	pub type CheckOf<T> = StorageMap<_, Twox64Concat, (JobId, NodeId, u32), u64>;
+
+	/// Reveals drawn for an unasked availability check ([`Config::AvailabilitySample`]),
+	/// waiting for `on_poll` to draw their validators: at most one entry a reveal, removed
+	/// when its check is opened, mostly in the block after the reveal.
+	#[pallet::storage]
+	pub type SampledReveals<T> = StorageMap<_, Twox64Concat, (JobId, NodeId, u32), ()>;
 
 	/// Who asked for a check, and the bond they hold for it.
 	#[pallet::storage]
@@ -1218,6 +1244,7 @@ pub mod pallet {
 			}
 			Self::assign_pending(now, meter);
 			Self::replace_deactivated(meter);
+			Self::open_sampled_checks(meter);
 		}
 
 		fn offchain_worker(now: BlockNumberFor<T>) {
@@ -1315,9 +1342,8 @@ pub mod pallet {
 		#[pallet::call_index(3)]
 		#[pallet::authorize(Pallet::<T>::authorize_reveal)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_reveal())]
-		#[pallet::weight(T::WeightInfo::reveal().saturating_add(
-			T::WeightInfo::challenge_availability()
-		))]
+		// A sampled reveal also queues its availability check: one write.
+		#[pallet::weight(T::WeightInfo::reveal().saturating_add(T::DbWeight::get().writes(1)))]
 		pub fn reveal(
 			origin: OriginFor<T>,
 			reveal: Reveal,

@@ -453,15 +453,17 @@ impl<T: Config> Pallet<T> {
 		});
 		let final_checkpoint = info.checkpoints.saturating_sub(1);
 		let replicas = Assignments::<T>::get(job).unwrap_or_default();
-		// Agreement is on the weights and the state together: a replica that names the
-		// right digest with a state of its own making agrees with nobody.
-		let agreeing = replicas
+		let vote = vote_of(&weights_digest, &state_cid);
+		let mut tally = Tallies::<T>::get(job, checkpoint);
+		if tally.try_push((node, vote)).is_err() {
+			// A checkpoint is revealed once by each of its seats' holders, never more.
+			log::error!(target: LOG_TARGET, "job {job}: checkpoint {checkpoint} tallied full");
+		}
+		// Only the seats' holders of now count: a replica that stopped (and was slashed
+		// for it) does not vote beside the one that took its seat.
+		let agreeing = tally
 			.iter()
-			.filter(|replica| {
-				Reveals::<T>::get((job, **replica, checkpoint)).is_some_and(|other| {
-					other.weights_digest == weights_digest && other.state_cid == state_cid
-				})
-			})
+			.filter(|(voter, other)| *other == vote && replicas.contains(voter))
 			.count() as u64;
 		let later = LastAgreed::<T>::get(job).is_none_or(|(agreed, _)| checkpoint > agreed);
 		if later && agreeing.saturating_mul(2) > u64::from(info.redundancy) {
@@ -470,11 +472,9 @@ impl<T: Config> Pallet<T> {
 				(checkpoint, TrainedWeights { weights: state_cid, digest: weights_digest }),
 			);
 		}
-		if info.state == JobState::Running
-			&& replicas
-				.iter()
-				.all(|replica| Reveals::<T>::contains_key((job, *replica, final_checkpoint)))
-		{
+		let delivered = checkpoint == final_checkpoint && Self::revealed_by_all(&tally, &replicas);
+		Tallies::<T>::insert(job, checkpoint, tally);
+		if info.state == JobState::Running && delivered {
 			// Verified in the next block, not in this one: whether a spot-check is drawn
 			// must depend on randomness that did not exist when the replicas signed their
 			// reveals, or the last of them could hold its reveal back until a block that
@@ -483,6 +483,11 @@ impl<T: Config> Pallet<T> {
 			Self::schedule(job, now.saturating_add(One::one()));
 		}
 		Ok(())
+	}
+
+	/// Whether every one of `replicas` is in `tally`: the checkpoint is in from all of them.
+	pub(crate) fn revealed_by_all(tally: &crate::Tally<T>, replicas: &[NodeId]) -> bool {
+		replicas.iter().all(|replica| tally.iter().any(|(voter, _)| voter == replica))
 	}
 
 	/// Compares final weights digests of the job's backend class: a majority of the replicas
@@ -1021,11 +1026,38 @@ impl<T: Config> Pallet<T> {
 				"a replacement's start kept for a job that ended"
 			);
 		}
-		for ((job, node, checkpoint), _) in Reveals::<T>::iter() {
+		for ((job, node, checkpoint), payload) in Reveals::<T>::iter() {
 			ensure!(
 				Commits::<T>::contains_key((job, node, checkpoint)),
 				"a reveal without its commit"
 			);
+			// A job being pruned loses its reveals and tallies over several blocks.
+			let vote = vote_of(&payload.weights_digest, &payload.state_cid);
+			ensure!(
+				Federations::<T>::contains_key(job)
+					|| Prunable::<T>::contains_key(job)
+					|| Tallies::<T>::get(job, checkpoint).contains(&(node, vote)),
+				"a reveal its checkpoint's tally does not count"
+			);
+		}
+		for (job, node, checkpoint) in SampledReveals::<T>::iter_keys() {
+			ensure!(
+				Reveals::<T>::contains_key((job, node, checkpoint)),
+				"an availability sample of nothing revealed"
+			);
+		}
+		for (job, checkpoint, tally) in Tallies::<T>::iter() {
+			if Prunable::<T>::contains_key(job) {
+				continue;
+			}
+			for (node, vote) in tally {
+				ensure!(
+					Reveals::<T>::get((job, node, checkpoint)).is_some_and(|payload| {
+						vote_of(&payload.weights_digest, &payload.state_cid) == vote
+					}),
+					"a tallied vote without the reveal it counts"
+				);
+			}
 		}
 		for (job, node, (checkpoints, work)) in Contributions::<T>::iter() {
 			let info = Jobs::<T>::get(job).ok_or("a contribution to a job that does not exist")?;

@@ -102,7 +102,7 @@ impl<T: Config> Pallet<T> {
 			return;
 		}
 		let replicas = Assignments::<T>::get(job).unwrap_or_default();
-		let finished = replicas.iter().all(|node| Reveals::<T>::contains_key((job, *node, last)));
+		let finished = Self::revealed_by_all(&Tallies::<T>::get(job, last), &replicas);
 		if info.state == JobState::Running && finished {
 			// The replica that stopped was the last one verification waited for.
 			Self::verify(job);

@@ -69,6 +69,7 @@ impl<T: Config> Pallet<T> {
 			Commits::<T>::clear_prefix((job,), PRUNE_BATCH, None).maybe_cursor,
 			LostContent::<T>::clear_prefix((job,), PRUNE_BATCH, None).maybe_cursor,
 			CommitRounds::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
+			Tallies::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
 			NextCheckpoint::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
 			Aggregations::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
 			TrapConfirmations::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,

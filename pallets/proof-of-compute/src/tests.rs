@@ -14,8 +14,8 @@ use polkadot_sdk::{
 	},
 };
 use tessera_primitives::{
-	commitment_hash, BackendClass, Cid, DatasetConsent, DidId, JobId, JobSpec, JobState, NodeId,
-	NodeSigned, Outcome, SigningContext, SlashReason,
+	commitment_hash, BackendClass, Cid, CommitmentPayload, DatasetConsent, DidId, JobId, JobSpec,
+	JobState, NodeId, NodeSigned, Outcome, SigningContext, SlashReason,
 };
 
 pub(crate) fn test(body: impl FnOnce()) {
@@ -726,6 +726,54 @@ fn a_job_carrying_33_kb_of_texts_does_not_make_its_commitments_cost_more_proof()
 		assert_eq!(revealed.count(), 2);
 		ProofOfCompute::do_try_state().unwrap();
 	});
+}
+
+/// The storage proof of the last replica's reveal of a five-replica job's first checkpoint,
+/// once the other four revealed a state whose CID is `cid_len` bytes long.
+fn proof_of_last_reveal(cid_len: usize) -> usize {
+	let mut ext = new_test_ext();
+	let (job, last) = ext.execute_with(|| {
+		let job = post(5, BackendClass::CpuReference, 100);
+		next_block();
+		let replicas = Assignments::<Test>::get(job).unwrap().into_inner();
+		let (last, others) = replicas.split_last().unwrap();
+		let of_other = |node| CommitmentPayload {
+			state_cid: Cid::truncate_from(vec![b'b'; cid_len]),
+			..payload(job, node, 0, 9, false)
+		};
+		for node in others {
+			send(commit_call(&of_other(*node)));
+		}
+		send(commit_call(&payload(job, *last, 0, 9, false)));
+		for node in others {
+			send(reveal_call(of_other(*node)));
+		}
+		(job, *last)
+	});
+	ext.commit_all().expect("the overlay commits to the backend");
+	let (_, proof) = ext.execute_and_prove(|| send(reveal_call(payload(job, last, 0, 9, false))));
+	ext.execute_with(|| {
+		assert_eq!(Tallies::<Test>::get(job, 0).len(), 5, "every replica's vote is counted");
+		assert!(LastAgreed::<Test>::get(job).is_some_and(|(checkpoint, _)| checkpoint == 0));
+		ProofOfCompute::do_try_state().unwrap();
+	});
+	proof.encoded_size()
+}
+
+#[test]
+fn a_reveal_reads_no_other_replicas_reveal_to_count_agreement() {
+	let (short, long) = (
+		proof_of_last_reveal(2),
+		proof_of_last_reveal(tessera_primitives::job::MAX_CID_LEN as usize),
+	);
+	// Agreement is counted from the checkpoint's tally, a fixed-size vote a replica: what the
+	// others revealed is not in the proof. One CID of theirs is, the state they agreed on
+	// (`LastAgreed`), one record however many replicas agree; reading their four reveals
+	// proved 476 bytes more.
+	assert!(
+		long < short + 128,
+		"the reveal proved {long} bytes beside four reveals of long CIDs, {short} beside short"
+	);
 }
 
 #[test]

@@ -11,6 +11,14 @@ use tessera_primitives::{
 	TrainedWeights, Workload,
 };
 
+/// What a reveal votes for: its weights digest and its state together, hashed, so that a
+/// checkpoint's [`Tallies`](crate::Tallies) entry stays a few dozen bytes a replica however
+/// long the state's CID is. A replica naming the right digest with a state of its own
+/// making votes for something else.
+pub fn vote_of(weights_digest: &H256, state_cid: &Cid) -> H256 {
+	H256(polkadot_sdk::sp_io::hashing::blake2_256(&(weights_digest, state_cid).encode()))
+}
+
 /// A job's hot record: who pays, where it is, and what its commitments are checked against —
 /// everything a commit or a reveal reads, and nothing else. Its spec (CIDs, texts,
 /// hyper-parameters) is kept apart, in [`JobSpecs`](crate::JobSpecs), so that no commitment

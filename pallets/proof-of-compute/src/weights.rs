@@ -55,6 +55,7 @@ pub trait WeightInfo {
 	fn seal_trap() -> Weight;
 	fn reveal_trap() -> Weight;
 	fn challenge_availability() -> Weight;
+	fn open_sampled_check() -> Weight;
 	fn report_availability() -> Weight;
 	fn authorize_report_availability() -> Weight;
 	fn availability_expired() -> Weight;
@@ -693,6 +694,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(45_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
+	fn open_sampled_check() -> Weight {
+		Weight::from_parts(385_783_000, 33330)
+			.saturating_add(T::DbWeight::get().reads(45_u64))
+			.saturating_add(T::DbWeight::get().writes(9_u64))
+	}
 	/// Storage: `ProofOfCompute::AvailabilityChecks` (r:1 w:1)
 	/// Proof: `ProofOfCompute::AvailabilityChecks` (`max_values`: None, `max_size`: Some(159), added: 2634, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
@@ -1094,6 +1100,11 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().writes(85_u64))
 	}
 	fn challenge_availability() -> Weight {
+		Weight::from_parts(385_783_000, 33330)
+			.saturating_add(RocksDbWeight::get().reads(45_u64))
+			.saturating_add(RocksDbWeight::get().writes(9_u64))
+	}
+	fn open_sampled_check() -> Weight {
 		Weight::from_parts(385_783_000, 33330)
 			.saturating_add(RocksDbWeight::get().reads(45_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))

@@ -167,18 +167,32 @@ fn content_a_quorum_of_validators_cannot_get_costs_the_node_once_and_the_job_goe
 }
 
 #[test]
-fn reveals_are_sampled_at_the_configured_rate_as_far_as_a_block_has_room() {
+fn sampled_reveals_are_checked_in_later_blocks_as_far_as_each_has_room() {
 	test(|| {
 		let (first, _) = accepted_job();
 		assert_eq!(AvailabilityChecks::<Test>::iter().count(), 0, "none at 0%");
 
 		AvailabilitySampleRate::set(Perbill::one());
-		let (second, _) = accepted_job();
-		// Every reveal is drawn, but the checks of one block close in one block, whose list
-		// holds `MaxDuePerBlock` (4 here): the rest are skipped, not queued.
+		let (second, replicas) = long_job();
+		train(&replicas, reporting(second, |_, checkpoint| honest(checkpoint)));
+		// Every reveal is drawn; a reveal only queues its check, and the block after it opens
+		// as many as its deadline list holds (`MaxDuePerBlock`, 4 here).
 		let checks: Vec<_> = AvailabilityChecks::<Test>::iter_values().collect();
 		assert_eq!(checks.len(), 4);
 		assert!(checks.iter().all(|check| check.job == second && check.job != first));
+		assert_eq!(SampledReveals::<Test>::iter().count(), 24 - 4);
+		ProofOfCompute::do_try_state().unwrap();
+		// The next blocks open the rest, up to `MAX_OPEN_CHECKS_PER_NODE` open checks of
+		// each node's content; samples beyond that are not checked.
+		for _ in 0..3 {
+			next_block();
+		}
+		assert_eq!(SampledReveals::<Test>::iter().count(), 0);
+		for node in &replicas {
+			assert_eq!(OpenChecks::<Test>::get(node), crate::MAX_OPEN_CHECKS_PER_NODE);
+		}
+		assert_eq!(AvailabilityChecks::<Test>::iter().count(), 12);
+		ProofOfCompute::do_try_state().unwrap();
 	});
 }
 
