@@ -29,13 +29,15 @@ use crate::{
 	train::{Commitment, Session, TrainError},
 };
 use axum::{
-	body::Bytes,
+	body::{Body, BodyDataStream, Bytes, HttpBody},
 	extract::{rejection::JsonRejection, DefaultBodyLimit, Path, State},
-	http::{Method, StatusCode},
+	http::{header, Method, StatusCode},
+	response::{IntoResponse, Response},
 	routing::{get, post, put},
 	Json, Router,
 };
 use capacity::Capacity;
+use futures_util::{stream, StreamExt};
 use std::{
 	collections::HashMap,
 	sync::{
@@ -186,9 +188,8 @@ impl Service {
 			.route("/v1/blobs/{cid}/fetch", post(fetch_blob))
 			.route("/v1/gc", post(gc))
 			.layer(DefaultBodyLimit::max(MAX_JSON_BYTES));
-		let blobs = Router::new()
-			.route("/v1/blobs", put(put_blob))
-			.layer(DefaultBodyLimit::max(MAX_BLOB_BYTES));
+		// A blob is read as it arrives, within `MAX_BLOB_BYTES` counted by `put_blob` itself.
+		let blobs = Router::new().route("/v1/blobs", put(put_blob));
 		// Pages of the allowed origins may read (the dashboard draws loss curves from job
 		// reports) but not write: a cross-origin POST or PUT needs a preflight, which this
 		// refuses.
@@ -670,20 +671,114 @@ async fn aggregate(
 	.await
 }
 
-async fn put_blob(State(service): State<Service>, body: Bytes) -> Reply<Stored> {
-	blocking(move || {
-		let cid = service.store.put(&body)?;
-		Ok(Json(Stored { cid: cid.to_string(), bytes: body.len() as u64 }))
+/// Stores the request's body as a blob, cut into leaves and written as it arrives: a blob
+/// is never held whole. More than [`MAX_BLOB_BYTES`] is refused with `413 too_large` (before
+/// anything is read when the length is announced), and nothing of a refused blob is pinned.
+async fn put_blob(State(service): State<Service>, body: Body) -> Reply<Stored> {
+	if body.size_hint().lower() > MAX_BLOB_BYTES as u64 {
+		return Err(too_large());
+	}
+	let mut upload = Upload {
+		pieces: body.into_data_stream(),
+		runtime: tokio::runtime::Handle::current(),
+		piece: Bytes::new(),
+		received: 0,
+		refused: None,
+	};
+	blocking(move || match service.store.put_reader(&mut upload) {
+		Ok((cid, bytes)) => Ok(Json(Stored { cid: cid.to_string(), bytes })),
+		Err(error) => Err(upload.refused.take().unwrap_or_else(|| error.into())),
 	})
 	.await
 }
 
-async fn get_blob(
-	State(service): State<Service>,
-	Path(cid): Path<String>,
-) -> Result<Vec<u8>, ApiError> {
-	let cid = store::parse_cid(&cid)?;
-	blocking(move || Ok(service.store.get(&cid)?)).await
+fn too_large() -> ApiError {
+	ApiError::new(
+		StatusCode::PAYLOAD_TOO_LARGE,
+		"too_large",
+		format!("a blob may be at most {MAX_BLOB_BYTES} bytes"),
+	)
+}
+
+/// A request body read as it arrives by a blocking thread, at most [`MAX_BLOB_BYTES`] of it.
+struct Upload {
+	pieces: BodyDataStream,
+	runtime: tokio::runtime::Handle,
+	/// What is left of the piece last received.
+	piece: Bytes,
+	received: u64,
+	/// Why the body was refused, once it is.
+	refused: Option<ApiError>,
+}
+
+impl std::io::Read for Upload {
+	fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
+		while self.piece.is_empty() {
+			// A blocking thread may wait on the runtime: the body arrives on its workers.
+			let refusal = match self.runtime.block_on(self.pieces.next()) {
+				None => return Ok(0),
+				Some(Ok(piece)) => {
+					self.received += piece.len() as u64;
+					self.piece = piece;
+					if self.received <= MAX_BLOB_BYTES as u64 {
+						continue;
+					}
+					too_large()
+				}
+				Some(Err(error)) => ApiError::bad_request(
+					"unreadable_body",
+					format!("the request body could not be read: {error}"),
+				),
+			};
+			let message = refusal.message().to_owned();
+			self.refused = Some(refusal);
+			return Err(std::io::Error::other(message));
+		}
+		let piece = self.piece.split_to(buffer.len().min(self.piece.len()));
+		buffer[..piece.len()].copy_from_slice(&piece);
+		Ok(piece.len())
+	}
+}
+
+/// Serves a blob leaf by leaf, each read and checked against its CID as it is sent: a blob
+/// is never held whole. Content missing, or corrupt at its first leaf, gets its error status;
+/// a leaf found corrupt later ends the body with an error, never with bytes that are not the
+/// content.
+async fn get_blob(State(service): State<Service>, Path(cid): Path<String>) -> Response {
+	let opened = match store::parse_cid(&cid) {
+		Ok(cid) => {
+			blocking(move || {
+				let mut content = service.store.read(&cid)?;
+				let first = content.next().transpose()?;
+				Ok((first, content))
+			})
+			.await
+		}
+		Err(error) => Err(error.into()),
+	};
+	let (first, content) = match opened {
+		Ok(opened) => opened,
+		Err(error) => return error.into_response(),
+	};
+	let size = content.size();
+	let rest = stream::unfold(Some(content), |content| async move {
+		let mut content = content?;
+		let read = tokio::task::spawn_blocking(move || content.next().map(|leaf| (leaf, content)));
+		match read.await {
+			Ok(None) => None,
+			Ok(Some((Ok(leaf), content))) => Some((Ok(leaf), Some(content))),
+			Ok(Some((Err(error), _))) => Some((Err(error), None)),
+			Err(stopped) => {
+				Some((Err(store::StoreError::Io(std::io::Error::other(stopped))), None))
+			}
+		}
+	});
+	let leaves = stream::iter(first.map(Ok)).chain(rest).map(|leaf| leaf.map(Bytes::from));
+	let headers = [
+		(header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+		(header::CONTENT_LENGTH, size.to_string()),
+	];
+	(headers, Body::from_stream(leaves)).into_response()
 }
 
 async fn fetch_blob(
@@ -696,8 +791,8 @@ async fn fetch_blob(
 	let turn = service.capacity.fetches.admit()?.turn().await;
 	blocking(move || {
 		let _turn = turn;
-		let content = service.store.fetch(&peer, &cid, MAX_BLOB_BYTES as u64)?;
-		Ok(Json(Stored { cid: cid.to_string(), bytes: content.len() as u64 }))
+		let bytes = service.store.fetch(&peer, &cid, MAX_BLOB_BYTES as u64)?;
+		Ok(Json(Stored { cid: cid.to_string(), bytes }))
 	})
 	.await
 }

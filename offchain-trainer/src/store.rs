@@ -14,7 +14,7 @@
 //! CID, and one empty file per pinned root under `pins/`. Every block read is checked
 //! against its CID, so a corrupted or substituted block is an error, never content, and the
 //! next write of the same content replaces it. Blocks that no pin reaches are removed by
-//! [`ContentStore::gc`], which waits for writes under way (see [`ContentStore::put`]).
+//! [`ContentStore::gc`], which waits for writes under way (see [`ContentStore::put_reader`]).
 //! A write is on disk before it is acknowledged: each block's bytes are synced before it is
 //! renamed into place, the blocks' directory before the pin is written, and the pin and its
 //! directory before `put` returns, so an acknowledged CID survives a power loss, not only
@@ -25,7 +25,8 @@ use multihash_codetable::{Code, MultihashDigest};
 use prost::Message;
 use std::{
 	collections::HashSet,
-	fs, io,
+	fs,
+	io::{self, Read},
 	path::{Path, PathBuf},
 	sync::atomic::{AtomicU64, Ordering},
 	time::Duration,
@@ -237,43 +238,81 @@ struct Subtree {
 	tree_size: u64,
 }
 
+/// The one chunker: cuts content into leaves as it arrives and builds the nodes above them
+/// at the end, as `ipfs add --cid-version=1 --raw-leaves` does. It holds at most one leaf's
+/// bytes and the list of the leaves' links, whatever the content's size.
+#[derive(Default)]
+struct Chunker {
+	/// The bytes of the leaf being filled.
+	chunk: Vec<u8>,
+	/// The leaves completed so far.
+	leaves: Vec<Subtree>,
+}
+
+impl Chunker {
+	/// Takes `bytes`, returning the leaves they complete.
+	fn leaves<'a>(&'a mut self, mut bytes: &'a [u8]) -> impl Iterator<Item = Block> + 'a {
+		std::iter::from_fn(move || {
+			if self.chunk.is_empty() && !bytes.is_empty() {
+				// One allocation per leaf, not a series of growing ones.
+				self.chunk.reserve_exact(CHUNK_SIZE);
+			}
+			let (taken, rest) = bytes.split_at(bytes.len().min(CHUNK_SIZE - self.chunk.len()));
+			self.chunk.extend_from_slice(taken);
+			bytes = rest;
+			(self.chunk.len() == CHUNK_SIZE).then(|| self.leaf())
+		})
+	}
+
+	fn leaf(&mut self) -> Block {
+		let leaf = Block::new(RAW, std::mem::take(&mut self.chunk));
+		let size = leaf.bytes.len() as u64;
+		self.leaves.push(Subtree { cid: leaf.cid, file_size: size, tree_size: size });
+		leaf
+	}
+
+	/// The content's bytes so far.
+	fn size(&self) -> u64 {
+		self.leaves.iter().map(|leaf| leaf.file_size).sum::<u64>() + self.chunk.len() as u64
+	}
+
+	/// The blocks still to write once the content has ended, and the content's CID: its
+	/// last leaf if it is not full (the empty content's only block, for empty content) and
+	/// the nodes above the leaves, root last. Content of one full leaf has nothing left to
+	/// write: that leaf is its root.
+	fn finish(mut self) -> (Vec<Block>, Cid) {
+		let mut blocks = Vec::new();
+		if !self.chunk.is_empty() || self.leaves.is_empty() {
+			blocks.push(self.leaf());
+		}
+		let mut level = self.leaves;
+		while level.len() > 1 {
+			level = level
+				.chunks(MAX_LINKS)
+				.map(|children| {
+					let node = file_node(children);
+					let subtree = Subtree {
+						cid: node.cid,
+						file_size: children.iter().map(|child| child.file_size).sum(),
+						tree_size: node.bytes.len() as u64
+							+ children.iter().map(|child| child.tree_size).sum::<u64>(),
+					};
+					blocks.push(node);
+					subtree
+				})
+				.collect();
+		}
+		let root = level.first().map_or_else(|| Block::new(RAW, Vec::new()).cid, |root| root.cid);
+		(blocks, root)
+	}
+}
+
 /// Splits `content` into the blocks `ipfs add --cid-version=1 --raw-leaves` makes, root
 /// last.
 pub fn dag(content: &[u8]) -> Vec<Block> {
-	let mut blocks: Vec<Block> = Vec::new();
-	let mut level: Vec<Subtree> = content
-		.chunks(CHUNK_SIZE)
-		.map(|chunk| {
-			let leaf = Block::new(RAW, chunk.to_vec());
-			let subtree = Subtree {
-				cid: leaf.cid,
-				file_size: chunk.len() as u64,
-				tree_size: chunk.len() as u64,
-			};
-			blocks.push(leaf);
-			subtree
-		})
-		.collect();
-	if level.is_empty() {
-		blocks.push(Block::new(RAW, Vec::new()));
-		return blocks;
-	}
-	while level.len() > 1 {
-		level = level
-			.chunks(MAX_LINKS)
-			.map(|children| {
-				let node = file_node(children);
-				let subtree = Subtree {
-					cid: node.cid,
-					file_size: children.iter().map(|child| child.file_size).sum(),
-					tree_size: node.bytes.len() as u64
-						+ children.iter().map(|child| child.tree_size).sum::<u64>(),
-				};
-				blocks.push(node);
-				subtree
-			})
-			.collect();
-	}
+	let mut chunker = Chunker::default();
+	let mut blocks: Vec<Block> = chunker.leaves(content).collect();
+	blocks.extend(chunker.finish().0);
 	blocks
 }
 
@@ -315,6 +354,9 @@ pub struct GcReport {
 	/// Bytes freed.
 	pub bytes: u64,
 }
+
+/// How much of a source a write asks for at a time.
+const READ_SIZE: usize = 64 << 10;
 
 /// Temporary files written by this process so far: with the process id, a name no other
 /// writer uses.
@@ -370,50 +412,105 @@ impl ContentStore {
 	}
 
 	/// Stores `content`, pins it and returns its CID.
+	pub fn put(&self, content: &[u8]) -> Result<Cid, StoreError> {
+		self.put_reader(content).map(|(cid, _)| cid)
+	}
+
+	/// Stores what `source` yields until it ends, pins it and returns its CID and size.
 	///
+	/// The content is cut into leaves as it is read and each leaf is written as it
+	/// completes, so that a write holds about one leaf in memory whatever the content's size.
 	/// Blocks and pin are written under the store's lock, shared with other writes and
 	/// exclusive of [`Self::gc`], so that a collection never removes a block whose pin is
-	/// not written yet.
-	pub fn put(&self, content: &[u8]) -> Result<Cid, StoreError> {
-		let blocks = dag(content);
-		let root = blocks.last().map(|block| block.cid).unwrap_or_else(|| cid_of(content));
-		{
+	/// not written yet: a collection waits for the writes under way, however slowly their
+	/// sources yield. Content whose source fails is never pinned; the leaves written for it
+	/// are garbage to the next collection.
+	pub fn put_reader(&self, source: impl Read) -> Result<(Cid, u64), StoreError> {
+		self.write(source, None, StoreError::Io)
+	}
+
+	/// Stores what `source` yields, which was asked for by `cid`, refusing it unless it has
+	/// that CID; returns its size. `unreadable` says what a failure to read `source` means
+	/// (a peer that stopped answering, say). Refused content is never pinned, and the leaves
+	/// written before it was found not to match are garbage to the next collection.
+	pub fn put_expecting(
+		&self,
+		cid: &Cid,
+		source: impl Read,
+		unreadable: impl FnOnce(io::Error) -> StoreError,
+	) -> Result<u64, StoreError> {
+		self.write(source, Some(cid), unreadable).map(|(_, size)| size)
+	}
+
+	fn write(
+		&self,
+		mut source: impl Read,
+		expected: Option<&Cid>,
+		unreadable: impl FnOnce(io::Error) -> StoreError,
+	) -> Result<(Cid, u64), StoreError> {
+		let mut chunker = Chunker::default();
+		let mut piece = vec![0; READ_SIZE];
+		let (root, size) = {
 			let _writing = self.lock(Access::Write)?;
+			loop {
+				let read = match source.read(&mut piece) {
+					Ok(0) => break,
+					Ok(read) => read,
+					Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+					Err(error) => return Err(unreadable(error)),
+				};
+				for leaf in chunker.leaves(&piece[..read]) {
+					self.write_block(&leaf)?;
+				}
+			}
+			let size = chunker.size();
+			let (blocks, root) = chunker.finish();
+			if let Some(expected) = expected.filter(|expected| **expected != root) {
+				return Err(StoreError::Corrupt(*expected));
+			}
 			for block in &blocks {
 				self.write_block(block)?;
 			}
 			// The blocks' names must be on disk before the pin that keeps them is.
 			sync_directory(&self.blocks)?;
 			self.write_pin(&root)?;
-		}
+			(root, size)
+		};
 		#[cfg(feature = "kubo")]
 		if let Some(daemon) = &self.kubo {
-			daemon.add(content)?;
+			// Read back from the store rather than held: the daemon gets the content as it is
+			// sent, with no more of it in memory than a leaf.
+			daemon.add(root, self.read(&root)?.into_reader())?;
 		}
-		Ok(root)
-	}
-
-	/// Stores `content` that was asked for by `cid`, refusing it unless it has that CID.
-	pub fn put_expecting(&self, cid: &Cid, content: &[u8]) -> Result<(), StoreError> {
-		if cid_of(content) != *cid {
-			return Err(StoreError::Corrupt(*cid));
-		}
-		self.put(content).map(drop)
+		Ok((root, size))
 	}
 
 	/// The content with this CID, every block checked against its CID.
 	pub fn get(&self, cid: &Cid) -> Result<Vec<u8>, StoreError> {
-		let mut content = Vec::new();
-		match self.read_into(cid, &mut content) {
+		self.read(cid)?.try_fold(Vec::new(), |mut content, leaf| {
+			content.extend_from_slice(&leaf?);
+			Ok(content)
+		})
+	}
+
+	/// The content with this CID, to read leaf by leaf: the nodes of its DAG are read and
+	/// checked now, and its leaves are found here (with a daemon, content missing here is
+	/// fetched from it first); each leaf is read and checked against its CID only when it is
+	/// reached.
+	pub fn read(&self, cid: &Cid) -> Result<Content, StoreError> {
+		match self.reachable(cid, &mut HashSet::new()) {
 			#[cfg(feature = "kubo")]
 			Err(StoreError::NotFound(_)) if self.kubo.is_some() => {
 				let daemon = self.kubo.as_ref().ok_or(StoreError::NotFound(*cid))?;
-				let content = daemon.cat(cid, MAX_DAEMON_BYTES)?;
-				self.put(&content)?;
-				Ok(content)
+				daemon.cat(cid, MAX_DAEMON_BYTES, self)?;
 			}
-			outcome => outcome.map(|()| content),
+			outcome => outcome?,
 		}
+		let size = match cid.codec() {
+			DAG_PB => decode_file_node(&self.read_block(cid)?)?.size,
+			_ => fs::metadata(self.block_path(cid))?.len(),
+		};
+		Ok(Content { store: self.clone(), pending: vec![*cid], size })
 	}
 
 	/// Whether the whole DAG under `cid` is here.
@@ -485,10 +582,10 @@ impl ContentStore {
 	}
 
 	/// Fetches the content with this CID from another trainer's `/v1/blobs/{cid}`, checks it
-	/// against the CID and stores it. `peer` is the trainer's `http` or `https` base URL; the
+	/// against the CID and stores it; returns its size. `peer` is the trainer's `http` or `https` base URL; the
 	/// fetch is given up after the store's [`PeerTimeouts`], and a body of more than
 	/// `max_bytes` is refused, before it is read when its length is announced.
-	pub fn fetch(&self, peer: &str, cid: &Cid, max_bytes: u64) -> Result<Vec<u8>, StoreError> {
+	pub fn fetch(&self, peer: &str, cid: &Cid, max_bytes: u64) -> Result<u64, StoreError> {
 		let url = format!("{}/v1/blobs/{cid}", peer_base(peer)?);
 		let timeouts = self.peer_timeouts;
 		let agent = ureq::Agent::config_builder()
@@ -499,7 +596,7 @@ impl ContentStore {
 			.build()
 			.new_agent();
 		let failed = |error| StoreError::from_peer(*cid, peer, error);
-		let mut response = agent.get(&url).call().map_err(failed)?;
+		let response = agent.get(&url).call().map_err(failed)?;
 		if let Some(length) = response.body().content_length().filter(|length| *length > max_bytes)
 		{
 			return Err(StoreError::Fetch {
@@ -508,10 +605,11 @@ impl ContentStore {
 				reason: format!("the peer offers {length} bytes, more than the {max_bytes} taken"),
 			});
 		}
-		let content =
-			response.body_mut().with_config().limit(max_bytes).read_to_vec().map_err(failed)?;
-		self.put_expecting(cid, &content)?;
-		Ok(content)
+		// The peer sends the content itself, not its blocks, so no leaf can be checked before
+		// the whole is: the leaves are stored as they arrive, and the content is pinned only
+		// once its root has the CID asked for.
+		let body = response.into_body().into_with_config().limit(max_bytes).reader();
+		self.put_expecting(cid, body, |error| failed(error.into()))
 	}
 
 	/// Takes the store's lock, which is released when the returned file is closed. It is a
@@ -577,20 +675,17 @@ impl ContentStore {
 		}
 	}
 
-	fn read_into(&self, cid: &Cid, content: &mut Vec<u8>) -> Result<(), StoreError> {
+	/// The content bytes a block holds itself, and the blocks under it, first first.
+	fn open_block(&self, cid: &Cid) -> Result<(Vec<u8>, Vec<Cid>), StoreError> {
 		let block = self.read_block(cid)?;
 		match cid.codec() {
-			RAW => content.extend_from_slice(&block.bytes),
+			RAW => Ok((block.bytes, Vec::new())),
 			DAG_PB => {
-				let (links, inline) = file_links(&block)?;
-				content.extend_from_slice(&inline);
-				for link in links {
-					self.read_into(&link, content)?;
-				}
+				let node = decode_file_node(&block)?;
+				Ok((node.inline, node.links))
 			}
-			other => return Err(unsupported(cid, format!("codec 0x{other:x}"))),
+			other => Err(unsupported(cid, format!("codec 0x{other:x}"))),
 		}
-		Ok(())
 	}
 
 	fn reachable(&self, cid: &Cid, live: &mut HashSet<Cid>) -> Result<(), StoreError> {
@@ -598,7 +693,7 @@ impl ContentStore {
 			return Ok(());
 		}
 		if cid.codec() == DAG_PB {
-			for link in file_links(&self.read_block(cid)?)?.0 {
+			for link in decode_file_node(&self.read_block(cid)?)?.links {
 				self.reachable(&link, live)?;
 			}
 		} else if !self.block_path(cid).exists() {
@@ -612,8 +707,17 @@ fn unsupported(cid: &Cid, reason: String) -> StoreError {
 	StoreError::Unsupported { cid: *cid, reason }
 }
 
-/// The children of a UnixFS file node, and any bytes it holds inline.
-fn file_links(block: &Block) -> Result<(Vec<Cid>, Vec<u8>), StoreError> {
+/// What a UnixFS file node says.
+struct FileNode {
+	/// Its children, first first.
+	links: Vec<Cid>,
+	/// The file bytes it holds itself, before its children's.
+	inline: Vec<u8>,
+	/// The file bytes under it.
+	size: u64,
+}
+
+fn decode_file_node(block: &Block) -> Result<FileNode, StoreError> {
 	let cid = &block.cid;
 	let node = pb::PbNode::decode(block.bytes.as_slice())
 		.map_err(|error| unsupported(cid, error.to_string()))?;
@@ -630,7 +734,78 @@ fn file_links(block: &Block) -> Result<(Vec<Cid>, Vec<u8>), StoreError> {
 				.map_err(|error| unsupported(cid, error.to_string()))
 		})
 		.collect::<Result<_, _>>()?;
-	Ok((links, unixfs.data.unwrap_or_default()))
+	let inline = unixfs.data.unwrap_or_default();
+	// A node without children may leave its size out: it is what the node holds.
+	let size = unixfs.filesize.unwrap_or(inline.len() as u64);
+	Ok(FileNode { links, inline, size })
+}
+
+/// Stored content being read, leaf by leaf (see [`ContentStore::read`]): each item is the
+/// next leaf's bytes, checked against its CID; after an error there is nothing more.
+#[derive(Debug)]
+pub struct Content {
+	store: ContentStore,
+	/// The blocks still to read, the next one last.
+	pending: Vec<Cid>,
+	size: u64,
+}
+
+impl Content {
+	/// The content's size in bytes, as its root records it.
+	pub fn size(&self) -> u64 {
+		self.size
+	}
+
+	/// The content as one stream of bytes; a leaf that cannot be read is an error of the
+	/// read that reaches it.
+	pub fn into_reader(self) -> impl Read {
+		ContentReader { leaves: self, leaf: Vec::new(), at: 0 }
+	}
+}
+
+impl Iterator for Content {
+	type Item = Result<Vec<u8>, StoreError>;
+
+	fn next(&mut self) -> Option<Self::Item> {
+		while let Some(cid) = self.pending.pop() {
+			match self.store.open_block(&cid) {
+				Ok((bytes, links)) => {
+					self.pending.extend(links.into_iter().rev());
+					if !bytes.is_empty() {
+						return Some(Ok(bytes));
+					}
+				}
+				Err(error) => {
+					self.pending.clear();
+					return Some(Err(error));
+				}
+			}
+		}
+		None
+	}
+}
+
+/// See [`Content::into_reader`].
+struct ContentReader {
+	leaves: Content,
+	/// The leaf being read, from `at` on.
+	leaf: Vec<u8>,
+	at: usize,
+}
+
+impl Read for ContentReader {
+	fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+		while self.at == self.leaf.len() {
+			match self.leaves.next() {
+				None => return Ok(0),
+				Some(leaf) => (self.leaf, self.at) = (leaf.map_err(io::Error::other)?, 0),
+			}
+		}
+		let read = buffer.len().min(self.leaf.len() - self.at);
+		buffer[..read].copy_from_slice(&self.leaf[self.at..self.at + read]);
+		self.at += read;
+		Ok(read)
+	}
 }
 
 fn names(dir: &Path) -> Result<Vec<String>, StoreError> {

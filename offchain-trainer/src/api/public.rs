@@ -14,6 +14,7 @@ use super::{
 	ApiError, Service,
 };
 use axum::{
+	body::Body,
 	extract::{ConnectInfo, Request, State},
 	http::StatusCode,
 	middleware::Next,
@@ -21,6 +22,7 @@ use axum::{
 	routing::get,
 	Router,
 };
+use futures_util::StreamExt;
 use std::{
 	collections::HashMap,
 	net::{IpAddr, Ipv4Addr, SocketAddr},
@@ -124,7 +126,7 @@ async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> R
 		.retry_after(wait)
 		.into_response();
 	}
-	let Ok(_serving) = gate.serving.clone().try_acquire_owned() else {
+	let Ok(serving) = gate.serving.clone().try_acquire_owned() else {
 		return ApiError::new(
 			StatusCode::SERVICE_UNAVAILABLE,
 			"busy",
@@ -133,7 +135,17 @@ async fn admit(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> R
 		.retry_after(Duration::from_secs(1))
 		.into_response();
 	};
-	next.run(request).await
+	let response = next.run(request).await;
+	if !response.status().is_success() {
+		return response;
+	}
+	// Content is read as it is sent: a request is served until its body is.
+	response.map(|body| {
+		Body::from_stream(body.into_data_stream().map(move |piece| {
+			let _serving = &serving;
+			piece
+		}))
+	})
 }
 
 async fn not_served() -> ApiError {

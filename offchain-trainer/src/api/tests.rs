@@ -525,6 +525,26 @@ async fn blobs_are_stored_served_and_fetched_from_peers_by_cid() {
 	assert_eq!((status, body["error"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_peer")));
 }
 
+#[tokio::test]
+async fn a_blob_over_the_limit_is_refused_as_it_arrives_and_nothing_of_it_is_kept() {
+	let (dir, router) = service();
+	// Sent without announcing its length, so that only counting what arrives can refuse it.
+	let piece = Bytes::from(vec![7; 1 << 20]);
+	let pieces = (0..=MAX_BLOB_BYTES >> 20).map(move |_| Ok::<_, std::io::Error>(piece.clone()));
+	let body = Body::from_stream(futures_util::stream::iter(pieces));
+	let response = call(&router, "PUT", "/v1/blobs", body).await;
+	assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+	assert_eq!(error_of(response).await, "too_large");
+	let store = ContentStore::open(dir.path()).unwrap();
+	assert_eq!(store.pins().unwrap(), Vec::new());
+	let (status, collected) = json_call(&router, "POST", "/v1/gc", json!({})).await;
+	assert_eq!((status, collected["blocks"].clone()), (StatusCode::OK, json!(1)), "its one leaf");
+
+	let response = call(&router, "PUT", "/v1/blobs", Body::from(vec![7; MAX_BLOB_BYTES + 1])).await;
+	assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+	assert_eq!(error_of(response).await, "too_large");
+}
+
 /// A CSV table of `rows` samples with two features and two classes.
 fn table(rows: usize) -> Vec<u8> {
 	let mut csv = String::from("x,y,label\n");

@@ -4,8 +4,10 @@
 //! only interface used; the daemon is never trusted: every CID it returns and every byte it
 //! serves is checked against Tessera's own CID computation.
 
-use super::{cid_of, StoreError};
+use super::{ContentStore, StoreError};
 use cid::Cid;
+use std::io::Read;
+use ureq::SendBody;
 
 /// A Kubo daemon's RPC endpoint, e.g. `http://127.0.0.1:5001`.
 #[derive(Clone, Debug)]
@@ -25,17 +27,16 @@ impl Kubo {
 		StoreError::from_peer(cid, &self.api, error)
 	}
 
-	/// Adds and pins `content` with the chunking the embedded store uses, and checks that the
-	/// daemon arrived at the same CID.
-	pub fn add(&self, content: &[u8]) -> Result<Cid, StoreError> {
-		let expected = cid_of(content);
-		let mut body = format!(
+	/// Adds and pins `content`, which has the CID `expected`, with the chunking the embedded
+	/// store uses, and checks that the daemon arrived at the same CID. The content is sent as
+	/// it is read.
+	pub fn add(&self, expected: Cid, content: impl Read) -> Result<Cid, StoreError> {
+		let head = format!(
 			"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"blob\"\r\n\
 			 Content-Type: application/octet-stream\r\n\r\n"
-		)
-		.into_bytes();
-		body.extend_from_slice(content);
-		body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+		);
+		let tail = format!("\r\n--{BOUNDARY}--\r\n");
+		let mut body = head.as_bytes().chain(content).chain(tail.as_bytes());
 		let url = format!(
 			"{}/api/v0/add?cid-version=1&raw-leaves=true&chunker=size-{}&pin=true",
 			self.api,
@@ -43,7 +44,7 @@ impl Kubo {
 		);
 		let reply: AddReply = ureq::post(&url)
 			.header("Content-Type", &format!("multipart/form-data; boundary={BOUNDARY}"))
-			.send(&body[..])
+			.send(SendBody::from_reader(&mut body))
 			.map_err(|error| self.failed(expected, error))?
 			.body_mut()
 			.read_json()
@@ -58,22 +59,19 @@ impl Kubo {
 		Ok(expected)
 	}
 
-	/// The content with this CID, from the daemon (and through it the IPFS network),
-	/// checked against the CID.
-	pub fn cat(&self, cid: &Cid, max_bytes: u64) -> Result<Vec<u8>, StoreError> {
+	/// Stores in `store` the content with this CID from the daemon (and through it the IPFS
+	/// network), at most `max_bytes` of it, as it arrives; it is kept only if it has the CID.
+	/// Returns its size.
+	pub fn cat(&self, cid: &Cid, max_bytes: u64, store: &ContentStore) -> Result<u64, StoreError> {
 		let url = format!("{}/api/v0/cat?arg={cid}", self.api);
 		let content = ureq::post(&url)
 			.send_empty()
 			.map_err(|error| self.failed(*cid, error))?
-			.body_mut()
-			.with_config()
+			.into_body()
+			.into_with_config()
 			.limit(max_bytes)
-			.read_to_vec()
-			.map_err(|error| self.failed(*cid, error))?;
-		if cid_of(&content) != *cid {
-			return Err(StoreError::Corrupt(*cid));
-		}
-		Ok(content)
+			.reader();
+		store.put_expecting(cid, content, |error| self.failed(*cid, error.into()))
 	}
 }
 

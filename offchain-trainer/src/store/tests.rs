@@ -1,4 +1,5 @@
 use super::*;
+use std::io::Read;
 
 /// The inputs of `scripts/golden-cids/generate.mjs`.
 fn golden_input(name: &str) -> Vec<u8> {
@@ -48,6 +49,70 @@ fn content_round_trips_through_the_store_under_its_golden_cid() {
 	}
 }
 
+/// A source that yields `content` at most `piece` bytes at a time and then, if `fails`,
+/// an error instead of its end.
+struct Trickle<'a> {
+	content: &'a [u8],
+	piece: usize,
+	fails: bool,
+}
+
+impl Read for Trickle<'_> {
+	fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+		if self.content.is_empty() && self.fails {
+			return Err(io::Error::other("the source went away"));
+		}
+		let read = buffer.len().min(self.piece).min(self.content.len());
+		buffer[..read].copy_from_slice(&self.content[..read]);
+		self.content = &self.content[read..];
+		Ok(read)
+	}
+}
+
+#[test]
+fn content_arriving_in_small_pieces_gets_the_cid_of_the_whole() {
+	let (_dir, store) = store();
+	for (name, expected) in GOLDEN_CIDS {
+		let content = golden_input(name);
+		let source = Trickle { content: &content, piece: 1000, fails: false };
+		let (cid, size) = store.put_reader(source).unwrap();
+		assert_eq!((cid.to_string(), size), (expected.to_owned(), content.len() as u64), "{name}");
+		assert_eq!(store.get(&cid).unwrap(), content, "{name}");
+		let mut read = Vec::new();
+		store.read(&cid).unwrap().into_reader().read_to_end(&mut read).unwrap();
+		assert_eq!(read, content, "{name}");
+	}
+}
+
+#[test]
+fn content_refused_part_way_is_never_pinned_and_its_leaves_are_collected() {
+	let (_dir, store) = store();
+	let content = chunks(3, 9);
+	let broken = Trickle { content: &content, piece: 5000, fails: true };
+	assert!(matches!(store.put_reader(broken), Err(StoreError::Io(_))));
+	let asked = cid_of(b"what was asked for");
+	let refused = store.put_expecting(&asked, &content[..], StoreError::Io);
+	assert!(matches!(refused, Err(StoreError::Corrupt(cid)) if cid == asked));
+	assert_eq!(store.pins().unwrap(), Vec::new());
+	assert!(!store.has(&cid_of(&content)));
+	// The three leaves were written as they arrived, and nothing keeps them.
+	assert_eq!(store.gc().unwrap(), GcReport { blocks: 3, bytes: 3 * CHUNK_SIZE as u64 });
+}
+
+#[test]
+fn a_leaf_corrupted_after_content_is_opened_ends_its_reading_with_an_error() {
+	let (dir, store) = store();
+	let content = golden_input("one_chunk_and_a_byte");
+	let root = store.put(&content).unwrap();
+	let mut leaves = store.read(&root).unwrap();
+	assert_eq!(leaves.size(), content.len() as u64);
+	let last = dag(&content)[1].cid;
+	fs::write(dir.path().join("blocks").join(last.to_string()), b"x").unwrap();
+	assert_eq!(leaves.next().unwrap().unwrap(), content[..CHUNK_SIZE]);
+	assert!(matches!(leaves.next(), Some(Err(StoreError::Corrupt(cid))) if cid == last));
+	assert!(leaves.next().is_none());
+}
+
 #[test]
 fn a_corrupted_leaf_is_reported_not_returned() {
 	let (dir, store) = store();
@@ -66,9 +131,10 @@ fn a_corrupted_leaf_is_reported_not_returned() {
 fn content_that_does_not_match_the_cid_asked_for_is_refused() {
 	let (_dir, store) = store();
 	let asked = cid_of(b"what was asked for");
-	assert!(matches!(store.put_expecting(&asked, b"something else"), Err(StoreError::Corrupt(_))));
+	let refused = store.put_expecting(&asked, &b"something else"[..], StoreError::Io);
+	assert!(matches!(refused, Err(StoreError::Corrupt(_))));
 	assert!(matches!(store.get(&asked), Err(StoreError::NotFound(_))));
-	store.put_expecting(&asked, b"what was asked for").unwrap();
+	store.put_expecting(&asked, &b"what was asked for"[..], StoreError::Io).unwrap();
 	assert_eq!(store.get(&asked).unwrap(), b"what was asked for");
 }
 
@@ -271,12 +337,14 @@ fn content_is_published_to_the_daemon_and_fetched_back_through_it() {
 fn a_daemon_is_never_trusted() {
 	use kubo::Kubo;
 	let liar = Kubo::new(daemon::start(daemon::Behaviour::NamesContentWrongly));
-	assert!(matches!(liar.add(b"weights"), Err(StoreError::Fetch { .. })));
+	assert!(matches!(liar.add(cid_of(b"weights"), &b"weights"[..]), Err(StoreError::Fetch { .. })));
 
 	let corrupter = Kubo::new(daemon::start(daemon::Behaviour::CorruptsContent));
-	let cid = corrupter.add(b"weights").unwrap();
-	assert!(matches!(corrupter.cat(&cid, 1 << 20), Err(StoreError::Corrupt(c)) if c == cid));
+	let cid = corrupter.add(cid_of(b"weights"), &b"weights"[..]).unwrap();
 	let (_dir, store) = store();
+	assert!(
+		matches!(corrupter.cat(&cid, 1 << 20, &store), Err(StoreError::Corrupt(c)) if c == cid)
+	);
 	let store = store.with_kubo(corrupter);
 	assert!(matches!(store.get(&cid), Err(StoreError::Corrupt(_))));
 	assert!(!store.has(&cid), "corrupt content is not kept");
