@@ -99,8 +99,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn create_job() -> Weight {
 		//  Measured:  `4260`
 		//  Estimated: `6606`
-		// Minimum execution time: 186_638_000 picoseconds.
-		Weight::from_parts(200_208_000, 6606)
+		// Minimum execution time: 186_428_000 picoseconds.
+		Weight::from_parts(195_500_000, 6606)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -117,8 +117,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn cancel_job() -> Weight {
 		//  Measured:  `3061`
 		//  Estimated: `6992`
-		// Minimum execution time: 82_573_000 picoseconds.
-		Weight::from_parts(87_540_000, 6992)
+		// Minimum execution time: 82_673_000 picoseconds.
+		Weight::from_parts(87_480_000, 6992)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -163,8 +163,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn assign_job() -> Weight {
 		//  Measured:  `38390`
 		//  Estimated: `196900`
-		// Minimum execution time: 3_200_761_000 picoseconds.
-		Weight::from_parts(3_408_571_000, 196900)
+		// Minimum execution time: 3_074_724_000 picoseconds.
+		Weight::from_parts(3_208_904_000, 196900)
 			.saturating_add(T::DbWeight::get().reads(396_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
@@ -183,8 +183,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit() -> Weight {
 		//  Measured:  `409`
 		//  Estimated: `5614`
-		// Minimum execution time: 65_297_000 picoseconds.
-		Weight::from_parts(71_616_000, 5614)
+		// Minimum execution time: 58_747_000 picoseconds.
+		Weight::from_parts(68_842_000, 5614)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -209,8 +209,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_commit() -> Weight {
 		//  Measured:  `1102`
 		//  Estimated: `5614`
-		// Minimum execution time: 100_329_000 picoseconds.
-		Weight::from_parts(107_730_000, 5614)
+		// Minimum execution time: 96_023_000 picoseconds.
+		Weight::from_parts(104_445_000, 5614)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
@@ -219,7 +219,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Reveals` (r:6 w:1)
+	/// Storage: `ProofOfCompute::Reveals` (r:2 w:1)
 	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Commits` (r:2 w:0)
 	/// Proof: `ProofOfCompute::Commits` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
@@ -231,17 +231,19 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Contributions` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Contributions` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Tallies` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Tallies` (`max_values`: None, `max_size`: Some(569), added: 3044, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::LastAgreed` (r:1 w:0)
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	fn reveal() -> Weight {
-		//  Measured:  `8720`
-		//  Estimated: `17688`
-		// Minimum execution time: 257_713_000 picoseconds.
-		Weight::from_parts(275_800_000, 17688)
-			.saturating_add(T::DbWeight::get().reads(17_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		//  Measured:  `6075`
+		//  Estimated: `7560`
+		// Minimum execution time: 195_070_000 picoseconds.
+		Weight::from_parts(211_154_000, 7560)
+			.saturating_add(T::DbWeight::get().reads(14_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
@@ -278,10 +280,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn verify_result() -> Weight {
-		//  Measured:  `18431`
+		//  Measured:  `18741`
 		//  Estimated: `67782`
-		// Minimum execution time: 644_779_000 picoseconds.
-		Weight::from_parts(681_834_000, 67782)
+		// Minimum execution time: 640_913_000 picoseconds.
+		Weight::from_parts(689_395_000, 67782)
 			.saturating_add(T::DbWeight::get().reads(71_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -306,10 +308,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_reveal() -> Weight {
-		//  Measured:  `4917`
+		//  Measured:  `5357`
 		//  Estimated: `6556`
-		// Minimum execution time: 193_959_000 picoseconds.
-		Weight::from_parts(207_559_000, 6556)
+		// Minimum execution time: 204_124_000 picoseconds.
+		Weight::from_parts(221_229_000, 6556)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
@@ -353,10 +355,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		//  Measured:  `12363`
+		//  Measured:  `12673`
 		//  Estimated: `30635`
-		// Minimum execution time: 525_572_000 picoseconds.
-		Weight::from_parts(562_897_000, 30635)
+		// Minimum execution time: 509_799_000 picoseconds.
+		Weight::from_parts(579_192_000, 30635)
 			.saturating_add(T::DbWeight::get().reads(54_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
@@ -369,8 +371,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn panel_commit() -> Weight {
 		//  Measured:  `749`
 		//  Estimated: `6060`
-		// Minimum execution time: 88_802_000 picoseconds.
-		Weight::from_parts(97_344_000, 6060)
+		// Minimum execution time: 80_290_000 picoseconds.
+		Weight::from_parts(93_579_000, 6060)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -391,8 +393,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_panel_commit() -> Weight {
 		//  Measured:  `1574`
 		//  Estimated: `6060`
-		// Minimum execution time: 134_630_000 picoseconds.
-		Weight::from_parts(147_349_000, 6060)
+		// Minimum execution time: 139_748_000 picoseconds.
+		Weight::from_parts(149_052_000, 6060)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
@@ -442,10 +444,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:4)
 	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn panel_reveal() -> Weight {
-		//  Measured:  `20335`
+		//  Measured:  `21210`
 		//  Estimated: `51084`
-		// Minimum execution time: 1_509_686_000 picoseconds.
-		Weight::from_parts(1_606_821_000, 51084)
+		// Minimum execution time: 1_509_796_000 picoseconds.
+		Weight::from_parts(1_648_302_000, 51084)
 			.saturating_add(T::DbWeight::get().reads(116_u64))
 			.saturating_add(T::DbWeight::get().writes(108_u64))
 	}
@@ -466,17 +468,17 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_panel_reveal() -> Weight {
-		//  Measured:  `2294`
+		//  Measured:  `1799`
 		//  Estimated: `11130`
-		// Minimum execution time: 162_442_000 picoseconds.
-		Weight::from_parts(176_462_000, 11130)
+		// Minimum execution time: 163_564_000 picoseconds.
+		Weight::from_parts(175_842_000, 11130)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Reveals` (r:6 w:0)
+	/// Storage: `ProofOfCompute::Reveals` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:12 w:1)
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(220), added: 2695, mode: `MaxEncodedLen`)
@@ -518,6 +520,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Did::Documents` (`max_values`: None, `max_size`: Some(539), added: 3014, mode: `MaxEncodedLen`)
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Tallies` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Tallies` (`max_values`: None, `max_size`: Some(569), added: 3044, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::OpenJobs` (r:0 w:2)
 	/// Proof: `ProofOfCompute::OpenJobs` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::ReplicaStarts` (r:0 w:2)
@@ -525,11 +529,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:0 w:1)
 	/// Proof: `ProofOfCompute::NextCheckpoint` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn replace_replica() -> Weight {
-		//  Measured:  `13755`
+		//  Measured:  `11336`
 		//  Estimated: `36634`
-		// Minimum execution time: 760_942_000 picoseconds.
-		Weight::from_parts(821_762_000, 36634)
-			.saturating_add(T::DbWeight::get().reads(79_u64))
+		// Minimum execution time: 740_922_000 picoseconds.
+		Weight::from_parts(804_828_000, 36634)
+			.saturating_add(T::DbWeight::get().reads(75_u64))
 			.saturating_add(T::DbWeight::get().writes(34_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
@@ -569,10 +573,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:6)
 	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn panel_expired() -> Weight {
-		//  Measured:  `6272`
+		//  Measured:  `6308`
 		//  Estimated: `30990`
-		// Minimum execution time: 763_856_000 picoseconds.
-		Weight::from_parts(825_408_000, 30990)
+		// Minimum execution time: 752_059_000 picoseconds.
+		Weight::from_parts(784_467_000, 30990)
 			.saturating_add(T::DbWeight::get().reads(61_u64))
 			.saturating_add(T::DbWeight::get().writes(51_u64))
 	}
@@ -589,8 +593,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn seal_trap() -> Weight {
 		//  Measured:  `363`
 		//  Estimated: `3533`
-		// Minimum execution time: 21_872_000 picoseconds.
-		Weight::from_parts(26_379_000, 3533)
+		// Minimum execution time: 21_943_000 picoseconds.
+		Weight::from_parts(23_906_000, 3533)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -639,10 +643,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
 	fn reveal_trap() -> Weight {
-		//  Measured:  `7266`
+		//  Measured:  `7330`
 		//  Estimated: `30990`
-		// Minimum execution time: 984_615_000 picoseconds.
-		Weight::from_parts(1_049_431_000, 30990)
+		// Minimum execution time: 969_593_000 picoseconds.
+		Weight::from_parts(1_024_314_000, 30990)
 			.saturating_add(T::DbWeight::get().reads(67_u64))
 			.saturating_add(T::DbWeight::get().writes(85_u64))
 	}
@@ -689,15 +693,50 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn challenge_availability() -> Weight {
 		//  Measured:  `4957`
 		//  Estimated: `33330`
-		// Minimum execution time: 371_452_000 picoseconds.
-		Weight::from_parts(385_783_000, 33330)
+		// Minimum execution time: 358_483_000 picoseconds.
+		Weight::from_parts(377_221_000, 33330)
 			.saturating_add(T::DbWeight::get().reads(45_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
+	/// Storage: `ProofOfCompute::SampledReveals` (r:1 w:1)
+	/// Proof: `ProofOfCompute::SampledReveals` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Reveals` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::CheckOf` (r:1 w:1)
+	/// Proof: `ProofOfCompute::CheckOf` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::OpenChecks` (r:1 w:1)
+	/// Proof: `ProofOfCompute::OpenChecks` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::NextAvailabilityCheck` (r:1 w:1)
+	/// Proof: `ProofOfCompute::NextAvailabilityCheck` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::RoleCount` (r:1 w:0)
+	/// Proof: `NodeRegistry::RoleCount` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
+	/// Storage: `ParachainSystem::ValidationData` (r:1 w:0)
+	/// Proof: `ParachainSystem::ValidationData` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
+	/// Storage: `System::ParentHash` (r:1 w:0)
+	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:12 w:0)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(220), added: 2695, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::RoleIndex` (r:12 w:0)
+	/// Proof: `NodeRegistry::RoleIndex` (`max_values`: None, `max_size`: Some(25), added: 2500, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::ReputationOfNode` (r:7 w:0)
+	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
+	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::AvailabilityDue` (r:1 w:1)
+	/// Proof: `ProofOfCompute::AvailabilityDue` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::AvailabilityDuties` (r:0 w:1)
+	/// Proof: `ProofOfCompute::AvailabilityDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::AvailabilityChecks` (r:0 w:1)
+	/// Proof: `ProofOfCompute::AvailabilityChecks` (`max_values`: None, `max_size`: Some(159), added: 2634, mode: `MaxEncodedLen`)
 	fn open_sampled_check() -> Weight {
-		Weight::from_parts(385_783_000, 33330)
-			.saturating_add(T::DbWeight::get().reads(45_u64))
-			.saturating_add(T::DbWeight::get().writes(9_u64))
+		//  Measured:  `4336`
+		//  Estimated: `33330`
+		// Minimum execution time: 282_781_000 picoseconds.
+		Weight::from_parts(295_860_000, 33330)
+			.saturating_add(T::DbWeight::get().reads(42_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `ProofOfCompute::AvailabilityChecks` (r:1 w:1)
 	/// Proof: `ProofOfCompute::AvailabilityChecks` (`max_values`: None, `max_size`: Some(159), added: 2634, mode: `MaxEncodedLen`)
@@ -724,8 +763,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn report_availability() -> Weight {
 		//  Measured:  `3933`
 		//  Estimated: `33330`
-		// Minimum execution time: 266_606_000 picoseconds.
-		Weight::from_parts(278_294_000, 33330)
+		// Minimum execution time: 264_984_000 picoseconds.
+		Weight::from_parts(276_762_000, 33330)
 			.saturating_add(T::DbWeight::get().reads(37_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -742,8 +781,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_report_availability() -> Weight {
 		//  Measured:  `1311`
 		//  Estimated: `3685`
-		// Minimum execution time: 73_830_000 picoseconds.
-		Weight::from_parts(79_819_000, 3685)
+		// Minimum execution time: 74_681_000 picoseconds.
+		Weight::from_parts(80_290_000, 3685)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 	}
 	/// Storage: `ProofOfCompute::AvailabilityDue` (r:2 w:2)
@@ -777,10 +816,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::AvailabilityDuties` (r:0 w:2)
 	/// Proof: `ProofOfCompute::AvailabilityDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn availability_expired() -> Weight {
-		//  Measured:  `5272`
+		//  Measured:  `5336`
 		//  Estimated: `35990`
-		// Minimum execution time: 429_670_000 picoseconds.
-		Weight::from_parts(461_797_000, 35990)
+		// Minimum execution time: 423_731_000 picoseconds.
+		Weight::from_parts(440_265_000, 35990)
 			.saturating_add(T::DbWeight::get().reads(52_u64))
 			.saturating_add(T::DbWeight::get().writes(31_u64))
 	}
@@ -792,25 +831,27 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::LostContent` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::CommitRounds` (r:257 w:256)
 	/// Proof: `ProofOfCompute::CommitRounds` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Tallies` (r:257 w:256)
+	/// Proof: `ProofOfCompute::Tallies` (`max_values`: None, `max_size`: Some(569), added: 3044, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:257 w:256)
 	/// Proof: `ProofOfCompute::NextCheckpoint` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Aggregations` (r:256 w:256)
 	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
 	fn prune_job() -> Weight {
-		//  Measured:  `52364`
-		//  Estimated: `716221`
-		// Minimum execution time: 1_623_004_000 picoseconds.
-		Weight::from_parts(1_762_902_000, 716221)
-			.saturating_add(T::DbWeight::get().reads(1540_u64))
-			.saturating_add(T::DbWeight::get().writes(1536_u64))
+		//  Measured:  `64705`
+		//  Estimated: `783298`
+		// Minimum execution time: 1_976_841_000 picoseconds.
+		Weight::from_parts(2_139_413_000, 783298)
+			.saturating_add(T::DbWeight::get().reads(1797_u64))
+			.saturating_add(T::DbWeight::get().writes(1792_u64))
 	}
 	/// Storage: `ProofOfCompute::TrapRate` (r:0 w:1)
 	/// Proof: `ProofOfCompute::TrapRate` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn set_trap_rate() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 6_360_000 picoseconds.
-		Weight::from_parts(7_161_000, 0)
+		// Minimum execution time: 6_309_000 picoseconds.
+		Weight::from_parts(7_021_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::ChallengeWindow` (r:0 w:1)
@@ -818,8 +859,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_challenge_window() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 6_239_000 picoseconds.
-		Weight::from_parts(7_110_000, 0)
+		// Minimum execution time: 6_260_000 picoseconds.
+		Weight::from_parts(7_040_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::Due` (r:2 w:2)
@@ -858,9 +899,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn finalize(r: u32, ) -> Weight {
 		//  Measured:  `2187 + r * (578 ±0)`
 		//  Estimated: `16080 + r * (2783 ±0)`
-		// Minimum execution time: 251_164_000 picoseconds.
-		Weight::from_parts(197_527_282, 16080)
-			.saturating_add(Weight::from_parts(69_571_786, 0).saturating_mul(r.into()))
+		// Minimum execution time: 232_996_000 picoseconds.
+		Weight::from_parts(189_645_220, 16080)
+			.saturating_add(Weight::from_parts(66_988_287, 0).saturating_mul(r.into()))
 			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
@@ -896,8 +937,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn create_federated_job() -> Weight {
 		//  Measured:  `4260`
 		//  Estimated: `6606`
-		// Minimum execution time: 373_345_000 picoseconds.
-		Weight::from_parts(391_262_000, 6606)
+		// Minimum execution time: 366_755_000 picoseconds.
+		Weight::from_parts(377_462_000, 6606)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -932,10 +973,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
 	fn submit_aggregation() -> Weight {
-		//  Measured:  `4697`
+		//  Measured:  `4624`
 		//  Estimated: `14905`
-		// Minimum execution time: 307_838_000 picoseconds.
-		Weight::from_parts(324_292_000, 14905)
+		// Minimum execution time: 300_297_000 picoseconds.
+		Weight::from_parts(316_861_000, 14905)
 			.saturating_add(T::DbWeight::get().reads(23_u64))
 			.saturating_add(T::DbWeight::get().writes(19_u64))
 	}
@@ -958,8 +999,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_submit_aggregation() -> Weight {
 		//  Measured:  `3065`
 		//  Estimated: `14905`
-		// Minimum execution time: 140_339_000 picoseconds.
-		Weight::from_parts(150_715_000, 14905)
+		// Minimum execution time: 141_370_000 picoseconds.
+		Weight::from_parts(147_620_000, 14905)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 	}
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:1)
@@ -1009,8 +1050,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn round_due() -> Weight {
 		//  Measured:  `9582`
 		//  Estimated: `44110`
-		// Minimum execution time: 2_381_532_000 picoseconds.
-		Weight::from_parts(2_508_442_000, 44110)
+		// Minimum execution time: 2_392_279_000 picoseconds.
+		Weight::from_parts(2_586_127_000, 44110)
 			.saturating_add(T::DbWeight::get().reads(96_u64))
 			.saturating_add(T::DbWeight::get().writes(34_u64))
 	}
@@ -1019,126 +1060,126 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn create_job() -> Weight {
-		Weight::from_parts(200_208_000, 6606)
+		Weight::from_parts(195_500_000, 6606)
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(87_540_000, 6992)
+		Weight::from_parts(87_480_000, 6992)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn assign_job() -> Weight {
-		Weight::from_parts(3_408_571_000, 196900)
+		Weight::from_parts(3_208_904_000, 196900)
 			.saturating_add(RocksDbWeight::get().reads(396_u64))
 			.saturating_add(RocksDbWeight::get().writes(14_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(71_616_000, 5614)
+		Weight::from_parts(68_842_000, 5614)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn authorize_commit() -> Weight {
-		Weight::from_parts(107_730_000, 5614)
+		Weight::from_parts(104_445_000, 5614)
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(275_800_000, 17688)
-			.saturating_add(RocksDbWeight::get().reads(17_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+		Weight::from_parts(211_154_000, 7560)
+			.saturating_add(RocksDbWeight::get().reads(14_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn verify_result() -> Weight {
-		Weight::from_parts(681_834_000, 67782)
+		Weight::from_parts(689_395_000, 67782)
 			.saturating_add(RocksDbWeight::get().reads(71_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn authorize_reveal() -> Weight {
-		Weight::from_parts(207_559_000, 6556)
+		Weight::from_parts(221_229_000, 6556)
 			.saturating_add(RocksDbWeight::get().reads(12_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(562_897_000, 30635)
+		Weight::from_parts(579_192_000, 30635)
 			.saturating_add(RocksDbWeight::get().reads(54_u64))
 			.saturating_add(RocksDbWeight::get().writes(10_u64))
 	}
 	fn panel_commit() -> Weight {
-		Weight::from_parts(97_344_000, 6060)
+		Weight::from_parts(93_579_000, 6060)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn authorize_panel_commit() -> Weight {
-		Weight::from_parts(147_349_000, 6060)
+		Weight::from_parts(149_052_000, 6060)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 	}
 	fn panel_reveal() -> Weight {
-		Weight::from_parts(1_606_821_000, 51084)
+		Weight::from_parts(1_648_302_000, 51084)
 			.saturating_add(RocksDbWeight::get().reads(116_u64))
 			.saturating_add(RocksDbWeight::get().writes(108_u64))
 	}
 	fn authorize_panel_reveal() -> Weight {
-		Weight::from_parts(176_462_000, 11130)
+		Weight::from_parts(175_842_000, 11130)
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
 	}
 	fn replace_replica() -> Weight {
-		Weight::from_parts(821_762_000, 36634)
-			.saturating_add(RocksDbWeight::get().reads(79_u64))
+		Weight::from_parts(804_828_000, 36634)
+			.saturating_add(RocksDbWeight::get().reads(75_u64))
 			.saturating_add(RocksDbWeight::get().writes(34_u64))
 	}
 	fn panel_expired() -> Weight {
-		Weight::from_parts(825_408_000, 30990)
+		Weight::from_parts(784_467_000, 30990)
 			.saturating_add(RocksDbWeight::get().reads(61_u64))
 			.saturating_add(RocksDbWeight::get().writes(51_u64))
 	}
 	fn seal_trap() -> Weight {
-		Weight::from_parts(26_379_000, 3533)
+		Weight::from_parts(23_906_000, 3533)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_trap() -> Weight {
-		Weight::from_parts(1_049_431_000, 30990)
+		Weight::from_parts(1_024_314_000, 30990)
 			.saturating_add(RocksDbWeight::get().reads(67_u64))
 			.saturating_add(RocksDbWeight::get().writes(85_u64))
 	}
 	fn challenge_availability() -> Weight {
-		Weight::from_parts(385_783_000, 33330)
+		Weight::from_parts(377_221_000, 33330)
 			.saturating_add(RocksDbWeight::get().reads(45_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn open_sampled_check() -> Weight {
-		Weight::from_parts(385_783_000, 33330)
-			.saturating_add(RocksDbWeight::get().reads(45_u64))
-			.saturating_add(RocksDbWeight::get().writes(9_u64))
+		Weight::from_parts(295_860_000, 33330)
+			.saturating_add(RocksDbWeight::get().reads(42_u64))
+			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn report_availability() -> Weight {
-		Weight::from_parts(278_294_000, 33330)
+		Weight::from_parts(276_762_000, 33330)
 			.saturating_add(RocksDbWeight::get().reads(37_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn authorize_report_availability() -> Weight {
-		Weight::from_parts(79_819_000, 3685)
+		Weight::from_parts(80_290_000, 3685)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 	}
 	fn availability_expired() -> Weight {
-		Weight::from_parts(461_797_000, 35990)
+		Weight::from_parts(440_265_000, 35990)
 			.saturating_add(RocksDbWeight::get().reads(52_u64))
 			.saturating_add(RocksDbWeight::get().writes(31_u64))
 	}
 	fn prune_job() -> Weight {
-		Weight::from_parts(1_762_902_000, 716221)
-			.saturating_add(RocksDbWeight::get().reads(1540_u64))
-			.saturating_add(RocksDbWeight::get().writes(1536_u64))
+		Weight::from_parts(2_139_413_000, 783298)
+			.saturating_add(RocksDbWeight::get().reads(1797_u64))
+			.saturating_add(RocksDbWeight::get().writes(1792_u64))
 	}
 	fn set_trap_rate() -> Weight {
-		Weight::from_parts(7_161_000, 0)
+		Weight::from_parts(7_021_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_challenge_window() -> Weight {
-		Weight::from_parts(7_110_000, 0)
+		Weight::from_parts(7_040_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn finalize(r: u32, ) -> Weight {
-		Weight::from_parts(197_527_282, 16080)
-			.saturating_add(Weight::from_parts(69_571_786, 0).saturating_mul(r.into()))
+		Weight::from_parts(189_645_220, 16080)
+			.saturating_add(Weight::from_parts(66_988_287, 0).saturating_mul(r.into()))
 			.saturating_add(RocksDbWeight::get().reads(15_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().writes(13_u64))
@@ -1146,21 +1187,21 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
 	}
 	fn create_federated_job() -> Weight {
-		Weight::from_parts(391_262_000, 6606)
+		Weight::from_parts(377_462_000, 6606)
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn submit_aggregation() -> Weight {
-		Weight::from_parts(324_292_000, 14905)
+		Weight::from_parts(316_861_000, 14905)
 			.saturating_add(RocksDbWeight::get().reads(23_u64))
 			.saturating_add(RocksDbWeight::get().writes(19_u64))
 	}
 	fn authorize_submit_aggregation() -> Weight {
-		Weight::from_parts(150_715_000, 14905)
+		Weight::from_parts(147_620_000, 14905)
 			.saturating_add(RocksDbWeight::get().reads(12_u64))
 	}
 	fn round_due() -> Weight {
-		Weight::from_parts(2_508_442_000, 44110)
+		Weight::from_parts(2_586_127_000, 44110)
 			.saturating_add(RocksDbWeight::get().reads(96_u64))
 			.saturating_add(RocksDbWeight::get().writes(34_u64))
 	}
