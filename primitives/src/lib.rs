@@ -14,6 +14,7 @@ pub mod did;
 pub mod digest;
 pub mod job;
 pub mod node;
+pub mod offchain;
 pub mod privacy;
 pub mod reputation;
 pub mod signing;

@@ -930,12 +930,15 @@ fn offchain_worker_signs_and_pools_one_heartbeat_per_period() {
 		assert_ok!(authorize(heartbeat, signature));
 
 		// The next blocks' workers do not send it again while it may still land...
-		run_to_block(5);
-		NodeRegistry::offchain_worker(5);
-		assert!(take_pooled().is_empty());
+		let resend_at = 1 + u64::from(tessera_primitives::offchain::RESEND_AFTER_BLOCKS);
+		for block in 2..resend_at {
+			run_to_block(block);
+			NodeRegistry::offchain_worker(block);
+			assert!(take_pooled().is_empty(), "sent again at block {block}");
+		}
 		// ...but do once it has clearly been lost...
-		run_to_block(6);
-		NodeRegistry::offchain_worker(6);
+		run_to_block(resend_at);
+		NodeRegistry::offchain_worker(resend_at);
 		assert_eq!(take_pooled().len(), 1);
 		// ...and send the next period's at once.
 		run_to_block(PERIOD);

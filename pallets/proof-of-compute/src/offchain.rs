@@ -16,12 +16,9 @@
 //! 3. reveals every sealed checkpoint, in order, as soon as the chain would accept the reveal.
 //!
 //! A commit or reveal that was pooled and has not landed is not sent again for
-//! [`RESEND_AFTER_BLOCKS`] blocks, restarts included, because it may still land. The pool's
-//! word is not proof that it will: the fork-aware pool answers a local submission `Ok` even
-//! when the view it validated it at refused it and it is gone (`submit_local` of
-//! sc-transaction-pool 48). A worker that runs while the pool is still building the view of
-//! the block just imported is validated at the block before, where what became valid in the
-//! new block is not yet, so [`RESEND_AFTER_BLOCKS`] is kept short. Every HTTP
+//! [`RESEND_AFTER_BLOCKS`](tessera_primitives::offchain::RESEND_AFTER_BLOCKS) blocks, restarts included, because it may still land; the duties of
+//! all of Tessera's pallets, the node registry's heartbeats included, share that rule, the
+//! way they find their work and their errors ([`tessera_primitives::offchain`]). Every HTTP
 //! call has a deadline of [`HTTP_DEADLINE_MS`]; a trainer that is down, slow or answers
 //! nonsense costs one deadline, and the work is tried again in a later block.
 //!
@@ -61,15 +58,15 @@ use polkadot_sdk::{
 			storage::StorageValueRef,
 			storage_lock::{BlockAndTime, StorageLock},
 		},
-		traits::Saturating,
 		RuntimeAppPublic,
 	},
 };
 use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
 	commitment_hash,
+	offchain::{local_duties, sent_recently, DutyError},
 	trainer_api::{
-		cid_to_string, FetchRequest, JobRequest, JobStatus, Stored, WireError, DEFAULT_TRAINER_URL,
+		cid_to_string, FetchRequest, JobRequest, JobStatus, Stored, DEFAULT_TRAINER_URL,
 		TRAINER_TOKEN_PREFIX, TRAINER_URL_PREFIX,
 	},
 	CommitmentPayload, JobId, JobState, NodeId, NodeInspect, NodePublic, TrainedWeights,
@@ -79,9 +76,6 @@ use tessera_primitives::{
 pub const MAX_JOBS_PER_RUN: usize = 8;
 /// How long one HTTP call to the trainer may take.
 pub const HTTP_DEADLINE_MS: u64 = 3_000;
-/// Blocks to wait for a pooled commit or reveal to land before sending it again: one to
-/// land in, and room for a block the pool was slow to take it into.
-pub const RESEND_AFTER_BLOCKS: u32 = 3;
 /// The largest trainer response read.
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
 /// How long one run may hold a job's lock: an HTTP call and the signing, with room.
@@ -128,41 +122,11 @@ pub(crate) struct Sealed<BlockNumber> {
 	pub start: Option<TrainedWeights>,
 }
 
-/// Why a run did not finish its work on a job; it is tried again in a later block.
-#[derive(Debug, PartialEq)]
-pub(crate) enum WorkError {
-	/// Another run holds the job.
-	Locked,
-	/// The trainer could not be reached in time.
-	Unreachable,
-	/// The trainer answered with a status other than 2xx.
-	Status(u16),
-	/// The trainer's answer was not what the API promises.
-	BadResponse,
-	/// The job or the trainer's report cannot cross between chain and trainer.
-	Wire(WireError),
-	/// The keystore could not sign with the node key.
-	Signing,
-	/// The transaction pool refused the transaction.
-	Pool,
-	/// The checked node said nowhere where it serves its content.
-	NoEndpoint,
-	/// The trainer is still computing what was asked.
-	Pending,
-	/// The trainer token stored for the node key is not one a header can carry.
-	BadToken,
-}
-
-impl From<WireError> for WorkError {
-	fn from(error: WireError) -> Self {
-		WorkError::Wire(error)
-	}
-}
-
 impl<T: Config> Pallet<T> {
 	/// Works on the open jobs of the nodes whose keys this node holds.
 	pub(crate) fn work_offchain(now: BlockNumberFor<T>) {
-		let work = local_work::<T, _>(OpenJobs::<T>::iter_key_prefix, MAX_JOBS_PER_RUN);
+		let work =
+			local_duties(T::Nodes::node_of_key, OpenJobs::<T>::iter_key_prefix, MAX_JOBS_PER_RUN);
 		for (node, key, job) in work {
 			if let Err(error) = Self::work_on(node, &key, job, now) {
 				log::debug!(target: LOG_TARGET, "node {node}, job {job}: {error:?}; trying later");
@@ -180,7 +144,7 @@ impl<T: Config> Pallet<T> {
 		key: &NodePublic,
 		job: JobId,
 		now: BlockNumberFor<T>,
-	) -> Result<(), WorkError> {
+	) -> Result<(), DutyError> {
 		let Some(info) = Jobs::<T>::get(job) else { return Ok(()) };
 		if !matches!(info.state, JobState::Assigned | JobState::Running) {
 			return Ok(());
@@ -194,7 +158,7 @@ impl<T: Config> Pallet<T> {
 				LOCK_BLOCKS,
 				Duration::from_millis(LOCK_MS),
 			);
-		let _guard = lock.try_lock().map_err(|_| WorkError::Locked)?;
+		let _guard = lock.try_lock().map_err(|_| DutyError::Locked)?;
 		let stored: Option<Progress<BlockNumberFor<T>>> = record.get().ok().flatten();
 		if stored.is_none() {
 			Self::remember(job, &record_key);
@@ -244,9 +208,9 @@ impl<T: Config> Pallet<T> {
 		key: &NodePublic,
 		progress: &mut Progress<BlockNumberFor<T>>,
 		now: BlockNumberFor<T>,
-	) -> Result<(), WorkError> {
+	) -> Result<(), DutyError> {
 		for sealed in progress.sealed.values_mut() {
-			if recently(sealed.revealed_at, now) {
+			if sent_recently(sealed.revealed_at, now) {
 				continue;
 			}
 			let reveal = Reveal { payload: sealed.payload.clone(), salt: sealed.salt };
@@ -255,7 +219,7 @@ impl<T: Config> Pallet<T> {
 				continue;
 			}
 			let signature =
-				key.sign(&reveal.signed_bytes(&Self::genesis_hash())).ok_or(WorkError::Signing)?;
+				key.sign(&reveal.signed_bytes(&Self::genesis_hash())).ok_or(DutyError::Signing)?;
 			submit::<T>(Call::reveal { reveal, signature })?;
 			sealed.revealed_at = Some(now);
 		}
@@ -269,9 +233,9 @@ impl<T: Config> Pallet<T> {
 		checkpoint: u32,
 		info: &crate::JobInfoOf<T>,
 		trainer: &Trainer,
-	) -> Result<Option<Sealed<BlockNumberFor<T>>>, WorkError> {
+	) -> Result<Option<Sealed<BlockNumberFor<T>>>, DutyError> {
 		let start_of_round = Self::round_start(job, checkpoint);
-		let spec = JobSpecs::<T>::get(job).ok_or(WorkError::BadResponse)?;
+		let spec = JobSpecs::<T>::get(job).ok_or(DutyError::BadResponse)?;
 		let mut request = JobRequest::new(job, &spec)?;
 		let every = u64::from(info.workload.checkpoint_every);
 		// A replica that took over mid-job resumes the agreed state, and a participant the
@@ -300,13 +264,13 @@ impl<T: Config> Pallet<T> {
 			None => 0,
 		};
 		let answer = trainer.post::<JobStatus>("/v1/jobs", &request);
-		if let (Err(WorkError::Status(400..=499)), Some((from, state))) = (&answer, &start) {
+		if let (Err(DutyError::Status(400..=499)), Some((from, state))) = (&answer, &start) {
 			// The trainer refuses a state it does not have: fetch it for the next block.
 			Self::fetch_state(trainer, job, from.saturating_sub(1), &state.weights);
 		}
 		let status = answer?;
 		if status.job != job {
-			return Err(WorkError::BadResponse);
+			return Err(DutyError::BadResponse);
 		}
 		let Some(commitment) = status.commitments.get(checkpoint.saturating_sub(first) as usize)
 		else {
@@ -355,41 +319,19 @@ impl<T: Config> Pallet<T> {
 		checkpoint: u32,
 		progress: &mut Progress<BlockNumberFor<T>>,
 		now: BlockNumberFor<T>,
-	) -> Result<(), WorkError> {
+	) -> Result<(), DutyError> {
 		let Some(sealed) = progress.sealed.get_mut(&checkpoint) else { return Ok(()) };
-		if recently(sealed.committed_at, now) {
+		if sent_recently(sealed.committed_at, now) {
 			return Ok(());
 		}
 		let hash = commitment_hash(&sealed.payload, node, &sealed.salt);
 		let commit = Commit { job, checkpoint, node, hash };
 		let signature =
-			key.sign(&commit.signed_bytes(&Self::genesis_hash())).ok_or(WorkError::Signing)?;
+			key.sign(&commit.signed_bytes(&Self::genesis_hash())).ok_or(DutyError::Signing)?;
 		submit::<T>(Call::commit { commit, signature })?;
 		sealed.committed_at = Some(now);
 		Ok(())
 	}
-}
-
-/// For each node key in the local keystore and each item `items` lists for its node:
-/// `(node, key, item)`, at most `limit` in all.
-fn local_work<T: Config, I: Iterator>(
-	items: impl Fn(NodeId) -> I,
-	limit: usize,
-) -> Vec<(NodeId, NodePublic, I::Item)> {
-	NodePublic::all()
-		.into_iter()
-		.filter_map(|key| T::Nodes::node_of_key(&key).map(|node| (node, key)))
-		.flat_map(|(node, key)| items(node).map(move |item| (node, key.clone(), item)))
-		.take(limit)
-		.collect()
-}
-
-/// Whether something pooled at `sent` may still land at `now`.
-fn recently<BlockNumber: Saturating + PartialOrd + From<u32> + Copy>(
-	sent: Option<BlockNumber>,
-	now: BlockNumber,
-) -> bool {
-	sent.is_some_and(|at| now < at.saturating_add(RESEND_AFTER_BLOCKS.into()))
 }
 
 /// The trainer a node key's work goes to: where its control API listens and what it is
@@ -408,7 +350,7 @@ impl Trainer {
 	/// dropped; none where it is unset or empty). A token that is not visible ASCII, which
 	/// no header can carry and no trainer accepts, is refused with a warning: the key's
 	/// trainer work fails until its operator sets it right.
-	pub(crate) fn of(key: &NodePublic) -> Result<Self, WorkError> {
+	pub(crate) fn of(key: &NodePublic) -> Result<Self, DutyError> {
 		let stored = |storage_key: Vec<u8>| {
 			sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, &storage_key)
 		};
@@ -427,7 +369,7 @@ impl Trainer {
 					 goes to its trainer until it is set right",
 					HexDisplay::from(&key.as_ref())
 				);
-				return Err(WorkError::BadToken);
+				return Err(DutyError::BadToken);
 			}
 		};
 		let authorization = (!token.is_empty()).then(|| format!("Bearer {token}"));
@@ -440,8 +382,8 @@ impl Trainer {
 		&self,
 		path: &str,
 		request: &impl serde::Serialize,
-	) -> Result<R, WorkError> {
-		let body = serde_json::to_vec(request).map_err(|_| WorkError::BadResponse)?;
+	) -> Result<R, DutyError> {
+		let body = serde_json::to_vec(request).map_err(|_| DutyError::BadResponse)?;
 		let url = format!("{}{path}", self.url);
 		let mut request =
 			http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json");
@@ -449,31 +391,31 @@ impl Trainer {
 			request = request.add_header("Authorization", authorization);
 		}
 		let deadline = sp_io::offchain::timestamp().add(Duration::from_millis(HTTP_DEADLINE_MS));
-		let pending = request.deadline(deadline).send().map_err(|_| WorkError::Unreachable)?;
+		let pending = request.deadline(deadline).send().map_err(|_| DutyError::Unreachable)?;
 		let response = pending
 			.try_wait(deadline)
-			.map_err(|_| WorkError::Unreachable)?
-			.map_err(|_| WorkError::Unreachable)?;
+			.map_err(|_| DutyError::Unreachable)?
+			.map_err(|_| DutyError::Unreachable)?;
 		if !(200..300).contains(&response.code) {
-			return Err(WorkError::Status(response.code));
+			return Err(DutyError::Status(response.code));
 		}
 		let mut body = response.body();
 		body.deadline(deadline);
 		let bytes: Vec<u8> = body.by_ref().take(MAX_RESPONSE_BYTES.saturating_add(1)).collect();
 		if body.error().is_some() || bytes.len() > MAX_RESPONSE_BYTES {
-			return Err(WorkError::BadResponse);
+			return Err(DutyError::BadResponse);
 		}
-		serde_json::from_slice(&bytes).map_err(|_| WorkError::BadResponse)
+		serde_json::from_slice(&bytes).map_err(|_| DutyError::BadResponse)
 	}
 }
 
 /// Has `trainer` fetch `cid` from the trainer at `peer`; the trainer keeps it only if it
 /// matches the CID, and says what it stored.
-fn fetch_from_peer(trainer: &Trainer, cid: &str, peer: &str) -> Result<Stored, WorkError> {
+fn fetch_from_peer(trainer: &Trainer, cid: &str, peer: &str) -> Result<Stored, DutyError> {
 	let request = FetchRequest { peer: peer.trim_end_matches('/').into() };
 	let stored: Stored = trainer.post(&format!("/v1/blobs/{cid}/fetch"), &request)?;
 	if stored.cid != cid {
-		return Err(WorkError::BadResponse);
+		return Err(DutyError::BadResponse);
 	}
 	Ok(stored)
 }
@@ -510,10 +452,10 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
-fn submit<T: Config>(call: Call<T>) -> Result<(), WorkError> {
+fn submit<T: Config>(call: Call<T>) -> Result<(), DutyError> {
 	let xt =
 		<T as CreateAuthorizedTransaction<Call<T>>>::create_authorized_transaction(call.into());
-	SubmitTransaction::<T, Call<T>>::submit_transaction(xt).map_err(|()| WorkError::Pool)
+	SubmitTransaction::<T, Call<T>>::submit_transaction(xt).map_err(|()| DutyError::Pool)
 }
 
 pub mod availability;

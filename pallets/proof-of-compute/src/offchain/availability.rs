@@ -8,7 +8,7 @@
 //! between runs: a check lasts a few blocks, the trainer answers from its store once it has
 //! the content, and the pool refuses a report it already holds.
 
-use super::{fetch_from_peer, local_work, submit, Trainer, WorkError};
+use super::{fetch_from_peer, submit, Trainer};
 use crate::{pallet::*, types::*, LOG_TARGET};
 use alloc::string::String;
 use polkadot_sdk::{
@@ -18,6 +18,7 @@ use polkadot_sdk::{
 		RuntimeAppPublic,
 	},
 };
+use tessera_primitives::offchain::{local_duties, DutyError};
 use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{trainer_api::cid_to_string, NodeId, NodeInspect, NodePublic};
 
@@ -28,8 +29,11 @@ impl<T: Config> Pallet<T> {
 	/// Fetches the content of the checks the local validator keys were drawn for, and
 	/// reports on it.
 	pub(crate) fn check_availability_offchain() {
-		let duties =
-			local_work::<T, _>(AvailabilityDuties::<T>::iter_key_prefix, MAX_CHECKS_PER_RUN);
+		let duties = local_duties(
+			T::Nodes::node_of_key,
+			AvailabilityDuties::<T>::iter_key_prefix,
+			MAX_CHECKS_PER_RUN,
+		);
 		for (validator, key, check) in duties {
 			if let Err(error) = Self::fetch_and_report(validator, &key, check) {
 				log::debug!(target: LOG_TARGET, "availability check {check}: {error:?}; trying later");
@@ -41,17 +45,17 @@ impl<T: Config> Pallet<T> {
 		validator: NodeId,
 		key: &NodePublic,
 		id: u64,
-	) -> Result<(), WorkError> {
+	) -> Result<(), DutyError> {
 		let Some(check) = AvailabilityChecks::<T>::get(id) else { return Ok(()) };
 		let fetched = T::Nodes::endpoint(check.node)
 			.and_then(|bytes| String::from_utf8(bytes).ok())
-			.ok_or(WorkError::NoEndpoint)
+			.ok_or(DutyError::NoEndpoint)
 			.and_then(|peer| {
 				fetch_from_peer(&Trainer::of(key)?, &cid_to_string(&check.cid), &peer)
 			});
 		let served = match fetched {
 			Ok(_) => true,
-			Err(WorkError::NoEndpoint | WorkError::Status(_) | WorkError::BadResponse)
+			Err(DutyError::NoEndpoint | DutyError::Status(_) | DutyError::BadResponse)
 				if Self::last_chance(check.deadline) =>
 			{
 				false
@@ -60,7 +64,7 @@ impl<T: Config> Pallet<T> {
 		};
 		let report = AvailabilityReport { check: id, validator, served };
 		let signature =
-			key.sign(&report.signed_bytes(&Self::genesis_hash())).ok_or(WorkError::Signing)?;
+			key.sign(&report.signed_bytes(&Self::genesis_hash())).ok_or(DutyError::Signing)?;
 		submit::<T>(Call::report_availability { report, signature })
 	}
 

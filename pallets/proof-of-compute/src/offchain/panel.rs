@@ -5,7 +5,7 @@
 //! when the chain would accept the reveal — the same discipline as a replica's checkpoints,
 //! so that a member that restarts neither computes nor sends anything twice.
 
-use super::{local_work, recently, submit, Trainer, WorkError, LOCK_BLOCKS, LOCK_MS};
+use super::{submit, Trainer, LOCK_BLOCKS, LOCK_MS};
 use crate::{pallet::*, types::*, LOG_TARGET};
 use codec::{Decode, Encode};
 use polkadot_sdk::{
@@ -20,6 +20,8 @@ use polkadot_sdk::{
 		RuntimeAppPublic,
 	},
 };
+use tessera_primitives::offchain::{local_duties, sent_recently, DutyError};
+use tessera_primitives::NodeInspect as _;
 use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
 	trainer_api::{Reexecution, VerifyRequest},
@@ -57,7 +59,11 @@ pub(crate) struct SealedVerdict<BlockNumber> {
 impl<T: Config> Pallet<T> {
 	/// Works on the disputes the local validator keys sit on the panel of.
 	pub(crate) fn judge_offchain(now: BlockNumberFor<T>) {
-		let duties = local_work::<T, _>(PanelDuties::<T>::iter_key_prefix, MAX_DUTIES_PER_RUN);
+		let duties = local_duties(
+			T::Nodes::node_of_key,
+			PanelDuties::<T>::iter_key_prefix,
+			MAX_DUTIES_PER_RUN,
+		);
 		for (node, key, job) in duties {
 			if let Err(error) = Self::judge(node, &key, job, now) {
 				log::debug!(target: LOG_TARGET, "panel {node}, job {job}: {error:?}; trying later");
@@ -71,7 +77,7 @@ impl<T: Config> Pallet<T> {
 		key: &NodePublic,
 		job: JobId,
 		now: BlockNumberFor<T>,
-	) -> Result<(), WorkError> {
+	) -> Result<(), DutyError> {
 		let (Some(dispute), Some(spec)) = (Disputes::<T>::get(job), JobSpecs::<T>::get(job)) else {
 			return Ok(());
 		};
@@ -82,7 +88,7 @@ impl<T: Config> Pallet<T> {
 				LOCK_BLOCKS,
 				Duration::from_millis(LOCK_MS),
 			);
-		let _guard = lock.try_lock().map_err(|_| WorkError::Locked)?;
+		let _guard = lock.try_lock().map_err(|_| DutyError::Locked)?;
 		let record_key = verdict_key(job, node, dispute.draws);
 		let record = StorageValueRef::persistent(&record_key);
 		let mut sealed: SealedVerdict<BlockNumberFor<T>> = match record.get() {
@@ -107,7 +113,7 @@ impl<T: Config> Pallet<T> {
 		job: JobId,
 		spec: &JobSpec,
 		dispute: &crate::DisputeOf<T>,
-	) -> Result<SealedVerdict<BlockNumberFor<T>>, WorkError> {
+	) -> Result<SealedVerdict<BlockNumberFor<T>>, DutyError> {
 		let segment = &dispute.segment;
 		let salt = sp_io::hashing::blake2_256(
 			&(sp_io::offchain::random_seed(), b"panel", job, node, dispute.draws).encode(),
@@ -139,7 +145,7 @@ impl<T: Config> Pallet<T> {
 		)?;
 		let trainer = Trainer::of(key)?;
 		let answer = trainer.post::<Reexecution>("/v1/verify", &request);
-		if let (Err(WorkError::Status(400..=499)), Some(previous), Some(start)) =
+		if let (Err(DutyError::Status(400..=499)), Some(previous), Some(start)) =
 			(&answer, segment.checkpoint.checked_sub(1), &segment.start_state)
 		{
 			// The trainer refuses a start state it does not have: fetch it for the next block.
@@ -147,9 +153,9 @@ impl<T: Config> Pallet<T> {
 		}
 		let reexecution = answer?;
 		// No commitments yet: the trainer is still re-executing.
-		let last = reexecution.commitments.last().ok_or(WorkError::Pending)?;
+		let last = reexecution.commitments.last().ok_or(DutyError::Pending)?;
 		if last.step != segment.to_step {
-			return Err(WorkError::BadResponse);
+			return Err(DutyError::BadResponse);
 		}
 		let payload = last.payload(job, segment.checkpoint, node, spec.backend, None)?;
 		Ok(seal(payload.weights_digest, payload.state_cid))
@@ -160,7 +166,7 @@ impl<T: Config> Pallet<T> {
 		key: &NodePublic,
 		sealed: &mut SealedVerdict<BlockNumberFor<T>>,
 		now: BlockNumberFor<T>,
-	) -> Result<(), WorkError> {
+	) -> Result<(), DutyError> {
 		let verdict = &sealed.verdict;
 		let commit = PanelCommit {
 			job: verdict.job,
@@ -170,21 +176,21 @@ impl<T: Config> Pallet<T> {
 			hash: verdict_hash(verdict, &sealed.salt),
 		};
 		if Self::check_panel_commit(&commit).is_ok() {
-			if !recently(sealed.committed_at, now) {
+			if !sent_recently(sealed.committed_at, now) {
 				let signature = key
 					.sign(&commit.signed_bytes(&Self::genesis_hash()))
-					.ok_or(WorkError::Signing)?;
+					.ok_or(DutyError::Signing)?;
 				submit::<T>(Call::panel_commit { commit, signature })?;
 				sealed.committed_at = Some(now);
 			}
 			return Ok(());
 		}
 		let reveal = PanelReveal { verdict: verdict.clone(), salt: sealed.salt };
-		if recently(sealed.revealed_at, now) || Self::check_panel_reveal(&reveal).is_err() {
+		if sent_recently(sealed.revealed_at, now) || Self::check_panel_reveal(&reveal).is_err() {
 			return Ok(());
 		}
 		let signature =
-			key.sign(&reveal.signed_bytes(&Self::genesis_hash())).ok_or(WorkError::Signing)?;
+			key.sign(&reveal.signed_bytes(&Self::genesis_hash())).ok_or(DutyError::Signing)?;
 		submit::<T>(Call::panel_reveal { reveal, signature })?;
 		sealed.revealed_at = Some(now);
 		Ok(())

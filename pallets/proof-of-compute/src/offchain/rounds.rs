@@ -5,7 +5,7 @@
 //! committed it) and commits the aggregate with the Merkle root of the updates' CIDs. A
 //! panel re-executing a challenged aggregate asks the trainer the same.
 
-use super::{local_work, recently, submit, Trainer, WorkError, MAX_JOBS_PER_RUN};
+use super::{submit, Trainer, MAX_JOBS_PER_RUN};
 use crate::{pallet::*, types::*, LOG_TARGET};
 use alloc::vec::Vec;
 use codec::Encode;
@@ -14,6 +14,8 @@ use polkadot_sdk::{
 	sp_core::H256,
 	sp_runtime::{offchain::storage::StorageValueRef, RuntimeAppPublic},
 };
+use tessera_primitives::offchain::{local_duties, sent_recently, DutyError};
+use tessera_primitives::NodeInspect as _;
 use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
 	trainer_api::{cid_from_string, Aggregate, AggregatePrivacy, AggregateRequest},
@@ -25,7 +27,11 @@ const SENT_PREFIX: &[u8] = b"tessera/proof-of-compute/aggregation-sent/";
 impl<T: Config> Pallet<T> {
 	/// Aggregates the rounds the local validator keys are seated for, in their turn.
 	pub(crate) fn aggregate_offchain(now: BlockNumberFor<T>) {
-		let duties = local_work::<T, _>(AggregatorDuties::<T>::iter_key_prefix, MAX_JOBS_PER_RUN);
+		let duties = local_duties(
+			T::Nodes::node_of_key,
+			AggregatorDuties::<T>::iter_key_prefix,
+			MAX_JOBS_PER_RUN,
+		);
 		for (node, key, job) in duties {
 			if let Err(error) = Self::aggregate(node, &key, job, now) {
 				log::debug!(target: LOG_TARGET, "aggregator {node}, job {job}: {error:?}; trying later");
@@ -39,7 +45,7 @@ impl<T: Config> Pallet<T> {
 		key: &NodePublic,
 		job: JobId,
 		now: BlockNumberFor<T>,
-	) -> Result<(), WorkError> {
+	) -> Result<(), DutyError> {
 		let Some(federation) = Federations::<T>::get(job) else { return Ok(()) };
 		if Self::turn_starts(&federation, node).is_none_or(|starts| now < starts) {
 			return Ok(());
@@ -47,7 +53,7 @@ impl<T: Config> Pallet<T> {
 		let sent_key = (SENT_PREFIX, job, federation.round, node).encode();
 		let sent = StorageValueRef::persistent(&sent_key);
 		let last_sent = sent.get::<BlockNumberFor<T>>().ok().flatten();
-		if recently(last_sent, now) {
+		if sent_recently(last_sent, now) {
 			return Ok(());
 		}
 		let (weights_digest, state_cid) = Self::average(&Trainer::of(key)?, job, federation.round)?;
@@ -66,7 +72,7 @@ impl<T: Config> Pallet<T> {
 			return Ok(());
 		}
 		let signature =
-			key.sign(&aggregation.signed_bytes(&Self::genesis_hash())).ok_or(WorkError::Signing)?;
+			key.sign(&aggregation.signed_bytes(&Self::genesis_hash())).ok_or(DutyError::Signing)?;
 		submit::<T>(Call::submit_aggregation { aggregation, signature })?;
 		if last_sent.is_none() {
 			Self::remember(job, &sent_key);
@@ -82,8 +88,8 @@ impl<T: Config> Pallet<T> {
 		trainer: &Trainer,
 		job: JobId,
 		round: u32,
-	) -> Result<(H256, Cid), WorkError> {
-		let spec = JobSpecs::<T>::get(job).ok_or(WorkError::BadResponse)?;
+	) -> Result<(H256, Cid), DutyError> {
+		let spec = JobSpecs::<T>::get(job).ok_or(DutyError::BadResponse)?;
 		let inputs = Self::round_inputs(job, round);
 		let previous = round.checked_sub(1);
 		let start = match previous {
@@ -100,7 +106,7 @@ impl<T: Config> Pallet<T> {
 			.map(|(parameters, _)| AggregatePrivacy::of(&spec, &parameters, round));
 		let request = AggregateRequest::new(&spec, &start, updates)?.with_privacy(privacy);
 		let answer = trainer.post::<Aggregate>("/v1/aggregate", &request);
-		if let Err(WorkError::Status(400..=499)) = &answer {
+		if let Err(DutyError::Status(400..=499)) = &answer {
 			if let Some(previous) = previous {
 				Self::fetch_state(trainer, job, previous, &start);
 			}

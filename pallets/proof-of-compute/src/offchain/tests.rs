@@ -17,6 +17,7 @@ use polkadot_sdk::{
 	},
 	sp_keystore::{testing::MemoryKeystore, KeystoreExt},
 };
+use tessera_primitives::offchain::RESEND_AFTER_BLOCKS;
 use tessera_primitives::{
 	trainer_api::{self, RunState},
 	BackendClass, JobState,
