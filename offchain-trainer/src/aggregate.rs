@@ -14,7 +14,8 @@
 //! request names, so whoever re-computes the aggregate draws the same.
 
 use crate::{
-	model::{Architecture, Initializer, Network},
+	data::Dataset,
+	model::{Architecture, ArchitectureError, Initializer, Network, MAX_PARAMETERS},
 	state::{load, save, weights_of, with_weights, StateError},
 	store::ContentStore,
 	train::TrainError,
@@ -76,6 +77,20 @@ pub struct RoundShape<'a> {
 	pub image: Option<(usize, usize)>,
 	/// Output classes.
 	pub classes: usize,
+}
+
+/// The bytes an aggregation over `shape` of `dataset` holds at most
+/// ([`crate::limits::footprint`]): the data, and, since updates are read one at a time, a
+/// blank network, the update's and the base's weights and the sum in `f64` (two values'
+/// worth per parameter).
+pub fn footprint(shape: &RoundShape, dataset: &Dataset) -> Result<u64, TrainError> {
+	shape.architecture.check_depth()?;
+	let parameters = shape
+		.architecture
+		.parameters(shape.inputs, shape.image, shape.classes)
+		.filter(|parameters| *parameters <= MAX_PARAMETERS)
+		.ok_or(ArchitectureError::TooLarge)?;
+	Ok(crate::limits::footprint(&[(dataset.values(), 1), (parameters, 5)]))
 }
 
 /// Averages `updates` (see the module docs); `base` is the state the round started from,

@@ -16,7 +16,7 @@ pub mod public;
 pub mod types;
 
 pub use access::{AccessError, ControlAccess};
-pub use capacity::{Bounds, PoolSize};
+pub use capacity::{Bounds, MemoryBudget, PoolSize};
 pub use error::{ApiError, ErrorBody};
 pub use public::PublicLimits;
 
@@ -30,7 +30,10 @@ use crate::{
 };
 use axum::{
 	body::{Body, BodyDataStream, Bytes, HttpBody},
-	extract::{rejection::JsonRejection, DefaultBodyLimit, Path, State},
+	extract::{
+		rejection::{JsonRejection, QueryRejection},
+		DefaultBodyLimit, Path, Query, State,
+	},
 	http::{header, Method, StatusCode},
 	response::{IntoResponse, Response},
 	routing::{get, post, put},
@@ -68,6 +71,9 @@ pub const MAX_VERIFICATIONS: usize = 64;
 /// Runs kept in the job table, finished or not; the oldest finished one goes first. Runs
 /// not finished are at most the jobs pool's running and waiting ones.
 pub const MAX_RUNS: usize = 256;
+/// The most commitments one page of a job's report holds (`GET /v1/jobs/{id}?from=&limit=`):
+/// the chain's `MaxCheckpoints`, so a page of a chain job is all of it.
+pub const MAX_PAGE: usize = 256;
 /// How long `POST /v1/verify` waits for a re-execution before answering that it runs.
 const VERIFY_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -148,13 +154,18 @@ impl Service {
 			next_run: Arc::default(),
 			verifications: Arc::default(),
 			verify_wait: VERIFY_WAIT,
-			capacity: Capacity::new(Bounds::DEFAULT),
+			capacity: Capacity::new(Bounds::DEFAULT, MemoryBudget::of_this_machine()),
 		}
 	}
 
 	/// The same service with pools of these sizes.
 	pub fn with_bounds(self, bounds: Bounds) -> Self {
-		Self { capacity: Capacity::new(bounds), ..self }
+		Self { capacity: Capacity::new(bounds, self.capacity.budget), ..self }
+	}
+
+	/// The same service with this memory budget for its jobs and duties.
+	pub fn with_memory(self, budget: MemoryBudget) -> Self {
+		Self { capacity: Capacity::new(self.capacity.bounds, budget), ..self }
 	}
 
 	/// The same service answering `202` to every re-execution it has not finished yet, however
@@ -352,13 +363,15 @@ async fn start_job(
 	}
 	// A place in the queue first: a full queue refuses before anything is loaded.
 	let ticket = service.capacity.jobs.admit()?;
-	// Everything that can be refused is checked before the job is accepted. The data is
-	// loaded again when the run's turn comes, so that waiting jobs hold none.
+	// Everything that can be refused is checked before the job is accepted, and its memory
+	// reserved before its network is built. The data is loaded again when the run's turn
+	// comes, so that waiting jobs hold none.
 	let (store, checked) = (service.store.clone(), spec.clone());
-	blocking(move || {
+	let ticket = blocking(move || {
 		let dataset = training_data(&checked, &store)?;
+		let ticket = ticket.reserve(footprint(&checked, &dataset)?)?;
 		session(checked, &dataset, &store)?;
-		Ok(())
+		Ok(ticket)
 	})
 	.await?;
 	let status = JobStatus {
@@ -369,6 +382,7 @@ async fn start_job(
 		commitments: Vec::new(),
 		error: None,
 		compute_seconds: None,
+		page: None,
 	};
 	let id = service.next_run.fetch_add(1, Ordering::Relaxed);
 	let cancelled = Arc::new(AtomicBool::new(false));
@@ -389,9 +403,11 @@ async fn start_job(
 			() = set(&cancelled) => return,
 		};
 		let worker = tokio::task::spawn_blocking(move || {
-			let _turn = turn;
 			let started = std::time::Instant::now();
 			let outcome = train_job(&service, &key, id, &spec, &cancelled);
+			// The slot and the memory are given back before the run is reported ended, so
+			// that whoever sees it ended finds them free.
+			drop(turn);
 			service.update(&key, id, |status| match outcome {
 				Ok(()) => {
 					status.state = RunState::Done;
@@ -493,6 +509,11 @@ fn train_on(
 	Ok(())
 }
 
+/// The bytes a run of `spec` on `dataset` holds at most.
+fn footprint(spec: &TrainingSpec, dataset: &Dataset) -> Result<u64, TrainError> {
+	crate::train::footprint(&spec.architecture, &spec.hyper_parameters, dataset)
+}
+
 /// A job's first session: where a replica that took over resumes, else at step 0 from the
 /// job's base state when it names one, else from the seed.
 fn session<'a>(
@@ -511,15 +532,49 @@ fn session<'a>(
 	Session::resume(architecture, dataset, hyper_parameters, backend, store, &state, step)
 }
 
-async fn job_status(State(service): State<Service>, Path(job): Path<u64>) -> Reply<JobStatus> {
+/// A job's report: every commitment, or with a [`PageQuery`] a page of them.
+async fn job_status(
+	State(service): State<Service>,
+	Path(job): Path<u64>,
+	query: Result<Query<PageQuery>, QueryRejection>,
+) -> Reply<JobStatus> {
+	let Query(query) =
+		query.map_err(|rejection| ApiError::bad_request("invalid_query", rejection.body_text()))?;
 	let jobs = service.jobs.lock().unwrap_or_else(|e| e.into_inner());
 	// A federated job answers for its latest round, and for the latest run of a round trained
 	// again from another start.
-	jobs.iter()
+	let status = jobs
+		.iter()
 		.filter(|((id, _), _)| *id == job)
 		.max_by_key(|((_, round), run)| (round.as_ref().map(|(round, _)| *round), run.id))
-		.map(|(_, run)| Json(run.status.clone()))
-		.ok_or_else(|| ApiError::not_found("unknown_job", format!("no job {job} on this trainer")))
+		.map(|(_, run)| &run.status)
+		.ok_or_else(|| {
+			ApiError::not_found("unknown_job", format!("no job {job} on this trainer"))
+		})?;
+	if query == PageQuery::default() {
+		return Ok(Json(status.clone()));
+	}
+	Ok(Json(page_of(status, query)))
+}
+
+/// `status` with the page of its commitments `query` asks for (see [`PageQuery`]), copying
+/// those alone.
+fn page_of(status: &JobStatus, query: PageQuery) -> JobStatus {
+	let from = query.from.unwrap_or(0);
+	let limit = query.limit.map_or(MAX_PAGE, |limit| limit.min(MAX_PAGE));
+	let commitments: Vec<Commitment> =
+		status.commitments.iter().skip(from).take(limit).cloned().collect();
+	let (total, end) = (status.commitments.len(), from.saturating_add(commitments.len()));
+	JobStatus {
+		job: status.job,
+		state: status.state,
+		step: status.step,
+		steps: status.steps,
+		commitments,
+		error: status.error.clone(),
+		compute_seconds: status.compute_seconds,
+		page: Some(Page { from, total, next: (end < total).then_some(end) }),
+	}
 }
 
 /// Cancels every run of job `job` still training (each stops before its next step) and
@@ -570,10 +625,11 @@ async fn verify(
 		let ticket = service.capacity.duties.admit()?;
 		let checked = request.clone();
 		let store = service.store.clone();
-		let dataset = blocking(move || {
+		let (dataset, ticket) = blocking(move || {
 			let dataset = training_data(&checked.spec, &store)?;
+			let ticket = ticket.reserve(footprint(&checked.spec, &dataset)?)?;
 			reexecution(&checked, &dataset, &store)?;
-			Ok(dataset)
+			Ok((dataset, ticket))
 		})
 		.await?;
 		let started =
@@ -590,10 +646,11 @@ async fn verify(
 		tokio::spawn(async move {
 			let turn = ticket.turn().await;
 			let reexecuting = tokio::task::spawn_blocking(move || {
-				let _turn = turn;
 				let result = reexecution(&request, &dataset, &worker.store)
 					.and_then(|mut session| session.run_until(request.to_step, |_| {}))
 					.map_err(|error| error.to_string());
+				// Given back before the result is, as a job's are.
+				drop((turn, dataset));
 				let mut verifications =
 					worker.verifications.lock().unwrap_or_else(|e| e.into_inner());
 				if let Some(slot) = verifications.results.get_mut(&key) {
@@ -649,17 +706,23 @@ async fn aggregate(
 	payload: Result<Json<AggregateRequest>, JsonRejection>,
 ) -> Reply<Aggregate> {
 	let Json(request) = payload?;
-	// Dropped if the caller goes away while it waits, which gives its place up.
-	let turn = service.capacity.duties.admit()?.turn().await;
+	let ticket = service.capacity.duties.admit()?;
+	let (store, dataset_ref, architecture) =
+		(service.store.clone(), request.dataset.clone(), request.architecture.clone());
+	let (dataset, ticket) = blocking(move || {
+		let dataset = load_dataset(&dataset_ref, &architecture, &store)?;
+		let ticket = ticket.reserve(crate::aggregate::footprint(
+			&round_shape(&architecture, &dataset),
+			&dataset,
+		)?)?;
+		Ok((dataset, ticket))
+	})
+	.await?;
+	// Dropped if the caller goes away while it waits, which gives its place and memory up.
+	let turn = ticket.turn().await;
 	blocking(move || {
 		let _turn = turn;
-		let dataset = load_dataset(&request.dataset, &request.architecture, &service.store)?;
-		let shape = RoundShape {
-			architecture: &request.architecture,
-			inputs: dataset.num_features,
-			image: dataset.image,
-			classes: dataset.num_classes,
-		};
+		let shape = round_shape(&request.architecture, &dataset);
 		Ok(Json(fed_avg(
 			&shape,
 			&service.store,
@@ -669,6 +732,16 @@ async fn aggregate(
 		)?))
 	})
 	.await
+}
+
+/// The shape of every state of a round of `architecture` on `dataset`.
+fn round_shape<'a>(architecture: &'a Architecture, dataset: &Dataset) -> RoundShape<'a> {
+	RoundShape {
+		architecture,
+		inputs: dataset.num_features,
+		image: dataset.image,
+		classes: dataset.num_classes,
+	}
 }
 
 /// Stores the request's body as a blob, cut into leaves and written as it arrives: a blob

@@ -141,6 +141,12 @@ impl Dataset {
 		self.len() == 0
 	}
 
+	/// The 32-bit values it holds, features and labels: what it counts in a run's
+	/// [`crate::limits::footprint`].
+	pub fn values(&self) -> usize {
+		self.features.len().saturating_add(self.labels.len())
+	}
+
 	/// The labels of sample `index`.
 	pub fn sample_labels(&self, index: usize) -> &[u32] {
 		&self.labels[index * self.labels_per_sample..(index + 1) * self.labels_per_sample]

@@ -8,6 +8,10 @@
 //! product bound and [`MAX_ACTIVATIONS`]). Each bound is well above what a chain job of
 //! Tessera's runtime asks for; a request above one is refused with an [`OverLimit`] that
 //! names it.
+//!
+//! What passes is measured once more, as the bytes it will hold ([`footprint`]), which it
+//! reserves from the trainer's memory budget (`api::capacity`) for as long as it runs: the
+//! bounds above limit one request, the budget all of them together.
 
 /// The most optimiser steps a job may have: four million. A job's losses are kept for a
 /// segment at a time, 4 bytes each, and each step takes at least a forward and a backward
@@ -24,6 +28,30 @@ pub const MAX_DATASET_VALUES: usize = 1 << 24;
 /// the batch size times the outputs of every matrix product of one sample's forward pass;
 /// the backward pass holds about as much again.
 pub const MAX_ACTIVATIONS: usize = 1 << 26;
+
+/// Bytes of each value a run holds: features, labels, weights, gradients, moments,
+/// activations and losses are all 32-bit.
+const VALUE_BYTES: u64 = 4;
+/// Copies of the weights a training run holds at once: the network's, their gradients, the
+/// segment's start (for the delta root) and, at a checkpoint, the weights read out, their
+/// deltas and the record saved.
+pub const WEIGHT_COPIES: u64 = 6;
+/// Further copies of the weights that Adam and AdamW hold: their two moments.
+pub const MOMENT_COPIES: u64 = 2;
+/// Copies of one step's activations: the forward pass's, kept for the backward pass, and
+/// about as many again in the backward pass.
+pub const ACTIVATION_COPIES: u64 = 2;
+
+/// The bytes a run holds at most, as [`VALUE_BYTES`] for each copy of each 32-bit value it
+/// holds: `held` lists value counts and how many copies of each are held at once.
+///
+/// Saturating: a count past `u64::MAX` bytes is more than any budget, and refused as such.
+pub fn footprint(held: &[(usize, u64)]) -> u64 {
+	held.iter().fold(0, |sum: u64, &(count, copies)| {
+		let count = u64::try_from(count).unwrap_or(u64::MAX);
+		sum.saturating_add(count.saturating_mul(copies).saturating_mul(VALUE_BYTES))
+	})
+}
 
 /// A request that needs more than one of the bounds allows.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

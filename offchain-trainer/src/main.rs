@@ -115,6 +115,12 @@ enum Command {
 		/// `http://127.0.0.1:8080` (repeatable). Requests from other pages are refused.
 		#[arg(long = "allow-origin")]
 		allow_origins: Vec<String>,
+		/// The memory, in MiB, that the jobs, re-executions and aggregations admitted at once
+		/// may hold by their estimates (a quarter of it kept for re-executions and
+		/// aggregations, the chain's duties); more is refused with `503 memory_full` until
+		/// some ends. Default: half the machine's memory.
+		#[arg(long)]
+		memory_budget_mib: Option<u64>,
 		/// Reports every commitment with a wrong weights digest, as a cheating node would.
 		/// Only for demonstrating and testing verification: the chain slashes such a node.
 		#[arg(long)]
@@ -329,6 +335,7 @@ fn main() -> anyhow::Result<()> {
 			control_token,
 			control_hosts,
 			allow_origins,
+			memory_budget_mib,
 			wrong_digests,
 		} => {
 			let access = api::ControlAccess::for_listener(*listen, control_token.clone())?
@@ -345,7 +352,15 @@ fn main() -> anyhow::Result<()> {
 			if let Some(public) = public_listen {
 				eprintln!("serving content by CID on http://{public}/v1/blobs");
 			}
-			let service = api::Service::new(store, conduct);
+			let budget = memory_budget_mib.map_or_else(api::MemoryBudget::of_this_machine, |mib| {
+				api::MemoryBudget::new(mib.saturating_mul(1 << 20))
+			});
+			eprintln!(
+				"memory budget: {} MiB, {} MiB of it kept for the chain's duties",
+				budget.total >> 20,
+				budget.for_duties >> 20
+			);
+			let service = api::Service::new(store, conduct).with_memory(budget);
 			let listen = api::Listeners { control: *listen, public: *public_listen };
 			tokio::runtime::Runtime::new()?.block_on(api::serve(service, access, listen))?;
 		}

@@ -16,8 +16,8 @@
 use crate::{
 	backend::{Arithmetic, Backend},
 	data::Dataset,
-	limits::{OverLimit, MAX_ACTIVATIONS, MAX_CHECKPOINTS, MAX_STEPS},
-	model::{Architecture, ArchitectureError, Initializer, Network},
+	limits::{self, OverLimit, MAX_ACTIVATIONS, MAX_CHECKPOINTS, MAX_STEPS},
+	model::{Architecture, ArchitectureError, Initializer, Network, MAX_PARAMETERS},
 	optim::{Adam, Moments, Optimizer, OptimizerError},
 	state::{
 		gradients_of, load_agreed, save, save_with_moments, weights_of, with_weights, StartState,
@@ -418,11 +418,43 @@ impl HyperParameters {
 	}
 }
 
+/// The bytes a run of `architecture` on `dataset` holds at most ([`limits::footprint`]):
+/// its data, copies of its weights (and moments), a step's activations, a segment's losses
+/// and the epoch's sample order. Counted from the shapes after the bounds are checked (as
+/// [`Session::start`] checks them), before the network is built.
+pub fn footprint(
+	architecture: &Architecture,
+	hyper: &HyperParameters,
+	dataset: &Dataset,
+) -> Result<u64, TrainError> {
+	let activations = check(architecture, hyper, dataset)?;
+	let parameters = architecture
+		.parameters(dataset.num_features, dataset.image, dataset.num_classes)
+		.filter(|parameters| *parameters <= MAX_PARAMETERS)
+		.ok_or(ArchitectureError::TooLarge)?;
+	let weights = if hyper.optimizer.is_sgd() {
+		limits::WEIGHT_COPIES
+	} else {
+		limits::WEIGHT_COPIES + limits::MOMENT_COPIES
+	};
+	// Within MAX_STEPS, so it fits a `usize` wherever one has 32 bits or more.
+	let losses = usize::try_from(hyper.checkpoint_every.min(hyper.steps)).unwrap_or(usize::MAX);
+	Ok(limits::footprint(&[
+		(dataset.values(), 1),
+		(parameters, weights),
+		(activations, limits::ACTIVATION_COPIES),
+		(losses, 1),
+		// A `usize` per sample: two 32-bit values on 64-bit machines.
+		(dataset.len(), 2),
+	]))
+}
+
+/// Checks a run's settings against its data and the bounds; the activations of one step.
 fn check(
 	architecture: &Architecture,
 	hyper: &HyperParameters,
 	dataset: &Dataset,
-) -> Result<(), TrainError> {
+) -> Result<usize, TrainError> {
 	hyper.check()?;
 	if dataset.is_empty() || dataset.num_classes == 0 {
 		return Err(TrainError::EmptyDataset);
@@ -440,7 +472,8 @@ fn check(
 		activations.map(|n| n as u128),
 		MAX_ACTIVATIONS as u128,
 	)?;
-	Ok(())
+	// Some, once within the bound.
+	Ok(activations.unwrap_or(usize::MAX))
 }
 
 /// The sample order: a fresh seeded permutation of the dataset each epoch, so that step `s`

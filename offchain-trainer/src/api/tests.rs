@@ -1461,3 +1461,102 @@ async fn a_job_cancelled_while_it_waits_gives_its_place_up_at_once() {
 		assert_eq!(cancel(&router, id).await.0, StatusCode::OK);
 	}
 }
+
+/// A service whose jobs and duties share `budget`, answering re-executions at once.
+fn budgeted_service(budget: MemoryBudget) -> (tempfile::TempDir, Router) {
+	let dir = tempfile::tempdir().unwrap();
+	let service = Service::new(ContentStore::open(dir.path()).unwrap(), Conduct::Honest)
+		.with_memory(budget)
+		.answering_at_once();
+	(dir, service.router())
+}
+
+/// The bytes the run `request` asks for (a job, or a segment to re-execute) reserves.
+fn footprint_of(request: &Value) -> u64 {
+	let spec: TrainingSpec = serde_json::from_value(request.clone()).unwrap();
+	let dir = tempfile::tempdir().unwrap();
+	let dataset = training_data(&spec, &ContentStore::open(dir.path()).unwrap()).unwrap();
+	footprint(&spec, &dataset).unwrap()
+}
+
+#[tokio::test]
+async fn a_job_beyond_the_memory_left_is_refused_while_a_panels_reexecution_still_fits() {
+	let segment = segment_of(job(9, 20), 0, 10);
+	let (job_bytes, duty_bytes) = (footprint_of(&endless_job(1)), footprint_of(&segment));
+	// Room for one such job, and for the duty in the reserve alone.
+	let budget = MemoryBudget { total: job_bytes + duty_bytes, for_duties: duty_bytes };
+	let (_dir, router) = budgeted_service(budget);
+	let (status, _) = json_call(&router, "POST", "/v1/jobs", endless_job(1)).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+
+	let second = call(&router, "POST", "/v1/jobs", Body::from(endless_job(2).to_string())).await;
+	assert_eq!(second.status(), StatusCode::SERVICE_UNAVAILABLE);
+	assert_eq!(second.headers()["retry-after"], "30");
+	assert_eq!(error_of(second).await, "memory_full");
+	let (status, _) = json_call(&router, "GET", "/v1/jobs/2", Value::Null).await;
+	assert_eq!(status, StatusCode::NOT_FOUND, "a refused job is not kept");
+
+	let (status, body) = verified(&router, segment).await;
+	assert_eq!(status, StatusCode::OK, "{body}");
+	assert_eq!(body["commitments"].as_array().unwrap().len(), 1);
+	assert_eq!(cancel(&router, 1).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_finished_job_gives_its_memory_back_before_it_reports_done() {
+	let bytes = footprint_of(&job(1, 20));
+	// Room for one such job at a time.
+	let (_dir, router) = budgeted_service(MemoryBudget { total: bytes + 1, for_duties: 1 });
+	for id in [1, 2] {
+		let (status, body) = json_call(&router, "POST", "/v1/jobs", job(id, 20)).await;
+		assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+		assert_eq!(finished(&router, id).await["state"], "done");
+	}
+}
+
+#[tokio::test]
+async fn work_larger_than_the_memory_budget_allows_is_refused_as_over_the_bound() {
+	let (_dir, router) = budgeted_service(MemoryBudget::new(64 << 10));
+	refused_over(&router, "/v1/jobs", job(1, 20), "--memory-budget-mib").await;
+	refused_over(&router, "/v1/verify", segment_of(job(9, 20), 0, 10), "--memory-budget-mib").await;
+	let (status, _) = json_call(&router, "GET", "/v1/jobs/1", Value::Null).await;
+	assert_eq!(status, StatusCode::NOT_FOUND, "a refused job is not kept");
+}
+
+#[tokio::test]
+async fn a_report_is_paged_on_request_and_whole_without_a_query() {
+	let (_dir, router) = service();
+	// 300 commitments, one a step: more than a page holds.
+	let request = with_hyper(job(80, 300), json!({ "checkpoint_every": 1 }));
+	let (status, _) = json_call(&router, "POST", "/v1/jobs", request).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let whole = finished(&router, 80).await;
+	let all = whole["commitments"].as_array().unwrap();
+	assert_eq!((all.len(), whole.get("page")), (300, None), "the worker's report is unchanged");
+
+	let page = |query: &str| {
+		let router = router.clone();
+		let uri = format!("/v1/jobs/80?{query}");
+		async move { json_call(&router, "GET", &uri, Value::Null).await }
+	};
+	let (status, body) = page("from=1&limit=2").await;
+	assert_eq!(status, StatusCode::OK);
+	assert_eq!(body["commitments"], json!(all[1..3]));
+	assert_eq!(body["page"], json!({ "from": 1, "total": 300, "next": 3 }));
+	assert_eq!((body["state"].clone(), body["step"].clone()), (json!("done"), json!(300)));
+
+	let (_, body) = page("from=0").await;
+	assert_eq!(body["commitments"], json!(all[..MAX_PAGE]), "at most a page");
+	assert_eq!(body["page"]["next"], json!(MAX_PAGE));
+	let (_, body) = page("from=290&limit=1000").await;
+	assert_eq!(body["commitments"], json!(all[290..]));
+	assert_eq!(body["page"], json!({ "from": 290, "total": 300, "next": null }));
+	let (_, body) = page("from=400").await;
+	assert_eq!(
+		(body["commitments"].clone(), body["page"]["next"].clone()),
+		(json!([]), Value::Null)
+	);
+
+	let (status, body) = page("limit=many").await;
+	assert_eq!((status, body["error"].clone()), (StatusCode::BAD_REQUEST, json!("invalid_query")));
+}

@@ -17,7 +17,7 @@
 //! | `GET /v1/health`             |                         | [`Health`]                   |
 //! | `GET /v1/hwinfo`             |                         | [`Hardware`]                 |
 //! | `POST /v1/jobs`              | [`JobRequest`]          | `202` [`JobStatus`] (new), `200` (known), `409` (same id, other job) |
-//! | `GET /v1/jobs/{id}`          |                         | [`JobStatus`] (of a federated job: its latest round) |
+//! | `GET /v1/jobs/{id}`          | `?from=&limit=` ([`PageQuery`], optional) | [`JobStatus`] (of a federated job: its latest round); with a query, a [`Page`] of its commitments |
 //! | `DELETE /v1/jobs/{id}`       |                         | [`Cancelled`]: runs stopped and reports dropped |
 //! | `POST /v1/verify`            | [`VerifyRequest`]       | [`Commitments`] (`202`: none yet) |
 //! | `POST /v1/aggregate`         | [`AggregateRequest`]    | [`Aggregate`]                |
@@ -32,7 +32,10 @@
 //! JSON bodies are limited to 1 MiB and blobs to [`super::MAX_BLOB_BYTES`]. Errors are
 //! [`super::ErrorBody`] with a 4xx status for anything the request got wrong: `422`
 //! `over_limit`, naming the bound, for a job or re-execution that would cost more than one of
-//! [`crate::limits`] allows. A fetch from a peer that cannot be reached or does not answer in
+//! [`crate::limits`] allows, or more memory than its share of the whole budget
+//! (`--memory-budget-mib`). Work the trainer has no room for now is `503` with `Retry-After`:
+//! `queue_full` when its queue is full, `memory_full` when its memory does not fit beside the
+//! work admitted (see [`super::capacity`]). A fetch from a peer that cannot be reached or does not answer in
 //! time is `502` `peer_unreachable`, with the transport's account in the trainer's log only.
 //! A request the control API does not admit is `403` `host_not_allowed` or
 //! `origin_not_allowed`, `401` `unauthorized` or `415` `json_required`; one the public listener
@@ -137,6 +140,32 @@ pub struct JobStatus {
 	pub error: Option<String>,
 	/// Wall-clock seconds the training took, once done: what the chain pays for.
 	pub compute_seconds: Option<u64>,
+	/// Where `commitments` lie among all of the job's, when a page of them was asked for
+	/// (`GET /v1/jobs/{id}?from=&limit=`); absent, and `commitments` all of them, otherwise.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub page: Option<Page>,
+}
+
+/// The query of `GET /v1/jobs/{id}` asking for a page of the commitments: those from index
+/// `from` (0 when absent), at most `limit` of them (at most, and when absent,
+/// [`super::MAX_PAGE`]). Without either, the report holds every commitment.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageQuery {
+	/// The index of the first commitment, from 0.
+	pub from: Option<usize>,
+	/// How many commitments at most.
+	pub limit: Option<usize>,
+}
+
+/// Where a page of a job's commitments lies among all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+	/// The index of the page's first commitment.
+	pub from: usize,
+	/// The job's commitments so far, on every page.
+	pub total: usize,
+	/// The `from` of the next page, if there are commitments after this one.
+	pub next: Option<usize>,
 }
 
 /// What `DELETE /v1/jobs/{id}` did.
