@@ -381,7 +381,7 @@ async fn start_job(
 		steps: spec.hyper_parameters.steps,
 		commitments: Vec::new(),
 		error: None,
-		compute_seconds: None,
+		work: None,
 		page: None,
 	};
 	let id = service.next_run.fetch_add(1, Ordering::Relaxed);
@@ -403,7 +403,6 @@ async fn start_job(
 			() = set(&cancelled) => return,
 		};
 		let worker = tokio::task::spawn_blocking(move || {
-			let started = std::time::Instant::now();
 			let outcome = train_job(&service, &key, id, &spec, &cancelled);
 			// The slot and the memory are given back before the run is reported ended, so
 			// that whoever sees it ended finds them free.
@@ -411,7 +410,7 @@ async fn start_job(
 			service.update(&key, id, |status| match outcome {
 				Ok(()) => {
 					status.state = RunState::Done;
-					status.compute_seconds = Some(started.elapsed().as_secs().max(1));
+					status.work = spec.work();
 				}
 				Err(error) => {
 					status.state = RunState::Failed;
@@ -572,7 +571,7 @@ fn page_of(status: &JobStatus, query: PageQuery) -> JobStatus {
 		steps: status.steps,
 		commitments,
 		error: status.error.clone(),
-		compute_seconds: status.compute_seconds,
+		work: status.work,
 		page: Some(Page { from, total, next: (end < total).then_some(end) }),
 	}
 }

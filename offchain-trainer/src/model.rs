@@ -44,6 +44,30 @@ pub enum Architecture {
 	},
 }
 
+impl Architecture {
+	/// Work units per sample, by the chain's rule
+	/// ([`tessera_primitives::Architecture::work_per_sample`]); `None` for a network beyond
+	/// what the chain can name (a size past `u32`, too many layers), which no job names.
+	pub fn work_per_sample(&self) -> Option<u64> {
+		use tessera_primitives::Architecture as OnChain;
+		let size = |size: &usize| u32::try_from(*size).ok();
+		let on_chain = match self {
+			Self::Mlp { hidden } => OnChain::Mlp {
+				hidden: hidden.iter().map(size).collect::<Option<Vec<_>>>()?.try_into().ok()?,
+			},
+			Self::Cnn { channels: [first, second] } => {
+				OnChain::Cnn { channels: [size(first)?, size(second)?] }
+			}
+			Self::CharTransformer { context, width, layers } => OnChain::CharTransformer {
+				context: size(context)?,
+				width: size(width)?,
+				layers: size(layers)?,
+			},
+		};
+		Some(on_chain.work_per_sample())
+	}
+}
+
 /// Why an architecture does not fit a dataset.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ArchitectureError {

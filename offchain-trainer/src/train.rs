@@ -124,7 +124,7 @@ impl Commitment {
 		checkpoint: u32,
 		node: tessera_primitives::NodeId,
 		backend_class: tessera_primitives::BackendClass,
-		compute_seconds: Option<u64>,
+		work: Option<u64>,
 	) -> Result<tessera_primitives::CommitmentPayload, StoreError> {
 		let cid = crate::store::parse_cid(&self.state_cid)?;
 		let state_cid = tessera_primitives::Cid::try_from(cid.to_bytes())
@@ -141,7 +141,7 @@ impl Commitment {
 			samples: self.samples,
 			backend_class,
 			node,
-			compute_seconds,
+			work,
 		})
 	}
 }

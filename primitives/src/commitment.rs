@@ -58,8 +58,9 @@ pub struct CommitmentPayload {
 	pub backend_class: BackendClass,
 	/// The replica.
 	pub node: NodeId,
-	/// Compute seconds used by the whole job; only in the final payload.
-	pub compute_seconds: Option<u64>,
+	/// The work units of the replica's whole run, as its trainer computed them with
+	/// [`Workload`](crate::Workload)'s rule (what the chain pays by); only in the final payload.
+	pub work: Option<u64>,
 }
 
 /// The hash a replica commits before revealing: `blake2_256(payload ‖ node ‖ salt)` over
@@ -88,7 +89,7 @@ mod tests {
 			samples: 3_200,
 			backend_class: BackendClass::CpuReference,
 			node: 5,
-			compute_seconds: None,
+			work: None,
 		}
 	}
 
@@ -105,7 +106,7 @@ mod tests {
 
 	#[test]
 	fn payloads_round_trip_through_scale_within_their_bound() {
-		let final_payload = CommitmentPayload { compute_seconds: Some(42), ..payload() };
+		let final_payload = CommitmentPayload { work: Some(42), ..payload() };
 		let bytes = final_payload.encode();
 		assert!(bytes.len() <= CommitmentPayload::max_encoded_len());
 		assert_eq!(CommitmentPayload::decode(&mut &bytes[..]).unwrap(), final_payload);

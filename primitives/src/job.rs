@@ -358,13 +358,19 @@ impl Workload {
 	/// architecture's work per sample. What the chain pays for, computed from the spec
 	/// alone, so that nobody's report of their own effort counts.
 	pub fn work_of_checkpoint(&self, checkpoint: u32) -> u64 {
-		let steps = self.steps_of_checkpoint(checkpoint);
-		steps
-			.end
-			.saturating_sub(steps.start)
-			.saturating_mul(u64::from(self.batch_size))
-			.saturating_mul(self.work_per_sample)
+		work_of_steps(self.steps_of_checkpoint(checkpoint), self.batch_size, self.work_per_sample)
 	}
+}
+
+/// Work units of training `steps` with `batch_size` samples a step, on an architecture of
+/// `work_per_sample` ([`Architecture::work_per_sample`]): the one rule by which the chain pays
+/// a checkpoint ([`Workload::work_of_checkpoint`]) and a trainer reports its run.
+pub fn work_of_steps(steps: core::ops::Range<u64>, batch_size: u32, work_per_sample: u64) -> u64 {
+	steps
+		.end
+		.saturating_sub(steps.start)
+		.saturating_mul(u64::from(batch_size))
+		.saturating_mul(work_per_sample)
 }
 
 /// A training state as the chain names it: what a finalized job produced, or a state that

@@ -420,9 +420,10 @@ pub struct JobStatus {
 	/// Why it failed.
 	#[serde(default)]
 	pub error: Option<String>,
-	/// Seconds spent training, once done.
+	/// Work units of the run, once done: its steps × batch size × the architecture's work per
+	/// sample ([`work_of_steps`](crate::job::work_of_steps)), what the chain pays for them.
 	#[serde(default)]
-	pub compute_seconds: Option<u64>,
+	pub work: Option<u64>,
 }
 
 /// `POST /v1/verify`: re-execute steps `from_step..to_step` of a job from a committed
@@ -513,7 +514,7 @@ impl Commitment {
 		checkpoint: u32,
 		node: NodeId,
 		backend_class: BackendClass,
-		compute_seconds: Option<u64>,
+		work: Option<u64>,
 	) -> Result<CommitmentPayload, WireError> {
 		Ok(CommitmentPayload {
 			job,
@@ -527,7 +528,7 @@ impl Commitment {
 			samples: self.samples,
 			backend_class,
 			node,
-			compute_seconds,
+			work,
 		})
 	}
 }
@@ -690,7 +691,7 @@ mod tests {
 	fn a_reported_commitment_becomes_the_payload_and_bad_digests_are_refused() {
 		let status: JobStatus = serde_json::from_str(&format!(
 			r#"{{"job": 3, "state": "done", "step": 100, "steps": 100, "error": null,
-			"compute_seconds": 12, "commitments": [{{"step": 100, "mean_loss": 0.25,
+			"work": 12, "commitments": [{{"step": 100, "mean_loss": 0.25,
 			"loss_digest": "0x{a}", "gradient_digest": "0x{b}", "weights_digest": "0x{c}",
 			"delta_root": "0x{d}", "state_cid": "{CID}", "gradient_cid": "{CID}",
 			"samples": 3200}}]}}"#,
@@ -702,12 +703,12 @@ mod tests {
 		.unwrap();
 		assert_eq!(status.state, RunState::Done);
 		let payload = status.commitments[0]
-			.payload(3, 3, 9, BackendClass::CpuReference, status.compute_seconds)
+			.payload(3, 3, 9, BackendClass::CpuReference, status.work)
 			.unwrap();
 		assert_eq!(payload.weights_digest, H256::repeat_byte(0x33));
 		assert_eq!(payload.delta_root, H256::repeat_byte(0x44));
 		assert_eq!(payload.state_cid, cid_from_string(CID).unwrap());
-		assert_eq!((payload.node, payload.compute_seconds), (9, Some(12)));
+		assert_eq!((payload.node, payload.work), (9, Some(12)));
 
 		let mut truncated = status.commitments[0].clone();
 		truncated.weights_digest = "0x3333".into();

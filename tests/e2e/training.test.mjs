@@ -67,7 +67,11 @@ test('the off-chain worker brings a trainer\'s commitments to the chain, which v
     assert.equal(head, ADAM_STATE_TAG);
   }
   const final = views.find((view) => view.checkpoint.toNumber() === 1).revealed.unwrap();
-  assert.equal(final.computeSeconds.unwrap().toNumber(), status.compute_seconds);
+  // The trainer reports its run's work by the rule the chain pays by: what the chain holds
+  // as the replica's delivered work.
+  assert.equal(final.work.unwrap().toNumber(), status.work);
+  const [, delivered] = await api.query.proofOfCompute.contributions(job, trainerNode);
+  assert.equal(delivered.toNumber(), status.work);
   if (api.events.proofOfCompute.JobAccepted.is(verified)) {
     const info = (await api.call.computeApi.job(job)).unwrap();
     assert.ok(info.state.isAccepted);

@@ -656,7 +656,9 @@ async fn the_chain_workers_request_trains_and_its_report_parses_into_the_same_pa
 	let ours: JobStatus = serde_json::from_value(done.clone()).unwrap();
 	let theirs: trainer_api::JobStatus = serde_json::from_value(done).unwrap();
 	assert_eq!(theirs.state, trainer_api::RunState::Done);
-	assert!(theirs.compute_seconds.is_some_and(|seconds| seconds >= 1));
+	let workload = tessera_primitives::Workload::of(&spec);
+	let expected_work = (0..2).map(|checkpoint| workload.work_of_checkpoint(checkpoint)).sum();
+	assert_eq!(theirs.work, Some(expected_work), "the work the chain pays for the run");
 	assert_eq!(theirs.commitments.len(), 2);
 	for (checkpoint, (mine, chain)) in ours.commitments.iter().zip(&theirs.commitments).enumerate()
 	{

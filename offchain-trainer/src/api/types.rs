@@ -99,6 +99,20 @@ pub struct TrainingSpec {
 	pub round: Option<Round>,
 }
 
+impl TrainingSpec {
+	/// The work units a run of this spec trains, by the rule the chain pays by
+	/// ([`tessera_primitives::job::work_of_steps`]): its steps from where it starts (its
+	/// `resume` step, else 0) × batch size × the architecture's work per sample; `None` for a
+	/// network or batch the chain cannot name.
+	pub fn work(&self) -> Option<u64> {
+		let hyper = &self.hyper_parameters;
+		let start = self.resume.as_ref().map_or(0, |resume| resume.step);
+		let batch_size = u32::try_from(hyper.batch_size).ok()?;
+		let per_sample = self.architecture.work_per_sample()?;
+		Some(tessera_primitives::job::work_of_steps(start..hyper.steps, batch_size, per_sample))
+	}
+}
+
 /// A committed state and the step it was committed at.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resume {
@@ -138,8 +152,8 @@ pub struct JobStatus {
 	pub commitments: Vec<Commitment>,
 	/// Why it failed.
 	pub error: Option<String>,
-	/// Wall-clock seconds the training took, once done: what the chain pays for.
-	pub compute_seconds: Option<u64>,
+	/// Work units of the run once done ([`TrainingSpec::work`]): what the chain pays for it.
+	pub work: Option<u64>,
 	/// Where `commitments` lie among all of the job's, when a page of them was asked for
 	/// (`GET /v1/jobs/{id}?from=&limit=`); absent, and `commitments` all of them, otherwise.
 	#[serde(default, skip_serializing_if = "Option::is_none")]

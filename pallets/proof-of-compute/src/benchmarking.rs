@@ -145,7 +145,7 @@ fn payload_of(job: JobId, node: NodeId, checkpoint: u32) -> CommitmentPayload {
 		samples: 320,
 		backend_class: BackendClass::CpuReference,
 		node,
-		compute_seconds: Some(3_600),
+		work: Some(3_600),
 	}
 }
 
@@ -193,7 +193,7 @@ fn long_payload(
 		checkpoint,
 		step: u64::from(checkpoint + 1) * 10,
 		weights_digest: H256::repeat_byte(digest),
-		compute_seconds: (checkpoint + 1 == checkpoints).then_some(3_600),
+		work: (checkpoint + 1 == checkpoints).then_some(3_600),
 		..payload(job, node)
 	}
 }

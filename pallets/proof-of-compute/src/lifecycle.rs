@@ -356,7 +356,7 @@ impl<T: Config> Pallet<T> {
 		if commitment_hash(payload, payload.node, &reveal.salt) != committed {
 			return Err(InvalidTransaction::BadProof.into());
 		}
-		if is_final != payload.compute_seconds.is_some() {
+		if is_final != payload.work.is_some() {
 			return Err(InvalidTransaction::Call.into());
 		}
 		// An update weighs in its round's average by its samples: at least one, and no more

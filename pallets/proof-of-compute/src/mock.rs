@@ -550,7 +550,7 @@ pub fn payload(
 		samples: 320,
 		backend_class: BackendClass::CpuReference,
 		node,
-		compute_seconds: last.then_some(100),
+		work: last.then_some(100),
 	}
 }
 

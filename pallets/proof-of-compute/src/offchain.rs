@@ -278,14 +278,13 @@ impl<T: Config> Pallet<T> {
 			return Ok(None);
 		};
 		let is_final = start_of_round.is_some() || checkpoint.saturating_add(1) == info.checkpoints;
-		let compute_seconds = match (is_final, status.compute_seconds) {
+		let work = match (is_final, status.work) {
 			(false, _) => None,
-			(true, Some(seconds)) => Some(seconds),
-			// The trainer reports its seconds once it is done.
+			(true, Some(work)) => Some(work),
+			// The trainer reports its run's work once it is done.
 			(true, None) => return Ok(None),
 		};
-		let payload =
-			commitment.payload(job, checkpoint, node, info.workload.backend, compute_seconds)?;
+		let payload = commitment.payload(job, checkpoint, node, info.workload.backend, work)?;
 		let salt = sp_io::hashing::blake2_256(
 			&(sp_io::offchain::random_seed(), job, node, checkpoint).encode(),
 		);

@@ -1005,7 +1005,7 @@ fn rewards_never_exceed_the_budget_and_a_short_budget_is_shared_alike() {
 }
 
 #[test]
-fn paying_for_claimed_seconds_fails_and_replicas_are_paid_for_the_work_of_the_spec() {
+fn paying_for_claimed_work_fails_and_replicas_are_paid_for_the_work_of_the_spec() {
 	test(|| {
 		let (job, replicas) = assigned_job();
 		let boaster = replicas[0];
@@ -1014,7 +1014,7 @@ fn paying_for_claimed_seconds_fails_and_replicas_are_paid_for_the_work_of_the_sp
 			let report = |node: NodeId| {
 				let mut report = payload(job, node, checkpoint, 9, last);
 				if node == boaster && last {
-					report.compute_seconds = Some(u64::MAX);
+					report.work = Some(u64::MAX);
 				}
 				report
 			};

@@ -63,26 +63,26 @@ impl Harness {
 	}
 
 	/// Asked for job `job` of the chain, the trainer at the default URL reports `done`
-	/// checkpoints, and its seconds if given.
-	fn expect_status(&self, job: JobId, done: u32, seconds: Option<u64>) {
-		self.expect_status_at(DEFAULT_TRAINER_URL, job, done, seconds);
+	/// checkpoints, and its work if given.
+	fn expect_status(&self, job: JobId, done: u32, work: Option<u64>) {
+		self.expect_status_at(DEFAULT_TRAINER_URL, job, done, work);
 	}
 
 	/// As [`Self::expect_status`], from the trainer at `trainer`.
-	fn expect_status_at(&self, trainer: &str, job: JobId, done: u32, seconds: Option<u64>) {
+	fn expect_status_at(&self, trainer: &str, job: JobId, done: u32, work: Option<u64>) {
 		let uri = format!("{trainer}/v1/jobs");
-		self.expect("POST", &uri, job_request(job), &status(job, done, seconds));
+		self.expect("POST", &uri, job_request(job), &status(job, done, work));
 	}
 
-	/// Asked `request`, the trainer at the default URL reports checkpoint 1 done in seven
-	/// seconds: a run that resumed after checkpoint 0.
+	/// Asked `request`, the trainer at the default URL reports checkpoint 1 done, seven work
+	/// units: a run that resumed after checkpoint 0.
 	fn expect_resumed(&self, request: &trainer_api::JobRequest) {
 		let report = trainer_api::JobStatus {
 			job: request.job,
 			state: RunState::Done,
 			commitments: vec![commitment(1)],
 			error: None,
-			compute_seconds: Some(7),
+			work: Some(7),
 		};
 		let uri = format!("{DEFAULT_TRAINER_URL}/v1/jobs");
 		self.expect(
@@ -146,13 +146,13 @@ fn hex_byte(byte: u8) -> String {
 	format!("{byte:02x}")
 }
 
-fn status(job: JobId, done: u32, seconds: Option<u64>) -> Vec<u8> {
+fn status(job: JobId, done: u32, work: Option<u64>) -> Vec<u8> {
 	serde_json::to_vec(&trainer_api::JobStatus {
 		job,
-		state: if seconds.is_some() { RunState::Done } else { RunState::Running },
+		state: if work.is_some() { RunState::Done } else { RunState::Running },
 		commitments: (0..done).map(commitment).collect(),
 		error: None,
-		compute_seconds: seconds,
+		work,
 	})
 	.unwrap()
 }
@@ -162,11 +162,9 @@ fn expected_payload(
 	job: JobId,
 	node: NodeId,
 	checkpoint: u32,
-	seconds: Option<u64>,
+	work: Option<u64>,
 ) -> CommitmentPayload {
-	commitment(checkpoint)
-		.payload(job, checkpoint, node, BackendClass::CpuReference, seconds)
-		.unwrap()
+	commitment(checkpoint).payload(job, checkpoint, node, BackendClass::CpuReference, work).unwrap()
 }
 
 /// A job for one replica whose node key this node holds: (job, node, key).
@@ -213,11 +211,11 @@ fn work() {
 }
 
 /// In the next two blocks of a two-checkpoint job whose first checkpoint is revealed: the
-/// trainer reports both checkpoints and `seconds`, the final checkpoint is committed and
-/// revealed, and the job is accepted. Returns the final payload revealed.
-fn deliver_final_checkpoint(trainer: &Harness, job: JobId, seconds: u64) -> CommitmentPayload {
+/// trainer reports both checkpoints and the run's `work_units`, the final checkpoint is
+/// committed and revealed, and the job is accepted. Returns the final payload revealed.
+fn deliver_final_checkpoint(trainer: &Harness, job: JobId, work_units: u64) -> CommitmentPayload {
 	run_to(System::block_number() + 1);
-	trainer.expect_status(job, 2, Some(seconds));
+	trainer.expect_status(job, 2, Some(work_units));
 	work();
 	let (call, commit) = trainer.only_commit();
 	assert_eq!(commit.checkpoint, 1);
@@ -264,7 +262,7 @@ fn the_worker_trains_commits_and_reveals_every_checkpoint_through_to_acceptance(
 		send(call);
 
 		// Next block: the commit is on chain, so it is revealed; the final checkpoint is
-		// reported but not yet its seconds, so it waits.
+		// reported but not yet its work, so it waits.
 		run_to(System::block_number() + 1);
 		trainer.expect_status(job, 2, None);
 		work();
