@@ -190,6 +190,9 @@ impl<T: Config> Pallet<T> {
 				}
 				document.revoked = Some(now);
 				document.updated = now;
+				// A revoked DID operates no more: its block of last operation would be kept
+				// for nothing.
+				OperatedAt::<T>::remove(did);
 				Self::deposit_event(Event::DidRevoked { did });
 			}
 			DidAction::GrantAccess { dataset, grantee, expires_at, encrypted_key } => {
@@ -440,7 +443,7 @@ impl<T: Config> Pallet<T> {
 	/// - Each DID's grant count equals the grants it gave, and is within the bound.
 	/// - Every grant's grantor and grantee are DIDs, and no grant outlives its expiry by
 	///   being created after it.
-	#[cfg(any(test, feature = "try-runtime"))]
+	#[cfg(any(test, feature = "try-runtime", feature = "invariants"))]
 	pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use polkadot_sdk::{frame_support::traits::fungible::InspectHold, sp_runtime::Saturating};

@@ -326,6 +326,20 @@ fn a_failing_operation_uses_its_nonce_and_changes_nothing_else() {
 }
 
 #[test]
+fn a_did_revoked_by_its_controller_after_an_operation_keeps_no_operation_block() {
+	test(|| {
+		let key = Signer::sr25519("did");
+		let did = create_did(ALICE, &key);
+		operate(did, &key, DidAction::SetMetadata { metadata: Some(cid("m")) });
+		assert!(crate::OperatedAt::<Test>::contains_key(did));
+		assert_ok!(Did::revoke(RuntimeOrigin::signed(ALICE), did));
+		assert!(!crate::OperatedAt::<Test>::contains_key(did));
+		assert!(Documents::<Test>::get(did).unwrap().revoked.is_some());
+		Did::do_try_state().unwrap();
+	});
+}
+
+#[test]
 fn failing_operations_are_not_free_block_space_they_cost_the_dids_deposit() {
 	test(|| {
 		let key = Signer::sr25519("did");

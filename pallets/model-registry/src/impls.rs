@@ -523,7 +523,7 @@ impl<T: Config> Pallet<T> {
 	///   there are none).
 	/// - Every approved dataset is indexed by its CID and every index entry is a dataset's;
 	///   every version's state is indexed, to a version with that state.
-	#[cfg(any(test, feature = "try-runtime"))]
+	#[cfg(any(test, feature = "try-runtime", feature = "invariants"))]
 	pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use polkadot_sdk::frame_support::traits::fungible::InspectHold;

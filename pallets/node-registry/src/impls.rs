@@ -498,7 +498,7 @@ impl<T: Config> Pallet<T> {
 	/// - Every active node holds at least its tier's minimum stake.
 	/// - No unbonding node has work to finish ([`NodeWorkload::has_open_jobs`]): it left
 	///   without any, and draws pick active nodes alone.
-	#[cfg(any(test, feature = "try-runtime"))]
+	#[cfg(any(test, feature = "try-runtime", feature = "invariants"))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
 		use frame_support::traits::fungible::InspectHold;

@@ -327,7 +327,7 @@ impl<T: Config> Pallet<T> {
 	/// bond belongs to an open check and the askers' holds are their bonds, every open
 	/// check is scheduled to expire after its window and is its validator's duty, and lost
 	/// content is recorded only for stored jobs.
-	#[cfg(any(feature = "try-runtime", test))]
+	#[cfg(any(feature = "try-runtime", feature = "invariants", test))]
 	pub(crate) fn availability_invariants() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError>
 	{
 		use alloc::collections::BTreeMap;

@@ -639,7 +639,7 @@ impl<T: Config> Pallet<T> {
 	/// Invariants of disputes: a segment starts from a state every replica still in the
 	/// running named where it trained the checkpoint before, and a seated panel can reach a
 	/// majority.
-	#[cfg(any(feature = "try-runtime", test))]
+	#[cfg(any(feature = "try-runtime", feature = "invariants", test))]
 	pub(crate) fn dispute_invariants() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		for (job, dispute) in Disputes::<T>::iter() {
 			let panel = Panels::<T>::get(job);

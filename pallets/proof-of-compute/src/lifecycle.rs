@@ -909,8 +909,8 @@ impl<T: Config> Pallet<T> {
 	///   names a node that is not registered.
 	/// - Every open availability check is indexed once, scheduled and its validator's duty.
 	/// - The invariants of availability, retention, disputes and federations.
-	#[cfg(any(feature = "try-runtime", test))]
-	pub(crate) fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+	#[cfg(any(feature = "try-runtime", feature = "invariants", test))]
+	pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use polkadot_sdk::frame_support::traits::fungible::InspectHold;
 		let open = |state: JobState| {
 			matches!(
@@ -1141,7 +1141,11 @@ impl<T: Config> JobCreator<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pa
 		redundancy: u8,
 		deadline: BlockNumberFor<T>,
 	) -> Result<JobId, DispatchError> {
-		Self::do_create_job(requester.clone(), spec, budget, redundancy, deadline, None)
+		// Other pallets go on when a job is refused (an approved proposal whose proposer
+		// cannot pay is closed): nothing of a refused job may stay behind.
+		polkadot_sdk::frame_support::storage::with_storage_layer(|| {
+			Self::do_create_job(requester.clone(), spec, budget, redundancy, deadline, None)
+		})
 	}
 	fn consent_check_weight() -> Weight {
 		T::Consent::some_grant_allows_weight()

@@ -103,7 +103,7 @@ impl<T: Config> Pallet<T> {
 impl<T: Config> Pallet<T> {
 	/// Invariants of retention: every requester's deposit hold is the deposits of their
 	/// stored jobs, and only jobs past their retention are prunable.
-	#[cfg(any(feature = "try-runtime", test))]
+	#[cfg(any(feature = "try-runtime", feature = "invariants", test))]
 	pub(crate) fn retention_invariants() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use alloc::collections::BTreeMap;
 		use polkadot_sdk::frame_support::traits::fungible::InspectHold;

@@ -503,7 +503,7 @@ impl<T: Config> Pallet<T> {
 	/// aggregator duties are exactly the seats of rounds of open jobs awaiting an aggregate,
 	/// and only the author of an open job's latest aggregate that no panel settled answers
 	/// for it.
-	#[cfg(any(feature = "try-runtime", test))]
+	#[cfg(any(feature = "try-runtime", feature = "invariants", test))]
 	pub(crate) fn federation_invariants() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		for (job, federation) in Federations::<T>::iter() {
 			let info = Jobs::<T>::get(job).ok_or("a federation without its job")?;

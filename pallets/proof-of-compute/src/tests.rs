@@ -974,6 +974,28 @@ fn authorize_refuses_what_must_not_reach_the_pool() {
 }
 
 #[test]
+fn a_job_another_pallet_could_not_pay_for_leaves_nothing_pending_or_scheduled() {
+	test(|| {
+		use tessera_primitives::JobCreator;
+		// The model registry posts an approved proposal's job and, when it is refused (its
+		// proposer can no longer pay), closes the proposal and goes on.
+		let refused = <ProofOfCompute as JobCreator<_, _, _>>::create_job(
+			&REQUESTER,
+			spec(20, BackendClass::CpuReference),
+			INITIAL_BALANCE + 1,
+			3,
+			100,
+		);
+		assert!(refused.is_err());
+		assert!(Pending::<Test>::get().is_empty());
+		assert!(Due::<Test>::get(100).is_empty());
+		assert_eq!(NextJobId::<Test>::get(), 0);
+		assert_eq!(Balances::free_balance(REQUESTER), INITIAL_BALANCE);
+		ProofOfCompute::do_try_state().unwrap();
+	});
+}
+
+#[test]
 fn rewards_never_exceed_the_budget_and_a_short_budget_is_shared_alike() {
 	test(|| {
 		use tessera_primitives::JobCreator;
@@ -1027,7 +1049,7 @@ fn paying_for_claimed_work_fails_and_replicas_are_paid_for_the_work_of_the_spec(
 		}
 		next_block();
 		run_to(System::block_number() + CHALLENGE_WINDOW);
-		// The seconds a replica claims change nothing: everyone is paid the 20 steps the
+		// The work a replica claims changes nothing: everyone is paid the 20 steps the
 		// spec says, and the replicas after the boaster are not starved.
 		let reward = |node: NodeId| if node == 2 { 281 } else { 256 };
 		let payouts = Payouts::<Test>::get(job).into_inner();

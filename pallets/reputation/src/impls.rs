@@ -267,7 +267,7 @@ impl<T: Config> Pallet<T> {
 	///   100%.
 	/// - Violations are in block order and none lies in the future; the decay clock and the
 	///   epoch in progress did not start in the future.
-	#[cfg(any(test, feature = "try-runtime"))]
+	#[cfg(any(test, feature = "try-runtime", feature = "invariants"))]
 	pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		use polkadot_sdk::frame_support::ensure;
 		let now = frame_system::Pallet::<T>::block_number();
