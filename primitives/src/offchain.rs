@@ -64,6 +64,8 @@ pub enum DutyError {
 	NoEndpoint,
 	/// The trainer is still computing what was asked.
 	Pending,
+	/// The trainer's run of a job failed before it reached the checkpoint asked for.
+	RunFailed,
 	/// The trainer token stored for the node key is not one a header can carry.
 	BadToken,
 }

@@ -20,7 +20,8 @@
 //! all of Tessera's pallets, the node registry's heartbeats included, share that rule, the
 //! way they find their work and their errors ([`tessera_primitives::offchain`]). Every HTTP
 //! call has a deadline of [`HTTP_DEADLINE_MS`]; a trainer that is down, slow or answers
-//! nonsense costs one deadline, and the work is tried again in a later block.
+//! nonsense costs one deadline, and the work is tried again in a later block. A run the
+//! trainer reports failed is trained again [`MAX_RUN_RETRIES`] times, then given up.
 //!
 //! Validator keys drawn for a dispute panel do the panel's work the same way ([`panel`]),
 //! those drawn for an availability check fetch the content ([`availability`]), and those
@@ -66,7 +67,7 @@ use tessera_primitives::{
 	commitment_hash,
 	offchain::{local_duties, sent_recently, DutyError},
 	trainer_api::{
-		cid_to_string, FetchRequest, JobRequest, JobStatus, Stored, DEFAULT_TRAINER_URL,
+		cid_to_string, FetchRequest, JobRequest, JobStatus, RunState, Stored, DEFAULT_TRAINER_URL,
 		TRAINER_TOKEN_PREFIX, TRAINER_URL_PREFIX,
 	},
 	CommitmentPayload, JobId, JobState, NodeId, NodeInspect, NodePublic, TrainedWeights,
@@ -82,7 +83,12 @@ const MAX_RESPONSE_BYTES: usize = 1 << 20;
 pub(crate) const LOCK_MS: u64 = 3 * HTTP_DEADLINE_MS;
 const LOCK_BLOCKS: u32 = 5;
 
+/// Times the worker has the trainer train a job again after a run it reports failed, before
+/// it gives the job up.
+pub const MAX_RUN_RETRIES: u32 = 2;
+
 const PROGRESS_PREFIX: &[u8] = b"tessera/proof-of-compute/progress/";
+const FAILED_RUNS_PREFIX: &[u8] = b"tessera/proof-of-compute/failed-runs/";
 const LOCK_PREFIX: &[u8] = b"tessera/proof-of-compute/lock/";
 
 /// The persistent offchain storage key of the trainer URL for node key `key`.
@@ -188,10 +194,16 @@ impl<T: Config> Pallet<T> {
 					progress.sealed.remove(&checkpoint);
 				}
 				if !progress.sealed.contains_key(&checkpoint) {
-					let trainer = Trainer::of(key)?;
-					let Some(sealed) = Self::seal(node, job, checkpoint, &info, &trainer)? else {
+					let failed_runs = FailedRuns::of(job, node);
+					if failed_runs.given_up() {
 						return Ok(());
+					}
+					let trainer = Trainer::of(key)?;
+					let sealed = match Self::seal(node, job, checkpoint, &info, &trainer) {
+						Err(DutyError::RunFailed) => return failed_runs.retry::<T>(&trainer, job),
+						sealed => sealed?,
 					};
+					let Some(sealed) = sealed else { return Ok(()) };
 					progress.sealed.insert(checkpoint, sealed);
 					// The salt is stored before the commit leaves: without it the commit could
 					// never be opened.
@@ -274,6 +286,14 @@ impl<T: Config> Pallet<T> {
 		}
 		let Some(commitment) = status.commitments.get(checkpoint.saturating_sub(first) as usize)
 		else {
+			if status.state == RunState::Failed {
+				log::warn!(
+					target: LOG_TARGET,
+					"job {job}: the trainer's run failed before checkpoint {checkpoint}: {}",
+					status.error.as_deref().unwrap_or("no reason given")
+				);
+				return Err(DutyError::RunFailed);
+			}
 			// Still training.
 			return Ok(None);
 		};
@@ -375,8 +395,7 @@ impl Trainer {
 		Ok(Self { url, authorization })
 	}
 
-	/// POSTs `request` as JSON to `path` with a deadline, with the token if there is one,
-	/// and parses a 2xx JSON answer.
+	/// POSTs `request` as JSON to `path` and parses a 2xx JSON answer.
 	fn post<R: serde::de::DeserializeOwned>(
 		&self,
 		path: &str,
@@ -384,8 +403,21 @@ impl Trainer {
 	) -> Result<R, DutyError> {
 		let body = serde_json::to_vec(request).map_err(|_| DutyError::BadResponse)?;
 		let url = format!("{}{path}", self.url);
-		let mut request =
+		let request =
 			http::Request::post(&url, vec![body]).add_header("Content-Type", "application/json");
+		let bytes = self.send(request)?;
+		serde_json::from_slice(&bytes).map_err(|_| DutyError::BadResponse)
+	}
+
+	/// DELETEs `path`; any 2xx answer will do.
+	fn delete(&self, path: &str) -> Result<(), DutyError> {
+		let url = format!("{}{path}", self.url);
+		self.send(http::Request::new(&url).method(http::Method::Delete)).map(drop)
+	}
+
+	/// Sends `request` with a deadline and the token if there is one, and reads a 2xx
+	/// answer's body (at most `MAX_RESPONSE_BYTES`).
+	fn send(&self, mut request: http::Request<'_, Vec<Vec<u8>>>) -> Result<Vec<u8>, DutyError> {
 		if let Some(authorization) = &self.authorization {
 			request = request.add_header("Authorization", authorization);
 		}
@@ -404,7 +436,46 @@ impl Trainer {
 		if body.error().is_some() || bytes.len() > MAX_RESPONSE_BYTES {
 			return Err(DutyError::BadResponse);
 		}
-		serde_json::from_slice(&bytes).map_err(|_| DutyError::BadResponse)
+		Ok(bytes)
+	}
+}
+
+/// The runs of one job of one node its trainer reported failed, kept in persistent offchain
+/// storage (and forgotten with the job, [`memory`]): a failed run is trained again
+/// [`MAX_RUN_RETRIES`] times, then the job is given up — the worker asks the trainer no
+/// more, still reveals what it sealed, and the replica answers on chain for what it did not
+/// deliver. Never waiting forever on a run that cannot finish.
+struct FailedRuns {
+	key: Vec<u8>,
+	count: u32,
+}
+
+impl FailedRuns {
+	fn of(job: JobId, node: NodeId) -> Self {
+		let key = (FAILED_RUNS_PREFIX, job, node).encode();
+		let count = StorageValueRef::persistent(&key).get().ok().flatten().unwrap_or(0);
+		Self { key, count }
+	}
+
+	fn given_up(&self) -> bool {
+		self.count > MAX_RUN_RETRIES
+	}
+
+	/// Counts a failed run, and unless that gives the job up, has `trainer` drop it so that
+	/// the next request trains the job afresh.
+	fn retry<T: Config>(mut self, trainer: &Trainer, job: JobId) -> Result<(), DutyError> {
+		if self.count < MAX_RUN_RETRIES {
+			trainer.delete(&format!("/v1/jobs/{job}"))?;
+		}
+		self.count = self.count.saturating_add(1);
+		if self.count == 1 {
+			Pallet::<T>::remember(job, &self.key);
+		}
+		StorageValueRef::persistent(&self.key).set(&self.count);
+		if self.given_up() {
+			log::error!(target: LOG_TARGET, "job {job}: its trainer failed it {} times; given up", self.count);
+		}
+		Err(DutyError::RunFailed)
 	}
 }
 

@@ -444,6 +444,41 @@ fn a_trainer_that_answers_nonsense_is_asked_again_in_a_later_block() {
 }
 
 #[test]
+fn a_run_the_trainer_failed_is_trained_again_twice_then_the_job_is_given_up() {
+	offchain_test(|trainer| {
+		let (job, node, _) = local_job();
+		let jobs = format!("{DEFAULT_TRAINER_URL}/v1/jobs");
+		let failed = serde_json::to_vec(&trainer_api::JobStatus {
+			job,
+			state: RunState::Failed,
+			commitments: Vec::new(),
+			error: Some("out of memory".into()),
+			work: None,
+		})
+		.unwrap();
+		// Twice the trainer is told to drop the failed run, so that the next request trains
+		// the job afresh...
+		for _ in 0..MAX_RUN_RETRIES {
+			trainer.expect("POST", &jobs, job_request(job), &failed);
+			trainer.expect("DELETE", &format!("{jobs}/{job}"), Vec::new(), b"{}");
+			work();
+			run_to(System::block_number() + 1);
+		}
+		// ...the third failure gives the job up: asked no more, in this block or later ones
+		// (the test externalities fail on any request not expected).
+		trainer.expect("POST", &jobs, job_request(job), &failed);
+		work();
+		for _ in 0..3 {
+			run_to(System::block_number() + 1);
+			work();
+		}
+		assert!(trainer.pooled().is_empty(), "nothing committed");
+		assert!(progress(job, node).is_some_and(|progress| progress.sealed.is_empty()));
+		assert_eq!(NextCheckpoint::<Test>::get(job, node), 0);
+	});
+}
+
+#[test]
 fn each_node_key_has_its_own_trainer_url() {
 	offchain_test(|trainer| {
 		let (job, _, key) = local_job();
