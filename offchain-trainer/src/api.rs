@@ -7,6 +7,13 @@
 //! ([`public`], `--public-listen`) serves content by CID and nothing else; its URL is the one
 //! an operator publishes with `nodeRegistry.setEndpoint`. See [`types`] for the routes and
 //! their bodies.
+//!
+//! Every start state a request names — a job's `base_state` (a model version's weights), a
+//! `resume`, a segment's `start_state` — carries the weights digest the chain agreed on, and
+//! the trainer refuses (`422 wrong_state`) content under the CID whose weights hash to
+//! anything else, so a replica that reveals the agreed digest with a state of its own making
+//! cannot make a panel or a replacement start from it. A run reports its work units
+//! (`work`) by the rule the chain pays by, never wall-clock seconds, which load inflates.
 
 pub mod access;
 pub mod capacity;

@@ -7,6 +7,14 @@
 //! vectorisation, as the reference backend promises. Their running means — the
 //! [`Moments`] — are part of the training state whose CID a replica commits, so a segment
 //! re-executes from exactly what the replicas had.
+//!
+//! The job's hyper-parameters name its optimiser: SGD (a training state is the weights
+//! alone), Adam (weight decay added to the gradient) or AdamW (weight decay applied to the
+//! weights), both with bias correction, their β₁, β₂, ε and λ in parts per billion
+//! (`Optimizer` in `primitives/src/job.rs`; the chain refuses a β of one or an ε of zero,
+//! `BadOptimizer`). The moments start from zero at step 0 and in each federated round (a
+//! round starts from its aggregate, which carries weights only). `--optimizer adam|adamw
+//! --beta1 --beta2 --epsilon --weight-decay` choose them on the command line.
 
 pub use tessera_primitives::trainer_api::{AdamConstants, Optimizer};
 

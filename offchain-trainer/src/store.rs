@@ -19,6 +19,12 @@
 //! renamed into place, the blocks' directory before the pin is written, and the pin and its
 //! directory before `put` returns, so an acknowledged CID survives a power loss, not only
 //! a killed process.
+//!
+//! The CIDs (256 KiB raw leaves, a balanced UnixFS DAG of 174 links a node) are checked
+//! against golden CIDs computed by IPFS's JavaScript importer (`scripts/golden-cids/`).
+//! Blobs fetched from other trainers over HTTP are checked the same way; unpinned content
+//! is garbage-collected; `--features kubo` (`--kubo-api`) backs the store with an IPFS
+//! daemon it does not trust (the `kubo` module).
 
 use cid::Cid;
 use multihash_codetable::{Code, MultihashDigest};

@@ -16,6 +16,12 @@
 //! not fit beside the work already admitted is refused with `503 memory_full` and a
 //! `Retry-After`, and what could never fit with `422 over_limit`. Jobs never take the share
 //! of the budget reserved for duties. Fetches stream what they move and reserve nothing.
+//!
+//! `offchain-trainer/tests/abuse.rs` holds the binary to these bounds on loopback under a
+//! flood (300 idle and 4 trickling connections to the public listener, 50 rapid GETs from a
+//! second address, 40 endless jobs, 20 fetches from a peer that never answers): a health
+//! check under 500 ms, a panel's re-execution under 10 s, 512 MiB resident and its
+//! acknowledged content intact.
 
 use super::ApiError;
 use crate::limits::OverLimit;

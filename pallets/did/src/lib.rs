@@ -1,25 +1,32 @@
 //! # DID Pallet
 //!
 //! Decentralised identifiers for the people and organisations that own data and models on
-//! Tessera, and the consent they give others to use their data.
+//! Tessera, and the consent they give others to use their data. In Tessera's runtime this
+//! is pallet index 52; the figures in parentheses below are that runtime's settings.
 //!
 //! ## Overview
 //!
 //! A DID is `did:tessera:<base58 of blake2_256(initial auth key)>`. Its document records the
 //! accounts that control it, its auth key (sr25519 or ed25519), an x25519 encryption key, a
 //! metadata CID, when it was created and updated, and whether it was revoked. Creating a
-//! DID holds [`Config::Deposit`] from the creator, who must prove it holds the auth key;
-//! revoking it is permanent. The deposit pays for the DID's grants too: a revoked DID's
-//! grants are removed in `on_idle`, [`GRANT_REMOVAL_BATCH`] at a time as blocks have
-//! weight left over, and its deposit is released once none is left (at once if it gave
-//! none).
+//! DID ([`Pallet::create`]`(auth_key, key_proof, encryption_key, metadata)`) holds
+//! [`Config::Deposit`] (1 TSRA) from the creator, who must prove it holds the auth key: the
+//! key proof is the auth key's signature over `("tessera/did-create", creator account)`
+//! SCALE-encoded ([`types::creation_message`]). Revoking it is permanent. The deposit pays
+//! for the DID's grants too: a revoked DID's grants are removed in `on_idle`,
+//! [`GRANT_REMOVAL_BATCH`] at a time as blocks have weight left over, and its deposit is
+//! released once none is left (at once if it gave none).
 //!
 //! A DID acts in one of two ways:
 //! - a **controller** sends a signed extrinsic naming the DID; or
-//! - the DID's **auth key** signs a [`DidOperation`] carrying the DID's nonce, and anyone
-//!   submits it as an authorized (unsigned) transaction ([`Pallet::submit_operation`]), so
-//!   the DID can act without an account or funds. A replayed or stale operation is refused
-//!   before it reaches the pool; each DID gets at most one operation per block.
+//! - the DID's **auth key** signs a [`DidOperation`] (`{ did, nonce, action }`, bound to the
+//!   chain's genesis hash) carrying the DID's nonce, and anyone submits it as an authorized
+//!   (unsigned) transaction ([`Pallet::submit_operation`]), so the DID can act without an
+//!   account or funds. A replayed or stale operation is refused before it reaches the pool.
+//!   Such operations pay no transaction fee, so each DID gets at most one operation per
+//!   block, and one that fails costs [`Config::FailedOperationFee`] (0.01 TSRA) of the
+//!   DID's deposit (its nonce is used up either way); once the deposit cannot pay that, the
+//!   pool refuses its operations.
 //!
 //! Every change uses up the DID's nonce, whichever way it came.
 //!
@@ -28,7 +35,18 @@
 //! grantee records each use. Every grant, revocation and recorded use is an event, so the
 //! chain is the audit trail. Other pallets ask
 //! [`ConsentInspect`](tessera_primitives::ConsentInspect) before they let a dataset
-//! into new work.
+//! into new work. In Tessera, a dataset is proposed to the model registry with its consent
+//! (`propose_dataset(…, owner_did, Public | Granted)`); a `Granted` dataset is trained only
+//! by nodes whose owner linked them to a DID (the node registry's `link_did(node, did)`,
+//! signed by a controller of the DID) that holds a live grant of it from the owner DID.
+//! Each replica proof of compute draws for granted data is recorded in the grant
+//! ([`Event::AccessRecorded`], counted in its `accesses`).
+//!
+//! A grantor may give a grant a privacy budget ([`Pallet::set_privacy_budget`]`(grantor,
+//! dataset, grantee, { epsilon_milli, delta })`): a budgeted grant takes only private jobs
+//! whose ε fits what is left, for a δ no larger than the budget's, and each job spends its ε
+//! from the grant of every participant drawn to it ([`Event::PrivacySpent`] names the job).
+//! Renewing the grant keeps what was spent; `DidApi::grants_for_dataset` shows it.
 //!
 //! ## What a DID here proves, and what it does not
 //!

@@ -1,33 +1,52 @@
 //! # Model Registry Pallet
 //!
 //! The models trained on Tessera, their versions and lineage, the approver-gated proposals
-//! that train them, and the registry of datasets they may be trained on.
+//! that train them, and the registry of datasets they may be trained on. In Tessera's
+//! runtime this is pallet index 53, its approvers the `pallet-membership` instance
+//! `ModelApprovers` (index 54, managed by root; Alice on the dev chain); the figures in
+//! parentheses below are that runtime's settings.
 //!
 //! ## Overview
 //!
 //! A model is registered with its root version (weights CID and digest) by an account, for
-//! itself or for a DID it controls. Its current version changes one way only: a training
-//! proposal names the model, the digest of its current version, an approved dataset and how
-//! to train; the approvers ([`Config::Approvers`]) vote, and with [`ApprovalThreshold`]
-//! approvals the proposal becomes a proof-of-compute job ([`JobCreator`]). Only the owner
-//! proposes training its model unless the owner's [`TrainingPolicy`] lets anyone, checked
-//! again when the proposal passes, so an owner can withdraw consent until then. When that job is finalized, proof-of-compute tells this pallet
+//! itself or for a DID it controls ([`Pallet::register_model`]`(owner_did, name,
+//! architecture, metadata, weights, digest)`, holding [`Config::ModelDeposit`], 10 TSRA).
+//! Its current version changes one way only: a training proposal
+//! ([`Pallet::propose_training`]`(model, base_digest, architecture, dataset,
+//! hyper_parameters, texts, trainer_build, backend, budget, redundancy, duration)`) names
+//! the model, the digest of its current version (a stale one is refused), an approved
+//! dataset and how to train; the approvers ([`Config::Approvers`]) vote
+//! ([`Pallet::approve`], [`Pallet::reject`]), and with [`ApprovalThreshold`]
+//! approvals the proposal becomes a proof-of-compute job ([`JobCreator`]) whose budget is
+//! held from the proposer. Only the owner
+//! proposes training its model unless the owner's [`TrainingPolicy`] lets anyone
+//! ([`Pallet::set_training_policy`]`(model, Anyone)`; the genesis model is open to anyone),
+//! checked again when the proposal passes, so an owner can withdraw consent until then
+//! (`TrainingNotAllowed`). When that job is finalized, proof-of-compute tells this pallet
 //! ([`JobOutcome`]) and the trained weights become the model's new version, announced by
 //! [`Event::VersionActivated`] with the digests before and after, which trainers sync on.
 //! A failed job leaves the model as it was. The replaced version keeps being served for
 //! [`Config::MigrationWindow`] blocks, then counts as deprecated.
 //!
-//! Datasets enter and leave the registry the same way: a proposal with a deposit, and the
-//! approvers' vote. A dataset is proposed only by a controller of the DID that owns it.
+//! Datasets enter ([`Pallet::propose_dataset`]`(cid, shards, licence, owner, consent)`, one
+//! dataset per CID) and leave ([`Pallet::propose_dataset_removal`]) the registry the same
+//! way: a proposal with a deposit, and the approvers' vote. A dataset is proposed only by a
+//! controller of the DID that owns it. Every job, proposed here or posted directly, trains
+//! on an approved dataset (or on inline texts alone) from a registered model version (or
+//! from its seed): proof of compute asks this pallet through
+//! [`TrainingInputs`](tessera_primitives::TrainingInputs) and refuses anything else.
 //!
-//! The threshold `M` of approvals out of the `N` approvers is on chain: root sets it
-//! ([`Config::ThresholdOrigin`]), or the approvers pass a proposal to change it; it is never
-//! above `N` (a smaller approver set lowers it, [`ChangeMembers`](frame_support::traits::ChangeMembers)).
+//! The threshold `M` of approvals out of the `N` approvers is on chain (1 at genesis): root
+//! sets it ([`Config::ThresholdOrigin`], [`Pallet::set_approval_threshold`]), or the
+//! approvers pass a proposal to change it ([`Pallet::propose_approval_threshold`]); it is
+//! never above `N` (a smaller approver set lowers it,
+//! [`ChangeMembers`](frame_support::traits::ChangeMembers)).
 //!
-//! Every proposal holds [`Config::ProposalDeposit`] from its proposer: returned when it
-//! is approved, expires or its job ends, paid to [`Config::RejectedDepositBeneficiary`]
-//! when the approvers reject it. A proposal is rejected as soon as enough approvers voted
-//! against it that the threshold can no longer be met.
+//! Every proposal holds [`Config::ProposalDeposit`] (1 TSRA) from its proposer: returned
+//! when it is approved, expires ([`Pallet::close`]) or its job ends, paid to
+//! [`Config::RejectedDepositBeneficiary`] (the treasury) when the approvers reject it. A
+//! proposal is rejected as soon as enough approvers voted against it that the threshold can
+//! no longer be met.
 //!
 //! ## Interface
 //!

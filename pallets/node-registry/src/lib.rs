@@ -1,23 +1,29 @@
 //! # Node Registry Pallet
 //!
 //! The compute nodes of Tessera: who runs them, what they offer, what they staked and
-//! whether they are alive.
+//! whether they are alive. In Tessera's runtime this is pallet index 50; the figures in
+//! parentheses below are that runtime's settings.
 //!
 //! ## Overview
 //!
 //! An account registers a node with its roles, region, packed [`Capabilities`], the hash of
-//! its hardware report, its node key and a stake. The stake is held from the owner's balance
-//! with the `fungible` hold API under [`HoldReason::NodeStake`]; the minimum depends on the
-//! hardware tier (basic, GPU, TEE). Beside it, [`Config::NodeDeposit`] is held under
-//! [`HoldReason::NodeDeposit`] for the node's records until it is removed: unlike the stake
-//! it is never slashed, so every slot of the bounded registry costs its holder at least the
-//! deposit for as long as it is taken. One account may run several nodes.
+//! its hardware report, its node key and a stake ([`Pallet::register`]). The stake is held
+//! from the owner's balance with the `fungible` hold API under [`HoldReason::NodeStake`]
+//! (it shows as `reserved`); the minimum depends on the hardware tier: basic, GPU, TEE
+//! ([`Config::MinStakeBasic`], [`Config::MinStakeGpu`], [`Config::MinStakeTee`]: 1, 10 and
+//! 50 TSRA), and [`Config::PriorityStake`] (100 TSRA) or more gives priority in assignment.
+//! Beside it, [`Config::NodeDeposit`] (10 TSRA) is held under [`HoldReason::NodeDeposit`]
+//! for the node's records until it is removed: unlike the stake it is never slashed, so
+//! every slot of the bounded registry costs its holder at least the deposit for as long as
+//! it is taken (filling the registry's 9 000 places with junk nodes costs at least 99 000
+//! TSRA with the basic stake). One account may run several nodes.
 //!
 //! A node proves it is alive with one heartbeat per period, an authorized transaction its
 //! off-chain worker signs with the node key. At the start of every period a sweep checks, a
 //! bounded batch of nodes per block, who sent a heartbeat in the period that just ended:
-//! each miss is a warning, and [`Config::MaxMissedHeartbeats`] misses in a row cost
-//! [`Config::MissedHeartbeatSlash`] of the stake and deactivate the node.
+//! each miss is a warning ([`Event::HeartbeatMissed`]), and
+//! [`Config::MaxMissedHeartbeats`] (3) misses in a row cost [`Config::MissedHeartbeatSlash`]
+//! (10%) of the stake and deactivate the node; [`Pallet::reactivate`] brings it back.
 //!
 //! Other pallets slash nodes for confirmed faults through [`Slasher`] and read them through
 //! [`NodeInspect`], both implemented here and wired in the runtime.
@@ -27,11 +33,13 @@
 //! - **Node key**: an sr25519 key of key type `tsra` in the node's keystore. It is unique
 //!   across nodes; registering it needs a signature by it over the owner's account
 //!   ([`types::key_ownership_message`]), so nobody can claim a key they do not control.
-//! - **Period**: [`Config::HeartbeatPeriod`] blocks; block `n` lies in period `n / period`.
+//! - **Period**: [`Config::HeartbeatPeriod`] blocks (600); block `n` lies in period
+//!   `n / period`.
 //! - **Offence**: a confirmed fault reported through [`Slasher`]. The
 //!   [`Config::MaxOffences`]-th costs the whole stake and deactivates the node.
 //! - **Unbonding**: after `deregister` the node gets no work, but its stake stays held and
-//!   slashable for [`Config::UnbondingPeriod`] blocks, then `withdraw_unbonded` releases it.
+//!   slashable for [`Config::UnbondingPeriod`] blocks (24 hours), then `withdraw_unbonded`
+//!   releases it and the deposit.
 //!
 //! ## Interface
 //!

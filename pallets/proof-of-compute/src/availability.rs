@@ -1,26 +1,29 @@
 //! Data availability (SPEC §5): a node must serve the content behind what it revealed — the
 //! training state of each checkpoint — while the job is open and for [`Config::Retention`]
-//! blocks after it ends. A share of reveals ([`Config::AvailabilitySample`]) is checked
-//! unasked, and anyone may ask for a check by bonding [`Config::AvailabilityBond`]. A
-//! validator drawn by randomness has its trainer fetch the content from the node's endpoint
-//! (the trainer verifies it against the CID) and reports within
-//! [`Config::AvailabilityWindow`] blocks.
+//! (1 000) blocks after it ends. A share of reveals ([`Config::AvailabilitySample`], one in
+//! ten) is checked unasked, and anyone may ask for a check with
+//! [`Pallet::challenge_availability`]`(job, node, checkpoint)` by bonding
+//! [`Config::AvailabilityBond`] (2 units). A validator drawn by randomness
+//! ([`Event::AvailabilityChecked`]) has its trainer fetch the content from the node's
+//! published endpoint (`POST /v1/blobs/{cid}/fetch`; the trainer keeps it only if it matches
+//! the CID) and reports with [`Pallet::report_availability`] within
+//! [`Config::AvailabilityWindow`] (3) blocks.
 //!
 //! The node is judged only on what validators report, never on their silence:
 //! - served: the check closes, the treasury pays the validator [`Config::AvailabilityFee`]
-//!   and the asker's bond goes to the node, whom the check cost bandwidth;
-//! - missing: another validator is drawn, and once [`AVAILABILITY_QUORUM`] validators
+//!   (0.05 units) and the asker's bond goes to the node, whom the check cost bandwidth;
+//! - missing: another validator is drawn, and once [`AVAILABILITY_QUORUM`] (2) validators
 //!   reported the content missing the node is slashed 1%, 1.5%, 2% or 3% of its stake by
 //!   reputation tier (excellent → new) — a fault of its own class, which never counts
 //!   toward the node registry's three offences — loses a tenth of its score, is not paid
 //!   for that checkpoint, and the bond goes back to the asker;
-//! - silence: the validator loses [`Config::MissedVerdictSlash`] of its stake and another
-//!   is drawn, never one drawn before or of their owners; after [`MAX_AVAILABILITY_DRAWS`]
-//!   the check closes undecided and the bond goes back.
+//! - silence: the validator loses [`Config::MissedVerdictSlash`] (10%) of its stake and
+//!   another is drawn, never one drawn before or of their owners; after
+//!   [`MAX_AVAILABILITY_DRAWS`] (4) the check closes undecided and the bond goes back.
 //!
 //! The reveal and commit stay, so a fault never keeps a replica from delivering the rest
 //! of its job, and a federated round keeps its input. One content can be found missing
-//! once, and a node has at most [`MAX_OPEN_CHECKS_PER_NODE`] open checks.
+//! once, and a node has at most [`MAX_OPEN_CHECKS_PER_NODE`] (4) open checks.
 //!
 //! Assumes: fewer than [`AVAILABILITY_QUORUM`] of the validators drawn for one check
 //! collude against the node, and a validator's trainer can reach an endpoint that serves.

@@ -1,22 +1,58 @@
 //! Settling a disputed job by re-execution, one segment at a time (SPEC §5).
 //!
-//! Every replica revealed a digest per checkpoint, so the chain itself can bisect: it looks
+//! A job is disputed when its replicas reach no majority, when a spot-check is drawn for
+//! it, or when someone challenges its checkpoint `c` ([`Pallet::challenge`]). Every replica
+//! revealed a digest per checkpoint, so the chain itself can bisect: it looks
 //! for a checkpoint where the remaining replicas still agree followed by one where they do
-//! not (or where a challenger or a spot-check claims they are wrong), and a panel of
+//! not (or from which a challenger or a spot-check claims they are wrong), and a panel of
 //! validators re-executes only the steps between the two, from the agreed state. A dispute
 //! over a job of `C` checkpoints therefore compares at most `1 + log2(C)` checkpoints and
-//! re-executes one segment per divergence, never the whole job.
+//! re-executes one segment per divergence, never the whole job. [`Event::SegmentDisputed`]
+//! names the segment with its steps and the number of comparisons.
 //!
-//! A segment's verdict proves wrong exactly the replicas whose digest or state differs from
-//! what a majority of the panel computed; they are slashed and drop out, and bisection goes
-//! on among the rest until nothing diverges. What the survivors agree on is then paid like an
-//! unchallenged result; if nobody survives the job fails and the requester is refunded.
+//! The panel is [`Config::PanelSize`] (3) validator-role nodes, never replicas of the job,
+//! drawn by randomness ([`Event::PanelDrawn`]). Each member's off-chain worker asks its
+//! trainer to re-execute exactly those steps from the agreed state (`POST /v1/verify`, or
+//! from the job's own start for the first segment; the trainer re-executes in the
+//! background and answers `202` until it is done, and fetches a start state it lacks from
+//! the replicas' published endpoints), then commits to the verdict and reveals it
+//! ([`Pallet::panel_commit`], [`Pallet::panel_reveal`], authorized calls signed by the node
+//! key). Verdict commits close when their reveals open, as replicas' commits do.
+//!
+//! When every member has answered, or at the [`Config::PanelWindow`] (50-block) deadline, a
+//! majority of the panel settles the segment. A segment's verdict proves wrong exactly the
+//! replicas whose digest or state differs from what a majority of the panel computed; they
+//! are slashed (the node registry's `FailedVerificationSlash`, 10%, or its
+//! `ForgedResultSlash`, 50%, when one of the two is the panel's and the other is not: a pair
+//! no execution produces) and drop out, and agreeing members are paid [`Config::PanelFee`]
+//! (0.1 TSRA) each from the job's budget. Bisection goes on among the rest until nothing
+//! diverges; a result nobody had a majority for is paid only after its last segment was
+//! re-executed too. [`Event::DisputeResolved`] carries the number of segments and steps
+//! re-executed. What the survivors agree on is then paid like an unchallenged result
+//! (state `Resolved`); if nobody survives the job fails and the requester is refunded.
+//!
+//! A panel that does not settle is drawn again as a whole, so that nobody is seated next to
+//! a verdict already revealed: without the members that did not answer, who lose
+//! [`Config::MissedVerdictSlash`] (10%) of their stake — not an offence — and reputation,
+//! or, when all answered and disagreed, without any of them. Fewer validators than a
+//! majority of the panel are never seated: the dispute draws again a panel window later.
+//!
+//! A challenger whose challenge convicted a replica of the accepted result gets the bond
+//! back and a bounty of as much again, paid from the slashed stake (never more than was
+//! slashed); a challenger who loses shares the bond among the surviving replicas and the
+//! last panel. A dispute ends only by a panel majority: while panels stay silent the budget
+//! and the bond stay held and the replicas bound to the job, so silence profits neither a
+//! requester who would be refunded for a result it can fetch nor an accused replica that
+//! would walk free.
 //!
 //! Agreement is always on the weights digest and the state CID together — in verification,
 //! in the checkpoint a replacement resumes from and in bisection — so a segment starts from a
 //! state every remaining candidate named, never from one a single replica crafted to go with
 //! the right digest. This rests on the trainer's states being content-addressed and
 //! deterministic: honest replicas and the panel name the same CID for the same training.
+//!
+//! `tests/e2e/dispute.test.mjs` runs a dispute end to end: a replica behind a lying trainer,
+//! three validators with a trainer of their own.
 
 use crate::{pallet::*, types::*, BalanceOf, DisputeOf, JobInfoOf, LOG_TARGET};
 use alloc::vec::Vec;

@@ -1,29 +1,51 @@
 //! # Proof of compute
 //!
-//! Training jobs from posting to payment (SPEC §5).
+//! Training jobs from posting to payment (SPEC §5). In Tessera's runtime this is pallet
+//! index 55; the figures below in parentheses are that runtime's settings.
 //!
 //! - A requester posts a job with [`Pallet::create_job`] (or the model registry does,
-//!   through [`tessera_primitives::JobCreator`]); the budget is held until the job ends.
+//!   through [`tessera_primitives::JobCreator`]); the budget, at least [`Config::MinBudget`]
+//!   (1 TSRA), is held until the job ends, beside a storage deposit (the `retention` module),
+//!   and the deadline is at most [`Config::MaxJobDuration`] away (a week).
 //!   [`Pallet::cancel_job`] withdraws it, in full, before assignment.
-//!   A job trains on an approved dataset of the model registry (or inline texts alone) from
-//!   a registered model version (or its seed), as [`Config::Inputs`] says.
-//! - At the start of each block, waiting jobs get `redundancy` active trainers, drawn with
-//!   on-chain randomness from a bounded sample of node ids, weighted by reputation and
-//!   filtered by capabilities, backend class and the data owner's consent: data granted
-//!   only to some DIDs goes only to nodes linked to a DID with a live grant whose privacy
-//!   budget, if it has one, covers the job ([`Config::Consent`]); each such use is recorded
-//!   in the grant. This rests on the DID pallet's grants and on node owners linking only
-//!   DIDs they control.
+//!   A job names its network (`architecture`: an MLP's hidden widths, a CNN's two channel
+//!   counts or a character transformer's context, width and layers), its data (a dataset
+//!   CID, or texts carried inline) and, for fine-tuning, the training state it starts from
+//!   (`base_weights`; empty means weights drawn from the seed). It trains on an approved
+//!   dataset of the model registry (or inline texts alone) from a registered model version
+//!   (or its seed), as [`Config::Inputs`] says; anything else is refused
+//!   (`UnapprovedDataset`, `UnregisteredBase`).
+//! - At the start of each block, the first [`Config::AssignmentsPerBlock`] (4) waiting jobs
+//!   get `redundancy` (1 to [`Config::MaxRedundancy`], 5) active trainers, drawn with the
+//!   relay chain's randomness from all active trainers, or from [`Config::CandidateSample`]
+//!   (64) sampled from the node registry's index of active nodes by role (nodes that left
+//!   never dilute it); candidates are filtered by activity, capabilities (a GPU job needs
+//!   the GPU capability), backend class and the data owner's consent, and picked with
+//!   probability proportional to their reputation score. A job nobody can take goes to the
+//!   back of the queue. Data granted only to some DIDs goes only to nodes linked to a DID
+//!   with a live grant whose privacy budget, if it has one, covers the job
+//!   ([`Config::Consent`]); each such use is recorded in the grant (`AccessRecorded`, counted
+//!   in its `accesses`). This rests on the DID
+//!   pallet's grants and on node owners linking only DIDs they control.
+//! - Consent is checked when a job is created (refused with `NoConsent` unless the owner
+//!   DID is live and some live grant of the dataset admits the job: its grantee's DID live,
+//!   and for a budgeted grant, a private job whose ε and δ what is left covers) and for
+//!   every candidate of a draw, assignments and replacements alike: a grant revoked or
+//!   expired stops new draws (a job without enough grantees waits in the queue and fails at
+//!   its deadline), while checkpoints already running may finish.
 //! - Every checkpoint, each replica first [`Pallet::commit`]s `commitment_hash(payload, node,
-//!   salt)` and, once all replicas committed (or [`Config::RevealDelay`] passed),
-//!   [`Pallet::reveal`]s payload and salt; both are authorized transactions signed by the
+//!   salt)` (`blake2_256(payload ‖ node ‖ salt)`, [`tessera_primitives::commitment`]) and,
+//!   once all replicas committed (or [`Config::RevealDelay`], 20 blocks, passed),
+//!   [`Pallet::reveal`]s payload and salt, checkpoints in order and only while the job runs;
+//!   both are authorized transactions signed by the
 //!   node key, checked before the pool accepts them. Everything a node key signs names its
 //!   kind and this chain's genesis hash ([`tessera_primitives::signing`]), so no signature
 //!   counts as another kind of message or on another chain, and a panel commit names the
 //!   draw it was made for. The same rule that opens a
 //!   checkpoint's reveals closes its commits, so a replica that would copy a rival's
 //!   revealed digests has nothing to copy until its own commit phase is over: a checkpoint
-//!   it did not commit in time stays missing, and it commits the next one still open.
+//!   it did not commit in time stays missing and unpaid, and it commits the next one still
+//!   open.
 //!   Panel verdicts are committed and revealed the same way, and a panel that does not
 //!   settle is drawn again as a whole, so that nobody sits next to a verdict already shown.
 //!   This rests on block order: a reveal is readable only from the block after it, and no
@@ -32,23 +54,51 @@
 //!   checkpoints and the [`Workload`](tessera_primitives::Workload) it is paid for, at most
 //!   [`MAX_HOT_RECORD_LEN`] bytes), never its spec ([`JobSpecs`], with its texts up to 33 KB),
 //!   so that what a commitment costs in a block's proof does not grow with the job.
-//! - In the block after the last final reveal (or when the deadline passes), final weights
-//!   digests of the job's backend class are compared: a majority (> 50% of the replicas) makes the job
-//!   `Accepted` and opens a challenge window; no majority, or a spot-check drawn for a
+//! - In the block after the last final reveal (or when the deadline passes), the final
+//!   weights digests and state CIDs of the job's backend class are compared, together: a
+//!   replica that pairs the right digest with a state of its own agrees with nobody. A
+//!   majority (> 50% of the replicas) makes the job
+//!   `Accepted` and opens a challenge window ([`Config::DefaultChallengeWindow`], 100
+//!   blocks; root sets another with [`Pallet::set_challenge_window`], for results accepted
+//!   afterwards); no majority, or a spot-check drawn for a
 //!   replica, makes it `Disputed`. Anyone may [`Pallet::challenge`] an accepted job by
-//!   bonding [`Config::ChallengeBond`].
+//!   bonding [`Config::ChallengeBond`] (10 TSRA).
 //! - When the window closes unchallenged the job is `Finalized`: the majority is paid
-//!   `work × rate × reputation multiplier` from the budget, the multiplier clamped to
-//!   [0.1, 2.0] and the work what the job's spec says the checkpoints each replica revealed
-//!   take (steps × batch × the architecture's work per sample), so that nothing a replica
-//!   reports about its own effort counts and a checkpoint it missed is not paid. When the
+//!   `work × rate × reputation multiplier` from the budget (the rate
+//!   [`Config::RewardPerMillionWorkUnits`], 10 TSRA per million work units), the multiplier
+//!   clamped to [0.1, 2.0] and the work what the job's spec says the checkpoints each
+//!   replica revealed take (steps × batch × the architecture's work per sample,
+//!   [`Workload::work_of_checkpoint`](tessera_primitives::Workload::work_of_checkpoint)), so
+//!   that nothing a replica reports about its own effort (its own seconds, say) counts and a
+//!   checkpoint it missed is not paid. When the
 //!   budget cannot cover every reward, all are scaled by the same fraction, so that no
 //!   replica is paid less for its place in the assignment. Minority replicas,
-//!   non-revealers and mismatching reveals are slashed and reported; the rest of the
-//!   budget returns to the requester. Nothing is paid or slashed earlier. A job that fails
-//!   refunds its requester.
+//!   non-revealers and mismatching reveals are slashed through the node registry and
+//!   reported to reputation; the rest of the budget returns to the requester, and the model
+//!   registry hears the result ([`Config::Outcome`]). Nothing is paid or slashed earlier. A
+//!   job that fails (one nobody delivers fails at its deadline) refunds its requester.
+//! - Every scheduled step (a deadline, a verification, a challenge window's end, a panel's
+//!   deadline) is kept: a block whose list is full ([`Config::MaxDuePerBlock`]) moves it to
+//!   the next block with room, and hooks stop at their weight budget, leaving the rest for
+//!   the next block. Root can make a stuck job take its next step now
+//!   ([`Pallet::force_next_step`]).
 //!
-//! Clients read jobs through [`runtime_api::ComputeApi`].
+//! Clients read jobs through [`runtime_api::ComputeApi`] (`job`, `assignments`,
+//! `commitments`, `payouts`). End to end, `tests/e2e/proof-of-compute.test.mjs` posts a job,
+//! sees it assigned and refunded; `tests/e2e/training.test.mjs` has a real trainer train a
+//! job through the off-chain worker; `tests/e2e/model-training.test.mjs` takes a model from
+//! an approved training proposal to its fine-tuned version, activated when the challenge
+//! window closes (the end-to-end tests set a 10-block window on one-second blocks).
+//!
+//! A node's part — training through its trainer, sealing, committing and revealing, and a
+//! validator's panel, availability and aggregation duties — is the off-chain worker's
+//! ([`offchain`]). A run the trainer reports failed is dropped there
+//! (`DELETE /v1/jobs/{id}`) and trained again; after the last failure the worker asks the
+//! trainer no more about the job, and the replica answers on chain for what it did not
+//! deliver: it never waits on a run that cannot finish. What the worker writes for a job
+//! (sealed checkpoints, panel verdicts, sent aggregates) is entered in an index under
+//! `tessera/proof-of-compute/remembered` in persistent offchain storage
+//! ([`offchain::memory`]).
 //!
 //! A disputed job is settled by re-execution, one segment at a time (the `dispute` module):
 //! bisection over the revealed per-checkpoint digests finds a segment that starts from a
@@ -68,6 +118,10 @@
 //! re-computed by a panel. A private federated job declares the noise its aggregates add
 //! ([`tessera_primitives::DpParameters`]); the chain states the ε it spends
 //! ([`tessera_primitives::privacy::epsilon`]) and takes it from its participants' grants.
+//!
+//! The other modules, documented in their source (`cargo doc --document-private-items`):
+//! `replacement` (replicas whose node stops), `trap` (trap jobs), `availability` (data
+//! availability checks) and `retention` (the storage deposit and pruning).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]

@@ -1,13 +1,19 @@
-//! Replicas whose node stops mid-job (SPEC §5): the node registry reports a deactivated node
+//! Replicas whose node stops mid-job (SPEC §5): when the node registry deactivates a node
+//! (missed heartbeats, a slash, too little stake) it tells this pallet
 //! ([`NodeWorkload::node_deactivated`]), and at the start of a later block each of its jobs
-//! still in training gets another trainer, which resumes from the last checkpoint a majority
-//! of the job's replicas agreed on — so the work already agreed is not done again — or, as
-//! a participant of a federated job, trains the first round still taking updates from that
-//! round's start. The replica that stopped is slashed in proportion to the job's budget,
-//! paid to the requester for the delay. Without an eligible trainer, or once its seats changed
-//! hands `MaxReplacements` times, the job goes on with the replicas it has: every node that
-//! worked on a job is paid when it ends, and that payout must stay within what ending a job
-//! is charged for.
+//! still in training gets another eligible trainer, which resumes from the last checkpoint
+//! more than half of the job's replicas agreed on — so the work already agreed is not done
+//! again; the worker sends the trainer `resume: { state_cid, weights_digest, step }` and
+//! commits from the next checkpoint — or, as a participant of a federated job, trains the
+//! first round still taking updates from that round's start. The replica that stopped is
+//! slashed the share of its stake that equals its share of the job's budget, paid to the
+//! requester for the delay ([`Event::ReplicaReplaced`]). A replica that already revealed its
+//! final checkpoint keeps its place. Without an eligible trainer, or once its seats changed
+//! hands [`Config::MaxReplacements`] times (10; stopped replicas and replaced federated
+//! stragglers alike), the job goes on with the replicas it has: every node that worked on a
+//! job is paid, or its contribution cleared, when it ends, and ending a job is charged for
+//! `MaxRedundancy + MaxReplacements` nodes, so that a ring of nodes that take a seat and
+//! stop in turn cannot make that step outweigh its charge.
 
 use crate::{pallet::*, weights::WeightInfo, JobInfoOf, LOG_TARGET};
 use alloc::vec::Vec;

@@ -1,10 +1,11 @@
 //! What a job leaves on chain, and who pays for it. Creating a job holds a storage deposit
-//! from the requester ([`Config::JobDepositBase`] and [`Config::JobDepositPerByte`] for the
-//! most the job can make the chain store: its spec, and a commit and a reveal of every
-//! checkpoint by every replica). A job that ended stays readable — and its content must
-//! stay available — for [`Config::Retention`] blocks; then its due block marks it
-//! [`Prunable`], and `on_idle` removes its storage, at most [`PRUNE_BATCH`] entries of a map
-//! per step and only with the weight a block leaves over, and returns the deposit.
+//! from the requester ([`Config::JobDepositBase`], 0.1 TSRA, and
+//! [`Config::JobDepositPerByte`], 10 µTSRA a byte, for the most the job can make the chain
+//! store: its spec, and a commit and a reveal of every checkpoint by every replica). A job
+//! that ended stays readable — and its content must stay available — for
+//! [`Config::Retention`] (1 000) blocks; then its due block marks it [`Prunable`], and
+//! `on_idle` removes its storage, at most [`PRUNE_BATCH`] entries of a map per step and only
+//! with the weight a block leaves over, and returns the deposit ([`Event::JobPruned`]).
 
 use crate::{pallet::*, weights::WeightInfo, BalanceOf, JobInfoOf, LOG_TARGET};
 use codec::{Encode, MaxEncodedLen};

@@ -1,22 +1,67 @@
 //! Federated training in rounds (SPEC §5).
 //!
-//! A federated job's checkpoints are its rounds. When round `r` opens, randomness fixes the
-//! data shard of every participant (`blake2_256(node ‖ seed ‖ r) mod shards`); each trains
-//! `checkpoint_every` steps on its shard from the round's start state and commits and
-//! reveals its update as checkpoint `r`, as replicas do. The round closes once every
-//! participant revealed, or at its deadline if [`Config::RoundQuorum`] of them did; whoever
-//! did not deliver is replaced for the next round. Three validators drawn by reputation then
-//! take turns, [`Config::AggregatorGrace`] blocks apart, to commit the federated average of
-//! the round's updates: its CID, its digest, the Merkle root of the averaged updates' CIDs
-//! and their number. The chain checks the root and the number itself; the digest only a
-//! re-execution can check, so an aggregate may be challenged like any segment, and a panel
-//! that proves it wrong replaces it and rewinds the job to the round after it. The next
-//! round starts from the aggregate; the last one is the job's result.
+//! [`Pallet::create_federated_job`]`(spec, budget, participants, shards, deadline)` posts a
+//! job whose checkpoints are its rounds (`steps / checkpoint_every` of them). When round `r`
+//! opens ([`Event::RoundOpened`]), randomness fixes the data shard of every participant
+//! (`blake2_256(node ‖ seed ‖ r) mod shards`); each participant's trainer trains
+//! `checkpoint_every` steps on the samples whose index is its shard modulo `shards`, from
+//! the round's start state (the previous round's aggregate; round 0 from the job's start),
+//! and the worker commits and reveals the update as checkpoint `r`, as replicas do. An
+//! update must claim between one sample and what a round trains on
+//! (`checkpoint_every × batch_size`).
 //!
-//! An aggregator is paid, and may leave, only once its aggregate can no longer be
-//! challenged: when the next round's aggregate supersedes it, a panel upholds it, or the job
-//! ends ([`AggregatesAtStake`]). Until then its stake answers for it; a panel that replaces
-//! it forfeits the fee.
+//! The round closes once every participant revealed, or at its deadline
+//! ([`Config::RoundWindow`], 100 blocks) if [`Config::RoundQuorum`] (80%) of them did;
+//! whoever did not deliver is replaced for the next round. Short of the quorum its
+//! stragglers are replaced (no stake is taken, reputation is) and the round waits another
+//! window. A participant whose node stops is replaced for the first round still taking
+//! updates.
+//!
+//! Three validators that trained nothing of the job, drawn by reputation, then take turns,
+//! [`Config::AggregatorGrace`] (10) blocks apart ([`Event::RoundClosed`]), to commit the
+//! federated average of the round's updates: the first whose turn has come has its trainer
+//! average them (`POST /v1/aggregate`, weighted by samples) and sends
+//! [`Pallet::submit_aggregation`] with the aggregate's CID, its digest, the Merkle root
+//! (blake2-256) of the averaged updates' state CIDs and their number. The chain checks the
+//! root and the number against the round's reveals itself and opens the next round; the
+//! digest only a re-execution can check. After [`Config::MaxAggregatorDraws`] (3) draws in
+//! which nobody aggregated, the job fails. The next round starts from the aggregate; the
+//! last one is the job's result, accepted with the usual challenge window, and participants
+//! are paid for the work of the rounds whose updates went into aggregates.
+//!
+//! An aggregator earns `fee × (1 + participants / 1 000)` ([`Config::AggregatorFee`], 0.1
+//! TSRA; participants counted up to 1 000) from the budget, and may leave, only once its
+//! aggregate can no longer be challenged: when the next round's aggregate supersedes it, a
+//! panel upholds it, or the job ends ([`AggregatesAtStake`]); until then its node cannot
+//! deregister and its stake answers for it. An aggregate a panel replaces earns nothing.
+//!
+//! The latest aggregate may be challenged ([`Pallet::challenge`]`(job, round)`, the same
+//! bond) until the next one is committed, or until the challenge window of the result
+//! closes: a panel of validators, not the aggregator, re-computes it from the round's
+//! updates. A wrong aggregate slashes its author (10%, 50% if it named the right state with
+//! a wrong digest), pays the challenger, replaces the aggregate with the panel's, and
+//! rewinds the job to the round after it ([`Event::RoundsRewound`]); an honest one costs the
+//! challenger the bond, shared by its author and the panel, and the rounds go on. After a
+//! conviction the aggregate names a panel member that computed it as its node: that
+//! member's trainer serves its state to the next round's participants and aggregators, whose
+//! trainers fetch what they lack (updates and the round's start state) from whoever
+//! committed it.
+//!
+//! A federated job may be private: `create_federated_job(…, privacy)` declares
+//! [`DpParameters`](tessera_primitives::DpParameters) (clipping norm, noise multiplier σ,
+//! sampling rate q, δ, all integers: thousandths and `Perbill`; q must be 100%, since every
+//! participant trains every round and a lower rate would understate ε). The chain states the
+//! ε the job spends with a Rényi-DP accountant of the sampled Gaussian mechanism over the
+//! job's rounds ([`tessera_primitives::privacy::epsilon`]: integer orders 2–64, the
+//! conversion of Balle et al., decimal fixed point, rounded up to the thousandth; its tests
+//! match Google's `dp-accounting` 0.6.0 to the thousandth), and emits it in
+//! [`Event::FederatedJobCreated`]. Each job spends its ε from the grant of every participant
+//! drawn to it, where the grant has a privacy budget (the DID pallet's
+//! `set_privacy_budget`). The aggregator's trainer adds exactly the declared noise: every
+//! update's change is clipped to the norm and Gaussian noise of σ × clip × the largest
+//! update's share of the samples is added to the average, drawn from a seed hashed from the
+//! job's seed and the round (`AggregatePrivacy` in the `POST /v1/aggregate` request), so a
+//! panel re-computing the aggregate draws the same noise and its digest checks it.
 
 use crate::{pallet::*, types::*, FederationOf, JobInfoOf, LOG_TARGET};
 use alloc::vec::Vec;

@@ -1,15 +1,27 @@
-//! Trap jobs (SPEC §5): members of the model registry's approver set re-run a verified job
-//! with a fresh seed on the reference backend, each seals the final weights digest it got
-//! (salted, with the job id), and the job is posted like any other, from any account. Its
-//! trainers see an ordinary job. Once the job is accepted each setter reveals its own seal;
-//! when [`Config::TrapQuorum`] setters named the same answer the trap springs: replicas that
-//! answered otherwise lose their whole stake (and the node registry deactivates them), the
-//! rest are paid as usual, the result reaches no model, and the treasury pays the job's
-//! requester back what the job cost. No one setter's word slashes anybody: a trap rests on
-//! the quorum being honest, as the model registry's approvals do.
+//! Trap jobs (SPEC §5): a trap is a re-run, with a fresh seed, of a job already verified.
+//! Members of the model registry's approver set each re-run it on the reference backend and
+//! seal the final weights digest they got with [`Pallet::seal_trap`]
+//! (`blake2_256((job, digest, salt))`, with a salt of their own); the seal names no job, so
+//! trainers cannot tell, and it is set before the job's replicas are chosen. The job is
+//! posted with `create_job` like any other, from any account (approvers need not show their
+//! own), and its trainers see an ordinary job. Once the job is accepted each setter reveals
+//! its own seal with [`Pallet::reveal_trap`] ([`Event::TrapConfirmed`]); when
+//! [`Config::TrapQuorum`] setters (as many as a proposal needs approvals,
+//! `ApprovalThreshold`: 1 on the dev chain) named the same answer the trap springs
+//! ([`Event::TrapSprung`]): replicas that answered otherwise lose their whole stake (and the
+//! node registry deactivates them), the rest are paid as usual, the result reaches no model,
+//! and the treasury pays the job's requester back what the job cost, once. No one setter's
+//! word slashes anybody: a trap rests on the quorum being honest, as the model registry's
+//! approvals do.
+//!
+//! Seals are bounded by [`TrapRate`] ([`Config::DefaultTrapRate`], 1% of assignments, plus
+//! one trap, each of a quorum of seals; root sets another with [`Pallet::set_trap_rate`]).
 //! A seal nobody reveals lapses twice [`Config::MaxJobDuration`] blocks after it was set,
 //! and `on_idle` removes it, [`SEAL_SCAN_BATCH`] seals looked at a block; confirmations of a
 //! trap that never sprang are pruned with its job.
+//!
+//! Not built yet: traps posted by the chain itself from a vault of sealed tasks, so that the
+//! requester's account cannot mark a job either.
 
 use crate::{pallet::*, types::*, BalanceOf, LOG_TARGET};
 use alloc::vec::Vec;

@@ -1,23 +1,45 @@
 //! # Reputation Pallet
 //!
-//! How far Tessera trusts each compute node, built from what the node did.
+//! How far Tessera trusts each compute node, built from what the node did. In Tessera's
+//! runtime this is pallet index 51; the figures in parentheses below are that runtime's
+//! settings.
 //!
 //! ## Overview
 //!
 //! Other pallets report what nodes do through [`ReputationSink`]: heartbeats kept or missed,
 //! jobs delivered or abandoned, results verified or found wrong, model versions helped
 //! produce, transfers measured, slashes. Each report moves one of seven dimensions, kept in
-//! basis points; their weighted sum, less a penalty for recent slashes, is the node's score
-//! ([`types::Dimensions::score`]). The score and the node's history of verified
-//! contributions place it in a [`TrustTier`], which sets how often its results are
-//! spot-checked and how much its rewards are multiplied by. Other pallets read all of it
-//! through [`ReputationInspect`].
+//! basis points: uptime, proof success, bandwidth, lineage, slash-free epochs, job
+//! completion and violations. (In Tessera's runtime nothing reports model lineage or
+//! measured transfers yet, so those two dimensions move only by slashes, faults and decay.)
+//! Their weighted sum, less a penalty for recent slashes, is the node's score
+//! ([`types::Dimensions::score`]), in parts per million, integer arithmetic only:
+//!
+//! ```text
+//! (30% uptime + 25% proof + 15% bandwidth + 10% lineage + 10% slash-free + 10% completion)
+//!   × (100% − 20% per slash in the last 10 000 blocks)
+//! ```
+//!
+//! The score and the node's history of verified contributions place it in a [`TrustTier`],
+//! which sets how often its results are spot-checked and how much its rewards are
+//! multiplied by ([`Config::Tiers`]):
+//!
+//! | tier | score | verified contributions | results spot-checked | reward multiplier |
+//! |---|---|---|---|---|
+//! | excellent | ≥ 90% | ≥ 200 | 0.2 × base (2%) | 1.15 |
+//! | trusted | ≥ 75% | ≥ 100 | 0.5 × base (5%) | 1.10 |
+//! | developing | ≥ 50% | ≥ 50 | 1 × base (10%) | 1.00 |
+//! | new | — | — | 2 × base (20%) | 1.00 |
+//!
+//! The base rate is [`Config::DefaultSpotCheckBase`] (10%) until root changes it with
+//! [`Pallet::set_spot_check_base`] (storage [`SpotCheckBase`]); zero turns spot-checks off.
+//! Other pallets read all of it through [`ReputationInspect`].
 //!
 //! A node nothing is known about is neutral: every dimension at 50%, so its score is 50%,
 //! and its tier `new` until it has a history. A slash for a verification, forgery or trap
 //! fault sets every dimension to zero, so the score drops to 0 and the tier to `new`; the
 //! node climbs back report by report. A data-availability fault costs
-//! [`Config::DataFaultPenalty`] of every positive dimension.
+//! [`Config::DataFaultPenalty`] (10%) of every positive dimension.
 //!
 //! ## Terminology
 //!
@@ -26,12 +48,13 @@
 //!   [`Config::MemoryLength`] samples, so recent behaviour weighs more than old.
 //! - **Work outcome**: any report but a heartbeat. Heartbeats show a node is online, not
 //!   that it does good work, so they do not stop decay.
-//! - **Decay**: after [`Config::Decay`]'s grace without work outcomes, every dimension fades
-//!   towards neutral step by step, never losing more than its floor allows. Decay is
+//! - **Decay**: after [`Config::Decay`]'s grace without work outcomes (1 000 blocks), every
+//!   dimension fades towards neutral step by step (5% of its distance per 1 000 blocks),
+//!   never losing more than its floor allows (it keeps at least half its distance). Decay is
 //!   computed when a record is read or written, from the block of the last work outcome;
 //!   there is no per-block loop over nodes.
-//! - **Violation**: a slash within the last [`Config::ViolationWindow`] blocks; each costs
-//!   [`Config::ViolationPenalty`] of the score, at most all of it.
+//! - **Violation**: a slash within the last [`Config::ViolationWindow`] blocks (10 000); each
+//!   costs [`Config::ViolationPenalty`] (20%) of the score, at most all of it.
 //! - **Slash-free epoch**: [`Config::EpochLength`] blocks without a slash; accrued lazily.
 //!
 //! ## Spot-check randomness
@@ -41,10 +64,13 @@
 //! runtime feeds it the relay chain's BABE randomness of the block's relay parent (the
 //! relay block author's VRF output, `CURRENT_BLOCK_RANDOMNESS` in the relay state proof the
 //! collator must include with every block). The proof-of-compute pallet draws only after a
-//! result was committed to, so the committing node cannot know the randomness. Its bias is
-//! bounded by what a relay block author can do (publish a block or not: one bit per slot
-//! it owns) and what a collator can do (choose among the few relay parents it may build
-//! on, or leave the drawing transaction out of its block). A `--dev` chain has no relay
+//! result was committed to, so the committing node cannot know the randomness: in the block
+//! after the last reveal, so that no replica can time its reveal to a block that draws no
+//! spot-check, and always in `on_poll`, after the parachain inherent has brought the relay
+//! state proof in (`runtime/src/configs/randomness.rs`). Its bias is bounded by what a relay
+//! block author can do (publish a block or not: one bit per slot it owns) and what a
+//! collator can do (choose among the few relay parents it may build on, or leave the
+//! drawing transaction out of its block). A `--dev` chain has no relay
 //! chain; its mocked relay state carries no block randomness, and the runtime falls back
 //! to the parent block hash, which the single dev block author can predict. That is
 //! acceptable only on a development chain.
