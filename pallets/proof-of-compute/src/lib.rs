@@ -1263,6 +1263,24 @@ pub mod pallet {
 		BadOptimizer,
 	}
 
+	#[pallet::extra_constants]
+	impl<T: Config> Pallet<T> {
+		/// The prefix of the persistent offchain storage key under which a node's off-chain
+		/// worker reads the URL of its trainer's control API, for each node key: the key's
+		/// public bytes follow. Operators and tools set it there (`offchain_localStorageSet`).
+		#[pallet::constant_name(TrainerUrlPrefix)]
+		fn trainer_url_prefix() -> Vec<u8> {
+			tessera_primitives::trainer_api::TRAINER_URL_PREFIX.to_vec()
+		}
+
+		/// The prefix, like [`Pallet::trainer_url_prefix`]'s, of the bearer token the worker
+		/// sends that trainer.
+		#[pallet::constant_name(TrainerTokenPrefix)]
+		fn trainer_token_prefix() -> Vec<u8> {
+			tessera_primitives::trainer_api::TRAINER_TOKEN_PREFIX.to_vec()
+		}
+	}
+
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
 		/// A block's work runs after the inherents, not in `on_initialize`: every draw it

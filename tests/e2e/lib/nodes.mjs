@@ -4,12 +4,6 @@ import { Keyring } from '@polkadot/keyring';
 import { stringToHex, stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
 import { inBlock } from './extrinsics.mjs';
 
-// The offchain storage prefixes under which a node's off-chain worker reads, per node key,
-// its trainer's URL and token. Copies: the truth is TRAINER_URL_PREFIX and
-// TRAINER_TOKEN_PREFIX in primitives/src/trainer_api.rs.
-const TRAINER_URL_PREFIX = 'tessera/proof-of-compute/trainer-url/';
-const TRAINER_TOKEN_PREFIX = 'tessera/proof-of-compute/trainer-token/';
-
 /**
  * The node key `nodeKey`'s signature agreeing to serve `owner` on the chain `api` is
  * connected to: the bytes of the context, the chain's genesis hash and the owner's account.
@@ -38,12 +32,15 @@ export async function registerNode(api, owner, nodeKey, stake, roles = ['Trainer
  * is given (as an operator would, with `offchain_localStorageSet`).
  */
 export async function setTrainer(api, publicKey, { url, token }) {
+  // The prefixes of the offchain storage keys the worker reads, as the runtime's metadata
+  // names them (`proofOfCompute.trainerUrlPrefix`, `trainerTokenPrefix`).
+  const { trainerUrlPrefix, trainerTokenPrefix } = api.consts.proofOfCompute;
   const set = (prefix, value) => api.rpc.offchain.localStorageSet(
-    'PERSISTENT', u8aToHex(u8aConcat(stringToU8a(prefix), publicKey)), stringToHex(value),
+    'PERSISTENT', u8aToHex(u8aConcat(prefix.toU8a(true), publicKey)), stringToHex(value),
   );
-  await set(TRAINER_URL_PREFIX, url);
+  await set(trainerUrlPrefix, url);
   if (token) {
-    await set(TRAINER_TOKEN_PREFIX, token);
+    await set(trainerTokenPrefix, token);
   }
 }
 

@@ -479,6 +479,22 @@ fn a_run_the_trainer_failed_is_trained_again_twice_then_the_job_is_given_up() {
 }
 
 #[test]
+fn the_metadata_names_the_offchain_keys_the_worker_reads_its_trainer_from() {
+	use codec::Decode;
+	let constant = |name: &str| {
+		let metadata = ProofOfCompute::pallet_constants_metadata();
+		let found = metadata.into_iter().find(|constant| constant.name == name).unwrap();
+		Vec::<u8>::decode(&mut &found.value[..]).unwrap()
+	};
+	let key = NodePublic::from(polkadot_sdk::sp_core::sr25519::Public::from_raw([7; 32]));
+	let url_prefix = constant("TrainerUrlPrefix");
+	let token_prefix = constant("TrainerTokenPrefix");
+	assert_eq!(trainer_url_key(&key), [&url_prefix[..], key.as_ref()].concat());
+	assert_eq!(trainer_token_key(&key), [&token_prefix[..], key.as_ref()].concat());
+	assert_ne!(url_prefix, token_prefix);
+}
+
+#[test]
 fn each_node_key_has_its_own_trainer_url() {
 	offchain_test(|trainer| {
 		let (job, _, key) = local_job();
