@@ -9,9 +9,6 @@
 //! printed with the invariant it broke or the panic it caused. With `--nocapture` the run
 //! prints how each kind of call fared and which events the sequences reached.
 //!
-//! Two known bugs are kept out of the sequences until they are fixed; `actions.rs` names
-//! them where it avoids them ("Known bug").
-//!
 //! Conservation: no Tessera pallet mints or burns (slashes, fees, bounties, refunds and
 //! forfeited bonds are transfers between accounts or holds, and the existential deposit of
 //! 1 leaves no dust to burn), so after every block the total issuance must equal the
