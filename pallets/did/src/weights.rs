@@ -12,16 +12,16 @@
 //! /root/.cache/tessera/target/benchmarks/release/wbuild/tessera-runtime/tessera_runtime.compact.compressed.wasm
 //! --genesis-builder-preset
 //! development
-//! --pallet
-//! pallet_did
-//! --extrinsic
-//! *
 //! --steps
 //! 50
 //! --repeat
 //! 20
 //! --heap-pages
 //! 4096
+//! --pallet
+//! pallet_did
+//! --extrinsic
+//! *
 //! --template
 //! scripts/weight-template.hbs
 //! --output
@@ -64,8 +64,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn create() -> Weight {
 		//  Measured:  `179`
 		//  Estimated: `4004`
-		// Minimum execution time: 110_905_000 picoseconds.
-		Weight::from_parts(122_442_000, 4004)
+		// Minimum execution time: 111_406_000 picoseconds.
+		Weight::from_parts(119_117_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -74,8 +74,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn rotate_keys() -> Weight {
 		//  Measured:  `416`
 		//  Estimated: `4004`
-		// Minimum execution time: 62_393_000 picoseconds.
-		Weight::from_parts(75_432_000, 4004)
+		// Minimum execution time: 65_157_000 picoseconds.
+		Weight::from_parts(69_754_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -84,8 +84,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_metadata() -> Weight {
 		//  Measured:  `608`
 		//  Estimated: `4004`
-		// Minimum execution time: 19_269_000 picoseconds.
-		Weight::from_parts(22_964_000, 4004)
+		// Minimum execution time: 19_359_000 picoseconds.
+		Weight::from_parts(22_593_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -94,8 +94,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn add_controller() -> Weight {
 		//  Measured:  `608`
 		//  Estimated: `4004`
-		// Minimum execution time: 18_698_000 picoseconds.
-		Weight::from_parts(22_323_000, 4004)
+		// Minimum execution time: 18_928_000 picoseconds.
+		Weight::from_parts(22_544_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -104,8 +104,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn remove_controller() -> Weight {
 		//  Measured:  `640`
 		//  Estimated: `4004`
-		// Minimum execution time: 18_677_000 picoseconds.
-		Weight::from_parts(22_123_000, 4004)
+		// Minimum execution time: 18_688_000 picoseconds.
+		Weight::from_parts(21_923_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -117,13 +117,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
+	/// Storage: `Did::OperatedAt` (r:0 w:1)
+	/// Proof: `Did::OperatedAt` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
 	fn revoke() -> Weight {
 		//  Measured:  `574`
 		//  Estimated: `4004`
-		// Minimum execution time: 63_605_000 picoseconds.
-		Weight::from_parts(70_125_000, 4004)
+		// Minimum execution time: 65_197_000 picoseconds.
+		Weight::from_parts(69_553_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `Did::Documents` (r:2 w:1)
 	/// Proof: `Did::Documents` (`max_values`: None, `max_size`: Some(539), added: 3014, mode: `MaxEncodedLen`)
@@ -136,8 +138,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn grant_access() -> Weight {
 		//  Measured:  `1537`
 		//  Estimated: `7018`
-		// Minimum execution time: 62_133_000 picoseconds.
-		Weight::from_parts(78_717_000, 7018)
+		// Minimum execution time: 60_720_000 picoseconds.
+		Weight::from_parts(69_143_000, 7018)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -152,8 +154,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn revoke_access() -> Weight {
 		//  Measured:  `1585`
 		//  Estimated: `4004`
-		// Minimum execution time: 49_724_000 picoseconds.
-		Weight::from_parts(63_114_000, 4004)
+		// Minimum execution time: 46_840_000 picoseconds.
+		Weight::from_parts(53_550_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -164,8 +166,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn record_access() -> Weight {
 		//  Measured:  `1807`
 		//  Estimated: `7018`
-		// Minimum execution time: 50_886_000 picoseconds.
-		Weight::from_parts(60_480_000, 7018)
+		// Minimum execution time: 47_801_000 picoseconds.
+		Weight::from_parts(51_977_000, 7018)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -176,8 +178,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn some_grant_allows() -> Weight {
 		//  Measured:  `18594`
 		//  Estimated: `196900`
-		// Minimum execution time: 682_256_000 picoseconds.
-		Weight::from_parts(774_664_000, 196900)
+		// Minimum execution time: 683_597_000 picoseconds.
+		Weight::from_parts(726_651_000, 196900)
 			.saturating_add(T::DbWeight::get().reads(130_u64))
 	}
 	/// Storage: `Did::Documents` (r:1 w:1)
@@ -187,8 +189,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_privacy_budget() -> Weight {
 		//  Measured:  `1521`
 		//  Estimated: `4004`
-		// Minimum execution time: 41_121_000 picoseconds.
-		Weight::from_parts(49_254_000, 4004)
+		// Minimum execution time: 39_789_000 picoseconds.
+		Weight::from_parts(49_854_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -203,8 +205,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn submit_operation() -> Weight {
 		//  Measured:  `714`
 		//  Estimated: `6196`
-		// Minimum execution time: 85_858_000 picoseconds.
-		Weight::from_parts(94_812_000, 6196)
+		// Minimum execution time: 85_047_000 picoseconds.
+		Weight::from_parts(93_950_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -217,8 +219,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_operation() -> Weight {
 		//  Measured:  `470`
 		//  Estimated: `4004`
-		// Minimum execution time: 56_114_000 picoseconds.
-		Weight::from_parts(59_829_000, 4004)
+		// Minimum execution time: 57_656_000 picoseconds.
+		Weight::from_parts(60_450_000, 4004)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 	}
 }
@@ -226,66 +228,66 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn create() -> Weight {
-		Weight::from_parts(122_442_000, 4004)
+		Weight::from_parts(119_117_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn rotate_keys() -> Weight {
-		Weight::from_parts(75_432_000, 4004)
+		Weight::from_parts(69_754_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_metadata() -> Weight {
-		Weight::from_parts(22_964_000, 4004)
+		Weight::from_parts(22_593_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn add_controller() -> Weight {
-		Weight::from_parts(22_323_000, 4004)
+		Weight::from_parts(22_544_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn remove_controller() -> Weight {
-		Weight::from_parts(22_123_000, 4004)
+		Weight::from_parts(21_923_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(1_u64))
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn revoke() -> Weight {
-		Weight::from_parts(70_125_000, 4004)
+		Weight::from_parts(69_553_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
-			.saturating_add(RocksDbWeight::get().writes(3_u64))
+			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn grant_access() -> Weight {
-		Weight::from_parts(78_717_000, 7018)
+		Weight::from_parts(69_143_000, 7018)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn revoke_access() -> Weight {
-		Weight::from_parts(63_114_000, 4004)
+		Weight::from_parts(53_550_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn record_access() -> Weight {
-		Weight::from_parts(60_480_000, 7018)
+		Weight::from_parts(51_977_000, 7018)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn some_grant_allows() -> Weight {
-		Weight::from_parts(774_664_000, 196900)
+		Weight::from_parts(726_651_000, 196900)
 			.saturating_add(RocksDbWeight::get().reads(130_u64))
 	}
 	fn set_privacy_budget() -> Weight {
-		Weight::from_parts(49_254_000, 4004)
+		Weight::from_parts(49_854_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(2_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn submit_operation() -> Weight {
-		Weight::from_parts(94_812_000, 6196)
+		Weight::from_parts(93_950_000, 6196)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(5_u64))
 	}
 	fn authorize_operation() -> Weight {
-		Weight::from_parts(59_829_000, 4004)
+		Weight::from_parts(60_450_000, 4004)
 			.saturating_add(RocksDbWeight::get().reads(3_u64))
 	}
 }
