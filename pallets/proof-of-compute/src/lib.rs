@@ -1269,14 +1269,14 @@ pub mod pallet {
 		/// worker reads the URL of its trainer's control API, for each node key: the key's
 		/// public bytes follow. Operators and tools set it there (`offchain_localStorageSet`).
 		#[pallet::constant_name(TrainerUrlPrefix)]
-		fn trainer_url_prefix() -> Vec<u8> {
+		fn trainer_url_prefix() -> alloc::vec::Vec<u8> {
 			tessera_primitives::trainer_api::TRAINER_URL_PREFIX.to_vec()
 		}
 
 		/// The prefix, like [`Pallet::trainer_url_prefix`]'s, of the bearer token the worker
 		/// sends that trainer.
 		#[pallet::constant_name(TrainerTokenPrefix)]
-		fn trainer_token_prefix() -> Vec<u8> {
+		fn trainer_token_prefix() -> alloc::vec::Vec<u8> {
 			tessera_primitives::trainer_api::TRAINER_TOKEN_PREFIX.to_vec()
 		}
 	}
