@@ -1,19 +1,25 @@
 #!/usr/bin/env python3
 """Trains the same models on the same data with the same hyper-parameters in PyTorch (CPU) and
-in tessera-trainer, at one thread and at two, and prints samples/s, the ratios the trainer is
-held to and the final losses; then the transformer on the trainer's two CPU backends, and the
-peak memory of re-executing one segment on the reference backend.
+in tessera-trainer, at one thread and at two, with SGD, Adam and AdamW, and prints samples/s,
+the ratios the trainer is held to and the final losses; then what Adam's and AdamW's step costs
+over SGD's on the trainer's backends (runs of the same workload side by side, alternated); then
+the transformer on the trainer's two CPU backends, and the peak memory of re-executing one
+segment on the reference backend.
 
 Data: the classic digits set (1 797 8x8 images, grey levels scaled by 1/16) that both smartcore
 (tessera-trainer) and scikit-learn ship. Models, as the trainer builds them: an MLP 64 -> 64
 (ReLU) -> 10, and a CNN of two 3x3 convolutions (8 and 16 channels, zero padding, ReLU, 2x2
-max-pooling) and a linear classifier; uniform +-1/sqrt(fan_in) initialisation, plain SGD, mean
-cross-entropy, a fresh permutation each epoch.
+max-pooling) and a linear classifier; uniform +-1/sqrt(fan_in) initialisation, mean
+cross-entropy, a fresh permutation each epoch. Optimisers, as offchain-trainer/src/optim.rs
+steps them: plain SGD; Adam (weight decay added to the gradient) and AdamW (weight decay
+applied to the weights), both with bias correction, which is torch.optim.Adam's and AdamW's
+update with the same learning rate, betas, eps and weight decay.
 
 Run it through scripts/compare-pytorch.sh, which builds the trainer and installs torch.
 """
 import os
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -23,12 +29,41 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-BATCH, LR, SEED = 64, 0.1, 7
+BATCH, SEED = 64, 7
 MODELS = {
     # name: (trainer --model, trainer --widths, steps)
     "mlp": ("mlp", "64", 2000),
     "cnn": ("cnn", "8,16", 300),
 }
+BETAS, EPSILON = (0.9, 0.999), 1e-8
+TRANSFORMER_SGD_RATE = 0.05
+OPTIMISERS = {
+    # name: (trainer --optimizer, learning rate, weight decay)
+    "sgd": ("sgd", 0.1, 0.0),
+    "adam": ("adam", 0.01, 0.0),
+    "adamw": ("adamw", 0.01, 0.01),
+}
+# Alternated runs of each optimiser per workload when timing Adam's step against SGD's; the
+# fastest counts, the one that other work on the machine slowed least.
+REPEATS = 5
+
+
+def describe(optimiser, learning_rate=None):
+    kind, rate, decay = OPTIMISERS[optimiser]
+    rate = learning_rate or rate
+    if kind == "sgd":
+        return f"SGD, lr {rate}"
+    name = "Adam" if kind == "adam" else "AdamW"
+    return f"{name}, lr {rate}, betas {BETAS}, eps {EPSILON:g}, weight decay {decay}"
+
+
+def optimiser_arguments(optimiser, learning_rate=None):
+    kind, rate, decay = OPTIMISERS[optimiser]
+    arguments = ("--optimizer", kind, "--learning-rate", str(learning_rate or rate))
+    if kind == "sgd":
+        return arguments
+    return (*arguments, "--beta1", str(BETAS[0]), "--beta2", str(BETAS[1]), "--epsilon", str(EPSILON),
+            "--weight-decay", str(decay))
 
 
 def torch_model(name):
@@ -41,7 +76,15 @@ def torch_model(name):
         torch.nn.Flatten(), torch.nn.Linear(16 * 2 * 2, 10))
 
 
-def torch_run(name, threads):
+def torch_optimiser(optimiser, parameters):
+    kind, rate, decay = OPTIMISERS[optimiser]
+    if kind == "sgd":
+        return torch.optim.SGD(parameters, lr=rate)
+    step = torch.optim.Adam if kind == "adam" else torch.optim.AdamW
+    return step(parameters, lr=rate, betas=BETAS, eps=EPSILON, weight_decay=decay)
+
+
+def torch_run(name, threads, optimiser):
     steps = MODELS[name][2]
     torch.set_num_threads(threads)
     torch.manual_seed(SEED)
@@ -49,7 +92,7 @@ def torch_run(name, threads):
     x = torch.tensor(digits.data / 16.0, dtype=torch.float32)
     y = torch.tensor(digits.target, dtype=torch.int64)
     model = torch_model(name)
-    optimiser = torch.optim.SGD(model.parameters(), lr=LR)
+    optimiser = torch_optimiser(optimiser, model.parameters())
     loss_fn = torch.nn.CrossEntropyLoss()
     generator = np.random.default_rng(SEED)
     order, position, losses = generator.permutation(len(y)), 0, []
@@ -73,48 +116,104 @@ def trainer(binary, store, threads, *arguments):
     return subprocess.run(command, capture_output=True, text=True, check=True)
 
 
-def trainer_run(binary, store, name, backend, threads, extra=()):
-    model, widths, steps = MODELS.get(name, (None, None, None))
-    arguments = extra or ("--dataset", "digits", "--model", model, "--widths", widths,
-                          "--learning-rate", str(LR), "--batch-size", str(BATCH), "--steps", str(steps),
-                          "--checkpoint-every", "100", "--seed", str(SEED))
-    result = trainer(binary, store, threads, "train", *arguments, "--backend", backend)
+def children_cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def digits_arguments(name):
+    model, widths, steps = MODELS[name]
+    return ("--dataset", "digits", "--model", model, "--widths", widths, "--batch-size", str(BATCH),
+            "--steps", str(steps), "--checkpoint-every", "100", "--seed", str(SEED))
+
+
+def trainer_run(binary, store, name, backend, threads, extra=(), optimiser="sgd", learning_rate=None):
+    arguments = extra or digits_arguments(name)
+    cpu_seconds = children_cpu_seconds()
+    result = trainer(binary, store, threads, "train", *arguments,
+                     *optimiser_arguments(optimiser, learning_rate), "--backend", backend)
     match = re.search(r"([\d.]+) samples/s, last segment's mean loss ([\d.]+)", result.stderr)
     if not match:
         sys.exit(f"unexpected trainer output:\n{result.stderr}")
-    return float(match.group(1)), float(match.group(2)), result.stdout
+    cpu_seconds = children_cpu_seconds() - cpu_seconds
+    return float(match.group(1)), float(match.group(2)), result.stdout, cpu_seconds
+
+
+def thread_label(threads):
+    return f" ({threads} thread" + ("s)" if threads > 1 else ")")
+
+
+def compare_with_pytorch(binary, store):
+    for name, (_, widths, steps) in MODELS.items():
+        for optimiser in OPTIMISERS:
+            print(f"\n{name.upper()} {widths} on digits, batch {BATCH}, {steps} steps, "
+                  f"{describe(optimiser)}")
+            print(f"{'run':42} {'samples/s':>12} {'final loss':>11}")
+            for threads in (1, 2):
+                reference = trainer_run(binary, store, name, "reference", threads, optimiser=optimiser)
+                cpu = trainer_run(binary, store, name, "cpu", threads, optimiser=optimiser)
+                pytorch = torch_run(name, threads, optimiser)
+                for label, (rate, loss, *_) in [("tessera-trainer reference", reference),
+                                                 ("tessera-trainer cpu", cpu),
+                                                 (f"pytorch {torch.__version__}", pytorch)]:
+                    print(f"{label + thread_label(threads):42} {rate:12.0f} {loss:11.4f}")
+                print(f"ratio reference / pytorch at {threads} thread(s): {reference[0] / pytorch[0]:.3f}")
+
+
+def adam_step_cost(binary, store, workloads):
+    """Times each optimiser on each workload, backend and thread count: REPEATS rounds, each
+    running SGD, Adam and AdamW once in turn, so load that comes and goes falls on all three.
+    Prints the best samples/s and its ratio to SGD's, and the least CPU time (user and system)
+    of a whole run per step, which other work on the machine hardly changes, and what the
+    optimiser adds to it over SGD: its step with the host round trip of weights and moments,
+    and the moments it stores with each commitment."""
+    print(f"\nADAM'S STEP OVER SGD'S: best of {REPEATS} alternated runs each, same model, data, "
+          f"batch, steps and seed")
+    print(f"{'workload':30} {'backend, threads':18} {'optimiser':>9} {'samples/s':>10} "
+          f"{'/ SGD':>6} {'CPU µs/step':>12} {'+ over SGD':>11}")
+    for workload, (steps, arguments, learning_rates) in workloads.items():
+        for backend in ("reference", "cpu"):
+            for threads in (1, 2):
+                rates = {optimiser: [] for optimiser in OPTIMISERS}
+                cpu = {optimiser: [] for optimiser in OPTIMISERS}
+                for _ in range(REPEATS):
+                    for optimiser in OPTIMISERS:
+                        rate, _, _, cpu_seconds = trainer_run(binary, store, None, backend, threads,
+                                                              arguments, optimiser,
+                                                              learning_rates.get(optimiser))
+                        rates[optimiser].append(rate)
+                        cpu[optimiser].append(cpu_seconds / steps * 1e6)
+                for optimiser in OPTIMISERS:
+                    rate, step = max(rates[optimiser]), min(cpu[optimiser])
+                    print(f"{workload:30} {f'{backend}, {threads}':18} {optimiser:>9} {rate:10.0f} "
+                          f"{rate / max(rates['sgd']):6.3f} {step:12.1f} "
+                          f"{step - min(cpu['sgd']):+11.1f}")
 
 
 def main():
     binary = sys.argv[1]
     store = tempfile.mkdtemp(prefix="tessera-compare-")
-    for name in MODELS:
-        model, widths, steps = MODELS[name]
-        print(f"\n{name.upper()} {widths} on digits, batch {BATCH}, {steps} SGD steps, lr {LR}")
-        print(f"{'run':42} {'samples/s':>12} {'final loss':>11}")
-        for threads in (1, 2):
-            reference = trainer_run(binary, store, name, "reference", threads)
-            cpu = trainer_run(binary, store, name, "cpu", threads)
-            pytorch = torch_run(name, threads)
-            for label, (rate, loss, *_) in [("tessera-trainer reference", reference),
-                                             ("tessera-trainer cpu", cpu),
-                                             (f"pytorch {torch.__version__}", pytorch)]:
-                print(f"{label + f' ({threads} thread' + ('s)' if threads > 1 else ')'):42} "
-                      f"{rate:12.0f} {loss:11.4f}")
-            print(f"ratio reference / pytorch at {threads} thread(s): {reference[0] / pytorch[0]:.3f}")
+    compare_with_pytorch(binary, store)
 
     text = os.path.join(store, "corpus.txt")
     with open(text, "w") as corpus:
         corpus.write("the chain keeps the commitments; the trainer keeps the weights. " * 64)
     cid = trainer(binary, store, 1, "cid", text, "--add").stdout.split()[0]
     arguments = ("--dataset-cid", cid, "--model", "transformer", "--widths", "32,64,2",
-                 "--learning-rate", "0.05", "--batch-size", "16", "--steps", "40",
-                 "--checkpoint-every", "20", "--seed", "1")
-    print("\nCHAR-TRANSFORMER context 32, width 64, 2 blocks, batch 16, 40 steps")
+                 "--batch-size", "16", "--steps", "40", "--checkpoint-every", "20", "--seed", "1")
+
+    workloads = {f"{name} {widths}, {steps} steps": (steps, digits_arguments(name), {})
+                 for name, (_, widths, steps) in MODELS.items()}
+    workloads["transformer 32,64,2, 40 steps"] = (40, arguments, {"sgd": TRANSFORMER_SGD_RATE})
+    adam_step_cost(binary, store, workloads)
+
+    print(f"\nCHAR-TRANSFORMER context 32, width 64, 2 blocks, batch 16, 40 steps, "
+          f"{describe('sgd', TRANSFORMER_SGD_RATE)}")
     rates = {}
     for threads in (1, 2):
         for backend in ("reference", "cpu"):
-            rate, loss, stdout = trainer_run(binary, store, None, backend, threads, arguments)
+            rate, loss, stdout, _ = trainer_run(binary, store, None, backend, threads, arguments,
+                                                learning_rate=TRANSFORMER_SGD_RATE)
             rates[backend, threads] = (rate, stdout)
             print(f"{f'tessera-trainer {backend} ({threads} thread(s))':42} {rate:12.0f} {loss:11.4f}")
         print(f"ratio reference / cpu at {threads} thread(s): "
@@ -125,8 +224,9 @@ def main():
     state = re.search(r'"state_cid":"([^"]+)"', first).group(1)
     digest = re.search(r'"weights_digest":"([^"]+)"', first).group(1)
     # A fresh interpreter waits for the re-execution alone, so its children's peak is that run's.
-    command = [binary, "--store", store, "--threads", "1", "verify", *arguments, "--backend", "reference",
-               "--state", state, "--digest", digest, "--from", "20", "--to", "40"]
+    command = [binary, "--store", store, "--threads", "1", "verify", *arguments,
+               *optimiser_arguments("sgd", TRANSFORMER_SGD_RATE),
+               "--backend", "reference", "--state", state, "--digest", digest, "--from", "20", "--to", "40"]
     peak = subprocess.run([sys.executable, "-c", MEASURE_PEAK, *command], capture_output=True, text=True,
                           check=True).stdout.strip()
     print(f"peak memory (max RSS) of re-executing steps 20..40 of the transformer on the reference "
