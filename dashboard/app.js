@@ -19,9 +19,11 @@ const trainer = params.get('trainer');
 /** Blocks of reputation history read back when the page opens. */
 const BACKFILL_BLOCKS = 30;
 
+/** The pallets whose events the views read: proof of compute and its traps pallet. */
+const TRACKED_SECTIONS = ['proofOfCompute', 'proofOfComputeTraps'];
 /**
- * Proof-of-compute's events the views read: a job's dispute, a federated job's rounds, and
- * the course of availability checks and traps.
+ * The events the views read: a job's dispute, a federated job's rounds, and the course of
+ * availability checks and traps.
  */
 const TRACKED_EVENTS = [
   'JobDisputed', 'SegmentDisputed', 'PanelDrawn', 'NoPanel', 'VerdictCommitted', 'VerdictRevealed',
@@ -115,7 +117,7 @@ async function eventsOf(api, from, to) {
         const events = await api.query.system.events.at(await api.rpc.chain.getBlockHash(block));
         ui.events.set(block, events
           .map(({ event }) => event)
-          .filter((event) => event.section === 'proofOfCompute' && TRACKED_EVENTS.includes(event.method))
+          .filter((event) => TRACKED_SECTIONS.includes(event.section) && TRACKED_EVENTS.includes(event.method))
           .map((event) => ({ block, name: event.method, data: event.data })));
       } catch {
         // A pruned node keeps the state of recent blocks only.
@@ -431,10 +433,10 @@ async function loadAvailability(api, at, best) {
  */
 async function loadTraps(api, at, best) {
   const [seals, confirmations, [assigned, sealsSet], rate, { events, unreadable }] = await Promise.all([
-    at.query.proofOfCompute.trapSeals.entries(),
-    at.query.proofOfCompute.trapConfirmations.entries(),
-    at.query.proofOfCompute.trapTally(),
-    at.query.proofOfCompute.trapRate(),
+    at.query.proofOfComputeTraps.trapSeals.entries(),
+    at.query.proofOfComputeTraps.trapConfirmations.entries(),
+    at.query.proofOfComputeTraps.trapTally(),
+    at.query.proofOfComputeTraps.trapRate(),
     eventsOf(api, ...recentBlocks(best)),
   ]);
   const lapseAfter = 2 * api.consts.proofOfCompute.maxJobDuration.toNumber();

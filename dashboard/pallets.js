@@ -1,8 +1,8 @@
 // Which of Tessera's pallets a chain lacks, from the pallet names in its metadata. No
 // imports, so that the tests run it in node against a real node's metadata.
 
-/** Tessera's pallets, as the runtime's metadata names them; the dashboard reads all five. */
-export const TESSERA_PALLETS = ['NodeRegistry', 'Reputation', 'Did', 'ModelRegistry', 'ProofOfCompute'];
+/** Tessera's pallets, as the runtime's metadata names them; the dashboard reads all six. */
+export const TESSERA_PALLETS = ['NodeRegistry', 'Reputation', 'Did', 'ModelRegistry', 'ProofOfCompute', 'ProofOfComputeTraps'];
 
 /** The pallets of `TESSERA_PALLETS` missing from `names` (the metadata's pallet names), in that order. */
 export function missingPallets(names) {

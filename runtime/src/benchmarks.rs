@@ -26,6 +26,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_did, Did]
 	[pallet_model_registry, ModelRegistry]
 	[pallet_proof_of_compute, ProofOfCompute]
+	[pallet_proof_of_compute::traps, ProofOfComputeTraps]
 );
 
 impl frame_system_benchmarking::Config for Runtime {

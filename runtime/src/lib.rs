@@ -246,6 +246,9 @@ mod runtime {
 	pub type ModelApprovers = pallet_membership<Instance1>;
 	#[runtime::pallet_index(55)]
 	pub type ProofOfCompute = pallet_proof_of_compute;
+	/// Proof of compute's trap jobs, a child pallet of it.
+	#[runtime::pallet_index(56)]
+	pub type ProofOfComputeTraps = pallet_proof_of_compute::traps;
 }
 
 cumulus_pallet_parachain_system::register_validate_block! {

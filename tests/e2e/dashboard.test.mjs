@@ -672,13 +672,13 @@ test('traps show the sealed count, each seal and the traps sprung, as the chain 
   const { page, errors } = await openDashboard(rpcUrl, 'traps');
   const matchesChain = async (shown) => {
     const at = await api.at(await api.rpc.chain.getBlockHash(shown.block));
-    const [assigned, sealsSet] = await at.query.proofOfCompute.trapTally();
-    const seals = (await at.query.proofOfCompute.trapSeals.entries()).map(([key, value]) => ({
+    const [assigned, sealsSet] = await at.query.proofOfComputeTraps.trapTally();
+    const seals = (await at.query.proofOfComputeTraps.trapSeals.entries()).map(([key, value]) => ({
       seal: key.args[0].toHex(), setter: value.unwrap()[0].toString(), sealedAt: value.unwrap()[1].toNumber(),
     }));
     assert.deepEqual(
       [shown.sealed, shown.assigned, shown.sealsSet, shown.rate, shown.seals],
-      [seals.length, assigned.toNumber(), sealsSet.toNumber(), (await at.query.proofOfCompute.trapRate()).toNumber(), seals],
+      [seals.length, assigned.toNumber(), sealsSet.toNumber(), (await at.query.proofOfComputeTraps.trapRate()).toNumber(), seals],
       `the traps at block ${shown.block}`,
     );
   };
@@ -690,7 +690,7 @@ test('traps show the sealed count, each seal and the traps sprung, as the chain 
   assert.equal(before.sprung, 0);
   // Alice, an approver, seals an answer: the page counts it and shows who and when.
   const seal = `0x${'7e'.repeat(32)}`;
-  const { blockHash } = await inBlock(api.tx.proofOfCompute.sealTrap(seal), alice);
+  const { blockHash } = await inBlock(api.tx.proofOfComputeTraps.sealTrap(seal), alice);
   const sealedAt = (await api.rpc.chain.getHeader(blockHash)).number.toNumber();
   const after = await eventually(async () => {
     const shown = await shownTraps(page);

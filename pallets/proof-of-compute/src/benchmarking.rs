@@ -1,17 +1,14 @@
 //! Benchmarks of every call, the authorize paths, assignment, finalization, a panel's
 //! deadline and a replica's replacement, each at its worst: full queues, the most replicas,
 //! the last reveal that triggers verification, the longest bisection (`MaxCheckpoints`), a
-//! full panel, a trap every replica fails.
+//! full panel. The traps pallet's benchmarks post their jobs with [`accepted_job_of`].
 
 use super::*;
-use crate::{
-	trap::trap_seal,
-	types::{inputs_root, verdict_hash, vote_of, AGGREGATORS, MAX_AVAILABILITY_DRAWS},
-};
+use crate::types::{inputs_root, verdict_hash, vote_of, AGGREGATORS, MAX_AVAILABILITY_DRAWS};
 use alloc::vec::Vec;
 use frame_support::{
 	pallet_prelude::{Authorize, TransactionSource},
-	traits::{fungible::Mutate, EnsureOrigin, Get},
+	traits::{fungible::Mutate, Get},
 	weights::WeightMeter,
 	BoundedVec,
 };
@@ -123,6 +120,24 @@ fn running_job_of<T: Config>(
 	Pending::<T>::mutate(|pending| pending.retain(|pending| *pending != job));
 	Pallet::<T>::start(job, nodes, frame_system::Pallet::<T>::block_number());
 	(job, trainers)
+}
+
+/// A job of the most replicas for `requester` (funded here), assigned in this block, every
+/// replica having committed and revealed the same result, and accepted: what a trap springs
+/// on in the traps pallet's benchmarks.
+pub(crate) fn accepted_job_of<T: Config>(
+	requester: T::AccountId,
+) -> Result<JobId, polkadot_sdk::sp_runtime::DispatchError> {
+	T::Currency::set_balance(&requester, BalanceOf::<T>::max_value() / 4u32.into());
+	let (job, trainers) = running_job_of::<T>(requester, spec::<T>());
+	for (node, _) in &trainers {
+		Pallet::<T>::do_commit(commit_of(job, *node))?;
+	}
+	for (node, _) in &trainers {
+		Pallet::<T>::do_reveal(reveal_of(job, *node))?;
+	}
+	Pallet::<T>::verify(job);
+	Ok(job)
 }
 
 fn payload(job: JobId, node: NodeId) -> CommitmentPayload {
@@ -685,52 +700,6 @@ mod benchmarks {
 		assert!(Panels::<T>::get(job).iter().all(|member| !silent.contains(member)));
 	}
 
-	#[benchmark]
-	fn seal_trap() -> Result<(), BenchmarkError> {
-		let origin =
-			T::TrapOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
-		let seal = H256::repeat_byte(0x5e);
-
-		#[extrinsic_call]
-		_(origin as T::RuntimeOrigin, seal);
-
-		assert!(TrapSeals::<T>::contains_key(seal));
-		Ok(())
-	}
-
-	/// Springing a trap on an accepted job of the most replicas, every one of them wrong,
-	/// with the most confirmations of other setters before it.
-	#[benchmark]
-	fn reveal_trap() -> Result<(), BenchmarkError> {
-		let origin =
-			T::TrapOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
-		let setter = T::TrapOrigin::ensure_origin(origin.clone())
-			.map_err(|_| BenchmarkError::Stop("the trap origin's account"))?;
-		T::Currency::set_balance(&setter, BalanceOf::<T>::max_value() / 4u32.into());
-		let expected = H256::repeat_byte(0xee);
-		let job = NextJobId::<T>::get();
-		Pallet::<T>::do_seal_trap(setter.clone(), trap_seal(job, &expected, &SALT))?;
-		let now = frame_system::Pallet::<T>::block_number();
-		frame_system::Pallet::<T>::set_block_number(now + 1u32.into());
-		let (job, trainers) = running_job_of::<T>(setter, spec::<T>());
-		for (node, _) in &trainers {
-			Pallet::<T>::do_commit(commit_of(job, *node))?;
-		}
-		for (node, _) in &trainers {
-			Pallet::<T>::do_reveal(reveal_of(job, *node))?;
-		}
-		Pallet::<T>::verify(job);
-		let others: Vec<T::AccountId> =
-			(1..types::MAX_TRAP_SETTERS).map(|index| account("other setter", index, 0)).collect();
-		TrapConfirmations::<T>::insert(job, expected, BoundedVec::truncate_from(others));
-
-		#[extrinsic_call]
-		_(origin as T::RuntimeOrigin, job, expected, SALT);
-
-		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Finalized));
-		Ok(())
-	}
-
 	/// A check of an accepted job's state: a validator is drawn and the check queued.
 	#[benchmark]
 	fn challenge_availability() {
@@ -752,7 +721,10 @@ mod benchmarks {
 		let node = Assignments::<T>::get(job).expect("assigned")[0];
 		availability_validators::<T>();
 		SampledReveals::<T>::insert((job, node, 0), ());
-		let mut meter = WeightMeter::with_limit(T::WeightInfo::open_sampled_check());
+		// One check, and the look at the queue `open_sampled_checks` pays for first.
+		let mut meter = WeightMeter::with_limit(
+			T::WeightInfo::open_sampled_check().saturating_add(T::DbWeight::get().reads(1)),
+		);
 
 		#[block]
 		{
@@ -854,16 +826,6 @@ mod benchmarks {
 
 		let left = Commits::<T>::iter_prefix((job,)).count() as u32;
 		assert!(left < crate::retention::PRUNE_BATCH, "a batch of commits is gone");
-	}
-
-	#[benchmark]
-	fn set_trap_rate() {
-		let rate = Perbill::from_percent(2);
-
-		#[extrinsic_call]
-		_(RawOrigin::Root, rate);
-
-		assert_eq!(TrapRate::<T>::get(), rate);
 	}
 
 	#[benchmark]

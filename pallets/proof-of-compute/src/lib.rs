@@ -120,8 +120,22 @@
 //! ([`tessera_primitives::privacy::epsilon`]) and takes it from its participants' grants.
 //!
 //! The other modules, documented in their source (`cargo doc --document-private-items`):
-//! `replacement` (replicas whose node stops), `trap` (trap jobs), `availability` (data
-//! availability checks) and `retention` (the storage deposit and pruning).
+//! `replacement` (replicas whose node stops), `availability` (data availability checks) and
+//! `retention` (the storage deposit and pruning).
+//!
+//! ## Child pallets
+//!
+//! Beside this pallet, the crate holds child pallets, each its own `#[frame_support::pallet]`
+//! with its storage, events, errors, calls, weights, benchmarks and tests, registered in the
+//! runtime as a pallet of its own (after polkadot-sdk's `election-provider-multi-block`):
+//!
+//! - [`traps`] (`ProofOfComputeTraps`, index 56): trap jobs, sealed by the model registry's
+//!   approvers and sprung on the replicas that answered otherwise.
+//!
+//! A child sees jobs only through the trait this pallet implements for it ([`TrapJobs`]),
+//! and this pallet reaches a child only through the hooks its `Config` names
+//! ([`Config::Traps`], a [`TrapHooks`]; `()` for a runtime without traps): neither names the
+//! other's storage ([`traits`]).
 
 #![cfg_attr(not(feature = "std"), no_std)]
 #![deny(missing_docs)]
@@ -142,11 +156,13 @@ mod rounds;
 pub mod runtime_api;
 #[cfg(test)]
 mod tests;
-mod trap;
+pub mod traits;
+pub mod traps;
 pub mod types;
 pub mod weights;
 
 pub use pallet::*;
+pub use traits::{TrapHooks, TrapJob, TrapJobs};
 pub use types::{
 	Aggregation, AgreedResult, AvailabilityCheck, AvailabilityReport, Commit, Dispute,
 	DisputeReason, FederatedJob, Federation, JobInfo, PanelCommit, PanelReveal, Reveal, Segment,
@@ -282,6 +298,10 @@ pub mod pallet {
 		/// Who hears how jobs end (the model registry).
 		type Outcome: JobOutcome;
 
+		/// The traps pallet ([`traps`]), told of each assignment and of each job pruned; `()`
+		/// for a runtime without traps.
+		type Traps: TrapHooks;
+
 		/// What jobs may train on and start from (the model registry): every job names an
 		/// approved dataset (or only inline texts) and starts from a registered model
 		/// version (or from its seed).
@@ -354,19 +374,6 @@ pub mod pallet {
 
 		/// Who may tune the pallet's parameters.
 		type ForceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
-
-		/// Who sets trap jobs: the model registry's approver set, each member by itself.
-		type TrapOrigin: EnsureOrigin<Self::RuntimeOrigin, Success = Self::AccountId>;
-
-		/// How many setters must each reveal a seal of their own naming the same answer
-		/// before a trap springs (the model registry's approval threshold), so that no one
-		/// account's word slashes anybody.
-		type TrapQuorum: Get<u32>;
-
-		/// The most trap jobs per assignment, until [`Config::ForceOrigin`] sets another rate
-		/// ([`TrapRate`]).
-		#[pallet::constant]
-		type DefaultTrapRate: Get<Perbill>;
 
 		/// What a challenger bonds: ten times the base reward. A challenger who wins gets it
 		/// back and as much again, as a bounty from the stake the dispute slashed.
@@ -556,41 +563,6 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type ChallengeWindow<T: Config> =
 		StorageValue<_, BlockNumberFor<T>, ValueQuery, T::DefaultChallengeWindow>;
-
-	/// Sealed trap answers, keyed by `blake2_256((job, expected digest, salt))` so that
-	/// nothing on chain says which jobs are traps until their setter reveals one: who set
-	/// each, and when.
-	#[pallet::storage]
-	pub type TrapSeals<T: Config> =
-		StorageMap<_, Identity, sp_core::H256, (T::AccountId, BlockNumberFor<T>)>;
-
-	/// The setters that revealed their seals of each answer to a trap job, until
-	/// [`Config::TrapQuorum`] of them agree and the trap springs; pruned with the job.
-	#[pallet::storage]
-	pub type TrapConfirmations<T: Config> = StorageDoubleMap<
-		_,
-		Twox64Concat,
-		JobId,
-		Identity,
-		sp_core::H256,
-		BoundedVec<T::AccountId, ConstU32<{ types::MAX_TRAP_SETTERS }>>,
-		ValueQuery,
-	>;
-
-	/// Where the `on_idle` scan for lapsed [`TrapSeals`] stopped: the last seal it looked
-	/// at, or `None` to start from the first.
-	#[pallet::storage]
-	pub type TrapSealCursor<T> = StorageValue<_, sp_core::H256>;
-
-	/// The most trap jobs per assignment: a trap may be set while traps set so far are
-	/// fewer than this share of assignments, plus one.
-	#[pallet::storage]
-	pub type TrapRate<T: Config> = StorageValue<_, Perbill, ValueQuery, T::DefaultTrapRate>;
-
-	/// Jobs assigned so far, and trap seals set so far: what [`TrapRate`] bounds, at
-	/// [`Config::TrapQuorum`] seals a trap.
-	#[pallet::storage]
-	pub type TrapTally<T> = StorageValue<_, (u64, u64), ValueQuery>;
 
 	/// The id the next availability check gets.
 	#[pallet::storage]
@@ -863,42 +835,6 @@ pub mod pallet {
 			node: NodeId,
 			/// Stake taken.
 			slashed: BalanceOf<T>,
-		},
-		/// A setter revealed its seal of a trap's answer; the trap springs once
-		/// [`Config::TrapQuorum`] setters named the same answer.
-		TrapConfirmed {
-			/// The job.
-			job: JobId,
-			/// The answer revealed.
-			expected: sp_core::H256,
-			/// Setters that named it so far.
-			confirmations: u32,
-		},
-		/// A quorum of setters revealed the same answer: the replicas that got it wrong lost
-		/// their whole stake, the others were paid, and the result goes nowhere.
-		TrapSprung {
-			/// The job.
-			job: JobId,
-			/// The weights digest the reference backend computed.
-			expected: sp_core::H256,
-			/// Replicas that answered otherwise.
-			caught: u32,
-		},
-		/// A trap answer was sealed; the seal does not say for which job.
-		TrapSealed {
-			/// The seal.
-			seal: sp_core::H256,
-		},
-		/// A seal nobody revealed within twice [`Config::MaxJobDuration`] blocks lapsed and
-		/// was removed.
-		TrapSealLapsed {
-			/// The seal.
-			seal: sp_core::H256,
-		},
-		/// [`Config::ForceOrigin`] set the trap rate.
-		TrapRateSet {
-			/// Trap jobs per assignment at most.
-			rate: Perbill,
 		},
 		/// [`Config::ForceOrigin`] made a job take, now, the step its due block would.
 		NextStepForced {
@@ -1232,18 +1168,6 @@ pub mod pallet {
 		TooManyChecks,
 		/// No validator is there to fetch the content.
 		NoValidator,
-		/// The caller set no trap with this job, answer and salt.
-		NotATrap,
-		/// The caller revealed this answer to the trap already.
-		AlreadyConfirmed,
-		/// Trap jobs would exceed the trap rate.
-		TooManyTraps,
-		/// This seal was set already.
-		DuplicateTrap,
-		/// The trap was sealed after the job's replicas were chosen.
-		LateSeal,
-		/// The seal was set twice [`Config::MaxJobDuration`] blocks ago or more: it lapsed.
-		SealLapsed,
 		/// A federated job needs at least one shard.
 		NoShards,
 		/// The job's privacy parameters are outside what the accountant covers (a noise
@@ -1283,18 +1207,17 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		/// Prunes jobs past their retention with the weight blocks leave over.
+		fn on_idle(_: BlockNumberFor<T>, remaining: Weight) -> Weight {
+			Self::prune_idle(remaining)
+		}
+
 		/// A block's work runs after the inherents, not in `on_initialize`: every draw it
 		/// makes (replicas, replacements, panels, aggregators, spot-checks, shards) needs the
 		/// relay chain's randomness, which only the parachain inherent brings into the block;
 		/// before it, the randomness source has only the parent hash, which the previous
 		/// block's author chose. Blocks without `on_poll` (a multi-block migration) are
 		/// caught up afterwards, so nothing scheduled for them is lost.
-		/// Prunes jobs past their retention with the weight blocks leave over.
-		fn on_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
-			let used = Self::prune_idle(remaining);
-			used.saturating_add(Self::prune_lapsed_seals(now, remaining.saturating_sub(used)))
-		}
-
 		///
 		/// Work stops at the meter's budget: each unit is done only while the meter can pay
 		/// the most it may weigh, and what a block cannot pay for waits for the next (a
@@ -1452,43 +1375,6 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Seals the answer to a trap job: `blake2_256((job, digest, salt))`, where `digest`
-		/// is the final weights digest the caller computed on the reference backend for a job
-		/// it posts itself with [`Pallet::create_job`], like any other job. The seal names no
-		/// job, so nothing tells the job's trainers; it must be in place before the job's
-		/// replicas are chosen, and it lapses twice [`Config::MaxJobDuration`] blocks after it
-		/// is set (time for the job to run to its deadline and be accepted), when `on_idle`
-		/// removes it.
-		///
-		/// Origin: [`Config::TrapOrigin`]. Emits [`Event::TrapSealed`].
-		#[pallet::call_index(8)]
-		pub fn seal_trap(origin: OriginFor<T>, seal: sp_core::H256) -> DispatchResult {
-			let setter = T::TrapOrigin::ensure_origin(origin)?;
-			Self::do_seal_trap(setter, seal)
-		}
-
-		/// Reveals the caller's seal of `expected` as the answer to the accepted trap job
-		/// `job`. Once [`Config::TrapQuorum`] setters revealed the same answer, the trap
-		/// springs: replicas whose final weights digest is not `expected` are slashed their
-		/// whole stake, the others paid; the result never becomes a model version, and the
-		/// treasury pays the job's requester back what the job cost, once.
-		///
-		/// Origin: [`Config::TrapOrigin`], the setter of the seal. Emits
-		/// [`Event::TrapConfirmed`], then [`Event::TrapSprung`] with the quorum.
-		#[pallet::call_index(9)]
-		#[pallet::weight(T::WeightInfo::reveal_trap().saturating_add(
-			T::WeightInfo::finalize(Pallet::<T>::most_contributors(T::MaxRedundancy::get()))
-		))]
-		pub fn reveal_trap(
-			origin: OriginFor<T>,
-			job: JobId,
-			expected: sp_core::H256,
-			salt: [u8; 32],
-		) -> DispatchResult {
-			let setter = T::TrapOrigin::ensure_origin(origin)?;
-			Self::do_reveal_trap(setter, job, expected, salt)
-		}
-
 		/// Asks for proof that `node` still serves the state it revealed at `checkpoint` of
 		/// `job`, holding [`Config::AvailabilityBond`] from the caller: a validator drawn by
 		/// randomness must fetch it from the node's endpoint, checked against the CID, within
@@ -1496,7 +1382,7 @@ pub mod pallet {
 		/// proven, and back to the caller otherwise.
 		///
 		/// Origin: signed, anyone. Emits [`Event::AvailabilityChecked`].
-		#[pallet::call_index(11)]
+		#[pallet::call_index(6)]
 		pub fn challenge_availability(
 			origin: OriginFor<T>,
 			job: JobId,
@@ -1516,7 +1402,7 @@ pub mod pallet {
 		/// [`Event::AvailabilityProven`], or [`Event::AvailabilityMissing`] and then
 		/// [`Event::AvailabilityChecked`] for the next validator or
 		/// [`Event::AvailabilityFailed`].
-		#[pallet::call_index(12)]
+		#[pallet::call_index(7)]
 		#[pallet::authorize(Pallet::<T>::authorize_report_availability)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_report_availability())]
 		pub fn report_availability(
@@ -1538,7 +1424,7 @@ pub mod pallet {
 		/// the job spends ([`tessera_primitives::privacy::epsilon`]), and the job is drawn
 		/// only to nodes whose grant's privacy budget it fits.
 		/// Emits [`Event::JobCreated`] and [`Event::FederatedJobCreated`].
-		#[pallet::call_index(13)]
+		#[pallet::call_index(8)]
 		#[pallet::weight(T::WeightInfo::create_federated_job().saturating_add(T::Consent::some_grant_allows_weight()))]
 		pub fn create_federated_job(
 			origin: OriginFor<T>,
@@ -1565,7 +1451,7 @@ pub mod pallet {
 		/// awaits it, that it is the node's turn, the inputs and the node key's signature over
 		/// the aggregate for this chain ([`tessera_primitives::signing`]). Emits
 		/// [`Event::RoundAggregated`].
-		#[pallet::call_index(14)]
+		#[pallet::call_index(9)]
 		#[pallet::authorize(Pallet::<T>::authorize_submit_aggregation)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_aggregation())]
 		pub fn submit_aggregation(
@@ -1578,17 +1464,6 @@ pub mod pallet {
 			Self::do_submit_aggregation(aggregation)
 		}
 
-		/// Sets the most trap jobs per assignment.
-		///
-		/// Origin: [`Config::ForceOrigin`]. Emits [`Event::TrapRateSet`].
-		#[pallet::call_index(10)]
-		pub fn set_trap_rate(origin: OriginFor<T>, rate: Perbill) -> DispatchResult {
-			T::ForceOrigin::ensure_origin(origin)?;
-			TrapRate::<T>::put(rate);
-			Self::deposit_event(Event::TrapRateSet { rate });
-			Ok(())
-		}
-
 		/// Makes an open job take now the step its next due block would take (fail it at its
 		/// deadline, verify it, finalize it, settle or redraw its panel): the way out for a
 		/// job whose schedule was lost to a bug or a migration. Charged for the worst step,
@@ -1596,7 +1471,7 @@ pub mod pallet {
 		///
 		/// Origin: [`Config::ForceOrigin`]. Emits [`Event::NextStepForced`] besides the
 		/// step's own events.
-		#[pallet::call_index(15)]
+		#[pallet::call_index(10)]
 		#[pallet::weight(Pallet::<T>::next_step_bound())]
 		pub fn force_next_step(origin: OriginFor<T>, job: JobId) -> DispatchResultWithPostInfo {
 			T::ForceOrigin::ensure_origin(origin)?;
@@ -1613,7 +1488,7 @@ pub mod pallet {
 		/// Origin: authorized; [`Pallet::authorize_panel_commit`] checked the node key's
 		/// signature over the commitment for this chain ([`tessera_primitives::signing`]), the
 		/// seat, the segment and the panel's draw. Emits [`Event::VerdictCommitted`].
-		#[pallet::call_index(6)]
+		#[pallet::call_index(11)]
 		#[pallet::authorize(Pallet::<T>::authorize_panel_commit)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_panel_commit())]
 		pub fn panel_commit(
@@ -1633,7 +1508,7 @@ pub mod pallet {
 		/// Origin: authorized; [`Pallet::authorize_panel_reveal`] checked the node key's
 		/// signature over the reveal for this chain ([`tessera_primitives::signing`]), that
 		/// reveals are due and that the reveal opens the commitment. Emits [`Event::VerdictRevealed`].
-		#[pallet::call_index(7)]
+		#[pallet::call_index(12)]
 		#[pallet::authorize(Pallet::<T>::authorize_panel_reveal)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_panel_reveal())]
 		#[pallet::weight(T::WeightInfo::panel_reveal()

@@ -1,8 +1,8 @@
 //! The job life cycle behind the calls and hooks.
 
 use crate::{
-	pallet::*, types::*, weights::WeightInfo, BalanceOf, JobInfoOf, Payout, Replicas, LOG_TARGET,
-	MAX_SCHEDULE_PROBES,
+	pallet::*, types::*, weights::WeightInfo, BalanceOf, JobInfoOf, Payout, Replicas, TrapHooks,
+	TrapJob, TrapJobs, LOG_TARGET, MAX_SCHEDULE_PROBES,
 };
 use alloc::{collections::BTreeMap, vec::Vec};
 use codec::Encode;
@@ -12,8 +12,8 @@ use polkadot_sdk::{
 		ensure,
 		pallet_prelude::*,
 		traits::{
-			fungible::MutateHold,
-			tokens::{Fortitude, Precision, Restriction},
+			fungible::{Mutate, MutateHold},
+			tokens::{Fortitude, Precision, Preservation, Restriction},
 			Randomness,
 		},
 		weights::WeightMeter,
@@ -156,7 +156,7 @@ impl<T: Config> Pallet<T> {
 		for node in &nodes {
 			OpenJobs::<T>::insert(node, job, ());
 		}
-		TrapTally::<T>::mutate(|(assigned, _)| *assigned = assigned.saturating_add(1));
+		T::Traps::on_assigned(job);
 		Assignments::<T>::insert(job, nodes.clone());
 		Self::deposit_event(Event::JobAssigned { job, nodes, at: now });
 		if Federations::<T>::contains_key(job) {
@@ -1109,12 +1109,6 @@ impl<T: Config> Pallet<T> {
 		Self::dispute_invariants()?;
 		Self::availability_invariants()?;
 		Self::retention_invariants()?;
-		for (job, _, confirmations) in TrapConfirmations::<T>::iter() {
-			ensure!(
-				Jobs::<T>::contains_key(job) && !confirmations.is_empty(),
-				"trap confirmations of a job that is gone, or of nobody"
-			);
-		}
 		Self::federation_invariants()
 	}
 }
@@ -1130,6 +1124,79 @@ impl<T: Config> Pallet<T> {
 				revealed: Reveals::<T>::get((job, node, checkpoint)),
 			})
 			.collect()
+	}
+}
+
+/// What the traps pallet sees of jobs, and how a sprung trap settles one: the conviction and
+/// payment paths a dispute's end takes, and the treasury's refund of what the trap cost.
+impl<T: Config> TrapJobs<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
+	fn job(job: JobId) -> Option<TrapJob<BlockNumberFor<T>>> {
+		Jobs::<T>::get(job).map(|info| TrapJob {
+			state: info.state,
+			assigned: info.assigned,
+			checkpoints: info.checkpoints,
+			agreed: info.result.map(|result| TrainedWeights {
+				weights: result.state_cid,
+				digest: result.weights_digest,
+			}),
+		})
+	}
+
+	fn reveals(
+		job: JobId,
+		checkpoint: u32,
+	) -> Vec<(NodeId, Option<tessera_primitives::CommitmentPayload>)> {
+		Assignments::<T>::get(job)
+			.unwrap_or_default()
+			.into_iter()
+			.map(|node| (node, Reveals::<T>::get((job, node, checkpoint))))
+			.collect()
+	}
+
+	fn max_job_duration() -> BlockNumberFor<T> {
+		T::MaxJobDuration::get()
+	}
+
+	fn settle_sprung_trap(job: JobId, answer: TrainedWeights, caught: &[NodeId]) -> DispatchResult {
+		let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
+		ensure!(info.state == JobState::Accepted, Error::<T>::WrongState);
+		for node in caught {
+			let reason = SlashReason::TrapFailure;
+			let amount = T::Slasher::slash(*node, reason, None).unwrap_or_else(|_| Zero::zero());
+			T::Reputation::report(*node, Outcome::ProofFailed);
+			Self::deposit_event(Event::ReplicaConvicted { job, node: *node, reason, amount });
+		}
+		info.result = Some(AgreedResult {
+			weights_digest: answer.digest,
+			state_cid: answer.weights,
+			challenge_ends: frame_system::Pallet::<T>::block_number(),
+		});
+		let (budget, requester) = (info.budget, info.requester.clone());
+		let refunded = Self::pay(job, info, caught, JobState::Finalized);
+		let cost = budget.saturating_sub(refunded);
+		if cost.is_zero() {
+			return Ok(());
+		}
+		if let Err(error) =
+			T::Currency::transfer(&T::Treasury::get(), &requester, cost, Preservation::Preserve)
+		{
+			log::error!(target: LOG_TARGET, "trap {job}: the treasury did not pay back: {error:?}");
+		}
+		Ok(())
+	}
+
+	fn settlement_weight() -> Weight {
+		T::WeightInfo::finalize(Self::most_contributors(T::MaxRedundancy::get()))
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn next_job() -> JobId {
+		NextJobId::<T>::get()
+	}
+
+	#[cfg(feature = "runtime-benchmarks")]
+	fn accepted_job(requester: T::AccountId) -> Result<JobId, DispatchError> {
+		crate::benchmarking::accepted_job_of::<T>(requester)
 	}
 }
 

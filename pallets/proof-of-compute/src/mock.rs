@@ -1,5 +1,5 @@
-//! A test runtime: balances, this pallet, and recording stand-ins for the node registry,
-//! reputation and the model registry.
+//! A test runtime: balances, proof of compute and its traps pallet, and recording stand-ins
+//! for the node registry, reputation and the model registry.
 
 use crate::{self as pallet_proof_of_compute, types::*};
 use polkadot_sdk::{
@@ -33,6 +33,7 @@ frame_support::construct_runtime!(
 		System: frame_system,
 		Balances: pallet_balances,
 		ProofOfCompute: pallet_proof_of_compute,
+		ProofOfComputeTraps: pallet_proof_of_compute::traps,
 	}
 );
 
@@ -452,6 +453,7 @@ impl crate::Config for Test {
 	type Slasher = TestSlasher;
 	type Reputation = TestReputation;
 	type Outcome = TestOutcome;
+	type Traps = ProofOfComputeTraps;
 	type Inputs = TestInputs;
 	type Consent = TestConsent;
 	type Randomness = TestRandomness;
@@ -468,8 +470,6 @@ impl crate::Config for Test {
 	type RevealDelay = frame_support::traits::ConstU64<REVEAL_DELAY>;
 	type DefaultChallengeWindow = frame_support::traits::ConstU64<CHALLENGE_WINDOW>;
 	type ForceOrigin = frame_system::EnsureRoot<u64>;
-	type TrapOrigin = frame_system::EnsureSignedBy<TrapSetters, AccountId>;
-	type TrapQuorum = frame_support::traits::ConstU32<2>;
 	type AvailabilitySample = AvailabilitySampleRate;
 	type AvailabilityWindow = frame_support::traits::ConstU64<AVAILABILITY_WINDOW>;
 	type AvailabilityBond = frame_support::traits::ConstU64<AVAILABILITY_BOND>;
@@ -477,7 +477,6 @@ impl crate::Config for Test {
 	type JobDepositPerByte = JobDepositPerByteOf;
 	type AvailabilityFee = frame_support::traits::ConstU64<AVAILABILITY_FEE>;
 	type Retention = frame_support::traits::ConstU64<RETENTION>;
-	type DefaultTrapRate = TrapRateDefault;
 	type ChallengeBond = frame_support::traits::ConstU64<BOND>;
 	type PanelSize = PanelSizeOverride;
 	type PanelWindow = frame_support::traits::ConstU64<PANEL_WINDOW>;
@@ -493,6 +492,15 @@ impl crate::Config for Test {
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = TestNodes;
+}
+
+impl crate::traps::Config for Test {
+	type Jobs = ProofOfCompute;
+	type TrapQuorum = frame_support::traits::ConstU32<2>;
+	type DefaultTrapRate = TrapRateDefault;
+	type TrapOrigin = frame_system::EnsureSignedBy<TrapSetters, AccountId>;
+	type ForceOrigin = frame_system::EnsureRoot<u64>;
+	type WeightInfo = ();
 }
 
 #[cfg(feature = "runtime-benchmarks")]
@@ -588,9 +596,11 @@ pub fn run_to(block: u64) {
 		let next = System::block_number() + 1;
 		System::set_block_number(next);
 		ProofOfCompute::on_poll(next, &mut frame_support::weights::WeightMeter::new());
-		ProofOfCompute::on_idle(next, IDLE_WEIGHT);
+		let used = ProofOfCompute::on_idle(next, IDLE_WEIGHT);
+		ProofOfComputeTraps::on_idle(next, IDLE_WEIGHT.saturating_sub(used));
 		// Every invariant holds at every block boundary, not only where a test ends.
 		ProofOfCompute::do_try_state().expect("the pallet's invariants hold");
+		ProofOfComputeTraps::do_try_state().expect("the traps pallet's invariants hold");
 	}
 }
 

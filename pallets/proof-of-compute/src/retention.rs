@@ -7,7 +7,7 @@
 //! `on_idle` removes its storage, at most [`PRUNE_BATCH`] entries of a map per step and only
 //! with the weight a block leaves over, and returns the deposit ([`Event::JobPruned`]).
 
-use crate::{pallet::*, weights::WeightInfo, BalanceOf, JobInfoOf, LOG_TARGET};
+use crate::{pallet::*, weights::WeightInfo, BalanceOf, JobInfoOf, TrapHooks, LOG_TARGET};
 use codec::{Encode, MaxEncodedLen};
 use polkadot_sdk::{
 	frame_support::{
@@ -62,9 +62,11 @@ impl<T: Config> Pallet<T> {
 		used
 	}
 
-	/// Removes up to [`PRUNE_BATCH`] entries of each of `job`'s storage maps; once none is
-	/// left, the job itself, and returns its deposit. Whether the job is gone.
+	/// Removes up to [`PRUNE_BATCH`] entries of each of `job`'s storage maps, and has the
+	/// traps pallet remove as many of its own ([`Config::Traps`]); once none is left, the job
+	/// itself, and returns its deposit. Whether the job is gone.
 	pub(crate) fn prune_step(job: JobId) -> bool {
+		let traps_done = T::Traps::on_pruned(job, PRUNE_BATCH);
 		let done = [
 			Reveals::<T>::clear_prefix((job,), PRUNE_BATCH, None).maybe_cursor,
 			Commits::<T>::clear_prefix((job,), PRUNE_BATCH, None).maybe_cursor,
@@ -73,10 +75,10 @@ impl<T: Config> Pallet<T> {
 			Tallies::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
 			NextCheckpoint::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
 			Aggregations::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
-			TrapConfirmations::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
 		]
 		.iter()
-		.all(Option::is_none);
+		.all(Option::is_none)
+			&& traps_done;
 		if !done {
 			return false;
 		}

@@ -22,6 +22,7 @@ pub(crate) fn test(body: impl FnOnce()) {
 	new_test_ext().execute_with(|| {
 		body();
 		ProofOfCompute::do_try_state().unwrap();
+		ProofOfComputeTraps::do_try_state().unwrap();
 	});
 }
 

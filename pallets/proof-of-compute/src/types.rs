@@ -215,10 +215,6 @@ pub const MAX_AVAILABILITY_DRAWS: u32 = 4;
 /// validator's word never costs a node its stake.
 pub const AVAILABILITY_QUORUM: u32 = 2;
 
-/// Setters whose confirmations of one trap answer are recorded at most: the model registry's
-/// approvers at most.
-pub const MAX_TRAP_SETTERS: u32 = 32;
-
 /// An open availability check: `validator` must fetch `cid`, which `node` committed at
 /// `checkpoint` of `job`, from the node's endpoint and report by `deadline`.
 #[derive(

@@ -52,15 +52,12 @@ pub trait WeightInfo {
 	fn authorize_panel_reveal() -> Weight;
 	fn replace_replica() -> Weight;
 	fn panel_expired() -> Weight;
-	fn seal_trap() -> Weight;
-	fn reveal_trap() -> Weight;
 	fn challenge_availability() -> Weight;
 	fn open_sampled_check() -> Weight;
 	fn report_availability() -> Weight;
 	fn authorize_report_availability() -> Weight;
 	fn availability_expired() -> Weight;
 	fn prune_job() -> Weight;
-	fn set_trap_rate() -> Weight;
 	fn set_challenge_window() -> Weight;
 	fn finalize(r: u32, ) -> Weight;
 	fn create_federated_job() -> Weight;
@@ -580,76 +577,6 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(61_u64))
 			.saturating_add(T::DbWeight::get().writes(51_u64))
 	}
-	/// Storage: `ModelApprovers::Members` (r:1 w:0)
-	/// Proof: `ModelApprovers::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::TrapSeals` (r:1 w:1)
-	/// Proof: `ProofOfCompute::TrapSeals` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::TrapTally` (r:1 w:1)
-	/// Proof: `ProofOfCompute::TrapTally` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::TrapRate` (r:1 w:0)
-	/// Proof: `ProofOfCompute::TrapRate` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	/// Storage: `ModelRegistry::ApprovalThreshold` (r:1 w:0)
-	/// Proof: `ModelRegistry::ApprovalThreshold` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	fn seal_trap() -> Weight {
-		//  Measured:  `363`
-		//  Estimated: `3533`
-		// Minimum execution time: 21_943_000 picoseconds.
-		Weight::from_parts(23_906_000, 3533)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
-	}
-	/// Storage: `ModelApprovers::Members` (r:1 w:0)
-	/// Proof: `ModelApprovers::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::TrapSeals` (r:1 w:1)
-	/// Proof: `ProofOfCompute::TrapSeals` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::TrapConfirmations` (r:1 w:1)
-	/// Proof: `ProofOfCompute::TrapConfirmations` (`max_values`: None, `max_size`: Some(1073), added: 3548, mode: `MaxEncodedLen`)
-	/// Storage: `ModelRegistry::ApprovalThreshold` (r:1 w:0)
-	/// Proof: `ModelRegistry::ApprovalThreshold` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Reveals` (r:5 w:0)
-	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
-	/// Storage: `NodeRegistry::Nodes` (r:5 w:5)
-	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(220), added: 2695, mode: `MaxEncodedLen`)
-	/// Storage: `Balances::Holds` (r:6 w:6)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
-	/// Storage: `System::Account` (r:7 w:7)
-	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
-	/// Storage: `Reputation::ReputationOfNode` (r:5 w:5)
-	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Deactivated` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Deactivated` (`max_values`: Some(1), `max_size`: Some(1026), added: 1521, mode: `MaxEncodedLen`)
-	/// Storage: `NodeRegistry::RolePosition` (r:12 w:20)
-	/// Proof: `NodeRegistry::RolePosition` (`max_values`: None, `max_size`: Some(25), added: 2500, mode: `MaxEncodedLen`)
-	/// Storage: `NodeRegistry::RoleCount` (r:4 w:4)
-	/// Proof: `NodeRegistry::RoleCount` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
-	/// Storage: `NodeRegistry::RoleIndex` (r:8 w:20)
-	/// Proof: `NodeRegistry::RoleIndex` (`max_values`: None, `max_size`: Some(25), added: 2500, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Contributions` (r:6 w:5)
-	/// Proof: `ProofOfCompute::Contributions` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::OpenJobs` (r:0 w:5)
-	/// Proof: `ProofOfCompute::OpenJobs` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Payouts` (r:0 w:1)
-	/// Proof: `ProofOfCompute::Payouts` (`max_values`: None, `max_size`: Some(5118), added: 7593, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Replacements` (r:0 w:1)
-	/// Proof: `ProofOfCompute::Replacements` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
-	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
-	fn reveal_trap() -> Weight {
-		//  Measured:  `7330`
-		//  Estimated: `30990`
-		// Minimum execution time: 969_593_000 picoseconds.
-		Weight::from_parts(1_024_314_000, 30990)
-			.saturating_add(T::DbWeight::get().reads(67_u64))
-			.saturating_add(T::DbWeight::get().writes(85_u64))
-	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:1 w:0)
@@ -844,15 +771,6 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(2_139_413_000, 783298)
 			.saturating_add(T::DbWeight::get().reads(1797_u64))
 			.saturating_add(T::DbWeight::get().writes(1792_u64))
-	}
-	/// Storage: `ProofOfCompute::TrapRate` (r:0 w:1)
-	/// Proof: `ProofOfCompute::TrapRate` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	fn set_trap_rate() -> Weight {
-		//  Measured:  `0`
-		//  Estimated: `0`
-		// Minimum execution time: 6_309_000 picoseconds.
-		Weight::from_parts(7_021_000, 0)
-			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::ChallengeWindow` (r:0 w:1)
 	/// Proof: `ProofOfCompute::ChallengeWindow` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
@@ -1130,16 +1048,6 @@ impl WeightInfo for () {
 			.saturating_add(RocksDbWeight::get().reads(61_u64))
 			.saturating_add(RocksDbWeight::get().writes(51_u64))
 	}
-	fn seal_trap() -> Weight {
-		Weight::from_parts(23_906_000, 3533)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
-	}
-	fn reveal_trap() -> Weight {
-		Weight::from_parts(1_024_314_000, 30990)
-			.saturating_add(RocksDbWeight::get().reads(67_u64))
-			.saturating_add(RocksDbWeight::get().writes(85_u64))
-	}
 	fn challenge_availability() -> Weight {
 		Weight::from_parts(377_221_000, 33330)
 			.saturating_add(RocksDbWeight::get().reads(45_u64))
@@ -1168,10 +1076,6 @@ impl WeightInfo for () {
 		Weight::from_parts(2_139_413_000, 783298)
 			.saturating_add(RocksDbWeight::get().reads(1797_u64))
 			.saturating_add(RocksDbWeight::get().writes(1792_u64))
-	}
-	fn set_trap_rate() -> Weight {
-		Weight::from_parts(7_021_000, 0)
-			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn set_challenge_window() -> Weight {
 		Weight::from_parts(7_040_000, 0)

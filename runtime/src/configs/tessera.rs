@@ -14,8 +14,8 @@ use sp_runtime::{generic::Era, traits::AccountIdConversion, FixedU128, Perbill, 
 use super::randomness::RelayChainRandomness;
 use crate::{
 	AccountId, Balance, Balances, BlockNumber, Did, ModelApprovers, ModelRegistry, NodeRegistry,
-	ProofOfCompute, Reputation, Runtime, RuntimeCall, RuntimeHoldReason, TxExtension,
-	UncheckedExtrinsic, DAYS, HOURS, UNIT,
+	ProofOfCompute, ProofOfComputeTraps, Reputation, Runtime, RuntimeCall, RuntimeHoldReason,
+	TxExtension, UncheckedExtrinsic, DAYS, HOURS, UNIT,
 };
 
 impl<LocalCall> frame_system::offchain::CreateTransactionBase<LocalCall> for Runtime
@@ -270,8 +270,6 @@ parameter_types! {
 	/// (five replicas, 256 checkpoints, 32 KiB of inline text) under five.
 	pub const JobDepositBase: Balance = UNIT / 10;
 	pub const JobDepositPerByte: Balance = UNIT / 100_000;
-	/// One assignment in a hundred may be a trap job.
-	pub const TrapRate: Perbill = Perbill::from_percent(1);
 	/// Per validator and re-executed segment, from the job's budget.
 	pub const PanelFee: Balance = UNIT / 10;
 	/// Per aggregated round, from the job's budget; grows with the participants.
@@ -289,6 +287,7 @@ impl pallet_proof_of_compute::Config for Runtime {
 	type Slasher = NodeRegistry;
 	type Reputation = Reputation;
 	type Outcome = ModelRegistry;
+	type Traps = ProofOfComputeTraps;
 	type Inputs = ModelRegistry;
 	type Consent = Did;
 	type Randomness = RelayChainRandomness;
@@ -308,10 +307,6 @@ impl pallet_proof_of_compute::Config for Runtime {
 	/// Ten minutes at six-second blocks; root may set another window.
 	type DefaultChallengeWindow = ConstU32<100>;
 	type ForceOrigin = EnsureRoot<AccountId>;
-	type TrapOrigin = frame_system::EnsureSignedBy<ModelApprovers, AccountId>;
-	// A trap springs on as many approvers' seals as a proposal needs approvals.
-	type TrapQuorum = pallet_model_registry::CurrentApprovalThreshold<Runtime>;
-	type DefaultTrapRate = TrapRate;
 	/// One revealed state in ten is checked unasked.
 	type AvailabilitySample = AvailabilitySample;
 	/// Eighteen seconds at six-second blocks to fetch checked content.
@@ -357,4 +352,19 @@ impl pallet_proof_of_compute::BenchmarkHelper for BenchmarkNode {
 	fn link_did(node: tessera_primitives::NodeId, did: tessera_primitives::DidId) {
 		pallet_node_registry::DidOfNode::<Runtime>::insert(node, did);
 	}
+}
+
+parameter_types! {
+	/// One assignment in a hundred may be a trap job.
+	pub const TrapRate: Perbill = Perbill::from_percent(1);
+}
+
+impl pallet_proof_of_compute::traps::Config for Runtime {
+	type Jobs = ProofOfCompute;
+	// A trap springs on as many approvers' seals as a proposal needs approvals.
+	type TrapQuorum = pallet_model_registry::CurrentApprovalThreshold<Runtime>;
+	type DefaultTrapRate = TrapRate;
+	type TrapOrigin = frame_system::EnsureSignedBy<ModelApprovers, AccountId>;
+	type ForceOrigin = EnsureRoot<AccountId>;
+	type WeightInfo = pallet_proof_of_compute::traps::weights::SubstrateWeight<Runtime>;
 }

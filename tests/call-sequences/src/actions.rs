@@ -1027,7 +1027,7 @@ pub fn apply(action: &Action) -> Applied {
 	}
 	use pallet_model_registry::Call as Models;
 	use pallet_node_registry::Call as Registry;
-	use pallet_proof_of_compute::Call as Jobs;
+	use pallet_proof_of_compute::{traps::Call as Traps, Call as Jobs};
 	match action.clone() {
 		Action::Advance(_) => unreachable!("the fuzzer runs blocks itself"),
 		Action::Register { who, key, roles: bits, gpu, stake } => {
@@ -1283,12 +1283,13 @@ pub fn apply(action: &Action) -> Applied {
 		Action::SetChallengeWindow { who, blocks } => {
 			dispatch(who, Jobs::set_challenge_window { blocks })
 		}
-		Action::SealTrap { who, job, expected } => {
-			dispatch(who, Jobs::seal_trap { seal: trap_seal(job_id(job), expected, who.account()) })
-		}
+		Action::SealTrap { who, job, expected } => dispatch(
+			who,
+			Traps::seal_trap { seal: trap_seal(job_id(job), expected, who.account()) },
+		),
 		Action::RevealTrap { who, job, expected } => dispatch(
 			who,
-			Jobs::reveal_trap {
+			Traps::reveal_trap {
 				job: job_id(job),
 				expected: H256::repeat_byte(expected),
 				salt: [who.account() as u8; 32],
@@ -1341,7 +1342,7 @@ pub fn apply(action: &Action) -> Applied {
 			authorized(Jobs::submit_aggregation { aggregation, signature })
 		}
 		Action::SetTrapRate { who, percent } => {
-			dispatch(who, Jobs::set_trap_rate { rate: Perbill::from_percent(percent) })
+			dispatch(who, Traps::set_trap_rate { rate: Perbill::from_percent(percent) })
 		}
 		Action::ForceNextStep { who, job } => {
 			dispatch(who, Jobs::force_next_step { job: job_id(job) })

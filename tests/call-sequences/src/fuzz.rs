@@ -42,6 +42,7 @@ fn invariants(genesis_issuance: Balance) -> Result<(), String> {
 	named("did", Did::do_try_state())?;
 	named("model registry", ModelRegistry::do_try_state())?;
 	named("proof of compute", ProofOfCompute::do_try_state())?;
+	named("traps", ProofOfComputeTraps::do_try_state())?;
 	let issuance = pallet_balances::TotalIssuance::<Test>::get();
 	if issuance != genesis_issuance {
 		return Err(format!("total issuance {issuance}, genesis had {genesis_issuance}"));

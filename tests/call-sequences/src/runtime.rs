@@ -41,6 +41,7 @@ frame_support::construct_runtime!(
 		Did: pallet_did,
 		ModelRegistry: pallet_model_registry,
 		ProofOfCompute: pallet_proof_of_compute,
+		ProofOfComputeTraps: pallet_proof_of_compute::traps,
 	}
 );
 
@@ -263,6 +264,7 @@ impl pallet_proof_of_compute::Config for Test {
 	type Slasher = NodeRegistry;
 	type Reputation = Reputation;
 	type Outcome = ModelRegistry;
+	type Traps = ProofOfComputeTraps;
 	type Inputs = ModelRegistry;
 	type Consent = Did;
 	type Randomness = TestRandomness;
@@ -279,9 +281,6 @@ impl pallet_proof_of_compute::Config for Test {
 	type RevealDelay = ConstU64<2>;
 	type DefaultChallengeWindow = ConstU64<4>;
 	type ForceOrigin = EnsureRoot<AccountId>;
-	type TrapOrigin = frame_system::EnsureSignedBy<Approvers, AccountId>;
-	type TrapQuorum = pallet_model_registry::CurrentApprovalThreshold<Test>;
-	type DefaultTrapRate = TrapRate;
 	type AvailabilitySample = AvailabilitySample;
 	type AvailabilityWindow = ConstU64<3>;
 	type AvailabilityBond = ConstU64<100>;
@@ -301,6 +300,15 @@ impl pallet_proof_of_compute::Config for Test {
 	type AggregatorGrace = ConstU64<2>;
 	type AggregatorFee = ConstU64<50>;
 	type CommitmentPriority = CommitmentPriority;
+	type WeightInfo = ();
+}
+
+impl pallet_proof_of_compute::traps::Config for Test {
+	type Jobs = ProofOfCompute;
+	type TrapQuorum = pallet_model_registry::CurrentApprovalThreshold<Test>;
+	type DefaultTrapRate = TrapRate;
+	type TrapOrigin = frame_system::EnsureSignedBy<Approvers, AccountId>;
+	type ForceOrigin = EnsureRoot<AccountId>;
 	type WeightInfo = ();
 }
 

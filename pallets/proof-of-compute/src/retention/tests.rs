@@ -52,7 +52,11 @@ pub(crate) fn assert_nothing_left_of(job: JobId) {
 	assert_eq!(Contributions::<Test>::iter_prefix(job).count(), 0, "contributions");
 	assert!(!Federations::<Test>::contains_key(job), "its federation");
 	assert_eq!(Aggregations::<Test>::iter_prefix(job).count(), 0, "aggregates");
-	assert_eq!(TrapConfirmations::<Test>::iter_prefix(job).count(), 0, "trap confirmations");
+	assert_eq!(
+		crate::traps::TrapConfirmations::<Test>::iter_prefix(job).count(),
+		0,
+		"trap confirmations"
+	);
 	assert!(AggregatorDuties::<Test>::iter_keys().all(|(_, of)| of != job), "aggregators");
 	assert!(AggregatesAtStake::<Test>::iter_keys().all(|(_, of)| of != job), "aggregates at stake");
 	assert!(OpenJobs::<Test>::iter_keys().all(|(_, of)| of != job), "replica seats");

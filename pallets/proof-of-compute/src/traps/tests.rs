@@ -1,11 +1,11 @@
 //! Trap jobs: sealed by approvers, posted from any account, sprung once accepted by a
 //! quorum of the approvers' own seals.
 
-use super::trap_seal;
+use super::{pallet::*, trap_seal};
 use crate::{
 	dispute::tests::{balance, honest, reporting, train, CHECKPOINTS, WRONG},
 	mock::*,
-	pallet::*,
+	Assignments, Jobs, NextJobId, Payouts,
 };
 use polkadot_sdk::{
 	frame_support::{assert_noop, assert_ok, traits::fungible::Inspect},
@@ -13,6 +13,17 @@ use polkadot_sdk::{
 	sp_runtime::{DispatchError, Perbill},
 };
 use tessera_primitives::{BackendClass, JobId, JobState, NodeId, SlashReason};
+
+/// The traps pallet's events so far.
+fn events() -> Vec<Event<Test>> {
+	System::events()
+		.into_iter()
+		.filter_map(|record| match record.event {
+			RuntimeEvent::ProofOfComputeTraps(event) => Some(event),
+			_ => None,
+		})
+		.collect()
+}
 
 const SALT: [u8; 32] = [5; 32];
 /// The second approver salts its seal with its own salt.
@@ -27,7 +38,7 @@ fn expected() -> H256 {
 fn trap() -> (JobId, Vec<NodeId>) {
 	let job = NextJobId::<Test>::get();
 	for (approver, salt) in [(APPROVER, SALT), (SECOND_APPROVER, SECOND_SALT)] {
-		assert_ok!(ProofOfCompute::seal_trap(
+		assert_ok!(ProofOfComputeTraps::seal_trap(
 			RuntimeOrigin::signed(approver),
 			trap_seal(job, &expected(), &salt)
 		));
@@ -45,8 +56,8 @@ fn trap() -> (JobId, Vec<NodeId>) {
 
 /// The first approver's confirmation, then the second's, which springs the trap.
 fn spring(job: JobId) -> polkadot_sdk::frame_support::dispatch::DispatchResult {
-	ProofOfCompute::reveal_trap(RuntimeOrigin::signed(APPROVER), job, expected(), SALT)?;
-	ProofOfCompute::reveal_trap(
+	ProofOfComputeTraps::reveal_trap(RuntimeOrigin::signed(APPROVER), job, expected(), SALT)?;
+	ProofOfComputeTraps::reveal_trap(
 		RuntimeOrigin::signed(SECOND_APPROVER),
 		job,
 		expected(),
@@ -70,11 +81,7 @@ fn a_trainer_that_fails_a_trap_loses_its_whole_stake_and_the_result_reaches_no_m
 		let treasury = Balances::balance(&TREASURY);
 
 		assert_ok!(spring(job));
-		assert!(crate::tests::events().contains(&Event::TrapSprung {
-			job,
-			expected: expected(),
-			caught: 1
-		}));
+		assert!(events().contains(&Event::TrapSprung { job, expected: expected(), caught: 1 }));
 		assert_eq!(Slashes::get(), vec![(lazy, SlashReason::TrapFailure)]);
 		assert_eq!(balance(lazy), INITIAL_BALANCE - STAKE);
 		let paid: u64 = Payouts::<Test>::get(job).iter().map(|(_, amount)| amount).sum();
@@ -123,12 +130,12 @@ fn one_approvers_word_alone_cannot_spring_a_trap() {
 		let (job, replicas) = trap();
 		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
 		let reveal = |approver, answer: H256, salt| {
-			ProofOfCompute::reveal_trap(RuntimeOrigin::signed(approver), job, answer, salt)
+			ProofOfComputeTraps::reveal_trap(RuntimeOrigin::signed(approver), job, answer, salt)
 		};
 		// A lone approver seals a wrong answer, to take the honest replicas' stake.
 		let lie = H256::repeat_byte(WRONG);
-		assert_ok!(ProofOfCompute::set_trap_rate(RuntimeOrigin::root(), Perbill::one()));
-		assert_ok!(ProofOfCompute::seal_trap(
+		assert_ok!(ProofOfComputeTraps::set_trap_rate(RuntimeOrigin::root(), Perbill::one()));
+		assert_ok!(ProofOfComputeTraps::seal_trap(
 			RuntimeOrigin::signed(APPROVER),
 			trap_seal(job, &lie, &[9; 32])
 		));
@@ -137,7 +144,7 @@ fn one_approvers_word_alone_cannot_spring_a_trap() {
 
 		// Its own seal of the answer counts once, and springs nothing by itself.
 		assert_ok!(reveal(APPROVER, expected(), SALT));
-		assert!(crate::tests::events().contains(&Event::TrapConfirmed {
+		assert!(events().contains(&Event::TrapConfirmed {
 			job,
 			expected: expected(),
 			confirmations: 1
@@ -149,11 +156,7 @@ fn one_approvers_word_alone_cannot_spring_a_trap() {
 
 		// The second approver's own seal makes the quorum.
 		assert_ok!(reveal(SECOND_APPROVER, expected(), SECOND_SALT));
-		assert!(crate::tests::events().contains(&Event::TrapSprung {
-			job,
-			expected: expected(),
-			caught: 0
-		}));
+		assert!(events().contains(&Event::TrapSprung { job, expected: expected(), caught: 0 }));
 		assert_eq!(TrapConfirmations::<Test>::iter_prefix(job).count(), 0);
 		assert!(Slashes::get().is_empty(), "honest replicas pass a trap");
 	});
@@ -164,7 +167,7 @@ fn a_trap_without_its_quorum_finalizes_as_a_job_and_leaves_no_confirmations() {
 	crate::tests::test(|| {
 		let (job, replicas) = trap();
 		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
-		assert_ok!(ProofOfCompute::reveal_trap(
+		assert_ok!(ProofOfComputeTraps::reveal_trap(
 			RuntimeOrigin::signed(APPROVER),
 			job,
 			expected(),
@@ -174,7 +177,7 @@ fn a_trap_without_its_quorum_finalizes_as_a_job_and_leaves_no_confirmations() {
 		run_to(ends);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
 		assert_noop!(
-			ProofOfCompute::reveal_trap(
+			ProofOfComputeTraps::reveal_trap(
 				RuntimeOrigin::signed(SECOND_APPROVER),
 				job,
 				expected(),
@@ -196,25 +199,30 @@ fn traps_are_refused_from_others_late_beyond_the_rate_or_before_acceptance() {
 	crate::tests::test(|| {
 		let seal = trap_seal(0, &expected(), &SALT);
 		assert_noop!(
-			ProofOfCompute::seal_trap(RuntimeOrigin::signed(REQUESTER), seal),
+			ProofOfComputeTraps::seal_trap(RuntimeOrigin::signed(REQUESTER), seal),
 			DispatchError::BadOrigin
 		);
 		let (job, replicas) = trap();
 		// One trap, sealed by both approvers, is all the rate allows before any assignment.
 		assert_noop!(
-			ProofOfCompute::seal_trap(RuntimeOrigin::signed(APPROVER), H256::repeat_byte(1)),
+			ProofOfComputeTraps::seal_trap(RuntimeOrigin::signed(APPROVER), H256::repeat_byte(1)),
 			Error::<Test>::TooManyTraps
 		);
 		assert_noop!(spring(job), Error::<Test>::WrongState);
 		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
 		assert_noop!(
-			ProofOfCompute::reveal_trap(RuntimeOrigin::signed(APPROVER), job, expected(), [6; 32]),
+			ProofOfComputeTraps::reveal_trap(
+				RuntimeOrigin::signed(APPROVER),
+				job,
+				expected(),
+				[6; 32]
+			),
 			Error::<Test>::NotATrap
 		);
 
 		// A seal set after the replicas were chosen proves nothing about the answer.
-		assert_ok!(ProofOfCompute::set_trap_rate(RuntimeOrigin::root(), Perbill::one()));
-		assert!(crate::tests::events().contains(&Event::TrapRateSet { rate: Perbill::one() }));
+		assert_ok!(ProofOfComputeTraps::set_trap_rate(RuntimeOrigin::root(), Perbill::one()));
+		assert!(events().contains(&Event::TrapRateSet { rate: Perbill::one() }));
 		assert_ok!(ProofOfCompute::create_job(
 			RuntimeOrigin::signed(APPROVER),
 			spec(CHECKPOINTS * 10, BackendClass::CpuReference),
@@ -224,14 +232,19 @@ fn traps_are_refused_from_others_late_beyond_the_rate_or_before_acceptance() {
 		));
 		let late = NextJobId::<Test>::get() - 1;
 		run_to(System::block_number() + 1);
-		assert_ok!(ProofOfCompute::seal_trap(
+		assert_ok!(ProofOfComputeTraps::seal_trap(
 			RuntimeOrigin::signed(APPROVER),
 			trap_seal(late, &expected(), &SALT)
 		));
 		let replicas = Assignments::<Test>::get(late).unwrap().into_inner();
 		train(&replicas, reporting(late, |_, checkpoint| honest(checkpoint)));
 		assert_noop!(
-			ProofOfCompute::reveal_trap(RuntimeOrigin::signed(APPROVER), late, expected(), SALT),
+			ProofOfComputeTraps::reveal_trap(
+				RuntimeOrigin::signed(APPROVER),
+				late,
+				expected(),
+				SALT
+			),
 			Error::<Test>::LateSeal
 		);
 		assert_ok!(spring(job));
@@ -243,11 +256,11 @@ fn traps_are_refused_from_others_late_beyond_the_rate_or_before_acceptance() {
 fn a_trap_seal_never_revealed_leaves_the_chain_once_it_lapses() {
 	crate::tests::test(|| {
 		// Enough assignments that the rate allows 70 traps.
-		assert_ok!(ProofOfCompute::set_trap_rate(RuntimeOrigin::root(), Perbill::one()));
+		assert_ok!(ProofOfComputeTraps::set_trap_rate(RuntimeOrigin::root(), Perbill::one()));
 		TrapTally::<Test>::put((100, 0));
 		let seals: Vec<H256> = (0..70).map(|job| trap_seal(job, &expected(), &SALT)).collect();
 		for seal in &seals {
-			assert_ok!(ProofOfCompute::seal_trap(RuntimeOrigin::signed(APPROVER), *seal));
+			assert_ok!(ProofOfComputeTraps::seal_trap(RuntimeOrigin::signed(APPROVER), *seal));
 		}
 		let lapses = System::block_number() + 2 * MAX_JOB_DURATION;
 		run_to(lapses - 1);
@@ -263,7 +276,7 @@ fn a_trap_seal_never_revealed_leaves_the_chain_once_it_lapses() {
 		// A scan that finds nothing more forgets where it stood.
 		run_to(lapses + 2);
 		assert!(TrapSealCursor::<Test>::get().is_none());
-		let lapsed: Vec<H256> = crate::tests::events()
+		let lapsed: Vec<H256> = events()
 			.into_iter()
 			.filter_map(|event| match event {
 				Event::TrapSealLapsed { seal } => Some(seal),
