@@ -1219,10 +1219,13 @@ pub mod pallet {
 		/// block's author chose. Blocks without `on_poll` (a multi-block migration) are
 		/// caught up afterwards, so nothing scheduled for them is lost.
 		///
-		/// Work stops at the meter's budget: each unit is done only while the meter can pay
-		/// the most it may weigh, and what a block cannot pay for waits for the next (a
-		/// block's due list is finished before the next block's is begun).
-		fn on_poll(now: BlockNumberFor<T>, meter: &mut WeightMeter) {
+		/// Work stops at the meter's budget, and never takes more than the share of the block
+		/// normal transactions may not use (`scheduled_work_meter`): each unit is
+		/// done only while the meter can pay the most it may weigh, and what a block cannot
+		/// pay for waits for the next (a block's due list is finished before the next block's
+		/// is begun).
+		fn on_poll(now: BlockNumberFor<T>, block_meter: &mut WeightMeter) {
+			let meter = &mut Self::scheduled_work_meter(block_meter);
 			meter.consume(T::DbWeight::get().reads_writes(1, 1));
 			let mut block =
 				PolledUpTo::<T>::get().map_or(now, |last| last.saturating_add(One::one()));
@@ -1240,6 +1243,7 @@ pub mod pallet {
 			Self::assign_pending(now, meter);
 			Self::replace_deactivated(meter);
 			Self::open_sampled_checks(meter);
+			block_meter.consume(meter.consumed());
 		}
 
 		fn offchain_worker(now: BlockNumberFor<T>) {

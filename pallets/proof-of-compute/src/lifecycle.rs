@@ -608,6 +608,21 @@ impl<T: Config> Pallet<T> {
 		true
 	}
 
+	/// The meter of a block's scheduled work: what `block` has left, but no more than what
+	/// the block's hooks and inherents have left of the share of the block that normal
+	/// transactions may not use. Hundreds of jobs whose last reveals landed together fall
+	/// due in one block, and their verifications (each charged for the most a job's ending
+	/// may cost) would otherwise take the whole block, proof size first, and keep the reveals
+	/// and commits of other jobs out of it for blocks on end; what the share cannot pay for
+	/// waits for the next block.
+	pub(crate) fn scheduled_work_meter(block: &WeightMeter) -> WeightMeter {
+		let weights = <T as frame_system::Config>::BlockWeights::get();
+		let normal = weights.get(DispatchClass::Normal).max_total.unwrap_or(weights.max_block);
+		let share = weights.max_block.saturating_sub(normal);
+		let used = frame_system::Pallet::<T>::block_weight().total();
+		WeightMeter::with_limit(block.remaining().min(share.saturating_sub(used)))
+	}
+
 	/// How many units of work of `unit` weight `meter` can still pay for, at most `most`.
 	pub(crate) fn affordable(meter: &WeightMeter, unit: Weight, most: u32) -> u32 {
 		meter

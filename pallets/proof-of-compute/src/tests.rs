@@ -292,6 +292,59 @@ fn a_block_without_room_leaves_its_due_work_for_the_next_block_in_order() {
 }
 
 #[test]
+fn a_burst_of_due_jobs_cannot_crowd_transactions_out_of_a_block() {
+	use polkadot_sdk::frame_support::{
+		dispatch::DispatchClass,
+		traits::{Get, Hooks},
+		weights::WeightMeter,
+	};
+	test(|| {
+		// The attacker posts jobs whose replicas will deliver nothing, timed to fall due
+		// together: a full due list in each of the blocks one `on_poll` catches up on, more
+		// than the share of a block that normal transactions may not use pays for.
+		let weights: polkadot_sdk::frame_system::limits::BlockWeights =
+			<Test as polkadot_sdk::frame_system::Config>::BlockWeights::get();
+		let share = weights.max_block - weights.get(DispatchClass::Normal).max_total.unwrap();
+		let (first_due, blocks) = (40, u64::from(crate::MAX_BLOCKS_CAUGHT_UP));
+		let per_block = <Test as crate::Config>::MaxDuePerBlock::get();
+		let mut jobs = Vec::new();
+		for due in first_due..first_due + blocks {
+			for _ in 0..per_block {
+				// The pending queue is short: let assignment drain it.
+				while Pending::<Test>::get().is_full() {
+					run_to(System::block_number() + 1);
+				}
+				jobs.push(post(1, BackendClass::CpuReference, due));
+			}
+		}
+		run_to(first_due - 1);
+		assert!(jobs.iter().all(|job| Assignments::<Test>::contains_key(job)));
+		let bound = ProofOfCompute::next_step_bound();
+		assert!(
+			bound.saturating_mul(jobs.len() as u64).any_gt(share),
+			"the burst outweighs the share"
+		);
+		let last_due = first_due + blocks - 1;
+		System::set_block_number(last_due);
+		let mut block = WeightMeter::new();
+		ProofOfCompute::on_poll(last_due, &mut block);
+
+		// The scheduled work stopped at the share; the rest of the block is the transactions'.
+		assert!(block.consumed().all_lte(share));
+		let state = |job: &JobId| Jobs::<Test>::get(job).unwrap().state;
+		let failed = jobs.iter().filter(|job| state(job) == JobState::Failed).count();
+		assert!(failed > 0 && failed < jobs.len(), "{failed} of {} failed", jobs.len());
+		assert!(PolledUpTo::<Test>::get() < Some(last_due));
+
+		// Nothing is lost: the next blocks finish the burst.
+		run_to(last_due + blocks);
+		assert!(jobs.iter().all(|job| state(job) == JobState::Failed));
+		assert_eq!(PolledUpTo::<Test>::get(), Some(last_due + blocks));
+		assert_eq!(held(REQUESTER), 0);
+	});
+}
+
+#[test]
 fn a_step_that_ends_a_job_charges_for_the_owner_hearing_of_it() {
 	use tessera_primitives::JobOutcome;
 	test(|| {
