@@ -6,7 +6,7 @@
 //! collection and fetches from peers, behind the checks of [`access`]. The public listener
 //! ([`public`], `--public-listen`) serves content by CID and nothing else; its URL is the one
 //! an operator publishes with `nodeRegistry.setEndpoint`. See [`types`] for the routes and
-//! their bodies.
+//! their bodies, and [`request`] for how the trainer reads the requests.
 //!
 //! Every start state a request names — a job's `base_state` (a model version's weights), a
 //! `resume`, a segment's `start_state` — carries the weights digest the chain agreed on, and
@@ -20,6 +20,7 @@ pub mod capacity;
 pub mod connections;
 mod error;
 pub mod public;
+pub mod request;
 pub mod types;
 
 pub use access::{AccessError, ControlAccess};
@@ -29,7 +30,7 @@ pub use public::PublicLimits;
 
 use crate::{
 	aggregate::{fed_avg, RoundShape},
-	data::{Dataset, DatasetError},
+	data::{Dataset, DatasetError, DatasetRef},
 	hwinfo::HardwareReport,
 	model::Architecture,
 	store::{self, ContentStore},
@@ -48,6 +49,7 @@ use axum::{
 };
 use capacity::Capacity;
 use futures_util::{stream, StreamExt};
+use request::{Resume, Segment, TrainingSpec};
 use std::{
 	collections::HashMap,
 	sync::{
@@ -55,6 +57,7 @@ use std::{
 		Arc, Mutex,
 	},
 };
+use tessera_primitives::trainer_api::Round;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use types::*;
 
@@ -364,6 +367,7 @@ async fn start_job(
 	payload: Result<Json<JobRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<JobStatus>), ApiError> {
 	let Json(JobRequest { job, spec }) = payload?;
+	let spec = TrainingSpec::try_from(spec)?;
 	let key = job_key(job, &spec);
 	if let Some(known) = known_run(&service, &key, &spec)? {
 		return Ok((StatusCode::OK, Json(known)));
@@ -615,6 +619,7 @@ async fn verify(
 	payload: Result<Json<VerifyRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Commitments>), ApiError> {
 	let Json(request) = payload?;
+	let request = Segment::try_from(request)?;
 	if request.to_step <= request.from_step {
 		return Err(ApiError::bad_request("empty_segment", "to_step must be after from_step"));
 	}
@@ -689,7 +694,7 @@ async fn verify(
 
 /// The session a re-execution runs: from its state, or from the job's own start.
 fn reexecution<'a>(
-	request: &VerifyRequest,
+	request: &Segment,
 	dataset: &'a Dataset,
 	store: &'a ContentStore,
 ) -> Result<Session<'a>, TrainError> {
@@ -711,16 +716,15 @@ async fn aggregate(
 	State(service): State<Service>,
 	payload: Result<Json<AggregateRequest>, JsonRejection>,
 ) -> Reply<Aggregate> {
-	let Json(request) = payload?;
+	let Json(AggregateRequest { architecture, dataset, base_state_cid, updates, privacy }) =
+		payload?;
+	let (architecture, dataset_ref) = (Architecture::from(architecture), DatasetRef::from(dataset));
 	let ticket = service.capacity.duties.admit()?;
-	let (store, dataset_ref, architecture) =
-		(service.store.clone(), request.dataset.clone(), request.architecture.clone());
+	let (store, checked) = (service.store.clone(), architecture.clone());
 	let (dataset, ticket) = blocking(move || {
-		let dataset = load_dataset(&dataset_ref, &architecture, &store)?;
-		let ticket = ticket.reserve(crate::aggregate::footprint(
-			&round_shape(&architecture, &dataset),
-			&dataset,
-		)?)?;
+		let dataset = load_dataset(&dataset_ref, &checked, &store)?;
+		let ticket = ticket
+			.reserve(crate::aggregate::footprint(&round_shape(&checked, &dataset), &dataset)?)?;
 		Ok((dataset, ticket))
 	})
 	.await?;
@@ -728,13 +732,13 @@ async fn aggregate(
 	let turn = ticket.turn().await;
 	blocking(move || {
 		let _turn = turn;
-		let shape = round_shape(&request.architecture, &dataset);
+		let shape = round_shape(&architecture, &dataset);
 		Ok(Json(fed_avg(
 			&shape,
 			&service.store,
-			request.base_state_cid.as_deref(),
-			&request.updates,
-			request.privacy.as_ref(),
+			base_state_cid.as_deref(),
+			&updates,
+			privacy.as_ref(),
 		)?))
 	})
 	.await

@@ -4,8 +4,8 @@
 //!
 //! A node's off-chain worker does no training itself: it calls the node's trainer
 //! (`tessera-trainer serve`, by default at `http://127.0.0.1:7070`) over its versioned JSON
-//! API. The trainer crate's `api::types` hold the whole API; [`crate::trainer_api`] is the
-//! part the worker speaks, in `no_std`, and the trainer's tests hold both to the same JSON:
+//! API, whose requests are [`crate::trainer_api`]'s types, in `no_std`: the trainer
+//! deserialises them itself, and its reports are supersets of the answers there:
 //!
 //! - `POST /v1/jobs` starts the job, or reports the progress of one it knows (keyed by the
 //!   chain's [`JobId`]: asking twice never trains twice): one commitment per checkpoint,

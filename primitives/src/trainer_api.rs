@@ -3,16 +3,21 @@
 //! The worker sends `POST /v1/jobs` with a [`JobRequest`] built from the chain's [`JobSpec`]
 //! until the [`JobStatus`] it answers with holds the commitments that become the
 //! [`CommitmentPayload`]s it commits and reveals: the trainer starts a job id it does not
-//! know (again, after a restart) and reports the progress of one it knows. These types are the JSON the trainer's
-//! own (`tessera_trainer::api::types`) serialise to and from; the trainer's tests hold both
-//! sides to it. Fields the worker does not need (a commitment's mean loss, say) are left out
-//! and ignored when parsing.
+//! know (again, after a restart) and reports the progress of one it knows.
 //!
 //! A validator's worker on a dispute panel sends `POST /v1/verify` with a [`VerifyRequest`]
 //! and reads the segment's result from the [`Reexecution`]; one checking availability sends
 //! `POST /v1/blobs/{cid}/fetch` with a [`FetchRequest`] and reads [`Stored`]. An aggregator
 //! of a federated round sends `POST /v1/aggregate` with an [`AggregateRequest`] and reads
 //! the [`Aggregate`]; a participant's [`JobRequest`] names its [`Round`] and shard.
+//!
+//! The requests are the trainer's contract: the trainer deserialises these very types, so
+//! they name everything it accepts, including what no worker sends — a built-in
+//! [`Dataset`], the [`Backend`]s outside the chain's classes, a [`VerifyRequest`] without a
+//! job id — for people who ask a trainer directly. The answers are the part of the trainer's
+//! reports the worker reads: the trainer's own (`tessera_trainer::api::types`) are supersets,
+//! and fields the worker does not need (a commitment's mean loss, say) are ignored when
+//! parsing. The trainer's tests hold both sides to it.
 
 use crate::{
 	job::{Architecture, JobSpec, TrainedWeights, MAX_CID_LEN},
@@ -34,39 +39,45 @@ pub const TRAINER_URL_PREFIX: &[u8] = b"tessera/proof-of-compute/trainer-url/";
 /// (`Authorization: Bearer <token>`), none where none is set.
 pub const TRAINER_TOKEN_PREFIX: &[u8] = b"tessera/proof-of-compute/trainer-token/";
 
-/// The network, in the trainer's JSON.
+/// The network, in the trainer's JSON. Its sizes, like a [`Training`]'s batch size, are wider
+/// than the chain's, so that a trainer refuses a size no job names with the limit it exceeds
+/// rather than as JSON it cannot read.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Network {
 	/// See [`Architecture::Mlp`].
 	Mlp {
 		/// Hidden layer widths.
-		hidden: Vec<u32>,
+		hidden: Vec<u64>,
 	},
 	/// See [`Architecture::Cnn`].
 	Cnn {
 		/// Output channels of the two convolutions.
-		channels: [u32; 2],
+		channels: [u64; 2],
 	},
 	/// See [`Architecture::CharTransformer`].
 	CharTransformer {
 		/// Bytes of context.
-		context: u32,
+		context: u64,
 		/// Model width.
-		width: u32,
+		width: u64,
 		/// Transformer blocks.
-		layers: u32,
+		layers: u64,
 	},
 }
 
 impl From<&Architecture> for Network {
 	fn from(architecture: &Architecture) -> Self {
 		match architecture {
-			Architecture::Mlp { hidden } => Network::Mlp { hidden: hidden.to_vec() },
-			Architecture::Cnn { channels } => Network::Cnn { channels: *channels },
-			Architecture::CharTransformer { context, width, layers } => {
-				Network::CharTransformer { context: *context, width: *width, layers: *layers }
+			Architecture::Mlp { hidden } => {
+				Network::Mlp { hidden: hidden.iter().copied().map(u64::from).collect() }
 			}
+			Architecture::Cnn { channels } => Network::Cnn { channels: channels.map(u64::from) },
+			Architecture::CharTransformer { context, width, layers } => Network::CharTransformer {
+				context: u64::from(*context),
+				width: u64::from(*width),
+				layers: u64::from(*layers),
+			},
 		}
 	}
 }
@@ -75,10 +86,25 @@ impl From<&Architecture> for Network {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Dataset {
+	/// A dataset compiled into the trainer. The chain names its data by CID, so no worker
+	/// sends one.
+	Builtin(BuiltinDataset),
 	/// Content in the trainer's store (or fetched into it), by CID string.
 	Cid(String),
 	/// Texts carried by the job.
 	Texts(Vec<String>),
+}
+
+/// The datasets compiled into the trainer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BuiltinDataset {
+	/// 1 797 handwritten digits, 8×8 grey levels; 10 classes.
+	Digits,
+	/// 150 iris flowers, 4 measurements; 3 classes.
+	Iris,
+	/// 569 breast-cancer biopsies, 30 measurements; 2 classes.
+	BreastCancer,
 }
 
 /// Hyper-parameters, in the trainer's JSON.
@@ -87,7 +113,7 @@ pub struct Training {
 	/// The SGD step size.
 	pub learning_rate: f64,
 	/// Samples per step.
-	pub batch_size: u32,
+	pub batch_size: u64,
 	/// Steps in the job.
 	pub steps: u64,
 	/// Steps between commitments.
@@ -155,14 +181,21 @@ fn fraction(value: crate::job::Perbill) -> f64 {
 	f64::from(value.deconstruct()) / 1e9
 }
 
-/// The trainer backend a job runs on.
+/// The trainer backend a job runs on. The worker names its job's [`BackendClass`]'s
+/// (`reference` or `wgpu`); a trainer runs a GPU backend only if it was built with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Backend {
 	/// The bit-exact CPU backend: [`BackendClass::CpuReference`].
 	Reference,
+	/// The CPU backend with the fastest kernels: reproducible on one machine only, so in no
+	/// backend class, and no job names it.
+	Cpu,
 	/// The portable GPU backend: [`BackendClass::Gpu`].
 	Wgpu,
+	/// NVIDIA GPUs through CUDA. Its digests agree only on the same device model and
+	/// driver, as wgpu's do, but the worker asks for `wgpu` for [`BackendClass::Gpu`].
+	Cuda,
 }
 
 /// `POST /v1/jobs`: train the chain's job `job`, or report how far it got.
@@ -170,6 +203,15 @@ pub enum Backend {
 pub struct JobRequest {
 	/// The chain's job id; the trainer trains each id once.
 	pub job: JobId,
+	/// What to train.
+	#[serde(flatten)]
+	pub spec: TrainingSpec,
+}
+
+/// What to train: everything that decides the commitments. A [`JobRequest`] and a
+/// [`VerifyRequest`] carry it, its fields beside theirs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainingSpec {
 	/// The network.
 	pub architecture: Network,
 	/// The data.
@@ -212,6 +254,13 @@ pub struct StartState {
 	pub weights_digest: String,
 }
 
+impl StartState {
+	/// The weights digest the state must have.
+	pub fn digest(&self) -> Result<H256, WireError> {
+		parse_digest(&self.weights_digest)
+	}
+}
+
 impl From<&TrainedWeights> for StartState {
 	fn from(state: &TrainedWeights) -> Self {
 		Self {
@@ -242,9 +291,9 @@ pub enum WireError {
 	BadDigest(String),
 }
 
-impl JobRequest {
-	/// The request that trains `spec` as job `job`.
-	pub fn new(job: JobId, spec: &JobSpec) -> Result<Self, WireError> {
+impl TrainingSpec {
+	/// What the chain's `spec` trains, from its start.
+	pub fn of(spec: &JobSpec) -> Result<Self, WireError> {
 		let dataset = if spec.texts.is_empty() {
 			Dataset::Cid(cid_to_string(&spec.dataset))
 		} else {
@@ -256,12 +305,11 @@ impl JobRequest {
 		};
 		let hyper = &spec.hyper_parameters;
 		Ok(Self {
-			job,
 			architecture: Network::from(&spec.architecture),
 			dataset,
 			hyper_parameters: Training {
 				learning_rate: fraction(hyper.learning_rate),
-				batch_size: hyper.batch_size,
+				batch_size: u64::from(hyper.batch_size),
 				steps: u64::from(hyper.steps),
 				checkpoint_every: u64::from(hyper.checkpoint_every),
 				seed: hyper.seed,
@@ -276,16 +324,25 @@ impl JobRequest {
 			round: None,
 		})
 	}
+}
+
+impl JobRequest {
+	/// The request that trains `spec` as job `job`.
+	pub fn new(job: JobId, spec: &JobSpec) -> Result<Self, WireError> {
+		Ok(Self { job, spec: TrainingSpec::of(spec)? })
+	}
 
 	/// The same request for a replica that resumes `state`, committed after `step` steps.
-	pub fn resuming(self, state: &TrainedWeights, step: u64) -> Self {
-		Self { resume: Some(Resume { state: state.into(), step }), ..self }
+	pub fn resuming(mut self, state: &TrainedWeights, step: u64) -> Self {
+		self.spec.resume = Some(Resume { state: state.into(), step });
+		self
 	}
 
 	/// The same request for round `round` of a federated job, on data shard `shard` of
 	/// `shards`.
-	pub fn in_round(self, round: u32, shard: u32, shards: u32) -> Self {
-		Self { round: Some(Round { round, shard, shards }), ..self }
+	pub fn in_round(mut self, round: u32, shard: u32, shards: u32) -> Self {
+		self.spec.round = Some(Round { round, shard, shards });
+		self
 	}
 }
 
@@ -359,10 +416,10 @@ impl AggregateRequest {
 		base: &[u8],
 		updates: impl IntoIterator<Item = (&'a [u8], u64)>,
 	) -> Result<Self, WireError> {
-		let job = JobRequest::new(0, spec)?;
+		let TrainingSpec { architecture, dataset, .. } = TrainingSpec::of(spec)?;
 		Ok(Self {
-			architecture: job.architecture,
-			dataset: job.dataset,
+			architecture,
+			dataset,
 			base_state_cid: (!base.is_empty()).then(|| cid_to_string(base)),
 			updates: updates
 				.into_iter()
@@ -430,9 +487,13 @@ pub struct JobStatus {
 /// state, as a dispute panel member does.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VerifyRequest {
-	/// The job, as the replicas were asked to train it; the trainer reads its spec.
+	/// The job the segment is of. The worker names it, but what a segment commits depends on
+	/// the spec alone, so the trainer does not need it.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub job: Option<JobId>,
+	/// The job's spec, as the replicas were asked to train it.
 	#[serde(flatten)]
-	pub job: JobRequest,
+	pub spec: TrainingSpec,
 	/// The state the segment starts from; absent for the job's own start (its base state or
 	/// its seed).
 	#[serde(default, skip_serializing_if = "Option::is_none")]
@@ -454,7 +515,8 @@ impl VerifyRequest {
 		to_step: u64,
 	) -> Result<Self, WireError> {
 		Ok(Self {
-			job: JobRequest::new(job, spec)?,
+			job: Some(job),
+			spec: TrainingSpec::of(spec)?,
 			start_state: start.map(StartState::from),
 			from_step,
 			to_step,
@@ -613,6 +675,65 @@ mod tests {
 	}
 
 	#[test]
+	fn a_verify_request_names_its_job_beside_the_spec_and_may_leave_it_out() {
+		let start = TrainedWeights { weights: cid_from_string(CID).unwrap(), digest: H256::zero() };
+		let request = VerifyRequest::new(3, &spec(), Some(&start), 25, 50).unwrap();
+		let mut json = serde_json::to_value(&request).unwrap();
+		let mut job = serde_json::to_value(JobRequest::new(3, &spec()).unwrap()).unwrap();
+		for (field, value) in [
+			("start_state", serde_json::to_value(StartState::from(&start)).unwrap()),
+			("from_step", 25.into()),
+			("to_step", 50.into()),
+		] {
+			job[field] = value;
+		}
+		assert_eq!(json, job, "the job request's fields and the segment's, side by side");
+		assert_eq!(request.spec, TrainingSpec::of(&spec()).unwrap());
+
+		json.as_object_mut().unwrap().remove("job");
+		let jobless: VerifyRequest = serde_json::from_value(json).unwrap();
+		assert_eq!(jobless, VerifyRequest { job: None, ..request });
+	}
+
+	#[test]
+	fn what_no_worker_sends_has_the_trainers_spellings() {
+		let builtins = [
+			(BuiltinDataset::Digits, "digits"),
+			(BuiltinDataset::Iris, "iris"),
+			(BuiltinDataset::BreastCancer, "breast-cancer"),
+		];
+		for (builtin, name) in builtins {
+			let dataset = Dataset::Builtin(builtin);
+			assert_eq!(
+				serde_json::to_value(&dataset).unwrap(),
+				serde_json::json!({ "builtin": name })
+			);
+			assert_eq!(
+				serde_json::from_value::<Dataset>(serde_json::json!({ "builtin": name })).unwrap(),
+				dataset
+			);
+		}
+		let backends = [
+			(Backend::Reference, "reference"),
+			(Backend::Cpu, "cpu"),
+			(Backend::Wgpu, "wgpu"),
+			(Backend::Cuda, "cuda"),
+		];
+		for (backend, name) in backends {
+			assert_eq!(serde_json::to_value(backend).unwrap(), serde_json::json!(name));
+			assert_eq!(serde_json::from_value::<Backend>(name.into()).unwrap(), backend);
+		}
+	}
+
+	#[test]
+	fn a_start_states_digest_is_read_back_and_a_bad_one_refused() {
+		let state = TrainedWeights { weights: Cid::new(), digest: H256::repeat_byte(0xab) };
+		assert_eq!(StartState::from(&state).digest(), Ok(state.digest));
+		let bad = StartState { state_cid: CID.into(), weights_digest: "ab".repeat(32) };
+		assert_eq!(bad.digest(), Err(WireError::BadDigest("ab".repeat(32))));
+	}
+
+	#[test]
 	fn adam_and_adamw_travel_with_their_constants_as_fractions() {
 		let constants = crate::job::AdamParameters {
 			beta1: Perbill::from_percent(90),
@@ -671,7 +792,7 @@ mod tests {
 		spec.base_weights = spec.dataset.clone();
 		spec.base_digest = H256::repeat_byte(0xab);
 		let request = JobRequest::new(1, &spec).unwrap();
-		assert_eq!(request.dataset, Dataset::Texts(vec!["hello".into()]));
+		assert_eq!(request.spec.dataset, Dataset::Texts(vec!["hello".into()]));
 		assert_eq!(
 			serde_json::to_value(&request).unwrap()["base_state"],
 			serde_json::json!({ "state_cid": CID, "weights_digest": format!("0x{}", "ab".repeat(32)) })

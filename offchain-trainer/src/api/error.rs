@@ -1,5 +1,6 @@
 //! Errors as the HTTP API reports them: a status and a JSON body `{ "error", "message" }`.
 
+use super::request::RequestError;
 use crate::{limits::OverLimit, state::StateError, store::StoreError};
 use axum::{
 	extract::rejection::JsonRejection,
@@ -82,6 +83,16 @@ impl IntoResponse for ApiError {
 impl From<JsonRejection> for ApiError {
 	fn from(rejection: JsonRejection) -> Self {
 		Self::new(rejection.status(), "invalid_json", rejection.body_text())
+	}
+}
+
+impl From<RequestError> for ApiError {
+	fn from(error: RequestError) -> Self {
+		let error_code = match error {
+			RequestError::UnsupportedBackend(_) => "unsupported_backend",
+			RequestError::InvalidDigest(_) => "invalid_digest",
+		};
+		Self::new(StatusCode::UNPROCESSABLE_ENTITY, error_code, error.to_string())
 	}
 }
 

@@ -713,6 +713,102 @@ async fn the_chain_workers_request_trains_and_its_report_parses_into_the_same_pa
 	assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
+/// The chain's request types name what only people send too: a job on a built-in dataset on
+/// the `cpu` backend, and a segment of it without a job id, built from them, are the JSON a
+/// person writes by hand, and train and re-execute as it does.
+#[tokio::test]
+async fn the_chain_types_carry_what_people_send_and_it_runs_as_their_json_does() {
+	use tessera_primitives::trainer_api::{self, Backend, BuiltinDataset, Dataset, Network};
+
+	let (_dir, router) = service();
+	let spec = trainer_api::TrainingSpec {
+		architecture: Network::Mlp { hidden: vec![16] },
+		dataset: Dataset::Builtin(BuiltinDataset::Digits),
+		hyper_parameters: trainer_api::Training {
+			learning_rate: 0.1,
+			batch_size: 16,
+			steps: 20,
+			checkpoint_every: 10,
+			seed: 1,
+			optimizer: trainer_api::Optimizer::Sgd,
+		},
+		backend: Backend::Cpu,
+		base_state: None,
+		resume: None,
+		round: None,
+	};
+	let request = trainer_api::JobRequest { job: 60, spec: spec.clone() };
+	let mut by_hand = job(60, 20);
+	by_hand["backend"] = json!("cpu");
+	assert_eq!(serde_json::to_value(&request).unwrap(), by_hand);
+	let (status, _) =
+		json_call(&router, "POST", "/v1/jobs", serde_json::to_value(&request).unwrap()).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let done = finished(&router, 60).await;
+	assert_eq!(done["state"], "done", "{done}");
+	let (status, known) = json_call(&router, "POST", "/v1/jobs", by_hand.clone()).await;
+	assert_eq!((status, known), (StatusCode::OK, done.clone()), "the same spec, the same run");
+
+	let first = &done["commitments"][0];
+	let start = trainer_api::StartState {
+		state_cid: first["state_cid"].as_str().unwrap().into(),
+		weights_digest: first["weights_digest"].as_str().unwrap().into(),
+	};
+	let segment = trainer_api::VerifyRequest {
+		job: None,
+		spec,
+		start_state: Some(start),
+		from_step: 10,
+		to_step: 20,
+	};
+	let mut segment_by_hand = segment_of(by_hand, 10, 20);
+	segment_by_hand["start_state"] =
+		json!({ "state_cid": first["state_cid"], "weights_digest": first["weights_digest"] });
+	assert_eq!(serde_json::to_value(&segment).unwrap(), segment_by_hand);
+	let (status, body) = verified(&router, serde_json::to_value(&segment).unwrap()).await;
+	assert_eq!(
+		(status, body["commitments"].clone()),
+		(StatusCode::OK, json!([done["commitments"][1]]))
+	);
+	// Named as the worker names it, the segment is the same re-execution.
+	let named = trainer_api::VerifyRequest { job: Some(60), ..segment };
+	let (status, again) =
+		json_call(&router, "POST", "/v1/verify", serde_json::to_value(&named).unwrap()).await;
+	assert_eq!((status, again), (StatusCode::OK, body));
+}
+
+/// What the chain's types can name but this trainer cannot run, or a digest that is not hex,
+/// is refused with a 422 that says which, and nothing is kept.
+#[tokio::test]
+async fn a_backend_not_built_in_or_a_digest_that_is_not_hex_is_refused() {
+	let (_dir, router) = service();
+	let mut cases = Vec::new();
+	for (backend, built) in [("wgpu", cfg!(feature = "wgpu")), ("cuda", cfg!(feature = "cuda"))] {
+		if !built {
+			let mut request = job(61, 20);
+			request["backend"] = json!(backend);
+			cases.push(("/v1/jobs", request, "unsupported_backend"));
+		}
+	}
+	let state = store::cid_of(b"a state").to_string();
+	let mut fine_tune = job(61, 20);
+	fine_tune["base_state"] = json!({ "state_cid": state, "weights_digest": "0xabab" });
+	cases.push(("/v1/jobs", fine_tune, "invalid_digest"));
+	let mut segment = segment_of(job(0, 20), 10, 20);
+	segment["start_state"] = json!({ "state_cid": state, "weights_digest": "ab".repeat(32) });
+	cases.push(("/v1/verify", segment, "invalid_digest"));
+	for (uri, request, code) in cases {
+		let (status, body) = json_call(&router, "POST", uri, request).await;
+		assert_eq!(
+			(status, body["error"].clone()),
+			(StatusCode::UNPROCESSABLE_ENTITY, json!(code)),
+			"{body}"
+		);
+	}
+	let (status, _) = json_call(&router, "GET", "/v1/jobs/61", Value::Null).await;
+	assert_eq!(status, StatusCode::NOT_FOUND, "a refused job is not kept");
+}
+
 #[tokio::test]
 async fn a_job_with_a_base_state_trains_on_from_it() {
 	let (_dir, router) = service();
@@ -831,9 +927,9 @@ async fn each_round_of_a_federated_job_trains_its_shard_as_a_run_of_its_own() {
 
 	// An aggregator's request, as the chain's worker builds it, averages the updates.
 	use tessera_primitives::trainer_api;
-	let mut request: Value = serde_json::to_value(trainer_api::AggregateRequest {
+	let request: Value = serde_json::to_value(trainer_api::AggregateRequest {
 		architecture: trainer_api::Network::Mlp { hidden: vec![16] },
-		dataset: trainer_api::Dataset::Cid(String::new()),
+		dataset: trainer_api::Dataset::Builtin(trainer_api::BuiltinDataset::Digits),
 		base_state_cid: None,
 		updates: [&first, &resumed]
 			.iter()
@@ -845,7 +941,6 @@ async fn each_round_of_a_federated_job_trains_its_shard_as_a_run_of_its_own() {
 		privacy: None,
 	})
 	.unwrap();
-	request["dataset"] = json!({ "builtin": "digits" });
 	let (status, body) = json_call(&router, "POST", "/v1/aggregate", request).await;
 	assert_eq!(status, StatusCode::OK, "{body}");
 	let aggregate: trainer_api::Aggregate = serde_json::from_value(body).unwrap();
@@ -914,7 +1009,7 @@ async fn the_chain_workers_rounds_train_their_shards_and_its_aggregate_request_a
 		let spec = chain_spec(&router).await;
 		let mut request = trainer_api::JobRequest::new(23, &spec).unwrap().in_round(0, shard, 2);
 		// The worker asks for the round's steps alone: one checkpoint.
-		request.hyper_parameters.steps = 10;
+		request.spec.hyper_parameters.steps = 10;
 		let (status, _) =
 			json_call(&router, "POST", "/v1/jobs", serde_json::to_value(&request).unwrap()).await;
 		assert_eq!(status, StatusCode::ACCEPTED);
@@ -1475,7 +1570,9 @@ fn budgeted_service(budget: MemoryBudget) -> (tempfile::TempDir, Router) {
 
 /// The bytes the run `request` asks for (a job, or a segment to re-execute) reserves.
 fn footprint_of(request: &Value) -> u64 {
-	let spec: TrainingSpec = serde_json::from_value(request.clone()).unwrap();
+	let spec: tessera_primitives::trainer_api::TrainingSpec =
+		serde_json::from_value(request.clone()).unwrap();
+	let spec = TrainingSpec::try_from(spec).unwrap();
 	let dir = tempfile::tempdir().unwrap();
 	let dataset = training_data(&spec, &ContentStore::open(dir.path()).unwrap()).unwrap();
 	footprint(&spec, &dataset).unwrap()

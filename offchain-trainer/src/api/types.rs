@@ -1,13 +1,15 @@
 //! Request and response bodies of the `/v1` API, as JSON.
 //!
 //! The node's off-chain worker speaks this API with the types of
-//! [`tessera_primitives::trainer_api`]. Where the trainer's body is exactly the chain's, it is
-//! the chain's type, re-exported here ([`Round`], [`RunState`], [`FetchRequest`], [`Stored`]).
-//! The trainer's own types are the rest: what the worker never sends or reads ([`Health`],
-//! [`Cancelled`], ...), and the requests, which accept more than the worker sends (built-in
-//! datasets, the `cpu` and `cuda` backends, a re-execution without a job id). Its reports are
-//! supersets of the chain's: [`JobStatus`], [`Commitments`] and [`Aggregate`] carry fields for
-//! people (a commitment's mean loss, say) that the worker's types ignore when parsing them.
+//! [`tessera_primitives::trainer_api`], and the requests are those types: [`JobRequest`],
+//! [`VerifyRequest`], [`AggregateRequest`] and [`FetchRequest`], re-exported here. They name
+//! everything the trainer accepts, also what no worker sends (built-in datasets, the `cpu` and
+//! `cuda` backends, a re-execution without a job id), and [`super::request`] reads them into
+//! the trainer's own types. Where a report is exactly the chain's, it is the chain's type too
+//! ([`RunState`], [`Stored`]). The rest are the trainer's own: what the worker never reads
+//! ([`Health`], [`Cancelled`], ...), and reports that are supersets of the chain's:
+//! [`JobStatus`], [`Commitments`] and [`Aggregate`] carry fields for people (a commitment's
+//! mean loss, say) that the worker's types ignore when parsing them.
 //!
 //! The control API serves every route below, to requests [`super::access`] admits; the public
 //! listener ([`super::public`]) serves `GET` (and `HEAD`) `/v1/blobs/{cid}` only.
@@ -33,7 +35,9 @@
 //! [`super::ErrorBody`] with a 4xx status for anything the request got wrong: `422`
 //! `over_limit`, naming the bound, for a job or re-execution that would cost more than one of
 //! [`crate::limits`] allows, or more memory than its share of the whole budget
-//! (`--memory-budget-mib`). Work the trainer has no room for now is `503` with `Retry-After`:
+//! (`--memory-budget-mib`), and `422` `unsupported_backend` or `invalid_digest` for a backend
+//! this build lacks or a start state's digest that is not hex ([`super::request::RequestError`]).
+//! Work the trainer has no room for now is `503` with `Retry-After`:
 //! `queue_full` when its queue is full, `memory_full` when its memory does not fit beside the
 //! work admitted (see [`super::capacity`]). A fetch from a peer that cannot be reached or does not answer in
 //! time is `502` `peer_unreachable`, with the transport's account in the trainer's log only.
@@ -41,18 +45,14 @@
 //! `origin_not_allowed`, `401` `unauthorized` or `415` `json_required`; one the public listener
 //! has no room for is `429` `rate_limited` or `503` `busy`, with `Retry-After`.
 
-use crate::{
-	aggregate::{Privacy, Update},
-	backend::Backend,
-	hwinfo::HardwareReport,
-	model::Architecture,
-	train::{Commitment, HyperParameters},
-};
+use crate::{hwinfo::HardwareReport, train::Commitment};
 use serde::{Deserialize, Serialize};
 use tessera_primitives::digest::H256;
 
-pub use crate::{aggregate::Aggregate, data::DatasetRef, state::StartState, store::GcReport};
-pub use tessera_primitives::trainer_api::{FetchRequest, Round, RunState, Stored};
+pub use crate::{aggregate::Aggregate, store::GcReport};
+pub use tessera_primitives::trainer_api::{
+	AggregateRequest, FetchRequest, JobRequest, RunState, Stored, VerifyRequest,
+};
 
 /// The trainer's version and API version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,68 +70,6 @@ pub struct Hardware {
 	pub report: HardwareReport,
 	/// Its BLAKE2b-256: the node's `hw_hash`.
 	pub hw_hash: H256,
-}
-
-/// What to train: everything that decides the commitments.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrainingSpec {
-	/// The network.
-	pub architecture: Architecture,
-	/// The data.
-	pub dataset: DatasetRef,
-	/// Optimiser settings, steps, commit interval and seed.
-	pub hyper_parameters: HyperParameters,
-	/// Where to train; `reference` for anything a chain will compare.
-	pub backend: Backend,
-	/// The training state to start from (a fine-tuning job's base model, with the digest
-	/// the model registry holds for it); without it the initial weights are drawn from the
-	/// seed.
-	#[serde(default, skip_serializing_if = "Option::is_none")]
-	pub base_state: Option<StartState>,
-	/// Where to resume instead: a committed state of this very job, for a replica that took
-	/// over from another mid-job.
-	#[serde(default, skip_serializing_if = "Option::is_none")]
-	pub resume: Option<Resume>,
-	/// For a round of a federated job: the round, and the shard of the data to train on, in
-	/// the order of the data. A shard that does not exist (`shard >= shards`) is refused with
-	/// `invalid_round`, one with no samples with `empty_shard`.
-	#[serde(default, skip_serializing_if = "Option::is_none")]
-	pub round: Option<Round>,
-}
-
-impl TrainingSpec {
-	/// The work units a run of this spec trains, by the rule the chain pays by
-	/// ([`tessera_primitives::job::work_of_steps`]): its steps from where it starts (its
-	/// `resume` step, else 0) × batch size × the architecture's work per sample; `None` for a
-	/// network or batch the chain cannot name.
-	pub fn work(&self) -> Option<u64> {
-		let hyper = &self.hyper_parameters;
-		let start = self.resume.as_ref().map_or(0, |resume| resume.step);
-		let batch_size = u32::try_from(hyper.batch_size).ok()?;
-		let per_sample = self.architecture.work_per_sample()?;
-		Some(tessera_primitives::job::work_of_steps(start..hyper.steps, batch_size, per_sample))
-	}
-}
-
-/// A committed state and the step it was committed at.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Resume {
-	/// The state, and the digest agreed for it.
-	#[serde(flatten)]
-	pub state: StartState,
-	/// Steps completed in it.
-	pub step: u64,
-}
-
-/// Start (or look up) a training job.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct JobRequest {
-	/// The chain's job id: asking twice for the same id never trains twice. Each round of a
-	/// federated job (and a round started again from another state) is a run of its own.
-	pub job: u64,
-	/// What to train.
-	#[serde(flatten)]
-	pub spec: TrainingSpec,
 }
 
 /// A job's progress and its commitments so far: a superset of the chain's
@@ -152,7 +90,8 @@ pub struct JobStatus {
 	pub commitments: Vec<Commitment>,
 	/// Why it failed.
 	pub error: Option<String>,
-	/// Work units of the run once done ([`TrainingSpec::work`]): what the chain pays for it.
+	/// Work units of the run once done ([`TrainingSpec::work`](super::request::TrainingSpec::work)):
+	/// what the chain pays for it.
 	pub work: Option<u64>,
 	/// Where `commitments` lie among all of the job's, when a page of them was asked for
 	/// (`GET /v1/jobs/{id}?from=&limit=`); absent, and `commitments` all of them, otherwise.
@@ -193,23 +132,6 @@ pub struct Cancelled {
 	pub evicted: usize,
 }
 
-/// Re-execute a segment.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VerifyRequest {
-	/// The job's training spec.
-	#[serde(flatten)]
-	pub spec: TrainingSpec,
-	/// The committed state the segment starts from, and the digest every replica named for
-	/// it; absent for the job's own start (`base_state`, or the seed), which `from_step`
-	/// must then be 0 for.
-	#[serde(default, skip_serializing_if = "Option::is_none")]
-	pub start_state: Option<StartState>,
-	/// Steps completed in that state.
-	pub from_step: u64,
-	/// The step to re-execute up to.
-	pub to_step: u64,
-}
-
 /// Commitments made by a re-execution: a superset of the chain's
 /// [`trainer_api::Reexecution`](tessera_primitives::trainer_api::Reexecution), as
 /// [`JobStatus`] is of its report.
@@ -217,19 +139,4 @@ pub struct VerifyRequest {
 pub struct Commitments {
 	/// In step order.
 	pub commitments: Vec<Commitment>,
-}
-
-/// Average a round of updates.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct AggregateRequest {
-	/// The network every update is a state of.
-	pub architecture: Architecture,
-	/// The data the round trains on (it fixes the input and output sizes).
-	pub dataset: DatasetRef,
-	/// The state the round started from; required with `privacy`.
-	pub base_state_cid: Option<String>,
-	/// The contributions.
-	pub updates: Vec<Update>,
-	/// Differential privacy, if wanted.
-	pub privacy: Option<Privacy>,
 }

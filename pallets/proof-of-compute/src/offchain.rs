@@ -262,7 +262,7 @@ impl<T: Config> Pallet<T> {
 					return Ok(None);
 				};
 				let end = u64::from(round).saturating_add(1).saturating_mul(every);
-				request.hyper_parameters.steps = request.hyper_parameters.steps.min(end);
+				request.spec.hyper_parameters.steps = request.spec.hyper_parameters.steps.min(end);
 				request = request.in_round(round, shard, shards);
 				state.map(|state| (round, state))
 			}
