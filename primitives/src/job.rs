@@ -47,6 +47,13 @@ pub enum JobState {
 	Cancelled,
 }
 
+impl JobState {
+	/// Whether a job in this state is over: a state it never leaves.
+	pub fn has_ended(self) -> bool {
+		matches!(self, Self::Finalized | Self::Resolved | Self::Failed | Self::Cancelled)
+	}
+}
+
 /// The learning rate's type, for those who build a [`HyperParameters`].
 pub use polkadot_sdk::sp_runtime::Perbill;
 

@@ -641,7 +641,7 @@ impl<T: Config> Pallet<T> {
 	/// state that needs the most work, ending and told to the job's owner.
 	pub(crate) fn next_step_bound() -> Weight {
 		T::DbWeight::get()
-			.reads(1)
+			.reads(2)
 			.saturating_add(T::Outcome::max_weight())
 			.saturating_add(T::WeightInfo::finalize(Self::most_contributors(
 				T::MaxRedundancy::get(),
@@ -655,33 +655,40 @@ impl<T: Config> Pallet<T> {
 	/// What a job's due block does with it, by the job's state: fails it at its deadline,
 	/// verifies it once every replica revealed, finalizes it when its challenge window
 	/// closed, settles or redraws its panel. A job whose state has moved on since it was
-	/// scheduled is left alone.
+	/// scheduled is left alone. Returns the weight of the path taken, at most
+	/// [`Self::next_step_bound`].
 	pub(crate) fn take_next_step(job: JobId, now: BlockNumberFor<T>) -> Weight {
 		let mut weight = T::DbWeight::get().reads(1);
 		let Some(info) = Jobs::<T>::get(job) else { return weight };
-		weight.saturating_accrue(T::WeightInfo::finalize(Self::most_contributors(info.redundancy)));
-		// Any step may end the job, which its owner hears.
-		weight.saturating_accrue(T::Outcome::max_weight());
-		if info.state == JobState::Running {
-			weight.saturating_accrue(T::WeightInfo::verify_result());
-		}
-		if info.state == JobState::Disputed {
-			// A panel's deadline may settle its segment, as its last reveal would.
+		let (state, redundancy) = (info.state, info.redundancy);
+		weight.saturating_accrue(Self::take_step_of_state(job, info, now));
+		// Any step may end the job: paying or failing it, and its owner hearing of it, is
+		// charged to the step that did, which the look at its state afterwards tells.
+		weight.saturating_accrue(T::DbWeight::get().reads(1));
+		let ended = Jobs::<T>::get(job).is_none_or(|after| after.state.has_ended());
+		if ended && !state.has_ended() {
 			weight.saturating_accrue(
-				T::WeightInfo::panel_expired().saturating_add(T::WeightInfo::panel_reveal()),
+				T::WeightInfo::finalize(Self::most_contributors(redundancy))
+					.saturating_add(T::Outcome::max_weight()),
 			);
 		}
+		weight
+	}
+
+	/// The work of [`Self::take_next_step`] for a job in `info.state`, but its ending; returns
+	/// its weight.
+	fn take_step_of_state(job: JobId, info: JobInfoOf<T>, now: BlockNumberFor<T>) -> Weight {
 		if Federations::<T>::contains_key(job)
 			&& matches!(info.state, JobState::Assigned | JobState::Running)
 		{
-			weight.saturating_accrue(T::WeightInfo::round_due());
 			Self::round_due(job, info, now);
-			return weight;
+			return T::WeightInfo::round_due();
 		}
 		match info.state {
 			JobState::Created => {
 				Pending::<T>::mutate(|pending| pending.retain(|pending| *pending != job));
 				Self::fail(job, info);
+				return T::DbWeight::get().reads_writes(1, 1);
 			}
 			JobState::Assigned => Self::fail(job, info),
 			JobState::Running => {
@@ -689,22 +696,28 @@ impl<T: Config> Pallet<T> {
 				let replicas = Assignments::<T>::get(job).unwrap_or_default();
 				if replicas.iter().any(|node| Reveals::<T>::contains_key((job, *node, last))) {
 					Self::verify(job);
-				} else {
-					Self::fail(job, info);
+					return T::WeightInfo::verify_result();
 				}
+				Self::fail(job, info);
 			}
 			JobState::Accepted
 				if info.result.as_ref().is_some_and(|result| result.challenge_ends <= now) =>
 			{
 				Self::pay_and_deliver(job, info, &[], JobState::Finalized)
 			}
-			JobState::Disputed => Self::panel_expired(job, now),
+			// A panel's deadline may settle its segment, as its last reveal would.
+			JobState::Disputed => {
+				Self::panel_expired(job, now);
+				return T::WeightInfo::panel_expired()
+					.saturating_add(T::WeightInfo::panel_reveal());
+			}
 			JobState::Finalized | JobState::Resolved | JobState::Failed | JobState::Cancelled => {
-				Self::mark_prunable(job, &info, now)
+				Self::mark_prunable(job, &info, now);
+				return T::DbWeight::get().writes(1);
 			}
 			_ => {}
 		}
-		weight
+		Weight::zero()
 	}
 
 	/// Pays the replicas that delivered the agreed result, slashes the others except the

@@ -361,6 +361,35 @@ fn a_step_that_ends_a_job_charges_for_the_owner_hearing_of_it() {
 }
 
 #[test]
+fn a_verification_that_accepts_is_charged_for_verifying_and_not_for_an_ending() {
+	use crate::weights::WeightInfo;
+	use polkadot_sdk::frame_support::traits::Get;
+	test(|| {
+		let (job, replicas) = assigned_job();
+		for checkpoint in 0..2 {
+			let last = checkpoint == 1;
+			for node in &replicas {
+				send(commit_call(&payload(job, *node, checkpoint, 9, last)));
+			}
+			for node in &replicas {
+				send(reveal_call(payload(job, *node, checkpoint, 9, last)));
+			}
+		}
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Running);
+
+		let weight = ProofOfCompute::take_next_step(job, System::block_number() + 1);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+		// The job and its state afterwards are read; the verification is paid. Nobody was
+		// paid and the owner heard nothing, so neither is charged: hundreds of jobs verified
+		// together fit more of them in a block's share of scheduled work.
+		let db: polkadot_sdk::frame_support::weights::RuntimeDbWeight =
+			<Test as polkadot_sdk::frame_system::Config>::DbWeight::get();
+		assert_eq!(weight, db.reads(2) + <() as WeightInfo>::verify_result());
+		assert!(weight.all_lt(ProofOfCompute::next_step_bound()));
+	});
+}
+
+#[test]
 fn root_forces_the_next_step_of_a_job_whose_schedule_was_lost() {
 	test(|| {
 		let (job, replicas) = assigned_job();

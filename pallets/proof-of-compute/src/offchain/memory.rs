@@ -18,7 +18,7 @@ use polkadot_sdk::{
 	frame_system::pallet_prelude::BlockNumberFor,
 	sp_runtime::{offchain::storage::StorageValueRef, traits::Saturating},
 };
-use tessera_primitives::{JobId, JobState};
+use tessera_primitives::JobId;
 
 /// Blocks the worker keeps what it remembers of a job after seeing the job ended: deeper
 /// than any fork it may still be asked to work on.
@@ -94,11 +94,6 @@ impl<T: Config> Pallet<T> {
 
 	/// Whether `job` is over: gone from the chain, or in a state it never leaves.
 	fn ended(job: JobId) -> bool {
-		Jobs::<T>::get(job).is_none_or(|info| {
-			matches!(
-				info.state,
-				JobState::Finalized | JobState::Resolved | JobState::Failed | JobState::Cancelled
-			)
-		})
+		Jobs::<T>::get(job).is_none_or(|info| info.state.has_ended())
 	}
 }
