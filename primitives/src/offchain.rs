@@ -29,18 +29,37 @@ pub fn sent_recently<BlockNumber: Saturating + PartialOrd + From<u32> + Copy>(
 
 /// The duties of the node keys in the local keystore: for each key `node_of_key` knows a
 /// node of, and each item `items` lists for that node, `(node, key, item)` — at most `limit`
-/// in all, so that one worker run stays within its time.
+/// in all, so that one worker run stays within its time. Run `turn` (the block number) takes
+/// the `turn`-th window of `limit` duties, round and round ([`window_of_turn`]): a node
+/// operator with more keys and jobs than one run takes has every duty served once every few
+/// blocks, not only the first `limit` of them while the rest miss their commit phases.
 pub fn local_duties<I: Iterator>(
 	node_of_key: impl Fn(&NodePublic) -> Option<NodeId>,
 	items: impl Fn(NodeId) -> I,
 	limit: usize,
+	turn: u32,
 ) -> Vec<(NodeId, NodePublic, I::Item)> {
-	NodePublic::all()
+	let keys: Vec<(NodeId, NodePublic)> = NodePublic::all()
 		.into_iter()
 		.filter_map(|key| node_of_key(&key).map(|node| (node, key)))
-		.flat_map(|(node, key)| items(node).map(move |item| (node, key.clone(), item)))
-		.take(limit)
-		.collect()
+		.collect();
+	window_of_turn(
+		|| keys.iter().flat_map(|(node, key)| items(*node).map(|item| (*node, key.clone(), item))),
+		limit,
+		turn,
+	)
+}
+
+/// The `turn`-th window of `limit` items of what `all` lists (the same list every call),
+/// wrapping round at its end, and the whole list when it has no more than `limit`.
+pub fn window_of_turn<J: Iterator>(all: impl Fn() -> J, limit: usize, turn: u32) -> Vec<J::Item> {
+	let total = all().count();
+	if total <= limit || limit == 0 {
+		return all().take(limit).collect();
+	}
+	let windows = total.div_ceil(limit);
+	let start = (turn as usize % windows).saturating_mul(limit);
+	all().chain(all()).skip(start).take(limit).collect()
 }
 
 /// Why a worker run did not finish a duty; it is tried again in a later block.
@@ -79,6 +98,23 @@ impl From<WireError> for DutyError {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn duties_beyond_one_runs_limit_are_not_starved() {
+		// Twenty duties, eight a run: every one is served within three runs, runs take
+		// no more than eight, and the fourth run starts over.
+		let all = || 0..20u32;
+		let runs: Vec<Vec<u32>> = (0..3).map(|turn| window_of_turn(all, 8, turn)).collect();
+		assert!(runs.iter().all(|run| run.len() == 8));
+		let mut served: Vec<u32> = runs.concat();
+		served.sort();
+		served.dedup();
+		assert_eq!(served, (0..20).collect::<Vec<_>>());
+		assert_eq!(window_of_turn(all, 8, 3), runs[0]);
+		// A list that fits one run is taken whole, whatever the turn.
+		assert_eq!(window_of_turn(|| 0..5u32, 8, 7), (0..5).collect::<Vec<_>>());
+		assert!(window_of_turn(all, 0, 1).is_empty());
+	}
 
 	#[test]
 	fn something_pooled_is_not_sent_again_until_it_had_its_blocks_to_land() {

@@ -8,6 +8,7 @@ use frame_system::{
 	offchain::{CreateAuthorizedTransaction, SubmitTransaction},
 	pallet_prelude::BlockNumberFor,
 };
+use sp_runtime::SaturatedConversion as _;
 use sp_runtime::{
 	offchain::storage::{MutateStorageError, StorageValueRef},
 	RuntimeAppPublic,
@@ -29,7 +30,12 @@ impl<T: Config> Pallet<T> {
 				.filter(|info| info.status.is_active() && info.last_heartbeat != Some(period))
 				.into_iter()
 		};
-		let duties = local_duties(|key| NodeOfKey::<T>::get(key), due, MAX_HEARTBEATS_PER_RUN);
+		let duties = local_duties(
+			|key| NodeOfKey::<T>::get(key),
+			due,
+			MAX_HEARTBEATS_PER_RUN,
+			now.saturated_into(),
+		);
 		for (node, key, _) in duties {
 			match Self::send_heartbeat(node, &key, period, now) {
 				Ok(()) => {

@@ -42,6 +42,7 @@
 use crate::{pallet::*, types::*, LOG_TARGET};
 use alloc::{collections::BTreeMap, format, string::String, vec, vec::Vec};
 use codec::{Decode, Encode};
+use polkadot_sdk::sp_runtime::SaturatedConversion as _;
 use polkadot_sdk::{
 	frame_system::{
 		self,
@@ -131,8 +132,12 @@ pub(crate) struct Sealed<BlockNumber> {
 impl<T: Config> Pallet<T> {
 	/// Works on the open jobs of the nodes whose keys this node holds.
 	pub(crate) fn work_offchain(now: BlockNumberFor<T>) {
-		let work =
-			local_duties(T::Nodes::node_of_key, OpenJobs::<T>::iter_key_prefix, MAX_JOBS_PER_RUN);
+		let work = local_duties(
+			T::Nodes::node_of_key,
+			OpenJobs::<T>::iter_key_prefix,
+			MAX_JOBS_PER_RUN,
+			now.saturated_into(),
+		);
 		for (node, key, job) in work {
 			if let Err(error) = Self::work_on(node, &key, job, now) {
 				log::debug!(target: LOG_TARGET, "node {node}, job {job}: {error:?}; trying later");

@@ -11,6 +11,7 @@
 use super::{fetch_from_peer, submit, Trainer};
 use crate::{pallet::*, types::*, LOG_TARGET};
 use alloc::string::String;
+use polkadot_sdk::sp_runtime::SaturatedConversion as _;
 use polkadot_sdk::{
 	frame_system::{self, pallet_prelude::BlockNumberFor},
 	sp_runtime::{
@@ -33,6 +34,7 @@ impl<T: Config> Pallet<T> {
 			T::Nodes::node_of_key,
 			AvailabilityDuties::<T>::iter_key_prefix,
 			MAX_CHECKS_PER_RUN,
+			frame_system::Pallet::<T>::block_number().saturated_into(),
 		);
 		for (validator, key, check) in duties {
 			if let Err(error) = Self::fetch_and_report(validator, &key, check) {

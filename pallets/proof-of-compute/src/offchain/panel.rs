@@ -8,6 +8,7 @@
 use super::{submit, Trainer, LOCK_BLOCKS, LOCK_MS};
 use crate::{pallet::*, types::*, LOG_TARGET};
 use codec::{Decode, Encode};
+use polkadot_sdk::sp_runtime::SaturatedConversion as _;
 use polkadot_sdk::{
 	frame_system::{self, pallet_prelude::BlockNumberFor},
 	sp_core::offchain::Duration,
@@ -63,6 +64,7 @@ impl<T: Config> Pallet<T> {
 			T::Nodes::node_of_key,
 			PanelDuties::<T>::iter_key_prefix,
 			MAX_DUTIES_PER_RUN,
+			now.saturated_into(),
 		);
 		for (node, key, job) in duties {
 			if let Err(error) = Self::judge(node, &key, job, now) {

@@ -9,6 +9,7 @@ use super::{submit, Trainer, MAX_JOBS_PER_RUN};
 use crate::{pallet::*, types::*, LOG_TARGET};
 use alloc::vec::Vec;
 use codec::Encode;
+use polkadot_sdk::sp_runtime::SaturatedConversion as _;
 use polkadot_sdk::{
 	frame_system::pallet_prelude::BlockNumberFor,
 	sp_core::H256,
@@ -31,6 +32,7 @@ impl<T: Config> Pallet<T> {
 			T::Nodes::node_of_key,
 			AggregatorDuties::<T>::iter_key_prefix,
 			MAX_JOBS_PER_RUN,
+			now.saturated_into(),
 		);
 		for (node, key, job) in duties {
 			if let Err(error) = Self::aggregate(node, &key, job, now) {
