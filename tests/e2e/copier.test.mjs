@@ -9,8 +9,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Keyring } from '@polkadot/keyring';
-import { compactToU8a, stringToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
+import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a } from '@polkadot/util-crypto';
+import { poolAuthorized, signedBy } from './lib/authorized.mjs';
 import { approveDataset } from './lib/datasets.mjs';
 import { disableSpotChecks, followEvents, shortenChallengeWindow } from './lib/demo-network.mjs';
 import { inBlock, waitForEvent } from './lib/extrinsics.mjs';
@@ -21,35 +22,6 @@ const UNIT = 1_000_000_000_000n;
 const STAKE = 2n * UNIT;
 
 const context = devNodeWithTrainer({ blockTimeMs: 1_000 });
-
-/**
- * Pools `call` as a general (version 5) extrinsic, which the runtime's `AuthorizeCall`
- * extension authorizes by the call's own `authorize` path — what a node's off-chain worker
- * pools, here built by hand, as an attacker would: the explicit parts of the runtime's
- * extensions are an immortal era, nonce 0, tip 0 and no metadata hash. The bytes go to the
- * node as they are (polkadot-js would decode and re-encode them as an extrinsic of its own
- * understanding); the pool's refusal is thrown as `code: message: why`.
- */
-async function poolAuthorized(rpcUrl, call) {
-  const body = u8aConcat(new Uint8Array([0b0100_0000 | 5, 0, 0, 0, 0, 0]), call.method.toU8a());
-  const extrinsic = u8aToHex(u8aConcat(compactToU8a(body.length), body));
-  const response = await fetch(rpcUrl.replace(/^ws/, 'http'), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'author_submitExtrinsic', params: [extrinsic] }),
-  });
-  const { error } = await response.json();
-  if (error) {
-    throw new Error(`${error.code}: ${error.message}: ${error.data}`);
-  }
-}
-
-/** `call` with the node key `key`'s signature over its first argument, for message `tag`. */
-function signedBy(api, key, tag, build) {
-  const unsigned = build(u8aToHex(new Uint8Array(64)));
-  const message = u8aConcat(stringToU8a(tag), api.genesisHash.toU8a(), unsigned.args[0].toU8a());
-  return build(u8aToHex(key.sign(message)));
-}
 
 test('a replica that commits to checkpoints already revealed is refused and paid nothing', async () => {
   const { node: { api, rpcUrl }, trainer } = context;

@@ -1247,6 +1247,7 @@ pub mod pallet {
 		}
 
 		fn offchain_worker(now: BlockNumberFor<T>) {
+			let started = polkadot_sdk::sp_io::offchain::timestamp();
 			// Availability checks first: theirs is the shortest deadline (a few blocks), and
 			// a trainer slow to train or re-execute must not make an honest node miss it.
 			Self::check_availability_offchain();
@@ -1254,6 +1255,10 @@ pub mod pallet {
 			Self::judge_offchain(now);
 			Self::aggregate_offchain(now);
 			Self::forget_ended(now);
+			// What an operator (and `scripts/scale.sh`) watches to see the worker keep up
+			// with the blocks.
+			let took = polkadot_sdk::sp_io::offchain::timestamp().diff(&started).millis();
+			log::debug!(target: LOG_TARGET, "off-chain work of block {now:?} took {took} ms");
 		}
 
 		fn integrity_test() {

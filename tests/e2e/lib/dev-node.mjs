@@ -52,11 +52,13 @@ function waitForRpc(child, log, timeoutMs) {
  * Options: `basePath` keeps the chain in that directory instead of a temporary one (so that a
  * node killed with `kill` can be started again on it, with the same `rpcPort` and `p2pPort`);
  * `blockTimeMs` seals a block that often instead of every 3 s; `archive` keeps the state of
- * every block. Returns `{ api, rpcUrl, rpcPort, p2pPort, stop, kill }`; `stop` is idempotent
- * and `kill` ends the node with SIGKILL, as a crash would.
+ * every block; `log: { path, targets }` writes the node's log to `path` with the log filter
+ * `targets` (otherwise `TESSERA_E2E_NODE_LOG` decides). Returns
+ * `{ api, rpcUrl, rpcPort, p2pPort, pid, stop, kill }`; `stop` is idempotent and `kill` ends
+ * the node with SIGKILL, as a crash would.
  */
 export async function startDevNode({
-  basePath, rpcPort, p2pPort, blockTimeMs, archive = false, timeoutMs = 120_000,
+  basePath, rpcPort, p2pPort, blockTimeMs, archive = false, log, timeoutMs = 120_000,
 } = {}) {
   if (!NODE_BINARY) {
     throw new Error('TESSERA_NODE must name the tessera-node binary (scripts/test.sh sets it)');
@@ -68,12 +70,12 @@ export async function startDevNode({
     '--rpc-port', `${rpcPort}`, '--port', `${p2pPort}`, '--no-prometheus', '--no-telemetry', '--no-mdns',
     ...(blockTimeMs ? ['--dev-block-time', `${blockTimeMs}`] : []),
     ...(archive ? ['--state-pruning', 'archive'] : []),
-    ...(LOG_PREFIX ? ['-lruntime::proof-of-compute=debug,offchain=debug,txpool=trace'] : []),
+    ...(log ? [`-l${log.targets}`] : LOG_PREFIX ? ['-lruntime::proof-of-compute=debug,offchain=debug,txpool=trace'] : []),
   ];
   const child = spawn(NODE_BINARY, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  if (LOG_PREFIX) {
-    const log = createWriteStream(`${LOG_PREFIX}.${child.pid}.log`);
-    child.stderr.on('data', (chunk) => log.write(chunk));
+  if (log || LOG_PREFIX) {
+    const file = createWriteStream(log?.path ?? `${LOG_PREFIX}.${child.pid}.log`);
+    child.stderr.on('data', (chunk) => file.write(chunk));
   }
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
@@ -98,7 +100,7 @@ export async function startDevNode({
     await waitForRpc(child, [], timeoutMs);
     const rpcUrl = `ws://127.0.0.1:${rpcPort}`;
     api = await ApiPromise.create({ provider: new WsProvider(rpcUrl), noInitWarn: true });
-    return { api, rpcUrl, rpcPort, p2pPort, stop, kill };
+    return { api, rpcUrl, rpcPort, p2pPort, pid: child.pid, stop, kill };
   } catch (error) {
     await stop();
     throw error;
