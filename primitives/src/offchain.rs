@@ -39,27 +39,23 @@ pub fn local_duties<I: Iterator>(
 	limit: usize,
 	turn: u32,
 ) -> Vec<(NodeId, NodePublic, I::Item)> {
-	let keys: Vec<(NodeId, NodePublic)> = NodePublic::all()
+	let duties = NodePublic::all()
 		.into_iter()
 		.filter_map(|key| node_of_key(&key).map(|node| (node, key)))
+		.flat_map(|(node, key)| items(node).map(move |item| (node, key.clone(), item)))
 		.collect();
-	window_of_turn(
-		|| keys.iter().flat_map(|(node, key)| items(*node).map(|item| (*node, key.clone(), item))),
-		limit,
-		turn,
-	)
+	window_of_turn(duties, limit, turn)
 }
 
-/// The `turn`-th window of `limit` items of what `all` lists (the same list every call),
-/// wrapping round at its end, and the whole list when it has no more than `limit`.
-pub fn window_of_turn<J: Iterator>(all: impl Fn() -> J, limit: usize, turn: u32) -> Vec<J::Item> {
-	let total = all().count();
-	if total <= limit || limit == 0 {
-		return all().take(limit).collect();
+/// The `turn`-th window of `limit` of `all`, wrapping round at its end; all of them when they
+/// are no more than `limit`.
+pub fn window_of_turn<D>(mut all: Vec<D>, limit: usize, turn: u32) -> Vec<D> {
+	if all.len() > limit && limit > 0 {
+		let windows = all.len().div_ceil(limit);
+		all.rotate_left((turn as usize % windows).saturating_mul(limit));
 	}
-	let windows = total.div_ceil(limit);
-	let start = (turn as usize % windows).saturating_mul(limit);
-	all().chain(all()).skip(start).take(limit).collect()
+	all.truncate(limit);
+	all
 }
 
 /// Why a worker run did not finish a duty; it is tried again in a later block.
@@ -103,17 +99,17 @@ mod tests {
 	fn duties_beyond_one_runs_limit_are_not_starved() {
 		// Twenty duties, eight a run: every one is served within three runs, runs take
 		// no more than eight, and the fourth run starts over.
-		let all = || 0..20u32;
-		let runs: Vec<Vec<u32>> = (0..3).map(|turn| window_of_turn(all, 8, turn)).collect();
+		let all = || (0..20u32).collect::<Vec<_>>();
+		let runs: Vec<Vec<u32>> = (0..3).map(|turn| window_of_turn(all(), 8, turn)).collect();
 		assert!(runs.iter().all(|run| run.len() == 8));
 		let mut served: Vec<u32> = runs.concat();
 		served.sort();
 		served.dedup();
 		assert_eq!(served, (0..20).collect::<Vec<_>>());
-		assert_eq!(window_of_turn(all, 8, 3), runs[0]);
+		assert_eq!(window_of_turn(all(), 8, 3), runs[0]);
 		// A list that fits one run is taken whole, whatever the turn.
-		assert_eq!(window_of_turn(|| 0..5u32, 8, 7), (0..5).collect::<Vec<_>>());
-		assert!(window_of_turn(all, 0, 1).is_empty());
+		assert_eq!(window_of_turn((0..5u32).collect(), 8, 7), (0..5).collect::<Vec<_>>());
+		assert!(window_of_turn(all(), 0, 1).is_empty());
 	}
 
 	#[test]

@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { Keyring } from '@polkadot/keyring';
 import { u8aConcat, u8aToHex } from '@polkadot/util';
 import { blake2AsU8a } from '@polkadot/util-crypto';
-import { authorizedExtrinsic, poolExtrinsics, signedBy } from './lib/authorized.mjs';
+import { authorizedExtrinsic, poolExtrinsics, rpcBatch, signedBy } from './lib/authorized.mjs';
 import { disableSpotChecks, genesisStore, UNIT } from './lib/demo-network.mjs';
 import { startDevNode } from './lib/dev-node.mjs';
 import { enrolNode, keyOwnershipProof } from './lib/nodes.mjs';
@@ -83,12 +83,7 @@ async function until(condition, what, timeoutMs) {
 
 /** One JSON-RPC call over HTTP, answered as the node sent it, undecoded. */
 async function rawRpc(rpcUrl, method, params = []) {
-  const response = await fetch(rpcUrl.replace(/^ws/, 'http'), {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-  });
-  const { result, error } = await response.json();
+  const [{ result, error }] = await rpcBatch(rpcUrl, [{ method, params }]);
   if (error) {
     throw new Error(`${method}: ${error.message}`);
   }
@@ -218,16 +213,21 @@ async function poolSigned(rpcUrl, txs) {
   }
 }
 
+/** `alice` sends each of `owners` a node's stake and deposit; resolves once every transfer is in. */
+async function fundOwners(api, rpcUrl, alice, owners) {
+  const nonce = (await api.rpc.system.accountNextIndex(alice.address)).toNumber();
+  await poolSigned(rpcUrl, owners.map((owner, i) => [
+    api.tx.balances.transferKeepAlive(owner.address, OWNER_FUNDS), alice, nonce + i]));
+  await until(async () => (await api.query.system.account(alice.address)).nonce.toNumber() >= nonce + owners.length,
+    'funding the owners', 600_000);
+}
+
 /** Registers `NODES` trainers, each of an owner of its own; returns their node keys by node id. */
 async function registerTrainers(api, rpcUrl, alice) {
   const keyring = new Keyring({ type: 'sr25519' });
   const owners = Array.from({ length: NODES }, (_, i) => keyring.addFromUri(`//tessera-scale/owner/${i}`));
   const keys = Array.from({ length: NODES }, (_, i) => keyring.addFromUri(`//tessera-scale/node/${i}`));
-  const aliceNonce = (await api.rpc.system.accountNextIndex(alice.address)).toNumber();
-  await poolSigned(rpcUrl, owners.map((owner, i) => [
-    api.tx.balances.transferKeepAlive(owner.address, OWNER_FUNDS), alice, aliceNonce + i]));
-  await until(async () => (await api.query.system.account(alice.address)).nonce.toNumber() >= aliceNonce + NODES,
-    'funding the owners', 600_000);
+  await fundOwners(api, rpcUrl, alice, owners);
   const nodesBefore = (await api.query.nodeRegistry.nodeCount()).toNumber();
   await poolSigned(rpcUrl, owners.map((owner, i) => [
     api.tx.nodeRegistry.register(['Trainer'], 'eu-west', 512n << 8n, u8aToHex(new Uint8Array(32).fill(3)),
@@ -391,11 +391,7 @@ async function offchain() {
     const alice = keyring.addFromUri('//Alice');
     await disableSpotChecks(api, alice);
     const owners = Array.from({ length: OFFCHAIN_KEYS }, (_, i) => keyring.addFromUri(`//tessera-scale/owner/${i}`));
-    const aliceNonce = (await api.rpc.system.accountNextIndex(alice.address)).toNumber();
-    await poolSigned(rpcUrl, owners.map((owner, i) => [
-      api.tx.balances.transferKeepAlive(owner.address, OWNER_FUNDS), alice, aliceNonce + i]));
-    await until(async () => (await api.query.system.account(alice.address)).nonce.toNumber() >= aliceNonce + OFFCHAIN_KEYS,
-      'funding the owners', 600_000);
+    await fundOwners(api, rpcUrl, alice, owners);
     log(`enrolling ${OFFCHAIN_KEYS} trainers, their keys in the node's keystore...`);
     await Promise.all(owners.map((owner, i) => enrolNode(api, owner, `//tessera-scale/node/${i}`, trainer, STAKE)));
     const count = Math.floor(OFFCHAIN_KEYS / REPLICAS);

@@ -15,29 +15,34 @@ export function authorizedExtrinsic(call) {
 }
 
 /**
- * Sends `extrinsics` (hex) to the pool in one JSON-RPC batch over HTTP. The bytes go to the
- * node as they are (polkadot-js would decode and re-encode them as an extrinsic of its own
- * understanding). Resolves with one outcome per extrinsic, in order: `null` when the pool
- * took it, else the pool's refusal as `code: message: why`.
+ * Sends `calls` (`{ method, params }`) to the node at `rpcUrl` in one JSON-RPC batch over HTTP,
+ * their bytes as they are (polkadot-js would decode and re-encode an extrinsic as one of its
+ * own understanding). Resolves with one `{ result, error }` per call, in order.
  */
-export async function poolExtrinsics(rpcUrl, extrinsics) {
-  if (extrinsics.length === 0) {
+export async function rpcBatch(rpcUrl, calls) {
+  if (calls.length === 0) {
     return [];
   }
-  const requests = extrinsics.map((extrinsic, id) => (
-    { jsonrpc: '2.0', id, method: 'author_submitExtrinsic', params: [extrinsic] }));
   const response = await fetch(rpcUrl.replace(/^ws/, 'http'), {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(requests),
+    body: JSON.stringify(calls.map(({ method, params = [] }, id) => ({ jsonrpc: '2.0', id, method, params }))),
   });
-  const outcomes = new Array(extrinsics.length).fill(null);
-  for (const { id, error } of await response.json()) {
-    if (error) {
-      outcomes[id] = `${error.code}: ${error.message}: ${error.data}`;
-    }
+  const answers = new Array(calls.length);
+  for (const { id, result, error } of await response.json()) {
+    answers[id] = { result, error };
   }
-  return outcomes;
+  return answers;
+}
+
+/**
+ * Sends `extrinsics` (hex) to the pool in one batch. Resolves with one outcome per extrinsic,
+ * in order: `null` when the pool took it, else the pool's refusal as `code: message: why`.
+ */
+export async function poolExtrinsics(rpcUrl, extrinsics) {
+  const answers = await rpcBatch(rpcUrl, extrinsics.map((extrinsic) => (
+    { method: 'author_submitExtrinsic', params: [extrinsic] })));
+  return answers.map(({ error }) => (error ? `${error.code}: ${error.message}: ${error.data}` : null));
 }
 
 /** Pools the authorized `call`; the pool's refusal is thrown as `code: message: why`. */
