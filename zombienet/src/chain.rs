@@ -1,5 +1,5 @@
 //! Talking to a spawned node through subxt, with nothing but the chain's metadata: submitting
-//! calls, reading storage and runtime APIs, following finalized events.
+//! calls, reading storage, constants and runtime APIs, following finalized events.
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::{
@@ -9,7 +9,7 @@ use std::{
 use zombienet_sdk::{
 	subxt::{
 		backend::legacy::LegacyRpcMethods,
-		dynamic::{runtime_api_call, storage, tx, At, Value},
+		dynamic::{constant, runtime_api_call, storage, tx, At, Value},
 		ext::scale_value::{Composite, ValueDef},
 		tx::{DynamicPayload, Signer},
 		OnlineClient, SubstrateConfig,
@@ -88,6 +88,11 @@ impl Chain {
 		let at = self.client.storage().at_latest().await?;
 		let value = at.fetch(&storage(pallet, entry, keys)).await?;
 		Ok(value.map(|value| value.to_value()).transpose()?)
+	}
+
+	/// The runtime's constant `pallet::name`, as its metadata gives it.
+	pub fn constant(&self, pallet: &str, name: &str) -> Result<Decoded> {
+		Ok(self.client.constants().at(&constant(pallet, name))?.to_value()?)
 	}
 
 	/// What runtime API `api::method(args)` answers in the latest finalized block.

@@ -7,7 +7,7 @@
 pub mod chain;
 
 use anyhow::{anyhow, bail, Context, Result};
-use chain::{Chain, Events};
+use chain::{bytes, Chain, Events};
 use std::{
 	path::{Path, PathBuf},
 	process::Command,
@@ -39,10 +39,6 @@ pub const UNIT: u128 = 1_000_000_000_000;
 /// What the chain's node registry asks a node key to sign, followed by the chain's genesis
 /// hash and the owner's account.
 const KEY_OWNERSHIP_CONTEXT: &[u8] = b"tessera/node-key-ownership";
-/// The offchain storage prefix of a node key's trainer URL (the proof-of-compute worker's).
-/// A copy: this workspace stays clear of the runtime's crates, and the truth is
-/// `tessera_primitives::trainer_api::TRAINER_URL_PREFIX`.
-const TRAINER_URL_PREFIX: &[u8] = b"tessera/proof-of-compute/trainer-url/";
 
 /// A collator and the compute node it runs: who owns it, its key and its trainer.
 #[derive(Clone, Copy, Debug)]
@@ -140,6 +136,10 @@ impl TesseraNetwork {
 	/// its key into the collator's keystore and points the collator's off-chain worker at the
 	/// trainer beside it. `events` must follow the chain `chain` submits to.
 	pub async fn enrol(&self, chain: &Chain, events: &Events) -> Result<Vec<ComputeNode>> {
+		// The offchain storage prefix of a node key's trainer URL, as the runtime's metadata
+		// names it: this workspace stays clear of the runtime's crates.
+		let url_prefix = bytes(&chain.constant("ProofOfCompute", "TrainerUrlPrefix")?)
+			.ok_or_else(|| anyhow!("ProofOfCompute::TrainerUrlPrefix is not bytes"))?;
 		let mut nodes = Vec::new();
 		for collator in COLLATORS {
 			let key = collator.node_key();
@@ -152,7 +152,7 @@ impl TesseraNetwork {
 				)
 				.await
 				.context("inserting the compute-node key")?;
-			let url_key = [TRAINER_URL_PREFIX, &key.public_key().0].concat();
+			let url_key = [&url_prefix[..], &key.public_key().0].concat();
 			let url = self.trainer_url(&collator)?;
 			rpc.request::<()>(
 				"offchain_localStorageSet",
