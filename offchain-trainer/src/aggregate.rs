@@ -4,14 +4,18 @@
 //! the order the updates are given, so every aggregator given the same list computes the
 //! same state.
 //!
-//! With [`Privacy`], the mechanism is DP-FedAvg's Gaussian mechanism at the level of whole
-//! updates, exactly as the job declared it on chain: each update's delta from the round's
-//! base state is clipped to the clipping norm (L2, over all parameters), the clipped deltas
-//! are averaged, and Gaussian noise with standard deviation `noise multiplier × Δ` is added
-//! to every coordinate, where the sensitivity `Δ = clip · max_i(n_i/N)` bounds how far one
-//! contributor can move the average. The chain's accountant turns the noise multiplier, the
-//! sampling and the rounds into the ε the job spends; the noise is drawn from the seed the
-//! request names, so whoever re-computes the aggregate draws the same.
+//! With [`Privacy`], the mechanism is the one the job declared on chain and the chain's
+//! accountant charges for, DP-FedAvg with Poisson-sampled participants and a fixed
+//! denominator (McMahan et al., 2018): each update's change from the round's base state is
+//! clipped to the clipping norm C (L2, over all parameters) and weighed by its samples over
+//! a full round's; the sum is divided by the participants a round expects (the sampling
+//! rate × the job's seats), and Gaussian noise of standard deviation σ × C over those
+//! expected participants is added to every coordinate. Adding or removing one participant
+//! moves the sum by at most C whoever else was drawn, so the noise depends on nothing the
+//! updates say, and a round that drew nobody is its base state and noise. The noise is drawn
+//! from the seed the request names, with `libm`'s logarithm and cosine, so that whoever
+//! re-computes the aggregate, on whatever machine, draws the same; the answer names the noise
+//! it added ([`Aggregate::noise`]), for the aggregate's commitment on chain.
 
 use crate::{
 	data::Dataset,
@@ -39,9 +43,10 @@ fn clip_norm(privacy: &Privacy) -> f64 {
 	f64::from(privacy.clip_milli) / 1_000.0
 }
 
-/// The noise's standard deviation when the largest update carries `max_share` of the
-/// samples: the noise multiplier times the sensitivity.
-fn noise_std(privacy: &Privacy, max_share: f64) -> Result<f64, TrainError> {
+/// What a private round's sum is divided by, the participants a round expects (the sampling
+/// rate × the seats), and the noise's standard deviation, σ × C over them: the noise
+/// multiplier times the sensitivity of the average to one participant.
+fn calibration(privacy: &Privacy) -> Result<(f64, f64), TrainError> {
 	let invalid = TrainError::InvalidHyperParameters;
 	if privacy.clip_milli == 0 {
 		return Err(invalid("the clipping norm must be positive"));
@@ -49,7 +54,16 @@ fn noise_std(privacy: &Privacy, max_share: f64) -> Result<f64, TrainError> {
 	if privacy.noise_multiplier_milli < tessera_primitives::privacy::MIN_NOISE_MULTIPLIER_MILLI {
 		return Err(invalid("the noise multiplier must be at least 0.1"));
 	}
-	Ok(f64::from(privacy.noise_multiplier_milli) / 1_000.0 * clip_norm(privacy) * max_share)
+	if privacy.seats == 0 || privacy.sampling.deconstruct() == 0 {
+		return Err(invalid("a private round expects participants: seats and a sampling rate"));
+	}
+	if privacy.samples_per_update == 0 {
+		return Err(invalid("a private round trains its participants on samples"));
+	}
+	let expected =
+		f64::from(privacy.sampling.deconstruct()) / 1_000_000_000.0 * f64::from(privacy.seats);
+	let std = f64::from(privacy.noise_multiplier_milli) / 1_000.0 * clip_norm(privacy) / expected;
+	Ok((expected, std))
 }
 
 /// The result of a round: a superset of the chain's
@@ -63,6 +77,10 @@ pub struct Aggregate {
 	pub weights_digest: H256,
 	/// Samples behind it.
 	pub samples: u64,
+	/// The noise it added, when private: the request's, named back for the aggregate's
+	/// commitment.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub noise: Option<Privacy>,
 	/// The noise's standard deviation, when private.
 	pub noise_std: Option<f64>,
 }
@@ -106,9 +124,11 @@ pub fn fed_avg(
 		.iter()
 		.try_fold(0u64, |total, update| total.checked_add(update.samples))
 		.ok_or(TrainError::InvalidHyperParameters("the updates' samples overflow a u64"))?;
-	if updates.is_empty() || total == 0 {
+	// A private round that drew nobody still releases its base state and noise.
+	if privacy.is_none() && (updates.is_empty() || total == 0) {
 		return Err(TrainError::InvalidHyperParameters("a round needs updates with samples"));
 	}
+	let calibration = privacy.map(calibration).transpose()?;
 	let device = Device::flex();
 	let blank = || -> Result<Network, TrainError> {
 		Ok(Network::new(
@@ -123,31 +143,41 @@ pub fn fed_avg(
 		Ok(weights_of(&load(blank()?, store, cid)?))
 	};
 	let base_weights = base.map(state_weights).transpose()?;
-	let mut sum: Option<Vec<Vec<f64>>> = None;
+	let private = match (privacy, &base_weights) {
+		(Some(privacy), Some(base)) => Some((privacy, base)),
+		(Some(_), None) => {
+			return Err(TrainError::InvalidHyperParameters(
+				"private aggregation needs the round's base state",
+			))
+		}
+		(None, _) => None,
+	};
+	// A private sum starts from the base's layout, which a round without updates keeps.
+	let mut sum: Option<Vec<Vec<f64>>> =
+		private.map(|(_, base)| base.iter().map(|tensor| vec![0.0; tensor.len()]).collect());
 	for update in updates {
 		let mut weights = state_weights(&update.state_cid)?;
-		let share = update.samples as f64 / total as f64;
-		let clip = match (&base_weights, privacy) {
-			(Some(base), Some(privacy)) => {
+		let factor = match (private, calibration) {
+			(Some((privacy, base)), Some((expected, _))) => {
+				if update.samples > privacy.samples_per_update {
+					return Err(TrainError::InvalidHyperParameters(
+						"an update claims more samples than a round trains on",
+					));
+				}
 				subtract(&mut weights, base);
 				let norm =
 					weights.iter().flatten().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt();
-				if norm > clip_norm(privacy) {
-					clip_norm(privacy) / norm
-				} else {
-					1.0
-				}
+				let clip = if norm > clip_norm(privacy) { clip_norm(privacy) / norm } else { 1.0 };
+				let weight = update.samples as f64 / privacy.samples_per_update as f64;
+				weight * clip / expected
 			}
-			(None, Some(_)) => {
-				return Err(TrainError::InvalidHyperParameters(
-					"private aggregation needs the round's base state",
-				))
-			}
-			_ => 1.0,
+			_ => update.samples as f64 / total as f64,
 		};
 		let sum = sum
 			.get_or_insert_with(|| weights.iter().map(|tensor| vec![0.0; tensor.len()]).collect());
-		if sum.len() != weights.len() {
+		if sum.len() != weights.len()
+			|| sum.iter().zip(&weights).any(|(total, tensor)| total.len() != tensor.len())
+		{
 			return Err(StateError::Unusable {
 				cid: update.state_cid.clone(),
 				reason: "its layout differs from the round's".into(),
@@ -156,25 +186,22 @@ pub fn fed_avg(
 		}
 		for (total, tensor) in sum.iter_mut().zip(&weights) {
 			for (total, value) in total.iter_mut().zip(tensor) {
-				*total += share * clip * f64::from(*value);
+				*total += factor * f64::from(*value);
 			}
 		}
 	}
 	let mut average = sum.unwrap_or_default();
-	let noise_std = match privacy {
-		Some(privacy) => {
-			let max_share = updates.iter().map(|update| update.samples).max().unwrap_or(0) as f64
-				/ total as f64;
-			let std = noise_std(privacy, max_share)?;
+	let noise_std = match (privacy, calibration) {
+		(Some(privacy), Some((_, std))) => {
 			let mut noise = Gaussian::new(privacy.seed);
 			average.iter_mut().flatten().for_each(|value| *value += std * noise.sample());
 			Some(std)
 		}
-		None => None,
+		_ => None,
 	};
 	let mut weights: Vec<Vec<f32>> =
 		average.iter().map(|tensor| tensor.iter().map(|v| *v as f32).collect()).collect();
-	if let (Some(base), Some(_)) = (&base_weights, privacy) {
+	if let Some((_, base)) = private {
 		for (tensor, base) in weights.iter_mut().zip(base) {
 			tensor.iter_mut().zip(base).for_each(|(value, base)| *value += base);
 		}
@@ -184,6 +211,7 @@ pub fn fed_avg(
 		state_cid,
 		weights_digest: parameters_digest(weights.iter().map(Vec::as_slice)),
 		samples: total,
+		noise: privacy.copied(),
 		noise_std,
 	})
 }
@@ -194,7 +222,9 @@ fn subtract(weights: &mut [Vec<f32>], base: &[Vec<f32>]) {
 	}
 }
 
-/// Standard normal samples by the Box–Muller transform over a ChaCha8 stream.
+/// Standard normal samples by the Box–Muller transform over a ChaCha8 stream, with `libm`'s
+/// logarithm and cosine: the platform's may round differently, and a panel's trainer must
+/// draw the very noise the aggregator drew.
 struct Gaussian {
 	rng: ChaCha8Rng,
 }
@@ -208,7 +238,7 @@ impl Gaussian {
 		// 53 random bits, shifted into (0, 1] so that the logarithm is finite.
 		let unit = |bits: u64| ((bits >> 11) + 1) as f64 / (1u64 << 53) as f64;
 		let (u1, u2) = (unit(self.rng.next_u64()), unit(self.rng.next_u64()));
-		(-2.0 * u1.ln()).sqrt() * (2.0 * core::f64::consts::PI * u2).cos()
+		(-2.0 * libm::log(u1)).sqrt() * libm::cos(2.0 * core::f64::consts::PI * u2)
 	}
 }
 
@@ -229,14 +259,26 @@ mod tests {
 	}
 
 	#[test]
-	fn noise_is_the_declared_multiplier_of_the_largest_share_of_the_clipping_norm() {
-		let privacy = Privacy { clip_milli: 2_000, noise_multiplier_milli: 1_100, seed: 0 };
-		assert!((noise_std(&privacy, 0.25).unwrap() - 1.1 * 2.0 * 0.25).abs() < 1e-12);
+	fn noise_is_the_declared_multiplier_of_the_clipping_norm_over_the_expected_participants() {
+		let privacy = Privacy {
+			clip_milli: 2_000,
+			noise_multiplier_milli: 1_100,
+			seed: 0,
+			seats: 8,
+			sampling: tessera_primitives::job::Perbill::from_percent(25),
+			samples_per_update: 80,
+		};
+		// Two participants expected: the sum is halved, and so is σ × C.
+		let (expected, std) = calibration(&privacy).unwrap();
+		assert!((expected - 2.0).abs() < 1e-12 && (std - 1.1 * 2.0 / 2.0).abs() < 1e-12);
 		for bad in [
-			Privacy { clip_milli: 0, ..privacy.clone() },
-			Privacy { noise_multiplier_milli: 99, ..privacy.clone() },
+			Privacy { clip_milli: 0, ..privacy },
+			Privacy { noise_multiplier_milli: 99, ..privacy },
+			Privacy { seats: 0, ..privacy },
+			Privacy { sampling: tessera_primitives::job::Perbill::from_parts(0), ..privacy },
+			Privacy { samples_per_update: 0, ..privacy },
 		] {
-			assert!(matches!(noise_std(&bad, 0.5), Err(TrainError::InvalidHyperParameters(_))));
+			assert!(matches!(calibration(&bad), Err(TrainError::InvalidHyperParameters(_))));
 		}
 	}
 }

@@ -1,5 +1,6 @@
 //! Federated averaging of states trained in the content store.
 
+use tessera_primitives::job::Perbill;
 use tessera_trainer::{
 	aggregate::{fed_avg, Aggregate, Privacy, RoundShape, Update},
 	backend::Backend,
@@ -85,6 +86,28 @@ fn updates_whose_samples_overflow_or_sum_to_none_are_refused() {
 	}
 }
 
+/// σ = 1.1 over a clipping norm of `clip_milli` thousandths, for `seats` participants drawn
+/// with probability `percent`, each training ten samples a round.
+fn privacy(clip_milli: u32, seats: u32, percent: u32, seed: u64) -> Privacy {
+	Privacy {
+		clip_milli,
+		noise_multiplier_milli: 1_100,
+		seed,
+		seats,
+		sampling: Perbill::from_percent(percent),
+		samples_per_update: 10,
+	}
+}
+
+/// The element-wise difference of two sets of weights, in `f64`.
+fn difference(a: &[Vec<f32>], b: &[Vec<f32>]) -> Vec<f64> {
+	a.iter().flatten().zip(b.iter().flatten()).map(|(a, b)| f64::from(*a) - f64::from(*b)).collect()
+}
+
+fn rms(values: &[f64]) -> f64 {
+	(values.iter().map(|v| v * v).sum::<f64>() / values.len() as f64).sqrt()
+}
+
 #[test]
 fn private_rounds_clip_each_update_and_add_calibrated_noise() {
 	let dir = tempfile::tempdir().unwrap();
@@ -93,8 +116,8 @@ fn private_rounds_clip_each_update_and_add_calibrated_noise() {
 	let (update, _) = trained(&store, 2);
 	let mlp = mlp();
 	let updates = [Update { state_cid: update.clone(), samples: 10 }];
-	// A clipping norm of 0.001 and a noise multiplier of 1.1.
-	let privacy = Privacy { clip_milli: 1, noise_multiplier_milli: 1_100, seed: 9 };
+	// A clipping norm of 0.001, one seat, always drawn.
+	let privacy = privacy(1, 1, 100, 9);
 	assert!(matches!(
 		fed_avg(&shape(&mlp), &store, None, &updates, Some(&privacy)),
 		Err(TrainError::InvalidHyperParameters(_))
@@ -102,14 +125,97 @@ fn private_rounds_clip_each_update_and_add_calibrated_noise() {
 	let round = fed_avg(&shape(&mlp), &store, Some(&base), &updates, Some(&privacy)).unwrap();
 	let std = round.noise_std.unwrap();
 	assert!((std - 1.1e-3).abs() < 1e-12);
-	let private = weights_in(&store, &round);
 	// The clipped delta has norm 1e-3; what is left is noise of standard deviation `std`.
-	let moved: Vec<f64> = private
-		.iter()
-		.flatten()
-		.zip(base_weights.iter().flatten())
-		.map(|(p, b)| f64::from(*p) - f64::from(*b))
-		.collect();
-	let rms = (moved.iter().map(|d| d * d).sum::<f64>() / moved.len() as f64).sqrt();
-	assert!(rms > 0.5 * std && rms < 1.5 * std, "rms {rms}, std {std}");
+	let moved = difference(&weights_in(&store, &round), &base_weights);
+	assert!(rms(&moved) > 0.5 * std && rms(&moved) < 1.5 * std, "rms {}, std {std}", rms(&moved));
+}
+
+#[test]
+fn a_private_round_divides_its_weighed_updates_by_the_participants_it_expects() {
+	let dir = tempfile::tempdir().unwrap();
+	let store = ContentStore::open(dir.path()).unwrap();
+	let (base, base_weights) = trained(&store, 1);
+	let (update, update_weights) = trained(&store, 2);
+	let mlp = mlp();
+	// Four seats drawn with probability one half: two participants expected. A clipping
+	// norm of 100 clips nothing.
+	let privacy = privacy(100_000, 4, 50, 5);
+	let change = difference(&update_weights, &base_weights);
+	assert!(rms(&change) * (change.len() as f64).sqrt() < 100.0);
+	let noise_alone = fed_avg(&shape(&mlp), &store, Some(&base), &[], Some(&privacy)).unwrap();
+	let half_an_update = [Update { state_cid: update, samples: 5 }];
+	let round =
+		fed_avg(&shape(&mlp), &store, Some(&base), &half_an_update, Some(&privacy)).unwrap();
+	assert_eq!((round.samples, round.noise_std), (5, noise_alone.noise_std));
+	// The same seed draws the same noise: what the update added is its change, weighed by
+	// half a round's samples, over the two participants expected.
+	let added = difference(&weights_in(&store, &round), &weights_in(&store, &noise_alone));
+	for (added, change) in added.iter().zip(&change) {
+		assert!((added - change / 4.0).abs() < 1e-4, "{added} vs {}", change / 4.0);
+	}
+}
+
+#[test]
+fn a_private_round_that_drew_nobody_is_its_start_state_and_the_noise() {
+	let dir = tempfile::tempdir().unwrap();
+	let store = ContentStore::open(dir.path()).unwrap();
+	let (base, base_weights) = trained(&store, 1);
+	let mlp = mlp();
+	let privacy = privacy(1, 4, 50, 3);
+	let round = fed_avg(&shape(&mlp), &store, Some(&base), &[], Some(&privacy)).unwrap();
+	assert_eq!(round.samples, 0);
+	let std = round.noise_std.unwrap();
+	// σ × C over two expected participants.
+	assert!((std - 1.1e-3 / 2.0).abs() < 1e-12);
+	let moved = difference(&weights_in(&store, &round), &base_weights);
+	assert!(rms(&moved) > 0.5 * std && rms(&moved) < 1.5 * std, "rms {}, std {std}", rms(&moved));
+	// Without privacy a round without updates has nothing to average.
+	assert!(matches!(
+		fed_avg(&shape(&mlp), &store, Some(&base), &[], None),
+		Err(TrainError::InvalidHyperParameters(_))
+	));
+}
+
+#[test]
+fn an_aggregate_names_its_noise_and_only_that_noise_re_executes_to_its_digest() {
+	let dir = tempfile::tempdir().unwrap();
+	let store = ContentStore::open(dir.path()).unwrap();
+	let (base, _) = trained(&store, 1);
+	let ((a, _), (b, _)) = (trained(&store, 2), trained(&store, 3));
+	let mlp = mlp();
+	let updates = [Update { state_cid: a, samples: 10 }, Update { state_cid: b, samples: 8 }];
+	let declared = privacy(500, 3, 100, 11);
+	let aggregate = |privacy: Option<&Privacy>| {
+		fed_avg(&shape(&mlp), &store, Some(&base), &updates, privacy).unwrap()
+	};
+	let round = aggregate(Some(&declared));
+	assert_eq!(round.noise, Some(declared));
+	// A panel re-computing it from the noise it names gets it again, state and digest.
+	assert_eq!(aggregate(round.noise.as_ref()), round);
+	// Any other noise — another seed, another multiplier or clipping norm, none — does not.
+	for other in [
+		Some(Privacy { seed: 12, ..declared }),
+		Some(Privacy { noise_multiplier_milli: 1_000, ..declared }),
+		Some(Privacy { clip_milli: 400, ..declared }),
+		Some(Privacy { sampling: Perbill::from_percent(50), ..declared }),
+		None,
+	] {
+		let again = aggregate(other.as_ref());
+		assert_ne!(again.weights_digest, round.weights_digest, "{other:?}");
+		assert_eq!(again.noise, other);
+	}
+}
+
+#[test]
+fn a_private_update_claiming_more_samples_than_a_round_trains_on_is_refused() {
+	let dir = tempfile::tempdir().unwrap();
+	let store = ContentStore::open(dir.path()).unwrap();
+	let (base, _) = trained(&store, 1);
+	let (update, _) = trained(&store, 2);
+	let mlp = mlp();
+	let updates = [Update { state_cid: update, samples: 11 }];
+	assert!(matches!(
+		fed_avg(&shape(&mlp), &store, Some(&base), &updates, Some(&privacy(1, 1, 100, 1))),
+		Err(TrainError::InvalidHyperParameters(_))
+	));
 }

@@ -2,9 +2,9 @@
 //! owner grants, and the accountant that says what a job spends.
 //!
 //! A private federated job clips every participant's update to an L2 norm and adds Gaussian
-//! noise of `noise_multiplier × clip` to each round's aggregate, every participant taking part
-//! in a round with probability `sampling`: the sampled Gaussian mechanism, composed over the
-//! job's rounds. [`epsilon`] accounts for it with Rényi differential privacy (Mironov, Talwar
+//! noise of `noise_multiplier × clip` to each round's sum of updates, every participant taking
+//! part in a round with probability `sampling`, independently (Poisson sampling): the sampled
+//! Gaussian mechanism, composed over the job's rounds. [`epsilon`] accounts for it with Rényi differential privacy (Mironov, Talwar
 //! and Zhang, "Rényi Differential Privacy of the Sampled Gaussian Mechanism", 2019): at each
 //! integer order α of [`ORDERS`],
 //!
@@ -242,6 +242,10 @@ mod tests {
 			(800, Perbill::one(), 10, Perbill::from_parts(10_000), 25.751_631),
 			(4_000, Perbill::one(), 50, Perbill::from_parts(1), 12.367_813),
 			(1_500, Perbill::from_percent(5), 200, Perbill::from_parts(100), 3.275_511),
+			// Rates that rounds sampling half or a quarter of their participants declare.
+			(1_000, Perbill::from_percent(50), 3, Perbill::from_parts(10_000), 6.539_991),
+			(1_100, Perbill::from_percent(50), 100, Perbill::from_parts(10_000), 37.987_927),
+			(2_000, Perbill::from_percent(25), 50, Perbill::from_parts(1_000), 5.466_611),
 		] {
 			let expected = (reference * 1_000.0f64).ceil() as u32;
 			assert_eq!(

@@ -365,11 +365,32 @@ pub struct AggregateRequest {
 }
 
 /// The noise a private job's round aggregate adds, as the job declared it on chain
-/// ([`crate::DpParameters`]): every update's change from the round's start state is clipped
-/// to an L2 norm of `clip_milli / 1000`, and Gaussian noise of standard deviation
-/// `noise_multiplier_milli / 1000 × clip × the largest update's share of the samples` is
-/// added to every coordinate of the average, drawn from `seed`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// ([`crate::DpParameters`]), and as the aggregate's commitment names it.
+///
+/// The mechanism is DP-FedAvg's with a fixed denominator (McMahan et al., "Learning
+/// Differentially Private Recurrent Language Models", 2018): each of the job's `seats`
+/// participants takes part in a round with probability `sampling`; every update's change from
+/// the round's start state is clipped to an L2 norm of `C = clip_milli / 1000` and weighed by
+/// its samples over `samples_per_update` (at most one); the weighed sum is divided by the
+/// participants a round expects, `sampling × seats`, and Gaussian noise of standard deviation
+/// `σ × C / (sampling × seats)` (σ = `noise_multiplier_milli / 1000`) is added to every
+/// coordinate, drawn from `seed`. Adding or removing one participant moves the sum by at
+/// most `C`, whoever else was sampled: the sampled Gaussian mechanism the chain's accountant
+/// ([`crate::privacy::epsilon`]) charges for.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Serialize,
+	Deserialize,
+	codec::Encode,
+	codec::Decode,
+	codec::DecodeWithMemTracking,
+	codec::MaxEncodedLen,
+	scale_info::TypeInfo,
+)]
 pub struct AggregatePrivacy {
 	/// The clipping norm, in thousandths.
 	pub clip_milli: u32,
@@ -377,17 +398,32 @@ pub struct AggregatePrivacy {
 	pub noise_multiplier_milli: u32,
 	/// Seeds the noise.
 	pub seed: u64,
+	/// The job's participant seats.
+	pub seats: u32,
+	/// The chance that a participant takes part in a round.
+	pub sampling: crate::job::Perbill,
+	/// The samples a round trains a participant on (`checkpoint_every × batch_size`): an
+	/// update's weight is its samples over these.
+	pub samples_per_update: u64,
 }
 
 impl AggregatePrivacy {
-	/// The noise of round `round` of a job of `spec` that declared `parameters`. The seed
-	/// hashes the job's seed with the round, so that the aggregator and every panel member
-	/// re-computing the aggregate draw the same noise, and no two rounds the same.
-	pub fn of(spec: &JobSpec, parameters: &crate::DpParameters, round: u32) -> Self {
+	/// The noise of a round drawn from `round_seed` (the randomness the chain fixed when the
+	/// round opened) of a job that declared `parameters` for `seats` participants each
+	/// training `samples_per_update` samples a round. The noise's seed hashes the round's
+	/// randomness, so that the aggregator and every panel member re-computing the aggregate
+	/// draw the same noise, no two rounds draw the same, and neither does a round opened
+	/// again after a rewind, whose updates differ: the same noise over two different sums
+	/// would cancel in their difference.
+	pub fn of(
+		parameters: &crate::DpParameters,
+		round_seed: &H256,
+		seats: u32,
+		samples_per_update: u64,
+	) -> Self {
 		let hash = polkadot_sdk::sp_crypto_hashing::blake2_256(&codec::Encode::encode(&(
 			b"tessera/dp-noise",
-			spec.hyper_parameters.seed,
-			round,
+			round_seed,
 		)));
 		let mut seed = [0u8; 8];
 		seed.copy_from_slice(&hash[..8]);
@@ -395,6 +431,9 @@ impl AggregatePrivacy {
 			clip_milli: parameters.clip_milli,
 			noise_multiplier_milli: parameters.noise_multiplier_milli,
 			seed: u64::from_le_bytes(seed),
+			seats,
+			sampling: parameters.sampling,
+			samples_per_update,
 		}
 	}
 }
@@ -444,6 +483,9 @@ pub struct Aggregate {
 	pub weights_digest: String,
 	/// Samples behind it.
 	pub samples: u64,
+	/// The noise it added, for a private job: what the aggregate's commitment names.
+	#[serde(default, skip_serializing_if = "Option::is_none")]
+	pub noise: Option<AggregatePrivacy>,
 }
 
 impl Aggregate {
@@ -783,6 +825,34 @@ mod tests {
 		}))
 		.unwrap();
 		assert_eq!(answer.digest(), Ok(H256::repeat_byte(0xab)));
+	}
+
+	#[test]
+	fn a_rounds_noise_is_the_declared_one_seeded_by_the_rounds_randomness_and_crosses_as_json() {
+		let declared = crate::DpParameters {
+			clip_milli: 2_000,
+			noise_multiplier_milli: 1_100,
+			sampling: Perbill::from_percent(50),
+			delta: Perbill::from_parts(10_000),
+		};
+		let round = H256::repeat_byte(1);
+		let noise = AggregatePrivacy::of(&declared, &round, 4, 320);
+		assert_eq!(noise, AggregatePrivacy::of(&declared, &round, 4, 320));
+		assert_ne!(noise.seed, AggregatePrivacy::of(&declared, &H256::repeat_byte(2), 4, 320).seed);
+		assert_eq!(
+			serde_json::to_value(noise).unwrap(),
+			serde_json::json!({
+				"clip_milli": 2_000, "noise_multiplier_milli": 1_100, "seed": noise.seed,
+				"seats": 4, "sampling": 500_000_000, "samples_per_update": 320
+			})
+		);
+		// The trainer names back the noise it added.
+		let answer: Aggregate = serde_json::from_value(serde_json::json!({
+			"state_cid": CID, "weights_digest": format!("0x{}", "ab".repeat(32)),
+			"samples": 320, "noise": serde_json::to_value(noise).unwrap()
+		}))
+		.unwrap();
+		assert_eq!(answer.noise, Some(noise));
 	}
 
 	#[test]

@@ -402,6 +402,7 @@ fn round_trained<T: Config>(
 		weights_digest: H256::repeat_byte(8),
 		inputs_root: inputs_root(cids.iter().map(|cid| cid.as_slice())),
 		participants: cids.len() as u32,
+		noise: Pallet::<T>::round_noise(job, round),
 	}
 }
 
@@ -814,6 +815,7 @@ mod benchmarks {
 					weights_digest: payload.weights_digest,
 					inputs_root: H256::zero(),
 					participants: 1,
+					noise: None,
 				},
 			);
 		}
@@ -874,11 +876,12 @@ mod benchmarks {
 		crowd::<T>(deadline);
 		let budget = T::MinBudget::get();
 
-		// Private: the accountant's every order (participants train every round).
+		// Private, sampling participants: the accountant's every order, each summed over all
+		// its terms.
 		let privacy = Some(tessera_primitives::DpParameters {
 			clip_milli: 1_000,
 			noise_multiplier_milli: 1_000,
-			sampling: Perbill::one(),
+			sampling: Perbill::from_percent(50),
 			delta: Perbill::from_parts(10_000),
 		});
 

@@ -116,8 +116,10 @@
 //! commit the federated average ([`Pallet::submit_aggregation`]), which the chain checks
 //! against the round's updates by Merkle root and which anyone may challenge, to be
 //! re-computed by a panel. A private federated job declares the noise its aggregates add
-//! ([`tessera_primitives::DpParameters`]); the chain states the ε it spends
-//! ([`tessera_primitives::privacy::epsilon`]) and takes it from its participants' grants.
+//! ([`tessera_primitives::DpParameters`]), each round drawing its participants with the
+//! declared sampling rate; the chain states the ε it spends
+//! ([`tessera_primitives::privacy::epsilon`]), takes it from its participants' grants, and
+//! checks that every aggregate names the noise its round adds.
 //!
 //! The other modules, documented in their source (`cargo doc --document-private-items`):
 //! `replacement` (replicas whose node stops), `availability` (data availability checks) and
@@ -1171,12 +1173,15 @@ pub mod pallet {
 		/// A federated job needs at least one shard.
 		NoShards,
 		/// The job's privacy parameters are outside what the accountant covers (a noise
-		/// multiplier below 0.1, a δ of zero), give an ε too large to state, declare a
-		/// sampling rate below one (participants train every round), or the job starts from
-		/// its seed, with no state to clip updates against.
+		/// multiplier below 0.1, a sampling rate or a δ of zero), give an ε too large to
+		/// state, or the job starts from its seed, with no state to clip updates against.
 		InvalidPrivacy,
 		/// No round of this job awaits this aggregate from this node now.
 		NoSuchAggregation,
+		/// The aggregate names other noise than its round adds: none for a private job, some
+		/// for one that declared no privacy, or other parameters or another seed than the
+		/// job declared and the round drew.
+		WrongNoise,
 		/// A later round's aggregate was committed on top of this one: it can no longer be
 		/// challenged.
 		AggregateSuperseded,
@@ -1452,14 +1457,16 @@ pub mod pallet {
 		}
 
 		/// Commits the federated average of a round's updates: its CID and digest, the
-		/// Merkle root of the averaged updates' CIDs and their number. The aggregator is paid
-		/// [`Config::AggregatorFee`] scaled by the participants, and the next round opens from
-		/// the aggregate (or, after the last round, the job is accepted with it as result).
+		/// Merkle root of the averaged updates' CIDs and their number, and the noise it added
+		/// (for a private job; [`Error::WrongNoise`] unless it is the round's). The aggregator
+		/// is paid [`Config::AggregatorFee`] scaled by the participants, and the next round
+		/// opens from the aggregate (or, after the last round, the job is accepted with it as
+		/// result).
 		///
 		/// Origin: authorized; [`Pallet::authorize_submit_aggregation`] checked that the round
-		/// awaits it, that it is the node's turn, the inputs and the node key's signature over
-		/// the aggregate for this chain ([`tessera_primitives::signing`]). Emits
-		/// [`Event::RoundAggregated`].
+		/// awaits it, that it is the node's turn, the inputs, the noise and the node key's
+		/// signature over the aggregate for this chain ([`tessera_primitives::signing`]).
+		/// Emits [`Event::RoundAggregated`].
 		#[pallet::call_index(9)]
 		#[pallet::authorize(Pallet::<T>::authorize_submit_aggregation)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_aggregation())]

@@ -312,6 +312,10 @@ impl<T: Config> Pallet<T> {
 			if commit.checkpoint < federation.round || federation.closed.is_some() {
 				return Err(InvalidTransaction::Stale.into());
 			}
+			// A job that samples its participants takes updates only from those it drew.
+			if !federation.takes_part(commit.node) {
+				return Err(InvalidTransaction::BadSigner.into());
+			}
 		}
 		Ok(())
 	}

@@ -48,20 +48,45 @@
 //! committed it.
 //!
 //! A federated job may be private: `create_federated_job(…, privacy)` declares
-//! [`DpParameters`](tessera_primitives::DpParameters) (clipping norm, noise multiplier σ,
-//! sampling rate q, δ, all integers: thousandths and `Perbill`; q must be 100%, since every
-//! participant trains every round and a lower rate would understate ε). The chain states the
-//! ε the job spends with a Rényi-DP accountant of the sampled Gaussian mechanism over the
-//! job's rounds ([`tessera_primitives::privacy::epsilon`]: integer orders 2–64, the
-//! conversion of Balle et al., decimal fixed point, rounded up to the thousandth; its tests
-//! match Google's `dp-accounting` 0.6.0 to the thousandth), and emits it in
+//! [`DpParameters`](tessera_primitives::DpParameters) (clipping norm C, noise multiplier σ,
+//! sampling rate q, δ, all integers: thousandths and `Perbill`). The chain states the ε the
+//! job spends with a Rényi-DP accountant of the sampled Gaussian mechanism over the job's
+//! rounds ([`tessera_primitives::privacy::epsilon`]: integer orders 2–64, the conversion of
+//! Balle et al., decimal fixed point, rounded up to the thousandth; its tests match Google's
+//! `dp-accounting` 0.6.0 to the thousandth, for q below one too), and emits it in
 //! [`Event::FederatedJobCreated`]. Each job spends its ε from the grant of every participant
-//! drawn to it, where the grant has a privacy budget (the DID pallet's
-//! `set_privacy_budget`). The aggregator's trainer adds exactly the declared noise: every
-//! update's change is clipped to the norm and Gaussian noise of σ × clip × the largest
-//! update's share of the samples is added to the average, drawn from a seed hashed from the
-//! job's seed and the round (`AggregatePrivacy` in the `POST /v1/aggregate` request), so a
-//! panel re-computing the aggregate draws the same noise and its digest checks it.
+//! drawn to it, where the grant has a privacy budget (the DID pallet's `set_privacy_budget`).
+//!
+//! A round realises the mechanism the accountant charges for, DP-FedAvg with Poisson
+//! sampling of participants and a fixed denominator (McMahan et al., 2018). The unit it
+//! protects is one participant's update of a round, the thing clipping bounds. Every round
+//! each participant takes part independently with probability q, drawn from the round's
+//! randomness ([`takes_part`]; anyone who reads [`Federation::seed`] derives who was drawn);
+//! the others sit the round out: their trainers train nothing, the chain refuses their
+//! commits, and the round waits only for those drawn (its quorum is of them; a round that
+//! drew nobody is complete at once, its aggregate the start state and noise). The
+//! aggregator's trainer clips every update's change to C, weighs it by its samples over a
+//! full round's, divides the sum by the participants a round expects (q × the job's seats)
+//! and adds Gaussian noise of σ × C / (q × seats) to every coordinate
+//! ([`AggregatePrivacy`](tessera_primitives::trainer_api::AggregatePrivacy)): adding or
+//! removing one participant moves the sum by at most C whoever else was drawn, the
+//! sensitivity the accountant assumes. Participants are sampled, not the examples inside
+//! their runs: with examples sampled, every participant's clipped update would still be in
+//! every round, and the accountant's q would understate ε.
+//!
+//! The aggregate's commitment names the noise it added ([`Aggregation::noise`]: C, σ, q, the
+//! seats, the samples a round trains each on, and a noise seed hashed from the round's
+//! randomness, so no two rounds, nor a round opened again after a rewind, draw the same).
+//! The chain refuses an aggregate that names other noise than its round's
+//! ([`Error::WrongNoise`]); a panel re-computing a challenged aggregate has its trainer draw
+//! the noise the aggregate names, so one that added other noise re-computes to another
+//! digest and its author is convicted.
+//!
+//! Limits of the guarantee, as built: the noise seed is public once its round opens, so
+//! whoever holds an aggregate's state can subtract its noise; a record is in the update of
+//! every participant whose shard holds it, and two participants may draw the same shard,
+//! doubling its weight in the round; and rounds a rewind retrains are released again
+//! without being charged again.
 
 use crate::{pallet::*, types::*, FederationOf, JobInfoOf, LOG_TARGET};
 use alloc::vec::Vec;
@@ -70,7 +95,10 @@ use polkadot_sdk::{
 	frame_support::{pallet_prelude::*, traits::Randomness},
 	frame_system::{self, pallet_prelude::BlockNumberFor},
 	sp_core::H256,
-	sp_runtime::{traits::Saturating, Perbill},
+	sp_runtime::{
+		traits::{One, Saturating},
+		Perbill,
+	},
 };
 use tessera_primitives::{
 	Cid, JobId, JobSpec, JobState, NodeId, NodeInspect, NodeRole, Outcome, ReputationSink,
@@ -95,11 +123,8 @@ impl<T: Config> Pallet<T> {
 			// Updates are clipped against the state their round started from: a private job
 			// starts from a registered version, not from its seed.
 			Some(_) if spec.base_state().is_none() => return Err(Error::<T>::InvalidPrivacy.into()),
-			// Every participant trains every round, so every record may be used in every
-			// round: a declared sampling rate below one would understate ε.
-			Some(parameters) if parameters.sampling != Perbill::one() => {
-				return Err(Error::<T>::InvalidPrivacy.into())
-			}
+			// A sampling rate below one is what each round draws its participants with
+			// (`Federation::takes_part`), so the ε of that rate is the one spent.
 			Some(parameters) => {
 				let epsilon = tessera_primitives::privacy::epsilon(&parameters, rounds)
 					.ok_or(Error::<T>::InvalidPrivacy)?;
@@ -146,35 +171,69 @@ impl<T: Config> Pallet<T> {
 		federation.inputs = Default::default();
 		federation.aggregators = Default::default();
 		federation.draws = 0;
+		if federation.samples() {
+			// A participant that sat rounds out committed none of them: the round is the
+			// next checkpoint it may commit.
+			for node in Assignments::<T>::get(job).unwrap_or_default() {
+				if NextCheckpoint::<T>::get(job, node) < round {
+					NextCheckpoint::<T>::insert(job, node, round);
+				}
+			}
+			// A sample with nobody in it is a draw like any other: the round is complete
+			// without an update, its aggregate the start state and the noise alone. Its
+			// deadline is the next block, whose scheduled step closes it, so that whatever
+			// opened it does not also pay for drawing its aggregators.
+			if Self::round_complete(job, &federation) {
+				federation.deadline = now.saturating_add(One::one());
+			}
+		}
 		Self::schedule(job, federation.deadline);
 		let deadline = federation.deadline;
 		Federations::<T>::insert(job, federation);
 		Self::deposit_event(Event::RoundOpened { job, round, deadline });
 	}
 
-	/// The shard `node` trains on in the current round of federated job `job`.
+	/// The shard `node` trains on in the current round of federated job `job`: the round,
+	/// the shard and the shard count; `None` when the node sits the round out, not drawn by
+	/// a job that samples its participants ([`Federation::takes_part`]).
 	pub fn shard(job: JobId, node: NodeId) -> Option<(u32, u32, u32)> {
 		let federation = Federations::<T>::get(job)?;
+		if !federation.takes_part(node) {
+			return None;
+		}
 		let shard = shard_of(node, &federation.seed, federation.round, federation.shards);
 		Some((federation.round, shard, federation.shards))
 	}
 
-	/// A participant revealed its update: the round closes once every participant has.
+	/// A participant revealed its update, or one was replaced: the round closes once every
+	/// participant taking part has revealed.
 	pub(crate) fn update_revealed(job: JobId) {
 		let Some(federation) = Federations::<T>::get(job) else { return };
-		let (delivered, stragglers) = Self::deliveries(job, federation.round);
-		// A round with no participant left is not closed without inputs: its window runs
-		// out, window after window, until the job's own deadline fails the job.
-		if federation.closed.is_none() && stragglers.is_empty() && !delivered.is_empty() {
+		if federation.closed.is_none() && Self::round_complete(job, &federation) {
 			Self::close_round(job, federation);
 		}
+	}
+
+	/// Whether the round in progress has every update it waits for: every participant
+	/// taking part revealed one, and there was at least one. A round with no participant
+	/// left is not closed without inputs: its window runs out, window after window, until
+	/// the job's own deadline fails the job. But a job that samples may draw nobody of its
+	/// participants, or see those it drew replaced by ones it did not: that round is
+	/// complete with no update, since the mechanism the job's ε accounts for releases a
+	/// round whoever was drawn.
+	fn round_complete(job: JobId, federation: &FederationOf<T>) -> bool {
+		let (delivered, stragglers) = Self::deliveries(job, federation);
+		let sampled_nobody = federation.samples()
+			&& delivered.is_empty()
+			&& Assignments::<T>::get(job).is_some_and(|participants| !participants.is_empty());
+		stragglers.is_empty() && (!delivered.is_empty() || sampled_nobody)
 	}
 
 	/// Stops taking updates for the current round, replaces whoever did not deliver one for
 	/// the next round, and draws the round's aggregators.
 	fn close_round(job: JobId, mut federation: FederationOf<T>) {
 		let round = federation.round;
-		let (delivered, stragglers) = Self::deliveries(job, round);
+		let (delivered, stragglers) = Self::deliveries(job, &federation);
 		for node in &stragglers {
 			Self::replace_participant(job, *node, round.saturating_add(1), &stragglers);
 		}
@@ -189,13 +248,14 @@ impl<T: Config> Pallet<T> {
 		Federations::<T>::insert(job, federation);
 	}
 
-	/// The participants of `job` that revealed their update for `round`, and those that did
-	/// not.
-	fn deliveries(job: JobId, round: u32) -> (Vec<NodeId>, Vec<NodeId>) {
+	/// The participants of `job` taking part in the round in progress that revealed their
+	/// update for it, and those that did not; those sitting it out are neither.
+	fn deliveries(job: JobId, federation: &FederationOf<T>) -> (Vec<NodeId>, Vec<NodeId>) {
 		Assignments::<T>::get(job)
 			.unwrap_or_default()
 			.into_iter()
-			.partition(|node| Reveals::<T>::contains_key((job, *node, round)))
+			.filter(|node| federation.takes_part(*node))
+			.partition(|node| Reveals::<T>::contains_key((job, *node, federation.round)))
 	}
 
 	/// Seats the round's aggregators in turn: active validators that train nothing of the
@@ -257,14 +317,27 @@ impl<T: Config> Pallet<T> {
 		let round = federation.round;
 		match federation.closed {
 			None if federation.deadline <= now => {
-				let (delivered, stragglers) = Self::deliveries(job, round);
-				let quorum = T::RoundQuorum::get().mul_ceil(u32::from(info.redundancy)).max(1);
+				let (delivered, stragglers) = Self::deliveries(job, &federation);
+				// A quorum of those the round waits for: the participants it drew, for a job
+				// that samples them, or else the job's seats.
+				let waited_for = if federation.samples() {
+					(delivered.len() + stragglers.len()) as u32
+				} else {
+					u32::from(info.redundancy)
+				};
+				let quorum = T::RoundQuorum::get().mul_ceil(waited_for).max(1);
 				if delivered.len() as u32 >= quorum {
 					Self::close_round(job, federation);
 					return;
 				}
 				for node in &stragglers {
 					Self::replace_participant(job, *node, round, &stragglers);
+				}
+				// A round that drew nobody, or whose replacements all sit it out, is complete
+				// without an update.
+				if Self::round_complete(job, &federation) {
+					Self::close_round(job, federation);
+					return;
 				}
 				federation.deadline = now.saturating_add(T::RoundWindow::get());
 				Self::schedule(job, federation.deadline);
@@ -295,10 +368,22 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
-	/// Checks an aggregate against the round it is for; returns the round's state.
+	/// Checks an aggregate against the round it is for, the noise it names included;
+	/// returns the round's state.
 	pub(crate) fn check_aggregation(
 		aggregation: &Aggregation,
 	) -> Result<FederationOf<T>, TransactionValidityError> {
+		let (info, federation) = Self::check_aggregated_round(aggregation)?;
+		Self::check_noise(aggregation, &info, &federation)
+			.map_err(|_| InvalidTransaction::BadProof)?;
+		Ok(federation)
+	}
+
+	/// Checks an aggregate against the round it is for, all but its noise; returns the job
+	/// and the round's state.
+	fn check_aggregated_round(
+		aggregation: &Aggregation,
+	) -> Result<(JobInfoOf<T>, FederationOf<T>), TransactionValidityError> {
 		let job = aggregation.job;
 		let info = Jobs::<T>::get(job).ok_or(InvalidTransaction::Stale)?;
 		let federation = Federations::<T>::get(job).ok_or(InvalidTransaction::Stale)?;
@@ -322,7 +407,45 @@ impl<T: Config> Pallet<T> {
 		{
 			return Err(InvalidTransaction::BadProof.into());
 		}
-		Ok(federation)
+		Ok((info, federation))
+	}
+
+	/// An aggregate names exactly the noise its round adds: none for a job that declared no
+	/// privacy, else the declared parameters with the round's noise seed
+	/// ([`Federation::noise`]). What the aggregate really added only a re-execution can
+	/// check, and it draws the noise named here.
+	fn check_noise(
+		aggregation: &Aggregation,
+		info: &JobInfoOf<T>,
+		federation: &FederationOf<T>,
+	) -> Result<(), Error<T>> {
+		ensure!(
+			aggregation.noise == Self::expected_noise(info, federation),
+			Error::<T>::WrongNoise
+		);
+		Ok(())
+	}
+
+	/// The noise the aggregate of `federation`'s round in progress must add and name.
+	fn expected_noise(
+		info: &JobInfoOf<T>,
+		federation: &FederationOf<T>,
+	) -> Option<tessera_primitives::trainer_api::AggregatePrivacy> {
+		federation.noise(u32::from(info.redundancy), info.workload.samples_per_checkpoint())
+	}
+
+	/// The noise the aggregate of `round` of `job` adds: the noise its committed aggregate
+	/// names, which a panel re-computing it draws; for the round in progress, before its
+	/// aggregate, the noise the chain will check the aggregate names.
+	pub fn round_noise(
+		job: JobId,
+		round: u32,
+	) -> Option<tessera_primitives::trainer_api::AggregatePrivacy> {
+		if let Some(aggregation) = Aggregations::<T>::get(job, round) {
+			return aggregation.noise;
+		}
+		let (info, federation) = (Jobs::<T>::get(job)?, Federations::<T>::get(job)?);
+		(federation.round == round).then(|| Self::expected_noise(&info, &federation)).flatten()
 	}
 
 	/// When `node`'s turn to aggregate the closed current round starts, if it has a seat.
@@ -367,10 +490,10 @@ impl<T: Config> Pallet<T> {
 	}
 
 	pub(crate) fn do_submit_aggregation(aggregation: Aggregation) -> DispatchResult {
-		let federation =
-			Self::check_aggregation(&aggregation).map_err(|_| Error::<T>::NoSuchAggregation)?;
+		let (mut info, federation) = Self::check_aggregated_round(&aggregation)
+			.map_err(|_| Error::<T>::NoSuchAggregation)?;
+		Self::check_noise(&aggregation, &info, &federation)?;
 		let (job, round, node) = (aggregation.job, aggregation.round, aggregation.node);
-		let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
 		let work = info.workload.work_of_checkpoint(round);
 		for (participant, _) in Self::round_inputs(job, round) {
 			Contributions::<T>::mutate(job, participant, |(rounds, total)| {
@@ -568,8 +691,11 @@ impl<T: Config> Pallet<T> {
 					"a latest aggregate whose author does not answer for it"
 				);
 			}
-			let awaited = matches!(info.state, JobState::Running | JobState::Disputed)
-				&& !Aggregations::<T>::contains_key(job, federation.round);
+			// Assigned too: a round that drew none of its participants closes before anyone
+			// committed.
+			let awaited =
+				matches!(info.state, JobState::Assigned | JobState::Running | JobState::Disputed)
+					&& !Aggregations::<T>::contains_key(job, federation.round);
 			for node in &federation.aggregators {
 				ensure!(
 					AggregatorDuties::<T>::contains_key(node, job) == awaited,

@@ -4,11 +4,12 @@ use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::{
 	frame_support::{traits::ConstU32, BoundedVec},
 	sp_core::H256,
+	sp_runtime::Perbill,
 };
 use scale_info::TypeInfo;
 use tessera_primitives::{
-	Cid, CommitmentPayload, DpParameters, JobId, JobState, NodeId, NodeSigned, SigningContext,
-	TrainedWeights, Workload,
+	trainer_api::AggregatePrivacy, Cid, CommitmentPayload, DpParameters, JobId, JobState, NodeId,
+	NodeSigned, SigningContext, TrainedWeights, Workload,
 };
 
 /// What a reveal votes for: its weights digest and its state together, hashed, so that a
@@ -260,7 +261,8 @@ pub struct AvailabilityReport {
 pub const AGGREGATORS: u32 = 3;
 
 /// A federated job's place in its rounds (SPEC §5). Its checkpoints are its rounds: in round
-/// `r` every participant trains `checkpoint_every` steps on its own data shard from the
+/// `r` every participant that takes part in it ([`Federation::takes_part`]: all of them,
+/// unless the job samples) trains `checkpoint_every` steps on its own data shard from the
 /// round's start state (the job's start, then the previous round's aggregate) and commits
 /// and reveals its update as checkpoint `r`; an aggregator then commits their federated
 /// average, from which round `r + 1` starts.
@@ -272,7 +274,8 @@ pub struct Federation<BlockNumber> {
 	pub shards: u32,
 	/// The round in progress.
 	pub round: u32,
-	/// The randomness the round's shards are drawn from, fixed when the round opened.
+	/// The randomness the round's shards, its participants (for a job that samples them)
+	/// and its noise (for a private job) are drawn from, fixed when the round opened.
 	pub seed: H256,
 	/// Updates must be revealed by this block; then the round proceeds if enough were.
 	pub deadline: BlockNumber,
@@ -292,6 +295,33 @@ pub struct Federation<BlockNumber> {
 	/// The differential privacy the job declared, and the ε (in thousandths) it spends of
 	/// each participant's grant for it; `None` for a job that adds no noise.
 	pub privacy: Option<(DpParameters, u32)>,
+}
+
+impl<BlockNumber> Federation<BlockNumber> {
+	/// Whether the job samples its participants: it is private with a sampling rate below
+	/// one.
+	pub fn samples(&self) -> bool {
+		self.privacy.is_some_and(|(parameters, _)| parameters.sampling != Perbill::one())
+	}
+
+	/// Whether `node`, a participant, takes part in the round in progress: every participant
+	/// does, unless the job samples them; then [`takes_part`] draws it from the round's
+	/// randomness.
+	pub fn takes_part(&self, node: NodeId) -> bool {
+		match self.privacy {
+			Some((parameters, _)) => takes_part(node, &self.seed, self.round, parameters.sampling),
+			None => true,
+		}
+	}
+
+	/// The noise the aggregate of the round in progress adds and names, for a private job of
+	/// `seats` participants that each train `samples_per_update` samples a round: the
+	/// declared parameters, seeded by the round's randomness ([`AggregatePrivacy::of`]).
+	pub fn noise(&self, seats: u32, samples_per_update: u64) -> Option<AggregatePrivacy> {
+		self.privacy.map(|(parameters, _)| {
+			AggregatePrivacy::of(&parameters, &self.seed, seats, samples_per_update)
+		})
+	}
 }
 
 /// What a federated job asks for beyond its spec: how many train, on how many shards, and
@@ -326,6 +356,12 @@ pub struct Aggregation {
 	pub inputs_root: H256,
 	/// How many updates it averaged.
 	pub participants: u32,
+	/// The noise it added, for a private job: the job's declared clipping norm, noise
+	/// multiplier and sampling, its seats and the samples a round trains each on, and the
+	/// noise seed drawn from the round's randomness ([`Federation::noise`]); `None` for a
+	/// job that adds none. The chain refuses an aggregate that names other noise than its
+	/// round's, and a panel re-computing the aggregate draws the noise it names.
+	pub noise: Option<AggregatePrivacy>,
 }
 
 /// The binary Merkle root (blake2-256) of the state CIDs of a round's updates, in input
@@ -341,6 +377,21 @@ pub fn shard_of(node: NodeId, seed: &H256, round: u32, shards: u32) -> u32 {
 	let hash = polkadot_sdk::sp_io::hashing::blake2_256(&(node, seed, round).encode());
 	let draw = u32::from_le_bytes([hash[0], hash[1], hash[2], hash[3]]);
 	draw % shards.max(1)
+}
+
+/// Whether `node` takes part in `round` of a job that samples its participants at rate
+/// `sampling` (Poisson sampling: each participant independently), the round's randomness
+/// being `seed`: the first eight bytes of `blake2_256("tessera/dp-sample" ‖ node ‖ seed ‖
+/// round)`, read as a little-endian `u64`, fall below `sampling × 2⁶⁴`. Anyone who reads the
+/// round's seed derives who was sampled; the chance is `sampling` to within 2⁻⁶⁴.
+pub fn takes_part(node: NodeId, seed: &H256, round: u32, sampling: Perbill) -> bool {
+	let hash = polkadot_sdk::sp_io::hashing::blake2_256(
+		&(b"tessera/dp-sample", node, seed, round).encode(),
+	);
+	let mut draw = [0u8; 8];
+	draw.copy_from_slice(&hash[..8]);
+	// draw / 2⁶⁴ < parts / 10⁹, in integers: both sides stay below 2⁹⁴.
+	u128::from(u64::from_le_bytes(draw)) * 1_000_000_000 < u128::from(sampling.deconstruct()) << 64
 }
 
 impl NodeSigned for Commit {

@@ -1337,6 +1337,7 @@ pub fn apply(action: &Action) -> Applied {
 					cids.iter().map(|cid| cid.as_slice()),
 				),
 				participants: cids.len() as u32,
+				noise: ProofOfCompute::round_noise(job, round),
 			};
 			let signature = node_sign(node, forge, &aggregation);
 			authorized(Jobs::submit_aggregation { aggregation, signature })

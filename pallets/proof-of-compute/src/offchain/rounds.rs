@@ -2,8 +2,10 @@
 //! key was seated to aggregate, once its turn has come, the worker has the node's trainer
 //! average the round's updates (`POST /v1/aggregate`; a trainer that lacks an update or the
 //! round's start state first fetches it from the participant or the aggregator that
-//! committed it) and commits the aggregate with the Merkle root of the updates' CIDs. A
-//! panel re-executing a challenged aggregate asks the trainer the same.
+//! committed it) and commits the aggregate with the Merkle root of the updates' CIDs and,
+//! for a private job, the noise the trainer added, which must be the noise the round adds.
+//! A panel re-executing a challenged aggregate asks the trainer the same, with the noise
+//! the aggregate names.
 
 use super::{submit, Trainer, MAX_JOBS_PER_RUN};
 use crate::{pallet::*, types::*, LOG_TARGET};
@@ -19,7 +21,7 @@ use tessera_primitives::offchain::{local_duties, sent_recently, DutyError};
 use tessera_primitives::NodeInspect as _;
 use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
-	trainer_api::{cid_from_string, Aggregate, AggregatePrivacy, AggregateRequest},
+	trainer_api::{cid_from_string, Aggregate, AggregateRequest},
 	Cid, JobId, NodeId, NodePublic,
 };
 
@@ -68,6 +70,7 @@ impl<T: Config> Pallet<T> {
 			weights_digest,
 			inputs_root: inputs_root(inputs.iter().map(|(_, update)| update.state_cid.as_slice())),
 			participants: inputs.len() as u32,
+			noise: Self::round_noise(job, federation.round),
 		};
 		if Self::check_aggregation(&aggregation).is_err() {
 			// The round moved on while the trainer averaged.
@@ -83,9 +86,12 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Has `trainer` average the updates of `round` of `job`, from the state
-	/// the round started from: the aggregate's weights digest and state. An update or a
-	/// start state the trainer lacks is fetched from whoever committed it, for the next block.
+	/// Has `trainer` average the updates of `round` of `job`, from the state the round
+	/// started from, adding the round's noise ([`Pallet::round_noise`]: for a committed
+	/// aggregate, the noise it names): the aggregate's weights digest and state. An answer
+	/// that names other noise than was asked for is not the round's aggregate. An update or
+	/// a start state the trainer lacks is fetched from whoever committed it, for the next
+	/// block.
 	pub(crate) fn average(
 		trainer: &Trainer,
 		job: JobId,
@@ -103,9 +109,7 @@ impl<T: Config> Pallet<T> {
 			.iter()
 			.map(|(_, update)| (update.state_cid.as_slice(), update.samples))
 			.collect();
-		let privacy = Federations::<T>::get(job)
-			.and_then(|federation| federation.privacy)
-			.map(|(parameters, _)| AggregatePrivacy::of(&spec, &parameters, round));
+		let privacy = Self::round_noise(job, round);
 		let request = AggregateRequest::new(&spec, &start, updates)?.with_privacy(privacy);
 		let answer = trainer.post::<Aggregate>("/v1/aggregate", &request);
 		if let Err(DutyError::Status(400..=499)) = &answer {
@@ -117,6 +121,9 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		let aggregate = answer?;
+		if aggregate.noise != privacy {
+			return Err(DutyError::BadResponse);
+		}
 		Ok((aggregate.digest()?, cid_from_string(&aggregate.state_cid)?))
 	}
 }

@@ -906,16 +906,17 @@ fn private_aggregated_round(
 /// The trainer at the default URL is asked to average round `round` of `job` and answers
 /// with the state named by `digest`.
 fn expect_average(trainer: &Harness, job: JobId, round: u32, digest: u8) {
-	expect_private_average(trainer, job, round, digest, None)
+	expect_private_average(trainer, job, round, digest, None, None)
 }
 
-/// [`expect_average`] with the noise `privacy` asked for.
+/// [`expect_average`] with the noise `privacy` asked for, answered as having added `added`.
 fn expect_private_average(
 	trainer: &Harness,
 	job: JobId,
 	round: u32,
 	digest: u8,
 	privacy: Option<trainer_api::AggregatePrivacy>,
+	added: Option<trainer_api::AggregatePrivacy>,
 ) {
 	let spec = JobSpecs::<Test>::get(job).unwrap();
 	let updates: Vec<(Vec<u8>, u64)> = ProofOfCompute::round_inputs(job, round)
@@ -933,6 +934,7 @@ fn expect_private_average(
 		state_cid: trainer_api::cid_to_string(&[1, 0x55, 0x12, 0x20, digest]),
 		weights_digest: format!("0x{}", hex_byte(digest).repeat(32)),
 		samples: 960,
+		noise: added,
 	};
 	trainer.expect(
 		"POST",
@@ -942,25 +944,69 @@ fn expect_private_average(
 	);
 }
 
+/// σ = 1.1 over a clipping norm of 2, every participant in every round.
+fn declared() -> tessera_primitives::DpParameters {
+	tessera_primitives::DpParameters {
+		clip_milli: 2_000,
+		noise_multiplier_milli: 1_100,
+		sampling: polkadot_sdk::sp_runtime::Perbill::one(),
+		delta: polkadot_sdk::sp_runtime::Perbill::from_parts(10_000),
+	}
+}
+
 #[test]
-fn a_private_jobs_aggregator_asks_for_exactly_the_noise_the_job_declared() {
-	use polkadot_sdk::sp_runtime::Perbill;
+fn a_private_jobs_aggregator_asks_for_exactly_the_noise_the_job_declared_and_names_it() {
 	offchain_test(|trainer| {
-		let declared = tessera_primitives::DpParameters {
-			clip_milli: 2_000,
-			noise_multiplier_milli: 1_100,
-			sampling: Perbill::one(),
-			delta: Perbill::from_parts(10_000),
-		};
-		let (job, _, _) = private_aggregated_round(Some(declared));
-		let spec = JobSpecs::<Test>::get(job).unwrap();
-		let noise = trainer_api::AggregatePrivacy::of(&spec, &declared, 0);
-		assert_eq!((noise.clip_milli, noise.noise_multiplier_milli), (2_000, 1_100));
-		assert_ne!(noise.seed, trainer_api::AggregatePrivacy::of(&spec, &declared, 1).seed);
+		let (job, _, _) = private_aggregated_round(Some(declared()));
+		let seed = Federations::<Test>::get(job).unwrap().seed;
+		let per_update = Jobs::<Test>::get(job).unwrap().workload.samples_per_checkpoint();
+		let noise = trainer_api::AggregatePrivacy::of(&declared(), &seed, 3, per_update);
+		assert_eq!(
+			(noise.clip_milli, noise.noise_multiplier_milli, noise.seats),
+			(2_000, 1_100, 3)
+		);
+		assert_eq!(ProofOfCompute::round_noise(job, 0), Some(noise));
 		// The harness fails the test on any request but this one.
-		expect_private_average(trainer, job, 0, 0x77, Some(noise));
+		expect_private_average(trainer, job, 0, 0x77, Some(noise), Some(noise));
 		work();
-		assert!(matches!(&trainer.pooled()[..], [Call::submit_aggregation { .. }]));
+		match &trainer.pooled()[..] {
+			[Call::submit_aggregation { aggregation, .. }] => {
+				assert_eq!(aggregation.noise, Some(noise))
+			}
+			other => panic!("one aggregate, got {other:?}"),
+		}
+	});
+}
+
+#[test]
+fn an_aggregate_whose_trainer_names_other_noise_than_asked_is_not_committed() {
+	offchain_test(|trainer| {
+		let (job, _, _) = private_aggregated_round(Some(declared()));
+		let noise = ProofOfCompute::round_noise(job, 0).unwrap();
+		for added in [None, Some(trainer_api::AggregatePrivacy { seed: !noise.seed, ..noise })] {
+			expect_private_average(trainer, job, 0, 0x77, Some(noise), added);
+			work();
+			assert!(trainer.pooled().is_empty());
+			run_to(System::block_number() + 1);
+		}
+	});
+}
+
+#[test]
+fn a_panel_re_computing_a_private_aggregate_draws_the_noise_it_names() {
+	offchain_test(|trainer| {
+		let (job, _, key) = private_aggregated_round(Some(declared()));
+		let noise = ProofOfCompute::round_noise(job, 0).unwrap();
+		expect_private_average(trainer, job, 0, 0x77, Some(noise), Some(noise));
+		work();
+		send(trainer.pooled().pop().unwrap());
+		assert_eq!(Aggregations::<Test>::get(job, 0).unwrap().noise, Some(noise));
+		// Round 1 draws other noise; re-computing round 0 asks for the noise its aggregate
+		// names, as a panel member's worker does.
+		assert_ne!(ProofOfCompute::round_noise(job, 1).unwrap().seed, noise.seed);
+		expect_private_average(trainer, job, 0, 0x77, Some(noise), Some(noise));
+		let recomputed = ProofOfCompute::average(&Trainer::of(&key).unwrap(), job, 0).unwrap();
+		assert_eq!(recomputed.0, H256::repeat_byte(0x77));
 	});
 }
 

@@ -11,11 +11,14 @@ use crate::{
 };
 use polkadot_sdk::{
 	frame_support::{
-		assert_noop, assert_ok, dispatch::DispatchResultWithPostInfo, traits::fungible::Inspect,
+		assert_noop, assert_ok,
+		dispatch::{DispatchResult, DispatchResultWithPostInfo},
+		traits::fungible::Inspect,
 	},
 	sp_core::{Pair as _, H256},
 	sp_runtime::{transaction_validity::InvalidTransaction, Perbill},
 };
+use tessera_primitives::trainer_api::AggregatePrivacy;
 use tessera_primitives::{
 	BackendClass, CommitmentPayload, DidId, DpParameters, JobId, JobSpec, JobState, NodeId, Outcome,
 };
@@ -83,6 +86,7 @@ fn aggregation(job: JobId, node: NodeId, digest: u8) -> Aggregation {
 		weights_digest: H256::repeat_byte(digest),
 		inputs_root: inputs_root(cids.iter().map(|cid| cid.as_slice())),
 		participants: cids.len() as u32,
+		noise: ProofOfCompute::round_noise(job, federation.round),
 	}
 }
 
@@ -681,8 +685,6 @@ fn privacy_the_accountant_cannot_state_is_refused() {
 		for unstated in [
 			DpParameters { noise_multiplier_milli: 50, ..private() },
 			DpParameters { sampling: Perbill::zero(), ..private() },
-			// Participants train every round: a lower rate would understate ε.
-			DpParameters { sampling: Perbill::from_percent(10), ..private() },
 			DpParameters { delta: Perbill::zero(), ..private() },
 		] {
 			assert_noop!(
@@ -715,5 +717,201 @@ fn privacy_the_accountant_cannot_state_is_refused() {
 			),
 			Error::<Test>::InvalidPrivacy
 		);
+	});
+}
+
+/// The noise `private()` adds to the current round of `job`, of three seats: drawn from the
+/// round's randomness.
+fn private_noise(job: JobId) -> AggregatePrivacy {
+	let samples_per_update = Jobs::<Test>::get(job).unwrap().workload.samples_per_checkpoint();
+	let seed = Federations::<Test>::get(job).unwrap().seed;
+	AggregatePrivacy::of(&private(), &seed, 3, samples_per_update)
+}
+
+/// `aggregation` by its own node's key, dispatched without the pool's check.
+fn dispatch_aggregation(aggregation: Aggregation) -> DispatchResult {
+	let signature = node_pair(aggregation.node)
+		.sign(&aggregation.signed_bytes(&ProofOfCompute::genesis_hash()))
+		.into();
+	ProofOfCompute::submit_aggregation(
+		polkadot_sdk::frame_system::RawOrigin::Authorized.into(),
+		aggregation,
+		signature,
+	)
+}
+
+#[test]
+fn an_aggregate_naming_other_noise_than_its_round_adds_is_refused() {
+	test(|| {
+		let job = post_private(Some(private()));
+		run_to(System::block_number() + 1);
+		let participants = Assignments::<Test>::get(job).unwrap();
+		deliver(job, &participants, 0);
+		let seated = aggregators(job);
+		let honest = aggregation(job, seated[0], honest_aggregate(0));
+		// The declared parameters, the job's seats and a round's samples, and a seed drawn
+		// from the round's randomness.
+		let noise = private_noise(job);
+		assert_eq!(honest.noise, Some(noise));
+		assert_eq!((noise.clip_milli, noise.noise_multiplier_milli), (1_000, 1_000));
+		assert_eq!((noise.seats, noise.sampling), (3, Perbill::one()));
+		for other in [
+			None,
+			Some(AggregatePrivacy { seed: noise.seed.wrapping_add(1), ..noise }),
+			Some(AggregatePrivacy { clip_milli: 2_000, ..noise }),
+			Some(AggregatePrivacy { noise_multiplier_milli: 500, ..noise }),
+			Some(AggregatePrivacy { sampling: Perbill::from_percent(50), ..noise }),
+			Some(AggregatePrivacy { seats: 4, ..noise }),
+			Some(AggregatePrivacy { samples_per_update: 1, ..noise }),
+		] {
+			let wrong = Aggregation { noise: other, ..honest.clone() };
+			assert_eq!(
+				authorize(aggregation_call(wrong.clone())),
+				Err(InvalidTransaction::BadProof),
+				"{other:?}"
+			);
+			assert_noop!(dispatch_aggregation(wrong), Error::<Test>::WrongNoise);
+		}
+		send(aggregation_call(honest));
+		assert_eq!(Aggregations::<Test>::get(job, 0).unwrap().noise, Some(noise));
+		// The next round draws other noise; the aggregate keeps naming its own, which is the
+		// noise a panel re-computing it draws.
+		let next = ProofOfCompute::round_noise(job, 1).unwrap();
+		assert_ne!(next.seed, noise.seed);
+		assert_eq!(next, private_noise(job));
+		assert_eq!(ProofOfCompute::round_noise(job, 0), Some(noise));
+
+		// A job that declared no privacy adds no noise, and may name none.
+		let (plain, participants) = federated_job(3);
+		deliver(plain, &participants, 0);
+		let seated = aggregators(plain);
+		let noisy = Aggregation { noise: Some(noise), ..aggregation(plain, seated[0], 1) };
+		assert_eq!(authorize(aggregation_call(noisy.clone())), Err(InvalidTransaction::BadProof));
+		assert_noop!(dispatch_aggregation(noisy), Error::<Test>::WrongNoise);
+	});
+}
+
+/// A private job like `private()` drawing each of its five participants into a round with
+/// probability `sampling`; returns it once assigned.
+fn post_sampling(sampling: Perbill) -> JobId {
+	assert_ok!(ProofOfCompute::create_federated_job(
+		RuntimeOrigin::signed(REQUESTER),
+		spec(ROUNDS * 10, BackendClass::CpuReference),
+		FEDERATED_BUDGET,
+		5,
+		SHARDS,
+		200,
+		Some(DpParameters { sampling, ..private() }),
+	));
+	let job = NextJobId::<Test>::get() - 1;
+	run_to(System::block_number() + 1);
+	job
+}
+
+/// The participants of `job` its current round drew, and those it did not.
+fn sample(job: JobId) -> (Vec<NodeId>, Vec<NodeId>) {
+	let federation = Federations::<Test>::get(job).unwrap();
+	let (privacy, _) = federation.privacy.unwrap();
+	Assignments::<Test>::get(job)
+		.unwrap()
+		.into_iter()
+		.partition(|node| takes_part(*node, &federation.seed, federation.round, privacy.sampling))
+}
+
+#[test]
+fn poisson_sampling_draws_each_participant_with_the_declared_chance_from_the_round_seed() {
+	let half = Perbill::from_percent(50);
+	let (seed, other) = (H256::repeat_byte(3), H256::repeat_byte(4));
+	let drawn = |seed: H256, round| -> Vec<NodeId> {
+		(0..10_000).filter(|node| takes_part(*node, &seed, round, half)).collect()
+	};
+	// About half (4σ = 200), the same from the same seed and round, and others from others.
+	let count = drawn(seed, 0).len();
+	assert!((4_800..=5_200).contains(&count), "{count}");
+	assert_eq!(drawn(seed, 0), drawn(seed, 0));
+	assert_ne!(drawn(seed, 0), drawn(seed, 1));
+	assert_ne!(drawn(seed, 0), drawn(other, 0));
+	// Every participant at a rate of one, none at zero.
+	assert!((0..1_000).all(|node| takes_part(node, &seed, 0, Perbill::one())));
+	assert!((0..1_000).all(|node| !takes_part(node, &seed, 0, Perbill::zero())));
+}
+
+#[test]
+fn a_round_takes_updates_only_from_the_participants_its_seed_drew_and_waits_for_no_other() {
+	test(|| {
+		let half = Perbill::from_percent(50);
+		let job = post_sampling(half);
+		// The job spends the ε of its sampling rate, less than one that samples everyone.
+		let epsilon = tessera_primitives::privacy::epsilon(
+			&DpParameters { sampling: half, ..private() },
+			ROUNDS,
+		)
+		.unwrap();
+		assert!(epsilon < tessera_primitives::privacy::epsilon(&private(), ROUNDS).unwrap());
+		assert!(events().contains(&Event::FederatedJobCreated {
+			job,
+			rounds: ROUNDS,
+			shards: SHARDS,
+			epsilon_milli: Some(epsilon)
+		}));
+		for round in 0..ROUNDS {
+			let (drawn, left_out) = sample(job);
+			assert!(!drawn.is_empty() && !left_out.is_empty(), "round {round}: {drawn:?}");
+			for node in &left_out {
+				// It trains nothing and may commit nothing.
+				assert_eq!(ProofOfCompute::shard(job, *node), None);
+				let commit = commit_call(&update(job, *node, round));
+				assert_eq!(authorize(commit.clone()), Err(InvalidTransaction::BadSigner));
+				let Call::commit { commit, signature } = commit else { unreachable!() };
+				assert_noop!(
+					ProofOfCompute::commit(
+						polkadot_sdk::frame_system::RawOrigin::Authorized.into(),
+						commit,
+						signature
+					),
+					Error::<Test>::WrongState
+				);
+			}
+			for node in &drawn {
+				assert!(ProofOfCompute::shard(job, *node).is_some());
+				// A participant that sat rounds out commits the round it was drawn for.
+				assert_eq!(NextCheckpoint::<Test>::get(job, node), round);
+			}
+			// The round closes once those it drew revealed, and averages theirs alone.
+			deliver(job, &drawn, round);
+			let federation = Federations::<Test>::get(job).unwrap();
+			assert!(federation.closed.is_some());
+			assert_eq!(federation.inputs.into_inner(), drawn);
+			send(aggregation_call(aggregation(job, aggregators(job)[0], honest_aggregate(round))));
+		}
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+	});
+}
+
+#[test]
+fn a_round_that_drew_none_of_its_participants_is_aggregated_from_its_start_and_noise() {
+	test(|| {
+		let job = post_sampling(Perbill::from_percent(1));
+		let (drawn, _) = sample(job);
+		assert!(drawn.is_empty());
+		// Complete as it opens, it closes in the next block: its aggregators average no
+		// update.
+		let federation = Federations::<Test>::get(job).unwrap();
+		assert_eq!(federation.closed, None);
+		assert_eq!(federation.deadline, System::block_number() + 1);
+		run_to(System::block_number() + 1);
+		let federation = Federations::<Test>::get(job).unwrap();
+		assert!(federation.closed.is_some() && federation.inputs.is_empty());
+		assert!(events().contains(&Event::RoundClosed {
+			job,
+			round: 0,
+			participants: 0,
+			aggregators: federation.aggregators.clone(),
+		}));
+		let empty = aggregation(job, federation.aggregators[0], honest_aggregate(0));
+		assert_eq!((empty.participants, empty.inputs_root), (0, inputs_root(core::iter::empty())));
+		assert!(empty.noise.is_some());
+		send(aggregation_call(empty));
+		assert_eq!(Federations::<Test>::get(job).unwrap().round, 1);
 	});
 }
