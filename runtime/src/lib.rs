@@ -84,8 +84,11 @@ pub type TxExtension = cumulus_pallet_weight_reclaim::StorageWeightReclaim<
 pub type UncheckedExtrinsic =
 	generic::UncheckedExtrinsic<Address, RuntimeCall, Signature, TxExtension>;
 
-/// Runtime migrations beyond those the pallets declare themselves.
-type Migrations = ();
+/// Storage migrations run on the next runtime upgrade, each guarded by its pallet's storage
+/// version so that it runs once: the traps' storage leaves proof of compute's prefix for
+/// their own pallet's.
+type Migrations =
+	(pallet_proof_of_compute::traps::migrations::v1::MoveFromParent<Runtime, ProofOfCompute>,);
 
 /// Dispatches blocks and extrinsics to the pallets.
 pub type Executive = frame_executive::Executive<

@@ -840,25 +840,34 @@ mod benchmarks {
 		assert_eq!(ChallengeWindow::<T>::get(), blocks);
 	}
 
-	/// Finalizing a job of `r` replicas that all agreed: every one is paid.
+	/// Finalizing a replicated job of `r` replicas that all agreed, every one paid, whose
+	/// seats `c` earlier holders gave up, what they delivered cleared.
 	#[benchmark]
-	fn finalize(r: Linear<1, 5>) {
+	fn finalize(
+		r: Linear<1, { u32::from(T::MaxRedundancy::get()) }>,
+		c: Linear<0, { T::MaxReplacements::get() }>,
+	) {
 		let job = accepted_job::<T>();
 		let ends = Jobs::<T>::get(job)
 			.and_then(|info| info.result)
 			.map(|result| result.challenge_ends)
 			.expect("accepted");
-		// Fewer replicas: keep the first `r`.
-		Assignments::<T>::mutate(job, |replicas| {
-			if let Some(replicas) = replicas {
-				replicas.truncate(r as usize);
-			}
-		});
+		// Fewer replicas: keep the first `r`, and only what they delivered.
+		let replicas = Assignments::<T>::get(job).expect("assigned");
+		for node in replicas.iter().skip(r as usize) {
+			Contributions::<T>::remove(job, node);
+		}
+		Assignments::<T>::insert(job, BoundedVec::truncate_from(replicas[..r as usize].to_vec()));
 		Jobs::<T>::mutate(job, |info| {
 			if let Some(info) = info {
 				info.redundancy = r as u8;
 			}
 		});
+		let first_earlier = u32::from(T::MaxRedundancy::get());
+		for index in first_earlier..first_earlier + c {
+			let (node, _) = trainer::<T>(index);
+			Contributions::<T>::insert(job, node, (1, 3_600));
+		}
 		frame_system::Pallet::<T>::set_block_number(ends);
 
 		#[block]
@@ -867,6 +876,44 @@ mod benchmarks {
 		}
 
 		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Finalized));
+		assert_eq!(Contributions::<T>::iter_prefix(job).count(), 0);
+	}
+
+	/// Finalizing a federated job whose `c` contributors are every one paid for the rounds
+	/// they trained, its latest aggregate's author paid its fee.
+	#[benchmark]
+	fn finalize_federated(
+		c: Linear<1, { u32::from(T::MaxRedundancy::get()) + T::MaxReplacements::get() }>,
+	) {
+		let (job, aggregation, _) = closed_round::<T>(1);
+		Pallet::<T>::do_submit_aggregation(aggregation.clone()).expect("the aggregator's turn");
+		let _ = Contributions::<T>::clear_prefix(job, u32::MAX, None);
+		// The participants first, then nodes that held their seats before, registered after
+		// the `federated_job`'s twice as many trainers.
+		let participants = Assignments::<T>::get(job).expect("assigned").into_inner();
+		let earlier = (2 * u32::from(T::MaxRedundancy::get())..).map(|index| trainer::<T>(index).0);
+		for node in participants.into_iter().chain(earlier).take(c as usize) {
+			Contributions::<T>::insert(job, node, (1, 3_600));
+		}
+		let ends = frame_system::Pallet::<T>::block_number();
+		Jobs::<T>::mutate(job, |info| {
+			if let Some(info) = info {
+				info.state = JobState::Accepted;
+				info.result = Some(AgreedResult {
+					weights_digest: aggregation.weights_digest,
+					state_cid: aggregation.state_cid.clone(),
+					challenge_ends: ends,
+				});
+			}
+		});
+
+		#[block]
+		{
+			Pallet::<T>::take_next_step(job, ends);
+		}
+
+		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Finalized));
+		assert_eq!(Payouts::<T>::get(job).len() as u32, c);
 	}
 
 	#[benchmark]

@@ -1528,7 +1528,7 @@ pub mod pallet {
 		#[pallet::authorize(Pallet::<T>::authorize_panel_reveal)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_panel_reveal())]
 		#[pallet::weight(T::WeightInfo::panel_reveal()
-			.saturating_add(T::WeightInfo::finalize(Pallet::<T>::most_contributors(T::MaxRedundancy::get())))
+			.saturating_add(Pallet::<T>::ending_weight(T::MaxRedundancy::get()))
 			.saturating_add(T::Outcome::max_weight()))]
 		pub fn panel_reveal(
 			origin: OriginFor<T>,

@@ -641,15 +641,21 @@ impl<T: Config> Pallet<T> {
 		u32::from(redundancy).saturating_add(T::MaxReplacements::get())
 	}
 
+	/// The most paying a job of `redundancy` replicas may weigh when it ends, by the worse of
+	/// its two ways to pay: a replicated job pays its replicas and clears what its seats'
+	/// earlier holders delivered; a federated one pays every node that ever contributed.
+	pub(crate) fn ending_weight(redundancy: u8) -> Weight {
+		T::WeightInfo::finalize(u32::from(redundancy), T::MaxReplacements::get())
+			.max(T::WeightInfo::finalize_federated(Self::most_contributors(redundancy)))
+	}
+
 	/// The most [`Self::take_next_step`] can weigh: a job with the most replicas, in a
 	/// state that needs the most work, ending and told to the job's owner.
 	pub(crate) fn next_step_bound() -> Weight {
 		T::DbWeight::get()
 			.reads(2)
 			.saturating_add(T::Outcome::max_weight())
-			.saturating_add(T::WeightInfo::finalize(Self::most_contributors(
-				T::MaxRedundancy::get(),
-			)))
+			.saturating_add(Self::ending_weight(T::MaxRedundancy::get()))
 			.saturating_add(T::WeightInfo::verify_result())
 			.saturating_add(T::WeightInfo::panel_expired())
 			.saturating_add(T::WeightInfo::panel_reveal())
@@ -672,8 +678,7 @@ impl<T: Config> Pallet<T> {
 		let ended = Jobs::<T>::get(job).is_none_or(|after| after.state.has_ended());
 		if ended && !state.has_ended() {
 			weight.saturating_accrue(
-				T::WeightInfo::finalize(Self::most_contributors(redundancy))
-					.saturating_add(T::Outcome::max_weight()),
+				Self::ending_weight(redundancy).saturating_add(T::Outcome::max_weight()),
 			);
 		}
 		weight
@@ -1218,7 +1223,7 @@ impl<T: Config> TrapJobs<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 	}
 
 	fn settlement_weight() -> Weight {
-		T::WeightInfo::finalize(Self::most_contributors(T::MaxRedundancy::get()))
+		Self::ending_weight(T::MaxRedundancy::get())
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]

@@ -59,7 +59,8 @@ pub trait WeightInfo {
 	fn availability_expired() -> Weight;
 	fn prune_job() -> Weight;
 	fn set_challenge_window() -> Weight;
-	fn finalize(r: u32, ) -> Weight;
+	fn finalize(r: u32, c: u32, ) -> Weight;
+	fn finalize_federated(c: u32, ) -> Weight;
 	fn create_federated_job() -> Weight;
 	fn submit_aggregation() -> Weight;
 	fn authorize_submit_aggregation() -> Weight;
@@ -814,17 +815,27 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 5]`.
-	fn finalize(r: u32, ) -> Weight {
-		//  Measured:  `2151 + r * (578 ±0)`
-		//  Estimated: `16080 + r * (2783 ±0)`
-		// Minimum execution time: 235_401_000 picoseconds.
+	fn finalize(r: u32, c: u32, ) -> Weight {
 		Weight::from_parts(245_335_631, 16080)
 			.saturating_add(Weight::from_parts(52_528_019, 0).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(52_528_019, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
 			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(r.into())))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(c.into())))
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(c.into()))
+	}
+	fn finalize_federated(c: u32, ) -> Weight {
+		Weight::from_parts(245_335_631, 16080)
+			.saturating_add(Weight::from_parts(52_528_019, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(15_u64))
+			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(c.into())))
+			.saturating_add(T::DbWeight::get().writes(13_u64))
+			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(c.into())))
+			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(c.into()))
 	}
 	/// Storage: `ModelRegistry::DatasetOfCid` (r:1 w:0)
 	/// Proof: `ModelRegistry::DatasetOfCid` (`max_values`: None, `max_size`: Some(118), added: 2593, mode: `MaxEncodedLen`)
@@ -1081,14 +1092,27 @@ impl WeightInfo for () {
 		Weight::from_parts(10_946_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
-	fn finalize(r: u32, ) -> Weight {
+	fn finalize(r: u32, c: u32, ) -> Weight {
 		Weight::from_parts(245_335_631, 16080)
 			.saturating_add(Weight::from_parts(52_528_019, 0).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(52_528_019, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(15_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(r.into())))
+			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(c.into())))
 			.saturating_add(RocksDbWeight::get().writes(13_u64))
 			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(r.into())))
+			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(c.into())))
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(c.into()))
+	}
+	fn finalize_federated(c: u32, ) -> Weight {
+		Weight::from_parts(245_335_631, 16080)
+			.saturating_add(Weight::from_parts(52_528_019, 0).saturating_mul(c.into()))
+			.saturating_add(RocksDbWeight::get().reads(15_u64))
+			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(c.into())))
+			.saturating_add(RocksDbWeight::get().writes(13_u64))
+			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(c.into())))
+			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(c.into()))
 	}
 	fn create_federated_job() -> Weight {
 		Weight::from_parts(388_498_000, 6606)

@@ -305,3 +305,53 @@ fn a_seal_cannot_be_revealed_once_it_lapsed() {
 		assert_ok!(spring(job));
 	});
 }
+
+#[test]
+fn an_upgrade_moves_the_traps_set_under_proof_of_compute_into_their_own_pallet() {
+	use super::migrations::v1::{keys_of, MoveFromParent, MOVED_ITEMS};
+	use polkadot_sdk::frame_support::{
+		storage::migration::move_storage_from_pallet,
+		traits::{GetStorageVersion, OnRuntimeUpgrade, PalletInfoAccess, StorageVersion},
+	};
+	crate::tests::test(|| {
+		let (job, _) = trap();
+		assert_ok!(ProofOfComputeTraps::set_trap_rate(
+			RuntimeOrigin::root(),
+			Perbill::from_percent(7)
+		));
+		TrapConfirmations::<Test>::mutate(job, expected(), |setters| {
+			setters.try_push(APPROVER).expect("room for a setter")
+		});
+		TrapSealCursor::<Test>::put(trap_seal(job, &expected(), &SALT));
+		let seals: Vec<_> = TrapSeals::<Test>::iter().collect();
+		let (tally, confirmations) =
+			(TrapTally::<Test>::get(), TrapConfirmations::<Test>::get(job, expected()));
+		// The chain before the upgrade: every trap item under proof of compute's name, at
+		// the traps' storage version 0.
+		let (parent, traps) = (crate::Pallet::<Test>::name(), ProofOfComputeTraps::name());
+		for item in MOVED_ITEMS {
+			move_storage_from_pallet(item.as_bytes(), traps.as_bytes(), parent.as_bytes());
+			assert_eq!(keys_of(traps.as_bytes(), item), 0, "{item} moved away");
+		}
+		StorageVersion::new(0).put::<ProofOfComputeTraps>();
+		assert!(TrapSeals::<Test>::iter().next().is_none());
+
+		MoveFromParent::<Test, ProofOfCompute>::on_runtime_upgrade();
+
+		assert_eq!(TrapSeals::<Test>::iter().collect::<Vec<_>>(), seals);
+		assert_eq!(TrapConfirmations::<Test>::get(job, expected()), confirmations);
+		assert_eq!(TrapSealCursor::<Test>::get(), Some(trap_seal(job, &expected(), &SALT)));
+		assert_eq!(TrapRate::<Test>::get(), Perbill::from_percent(7));
+		assert_eq!(TrapTally::<Test>::get(), tally);
+		for item in MOVED_ITEMS {
+			assert_eq!(keys_of(parent.as_bytes(), item), 0, "{item} left under proof of compute");
+		}
+		assert_eq!(ProofOfComputeTraps::on_chain_storage_version(), StorageVersion::new(1));
+
+		// Once at version 1 it runs no more: a second upgrade moves nothing back or forth.
+		TrapTally::<Test>::put((99, 99));
+		MoveFromParent::<Test, ProofOfCompute>::on_runtime_upgrade();
+		assert_eq!(TrapTally::<Test>::get(), (99, 99));
+		assert_eq!(TrapSeals::<Test>::iter().collect::<Vec<_>>(), seals);
+	});
+}
