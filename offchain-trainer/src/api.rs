@@ -129,7 +129,7 @@ fn job_key(job: u64, spec: &TrainingSpec) -> JobKey {
 /// Re-executions by request (its canonical JSON): `None` while running.
 #[derive(Default)]
 struct Verifications {
-	results: HashMap<String, Option<Result<Vec<Commitment>, String>>>,
+	results: HashMap<String, Option<Result<Commitments, String>>>,
 	order: std::collections::VecDeque<String>,
 }
 
@@ -185,7 +185,7 @@ impl Service {
 		Self { verify_wait: std::time::Duration::ZERO, ..self }
 	}
 
-	fn verification(&self, key: &str) -> Option<Option<Result<Vec<Commitment>, String>>> {
+	fn verification(&self, key: &str) -> Option<Option<Result<Commitments, String>>> {
 		self.verifications.lock().unwrap_or_else(|e| e.into_inner()).results.get(key).cloned()
 	}
 
@@ -611,9 +611,11 @@ async fn cancel_job(State(service): State<Service>, Path(job): Path<u64>) -> Rep
 	Ok(Json(Cancelled { job, cancelled, evicted }))
 }
 
-/// Re-executes a segment in the background, once per request: the answer is `200` with the
-/// commitments when they are there within [`VERIFY_WAIT`] (two seconds), else `202` with
-/// none, and the caller asks again. What can be refused (a missing state or dataset) is refused at once.
+/// Re-executes a segment in the background, on the reference backend (a request naming
+/// another is refused), once per request: the answer is `200` with the commitments, and the
+/// distances of the states it names to measure, when they are there within [`VERIFY_WAIT`]
+/// (two seconds), else `202` with none, and the caller asks again. What can be refused (a
+/// missing state or dataset) is refused at once.
 async fn verify(
 	State(service): State<Service>,
 	payload: Result<Json<VerifyRequest>, JsonRejection>,
@@ -640,6 +642,14 @@ async fn verify(
 			let dataset = training_data(&checked.spec, &store)?;
 			let ticket = ticket.reserve(footprint(&checked.spec, &dataset)?)?;
 			reexecution(&checked, &dataset, &store)?;
+			// A state to measure that is not here is refused now, so that the caller fetches
+			// it, rather than found missing after the segment ran.
+			for claim in &checked.measure {
+				let cid = crate::store::parse_cid(&claim.state_cid)?;
+				if !store.has(&cid) {
+					return Err(store::StoreError::NotFound(cid).into());
+				}
+			}
 			Ok((dataset, ticket))
 		})
 		.await?;
@@ -658,7 +668,12 @@ async fn verify(
 			let turn = ticket.turn().await;
 			let reexecuting = tokio::task::spawn_blocking(move || {
 				let result = reexecution(&request, &dataset, &worker.store)
-					.and_then(|mut session| session.run_until(request.to_step, |_| {}))
+					.and_then(|mut session| {
+						let start = session.weights();
+						let commitments = session.run_until(request.to_step, |_| {})?;
+						let distances = session.distances(&start, &request.measure)?;
+						Ok(Commitments { commitments, distances })
+					})
 					.map_err(|error| error.to_string());
 				// Given back before the result is, as a job's are.
 				drop((turn, dataset));
@@ -674,9 +689,7 @@ async fn verify(
 	let waiting_since = std::time::Instant::now();
 	loop {
 		match service.verification(&key) {
-			Some(Some(Ok(commitments))) => {
-				return Ok((StatusCode::OK, Json(Commitments { commitments })))
-			}
+			Some(Some(Ok(reexecuted))) => return Ok((StatusCode::OK, Json(reexecuted))),
 			Some(Some(Err(message))) => {
 				return Err(ApiError::new(
 					StatusCode::UNPROCESSABLE_ENTITY,
@@ -685,7 +698,8 @@ async fn verify(
 				))
 			}
 			_ if waiting_since.elapsed() >= service.verify_wait => {
-				return Ok((StatusCode::ACCEPTED, Json(Commitments { commitments: Vec::new() })))
+				let none = Commitments { commitments: Vec::new(), distances: Vec::new() };
+				return Ok((StatusCode::ACCEPTED, Json(none)));
 			}
 			_ => tokio::time::sleep(std::time::Duration::from_millis(20)).await,
 		}

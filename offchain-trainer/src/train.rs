@@ -35,7 +35,10 @@ use rand_chacha::{
 };
 use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
-use tessera_primitives::digest::{delta_root, loss_digest, parameters_digest, H256};
+use tessera_primitives::{
+	digest::{delta_root, loss_digest, parameters_digest, H256},
+	trainer_api::{FORGED, MAX_DISTANCE},
+};
 
 /// How to train.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -266,6 +269,26 @@ impl<'a> Session<'a> {
 		weights_of(&self.network)
 	}
 
+	/// How far each of `claims` lies from the weights this session reached from the weights
+	/// `start` ([`distance`]): [`FORGED`] for content that is not a state of this network
+	/// whose weights have the digest named for it. Each claim is loaded and dropped in turn,
+	/// within the weight copies a run's footprint counts.
+	pub fn distances(
+		&self,
+		start: &[Vec<f32>],
+		claims: &[StartState],
+	) -> Result<Vec<u32>, TrainError> {
+		let result = self.weights();
+		claims
+			.iter()
+			.map(|claim| match load_agreed(self.network.clone(), self.store, claim) {
+				Ok((network, _)) => Ok(distance(&weights_of(&network), &result, start)),
+				Err(StateError::WrongWeights { .. } | StateError::Unusable { .. }) => Ok(FORGED),
+				Err(error) => Err(error.into()),
+			})
+			.collect()
+	}
+
 	/// Trains up to step `until` (at most the job's steps), committing at every checkpoint on
 	/// the way, and reports each step to `progress`.
 	pub fn run_until(
@@ -375,6 +398,34 @@ impl<'a> Session<'a> {
 				.ok_or_else(samples_overflow)?,
 			mean_loss: losses.iter().sum::<f32>() / losses.len().max(1) as f32,
 		})
+	}
+}
+
+/// How far `claimed` lies from `result`, a segment's re-execution from `start`, in parts per
+/// billion of how far the segment moved the weights: `10⁹ × ‖claimed − result‖₂ /
+/// ‖result − start‖₂`, every value in canonical order (see
+/// [`Reexecution::distances`](tessera_primitives::trainer_api::Reexecution::distances)).
+/// The squares are summed in `f64` one after the other and the quotient has one correctly
+/// rounded square root, so the same states give the same number on every machine. A claim
+/// with a NaN or an infinity, or any other claim than `result` when the segment did not move
+/// the weights, measures [`MAX_DISTANCE`].
+pub fn distance(claimed: &[Vec<f32>], result: &[Vec<f32>], start: &[Vec<f32>]) -> u32 {
+	let squared = |one: &[Vec<f32>], other: &[Vec<f32>]| {
+		one.iter().flatten().zip(other.iter().flatten()).fold(0.0f64, |sum, (x, y)| {
+			let difference = f64::from(*x) - f64::from(*y);
+			sum + difference * difference
+		})
+	};
+	let (off, moved) = (squared(claimed, result), squared(result, start));
+	if off == 0.0 {
+		return 0;
+	}
+	let ppb = (off / moved).sqrt() * 1e9;
+	// NaN and infinity (a zero move among them) fail the comparison.
+	if ppb < f64::from(MAX_DISTANCE) {
+		ppb as u32
+	} else {
+		MAX_DISTANCE
 	}
 }
 
@@ -512,5 +563,21 @@ impl EpochOrder {
 			self.cached = Some((epoch, order));
 		}
 		self.cached.as_ref().map_or(&[], |(_, order)| order.as_slice())
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_claim_is_measured_in_parts_per_billion_of_the_segments_move() {
+		let (start, result) = (vec![vec![0.0, 0.0], vec![0.0]], vec![vec![3.0, 0.0], vec![4.0]]);
+		assert_eq!(distance(&result, &result, &start), 0);
+		assert_eq!(distance(&start, &result, &start), 1_000_000_000, "not trained at all");
+		assert_eq!(distance(&[vec![3.0, 0.05], vec![4.0]], &result, &start), 10_000_000);
+		assert_eq!(distance(&[vec![3.0, f32::NAN], vec![4.0]], &result, &start), MAX_DISTANCE);
+		assert_eq!(distance(&[vec![f32::MAX, 0.0], vec![4.0]], &result, &start), MAX_DISTANCE);
+		assert_eq!(distance(&result, &start, &start), MAX_DISTANCE, "nothing moved but the claim");
 	}
 }

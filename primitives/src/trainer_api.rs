@@ -527,6 +527,13 @@ pub struct JobStatus {
 
 /// `POST /v1/verify`: re-execute steps `from_step..to_step` of a job from a committed
 /// state, as a dispute panel member does.
+///
+/// A re-execution runs on the reference backend, whatever backend the job trained on:
+/// disputes are settled there, the one backend every panel member reproduces bit for bit.
+/// The trainer refuses one that names another. A GPU job's replicas cannot be held to the
+/// reference's digests, so its segment is judged by how far each replica's state lies from
+/// the reference result: the request names those states (`measure`), and the answer says
+/// their [`distances`](Reexecution::distances).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct VerifyRequest {
 	/// The job the segment is of. The worker names it, but what a segment commits depends on
@@ -544,11 +551,16 @@ pub struct VerifyRequest {
 	pub from_step: u64,
 	/// The step to re-execute up to.
 	pub to_step: u64,
+	/// States claimed for `to_step` to measure against the re-execution's: a GPU job's
+	/// replicas' (see [`Reexecution::distances`]); none for a job on the reference backend,
+	/// whose claims are compared by digest.
+	#[serde(default, skip_serializing_if = "Vec::is_empty")]
+	pub measure: Vec<StartState>,
 }
 
 impl VerifyRequest {
 	/// The request that re-executes steps `from_step..to_step` of `spec`, job `job`, from
-	/// `start` (`None` for the job's own start).
+	/// `start` (`None` for the job's own start), on the reference backend.
 	pub fn new(
 		job: JobId,
 		spec: &JobSpec,
@@ -558,11 +570,17 @@ impl VerifyRequest {
 	) -> Result<Self, WireError> {
 		Ok(Self {
 			job: Some(job),
-			spec: TrainingSpec::of(spec)?,
+			spec: TrainingSpec { backend: Backend::Reference, ..TrainingSpec::of(spec)? },
 			start_state: start.map(StartState::from),
 			from_step,
 			to_step,
+			measure: Vec::new(),
 		})
+	}
+
+	/// The same request measuring `claims` against its result.
+	pub fn measuring<'a>(self, claims: impl IntoIterator<Item = &'a TrainedWeights>) -> Self {
+		Self { measure: claims.into_iter().map(StartState::from).collect(), ..self }
 	}
 }
 
@@ -572,7 +590,33 @@ impl VerifyRequest {
 pub struct Reexecution {
 	/// One per checkpoint of the segment; the last is the segment's result.
 	pub commitments: Vec<Commitment>,
+	/// The distance of each state the request named to `measure`, in its order, from the
+	/// segment's result: `10⁹ × ‖claimed − result‖₂ / ‖result − start‖₂` over every weight
+	/// in canonical order, in parts per billion of what the segment moved the weights (`0`
+	/// for the result itself; at most [`MAX_DISTANCE`], which any other claim measures when
+	/// the segment left the weights where they started), or [`FORGED`] for content that is
+	/// not a state of the job's network with the weights digest named for it. The
+	/// reference backend computes it (sums in `f64`, in order, one correctly rounded square
+	/// root and division), so every panel member measures the same number.
+	#[serde(default)]
+	pub distances: Vec<u32>,
 }
+
+/// The largest distance a measured state can have (see [`Reexecution::distances`]): about
+/// 4.3 times what the segment moved the weights.
+pub const MAX_DISTANCE: u32 = u32::MAX - 1;
+/// The farthest a GPU replica's state may lie from the reference re-execution of its segment
+/// and still count as that segment trained: 5% of what the segment moved the weights
+/// (50 000 000 parts per billion; see [`Reexecution::distances`]). One segment's rounding
+/// differences between devices, from one start state, stay orders of magnitude below it
+/// (the trainer's native CPU kernels, which round otherwise than the reference's, land 337
+/// parts per billion away on its tests' ten-step segment); skipping a share of the
+/// segment's steps, or training it on other data or with other hyper-parameters, does not.
+/// The chain convicts a replica past it (the proof-of-compute pallet's dispute module).
+pub const GPU_TOLERANCE: u32 = 50_000_000;
+/// The distance of a claimed state that no execution produced: its content is not a state
+/// of the job's network whose weights have the digest revealed with it.
+pub const FORGED: u32 = u32::MAX;
 
 /// `POST /v1/blobs/{cid}/fetch`: fetch content by CID from another trainer, as a validator
 /// checking availability does; the trainer keeps it only if it matches the CID.
@@ -735,6 +779,30 @@ mod tests {
 		json.as_object_mut().unwrap().remove("job");
 		let jobless: VerifyRequest = serde_json::from_value(json).unwrap();
 		assert_eq!(jobless, VerifyRequest { job: None, ..request });
+	}
+
+	#[test]
+	fn a_gpu_jobs_segment_is_re_executed_on_the_reference_backend_measuring_the_claims() {
+		let mut gpu = spec();
+		gpu.backend = BackendClass::Gpu;
+		assert_eq!(JobRequest::new(3, &gpu).unwrap().spec.backend, Backend::Wgpu);
+		let start = TrainedWeights { weights: cid_from_string(CID).unwrap(), digest: H256::zero() };
+		let claim = TrainedWeights { digest: H256::repeat_byte(1), ..start.clone() };
+		let request =
+			VerifyRequest::new(3, &gpu, Some(&start), 25, 50).unwrap().measuring([&claim]);
+		let json = serde_json::to_value(&request).unwrap();
+		assert_eq!(json["backend"], "reference", "whatever the job trained on");
+		assert_eq!(json["measure"], serde_json::json!([StartState::from(&claim)]));
+		let cpu = VerifyRequest::new(3, &spec(), Some(&start), 25, 50).unwrap();
+		assert!(serde_json::to_value(&cpu).unwrap().get("measure").is_none(), "none to measure");
+
+		let answer: Reexecution =
+			serde_json::from_value(serde_json::json!({ "commitments": [], "distances": [7] }))
+				.unwrap();
+		assert_eq!(answer.distances, vec![7]);
+		let older: Reexecution =
+			serde_json::from_value(serde_json::json!({ "commitments": [] })).unwrap();
+		assert!(older.distances.is_empty());
 	}
 
 	#[test]

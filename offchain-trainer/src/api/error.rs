@@ -91,6 +91,7 @@ impl From<RequestError> for ApiError {
 		let error_code = match error {
 			RequestError::UnsupportedBackend(_) => "unsupported_backend",
 			RequestError::InvalidDigest(_) => "invalid_digest",
+			RequestError::NotReference(_) => "reference_only",
 		};
 		Self::new(StatusCode::UNPROCESSABLE_ENTITY, error_code, error.to_string())
 	}

@@ -81,6 +81,9 @@ pub struct Segment {
 	pub from_step: u64,
 	/// The step to re-execute up to.
 	pub to_step: u64,
+	/// States claimed for `to_step` (a GPU job's replicas'), each with the digest revealed
+	/// for it, to measure against the re-execution's result.
+	pub measure: Vec<StartState>,
 }
 
 /// Why a request names something this trainer cannot run.
@@ -95,6 +98,10 @@ pub enum RequestError {
 	/// A start state's weights digest that is not 32 bytes of `0x`-prefixed hex.
 	#[error("the weights digest {0:?} is not 32 bytes of 0x-prefixed hex")]
 	InvalidDigest(String),
+	/// A re-execution on a backend other than the reference: disputes are settled on the
+	/// reference backend, whatever the job trained on.
+	#[error("a re-execution runs on the reference backend, not on `{0}`")]
+	NotReference(&'static str),
 }
 
 /// The names of the backends this build runs, for people.
@@ -119,17 +126,23 @@ impl TryFrom<wire::TrainingSpec> for TrainingSpec {
 }
 
 /// Drops the job id: what a segment commits depends on its spec alone, so requests that
-/// differ only in it share one re-execution.
+/// differ only in it share one re-execution. Refuses any backend but the reference.
 impl TryFrom<wire::VerifyRequest> for Segment {
 	type Error = RequestError;
 
 	fn try_from(request: wire::VerifyRequest) -> Result<Self, RequestError> {
-		let wire::VerifyRequest { job: _, spec, start_state, from_step, to_step } = request;
+		let wire::VerifyRequest { job: _, spec, start_state, from_step, to_step, measure } =
+			request;
+		let spec = TrainingSpec::try_from(spec)?;
+		if spec.backend != Backend::Reference {
+			return Err(RequestError::NotReference(spec.backend.name()));
+		}
 		Ok(Self {
-			spec: spec.try_into()?,
+			spec,
 			start_state: start_state.map(StartState::try_from).transpose()?,
 			from_step,
 			to_step,
+			measure: measure.into_iter().map(StartState::try_from).collect::<Result<_, _>>()?,
 		})
 	}
 }
@@ -322,18 +335,25 @@ mod tests {
 		fields.insert("start_state".into(), fields["base_state"].clone());
 		fields.insert("from_step".into(), json!(10));
 		fields.insert("to_step".into(), json!(20));
+		fields.insert("backend".into(), json!("reference"));
+		fields.insert("measure".into(), json!([fields["base_state"]]));
 		let jobless: wire::VerifyRequest = serde_json::from_value(segment.clone()).unwrap();
 		assert_eq!(jobless.job, None);
 		let expected = Segment {
-			spec: its_spec(),
+			spec: TrainingSpec { backend: Backend::Reference, ..its_spec() },
 			start_state: its_spec().base_state,
 			from_step: 10,
 			to_step: 20,
+			measure: its_spec().base_state.into_iter().collect(),
 		};
 		assert_eq!(Segment::try_from(jobless), Ok(expected.clone()));
 		segment["job"] = json!(5);
-		let named: wire::VerifyRequest = serde_json::from_value(segment).unwrap();
+		let named: wire::VerifyRequest = serde_json::from_value(segment.clone()).unwrap();
 		assert_eq!((named.job, Segment::try_from(named)), (Some(5), Ok(expected)));
+
+		segment["backend"] = json!("cpu");
+		let elsewhere: wire::VerifyRequest = serde_json::from_value(segment).unwrap();
+		assert_eq!(Segment::try_from(elsewhere), Err(RequestError::NotReference("cpu")));
 	}
 
 	#[test]

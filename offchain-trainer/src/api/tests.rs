@@ -714,8 +714,9 @@ async fn the_chain_workers_request_trains_and_its_report_parses_into_the_same_pa
 }
 
 /// The chain's request types name what only people send too: a job on a built-in dataset on
-/// the `cpu` backend, and a segment of it without a job id, built from them, are the JSON a
-/// person writes by hand, and train and re-execute as it does.
+/// the `cpu` backend, and a segment of it without a job id (re-executed, as every segment
+/// is, on the reference backend), built from them, are the JSON a person writes by hand, and
+/// train and re-execute as it does.
 #[tokio::test]
 async fn the_chain_types_carry_what_people_send_and_it_runs_as_their_json_does() {
 	use tessera_primitives::trainer_api::{self, Backend, BuiltinDataset, Dataset, Network};
@@ -756,25 +757,89 @@ async fn the_chain_types_carry_what_people_send_and_it_runs_as_their_json_does()
 	};
 	let segment = trainer_api::VerifyRequest {
 		job: None,
-		spec,
+		spec: trainer_api::TrainingSpec { backend: Backend::Reference, ..spec },
 		start_state: Some(start),
 		from_step: 10,
 		to_step: 20,
+		measure: Vec::new(),
 	};
-	let mut segment_by_hand = segment_of(by_hand, 10, 20);
+	let mut segment_by_hand = segment_of(job(60, 20), 10, 20);
 	segment_by_hand["start_state"] =
 		json!({ "state_cid": first["state_cid"], "weights_digest": first["weights_digest"] });
 	assert_eq!(serde_json::to_value(&segment).unwrap(), segment_by_hand);
 	let (status, body) = verified(&router, serde_json::to_value(&segment).unwrap()).await;
-	assert_eq!(
-		(status, body["commitments"].clone()),
-		(StatusCode::OK, json!([done["commitments"][1]]))
-	);
+	assert_eq!((status, body["commitments"][0]["step"].clone()), (StatusCode::OK, json!(20)));
 	// Named as the worker names it, the segment is the same re-execution.
 	let named = trainer_api::VerifyRequest { job: Some(60), ..segment };
 	let (status, again) =
 		json_call(&router, "POST", "/v1/verify", serde_json::to_value(&named).unwrap()).await;
 	assert_eq!((status, again), (StatusCode::OK, body));
+}
+
+/// Disputes are settled on the reference backend: a re-execution that names another is
+/// refused with a 422 that says so, whatever the job trained on, and nothing runs.
+#[tokio::test]
+async fn a_reexecution_runs_on_the_reference_backend_only() {
+	let (_dir, router) = service();
+	let backends =
+		[("cpu", true), ("wgpu", cfg!(feature = "wgpu")), ("cuda", cfg!(feature = "cuda"))];
+	for (backend, built) in backends {
+		let mut segment = segment_of(job(0, 20), 0, 10);
+		segment["backend"] = json!(backend);
+		let (status, body) = json_call(&router, "POST", "/v1/verify", segment).await;
+		let code = if built { "reference_only" } else { "unsupported_backend" };
+		assert_eq!(
+			(status, body["error"].clone()),
+			(StatusCode::UNPROCESSABLE_ENTITY, json!(code)),
+			"{backend}: {body}"
+		);
+	}
+	let (status, _) = verified(&router, segment_of(job(0, 20), 0, 10)).await;
+	assert_eq!(status, StatusCode::OK);
+}
+
+/// A GPU job's replica is judged by how far its state lies from the reference re-execution of
+/// its segment from its own start. The `cpu` backend's native kernels stand in for a GPU's:
+/// the same training with other rounding. Its honest state lies within the chain's
+/// tolerance; a replica that did not train the segment (its start state again) lies a whole
+/// segment's move away; content that does not hash to the digest revealed with it is forged.
+/// Every measured state must be in the store first, so that the worker fetches it.
+#[tokio::test]
+async fn a_reexecution_measures_each_claimed_state_against_its_result() {
+	use tessera_primitives::trainer_api::{FORGED, GPU_TOLERANCE};
+
+	let (_dir, router) = service();
+	let mut other_device = job(70, 20);
+	other_device["backend"] = json!("cpu");
+	let (status, _) = json_call(&router, "POST", "/v1/jobs", other_device).await;
+	assert_eq!(status, StatusCode::ACCEPTED);
+	let trained = finished(&router, 70).await["commitments"].clone();
+	let state = |commitment: &Value| json!({ "state_cid": commitment["state_cid"], "weights_digest": commitment["weights_digest"] });
+	let (start, honest) = (state(&trained[0]), state(&trained[1]));
+	let mut forged = honest.clone();
+	forged["weights_digest"] = trained[0]["weights_digest"].clone();
+
+	let mut segment = segment_of(job(0, 20), 10, 20);
+	segment["start_state"] = start.clone();
+	segment["measure"] = json!([honest, start, forged]);
+	let (status, body) = verified(&router, segment.clone()).await;
+	assert_eq!(status, StatusCode::OK, "{body}");
+	let distances: Vec<u32> = serde_json::from_value(body["distances"].clone()).unwrap();
+	println!("one segment on native kernels lies {} ppb from the reference", distances[0]);
+	assert!(distances[0] <= GPU_TOLERANCE, "{distances:?}");
+	assert_eq!(&distances[1..], [1_000_000_000, FORGED]);
+	let reference = state(&body["commitments"][0]);
+	assert_ne!(reference, honest, "other rounding, other bits");
+
+	segment["measure"] = json!([reference]);
+	let (status, body) = verified(&router, segment.clone()).await;
+	assert_eq!((status, body["distances"].clone()), (StatusCode::OK, json!([0])));
+
+	let absent = store::cid_of(b"no such state").to_string();
+	segment["measure"] =
+		json!([{ "state_cid": absent, "weights_digest": honest["weights_digest"] }]);
+	let (status, _) = json_call(&router, "POST", "/v1/verify", segment).await;
+	assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 /// What the chain's types can name but this trainer cannot run, or a digest that is not hex,

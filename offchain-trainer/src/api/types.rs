@@ -35,8 +35,9 @@
 //! [`super::ErrorBody`] with a 4xx status for anything the request got wrong: `422`
 //! `over_limit`, naming the bound, for a job or re-execution that would cost more than one of
 //! [`crate::limits`] allows, or more memory than its share of the whole budget
-//! (`--memory-budget-mib`), and `422` `unsupported_backend` or `invalid_digest` for a backend
-//! this build lacks or a start state's digest that is not hex ([`super::request::RequestError`]).
+//! (`--memory-budget-mib`), and `422` `unsupported_backend`, `invalid_digest` or
+//! `reference_only` for a backend this build lacks, a start state's digest that is not hex
+//! or a re-execution on another backend than the reference ([`super::request::RequestError`]).
 //! Work the trainer has no room for now is `503` with `Retry-After`:
 //! `queue_full` when its queue is full, `memory_full` when its memory does not fit beside the
 //! work admitted (see [`super::capacity`]). A fetch from a peer that cannot be reached or does not answer in
@@ -139,4 +140,9 @@ pub struct Cancelled {
 pub struct Commitments {
 	/// In step order.
 	pub commitments: Vec<Commitment>,
+	/// How far each state the request named to measure lies from the result, in its order
+	/// ([`trainer_api::Reexecution::distances`](tessera_primitives::trainer_api::Reexecution::distances));
+	/// absent when it named none.
+	#[serde(default, skip_serializing_if = "Vec::is_empty")]
+	pub distances: Vec<u32>,
 }

@@ -317,6 +317,7 @@ fn upholding_verdict<T: Config>(job: JobId, node: NodeId) -> Verdict {
 		node,
 		weights_digest: H256::repeat_byte(10),
 		state_cid: payload(job, node).state_cid,
+		distances: Default::default(),
 	}
 }
 

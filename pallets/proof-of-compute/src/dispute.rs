@@ -51,6 +51,43 @@
 //! the right digest. This rests on the trainer's states being content-addressed and
 //! deterministic: honest replicas and the panel name the same CID for the same training.
 //!
+//! ## GPU jobs
+//!
+//! Every re-execution runs on the reference backend, whatever backend the job trained on:
+//! it is the one backend on which every panel member computes the same bits, so a panel's
+//! majority means something. A GPU job's replicas, though, are bound to no bits at all: two
+//! devices (or drivers) round differently, so honest replicas of one GPU job reveal
+//! different digests, none of which the reference reproduces. Comparing digests would slash
+//! them for their hardware, and bisection finds no state they agree on. So a GPU job's
+//! dispute judges by measure, not by digest:
+//!
+//! - Only a unanimous GPU result is accepted without a dispute: a majority of one device
+//!   proves nothing against a replica on another, so any disagreement is disputed
+//!   (`NoMajority`). The segment re-executed is the challenged or spot-checked checkpoint's,
+//!   or, without a majority, one drawn as a spot-check's is, from randomness unknown when the
+//!   replicas revealed. One segment settles the dispute.
+//! - Each panel member re-executes that segment on the reference backend from each
+//!   replica's own start (what it revealed for the checkpoint before, or resumed as a
+//!   replacement, or the job's start), fetches the state the replica revealed for the
+//!   checkpoint, and measures how far it lies from the reference result: `‖claimed −
+//!   reference‖₂ / ‖reference − start‖₂` in parts per billion ([`Verdict::distances`];
+//!   `FORGED` for content that is not a state with the digest revealed for it). The
+//!   reference arithmetic makes the measure itself bit-exact, so honest members reveal the
+//!   same verdict and a majority settles it as for any job.
+//! - A replica within [`GPU_TOLERANCE`] (5% of what the segment moved the weights) trained
+//!   the segment; one farther off, or that revealed no state for it, is slashed for failed
+//!   verification; a forged state is slashed as a forged result. Every survivor is paid, and
+//!   the first survivor's final state is the job's result.
+//!
+//! This rests on three assumptions. One segment's rounding differences from a common start
+//! stay far inside the tolerance (the trainer's native CPU kernels land about 3·10⁻⁷ of the
+//! move from the reference; no GPU was measured yet). A replica cannot get within 5% of a
+//! segment's move without training (nearly) all of it: skipping a share of the steps, or
+//! training on other data, moves the weights elsewhere. And one segment is checked per
+//! dispute, so a replica that skipped a share `f` of its segments is caught with chance `f`
+//! per dispute, as by a spot-check: the stake a GPU tier holds must outweigh what skipping
+//! saves.
+//!
 //! `tests/e2e/dispute.test.mjs` runs a dispute end to end: a replica behind a lying trainer,
 //! three validators with a trainer of their own.
 
@@ -71,8 +108,9 @@ use polkadot_sdk::{
 	sp_runtime::traits::{Saturating, Zero},
 };
 use tessera_primitives::{
-	Cid, JobId, JobState, NodeId, NodeInspect, NodeRole, Outcome, ReputationSink, SlashReason,
-	Slasher, TrainedWeights,
+	trainer_api::{FORGED, GPU_TOLERANCE},
+	BackendClass, Cid, JobId, JobState, NodeId, NodeInspect, NodeRole, Outcome, ReputationSink,
+	SlashReason, Slasher, TrainedWeights,
 };
 
 impl<T: Config> Pallet<T> {
@@ -80,6 +118,16 @@ impl<T: Config> Pallet<T> {
 	/// from which someone holds the replicas wrong even where they agree.
 	pub(crate) fn open_dispute(job: JobId, reason: DisputeReason, claim: Option<u32>) {
 		Self::deposit_event(Event::JobDisputed { job, reason: reason.clone() });
+		// GPU replicas that disagree may all be right: which of their segments is measured
+		// is drawn, as a spot-check's is, from randomness unknown when they revealed.
+		let claim = match (&reason, Jobs::<T>::get(job)) {
+			(DisputeReason::NoMajority, Some(info))
+				if Self::measured(&info) && !Federations::<T>::contains_key(job) =>
+			{
+				Some(Self::spot_check_claim(job, info.checkpoints))
+			}
+			_ => claim,
+		};
 		let dispute = Dispute {
 			reason,
 			claim,
@@ -116,6 +164,13 @@ impl<T: Config> Pallet<T> {
 		let segment = if Federations::<T>::contains_key(job) {
 			let Some(segment) = Self::aggregation_segment(job, &info, dispute.claim) else {
 				Self::resolve_aggregation(job, info, dispute, last_panel);
+				return;
+			};
+			segment
+		} else if Self::measured(&info) {
+			let Some(segment) = Self::measured_segment(&info, dispute.claim) else {
+				let candidates = Self::candidates(job, &info, &dispute);
+				Self::resolve(job, info, dispute, candidates, last_panel);
 				return;
 			};
 			segment
@@ -230,9 +285,43 @@ impl<T: Config> Pallet<T> {
 		})
 	}
 
+	/// Whether `info`'s segments are judged by measure rather than by digest: a GPU job's
+	/// (see the module docs).
+	pub(crate) fn measured(info: &JobInfoOf<T>) -> bool {
+		info.workload.backend == BackendClass::Gpu
+	}
+
+	/// The claimed checkpoint's segment of a GPU job, which each replica re-executes from its
+	/// own start; `None` once it was measured.
+	fn measured_segment(info: &JobInfoOf<T>, claim: Option<u32>) -> Option<Segment> {
+		let checkpoint = claim?.min(info.checkpoints.saturating_sub(1));
+		let steps = info.workload.steps_of_checkpoint(checkpoint);
+		Some(Segment {
+			checkpoint,
+			from_step: steps.start,
+			to_step: steps.end,
+			start_state: None,
+			probes: 1,
+		})
+	}
+
+	/// The state `node` started `job`'s `checkpoint` from: what it revealed for the one
+	/// before, or what it resumed as a replacement; `None` for the job's own start (its base
+	/// weights or its seed), or when it revealed nothing it could have started from.
+	pub(crate) fn own_start(job: JobId, node: NodeId, checkpoint: u32) -> Option<TrainedWeights> {
+		let previous = checkpoint.checked_sub(1)?;
+		match ReplicaStarts::<T>::get(job, node) {
+			Some((from, start)) if from == checkpoint => Some(start),
+			_ => Reveals::<T>::get((job, node, previous)).map(|payload| TrainedWeights {
+				weights: payload.state_cid,
+				digest: payload.weights_digest,
+			}),
+		}
+	}
+
 	/// What each replica (or, for a federated job, the aggregator) still in the running
 	/// claims for `checkpoint`: a weights digest and a state, if it revealed any.
-	fn claims(
+	pub(crate) fn claims(
 		job: JobId,
 		info: &JobInfoOf<T>,
 		dispute: &DisputeOf<T>,
@@ -378,7 +467,7 @@ impl<T: Config> Pallet<T> {
 		let panel = Panels::<T>::get(job);
 		if panel.iter().all(|member| PanelVerdicts::<T>::contains_key(job, member)) {
 			if let Some(majority) = Self::majority_verdict(job) {
-				Self::settle(job, majority.weights_digest, majority.state_cid);
+				Self::settle(job, majority);
 			}
 		}
 		Ok(())
@@ -396,13 +485,14 @@ impl<T: Config> Pallet<T> {
 			.cloned()
 	}
 
-	/// A majority of the panel computed `weights_digest` and `state_cid` for the current
-	/// segment: convict the candidates that said otherwise, pay the agreeing members, move on.
-	fn settle(job: JobId, weights_digest: H256, state_cid: Cid) {
+	/// A majority of the panel reached `majority` for the current segment: convict the
+	/// candidates it proves wrong, pay the agreeing members, move on.
+	fn settle(job: JobId, majority: Verdict) {
 		let (Some(mut dispute), Some(mut info)) = (Disputes::<T>::get(job), Jobs::<T>::get(job))
 		else {
 			return;
 		};
+		let (weights_digest, state_cid) = (majority.weights_digest, majority.state_cid.clone());
 		let segment = dispute.segment.clone();
 		Self::deposit_event(Event::SegmentSettled {
 			job,
@@ -413,15 +503,28 @@ impl<T: Config> Pallet<T> {
 		dispute.steps =
 			dispute.steps.saturating_add(segment.to_step.saturating_sub(segment.from_step));
 		let convicted_before = dispute.convicted.len();
+		let measured = Self::measured(&info);
 		for (node, claim) in Self::claims(job, &info, &dispute, segment.checkpoint) {
-			let reason = match claim {
-				Some((digest, state)) if digest == weights_digest && state == state_cid => continue,
-				// Half of the claim is what the panel computed and the other half is not: no
-				// execution reports that.
-				Some((digest, state)) if digest == weights_digest || state == state_cid => {
-					SlashReason::ForgedResult
+			let reason = if measured {
+				let distance = majority.distances.iter().find(|(measured, _)| *measured == node);
+				match distance.map(|(_, distance)| *distance) {
+					Some(distance) if distance <= GPU_TOLERANCE => continue,
+					Some(FORGED) => SlashReason::ForgedResult,
+					// Too far, or not measured: no state the panel could start from or find.
+					_ => SlashReason::FailedVerification,
 				}
-				_ => SlashReason::FailedVerification,
+			} else {
+				match claim {
+					Some((digest, state)) if digest == weights_digest && state == state_cid => {
+						continue
+					}
+					// Half of the claim is what the panel computed and the other half is not:
+					// no execution reports that.
+					Some((digest, state)) if digest == weights_digest || state == state_cid => {
+						SlashReason::ForgedResult
+					}
+					_ => SlashReason::FailedVerification,
+				}
 			};
 			let amount = T::Slasher::slash(node, reason, None).unwrap_or_else(|_| Zero::zero());
 			dispute.slashed = dispute.slashed.saturating_add(amount);
@@ -434,10 +537,7 @@ impl<T: Config> Pallet<T> {
 		let mut agreeing = Vec::new();
 		for member in Panels::<T>::get(job) {
 			match PanelVerdicts::<T>::get(job, member) {
-				Some(verdict)
-					if verdict.weights_digest == weights_digest
-						&& verdict.state_cid == state_cid =>
-				{
+				Some(verdict) if same_result(&verdict, &majority) => {
 					Self::pay_panel_fee(job, &mut info, member);
 					agreeing.push(member);
 				}
@@ -632,7 +732,7 @@ impl<T: Config> Pallet<T> {
 			return;
 		}
 		if let Some(majority) = Self::majority_verdict(job) {
-			Self::settle(job, majority.weights_digest, majority.state_cid);
+			Self::settle(job, majority);
 			return;
 		}
 		// The whole panel is drawn again: a member seated next to verdicts already revealed
@@ -684,6 +784,11 @@ impl<T: Config> Pallet<T> {
 				"a panel too small for a majority"
 			);
 			let info = Jobs::<T>::get(job).ok_or("a dispute without its job")?;
+			if Self::measured(&info) {
+				// Each replica of a GPU job re-executes from its own start.
+				ensure!(dispute.segment.start_state.is_none(), "a GPU segment with a common start");
+				continue;
+			}
 			let Some(previous) = dispute.segment.checkpoint.checked_sub(1) else { continue };
 			if Federations::<T>::contains_key(job) {
 				continue;
@@ -709,7 +814,9 @@ impl<T: Config> Pallet<T> {
 }
 
 fn same_result(one: &Verdict, other: &Verdict) -> bool {
-	one.weights_digest == other.weights_digest && one.state_cid == other.state_cid
+	one.weights_digest == other.weights_digest
+		&& one.state_cid == other.state_cid
+		&& one.distances == other.distances
 }
 
 #[cfg(test)]

@@ -495,7 +495,8 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Compares final weights digests of the job's backend class: a majority of the replicas
-	/// accepts the job, anything else (or a spot-check draw) disputes it.
+	/// (of a GPU job, all that revealed one) accepts the job, anything else (or a spot-check
+	/// draw) disputes it.
 	pub(crate) fn verify(job: JobId) {
 		let Some(mut info) = Jobs::<T>::get(job) else { return };
 		let replicas = Assignments::<T>::get(job).unwrap_or_default();
@@ -512,8 +513,13 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		}
-		let majority =
-			votes.into_iter().find(|(_, count)| u64::from(*count) * 2 > u64::from(info.redundancy));
+		// Honest GPU replicas on different devices differ in every bit: a majority of one
+		// device proves nothing against the others, whom the dispute measures instead.
+		let unanimous = !Self::measured(&info) || votes.len() <= 1;
+		let majority = votes
+			.into_iter()
+			.find(|(_, count)| u64::from(*count) * 2 > u64::from(info.redundancy))
+			.filter(|_| unanimous);
 		let spot_checked =
 			replicas.iter().copied().find(|node| T::Reputation::should_spot_check(*node, job));
 		match (majority, spot_checked) {
@@ -773,10 +779,13 @@ impl<T: Config> Pallet<T> {
 		let mut earners = Vec::new();
 		for node in &replicas {
 			let payload = Reveals::<T>::get((job, *node, final_checkpoint));
+			// A GPU job's results agree only up to rounding: whoever revealed one and was not
+			// convicted survived a unanimous vote or a dispute's measure.
 			let agreed = payload.as_ref().is_some_and(|payload| {
-				payload.weights_digest == result.weights_digest
-					&& payload.state_cid == result.state_cid
-					&& payload.backend_class == info.workload.backend
+				payload.backend_class == info.workload.backend
+					&& (Self::measured(info)
+						|| payload.weights_digest == result.weights_digest
+							&& payload.state_cid == result.state_cid)
 			});
 			OpenJobs::<T>::remove(node, job);
 			if convicted.contains(node) {

@@ -101,7 +101,8 @@ pub struct Reveal {
 	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
 )]
 pub enum DisputeReason {
-	/// No final weights digest had a majority.
+	/// No final weights digest had a majority (of a GPU job: not every replica that revealed
+	/// one revealed the same).
 	NoMajority,
 	/// The randomness drew a spot-check of this replica.
 	SpotCheck(NodeId),
@@ -151,7 +152,8 @@ pub struct Segment {
 	/// Steps completed at the checkpoint.
 	pub to_step: u64,
 	/// The start state, which every replica still in the running named; `None` for the
-	/// job's own start (its base weights or its seed).
+	/// job's own start (its base weights or its seed), and for a GPU job's segment, which
+	/// each replica re-executes from its own start.
 	pub start_state: Option<TrainedWeights>,
 	/// Checkpoints the bisection compared to find it.
 	pub probes: u32,
@@ -172,6 +174,12 @@ pub struct Verdict {
 	pub weights_digest: H256,
 	/// The CID of the state it computed.
 	pub state_cid: Cid,
+	/// For a GPU job's segment, how far each replica's state lies from the reference
+	/// re-execution from the replica's own start, in parts per billion of the segment's move
+	/// ([`tessera_primitives::trainer_api::Reexecution::distances`]), in the order of the
+	/// replicas' assignment, and the weights digest and state above are the re-execution's
+	/// from the first one's start; empty for a job on the reference backend.
+	pub distances: BoundedVec<(NodeId, u32), ConstU32<{ u8::MAX as u32 }>>,
 }
 
 /// A panel member's commitment to its verdict: `blake2_256((verdict, salt))`.

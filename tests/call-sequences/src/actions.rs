@@ -1389,6 +1389,7 @@ fn verdict(
 		node,
 		weights_digest: H256::repeat_byte(digest),
 		state_cid: Cid::truncate_from(vec![b'b', digest]),
+		distances: Default::default(),
 	};
 	(verdict, draw)
 }

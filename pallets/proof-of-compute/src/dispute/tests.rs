@@ -99,6 +99,7 @@ pub(crate) fn verdict(job: JobId, node: NodeId, digest: u8) -> Verdict {
 		node,
 		weights_digest: H256::repeat_byte(digest),
 		state_cid: cid(digest),
+		distances: Default::default(),
 	}
 }
 
@@ -661,5 +662,203 @@ fn a_replica_that_names_a_state_of_its_own_is_slashed_as_the_minority_it_is() {
 		let paid: Vec<NodeId> = Payouts::<Test>::get(job).iter().map(|(node, _)| *node).collect();
 		assert_eq!(paid.len(), 2);
 		assert!(!paid.contains(&poisoner));
+	});
+}
+
+/// Nodes 0–2 have GPUs here.
+fn gpu_job() -> (JobId, Vec<NodeId>) {
+	Nodes::mutate(|nodes| nodes[2].gpu = true);
+	assert_ok!(ProofOfCompute::create_job(
+		RuntimeOrigin::signed(REQUESTER),
+		spec(CHECKPOINTS * 10, BackendClass::Gpu),
+		BUDGET,
+		3,
+		100
+	));
+	let job = NextJobId::<Test>::get() - 1;
+	run_to(System::block_number() + 1);
+	(job, Assignments::<Test>::get(job).unwrap().into_inner())
+}
+
+/// The GPU replicas train every checkpoint and reveal what `digest(node, checkpoint)` names.
+fn train_on_gpus(job: JobId, replicas: &[NodeId], digest: impl Fn(NodeId, u32) -> u8) {
+	train(replicas, |node, checkpoint| CommitmentPayload {
+		backend_class: BackendClass::Gpu,
+		..payload(job, node, checkpoint, digest(node, checkpoint), checkpoint == CHECKPOINTS - 1)
+	});
+}
+
+/// What a GPU of kind `device` computes at `checkpoint`: honest devices of two kinds differ
+/// in every bit of every digest.
+fn on_device(device: u8, checkpoint: u32) -> u8 {
+	100 + 10 * device + checkpoint as u8
+}
+
+/// A panel member's verdict on a GPU job's segment: the reference re-execution (its digest
+/// 200) and how far each replica's state lies from it.
+fn measured(job: JobId, node: NodeId, distances: &[(NodeId, u32)]) -> Verdict {
+	Verdict { distances: distances.to_vec().try_into().unwrap(), ..verdict(job, node, 200) }
+}
+
+/// Each member of the current panel that `answer` gives a verdict commits to it, then reveals.
+fn panel_verdicts(job: JobId, answer: impl Fn(NodeId) -> Option<Verdict>) {
+	let verdicts: Vec<Verdict> = panel(job).into_iter().filter_map(answer).collect();
+	for verdict in &verdicts {
+		send(panel_commit_call(verdict));
+	}
+	run_to(System::block_number() + REVEAL_DELAY);
+	for verdict in verdicts {
+		send(panel_reveal_call(verdict));
+	}
+}
+
+/// A GPU job's dispute re-executes the drawn checkpoint's segment once, from each replica's
+/// own start (no common one), and ends with it.
+fn assert_measured_segment(job: JobId) -> Segment {
+	let dispute = Disputes::<Test>::get(job).unwrap();
+	let checkpoint = ProofOfCompute::spot_check_claim(job, CHECKPOINTS);
+	let steps = u64::from(checkpoint) * 10;
+	assert_eq!(
+		dispute.segment,
+		Segment { checkpoint, from_step: steps, to_step: steps + 10, start_state: None, probes: 1 }
+	);
+	dispute.segment
+}
+
+#[test]
+fn honest_gpu_replicas_on_different_devices_are_measured_against_the_reference_and_all_paid() {
+	test(|| {
+		let (job, replicas) = gpu_job();
+		// Three devices, three digests at every checkpoint: no two agree.
+		train_on_gpus(job, &replicas, |node, checkpoint| on_device(node as u8, checkpoint));
+		assert!(events().contains(&Event::JobDisputed { job, reason: DisputeReason::NoMajority }));
+		assert_measured_segment(job);
+
+		let members = panel(job);
+		let within: Vec<(NodeId, u32)> = replicas.iter().map(|node| (*node, 337)).collect();
+		panel_verdicts(job, |member| Some(measured(job, member, &within)));
+		assert!(events().contains(&Event::DisputeResolved {
+			job,
+			upheld: true,
+			segments: 1,
+			steps: 10
+		}));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Resolved);
+		assert_eq!(Slashes::get(), vec![], "rounding is no fault");
+		for node in &replicas {
+			assert_eq!(balance(*node), INITIAL_BALANCE + reward(*node));
+		}
+		for member in &members {
+			assert_eq!(balance(*member), INITIAL_BALANCE + PANEL_FEE);
+		}
+		let paid: u64 = replicas.iter().map(|node| reward(*node)).sum();
+		assert_eq!(Balances::balance(&REQUESTER), INITIAL_BALANCE - paid - 3 * PANEL_FEE);
+		assert_eq!(held(REQUESTER), 0);
+		// The result delivered is the first replica's: every one of them trained the job.
+		let first = replicas[0];
+		let last = on_device(first as u8, CHECKPOINTS - 1);
+		assert_eq!(Finished::get()[0].1.as_ref().unwrap().digest, H256::repeat_byte(last));
+		assert_no_dispute_left(job);
+		assert_eq!(OpenJobs::<Test>::iter().count(), 0);
+	});
+}
+
+#[test]
+fn an_honest_gpu_minority_is_measured_not_slashed_for_differing_from_a_majority_of_another_device()
+{
+	test(|| {
+		let (job, replicas) = gpu_job();
+		let other_device = replicas[2];
+		train_on_gpus(job, &replicas, |node, checkpoint| {
+			on_device((node == other_device) as u8, checkpoint)
+		});
+		// Two of one device agree bit for bit, which proves nothing against the third.
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Disputed);
+		assert!(events().contains(&Event::JobDisputed { job, reason: DisputeReason::NoMajority }));
+		assert_measured_segment(job);
+		let within: Vec<(NodeId, u32)> = replicas.iter().map(|node| (*node, 1_000)).collect();
+		panel_verdicts(job, |member| Some(measured(job, member, &within)));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Resolved);
+		assert_eq!(Slashes::get(), vec![]);
+		for node in &replicas {
+			assert_eq!(balance(*node), INITIAL_BALANCE + reward(*node));
+		}
+	});
+}
+
+#[test]
+fn a_lazy_gpu_replica_is_convicted_by_its_distance_from_the_reference_and_a_forger_of_forgery() {
+	use tessera_primitives::trainer_api::{FORGED, GPU_TOLERANCE};
+	test(|| {
+		let (job, replicas) = gpu_job();
+		let (honest_one, lazy, forger) = (replicas[0], replicas[1], replicas[2]);
+		train_on_gpus(job, &replicas, |node, checkpoint| on_device(node as u8, checkpoint));
+		assert_measured_segment(job);
+		// The lazy replica skipped a tenth of the segment's steps; the forger revealed a state
+		// whose weights are not its digest. A member that measured otherwise agrees with
+		// nobody and earns nothing.
+		let found = [(honest_one, GPU_TOLERANCE), (lazy, 100_000_000), (forger, FORGED)];
+		let mut misread = found;
+		misread[1].1 = GPU_TOLERANCE;
+		let members = panel(job);
+		panel_verdicts(job, |member| {
+			let distances = if member == members[2] { &misread } else { &found };
+			Some(measured(job, member, distances))
+		});
+		assert!(events().contains(&Event::ReplicaConvicted {
+			job,
+			node: lazy,
+			reason: SlashReason::FailedVerification,
+			amount: STAKE / 10,
+		}));
+		assert!(events().contains(&Event::ReplicaConvicted {
+			job,
+			node: forger,
+			reason: SlashReason::ForgedResult,
+			amount: STAKE / 2,
+		}));
+		assert_eq!(
+			Slashes::get(),
+			vec![(lazy, SlashReason::FailedVerification), (forger, SlashReason::ForgedResult)]
+		);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Resolved);
+		assert_eq!(balance(honest_one), INITIAL_BALANCE + reward(honest_one));
+		assert_eq!(balance(lazy), INITIAL_BALANCE - STAKE / 10);
+		assert_eq!(balance(forger), INITIAL_BALANCE - STAKE / 2);
+		assert_eq!(Payouts::<Test>::get(job).into_inner(), vec![(honest_one, reward(honest_one))]);
+		for member in &members[..2] {
+			assert_eq!(balance(*member), INITIAL_BALANCE + PANEL_FEE);
+		}
+		assert_eq!(balance(members[2]), INITIAL_BALANCE);
+		assert!(Reports::get().contains(&(members[2], Outcome::ProofFailed)));
+		let last = on_device(honest_one as u8, CHECKPOINTS - 1);
+		assert_eq!(Finished::get()[0].1.as_ref().unwrap().digest, H256::repeat_byte(last));
+		assert_no_dispute_left(job);
+	});
+}
+
+#[test]
+fn a_challenge_of_a_unanimous_gpu_result_measures_the_challenged_segment() {
+	test(|| {
+		let (job, replicas) = gpu_job();
+		// One device, three replicas: bit for bit alike, and accepted.
+		train_on_gpus(job, &replicas, |_, checkpoint| on_device(0, checkpoint));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 5));
+		assert_eq!(
+			segment(job),
+			Segment { checkpoint: 5, from_step: 50, to_step: 60, start_state: None, probes: 1 }
+		);
+		let far: Vec<(NodeId, u32)> = replicas.iter().map(|node| (*node, 900_000_000)).collect();
+		panel_verdicts(job, |member| Some(measured(job, member, &far)));
+		assert!(events().contains(&Event::DisputeResolved {
+			job,
+			upheld: false,
+			segments: 1,
+			steps: 10
+		}));
+		assert!(events().iter().any(|event| matches!(event, Event::ChallengeWon { .. })));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Failed);
+		assert_no_dispute_left(job);
 	});
 }

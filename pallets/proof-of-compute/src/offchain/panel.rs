@@ -4,14 +4,22 @@
 //! the verdict with a fresh salt in persistent offchain storage, commits to it and reveals it
 //! when the chain would accept the reveal — the same discipline as a replica's checkpoints,
 //! so that a member that restarts neither computes nor sends anything twice.
+//!
+//! Every re-execution it asks for names the reference backend, whatever the job's backend
+//! ([`VerifyRequest::new`]). A GPU job's segment is re-executed from each replica's own start
+//! and measures the state the replica revealed for it (the dispute module's "GPU jobs");
+//! the trainer must hold every state first, so the worker has it fetch any it refuses for
+//! want of one from the replicas that revealed it, and asks again in a later block.
 
 use super::{submit, Trainer, LOCK_BLOCKS, LOCK_MS};
 use crate::{pallet::*, types::*, LOG_TARGET};
+use alloc::vec::Vec;
 use codec::{Decode, Encode};
 use polkadot_sdk::sp_runtime::SaturatedConversion as _;
 use polkadot_sdk::{
+	frame_support::BoundedVec,
 	frame_system::{self, pallet_prelude::BlockNumberFor},
-	sp_core::offchain::Duration,
+	sp_core::{offchain::Duration, H256},
 	sp_io,
 	sp_runtime::{
 		offchain::{
@@ -26,7 +34,7 @@ use tessera_primitives::NodeInspect as _;
 use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
 	trainer_api::{Reexecution, VerifyRequest},
-	JobId, JobSpec, NodeId, NodePublic,
+	Cid, JobId, JobSpec, NodeId, NodePublic, TrainedWeights,
 };
 
 /// Disputes the worker looks after in one run, over all local keys.
@@ -120,47 +128,98 @@ impl<T: Config> Pallet<T> {
 		let salt = sp_io::hashing::blake2_256(
 			&(sp_io::offchain::random_seed(), b"panel", job, node, dispute.draws).encode(),
 		);
-		let seal = |weights_digest, state_cid| SealedVerdict {
+		let seal = |(weights_digest, state_cid), distances| SealedVerdict {
 			verdict: Verdict {
 				job,
 				checkpoint: segment.checkpoint,
 				node,
 				weights_digest,
 				state_cid,
+				distances,
 			},
 			salt,
 			committed_at: None,
 			revealed_at: None,
 		};
+		let trainer = Trainer::of(key)?;
 		if Federations::<T>::contains_key(job) {
 			// A challenged aggregate: the panel averages the round's updates itself.
-			let (weights_digest, state_cid) =
-				Self::average(&Trainer::of(key)?, job, segment.checkpoint)?;
-			return Ok(seal(weights_digest, state_cid));
+			let average = Self::average(&trainer, job, segment.checkpoint)?;
+			return Ok(seal(average, Default::default()));
 		}
-		let request = VerifyRequest::new(
-			job,
-			spec,
-			segment.start_state.as_ref(),
-			segment.from_step,
-			segment.to_step,
-		)?;
-		let trainer = Trainer::of(key)?;
+		let info = Jobs::<T>::get(job).ok_or(DutyError::Pending)?;
+		if !Self::measured(&info) {
+			let (result, _) = Self::segment_from(&trainer, job, node, spec, dispute, None, &[])?;
+			return Ok(seal(result, Default::default()));
+		}
+		// A GPU job: each replica's state measured from its own start. Replicas that share a
+		// start share a re-execution; the verdict's result is the first one's.
+		let mut groups: Vec<(Option<TrainedWeights>, Vec<(NodeId, TrainedWeights)>)> = Vec::new();
+		for (replica, claim) in Self::claims(job, &info, dispute, segment.checkpoint) {
+			let Some((digest, weights)) = claim else { continue };
+			let start = Self::own_start(job, replica, segment.checkpoint);
+			if segment.checkpoint > 0 && start.is_none() {
+				// Nothing to start from: the chain convicts a replica it finds no distance for.
+				continue;
+			}
+			let claimed = (replica, TrainedWeights { weights, digest });
+			match groups.iter_mut().find(|(other, _)| *other == start) {
+				Some((_, claims)) => claims.push(claimed),
+				None => groups.push((start, alloc::vec![claimed])),
+			}
+		}
+		let mut result = None;
+		let mut distances = Vec::new();
+		for (start, claims) in &groups {
+			let states: Vec<TrainedWeights> =
+				claims.iter().map(|(_, state)| state.clone()).collect();
+			let (computed, measured) =
+				Self::segment_from(&trainer, job, node, spec, dispute, start.as_ref(), &states)?;
+			result.get_or_insert(computed);
+			distances.extend(claims.iter().map(|(replica, _)| *replica).zip(measured));
+		}
+		// Nobody to measure, and nothing to re-execute from: a verdict naming no result and no
+		// distance, which convicts whoever claimed anything.
+		let result = result.unwrap_or_default();
+		let distances = BoundedVec::try_from(distances).map_err(|_| DutyError::BadResponse)?;
+		Ok(seal(result, distances))
+	}
+
+	/// Has `node`'s trainer re-execute the dispute's segment from `start` (the segment's own
+	/// when `None`) and measure `claims` against its result: the result's weights digest and
+	/// state, and the distances. A state the trainer refuses for want of it is fetched for
+	/// the next block.
+	fn segment_from(
+		trainer: &Trainer,
+		job: JobId,
+		node: NodeId,
+		spec: &JobSpec,
+		dispute: &crate::DisputeOf<T>,
+		start: Option<&TrainedWeights>,
+		claims: &[TrainedWeights],
+	) -> Result<((H256, Cid), Vec<u32>), DutyError> {
+		let segment = &dispute.segment;
+		let start = start.or(segment.start_state.as_ref());
+		let request = VerifyRequest::new(job, spec, start, segment.from_step, segment.to_step)?
+			.measuring(claims);
 		let answer = trainer.post::<Reexecution>("/v1/verify", &request);
-		if let (Err(DutyError::Status(400..=499)), Some(previous), Some(start)) =
-			(&answer, segment.checkpoint.checked_sub(1), &segment.start_state)
-		{
-			// The trainer refuses a start state it does not have: fetch it for the next block.
-			Self::fetch_state(&trainer, job, previous, &start.weights);
+		if let Err(DutyError::Status(400..=499)) = &answer {
+			// The trainer refuses a state it does not have: fetch it for the next block.
+			if let (Some(previous), Some(start)) = (segment.checkpoint.checked_sub(1), start) {
+				Self::fetch_state(trainer, job, previous, &start.weights);
+			}
+			for claim in claims {
+				Self::fetch_state(trainer, job, segment.checkpoint, &claim.weights);
+			}
 		}
 		let reexecution = answer?;
 		// No commitments yet: the trainer is still re-executing.
 		let last = reexecution.commitments.last().ok_or(DutyError::Pending)?;
-		if last.step != segment.to_step {
+		if last.step != segment.to_step || reexecution.distances.len() != claims.len() {
 			return Err(DutyError::BadResponse);
 		}
 		let payload = last.payload(job, segment.checkpoint, node, spec.backend, None)?;
-		Ok(seal(payload.weights_digest, payload.state_cid))
+		Ok(((payload.weights_digest, payload.state_cid), reexecution.distances))
 	}
 
 	/// Pools the commitment until it is on chain, then the reveal once it is due.

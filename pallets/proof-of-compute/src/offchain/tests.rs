@@ -625,8 +625,80 @@ fn expect_reexecution(trainer: &Harness, job: JobId, commitments: Vec<trainer_ap
 		"POST",
 		&format!("{DEFAULT_TRAINER_URL}/v1/verify"),
 		serde_json::to_vec(&request).unwrap(),
-		&serde_json::to_vec(&trainer_api::Reexecution { commitments }).unwrap(),
+		&serde_json::to_vec(&trainer_api::Reexecution { commitments, distances: Vec::new() })
+			.unwrap(),
 	);
+}
+
+#[test]
+fn a_panel_member_measures_a_gpu_segment_on_the_reference_backend_from_each_replicas_start() {
+	use crate::tests::{commit_call, reveal_call};
+	use tessera_primitives::trainer_api::FORGED;
+	offchain_test(|trainer| {
+		Nodes::mutate(|nodes| nodes[2].gpu = true);
+		let job = post(3, BackendClass::Gpu, 100);
+		run_to(System::block_number() + 1);
+		let replicas = Assignments::<Test>::get(job).unwrap();
+		// Two replicas share a device, the third has another: two starts at checkpoint 0.
+		let device = |node: NodeId| if node == replicas[2] { 40 } else { 30 };
+		for checkpoint in 0..2 {
+			let report = |node: NodeId| CommitmentPayload {
+				backend_class: BackendClass::Gpu,
+				..payload(job, node, checkpoint, device(node) + checkpoint as u8, checkpoint == 1)
+			};
+			replicas.iter().for_each(|node| send(commit_call(&report(*node))));
+			replicas.iter().for_each(|node| send(reveal_call(report(*node))));
+		}
+		next_block();
+		// Disputed whatever checkpoint the draw named; this test measures the second.
+		Disputes::<Test>::mutate(job, |dispute| {
+			let segment = &mut dispute.as_mut().unwrap().segment;
+			(segment.checkpoint, segment.from_step, segment.to_step) = (1, 10, 20);
+		});
+		let member = Panels::<Test>::get(job)[0];
+		hold_key(member);
+
+		let spec = JobSpecs::<Test>::get(job).unwrap();
+		let expect = |start: u8, claims: &[TrainedWeights], distances: Vec<u32>| {
+			let request =
+				trainer_api::VerifyRequest::new(job, &spec, Some(&state_of(start)), 10, 20)
+					.unwrap()
+					.measuring(claims);
+			let body = serde_json::to_value(&request).unwrap();
+			assert_eq!(body["backend"], "reference", "not the job's wgpu");
+			let answer = trainer_api::Reexecution { commitments: vec![commitment(1)], distances };
+			trainer.expect(
+				"POST",
+				&format!("{DEFAULT_TRAINER_URL}/v1/verify"),
+				serde_json::to_vec(&request).unwrap(),
+				&serde_json::to_vec(&answer).unwrap(),
+			);
+		};
+		expect(30, &[state_of(31), state_of(31)], vec![300, 310]);
+		expect(40, &[state_of(41)], vec![FORGED]);
+		work();
+
+		let sealed: panel::SealedVerdict<u64> =
+			StorageValueRef::persistent(&panel::verdict_key(job, member, draw(job)))
+				.get()
+				.unwrap()
+				.unwrap();
+		let computed = expected_payload(job, member, 1, None);
+		assert_eq!(
+			sealed.verdict,
+			Verdict {
+				job,
+				checkpoint: 1,
+				node: member,
+				weights_digest: computed.weights_digest,
+				state_cid: computed.state_cid,
+				distances: vec![(replicas[0], 300), (replicas[1], 310), (replicas[2], FORGED)]
+					.try_into()
+					.unwrap(),
+			}
+		);
+		assert!(matches!(&trainer.pooled()[..], [Call::panel_commit { .. }]));
+	});
 }
 
 #[test]
@@ -643,6 +715,7 @@ fn a_panel_member_reexecutes_its_segment_once_then_commits_and_reveals_the_verdi
 			node: member,
 			weights_digest: computed.weights_digest,
 			state_cid: computed.state_cid,
+			distances: Default::default(),
 		};
 
 		expect_reexecution(trainer, job, vec![commitment(1)]);
