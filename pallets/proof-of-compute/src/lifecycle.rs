@@ -1,8 +1,8 @@
 //! The job life cycle behind the calls and hooks.
 
 use crate::{
-	pallet::*, types::*, weights::WeightInfo, BalanceOf, JobInfoOf, Payout, Replicas, TrapHooks,
-	TrapJob, TrapJobs, LOG_TARGET, MAX_SCHEDULE_PROBES,
+	pallet::*, types::*, weights::WeightInfo, BalanceOf, FederationOf, JobInfoOf, Payout, Replicas,
+	TrapHooks, TrapJob, TrapJobs, LOG_TARGET, MAX_SCHEDULE_PROBES,
 };
 use alloc::{collections::BTreeMap, vec::Vec};
 use codec::Encode;
@@ -292,15 +292,16 @@ impl<T: Config> Pallet<T> {
 		// Replicas train the same steps, so a commit made once the checkpoint's reveals are
 		// open could copy one of them. A federated participant trains a shard of its own,
 		// and its round takes updates until it closes.
+		let awaited = Self::commits_awaited(commit.job, &info, federation.as_ref());
 		let copy_possible =
-			federation.is_none() && Self::reveals_open(commit.job, commit.checkpoint, &info);
+			federation.is_none() && Self::reveals_open(commit.job, commit.checkpoint, awaited);
 		if commit.checkpoint < next || copy_possible {
 			return Err(InvalidTransaction::Stale.into());
 		}
 		// Checkpoints are committed in order; a replica skips one only once its commit phase
 		// has closed without it, and that checkpoint then counts as missing.
 		let skips_open_phase =
-			commit.checkpoint > next && !Self::reveals_open(commit.job, next, &info);
+			commit.checkpoint > next && !Self::reveals_open(commit.job, next, awaited);
 		if skips_open_phase || commit.checkpoint >= info.checkpoints {
 			return Err(InvalidTransaction::Future.into());
 		}
@@ -328,7 +329,7 @@ impl<T: Config> Pallet<T> {
 		// Every update of a federated job ends its trainer's run for the round.
 		let is_final = federated || payload.checkpoint.saturating_add(1) == info.checkpoints;
 		// A federated round takes updates until it closes.
-		let open = match (info.state, federation) {
+		let open = match (info.state, &federation) {
 			(JobState::Running, Some(federation)) => {
 				payload.checkpoint == federation.round && federation.closed.is_none()
 			}
@@ -368,21 +369,41 @@ impl<T: Config> Pallet<T> {
 		if federated && !(1..=info.workload.samples_per_checkpoint()).contains(&payload.samples) {
 			return Err(InvalidTransaction::Call.into());
 		}
-		if !Self::reveals_open(payload.job, payload.checkpoint, &info) {
+		let awaited = Self::commits_awaited(payload.job, &info, federation.as_ref());
+		if !Self::reveals_open(payload.job, payload.checkpoint, awaited) {
 			return Err(InvalidTransaction::Future.into());
 		}
 		Ok(())
 	}
 
-	/// Whether `checkpoint`'s commit phase is over and its reveals are open: every replica
-	/// committed, or [`Config::RevealDelay`] passed since the first commit. Commits and
-	/// reveals read this one rule, so no commit is accepted once a reveal of the same
-	/// checkpoint could have been read.
-	pub(crate) fn reveals_open(job: JobId, checkpoint: u32, info: &JobInfoOf<T>) -> bool {
+	/// Whether `checkpoint`'s commit phase is over and its reveals are open: the `awaited`
+	/// commits are in ([`Self::commits_awaited`]), or [`Config::RevealDelay`] passed since the
+	/// first commit. Commits and reveals read this one rule, so no commit is accepted once a
+	/// reveal of the same checkpoint could have been read.
+	pub(crate) fn reveals_open(job: JobId, checkpoint: u32, awaited: u8) -> bool {
 		let now = frame_system::Pallet::<T>::block_number();
 		CommitRounds::<T>::get(job, checkpoint).is_some_and(|(committers, first)| {
-			committers >= info.redundancy || now >= first.saturating_add(T::RevealDelay::get())
+			committers >= awaited || now >= first.saturating_add(T::RevealDelay::get())
 		})
+	}
+
+	/// How many commits close a commit phase of `job`: one from every replica, or, in a round
+	/// of a federated job that samples its participants, from every participant the round
+	/// drew; waiting for the others would hold every sampled round's reveals for
+	/// [`Config::RevealDelay`].
+	pub(crate) fn commits_awaited(
+		job: JobId,
+		info: &JobInfoOf<T>,
+		federation: Option<&FederationOf<T>>,
+	) -> u8 {
+		match federation.filter(|federation| federation.samples()) {
+			Some(federation) => {
+				let participants = Assignments::<T>::get(job).unwrap_or_default();
+				let drawn = participants.iter().filter(|node| federation.takes_part(**node));
+				u8::try_from(drawn.count()).unwrap_or(u8::MAX)
+			}
+			None => info.redundancy,
+		}
 	}
 
 	fn ensure_replica(job: JobId, node: NodeId) -> Result<(), TransactionValidityError> {

@@ -181,7 +181,7 @@ impl<T: Config> Pallet<T> {
 		let mut checkpoint = NextCheckpoint::<T>::get(job, node);
 		while !federated
 			&& checkpoint < info.checkpoints
-			&& Self::reveals_open(job, checkpoint, &info)
+			&& Self::reveals_open(job, checkpoint, Self::commits_awaited(job, &info, None))
 		{
 			checkpoint = checkpoint.saturating_add(1);
 		}

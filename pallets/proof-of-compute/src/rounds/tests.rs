@@ -889,6 +889,25 @@ fn a_round_takes_updates_only_from_the_participants_its_seed_drew_and_waits_for_
 }
 
 #[test]
+fn a_sampled_round_opens_its_reveals_once_every_participant_it_drew_committed() {
+	test(|| {
+		let job = post_sampling(Perbill::from_percent(50));
+		let (drawn, left_out) = sample(job);
+		assert!(!drawn.is_empty() && !left_out.is_empty(), "{drawn:?}");
+		for node in &drawn {
+			send(commit_call(&update(job, *node, 0)));
+		}
+		// No `RevealDelay` to wait out: the round awaits no commit from those it left out.
+		for node in &drawn {
+			send(reveal_call(update(job, *node, 0)));
+		}
+		let federation = Federations::<Test>::get(job).unwrap();
+		assert!(federation.closed.is_some());
+		assert_eq!(federation.inputs.into_inner(), drawn);
+	});
+}
+
+#[test]
 fn a_round_that_drew_none_of_its_participants_is_aggregated_from_its_start_and_noise() {
 	test(|| {
 		let job = post_sampling(Perbill::from_percent(1));
