@@ -1199,6 +1199,7 @@ impl<T: Config> Pallet<T> {
 impl<T: Config> TrapJobs<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 	fn job(job: JobId) -> Option<TrapJob<BlockNumberFor<T>>> {
 		Jobs::<T>::get(job).map(|info| TrapJob {
+			reproducible: !Self::measured(&info),
 			state: info.state,
 			assigned: info.assigned,
 			checkpoints: info.checkpoints,

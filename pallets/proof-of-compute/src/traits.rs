@@ -20,6 +20,10 @@ pub struct TrapJob<BlockNumber> {
 	pub checkpoints: u32,
 	/// The state and weights digest its replicas' majority agreed on, once they did.
 	pub agreed: Option<TrainedWeights>,
+	/// Whether its replicas' results are bit for bit the same wherever they are computed (a
+	/// reference-backend job's), so that a sealed digest can judge them; a GPU job's differ
+	/// by rounding from device to device.
+	pub reproducible: bool,
 }
 
 /// What proof of compute offers the traps pallet ([`crate::traps`]): a view of a job, its

@@ -666,7 +666,7 @@ fn a_replica_that_names_a_state_of_its_own_is_slashed_as_the_minority_it_is() {
 }
 
 /// Nodes 0–2 have GPUs here.
-fn gpu_job() -> (JobId, Vec<NodeId>) {
+pub(crate) fn gpu_job() -> (JobId, Vec<NodeId>) {
 	Nodes::mutate(|nodes| nodes[2].gpu = true);
 	assert_ok!(ProofOfCompute::create_job(
 		RuntimeOrigin::signed(REQUESTER),
@@ -681,7 +681,7 @@ fn gpu_job() -> (JobId, Vec<NodeId>) {
 }
 
 /// The GPU replicas train every checkpoint and reveal what `digest(node, checkpoint)` names.
-fn train_on_gpus(job: JobId, replicas: &[NodeId], digest: impl Fn(NodeId, u32) -> u8) {
+pub(crate) fn train_on_gpus(job: JobId, replicas: &[NodeId], digest: impl Fn(NodeId, u32) -> u8) {
 	train(replicas, |node, checkpoint| CommitmentPayload {
 		backend_class: BackendClass::Gpu,
 		..payload(job, node, checkpoint, digest(node, checkpoint), checkpoint == CHECKPOINTS - 1)
@@ -690,7 +690,7 @@ fn train_on_gpus(job: JobId, replicas: &[NodeId], digest: impl Fn(NodeId, u32) -
 
 /// What a GPU of kind `device` computes at `checkpoint`: honest devices of two kinds differ
 /// in every bit of every digest.
-fn on_device(device: u8, checkpoint: u32) -> u8 {
+pub(crate) fn on_device(device: u8, checkpoint: u32) -> u8 {
 	100 + 10 * device + checkpoint as u8
 }
 

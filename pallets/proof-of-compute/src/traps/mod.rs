@@ -214,6 +214,9 @@ pub mod pallet {
 		LateSeal,
 		/// The seal was set twice the longest job's duration ago or more: it lapsed.
 		SealLapsed,
+		/// The job runs on GPUs, whose honest results differ from any one answer by rounding:
+		/// a sealed digest cannot judge its replicas, so no trap springs on it.
+		TrapNotReproducible,
 	}
 
 	#[pallet::hooks]
@@ -362,8 +365,9 @@ impl<T: Config> Pallet<T> {
 		let seal = trap_seal(job, &expected, &salt);
 		let (setter, sealed_at) = TrapSeals::<T>::get(seal).ok_or(Error::<T>::NotATrap)?;
 		ensure!(setter == caller, Error::<T>::NotATrap);
-		let TrapJob { state, assigned, checkpoints, agreed } =
+		let TrapJob { state, assigned, checkpoints, agreed, reproducible } =
 			T::Jobs::job(job).ok_or(Error::<T>::UnknownJob)?;
+		ensure!(reproducible, Error::<T>::TrapNotReproducible);
 		// Replicas are chosen at the start of a block: a seal of that block came after them.
 		ensure!(assigned.is_some_and(|assigned| sealed_at < assigned), Error::<T>::LateSeal);
 		ensure!(

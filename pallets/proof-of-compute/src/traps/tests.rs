@@ -3,7 +3,9 @@
 
 use super::{pallet::*, trap_seal};
 use crate::{
-	dispute::tests::{balance, honest, reporting, train, CHECKPOINTS, WRONG},
+	dispute::tests::{
+		balance, gpu_job, honest, on_device, reporting, train, train_on_gpus, CHECKPOINTS, WRONG,
+	},
 	mock::*,
 	Assignments, Jobs, NextJobId, Payouts,
 };
@@ -353,5 +355,34 @@ fn an_upgrade_moves_the_traps_set_under_proof_of_compute_into_their_own_pallet()
 		MoveFromParent::<Test, ProofOfCompute>::on_runtime_upgrade();
 		assert_eq!(TrapTally::<Test>::get(), (99, 99));
 		assert_eq!(TrapSeals::<Test>::iter().collect::<Vec<_>>(), seals);
+	});
+}
+
+#[test]
+fn a_trap_cannot_slash_gpu_replicas_that_differ_from_its_answer_by_rounding() {
+	crate::tests::test(|| {
+		let job = NextJobId::<Test>::get();
+		// The approvers seal the answer of the reference backend, the one a seal can name.
+		for (approver, salt) in [(APPROVER, SALT), (SECOND_APPROVER, SECOND_SALT)] {
+			assert_ok!(ProofOfComputeTraps::seal_trap(
+				RuntimeOrigin::signed(approver),
+				trap_seal(job, &expected(), &salt)
+			));
+		}
+		assert_eq!(gpu_job().0, job);
+		let replicas = Assignments::<Test>::get(job).unwrap().into_inner();
+		// The replicas train honestly on one kind of GPU: they agree bit for bit with each
+		// other, and their bits are not the reference backend's.
+		train_on_gpus(job, &replicas, |_, checkpoint| on_device(0, checkpoint));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+
+		assert_noop!(spring(job), Error::<Test>::TrapNotReproducible);
+		assert!(Slashes::get().is_empty());
+		assert!(TrapSeals::<Test>::get(trap_seal(job, &expected(), &SALT)).is_some());
+		// The job ends as any other: its replicas are paid when its window closes.
+		run_to(System::block_number() + CHALLENGE_WINDOW);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
+		assert_eq!(Payouts::<Test>::get(job).len(), replicas.len());
+		assert!(Slashes::get().is_empty());
 	});
 }
