@@ -78,6 +78,16 @@
 //!   the segment; one farther off, or that revealed no state for it, is slashed for failed
 //!   verification; a forged state is slashed as a forged result. Every survivor is paid, and
 //!   the first survivor's final state is the job's result.
+//! - A replica the verdict names no distance for is unmeasured, and slashed for failed
+//!   verification as well. That is how members report a state (or the start it was trained
+//!   from) that none of the replicas that revealed it served: a member fetches missing
+//!   states block after block, and from half way through its panel's commit phase measures
+//!   what it has and leaves the rest out (the off-chain `panel` module), so that a replica
+//!   withholding its state cannot keep every honest panel silent, and slashed, forever.
+//!   Members that all fail to fetch from the same withholder reach the same verdict. Content
+//!   must stay available for the retention period, as availability checks already require:
+//!   an honest replica whose endpoint is down through the commit phase is treated as one
+//!   that does not serve its content.
 //!
 //! This rests on three assumptions. One segment's rounding differences from a common start
 //! stay far inside the tolerance (the trainer's native CPU kernels land about 3·10⁻⁷ of the

@@ -838,6 +838,36 @@ fn a_lazy_gpu_replica_is_convicted_by_its_distance_from_the_reference_and_a_forg
 }
 
 #[test]
+fn a_gpu_replica_that_withheld_its_state_from_the_panel_is_convicted_and_no_member_is_slashed() {
+	test(|| {
+		let (job, replicas) = gpu_job();
+		let withholder = replicas[2];
+		train_on_gpus(job, &replicas, |node, checkpoint| on_device(node as u8, checkpoint));
+		assert_measured_segment(job);
+		// No member could fetch the withholder's state: every verdict leaves it out.
+		let members = panel(job);
+		let found = [(replicas[0], 337), (replicas[1], 337)];
+		panel_verdicts(job, |member| Some(measured(job, member, &found)));
+		assert!(events().contains(&Event::ReplicaConvicted {
+			job,
+			node: withholder,
+			reason: SlashReason::FailedVerification,
+			amount: STAKE / 10,
+		}));
+		assert_eq!(Slashes::get(), vec![(withholder, SlashReason::FailedVerification)]);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Resolved);
+		for node in &replicas[..2] {
+			assert_eq!(balance(*node), INITIAL_BALANCE + reward(*node));
+		}
+		assert_eq!(balance(withholder), INITIAL_BALANCE - STAKE / 10);
+		for member in &members {
+			assert_eq!(balance(*member), INITIAL_BALANCE + PANEL_FEE);
+		}
+		assert_no_dispute_left(job);
+	});
+}
+
+#[test]
 fn a_challenge_of_a_unanimous_gpu_result_measures_the_challenged_segment() {
 	test(|| {
 		let (job, replicas) = gpu_job();

@@ -10,14 +10,27 @@
 //! and measures the state the replica revealed for it (the dispute module's "GPU jobs");
 //! the trainer must hold every state first, so the worker has it fetch any it refuses for
 //! want of one from the replicas that revealed it, and asks again in a later block.
+//!
+//! A replica that withholds its state would keep every honest member asking until the panel
+//! is slashed as silent, so the waiting ends: from the second half of the panel's commit
+//! phase (which closes `RevealDelay` after its first commit, and no later than `RevealDelay`
+//! before the panel's deadline, so that reveals still open in time), a state that no replica
+//! which revealed it serves when the member's trainer asks is not measured. The member
+//! re-executes from the starts it has and measures the states it has, and leaves each
+//! missing one (or each one whose start is missing) out of its verdict, which convicts the
+//! replica (as failed verification) and lets the verdict commit in time. Every honest member
+//! reads the same blocks from the chain and fails to fetch from the same withholder, so they
+//! reach the same verdict. Content must stay available for the retention period, as
+//! availability checks already require: an honest replica whose endpoint is down through
+//! the commit phase is treated as one that does not serve its content.
 
-use super::{submit, Trainer, LOCK_BLOCKS, LOCK_MS};
+use super::{fetch_from_peer, submit, Trainer, LOCK_BLOCKS, LOCK_MS};
 use crate::{pallet::*, types::*, LOG_TARGET};
-use alloc::vec::Vec;
+use alloc::{string::String, vec::Vec};
 use codec::{Decode, Encode};
 use polkadot_sdk::sp_runtime::SaturatedConversion as _;
 use polkadot_sdk::{
-	frame_support::BoundedVec,
+	frame_support::{traits::Get, BoundedVec},
 	frame_system::{self, pallet_prelude::BlockNumberFor},
 	sp_core::{offchain::Duration, H256},
 	sp_io,
@@ -26,6 +39,7 @@ use polkadot_sdk::{
 			storage::StorageValueRef,
 			storage_lock::{BlockAndTime, StorageLock},
 		},
+		traits::Saturating,
 		RuntimeAppPublic,
 	},
 };
@@ -33,7 +47,7 @@ use tessera_primitives::offchain::{local_duties, sent_recently, DutyError};
 use tessera_primitives::NodeInspect as _;
 use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
-	trainer_api::{Reexecution, VerifyRequest},
+	trainer_api::{cid_to_string, Reexecution, VerifyRequest},
 	Cid, JobId, JobSpec, NodeId, NodePublic, TrainedWeights,
 };
 
@@ -51,6 +65,10 @@ const LOCK_PREFIX: &[u8] = b"tessera/proof-of-compute/panel-lock/";
 pub(crate) fn verdict_key(job: JobId, node: NodeId, draw: u32) -> alloc::vec::Vec<u8> {
 	(VERDICT_PREFIX, job, node, draw).encode()
 }
+
+/// A GPU segment re-executed from one start: the result's weights digest and state, and the
+/// distance of each claim from it (`None` for a claim left unmeasured).
+type Measured = ((H256, Cid), Vec<Option<u32>>);
 
 /// A verdict the worker committed to, and when it last sent what.
 #[derive(Encode, Decode, Debug, PartialEq)]
@@ -104,7 +122,7 @@ impl<T: Config> Pallet<T> {
 		let mut sealed: SealedVerdict<BlockNumberFor<T>> = match record.get() {
 			Ok(Some(sealed)) => sealed,
 			_ => {
-				let sealed = Self::reexecute(node, key, job, &spec, &dispute)?;
+				let sealed = Self::reexecute(node, key, job, &spec, &dispute, now)?;
 				// The salt is stored before the commitment leaves.
 				Self::remember(job, &record_key);
 				record.set(&sealed);
@@ -123,6 +141,7 @@ impl<T: Config> Pallet<T> {
 		job: JobId,
 		spec: &JobSpec,
 		dispute: &crate::DisputeOf<T>,
+		now: BlockNumberFor<T>,
 	) -> Result<SealedVerdict<BlockNumberFor<T>>, DutyError> {
 		let segment = &dispute.segment;
 		let salt = sp_io::hashing::blake2_256(
@@ -149,8 +168,15 @@ impl<T: Config> Pallet<T> {
 		}
 		let info = Jobs::<T>::get(job).ok_or(DutyError::Pending)?;
 		if !Self::measured(&info) {
-			let (result, _) = Self::segment_from(&trainer, job, node, spec, dispute, None, &[])?;
-			return Ok(seal(result, Default::default()));
+			let start = segment.start_state.as_ref();
+			let answer = Self::segment_from(&trainer, job, node, spec, segment, start, &[]);
+			if let (Err(DutyError::Status(400..=499)), Some(previous), Some(start)) =
+				(&answer, segment.checkpoint.checked_sub(1), start)
+			{
+				// The trainer refuses a start state it does not have: fetch it for the next block.
+				Self::fetch_state(&trainer, job, previous, &start.weights);
+			}
+			return Ok(seal(answer?.0, Default::default()));
 		}
 		// A GPU job: each replica's state measured from its own start. Replicas that share a
 		// start share a re-execution; the verdict's result is the first one's.
@@ -168,15 +194,31 @@ impl<T: Config> Pallet<T> {
 				None => groups.push((start, alloc::vec![claimed])),
 			}
 		}
+		let stops_waiting = Self::stops_waiting(dispute, now);
 		let mut result = None;
 		let mut distances = Vec::new();
 		for (start, claims) in &groups {
 			let states: Vec<TrainedWeights> =
 				claims.iter().map(|(_, state)| state.clone()).collect();
-			let (computed, measured) =
-				Self::segment_from(&trainer, job, node, spec, dispute, start.as_ref(), &states)?;
+			let Some((computed, measured)) = Self::measure_from(
+				&trainer,
+				job,
+				node,
+				spec,
+				segment,
+				start.as_ref(),
+				&states,
+				stops_waiting,
+			)?
+			else {
+				continue;
+			};
 			result.get_or_insert(computed);
-			distances.extend(claims.iter().map(|(replica, _)| *replica).zip(measured));
+			let replicas = claims.iter().map(|(replica, _)| *replica);
+			// A claim left unmeasured has no distance: the chain convicts it.
+			distances.extend(
+				replicas.zip(measured).filter_map(|(replica, distance)| Some((replica, distance?))),
+			);
 		}
 		// Nobody to measure, and nothing to re-execute from: a verdict naming no result and no
 		// distance, which convicts whoever claimed anything.
@@ -185,34 +227,116 @@ impl<T: Config> Pallet<T> {
 		Ok(seal(result, distances))
 	}
 
-	/// Has `node`'s trainer re-execute the dispute's segment from `start` (the segment's own
-	/// when `None`) and measure `claims` against its result: the result's weights digest and
-	/// state, and the distances. A state the trainer refuses for want of it is fetched for
-	/// the next block.
+	/// Whether, at `now`, a member of `dispute`'s panel stops waiting for states nobody serves:
+	/// from half way through the panel's commit phase (see the module docs). Commits close
+	/// `RevealDelay` after the first one; a first commit later than `RevealDelay` before the
+	/// deadline would open the reveals only after it.
+	fn stops_waiting(dispute: &crate::DisputeOf<T>, now: BlockNumberFor<T>) -> bool {
+		let delay = T::RevealDelay::get();
+		let drawn = dispute.deadline.saturating_sub(T::PanelWindow::get());
+		let mut closes = dispute.deadline.saturating_sub(delay);
+		if let Some(first) = dispute.first_commit {
+			closes = closes.min(first.saturating_add(delay));
+		}
+		let half = closes.saturating_sub(drawn) / 2u32.into();
+		now >= drawn.saturating_add(half)
+	}
+
+	/// Has `node`'s trainer re-execute a GPU job's segment from `start` and measure `claims`
+	/// against its result: the result's weights digest and state, and a distance per claim.
+	/// A state the trainer refuses for want of it is fetched for the next block; once the
+	/// member `stops_waiting`, a claim nobody served is left unmeasured (`None`), and so is
+	/// every claim when its start was not served (then no result, `Ok(None)`).
+	#[allow(clippy::too_many_arguments)]
+	fn measure_from(
+		trainer: &Trainer,
+		job: JobId,
+		node: NodeId,
+		spec: &JobSpec,
+		segment: &Segment,
+		start: Option<&TrainedWeights>,
+		claims: &[TrainedWeights],
+		stops_waiting: bool,
+	) -> Result<Option<Measured>, DutyError> {
+		let answer = Self::segment_from(trainer, job, node, spec, segment, start, claims);
+		let Err(DutyError::Status(400..=499)) = answer else {
+			let (result, distances) = answer?;
+			return Ok(Some((result, distances.into_iter().map(Some).collect())));
+		};
+		// The trainer refuses a state it does not have: it fetches each for the next block.
+		let start_served = match (segment.checkpoint.checked_sub(1), start) {
+			(Some(previous), Some(start)) => Self::served(trainer, job, previous, &start.weights)?,
+			_ => true,
+		};
+		let mut served = Vec::with_capacity(claims.len());
+		for claim in claims {
+			served.push(Self::served(trainer, job, segment.checkpoint, &claim.weights)?);
+		}
+		if !stops_waiting || (start_served && served.iter().all(|served| *served)) {
+			// Everything is there now, or there is still time: ask again in the next block.
+			return answer.map(|_| None);
+		}
+		let held: Vec<TrainedWeights> = claims
+			.iter()
+			.zip(&served)
+			.filter(|(_, served)| **served)
+			.map(|(claim, _)| claim.clone())
+			.collect();
+		if !start_served || held.is_empty() {
+			return Ok(None);
+		}
+		let (result, distances) =
+			Self::segment_from(trainer, job, node, spec, segment, start, &held)?;
+		// The distances of the claims measured, in order; none for the others.
+		let mut distances = distances.into_iter();
+		let distances =
+			served.iter().map(|served| if *served { distances.next() } else { None }).collect();
+		Ok(Some((result, distances)))
+	}
+
+	/// Has `trainer` fetch `cid`, a state replicas of `job` revealed at `checkpoint`, from the
+	/// first of them whose endpoint serves it: whether one did. A trainer of its own that does
+	/// not answer is no evidence against them: that is an error, and the worker tries later.
+	fn served(
+		trainer: &Trainer,
+		job: JobId,
+		checkpoint: u32,
+		cid: &[u8],
+	) -> Result<bool, DutyError> {
+		let wanted = cid_to_string(cid);
+		for replica in Assignments::<T>::get(job).unwrap_or_default() {
+			let revealed = Reveals::<T>::get((job, replica, checkpoint))
+				.is_some_and(|payload| payload.state_cid.as_slice() == cid);
+			let peer = revealed
+				.then(|| T::Nodes::endpoint(replica))
+				.flatten()
+				.and_then(|endpoint| String::from_utf8(endpoint).ok());
+			let Some(peer) = peer else { continue };
+			match fetch_from_peer(trainer, &wanted, &peer) {
+				Ok(_) => return Ok(true),
+				Err(DutyError::Unreachable) => return Err(DutyError::Unreachable),
+				Err(error) => {
+					log::debug!(target: LOG_TARGET, "job {job}: state not fetched from {peer}: {error:?}")
+				}
+			}
+		}
+		Ok(false)
+	}
+
+	/// Has `node`'s trainer re-execute `segment` of `job` from `start` and measure `claims`
+	/// against its result: the result's weights digest and state, and the distances.
 	fn segment_from(
 		trainer: &Trainer,
 		job: JobId,
 		node: NodeId,
 		spec: &JobSpec,
-		dispute: &crate::DisputeOf<T>,
+		segment: &Segment,
 		start: Option<&TrainedWeights>,
 		claims: &[TrainedWeights],
 	) -> Result<((H256, Cid), Vec<u32>), DutyError> {
-		let segment = &dispute.segment;
-		let start = start.or(segment.start_state.as_ref());
 		let request = VerifyRequest::new(job, spec, start, segment.from_step, segment.to_step)?
 			.measuring(claims);
-		let answer = trainer.post::<Reexecution>("/v1/verify", &request);
-		if let Err(DutyError::Status(400..=499)) = &answer {
-			// The trainer refuses a state it does not have: fetch it for the next block.
-			if let (Some(previous), Some(start)) = (segment.checkpoint.checked_sub(1), start) {
-				Self::fetch_state(trainer, job, previous, &start.weights);
-			}
-			for claim in claims {
-				Self::fetch_state(trainer, job, segment.checkpoint, &claim.weights);
-			}
-		}
-		let reexecution = answer?;
+		let reexecution = trainer.post::<Reexecution>("/v1/verify", &request)?;
 		// No commitments yet: the trainer is still re-executing.
 		let last = reexecution.commitments.last().ok_or(DutyError::Pending)?;
 		if last.step != segment.to_step || reexecution.distances.len() != claims.len() {

@@ -1,6 +1,7 @@
 //! The off-chain worker against a scripted trainer: each test says which HTTP requests it
 //! expects, in order, and the test externalities fail on any other request and on any
-//! expected one left unmade.
+//! expected one left unmade. They answer every request `200`; [`Refusing`] answers the ones
+//! a test refuses with their status.
 
 use super::*;
 use crate::{
@@ -12,8 +13,10 @@ use polkadot_sdk::{frame_support::assert_ok, sp_core::H256};
 use polkadot_sdk::{
 	frame_support::traits::Hooks,
 	sp_core::offchain::{
+		self as sp_offchain,
 		testing::{self, TestOffchainExt, TestTransactionPoolExt},
-		OffchainDbExt, OffchainWorkerExt, TransactionPoolExt,
+		HttpError, HttpRequestId, HttpRequestStatus, OffchainDbExt, OffchainWorkerExt,
+		OpaqueNetworkState, Timestamp, TransactionPoolExt,
 	},
 	sp_keystore::{testing::MemoryKeystore, KeystoreExt},
 };
@@ -23,8 +26,101 @@ use tessera_primitives::{
 	BackendClass, JobState,
 };
 
+/// Requests a test refuses: method, URI, body and the status to answer.
+type Refusals = std::sync::Arc<std::sync::Mutex<Vec<(String, String, Vec<u8>, u16)>>>;
+
+/// The scripted externalities, answering each refused request (once) with its status
+/// instead of `200`; everything else is theirs.
+struct Refusing {
+	http: TestOffchainExt,
+	refusals: Refusals,
+}
+
+impl sp_offchain::Externalities for Refusing {
+	fn is_validator(&self) -> bool {
+		self.http.is_validator()
+	}
+	fn network_state(&self) -> Result<OpaqueNetworkState, ()> {
+		self.http.network_state()
+	}
+	fn timestamp(&mut self) -> Timestamp {
+		self.http.timestamp()
+	}
+	fn sleep_until(&mut self, deadline: Timestamp) {
+		self.http.sleep_until(deadline)
+	}
+	fn random_seed(&mut self) -> [u8; 32] {
+		self.http.random_seed()
+	}
+	fn http_request_start(
+		&mut self,
+		method: &str,
+		uri: &str,
+		meta: &[u8],
+	) -> Result<HttpRequestId, ()> {
+		self.http.http_request_start(method, uri, meta)
+	}
+	fn http_request_add_header(
+		&mut self,
+		id: HttpRequestId,
+		name: &str,
+		value: &str,
+	) -> Result<(), ()> {
+		self.http.http_request_add_header(id, name, value)
+	}
+	fn http_request_write_body(
+		&mut self,
+		id: HttpRequestId,
+		chunk: &[u8],
+		deadline: Option<Timestamp>,
+	) -> Result<(), HttpError> {
+		self.http.http_request_write_body(id, chunk, deadline)
+	}
+	fn http_response_wait(
+		&mut self,
+		ids: &[HttpRequestId],
+		deadline: Option<Timestamp>,
+	) -> Vec<HttpRequestStatus> {
+		let answered = self.http.http_response_wait(ids, deadline);
+		let mut refusals = self.refusals.lock().unwrap();
+		let mut state = self.http.0.write();
+		ids.iter()
+			.zip(answered)
+			.map(|(id, status)| {
+				let Some(request) = state.requests.get(id) else { return status };
+				let refused = refusals.iter().position(|(method, uri, body, _)| {
+					(method, uri, body) == (&request.method, &request.uri, &request.body)
+				});
+				let Some(refused) = refused else { return status };
+				// Its body is never read, so it is dropped here.
+				state.requests.remove(id);
+				HttpRequestStatus::Finished(refusals.remove(refused).3)
+			})
+			.collect()
+	}
+	fn http_response_headers(&mut self, id: HttpRequestId) -> Vec<(Vec<u8>, Vec<u8>)> {
+		self.http.http_response_headers(id)
+	}
+	fn http_response_read_body(
+		&mut self,
+		id: HttpRequestId,
+		buffer: &mut [u8],
+		deadline: Option<Timestamp>,
+	) -> Result<usize, HttpError> {
+		self.http.http_response_read_body(id, buffer, deadline)
+	}
+	fn set_authorized_nodes(
+		&mut self,
+		nodes: Vec<polkadot_sdk::sp_core::OpaquePeerId>,
+		authorized_only: bool,
+	) {
+		self.http.set_authorized_nodes(nodes, authorized_only)
+	}
+}
+
 struct Harness {
 	http: TestOffchainExt,
+	refusals: Refusals,
 	take_pooled: Box<dyn Fn() -> Vec<Vec<u8>>>,
 	/// The `Authorization` header every request expected from now on carries, if any.
 	authorization: std::cell::RefCell<Option<String>>,
@@ -49,6 +145,12 @@ impl Harness {
 			sent: true,
 			..Default::default()
 		});
+	}
+
+	/// As [`Self::expect`], answered with `status` (not 2xx) and no body.
+	fn refuse(&self, method: &str, uri: &str, body: Vec<u8>, status: u16) {
+		self.expect(method, uri, body.clone(), b"");
+		self.refusals.lock().unwrap().push((method.into(), uri.into(), body, status));
 	}
 
 	/// Stores `token` as the trainer token of node key `key`: every request expected from now
@@ -234,12 +336,15 @@ fn offchain_test(body: impl FnOnce(&Harness)) {
 	let (offchain, _) = TestOffchainExt::new();
 	let (pool, pool_state) = TestTransactionPoolExt::new();
 	ext.register_extension(OffchainDbExt::new(offchain.clone()));
-	ext.register_extension(OffchainWorkerExt::new(offchain.clone()));
+	let refusals = Refusals::default();
+	let refusing = Refusing { http: offchain.clone(), refusals: refusals.clone() };
+	ext.register_extension(OffchainWorkerExt::new(refusing));
 	ext.register_extension(KeystoreExt::new(MemoryKeystore::new()));
 	ext.register_extension(TransactionPoolExt::new(pool));
 	let take_pooled = move || std::mem::take(&mut pool_state.write().transactions);
 	let harness = Harness {
 		http: offchain,
+		refusals,
 		take_pooled: Box::new(take_pooled),
 		authorization: Default::default(),
 	};
@@ -697,6 +802,168 @@ fn a_panel_member_measures_a_gpu_segment_on_the_reference_backend_from_each_repl
 					.unwrap(),
 			}
 		);
+		assert!(matches!(&trainer.pooled()[..], [Call::panel_commit { .. }]));
+	});
+}
+
+/// What GPU replica `node` revealed for `checkpoint` in [`gpu_dispute_of`]: three devices.
+fn on_gpu(node: NodeId, checkpoint: u32) -> u8 {
+	30 + 10 * node as u8 + checkpoint as u8
+}
+
+/// A two-checkpoint GPU job whose three replicas revealed [`on_gpu`]'s states, disputed at
+/// `checkpoint`, with the key of its first panel member in the keystore: (job, replicas,
+/// member, the first block in which members stop waiting for missing states).
+fn gpu_dispute_of(checkpoint: u32) -> (JobId, Vec<NodeId>, NodeId, u64) {
+	use crate::tests::{commit_call, reveal_call};
+	Nodes::mutate(|nodes| nodes[2].gpu = true);
+	let job = post(3, BackendClass::Gpu, 100);
+	run_to(System::block_number() + 1);
+	let replicas = Assignments::<Test>::get(job).unwrap().into_inner();
+	for revealed in 0..2 {
+		let report = |node: NodeId| CommitmentPayload {
+			backend_class: BackendClass::Gpu,
+			..payload(job, node, revealed, on_gpu(node, revealed), revealed == 1)
+		};
+		replicas.iter().for_each(|node| send(commit_call(&report(*node))));
+		replicas.iter().for_each(|node| send(reveal_call(report(*node))));
+	}
+	next_block();
+	// Disputed whatever checkpoint the draw named.
+	Disputes::<Test>::mutate(job, |dispute| {
+		let segment = &mut dispute.as_mut().unwrap().segment;
+		let steps = u64::from(checkpoint) * 10;
+		(segment.checkpoint, segment.from_step, segment.to_step) = (checkpoint, steps, steps + 10);
+	});
+	let member = Panels::<Test>::get(job)[0];
+	hold_key(member);
+	// Nobody committed: the commit phase closes `RevealDelay` before the panel's deadline, and
+	// members stop waiting for missing states half way through it.
+	let deadline = Disputes::<Test>::get(job).unwrap().deadline;
+	let drawn = deadline - PANEL_WINDOW;
+	let stops_waiting = drawn + (deadline - REVEAL_DELAY - drawn) / 2;
+	assert!(System::block_number() < stops_waiting);
+	(job, replicas, member, stops_waiting)
+}
+
+/// The trainer at the default URL is asked to fetch `node`'s state of `digest` from the node,
+/// and does, unless `node` is `withholder`.
+fn expect_fetch_from(trainer: &Harness, node: NodeId, digest: u8, withholder: NodeId) {
+	let cid = trainer_api::cid_to_string(&state_of(digest).weights);
+	let uri = format!("{DEFAULT_TRAINER_URL}/v1/blobs/{cid}/fetch");
+	let body =
+		serde_json::to_vec(&trainer_api::FetchRequest { peer: format!("http://node-{node}") })
+			.unwrap();
+	if node == withholder {
+		trainer.refuse("POST", &uri, body, 502);
+	} else {
+		let stored = trainer_api::Stored { cid, bytes: 42 };
+		trainer.expect("POST", &uri, body, &serde_json::to_vec(&stored).unwrap());
+	}
+}
+
+/// `node`'s sealed verdict on `job`'s current panel, if it sealed one.
+fn sealed_verdict(job: JobId, node: NodeId) -> Option<Verdict> {
+	StorageValueRef::persistent(&panel::verdict_key(job, node, draw(job)))
+		.get::<panel::SealedVerdict<u64>>()
+		.unwrap()
+		.map(|sealed| sealed.verdict)
+}
+
+#[test]
+fn a_gpu_replica_that_withholds_its_state_is_measured_as_missing_and_the_panel_still_commits() {
+	offchain_test(|trainer| {
+		// The first checkpoint, which every replica starts from the job's own start.
+		let (job, replicas, member, stops_waiting) = gpu_dispute_of(0);
+		// The second replica's endpoint never serves what it revealed.
+		let withholder = replicas[1];
+		let spec = JobSpecs::<Test>::get(job).unwrap();
+		let claims: Vec<TrainedWeights> =
+			replicas.iter().map(|node| state_of(on_gpu(*node, 0))).collect();
+		let verify = |claims: &[TrainedWeights]| {
+			let request =
+				trainer_api::VerifyRequest::new(job, &spec, None, 0, 10).unwrap().measuring(claims);
+			serde_json::to_vec(&request).unwrap()
+		};
+		let verify_uri = format!("{DEFAULT_TRAINER_URL}/v1/verify");
+		// The trainer lacks the claimed states: it fetches each from the replica that revealed
+		// it; the withholder's fetch fails.
+		let refused_then_fetched = || {
+			trainer.refuse("POST", &verify_uri, verify(&claims), 404);
+			for node in &replicas {
+				expect_fetch_from(trainer, *node, on_gpu(*node, 0), withholder);
+			}
+		};
+		refused_then_fetched();
+		work();
+		assert!(trainer.pooled().is_empty(), "still time to fetch it");
+		assert_eq!(sealed_verdict(job, member), None);
+
+		run_to(stops_waiting);
+		refused_then_fetched();
+		// What it has is measured; the withheld claim is left out, which convicts it.
+		let answer = trainer_api::Reexecution {
+			commitments: vec![commitment(0)],
+			distances: vec![300, 310],
+		};
+		trainer.expect(
+			"POST",
+			&verify_uri,
+			verify(&[claims[0].clone(), claims[2].clone()]),
+			&serde_json::to_vec(&answer).unwrap(),
+		);
+		work();
+		let computed = expected_payload(job, member, 0, None);
+		assert_eq!(
+			sealed_verdict(job, member).unwrap(),
+			Verdict {
+				job,
+				checkpoint: 0,
+				node: member,
+				weights_digest: computed.weights_digest,
+				state_cid: computed.state_cid,
+				distances: vec![(replicas[0], 300), (replicas[2], 310)].try_into().unwrap(),
+			}
+		);
+		assert!(matches!(&trainer.pooled()[..], [Call::panel_commit { .. }]));
+	});
+}
+
+#[test]
+fn a_gpu_replica_that_withholds_the_start_it_revealed_is_left_unmeasured_once_members_stop_waiting()
+{
+	offchain_test(|trainer| {
+		// The second checkpoint, which each replica starts from the state it revealed for the
+		// first; the last replica serves neither.
+		let (job, replicas, member, stops_waiting) = gpu_dispute_of(1);
+		let withholder = replicas[2];
+		run_to(stops_waiting);
+		let spec = JobSpecs::<Test>::get(job).unwrap();
+		let verify_uri = format!("{DEFAULT_TRAINER_URL}/v1/verify");
+		for node in &replicas {
+			let (start, claim) = (state_of(on_gpu(*node, 0)), state_of(on_gpu(*node, 1)));
+			let request = trainer_api::VerifyRequest::new(job, &spec, Some(&start), 10, 20)
+				.unwrap()
+				.measuring([&claim]);
+			let body = serde_json::to_vec(&request).unwrap();
+			if *node == withholder {
+				trainer.refuse("POST", &verify_uri, body, 404);
+				expect_fetch_from(trainer, *node, on_gpu(*node, 0), withholder);
+				expect_fetch_from(trainer, *node, on_gpu(*node, 1), withholder);
+			} else {
+				let answer = trainer_api::Reexecution {
+					commitments: vec![commitment(1)],
+					distances: vec![*node],
+				};
+				trainer.expect("POST", &verify_uri, body, &serde_json::to_vec(&answer).unwrap());
+			}
+		}
+		work();
+		// Nothing to re-execute the withholder's segment from: it has no distance.
+		let verdict = sealed_verdict(job, member).unwrap();
+		let measured: Vec<(NodeId, u32)> =
+			replicas[..2].iter().map(|node| (*node, *node)).collect();
+		assert_eq!(verdict.distances.into_inner(), measured);
 		assert!(matches!(&trainer.pooled()[..], [Call::panel_commit { .. }]));
 	});
 }
