@@ -97,8 +97,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn create_job() -> Weight {
 		//  Measured:  `4260`
 		//  Estimated: `6606`
-		// Minimum execution time: 183_764_000 picoseconds.
-		Weight::from_parts(203_943_000, 6606)
+		// Minimum execution time: 184_875_000 picoseconds.
+		Weight::from_parts(201_119_000, 6606)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -115,8 +115,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn cancel_job() -> Weight {
 		//  Measured:  `3061`
 		//  Estimated: `6992`
-		// Minimum execution time: 81_822_000 picoseconds.
-		Weight::from_parts(89_844_000, 6992)
+		// Minimum execution time: 81_571_000 picoseconds.
+		Weight::from_parts(86_769_000, 6992)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -161,8 +161,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn assign_job() -> Weight {
 		//  Measured:  `38396`
 		//  Estimated: `196900`
-		// Minimum execution time: 3_086_571_000 picoseconds.
-		Weight::from_parts(3_259_088_000, 196900)
+		// Minimum execution time: 3_097_588_000 picoseconds.
+		Weight::from_parts(3_580_026_000, 196900)
 			.saturating_add(T::DbWeight::get().reads(396_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
@@ -181,8 +181,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn commit() -> Weight {
 		//  Measured:  `373`
 		//  Estimated: `5614`
-		// Minimum execution time: 51_637_000 picoseconds.
-		Weight::from_parts(67_431_000, 5614)
+		// Minimum execution time: 68_191_000 picoseconds.
+		Weight::from_parts(76_073_000, 5614)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -207,8 +207,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_commit() -> Weight {
 		//  Measured:  `1066`
 		//  Estimated: `5614`
-		// Minimum execution time: 95_562_000 picoseconds.
-		Weight::from_parts(102_132_000, 5614)
+		// Minimum execution time: 104_605_000 picoseconds.
+		Weight::from_parts(114_741_000, 5614)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
@@ -238,8 +238,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn reveal() -> Weight {
 		//  Measured:  `6039`
 		//  Estimated: `7524`
-		// Minimum execution time: 208_690_000 picoseconds.
-		Weight::from_parts(225_635_000, 7524)
+		// Minimum execution time: 214_248_000 picoseconds.
+		Weight::from_parts(240_558_000, 7524)
 			.saturating_add(T::DbWeight::get().reads(14_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -262,7 +262,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::ReplicaStarts` (r:5 w:0)
 	/// Proof: `ProofOfCompute::ReplicaStarts` (`max_values`: None, `max_size`: Some(162), added: 2637, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Aggregations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(243), added: 2718, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::RoleCount` (r:1 w:0)
 	/// Proof: `NodeRegistry::RoleCount` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:11 w:0)
@@ -280,8 +280,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn verify_result() -> Weight {
 		//  Measured:  `18705`
 		//  Estimated: `67782`
-		// Minimum execution time: 641_754_000 picoseconds.
-		Weight::from_parts(678_610_000, 67782)
+		// Minimum execution time: 665_740_000 picoseconds.
+		Weight::from_parts(735_854_000, 67782)
 			.saturating_add(T::DbWeight::get().reads(71_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -308,8 +308,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_reveal() -> Weight {
 		//  Measured:  `5321`
 		//  Estimated: `6556`
-		// Minimum execution time: 201_409_000 picoseconds.
-		Weight::from_parts(216_302_000, 6556)
+		// Minimum execution time: 222_041_000 picoseconds.
+		Weight::from_parts(248_209_000, 6556)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
@@ -327,7 +327,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::ReplicaStarts` (r:5 w:0)
 	/// Proof: `ProofOfCompute::ReplicaStarts` (`max_values`: None, `max_size`: Some(162), added: 2637, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Aggregations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(243), added: 2718, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::RoleCount` (r:1 w:0)
 	/// Proof: `NodeRegistry::RoleCount` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
 	/// Storage: `ParachainSystem::ValidationData` (r:1 w:0)
@@ -355,8 +355,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn challenge() -> Weight {
 		//  Measured:  `12637`
 		//  Estimated: `30635`
-		// Minimum execution time: 507_255_000 picoseconds.
-		Weight::from_parts(545_341_000, 30635)
+		// Minimum execution time: 570_829_000 picoseconds.
+		Weight::from_parts(661_554_000, 30635)
 			.saturating_add(T::DbWeight::get().reads(54_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
@@ -369,8 +369,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn panel_commit() -> Weight {
 		//  Measured:  `749`
 		//  Estimated: `6060`
-		// Minimum execution time: 90_875_000 picoseconds.
-		Weight::from_parts(98_606_000, 6060)
+		// Minimum execution time: 87_961_000 picoseconds.
+		Weight::from_parts(101_441_000, 6060)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -391,14 +391,14 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_panel_commit() -> Weight {
 		//  Measured:  `1574`
 		//  Estimated: `6060`
-		// Minimum execution time: 142_883_000 picoseconds.
-		Weight::from_parts(155_211_000, 6060)
+		// Minimum execution time: 149_703_000 picoseconds.
+		Weight::from_parts(161_590_000, 6060)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Disputes` (`max_values`: None, `max_size`: Some(1244), added: 3719, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::PanelVerdicts` (r:4 w:3)
-	/// Proof: `ProofOfCompute::PanelVerdicts` (`max_values`: None, `max_size`: Some(174), added: 2649, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::PanelVerdicts` (`max_values`: None, `max_size`: Some(2216), added: 4691, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Panels` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::PanelCommits` (r:4 w:3)
@@ -430,7 +430,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `NodeRegistry::RoleIndex` (r:19 w:32)
 	/// Proof: `NodeRegistry::RoleIndex` (`max_values`: None, `max_size`: Some(25), added: 2500, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Aggregations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(243), added: 2718, mode: `MaxEncodedLen`)
 	/// Storage: `ParachainSystem::ValidationData` (r:1 w:0)
 	/// Proof: `ParachainSystem::ValidationData` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
@@ -442,17 +442,17 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:4)
 	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn panel_reveal() -> Weight {
-		//  Measured:  `21174`
+		//  Measured:  `21176`
 		//  Estimated: `51084`
-		// Minimum execution time: 1_551_117_000 picoseconds.
-		Weight::from_parts(1_679_118_000, 51084)
+		// Minimum execution time: 1_542_304_000 picoseconds.
+		Weight::from_parts(1_728_331_000, 51084)
 			.saturating_add(T::DbWeight::get().reads(116_u64))
 			.saturating_add(T::DbWeight::get().writes(108_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Disputes` (`max_values`: None, `max_size`: Some(1244), added: 3719, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::PanelVerdicts` (r:1 w:0)
-	/// Proof: `ProofOfCompute::PanelVerdicts` (`max_values`: None, `max_size`: Some(174), added: 2649, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::PanelVerdicts` (`max_values`: None, `max_size`: Some(2216), added: 4691, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Panels` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::PanelCommits` (r:4 w:0)
@@ -468,8 +468,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_panel_reveal() -> Weight {
 		//  Measured:  `1799`
 		//  Estimated: `11130`
-		// Minimum execution time: 168_330_000 picoseconds.
-		Weight::from_parts(181_260_000, 11130)
+		// Minimum execution time: 169_903_000 picoseconds.
+		Weight::from_parts(181_981_000, 11130)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
@@ -529,15 +529,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn replace_replica() -> Weight {
 		//  Measured:  `11300`
 		//  Estimated: `36634`
-		// Minimum execution time: 747_873_000 picoseconds.
-		Weight::from_parts(822_904_000, 36634)
+		// Minimum execution time: 734_823_000 picoseconds.
+		Weight::from_parts(828_012_000, 36634)
 			.saturating_add(T::DbWeight::get().reads(75_u64))
 			.saturating_add(T::DbWeight::get().writes(34_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Disputes` (`max_values`: None, `max_size`: Some(1244), added: 3719, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::PanelVerdicts` (r:4 w:0)
-	/// Proof: `ProofOfCompute::PanelVerdicts` (`max_values`: None, `max_size`: Some(174), added: 2649, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::PanelVerdicts` (`max_values`: None, `max_size`: Some(2216), added: 4691, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Panels` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:11 w:3)
@@ -559,7 +559,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Aggregations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(243), added: 2718, mode: `MaxEncodedLen`)
 	/// Storage: `ParachainSystem::ValidationData` (r:1 w:0)
 	/// Proof: `ParachainSystem::ValidationData` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
@@ -573,8 +573,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn panel_expired() -> Weight {
 		//  Measured:  `6272`
 		//  Estimated: `30990`
-		// Minimum execution time: 781_513_000 picoseconds.
-		Weight::from_parts(1_125_575_000, 30990)
+		// Minimum execution time: 748_463_000 picoseconds.
+		Weight::from_parts(807_862_000, 30990)
 			.saturating_add(T::DbWeight::get().reads(61_u64))
 			.saturating_add(T::DbWeight::get().writes(51_u64))
 	}
@@ -621,8 +621,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn challenge_availability() -> Weight {
 		//  Measured:  `4921`
 		//  Estimated: `33330`
-		// Minimum execution time: 378_834_000 picoseconds.
-		Weight::from_parts(510_179_000, 33330)
+		// Minimum execution time: 376_770_000 picoseconds.
+		Weight::from_parts(403_451_000, 33330)
 			.saturating_add(T::DbWeight::get().reads(45_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -661,8 +661,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn open_sampled_check() -> Weight {
 		//  Measured:  `4299`
 		//  Estimated: `33330`
-		// Minimum execution time: 292_976_000 picoseconds.
-		Weight::from_parts(370_631_000, 33330)
+		// Minimum execution time: 292_786_000 picoseconds.
+		Weight::from_parts(328_629_000, 33330)
 			.saturating_add(T::DbWeight::get().reads(42_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -691,8 +691,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn report_availability() -> Weight {
 		//  Measured:  `3897`
 		//  Estimated: `33330`
-		// Minimum execution time: 268_590_000 picoseconds.
-		Weight::from_parts(292_044_000, 33330)
+		// Minimum execution time: 274_879_000 picoseconds.
+		Weight::from_parts(313_596_000, 33330)
 			.saturating_add(T::DbWeight::get().reads(37_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -709,8 +709,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_report_availability() -> Weight {
 		//  Measured:  `1311`
 		//  Estimated: `3685`
-		// Minimum execution time: 73_459_000 picoseconds.
-		Weight::from_parts(82_113_000, 3685)
+		// Minimum execution time: 79_318_000 picoseconds.
+		Weight::from_parts(88_471_000, 3685)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 	}
 	/// Storage: `ProofOfCompute::AvailabilityDue` (r:2 w:2)
@@ -746,8 +746,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn availability_expired() -> Weight {
 		//  Measured:  `5300`
 		//  Estimated: `35990`
-		// Minimum execution time: 422_689_000 picoseconds.
-		Weight::from_parts(449_458_000, 35990)
+		// Minimum execution time: 426_865_000 picoseconds.
+		Weight::from_parts(471_481_000, 35990)
 			.saturating_add(T::DbWeight::get().reads(52_u64))
 			.saturating_add(T::DbWeight::get().writes(31_u64))
 	}
@@ -764,12 +764,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:257 w:256)
 	/// Proof: `ProofOfCompute::NextCheckpoint` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Aggregations` (r:256 w:256)
-	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(243), added: 2718, mode: `MaxEncodedLen`)
 	fn prune_job() -> Weight {
 		//  Measured:  `64748`
 		//  Estimated: `783298`
-		// Minimum execution time: 2_102_739_000 picoseconds.
-		Weight::from_parts(2_335_775_000, 783298)
+		// Minimum execution time: 2_098_502_000 picoseconds.
+		Weight::from_parts(2_478_397_000, 783298)
 			.saturating_add(T::DbWeight::get().reads(1797_u64))
 			.saturating_add(T::DbWeight::get().writes(1792_u64))
 	}
@@ -778,8 +778,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_challenge_window() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 6_509_000 picoseconds.
-		Weight::from_parts(10_946_000, 0)
+		// Minimum execution time: 6_279_000 picoseconds.
+		Weight::from_parts(7_050_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::Due` (r:2 w:2)
@@ -788,7 +788,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Contributions` (r:6 w:5)
+	/// Storage: `ProofOfCompute::Contributions` (r:16 w:15)
 	/// Proof: `ProofOfCompute::Contributions` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
@@ -815,27 +815,69 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
 	/// The range of component `r` is `[1, 5]`.
+	/// The range of component `c` is `[0, 10]`.
 	fn finalize(r: u32, c: u32, ) -> Weight {
-		Weight::from_parts(245_335_631, 16080)
-			.saturating_add(Weight::from_parts(52_528_019, 0).saturating_mul(r.into()))
-			.saturating_add(Weight::from_parts(52_528_019, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(15_u64))
-			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(r.into())))
-			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(c.into())))
-			.saturating_add(T::DbWeight::get().writes(13_u64))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(r.into())))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(c.into())))
+		//  Measured:  `1779 + c * (95 ±0) + r * (662 ±0)`
+		//  Estimated: `6992 + c * (2515 ±0) + r * (2783 ±0)`
+		// Minimum execution time: 282_831_000 picoseconds.
+		Weight::from_parts(157_706_225, 6992)
+			.saturating_add(Weight::from_parts(80_037_001, 0).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(8_539_326, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(10_u64))
+			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(r.into())))
+			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(r.into())))
+			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(c.into())))
+			.saturating_add(Weight::from_parts(0, 2515).saturating_mul(c.into()))
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
-			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(c.into()))
 	}
+	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Aggregations` (r:2 w:0)
+	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(243), added: 2718, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::AggregatesAtStake` (r:1 w:1)
+	/// Proof: `ProofOfCompute::AggregatesAtStake` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `NodeRegistry::Nodes` (r:16 w:0)
+	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(220), added: 2695, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:17 w:17)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::ReputationOfNode` (r:16 w:16)
+	/// Proof: `Reputation::ReputationOfNode` (`max_values`: None, `max_size`: Some(117), added: 2592, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Contributions` (r:16 w:15)
+	/// Proof: `ProofOfCompute::Contributions` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `MaxEncodedLen`)
+	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
+	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ProposalOfJob` (r:1 w:0)
+	/// Proof: `ModelRegistry::ProposalOfJob` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::OpenJobs` (r:0 w:5)
+	/// Proof: `ProofOfCompute::OpenJobs` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Payouts` (r:0 w:1)
+	/// Proof: `ProofOfCompute::Payouts` (`max_values`: None, `max_size`: Some(5118), added: 7593, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Replacements` (r:0 w:1)
+	/// Proof: `ProofOfCompute::Replacements` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
+	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
+	/// The range of component `c` is `[1, 15]`.
 	fn finalize_federated(c: u32, ) -> Weight {
-		Weight::from_parts(245_335_631, 16080)
-			.saturating_add(Weight::from_parts(52_528_019, 0).saturating_mul(c.into()))
+		//  Measured:  `3319 + c * (342 ±0)`
+		//  Estimated: `6426 + c * (2695 ±0)`
+		// Minimum execution time: 317_683_000 picoseconds.
+		Weight::from_parts(392_591_497, 6426)
+			.saturating_add(Weight::from_parts(74_562_427, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(c.into())))
-			.saturating_add(T::DbWeight::get().writes(13_u64))
-			.saturating_add(T::DbWeight::get().writes((2_u64).saturating_mul(c.into())))
-			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().writes(15_u64))
+			.saturating_add(T::DbWeight::get().writes((3_u64).saturating_mul(c.into())))
+			.saturating_add(Weight::from_parts(0, 2695).saturating_mul(c.into()))
 	}
 	/// Storage: `ModelRegistry::DatasetOfCid` (r:1 w:0)
 	/// Proof: `ModelRegistry::DatasetOfCid` (`max_values`: None, `max_size`: Some(118), added: 2593, mode: `MaxEncodedLen`)
@@ -866,8 +908,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn create_federated_job() -> Weight {
 		//  Measured:  `4260`
 		//  Estimated: `6606`
-		// Minimum execution time: 372_394_000 picoseconds.
-		Weight::from_parts(388_498_000, 6606)
+		// Minimum execution time: 731_698_000 picoseconds.
+		Weight::from_parts(775_925_000, 6606)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -876,7 +918,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Aggregations` (r:2 w:1)
-	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(243), added: 2718, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:5 w:0)
 	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Contributions` (r:5 w:5)
@@ -902,10 +944,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
 	fn submit_aggregation() -> Weight {
-		//  Measured:  `4624`
+		//  Measured:  `4625`
 		//  Estimated: `14905`
-		// Minimum execution time: 298_714_000 picoseconds.
-		Weight::from_parts(307_808_000, 14905)
+		// Minimum execution time: 309_390_000 picoseconds.
+		Weight::from_parts(337_572_000, 14905)
 			.saturating_add(T::DbWeight::get().reads(23_u64))
 			.saturating_add(T::DbWeight::get().writes(19_u64))
 	}
@@ -914,7 +956,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Aggregations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(210), added: 2685, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(243), added: 2718, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:5 w:0)
 	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:0)
@@ -928,15 +970,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_submit_aggregation() -> Weight {
 		//  Measured:  `3065`
 		//  Estimated: `14905`
-		// Minimum execution time: 138_205_000 picoseconds.
-		Weight::from_parts(144_495_000, 14905)
+		// Minimum execution time: 148_370_000 picoseconds.
+		Weight::from_parts(168_040_000, 14905)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 	}
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2149), added: 4624, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Reveals` (r:5 w:0)
+	/// Storage: `ProofOfCompute::Reveals` (r:10 w:0)
 	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
@@ -979,9 +1021,9 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn round_due() -> Weight {
 		//  Measured:  `9546`
 		//  Estimated: `44110`
-		// Minimum execution time: 2_320_832_000 picoseconds.
-		Weight::from_parts(2_423_656_000, 44110)
-			.saturating_add(T::DbWeight::get().reads(96_u64))
+		// Minimum execution time: 2_357_197_000 picoseconds.
+		Weight::from_parts(2_549_863_000, 44110)
+			.saturating_add(T::DbWeight::get().reads(101_u64))
 			.saturating_add(T::DbWeight::get().writes(34_u64))
 	}
 }
@@ -989,148 +1031,148 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn create_job() -> Weight {
-		Weight::from_parts(203_943_000, 6606)
+		Weight::from_parts(201_119_000, 6606)
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(89_844_000, 6992)
+		Weight::from_parts(86_769_000, 6992)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn assign_job() -> Weight {
-		Weight::from_parts(3_259_088_000, 196900)
+		Weight::from_parts(3_580_026_000, 196900)
 			.saturating_add(RocksDbWeight::get().reads(396_u64))
 			.saturating_add(RocksDbWeight::get().writes(14_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(67_431_000, 5614)
+		Weight::from_parts(76_073_000, 5614)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn authorize_commit() -> Weight {
-		Weight::from_parts(102_132_000, 5614)
+		Weight::from_parts(114_741_000, 5614)
 			.saturating_add(RocksDbWeight::get().reads(9_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(225_635_000, 7524)
+		Weight::from_parts(240_558_000, 7524)
 			.saturating_add(RocksDbWeight::get().reads(14_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn verify_result() -> Weight {
-		Weight::from_parts(678_610_000, 67782)
+		Weight::from_parts(735_854_000, 67782)
 			.saturating_add(RocksDbWeight::get().reads(71_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn authorize_reveal() -> Weight {
-		Weight::from_parts(216_302_000, 6556)
+		Weight::from_parts(248_209_000, 6556)
 			.saturating_add(RocksDbWeight::get().reads(12_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(545_341_000, 30635)
+		Weight::from_parts(661_554_000, 30635)
 			.saturating_add(RocksDbWeight::get().reads(54_u64))
 			.saturating_add(RocksDbWeight::get().writes(10_u64))
 	}
 	fn panel_commit() -> Weight {
-		Weight::from_parts(98_606_000, 6060)
+		Weight::from_parts(101_441_000, 6060)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn authorize_panel_commit() -> Weight {
-		Weight::from_parts(155_211_000, 6060)
+		Weight::from_parts(161_590_000, 6060)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 	}
 	fn panel_reveal() -> Weight {
-		Weight::from_parts(1_679_118_000, 51084)
+		Weight::from_parts(1_728_331_000, 51084)
 			.saturating_add(RocksDbWeight::get().reads(116_u64))
 			.saturating_add(RocksDbWeight::get().writes(108_u64))
 	}
 	fn authorize_panel_reveal() -> Weight {
-		Weight::from_parts(181_260_000, 11130)
+		Weight::from_parts(181_981_000, 11130)
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
 	}
 	fn replace_replica() -> Weight {
-		Weight::from_parts(822_904_000, 36634)
+		Weight::from_parts(828_012_000, 36634)
 			.saturating_add(RocksDbWeight::get().reads(75_u64))
 			.saturating_add(RocksDbWeight::get().writes(34_u64))
 	}
 	fn panel_expired() -> Weight {
-		Weight::from_parts(1_125_575_000, 30990)
+		Weight::from_parts(807_862_000, 30990)
 			.saturating_add(RocksDbWeight::get().reads(61_u64))
 			.saturating_add(RocksDbWeight::get().writes(51_u64))
 	}
 	fn challenge_availability() -> Weight {
-		Weight::from_parts(510_179_000, 33330)
+		Weight::from_parts(403_451_000, 33330)
 			.saturating_add(RocksDbWeight::get().reads(45_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn open_sampled_check() -> Weight {
-		Weight::from_parts(370_631_000, 33330)
+		Weight::from_parts(328_629_000, 33330)
 			.saturating_add(RocksDbWeight::get().reads(42_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn report_availability() -> Weight {
-		Weight::from_parts(292_044_000, 33330)
+		Weight::from_parts(313_596_000, 33330)
 			.saturating_add(RocksDbWeight::get().reads(37_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn authorize_report_availability() -> Weight {
-		Weight::from_parts(82_113_000, 3685)
+		Weight::from_parts(88_471_000, 3685)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 	}
 	fn availability_expired() -> Weight {
-		Weight::from_parts(449_458_000, 35990)
+		Weight::from_parts(471_481_000, 35990)
 			.saturating_add(RocksDbWeight::get().reads(52_u64))
 			.saturating_add(RocksDbWeight::get().writes(31_u64))
 	}
 	fn prune_job() -> Weight {
-		Weight::from_parts(2_335_775_000, 783298)
+		Weight::from_parts(2_478_397_000, 783298)
 			.saturating_add(RocksDbWeight::get().reads(1797_u64))
 			.saturating_add(RocksDbWeight::get().writes(1792_u64))
 	}
 	fn set_challenge_window() -> Weight {
-		Weight::from_parts(10_946_000, 0)
+		Weight::from_parts(7_050_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn finalize(r: u32, c: u32, ) -> Weight {
-		Weight::from_parts(245_335_631, 16080)
-			.saturating_add(Weight::from_parts(52_528_019, 0).saturating_mul(r.into()))
-			.saturating_add(Weight::from_parts(52_528_019, 0).saturating_mul(c.into()))
-			.saturating_add(RocksDbWeight::get().reads(15_u64))
-			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(r.into())))
-			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(c.into())))
-			.saturating_add(RocksDbWeight::get().writes(13_u64))
-			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(r.into())))
-			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(c.into())))
+		Weight::from_parts(157_706_225, 6992)
+			.saturating_add(Weight::from_parts(80_037_001, 0).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(8_539_326, 0).saturating_mul(c.into()))
+			.saturating_add(RocksDbWeight::get().reads(10_u64))
+			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(r.into())))
+			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(c.into())))
+			.saturating_add(RocksDbWeight::get().writes(8_u64))
+			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(r.into())))
+			.saturating_add(RocksDbWeight::get().writes((1_u64).saturating_mul(c.into())))
+			.saturating_add(Weight::from_parts(0, 2515).saturating_mul(c.into()))
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
-			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(c.into()))
 	}
 	fn finalize_federated(c: u32, ) -> Weight {
-		Weight::from_parts(245_335_631, 16080)
-			.saturating_add(Weight::from_parts(52_528_019, 0).saturating_mul(c.into()))
+		Weight::from_parts(392_591_497, 6426)
+			.saturating_add(Weight::from_parts(74_562_427, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(15_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(c.into())))
-			.saturating_add(RocksDbWeight::get().writes(13_u64))
-			.saturating_add(RocksDbWeight::get().writes((2_u64).saturating_mul(c.into())))
-			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(c.into()))
+			.saturating_add(RocksDbWeight::get().writes(15_u64))
+			.saturating_add(RocksDbWeight::get().writes((3_u64).saturating_mul(c.into())))
+			.saturating_add(Weight::from_parts(0, 2695).saturating_mul(c.into()))
 	}
 	fn create_federated_job() -> Weight {
-		Weight::from_parts(388_498_000, 6606)
+		Weight::from_parts(775_925_000, 6606)
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn submit_aggregation() -> Weight {
-		Weight::from_parts(307_808_000, 14905)
+		Weight::from_parts(337_572_000, 14905)
 			.saturating_add(RocksDbWeight::get().reads(23_u64))
 			.saturating_add(RocksDbWeight::get().writes(19_u64))
 	}
 	fn authorize_submit_aggregation() -> Weight {
-		Weight::from_parts(144_495_000, 14905)
+		Weight::from_parts(168_040_000, 14905)
 			.saturating_add(RocksDbWeight::get().reads(12_u64))
 	}
 	fn round_due() -> Weight {
-		Weight::from_parts(2_423_656_000, 44110)
-			.saturating_add(RocksDbWeight::get().reads(96_u64))
+		Weight::from_parts(2_549_863_000, 44110)
+			.saturating_add(RocksDbWeight::get().reads(101_u64))
 			.saturating_add(RocksDbWeight::get().writes(34_u64))
 	}
 }

@@ -58,8 +58,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn seal_trap() -> Weight {
 		//  Measured:  `327`
 		//  Estimated: `3533`
-		// Minimum execution time: 20_811_000 picoseconds.
-		Weight::from_parts(22_383_000, 3533)
+		// Minimum execution time: 20_991_000 picoseconds.
+		Weight::from_parts(22_804_000, 3533)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -110,8 +110,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn reveal_trap() -> Weight {
 		//  Measured:  `7337`
 		//  Estimated: `30990`
-		// Minimum execution time: 952_868_000 picoseconds.
-		Weight::from_parts(1_022_791_000, 30990)
+		// Minimum execution time: 976_352_000 picoseconds.
+		Weight::from_parts(1_068_169_000, 30990)
 			.saturating_add(T::DbWeight::get().reads(67_u64))
 			.saturating_add(T::DbWeight::get().writes(85_u64))
 	}
@@ -120,8 +120,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_trap_rate() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 6_139_000 picoseconds.
-		Weight::from_parts(6_851_000, 0)
+		// Minimum execution time: 6_119_000 picoseconds.
+		Weight::from_parts(7_081_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 }
@@ -129,17 +129,17 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn seal_trap() -> Weight {
-		Weight::from_parts(22_383_000, 3533)
+		Weight::from_parts(22_804_000, 3533)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn reveal_trap() -> Weight {
-		Weight::from_parts(1_022_791_000, 30990)
+		Weight::from_parts(1_068_169_000, 30990)
 			.saturating_add(RocksDbWeight::get().reads(67_u64))
 			.saturating_add(RocksDbWeight::get().writes(85_u64))
 	}
 	fn set_trap_rate() -> Weight {
-		Weight::from_parts(6_851_000, 0)
+		Weight::from_parts(7_081_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 }
