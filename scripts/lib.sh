@@ -16,6 +16,25 @@ TESSERA_TRAINER="$TRAINER_TARGET_DIR/$CARGO_PROFILE/tessera-trainer"
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+debian_package_installed() {
+  dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"
+}
+
+# Installs those of the Debian packages named that are missing.
+install_debian_packages() {
+  local package missing=()
+  for package in "$@"; do
+    debian_package_installed "$package" || missing+=("$package")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  fi
+}
+
 # Builds tessera-node (the workspace) and tessera-trainer.
 build_node_and_trainer() {
   log "building the workspace and tessera-trainer ($CARGO_PROFILE, target $CARGO_TARGET_DIR)"
@@ -53,5 +72,16 @@ relay_installed() {
   local binary
   for binary in "${RELAY_BINARIES[@]}"; do
     [ -x "$RELAY_DIR/$binary" ] || return 1
+  done
+}
+
+# The Debian packages scripts/determinism.sh builds and runs the other targets with: aarch64's
+# gcc and C library, qemu-user (qemu-aarch64) and musl-tools (musl-gcc).
+DETERMINISM_PACKAGES=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user musl-tools)
+
+determinism_toolchains_installed() {
+  local package
+  for package in "${DETERMINISM_PACKAGES[@]}"; do
+    debian_package_installed "$package" || return 1
   done
 }

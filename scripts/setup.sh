@@ -3,19 +3,8 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-
 # chromium: the dashboard's browser test drives it headless.
-debian_packages=(protobuf-compiler clang libclang-dev cmake pkg-config libssl-dev chromium)
-missing=()
-for package in "${debian_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  log "installing Debian packages: ${missing[*]}"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
-fi
+install_debian_packages protobuf-compiler clang libclang-dev cmake pkg-config libssl-dev chromium
 
 # substrate-wasm-builder builds runtimes for wasm32v1-none and needs the standard library's source.
 installed_targets=$(rustup target list --installed)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Every test: the workspace's cargo tests, the trainer's, the end-to-end tests against a dev node,
-# then the zombienet tests when the relay chain binaries are installed.
+# Every test: the workspace's cargo tests, the trainer's (and its golden digests on every target
+# when the cross toolchains are installed), the end-to-end tests against a dev node, then the
+# zombienet tests when the relay chain binaries are installed.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 "$TESSERA_ROOT/scripts/setup.sh"
@@ -17,6 +18,12 @@ CARGO_TARGET_DIR="$TRAINER_TARGET_DIR" \
   cargo build --locked --profile "$CARGO_PROFILE" --manifest-path offchain-trainer/Cargo.toml --features kubo --bin tessera-trainer
 CARGO_TARGET_DIR="$TRAINER_TARGET_DIR" \
   cargo test --locked --profile "$CARGO_PROFILE" --manifest-path offchain-trainer/Cargo.toml --features kubo
+
+if determinism_toolchains_installed; then
+  bash scripts/determinism.sh
+else
+  log "SKIPPED the trainer's golden digests on musl and aarch64: no cross toolchains (scripts/determinism.sh installs them: ${DETERMINISM_PACKAGES[*]})"
+fi
 
 log "the development genesis model is reproducible"
 scripts/genesis-model.sh --check
