@@ -2,9 +2,9 @@
 """Trains the same models on the same data with the same hyper-parameters in PyTorch (CPU) and
 in tessera-trainer, at one thread and at two, with SGD, Adam and AdamW, and prints samples/s,
 the ratios the trainer is held to and the final losses; then what Adam's and AdamW's step costs
-over SGD's on the trainer's backends (runs of the same workload side by side, alternated); then
-the transformer on the trainer's two CPU backends, and the peak memory of re-executing one
-segment on the reference backend.
+over SGD's on the trainer's backends; then the transformer on the trainer's two CPU backends, and
+the peak memory of re-executing one segment on the reference backend. Every figure is the best
+of REPEATS runs, alternated with the runs it is compared with (`alternated`).
 
 Data: the classic digits set (1 797 8x8 images, grey levels scaled by 1/16) that both smartcore
 (tessera-trainer) and scikit-learn ship. Models, as the trainer builds them: an MLP 64 -> 64
@@ -43,8 +43,8 @@ OPTIMISERS = {
     "adam": ("adam", 0.01, 0.0),
     "adamw": ("adamw", 0.01, 0.01),
 }
-# Alternated runs of each optimiser per workload when timing Adam's step against SGD's; the
-# fastest counts, the one that other work on the machine slowed least.
+# Runs behind each figure, alternated with the runs it is compared with; the fastest counts,
+# the one that other work on the machine slowed least.
 REPEATS = 5
 
 
@@ -139,6 +139,21 @@ def trainer_run(binary, store, name, backend, threads, extra=(), optimiser="sgd"
     return float(match.group(1)), float(match.group(2)), result.stdout, cpu_seconds
 
 
+def alternated(runs):
+    """Calls each of `runs` (label: function) REPEATS times, in rounds that call every one once
+    in turn, so that load that comes and goes falls on all of them; returns each label's results."""
+    results = {label: [] for label in runs}
+    for _ in range(REPEATS):
+        for label, run in runs.items():
+            results[label].append(run())
+    return results
+
+
+def fastest(results):
+    """The run of most samples/s among one label's results (samples/s first in each)."""
+    return max(results, key=lambda result: result[0])
+
+
 def thread_label(threads):
     return f" ({threads} thread" + ("s)" if threads > 1 else ")")
 
@@ -147,17 +162,22 @@ def compare_with_pytorch(binary, store):
     for name, (_, widths, steps) in MODELS.items():
         for optimiser in OPTIMISERS:
             print(f"\n{name.upper()} {widths} on digits, batch {BATCH}, {steps} steps, "
-                  f"{describe(optimiser)}")
+                  f"{describe(optimiser)}, best of {REPEATS} alternated runs")
             print(f"{'run':42} {'samples/s':>12} {'final loss':>11}")
             for threads in (1, 2):
-                reference = trainer_run(binary, store, name, "reference", threads, optimiser=optimiser)
-                cpu = trainer_run(binary, store, name, "cpu", threads, optimiser=optimiser)
-                pytorch = torch_run(name, threads, optimiser)
-                for label, (rate, loss, *_) in [("tessera-trainer reference", reference),
-                                                 ("tessera-trainer cpu", cpu),
-                                                 (f"pytorch {torch.__version__}", pytorch)]:
+                pytorch = f"pytorch {torch.__version__}"
+                results = alternated({
+                    "tessera-trainer reference":
+                        lambda: trainer_run(binary, store, name, "reference", threads, optimiser=optimiser),
+                    "tessera-trainer cpu":
+                        lambda: trainer_run(binary, store, name, "cpu", threads, optimiser=optimiser),
+                    pytorch: lambda: torch_run(name, threads, optimiser),
+                })
+                best = {label: fastest(runs) for label, runs in results.items()}
+                for label, (rate, loss, *_) in best.items():
                     print(f"{label + thread_label(threads):42} {rate:12.0f} {loss:11.4f}")
-                print(f"ratio reference / pytorch at {threads} thread(s): {reference[0] / pytorch[0]:.3f}")
+                print(f"ratio reference / pytorch at {threads} thread(s): "
+                      f"{best['tessera-trainer reference'][0] / best[pytorch][0]:.3f}")
 
 
 def adam_step_cost(binary, store, workloads):
@@ -174,15 +194,14 @@ def adam_step_cost(binary, store, workloads):
     for workload, (steps, arguments, learning_rates) in workloads.items():
         for backend in ("reference", "cpu"):
             for threads in (1, 2):
-                rates = {optimiser: [] for optimiser in OPTIMISERS}
-                cpu = {optimiser: [] for optimiser in OPTIMISERS}
-                for _ in range(REPEATS):
-                    for optimiser in OPTIMISERS:
-                        rate, _, _, cpu_seconds = trainer_run(binary, store, None, backend, threads,
-                                                              arguments, optimiser,
-                                                              learning_rates.get(optimiser))
-                        rates[optimiser].append(rate)
-                        cpu[optimiser].append(cpu_seconds / steps * 1e6)
+                results = alternated({
+                    optimiser: lambda optimiser=optimiser: trainer_run(
+                        binary, store, None, backend, threads, arguments, optimiser,
+                        learning_rates.get(optimiser))
+                    for optimiser in OPTIMISERS})
+                rates = {optimiser: [result[0] for result in runs] for optimiser, runs in results.items()}
+                cpu = {optimiser: [result[3] / steps * 1e6 for result in runs]
+                       for optimiser, runs in results.items()}
                 for optimiser in OPTIMISERS:
                     rate, step = max(rates[optimiser]), min(cpu[optimiser])
                     print(f"{workload:30} {f'{backend}, {threads}':18} {optimiser:>9} {rate:10.0f} "
@@ -208,19 +227,21 @@ def main():
     adam_step_cost(binary, store, workloads)
 
     print(f"\nCHAR-TRANSFORMER context 32, width 64, 2 blocks, batch 16, 40 steps, "
-          f"{describe('sgd', TRANSFORMER_SGD_RATE)}")
-    rates = {}
+          f"{describe('sgd', TRANSFORMER_SGD_RATE)}, best of {REPEATS} alternated runs")
     for threads in (1, 2):
-        for backend in ("reference", "cpu"):
-            rate, loss, stdout, _ = trainer_run(binary, store, None, backend, threads, arguments,
-                                                learning_rate=TRANSFORMER_SGD_RATE)
-            rates[backend, threads] = (rate, stdout)
+        results = alternated({
+            backend: lambda backend=backend: trainer_run(binary, store, None, backend, threads, arguments,
+                                                         learning_rate=TRANSFORMER_SGD_RATE)
+            for backend in ("reference", "cpu")})
+        best = {backend: fastest(runs) for backend, runs in results.items()}
+        for backend, (rate, loss, *_) in best.items():
             print(f"{f'tessera-trainer {backend} ({threads} thread(s))':42} {rate:12.0f} {loss:11.4f}")
         print(f"ratio reference / cpu at {threads} thread(s): "
-              f"{rates['reference', threads][0] / rates['cpu', threads][0]:.3f}")
+              f"{best['reference'][0] / best['cpu'][0]:.3f}")
 
-    # A validator's work in a dispute: one segment re-executed from its agreed state.
-    first = [line for line in rates["reference", 1][1].splitlines() if line.startswith("{")][0]
+    # A validator's work in a dispute: one segment re-executed from its agreed state (the
+    # reference backend's commitments are the same in every run).
+    first = [line for line in best["reference"][2].splitlines() if line.startswith("{")][0]
     state = re.search(r'"state_cid":"([^"]+)"', first).group(1)
     digest = re.search(r'"weights_digest":"([^"]+)"', first).group(1)
     # A fresh interpreter waits for the re-execution alone, so its children's peak is that run's.
