@@ -22,11 +22,11 @@
 //! bits for 1, 2 or N) and, on x86-64, vectorised with AVX chosen at run time (the same
 //! bits). Golden digests in `offchain-trainer/tests/determinism.rs` pin the results (with a
 //! thread-count test); property tests check the kernel bit for bit against the promised
-//! chain and to rounding against `gemm`; `scripts/trainer-cpu-levels.sh` runs the golden
-//! tests built for `-C target-cpu=x86-64` and for `native`. Other platforms (aarch64, musl)
-//! are not yet run in CI. The backend a request names is the runtime that runs it: built
-//! with both GPU features, `wgpu` still runs on wgpu (burn's default device would be
-//! CUDA's).
+//! chain and to rounding against `gemm`; `scripts/determinism.sh` runs the golden tests
+//! built for `-C target-cpu=x86-64`, for `native`, for x86-64 musl and for aarch64 (under
+//! `qemu-aarch64`), and the test command runs it where its cross toolchains are installed.
+//! The backend a request names is the runtime that runs it: built with both GPU features,
+//! `wgpu` still runs on wgpu (burn's default device would be CUDA's).
 
 mod exact;
 pub mod image;

@@ -1,7 +1,7 @@
 //! Reference-mode training is a pure function of the job: the same commitments on every run,
 //! from a resumed checkpoint, and (by the golden digests) on every machine and CPU level the
-//! same build runs on. `scripts/trainer-cpu-levels.sh` runs this file built for the baseline
-//! x86-64 and for the host's own CPU.
+//! same build runs on. `scripts/determinism.sh` runs this file built for the baseline
+//! x86-64, for the host's own CPU, for x86-64 musl and for aarch64 under `qemu-aarch64`.
 
 use tessera_trainer::{
 	backend::Backend,
