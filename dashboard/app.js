@@ -129,7 +129,11 @@ async function eventsOf(api, from, to) {
   return { events: blocks.filter(Boolean).flat(), unreadable: blocks.filter((events) => events === null).length };
 }
 
-const reasonText = (reason) => (reason.isSpotCheck ? `spot-check of node ${reason.asSpotCheck}` : reason.type);
+const reasonText = (reason) => {
+  if (reason.isSpotCheck) return `spot-check of node ${reason.asSpotCheck}`;
+  if (reason.isUpdateChallenged) return `challenge of node ${reason.asUpdateChallenged}'s update`;
+  return reason.type;
+};
 
 /**
  * A job's dispute: its course so far from the events of the blocks since its replicas were

@@ -582,6 +582,13 @@ impl VerifyRequest {
 	pub fn measuring<'a>(self, claims: impl IntoIterator<Item = &'a TrainedWeights>) -> Self {
 		Self { measure: claims.into_iter().map(StartState::from).collect(), ..self }
 	}
+
+	/// The same request re-executing a participant's update of a federated round: on the
+	/// participant's shard of the data, as the participant was asked to train it.
+	pub fn on_shard(mut self, round: Round) -> Self {
+		self.spec.round = Some(round);
+		self
+	}
 }
 
 /// The answer to `POST /v1/verify`: the commitments the re-execution made, in step order;

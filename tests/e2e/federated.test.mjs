@@ -3,7 +3,8 @@
 // own trainer too, aggregate each round through their trainer's /v1/aggregate, fetching the
 // updates from the participants' endpoints and the round's start state from the previous
 // aggregator's, and the participants fetch each aggregate from the aggregator's to train
-// the next round from it. The last aggregate is the job's result.
+// the next round from it. The last aggregate is the job's result; a participant's update of
+// the last round, challenged, is trained again by a panel of validators and upheld.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -131,6 +132,20 @@ test('participants train their shards round by round from the aggregates that va
       const resumedFrom = await fetch(`${participantTrainer.url}/v1/blobs/${cidString(first.stateCid.toU8a(true))}`);
       assert.equal(resumedFrom.status, 200, 'the first aggregate was fetched to train the second round');
     }
+
+    // A challenged update is trained again by the validators that did not aggregate its
+    // round, each on its own trainer, on the participant's shard from the round's start:
+    // an honest one re-executes to the digest and state it revealed, and is upheld.
+    const challenged = participants[0];
+    await inBlock(api.tx.proofOfCompute.challengeUpdate(job, 1, challenged), charlie);
+    const resolved = await waitForEvent(
+      api,
+      (event) => api.events.proofOfCompute.DisputeResolved.is(event) && event.data.job.toNumber() === job,
+      180_000,
+    );
+    assert.equal(resolved.data.upheld.isTrue, true);
+    assert.equal(resolved.data.steps.toNumber(), 10);
+    assert.ok((await api.query.proofOfCompute.upheldUpdates(job, [1, challenged])).isSome);
   } finally {
     for (const other of [...others, ...aggregatorTrainers]) {
       await other.stop();

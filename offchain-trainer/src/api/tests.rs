@@ -1131,6 +1131,66 @@ async fn the_chain_workers_rounds_train_their_shards_and_its_aggregate_request_a
 	assert_ne!(both.digest(), alone.digest());
 }
 
+/// A panel judging a challenged update: a validator's own trainer, asked with the request
+/// the chain's worker builds (`VerifyRequest::on_shard`), trains the participant's shard of
+/// the round again from the round's start and commits exactly the participant's update, for
+/// the first round (from the job's start) and for a later one (from the round's start state).
+#[tokio::test]
+async fn a_panels_re_execution_of_a_participants_update_commits_that_update() {
+	use tessera_primitives::{trainer_api, BackendClass, TrainedWeights};
+
+	let (_dir, participant) = service();
+	let spec = chain_spec(&participant).await;
+	let train = |round: u32, start: Option<&trainer_api::Commitment>| {
+		let mut request = trainer_api::JobRequest::new(31, &spec).unwrap().in_round(round, 1, 2);
+		// The worker asks for the round's steps alone, resuming the round's start.
+		request.spec.hyper_parameters.steps = 10 * (u64::from(round) + 1);
+		if let Some(start) = start {
+			request = request.resuming(&weights_of(start), 10 * u64::from(round));
+		}
+		let participant = participant.clone();
+		async move {
+			let request = serde_json::to_value(&request).unwrap();
+			let (status, _) = json_call(&participant, "POST", "/v1/jobs", request).await;
+			assert_eq!(status, StatusCode::ACCEPTED);
+			let done: trainer_api::JobStatus =
+				serde_json::from_value(finished(&participant, 31).await).unwrap();
+			done.commitments.last().cloned().unwrap()
+		}
+	};
+	let first = train(0, None).await;
+	let second = train(1, Some(&first)).await;
+
+	let (_panel_dir, panel) = service();
+	assert_eq!(put(&panel, table(64)).await, spec.dataset, "the panel's trainer holds the data");
+	let response =
+		call(&participant, "GET", &format!("/v1/blobs/{}", first.state_cid), Body::empty()).await;
+	let start = response.into_body().collect().await.unwrap().to_bytes();
+	put(&panel, start.to_vec()).await;
+	for (round, start, update) in [(0, None, &first), (1, Some(&first), &second)] {
+		let start = start.map(weights_of);
+		let from = 10 * u64::from(round);
+		let request = trainer_api::VerifyRequest::new(31, &spec, start.as_ref(), from, from + 10)
+			.unwrap()
+			.on_shard(trainer_api::Round { round, shard: 1, shards: 2 });
+		let (status, body) = verified(&panel, serde_json::to_value(&request).unwrap()).await;
+		assert_eq!(status, StatusCode::OK, "{body}");
+		let reexecution: trainer_api::Reexecution = serde_json::from_value(body).unwrap();
+		assert_eq!(reexecution.commitments.last(), Some(update), "round {round}");
+	}
+	// On another shard, the same request commits another update.
+	let elsewhere = trainer_api::VerifyRequest::new(31, &spec, None, 0, 10)
+		.unwrap()
+		.on_shard(trainer_api::Round { round: 0, shard: 0, shards: 2 });
+	let (_, body) = verified(&panel, serde_json::to_value(&elsewhere).unwrap()).await;
+	assert_ne!(body["commitments"][0]["weights_digest"], json!(first.weights_digest));
+
+	fn weights_of(commitment: &trainer_api::Commitment) -> TrainedWeights {
+		let payload = commitment.payload(31, 0, 0, BackendClass::CpuReference, None).unwrap();
+		TrainedWeights { weights: payload.state_cid, digest: payload.weights_digest }
+	}
+}
+
 /// A service whose store gives up on a peer within about a second and a half.
 fn impatient_service() -> (tempfile::TempDir, Router) {
 	let dir = tempfile::tempdir().unwrap();

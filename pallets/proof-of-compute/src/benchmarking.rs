@@ -819,6 +819,7 @@ mod benchmarks {
 					noise: None,
 				},
 			);
+			UpheldUpdates::<T>::insert(job, (other, node), ());
 		}
 		Prunable::<T>::insert(job, ());
 
@@ -959,6 +960,44 @@ mod benchmarks {
 
 		assert_eq!(Federations::<T>::get(job).map(|federation| federation.round), Some(2));
 		assert_eq!(AggregatesAtStake::<T>::get(previous, job), None);
+	}
+
+	/// A challenge of an update of the biggest round, its aggregate still awaited: a panel is
+	/// drawn to train the update again.
+	#[benchmark]
+	fn challenge_update() {
+		let (job, _, _) = closed_round::<T>(1);
+		let node = Federations::<T>::get(job).expect("federated").inputs[0];
+		let challenger = funded::<T>("challenger");
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(challenger), job, 1, node);
+
+		assert_eq!(Jobs::<T>::get(job).map(|info| info.state), Some(JobState::Disputed));
+		assert!(!Panels::<T>::get(job).is_empty());
+	}
+
+	/// A participant's update of the biggest round proven wrong while the next round, every
+	/// update in, awaits its aggregate: the round's aggregate is paid, both rounds are undone,
+	/// the seat handed over and the round opened again.
+	#[benchmark]
+	fn retrain_round() {
+		let (job, trainers) = federated_job::<T>();
+		for round in 0..2 {
+			let aggregation = round_trained::<T>(job, &trainers, round);
+			Pallet::<T>::do_submit_aggregation(aggregation).expect("the aggregator's turn");
+		}
+		round_trained::<T>(job, &trainers, 2);
+		let info = Jobs::<T>::get(job).expect("posted");
+		let lazy = trainers[0].0;
+
+		#[block]
+		{
+			Pallet::<T>::retrain_round(job, info, 1, lazy);
+		}
+
+		assert_eq!(Federations::<T>::get(job).map(|federation| federation.round), Some(1));
+		assert!(!Assignments::<T>::get(job).expect("assigned").contains(&lazy));
 	}
 
 	#[benchmark]

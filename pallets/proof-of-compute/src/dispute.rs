@@ -1,7 +1,9 @@
 //! Settling a disputed job by re-execution, one segment at a time (SPEC §5).
 //!
 //! A job is disputed when its replicas reach no majority, when a spot-check is drawn for
-//! it, or when someone challenges its checkpoint `c` ([`Pallet::challenge`]). Every replica
+//! it, or when someone challenges its checkpoint `c` ([`Pallet::challenge`]); a federated
+//! job's disputes are over one round's aggregate or one participant's update of a round
+//! (the rounds module). Every replica
 //! revealed a digest per checkpoint, so the chain itself can bisect: it looks
 //! for a checkpoint where the remaining replicas still agree followed by one where they do
 //! not (or from which a challenger or a spot-check claims they are wrong), and a panel of
@@ -171,7 +173,13 @@ impl<T: Config> Pallet<T> {
 	/// diverges any more. `last_panel` agreed on the segment settled just before.
 	fn advance(job: JobId, mut dispute: DisputeOf<T>, last_panel: &[NodeId]) {
 		let Some(info) = Jobs::<T>::get(job) else { return };
-		let segment = if Federations::<T>::contains_key(job) {
+		let segment = if let DisputeReason::UpdateChallenged(participant) = dispute.reason {
+			let Some(segment) = Self::update_segment(job, &info, dispute.claim) else {
+				Self::resolve_update(job, info, dispute, participant, last_panel);
+				return;
+			};
+			segment
+		} else if Federations::<T>::contains_key(job) {
 			let Some(segment) = Self::aggregation_segment(job, &info, dispute.claim) else {
 				Self::resolve_aggregation(job, info, dispute, last_panel);
 				return;
@@ -295,6 +303,26 @@ impl<T: Config> Pallet<T> {
 		})
 	}
 
+	/// A participant's update of the challenged round, as a segment: a panel trains the
+	/// participant's shard of the round again ([`Pallet::shard_in`]) from the round's start,
+	/// the aggregate of the round before (or the job's own start for the first round);
+	/// `None` once it did.
+	fn update_segment(job: JobId, info: &JobInfoOf<T>, claim: Option<u32>) -> Option<Segment> {
+		let round = claim?;
+		let steps = info.workload.steps_of_checkpoint(round);
+		let start_state = round
+			.checked_sub(1)
+			.and_then(|previous| Self::aggregate_of(job, previous))
+			.map(|(_, digest, weights)| TrainedWeights { weights, digest });
+		Some(Segment {
+			checkpoint: round,
+			from_step: steps.start,
+			to_step: steps.end,
+			start_state,
+			probes: 1,
+		})
+	}
+
 	/// Whether `info`'s segments are judged by measure rather than by digest: a GPU job's
 	/// (see the module docs).
 	pub(crate) fn measured(info: &JobInfoOf<T>) -> bool {
@@ -337,6 +365,14 @@ impl<T: Config> Pallet<T> {
 		dispute: &DisputeOf<T>,
 		checkpoint: u32,
 	) -> Vec<(NodeId, Option<(H256, Cid)>)> {
+		if let DisputeReason::UpdateChallenged(participant) = dispute.reason {
+			let claim = Reveals::<T>::get((job, participant, checkpoint))
+				.map(|payload| (payload.weights_digest, payload.state_cid));
+			return (!dispute.convicted.contains(&participant))
+				.then_some((participant, claim))
+				.into_iter()
+				.collect();
+		}
 		if Federations::<T>::contains_key(job) {
 			return Self::aggregate_of(job, checkpoint)
 				.filter(|(node, ..)| !dispute.convicted.contains(node))
@@ -560,7 +596,9 @@ impl<T: Config> Pallet<T> {
 		}
 		Self::clear_panel(job);
 		Jobs::<T>::insert(job, info);
-		if Federations::<T>::contains_key(job) && dispute.convicted.len() > convicted_before {
+		let aggregate_disputed = Federations::<T>::contains_key(job)
+			&& !matches!(dispute.reason, DisputeReason::UpdateChallenged(_));
+		if aggregate_disputed && dispute.convicted.len() > convicted_before {
 			// The panel's aggregate replaces the wrong one before the dispute ends, and one
 			// of its authors, who holds its state, serves it to the next round.
 			Self::forfeit_aggregate(job, segment.checkpoint);
@@ -652,6 +690,35 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// Ends the dispute over a participant's update: settles the challenge; then an update
+	/// the panel upheld can no longer be challenged and the rounds go on, and a wrong one's
+	/// round is trained again without its author.
+	fn resolve_update(
+		job: JobId,
+		info: JobInfoOf<T>,
+		dispute: DisputeOf<T>,
+		participant: NodeId,
+		last_panel: &[NodeId],
+	) {
+		Disputes::<T>::remove(job);
+		let round = dispute.segment.checkpoint;
+		let upheld = dispute.convicted.is_empty();
+		let survivors: Vec<NodeId> = if upheld { alloc::vec![participant] } else { Vec::new() };
+		Self::settle_challenge(job, &info, &dispute, &survivors, last_panel);
+		Self::deposit_event(Event::DisputeResolved {
+			job,
+			upheld,
+			segments: dispute.segments,
+			steps: dispute.steps,
+		});
+		if upheld {
+			UpheldUpdates::<T>::insert(job, (round, participant), ());
+			Self::resume_rounds(job, info);
+		} else {
+			Self::retrain_round(job, info, round, participant);
+		}
+	}
+
 	/// A challenger wins when the dispute convicted a replica of the result it challenged:
 	/// the bond comes back with a bounty of as much again, paid from the slashed stake.
 	/// Otherwise the bond is shared by the surviving replicas and the panel that settled
@@ -666,7 +733,7 @@ impl<T: Config> Pallet<T> {
 		let Some((challenger, _, bond)) = Challenges::<T>::take(job) else { return };
 		let last = info.checkpoints.saturating_sub(1);
 		let accepted = info.result.as_ref().map(|result| result.weights_digest);
-		// A challenged aggregate has one author: convicting it is winning.
+		// A challenged aggregate or update has one author: convicting it is winning.
 		let won = if Federations::<T>::contains_key(job) {
 			!dispute.convicted.is_empty()
 		} else {

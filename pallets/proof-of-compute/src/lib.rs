@@ -115,7 +115,9 @@
 //! round, from the previous round's aggregate; validators drawn by reputation take turns to
 //! commit the federated average ([`Pallet::submit_aggregation`]), which the chain checks
 //! against the round's updates by Merkle root and which anyone may challenge, to be
-//! re-computed by a panel. A private federated job declares the noise its aggregates add
+//! re-computed by a panel; anyone may also challenge one participant's update
+//! ([`Pallet::challenge_update`]), which a panel trains again on the participant's shard. A
+//! private federated job declares the noise its aggregates add
 //! ([`tessera_primitives::DpParameters`]), each round drawing its participants with the
 //! declared sampling rate; the chain states the ε it spends
 //! ([`tessera_primitives::privacy::epsilon`]), takes it from its participants' grants, and
@@ -149,6 +151,7 @@ mod availability;
 mod benchmarking;
 mod dispute;
 mod lifecycle;
+pub mod migrations;
 #[cfg(test)]
 mod mock;
 pub mod offchain;
@@ -265,7 +268,9 @@ pub mod pallet {
 		Perbill,
 	};
 
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+	/// Version 1: federations keep the randomness of the round before
+	/// ([`crate::migrations::v1`]).
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -688,6 +693,12 @@ pub mod pallet {
 	pub type Contributions<T> =
 		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, NodeId, (u32, u64), ValueQuery>;
 
+	/// Participants' updates a panel upheld, by job: `(round, node)`. An upheld update can
+	/// no longer be challenged, so no bond buys a second re-execution of it.
+	#[pallet::storage]
+	pub type UpheldUpdates<T> =
+		StorageDoubleMap<_, Twox64Concat, JobId, Twox64Concat, (u32, NodeId), (), OptionQuery>;
+
 	/// The federated jobs each node may aggregate the current round of: its off-chain
 	/// worker finds its aggregations here.
 	#[pallet::storage]
@@ -1074,6 +1085,14 @@ pub mod pallet {
 			/// The aggregate the panel computed.
 			weights_digest: sp_core::H256,
 		},
+		/// A panel proved a participant's update of `round` wrong: the round, and the next
+		/// one if it had opened, are trained again without it, from the round's start.
+		RoundRetrained {
+			/// The job.
+			job: JobId,
+			/// The round trained again.
+			round: u32,
+		},
 		/// A replica was paid.
 		RewardPaid {
 			/// The job.
@@ -1187,6 +1206,16 @@ pub mod pallet {
 		AggregateSuperseded,
 		/// A dispute settled this round's aggregate already: it can no longer be challenged.
 		AggregateSettled,
+		/// The job is not a federated job: it has no participants' updates.
+		NotFederated,
+		/// The node's update is not one the round's aggregate averages, or the round's
+		/// updates can no longer be challenged.
+		UnknownUpdate,
+		/// A panel upheld this update already: it can no longer be challenged.
+		UpdateSettled,
+		/// The job trains on GPUs, whose updates the reference backend does not reproduce to
+		/// the bit, so a panel cannot judge one by re-execution.
+		UpdateNotReproducible,
 		/// The job's Adam or AdamW has a β of one or an ε of zero, with which a step is not
 		/// defined.
 		BadOptimizer,
@@ -1480,6 +1509,28 @@ pub mod pallet {
 			Self::do_submit_aggregation(aggregation)
 		}
 
+		/// Disputes `node`'s update of `round` of federated job `job`, bonding
+		/// `ChallengeBond`: a panel of validators trains the node's shard of the round again
+		/// from the round's start. An update may be challenged once its round closed, while
+		/// the round's aggregate is the latest (or is still awaited) and the job's result may
+		/// still be challenged. A wrong update costs its author a slash, its seat and what
+		/// it earned of the job, pays the challenger, and has its round trained again
+		/// without it ([`Event::RoundRetrained`]); an honest one costs the challenger the
+		/// bond, shared by the participant and the panel, and can no longer be challenged.
+		///
+		/// Origin: signed, anyone. Emits [`Event::Challenged`] and [`Event::JobDisputed`].
+		#[pallet::call_index(13)]
+		#[pallet::weight(T::WeightInfo::challenge_update().saturating_add(T::Outcome::max_weight()))]
+		pub fn challenge_update(
+			origin: OriginFor<T>,
+			job: JobId,
+			round: u32,
+			node: NodeId,
+		) -> DispatchResult {
+			let challenger = ensure_signed(origin)?;
+			Self::do_challenge_update(challenger, job, round, node)
+		}
+
 		/// Makes an open job take now the step its next due block would take (fail it at its
 		/// deadline, verify it, finalize it, settle or redraw its panel): the way out for a
 		/// job whose schedule was lost to a bug or a migration. Charged for the worst step,
@@ -1520,6 +1571,8 @@ pub mod pallet {
 		/// Opens a panel member's commitment. The reveal that makes a majority of the panel
 		/// agree settles the segment: replicas it proves wrong are slashed, the agreeing
 		/// members paid, and bisection moves to the next divergence or the dispute ends.
+		/// Charged for the most a settlement does: ending the job, or undoing a federated
+		/// job's rounds and opening one again ([`Pallet::challenge_update`]).
 		///
 		/// Origin: authorized; [`Pallet::authorize_panel_reveal`] checked the node key's
 		/// signature over the reveal for this chain ([`tessera_primitives::signing`]), that
@@ -1529,6 +1582,7 @@ pub mod pallet {
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_panel_reveal())]
 		#[pallet::weight(T::WeightInfo::panel_reveal()
 			.saturating_add(Pallet::<T>::ending_weight(T::MaxRedundancy::get()))
+			.saturating_add(T::WeightInfo::retrain_round())
 			.saturating_add(T::Outcome::max_weight()))]
 		pub fn panel_reveal(
 			origin: OriginFor<T>,

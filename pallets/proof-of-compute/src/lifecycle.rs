@@ -586,15 +586,9 @@ impl<T: Config> Pallet<T> {
 		job: JobId,
 		checkpoint: u32,
 	) -> DispatchResult {
-		let mut info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
+		let info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
 		let federated = Federations::<T>::contains_key(job);
-		// A federated job's aggregates may be challenged as soon as they are committed.
-		let open =
-			info.state == JobState::Accepted || (federated && info.state == JobState::Running);
-		ensure!(open, Error::<T>::WrongState);
-		let now = frame_system::Pallet::<T>::block_number();
-		let ends = info.result.as_ref().map_or(now, |result| result.challenge_ends);
-		ensure!(info.state == JobState::Running || now < ends, Error::<T>::ChallengeWindowClosed);
+		Self::ensure_open_to_challenge(&info, federated)?;
 		if federated {
 			ensure!(
 				Aggregations::<T>::contains_key(job, checkpoint),
@@ -609,13 +603,37 @@ impl<T: Config> Pallet<T> {
 		} else {
 			ensure!(checkpoint < info.checkpoints, Error::<T>::UnknownCheckpoint);
 		}
+		Self::open_challenge(challenger, job, info, checkpoint, DisputeReason::Challenged)
+	}
+
+	/// A job's result may be challenged while its challenge window is open; a federated
+	/// job's aggregates and updates as soon as they are committed, while it trains.
+	pub(crate) fn ensure_open_to_challenge(info: &JobInfoOf<T>, federated: bool) -> DispatchResult {
+		let open =
+			info.state == JobState::Accepted || (federated && info.state == JobState::Running);
+		ensure!(open, Error::<T>::WrongState);
+		let now = frame_system::Pallet::<T>::block_number();
+		let ends = info.result.as_ref().map_or(now, |result| result.challenge_ends);
+		ensure!(info.state == JobState::Running || now < ends, Error::<T>::ChallengeWindowClosed);
+		Ok(())
+	}
+
+	/// Holds `ChallengeBond` from `challenger` and disputes `job` for `reason`, from
+	/// `checkpoint`.
+	pub(crate) fn open_challenge(
+		challenger: T::AccountId,
+		job: JobId,
+		mut info: JobInfoOf<T>,
+		checkpoint: u32,
+		reason: DisputeReason,
+	) -> DispatchResult {
 		let bond = T::ChallengeBond::get();
 		T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)?;
 		info.state = JobState::Disputed;
 		Jobs::<T>::insert(job, info);
 		Challenges::<T>::insert(job, (challenger.clone(), checkpoint, bond));
 		Self::deposit_event(Event::Challenged { job, challenger, checkpoint, bond });
-		Self::open_dispute(job, DisputeReason::Challenged, Some(checkpoint));
+		Self::open_dispute(job, reason, Some(checkpoint));
 		Ok(())
 	}
 
@@ -686,6 +704,7 @@ impl<T: Config> Pallet<T> {
 			.saturating_add(T::WeightInfo::verify_result())
 			.saturating_add(T::WeightInfo::panel_expired())
 			.saturating_add(T::WeightInfo::panel_reveal())
+			.saturating_add(T::WeightInfo::retrain_round())
 			.saturating_add(T::WeightInfo::round_due())
 	}
 

@@ -75,6 +75,7 @@ impl<T: Config> Pallet<T> {
 			Tallies::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
 			NextCheckpoint::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
 			Aggregations::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
+			UpheldUpdates::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
 		]
 		.iter()
 		.all(Option::is_none)

@@ -47,6 +47,26 @@
 //! trainers fetch what they lack (updates and the round's start state) from whoever
 //! committed it.
 //!
+//! A participant's update may be challenged too ([`Pallet::challenge_update`]`(job, round,
+//! node)`, the same bond), once its round closed and for as long as the round's aggregate
+//! is the latest (or still awaited) and the job's result may be challenged: the update of a
+//! lazy participant that trained nothing, or copied another's update, is otherwise paid
+//! like training and averaged into the model. A panel of validators that trained nothing of
+//! the job trains the participant's shard of the round again, on the reference backend,
+//! from the round's start state (the aggregate of the round before, or the job's own start)
+//! — the shard drawn from the round's randomness, which the federation keeps for the round
+//! before ([`Federation::seed_of`]) — and compares digest and state as for any segment. A
+//! wrong update costs its author the failed-verification slash, its seat (a replacement is
+//! drawn) and all it earned of the job, and pays the challenger the bounty; the round's
+//! aggregate, if one was committed, averaged what it was given and its author is paid for
+//! it, and the round is trained again without the update, on the same shards from the same
+//! start, so that only the replacement trains anything ([`Event::RoundRetrained`]; an
+//! accepted result built on it is void until then). An
+//! honest update costs the challenger the bond, shared by the participant and the panel,
+//! and can never be challenged again ([`UpheldUpdates`]). Updates of a GPU job are not
+//! challengeable: the reference backend does not reproduce them to the bit, and measuring
+//! them as a GPU dispute does is not built.
+//!
 //! A federated job may be private: `create_federated_job(…, privacy)` declares
 //! [`DpParameters`](tessera_primitives::DpParameters) (clipping norm C, noise multiplier σ,
 //! sampling rate q, δ, all integers: thousandths and `Perbill`). The chain states the ε the
@@ -82,11 +102,19 @@
 //! the noise the aggregate names, so one that added other noise re-computes to another
 //! digest and its author is convicted.
 //!
-//! Limits of the guarantee, as built: the noise seed is public once its round opens, so
-//! whoever holds an aggregate's state can subtract its noise; a record is in the update of
-//! every participant whose shard holds it, and two participants may draw the same shard,
-//! doubling its weight in the round; and rounds a rewind retrains are released again
-//! without being charged again.
+//! Limits of the guarantee, as built. The mechanism is central DP, which trusts whoever
+//! sees the updates, and here everyone may: every update and aggregate is content that
+//! anyone fetches by CID from the public endpoint of the node that committed it (so that
+//! aggregators and panels can), and the noise seed is public once its round opens. So
+//! whoever fetches a round's updates computes their noiseless average, and whoever holds
+//! an aggregate's state can subtract its noise: the ε the chain charges bounds what the
+//! released model reveals only while updates and seeds stay among the round's
+//! participants, aggregators and panels, which nothing enforces yet. A secret seed alone
+//! would not do; updates and seeds would both have to travel encrypted to the aggregators'
+//! and panels' keys. Besides: a record is in the update of every participant whose shard
+//! holds it, and two participants may draw the same shard, doubling its weight in the
+//! round; and rounds a rewind or a convicted update retrains are released again without
+//! being charged again.
 
 use crate::{pallet::*, types::*, FederationOf, JobInfoOf, LOG_TARGET};
 use alloc::vec::Vec;
@@ -140,6 +168,7 @@ impl<T: Config> Pallet<T> {
 				shards,
 				round: 0,
 				seed: H256::zero(),
+				previous_seed: None,
 				deadline,
 				closed: None,
 				inputs: Default::default(),
@@ -155,17 +184,31 @@ impl<T: Config> Pallet<T> {
 		Ok(job)
 	}
 
-	/// Opens `round`: fixes the randomness its shards are drawn from and its deadline.
+	/// Opens `round`: draws the randomness its shards are drawn from, and fixes its
+	/// deadline.
 	pub(crate) fn open_round(job: JobId, round: u32, now: BlockNumberFor<T>) {
-		let Some(mut federation) = Federations::<T>::get(job) else { return };
 		let (seed, _) = T::Randomness::random(&(b"tessera/round", job, round).encode());
+		let seed = H256(polkadot_sdk::sp_io::hashing::blake2_256(&seed.encode()));
+		Self::open_round_with(job, round, seed, now);
+	}
+
+	/// Opens `round` with the randomness `seed` and fixes its deadline.
+	fn open_round_with(job: JobId, round: u32, seed: H256, now: BlockNumberFor<T>) {
+		let Some(mut federation) = Federations::<T>::get(job) else { return };
 		Self::clear_aggregator_duties(job, &federation);
 		// A rewind opens the same round again: the round before keeps its inputs.
 		if round == federation.round.saturating_add(1) {
 			federation.previous_inputs = core::mem::take(&mut federation.inputs);
+			federation.previous_seed = Some(federation.seed);
+		} else if round < federation.round {
+			// A round trained again after the next one opened: the inputs and randomness of
+			// the round before it are gone, and its aggregate is final
+			// ([`Self::retrain_round`]).
+			federation.previous_inputs = Default::default();
+			federation.previous_seed = None;
 		}
 		federation.round = round;
-		federation.seed = H256(polkadot_sdk::sp_io::hashing::blake2_256(&seed.encode()));
+		federation.seed = seed;
 		federation.deadline = now.saturating_add(T::RoundWindow::get());
 		federation.closed = None;
 		federation.inputs = Default::default();
@@ -203,6 +246,14 @@ impl<T: Config> Pallet<T> {
 		}
 		let shard = shard_of(node, &federation.seed, federation.round, federation.shards);
 		Some((federation.round, shard, federation.shards))
+	}
+
+	/// The shard `node` trained on in `round` of federated job `job`, and the shard count,
+	/// while the round's updates may be challenged ([`Federation::seed_of`]).
+	pub fn shard_in(job: JobId, node: NodeId, round: u32) -> Option<(u32, u32)> {
+		let federation = Federations::<T>::get(job)?;
+		let seed = federation.seed_of(round)?;
+		Some((shard_of(node, &seed, round, federation.shards), federation.shards))
 	}
 
 	/// A participant revealed its update, or one was replaced: the round closes once every
@@ -474,19 +525,39 @@ impl<T: Config> Pallet<T> {
 		round: u32,
 	) -> Vec<(NodeId, tessera_primitives::CommitmentPayload)> {
 		let Some(federation) = Federations::<T>::get(job) else { return Vec::new() };
-		let inputs = if round == federation.round {
-			federation.inputs
-		} else if round.saturating_add(1) == federation.round {
-			federation.previous_inputs
-		} else {
-			Default::default()
-		};
-		inputs
+		federation
+			.inputs_of(round)
 			.iter()
 			.filter_map(|node| {
 				Reveals::<T>::get((job, *node, round)).map(|payload| (*node, payload))
 			})
 			.collect()
+	}
+
+	/// Disputes `node`'s update of `round` ([`Pallet::challenge_update`]): an update its
+	/// round's aggregate averages, or will, while that aggregate is the latest, and no panel
+	/// upheld it yet.
+	pub(crate) fn do_challenge_update(
+		challenger: T::AccountId,
+		job: JobId,
+		round: u32,
+		node: NodeId,
+	) -> DispatchResult {
+		let info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
+		let federation = Federations::<T>::get(job).ok_or(Error::<T>::NotFederated)?;
+		ensure!(!Self::measured(&info), Error::<T>::UpdateNotReproducible);
+		Self::ensure_open_to_challenge(&info, true)?;
+		let averaged = federation.inputs_of(round).contains(&node)
+			&& federation.seed_of(round).is_some()
+			&& Reveals::<T>::contains_key((job, node, round));
+		ensure!(averaged, Error::<T>::UnknownUpdate);
+		// The rounds after the next aggregate were trained on top of it: only the latest
+		// aggregate's updates are open to challenge, as only it is.
+		let next = round.saturating_add(1);
+		ensure!(!Aggregations::<T>::contains_key(job, next), Error::<T>::AggregateSuperseded);
+		ensure!(!UpheldUpdates::<T>::contains_key(job, (round, node)), Error::<T>::UpdateSettled);
+		let reason = DisputeReason::UpdateChallenged(node);
+		Self::open_challenge(challenger, job, info, round, reason)
 	}
 
 	pub(crate) fn do_submit_aggregation(aggregation: Aggregation) -> DispatchResult {
@@ -600,21 +671,82 @@ impl<T: Config> Pallet<T> {
 		else {
 			return;
 		};
+		Self::undo_rounds(job, round.saturating_add(1), &federation);
+		Self::deposit_event(Event::RoundsRewound { job, round, weights_digest });
+		Self::next_round(job, info, round, weights_digest, state_cid);
+	}
+
+	/// Undoes rounds `from` to the one in progress: their aggregates, which earn their
+	/// authors nothing, and every participant's commits and reveals, and what panels upheld
+	/// of them (the round's updates will be new); each participant's next update is
+	/// `from`'s.
+	fn undo_rounds(job: JobId, from: u32, federation: &FederationOf<T>) {
 		let participants = Assignments::<T>::get(job).unwrap_or_default();
-		for later in round.saturating_add(1)..=federation.round {
+		for later in from..=federation.round {
 			Self::forfeit_aggregate(job, later);
 			Aggregations::<T>::remove(job, later);
 			CommitRounds::<T>::remove(job, later);
 			for node in &participants {
 				Commits::<T>::remove((job, *node, later));
 				Reveals::<T>::remove((job, *node, later));
+				UpheldUpdates::<T>::remove(job, (later, *node));
 			}
 		}
 		for node in &participants {
-			NextCheckpoint::<T>::insert(job, node, round.saturating_add(1));
+			NextCheckpoint::<T>::insert(job, node, from);
 		}
-		Self::deposit_event(Event::RoundsRewound { job, round, weights_digest });
-		Self::next_round(job, info, round, weights_digest, state_cid);
+	}
+
+	/// A panel proved `node`'s update of `round` wrong. The round's aggregate, if there is
+	/// one, averaged what it was given: its author is paid for it. `node` forfeits what it
+	/// earned of the job and its seat, and the round opens again from its start without it
+	/// (and so does the next one, if it had opened).
+	///
+	/// The round keeps its randomness, so its shards and the participants it drew stay as
+	/// they were: the others' updates are still right, and their workers commit them again
+	/// without training anything, while the replacement trains the seat's shard. (Fresh
+	/// shards would also need every worker and trainer to tell a round's runs apart by
+	/// shard, not only by start.)
+	pub(crate) fn retrain_round(job: JobId, mut info: JobInfoOf<T>, round: u32, node: NodeId) {
+		let Some(mut federation) = Federations::<T>::get(job) else { return };
+		let seed = federation.seed_of(round);
+		if Aggregations::<T>::contains_key(job, round) {
+			// The aggregate of the round before was superseded, and its author paid, when this
+			// round's was committed: it stays final.
+			federation.settled = federation.settled.max(round.checked_sub(1));
+			Federations::<T>::insert(job, &federation);
+			// The round's updates are credited when its aggregate is committed again.
+			let work = info.workload.work_of_checkpoint(round);
+			for (participant, _) in Self::round_inputs(job, round) {
+				Contributions::<T>::mutate(job, participant, |(rounds, total)| {
+					*rounds = rounds.saturating_sub(1);
+					*total = total.saturating_sub(work);
+				});
+			}
+		}
+		Self::release_aggregate(job, &mut info, round);
+		Self::undo_rounds(job, round, &federation);
+		Contributions::<T>::remove(job, node);
+		let by = Self::hand_over(job, node, round, &[node]);
+		Self::deposit_event(Event::ParticipantReplaced { job, node, by });
+		let start = round.checked_sub(1).and_then(|previous| {
+			let (_, digest, weights) = Self::aggregate_of(job, previous)?;
+			Some((previous, TrainedWeights { weights, digest }))
+		});
+		match start {
+			Some(start) => LastAgreed::<T>::insert(job, start),
+			None => LastAgreed::<T>::remove(job),
+		}
+		// An accepted result built on the update is no result.
+		info.state = JobState::Running;
+		info.result = None;
+		Jobs::<T>::insert(job, info);
+		Self::deposit_event(Event::RoundRetrained { job, round });
+		let now = frame_system::Pallet::<T>::block_number();
+		match seed {
+			Some(seed) => Self::open_round_with(job, round, seed, now),
+			None => Self::open_round(job, round, now),
+		}
 	}
 
 	/// A challenge of an aggregate was rejected: the job goes on where it was, its round's
@@ -710,6 +842,13 @@ impl<T: Config> Pallet<T> {
 				"an input without its update"
 			);
 		}
+		for (job, (round, node), ()) in UpheldUpdates::<T>::iter() {
+			let open = Jobs::<T>::get(job).is_some_and(|info| info.ended.is_none());
+			ensure!(
+				!open || Reveals::<T>::contains_key((job, node, round)),
+				"an update upheld that its participant no longer reveals"
+			);
+		}
 		for (node, job, ()) in AggregatorDuties::<T>::iter() {
 			let seated = Federations::<T>::get(job)
 				.is_some_and(|federation| federation.aggregators.contains(&node));
@@ -731,4 +870,4 @@ impl<T: Config> Pallet<T> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -108,6 +108,9 @@ pub enum DisputeReason {
 	SpotCheck(NodeId),
 	/// Someone challenged the accepted result.
 	Challenged,
+	/// Someone challenged this participant's update of a federated round: a panel trains
+	/// the participant's shard of the round again from the round's start.
+	UpdateChallenged(NodeId),
 }
 
 /// A dispute in progress: which segment its panel re-executes, and what it has cost so far.
@@ -285,6 +288,10 @@ pub struct Federation<BlockNumber> {
 	/// The randomness the round's shards, its participants (for a job that samples them)
 	/// and its noise (for a private job) are drawn from, fixed when the round opened.
 	pub seed: H256,
+	/// The randomness of the round before, while its updates may still be challenged and
+	/// re-executed on the shards it drew; `None` for the first round, and once the round
+	/// before can no longer be challenged.
+	pub previous_seed: Option<H256>,
 	/// Updates must be revealed by this block; then the round proceeds if enough were.
 	pub deadline: BlockNumber,
 	/// When the round stopped taking updates, and its aggregators' turns began.
@@ -310,6 +317,31 @@ impl<BlockNumber> Federation<BlockNumber> {
 	/// one.
 	pub fn samples(&self) -> bool {
 		self.privacy.is_some_and(|(parameters, _)| parameters.sampling != Perbill::one())
+	}
+
+	/// The participants whose updates the aggregate of `round` averages, in input order:
+	/// the round in progress's (once it closed), or the round before's while its aggregate
+	/// may still be challenged.
+	pub fn inputs_of(&self, round: u32) -> &[NodeId] {
+		if round == self.round {
+			&self.inputs
+		} else if round.saturating_add(1) == self.round {
+			&self.previous_inputs
+		} else {
+			&[]
+		}
+	}
+
+	/// The randomness `round` drew its shards and participants from: the round in
+	/// progress's, or the round before's while that one may still be challenged.
+	pub fn seed_of(&self, round: u32) -> Option<H256> {
+		if round == self.round {
+			Some(self.seed)
+		} else if round.saturating_add(1) == self.round {
+			self.previous_seed
+		} else {
+			None
+		}
 	}
 
 	/// Whether `node`, a participant, takes part in the round in progress: every participant

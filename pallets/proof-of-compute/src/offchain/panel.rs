@@ -47,7 +47,7 @@ use tessera_primitives::offchain::{local_duties, sent_recently, DutyError};
 use tessera_primitives::NodeInspect as _;
 use tessera_primitives::NodeSigned as _;
 use tessera_primitives::{
-	trainer_api::{cid_to_string, Reexecution, VerifyRequest},
+	trainer_api::{cid_to_string, Reexecution, Round, VerifyRequest},
 	Cid, JobId, JobSpec, NodeId, NodePublic, TrainedWeights,
 };
 
@@ -69,6 +69,19 @@ pub(crate) fn verdict_key(job: JobId, node: NodeId, draw: u32) -> alloc::vec::Ve
 /// A GPU segment re-executed from one start: the result's weights digest and state, and the
 /// distance of each claim from it (`None` for a claim left unmeasured).
 type Measured = ((H256, Cid), Vec<Option<u32>>);
+
+/// What a panel member has its trainer re-execute: a segment of a job, for member `node`,
+/// on the data the segment was trained on.
+struct Rerun<'a> {
+	trainer: &'a Trainer,
+	job: JobId,
+	node: NodeId,
+	spec: &'a JobSpec,
+	segment: &'a Segment,
+	/// For a participant's update of a federated round: the round and the participant's
+	/// shard; `None` for a segment trained on all the data.
+	round: Option<Round>,
+}
 
 /// A verdict the worker committed to, and when it last sent what.
 #[derive(Encode, Decode, Debug, PartialEq)]
@@ -161,22 +174,27 @@ impl<T: Config> Pallet<T> {
 			revealed_at: None,
 		};
 		let trainer = Trainer::of(key)?;
-		if Federations::<T>::contains_key(job) {
-			// A challenged aggregate: the panel averages the round's updates itself.
-			let average = Self::average(&trainer, job, segment.checkpoint)?;
-			return Ok(seal(average, Default::default()));
+		let mut rerun = Rerun { trainer: &trainer, job, node, spec, segment, round: None };
+		match dispute.reason {
+			DisputeReason::UpdateChallenged(participant) => {
+				// A challenged update: the panel trains the participant's shard of the round
+				// again, from the round's start.
+				let round = segment.checkpoint;
+				let (shard, shards) =
+					Self::shard_in(job, participant, round).ok_or(DutyError::BadResponse)?;
+				rerun.round = Some(Round { round, shard, shards });
+				return Ok(seal(Self::segment_from_agreed_start(&rerun)?, Default::default()));
+			}
+			_ if Federations::<T>::contains_key(job) => {
+				// A challenged aggregate: the panel averages the round's updates itself.
+				let average = Self::average(&trainer, job, segment.checkpoint)?;
+				return Ok(seal(average, Default::default()));
+			}
+			_ => {}
 		}
 		let info = Jobs::<T>::get(job).ok_or(DutyError::Pending)?;
 		if !Self::measured(&info) {
-			let start = segment.start_state.as_ref();
-			let answer = Self::segment_from(&trainer, job, node, spec, segment, start, &[]);
-			if let (Err(DutyError::Status(400..=499)), Some(previous), Some(start)) =
-				(&answer, segment.checkpoint.checked_sub(1), start)
-			{
-				// The trainer refuses a start state it does not have: fetch it for the next block.
-				Self::fetch_state(&trainer, job, previous, &start.weights);
-			}
-			return Ok(seal(answer?.0, Default::default()));
+			return Ok(seal(Self::segment_from_agreed_start(&rerun)?, Default::default()));
 		}
 		// A GPU job: each replica's state measured from its own start. Replicas that share a
 		// start share a re-execution; the verdict's result is the first one's.
@@ -200,16 +218,8 @@ impl<T: Config> Pallet<T> {
 		for (start, claims) in &groups {
 			let states: Vec<TrainedWeights> =
 				claims.iter().map(|(_, state)| state.clone()).collect();
-			let Some((computed, measured)) = Self::measure_from(
-				&trainer,
-				job,
-				node,
-				spec,
-				segment,
-				start.as_ref(),
-				&states,
-				stops_waiting,
-			)?
+			let Some((computed, measured)) =
+				Self::measure_from(&rerun, start.as_ref(), &states, stops_waiting)?
 			else {
 				continue;
 			};
@@ -242,23 +252,33 @@ impl<T: Config> Pallet<T> {
 		now >= drawn.saturating_add(half)
 	}
 
-	/// Has `node`'s trainer re-execute a GPU job's segment from `start` and measure `claims`
+	/// Has the trainer re-execute `rerun`'s segment from the start the dispute agreed on,
+	/// fetching that start for the next block when the trainer refuses it for want of it:
+	/// the result's weights digest and state.
+	fn segment_from_agreed_start(rerun: &Rerun) -> Result<(H256, Cid), DutyError> {
+		let start = rerun.segment.start_state.as_ref();
+		let answer = Self::segment_from(rerun, start, &[]);
+		if let (Err(DutyError::Status(400..=499)), Some(previous), Some(start)) =
+			(&answer, rerun.segment.checkpoint.checked_sub(1), start)
+		{
+			Self::fetch_state(rerun.trainer, rerun.job, previous, &start.weights);
+		}
+		Ok(answer?.0)
+	}
+
+	/// Has the trainer re-execute a GPU job's segment from `start` and measure `claims`
 	/// against its result: the result's weights digest and state, and a distance per claim.
 	/// A state the trainer refuses for want of it is fetched for the next block; once the
 	/// member `stops_waiting`, a claim nobody served is left unmeasured (`None`), and so is
 	/// every claim when its start was not served (then no result, `Ok(None)`).
-	#[allow(clippy::too_many_arguments)]
 	fn measure_from(
-		trainer: &Trainer,
-		job: JobId,
-		node: NodeId,
-		spec: &JobSpec,
-		segment: &Segment,
+		rerun: &Rerun,
 		start: Option<&TrainedWeights>,
 		claims: &[TrainedWeights],
 		stops_waiting: bool,
 	) -> Result<Option<Measured>, DutyError> {
-		let answer = Self::segment_from(trainer, job, node, spec, segment, start, claims);
+		let (trainer, job, segment) = (rerun.trainer, rerun.job, rerun.segment);
+		let answer = Self::segment_from(rerun, start, claims);
 		let Err(DutyError::Status(400..=499)) = answer else {
 			let (result, distances) = answer?;
 			return Ok(Some((result, distances.into_iter().map(Some).collect())));
@@ -285,8 +305,7 @@ impl<T: Config> Pallet<T> {
 		if !start_served || held.is_empty() {
 			return Ok(None);
 		}
-		let (result, distances) =
-			Self::segment_from(trainer, job, node, spec, segment, start, &held)?;
+		let (result, distances) = Self::segment_from(rerun, start, &held)?;
 		// The distances of the claims measured, in order; none for the others.
 		let mut distances = distances.into_iter();
 		let distances =
@@ -323,19 +342,19 @@ impl<T: Config> Pallet<T> {
 		Ok(false)
 	}
 
-	/// Has `node`'s trainer re-execute `segment` of `job` from `start` and measure `claims`
-	/// against its result: the result's weights digest and state, and the distances.
+	/// Has the trainer re-execute `rerun`'s segment from `start` and measure `claims` against
+	/// its result: the result's weights digest and state, and the distances.
 	fn segment_from(
-		trainer: &Trainer,
-		job: JobId,
-		node: NodeId,
-		spec: &JobSpec,
-		segment: &Segment,
+		rerun: &Rerun,
 		start: Option<&TrainedWeights>,
 		claims: &[TrainedWeights],
 	) -> Result<((H256, Cid), Vec<u32>), DutyError> {
-		let request = VerifyRequest::new(job, spec, start, segment.from_step, segment.to_step)?
+		let Rerun { trainer, job, node, spec, segment, round } = *rerun;
+		let mut request = VerifyRequest::new(job, spec, start, segment.from_step, segment.to_step)?
 			.measuring(claims);
+		if let Some(round) = round {
+			request = request.on_shard(round);
+		}
 		let reexecution = trainer.post::<Reexecution>("/v1/verify", &request)?;
 		// No commitments yet: the trainer is still re-executing.
 		let last = reexecution.commitments.last().ok_or(DutyError::Pending)?;

@@ -783,11 +783,7 @@ fn a_panel_member_measures_a_gpu_segment_on_the_reference_backend_from_each_repl
 		expect(40, &[state_of(41)], vec![FORGED]);
 		work();
 
-		let sealed: panel::SealedVerdict<u64> =
-			StorageValueRef::persistent(&panel::verdict_key(job, member, draw(job)))
-				.get()
-				.unwrap()
-				.unwrap();
+		let sealed = sealed(job, member).unwrap();
 		let computed = expected_payload(job, member, 1, None);
 		assert_eq!(
 			sealed.verdict,
@@ -862,12 +858,14 @@ fn expect_fetch_from(trainer: &Harness, node: NodeId, digest: u8, withholder: No
 	}
 }
 
+/// What `node` sealed for `job`'s current panel, if it sealed anything.
+fn sealed(job: JobId, node: NodeId) -> Option<panel::SealedVerdict<u64>> {
+	StorageValueRef::persistent(&panel::verdict_key(job, node, draw(job))).get().unwrap()
+}
+
 /// `node`'s sealed verdict on `job`'s current panel, if it sealed one.
 fn sealed_verdict(job: JobId, node: NodeId) -> Option<Verdict> {
-	StorageValueRef::persistent(&panel::verdict_key(job, node, draw(job)))
-		.get::<panel::SealedVerdict<u64>>()
-		.unwrap()
-		.map(|sealed| sealed.verdict)
+	sealed(job, node).map(|sealed| sealed.verdict)
 }
 
 #[test]
@@ -987,11 +985,7 @@ fn a_panel_member_reexecutes_its_segment_once_then_commits_and_reveals_the_verdi
 
 		expect_reexecution(trainer, job, vec![commitment(1)]);
 		work();
-		let sealed: panel::SealedVerdict<u64> =
-			StorageValueRef::persistent(&panel::verdict_key(job, member, draw(job)))
-				.get()
-				.unwrap()
-				.unwrap();
+		let sealed = sealed(job, member).unwrap();
 		assert_eq!(sealed.verdict, verdict);
 		assert!(remembered()[&job].keys.contains(&panel::verdict_key(job, member, draw(job))));
 		let call = match &trainer.pooled()[..] {
@@ -1223,6 +1217,14 @@ fn aggregated_round() -> (JobId, NodeId, NodePublic) {
 fn private_aggregated_round(
 	privacy: Option<tessera_primitives::DpParameters>,
 ) -> (JobId, NodeId, NodePublic) {
+	let job = closed_first_round(privacy);
+	let aggregator = Federations::<Test>::get(job).unwrap().aggregators[0];
+	(job, aggregator, hold_key(aggregator))
+}
+
+/// A federated job of three participants declaring `privacy`, its first round closed with
+/// every update in; none of its nodes' keys is held here.
+fn closed_first_round(privacy: Option<tessera_primitives::DpParameters>) -> JobId {
 	use crate::tests::{commit_call, reveal_call};
 	assert_ok!(ProofOfCompute::create_federated_job(
 		RuntimeOrigin::signed(REQUESTER),
@@ -1239,8 +1241,54 @@ fn private_aggregated_round(
 	let update = |node: NodeId| payload(job, node, 0, 30 + node as u8, true);
 	participants.iter().for_each(|node| send(commit_call(&update(*node))));
 	participants.iter().for_each(|node| send(reveal_call(update(*node))));
-	let aggregator = Federations::<Test>::get(job).unwrap().aggregators[0];
-	(job, aggregator, hold_key(aggregator))
+	job
+}
+
+#[test]
+fn a_panel_member_trains_a_challenged_update_again_on_the_participants_shard_from_its_start() {
+	offchain_test(|trainer| {
+		let job = closed_first_round(None);
+		let participant = Federations::<Test>::get(job).unwrap().inputs[0];
+		assert_ok!(ProofOfCompute::challenge_update(
+			RuntimeOrigin::signed(CHALLENGER),
+			job,
+			0,
+			participant
+		));
+		let member = Panels::<Test>::get(job)[0];
+		hold_key(member);
+		// The first round starts where the job does: from its seed, at step 0.
+		let segment = Disputes::<Test>::get(job).unwrap().segment;
+		assert_eq!((segment.from_step, segment.to_step, segment.start_state), (0, 10, None));
+		let (shard, shards) = ProofOfCompute::shard_in(job, participant, 0).unwrap();
+		let spec = JobSpecs::<Test>::get(job).unwrap();
+		let request = trainer_api::VerifyRequest::new(job, &spec, None, 0, 10)
+			.unwrap()
+			.on_shard(trainer_api::Round { round: 0, shard, shards });
+		let reexecution =
+			trainer_api::Reexecution { commitments: vec![commitment(0)], distances: Vec::new() };
+		trainer.expect(
+			"POST",
+			&format!("{DEFAULT_TRAINER_URL}/v1/verify"),
+			serde_json::to_vec(&request).unwrap(),
+			&serde_json::to_vec(&reexecution).unwrap(),
+		);
+
+		work();
+		let computed = expected_payload(job, member, 0, None);
+		assert_eq!(
+			sealed_verdict(job, member),
+			Some(Verdict {
+				job,
+				checkpoint: 0,
+				node: member,
+				weights_digest: computed.weights_digest,
+				state_cid: computed.state_cid,
+				distances: Default::default(),
+			})
+		);
+		assert!(matches!(&trainer.pooled()[..], [Call::panel_commit { .. }]));
+	});
 }
 
 /// The trainer at the default URL is asked to average round `round` of `job` and answers

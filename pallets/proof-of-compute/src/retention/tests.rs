@@ -52,6 +52,7 @@ pub(crate) fn assert_nothing_left_of(job: JobId) {
 	assert_eq!(Contributions::<Test>::iter_prefix(job).count(), 0, "contributions");
 	assert!(!Federations::<Test>::contains_key(job), "its federation");
 	assert_eq!(Aggregations::<Test>::iter_prefix(job).count(), 0, "aggregates");
+	assert_eq!(UpheldUpdates::<Test>::iter_prefix(job).count(), 0, "upheld updates");
 	assert_eq!(
 		crate::traps::TrapConfirmations::<Test>::iter_prefix(job).count(),
 		0,

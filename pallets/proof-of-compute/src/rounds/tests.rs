@@ -20,7 +20,8 @@ use polkadot_sdk::{
 };
 use tessera_primitives::trainer_api::AggregatePrivacy;
 use tessera_primitives::{
-	BackendClass, CommitmentPayload, DidId, DpParameters, JobId, JobSpec, JobState, NodeId, Outcome,
+	BackendClass, CommitmentPayload, DidId, DpParameters, JobId, JobSpec, JobState, NodeId,
+	Outcome, SlashReason,
 };
 use tessera_primitives::{NodeSigned as _, NodeWorkload};
 
@@ -31,7 +32,7 @@ const FEDERATED_BUDGET: Balance = 30_000;
 const FEE_FOR_THREE: Balance = 1_003;
 
 /// Posts a three-round federated CPU job for `participants` and assigns it.
-fn federated_job(participants: u8) -> (JobId, Vec<NodeId>) {
+pub(crate) fn federated_job(participants: u8) -> (JobId, Vec<NodeId>) {
 	assert_ok!(ProofOfCompute::create_federated_job(
 		RuntimeOrigin::signed(REQUESTER),
 		spec(ROUNDS * 10, BackendClass::CpuReference),
@@ -48,12 +49,17 @@ fn federated_job(participants: u8) -> (JobId, Vec<NodeId>) {
 
 /// What `node` trained on its shard in `round`: its own weights, 100 compute seconds.
 fn update(job: JobId, node: NodeId, round: u32) -> CommitmentPayload {
-	payload(job, node, round, 100 + node as u8 * 10 + round as u8, true)
+	payload(job, node, round, trained(node, round), true)
+}
+
+/// The weights `node` gets training its shard in `round`, named by a byte.
+fn trained(node: NodeId, round: u32) -> u8 {
+	100 + node as u8 * 10 + round as u8
 }
 
 /// `nodes` commit and then reveal their updates for `round`; reveals wait for the
 /// participants that do not commit.
-fn deliver(job: JobId, nodes: &[NodeId], round: u32) {
+pub(crate) fn deliver(job: JobId, nodes: &[NodeId], round: u32) {
 	for node in nodes {
 		send(commit_call(&update(job, *node, round)));
 	}
@@ -65,13 +71,13 @@ fn deliver(job: JobId, nodes: &[NodeId], round: u32) {
 	}
 }
 
-fn honest_aggregate(round: u32) -> u8 {
+pub(crate) fn honest_aggregate(round: u32) -> u8 {
 	200 + round as u8
 }
 
 /// The aggregate `node` commits for the current round: averaged weights `digest`, over the
 /// round's inputs as the chain lists them.
-fn aggregation(job: JobId, node: NodeId, digest: u8) -> Aggregation {
+pub(crate) fn aggregation(job: JobId, node: NodeId, digest: u8) -> Aggregation {
 	let federation = Federations::<Test>::get(job).unwrap();
 	let cids: Vec<_> = federation
 		.inputs
@@ -90,7 +96,7 @@ fn aggregation(job: JobId, node: NodeId, digest: u8) -> Aggregation {
 	}
 }
 
-fn aggregation_call(aggregation: Aggregation) -> Call<Test> {
+pub(crate) fn aggregation_call(aggregation: Aggregation) -> Call<Test> {
 	let signature = node_pair(aggregation.node)
 		.sign(&aggregation.signed_bytes(&ProofOfCompute::genesis_hash()))
 		.into();
@@ -113,7 +119,7 @@ fn fees_of(aggregators: &[NodeId]) -> Vec<(NodeId, Balance)> {
 	aggregators.iter().map(|node| (*node, FEE_FOR_THREE)).collect()
 }
 
-fn aggregators(job: JobId) -> Vec<NodeId> {
+pub(crate) fn aggregators(job: JobId) -> Vec<NodeId> {
 	Federations::<Test>::get(job).unwrap().aggregators.into_inner()
 }
 
@@ -932,5 +938,289 @@ fn a_round_that_drew_none_of_its_participants_is_aggregated_from_its_start_and_n
 		assert!(empty.noise.is_some());
 		send(aggregation_call(empty));
 		assert_eq!(Federations::<Test>::get(job).unwrap().round, 1);
+	});
+}
+
+/// `lazy` trains nothing of `round` and reveals the update of `copied` as its own, which
+/// the chain cannot tell from training, shards being different; the others deliver theirs.
+fn deliver_with_a_copy(
+	job: JobId,
+	participants: &[NodeId],
+	round: u32,
+	lazy: NodeId,
+	copied: NodeId,
+) {
+	let report = |node: NodeId| {
+		if node == lazy {
+			CommitmentPayload { node: lazy, ..update(job, copied, round) }
+		} else {
+			update(job, node, round)
+		}
+	};
+	for node in participants {
+		send(commit_call(&report(*node)));
+	}
+	for node in participants {
+		send(reveal_call(report(*node)));
+	}
+}
+
+fn challenge_update(job: JobId, round: u32, node: NodeId) -> DispatchResult {
+	ProofOfCompute::challenge_update(RuntimeOrigin::signed(CHALLENGER), job, round, node)
+}
+
+#[test]
+fn a_participant_that_copies_an_update_is_convicted_and_its_round_trained_again_without_it() {
+	test(|| {
+		let (job, participants) = federated_job(3);
+		let (lazy, copied) = (participants[2], participants[0]);
+		deliver_with_a_copy(job, &participants, 0, lazy, copied);
+		let author = aggregators(job)[0];
+		send(aggregation_call(aggregation(job, author, honest_aggregate(0))));
+		assert_eq!(Federations::<Test>::get(job).unwrap().round, 1);
+		let (lazy_before, author_before) = (balance(lazy), balance(author));
+		let challenger_before = Balances::balance(&CHALLENGER);
+		let round_zero_seed = Federations::<Test>::get(job).unwrap().previous_seed;
+
+		assert_ok!(challenge_update(job, 0, lazy));
+		assert!(events()
+			.contains(&Event::JobDisputed { job, reason: DisputeReason::UpdateChallenged(lazy) }));
+		// The panel trains the lazy node's shard of round 0 from the job's start.
+		let segment = Disputes::<Test>::get(job).unwrap().segment;
+		assert_eq!((segment.checkpoint, segment.from_step, segment.to_step), (0, 0, 10));
+		assert_eq!(segment.start_state, None);
+		// Nobody judges the round's own work: no participant, and not its aggregator.
+		let members = panel(job);
+		assert_eq!(members.len(), 3);
+		assert!(members.iter().all(|member| !participants.contains(member) && *member != author));
+		panel_answers(job, |_| Some(trained(lazy, 0)));
+
+		let slashed = slash_amount(SlashReason::FailedVerification);
+		assert_eq!(balance(lazy), lazy_before - slashed);
+		assert_eq!(Slashes::get(), vec![(lazy, SlashReason::FailedVerification)]);
+		assert!(events().contains(&Event::DisputeResolved {
+			job,
+			upheld: false,
+			segments: 1,
+			steps: 10
+		}));
+		assert!(events().contains(&Event::ChallengeWon {
+			job,
+			challenger: CHALLENGER,
+			bounty: slashed
+		}));
+		assert_eq!(Balances::balance(&CHALLENGER), challenger_before + slashed);
+		// The aggregate averaged what it was given: its author is paid for it, and free.
+		assert_eq!(aggregator_fees(job), fees_of(&[author]));
+		assert_eq!(balance(author), author_before + FEE_FOR_THREE);
+		assert_eq!(AggregatesAtStake::<Test>::iter().count(), 0);
+
+		// Round 0 opens again, on the same shards, without the lazy node, which forfeits
+		// what it earned of the job.
+		assert!(events().contains(&Event::RoundRetrained { job, round: 0 }));
+		let seats = Assignments::<Test>::get(job).unwrap().into_inner();
+		assert_eq!(seats.len(), 3);
+		assert!(!seats.contains(&lazy));
+		let by = seats.iter().copied().find(|node| !participants.contains(node));
+		assert!(events().contains(&Event::ParticipantReplaced { job, node: lazy, by }));
+		assert_eq!(Contributions::<Test>::get(job, lazy), (0, 0));
+		assert!(!Aggregations::<Test>::contains_key(job, 0));
+		assert_eq!(LastAgreed::<Test>::get(job), None);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Running);
+		let federation = Federations::<Test>::get(job).unwrap();
+		assert_eq!(
+			(federation.round, federation.closed, federation.previous_seed),
+			(0, None, None)
+		);
+		assert_eq!(Some(federation.seed), round_zero_seed);
+		for node in &seats {
+			assert!(!Reveals::<Test>::contains_key((job, *node, 0)));
+			assert_eq!(NextCheckpoint::<Test>::get(job, node), 0);
+		}
+		deliver(job, &seats, 0);
+		assert!(Federations::<Test>::get(job).unwrap().closed.is_some());
+	});
+}
+
+#[test]
+fn a_challenge_of_an_honest_update_costs_the_challenger_its_bond_and_cannot_be_repeated() {
+	test(|| {
+		let (job, participants) = federated_job(3);
+		deliver(job, &participants, 0);
+		let honest = participants[1];
+		let validators_before: Vec<Balance> = VALIDATORS.into_iter().map(balance).collect();
+		let honest_before = balance(honest);
+
+		assert_ok!(challenge_update(job, 0, honest));
+		let members = panel(job);
+		panel_answers(job, |_| Some(trained(honest, 0)));
+
+		assert!(events().contains(&Event::DisputeResolved {
+			job,
+			upheld: true,
+			segments: 1,
+			steps: 10
+		}));
+		assert!(events().contains(&Event::ChallengeLost {
+			job,
+			challenger: CHALLENGER,
+			bond: BOND
+		}));
+		assert!(Slashes::get().is_empty());
+		// The bond goes to the participant and the panel, a quarter each.
+		assert_eq!(balance(honest), honest_before + BOND / 4);
+		for (validator, before) in VALIDATORS.into_iter().zip(validators_before) {
+			let paid = if members.contains(&validator) { PANEL_FEE + BOND / 4 } else { 0 };
+			assert_eq!(balance(validator), before + paid);
+		}
+		// Upheld, it can never be challenged again: a second bond would only buy a second
+		// re-execution of what a panel settled.
+		assert!(UpheldUpdates::<Test>::contains_key(job, (0, honest)));
+		let challenger_before = Balances::balance(&CHALLENGER);
+		assert_noop!(challenge_update(job, 0, honest), Error::<Test>::UpdateSettled);
+		assert_eq!(Balances::balance(&CHALLENGER), challenger_before);
+
+		// The round goes on: its aggregators' turns start again.
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Running);
+		send(aggregation_call(aggregation(job, aggregators(job)[0], honest_aggregate(0))));
+		assert_eq!(Federations::<Test>::get(job).unwrap().round, 1);
+	});
+}
+
+#[test]
+fn only_the_updates_of_the_latest_aggregates_round_can_be_challenged() {
+	test(|| {
+		let (job, participants) = federated_job(3);
+		// Before its round closes an update is not one an aggregate averages: neither
+		// committed nor revealed.
+		for node in &participants {
+			send(commit_call(&update(job, *node, 0)));
+		}
+		assert_noop!(challenge_update(job, 0, participants[0]), Error::<Test>::UnknownUpdate);
+		send(reveal_call(update(job, participants[0], 0)));
+		assert_noop!(challenge_update(job, 0, participants[0]), Error::<Test>::UnknownUpdate);
+		for node in &participants[1..] {
+			send(reveal_call(update(job, *node, 0)));
+		}
+		send(aggregation_call(aggregation(job, aggregators(job)[0], honest_aggregate(0))));
+		deliver(job, &participants, 1);
+		send(aggregation_call(aggregation(job, aggregators(job)[0], honest_aggregate(1))));
+		// Round 2 is open: round 0's aggregate was superseded, and its updates with it.
+		assert_noop!(challenge_update(job, 0, participants[0]), Error::<Test>::UnknownUpdate);
+		// A node whose update the round did not average.
+		assert_noop!(challenge_update(job, 1, VALIDATORS[0]), Error::<Test>::UnknownUpdate);
+		deliver(job, &participants, 2);
+		send(aggregation_call(aggregation(job, aggregators(job)[0], honest_aggregate(2))));
+		// The last round's aggregate is the result; the round before's updates are
+		// superseded by it.
+		let info = Jobs::<Test>::get(job).unwrap();
+		assert_eq!(info.state, JobState::Accepted);
+		assert_noop!(challenge_update(job, 1, participants[0]), Error::<Test>::AggregateSuperseded);
+		// Once the result's window closed, nothing of the job can be challenged.
+		run_to(info.result.unwrap().challenge_ends);
+		assert_noop!(challenge_update(job, 2, participants[0]), Error::<Test>::WrongState);
+		// A job of replicas has no updates.
+		let (replicated, replicas) = crate::dispute::tests::long_job();
+		assert_noop!(challenge_update(replicated, 0, replicas[0]), Error::<Test>::NotFederated);
+	});
+}
+
+#[test]
+fn an_update_of_a_gpu_job_cannot_be_challenged_since_no_panel_reproduces_it_to_the_bit() {
+	test(|| {
+		Nodes::mutate(|nodes| nodes.iter_mut().for_each(|node| node.gpu = true));
+		assert_ok!(ProofOfCompute::create_federated_job(
+			RuntimeOrigin::signed(REQUESTER),
+			spec(ROUNDS * 10, BackendClass::Gpu),
+			FEDERATED_BUDGET,
+			3,
+			SHARDS,
+			200,
+			None
+		));
+		let job = NextJobId::<Test>::get() - 1;
+		run_to(System::block_number() + 1);
+		let participant = Assignments::<Test>::get(job).unwrap()[0];
+		assert_noop!(challenge_update(job, 0, participant), Error::<Test>::UpdateNotReproducible);
+	});
+}
+
+#[test]
+fn a_copied_update_in_the_last_round_voids_the_accepted_result_until_the_round_is_trained_again() {
+	test(|| {
+		let (job, participants) = federated_job(3);
+		let last = ROUNDS - 1;
+		for round in 0..last {
+			deliver(job, &participants, round);
+			send(aggregation_call(aggregation(job, aggregators(job)[0], honest_aggregate(round))));
+		}
+		let (lazy, copied) = (participants[0], participants[1]);
+		deliver_with_a_copy(job, &participants, last, lazy, copied);
+		send(aggregation_call(aggregation(job, aggregators(job)[0], honest_aggregate(last))));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+		let lazy_before = balance(lazy);
+
+		assert_ok!(challenge_update(job, last, lazy));
+		// The round starts from the aggregate of the round before.
+		let segment = Disputes::<Test>::get(job).unwrap().segment;
+		assert_eq!(segment.start_state, Some(state_of(honest_aggregate(last - 1))));
+		panel_answers(job, |_| Some(trained(lazy, last)));
+
+		assert!(events().contains(&Event::RoundRetrained { job, round: last }));
+		let info = Jobs::<Test>::get(job).unwrap();
+		assert_eq!((info.state, info.result), (JobState::Running, None));
+		assert_eq!(
+			LastAgreed::<Test>::get(job),
+			Some((last - 1, state_of(honest_aggregate(last - 1))))
+		);
+		// The aggregate before was superseded, and its author paid, when the voided one was
+		// committed: it stays final.
+		let federation = Federations::<Test>::get(job).unwrap();
+		assert_eq!((federation.round, federation.settled), (last, Some(last - 1)));
+		assert_noop!(
+			ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, last - 1),
+			Error::<Test>::AggregateSettled
+		);
+
+		let seats = Assignments::<Test>::get(job).unwrap().into_inner();
+		deliver(job, &seats, last);
+		send(aggregation_call(aggregation(job, aggregators(job)[0], honest_aggregate(last))));
+		let result = Jobs::<Test>::get(job).unwrap().result.unwrap();
+		assert_eq!(result.weights_digest, H256::repeat_byte(honest_aggregate(last)));
+		run_to(result.challenge_ends);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
+		// The lazy node was slashed and paid nothing. The others are paid each round once,
+		// though the last was aggregated twice, and the replacement its one round (12.8 a
+		// step; node 2 trusted: ×1.10).
+		let slashed = slash_amount(SlashReason::FailedVerification);
+		assert_eq!(balance(lazy), lazy_before - slashed);
+		let earned =
+			|node: NodeId, rounds: Balance| 128 * rounds * if node == 2 { 110 } else { 100 } / 100;
+		for node in seats {
+			let rounds = if participants.contains(&node) { ROUNDS } else { 1 };
+			assert_eq!(balance(node), INITIAL_BALANCE + earned(node, Balance::from(rounds)));
+		}
+	});
+}
+
+#[test]
+fn an_update_upheld_in_a_round_that_is_trained_again_can_be_challenged_anew() {
+	test(|| {
+		let (job, participants) = federated_job(3);
+		let (lazy, honest) = (participants[2], participants[1]);
+		deliver_with_a_copy(job, &participants, 0, lazy, participants[0]);
+		send(aggregation_call(aggregation(job, aggregators(job)[0], honest_aggregate(0))));
+		deliver(job, &participants, 1);
+		assert_ok!(challenge_update(job, 1, honest));
+		panel_answers(job, |_| Some(trained(honest, 1)));
+		assert!(UpheldUpdates::<Test>::contains_key(job, (1, honest)));
+
+		// Round 1 trained from an aggregate that averaged a copy: once round 0 is trained
+		// again, round 1's updates are new, and no panel judged them.
+		assert_ok!(challenge_update(job, 0, lazy));
+		panel_answers(job, |_| Some(trained(lazy, 0)));
+		assert!(events().contains(&Event::RoundRetrained { job, round: 0 }));
+		assert_eq!(UpheldUpdates::<Test>::iter_prefix(job).count(), 0);
+		assert!(!Reveals::<Test>::contains_key((job, honest, 1)));
 	});
 }
