@@ -310,15 +310,11 @@ impl<T: Config> Pallet<T> {
 	fn update_segment(job: JobId, info: &JobInfoOf<T>, claim: Option<u32>) -> Option<Segment> {
 		let round = claim?;
 		let steps = info.workload.steps_of_checkpoint(round);
-		let start_state = round
-			.checked_sub(1)
-			.and_then(|previous| Self::aggregate_of(job, previous))
-			.map(|(_, digest, weights)| TrainedWeights { weights, digest });
 		Some(Segment {
 			checkpoint: round,
 			from_step: steps.start,
 			to_step: steps.end,
-			start_state,
+			start_state: Self::start_of_round(job, round),
 			probes: 1,
 		})
 	}

@@ -327,12 +327,7 @@ impl<T: Config> Pallet<T> {
 	/// federated.
 	fn round_start(job: JobId, round: u32) -> Option<Option<TrainedWeights>> {
 		Federations::<T>::get(job)?;
-		let previous = round.checked_sub(1);
-		Some(
-			previous
-				.and_then(|previous| Self::aggregate_of(job, previous))
-				.map(|(_, digest, weights)| TrainedWeights { weights, digest }),
-		)
+		Some(Self::start_of_round(job, round))
 	}
 
 	/// Pools the commit of the sealed `checkpoint` unless it was pooled recently.

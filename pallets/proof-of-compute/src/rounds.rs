@@ -656,6 +656,13 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// The state `round` of `job` trains from: the previous round's aggregate; `None` for
+	/// the job's own start.
+	pub(crate) fn start_of_round(job: JobId, round: u32) -> Option<TrainedWeights> {
+		let (_, digest, weights) = Self::aggregate_of(job, round.checked_sub(1)?)?;
+		Some(TrainedWeights { weights, digest })
+	}
+
 	/// The aggregator of `round` of `job` and what it committed, if it is a federated job.
 	pub(crate) fn aggregate_of(job: JobId, round: u32) -> Option<(NodeId, H256, Cid)> {
 		Aggregations::<T>::get(job, round).map(|aggregation| {
@@ -729,11 +736,7 @@ impl<T: Config> Pallet<T> {
 		Contributions::<T>::remove(job, node);
 		let by = Self::hand_over(job, node, round, &[node]);
 		Self::deposit_event(Event::ParticipantReplaced { job, node, by });
-		let start = round.checked_sub(1).and_then(|previous| {
-			let (_, digest, weights) = Self::aggregate_of(job, previous)?;
-			Some((previous, TrainedWeights { weights, digest }))
-		});
-		match start {
+		match round.checked_sub(1).zip(Self::start_of_round(job, round)) {
 			Some(start) => LastAgreed::<T>::insert(job, start),
 			None => LastAgreed::<T>::remove(job),
 		}
