@@ -33,7 +33,7 @@ const TRACKED_EVENTS = [
   'Challenged', 'ChallengeWon', 'ChallengeLost',
   'AvailabilityChecked', 'AvailabilityProven', 'AvailabilityMissing', 'AvailabilityReportMissed',
   'AvailabilityUndecided', 'AvailabilityFailed',
-  'TrapSealed', 'TrapConfirmed', 'TrapSprung', 'TrapSealLapsed',
+  'TrapSealed', 'TrapPosted', 'TrapDropped', 'TrapLapsed', 'TrapConfirmed', 'TrapSprung',
 ];
 /**
  * Blocks back from the best whose events the availability and trap views read: the
@@ -431,19 +431,25 @@ async function loadAvailability(api, at, best) {
 }
 
 /**
- * Traps: the seals in place at `at` (they name no job), the tally the trap rate bounds, the
- * answers revealed towards a quorum, and, from the events of the last `HISTORY_BLOCKS`, the
- * traps that sprang, whom they caught, and the seals that lapsed.
+ * Traps: the vault's tasks at `at` (each a verified job to re-run, a seed, and its setters'
+ * seals), the armed ones in the order the chain posts them, the traps posted and not yet
+ * pruned, the tally the trap rate bounds, the answers revealed towards a quorum, and, from
+ * the events of the last `HISTORY_BLOCKS`, the traps that sprang, whom they caught, and the
+ * tasks dropped or lapsed.
  */
 async function loadTraps(api, at, best) {
-  const [seals, confirmations, [assigned, sealsSet], rate, { events, unreadable }] = await Promise.all([
-    at.query.proofOfComputeTraps.trapSeals.entries(),
+  const [vault, armed, posted, confirmations, [assigned, postedSoFar], rate, { events, unreadable }] = await Promise.all([
+    at.query.proofOfComputeTraps.vault.entries(),
+    at.query.proofOfComputeTraps.armedTasks(),
+    at.query.proofOfComputeTraps.postedTraps.entries(),
     at.query.proofOfComputeTraps.trapConfirmations.entries(),
     at.query.proofOfComputeTraps.trapTally(),
     at.query.proofOfComputeTraps.trapRate(),
     eventsOf(api, ...recentBlocks(best)),
   ]);
   const lapseAfter = 2 * api.consts.proofOfCompute.maxJobDuration.toNumber();
+  const taskOf = ({ source, seed }) => ({ source: source.toNumber(), seed: seed.toBigInt().toString() });
+  const armedOrder = armed.map((task) => JSON.stringify(taskOf(task)));
   const sprung = events.filter(({ name }) => name === 'TrapSprung').map(({ block, data }) => ({
     block,
     job: data.job.toNumber(),
@@ -453,19 +459,31 @@ async function loadTraps(api, at, best) {
       .map(({ data: convicted }) => ({ node: convicted.node.toNumber(), amount: convicted.amount.toBigInt() })),
   }));
   return {
-    seals: seals.map(([key, value]) => {
-      const [setter, sealedAt] = value.unwrap();
-      return { seal: key.args[0].toHex(), setter: setter.toString(), sealedAt: sealedAt.toNumber(), lapsesAt: sealedAt.toNumber() + lapseAfter };
-    }).sort((a, b) => a.sealedAt - b.sealedAt || a.seal.localeCompare(b.seal)),
+    tasks: vault.map(([, value]) => {
+      const { task, seals, stockedAt } = value.unwrap();
+      const shown = taskOf(task);
+      return {
+        ...shown,
+        setters: seals.map(([setter]) => setter.toString()),
+        stockedAt: stockedAt.toNumber(),
+        lapsesAt: stockedAt.toNumber() + lapseAfter,
+        armedAt: armedOrder.indexOf(JSON.stringify(shown)),
+      };
+    }).sort((a, b) => a.stockedAt - b.stockedAt || a.source - b.source || a.seed.localeCompare(b.seed)),
+    posted: posted.map(([key, value]) => {
+      const { task, seals } = value.unwrap();
+      return { job: key.args[0].toNumber(), ...taskOf(task), setters: seals.length };
+    }).sort((a, b) => a.job - b.job),
     assigned: assigned.toNumber(),
-    sealsSet: sealsSet.toNumber(),
+    postedSoFar: postedSoFar.toNumber(),
     // Parts per billion.
     rate: rate.toNumber(),
     confirmations: confirmations.map(([key, setters]) => ({
       job: key.args[0].toNumber(), expected: key.args[1].toHex(), setters: setters.map((setter) => setter.toString()),
     })),
     sprung,
-    lapsed: events.filter(({ name }) => name === 'TrapSealLapsed').length,
+    dropped: events.filter(({ name }) => name === 'TrapDropped').length,
+    lapsed: events.filter(({ name }) => name === 'TrapLapsed').length,
     unreadable,
   };
 }

@@ -330,23 +330,29 @@ export function renderAvailability(section, { availability: { open, closed, lost
 }
 
 export function renderTraps(section, { traps }) {
-  const { seals, assigned, sealsSet, rate, confirmations, sprung, lapsed, unreadable } = traps;
-  const sealRows = seals.map((s) => `<tr data-seal="${text(s.seal)}" data-setter="${text(s.setter)}" data-sealed-at="${s.sealedAt}">
-    <td class="hash">${text(short(s.seal))}</td><td class="hash">${text(s.setter)}</td><td class="number">${s.sealedAt}</td><td class="number">${s.lapsesAt}</td></tr>`);
+  const { tasks, posted, assigned, postedSoFar, rate, confirmations, sprung, dropped, lapsed, unreadable } = traps;
+  const taskRows = tasks.map((t) => `<tr data-task="${t.source}:${text(t.seed)}" data-setters="${t.setters.length}" data-armed="${t.armedAt}">
+    <td class="number">${t.source}</td><td class="number">${text(t.seed)}</td><td class="hash">${t.setters.map(text).join('<br>')}</td>
+    <td>${t.armedAt >= 0 ? `armed, number ${t.armedAt + 1} in line to be posted` : 'short of a quorum of seals'}</td>
+    <td class="number">${t.stockedAt}</td><td class="number">${t.lapsesAt}</td></tr>`);
+  const postedRows = posted.map((p) => `<tr data-posted="${p.job}">
+    <td class="number">${p.job}</td><td class="number">${p.source}</td><td class="number">${text(p.seed)}</td><td class="number">${p.setters}</td></tr>`);
   const confirmationRows = confirmations.map((c) => `<tr data-confirmation="${c.job}" data-expected="${text(c.expected)}" data-setters="${c.setters.length}">
     <td class="number">${c.job}</td><td class="hash">${text(short(c.expected))}</td><td class="hash">${c.setters.map(text).join('<br>')}</td></tr>`);
   const sprungRows = sprung.map((t) => `<tr data-sprung="${t.job}" data-block="${t.block}" data-caught="${t.caught.map(({ node }) => node).join(',')}">
     <td class="number">${t.job}</td><td class="number">${t.block}</td><td class="hash">${text(short(t.expected))}</td>
     <td>${t.caught.map((c) => `node ${c.node}: ${tsra(c.amount)} TSRA slashed`).join('<br>') || 'nobody: every replica answered right'}</td></tr>`);
   section.innerHTML = `<h2>Traps</h2>
-    <p data-traps data-sealed="${seals.length}" data-assigned="${assigned}" data-seals-set="${sealsSet}" data-rate="${rate}" data-sprung="${sprung.length}">
-      <b data-field="sealed">${seals.length}</b> sealed answer${seals.length === 1 ? '' : 's'} in place (a seal names no job until its setter reveals it);
-      ${sealsSet} seals set over ${assigned} jobs assigned, at a trap rate of ${(rate / 10_000_000).toFixed(1)}%.</p>
-    ${sealRows.length ? table(['seal', 'setter', 'sealed at block', 'lapses at block'], sealRows) : empty('No trap answers sealed.')}
+    <p data-traps data-tasks="${tasks.length}" data-assigned="${assigned}" data-posted-so-far="${postedSoFar}" data-rate="${rate}" data-sprung="${sprung.length}">
+      <b data-field="tasks">${tasks.length}</b> task${tasks.length === 1 ? '' : 's'} in the vault (their answers sealed);
+      ${postedSoFar} trap${postedSoFar === 1 ? '' : 's'} posted by the chain over ${assigned} jobs assigned, at a trap rate of ${(rate / 10_000_000).toFixed(1)}%.</p>
+    ${taskRows.length ? table(['re-runs job', 'seed', 'sealed by', 'state', 'stocked at block', 'lapses at block'], taskRows) : empty('The vault is empty.')}
+    ${postedRows.length ? `<h2>Trap jobs posted</h2>${table(['job', 're-runs job', 'seed', 'seals'], postedRows)}` : ''}
     ${confirmationRows.length ? `<h2>Answers revealed, short of a quorum</h2>${table(['job', 'answer', 'setters'], confirmationRows)}` : ''}
     <h2>Sprung traps (last 1 000 blocks)</h2>
     ${sprungRows.length ? table(['job', 'sprung at block', 'answer', 'caught'], sprungRows) : empty('No trap sprang in the last 1 000 blocks.')}
-    ${lapsed ? `<p>${lapsed} seal${lapsed === 1 ? '' : 's'} lapsed unrevealed.</p>` : ''}
+    ${dropped ? `<p>${dropped} armed task${dropped === 1 ? '' : 's'} could not be posted.</p>` : ''}
+    ${lapsed ? `<p>${lapsed} task${lapsed === 1 ? '' : 's'} lapsed unposted.</p>` : ''}
     ${unreadableHistory(unreadable)}`;
 }
 

@@ -661,47 +661,66 @@ const shownTraps = (page) => page.evaluate(() => {
   const summary = document.querySelector('[data-traps]');
   return {
     block: Number(document.body.dataset.block),
-    ...Object.fromEntries(['sealed', 'assigned', 'sealsSet', 'rate', 'sprung'].map((key) => [key, Number(summary.dataset[key])])),
-    seals: [...document.querySelectorAll('tr[data-seal]')].map(({ dataset: { seal, setter, sealedAt } }) => ({ seal, setter, sealedAt: Number(sealedAt) })),
+    ...Object.fromEntries(['tasks', 'assigned', 'postedSoFar', 'rate', 'sprung'].map((key) => [key, Number(summary.dataset[key])])),
+    vault: [...document.querySelectorAll('tr[data-task]')].map(({ dataset: { task, setters, armed } }) => ({ task, setters: Number(setters), armed: Number(armed) })),
+    posted: [...document.querySelectorAll('tr[data-posted]')].map(({ dataset: { posted } }) => Number(posted)),
   };
 });
 
-test('traps show the sealed count, each seal and the traps sprung, as the chain holds them', async () => {
+/** The treasury's account: the runtime's `PalletId(*b"tsr/trsy")`, padded to 32 bytes. */
+const TREASURY = u8aConcat(new TextEncoder().encode('modltsr/trsy'), new Uint8Array(20));
+
+test('traps show the vault, the traps the chain posts from it and the traps sprung, as the chain holds them', async () => {
   const { node: { api, rpcUrl } } = context.network;
   const alice = new Keyring({ type: 'sr25519' }).addFromUri('//Alice');
   const { page, errors } = await openDashboard(rpcUrl, 'traps');
   const matchesChain = async (shown) => {
     const at = await api.at(await api.rpc.chain.getBlockHash(shown.block));
-    const [assigned, sealsSet] = await at.query.proofOfComputeTraps.trapTally();
-    const seals = (await at.query.proofOfComputeTraps.trapSeals.entries()).map(([key, value]) => ({
-      seal: key.args[0].toHex(), setter: value.unwrap()[0].toString(), sealedAt: value.unwrap()[1].toNumber(),
-    }));
+    const [assigned, postedSoFar] = await at.query.proofOfComputeTraps.trapTally();
+    const armed = (await at.query.proofOfComputeTraps.armedTasks()).map(({ source, seed }) => `${source}:${seed}`);
+    const vault = (await at.query.proofOfComputeTraps.vault.entries()).map(([, value]) => {
+      const { task: { source, seed }, seals } = value.unwrap();
+      return { task: `${source}:${seed}`, setters: seals.length, armed: armed.indexOf(`${source}:${seed}`) };
+    });
+    const posted = (await at.query.proofOfComputeTraps.postedTraps.keys()).map(({ args: [job] }) => job.toNumber()).sort((a, b) => a - b);
     assert.deepEqual(
-      [shown.sealed, shown.assigned, shown.sealsSet, shown.rate, shown.seals],
-      [seals.length, assigned.toNumber(), sealsSet.toNumber(), (await at.query.proofOfComputeTraps.trapRate()).toNumber(), seals],
+      [shown.tasks, shown.assigned, shown.postedSoFar, shown.rate, shown.vault, shown.posted],
+      [vault.length, assigned.toNumber(), postedSoFar.toNumber(), (await at.query.proofOfComputeTraps.trapRate()).toNumber(), vault, posted],
       `the traps at block ${shown.block}`,
     );
   };
-  // None sealed yet, none sprung; the jobs of the earlier tests are counted.
+  // The vault is empty, no trap posted or sprung; the jobs of the earlier tests are counted.
   const before = await shownTraps(page);
   await matchesChain(before);
-  assert.equal(before.sealed, 0);
-  assert.equal(await cell(page, '#traps [data-empty]'), 'No trap answers sealed.');
+  assert.equal(before.tasks, 0);
+  assert.equal(await cell(page, '#traps [data-empty]'), 'The vault is empty.');
   assert.equal(before.sprung, 0);
-  // Alice, an approver, seals an answer: the page counts it and shows who and when.
-  const seal = `0x${'7e'.repeat(32)}`;
-  const { blockHash } = await inBlock(api.tx.proofOfComputeTraps.sealTrap(seal), alice);
-  const sealedAt = (await api.rpc.chain.getHeader(blockHash)).number.toNumber();
+  // A verified job of the earlier tests, on the reference backend, is what a trap re-runs.
+  const federated = new Set((await api.query.proofOfCompute.federations.keys()).map(({ args: [job] }) => job.toNumber()));
+  const source = (await api.query.proofOfCompute.jobs.entries())
+    .map(([{ args: [job] }, info]) => ({ job: job.toNumber(), info: info.unwrap() }))
+    .find(({ job, info }) => (info.state.isAccepted || info.state.isFinalized) && info.workload.backend.isCpuReference && !federated.has(job));
+  assert.ok(source, 'an earlier test left a verified job');
+  // The treasury puts up a trap's budget and deposit; then Alice, the dev chain's one approver (its
+  // quorum), seals an answer to a re-run of that job, which arms it.
+  await inBlock(api.tx.balances.transferKeepAlive(TREASURY, (source.info.budget.toBigInt() + source.info.deposit.toBigInt()) * 2n), alice);
+  const task = { source: source.job, seed: 4242 };
+  // The chain posts it after the next block's inherents: the page shows the trap job.
+  const posting = waitForEvent(api, (event) => api.events.proofOfComputeTraps.TrapPosted.is(event), 60_000);
+  await inBlock(api.tx.proofOfComputeTraps.sealTrap(task, `0x${'7e'.repeat(32)}`), alice);
+  const posted = await posting;
+  const job = posted.data.job.toNumber();
+  assert.equal(posted.data.task.source.toNumber(), source.job);
   const after = await eventually(async () => {
     const shown = await shownTraps(page);
-    assert.equal(shown.sealed, 1);
+    assert.ok(shown.posted.includes(job));
     return shown;
   });
   await matchesChain(after);
-  assert.deepEqual(after.seals, [{ seal, setter: api.createType('AccountId', alice.publicKey).toString(), sealedAt }]);
-  assert.equal(after.sealsSet, before.sealsSet + 1);
+  assert.equal(after.postedSoFar, before.postedSoFar + 1);
+  assert.equal(after.tasks, 0, 'the posted task left the vault');
   assert.equal(after.sprung, 0);
-  assert.equal(await cell(page, '#traps [data-field="sealed"]'), '1');
+  assert.equal((await api.query.proofOfCompute.jobs(job)).unwrap().requester.toString(), api.createType('AccountId', TREASURY).toString());
   await screenshot(page, 'traps', { fullPage: true });
   assert.deepEqual(errors, [], 'no errors in the page');
   await page.close();

@@ -129,6 +129,8 @@ pub(crate) fn accepted_job_of<T: Config>(
 	requester: T::AccountId,
 ) -> Result<JobId, polkadot_sdk::sp_runtime::DispatchError> {
 	T::Currency::set_balance(&requester, BalanceOf::<T>::max_value() / 4u32.into());
+	// The treasury posts traps: funded, it can post a re-run of this job.
+	T::Currency::set_balance(&T::Treasury::get(), BalanceOf::<T>::max_value() / 4u32.into());
 	let (job, trainers) = running_job_of::<T>(requester, spec::<T>());
 	for (node, _) in &trainers {
 		Pallet::<T>::do_commit(commit_of(job, *node))?;

@@ -133,8 +133,10 @@
 //! with its storage, events, errors, calls, weights, benchmarks and tests, registered in the
 //! runtime as a pallet of its own (after polkadot-sdk's `election-provider-multi-block`):
 //!
-//! - [`traps`] (`ProofOfComputeTraps`, index 56): trap jobs, sealed by the model registry's
-//!   approvers and sprung on the replicas that answered otherwise.
+//! - [`traps`] (`ProofOfComputeTraps`, index 56): trap jobs, re-runs of verified jobs that
+//!   the model registry's approvers stock in a vault with sealed answers, posted by the chain
+//!   as the treasury's jobs, and sprung by a quorum of the approvers' seals on the replicas
+//!   that answered otherwise.
 //!
 //! A child sees jobs only through the trait this pallet implements for it ([`TrapJobs`]),
 //! and this pallet reaches a child only through the hooks its `Config` names

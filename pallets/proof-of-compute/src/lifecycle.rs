@@ -12,8 +12,8 @@ use polkadot_sdk::{
 		ensure,
 		pallet_prelude::*,
 		traits::{
-			fungible::{Mutate, MutateHold},
-			tokens::{Fortitude, Precision, Preservation, Restriction},
+			fungible::MutateHold,
+			tokens::{Fortitude, Precision, Restriction},
 			Randomness,
 		},
 		weights::WeightMeter,
@@ -1213,20 +1213,48 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
-/// What the traps pallet sees of jobs, and how a sprung trap settles one: the conviction and
-/// payment paths a dispute's end takes, and the treasury's refund of what the trap cost.
+/// What the traps pallet sees of jobs, how the chain posts a trap job (the treasury's, through
+/// `create_job`'s path) and how a sprung trap settles one: the conviction and payment paths a
+/// dispute's end takes.
 impl<T: Config> TrapJobs<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
-	fn job(job: JobId) -> Option<TrapJob<BlockNumberFor<T>>> {
+	fn job(job: JobId) -> Option<TrapJob> {
 		Jobs::<T>::get(job).map(|info| TrapJob {
 			reproducible: !Self::measured(&info),
 			state: info.state,
-			assigned: info.assigned,
 			checkpoints: info.checkpoints,
 			agreed: info.result.map(|result| TrainedWeights {
 				weights: result.state_cid,
 				digest: result.weights_digest,
 			}),
 		})
+	}
+
+	fn rerunnable(job: JobId) -> bool {
+		Jobs::<T>::get(job).is_some_and(|info| {
+			matches!(info.state, JobState::Accepted | JobState::Finalized)
+				&& !Self::measured(&info)
+				&& !Federations::<T>::contains_key(job)
+		})
+	}
+
+	fn post_trap(task: crate::traps::TrapTask) -> Result<JobId, DispatchError> {
+		let source = Jobs::<T>::get(task.source).ok_or(Error::<T>::UnknownJob)?;
+		let mut spec = JobSpecs::<T>::get(task.source).ok_or(Error::<T>::UnknownJob)?;
+		spec.hyper_parameters.seed = task.seed;
+		let duration = source.deadline.saturating_sub(source.created);
+		let deadline = frame_system::Pallet::<T>::block_number().saturating_add(duration);
+		<Self as JobCreator<_, _, _>>::create_job(
+			&T::Treasury::get(),
+			spec,
+			source.budget,
+			source.redundancy,
+			deadline,
+		)
+	}
+
+	fn posting_weight() -> Weight {
+		// The re-run job's record and spec, then a job's creation.
+		T::WeightInfo::create_job().saturating_add(T::DbWeight::get().reads(3))
 	}
 
 	fn reveals(
@@ -1258,27 +1286,14 @@ impl<T: Config> TrapJobs<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 			state_cid: answer.weights,
 			challenge_ends: frame_system::Pallet::<T>::block_number(),
 		});
-		let (budget, requester) = (info.budget, info.requester.clone());
-		let refunded = Self::pay(job, info, caught, JobState::Finalized);
-		let cost = budget.saturating_sub(refunded);
-		if cost.is_zero() {
-			return Ok(());
-		}
-		if let Err(error) =
-			T::Currency::transfer(&T::Treasury::get(), &requester, cost, Preservation::Preserve)
-		{
-			log::error!(target: LOG_TARGET, "trap {job}: the treasury did not pay back: {error:?}");
-		}
+		// The treasury posted the job: what the caught replicas would have earned goes back
+		// to it with the rest of the budget, and nobody is paid back anything else.
+		Self::pay(job, info, caught, JobState::Finalized);
 		Ok(())
 	}
 
 	fn settlement_weight() -> Weight {
 		Self::ending_weight(T::MaxRedundancy::get())
-	}
-
-	#[cfg(feature = "runtime-benchmarks")]
-	fn next_job() -> JobId {
-		NextJobId::<T>::get()
 	}
 
 	#[cfg(feature = "runtime-benchmarks")]

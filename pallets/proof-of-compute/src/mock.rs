@@ -498,6 +498,7 @@ impl crate::traps::Config for Test {
 	type Jobs = ProofOfCompute;
 	type TrapQuorum = frame_support::traits::ConstU32<2>;
 	type DefaultTrapRate = TrapRateDefault;
+	type MaxVaultTasks = frame_support::traits::ConstU32<4>;
 	type TrapOrigin = frame_system::EnsureSignedBy<TrapSetters, AccountId>;
 	type ForceOrigin = frame_system::EnsureRoot<u64>;
 	type WeightInfo = ();
@@ -596,6 +597,7 @@ pub fn run_to(block: u64) {
 		let next = System::block_number() + 1;
 		System::set_block_number(next);
 		ProofOfCompute::on_poll(next, &mut frame_support::weights::WeightMeter::new());
+		ProofOfComputeTraps::on_poll(next, &mut frame_support::weights::WeightMeter::new());
 		let used = ProofOfCompute::on_idle(next, IDLE_WEIGHT);
 		ProofOfComputeTraps::on_idle(next, IDLE_WEIGHT.saturating_sub(used));
 		// Every invariant holds at every block boundary, not only where a test ends.

@@ -6,16 +6,17 @@
 //! [`Config::Traps`]: crate::Config::Traps
 
 use alloc::vec::Vec;
-use polkadot_sdk::{frame_support::weights::Weight, sp_runtime::DispatchResult};
+use polkadot_sdk::{
+	frame_support::weights::Weight,
+	sp_runtime::{DispatchError, DispatchResult},
+};
 use tessera_primitives::{CommitmentPayload, JobId, JobState, NodeId, TrainedWeights};
 
 /// What a trap needs to know of a job, read at once.
 #[derive(Clone, PartialEq, Eq, Debug)]
-pub struct TrapJob<BlockNumber> {
+pub struct TrapJob {
 	/// Where the job stands: a trap springs only on an accepted job.
 	pub state: JobState,
-	/// The block its replicas were chosen in, once they were: a seal must be older.
-	pub assigned: Option<BlockNumber>,
 	/// Its checkpoints: a trap's answer is the last one's weights digest.
 	pub checkpoints: u32,
 	/// The state and weights digest its replicas' majority agreed on, once they did.
@@ -27,10 +28,24 @@ pub struct TrapJob<BlockNumber> {
 }
 
 /// What proof of compute offers the traps pallet ([`crate::traps`]): a view of a job, its
-/// replicas' reveals, and the one way a trap changes a job, settling it as sprung.
+/// replicas' reveals, the posting of a trap job, and the one way a trap changes a job,
+/// settling it as sprung.
 pub trait TrapJobs<AccountId, BlockNumber> {
 	/// The job `job`, if it exists.
-	fn job(job: JobId) -> Option<TrapJob<BlockNumber>>;
+	fn job(job: JobId) -> Option<TrapJob>;
+
+	/// Whether `job` may be re-run as a trap: it exists, its replicas' majority was accepted
+	/// (it is accepted or finalized), it runs on the reference backend, and it is no
+	/// federated job.
+	fn rerunnable(job: JobId) -> bool;
+
+	/// Posts `task` as a job of the treasury's, through the path every job takes: the
+	/// re-run job's spec with the task's seed, its budget, redundancy and duration (counted
+	/// from now). Nothing of a refused job stays behind.
+	fn post_trap(task: crate::traps::TrapTask) -> Result<JobId, DispatchError>;
+
+	/// What [`TrapJobs::post_trap`] may weigh at most.
+	fn posting_weight() -> Weight;
 
 	/// The replicas of `job` in assignment order, each with what it revealed for
 	/// `checkpoint`, if it did.
@@ -41,19 +56,15 @@ pub trait TrapJobs<AccountId, BlockNumber> {
 	fn max_job_duration() -> BlockNumber;
 
 	/// Settles the accepted `job` as a sprung trap whose answer is `answer`: convicts the
-	/// `caught` replicas (their whole stake, for a trap failure), pays the others as a
-	/// finalized job would, and has the treasury pay the requester back what the job cost.
-	/// The result reaches no model.
+	/// `caught` replicas (their whole stake, for a trap failure) and pays the others as a
+	/// finalized job would, from the budget the treasury put up; what is left of it goes back
+	/// to the treasury. The result reaches no model.
 	fn settle_sprung_trap(job: JobId, answer: TrainedWeights, caught: &[NodeId]) -> DispatchResult;
 
 	/// What [`TrapJobs::settle_sprung_trap`] may weigh at most: a finalization that pays the
 	/// most nodes a job may have. The traps pallet's own benchmark springs a trap on a job of
 	/// the most replicas, none replaced, so it charges this on top.
 	fn settlement_weight() -> Weight;
-
-	/// The id the next job posted gets, so that a benchmark can seal its answer first.
-	#[cfg(feature = "runtime-benchmarks")]
-	fn next_job() -> JobId;
 
 	/// Posts, assigns and accepts a job of the most replicas for `requester` (funded here),
 	/// every replica revealing the same final digest, for the traps pallet's benchmarks.

@@ -357,6 +357,8 @@ impl pallet_proof_of_compute::BenchmarkHelper for BenchmarkNode {
 parameter_types! {
 	/// One assignment in a hundred may be a trap job.
 	pub const TrapRate: Perbill = Perbill::from_percent(1);
+	/// Trap tasks the vault holds at most, armed or waiting for seals.
+	pub const MaxVaultTasks: u32 = 16;
 }
 
 impl pallet_proof_of_compute::traps::Config for Runtime {
@@ -364,6 +366,7 @@ impl pallet_proof_of_compute::traps::Config for Runtime {
 	// A trap springs on as many approvers' seals as a proposal needs approvals.
 	type TrapQuorum = pallet_model_registry::CurrentApprovalThreshold<Runtime>;
 	type DefaultTrapRate = TrapRate;
+	type MaxVaultTasks = MaxVaultTasks;
 	type TrapOrigin = frame_system::EnsureSignedBy<ModelApprovers, AccountId>;
 	type ForceOrigin = EnsureRoot<AccountId>;
 	type WeightInfo = pallet_proof_of_compute::traps::weights::SubstrateWeight<Runtime>;

@@ -5,12 +5,10 @@
 //! exist, and otherwise take raw values, out-of-range ones included.
 
 use crate::runtime::*;
-use codec::Encode;
 use polkadot_sdk::{
 	frame_support::{pallet_prelude::TransactionSource, traits::Authorize, BoundedVec},
 	frame_system::RawOrigin,
 	sp_core::{Pair as _, H256},
-	sp_io::hashing::blake2_256,
 	sp_runtime::{traits::Dispatchable, DispatchResult, Perbill, Permill},
 };
 use proptest::prelude::*;
@@ -324,6 +322,7 @@ pub enum Action {
 	SealTrap {
 		who: Who,
 		job: Id,
+		seed: u8,
 		expected: u8,
 	},
 	RevealTrap {
@@ -615,8 +614,9 @@ pub fn action() -> impl Strategy<Value = Action> {
 			.prop_map(|(who, job, checkpoint)| Action::Challenge { who, job, checkpoint }),
 		1 => (who(), prop_oneof![0..10u64, Just(u64::MAX)])
 			.prop_map(|(who, blocks)| Action::SetChallengeWindow { who, blocks }),
-		1 => (who(), id(), digest())
-			.prop_map(|(who, job, expected)| Action::SealTrap { who, job, expected }),
+		1 => (who(), id(), 0..3u8, digest()).prop_map(|(who, job, seed, expected)| {
+			Action::SealTrap { who, job, seed, expected }
+		}),
 		1 => (who(), id(), digest())
 			.prop_map(|(who, job, expected)| Action::RevealTrap { who, job, expected }),
 		2 => (who(), live(), replica(), checkpoint()).prop_map(|(who, job, node, checkpoint)| {
@@ -1016,10 +1016,6 @@ fn model_id(id: Id) -> u32 {
 	id.of(pallet_model_registry::NextModelId::<Test>::get().into()) as u32
 }
 
-fn trap_seal(job: JobId, expected: u8, setter: AccountId) -> H256 {
-	H256(blake2_256(&(job, H256::repeat_byte(expected), [setter as u8; 32]).encode()))
-}
-
 /// Applies `action` in the current block; a block boundary ends it and runs the next ones.
 pub fn apply(action: &Action) -> Applied {
 	if tracing() {
@@ -1027,7 +1023,10 @@ pub fn apply(action: &Action) -> Applied {
 	}
 	use pallet_model_registry::Call as Models;
 	use pallet_node_registry::Call as Registry;
-	use pallet_proof_of_compute::{traps::Call as Traps, Call as Jobs};
+	use pallet_proof_of_compute::{
+		traps::{trap_seal, Call as Traps, TrapTask},
+		Call as Jobs,
+	};
 	match action.clone() {
 		Action::Advance(_) => unreachable!("the fuzzer runs blocks itself"),
 		Action::Register { who, key, roles: bits, gpu, stake } => {
@@ -1283,18 +1282,26 @@ pub fn apply(action: &Action) -> Applied {
 		Action::SetChallengeWindow { who, blocks } => {
 			dispatch(who, Jobs::set_challenge_window { blocks })
 		}
-		Action::SealTrap { who, job, expected } => dispatch(
-			who,
-			Traps::seal_trap { seal: trap_seal(job_id(job), expected, who.account()) },
-		),
-		Action::RevealTrap { who, job, expected } => dispatch(
-			who,
-			Traps::reveal_trap {
-				job: job_id(job),
-				expected: H256::repeat_byte(expected),
-				salt: [who.account() as u8; 32],
-			},
-		),
+		Action::SealTrap { who, job, seed, expected } => {
+			let source = job_in(job, &[JobState::Accepted, JobState::Finalized]);
+			let task = TrapTask { source, seed: seed.into() };
+			let (setter, expected) = (who.account(), H256::repeat_byte(expected));
+			let seal = trap_seal(&task, &expected, &[setter as u8; 32], &setter);
+			dispatch(who, Traps::seal_trap { task, seal })
+		}
+		Action::RevealTrap { who, job, expected } => {
+			let mut posted: Vec<u64> =
+				pallet_proof_of_compute::traps::PostedTraps::<Test>::iter_keys().collect();
+			posted.sort();
+			dispatch(
+				who,
+				Traps::reveal_trap {
+					job: job.among(posted, next_job()),
+					expected: H256::repeat_byte(expected),
+					salt: [who.account() as u8; 32],
+				},
+			)
+		}
 		Action::ChallengeAvailability { who, job, node, checkpoint } => {
 			let job = job_in(job, &[JobState::Running, JobState::Verifying, JobState::Accepted]);
 			let node = node_of(node, &Context { job });

@@ -307,6 +307,7 @@ impl pallet_proof_of_compute::traps::Config for Test {
 	type Jobs = ProofOfCompute;
 	type TrapQuorum = pallet_model_registry::CurrentApprovalThreshold<Test>;
 	type DefaultTrapRate = TrapRate;
+	type MaxVaultTasks = ConstU32<4>;
 	type TrapOrigin = frame_system::EnsureSignedBy<Approvers, AccountId>;
 	type ForceOrigin = EnsureRoot<AccountId>;
 	type WeightInfo = ();

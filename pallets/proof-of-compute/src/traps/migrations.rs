@@ -1,6 +1,6 @@
 //! Storage migrations of the traps pallet.
 
-use super::pallet::{Config, Pallet};
+use super::pallet::{Config, Pallet, TrapConfirmations, TrapTally};
 use core::marker::PhantomData;
 use frame_support::{
 	migrations::VersionedMigration,
@@ -90,4 +90,69 @@ pub mod v1 {
 		let entries = KeyPrefixIterator::new(prefix.to_vec(), prefix.to_vec(), |_| Ok(())).count();
 		value.saturating_add(entries as u64)
 	}
+}
+
+/// Version 2: traps come from the vault and are posted by the chain.
+///
+/// Until version 2 an approver sealed the answer to a job id (`TrapSeals`, scanned for lapsed
+/// seals from `TrapSealCursor`) and posted the job itself; a trap sprang on the quorum's
+/// confirmations, and `TrapTally` counted seals. Seals of that kind name a job nobody can now
+/// post as a trap, so they are removed, with the confirmations made of them, and the tally
+/// counts traps posted from the vault, none yet. How many keys it removes is bounded by what
+/// the trap rate let approvers seal: one block carries it.
+pub mod v2 {
+	use super::*;
+	use frame_support::{storage_alias, Identity};
+	use polkadot_sdk::{frame_system::pallet_prelude::BlockNumberFor, sp_core::H256};
+
+	/// Version 1's seals: who sealed each, and when.
+	#[storage_alias]
+	pub(crate) type TrapSeals<T: Config> = StorageMap<
+		Pallet<T>,
+		Identity,
+		H256,
+		(<T as polkadot_sdk::frame_system::Config>::AccountId, BlockNumberFor<T>),
+	>;
+
+	/// Version 1's cursor of the scan for lapsed seals.
+	#[storage_alias]
+	pub(crate) type TrapSealCursor<T: Config> = StorageValue<Pallet<T>, H256>;
+
+	/// Removes version 1's seals, cursor and confirmations, and restarts the tally of traps
+	/// posted; run through [`FromTheVault`], once.
+	pub struct UncheckedFromTheVault<T>(PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedFromTheVault<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let seals = TrapSeals::<T>::clear(u32::MAX, None).unique;
+			let confirmations = TrapConfirmations::<T>::clear(u32::MAX, None).unique;
+			TrapSealCursor::<T>::kill();
+			TrapTally::<T>::mutate(|(_, posted)| *posted = 0);
+			let removed = u64::from(seals.saturating_add(confirmations));
+			T::DbWeight::get().reads_writes(removed.saturating_add(1), removed.saturating_add(2))
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn post_upgrade(
+			_: alloc::vec::Vec<u8>,
+		) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+			frame_support::ensure!(
+				TrapSeals::<T>::iter_keys().next().is_none()
+					&& TrapConfirmations::<T>::iter_keys().next().is_none()
+					&& !TrapSealCursor::<T>::exists(),
+				"a seal, confirmation or cursor of version 1 is left"
+			);
+			Ok(())
+		}
+	}
+
+	/// [`UncheckedFromTheVault`] run when the traps pallet's storage version is 1, which it
+	/// then sets to 2.
+	pub type FromTheVault<T> = VersionedMigration<
+		1,
+		2,
+		UncheckedFromTheVault<T>,
+		Pallet<T>,
+		<T as polkadot_sdk::frame_system::Config>::DbWeight,
+	>;
 }

@@ -1,59 +1,85 @@
 //! # Traps Pallet
 //!
-//! A child pallet of proof of compute (SPEC §5): trap jobs. In Tessera's runtime this is
-//! `ProofOfComputeTraps`, pallet index 56.
+//! A child pallet of proof of compute (SPEC §5, §12): trap jobs. In Tessera's runtime this
+//! is `ProofOfComputeTraps`, pallet index 56.
 //!
 //! ## Overview
 //!
-//! A trap is a re-run, with a fresh seed, of a job already verified. Members of the model
-//! registry's approver set each re-run it on the reference backend and seal the final weights
-//! digest they got with [`Pallet::seal_trap`] (`blake2_256((job, digest, salt))`, with a salt
-//! of their own); the seal names no job, so trainers cannot tell, and it is set before the
-//! job's replicas are chosen. The job is posted with proof of compute's `create_job` like any
-//! other, from any account (approvers need not show their own), and its trainers see an
-//! ordinary job. Once the job is accepted each setter reveals its own seal with
-//! [`Pallet::reveal_trap`] ([`Event::TrapConfirmed`]); when [`Config::TrapQuorum`] setters
-//! (as many as a proposal needs approvals, `ApprovalThreshold`: 1 on the dev chain) named the
-//! same answer the trap springs ([`Event::TrapSprung`]): replicas that answered otherwise
-//! lose their whole stake (and the node registry deactivates them), the rest are paid as
-//! usual, the result reaches no model, and the treasury pays the job's requester back what
-//! the job cost, once. No one setter's word slashes anybody: a trap rests on the quorum being
-//! honest, as the model registry's approvals do.
+//! A trap is a re-run, with a fresh seed, of a job already verified, so that no public digest
+//! answers it. Traps come from a vault of sealed tasks and are posted by the chain:
 //!
-//! Seals are bounded by [`TrapRate`] ([`Config::DefaultTrapRate`], 1% of assignments, plus
-//! one trap, each of a quorum of seals; [`Config::ForceOrigin`] sets another with
-//! [`Pallet::set_trap_rate`]). A seal nobody reveals lapses twice the parent's
-//! `MaxJobDuration` blocks after it was set, and `on_idle` removes it, [`SEAL_SCAN_BATCH`]
-//! seals looked at a block; confirmations of a trap that never sprang are pruned with its
-//! job.
+//! 1. A member of the model registry's approver set picks a verified job of the reference
+//!    backend and a seed ([`TrapTask`]), re-runs it, and puts the task in the vault with a
+//!    seal of the final weights digest it got ([`Pallet::seal_trap`]):
+//!    `blake2_256((task, digest, salt, setter))`, with a salt of its own. Other approvers
+//!    re-run the task they see in the vault and add seals of their own; a seal names its
+//!    setter, so nobody can present another's seal as its own work.
+//! 2. Once [`Config::TrapQuorum`] approvers sealed it (as many as a proposal needs approvals,
+//!    `ApprovalThreshold`: 1 on the dev chain), the task is armed ([`ArmedTasks`]).
+//! 3. After the inherents of each block, while the traps posted are fewer than the trap rate
+//!    allows ([`TrapRate`] of the assignments so far, plus one), the oldest armed task is
+//!    posted by the chain: proof of compute creates it as a job of the treasury's (a pallet
+//!    account), with the re-run job's spec, budget, redundancy and duration and the task's
+//!    seed, through the path every job takes ([`TrapJobs::post_trap`]). Its replicas are
+//!    drawn, train, commit and reveal, and are paid from that budget, like any others'.
+//! 4. Once the job is accepted, each setter reveals its seal with [`Pallet::reveal_trap`]
+//!    ([`Event::TrapConfirmed`]). When a quorum of setters named the same answer the trap
+//!    springs ([`Event::TrapSprung`]): replicas that answered otherwise lose their whole stake
+//!    (and the node registry deactivates them), the rest are paid, and the result reaches no
+//!    model. What the job did not spend goes back to the treasury, the one account that paid
+//!    for it: no refund, so nothing is paid twice.
+//!
+//! No one account's word slashes anybody: a trap rests on a quorum of approvers being honest,
+//! as the model registry's approvals do, and no setter can copy another's answer. A trap
+//! without its quorum (setters silent or at odds) finalizes as the job it is when its
+//! challenge window closes.
+//!
+//! What a trap does not hide: the vault, the trap's requester (the treasury) and
+//! [`Event::TrapPosted`] are public, so a trainer drawn for a trap can tell. It still cannot
+//! answer it without training, since no digest of the fresh seed exists anywhere before it
+//! reveals, and it cannot copy another replica's reveal (commits close before reveals open).
+//! So a trap checks that a node's trainer, build and hardware compute the reference answer;
+//! against a node that trains honestly only when it knows it is watched, the defence is the
+//! spot-check drawn after its reveals and the bisection of any challenge, which it cannot
+//! tell from a real job's.
+//!
+//! Traps posted are bounded by [`TrapRate`] ([`Config::DefaultTrapRate`], 1% of assignments,
+//! plus one; [`Config::ForceOrigin`] sets another with [`Pallet::set_trap_rate`]); the vault
+//! by [`Config::MaxVaultTasks`]. A task not posted twice the parent's `MaxJobDuration`
+//! blocks after it was stocked lapses, and `on_idle` removes it; a task whose job can no
+//! longer be posted (its re-run job was pruned, the treasury cannot pay) is dropped with
+//! [`Event::TrapDropped`]. Confirmations of a trap that never sprang are pruned with its job.
 //!
 //! ## Terminology
 //!
-//! - *Seal*: the hash of a job, its expected final weights digest and a setter's salt.
+//! - *Task*: a verified job to re-run, and the seed to re-run it with.
+//! - *Seal*: the hash of a task, its expected final weights digest, a setter's salt and the
+//!   setter.
 //! - *Setter*: an account of [`Config::TrapOrigin`] that sealed an answer.
+//! - *Armed*: a task a quorum of setters sealed, waiting in the vault to be posted.
 //! - *Sprung*: a trap whose answer a quorum of setters revealed; its job is settled.
 //!
 //! ## Interface
 //!
 //! - Setters: [`Pallet::seal_trap`], [`Pallet::reveal_trap`].
 //! - [`Config::ForceOrigin`]: [`Pallet::set_trap_rate`].
+//! - Hooks: `on_poll` posts an armed task when the rate allows; `on_idle` removes lapsed
+//!   tasks.
 //!
 //! The pallet sees jobs only through [`Config::Jobs`] ([`TrapJobs`], which proof of compute
 //! implements), and proof of compute reaches it only through [`TrapHooks`]: it counts
-//! assignments here and prunes a job's confirmations with the job.
-//!
-//! Not built yet: traps posted by the chain itself from a vault of sealed tasks, so that the
-//! requester's account cannot mark a job either.
+//! assignments here and prunes a job's trap with the job.
 
 use crate::traits::{TrapHooks, TrapJob, TrapJobs};
 use alloc::vec::Vec;
-use codec::Encode;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
 use polkadot_sdk::{
-	frame_support::{self, ensure, pallet_prelude::*},
+	frame_support::{self, ensure, pallet_prelude::*, weights::WeightMeter},
 	frame_system::{self, pallet_prelude::BlockNumberFor},
 	sp_core::H256,
 	sp_runtime::traits::{Saturating, Zero},
 };
+use scale_info::TypeInfo;
 use tessera_primitives::{JobId, JobState, TrainedWeights};
 
 pub use pallet::*;
@@ -66,16 +92,54 @@ pub mod migrations;
 mod tests;
 pub mod weights;
 
-/// Seals one `on_idle` step of the scan for lapsed seals looks at, at most.
-pub const SEAL_SCAN_BATCH: u32 = 64;
-
-/// Setters whose confirmations of one trap answer are recorded at most: the model registry's
-/// approvers at most.
+/// Setters whose seals of one task, and whose confirmations of one trap answer, are recorded
+/// at most: the model registry's approvers at most.
 pub const MAX_TRAP_SETTERS: u32 = 32;
 
-/// The seal of answer `expected` to trap job `job`, salted with `salt`.
-pub fn trap_seal(job: JobId, expected: &H256, salt: &[u8; 32]) -> H256 {
-	H256(polkadot_sdk::sp_io::hashing::blake2_256(&(job, expected, salt).encode()))
+/// A trap's task: the verified job `source` run again with `seed`.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub struct TrapTask {
+	/// The verified job whose spec, budget, redundancy and duration the trap takes.
+	pub source: JobId,
+	/// The seed the trap trains with in place of the source's.
+	pub seed: u64,
+}
+
+/// A task and its setters' seals: in the vault until posted, then kept by its job.
+#[derive(
+	Encode, Decode, DecodeWithMemTracking, MaxEncodedLen, TypeInfo, Clone, PartialEq, Eq, Debug,
+)]
+pub struct SealedTask<AccountId, BlockNumber> {
+	/// What is run.
+	pub task: TrapTask,
+	/// Each setter and its seal of the answer ([`trap_seal`]), in the order they came.
+	pub seals: BoundedVec<(AccountId, H256), ConstU32<MAX_TRAP_SETTERS>>,
+	/// The block the first seal stocked the task in.
+	pub stocked_at: BlockNumber,
+}
+
+/// A task of the vault of the runtime `T`.
+pub type SealedTaskOf<T> = SealedTask<<T as frame_system::Config>::AccountId, BlockNumberFor<T>>;
+
+/// `setter`'s seal of answer `expected` to `task`, salted with `salt`.
+pub fn trap_seal<AccountId: Encode>(
+	task: &TrapTask,
+	expected: &H256,
+	salt: &[u8; 32],
+	setter: &AccountId,
+) -> H256 {
+	H256(polkadot_sdk::sp_io::hashing::blake2_256(&(task, expected, salt, setter).encode()))
 }
 
 #[frame_support::pallet]
@@ -84,8 +148,8 @@ pub mod pallet {
 	use frame_system::pallet_prelude::*;
 	use polkadot_sdk::sp_runtime::Perbill;
 
-	/// Version 1: the traps' storage under this pallet's own prefix ([`crate::traps::migrations::v1`]).
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	/// Version 2: traps come from the vault ([`crate::traps::migrations::v2`]).
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -97,8 +161,8 @@ pub mod pallet {
 		/// The jobs traps are set on: proof of compute.
 		type Jobs: TrapJobs<Self::AccountId, BlockNumberFor<Self>>;
 
-		/// How many setters must each reveal a seal of their own naming the same answer
-		/// before a trap springs (the model registry's approval threshold), so that no one
+		/// How many setters must seal a task before it is posted, and reveal the same answer
+		/// before its trap springs (the model registry's approval threshold), so that no one
 		/// account's word slashes anybody.
 		type TrapQuorum: Get<u32>;
 
@@ -107,23 +171,34 @@ pub mod pallet {
 		#[pallet::constant]
 		type DefaultTrapRate: Get<Perbill>;
 
-		/// Who sets trap jobs: the model registry's approver set, each member by itself.
+		/// The most tasks the vault holds, armed or not.
+		#[pallet::constant]
+		type MaxVaultTasks: Get<u32>;
+
+		/// Who seals trap answers: the model registry's approver set, each member by itself.
 		type TrapOrigin: EnsureOrigin<Self::RuntimeOrigin, Success = Self::AccountId>;
 
 		/// Who may set the trap rate.
 		type ForceOrigin: EnsureOrigin<Self::RuntimeOrigin>;
 
-		/// Weights of this pallet's calls.
+		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 	}
 
-	/// Sealed trap answers, keyed by `blake2_256((job, expected digest, salt))` so that
-	/// nothing on chain says which jobs are traps until their setter reveals one: who set
-	/// each, and when. `Identity` is safe: the key is a hash its setter cannot aim at another
-	/// seal's place without finding a preimage.
+	/// The vault: tasks stocked by setters and not yet posted, with their seals. Keys are
+	/// chosen by setters, so they are hashed (`Blake2_128Concat`).
 	#[pallet::storage]
-	pub type TrapSeals<T: Config> =
-		StorageMap<_, Identity, H256, (T::AccountId, BlockNumberFor<T>)>;
+	pub type Vault<T: Config> = CountedStorageMap<_, Blake2_128Concat, TrapTask, SealedTaskOf<T>>;
+
+	/// Tasks of the [`Vault`] a quorum of setters sealed, oldest first: what `on_poll` posts.
+	#[pallet::storage]
+	pub type ArmedTasks<T: Config> =
+		StorageValue<_, BoundedVec<TrapTask, T::MaxVaultTasks>, ValueQuery>;
+
+	/// Trap jobs posted, each with its task and seals, until the job is pruned. Job ids are
+	/// sequential (`Twox64Concat`).
+	#[pallet::storage]
+	pub type PostedTraps<T: Config> = StorageMap<_, Twox64Concat, JobId, SealedTaskOf<T>>;
 
 	/// The setters that revealed their seals of each answer to a trap job, until
 	/// [`Config::TrapQuorum`] of them agree and the trap springs; pruned with the job. Job
@@ -139,25 +214,49 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
-	/// Where the `on_idle` scan for lapsed [`TrapSeals`] stopped: the last seal it looked
-	/// at, or `None` to start from the first.
-	#[pallet::storage]
-	pub type TrapSealCursor<T> = StorageValue<_, H256>;
-
-	/// The most trap jobs per assignment: a trap may be set while traps set so far are
+	/// The most trap jobs per assignment: a trap is posted while traps posted so far are
 	/// fewer than this share of assignments, plus one.
 	#[pallet::storage]
 	pub type TrapRate<T: Config> = StorageValue<_, Perbill, ValueQuery, T::DefaultTrapRate>;
 
-	/// Jobs assigned so far, and trap seals set so far: what [`TrapRate`] bounds, at
-	/// [`Config::TrapQuorum`] seals a trap. Proof of compute counts assignments through
-	/// [`TrapHooks::on_assigned`].
+	/// Jobs assigned so far, and trap jobs posted so far: what [`TrapRate`] bounds. Proof of
+	/// compute counts assignments through [`TrapHooks::on_assigned`].
 	#[pallet::storage]
 	pub type TrapTally<T> = StorageValue<_, (u64, u64), ValueQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
+		/// A setter sealed its answer to a task of the vault.
+		TrapSealed {
+			/// The task.
+			task: TrapTask,
+			/// The setter.
+			setter: T::AccountId,
+			/// Seals of the task so far: it is armed once they reach the quorum.
+			seals: u32,
+		},
+		/// The chain posted an armed task as trap job `job`.
+		TrapPosted {
+			/// The task.
+			task: TrapTask,
+			/// The job.
+			job: JobId,
+		},
+		/// An armed task could not be posted (its re-run job is gone, the treasury cannot pay
+		/// its budget, its data is no longer granted) and left the vault.
+		TrapDropped {
+			/// The task.
+			task: TrapTask,
+			/// Why proof of compute refused it.
+			error: DispatchError,
+		},
+		/// A task not posted within twice the longest job's duration lapsed and left the
+		/// vault.
+		TrapLapsed {
+			/// The task.
+			task: TrapTask,
+		},
 		/// A setter revealed its seal of a trap's answer; the trap springs once
 		/// [`Config::TrapQuorum`] setters named the same answer.
 		TrapConfirmed {
@@ -178,17 +277,6 @@ pub mod pallet {
 			/// Replicas that answered otherwise.
 			caught: u32,
 		},
-		/// A trap answer was sealed; the seal does not say for which job.
-		TrapSealed {
-			/// The seal.
-			seal: H256,
-		},
-		/// A seal nobody revealed within twice the longest job's duration lapsed and was
-		/// removed.
-		TrapSealLapsed {
-			/// The seal.
-			seal: H256,
-		},
 		/// [`Config::ForceOrigin`] set the trap rate.
 		TrapRateSet {
 			/// Trap jobs per assignment at most.
@@ -202,18 +290,17 @@ pub mod pallet {
 		UnknownJob,
 		/// The job is not accepted: a trap springs only on an accepted job.
 		WrongState,
-		/// The caller set no trap with this job, answer and salt.
+		/// The job is no posted trap, or the caller sealed no such answer to it.
 		NotATrap,
 		/// The caller revealed this answer to the trap already.
 		AlreadyConfirmed,
-		/// Trap jobs would exceed the trap rate.
-		TooManyTraps,
-		/// This seal was set already.
-		DuplicateTrap,
-		/// The trap was sealed after the job's replicas were chosen.
-		LateSeal,
-		/// The seal was set twice the longest job's duration ago or more: it lapsed.
-		SealLapsed,
+		/// The caller sealed this task already.
+		AlreadySealed,
+		/// The vault holds [`Config::MaxVaultTasks`] tasks, or the task its most seals.
+		VaultFull,
+		/// A trap re-runs a job whose replicas' majority was accepted, of the reference
+		/// backend and of no federation: this one is none of that, or is gone.
+		NotRerunnable,
 		/// The job runs on GPUs, whose honest results differ from any one answer by rounding:
 		/// a sealed digest cannot judge its replicas, so no trap springs on it.
 		TrapNotReproducible,
@@ -221,17 +308,28 @@ pub mod pallet {
 
 	#[pallet::hooks]
 	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
-		/// Removes lapsed seals with the weight blocks leave over.
+		/// Posts the oldest armed task when the trap rate allows one more trap. It runs after
+		/// the inherents, as proof of compute's draws do, and its job is assigned by proof of
+		/// compute's next `on_poll`.
+		fn on_poll(_: BlockNumberFor<T>, meter: &mut WeightMeter) {
+			Self::post_armed_task(meter);
+		}
+
+		/// Removes lapsed tasks with the weight blocks leave over.
 		fn on_idle(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
-			Self::prune_lapsed_seals(now, remaining)
+			Self::remove_lapsed_tasks(now, remaining)
 		}
 
 		fn integrity_test() {
-			// A seal must outlive the job it seals, which runs up to the longest job's
-			// duration after it was posted and is accepted only then.
+			// A task must outlive the job it re-runs being posted, run and accepted.
 			assert!(
-				Self::seal_lapses_at(Zero::zero()) > T::Jobs::max_job_duration(),
-				"a seal must outlive the longest job: MaxJobDuration must allow a block"
+				Self::task_lapses_at(Zero::zero()) > T::Jobs::max_job_duration(),
+				"a task must outlive the longest job: MaxJobDuration must allow a block"
+			);
+			assert!(T::MaxVaultTasks::get() >= 1, "the vault must hold a task");
+			assert!(
+				T::TrapQuorum::get() <= MAX_TRAP_SETTERS,
+				"a quorum of setters must fit MAX_TRAP_SETTERS"
 			);
 		}
 
@@ -245,28 +343,27 @@ pub mod pallet {
 
 	#[pallet::call(weight(<T as Config>::WeightInfo))]
 	impl<T: Config> Pallet<T> {
-		/// Seals the answer to a trap job: `blake2_256((job, digest, salt))`, where `digest`
-		/// is the final weights digest the caller computed on the reference backend for a job
-		/// it posts itself with proof of compute's `create_job`, like any other job. The seal
-		/// names no job, so nothing tells the job's trainers; it must be in place before the
-		/// job's replicas are chosen, and it lapses twice the longest job's duration after it
-		/// is set (time for the job to run to its deadline and be accepted), when `on_idle`
-		/// removes it.
+		/// Seals the caller's answer to `task`: `seal` is [`trap_seal`] of the task, the
+		/// final weights digest the caller computed by re-running the task's job with its
+		/// seed on the reference backend, a salt of its own and the caller. The first seal
+		/// puts the task in the vault; others add theirs; the quorum's seal arms it, and the
+		/// chain posts it when the trap rate allows. The job must be accepted or finalized,
+		/// of the reference backend and of no federation.
 		///
 		/// Origin: [`Config::TrapOrigin`]. Emits [`Event::TrapSealed`].
 		#[pallet::call_index(0)]
-		pub fn seal_trap(origin: OriginFor<T>, seal: H256) -> DispatchResult {
+		pub fn seal_trap(origin: OriginFor<T>, task: TrapTask, seal: H256) -> DispatchResult {
 			let setter = T::TrapOrigin::ensure_origin(origin)?;
-			Self::do_seal_trap(setter, seal)
+			Self::do_seal_trap(setter, task, seal)
 		}
 
 		/// Reveals the caller's seal of `expected` as the answer to the accepted trap job
 		/// `job`, salted with `salt`. Once [`Config::TrapQuorum`] setters revealed the same
 		/// answer, the trap springs: replicas whose final weights digest is not `expected`
 		/// are slashed their whole stake, the others paid; the result never becomes a model
-		/// version, and the treasury pays the job's requester back what the job cost.
+		/// version, and what the job did not spend goes back to the treasury.
 		///
-		/// Origin: [`Config::TrapOrigin`], the setter of the seal. Emits
+		/// Origin: [`Config::TrapOrigin`], a setter of the trap's seals. Emits
 		/// [`Event::TrapConfirmed`], then proof of compute's settlement events and
 		/// [`Event::TrapSprung`] with the quorum.
 		#[pallet::call_index(1)]
@@ -297,88 +394,123 @@ pub mod pallet {
 }
 
 impl<T: Config> Pallet<T> {
-	/// The block a seal set at `sealed_at` lapses in: twice the longest job's duration later,
-	/// so that a trap job posted when it was sealed has been assigned, has run to its
-	/// deadline and has been accepted by then.
-	pub(crate) fn seal_lapses_at(sealed_at: BlockNumberFor<T>) -> BlockNumberFor<T> {
-		sealed_at.saturating_add(T::Jobs::max_job_duration().saturating_mul(2u32.into()))
+	/// The block a task stocked at `stocked_at` lapses in, unposted: twice the longest job's
+	/// duration later, time for the trap rate to allow it many times over.
+	pub(crate) fn task_lapses_at(stocked_at: BlockNumberFor<T>) -> BlockNumberFor<T> {
+		stocked_at.saturating_add(T::Jobs::max_job_duration().saturating_mul(2u32.into()))
 	}
 
-	/// Looks at up to [`SEAL_SCAN_BATCH`] seals from where the last scan stopped and removes
-	/// those that lapsed, if `remaining` pays for a whole step.
-	pub(crate) fn prune_lapsed_seals(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
-		let batch = u64::from(SEAL_SCAN_BATCH);
-		// The cursor and every seal looked at are read; each removed seal and the cursor
+	/// What `on_poll` may weigh: posting one task, its job's creation included. The
+	/// `post_trap` benchmark posts a re-run of the largest spec on a quiet chain; proof of
+	/// compute's weight of a job's creation amid the most pending and due jobs is added on
+	/// top, so that a crowded chain is not undercharged.
+	pub fn posting_weight() -> Weight {
+		T::WeightInfo::post_trap().saturating_add(T::Jobs::posting_weight())
+	}
+
+	/// Posts the oldest armed task if the trap rate allows another trap and `meter` can pay
+	/// for it.
+	pub(crate) fn post_armed_task(meter: &mut WeightMeter) {
+		// The tally, the rate and the armed tasks are read to find out.
+		let look = T::DbWeight::get().reads(3);
+		if !meter.can_consume(Self::posting_weight()) {
+			return;
+		}
+		let (assigned, posted) = TrapTally::<T>::get();
+		let allowed = TrapRate::<T>::get().mul_floor(assigned).saturating_add(1);
+		let mut armed = ArmedTasks::<T>::get();
+		if posted >= allowed || armed.is_empty() {
+			meter.consume(look);
+			return;
+		}
+		meter.consume(Self::posting_weight());
+		let task = armed.remove(0);
+		ArmedTasks::<T>::put(armed);
+		let Some(sealed) = Vault::<T>::take(task) else {
+			log::error!(target: crate::LOG_TARGET, "armed trap task {task:?} not in the vault");
+			return;
+		};
+		match T::Jobs::post_trap(task) {
+			Ok(job) => {
+				PostedTraps::<T>::insert(job, sealed);
+				TrapTally::<T>::put((assigned, posted.saturating_add(1)));
+				Self::deposit_event(Event::TrapPosted { task, job });
+			}
+			Err(error) => Self::deposit_event(Event::TrapDropped { task, error }),
+		}
+	}
+
+	/// Removes the tasks of the vault that lapsed, if `remaining` pays for looking at all of
+	/// them.
+	pub(crate) fn remove_lapsed_tasks(now: BlockNumberFor<T>, remaining: Weight) -> Weight {
+		let most = u64::from(T::MaxVaultTasks::get());
+		// The count, every task and the armed tasks are read; each task and the armed tasks
 		// written.
-		let step =
-			T::DbWeight::get().reads_writes(batch.saturating_add(1), batch.saturating_add(1));
+		let step = T::DbWeight::get().reads_writes(most.saturating_add(2), most.saturating_add(1));
+		if Vault::<T>::count() == 0 {
+			return T::DbWeight::get().reads(1);
+		}
 		if !step.all_lte(remaining) {
 			return Weight::zero();
 		}
-		let mut seals = match TrapSealCursor::<T>::get() {
-			Some(last) => TrapSeals::<T>::iter_from(TrapSeals::<T>::hashed_key_for(last)),
-			None => TrapSeals::<T>::iter(),
-		};
-		let (mut seen, mut last, mut lapsed) = (0u32, None, Vec::new());
-		while seen < SEAL_SCAN_BATCH {
-			let Some((seal, (_, sealed_at))) = seals.next() else { break };
-			seen += 1;
-			last = Some(seal);
-			if Self::seal_lapses_at(sealed_at) <= now {
-				lapsed.push(seal);
-			}
+		let lapsed: Vec<TrapTask> = Vault::<T>::iter()
+			.filter(|(_, sealed)| Self::task_lapses_at(sealed.stocked_at) <= now)
+			.map(|(task, _)| task)
+			.collect();
+		if !lapsed.is_empty() {
+			ArmedTasks::<T>::mutate(|armed| armed.retain(|task| !lapsed.contains(task)));
 		}
-		match last.filter(|_| seen == SEAL_SCAN_BATCH) {
-			Some(last) => TrapSealCursor::<T>::put(last),
-			None => TrapSealCursor::<T>::kill(),
+		for task in &lapsed {
+			Vault::<T>::remove(task);
+			Self::deposit_event(Event::TrapLapsed { task: *task });
 		}
-		let removed = lapsed.len() as u64;
-		for seal in lapsed {
-			TrapSeals::<T>::remove(seal);
-			Self::deposit_event(Event::TrapSealLapsed { seal });
-		}
-		T::DbWeight::get()
-			.reads_writes(u64::from(seen).saturating_add(1), removed.saturating_add(1))
+		step
 	}
 
-	pub(crate) fn do_seal_trap(setter: T::AccountId, seal: H256) -> DispatchResult {
-		ensure!(!TrapSeals::<T>::contains_key(seal), Error::<T>::DuplicateTrap);
-		let (assigned, seals) = TrapTally::<T>::get();
-		// Each trap takes a quorum of seals: the rate bounds traps, not seals.
-		let traps_allowed = TrapRate::<T>::get().mul_floor(assigned).saturating_add(1);
+	pub(crate) fn do_seal_trap(setter: T::AccountId, task: TrapTask, seal: H256) -> DispatchResult {
+		let now = frame_system::Pallet::<T>::block_number();
+		let mut sealed = match Vault::<T>::get(task) {
+			Some(sealed) => sealed,
+			None => {
+				ensure!(T::Jobs::rerunnable(task.source), Error::<T>::NotRerunnable);
+				ensure!(Vault::<T>::count() < T::MaxVaultTasks::get(), Error::<T>::VaultFull);
+				SealedTask { task, seals: BoundedVec::new(), stocked_at: now }
+			}
+		};
 		ensure!(
-			seals < traps_allowed.saturating_mul(T::TrapQuorum::get().max(1).into()),
-			Error::<T>::TooManyTraps
+			!sealed.seals.iter().any(|(sealer, _)| *sealer == setter),
+			Error::<T>::AlreadySealed
 		);
-		TrapSeals::<T>::insert(seal, (setter, frame_system::Pallet::<T>::block_number()));
-		TrapTally::<T>::put((assigned, seals.saturating_add(1)));
-		Self::deposit_event(Event::TrapSealed { seal });
+		sealed.seals.try_push((setter.clone(), seal)).map_err(|_| Error::<T>::VaultFull)?;
+		let seals = sealed.seals.len() as u32;
+		if seals == T::TrapQuorum::get().max(1) {
+			ArmedTasks::<T>::try_mutate(|armed| armed.try_push(task))
+				.map_err(|_| Error::<T>::VaultFull)?;
+		}
+		Vault::<T>::insert(task, sealed);
+		Self::deposit_event(Event::TrapSealed { task, setter, seals });
 		Ok(())
 	}
 
 	pub(crate) fn do_reveal_trap(
-		caller: T::AccountId,
+		setter: T::AccountId,
 		job: JobId,
 		expected: H256,
 		salt: [u8; 32],
 	) -> DispatchResult {
-		let seal = trap_seal(job, &expected, &salt);
-		let (setter, sealed_at) = TrapSeals::<T>::get(seal).ok_or(Error::<T>::NotATrap)?;
-		ensure!(setter == caller, Error::<T>::NotATrap);
-		let TrapJob { state, assigned, checkpoints, agreed, reproducible } =
+		let trap = PostedTraps::<T>::get(job).ok_or(Error::<T>::NotATrap)?;
+		let seal = trap_seal(&trap.task, &expected, &salt, &setter);
+		ensure!(
+			trap.seals.iter().any(|sealed| *sealed == (setter.clone(), seal)),
+			Error::<T>::NotATrap
+		);
+		let TrapJob { state, checkpoints, agreed, reproducible } =
 			T::Jobs::job(job).ok_or(Error::<T>::UnknownJob)?;
 		ensure!(reproducible, Error::<T>::TrapNotReproducible);
-		// Replicas are chosen at the start of a block: a seal of that block came after them.
-		ensure!(assigned.is_some_and(|assigned| sealed_at < assigned), Error::<T>::LateSeal);
-		ensure!(
-			frame_system::Pallet::<T>::block_number() < Self::seal_lapses_at(sealed_at),
-			Error::<T>::SealLapsed
-		);
 		ensure!(state == JobState::Accepted, Error::<T>::WrongState);
 		let mut confirmations = TrapConfirmations::<T>::get(job, expected);
 		ensure!(!confirmations.contains(&setter), Error::<T>::AlreadyConfirmed);
 		confirmations.try_push(setter).map_err(|_| Error::<T>::AlreadyConfirmed)?;
-		TrapSeals::<T>::remove(seal);
 		let count = confirmations.len() as u32;
 		Self::deposit_event(Event::TrapConfirmed { job, expected, confirmations: count });
 		if count < T::TrapQuorum::get().max(1) {
@@ -410,21 +542,48 @@ impl<T: Config> Pallet<T> {
 	///
 	/// # Invariants
 	///
-	/// - Every confirmation list names a job that still exists (they are pruned with it) and
-	///   at least one setter.
-	/// - No more seals are in place than were ever set.
+	/// - Every task of the vault has at least one seal, and is armed exactly when it has a
+	///   quorum of them; every armed task is in the vault, once.
+	/// - Every posted trap and every confirmation list names a job that still exists (they
+	///   are pruned with it); every confirmation list names at least one setter, each of
+	///   whom sealed the trap.
+	/// - No more traps were posted than the tally counts.
 	#[cfg(any(feature = "try-runtime", feature = "invariants", test))]
 	pub fn do_try_state() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
-		for (job, _, confirmations) in TrapConfirmations::<T>::iter() {
+		let armed = ArmedTasks::<T>::get();
+		let quorum = T::TrapQuorum::get().max(1) as usize;
+		for (task, sealed) in Vault::<T>::iter() {
+			ensure!(sealed.task == task && !sealed.seals.is_empty(), "a vault task without seals");
 			ensure!(
-				T::Jobs::job(job).is_some() && !confirmations.is_empty(),
-				"trap confirmations of a job that is gone, or of nobody"
+				armed.contains(&task) == (sealed.seals.len() >= quorum),
+				"a task armed without its quorum, or sealed by its quorum and not armed"
 			);
 		}
-		let (_, seals_set) = TrapTally::<T>::get();
+		for (index, task) in armed.iter().enumerate() {
+			ensure!(
+				Vault::<T>::contains_key(task) && !armed[..index].contains(task),
+				"an armed task not in the vault, or armed twice"
+			);
+		}
+		for (job, trap) in PostedTraps::<T>::iter() {
+			ensure!(T::Jobs::job(job).is_some(), "a posted trap of a job that is gone");
+			for (_, confirmations) in TrapConfirmations::<T>::iter_prefix(job) {
+				ensure!(
+					!confirmations.is_empty()
+						&& confirmations
+							.iter()
+							.all(|setter| trap.seals.iter().any(|(sealer, _)| sealer == setter)),
+					"a confirmation of nobody, or of a setter that sealed nothing"
+				);
+			}
+		}
+		for (job, _, _) in TrapConfirmations::<T>::iter() {
+			ensure!(PostedTraps::<T>::contains_key(job), "a confirmation of no posted trap");
+		}
+		let (_, posted) = TrapTally::<T>::get();
 		ensure!(
-			TrapSeals::<T>::iter_keys().count() as u64 <= seals_set,
-			"more seals in place than were ever set"
+			PostedTraps::<T>::iter_keys().count() as u64 <= posted,
+			"more traps kept than were ever posted"
 		);
 		Ok(())
 	}
@@ -436,6 +595,7 @@ impl<T: Config> TrapHooks for Pallet<T> {
 	}
 
 	fn on_pruned(job: JobId, limit: u32) -> bool {
+		PostedTraps::<T>::remove(job);
 		TrapConfirmations::<T>::clear_prefix(job, limit, None).maybe_cursor.is_none()
 	}
 }

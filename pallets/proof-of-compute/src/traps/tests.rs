@@ -1,20 +1,25 @@
-//! Trap jobs: sealed by approvers, posted from any account, sprung once accepted by a
-//! quorum of the approvers' own seals.
+//! Trap jobs: tasks stocked in the vault by approvers, armed by a quorum of their seals,
+//! posted by the chain as the treasury's jobs, and sprung once accepted by a quorum of the
+//! approvers' own seals.
 
-use super::{pallet::*, trap_seal};
+use super::{pallet::*, trap_seal, SealedTask, TrapTask};
 use crate::{
 	dispute::tests::{
-		balance, gpu_job, honest, on_device, reporting, train, train_on_gpus, CHECKPOINTS, WRONG,
+		balance, gpu_job, honest, long_job, on_device, reporting, train, train_on_gpus,
+		CHECKPOINTS, WRONG,
 	},
 	mock::*,
-	Assignments, Jobs, NextJobId, Payouts,
+	Assignments, JobSpecs, Jobs, NextJobId, Payouts,
 };
 use polkadot_sdk::{
-	frame_support::{assert_noop, assert_ok, traits::fungible::Inspect},
+	frame_support::{
+		assert_noop, assert_ok,
+		traits::fungible::{Inspect, InspectHold, Mutate},
+	},
 	sp_core::H256,
 	sp_runtime::{DispatchError, Perbill},
 };
-use tessera_primitives::{BackendClass, JobId, JobState, NodeId, SlashReason};
+use tessera_primitives::{JobId, JobState, NodeId, SlashReason};
 
 /// The traps pallet's events so far.
 fn events() -> Vec<Event<Test>> {
@@ -30,46 +35,108 @@ fn events() -> Vec<Event<Test>> {
 const SALT: [u8; 32] = [5; 32];
 /// The second approver salts its seal with its own salt.
 const SECOND_SALT: [u8; 32] = [8; 32];
+/// The seed a trap re-runs its job with.
+const SEED: u64 = 77;
 
 fn expected() -> H256 {
 	H256::repeat_byte(honest(CHECKPOINTS - 1))
 }
 
-/// Both approvers seal the answer to the next job, which an account of no approver posts
-/// with three replicas, and they are assigned.
+/// A job of the requester's that its replicas trained honestly and the chain accepted: what
+/// a trap re-runs.
+fn verified_job() -> JobId {
+	let (job, replicas) = long_job();
+	train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
+	assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+	job
+}
+
+/// `approver`'s seal of `answer` to `task`, with its salt.
+fn seal(approver: AccountId, task: &TrapTask, answer: &H256) -> DispatchResult {
+	let salt = if approver == APPROVER { SALT } else { SECOND_SALT };
+	ProofOfComputeTraps::seal_trap(
+		RuntimeOrigin::signed(approver),
+		*task,
+		trap_seal(task, answer, &salt, &approver),
+	)
+}
+
+type DispatchResult = polkadot_sdk::frame_support::dispatch::DispatchResult;
+
+/// Both approvers seal the answer to a re-run of a verified job; the chain posts it in the
+/// next block and assigns it in the one after.
 fn trap() -> (JobId, Vec<NodeId>) {
-	let job = NextJobId::<Test>::get();
-	for (approver, salt) in [(APPROVER, SALT), (SECOND_APPROVER, SECOND_SALT)] {
-		assert_ok!(ProofOfComputeTraps::seal_trap(
-			RuntimeOrigin::signed(approver),
-			trap_seal(job, &expected(), &salt)
-		));
+	let task = TrapTask { source: verified_job(), seed: SEED };
+	for approver in [APPROVER, SECOND_APPROVER] {
+		assert_ok!(seal(approver, &task, &expected()));
 	}
-	assert_ok!(ProofOfCompute::create_job(
-		RuntimeOrigin::signed(REQUESTER),
-		spec(CHECKPOINTS * 10, BackendClass::CpuReference),
-		BUDGET,
-		3,
-		100
-	));
-	run_to(System::block_number() + 1);
+	let job = NextJobId::<Test>::get();
+	run_to(System::block_number() + 2);
+	assert!(events().contains(&Event::TrapPosted { task, job }));
 	(job, Assignments::<Test>::get(job).unwrap().into_inner())
 }
 
+/// `approver`'s reveal of its seal of `answer` to trap job `job`, salted with `salt`.
+fn reveal(approver: AccountId, job: JobId, answer: H256, salt: [u8; 32]) -> DispatchResult {
+	ProofOfComputeTraps::reveal_trap(RuntimeOrigin::signed(approver), job, answer, salt)
+}
+
 /// The first approver's confirmation, then the second's, which springs the trap.
-fn spring(job: JobId) -> polkadot_sdk::frame_support::dispatch::DispatchResult {
-	ProofOfComputeTraps::reveal_trap(RuntimeOrigin::signed(APPROVER), job, expected(), SALT)?;
-	ProofOfComputeTraps::reveal_trap(
-		RuntimeOrigin::signed(SECOND_APPROVER),
-		job,
-		expected(),
-		SECOND_SALT,
-	)
+fn spring(job: JobId) -> DispatchResult {
+	reveal(APPROVER, job, expected(), SALT)?;
+	reveal(SECOND_APPROVER, job, expected(), SECOND_SALT)
+}
+
+/// What the treasury holds, free and on hold.
+fn treasury() -> Balance {
+	Balances::balance(&TREASURY) + Balances::total_balance_on_hold(&TREASURY)
+}
+
+#[test]
+fn an_armed_task_is_posted_by_the_treasury_through_the_path_every_job_takes() {
+	crate::tests::test(|| {
+		let source = verified_job();
+		let task = TrapTask { source, seed: SEED };
+		assert_ok!(seal(APPROVER, &task, &expected()));
+		assert!(events().contains(&Event::TrapSealed { task, setter: APPROVER, seals: 1 }));
+		// One seal is short of the quorum: the task waits in the vault.
+		run_to(System::block_number() + 2);
+		assert!(ArmedTasks::<Test>::get().is_empty());
+		assert_eq!(PostedTraps::<Test>::iter().count(), 0);
+
+		assert_ok!(seal(SECOND_APPROVER, &task, &expected()));
+		assert_eq!(ArmedTasks::<Test>::get().into_inner(), vec![task]);
+		let job = NextJobId::<Test>::get();
+		next_block();
+		assert!(events().contains(&Event::TrapPosted { task, job }));
+		assert!(Vault::<Test>::get(task).is_none());
+		let (posted, original) =
+			(Jobs::<Test>::get(job).unwrap(), Jobs::<Test>::get(source).unwrap());
+		assert_eq!(posted.requester, TREASURY);
+		assert_eq!(posted.state, JobState::Created);
+		assert_eq!((posted.budget, posted.redundancy), (original.budget, original.redundancy));
+		assert_eq!(posted.deadline - posted.created, original.deadline - original.created);
+		// The same spec as the job it re-runs, but for the seed.
+		let mut spec = JobSpecs::<Test>::get(source).unwrap();
+		assert_ne!(spec.hyper_parameters.seed, SEED);
+		spec.hyper_parameters.seed = SEED;
+		assert_eq!(JobSpecs::<Test>::get(job).unwrap(), spec);
+		assert_eq!(Balances::total_balance_on_hold(&TREASURY), BUDGET + posted.deposit);
+		assert!(crate::tests::events().contains(&crate::Event::JobCreated {
+			job,
+			requester: TREASURY,
+			budget: BUDGET,
+			redundancy: 3,
+		}));
+		next_block();
+		assert_eq!(Assignments::<Test>::get(job).unwrap().len(), 3);
+	});
 }
 
 #[test]
 fn a_trainer_that_fails_a_trap_loses_its_whole_stake_and_the_result_reaches_no_model() {
 	crate::tests::test(|| {
+		let treasury_at_start = treasury();
 		let (job, replicas) = trap();
 		let lazy = replicas[1];
 		train(
@@ -80,7 +147,7 @@ fn a_trainer_that_fails_a_trap_loses_its_whole_stake_and_the_result_reaches_no_m
 			),
 		);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
-		let treasury = Balances::balance(&TREASURY);
+		let finished = Finished::get().len();
 
 		assert_ok!(spring(job));
 		assert!(events().contains(&Event::TrapSprung { job, expected: expected(), caught: 1 }));
@@ -89,11 +156,19 @@ fn a_trainer_that_fails_a_trap_loses_its_whole_stake_and_the_result_reaches_no_m
 		let paid: u64 = Payouts::<Test>::get(job).iter().map(|(_, amount)| amount).sum();
 		assert_eq!(Payouts::<Test>::get(job).len(), 2);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
-		assert!(Finished::get().is_empty(), "a trap's result reaches no model");
-		// The treasury took the stake and paid the requester back what the trap cost.
-		assert_eq!(Balances::balance(&REQUESTER), INITIAL_BALANCE);
-		assert_eq!(Balances::balance(&TREASURY), treasury + STAKE - paid);
-		assert!(TrapSeals::<Test>::iter().next().is_none());
+		assert_eq!(Finished::get().len(), finished, "a trap's result reaches no model");
+		// The treasury paid the two honest replicas once, took the stake, and got the rest
+		// of the budget back: nobody was paid back anything on top.
+		assert_eq!(
+			Balances::total_balance_on_hold(&TREASURY),
+			Jobs::<Test>::get(job).unwrap().deposit
+		);
+		assert_eq!(treasury(), treasury_at_start + STAKE - paid);
+		assert_eq!(
+			Balances::balance(&REQUESTER) + Balances::total_balance_on_hold(&REQUESTER),
+			INITIAL_BALANCE
+				- Payouts::<Test>::get(job - 1).iter().map(|(_, amount)| amount).sum::<u64>()
+		);
 		run_to(System::block_number() + CHALLENGE_WINDOW);
 		assert_eq!(Slashes::get().len(), 1, "the window's end changes nothing");
 	});
@@ -129,35 +204,34 @@ fn a_trap_catches_a_colluding_majority_and_pays_the_honest_minority() {
 #[test]
 fn one_approvers_word_alone_cannot_spring_a_trap() {
 	crate::tests::test(|| {
+		// A lone approver stocks a task with a wrong answer, to take honest replicas' stake:
+		// without a second seal it is never armed, and never posted.
+		let lie = H256::repeat_byte(WRONG);
+		let source = verified_job();
+		let lone = TrapTask { source, seed: SEED + 1 };
+		assert_ok!(seal(APPROVER, &lone, &lie));
+		run_to(System::block_number() + 3);
+		assert!(ArmedTasks::<Test>::get().is_empty());
+		assert!(Vault::<Test>::get(lone).is_some());
+
 		let (job, replicas) = trap();
 		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
-		let reveal = |approver, answer: H256, salt| {
-			ProofOfComputeTraps::reveal_trap(RuntimeOrigin::signed(approver), job, answer, salt)
-		};
-		// A lone approver seals a wrong answer, to take the honest replicas' stake.
-		let lie = H256::repeat_byte(WRONG);
-		assert_ok!(ProofOfComputeTraps::set_trap_rate(RuntimeOrigin::root(), Perbill::one()));
-		assert_ok!(ProofOfComputeTraps::seal_trap(
-			RuntimeOrigin::signed(APPROVER),
-			trap_seal(job, &lie, &[9; 32])
-		));
-		// Too late for this job: sealed after its replicas were chosen.
-		assert_noop!(reveal(APPROVER, lie, [9; 32]), Error::<Test>::LateSeal);
-
 		// Its own seal of the answer counts once, and springs nothing by itself.
-		assert_ok!(reveal(APPROVER, expected(), SALT));
+		assert_ok!(reveal(APPROVER, job, expected(), SALT));
 		assert!(events().contains(&Event::TrapConfirmed {
 			job,
 			expected: expected(),
 			confirmations: 1
 		}));
+		assert_noop!(reveal(APPROVER, job, expected(), SALT), Error::<Test>::AlreadyConfirmed);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
 		assert!(Slashes::get().is_empty());
-		// Nobody reveals another's seal.
-		assert_noop!(reveal(APPROVER, expected(), SECOND_SALT), Error::<Test>::NotATrap);
+		// Nobody reveals another's seal, nor an answer it did not seal.
+		assert_noop!(reveal(APPROVER, job, expected(), SECOND_SALT), Error::<Test>::NotATrap);
+		assert_noop!(reveal(SECOND_APPROVER, job, lie, SECOND_SALT), Error::<Test>::NotATrap);
 
 		// The second approver's own seal makes the quorum.
-		assert_ok!(reveal(SECOND_APPROVER, expected(), SECOND_SALT));
+		assert_ok!(reveal(SECOND_APPROVER, job, expected(), SECOND_SALT));
 		assert!(events().contains(&Event::TrapSprung { job, expected: expected(), caught: 0 }));
 		assert_eq!(TrapConfirmations::<Test>::iter_prefix(job).count(), 0);
 		assert!(Slashes::get().is_empty(), "honest replicas pass a trap");
@@ -165,26 +239,41 @@ fn one_approvers_word_alone_cannot_spring_a_trap() {
 }
 
 #[test]
-fn a_trap_without_its_quorum_finalizes_as_a_job_and_leaves_no_confirmations() {
+fn a_setter_that_copies_another_setters_seal_cannot_reveal_it() {
+	crate::tests::test(|| {
+		let task = TrapTask { source: verified_job(), seed: SEED };
+		// The second approver does no work: it seals the first approver's seal as its own.
+		assert_ok!(seal(APPROVER, &task, &expected()));
+		let copied = Vault::<Test>::get(task).unwrap().seals[0].1;
+		assert_ok!(ProofOfComputeTraps::seal_trap(
+			RuntimeOrigin::signed(SECOND_APPROVER),
+			task,
+			copied
+		));
+		let job = NextJobId::<Test>::get();
+		run_to(System::block_number() + 2);
+		let replicas = Assignments::<Test>::get(job).unwrap().into_inner();
+		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
+		assert_ok!(reveal(APPROVER, job, expected(), SALT));
+		// Even with the first approver's salt, now public, the copy is not its seal: a seal
+		// names its setter.
+		assert_noop!(reveal(SECOND_APPROVER, job, expected(), SALT), Error::<Test>::NotATrap);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
+	});
+}
+
+#[test]
+fn a_trap_without_its_quorum_finalizes_as_a_job_and_leaves_nothing_behind() {
 	crate::tests::test(|| {
 		let (job, replicas) = trap();
 		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
-		assert_ok!(ProofOfComputeTraps::reveal_trap(
-			RuntimeOrigin::signed(APPROVER),
-			job,
-			expected(),
-			SALT
-		));
+		assert_ok!(reveal(APPROVER, job, expected(), SALT));
 		let ends = Jobs::<Test>::get(job).unwrap().result.unwrap().challenge_ends;
 		run_to(ends);
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
+		assert_eq!(Payouts::<Test>::get(job).len(), replicas.len());
 		assert_noop!(
-			ProofOfComputeTraps::reveal_trap(
-				RuntimeOrigin::signed(SECOND_APPROVER),
-				job,
-				expected(),
-				SECOND_SALT
-			),
+			reveal(SECOND_APPROVER, job, expected(), SECOND_SALT),
 			Error::<Test>::WrongState
 		);
 		assert_eq!(TrapConfirmations::<Test>::get(job, expected()).len(), 1);
@@ -193,130 +282,170 @@ fn a_trap_without_its_quorum_finalizes_as_a_job_and_leaves_no_confirmations() {
 		// Past the job's deadline too, whose entry outlives it.
 		run_to(System::block_number().max(200));
 		crate::retention::tests::assert_nothing_left_of(job);
+		assert!(PostedTraps::<Test>::get(job).is_none());
+		assert_eq!(TrapConfirmations::<Test>::iter_prefix(job).count(), 0);
 	});
 }
 
 #[test]
-fn traps_are_refused_from_others_late_beyond_the_rate_or_before_acceptance() {
+fn traps_come_from_approvers_of_verified_cpu_jobs_and_only_at_the_trap_rate() {
 	crate::tests::test(|| {
-		let seal = trap_seal(0, &expected(), &SALT);
+		let task = |source, seed| TrapTask { source, seed };
 		assert_noop!(
-			ProofOfComputeTraps::seal_trap(RuntimeOrigin::signed(REQUESTER), seal),
+			ProofOfComputeTraps::seal_trap(
+				RuntimeOrigin::signed(REQUESTER),
+				task(0, 1),
+				H256::zero()
+			),
 			DispatchError::BadOrigin
 		);
-		let (job, replicas) = trap();
-		// One trap, sealed by both approvers, is all the rate allows before any assignment.
-		assert_noop!(
-			ProofOfComputeTraps::seal_trap(RuntimeOrigin::signed(APPROVER), H256::repeat_byte(1)),
-			Error::<Test>::TooManyTraps
-		);
-		assert_noop!(spring(job), Error::<Test>::WrongState);
-		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
-		assert_noop!(
-			ProofOfComputeTraps::reveal_trap(
-				RuntimeOrigin::signed(APPROVER),
-				job,
-				expected(),
-				[6; 32]
-			),
-			Error::<Test>::NotATrap
-		);
+		// Only a job whose majority was accepted is re-run: not an unknown or running one.
+		assert_noop!(seal(APPROVER, &task(9, 1), &expected()), Error::<Test>::NotRerunnable);
+		let (running, _) = long_job();
+		assert_noop!(seal(APPROVER, &task(running, 1), &expected()), Error::<Test>::NotRerunnable);
+		let source = verified_job();
+		assert_ok!(seal(APPROVER, &task(source, 1), &expected()));
+		assert_noop!(seal(APPROVER, &task(source, 1), &expected()), Error::<Test>::AlreadySealed);
+		// The vault holds four tasks.
+		for seed in 2..=4 {
+			assert_ok!(seal(APPROVER, &task(source, seed), &expected()));
+		}
+		assert_noop!(seal(APPROVER, &task(source, 5), &expected()), Error::<Test>::VaultFull);
 
-		// A seal set after the replicas were chosen proves nothing about the answer.
+		// Two jobs were assigned: at 1%, the rate allows one trap before the hundredth.
+		for seed in 1..=2 {
+			assert_ok!(seal(SECOND_APPROVER, &task(source, seed), &expected()));
+		}
+		run_to(System::block_number() + 3);
+		assert_eq!(PostedTraps::<Test>::iter().count(), 1);
+		assert_eq!(ArmedTasks::<Test>::get().into_inner(), vec![task(source, 2)]);
+		assert_eq!(TrapTally::<Test>::get().1, 1);
 		assert_ok!(ProofOfComputeTraps::set_trap_rate(RuntimeOrigin::root(), Perbill::one()));
 		assert!(events().contains(&Event::TrapRateSet { rate: Perbill::one() }));
-		assert_ok!(ProofOfCompute::create_job(
-			RuntimeOrigin::signed(APPROVER),
-			spec(CHECKPOINTS * 10, BackendClass::CpuReference),
-			BUDGET,
-			3,
-			100
-		));
-		let late = NextJobId::<Test>::get() - 1;
-		run_to(System::block_number() + 1);
-		assert_ok!(ProofOfComputeTraps::seal_trap(
-			RuntimeOrigin::signed(APPROVER),
-			trap_seal(late, &expected(), &SALT)
-		));
-		let replicas = Assignments::<Test>::get(late).unwrap().into_inner();
-		train(&replicas, reporting(late, |_, checkpoint| honest(checkpoint)));
-		assert_noop!(
-			ProofOfComputeTraps::reveal_trap(
-				RuntimeOrigin::signed(APPROVER),
-				late,
-				expected(),
-				SALT
-			),
-			Error::<Test>::LateSeal
-		);
-		assert_ok!(spring(job));
-		assert!(Slashes::get().is_empty(), "honest replicas pass a trap");
+		next_block();
+		assert_eq!(PostedTraps::<Test>::iter().count(), 2);
+		assert!(ArmedTasks::<Test>::get().is_empty());
 	});
 }
 
 #[test]
-fn a_trap_seal_never_revealed_leaves_the_chain_once_it_lapses() {
+fn a_task_whose_job_cannot_be_posted_is_dropped_and_leaves_nothing() {
 	crate::tests::test(|| {
-		// Enough assignments that the rate allows 70 traps.
-		assert_ok!(ProofOfComputeTraps::set_trap_rate(RuntimeOrigin::root(), Perbill::one()));
-		TrapTally::<Test>::put((100, 0));
-		let seals: Vec<H256> = (0..70).map(|job| trap_seal(job, &expected(), &SALT)).collect();
-		for seal in &seals {
-			assert_ok!(ProofOfComputeTraps::seal_trap(RuntimeOrigin::signed(APPROVER), *seal));
+		let task = TrapTask { source: verified_job(), seed: SEED };
+		// The treasury cannot put up the budget.
+		Balances::set_balance(&TREASURY, 1);
+		for approver in [APPROVER, SECOND_APPROVER] {
+			assert_ok!(seal(approver, &task, &expected()));
+		}
+		let next = NextJobId::<Test>::get();
+		next_block();
+		assert!(events().iter().any(|event| matches!(
+			event,
+			Event::TrapDropped { task: dropped, .. } if *dropped == task
+		)));
+		assert_eq!(NextJobId::<Test>::get(), next, "no job was created");
+		assert!(Vault::<Test>::get(task).is_none() && ArmedTasks::<Test>::get().is_empty());
+		assert_eq!(TrapTally::<Test>::get().1, 0);
+		assert_eq!(Balances::balance(&TREASURY), 1);
+	});
+}
+
+#[test]
+fn a_task_never_posted_leaves_the_vault_once_it_lapses() {
+	crate::tests::test(|| {
+		let source = verified_job();
+		// The rate allows no trap: armed or not, tasks wait.
+		TrapTally::<Test>::mutate(|(_, posted)| *posted = 1);
+		let unarmed = TrapTask { source, seed: 1 };
+		let armed = TrapTask { source, seed: 2 };
+		assert_ok!(seal(APPROVER, &unarmed, &expected()));
+		for approver in [APPROVER, SECOND_APPROVER] {
+			assert_ok!(seal(approver, &armed, &expected()));
 		}
 		let lapses = System::block_number() + 2 * MAX_JOB_DURATION;
 		run_to(lapses - 1);
-		assert_eq!(TrapSeals::<Test>::iter().count(), 70, "good until they lapse");
-
-		// A block looks at SEAL_SCAN_BATCH seals at most, from where the last one stopped,
-		// and removes those that lapsed; the next block goes on with the rest.
+		assert_eq!(Vault::<Test>::count(), 2, "good until they lapse");
 		run_to(lapses);
-		let left = TrapSeals::<Test>::iter().count();
-		assert!((70 - super::SEAL_SCAN_BATCH as usize..70).contains(&left), "{left} left");
-		run_to(lapses + 1);
-		assert_eq!(TrapSeals::<Test>::iter().count(), 0);
-		// A scan that finds nothing more forgets where it stood.
-		run_to(lapses + 2);
-		assert!(TrapSealCursor::<Test>::get().is_none());
-		let lapsed: Vec<H256> = events()
-			.into_iter()
-			.filter_map(|event| match event {
-				Event::TrapSealLapsed { seal } => Some(seal),
-				_ => None,
-			})
-			.collect();
-		let mut expected_seals = seals.clone();
-		expected_seals.sort();
-		let mut lapsed_sorted = lapsed.clone();
-		lapsed_sorted.sort();
-		assert_eq!(lapsed_sorted, expected_seals, "each seal lapsed once");
+		assert_eq!(Vault::<Test>::count(), 0);
+		assert!(ArmedTasks::<Test>::get().is_empty());
+		for task in [unarmed, armed] {
+			assert!(events().contains(&Event::TrapLapsed { task }));
+		}
+		assert_eq!(PostedTraps::<Test>::iter().count(), 0);
 	});
 }
 
 #[test]
-fn a_seal_cannot_be_revealed_once_it_lapsed() {
+fn a_gpu_job_is_never_re_run_as_a_trap_since_no_answer_judges_its_replicas_bits() {
 	crate::tests::test(|| {
-		let (job, replicas) = trap();
-		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
+		let (job, replicas) = gpu_job();
+		// The replicas train honestly on one kind of GPU: they agree bit for bit with each
+		// other, and their bits are not the reference backend's.
+		train_on_gpus(job, &replicas, |_, checkpoint| on_device(0, checkpoint));
 		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
-		let (_, sealed_at) = TrapSeals::<Test>::get(trap_seal(job, &expected(), &SALT)).unwrap();
-		// Before on_idle has removed it, a lapsed seal is refused all the same.
-		System::set_block_number(sealed_at + 2 * MAX_JOB_DURATION);
-		assert_noop!(spring(job), Error::<Test>::SealLapsed);
-		System::set_block_number(sealed_at + 2 * MAX_JOB_DURATION - 1);
-		assert_ok!(spring(job));
+		let task = TrapTask { source: job, seed: SEED };
+		assert_noop!(seal(APPROVER, &task, &expected()), Error::<Test>::NotRerunnable);
+		// Nor can a GPU job pass for a trap afterwards.
+		PostedTraps::<Test>::insert(
+			job,
+			SealedTask {
+				task,
+				seals: vec![(APPROVER, trap_seal(&task, &expected(), &SALT, &APPROVER))]
+					.try_into()
+					.unwrap(),
+				stocked_at: 1,
+			},
+		);
+		assert_noop!(reveal(APPROVER, job, expected(), SALT), Error::<Test>::TrapNotReproducible);
+		PostedTraps::<Test>::remove(job);
+		run_to(System::block_number() + CHALLENGE_WINDOW);
+		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
+		assert!(Slashes::get().is_empty());
+	});
+}
+
+#[test]
+fn an_upgrade_removes_traps_sealed_by_job_and_counts_traps_posted_from_the_vault() {
+	use super::migrations::v2::{FromTheVault, TrapSealCursor, TrapSeals};
+	use polkadot_sdk::frame_support::traits::{
+		GetStorageVersion, OnRuntimeUpgrade, StorageVersion,
+	};
+	crate::tests::test(|| {
+		// Version 1: a seal of a job id, its cursor, a confirmation and a tally of seals.
+		TrapSeals::<Test>::insert(H256::repeat_byte(3), (APPROVER, 1));
+		TrapSealCursor::<Test>::put(H256::repeat_byte(3));
+		TrapConfirmations::<Test>::mutate(0, expected(), |setters| {
+			setters.try_push(APPROVER).unwrap()
+		});
+		TrapTally::<Test>::put((40, 3));
+		StorageVersion::new(1).put::<ProofOfComputeTraps>();
+
+		FromTheVault::<Test>::on_runtime_upgrade();
+
+		assert!(TrapSeals::<Test>::iter().next().is_none());
+		assert!(TrapSealCursor::<Test>::get().is_none());
+		assert_eq!(TrapConfirmations::<Test>::iter().count(), 0);
+		assert_eq!(TrapTally::<Test>::get(), (40, 0), "assignments kept, no trap posted yet");
+		assert_eq!(ProofOfComputeTraps::on_chain_storage_version(), StorageVersion::new(2));
 	});
 }
 
 #[test]
 fn an_upgrade_moves_the_traps_set_under_proof_of_compute_into_their_own_pallet() {
-	use super::migrations::v1::{keys_of, MoveFromParent, MOVED_ITEMS};
+	use super::migrations::{
+		v1::{keys_of, MoveFromParent, MOVED_ITEMS},
+		v2::{TrapSealCursor, TrapSeals},
+	};
 	use polkadot_sdk::frame_support::{
 		storage::migration::move_storage_from_pallet,
 		traits::{GetStorageVersion, OnRuntimeUpgrade, PalletInfoAccess, StorageVersion},
 	};
 	crate::tests::test(|| {
-		let (job, _) = trap();
+		// Version 0: a seal of job 0's answer, its cursor and a confirmation, under proof of
+		// compute's name.
+		let (job, seal) = (0, H256::repeat_byte(3));
+		TrapSeals::<Test>::insert(seal, (APPROVER, 1));
+		TrapTally::<Test>::put((5, 2));
 		assert_ok!(ProofOfComputeTraps::set_trap_rate(
 			RuntimeOrigin::root(),
 			Perbill::from_percent(7)
@@ -324,7 +453,7 @@ fn an_upgrade_moves_the_traps_set_under_proof_of_compute_into_their_own_pallet()
 		TrapConfirmations::<Test>::mutate(job, expected(), |setters| {
 			setters.try_push(APPROVER).expect("room for a setter")
 		});
-		TrapSealCursor::<Test>::put(trap_seal(job, &expected(), &SALT));
+		TrapSealCursor::<Test>::put(seal);
 		let seals: Vec<_> = TrapSeals::<Test>::iter().collect();
 		let (tally, confirmations) =
 			(TrapTally::<Test>::get(), TrapConfirmations::<Test>::get(job, expected()));
@@ -342,7 +471,7 @@ fn an_upgrade_moves_the_traps_set_under_proof_of_compute_into_their_own_pallet()
 
 		assert_eq!(TrapSeals::<Test>::iter().collect::<Vec<_>>(), seals);
 		assert_eq!(TrapConfirmations::<Test>::get(job, expected()), confirmations);
-		assert_eq!(TrapSealCursor::<Test>::get(), Some(trap_seal(job, &expected(), &SALT)));
+		assert_eq!(TrapSealCursor::<Test>::get(), Some(seal));
 		assert_eq!(TrapRate::<Test>::get(), Perbill::from_percent(7));
 		assert_eq!(TrapTally::<Test>::get(), tally);
 		for item in MOVED_ITEMS {
@@ -355,34 +484,11 @@ fn an_upgrade_moves_the_traps_set_under_proof_of_compute_into_their_own_pallet()
 		MoveFromParent::<Test, ProofOfCompute>::on_runtime_upgrade();
 		assert_eq!(TrapTally::<Test>::get(), (99, 99));
 		assert_eq!(TrapSeals::<Test>::iter().collect::<Vec<_>>(), seals);
-	});
-}
 
-#[test]
-fn a_trap_cannot_slash_gpu_replicas_that_differ_from_its_answer_by_rounding() {
-	crate::tests::test(|| {
-		let job = NextJobId::<Test>::get();
-		// The approvers seal the answer of the reference backend, the one a seal can name.
-		for (approver, salt) in [(APPROVER, SALT), (SECOND_APPROVER, SECOND_SALT)] {
-			assert_ok!(ProofOfComputeTraps::seal_trap(
-				RuntimeOrigin::signed(approver),
-				trap_seal(job, &expected(), &salt)
-			));
-		}
-		assert_eq!(gpu_job().0, job);
-		let replicas = Assignments::<Test>::get(job).unwrap().into_inner();
-		// The replicas train honestly on one kind of GPU: they agree bit for bit with each
-		// other, and their bits are not the reference backend's.
-		train_on_gpus(job, &replicas, |_, checkpoint| on_device(0, checkpoint));
-		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Accepted);
-
-		assert_noop!(spring(job), Error::<Test>::TrapNotReproducible);
-		assert!(Slashes::get().is_empty());
-		assert!(TrapSeals::<Test>::get(trap_seal(job, &expected(), &SALT)).is_some());
-		// The job ends as any other: its replicas are paid when its window closes.
-		run_to(System::block_number() + CHALLENGE_WINDOW);
-		assert_eq!(Jobs::<Test>::get(job).unwrap().state, JobState::Finalized);
-		assert_eq!(Payouts::<Test>::get(job).len(), replicas.len());
-		assert!(Slashes::get().is_empty());
+		// The runtime's next migration then gives the seals of job ids way to the vault.
+		super::migrations::v2::FromTheVault::<Test>::on_runtime_upgrade();
+		assert!(TrapSeals::<Test>::iter().next().is_none());
+		assert_eq!(TrapConfirmations::<Test>::iter().count(), 0);
+		assert_eq!(TrapTally::<Test>::get(), (99, 0));
 	});
 }

@@ -38,6 +38,7 @@ use core::marker::PhantomData;
 /// Weight functions needed for `pallet_proof_of_compute::traps`.
 pub trait WeightInfo {
 	fn seal_trap() -> Weight;
+	fn post_trap() -> Weight;
 	fn reveal_trap() -> Weight;
 	fn set_trap_rate() -> Weight;
 }
@@ -47,26 +48,74 @@ pub struct SubstrateWeight<T>(PhantomData<T>);
 impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ModelApprovers::Members` (r:1 w:0)
 	/// Proof: `ModelApprovers::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfComputeTraps::TrapSeals` (r:1 w:1)
-	/// Proof: `ProofOfComputeTraps::TrapSeals` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfComputeTraps::Vault` (r:1 w:1)
+	/// Proof: `ProofOfComputeTraps::Vault` (`max_values`: None, `max_size`: Some(2101), added: 4576, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
+	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2182), added: 4657, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfComputeTraps::CounterForVault` (r:1 w:1)
+	/// Proof: `ProofOfComputeTraps::CounterForVault` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::ApprovalThreshold` (r:1 w:0)
+	/// Proof: `ModelRegistry::ApprovalThreshold` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfComputeTraps::ArmedTasks` (r:1 w:1)
+	/// Proof: `ProofOfComputeTraps::ArmedTasks` (`max_values`: Some(1), `max_size`: Some(257), added: 752, mode: `MaxEncodedLen`)
+	fn seal_trap() -> Weight {
+		//  Measured:  `1596`
+		//  Estimated: `5647`
+		// Minimum execution time: 71_902_000 picoseconds.
+		Weight::from_parts(88_757_000, 5647)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
 	/// Storage: `ProofOfComputeTraps::TrapTally` (r:1 w:1)
 	/// Proof: `ProofOfComputeTraps::TrapTally` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfComputeTraps::TrapRate` (r:1 w:0)
 	/// Proof: `ProofOfComputeTraps::TrapRate` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	/// Storage: `ModelRegistry::ApprovalThreshold` (r:1 w:0)
-	/// Proof: `ModelRegistry::ApprovalThreshold` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	fn seal_trap() -> Weight {
-		//  Measured:  `327`
-		//  Estimated: `3533`
-		// Minimum execution time: 19_117_000 picoseconds.
-		Weight::from_parts(31_150_000, 3533)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(2_u64))
+	/// Storage: `ProofOfComputeTraps::ArmedTasks` (r:1 w:1)
+	/// Proof: `ProofOfComputeTraps::ArmedTasks` (`max_values`: Some(1), `max_size`: Some(257), added: 752, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfComputeTraps::Vault` (r:1 w:1)
+	/// Proof: `ProofOfComputeTraps::Vault` (`max_values`: None, `max_size`: Some(2101), added: 4576, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfComputeTraps::CounterForVault` (r:1 w:1)
+	/// Proof: `ProofOfComputeTraps::CounterForVault` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::JobSpecs` (r:1 w:1)
+	/// Proof: `ProofOfCompute::JobSpecs` (`max_values`: None, `max_size`: Some(33169), added: 35644, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::DatasetOfCid` (r:1 w:0)
+	/// Proof: `ModelRegistry::DatasetOfCid` (`max_values`: None, `max_size`: Some(118), added: 2593, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::Datasets` (r:1 w:0)
+	/// Proof: `ModelRegistry::Datasets` (`max_values`: None, `max_size`: Some(213), added: 2688, mode: `MaxEncodedLen`)
+	/// Storage: `Did::Documents` (r:2 w:0)
+	/// Proof: `Did::Documents` (`max_values`: None, `max_size`: Some(539), added: 3014, mode: `MaxEncodedLen`)
+	/// Storage: `Did::Grants` (r:2 w:0)
+	/// Proof: `Did::Grants` (`max_values`: None, `max_size`: Some(333), added: 2808, mode: `MaxEncodedLen`)
+	/// Storage: `ModelRegistry::VersionOfState` (r:1 w:0)
+	/// Proof: `ModelRegistry::VersionOfState` (`max_values`: None, `max_size`: Some(154), added: 2629, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::NextJobId` (r:1 w:1)
+	/// Proof: `ProofOfCompute::NextJobId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Pending` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Pending` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfComputeTraps::PostedTraps` (r:0 w:1)
+	/// Proof: `ProofOfComputeTraps::PostedTraps` (`max_values`: None, `max_size`: Some(2085), added: 4560, mode: `MaxEncodedLen`)
+	fn post_trap() -> Weight {
+		//  Measured:  `5565`
+		//  Estimated: `36634`
+		// Minimum execution time: 242_069_000 picoseconds.
+		Weight::from_parts(310_687_000, 36634)
+			.saturating_add(T::DbWeight::get().reads(19_u64))
+			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
 	/// Storage: `ModelApprovers::Members` (r:1 w:0)
 	/// Proof: `ModelApprovers::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfComputeTraps::TrapSeals` (r:1 w:1)
-	/// Proof: `ProofOfComputeTraps::TrapSeals` (`max_values`: None, `max_size`: Some(68), added: 2543, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfComputeTraps::PostedTraps` (r:1 w:0)
+	/// Proof: `ProofOfComputeTraps::PostedTraps` (`max_values`: None, `max_size`: Some(2085), added: 4560, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfComputeTraps::TrapConfirmations` (r:1 w:1)
@@ -108,20 +157,20 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
 	fn reveal_trap() -> Weight {
-		//  Measured:  `7337`
+		//  Measured:  `9355`
 		//  Estimated: `30990`
-		// Minimum execution time: 1_016_759_000 picoseconds.
-		Weight::from_parts(1_201_140_000, 30990)
+		// Minimum execution time: 923_151_000 picoseconds.
+		Weight::from_parts(1_201_684_000, 30990)
 			.saturating_add(T::DbWeight::get().reads(67_u64))
-			.saturating_add(T::DbWeight::get().writes(85_u64))
+			.saturating_add(T::DbWeight::get().writes(84_u64))
 	}
 	/// Storage: `ProofOfComputeTraps::TrapRate` (r:0 w:1)
 	/// Proof: `ProofOfComputeTraps::TrapRate` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn set_trap_rate() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_993_000 picoseconds.
-		Weight::from_parts(11_134_000, 0)
+		// Minimum execution time: 6_314_000 picoseconds.
+		Weight::from_parts(10_966_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 }
@@ -129,17 +178,22 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn seal_trap() -> Weight {
-		Weight::from_parts(31_150_000, 3533)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
-			.saturating_add(RocksDbWeight::get().writes(2_u64))
+		Weight::from_parts(88_757_000, 5647)
+			.saturating_add(RocksDbWeight::get().reads(7_u64))
+			.saturating_add(RocksDbWeight::get().writes(3_u64))
+	}
+	fn post_trap() -> Weight {
+		Weight::from_parts(310_687_000, 36634)
+			.saturating_add(RocksDbWeight::get().reads(19_u64))
+			.saturating_add(RocksDbWeight::get().writes(12_u64))
 	}
 	fn reveal_trap() -> Weight {
-		Weight::from_parts(1_201_140_000, 30990)
+		Weight::from_parts(1_201_684_000, 30990)
 			.saturating_add(RocksDbWeight::get().reads(67_u64))
-			.saturating_add(RocksDbWeight::get().writes(85_u64))
+			.saturating_add(RocksDbWeight::get().writes(84_u64))
 	}
 	fn set_trap_rate() -> Weight {
-		Weight::from_parts(11_134_000, 0)
+		Weight::from_parts(10_966_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 }
