@@ -262,7 +262,7 @@ impl<T: Config> Pallet<T> {
 		let open = Jobs::<T>::get(check.job).filter(|info| {
 			matches!(info.state, JobState::Running | JobState::Accepted | JobState::Disputed)
 		});
-		if let Some(info) = open.filter(|_| !Federations::<T>::contains_key(check.job)) {
+		if let Some(info) = open.filter(|info| !info.is_federated()) {
 			// A checkpoint whose content is gone is not paid for; the reveal stays, so the
 			// replica can still deliver the rest of its job.
 			if Reveals::<T>::contains_key(key) {

@@ -112,6 +112,7 @@ fn running_job_of<T: Config>(
 		T::MinBudget::get().saturating_mul(1_000u32.into()),
 		replicas,
 		deadline::<T>(),
+		JobKind::Replicated,
 		None,
 	)
 	.expect("a valid job");
@@ -437,6 +438,7 @@ mod benchmarks {
 			T::MinBudget::get(),
 			1,
 			deadline,
+			JobKind::Replicated,
 			None,
 		)
 		.expect("a valid job");
@@ -460,6 +462,7 @@ mod benchmarks {
 			T::MinBudget::get(),
 			T::MaxRedundancy::get(),
 			deadline::<T>(),
+			JobKind::Replicated,
 			None,
 		)
 		.expect("a valid job");

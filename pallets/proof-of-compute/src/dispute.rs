@@ -134,7 +134,7 @@ impl<T: Config> Pallet<T> {
 		// is drawn, as a spot-check's is, from randomness unknown when they revealed.
 		let claim = match (&reason, Jobs::<T>::get(job)) {
 			(DisputeReason::NoMajority, Some(info))
-				if Self::measured(&info) && !Federations::<T>::contains_key(job) =>
+				if Self::measured(&info) && !info.is_federated() =>
 			{
 				Some(Self::spot_check_claim(job, info.checkpoints))
 			}
@@ -179,7 +179,7 @@ impl<T: Config> Pallet<T> {
 				return;
 			};
 			segment
-		} else if Federations::<T>::contains_key(job) {
+		} else if info.is_federated() {
 			let Some(segment) = Self::aggregation_segment(job, &info, dispute.claim) else {
 				Self::resolve_aggregation(job, info, dispute, last_panel);
 				return;
@@ -369,7 +369,7 @@ impl<T: Config> Pallet<T> {
 				.into_iter()
 				.collect();
 		}
-		if Federations::<T>::contains_key(job) {
+		if info.is_federated() {
 			return Self::aggregate_of(job, checkpoint)
 				.filter(|(node, ..)| !dispute.convicted.contains(node))
 				.map(|(node, digest, state)| (node, Some((digest, state))))
@@ -591,9 +591,9 @@ impl<T: Config> Pallet<T> {
 			dispute.claim = None;
 		}
 		Self::clear_panel(job);
+		let aggregate_disputed =
+			info.is_federated() && !matches!(dispute.reason, DisputeReason::UpdateChallenged(_));
 		Jobs::<T>::insert(job, info);
-		let aggregate_disputed = Federations::<T>::contains_key(job)
-			&& !matches!(dispute.reason, DisputeReason::UpdateChallenged(_));
 		if aggregate_disputed && dispute.convicted.len() > convicted_before {
 			// The panel's aggregate replaces the wrong one before the dispute ends, and one
 			// of its authors, who holds its state, serves it to the next round.
@@ -730,7 +730,7 @@ impl<T: Config> Pallet<T> {
 		let last = info.checkpoints.saturating_sub(1);
 		let accepted = info.result.as_ref().map(|result| result.weights_digest);
 		// A challenged aggregate or update has one author: convicting it is winning.
-		let won = if Federations::<T>::contains_key(job) {
+		let won = if info.is_federated() {
 			!dispute.convicted.is_empty()
 		} else {
 			dispute.convicted.iter().any(|node| {
@@ -863,7 +863,7 @@ impl<T: Config> Pallet<T> {
 				continue;
 			}
 			let Some(previous) = dispute.segment.checkpoint.checked_sub(1) else { continue };
-			if Federations::<T>::contains_key(job) {
+			if info.is_federated() {
 				continue;
 			}
 			let start =

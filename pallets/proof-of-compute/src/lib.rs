@@ -172,8 +172,8 @@ pub use pallet::*;
 pub use traits::{TrapHooks, TrapJob, TrapJobs};
 pub use types::{
 	Aggregation, AgreedResult, AvailabilityCheck, AvailabilityReport, Commit, Dispute,
-	DisputeReason, FederatedJob, Federation, JobInfo, PanelCommit, PanelReveal, Reveal, Segment,
-	Verdict,
+	DisputeReason, FederatedJob, Federation, JobInfo, JobKind, PanelCommit, PanelReveal, Reveal,
+	Segment, Verdict,
 };
 pub use weights::WeightInfo;
 
@@ -270,9 +270,9 @@ pub mod pallet {
 		Perbill,
 	};
 
-	/// Version 1: federations keep the randomness of the round before
-	/// ([`crate::migrations::v1`]).
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
+	/// Version 2: federations keep the randomness of the round before
+	/// ([`crate::migrations::v1`]), and jobs name their kind ([`crate::migrations::v2`]).
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -1341,7 +1341,15 @@ pub mod pallet {
 		) -> DispatchResultWithPostInfo {
 			let requester = ensure_signed(origin)?;
 			let weight = Self::creation_weight(T::WeightInfo::create_job(), &spec);
-			Self::do_create_job(requester, spec, budget, redundancy, deadline, None)?;
+			Self::do_create_job(
+				requester,
+				spec,
+				budget,
+				redundancy,
+				deadline,
+				JobKind::Replicated,
+				None,
+			)?;
 			Ok(weight)
 		}
 

@@ -48,6 +48,7 @@ impl<T: Config> Pallet<T> {
 		budget: BalanceOf<T>,
 		redundancy: u8,
 		deadline: BlockNumberFor<T>,
+		kind: JobKind,
 		privacy_spend: Option<(u32, Perbill)>,
 	) -> Result<JobId, DispatchError> {
 		ensure!((1..=T::MaxRedundancy::get()).contains(&redundancy), Error::<T>::BadRedundancy);
@@ -90,6 +91,7 @@ impl<T: Config> Pallet<T> {
 			job,
 			JobInfo {
 				requester: requester.clone(),
+				kind,
 				workload: Workload::of(&spec),
 				budget,
 				deposit,
@@ -147,11 +149,12 @@ impl<T: Config> Pallet<T> {
 	}
 
 	pub(crate) fn start(job: JobId, nodes: Replicas, now: BlockNumberFor<T>) {
-		Jobs::<T>::mutate(job, |info| {
-			if let Some(info) = info {
+		let federated = Jobs::<T>::mutate(job, |info| {
+			info.as_mut().is_some_and(|info| {
 				info.state = JobState::Assigned;
 				info.assigned = Some(now);
-			}
+				info.is_federated()
+			})
 		});
 		for node in &nodes {
 			OpenJobs::<T>::insert(node, job, ());
@@ -159,7 +162,7 @@ impl<T: Config> Pallet<T> {
 		T::Traps::on_assigned(job);
 		Assignments::<T>::insert(job, nodes.clone());
 		Self::deposit_event(Event::JobAssigned { job, nodes, at: now });
-		if Federations::<T>::contains_key(job) {
+		if federated {
 			Self::open_round(job, 0, now);
 		}
 	}
@@ -288,7 +291,7 @@ impl<T: Config> Pallet<T> {
 		}
 		Self::ensure_replica(commit.job, commit.node)?;
 		let next = NextCheckpoint::<T>::get(commit.job, commit.node);
-		let federation = Federations::<T>::get(commit.job);
+		let federation = info.is_federated().then(|| Federations::<T>::get(commit.job)).flatten();
 		// Replicas train the same steps, so a commit made once the checkpoint's reveals are
 		// open could copy one of them. A federated participant trains a shard of its own,
 		// and its round takes updates until it closes.
@@ -324,7 +327,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn check_reveal(reveal: &Reveal) -> Result<(), TransactionValidityError> {
 		let payload = &reveal.payload;
 		let info = Jobs::<T>::get(payload.job).ok_or(InvalidTransaction::Stale)?;
-		let federation = Federations::<T>::get(payload.job);
+		let federation = info.is_federated().then(|| Federations::<T>::get(payload.job)).flatten();
 		let federated = federation.is_some();
 		// Every update of a federated job ends its trainer's run for the round.
 		let is_final = federated || payload.checkpoint.saturating_add(1) == info.checkpoints;
@@ -435,6 +438,11 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// Whether `job` is trained in federated rounds: its kind, read from its hot record.
+	pub(crate) fn is_federated(job: JobId) -> bool {
+		Jobs::<T>::get(job).is_some_and(|info| info.is_federated())
+	}
+
 	pub(crate) fn do_commit(commit: Commit) -> DispatchResult {
 		Self::check_commit(&commit).map_err(|_| Error::<T>::WrongState)?;
 		let now = frame_system::Pallet::<T>::block_number();
@@ -466,7 +474,7 @@ impl<T: Config> Pallet<T> {
 		Self::sample_availability(&payload);
 		Reveals::<T>::insert((job, node, checkpoint), payload);
 		Self::deposit_event(Event::Revealed { job, node, checkpoint, weights_digest });
-		if Federations::<T>::contains_key(job) {
+		if Self::is_federated(job) {
 			Self::update_revealed(job);
 			return Ok(());
 		}
@@ -587,7 +595,7 @@ impl<T: Config> Pallet<T> {
 		checkpoint: u32,
 	) -> DispatchResult {
 		let info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
-		let federated = Federations::<T>::contains_key(job);
+		let federated = info.is_federated();
 		Self::ensure_open_to_challenge(&info, federated)?;
 		if federated {
 			ensure!(
@@ -733,9 +741,7 @@ impl<T: Config> Pallet<T> {
 	/// The work of [`Self::take_next_step`] for a job in `info.state`, but its ending; returns
 	/// its weight.
 	fn take_step_of_state(job: JobId, info: JobInfoOf<T>, now: BlockNumberFor<T>) -> Weight {
-		if Federations::<T>::contains_key(job)
-			&& matches!(info.state, JobState::Assigned | JobState::Running)
-		{
+		if info.is_federated() && matches!(info.state, JobState::Assigned | JobState::Running) {
 			Self::round_due(job, info, now);
 			return T::WeightInfo::round_due();
 		}
@@ -786,7 +792,7 @@ impl<T: Config> Pallet<T> {
 		end: JobState,
 	) -> BalanceOf<T> {
 		let mut payouts = Payout::<T>::new();
-		let remaining = if Federations::<T>::contains_key(job) {
+		let remaining = if info.is_federated() {
 			Self::release_last_aggregate(job, &mut info);
 			Self::pay_participants(job, &info, convicted, info.budget, &mut payouts)
 		} else {
@@ -1120,7 +1126,7 @@ impl<T: Config> Pallet<T> {
 			// A job being pruned loses its reveals and tallies over several blocks.
 			let vote = vote_of(&payload.weights_digest, &payload.state_cid);
 			ensure!(
-				Federations::<T>::contains_key(job)
+				Self::is_federated(job)
 					|| Prunable::<T>::contains_key(job)
 					|| Tallies::<T>::get(job, checkpoint).contains(&(node, vote)),
 				"a reveal its checkpoint's tally does not count"
@@ -1148,7 +1154,7 @@ impl<T: Config> Pallet<T> {
 		for (job, node, (checkpoints, work)) in Contributions::<T>::iter() {
 			let info = Jobs::<T>::get(job).ok_or("a contribution to a job that does not exist")?;
 			ensure!(open(info.state), "a contribution kept for a job that ended");
-			if Federations::<T>::contains_key(job) {
+			if info.is_federated() {
 				continue;
 			}
 			// Content found missing is not paid for.
@@ -1233,7 +1239,7 @@ impl<T: Config> TrapJobs<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 		Jobs::<T>::get(job).is_some_and(|info| {
 			matches!(info.state, JobState::Accepted | JobState::Finalized)
 				&& !Self::measured(&info)
-				&& !Federations::<T>::contains_key(job)
+				&& !info.is_federated()
 		})
 	}
 
@@ -1313,7 +1319,15 @@ impl<T: Config> JobCreator<T::AccountId, BalanceOf<T>, BlockNumberFor<T>> for Pa
 		// Other pallets go on when a job is refused (an approved proposal whose proposer
 		// cannot pay is closed): nothing of a refused job may stay behind.
 		polkadot_sdk::frame_support::storage::with_storage_layer(|| {
-			Self::do_create_job(requester.clone(), spec, budget, redundancy, deadline, None)
+			Self::do_create_job(
+				requester.clone(),
+				spec,
+				budget,
+				redundancy,
+				deadline,
+				JobKind::Replicated,
+				None,
+			)
 		})
 	}
 	fn consent_check_weight() -> Weight {

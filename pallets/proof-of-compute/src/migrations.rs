@@ -1,7 +1,8 @@
 //! Storage migrations of proof of compute.
 
-use crate::pallet::{Aggregations, Config, Federations, Pallet};
-use crate::types::{Aggregation, Federation, AGGREGATORS};
+use crate::pallet::{Aggregations, Config, Federations, Jobs, Pallet};
+use crate::types::{Aggregation, AgreedResult, Federation, JobInfo, JobKind, AGGREGATORS};
+use crate::BalanceOf;
 use codec::{Decode, Encode, Input};
 use core::marker::PhantomData;
 use polkadot_sdk::{
@@ -14,7 +15,9 @@ use polkadot_sdk::{
 	frame_system::pallet_prelude::BlockNumberFor,
 	sp_core::H256,
 };
-use tessera_primitives::{trainer_api::AggregatePrivacy, Cid, DpParameters, JobId, NodeId};
+use tessera_primitives::{
+	trainer_api::AggregatePrivacy, Cid, DpParameters, JobId, JobState, NodeId, Workload,
+};
 
 /// Version 1: a federation keeps the randomness of the round before, so that the updates of
 /// that round stay challengeable on the shards it drew ([`Federation::previous_seed`]); and
@@ -153,10 +156,122 @@ pub mod v1 {
 	>;
 }
 
+/// Version 2: a job's hot record names its kind ([`JobInfo::kind`]), so that the paths that
+/// differ for federated jobs read it from the record they hold instead of looking for a
+/// federation; a replicated job's commit and reveal no longer read the federations at all.
+///
+/// A job stored before is federated exactly when [`Federations`] holds it. Every job not yet
+/// pruned is read and written in the one upgrade block, which is bounded by the jobs the
+/// retention period keeps.
+pub mod v2 {
+	use super::*;
+
+	/// A job's hot record as stored before version 2: [`JobInfo`] without `kind`.
+	#[derive(Encode, Decode)]
+	pub(crate) struct JobInfoV1<AccountId, Balance, BlockNumber> {
+		pub requester: AccountId,
+		pub workload: Workload,
+		pub budget: Balance,
+		pub deposit: Balance,
+		pub redundancy: u8,
+		pub deadline: BlockNumber,
+		pub state: JobState,
+		pub created: BlockNumber,
+		pub assigned: Option<BlockNumber>,
+		pub checkpoints: u32,
+		pub result: Option<AgreedResult<BlockNumber>>,
+		pub ended: Option<BlockNumber>,
+	}
+
+	impl<AccountId, Balance, BlockNumber> JobInfoV1<AccountId, Balance, BlockNumber> {
+		fn with_kind(self, kind: JobKind) -> JobInfo<AccountId, Balance, BlockNumber> {
+			JobInfo {
+				requester: self.requester,
+				kind,
+				workload: self.workload,
+				budget: self.budget,
+				deposit: self.deposit,
+				redundancy: self.redundancy,
+				deadline: self.deadline,
+				state: self.state,
+				created: self.created,
+				assigned: self.assigned,
+				checkpoints: self.checkpoints,
+				result: self.result,
+				ended: self.ended,
+			}
+		}
+	}
+
+	/// Rewrites every job's hot record with its kind; run through [`JobKindField`], once.
+	pub struct UncheckedJobKindField<T>(PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedJobKindField<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let mut rewritten = 0u64;
+			Jobs::<T>::translate::<JobInfoV1<T::AccountId, BalanceOf<T>, BlockNumberFor<T>>, _>(
+				|job, old| {
+					rewritten = rewritten.saturating_add(1);
+					let kind = if Federations::<T>::contains_key(job) {
+						JobKind::Federated
+					} else {
+						JobKind::Replicated
+					};
+					Some(old.with_kind(kind))
+				},
+			);
+			// Each job and whether it has a federation are read; the job written.
+			T::DbWeight::get().reads_writes(rewritten.saturating_mul(2), rewritten)
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn pre_upgrade() -> Result<alloc::vec::Vec<u8>, polkadot_sdk::sp_runtime::TryRuntimeError> {
+			Ok((Jobs::<T>::iter_keys().count() as u64).encode())
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn post_upgrade(
+			state: alloc::vec::Vec<u8>,
+		) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+			let jobs: u64 = Decode::decode(&mut &state[..])
+				.map_err(|_| "the pre-upgrade count does not decode")?;
+			let mut upgraded = 0u64;
+			for (job, info) in Jobs::<T>::iter() {
+				polkadot_sdk::frame_support::ensure!(
+					info.is_federated() == Federations::<T>::contains_key(job),
+					"a job whose kind is not whether it has a federation"
+				);
+				upgraded = upgraded.saturating_add(1);
+			}
+			polkadot_sdk::frame_support::ensure!(
+				upgraded == jobs,
+				"a job lost or undecodable after the upgrade"
+			);
+			Ok(())
+		}
+	}
+
+	/// [`UncheckedJobKindField`] run when proof of compute's storage version is 1, which it
+	/// then sets to 2.
+	pub type JobKindField<T> = VersionedMigration<
+		1,
+		2,
+		UncheckedJobKindField<T>,
+		Pallet<T>,
+		<T as polkadot_sdk::frame_system::Config>::DbWeight,
+	>;
+}
+
 #[cfg(test)]
 mod tests {
-	use super::v1::*;
-	use crate::{mock::*, pallet::*, rounds::tests::*, tests::*, types::Federation};
+	use super::{v1::*, v2::*};
+	use crate::{
+		mock::*,
+		pallet::*,
+		rounds::tests::*,
+		tests::*,
+		types::{Federation, JobKind},
+	};
 	use codec::Encode;
 	use polkadot_sdk::frame_support::{
 		assert_noop,
@@ -213,6 +328,52 @@ mod tests {
 				),
 				Error::<Test>::UnknownUpdate
 			);
+		});
+	}
+
+	#[test]
+	fn an_upgrade_names_every_jobs_kind_by_whether_it_has_a_federation() {
+		test(|| {
+			let (federated, participants) = federated_job(3);
+			deliver(federated, &participants, 0);
+			let (replicated, _) = crate::dispute::tests::long_job();
+			let jobs = [(federated, JobKind::Federated), (replicated, JobKind::Replicated)];
+			let before: alloc::vec::Vec<_> =
+				jobs.iter().map(|(job, _)| Jobs::<Test>::get(job).unwrap()).collect();
+			// Each job is posted with its kind.
+			assert_eq!(
+				before.iter().map(|info| info.kind).collect::<alloc::vec::Vec<_>>(),
+				[JobKind::Federated, JobKind::Replicated]
+			);
+			// Both as stored before version 2: without their kind.
+			for ((job, _), info) in jobs.iter().zip(&before) {
+				let old = JobInfoV1 {
+					requester: info.requester,
+					workload: info.workload.clone(),
+					budget: info.budget,
+					deposit: info.deposit,
+					redundancy: info.redundancy,
+					deadline: info.deadline,
+					state: info.state,
+					created: info.created,
+					assigned: info.assigned,
+					checkpoints: info.checkpoints,
+					result: info.result.clone(),
+					ended: info.ended,
+				};
+				unhashed::put_raw(&Jobs::<Test>::hashed_key_for(job), &old.encode());
+				assert!(Jobs::<Test>::get(job).is_none(), "the old layout does not decode");
+			}
+			StorageVersion::new(1).put::<crate::Pallet<Test>>();
+
+			JobKindField::<Test>::on_runtime_upgrade();
+
+			for ((job, kind), info) in jobs.iter().zip(before) {
+				let upgraded = Jobs::<Test>::get(job).expect("it decodes");
+				assert_eq!(upgraded.kind, *kind);
+				assert_eq!(upgraded, info);
+			}
+			assert_eq!(crate::Pallet::<Test>::on_chain_storage_version(), 2);
 		});
 	}
 }

@@ -177,7 +177,7 @@ impl<T: Config> Pallet<T> {
 		let mut progress = stored.unwrap_or_default();
 		// A checkpoint whose commit phase closed without this node is missed, not waited for
 		// (a federated round takes updates until it closes).
-		let federated = Federations::<T>::contains_key(job);
+		let federated = Self::is_federated(job);
 		let mut checkpoint = NextCheckpoint::<T>::get(job, node);
 		while !federated
 			&& checkpoint < info.checkpoints

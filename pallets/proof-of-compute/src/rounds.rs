@@ -161,7 +161,15 @@ impl<T: Config> Pallet<T> {
 			None => None,
 		};
 		let spend = privacy.map(|(parameters, epsilon)| (epsilon, parameters.delta));
-		let job = Self::do_create_job(requester, spec, budget, participants, deadline, spend)?;
+		let job = Self::do_create_job(
+			requester,
+			spec,
+			budget,
+			participants,
+			deadline,
+			JobKind::Federated,
+			spend,
+		)?;
 		Federations::<T>::insert(
 			job,
 			Federation {

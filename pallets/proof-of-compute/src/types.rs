@@ -31,6 +31,8 @@ pub fn vote_of(weights_digest: &H256, state_cid: &Cid) -> H256 {
 pub struct JobInfo<AccountId, Balance, BlockNumber> {
 	/// Who posted it and holds its budget.
 	pub requester: AccountId,
+	/// How it is trained: by replicas of the whole job, or in federated rounds.
+	pub kind: JobKind,
 	/// What its commitments are checked against and paid for, fixed from its spec.
 	pub workload: Workload,
 	/// The budget, held from the requester until the job ends.
@@ -55,6 +57,36 @@ pub struct JobInfo<AccountId, Balance, BlockNumber> {
 	/// When it was finalized, failed or cancelled: its content must stay available for
 	/// [`Config::Retention`](crate::Config::Retention) blocks more.
 	pub ended: Option<BlockNumber>,
+}
+
+impl<AccountId, Balance, BlockNumber> JobInfo<AccountId, Balance, BlockNumber> {
+	/// Whether the job is trained in federated rounds ([`Federations`](crate::Federations)
+	/// holds them).
+	pub fn is_federated(&self) -> bool {
+		self.kind == JobKind::Federated
+	}
+}
+
+/// How a job is trained, fixed when it is posted.
+#[derive(
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	MaxEncodedLen,
+	TypeInfo,
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+)]
+pub enum JobKind {
+	/// Each replica trains the whole job; the replicas' checkpoints are compared, and a
+	/// dispute re-executes a replica's segment.
+	Replicated,
+	/// Participants each train a shard of every round and an aggregator averages their
+	/// updates; a dispute re-executes an update or an aggregate.
+	Federated,
 }
 
 /// What a majority of replicas agreed on.

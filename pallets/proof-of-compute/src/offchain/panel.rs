@@ -185,7 +185,7 @@ impl<T: Config> Pallet<T> {
 				rerun.round = Some(Round { round, shard, shards });
 				return Ok(seal(Self::segment_from_agreed_start(&rerun)?, Default::default()));
 			}
-			_ if Federations::<T>::contains_key(job) => {
+			_ if Self::is_federated(job) => {
 				// A challenged aggregate: the panel averages the round's updates itself.
 				let average = Self::average(&trainer, job, segment.checkpoint)?;
 				return Ok(seal(average, Default::default()));
