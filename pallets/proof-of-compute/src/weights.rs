@@ -93,19 +93,19 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:0 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::JobSpecs` (r:0 w:1)
 	/// Proof: `ProofOfCompute::JobSpecs` (`max_values`: None, `max_size`: Some(33169), added: 35644, mode: `MaxEncodedLen`)
 	fn create_job() -> Weight {
 		//  Measured:  `4260`
 		//  Estimated: `6606`
-		// Minimum execution time: 161_510_000 picoseconds.
-		Weight::from_parts(199_747_000, 6606)
+		// Minimum execution time: 178_594_000 picoseconds.
+		Weight::from_parts(219_483_000, 6606)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Pending` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Pending` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Due` (r:2 w:2)
@@ -115,17 +115,17 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	fn cancel_job() -> Weight {
-		//  Measured:  `3061`
+		//  Measured:  `3062`
 		//  Estimated: `6992`
-		// Minimum execution time: 71_706_000 picoseconds.
-		Weight::from_parts(92_682_000, 6992)
+		// Minimum execution time: 79_812_000 picoseconds.
+		Weight::from_parts(100_951_000, 6992)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `ProofOfCompute::Pending` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Pending` (`max_values`: Some(1), `max_size`: Some(2050), added: 2545, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::JobSpecs` (r:1 w:0)
 	/// Proof: `ProofOfCompute::JobSpecs` (`max_values`: None, `max_size`: Some(33169), added: 35644, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::DatasetOfCid` (r:1 w:0)
@@ -161,41 +161,37 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Assignments` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	fn assign_job() -> Weight {
-		//  Measured:  `38396`
+		//  Measured:  `38397`
 		//  Estimated: `196900`
-		// Minimum execution time: 2_819_304_000 picoseconds.
-		Weight::from_parts(3_239_549_000, 196900)
+		// Minimum execution time: 2_947_459_000 picoseconds.
+		Weight::from_parts(3_518_226_000, 196900)
 			.saturating_add(T::DbWeight::get().reads(396_u64))
 			.saturating_add(T::DbWeight::get().writes(14_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:1 w:1)
 	/// Proof: `ProofOfCompute::NextCheckpoint` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2182), added: 4657, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::CommitRounds` (r:1 w:1)
 	/// Proof: `ProofOfCompute::CommitRounds` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Commits` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Commits` (`max_values`: None, `max_size`: Some(72), added: 2547, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
-		//  Measured:  `373`
-		//  Estimated: `5647`
-		// Minimum execution time: 59_729_000 picoseconds.
-		Weight::from_parts(78_104_000, 5647)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+		//  Measured:  `374`
+		//  Estimated: `4503`
+		// Minimum execution time: 69_395_000 picoseconds.
+		Weight::from_parts(83_418_000, 4503)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:1 w:0)
 	/// Proof: `ProofOfCompute::NextCheckpoint` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2182), added: 4657, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::CommitRounds` (r:1 w:0)
 	/// Proof: `ProofOfCompute::CommitRounds` (`max_values`: None, `max_size`: Some(33), added: 2508, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:1 w:0)
@@ -207,16 +203,14 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_commit() -> Weight {
-		//  Measured:  `1066`
-		//  Estimated: `5647`
-		// Minimum execution time: 100_570_000 picoseconds.
-		Weight::from_parts(123_623_000, 5647)
-			.saturating_add(T::DbWeight::get().reads(9_u64))
+		//  Measured:  `1067`
+		//  Estimated: `4503`
+		// Minimum execution time: 103_472_000 picoseconds.
+		Weight::from_parts(123_186_000, 4503)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2182), added: 4657, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:2 w:1)
@@ -238,15 +232,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	fn reveal() -> Weight {
-		//  Measured:  `6039`
-		//  Estimated: `7524`
-		// Minimum execution time: 235_088_000 picoseconds.
-		Weight::from_parts(288_777_000, 7524)
-			.saturating_add(T::DbWeight::get().reads(14_u64))
+		//  Measured:  `6040`
+		//  Estimated: `7525`
+		// Minimum execution time: 259_633_000 picoseconds.
+		Weight::from_parts(295_589_000, 7525)
+			.saturating_add(T::DbWeight::get().reads(13_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:24 w:0)
@@ -259,8 +253,6 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ParachainSystem::ValidationData` (`max_values`: Some(1), `max_size`: None, mode: `Measured`)
 	/// Storage: `System::ParentHash` (r:1 w:0)
 	/// Proof: `System::ParentHash` (`max_values`: Some(1), `max_size`: Some(32), added: 527, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2182), added: 4657, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::ReplicaStarts` (r:5 w:0)
 	/// Proof: `ProofOfCompute::ReplicaStarts` (`max_values`: None, `max_size`: Some(162), added: 2637, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Aggregations` (r:1 w:0)
@@ -280,17 +272,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn verify_result() -> Weight {
-		//  Measured:  `18705`
+		//  Measured:  `18706`
 		//  Estimated: `67782`
-		// Minimum execution time: 652_449_000 picoseconds.
-		Weight::from_parts(741_606_000, 67782)
-			.saturating_add(T::DbWeight::get().reads(71_u64))
+		// Minimum execution time: 644_635_000 picoseconds.
+		Weight::from_parts(755_112_000, 67782)
+			.saturating_add(T::DbWeight::get().reads(70_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2182), added: 4657, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:2 w:0)
@@ -308,16 +298,14 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_reveal() -> Weight {
-		//  Measured:  `5321`
+		//  Measured:  `5322`
 		//  Estimated: `6556`
-		// Minimum execution time: 239_100_000 picoseconds.
-		Weight::from_parts(274_750_000, 6556)
-			.saturating_add(T::DbWeight::get().reads(12_u64))
+		// Minimum execution time: 253_404_000 picoseconds.
+		Weight::from_parts(282_596_000, 6556)
+			.saturating_add(T::DbWeight::get().reads(11_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2182), added: 4657, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
@@ -355,11 +343,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn challenge() -> Weight {
-		//  Measured:  `12637`
+		//  Measured:  `12638`
 		//  Estimated: `30635`
-		// Minimum execution time: 551_655_000 picoseconds.
-		Weight::from_parts(629_874_000, 30635)
-			.saturating_add(T::DbWeight::get().reads(54_u64))
+		// Minimum execution time: 555_772_000 picoseconds.
+		Weight::from_parts(623_226_000, 30635)
+			.saturating_add(T::DbWeight::get().reads(53_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
@@ -371,8 +359,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn panel_commit() -> Weight {
 		//  Measured:  `749`
 		//  Estimated: `6060`
-		// Minimum execution time: 109_359_000 picoseconds.
-		Weight::from_parts(122_573_000, 6060)
+		// Minimum execution time: 112_557_000 picoseconds.
+		Weight::from_parts(123_598_000, 6060)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -393,8 +381,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_panel_commit() -> Weight {
 		//  Measured:  `1574`
 		//  Estimated: `6060`
-		// Minimum execution time: 159_969_000 picoseconds.
-		Weight::from_parts(177_195_000, 6060)
+		// Minimum execution time: 167_610_000 picoseconds.
+		Weight::from_parts(187_744_000, 6060)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:1)
@@ -406,9 +394,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::PanelCommits` (r:4 w:3)
 	/// Proof: `ProofOfCompute::PanelCommits` (`max_values`: None, `max_size`: Some(60), added: 2535, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2182), added: 4657, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:18 w:0)
@@ -444,11 +430,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::PanelDuties` (r:0 w:4)
 	/// Proof: `ProofOfCompute::PanelDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	fn panel_reveal() -> Weight {
-		//  Measured:  `21176`
+		//  Measured:  `21177`
 		//  Estimated: `51084`
-		// Minimum execution time: 1_485_390_000 picoseconds.
-		Weight::from_parts(1_601_967_000, 51084)
-			.saturating_add(T::DbWeight::get().reads(116_u64))
+		// Minimum execution time: 1_535_121_000 picoseconds.
+		Weight::from_parts(1_903_175_000, 51084)
+			.saturating_add(T::DbWeight::get().reads(115_u64))
 			.saturating_add(T::DbWeight::get().writes(108_u64))
 	}
 	/// Storage: `ProofOfCompute::Disputes` (r:1 w:0)
@@ -470,12 +456,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_panel_reveal() -> Weight {
 		//  Measured:  `1799`
 		//  Estimated: `11130`
-		// Minimum execution time: 183_357_000 picoseconds.
-		Weight::from_parts(202_983_000, 11130)
+		// Minimum execution time: 206_448_000 picoseconds.
+		Weight::from_parts(232_847_000, 11130)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Assignments` (`max_values`: None, `max_size`: Some(1038), added: 3513, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:1 w:0)
@@ -529,10 +515,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:0 w:1)
 	/// Proof: `ProofOfCompute::NextCheckpoint` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn replace_replica() -> Weight {
-		//  Measured:  `11300`
+		//  Measured:  `11301`
 		//  Estimated: `36634`
-		// Minimum execution time: 742_000_000 picoseconds.
-		Weight::from_parts(826_269_000, 36634)
+		// Minimum execution time: 765_917_000 picoseconds.
+		Weight::from_parts(960_128_000, 36634)
 			.saturating_add(T::DbWeight::get().reads(75_u64))
 			.saturating_add(T::DbWeight::get().writes(34_u64))
 	}
@@ -575,13 +561,13 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn panel_expired() -> Weight {
 		//  Measured:  `6272`
 		//  Estimated: `30990`
-		// Minimum execution time: 746_706_000 picoseconds.
-		Weight::from_parts(876_934_000, 30990)
+		// Minimum execution time: 781_980_000 picoseconds.
+		Weight::from_parts(924_563_000, 30990)
 			.saturating_add(T::DbWeight::get().reads(61_u64))
 			.saturating_add(T::DbWeight::get().writes(51_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::CheckOf` (r:1 w:1)
@@ -621,10 +607,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::AvailabilityChecks` (r:0 w:1)
 	/// Proof: `ProofOfCompute::AvailabilityChecks` (`max_values`: None, `max_size`: Some(159), added: 2634, mode: `MaxEncodedLen`)
 	fn challenge_availability() -> Weight {
-		//  Measured:  `4921`
+		//  Measured:  `4922`
 		//  Estimated: `33330`
-		// Minimum execution time: 350_728_000 picoseconds.
-		Weight::from_parts(401_340_000, 33330)
+		// Minimum execution time: 395_690_000 picoseconds.
+		Weight::from_parts(464_850_000, 33330)
 			.saturating_add(T::DbWeight::get().reads(45_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -663,8 +649,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn open_sampled_check() -> Weight {
 		//  Measured:  `4299`
 		//  Estimated: `33330`
-		// Minimum execution time: 272_644_000 picoseconds.
-		Weight::from_parts(306_593_000, 33330)
+		// Minimum execution time: 299_604_000 picoseconds.
+		Weight::from_parts(371_747_000, 33330)
 			.saturating_add(T::DbWeight::get().reads(42_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -693,8 +679,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn report_availability() -> Weight {
 		//  Measured:  `3897`
 		//  Estimated: `33330`
-		// Minimum execution time: 250_975_000 picoseconds.
-		Weight::from_parts(282_813_000, 33330)
+		// Minimum execution time: 279_987_000 picoseconds.
+		Weight::from_parts(343_698_000, 33330)
 			.saturating_add(T::DbWeight::get().reads(37_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -711,8 +697,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn authorize_report_availability() -> Weight {
 		//  Measured:  `1311`
 		//  Estimated: `3685`
-		// Minimum execution time: 79_596_000 picoseconds.
-		Weight::from_parts(86_525_000, 3685)
+		// Minimum execution time: 82_727_000 picoseconds.
+		Weight::from_parts(103_908_000, 3685)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 	}
 	/// Storage: `ProofOfCompute::AvailabilityDue` (r:2 w:2)
@@ -748,8 +734,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn availability_expired() -> Weight {
 		//  Measured:  `5300`
 		//  Estimated: `35990`
-		// Minimum execution time: 389_412_000 picoseconds.
-		Weight::from_parts(440_378_000, 35990)
+		// Minimum execution time: 441_449_000 picoseconds.
+		Weight::from_parts(517_850_000, 35990)
 			.saturating_add(T::DbWeight::get().reads(52_u64))
 			.saturating_add(T::DbWeight::get().writes(31_u64))
 	}
@@ -769,29 +755,29 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::Aggregations` (`max_values`: None, `max_size`: Some(243), added: 2718, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::UpheldUpdates` (r:256 w:256)
 	/// Proof: `ProofOfCompute::UpheldUpdates` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfComputeTraps::PostedTraps` (r:0 w:1)
+	/// Proof: `ProofOfComputeTraps::PostedTraps` (`max_values`: None, `max_size`: Some(2085), added: 4560, mode: `MaxEncodedLen`)
 	fn prune_job() -> Weight {
 		//  Measured:  `69874`
 		//  Estimated: `783298`
-		// Minimum execution time: 2_058_154_000 picoseconds.
-		Weight::from_parts(2_350_635_000, 783298)
+		// Minimum execution time: 2_350_059_000 picoseconds.
+		Weight::from_parts(2_769_754_000, 783298)
 			.saturating_add(T::DbWeight::get().reads(2053_u64))
-			.saturating_add(T::DbWeight::get().writes(2048_u64))
+			.saturating_add(T::DbWeight::get().writes(2049_u64))
 	}
 	/// Storage: `ProofOfCompute::ChallengeWindow` (r:0 w:1)
 	/// Proof: `ProofOfCompute::ChallengeWindow` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn set_challenge_window() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_427_000 picoseconds.
-		Weight::from_parts(6_713_000, 0)
+		// Minimum execution time: 6_109_000 picoseconds.
+		Weight::from_parts(11_769_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `ProofOfCompute::Due` (r:2 w:2)
 	/// Proof: `ProofOfCompute::Due` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2182), added: 4657, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Contributions` (r:16 w:15)
 	/// Proof: `ProofOfCompute::Contributions` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Assignments` (r:1 w:0)
@@ -821,13 +807,13 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `r` is `[1, 5]`.
 	/// The range of component `c` is `[0, 10]`.
 	fn finalize(r: u32, c: u32, ) -> Weight {
-		//  Measured:  `1779 + c * (95 ±0) + r * (662 ±0)`
+		//  Measured:  `1780 + c * (95 ±0) + r * (662 ±0)`
 		//  Estimated: `6992 + c * (2515 ±0) + r * (2783 ±0)`
-		// Minimum execution time: 276_529_000 picoseconds.
-		Weight::from_parts(141_763_683, 6992)
-			.saturating_add(Weight::from_parts(84_380_194, 0).saturating_mul(r.into()))
-			.saturating_add(Weight::from_parts(7_606_790, 0).saturating_mul(c.into()))
-			.saturating_add(T::DbWeight::get().reads(10_u64))
+		// Minimum execution time: 295_903_000 picoseconds.
+		Weight::from_parts(194_251_777, 6992)
+			.saturating_add(Weight::from_parts(81_872_701, 0).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(10_018_936, 0).saturating_mul(c.into()))
+			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().reads((5_u64).saturating_mul(r.into())))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
@@ -837,7 +823,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2182), added: 4657, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Aggregations` (r:2 w:0)
@@ -872,11 +858,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
 	/// The range of component `c` is `[1, 15]`.
 	fn finalize_federated(c: u32, ) -> Weight {
-		//  Measured:  `3352 + c * (342 ±0)`
+		//  Measured:  `3353 + c * (342 ±0)`
 		//  Estimated: `6426 + c * (2695 ±0)`
-		// Minimum execution time: 320_663_000 picoseconds.
-		Weight::from_parts(286_954_545, 6426)
-			.saturating_add(Weight::from_parts(83_057_175, 0).saturating_mul(c.into()))
+		// Minimum execution time: 331_986_000 picoseconds.
+		Weight::from_parts(293_304_406, 6426)
+			.saturating_add(Weight::from_parts(89_237_741, 0).saturating_mul(c.into()))
 			.saturating_add(T::DbWeight::get().reads(15_u64))
 			.saturating_add(T::DbWeight::get().reads((4_u64).saturating_mul(c.into())))
 			.saturating_add(T::DbWeight::get().writes(15_u64))
@@ -904,7 +890,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:0 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::JobSpecs` (r:0 w:1)
 	/// Proof: `ProofOfCompute::JobSpecs` (`max_values`: None, `max_size`: Some(33169), added: 35644, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Federations` (r:0 w:1)
@@ -912,13 +898,13 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn create_federated_job() -> Weight {
 		//  Measured:  `4260`
 		//  Estimated: `6606`
-		// Minimum execution time: 539_616_000 picoseconds.
-		Weight::from_parts(614_904_000, 6606)
+		// Minimum execution time: 551_278_000 picoseconds.
+		Weight::from_parts(616_144_000, 6606)
 			.saturating_add(T::DbWeight::get().reads(11_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2182), added: 4657, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Aggregations` (r:2 w:1)
@@ -948,15 +934,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
 	fn submit_aggregation() -> Weight {
-		//  Measured:  `4658`
+		//  Measured:  `4659`
 		//  Estimated: `14905`
-		// Minimum execution time: 316_055_000 picoseconds.
-		Weight::from_parts(367_056_000, 14905)
+		// Minimum execution time: 307_527_000 picoseconds.
+		Weight::from_parts(352_246_000, 14905)
 			.saturating_add(T::DbWeight::get().reads(23_u64))
 			.saturating_add(T::DbWeight::get().writes(19_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2182), added: 4657, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Reveals` (r:1 w:0)
@@ -996,10 +982,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Panels` (r:0 w:1)
 	/// Proof: `ProofOfCompute::Panels` (`max_values`: None, `max_size`: Some(29), added: 2504, mode: `MaxEncodedLen`)
 	fn challenge_update() -> Weight {
-		//  Measured:  `6219`
+		//  Measured:  `6220`
 		//  Estimated: `44110`
-		// Minimum execution time: 429_393_000 picoseconds.
-		Weight::from_parts(539_055_000, 44110)
+		// Minimum execution time: 439_386_000 picoseconds.
+		Weight::from_parts(494_731_000, 44110)
 			.saturating_add(T::DbWeight::get().reads(58_u64))
 			.saturating_add(T::DbWeight::get().writes(10_u64))
 	}
@@ -1056,7 +1042,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::AggregatorDuties` (r:0 w:3)
 	/// Proof: `ProofOfCompute::AggregatorDuties` (`max_values`: None, `max_size`: Some(28), added: 2503, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:0 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::NextCheckpoint` (r:0 w:6)
 	/// Proof: `ProofOfCompute::NextCheckpoint` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Commits` (r:0 w:10)
@@ -1070,13 +1056,13 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn retrain_round() -> Weight {
 		//  Measured:  `13243`
 		//  Estimated: `44110`
-		// Minimum execution time: 937_703_000 picoseconds.
-		Weight::from_parts(1_154_289_000, 44110)
+		// Minimum execution time: 935_073_000 picoseconds.
+		Weight::from_parts(1_063_598_000, 44110)
 			.saturating_add(T::DbWeight::get().reads(102_u64))
 			.saturating_add(T::DbWeight::get().writes(63_u64))
 	}
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2182), added: 4657, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Aggregations` (r:1 w:0)
@@ -1092,10 +1078,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Reputation::SpotCheckBase` (r:1 w:0)
 	/// Proof: `Reputation::SpotCheckBase` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	fn authorize_submit_aggregation() -> Weight {
-		//  Measured:  `3066`
+		//  Measured:  `3067`
 		//  Estimated: `14905`
-		// Minimum execution time: 147_737_000 picoseconds.
-		Weight::from_parts(174_992_000, 14905)
+		// Minimum execution time: 153_297_000 picoseconds.
+		Weight::from_parts(173_544_000, 14905)
 			.saturating_add(T::DbWeight::get().reads(12_u64))
 	}
 	/// Storage: `ProofOfCompute::Federations` (r:1 w:1)
@@ -1105,7 +1091,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::Reveals` (r:10 w:0)
 	/// Proof: `ProofOfCompute::Reveals` (`max_values`: None, `max_size`: Some(308), added: 2783, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::Nodes` (r:16 w:0)
 	/// Proof: `NodeRegistry::Nodes` (`max_values`: None, `max_size`: Some(220), added: 2695, mode: `MaxEncodedLen`)
 	/// Storage: `Reputation::ReputationOfNode` (r:10 w:5)
@@ -1145,8 +1131,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn round_due() -> Weight {
 		//  Measured:  `9547`
 		//  Estimated: `44110`
-		// Minimum execution time: 2_115_548_000 picoseconds.
-		Weight::from_parts(2_587_023_000, 44110)
+		// Minimum execution time: 2_206_614_000 picoseconds.
+		Weight::from_parts(2_470_213_000, 44110)
 			.saturating_add(T::DbWeight::get().reads(101_u64))
 			.saturating_add(T::DbWeight::get().writes(34_u64))
 	}
@@ -1155,114 +1141,114 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn create_job() -> Weight {
-		Weight::from_parts(199_747_000, 6606)
+		Weight::from_parts(219_483_000, 6606)
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(92_682_000, 6992)
+		Weight::from_parts(100_951_000, 6992)
 			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(6_u64))
 	}
 	fn assign_job() -> Weight {
-		Weight::from_parts(3_239_549_000, 196900)
+		Weight::from_parts(3_518_226_000, 196900)
 			.saturating_add(RocksDbWeight::get().reads(396_u64))
 			.saturating_add(RocksDbWeight::get().writes(14_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(78_104_000, 5647)
-			.saturating_add(RocksDbWeight::get().reads(5_u64))
+		Weight::from_parts(83_418_000, 4503)
+			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn authorize_commit() -> Weight {
-		Weight::from_parts(123_623_000, 5647)
-			.saturating_add(RocksDbWeight::get().reads(9_u64))
+		Weight::from_parts(123_186_000, 4503)
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
 	}
 	fn reveal() -> Weight {
-		Weight::from_parts(288_777_000, 7524)
-			.saturating_add(RocksDbWeight::get().reads(14_u64))
+		Weight::from_parts(295_589_000, 7525)
+			.saturating_add(RocksDbWeight::get().reads(13_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn verify_result() -> Weight {
-		Weight::from_parts(741_606_000, 67782)
-			.saturating_add(RocksDbWeight::get().reads(71_u64))
+		Weight::from_parts(755_112_000, 67782)
+			.saturating_add(RocksDbWeight::get().reads(70_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn authorize_reveal() -> Weight {
-		Weight::from_parts(274_750_000, 6556)
-			.saturating_add(RocksDbWeight::get().reads(12_u64))
+		Weight::from_parts(282_596_000, 6556)
+			.saturating_add(RocksDbWeight::get().reads(11_u64))
 	}
 	fn challenge() -> Weight {
-		Weight::from_parts(629_874_000, 30635)
-			.saturating_add(RocksDbWeight::get().reads(54_u64))
+		Weight::from_parts(623_226_000, 30635)
+			.saturating_add(RocksDbWeight::get().reads(53_u64))
 			.saturating_add(RocksDbWeight::get().writes(10_u64))
 	}
 	fn panel_commit() -> Weight {
-		Weight::from_parts(122_573_000, 6060)
+		Weight::from_parts(123_598_000, 6060)
 			.saturating_add(RocksDbWeight::get().reads(4_u64))
 			.saturating_add(RocksDbWeight::get().writes(2_u64))
 	}
 	fn authorize_panel_commit() -> Weight {
-		Weight::from_parts(177_195_000, 6060)
+		Weight::from_parts(187_744_000, 6060)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 	}
 	fn panel_reveal() -> Weight {
-		Weight::from_parts(1_601_967_000, 51084)
-			.saturating_add(RocksDbWeight::get().reads(116_u64))
+		Weight::from_parts(1_903_175_000, 51084)
+			.saturating_add(RocksDbWeight::get().reads(115_u64))
 			.saturating_add(RocksDbWeight::get().writes(108_u64))
 	}
 	fn authorize_panel_reveal() -> Weight {
-		Weight::from_parts(202_983_000, 11130)
+		Weight::from_parts(232_847_000, 11130)
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
 	}
 	fn replace_replica() -> Weight {
-		Weight::from_parts(826_269_000, 36634)
+		Weight::from_parts(960_128_000, 36634)
 			.saturating_add(RocksDbWeight::get().reads(75_u64))
 			.saturating_add(RocksDbWeight::get().writes(34_u64))
 	}
 	fn panel_expired() -> Weight {
-		Weight::from_parts(876_934_000, 30990)
+		Weight::from_parts(924_563_000, 30990)
 			.saturating_add(RocksDbWeight::get().reads(61_u64))
 			.saturating_add(RocksDbWeight::get().writes(51_u64))
 	}
 	fn challenge_availability() -> Weight {
-		Weight::from_parts(401_340_000, 33330)
+		Weight::from_parts(464_850_000, 33330)
 			.saturating_add(RocksDbWeight::get().reads(45_u64))
 			.saturating_add(RocksDbWeight::get().writes(9_u64))
 	}
 	fn open_sampled_check() -> Weight {
-		Weight::from_parts(306_593_000, 33330)
+		Weight::from_parts(371_747_000, 33330)
 			.saturating_add(RocksDbWeight::get().reads(42_u64))
 			.saturating_add(RocksDbWeight::get().writes(7_u64))
 	}
 	fn report_availability() -> Weight {
-		Weight::from_parts(282_813_000, 33330)
+		Weight::from_parts(343_698_000, 33330)
 			.saturating_add(RocksDbWeight::get().reads(37_u64))
 			.saturating_add(RocksDbWeight::get().writes(4_u64))
 	}
 	fn authorize_report_availability() -> Weight {
-		Weight::from_parts(86_525_000, 3685)
+		Weight::from_parts(103_908_000, 3685)
 			.saturating_add(RocksDbWeight::get().reads(5_u64))
 	}
 	fn availability_expired() -> Weight {
-		Weight::from_parts(440_378_000, 35990)
+		Weight::from_parts(517_850_000, 35990)
 			.saturating_add(RocksDbWeight::get().reads(52_u64))
 			.saturating_add(RocksDbWeight::get().writes(31_u64))
 	}
 	fn prune_job() -> Weight {
-		Weight::from_parts(2_350_635_000, 783298)
+		Weight::from_parts(2_769_754_000, 783298)
 			.saturating_add(RocksDbWeight::get().reads(2053_u64))
-			.saturating_add(RocksDbWeight::get().writes(2048_u64))
+			.saturating_add(RocksDbWeight::get().writes(2049_u64))
 	}
 	fn set_challenge_window() -> Weight {
-		Weight::from_parts(6_713_000, 0)
+		Weight::from_parts(11_769_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 	fn finalize(r: u32, c: u32, ) -> Weight {
-		Weight::from_parts(141_763_683, 6992)
-			.saturating_add(Weight::from_parts(84_380_194, 0).saturating_mul(r.into()))
-			.saturating_add(Weight::from_parts(7_606_790, 0).saturating_mul(c.into()))
-			.saturating_add(RocksDbWeight::get().reads(10_u64))
+		Weight::from_parts(194_251_777, 6992)
+			.saturating_add(Weight::from_parts(81_872_701, 0).saturating_mul(r.into()))
+			.saturating_add(Weight::from_parts(10_018_936, 0).saturating_mul(c.into()))
+			.saturating_add(RocksDbWeight::get().reads(9_u64))
 			.saturating_add(RocksDbWeight::get().reads((5_u64).saturating_mul(r.into())))
 			.saturating_add(RocksDbWeight::get().reads((1_u64).saturating_mul(c.into())))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
@@ -1272,8 +1258,8 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2783).saturating_mul(r.into()))
 	}
 	fn finalize_federated(c: u32, ) -> Weight {
-		Weight::from_parts(286_954_545, 6426)
-			.saturating_add(Weight::from_parts(83_057_175, 0).saturating_mul(c.into()))
+		Weight::from_parts(293_304_406, 6426)
+			.saturating_add(Weight::from_parts(89_237_741, 0).saturating_mul(c.into()))
 			.saturating_add(RocksDbWeight::get().reads(15_u64))
 			.saturating_add(RocksDbWeight::get().reads((4_u64).saturating_mul(c.into())))
 			.saturating_add(RocksDbWeight::get().writes(15_u64))
@@ -1281,31 +1267,31 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2695).saturating_mul(c.into()))
 	}
 	fn create_federated_job() -> Weight {
-		Weight::from_parts(614_904_000, 6606)
+		Weight::from_parts(616_144_000, 6606)
 			.saturating_add(RocksDbWeight::get().reads(11_u64))
 			.saturating_add(RocksDbWeight::get().writes(8_u64))
 	}
 	fn submit_aggregation() -> Weight {
-		Weight::from_parts(367_056_000, 14905)
+		Weight::from_parts(352_246_000, 14905)
 			.saturating_add(RocksDbWeight::get().reads(23_u64))
 			.saturating_add(RocksDbWeight::get().writes(19_u64))
 	}
 	fn challenge_update() -> Weight {
-		Weight::from_parts(539_055_000, 44110)
+		Weight::from_parts(494_731_000, 44110)
 			.saturating_add(RocksDbWeight::get().reads(58_u64))
 			.saturating_add(RocksDbWeight::get().writes(10_u64))
 	}
 	fn retrain_round() -> Weight {
-		Weight::from_parts(1_154_289_000, 44110)
+		Weight::from_parts(1_063_598_000, 44110)
 			.saturating_add(RocksDbWeight::get().reads(102_u64))
 			.saturating_add(RocksDbWeight::get().writes(63_u64))
 	}
 	fn authorize_submit_aggregation() -> Weight {
-		Weight::from_parts(174_992_000, 14905)
+		Weight::from_parts(173_544_000, 14905)
 			.saturating_add(RocksDbWeight::get().reads(12_u64))
 	}
 	fn round_due() -> Weight {
-		Weight::from_parts(2_587_023_000, 44110)
+		Weight::from_parts(2_470_213_000, 44110)
 			.saturating_add(RocksDbWeight::get().reads(101_u64))
 			.saturating_add(RocksDbWeight::get().writes(34_u64))
 	}

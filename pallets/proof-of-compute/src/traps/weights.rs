@@ -51,9 +51,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfComputeTraps::Vault` (r:1 w:1)
 	/// Proof: `ProofOfComputeTraps::Vault` (`max_values`: None, `max_size`: Some(2101), added: 4576, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2182), added: 4657, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfComputeTraps::CounterForVault` (r:1 w:1)
 	/// Proof: `ProofOfComputeTraps::CounterForVault` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ApprovalThreshold` (r:1 w:0)
@@ -61,11 +59,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfComputeTraps::ArmedTasks` (r:1 w:1)
 	/// Proof: `ProofOfComputeTraps::ArmedTasks` (`max_values`: Some(1), `max_size`: Some(257), added: 752, mode: `MaxEncodedLen`)
 	fn seal_trap() -> Weight {
-		//  Measured:  `1596`
-		//  Estimated: `5647`
-		// Minimum execution time: 71_902_000 picoseconds.
-		Weight::from_parts(88_757_000, 5647)
-			.saturating_add(T::DbWeight::get().reads(7_u64))
+		//  Measured:  `1597`
+		//  Estimated: `5566`
+		// Minimum execution time: 68_256_000 picoseconds.
+		Weight::from_parts(84_678_000, 5566)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `ProofOfComputeTraps::TrapTally` (r:1 w:1)
@@ -79,7 +77,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfComputeTraps::CounterForVault` (r:1 w:1)
 	/// Proof: `ProofOfComputeTraps::CounterForVault` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::JobSpecs` (r:1 w:1)
 	/// Proof: `ProofOfCompute::JobSpecs` (`max_values`: None, `max_size`: Some(33169), added: 35644, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::DatasetOfCid` (r:1 w:0)
@@ -105,10 +103,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfComputeTraps::PostedTraps` (r:0 w:1)
 	/// Proof: `ProofOfComputeTraps::PostedTraps` (`max_values`: None, `max_size`: Some(2085), added: 4560, mode: `MaxEncodedLen`)
 	fn post_trap() -> Weight {
-		//  Measured:  `5565`
+		//  Measured:  `5566`
 		//  Estimated: `36634`
-		// Minimum execution time: 242_069_000 picoseconds.
-		Weight::from_parts(310_687_000, 36634)
+		// Minimum execution time: 245_825_000 picoseconds.
+		Weight::from_parts(298_680_000, 36634)
 			.saturating_add(T::DbWeight::get().reads(19_u64))
 			.saturating_add(T::DbWeight::get().writes(12_u64))
 	}
@@ -117,7 +115,7 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfComputeTraps::PostedTraps` (r:1 w:0)
 	/// Proof: `ProofOfComputeTraps::PostedTraps` (`max_values`: None, `max_size`: Some(2085), added: 4560, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(260), added: 2735, mode: `MaxEncodedLen`)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfComputeTraps::TrapConfirmations` (r:1 w:1)
 	/// Proof: `ProofOfComputeTraps::TrapConfirmations` (`max_values`: None, `max_size`: Some(1073), added: 3548, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ApprovalThreshold` (r:1 w:0)
@@ -142,8 +140,6 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `NodeRegistry::RoleCount` (`max_values`: None, `max_size`: Some(13), added: 2488, mode: `MaxEncodedLen`)
 	/// Storage: `NodeRegistry::RoleIndex` (r:8 w:20)
 	/// Proof: `NodeRegistry::RoleIndex` (`max_values`: None, `max_size`: Some(25), added: 2500, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Federations` (r:1 w:0)
-	/// Proof: `ProofOfCompute::Federations` (`max_values`: None, `max_size`: Some(2182), added: 4657, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Contributions` (r:6 w:5)
 	/// Proof: `ProofOfCompute::Contributions` (`max_values`: None, `max_size`: Some(40), added: 2515, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Due` (r:1 w:1)
@@ -157,11 +153,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfCompute::LastAgreed` (r:0 w:1)
 	/// Proof: `ProofOfCompute::LastAgreed` (`max_values`: None, `max_size`: Some(150), added: 2625, mode: `MaxEncodedLen`)
 	fn reveal_trap() -> Weight {
-		//  Measured:  `9355`
+		//  Measured:  `9356`
 		//  Estimated: `30990`
-		// Minimum execution time: 923_151_000 picoseconds.
-		Weight::from_parts(1_201_684_000, 30990)
-			.saturating_add(T::DbWeight::get().reads(67_u64))
+		// Minimum execution time: 910_194_000 picoseconds.
+		Weight::from_parts(1_092_434_000, 30990)
+			.saturating_add(T::DbWeight::get().reads(66_u64))
 			.saturating_add(T::DbWeight::get().writes(84_u64))
 	}
 	/// Storage: `ProofOfComputeTraps::TrapRate` (r:0 w:1)
@@ -169,8 +165,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_trap_rate() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 6_314_000 picoseconds.
-		Weight::from_parts(10_966_000, 0)
+		// Minimum execution time: 5_738_000 picoseconds.
+		Weight::from_parts(9_567_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 }
@@ -178,22 +174,22 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn seal_trap() -> Weight {
-		Weight::from_parts(88_757_000, 5647)
-			.saturating_add(RocksDbWeight::get().reads(7_u64))
+		Weight::from_parts(84_678_000, 5566)
+			.saturating_add(RocksDbWeight::get().reads(6_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn post_trap() -> Weight {
-		Weight::from_parts(310_687_000, 36634)
+		Weight::from_parts(298_680_000, 36634)
 			.saturating_add(RocksDbWeight::get().reads(19_u64))
 			.saturating_add(RocksDbWeight::get().writes(12_u64))
 	}
 	fn reveal_trap() -> Weight {
-		Weight::from_parts(1_201_684_000, 30990)
-			.saturating_add(RocksDbWeight::get().reads(67_u64))
+		Weight::from_parts(1_092_434_000, 30990)
+			.saturating_add(RocksDbWeight::get().reads(66_u64))
 			.saturating_add(RocksDbWeight::get().writes(84_u64))
 	}
 	fn set_trap_rate() -> Weight {
-		Weight::from_parts(10_966_000, 0)
+		Weight::from_parts(9_567_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 }
