@@ -9,7 +9,7 @@ import { u8aToHex } from '@polkadot/util';
 import { base32Encode, base58Encode, blake2AsU8a } from '@polkadot/util-crypto';
 import { missingPallets, missingPalletsMessage } from './pallets.js';
 import {
-  renderAvailability, renderChain, renderData, renderDids, renderJobs, renderMissingPallets, renderModels, renderNodes,
+  disputeReasonText, renderAvailability, renderChain, renderData, renderDids, renderJobs, renderMissingPallets, renderModels, renderNodes,
   renderRounds, renderTraps,
 } from './views.js';
 
@@ -129,12 +129,6 @@ async function eventsOf(api, from, to) {
   return { events: blocks.filter(Boolean).flat(), unreadable: blocks.filter((events) => events === null).length };
 }
 
-const reasonText = (reason) => {
-  if (reason.isSpotCheck) return `spot-check of node ${reason.asSpotCheck}`;
-  if (reason.isUpdateChallenged) return `challenge of node ${reason.asUpdateChallenged}'s update`;
-  return reason.type;
-};
-
 /**
  * A job's dispute: its course so far from the events of the blocks since its replicas were
  * drawn (segments bisected, panels drawn, verdicts, convictions, fees, the resolution), and,
@@ -152,7 +146,7 @@ async function loadDispute(api, at, id, info, best) {
   const history = { reason: undefined, segments: [], resolved: undefined, unreadable };
   for (const { name, data } of events.filter(({ data }) => data.job?.eq(id))) {
     const segment = history.segments.at(-1);
-    if (name === 'JobDisputed') history.reason = reasonText(data.reason);
+    if (name === 'JobDisputed') history.reason = disputeReasonText(data.reason);
     if (name === 'SegmentDisputed') {
       history.segments.push({
         checkpoint: data.checkpoint.toNumber(),
@@ -193,7 +187,7 @@ async function loadDispute(api, at, id, info, best) {
   })));
   return {
     ...history,
-    reason: reasonText(dispute.reason),
+    reason: disputeReasonText(dispute.reason),
     open: {
       checkpoint: dispute.segment.checkpoint.toNumber(),
       fromStep: dispute.segment.fromStep.toNumber(),

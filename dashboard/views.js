@@ -117,6 +117,18 @@ export function renderJobs(section, { jobs }, { selectedJob, losses }) {
     : document.createTextNode('Add ?trainer=<URL> to the address to draw the loss reported by a trainer.'));
 }
 
+/**
+ * Why a job is disputed, in words, from the chain's `DisputeReason`: every variant has its
+ * own text (the browser test checks each variant the node's metadata has).
+ */
+export function disputeReasonText(reason) {
+  if (reason.isNoMajority) return 'no majority of replicas agreed';
+  if (reason.isSpotCheck) return `spot-check of node ${reason.asSpotCheck}`;
+  if (reason.isChallenged) return 'challenge of the accepted result';
+  if (reason.isUpdateChallenged) return `challenge of node ${reason.asUpdateChallenged}'s update`;
+  return reason.type;
+}
+
 /** A dispute in one line, for the jobs table. */
 function disputeSummary(dispute) {
   if (!dispute) return undefined;

@@ -28,7 +28,7 @@ import { inBlock, waitForEvent } from './lib/extrinsics.mjs';
 import { enrolNode } from './lib/nodes.mjs';
 import { cidString, csvJobSpec, csvTable, startTrainer } from './lib/trainer.mjs';
 import { missingPallets, missingPalletsMessage, TESSERA_PALLETS } from '../../dashboard/pallets.js';
-import { renderMissingPallets } from '../../dashboard/views.js';
+import { disputeReasonText, renderMissingPallets } from '../../dashboard/views.js';
 
 const DASHBOARD_SERVER = fileURLToPath(new URL('../../dashboard/serve.mjs', import.meta.url));
 const SCREENSHOTS = fileURLToPath(new URL('../../docs/dashboard/', import.meta.url));
@@ -654,6 +654,27 @@ test('availability checks show open, proven and failed as the chain holds them',
   await screenshot(page, 'availability', { fullPage: true });
   assert.deepEqual(errors, [], 'no errors in the page');
   await page.close();
+});
+
+test('the dashboard names, in words of its own, every reason for a dispute the chain has', () => {
+  const { node: { api } } = context.network;
+  const field = api.events.proofOfCompute.JobDisputed.meta.fields.find(({ name }) => name.unwrap().eq('reason'));
+  const reasonType = api.registry.createLookupType(field.type);
+  const variants = api.registry.lookup.getSiType(field.type).def.asVariant.variants;
+  const NODE = 3;
+  const texts = variants.map(({ name, fields }) => {
+    const variant = name.toString();
+    const reason = api.registry.createType(reasonType, fields.length ? { [variant]: NODE } : variant);
+    const shown = disputeReasonText(reason);
+    assert.notEqual(shown, variant, `${variant} has words of its own`);
+    return [variant, shown];
+  });
+  assert.deepEqual(Object.fromEntries(texts), {
+    NoMajority: 'no majority of replicas agreed',
+    SpotCheck: `spot-check of node ${NODE}`,
+    Challenged: 'challenge of the accepted result',
+    UpdateChallenged: `challenge of node ${NODE}'s update`,
+  });
 });
 
 /** What the page shows of traps, with the block it was read at, read at once. */
