@@ -575,27 +575,6 @@ pub mod pallet {
 			Self::act_as_controller(origin, did, action)
 		}
 
-		/// Sets or clears the differential-privacy budget of the grant `did` gave `grantee`
-		/// for `dataset`: with a budget, only private jobs whose ε (for a δ no larger than the
-		/// budget's) fits what is left may be drawn to the grantee's nodes, and each spends
-		/// its ε when drawn.
-		///
-		/// Origin: signed by a controller of the granting DID `did`.
-		///
-		/// Emits [`Event::PrivacyBudgetSet`].
-		#[pallet::call_index(10)]
-		#[pallet::weight(T::WeightInfo::set_privacy_budget())]
-		pub fn set_privacy_budget(
-			origin: OriginFor<T>,
-			did: DidId,
-			dataset: CidOf<T>,
-			grantee: DidId,
-			budget: Option<PrivacyBudget>,
-		) -> DispatchResult {
-			let action = DidAction::SetPrivacyBudget { dataset, grantee, budget };
-			Self::act_as_controller(origin, did, action)
-		}
-
 		/// Withdraws the grant `did` gave `grantee` for `dataset`, at once.
 		///
 		/// Origin: signed by a controller of the granting DID `did`.
@@ -653,6 +632,27 @@ pub mod pallet {
 			// `authorize_operation` verified the signature before the call got here.
 			let _ = signature;
 			Self::do_submit_operation(operation)
+		}
+
+		/// Sets or clears the differential-privacy budget of the grant `did` gave `grantee`
+		/// for `dataset`: with a budget, only private jobs whose ε (for a δ no larger than the
+		/// budget's) fits what is left may be drawn to the grantee's nodes, and each spends
+		/// its ε when drawn.
+		///
+		/// Origin: signed by a controller of the granting DID `did`.
+		///
+		/// Emits [`Event::PrivacyBudgetSet`].
+		#[pallet::call_index(10)]
+		#[pallet::weight(T::WeightInfo::set_privacy_budget())]
+		pub fn set_privacy_budget(
+			origin: OriginFor<T>,
+			did: DidId,
+			dataset: CidOf<T>,
+			grantee: DidId,
+			budget: Option<PrivacyBudget>,
+		) -> DispatchResult {
+			let action = DidAction::SetPrivacyBudget { dataset, grantee, budget };
+			Self::act_as_controller(origin, did, action)
 		}
 	}
 

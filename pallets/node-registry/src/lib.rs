@@ -632,6 +632,28 @@ pub mod pallet {
 			Self::do_reactivate(owner, node)
 		}
 
+		/// Records that a node is alive in the current period.
+		///
+		/// Origin: authorized; the transaction is unsigned and carries `signature`, the node
+		/// key's signature over the SCALE-encoded `heartbeat`, which
+		/// [`Pallet::authorize_heartbeat`] checks before the pool accepts it.
+		///
+		/// Emits [`Event::HeartbeatReceived`], and [`Event::HeartbeatMissed`] for earlier
+		/// periods the sweep had not yet accounted for.
+		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::heartbeat().saturating_add(Pallet::<T>::worst_reputation_weight()))]
+		#[pallet::authorize(Pallet::<T>::authorize_heartbeat)]
+		pub fn heartbeat(
+			origin: OriginFor<T>,
+			heartbeat: Heartbeat<BlockNumberFor<T>>,
+			signature: NodeSignature,
+		) -> DispatchResult {
+			ensure_authorized(origin)?;
+			// `authorize_heartbeat` verified the signature before the call got here.
+			let _ = signature;
+			Self::do_heartbeat(heartbeat)
+		}
+
 		/// Says where the node serves the content behind the CIDs it commits: the base URL
 		/// of its trainer's HTTP API, which validators fetch from to check availability.
 		///
@@ -656,28 +678,6 @@ pub mod pallet {
 		pub fn link_did(origin: OriginFor<T>, node: NodeId, did: Option<DidId>) -> DispatchResult {
 			let owner = ensure_signed(origin)?;
 			Self::do_link_did(owner, node, did)
-		}
-
-		/// Records that a node is alive in the current period.
-		///
-		/// Origin: authorized; the transaction is unsigned and carries `signature`, the node
-		/// key's signature over the SCALE-encoded `heartbeat`, which
-		/// [`Pallet::authorize_heartbeat`] checks before the pool accepts it.
-		///
-		/// Emits [`Event::HeartbeatReceived`], and [`Event::HeartbeatMissed`] for earlier
-		/// periods the sweep had not yet accounted for.
-		#[pallet::call_index(7)]
-		#[pallet::weight(T::WeightInfo::heartbeat().saturating_add(Pallet::<T>::worst_reputation_weight()))]
-		#[pallet::authorize(Pallet::<T>::authorize_heartbeat)]
-		pub fn heartbeat(
-			origin: OriginFor<T>,
-			heartbeat: Heartbeat<BlockNumberFor<T>>,
-			signature: NodeSignature,
-		) -> DispatchResult {
-			ensure_authorized(origin)?;
-			// `authorize_heartbeat` verified the signature before the call got here.
-			let _ = signature;
-			Self::do_heartbeat(heartbeat)
 		}
 	}
 

@@ -1519,28 +1519,6 @@ pub mod pallet {
 			Self::do_submit_aggregation(aggregation)
 		}
 
-		/// Disputes `node`'s update of `round` of federated job `job`, bonding
-		/// `ChallengeBond`: a panel of validators trains the node's shard of the round again
-		/// from the round's start. An update may be challenged once its round closed, while
-		/// the round's aggregate is the latest (or is still awaited) and the job's result may
-		/// still be challenged. A wrong update costs its author a slash, its seat and what
-		/// it earned of the job, pays the challenger, and has its round trained again
-		/// without it ([`Event::RoundRetrained`]); an honest one costs the challenger the
-		/// bond, shared by the participant and the panel, and can no longer be challenged.
-		///
-		/// Origin: signed, anyone. Emits [`Event::Challenged`] and [`Event::JobDisputed`].
-		#[pallet::call_index(13)]
-		#[pallet::weight(T::WeightInfo::challenge_update().saturating_add(T::Outcome::max_weight()))]
-		pub fn challenge_update(
-			origin: OriginFor<T>,
-			job: JobId,
-			round: u32,
-			node: NodeId,
-		) -> DispatchResult {
-			let challenger = ensure_signed(origin)?;
-			Self::do_challenge_update(challenger, job, round, node)
-		}
-
 		/// Makes an open job take now the step its next due block would take (fail it at its
 		/// deadline, verify it, finalize it, settle or redraw its panel): the way out for a
 		/// job whose schedule was lost to a bug or a migration. Charged for the worst step,
@@ -1602,6 +1580,28 @@ pub mod pallet {
 			ensure_authorized(origin)?;
 			let _ = signature;
 			Self::do_panel_reveal(reveal)
+		}
+
+		/// Disputes `node`'s update of `round` of federated job `job`, bonding
+		/// `ChallengeBond`: a panel of validators trains the node's shard of the round again
+		/// from the round's start. An update may be challenged once its round closed, while
+		/// the round's aggregate is the latest (or is still awaited) and the job's result may
+		/// still be challenged. A wrong update costs its author a slash, its seat and what
+		/// it earned of the job, pays the challenger, and has its round trained again
+		/// without it ([`Event::RoundRetrained`]); an honest one costs the challenger the
+		/// bond, shared by the participant and the panel, and can no longer be challenged.
+		///
+		/// Origin: signed, anyone. Emits [`Event::Challenged`] and [`Event::JobDisputed`].
+		#[pallet::call_index(13)]
+		#[pallet::weight(T::WeightInfo::challenge_update().saturating_add(T::Outcome::max_weight()))]
+		pub fn challenge_update(
+			origin: OriginFor<T>,
+			job: JobId,
+			round: u32,
+			node: NodeId,
+		) -> DispatchResult {
+			let challenger = ensure_signed(origin)?;
+			Self::do_challenge_update(challenger, job, round, node)
 		}
 	}
 
