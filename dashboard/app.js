@@ -443,7 +443,6 @@ async function loadTraps(api, at, best) {
   ]);
   const lapseAfter = 2 * api.consts.proofOfCompute.maxJobDuration.toNumber();
   const taskOf = ({ source, seed }) => ({ source: source.toNumber(), seed: seed.toBigInt().toString() });
-  const armedOrder = armed.map((task) => JSON.stringify(taskOf(task)));
   const sprung = events.filter(({ name }) => name === 'TrapSprung').map(({ block, data }) => ({
     block,
     job: data.job.toNumber(),
@@ -455,13 +454,12 @@ async function loadTraps(api, at, best) {
   return {
     tasks: vault.map(([, value]) => {
       const { task, seals, stockedAt } = value.unwrap();
-      const shown = taskOf(task);
       return {
-        ...shown,
+        ...taskOf(task),
         setters: seals.map(([setter]) => setter.toString()),
         stockedAt: stockedAt.toNumber(),
         lapsesAt: stockedAt.toNumber() + lapseAfter,
-        armedAt: armedOrder.indexOf(JSON.stringify(shown)),
+        armedAt: armed.findIndex((queued) => queued.eq(task)),
       };
     }).sort((a, b) => a.stockedAt - b.stockedAt || a.source - b.source || a.seed.localeCompare(b.seed)),
     posted: posted.map(([key, value]) => {

@@ -291,7 +291,7 @@ impl<T: Config> Pallet<T> {
 		}
 		Self::ensure_replica(commit.job, commit.node)?;
 		let next = NextCheckpoint::<T>::get(commit.job, commit.node);
-		let federation = info.is_federated().then(|| Federations::<T>::get(commit.job)).flatten();
+		let federation = Self::federation_of(commit.job, &info);
 		// Replicas train the same steps, so a commit made once the checkpoint's reveals are
 		// open could copy one of them. A federated participant trains a shard of its own,
 		// and its round takes updates until it closes.
@@ -327,7 +327,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn check_reveal(reveal: &Reveal) -> Result<(), TransactionValidityError> {
 		let payload = &reveal.payload;
 		let info = Jobs::<T>::get(payload.job).ok_or(InvalidTransaction::Stale)?;
-		let federation = info.is_federated().then(|| Federations::<T>::get(payload.job)).flatten();
+		let federation = Self::federation_of(payload.job, &info);
 		let federated = federation.is_some();
 		// Every update of a federated job ends its trainer's run for the round.
 		let is_final = federated || payload.checkpoint.saturating_add(1) == info.checkpoints;
@@ -436,6 +436,12 @@ impl<T: Config> Pallet<T> {
 		} else {
 			Err(InvalidTransaction::BadProof.into())
 		}
+	}
+
+	/// The rounds of `job`, whose hot record is `info`: read only for a federated job, so that
+	/// a replicated job's commitments prove no federation lookup.
+	fn federation_of(job: JobId, info: &JobInfoOf<T>) -> Option<FederationOf<T>> {
+		info.is_federated().then(|| Federations::<T>::get(job)).flatten()
 	}
 
 	/// Whether `job` is trained in federated rounds: its kind, read from its hot record.
