@@ -53,53 +53,6 @@
 //! the right digest. This rests on the trainer's states being content-addressed and
 //! deterministic: honest replicas and the panel name the same CID for the same training.
 //!
-//! ## GPU jobs
-//!
-//! Every re-execution runs on the reference backend, whatever backend the job trained on:
-//! it is the one backend on which every panel member computes the same bits, so a panel's
-//! majority means something. A GPU job's replicas, though, are bound to no bits at all: two
-//! devices (or drivers) round differently, so honest replicas of one GPU job reveal
-//! different digests, none of which the reference reproduces. Comparing digests would slash
-//! them for their hardware, and bisection finds no state they agree on. So a GPU job's
-//! dispute judges by measure, not by digest:
-//!
-//! - Only a unanimous GPU result is accepted without a dispute: a majority of one device
-//!   proves nothing against a replica on another, so any disagreement is disputed
-//!   (`NoMajority`). The segment re-executed is the challenged or spot-checked checkpoint's,
-//!   or, without a majority, one drawn as a spot-check's is, from randomness unknown when the
-//!   replicas revealed. One segment settles the dispute.
-//! - Each panel member re-executes that segment on the reference backend from each
-//!   replica's own start (what it revealed for the checkpoint before, or resumed as a
-//!   replacement, or the job's start), fetches the state the replica revealed for the
-//!   checkpoint, and measures how far it lies from the reference result: `‖claimed −
-//!   reference‖₂ / ‖reference − start‖₂` in parts per billion ([`Verdict::distances`];
-//!   `FORGED` for content that is not a state with the digest revealed for it). The
-//!   reference arithmetic makes the measure itself bit-exact, so honest members reveal the
-//!   same verdict and a majority settles it as for any job.
-//! - A replica within [`GPU_TOLERANCE`] (5% of what the segment moved the weights) trained
-//!   the segment; one farther off, or that revealed no state for it, is slashed for failed
-//!   verification; a forged state is slashed as a forged result. Every survivor is paid, and
-//!   the first survivor's final state is the job's result.
-//! - A replica the verdict names no distance for is unmeasured, and slashed for failed
-//!   verification as well. That is how members report a state (or the start it was trained
-//!   from) that none of the replicas that revealed it served: a member fetches missing
-//!   states block after block, and from half way through its panel's commit phase measures
-//!   what it has and leaves the rest out (the off-chain `panel` module), so that a replica
-//!   withholding its state cannot keep every honest panel silent, and slashed, forever.
-//!   Members that all fail to fetch from the same withholder reach the same verdict. Content
-//!   must stay available for the retention period, as availability checks already require:
-//!   an honest replica whose endpoint is down through the commit phase is treated as one
-//!   that does not serve its content.
-//!
-//! This rests on three assumptions. One segment's rounding differences from a common start
-//! stay far inside the tolerance (the trainer's native CPU kernels land about 3·10⁻⁷ of the
-//! move from the reference; no GPU was measured yet). A replica cannot get within 5% of a
-//! segment's move without training (nearly) all of it: skipping a share of the steps, or
-//! training on other data, moves the weights elsewhere. And one segment is checked per
-//! dispute, so a replica that skipped a share `f` of its segments is caught with chance `f`
-//! per dispute, as by a spot-check: the stake a GPU tier holds must outweigh what skipping
-//! saves.
-//!
 //! `tests/e2e/dispute.test.mjs` runs a dispute end to end: a replica behind a lying trainer,
 //! three validators with a trainer of their own.
 
@@ -121,9 +74,23 @@ use polkadot_sdk::{
 };
 use tessera_primitives::{
 	trainer_api::{FORGED, GPU_TOLERANCE},
-	BackendClass, Cid, JobId, JobState, NodeId, NodeInspect, NodeRole, Outcome, ReputationSink,
-	SlashReason, Slasher, TrainedWeights,
+	Cid, JobId, NodeId, NodeInspect, NodeRole, Outcome, ReputationSink, SlashReason, Slasher,
 };
+
+/// What a dispute is over, and so who stands accused, which segments a panel re-executes
+/// and how the dispute ends. The engine in this module draws panels and settles their
+/// verdicts the same way for each; a replicated job's results are the `results` module's,
+/// a federated round's aggregate and updates the rounds' ([`Pallet::disputed`]).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Disputed {
+	/// The replicas' results of a replicated job: bisected by digest, or one segment measured
+	/// on a GPU job.
+	Results,
+	/// A federated round's aggregate, computed again from the round's updates.
+	Aggregate,
+	/// A participant's update of a federated round, trained again from the round's start.
+	Update(NodeId),
+}
 
 impl<T: Config> Pallet<T> {
 	/// Puts a job (already stored as `Disputed`) under dispute: `claim` is the checkpoint
@@ -134,7 +101,7 @@ impl<T: Config> Pallet<T> {
 		// is drawn, as a spot-check's is, from randomness unknown when they revealed.
 		let claim = match (&reason, Jobs::<T>::get(job)) {
 			(DisputeReason::NoMajority, Some(info))
-				if Self::measured(&info) && !info.is_federated() =>
+				if Self::measured(&info) && Self::disputed(&info, &reason) == Disputed::Results =>
 			{
 				Some(Self::spot_check_claim(job, info.checkpoints))
 			}
@@ -169,36 +136,25 @@ impl<T: Config> Pallet<T> {
 		draw % checkpoints.max(1)
 	}
 
-	/// Bisects to the next segment and draws its panel, or ends the dispute when nothing
-	/// diverges any more. `last_panel` agreed on the segment settled just before.
+	/// Finds the next segment of what is disputed and draws its panel, or ends the dispute
+	/// when there is none. `last_panel` agreed on the segment settled just before.
 	fn advance(job: JobId, mut dispute: DisputeOf<T>, last_panel: &[NodeId]) {
 		let Some(info) = Jobs::<T>::get(job) else { return };
-		let segment = if let DisputeReason::UpdateChallenged(participant) = dispute.reason {
-			let Some(segment) = Self::update_segment(job, &info, dispute.claim) else {
-				Self::resolve_update(job, info, dispute, participant, last_panel);
-				return;
-			};
-			segment
-		} else if info.is_federated() {
-			let Some(segment) = Self::aggregation_segment(job, &info, dispute.claim) else {
-				Self::resolve_aggregation(job, info, dispute, last_panel);
-				return;
-			};
-			segment
-		} else if Self::measured(&info) {
-			let Some(segment) = Self::measured_segment(&info, dispute.claim) else {
-				let candidates = Self::candidates(job, &info, &dispute);
-				Self::resolve(job, info, dispute, candidates, last_panel);
-				return;
-			};
-			segment
-		} else {
-			let candidates = Self::candidates(job, &info, &dispute);
-			let Some(segment) = Self::bisect(job, &info, &candidates, dispute.claim) else {
-				Self::resolve(job, info, dispute, candidates, last_panel);
-				return;
-			};
-			segment
+		let disputed = Self::disputed(&info, &dispute.reason);
+		let next = match disputed {
+			Disputed::Results => Self::results_segment(job, &info, &dispute),
+			Disputed::Aggregate => Self::aggregation_segment(job, &info, dispute.claim),
+			Disputed::Update(_) => Self::update_segment(job, &info, dispute.claim),
+		};
+		let Some(segment) = next else {
+			match disputed {
+				Disputed::Results => Self::resolve_results(job, info, dispute, last_panel),
+				Disputed::Aggregate => Self::resolve_aggregation(job, info, dispute, last_panel),
+				Disputed::Update(participant) => {
+					Self::resolve_update(job, info, dispute, participant, last_panel)
+				}
+			}
+			return;
 		};
 		Self::deposit_event(Event::SegmentDisputed {
 			job,
@@ -212,179 +168,22 @@ impl<T: Config> Pallet<T> {
 		Disputes::<T>::insert(job, dispute);
 	}
 
-	/// Replicas still in the running: they revealed a final result on the job's backend
-	/// class and nothing proved them wrong yet.
-	fn candidates(job: JobId, info: &JobInfoOf<T>, dispute: &DisputeOf<T>) -> Vec<NodeId> {
-		let last = info.checkpoints.saturating_sub(1);
-		Assignments::<T>::get(job)
-			.unwrap_or_default()
-			.into_iter()
-			.filter(|node| !dispute.convicted.contains(node))
-			.filter(|node| {
-				Reveals::<T>::get((job, *node, last))
-					.is_some_and(|payload| payload.backend_class == info.workload.backend)
-			})
-			.collect()
-	}
-
-	/// A segment that starts where every candidate agrees and ends where they diverge (or
-	/// where the claim begins); `None` when the final checkpoint does not diverge.
-	fn bisect(
-		job: JobId,
-		info: &JobInfoOf<T>,
-		candidates: &[NodeId],
-		claim: Option<u32>,
-	) -> Option<Segment> {
-		if candidates.is_empty() {
-			return None;
-		}
-		// Candidates agree on a checkpoint when they named the same weights and the same
-		// state there, so that a segment starts from a state every one of them named.
-		let agree = |checkpoint: u32| {
-			// A replacement that started later has nothing to say about earlier checkpoints.
-			let mut claims = candidates
-				.iter()
-				.filter(|node| Self::trained(job, **node, checkpoint))
-				.map(|node| {
-					Reveals::<T>::get((job, *node, checkpoint))
-						.map(|payload| (payload.weights_digest, payload.state_cid))
-				});
-			let reference = claims.next().flatten();
-			reference.is_some() && claims.all(|claim| claim == reference)
-		};
-		let diverges = |checkpoint: u32| {
-			claim.is_some_and(|claimed| checkpoint >= claimed) || !agree(checkpoint)
-		};
-		let (mut low, mut high) = (0, info.checkpoints.saturating_sub(1));
-		let mut probes = 1;
-		if !diverges(high) {
-			return None;
-		}
-		// `diverges(high)` holds throughout, and so does `!diverges(low - 1)` once `low > 0`.
-		while low < high {
-			let middle = low + (high - low) / 2;
-			probes += 1;
-			if diverges(middle) {
-				high = middle;
-			} else {
-				low = middle + 1;
-			}
-		}
-		// Every candidate that trained `previous` named this state there (`agree`).
-		let start_state = match high.checked_sub(1) {
-			None => None,
-			Some(previous) => {
-				let payload =
-					candidates.iter().find_map(|node| Reveals::<T>::get((job, *node, previous)))?;
-				Some(TrainedWeights { weights: payload.state_cid, digest: payload.weights_digest })
-			}
-		};
-		let steps = info.workload.steps_of_checkpoint(high);
-		Some(Segment {
-			checkpoint: high,
-			from_step: steps.start,
-			to_step: steps.end,
-			start_state,
-			probes,
-		})
-	}
-
-	/// The aggregation of the challenged round, as a segment that re-executes no training
-	/// step: a panel recomputes the round's federated average from its updates.
-	fn aggregation_segment(job: JobId, info: &JobInfoOf<T>, claim: Option<u32>) -> Option<Segment> {
-		let round = claim.filter(|round| Aggregations::<T>::contains_key(job, round))?;
-		let step = info.workload.steps_of_checkpoint(round).end;
-		Some(Segment {
-			checkpoint: round,
-			from_step: step,
-			to_step: step,
-			start_state: None,
-			probes: 1,
-		})
-	}
-
-	/// A participant's update of the challenged round, as a segment: a panel trains the
-	/// participant's shard of the round again ([`Pallet::shard_in`]) from the round's start,
-	/// the aggregate of the round before (or the job's own start for the first round);
-	/// `None` once it did.
-	fn update_segment(job: JobId, info: &JobInfoOf<T>, claim: Option<u32>) -> Option<Segment> {
-		let round = claim?;
-		let steps = info.workload.steps_of_checkpoint(round);
-		Some(Segment {
-			checkpoint: round,
-			from_step: steps.start,
-			to_step: steps.end,
-			start_state: Self::start_of_round(job, round),
-			probes: 1,
-		})
-	}
-
-	/// Whether `info`'s segments are judged by measure rather than by digest: a GPU job's
-	/// (see the module docs).
-	pub(crate) fn measured(info: &JobInfoOf<T>) -> bool {
-		info.workload.backend == BackendClass::Gpu
-	}
-
-	/// The claimed checkpoint's segment of a GPU job, which each replica re-executes from its
-	/// own start; `None` once it was measured.
-	fn measured_segment(info: &JobInfoOf<T>, claim: Option<u32>) -> Option<Segment> {
-		let checkpoint = claim?.min(info.checkpoints.saturating_sub(1));
-		let steps = info.workload.steps_of_checkpoint(checkpoint);
-		Some(Segment {
-			checkpoint,
-			from_step: steps.start,
-			to_step: steps.end,
-			start_state: None,
-			probes: 1,
-		})
-	}
-
-	/// The state `node` started `job`'s `checkpoint` from: what it revealed for the one
-	/// before, or what it resumed as a replacement; `None` for the job's own start (its base
-	/// weights or its seed), or when it revealed nothing it could have started from.
-	pub(crate) fn own_start(job: JobId, node: NodeId, checkpoint: u32) -> Option<TrainedWeights> {
-		let previous = checkpoint.checked_sub(1)?;
-		match ReplicaStarts::<T>::get(job, node) {
-			Some((from, start)) if from == checkpoint => Some(start),
-			_ => Reveals::<T>::get((job, node, previous)).map(|payload| TrainedWeights {
-				weights: payload.state_cid,
-				digest: payload.weights_digest,
-			}),
-		}
-	}
-
-	/// What each replica (or, for a federated job, the aggregator) still in the running
-	/// claims for `checkpoint`: a weights digest and a state, if it revealed any.
+	/// Who stands accused for `checkpoint`, and what each claims for it, a weights digest and
+	/// a state, if it revealed any: the replicas still in the running, a round's aggregator,
+	/// or a challenged participant.
 	pub(crate) fn claims(
 		job: JobId,
 		info: &JobInfoOf<T>,
 		dispute: &DisputeOf<T>,
 		checkpoint: u32,
 	) -> Vec<(NodeId, Option<(H256, Cid)>)> {
-		if let DisputeReason::UpdateChallenged(participant) = dispute.reason {
-			let claim = Reveals::<T>::get((job, participant, checkpoint))
-				.map(|payload| (payload.weights_digest, payload.state_cid));
-			return (!dispute.convicted.contains(&participant))
-				.then_some((participant, claim))
-				.into_iter()
-				.collect();
+		match Self::disputed(info, &dispute.reason) {
+			Disputed::Results => Self::results_claims(job, info, dispute, checkpoint),
+			Disputed::Aggregate => Self::aggregate_claim(job, dispute, checkpoint),
+			Disputed::Update(participant) => {
+				Self::update_claim(job, dispute, participant, checkpoint)
+			}
 		}
-		if info.is_federated() {
-			return Self::aggregate_of(job, checkpoint)
-				.filter(|(node, ..)| !dispute.convicted.contains(node))
-				.map(|(node, digest, state)| (node, Some((digest, state))))
-				.into_iter()
-				.collect();
-		}
-		Self::candidates(job, info, dispute)
-			.into_iter()
-			.filter(|node| Self::trained(job, *node, checkpoint))
-			.map(|node| {
-				let claim = Reveals::<T>::get((job, node, checkpoint))
-					.map(|payload| (payload.weights_digest, payload.state_cid));
-				(node, claim)
-			})
-			.collect()
 	}
 
 	/// Seats a panel for the current segment: active validators of distinct owners, never a
@@ -591,20 +390,11 @@ impl<T: Config> Pallet<T> {
 			dispute.claim = None;
 		}
 		Self::clear_panel(job);
-		let aggregate_disputed =
-			info.is_federated() && !matches!(dispute.reason, DisputeReason::UpdateChallenged(_));
+		let disputed = Self::disputed(&info, &dispute.reason);
 		Jobs::<T>::insert(job, info);
-		if aggregate_disputed && dispute.convicted.len() > convicted_before {
-			// The panel's aggregate replaces the wrong one before the dispute ends, and one
-			// of its authors, who holds its state, serves it to the next round.
-			Self::forfeit_aggregate(job, segment.checkpoint);
-			Aggregations::<T>::mutate(job, segment.checkpoint, |aggregation| {
-				if let (Some(aggregation), Some(author)) = (aggregation, agreeing.first()) {
-					aggregation.node = *author;
-					aggregation.weights_digest = weights_digest;
-					aggregation.state_cid = state_cid;
-				}
-			});
+		if disputed == Disputed::Aggregate && dispute.convicted.len() > convicted_before {
+			let author = agreeing.first().copied();
+			Self::replace_aggregate(job, segment.checkpoint, author, weights_digest, state_cid);
 		}
 		Self::advance(job, dispute, &agreeing);
 	}
@@ -615,104 +405,25 @@ impl<T: Config> Pallet<T> {
 		Self::deposit_event(Event::PanelFeePaid { job, node: member, amount });
 	}
 
-	/// Ends the dispute: settles the challenge, then pays what the survivors agree on, or
-	/// fails the job when nobody survived.
-	fn resolve(
+	/// Ends the dispute, whatever it was over: settles the challenge, if there is one, with
+	/// `survivors`, the accused that no panel convicted, and reports whether the disputed
+	/// work was `upheld`. What becomes of the job is the caller's.
+	pub(crate) fn close_dispute(
 		job: JobId,
-		mut info: JobInfoOf<T>,
-		dispute: DisputeOf<T>,
-		survivors: Vec<NodeId>,
+		info: &JobInfoOf<T>,
+		dispute: &DisputeOf<T>,
+		survivors: &[NodeId],
+		upheld: bool,
 		last_panel: &[NodeId],
 	) {
 		Disputes::<T>::remove(job);
-		let last = info.checkpoints.saturating_sub(1);
-		let result = survivors.first().and_then(|node| Reveals::<T>::get((job, *node, last)));
-		Self::settle_challenge(job, &info, &dispute, &survivors, last_panel);
-		Self::deposit_event(Event::DisputeResolved {
-			job,
-			upheld: result.is_some(),
-			segments: dispute.segments,
-			steps: dispute.steps,
-		});
-		match result {
-			Some(payload) => {
-				info.result = Some(AgreedResult {
-					weights_digest: payload.weights_digest,
-					state_cid: payload.state_cid,
-					challenge_ends: frame_system::Pallet::<T>::block_number(),
-				});
-				Self::pay_and_deliver(job, info, &dispute.convicted, JobState::Resolved);
-			}
-			None => Self::fail(job, info),
-		}
-	}
-
-	/// Ends the dispute over an aggregate: settles the challenge, then rewinds the job to
-	/// the round after the aggregate if the panel replaced it, or lets the job go on.
-	fn resolve_aggregation(
-		job: JobId,
-		mut info: JobInfoOf<T>,
-		dispute: DisputeOf<T>,
-		last_panel: &[NodeId],
-	) {
-		Disputes::<T>::remove(job);
-		let round = dispute.segment.checkpoint;
-		// Upheld or replaced, the round's aggregate is now what a panel majority computed:
-		// challenging it again would only make the panel re-execute it again.
-		Federations::<T>::mutate(job, |federation| {
-			if let Some(federation) = federation {
-				federation.settled = Some(round);
-			}
-		});
-		let upheld = dispute.convicted.is_empty();
-		let author: Vec<NodeId> =
-			Self::aggregate_of(job, round).map(|(node, ..)| node).into_iter().collect();
-		let survivors = if upheld { author } else { Vec::new() };
-		Self::settle_challenge(job, &info, &dispute, &survivors, last_panel);
-		if upheld {
-			Self::release_aggregate(job, &mut info, round);
-		}
+		Self::settle_challenge(job, info, dispute, survivors, last_panel);
 		Self::deposit_event(Event::DisputeResolved {
 			job,
 			upheld,
 			segments: dispute.segments,
 			steps: dispute.steps,
 		});
-		match Self::aggregate_of(job, round) {
-			Some((_, weights_digest, state_cid)) if !upheld => {
-				Self::rewind(job, round, weights_digest, state_cid)
-			}
-			_ => Self::resume_rounds(job, info),
-		}
-	}
-
-	/// Ends the dispute over a participant's update: settles the challenge; then an update
-	/// the panel upheld can no longer be challenged and the rounds go on, and a wrong one's
-	/// round is trained again without its author.
-	fn resolve_update(
-		job: JobId,
-		info: JobInfoOf<T>,
-		dispute: DisputeOf<T>,
-		participant: NodeId,
-		last_panel: &[NodeId],
-	) {
-		Disputes::<T>::remove(job);
-		let round = dispute.segment.checkpoint;
-		let upheld = dispute.convicted.is_empty();
-		let survivors: Vec<NodeId> = if upheld { alloc::vec![participant] } else { Vec::new() };
-		Self::settle_challenge(job, &info, &dispute, &survivors, last_panel);
-		Self::deposit_event(Event::DisputeResolved {
-			job,
-			upheld,
-			segments: dispute.segments,
-			steps: dispute.steps,
-		});
-		if upheld {
-			UpheldUpdates::<T>::insert(job, (round, participant), ());
-			Self::resume_rounds(job, info);
-		} else {
-			Self::retrain_round(job, info, round, participant);
-		}
 	}
 
 	/// A challenger wins when the dispute convicted a replica of the result it challenged:
@@ -727,16 +438,10 @@ impl<T: Config> Pallet<T> {
 		last_panel: &[NodeId],
 	) {
 		let Some((challenger, _, bond)) = Challenges::<T>::take(job) else { return };
-		let last = info.checkpoints.saturating_sub(1);
-		let accepted = info.result.as_ref().map(|result| result.weights_digest);
-		// A challenged aggregate or update has one author: convicting it is winning.
-		let won = if info.is_federated() {
-			!dispute.convicted.is_empty()
-		} else {
-			dispute.convicted.iter().any(|node| {
-				Reveals::<T>::get((job, *node, last)).map(|payload| payload.weights_digest)
-					== accepted
-			})
+		let won = match Self::disputed(info, &dispute.reason) {
+			Disputed::Results => Self::accepted_result_convicted(job, info, dispute),
+			// A challenged aggregate or update has one author: convicting it is winning.
+			Disputed::Aggregate | Disputed::Update(_) => !dispute.convicted.is_empty(),
 		};
 		let reason = HoldReason::ChallengeBond.into();
 		if won {
@@ -845,9 +550,8 @@ impl<T: Config> Pallet<T> {
 }
 
 impl<T: Config> Pallet<T> {
-	/// Invariants of disputes: a segment starts from a state every replica still in the
-	/// running named where it trained the checkpoint before, and a seated panel can reach a
-	/// majority.
+	/// Invariants of disputes: a seated panel can reach a majority, and each dispute holds
+	/// the invariants of what it is over.
 	#[cfg(any(feature = "try-runtime", feature = "invariants", test))]
 	pub(crate) fn dispute_invariants() -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
 		for (job, dispute) in Disputes::<T>::iter() {
@@ -857,30 +561,9 @@ impl<T: Config> Pallet<T> {
 				"a panel too small for a majority"
 			);
 			let info = Jobs::<T>::get(job).ok_or("a dispute without its job")?;
-			if Self::measured(&info) {
-				// Each replica of a GPU job re-executes from its own start.
-				ensure!(dispute.segment.start_state.is_none(), "a GPU segment with a common start");
-				continue;
+			if Self::disputed(&info, &dispute.reason) == Disputed::Results {
+				Self::results_invariants(job, &info, &dispute)?;
 			}
-			let Some(previous) = dispute.segment.checkpoint.checked_sub(1) else { continue };
-			if info.is_federated() {
-				continue;
-			}
-			let start =
-				dispute.segment.start_state.as_ref().ok_or("a later segment without a start")?;
-			let named: Vec<(H256, Cid)> = Self::candidates(job, &info, &dispute)
-				.into_iter()
-				.filter(|node| Self::trained(job, *node, previous))
-				.filter_map(|node| Reveals::<T>::get((job, node, previous)))
-				.map(|payload| (payload.weights_digest, payload.state_cid))
-				.collect();
-			ensure!(
-				!named.is_empty()
-					&& named.iter().all(|(digest, state)| {
-						*digest == start.digest && *state == start.weights
-					}),
-				"a segment that starts from a state not every candidate named"
-			);
 		}
 		Ok(())
 	}
@@ -892,5 +575,6 @@ fn same_result(one: &Verdict, other: &Verdict) -> bool {
 		&& one.distances == other.distances
 }
 
+mod results;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -880,5 +880,6 @@ impl<T: Config> Pallet<T> {
 	}
 }
 
+mod disputes;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -2,11 +2,14 @@
 //! lies, with every balance checked to the unit.
 
 use crate::{
-	dispute::tests::{balance, panel, panel_answers},
+	dispute::{
+		tests::{balance, panel, panel_answers},
+		Disputed,
+	},
 	mock::*,
 	pallet::*,
 	replacement::tests::stop,
-	tests::{authorize, commit_call, events, held, reveal_call, send, test},
+	tests::{authorize, commit_call, events, held, post, reveal_call, send, test},
 	types::*,
 };
 use polkadot_sdk::{
@@ -509,6 +512,28 @@ fn a_participant_that_stops_after_its_round_closed_is_replaced_from_the_next_rou
 		let federation = Federations::<Test>::get(job).unwrap();
 		assert!(federation.closed.is_some());
 		assert!(federation.inputs.contains(&by));
+	});
+}
+
+#[test]
+fn a_dispute_is_over_the_challenged_update_else_a_federated_jobs_aggregate_else_the_results() {
+	test(|| {
+		let (federated, participants) = federated_job(3);
+		let replicated = post(3, BackendClass::CpuReference, 100);
+		let (federated, replicated) =
+			(Jobs::<Test>::get(federated).unwrap(), Jobs::<Test>::get(replicated).unwrap());
+		let participant = participants[0];
+		let update = DisputeReason::UpdateChallenged(participant);
+		assert_eq!(ProofOfCompute::disputed(&federated, &update), Disputed::Update(participant));
+		let reasons = [
+			DisputeReason::Challenged,
+			DisputeReason::NoMajority,
+			DisputeReason::SpotCheck(participant),
+		];
+		for reason in reasons {
+			assert_eq!(ProofOfCompute::disputed(&federated, &reason), Disputed::Aggregate);
+			assert_eq!(ProofOfCompute::disputed(&replicated, &reason), Disputed::Results);
+		}
 	});
 }
 
