@@ -319,6 +319,12 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// Clears up to `limit` of the records of `job`'s content found missing. Whether none is
+	/// left.
+	pub(crate) fn clear_lost_content(job: JobId, limit: u32) -> bool {
+		LostContent::<T>::clear_prefix((job,), limit, None).maybe_cursor.is_none()
+	}
+
 	fn close_availability_check(id: u64, check: &AvailabilityCheck<BlockNumberFor<T>>) {
 		AvailabilityChecks::<T>::remove(id);
 		CheckOf::<T>::remove((check.job, check.node, check.checkpoint));

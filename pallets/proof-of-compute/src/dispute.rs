@@ -74,7 +74,8 @@ use polkadot_sdk::{
 };
 use tessera_primitives::{
 	trainer_api::{FORGED, GPU_TOLERANCE},
-	Cid, JobId, NodeId, NodeInspect, NodeRole, Outcome, ReputationSink, SlashReason, Slasher,
+	Cid, JobId, JobState, NodeId, NodeInspect, NodeRole, Outcome, ReputationSink, SlashReason,
+	Slasher,
 };
 
 /// What a dispute is over, and so who stands accused, which segments a panel re-executes
@@ -126,6 +127,25 @@ impl<T: Config> Pallet<T> {
 			slashed: Zero::zero(),
 		};
 		Self::advance(job, dispute, &[]);
+	}
+
+	/// Holds `ChallengeBond` from `challenger` and disputes `job` for `reason`, from
+	/// `checkpoint`.
+	pub(crate) fn open_challenge(
+		challenger: T::AccountId,
+		job: JobId,
+		mut info: JobInfoOf<T>,
+		checkpoint: u32,
+		reason: DisputeReason,
+	) -> DispatchResult {
+		let bond = T::ChallengeBond::get();
+		T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)?;
+		info.state = JobState::Disputed;
+		Jobs::<T>::insert(job, info);
+		Challenges::<T>::insert(job, (challenger.clone(), checkpoint, bond));
+		Self::deposit_event(Event::Challenged { job, challenger, checkpoint, bond });
+		Self::open_dispute(job, reason, Some(checkpoint));
+		Ok(())
 	}
 
 	/// The checkpoint a spot-check of `job` re-executes, drawn from randomness that was

@@ -632,25 +632,6 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Holds `ChallengeBond` from `challenger` and disputes `job` for `reason`, from
-	/// `checkpoint`.
-	pub(crate) fn open_challenge(
-		challenger: T::AccountId,
-		job: JobId,
-		mut info: JobInfoOf<T>,
-		checkpoint: u32,
-		reason: DisputeReason,
-	) -> DispatchResult {
-		let bond = T::ChallengeBond::get();
-		T::Currency::hold(&HoldReason::ChallengeBond.into(), &challenger, bond)?;
-		info.state = JobState::Disputed;
-		Jobs::<T>::insert(job, info);
-		Challenges::<T>::insert(job, (challenger.clone(), checkpoint, bond));
-		Self::deposit_event(Event::Challenged { job, challenger, checkpoint, bond });
-		Self::open_dispute(job, reason, Some(checkpoint));
-		Ok(())
-	}
-
 	/// Deadlines and challenge windows ending in block `now`, as far as `meter` pays for
 	/// them: each job's step is taken only while the meter can pay the most a step may
 	/// weigh, and the rest go back to the block's list, in order, for the next block to
@@ -805,9 +786,7 @@ impl<T: Config> Pallet<T> {
 			Self::pay_replicas(job, &info, convicted, &mut payouts)
 		};
 		let refunded = Self::release_budget(&info.requester, remaining);
-		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
-		Replacements::<T>::remove(job);
-		LastAgreed::<T>::remove(job);
+		Self::forget_replacements(job);
 		Payouts::<T>::insert(job, payouts);
 		Self::end(job, &mut info, end);
 		Jobs::<T>::insert(job, info);
@@ -965,9 +944,7 @@ impl<T: Config> Pallet<T> {
 		Self::release_last_aggregate(job, &mut info);
 		let _ = Contributions::<T>::clear_prefix(job, u32::from(u8::MAX), None);
 		let refunded = Self::release_budget(&info.requester, info.budget);
-		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
-		Replacements::<T>::remove(job);
-		LastAgreed::<T>::remove(job);
+		Self::forget_replacements(job);
 		Self::end(job, &mut info, JobState::Failed);
 		Jobs::<T>::insert(job, info);
 		T::Outcome::failed(job);
@@ -981,6 +958,29 @@ impl<T: Config> Pallet<T> {
 		info.state = state;
 		info.ended = Some(now);
 		Self::schedule(job, now.saturating_add(T::Retention::get()));
+	}
+
+	/// Clears up to `limit` entries of each of `job`'s commitment maps: commits, reveals, and
+	/// what was counted of them. Whether none is left.
+	pub(crate) fn clear_commitments(job: JobId, limit: u32) -> bool {
+		[
+			Reveals::<T>::clear_prefix((job,), limit, None).maybe_cursor,
+			Commits::<T>::clear_prefix((job,), limit, None).maybe_cursor,
+			CommitRounds::<T>::clear_prefix(job, limit, None).maybe_cursor,
+			Tallies::<T>::clear_prefix(job, limit, None).maybe_cursor,
+			NextCheckpoint::<T>::clear_prefix(job, limit, None).maybe_cursor,
+		]
+		.iter()
+		.all(Option::is_none)
+	}
+
+	/// Removes `job`'s record, spec, seats and payouts, once its commitments are cleared;
+	/// returns the record.
+	pub(crate) fn remove_job(job: JobId) -> Option<JobInfoOf<T>> {
+		Assignments::<T>::remove(job);
+		Payouts::<T>::remove(job);
+		JobSpecs::<T>::remove(job);
+		Jobs::<T>::take(job)
 	}
 
 	fn release_budget(who: &T::AccountId, amount: BalanceOf<T>) -> BalanceOf<T> {

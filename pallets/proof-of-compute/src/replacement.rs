@@ -173,6 +173,14 @@ impl<T: Config> Pallet<T> {
 			})
 	}
 
+	/// `job` ended: nobody takes a seat of it any more, so what replacements resumed from,
+	/// and how many there were, is forgotten.
+	pub(crate) fn forget_replacements(job: JobId) {
+		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
+		Replacements::<T>::remove(job);
+		LastAgreed::<T>::remove(job);
+	}
+
 	/// Whether `node` trained `job`'s `checkpoint` itself, rather than starting after it as a
 	/// replacement.
 	pub(crate) fn trained(job: JobId, node: NodeId, checkpoint: u32) -> bool {

@@ -62,33 +62,23 @@ impl<T: Config> Pallet<T> {
 		used
 	}
 
-	/// Removes up to [`PRUNE_BATCH`] entries of each of `job`'s storage maps, and has the
-	/// traps pallet remove as many of its own ([`Config::Traps`]); once none is left, the job
-	/// itself, and returns its deposit. Whether the job is gone.
+	/// Has each owner of `job`'s storage maps remove up to [`PRUNE_BATCH`] of their entries
+	/// (the traps pallet through [`Config::Traps`]); once none is left, the job itself, and
+	/// returns its deposit. Whether the job is gone.
 	pub(crate) fn prune_step(job: JobId) -> bool {
-		let traps_done = T::Traps::on_pruned(job, PRUNE_BATCH);
+		// Every owner clears a batch each step, so that no map waits for another's.
 		let done = [
-			Reveals::<T>::clear_prefix((job,), PRUNE_BATCH, None).maybe_cursor,
-			Commits::<T>::clear_prefix((job,), PRUNE_BATCH, None).maybe_cursor,
-			LostContent::<T>::clear_prefix((job,), PRUNE_BATCH, None).maybe_cursor,
-			CommitRounds::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
-			Tallies::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
-			NextCheckpoint::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
-			Aggregations::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
-			UpheldUpdates::<T>::clear_prefix(job, PRUNE_BATCH, None).maybe_cursor,
-		]
-		.iter()
-		.all(Option::is_none)
-			&& traps_done;
-		if !done {
+			T::Traps::on_pruned(job, PRUNE_BATCH),
+			Self::clear_commitments(job, PRUNE_BATCH),
+			Self::clear_lost_content(job, PRUNE_BATCH),
+			Self::clear_rounds(job, PRUNE_BATCH),
+		];
+		if !done.iter().all(|done| *done) {
 			return false;
 		}
 		Prunable::<T>::remove(job);
-		Assignments::<T>::remove(job);
-		Payouts::<T>::remove(job);
-		Federations::<T>::remove(job);
-		JobSpecs::<T>::remove(job);
-		let Some(info) = Jobs::<T>::take(job) else { return true };
+		Self::remove_federation(job);
+		let Some(info) = Self::remove_job(job) else { return true };
 		let deposit = T::Currency::release(
 			&HoldReason::JobDeposit.into(),
 			&info.requester,

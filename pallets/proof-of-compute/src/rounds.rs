@@ -691,6 +691,21 @@ impl<T: Config> Pallet<T> {
 		Self::next_round(job, info, round, weights_digest, state_cid);
 	}
 
+	/// Clears up to `limit` of `job`'s aggregates and upheld updates. Whether none is left.
+	pub(crate) fn clear_rounds(job: JobId, limit: u32) -> bool {
+		[
+			Aggregations::<T>::clear_prefix(job, limit, None).maybe_cursor,
+			UpheldUpdates::<T>::clear_prefix(job, limit, None).maybe_cursor,
+		]
+		.iter()
+		.all(Option::is_none)
+	}
+
+	/// Removes `job`'s federation, once its rounds are cleared.
+	pub(crate) fn remove_federation(job: JobId) {
+		Federations::<T>::remove(job);
+	}
+
 	/// Undoes rounds `from` to the one in progress: their aggregates, which earn their
 	/// authors nothing, and every participant's commits and reveals, and what panels upheld
 	/// of them (the round's updates will be new); each participant's next update is
