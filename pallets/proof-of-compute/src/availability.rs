@@ -267,10 +267,7 @@ impl<T: Config> Pallet<T> {
 			// replica can still deliver the rest of its job.
 			if Reveals::<T>::contains_key(key) {
 				let work = info.workload.work_of_checkpoint(check.checkpoint);
-				Contributions::<T>::mutate(check.job, check.node, |(checkpoints, total)| {
-					*checkpoints = checkpoints.saturating_sub(1);
-					*total = total.saturating_sub(work);
-				});
+				Self::debit_work(check.job, check.node, work);
 			}
 		}
 		Self::deposit_event(Event::AvailabilityFailed { check: id, node: check.node, slashed });

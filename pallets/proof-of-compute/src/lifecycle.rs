@@ -486,10 +486,7 @@ impl<T: Config> Pallet<T> {
 		}
 		let info = Jobs::<T>::get(job).ok_or(Error::<T>::UnknownJob)?;
 		let work = info.workload.work_of_checkpoint(checkpoint);
-		Contributions::<T>::mutate(job, node, |(checkpoints, total)| {
-			*checkpoints = checkpoints.saturating_add(1);
-			*total = total.saturating_add(work);
-		});
+		Self::credit_work(job, node, work);
 		let final_checkpoint = info.checkpoints.saturating_sub(1);
 		let replicas = Assignments::<T>::get(job).unwrap_or_default();
 		let vote = vote_of(&weights_digest, &state_cid);
@@ -794,6 +791,34 @@ impl<T: Config> Pallet<T> {
 		refunded
 	}
 
+	/// Credits `node` with one more checkpoint of `job` (a round, of a federated job) and the
+	/// `work` it took, to be paid when the job is finalized.
+	pub(crate) fn credit_work(job: JobId, node: NodeId, work: u64) {
+		Contributions::<T>::mutate(job, node, |(checkpoints, total)| {
+			*checkpoints = checkpoints.saturating_add(1);
+			*total = total.saturating_add(work);
+		});
+	}
+
+	/// Takes back one checkpoint (or round) of `work` credited to `node`: what it delivered
+	/// turned out not to count.
+	pub(crate) fn debit_work(job: JobId, node: NodeId, work: u64) {
+		Contributions::<T>::mutate(job, node, |(checkpoints, total)| {
+			*checkpoints = checkpoints.saturating_sub(1);
+			*total = total.saturating_sub(work);
+		});
+	}
+
+	/// `node` forfeits all it was credited of `job`.
+	pub(crate) fn forfeit_work(job: JobId, node: NodeId) {
+		Contributions::<T>::remove(job, node);
+	}
+
+	/// Takes the work units credited to each node of `job`, to pay for them.
+	pub(crate) fn take_work(job: JobId) -> impl Iterator<Item = (NodeId, u64)> {
+		Contributions::<T>::drain_prefix(job).map(|(node, (_, work))| (node, work))
+	}
+
 	/// Pays the replicas that delivered the agreed result for the work they delivered and
 	/// slashes the others except the `convicted`; returns what is left of the budget.
 	fn pay_replicas(
@@ -802,8 +827,7 @@ impl<T: Config> Pallet<T> {
 		convicted: &[NodeId],
 		payouts: &mut Payout<T>,
 	) -> BalanceOf<T> {
-		let delivered: BTreeMap<NodeId, u64> =
-			Contributions::<T>::drain_prefix(job).map(|(node, (_, work))| (node, work)).collect();
+		let delivered: BTreeMap<NodeId, u64> = Self::take_work(job).collect();
 		let Some(result) = info.result.clone() else { return info.budget };
 		let replicas = Assignments::<T>::get(job).unwrap_or_default();
 		let final_checkpoint = info.checkpoints.saturating_sub(1);

@@ -575,10 +575,7 @@ impl<T: Config> Pallet<T> {
 		let (job, round, node) = (aggregation.job, aggregation.round, aggregation.node);
 		let work = info.workload.work_of_checkpoint(round);
 		for (participant, _) in Self::round_inputs(job, round) {
-			Contributions::<T>::mutate(job, participant, |(rounds, total)| {
-				*rounds = rounds.saturating_add(1);
-				*total = total.saturating_add(work);
-			});
+			Self::credit_work(job, participant, work);
 		}
 		// Whoever let their turn pass lost it to this one.
 		for earlier in federation.aggregators.iter().take_while(|earlier| **earlier != node) {
@@ -748,15 +745,12 @@ impl<T: Config> Pallet<T> {
 			// The round's updates are credited when its aggregate is committed again.
 			let work = info.workload.work_of_checkpoint(round);
 			for (participant, _) in Self::round_inputs(job, round) {
-				Contributions::<T>::mutate(job, participant, |(rounds, total)| {
-					*rounds = rounds.saturating_sub(1);
-					*total = total.saturating_sub(work);
-				});
+				Self::debit_work(job, participant, work);
 			}
 		}
 		Self::release_aggregate(job, &mut info, round);
 		Self::undo_rounds(job, round, &federation);
-		Contributions::<T>::remove(job, node);
+		Self::forfeit_work(job, node);
 		let by = Self::hand_over(job, node, round, &[node]);
 		Self::deposit_event(Event::ParticipantReplaced { job, node, by });
 		match round.checked_sub(1).zip(Self::start_of_round(job, round)) {
@@ -815,10 +809,8 @@ impl<T: Config> Pallet<T> {
 		for node in Assignments::<T>::get(job).unwrap_or_default() {
 			OpenJobs::<T>::remove(node, job);
 		}
-		let earners: Vec<(NodeId, u64)> = Contributions::<T>::drain_prefix(job)
-			.filter(|(node, _)| !convicted.contains(node))
-			.map(|(node, (_, work))| (node, work))
-			.collect();
+		let earners: Vec<(NodeId, u64)> =
+			Self::take_work(job).filter(|(node, _)| !convicted.contains(node)).collect();
 		if let Some(federation) = Federations::<T>::get(job) {
 			Self::clear_aggregator_duties(job, &federation);
 		}
