@@ -453,7 +453,7 @@ impl<T: Config> Pallet<T> {
 		Self::check_commit(&commit).map_err(|_| Error::<T>::WrongState)?;
 		let now = frame_system::Pallet::<T>::block_number();
 		Commits::<T>::insert((commit.job, commit.node, commit.checkpoint), commit.hash);
-		NextCheckpoint::<T>::insert(commit.job, commit.node, commit.checkpoint.saturating_add(1));
+		Self::commit_next(commit.job, commit.node, commit.checkpoint.saturating_add(1));
 		CommitRounds::<T>::mutate(commit.job, commit.checkpoint, |round| {
 			let (count, first) = round.get_or_insert((0, now));
 			*round = Some((count.saturating_add(1), *first));
@@ -469,6 +469,21 @@ impl<T: Config> Pallet<T> {
 			checkpoint: commit.checkpoint,
 		});
 		Ok(())
+	}
+
+	/// `node`'s next commit of `job` is `checkpoint`'s.
+	pub(crate) fn commit_next(job: JobId, node: NodeId, checkpoint: u32) {
+		NextCheckpoint::<T>::insert(job, node, checkpoint);
+	}
+
+	/// Forgets what `nodes` committed and revealed of `job`'s `checkpoint`, which is to be
+	/// trained again.
+	pub(crate) fn forget_checkpoint(job: JobId, checkpoint: u32, nodes: &[NodeId]) {
+		CommitRounds::<T>::remove(job, checkpoint);
+		for node in nodes {
+			Commits::<T>::remove((job, *node, checkpoint));
+			Reveals::<T>::remove((job, *node, checkpoint));
+		}
 	}
 
 	pub(crate) fn do_reveal(reveal: Reveal) -> DispatchResult {

@@ -146,7 +146,7 @@ impl<T: Config> Pallet<T> {
 			Some(new) => {
 				replicas[position] = new;
 				OpenJobs::<T>::insert(new, job, ());
-				NextCheckpoint::<T>::insert(job, new, from);
+				Self::commit_next(job, new, from);
 			}
 			None => {
 				replicas.remove(position);

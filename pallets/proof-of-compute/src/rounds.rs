@@ -227,7 +227,7 @@ impl<T: Config> Pallet<T> {
 			// next checkpoint it may commit.
 			for node in Assignments::<T>::get(job).unwrap_or_default() {
 				if NextCheckpoint::<T>::get(job, node) < round {
-					NextCheckpoint::<T>::insert(job, node, round);
+					Self::commit_next(job, node, round);
 				}
 			}
 			// A sample with nobody in it is a draw like any other: the round is complete
@@ -712,15 +712,13 @@ impl<T: Config> Pallet<T> {
 		for later in from..=federation.round {
 			Self::forfeit_aggregate(job, later);
 			Aggregations::<T>::remove(job, later);
-			CommitRounds::<T>::remove(job, later);
+			Self::forget_checkpoint(job, later, &participants);
 			for node in &participants {
-				Commits::<T>::remove((job, *node, later));
-				Reveals::<T>::remove((job, *node, later));
 				UpheldUpdates::<T>::remove(job, (later, *node));
 			}
 		}
 		for node in &participants {
-			NextCheckpoint::<T>::insert(job, node, from);
+			Self::commit_next(job, *node, from);
 		}
 	}
 
