@@ -148,6 +148,16 @@ impl<T: Config> Pallet<T> {
 		meter.consume(T::WeightInfo::assign_job().saturating_mul(turn as u64));
 	}
 
+	/// `node` holds a seat of `job`: it cannot leave, and its off-chain worker finds the work.
+	pub(crate) fn bind(node: NodeId, job: JobId) {
+		OpenJobs::<T>::insert(node, job, ());
+	}
+
+	/// `node` holds no seat of `job` any more.
+	pub(crate) fn unbind(node: NodeId, job: JobId) {
+		OpenJobs::<T>::remove(node, job);
+	}
+
 	pub(crate) fn start(job: JobId, nodes: Replicas, now: BlockNumberFor<T>) {
 		let federated = Jobs::<T>::mutate(job, |info| {
 			info.as_mut().is_some_and(|info| {
@@ -157,7 +167,7 @@ impl<T: Config> Pallet<T> {
 			})
 		});
 		for node in &nodes {
-			OpenJobs::<T>::insert(node, job, ());
+			Self::bind(*node, job);
 		}
 		T::Traps::on_assigned(job);
 		Assignments::<T>::insert(job, nodes.clone());
@@ -518,10 +528,8 @@ impl<T: Config> Pallet<T> {
 			.count() as u64;
 		let later = LastAgreed::<T>::get(job).is_none_or(|(agreed, _)| checkpoint > agreed);
 		if later && agreeing.saturating_mul(2) > u64::from(info.redundancy) {
-			LastAgreed::<T>::insert(
-				job,
-				(checkpoint, TrainedWeights { weights: state_cid, digest: weights_digest }),
-			);
+			let agreed = TrainedWeights { weights: state_cid, digest: weights_digest };
+			Self::set_last_agreed(job, Some((checkpoint, agreed)));
 		}
 		let delivered = checkpoint == final_checkpoint && Self::revealed_by_all(&tally, &replicas);
 		Tallies::<T>::insert(job, checkpoint, tally);
@@ -857,7 +865,7 @@ impl<T: Config> Pallet<T> {
 						|| payload.weights_digest == result.weights_digest
 							&& payload.state_cid == result.state_cid)
 			});
-			OpenJobs::<T>::remove(node, job);
+			Self::unbind(*node, job);
 			if convicted.contains(node) {
 				continue;
 			}
@@ -973,7 +981,7 @@ impl<T: Config> Pallet<T> {
 	/// reported, and the requester gets the whole budget back.
 	pub(crate) fn fail(job: JobId, mut info: JobInfoOf<T>) {
 		for node in Assignments::<T>::get(job).unwrap_or_default() {
-			OpenJobs::<T>::remove(node, job);
+			Self::unbind(node, job);
 			T::Reputation::report(node, Outcome::JobFailed);
 		}
 		if let Some(federation) = Federations::<T>::get(job) {

@@ -24,7 +24,7 @@ use polkadot_sdk::{
 };
 use tessera_primitives::{
 	JobId, JobState, NodeId, NodeInspect, NodeRole, NodeWorkload, Outcome, ReputationSink,
-	SlashReason, Slasher,
+	SlashReason, Slasher, TrainedWeights,
 };
 
 impl<T: Config> Pallet<T> {
@@ -126,7 +126,7 @@ impl<T: Config> Pallet<T> {
 	) -> Option<NodeId> {
 		let mut replicas = Assignments::<T>::get(job).unwrap_or_default();
 		let position = replicas.iter().position(|node| *node == gone)?;
-		OpenJobs::<T>::remove(gone, job);
+		Self::unbind(gone, job);
 		ReplicaStarts::<T>::remove(job, gone);
 		let subject = (b"tessera/replace", job, gone).encode();
 		let staying: Vec<NodeId> = replicas.iter().copied().filter(|node| *node != gone).collect();
@@ -145,7 +145,7 @@ impl<T: Config> Pallet<T> {
 		match by {
 			Some(new) => {
 				replicas[position] = new;
-				OpenJobs::<T>::insert(new, job, ());
+				Self::bind(new, job);
 				Self::commit_next(job, new, from);
 			}
 			None => {
@@ -179,6 +179,12 @@ impl<T: Config> Pallet<T> {
 		let _ = ReplicaStarts::<T>::clear_prefix(job, u32::from(u8::MAX), None);
 		Replacements::<T>::remove(job);
 		LastAgreed::<T>::remove(job);
+	}
+
+	/// Where a replacement of `job` resumes: the latest checkpoint (round) on which more than
+	/// half of its seats agreed and what they agreed on; `None` from the job's own start.
+	pub(crate) fn set_last_agreed(job: JobId, agreed: Option<(u32, TrainedWeights)>) {
+		LastAgreed::<T>::set(job, agreed);
 	}
 
 	/// Whether `node` trained `job`'s `checkpoint` itself, rather than starting after it as a

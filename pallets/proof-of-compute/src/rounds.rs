@@ -611,7 +611,7 @@ impl<T: Config> Pallet<T> {
 		state_cid: Cid,
 	) {
 		let agreed = TrainedWeights { weights: state_cid.clone(), digest: weights_digest };
-		LastAgreed::<T>::insert(job, (round, agreed));
+		Self::set_last_agreed(job, Some((round, agreed)));
 		if round.saturating_add(1) >= info.checkpoints {
 			Self::accept(job, &mut info, weights_digest, state_cid);
 			Jobs::<T>::insert(job, info);
@@ -751,10 +751,7 @@ impl<T: Config> Pallet<T> {
 		Self::forfeit_work(job, node);
 		let by = Self::hand_over(job, node, round, &[node]);
 		Self::deposit_event(Event::ParticipantReplaced { job, node, by });
-		match round.checked_sub(1).zip(Self::start_of_round(job, round)) {
-			Some(start) => LastAgreed::<T>::insert(job, start),
-			None => LastAgreed::<T>::remove(job),
-		}
+		Self::set_last_agreed(job, round.checked_sub(1).zip(Self::start_of_round(job, round)));
 		// An accepted result built on the update is no result.
 		info.state = JobState::Running;
 		info.result = None;
@@ -805,7 +802,7 @@ impl<T: Config> Pallet<T> {
 		payouts: &mut crate::Payout<T>,
 	) -> crate::BalanceOf<T> {
 		for node in Assignments::<T>::get(job).unwrap_or_default() {
-			OpenJobs::<T>::remove(node, job);
+			Self::unbind(node, job);
 		}
 		let earners: Vec<(NodeId, u64)> =
 			Self::take_work(job).filter(|(node, _)| !convicted.contains(node)).collect();
