@@ -1296,6 +1296,14 @@ impl<T: Config> TrapJobs<T::AccountId, BlockNumberFor<T>> for Pallet<T> {
 		})
 	}
 
+	fn trap_run(task: crate::traps::TrapTask) -> Option<crate::traits::TrapRun> {
+		let mut spec = JobSpecs::<T>::get(task.source)?;
+		let source_seed = spec.hyper_parameters.seed;
+		spec.hyper_parameters.seed = task.seed;
+		let spec_hash = H256(polkadot_sdk::sp_io::hashing::blake2_256(&spec.encode()));
+		Some(crate::traits::TrapRun { source_seed, spec_hash })
+	}
+
 	fn post_trap(task: crate::traps::TrapTask) -> Result<JobId, DispatchError> {
 		let source = Jobs::<T>::get(task.source).ok_or(Error::<T>::UnknownJob)?;
 		let mut spec = JobSpecs::<T>::get(task.source).ok_or(Error::<T>::UnknownJob)?;

@@ -8,6 +8,7 @@
 use alloc::vec::Vec;
 use polkadot_sdk::{
 	frame_support::weights::Weight,
+	sp_core::H256,
 	sp_runtime::{DispatchError, DispatchResult},
 };
 use tessera_primitives::{CommitmentPayload, JobId, JobState, NodeId, TrainedWeights};
@@ -27,6 +28,16 @@ pub struct TrapJob {
 	pub reproducible: bool,
 }
 
+/// What a trap task would train, as proof of compute would post it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct TrapRun {
+	/// The seed the re-run job trained with itself.
+	pub source_seed: u64,
+	/// The hash (blake2-256) of the spec the trap trains: the re-run job's, with the task's
+	/// seed in its place. Two tasks of the same hash train the same bits.
+	pub spec_hash: H256,
+}
+
 /// What proof of compute offers the traps pallet ([`crate::traps`]): a view of a job, its
 /// replicas' reveals, the posting of a trap job, and the one way a trap changes a job,
 /// settling it as sprung.
@@ -38,6 +49,9 @@ pub trait TrapJobs<AccountId, BlockNumber> {
 	/// (it is accepted or finalized), it runs on the reference backend, and it is no
 	/// federated job.
 	fn rerunnable(job: JobId) -> bool;
+
+	/// What a trap of `task` would train; `None` once its re-run job is gone.
+	fn trap_run(task: crate::traps::TrapTask) -> Option<TrapRun>;
 
 	/// Posts `task` as a job of the treasury's, through the path every job takes: the
 	/// re-run job's spec with the task's seed, its budget, redundancy and duration (counted

@@ -1,6 +1,6 @@
 //! Storage migrations of the traps pallet.
 
-use super::pallet::{Config, Pallet, TrapConfirmations, TrapTally};
+use super::pallet::{Config, Pallet, PostedTraps, SpentTraps, TrapConfirmations, TrapTally};
 use core::marker::PhantomData;
 use frame_support::{
 	migrations::VersionedMigration,
@@ -152,6 +152,60 @@ pub mod v2 {
 		1,
 		2,
 		UncheckedFromTheVault<T>,
+		Pallet<T>,
+		<T as polkadot_sdk::frame_system::Config>::DbWeight,
+	>;
+}
+
+/// Version 3: the training of every trap posted is spent ([`SpentTraps`]), so that no task of
+/// the same spec and seed is stocked again once its answer is public.
+///
+/// Traps posted before version 3 and still stored ([`PostedTraps`], until their job is pruned)
+/// are marked spent from their task; those already pruned cannot be told any more, since their
+/// spec is gone with them. One entry per trap kept, bounded by the trap rate: one block
+/// carries it.
+pub mod v3 {
+	use super::*;
+	use crate::traits::TrapJobs;
+
+	/// Marks the training of every stored posted trap spent; run through [`SpendPosted`],
+	/// once.
+	pub struct UncheckedSpendPosted<T>(PhantomData<T>);
+
+	impl<T: Config> UncheckedOnRuntimeUpgrade for UncheckedSpendPosted<T> {
+		fn on_runtime_upgrade() -> Weight {
+			let mut posted = 0u64;
+			for (_, sealed) in PostedTraps::<T>::iter() {
+				posted = posted.saturating_add(1);
+				if let Some(run) = T::Jobs::trap_run(sealed.task) {
+					SpentTraps::<T>::insert(run.spec_hash, ());
+				}
+			}
+			// Each trap and its re-run job's spec read, its training written.
+			T::DbWeight::get().reads_writes(posted.saturating_mul(2), posted)
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn post_upgrade(
+			_: alloc::vec::Vec<u8>,
+		) -> Result<(), polkadot_sdk::sp_runtime::TryRuntimeError> {
+			for (_, sealed) in PostedTraps::<T>::iter() {
+				frame_support::ensure!(
+					T::Jobs::trap_run(sealed.task)
+						.is_none_or(|run| SpentTraps::<T>::contains_key(run.spec_hash)),
+					"a posted trap whose training is not spent"
+				);
+			}
+			Ok(())
+		}
+	}
+
+	/// [`UncheckedSpendPosted`] run when the traps pallet's storage version is 2, which it
+	/// then sets to 3.
+	pub type SpendPosted<T> = VersionedMigration<
+		2,
+		3,
+		UncheckedSpendPosted<T>,
 		Pallet<T>,
 		<T as polkadot_sdk::frame_system::Config>::DbWeight,
 	>;

@@ -38,6 +38,12 @@
 //! [`Event::TrapPosted`] are public, so a trainer drawn for a trap can tell. It still cannot
 //! answer it without training, since no digest of the fresh seed exists anywhere before it
 //! reveals, and it cannot copy another replica's reveal (commits close before reveals open).
+//! The chain keeps the seed fresh: it refuses a task whose seed is its job's own
+//! ([`Error::SeedNotFresh`], the accepted result would answer it), and a task that trains
+//! what a trap posted before trained, the same spec with the same seed, whatever job it
+//! names ([`Error::AlreadyPosted`]: [`SpentTraps`] keeps every posted trap's spec hash, since
+//! its replicas' reveals answer it for good). It cannot tell a seed that some requester's own
+//! job used with the same spec: approvers pick seeds at random, from 2⁶⁴.
 //! So a trap checks that a node's trainer, build and hardware compute the reference answer;
 //! against a node that trains honestly only when it knows it is watched, the defence is the
 //! spot-check drawn after its reveals and the bisection of any challenge, which it cannot
@@ -149,7 +155,7 @@ pub mod pallet {
 	use polkadot_sdk::sp_runtime::Perbill;
 
 	/// Version 2: traps come from the vault ([`crate::traps::migrations::v2`]).
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(2);
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -199,6 +205,14 @@ pub mod pallet {
 	/// sequential (`Twox64Concat`).
 	#[pallet::storage]
 	pub type PostedTraps<T: Config> = StorageMap<_, Twox64Concat, JobId, SealedTaskOf<T>>;
+
+	/// The hash of every trap's spec ([`TrapRun::spec_hash`](crate::traits::TrapRun::spec_hash)) posted so far, kept for good: a
+	/// posted trap's answer is public once its replicas reveal it, and stays in the chain's
+	/// history after its job is pruned, so the same training posted again would be answered
+	/// by copying it. One entry per trap, bounded by [`TrapRate`]; the treasury, which posts
+	/// traps, pays for it.
+	#[pallet::storage]
+	pub type SpentTraps<T: Config> = StorageMap<_, Identity, H256, ()>;
 
 	/// The setters that revealed their seals of each answer to a trap job, until
 	/// [`Config::TrapQuorum`] of them agree and the trap springs; pruned with the job. Job
@@ -301,6 +315,12 @@ pub mod pallet {
 		/// A trap re-runs a job whose replicas' majority was accepted, of the reference
 		/// backend and of no federation: this one is none of that, or is gone.
 		NotRerunnable,
+		/// The task's seed is its job's own: the result the chain accepted for the job
+		/// answers it.
+		SeedNotFresh,
+		/// A trap of the same spec and seed was posted before: its replicas' reveals answer
+		/// it.
+		AlreadyPosted,
 		/// The job runs on GPUs, whose honest results differ from any one answer by rounding:
 		/// a sealed digest cannot judge its replicas, so no trap springs on it.
 		TrapNotReproducible,
@@ -348,7 +368,8 @@ pub mod pallet {
 		/// seed on the reference backend, a salt of its own and the caller. The first seal
 		/// puts the task in the vault; others add theirs; the quorum's seal arms it, and the
 		/// chain posts it when the trap rate allows. The job must be accepted or finalized,
-		/// of the reference backend and of no federation.
+		/// of the reference backend and of no federation, and the seed fresh: not the job's
+		/// own, nor one a trap of the same spec was posted with.
 		///
 		/// Origin: [`Config::TrapOrigin`]. Emits [`Event::TrapSealed`].
 		#[pallet::call_index(0)]
@@ -430,8 +451,12 @@ impl<T: Config> Pallet<T> {
 			log::error!(target: crate::LOG_TARGET, "armed trap task {task:?} not in the vault");
 			return;
 		};
+		let run = T::Jobs::trap_run(task);
 		match T::Jobs::post_trap(task) {
 			Ok(job) => {
+				if let Some(run) = run {
+					SpentTraps::<T>::insert(run.spec_hash, ());
+				}
 				PostedTraps::<T>::insert(job, sealed);
 				TrapTally::<T>::put((assigned, posted.saturating_add(1)));
 				Self::deposit_event(Event::TrapPosted { task, job });
@@ -473,6 +498,9 @@ impl<T: Config> Pallet<T> {
 			Some(sealed) => sealed,
 			None => {
 				ensure!(T::Jobs::rerunnable(task.source), Error::<T>::NotRerunnable);
+				let run = T::Jobs::trap_run(task).ok_or(Error::<T>::NotRerunnable)?;
+				ensure!(task.seed != run.source_seed, Error::<T>::SeedNotFresh);
+				ensure!(!SpentTraps::<T>::contains_key(run.spec_hash), Error::<T>::AlreadyPosted);
 				ensure!(Vault::<T>::count() < T::MaxVaultTasks::get(), Error::<T>::VaultFull);
 				SealedTask { task, seals: BoundedVec::new(), stocked_at: now }
 			}
@@ -576,6 +604,13 @@ impl<T: Config> Pallet<T> {
 					"a confirmation of nobody, or of a setter that sealed nothing"
 				);
 			}
+		}
+		for (_, trap) in PostedTraps::<T>::iter() {
+			ensure!(
+				T::Jobs::trap_run(trap.task)
+					.is_none_or(|run| SpentTraps::<T>::contains_key(run.spec_hash)),
+				"a posted trap whose training is not spent"
+			);
 		}
 		for (job, _, _) in TrapConfirmations::<T>::iter() {
 			ensure!(PostedTraps::<T>::contains_key(job), "a confirmation of no posted trap");

@@ -11,12 +11,14 @@ use crate::{
 	mock::*,
 	Assignments, JobSpecs, Jobs, NextJobId, Payouts,
 };
+use codec::Encode;
 use polkadot_sdk::{
 	frame_support::{
 		assert_noop, assert_ok,
 		traits::fungible::{Inspect, InspectHold, Mutate},
 	},
 	sp_core::H256,
+	sp_io::hashing::blake2_256,
 	sp_runtime::{DispatchError, Perbill},
 };
 use tessera_primitives::{JobId, JobState, NodeId, SlashReason};
@@ -304,21 +306,21 @@ fn traps_come_from_approvers_of_verified_cpu_jobs_and_only_at_the_trap_rate() {
 		let (running, _) = long_job();
 		assert_noop!(seal(APPROVER, &task(running, 1), &expected()), Error::<Test>::NotRerunnable);
 		let source = verified_job();
-		assert_ok!(seal(APPROVER, &task(source, 1), &expected()));
-		assert_noop!(seal(APPROVER, &task(source, 1), &expected()), Error::<Test>::AlreadySealed);
+		assert_ok!(seal(APPROVER, &task(source, 11), &expected()));
+		assert_noop!(seal(APPROVER, &task(source, 11), &expected()), Error::<Test>::AlreadySealed);
 		// The vault holds four tasks.
-		for seed in 2..=4 {
+		for seed in 12..=14 {
 			assert_ok!(seal(APPROVER, &task(source, seed), &expected()));
 		}
-		assert_noop!(seal(APPROVER, &task(source, 5), &expected()), Error::<Test>::VaultFull);
+		assert_noop!(seal(APPROVER, &task(source, 15), &expected()), Error::<Test>::VaultFull);
 
 		// Two jobs were assigned: at 1%, the rate allows one trap before the hundredth.
-		for seed in 1..=2 {
+		for seed in 11..=12 {
 			assert_ok!(seal(SECOND_APPROVER, &task(source, seed), &expected()));
 		}
 		run_to(System::block_number() + 3);
 		assert_eq!(PostedTraps::<Test>::iter().count(), 1);
-		assert_eq!(ArmedTasks::<Test>::get().into_inner(), vec![task(source, 2)]);
+		assert_eq!(ArmedTasks::<Test>::get().into_inner(), vec![task(source, 12)]);
 		assert_eq!(TrapTally::<Test>::get().1, 1);
 		assert_ok!(ProofOfComputeTraps::set_trap_rate(RuntimeOrigin::root(), Perbill::one()));
 		assert!(events().contains(&Event::TrapRateSet { rate: Perbill::one() }));
@@ -356,8 +358,8 @@ fn a_task_never_posted_leaves_the_vault_once_it_lapses() {
 		let source = verified_job();
 		// The rate allows no trap: armed or not, tasks wait.
 		TrapTally::<Test>::mutate(|(_, posted)| *posted = 1);
-		let unarmed = TrapTask { source, seed: 1 };
-		let armed = TrapTask { source, seed: 2 };
+		let unarmed = TrapTask { source, seed: SEED };
+		let armed = TrapTask { source, seed: SEED + 1 };
 		assert_ok!(seal(APPROVER, &unarmed, &expected()));
 		for approver in [APPROVER, SECOND_APPROVER] {
 			assert_ok!(seal(approver, &armed, &expected()));
@@ -431,6 +433,32 @@ fn an_upgrade_removes_traps_sealed_by_job_and_counts_traps_posted_from_the_vault
 }
 
 #[test]
+fn an_upgrade_spends_the_training_of_every_trap_posted_so_that_it_is_not_stocked_again() {
+	use super::migrations::v3::SpendPosted;
+	use polkadot_sdk::frame_support::traits::{
+		GetStorageVersion, OnRuntimeUpgrade, StorageVersion,
+	};
+	crate::tests::test(|| {
+		let (job, _) = trap();
+		let task = PostedTraps::<Test>::get(job).unwrap().task;
+		// Version 2 kept no record of what was posted.
+		let _ = SpentTraps::<Test>::clear(u32::MAX, None);
+		StorageVersion::new(2).put::<ProofOfComputeTraps>();
+		assert_ok!(seal(APPROVER, &task, &expected()));
+		let _ = Vault::<Test>::clear(u32::MAX, None);
+		ArmedTasks::<Test>::kill();
+
+		SpendPosted::<Test>::on_runtime_upgrade();
+
+		let spec = JobSpecs::<Test>::get(job).unwrap();
+		assert!(SpentTraps::<Test>::contains_key(H256(blake2_256(&spec.encode()))));
+		assert_eq!(SpentTraps::<Test>::iter().count(), 1);
+		assert_noop!(seal(APPROVER, &task, &expected()), Error::<Test>::AlreadyPosted);
+		assert_eq!(ProofOfComputeTraps::on_chain_storage_version(), StorageVersion::new(3));
+	});
+}
+
+#[test]
 fn an_upgrade_moves_the_traps_set_under_proof_of_compute_into_their_own_pallet() {
 	use super::migrations::{
 		v1::{keys_of, MoveFromParent, MOVED_ITEMS},
@@ -490,5 +518,42 @@ fn an_upgrade_moves_the_traps_set_under_proof_of_compute_into_their_own_pallet()
 		assert!(TrapSeals::<Test>::iter().next().is_none());
 		assert_eq!(TrapConfirmations::<Test>::iter().count(), 0);
 		assert_eq!(TrapTally::<Test>::get(), (99, 0));
+	});
+}
+
+#[test]
+fn a_trap_with_its_source_jobs_own_seed_is_refused_since_the_accepted_result_answers_it() {
+	crate::tests::test(|| {
+		let source = verified_job();
+		let own_seed = JobSpecs::<Test>::get(source).unwrap().hyper_parameters.seed;
+		// The re-run would be the source job itself: a replica that trains nothing copies
+		// the digest the chain accepted for it.
+		let copy = TrapTask { source, seed: own_seed };
+		assert_noop!(seal(APPROVER, &copy, &expected()), Error::<Test>::SeedNotFresh);
+		assert_eq!(Vault::<Test>::count(), 0);
+	});
+}
+
+#[test]
+fn a_task_posted_once_cannot_be_stocked_again_since_its_replicas_reveals_answer_it() {
+	crate::tests::test(|| {
+		let (job, replicas) = trap();
+		let task = PostedTraps::<Test>::get(job).unwrap().task;
+		train(&replicas, reporting(job, |_, checkpoint| honest(checkpoint)));
+		assert_ok!(spring(job));
+		// The answer is on chain now: posted again, the same task would be answered by
+		// copying these reveals.
+		let spec = JobSpecs::<Test>::get(job).unwrap();
+		assert_eq!(spec.hyper_parameters.seed, task.seed);
+		assert!(SpentTraps::<Test>::contains_key(H256(blake2_256(&spec.encode()))));
+		for approver in [APPROVER, SECOND_APPROVER] {
+			assert_noop!(seal(approver, &task, &expected()), Error::<Test>::AlreadyPosted);
+		}
+		assert_eq!(Vault::<Test>::count(), 0);
+		// Nor through the trap job itself, whose spec is the same training.
+		let through_the_trap = TrapTask { source: job, seed: SEED };
+		assert_noop!(seal(APPROVER, &through_the_trap, &expected()), Error::<Test>::SeedNotFresh);
+		// A fresh seed for the same job is a new trap.
+		assert_ok!(seal(APPROVER, &TrapTask { seed: SEED + 1, ..task }, &expected()));
 	});
 }
