@@ -52,6 +52,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfComputeTraps::Vault` (`max_values`: None, `max_size`: Some(2101), added: 4576, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:0)
 	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::JobSpecs` (r:1 w:0)
+	/// Proof: `ProofOfCompute::JobSpecs` (`max_values`: None, `max_size`: Some(33169), added: 35644, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfComputeTraps::SpentTraps` (r:1 w:0)
+	/// Proof: `ProofOfComputeTraps::SpentTraps` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfComputeTraps::CounterForVault` (r:1 w:1)
 	/// Proof: `ProofOfComputeTraps::CounterForVault` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::ApprovalThreshold` (r:1 w:0)
@@ -59,11 +63,11 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `ProofOfComputeTraps::ArmedTasks` (r:1 w:1)
 	/// Proof: `ProofOfComputeTraps::ArmedTasks` (`max_values`: Some(1), `max_size`: Some(257), added: 752, mode: `MaxEncodedLen`)
 	fn seal_trap() -> Weight {
-		//  Measured:  `1597`
-		//  Estimated: `5566`
-		// Minimum execution time: 68_256_000 picoseconds.
-		Weight::from_parts(84_678_000, 5566)
-			.saturating_add(T::DbWeight::get().reads(6_u64))
+		//  Measured:  `1986`
+		//  Estimated: `36634`
+		// Minimum execution time: 69_562_000 picoseconds.
+		Weight::from_parts(81_082_000, 36634)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `ProofOfComputeTraps::TrapTally` (r:1 w:1)
@@ -76,10 +80,10 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfComputeTraps::Vault` (`max_values`: None, `max_size`: Some(2101), added: 4576, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfComputeTraps::CounterForVault` (r:1 w:1)
 	/// Proof: `ProofOfComputeTraps::CounterForVault` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
-	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::JobSpecs` (r:1 w:1)
 	/// Proof: `ProofOfCompute::JobSpecs` (`max_values`: None, `max_size`: Some(33169), added: 35644, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
+	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::DatasetOfCid` (r:1 w:0)
 	/// Proof: `ModelRegistry::DatasetOfCid` (`max_values`: None, `max_size`: Some(118), added: 2593, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::Datasets` (r:1 w:0)
@@ -102,13 +106,15 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfComputeTraps::PostedTraps` (r:0 w:1)
 	/// Proof: `ProofOfComputeTraps::PostedTraps` (`max_values`: None, `max_size`: Some(2085), added: 4560, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfComputeTraps::SpentTraps` (r:0 w:1)
+	/// Proof: `ProofOfComputeTraps::SpentTraps` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn post_trap() -> Weight {
 		//  Measured:  `5566`
 		//  Estimated: `36634`
-		// Minimum execution time: 245_825_000 picoseconds.
-		Weight::from_parts(298_680_000, 36634)
+		// Minimum execution time: 235_143_000 picoseconds.
+		Weight::from_parts(260_178_000, 36634)
 			.saturating_add(T::DbWeight::get().reads(19_u64))
-			.saturating_add(T::DbWeight::get().writes(12_u64))
+			.saturating_add(T::DbWeight::get().writes(13_u64))
 	}
 	/// Storage: `ModelApprovers::Members` (r:1 w:0)
 	/// Proof: `ModelApprovers::Members` (`max_values`: Some(1), `max_size`: Some(1025), added: 1520, mode: `MaxEncodedLen`)
@@ -155,8 +161,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn reveal_trap() -> Weight {
 		//  Measured:  `9356`
 		//  Estimated: `30990`
-		// Minimum execution time: 910_194_000 picoseconds.
-		Weight::from_parts(1_092_434_000, 30990)
+		// Minimum execution time: 824_452_000 picoseconds.
+		Weight::from_parts(936_921_000, 30990)
 			.saturating_add(T::DbWeight::get().reads(66_u64))
 			.saturating_add(T::DbWeight::get().writes(84_u64))
 	}
@@ -165,8 +171,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_trap_rate() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_738_000 picoseconds.
-		Weight::from_parts(9_567_000, 0)
+		// Minimum execution time: 5_263_000 picoseconds.
+		Weight::from_parts(8_033_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 }
@@ -174,22 +180,22 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn seal_trap() -> Weight {
-		Weight::from_parts(84_678_000, 5566)
-			.saturating_add(RocksDbWeight::get().reads(6_u64))
+		Weight::from_parts(81_082_000, 36634)
+			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn post_trap() -> Weight {
-		Weight::from_parts(298_680_000, 36634)
+		Weight::from_parts(260_178_000, 36634)
 			.saturating_add(RocksDbWeight::get().reads(19_u64))
-			.saturating_add(RocksDbWeight::get().writes(12_u64))
+			.saturating_add(RocksDbWeight::get().writes(13_u64))
 	}
 	fn reveal_trap() -> Weight {
-		Weight::from_parts(1_092_434_000, 30990)
+		Weight::from_parts(936_921_000, 30990)
 			.saturating_add(RocksDbWeight::get().reads(66_u64))
 			.saturating_add(RocksDbWeight::get().writes(84_u64))
 	}
 	fn set_trap_rate() -> Weight {
-		Weight::from_parts(9_567_000, 0)
+		Weight::from_parts(8_033_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 }
