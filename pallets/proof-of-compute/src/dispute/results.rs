@@ -21,11 +21,11 @@
 //!   replica's own start (what it revealed for the checkpoint before, or resumed as a
 //!   replacement, or the job's start), fetches the state the replica revealed for the
 //!   checkpoint, and measures how far it lies from the reference result: `‖claimed −
-//!   reference‖₂ / ‖reference − start‖₂` in parts per billion ([`Verdict::distances`](crate::types::Verdict::distances);
+//!   reference‖₂ / ‖reference − start‖₂` in parts per billion ([`Verdict::distances`];
 //!   `FORGED` for content that is not a state with the digest revealed for it). The
 //!   reference arithmetic makes the measure itself bit-exact, so honest members reveal the
 //!   same verdict and a majority settles it as for any job.
-//! - A replica within [`GPU_TOLERANCE`](tessera_primitives::trainer_api::GPU_TOLERANCE) (5% of what the segment moved the weights) trained
+//! - A replica within [`GPU_TOLERANCE`] (5% of what the segment moved the weights) trained
 //!   the segment; one farther off, or that revealed no state for it, is slashed for failed
 //!   verification; a forged state is slashed as a forged result. Every survivor is paid, and
 //!   the first survivor's final state is the job's result.
@@ -48,6 +48,9 @@
 //! dispute, so a replica that skipped a share `f` of its segments is caught with chance `f`
 //! per dispute, as by a spot-check: the stake a GPU tier holds must outweigh what skipping
 //! saves.
+//!
+//! [`Verdict::distances`]: crate::types::Verdict::distances
+//! [`GPU_TOLERANCE`]: tessera_primitives::trainer_api::GPU_TOLERANCE
 
 use crate::{pallet::*, types::*, DisputeOf, JobInfoOf};
 use alloc::vec::Vec;
