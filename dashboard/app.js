@@ -254,9 +254,10 @@ function shardOf(node, seed, round, shards) {
 
 /**
  * Federated jobs at `at`: each one's participants and their shards in the current round, the
- * round's aggregators and their turns, every round's updates (reveals) and aggregate, and its
- * challenge; and, from the events of the job's blocks, when each round opened and closed,
- * who was seated, replaced and paid.
+ * round's aggregators and their turns, every round's updates (reveals), the updates a panel
+ * upheld and the aggregate, and its challenge, of an aggregate or of one participant's update;
+ * and, from the events of the job's blocks, when each round opened and closed, who was seated,
+ * replaced and paid.
  */
 async function loadRounds(api, at, best) {
   const grace = api.consts.proofOfCompute.aggregatorGrace.toNumber();
@@ -264,15 +265,18 @@ async function loadRounds(api, at, best) {
   const jobs = await Promise.all(federations.map(async ([key, value]) => {
     const id = key.args[0].toNumber();
     const federation = value.unwrap();
-    const [stored, assigned, commitments, aggregations, challenge, dispute] = await Promise.all([
+    const [stored, assigned, commitments, aggregations, challenge, dispute, upheldUpdates] = await Promise.all([
       at.query.proofOfCompute.jobs(id),
       at.query.proofOfCompute.assignments(id),
       at.call.computeApi.commitments(id),
       at.query.proofOfCompute.aggregations.entries(id),
       at.query.proofOfCompute.challenges(id),
       at.query.proofOfCompute.disputes(id),
+      at.query.proofOfCompute.upheldUpdates.entries(id),
     ]);
     const round = federation.round.toNumber();
+    const upheld = upheldUpdates.map(([key]) => ({ round: key.args[1][0].toNumber(), node: key.args[1][1].toNumber() }));
+    const reason = dispute.isSome ? dispute.unwrap().reason : undefined;
     const shards = federation.shards.toNumber();
     const seed = federation.seed.toU8a();
     const closed = federation.closed.isSome ? federation.closed.unwrap().toNumber() : undefined;
@@ -347,10 +351,16 @@ async function loadRounds(api, at, best) {
         round: r,
         updates: commitments.filter((view) => view.checkpoint.eq(r) && view.revealed.isSome).map((view) => view.node.toNumber()).sort((a, b) => a - b),
         aggregate: aggregates.get(r),
+        upheld: upheld.filter((update) => update.round === r).map(({ node }) => node).sort((a, b) => a - b),
         ...history[r],
       })),
       challenge: challenge.isSome
-        ? { challenger: challenge.unwrap()[0].toString(), round: challenge.unwrap()[1].toNumber(), bond: challenge.unwrap()[2].toBigInt() }
+        ? {
+          challenger: challenge.unwrap()[0].toString(),
+          round: challenge.unwrap()[1].toNumber(),
+          bond: challenge.unwrap()[2].toBigInt(),
+          update: reason?.isUpdateChallenged ? reason.asUpdateChallenged.toNumber() : undefined,
+        }
         : undefined,
       disputed: dispute.isSome ? dispute.unwrap().segment.checkpoint.toNumber() : undefined,
       unreadable,

@@ -270,7 +270,7 @@ function federationView(f) {
   const rounds = f.rounds.map((r) => `<tr data-round-row="${r.round}" data-opened="${r.opened ?? ''}" data-closed="${r.closed ?? ''}"
       data-updates="${r.updates.join(',')}" data-aggregators="${r.aggregators.join(',')}"
       data-author="${r.aggregate?.node ?? ''}" data-digest="${text(r.aggregate?.digest ?? '')}" data-averaged="${r.aggregate?.participants ?? ''}"
-      data-paid="${r.paid.join(',')}">
+      data-paid="${r.paid.join(',')}" data-upheld="${r.upheld.join(',')}">
     <td class="number">${r.round}</td>
     <td class="number">${r.opened ?? '—'}${r.extended.length ? ` (extended to ${r.extended.join(', ')})` : ''}</td>
     <td data-field="updates">${r.updates.length ? `${r.updates.length}: nodes ${r.updates.join(', ')}` : '—'}</td>
@@ -280,11 +280,13 @@ function federationView(f) {
     <td data-field="author">${r.aggregate ? `node ${r.aggregate.node}` : '—'}</td>
     <td data-field="digest" class="hash">${r.aggregate ? short(r.aggregate.digest) : '—'}</td>
     <td data-field="averaged" class="number">${r.aggregate?.participants ?? '—'}</td>
-    <td data-field="paid">${r.paid.map(tsra).join(', ') || '—'}</td></tr>`);
+    <td data-field="paid">${r.paid.map(tsra).join(', ') || '—'}</td>
+    <td data-field="upheld">${r.upheld.length ? `nodes ${r.upheld.join(', ')}` : '—'}</td></tr>`);
   const challenge = f.challenge
-    ? `<p data-challenge="${f.challenge.round}">Challenged at round <b>${f.challenge.round}</b> by <span class="hash">${text(f.challenge.challenger)}</span>
+    ? `<p data-challenge="${f.challenge.round}" data-challenged-update="${f.challenge.update ?? ''}">Challenged at round <b>${f.challenge.round}</b>:
+      ${f.challenge.update === undefined ? 'its aggregate' : `node <b>${f.challenge.update}</b>'s update`}, by <span class="hash">${text(f.challenge.challenger)}</span>
       with a bond of ${tsra(f.challenge.bond)} TSRA${f.disputed === undefined ? '' : `; a panel re-executes round ${f.disputed} (see Jobs)`}.</p>`
-    : `<p data-challenge="">No challenge${f.disputed === undefined ? '' : `; disputed: a panel re-executes round ${f.disputed} (see Jobs)`}.</p>`;
+    : `<p data-challenge="" data-challenged-update="">No challenge${f.disputed === undefined ? '' : `; disputed: a panel re-executes round ${f.disputed} (see Jobs)`}.</p>`;
   const unreadable = f.unreadable ? `<p class="empty">The node no longer has the events of ${f.unreadable} of the job's blocks: when rounds opened and closed may be missing.</p>` : '';
   return `<div data-federation="${f.id}" data-round="${f.round}" data-rounds="${f.total}" data-shards="${f.shards}" data-seed="${text(f.seed)}"
       data-deadline="${f.deadline}" data-closed="${f.closed ?? ''}" data-inputs="${f.inputs.join(',')}">
@@ -292,7 +294,7 @@ function federationView(f) {
     <p>${f.shards} shards; round ${f.round} draws from seed <span class="hash">${text(short(f.seed))}</span>, ${taking}${f.privacy === undefined ? '' : `; private, ε ${(f.privacy / 1000).toFixed(3)} per participant`}.</p>
     ${participants.length ? table([`participant`, `shard in round ${f.round}`, `update for round ${f.round}`], participants) : empty('No participants drawn yet.')}
     ${seats.length ? table(['seat', 'aggregator', 'turn from block', `round ${f.round}`], seats) : empty(`No aggregators drawn for round ${f.round} yet: they are once it closes.`)}
-    ${table(['round', 'opened at', 'updates revealed', 'replaced', 'closed at', 'aggregators', 'aggregate by', 'weights digest', 'updates averaged', 'aggregator paid (TSRA)'], rounds)}
+    ${table(['round', 'opened at', 'updates revealed', 'replaced', 'closed at', 'aggregators', 'aggregate by', 'weights digest', 'updates averaged', 'aggregator paid (TSRA)', 'updates a panel upheld'], rounds)}
     ${challenge}${unreadable}
   </div>`;
 }

@@ -391,8 +391,10 @@ const shownFederation = (page, job) => page.evaluate((id) => {
       digest: row.digest,
       averaged: optional(row.averaged),
       paid: row.paid ? row.paid.split(',').map(BigInt) : [],
+      upheld: numbers(row.upheld),
     })),
     challenge: view.querySelector('[data-challenge]').dataset.challenge,
+    challengedUpdate: view.querySelector('[data-challenge]').dataset.challengedUpdate,
   };
 }, job);
 
@@ -411,7 +413,7 @@ async function retryInBlock(tx, signer, timeoutMs = 120_000) {
   return eventually(() => inBlock(tx, signer), timeoutMs);
 }
 
-test('a federated job shows its participants, shard draw, updates, aggregators\' turns, aggregates and challenges as the chain holds them', async () => {
+test('a federated job shows its participants, shard draw, updates, aggregators\' turns, aggregates, an update challenged live and its verdict as the chain holds them', async () => {
   const { node: { api, rpcUrl }, trainers } = context.network;
   const keyring = new Keyring({ type: 'sr25519' });
   const [alice, bob, charlie, dave, eve, ferdie] =
@@ -462,11 +464,19 @@ test('a federated job shows its participants, shard draw, updates, aggregators\'
     const ofJob = (name) => events
       .filter(({ event }) => api.events.proofOfCompute[name].is(event) && event.data.job.toNumber() === job);
 
-    // Every block the page shows until both aggregators are paid (the last once the
-    // challenge window closes), kept to check against the chain at that block.
+    // Every block the page shows until both aggregators are paid, kept to check against the
+    // chain at that block. Once the job is accepted, Alice challenges the first participant's
+    // update of the last round: a panel of the validators that did not aggregate it trains
+    // it again and upholds it, and the job is paid (the last aggregator with it).
     const looks = new Map();
+    const challenged = participants[0];
+    let challengeSent = false;
     for (const started = Date.now(); ofJob('AggregatorPaid').length < 2; await new Promise((resolve) => setTimeout(resolve, 250))) {
       assert.ok(Date.now() - started < 400_000, 'both rounds aggregated and their aggregators paid');
+      if (!challengeSent && ofJob('JobAccepted').length > 0) {
+        await inBlock(api.tx.proofOfCompute.challengeUpdate(job, 1, challenged), alice);
+        challengeSent = true;
+      }
       const shown = await shownFederation(page, job);
       if (shown && !looks.has(shown.block)) looks.set(shown.block, shown);
     }
@@ -530,8 +540,26 @@ test('a federated job shows its participants, shard draw, updates, aggregators\'
           `round ${r}'s opening and closing at block ${block}`,
         );
       }
-      assert.equal(shown.challenge, '', `no challenge at block ${block}`);
-      assert.ok((await at.query.proofOfCompute.challenges(job)).isNone);
+      // The challenge, whose update it is, and the updates a panel upheld, from storage.
+      const [challenge, dispute, upheld] = await Promise.all([
+        at.query.proofOfCompute.challenges(job),
+        at.query.proofOfCompute.disputes(job),
+        at.query.proofOfCompute.upheldUpdates.keys(job),
+      ]);
+      const reason = dispute.isSome ? dispute.unwrap().reason : undefined;
+      assert.deepEqual(
+        [shown.challenge, shown.challengedUpdate],
+        challenge.isSome
+          ? [`${challenge.unwrap()[1]}`, reason?.isUpdateChallenged ? `${reason.asUpdateChallenged}` : '']
+          : ['', ''],
+        `the challenge at block ${block}`,
+      );
+      assert.deepEqual(
+        shown.rounds.map(({ upheld: nodes }) => nodes),
+        [0, 1].map((r) => upheld.map(({ args: [, [upheldRound, node]] }) => [upheldRound.toNumber(), node.toNumber()])
+          .filter(([upheldRound]) => upheldRound === r).map(([, node]) => node).sort((a, b) => a - b)),
+        `the upheld updates at block ${block}`,
+      );
     }
 
     // The page showed each stage: updates coming in, a closed round with a seat's turn, and
@@ -540,6 +568,11 @@ test('a federated job shows its participants, shard draw, updates, aggregators\'
     assert.ok(seen.some(({ participants: shown, closed }) => shown.length === 3 && closed === undefined), 'a round taking updates');
     assert.ok(seen.some(({ participants: shown }) => shown.length === 3 && shown.every(({ update }) => update === 'revealed')), 'a round\'s updates all in');
     assert.ok(seen.some(({ seats }) => seats.some(({ state }) => state === 'turn')), 'an aggregator\'s turn');
+    assert.ok(seen.some(({ challenge: round, challengedUpdate }) => round === '1' && challengedUpdate === `${challenged}`), 'the update challenged');
+    const [resolved] = ofJob('DisputeResolved');
+    assert.equal(resolved.event.data.upheld.isTrue, true, 'the honest update upheld');
+    assert.deepEqual([last.challenge, last.rounds[1].upheld], ['', [challenged]]);
+    assert.equal(await cell(page, `[data-federation="${job}"] tr[data-round-row="1"] [data-field="upheld"]`), `nodes ${challenged}`);
     const aggregated = ofJob('RoundAggregated').map(({ event }) => event.data);
     assert.deepEqual(aggregated.map(({ round }) => round.toNumber()), [0, 1]);
     assert.deepEqual(last.rounds.map(({ author, digest, averaged }) => ({ author, digest, averaged })), aggregated.map((data) => ({
