@@ -126,16 +126,19 @@ impl_opaque_keys! {
 	}
 }
 
-/// Runtime version, as reported to the node and to clients.
+/// Runtime version, as reported to the node and to clients. `spec_version` goes up with every
+/// runtime a chain may upgrade to, for `set_code` takes no other and [`Migrations`] run only
+/// when it changes; `transaction_version` goes up whenever a call's index or arguments change,
+/// so that offline signers refuse to sign the old encoding.
 #[sp_version::runtime_version]
 pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("tessera"),
 	impl_name: Cow::Borrowed("tessera"),
 	authoring_version: 1,
-	spec_version: 1,
+	spec_version: 2,
 	impl_version: 0,
 	apis: apis::RUNTIME_API_VERSIONS,
-	transaction_version: 1,
+	transaction_version: 2,
 	system_version: 1,
 };
 
