@@ -50,8 +50,8 @@ use polkadot_sdk::{
 	},
 };
 use tessera_primitives::{
-	JobId, JobState, NodeId, NodeInspect, NodeRole, Outcome, ReputationInspect, ReputationSink,
-	SlashReason, Slasher, TrustTier,
+	JobId, NodeId, NodeInspect, NodeRole, Outcome, ReputationInspect, ReputationSink, SlashReason,
+	Slasher, TrustTier,
 };
 
 impl<T: Config> Pallet<T> {
@@ -259,17 +259,7 @@ impl<T: Config> Pallet<T> {
 		};
 		let slashed = T::Slasher::slash(check.node, SlashReason::DataUnavailable(share), None)
 			.unwrap_or_else(|_| Zero::zero());
-		let open = Jobs::<T>::get(check.job).filter(|info| {
-			matches!(info.state, JobState::Running | JobState::Accepted | JobState::Disputed)
-		});
-		if let Some(info) = open.filter(|info| !info.is_federated()) {
-			// A checkpoint whose content is gone is not paid for; the reveal stays, so the
-			// replica can still deliver the rest of its job.
-			if Reveals::<T>::contains_key(key) {
-				let work = info.workload.work_of_checkpoint(check.checkpoint);
-				Self::debit_work(check.job, check.node, work);
-			}
-		}
+		Self::unpay_lost_checkpoint(check.job, check.node, check.checkpoint);
 		Self::deposit_event(Event::AvailabilityFailed { check: id, node: check.node, slashed });
 	}
 

@@ -832,6 +832,21 @@ impl<T: Config> Pallet<T> {
 		});
 	}
 
+	/// The content of `node`'s `checkpoint` of `job` was found missing: a replica of an open
+	/// job is not paid for that checkpoint. The reveal stays, so the replica can still deliver
+	/// the rest of its job. A federated job pays an update for the aggregate that averaged it,
+	/// which the loss does not undo.
+	pub(crate) fn unpay_lost_checkpoint(job: JobId, node: NodeId, checkpoint: u32) {
+		let open = Jobs::<T>::get(job).filter(|info| {
+			matches!(info.state, JobState::Running | JobState::Accepted | JobState::Disputed)
+		});
+		if let Some(info) = open.filter(|info| !info.is_federated()) {
+			if Reveals::<T>::contains_key((job, node, checkpoint)) {
+				Self::debit_work(job, node, info.workload.work_of_checkpoint(checkpoint));
+			}
+		}
+	}
+
 	/// `node` forfeits all it was credited of `job`.
 	pub(crate) fn forfeit_work(job: JobId, node: NodeId) {
 		Contributions::<T>::remove(job, node);
