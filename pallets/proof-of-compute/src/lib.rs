@@ -123,9 +123,16 @@
 //! ([`tessera_primitives::privacy::epsilon`]), takes it from its participants' grants, and
 //! checks that every aggregate names the noise its round adds.
 //!
-//! The other modules, documented in their source (`cargo doc --document-private-items`):
-//! `replacement` (replicas whose node stops), `availability` (data availability checks) and
-//! `retention` (the storage deposit and pruning).
+//! The other modules, documented in their source (`cargo doc --document-private-items`), each
+//! the one writer of its storage items but the job record:
+//! - `lifecycle`: a job's creation, cancellation, draw of replicas, scheduled steps and end;
+//! - `commitments`: commits and reveals, their tally, and the verdict on a job's result;
+//! - `payment`: the work each node delivered, and the payout and refund at a job's end;
+//! - `dispute` (the engine, and `dispute::results` for a replicated job's results) and
+//!   `rounds` (federated training, and `rounds::disputes` for its aggregates and updates);
+//! - `replacement` (replicas whose node stops), `availability` (data availability checks)
+//!   and `retention` (the storage deposit and pruning);
+//! - `interfaces`: what other pallets see of jobs; `invariants`: the try-state checks.
 //!
 //! ## Child pallets
 //!
@@ -151,12 +158,17 @@ extern crate alloc;
 mod availability;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarking;
+mod commitments;
 mod dispute;
+mod interfaces;
+#[cfg(any(feature = "try-runtime", feature = "invariants", test))]
+mod invariants;
 mod lifecycle;
 pub mod migrations;
 #[cfg(test)]
 mod mock;
 pub mod offchain;
+mod payment;
 mod replacement;
 mod retention;
 mod rounds;
@@ -214,7 +226,7 @@ pub const MAX_OPEN_CHECKS_PER_NODE: u32 = 4;
 /// some undone.
 pub const MAX_BLOCKS_CAUGHT_UP: u32 = 8;
 
-/// Blocks after the one asked for that [`Pallet::schedule`] looks at for room, at most.
+/// Blocks after the one asked for that `Pallet::schedule` looks at for room, at most.
 pub const MAX_SCHEDULE_PROBES: u32 = 1_024;
 
 /// Bytes a job's hot record ([`Jobs`]) may take at most: every commit and reveal reads it, so

@@ -25,7 +25,7 @@ pub mod v1 {
 	pub(crate) const MOVED_ITEMS: [&str; 5] =
 		["TrapSeals", "TrapConfirmations", "TrapSealCursor", "TrapRate", "TrapTally"];
 
-	/// Moves every key of [`MOVED_ITEMS`] from the pallet `Parent` (proof of compute, as the
+	/// Moves every key of `MOVED_ITEMS` from the pallet `Parent` (proof of compute, as the
 	/// runtime names it) to this pallet; run through [`MoveFromParent`], once.
 	pub struct UncheckedMoveFromParent<T, Parent>(PhantomData<(T, Parent)>);
 
