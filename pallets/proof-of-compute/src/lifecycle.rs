@@ -473,7 +473,7 @@ impl<T: Config> Pallet<T> {
 		}
 		// The job's aggregates can no longer be challenged: their authors did their part.
 		Self::release_last_aggregate(job, &mut info);
-		let _ = Contributions::<T>::clear_prefix(job, u32::from(u8::MAX), None);
+		Self::forget_work(job);
 		let refunded = Self::release_budget(&info.requester, info.budget);
 		Self::forget_replacements(job);
 		Self::end(job, &mut info, JobState::Failed);
@@ -491,11 +491,10 @@ impl<T: Config> Pallet<T> {
 		Self::schedule(job, now.saturating_add(T::Retention::get()));
 	}
 
-	/// Removes `job`'s record, spec, seats and payouts, once its commitments are cleared;
+	/// Removes `job`'s record, spec and seats, once its commitments are cleared;
 	/// returns the record.
 	pub(crate) fn remove_job(job: JobId) -> Option<JobInfoOf<T>> {
 		Assignments::<T>::remove(job);
-		Payouts::<T>::remove(job);
 		JobSpecs::<T>::remove(job);
 		Jobs::<T>::take(job)
 	}

@@ -83,6 +83,16 @@ impl<T: Config> Pallet<T> {
 		}
 	}
 
+	/// `job` failed: the work credited to its nodes is paid for by nobody.
+	pub(crate) fn forget_work(job: JobId) {
+		let _ = Contributions::<T>::clear_prefix(job, u32::from(u8::MAX), None);
+	}
+
+	/// Removes what `job` paid each node, kept for reading until the job is pruned.
+	pub(crate) fn remove_payouts(job: JobId) {
+		Payouts::<T>::remove(job);
+	}
+
 	/// `node` forfeits all it was credited of `job`.
 	pub(crate) fn forfeit_work(job: JobId, node: NodeId) {
 		Contributions::<T>::remove(job, node);

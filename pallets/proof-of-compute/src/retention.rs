@@ -78,6 +78,7 @@ impl<T: Config> Pallet<T> {
 		}
 		Prunable::<T>::remove(job);
 		Self::remove_federation(job);
+		Self::remove_payouts(job);
 		let Some(info) = Self::remove_job(job) else { return true };
 		let deposit = T::Currency::release(
 			&HoldReason::JobDeposit.into(),
