@@ -281,7 +281,7 @@ function federationView(f) {
     <td data-field="digest" class="hash">${r.aggregate ? short(r.aggregate.digest) : '—'}</td>
     <td data-field="averaged" class="number">${r.aggregate?.participants ?? '—'}</td>
     <td data-field="paid">${r.paid.map(tsra).join(', ') || '—'}</td>
-    <td data-field="upheld">${r.upheld.length ? `nodes ${r.upheld.join(', ')}` : '—'}</td></tr>`);
+    <td data-field="upheld">${r.upheld.length ? `${r.upheld.length === 1 ? 'node' : 'nodes'} ${r.upheld.join(', ')}` : '—'}</td></tr>`);
   const challenge = f.challenge
     ? `<p data-challenge="${f.challenge.round}" data-challenged-update="${f.challenge.update ?? ''}">Challenged at round <b>${f.challenge.round}</b>:
       ${f.challenge.update === undefined ? 'its aggregate' : `node <b>${f.challenge.update}</b>'s update`}, by <span class="hash">${text(f.challenge.challenger)}</span>

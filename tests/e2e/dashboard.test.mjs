@@ -572,7 +572,7 @@ test('a federated job shows its participants, shard draw, updates, aggregators\'
     const [resolved] = ofJob('DisputeResolved');
     assert.equal(resolved.event.data.upheld.isTrue, true, 'the honest update upheld');
     assert.deepEqual([last.challenge, last.rounds[1].upheld], ['', [challenged]]);
-    assert.equal(await cell(page, `[data-federation="${job}"] tr[data-round-row="1"] [data-field="upheld"]`), `nodes ${challenged}`);
+    assert.equal(await cell(page, `[data-federation="${job}"] tr[data-round-row="1"] [data-field="upheld"]`), `node ${challenged}`);
     const aggregated = ofJob('RoundAggregated').map(({ event }) => event.data);
     assert.deepEqual(aggregated.map(({ round }) => round.toNumber()), [0, 1]);
     assert.deepEqual(last.rounds.map(({ author, digest, averaged }) => ({ author, digest, averaged })), aggregated.map((data) => ({
