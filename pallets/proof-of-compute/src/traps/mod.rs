@@ -154,7 +154,8 @@ pub mod pallet {
 	use frame_system::pallet_prelude::*;
 	use polkadot_sdk::sp_runtime::Perbill;
 
-	/// Version 2: traps come from the vault ([`crate::traps::migrations::v2`]).
+	/// Version 3: the training of every trap posted is spent
+	/// ([`crate::traps::migrations::v3`]).
 	const STORAGE_VERSION: StorageVersion = StorageVersion::new(3);
 
 	#[pallet::pallet]
@@ -206,11 +207,13 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type PostedTraps<T: Config> = StorageMap<_, Twox64Concat, JobId, SealedTaskOf<T>>;
 
-	/// The hash of every trap's spec ([`TrapRun::spec_hash`](crate::traits::TrapRun::spec_hash)) posted so far, kept for good: a
-	/// posted trap's answer is public once its replicas reveal it, and stays in the chain's
-	/// history after its job is pruned, so the same training posted again would be answered
-	/// by copying it. One entry per trap, bounded by [`TrapRate`]; the treasury, which posts
-	/// traps, pays for it.
+	/// The hash of the spec of every trap posted so far ([`TrapRun::spec_hash`]), kept for
+	/// good: a posted trap's answer is public once its replicas reveal it, and stays in the
+	/// chain's history after its job is pruned, so the same training posted again would be
+	/// answered by copying it. One entry per trap, bounded by [`TrapRate`]; the treasury,
+	/// which posts traps, pays for it.
+	///
+	/// [`TrapRun::spec_hash`]: crate::traits::TrapRun::spec_hash
 	#[pallet::storage]
 	pub type SpentTraps<T: Config> = StorageMap<_, Identity, H256, ()>;
 
@@ -258,11 +261,12 @@ pub mod pallet {
 			job: JobId,
 		},
 		/// An armed task could not be posted (its re-run job is gone, the treasury cannot pay
-		/// its budget, its data is no longer granted) and left the vault.
+		/// its budget, its data is no longer granted, or a trap training the same was posted)
+		/// and left the vault.
 		TrapDropped {
 			/// The task.
 			task: TrapTask,
-			/// Why proof of compute refused it.
+			/// Why it was refused: proof of compute's error, or [`Error::AlreadyPosted`].
 			error: DispatchError,
 		},
 		/// A task not posted within twice the longest job's duration lapsed and left the
@@ -452,6 +456,13 @@ impl<T: Config> Pallet<T> {
 			return;
 		};
 		let run = T::Jobs::trap_run(task);
+		// Two tasks of the vault may train the same (a job and a trap of it, re-run with one
+		// seed): once one is posted, its reveals answer the other.
+		if run.as_ref().is_some_and(|run| SpentTraps::<T>::contains_key(run.spec_hash)) {
+			let error = Error::<T>::AlreadyPosted.into();
+			Self::deposit_event(Event::TrapDropped { task, error });
+			return;
+		}
 		match T::Jobs::post_trap(task) {
 			Ok(job) => {
 				if let Some(run) = run {

@@ -557,3 +557,33 @@ fn a_task_posted_once_cannot_be_stocked_again_since_its_replicas_reveals_answer_
 		assert_ok!(seal(APPROVER, &TrapTask { seed: SEED + 1, ..task }, &expected()));
 	});
 }
+
+#[test]
+fn of_two_armed_tasks_that_train_the_same_only_the_first_is_posted_since_its_reveals_answer_the_other(
+) {
+	crate::tests::test(|| {
+		let (trap_job, replicas) = trap();
+		train(&replicas, reporting(trap_job, |_, checkpoint| honest(checkpoint)));
+		assert_ok!(spring(trap_job));
+		let source = PostedTraps::<Test>::get(trap_job).unwrap().task.source;
+		// The trap job is its source's spec with another seed: re-run with one fresh seed,
+		// both train the same bits.
+		let first = TrapTask { source, seed: SEED + 1 };
+		let twin = TrapTask { source: trap_job, seed: SEED + 1 };
+		for task in [first, twin] {
+			for approver in [APPROVER, SECOND_APPROVER] {
+				assert_ok!(seal(approver, &task, &expected()));
+			}
+		}
+		assert_ok!(ProofOfComputeTraps::set_trap_rate(RuntimeOrigin::root(), Perbill::one()));
+		let job = NextJobId::<Test>::get();
+		run_to(System::block_number() + 2);
+		assert!(events().contains(&Event::TrapPosted { task: first, job }));
+		assert!(events().contains(&Event::TrapDropped {
+			task: twin,
+			error: Error::<Test>::AlreadyPosted.into()
+		}));
+		assert_eq!(NextJobId::<Test>::get(), job + 1, "the twin was not posted");
+		assert!(Vault::<Test>::get(twin).is_none() && ArmedTasks::<Test>::get().is_empty());
+	});
+}
