@@ -65,8 +65,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn seal_trap() -> Weight {
 		//  Measured:  `1986`
 		//  Estimated: `36634`
-		// Minimum execution time: 69_562_000 picoseconds.
-		Weight::from_parts(81_082_000, 36634)
+		// Minimum execution time: 90_121_000 picoseconds.
+		Weight::from_parts(112_467_000, 36634)
 			.saturating_add(T::DbWeight::get().reads(8_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -82,6 +82,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `ProofOfComputeTraps::CounterForVault` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::JobSpecs` (r:1 w:1)
 	/// Proof: `ProofOfCompute::JobSpecs` (`max_values`: None, `max_size`: Some(33169), added: 35644, mode: `MaxEncodedLen`)
+	/// Storage: `ProofOfComputeTraps::SpentTraps` (r:1 w:1)
+	/// Proof: `ProofOfComputeTraps::SpentTraps` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfCompute::Jobs` (r:1 w:1)
 	/// Proof: `ProofOfCompute::Jobs` (`max_values`: None, `max_size`: Some(261), added: 2736, mode: `MaxEncodedLen`)
 	/// Storage: `ModelRegistry::DatasetOfCid` (r:1 w:0)
@@ -106,14 +108,12 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(247), added: 2722, mode: `MaxEncodedLen`)
 	/// Storage: `ProofOfComputeTraps::PostedTraps` (r:0 w:1)
 	/// Proof: `ProofOfComputeTraps::PostedTraps` (`max_values`: None, `max_size`: Some(2085), added: 4560, mode: `MaxEncodedLen`)
-	/// Storage: `ProofOfComputeTraps::SpentTraps` (r:0 w:1)
-	/// Proof: `ProofOfComputeTraps::SpentTraps` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn post_trap() -> Weight {
 		//  Measured:  `5566`
 		//  Estimated: `36634`
-		// Minimum execution time: 235_143_000 picoseconds.
-		Weight::from_parts(260_178_000, 36634)
-			.saturating_add(T::DbWeight::get().reads(19_u64))
+		// Minimum execution time: 260_319_000 picoseconds.
+		Weight::from_parts(328_322_000, 36634)
+			.saturating_add(T::DbWeight::get().reads(20_u64))
 			.saturating_add(T::DbWeight::get().writes(13_u64))
 	}
 	/// Storage: `ModelApprovers::Members` (r:1 w:0)
@@ -161,8 +161,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn reveal_trap() -> Weight {
 		//  Measured:  `9356`
 		//  Estimated: `30990`
-		// Minimum execution time: 824_452_000 picoseconds.
-		Weight::from_parts(936_921_000, 30990)
+		// Minimum execution time: 1_050_556_000 picoseconds.
+		Weight::from_parts(1_225_899_000, 30990)
 			.saturating_add(T::DbWeight::get().reads(66_u64))
 			.saturating_add(T::DbWeight::get().writes(84_u64))
 	}
@@ -171,8 +171,8 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	fn set_trap_rate() -> Weight {
 		//  Measured:  `0`
 		//  Estimated: `0`
-		// Minimum execution time: 5_263_000 picoseconds.
-		Weight::from_parts(8_033_000, 0)
+		// Minimum execution time: 6_142_000 picoseconds.
+		Weight::from_parts(11_014_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 }
@@ -180,22 +180,22 @@ impl<T: polkadot_sdk::frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights at RocksDB's database weights, for tests.
 impl WeightInfo for () {
 	fn seal_trap() -> Weight {
-		Weight::from_parts(81_082_000, 36634)
+		Weight::from_parts(112_467_000, 36634)
 			.saturating_add(RocksDbWeight::get().reads(8_u64))
 			.saturating_add(RocksDbWeight::get().writes(3_u64))
 	}
 	fn post_trap() -> Weight {
-		Weight::from_parts(260_178_000, 36634)
-			.saturating_add(RocksDbWeight::get().reads(19_u64))
+		Weight::from_parts(328_322_000, 36634)
+			.saturating_add(RocksDbWeight::get().reads(20_u64))
 			.saturating_add(RocksDbWeight::get().writes(13_u64))
 	}
 	fn reveal_trap() -> Weight {
-		Weight::from_parts(936_921_000, 30990)
+		Weight::from_parts(1_225_899_000, 30990)
 			.saturating_add(RocksDbWeight::get().reads(66_u64))
 			.saturating_add(RocksDbWeight::get().writes(84_u64))
 	}
 	fn set_trap_rate() -> Weight {
-		Weight::from_parts(8_033_000, 0)
+		Weight::from_parts(11_014_000, 0)
 			.saturating_add(RocksDbWeight::get().writes(1_u64))
 	}
 }
