@@ -86,9 +86,9 @@ pub type UncheckedExtrinsic =
 
 /// Storage migrations run on the next runtime upgrade, each guarded by its pallet's storage
 /// version so that it runs once: the traps' storage leaves proof of compute's prefix for
-/// their own pallet's, traps sealed by job give way to the vault, the training of traps posted
-/// is spent, proof of compute's
-/// federations keep the randomness of the round before, and its jobs name their kind.
+/// their own pallet's, traps sealed by job give way to the vault, the training of traps
+/// posted is spent, proof of compute's federations keep the randomness of the round before,
+/// and its jobs name their kind.
 type Migrations = (
 	pallet_proof_of_compute::traps::migrations::v1::MoveFromParent<Runtime, ProofOfCompute>,
 	pallet_proof_of_compute::traps::migrations::v2::FromTheVault<Runtime>,
