@@ -217,6 +217,11 @@ pub trait TrainingInputs {
 	fn dataset_terms(dataset: &[u8]) -> Option<(DidId, DatasetConsent)>;
 	/// Whether `state` (weights CID and digest) is a version of a registered model.
 	fn is_registered_version(state: &TrainedWeights) -> bool;
+	/// The job whose result the registered version `state` is, if a job produced it: its
+	/// replicas serve that state through the retention period, so a trainer that lacks it
+	/// fetches it from them. `None` for versions registered with their weights (a model's
+	/// first), whose content operators get with the model.
+	fn producer(state: &TrainedWeights) -> Option<JobId>;
 	/// Approves `dataset` (owned by `owner`, for grantees only) and registers `state` as a
 	/// model's version, for benchmarks of calls that create and assign jobs.
 	#[cfg(feature = "runtime-benchmarks")]

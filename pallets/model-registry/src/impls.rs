@@ -619,6 +619,11 @@ impl<T: Config> TrainingInputs for Pallet<T> {
 		VersionOfState::<T>::contains_key(state)
 	}
 
+	fn producer(state: &TrainedWeights) -> Option<JobId> {
+		let (model, version) = VersionOfState::<T>::get(state)?;
+		Versions::<T>::get(model, version)?.produced_by_job
+	}
+
 	#[cfg(feature = "runtime-benchmarks")]
 	fn register_for_benchmarks(dataset: &[u8], owner: &DidId, state: &TrainedWeights) {
 		if let Ok(cid) = Cid::try_from(dataset.to_vec()) {

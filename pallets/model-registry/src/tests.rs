@@ -13,6 +13,7 @@ use polkadot_sdk::{
 };
 use tessera_primitives::{
 	Architecture, BackendClass, DatasetConsent, HyperParameters, JobOutcome, TrainedWeights,
+	TrainingInputs,
 };
 
 const MODEL: u32 = 0;
@@ -253,6 +254,20 @@ fn an_expired_proposal_takes_no_votes_and_is_closed_with_its_deposit_back() {
 		System::assert_last_event(Event::ProposalExpired { proposal: 0 }.into());
 		assert_eq!(held(REQUESTER, HoldReason::ProposalDeposit), 0);
 		assert_eq!(Balances::free_balance(REQUESTER), INITIAL_BALANCE);
+	});
+}
+
+#[test]
+fn a_version_a_job_produced_names_that_job_to_fetch_it_from_and_the_root_names_none() {
+	test(|| {
+		let job = start_training();
+		let root = Versions::<Test>::get(MODEL, 0).unwrap();
+		let root = TrainedWeights { weights: root.weights, digest: root.digest };
+		assert_eq!(ModelRegistry::producer(&root), None);
+		let trained = TrainedWeights { weights: cid("bafy-weights-1"), digest: digest(2) };
+		assert_eq!(ModelRegistry::producer(&trained), None, "not a version before the job ends");
+		ModelRegistry::finalized(job, &trained);
+		assert_eq!(ModelRegistry::producer(&trained), Some(job));
 	});
 }
 

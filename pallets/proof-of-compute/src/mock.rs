@@ -150,6 +150,8 @@ parameter_types! {
 		weights: Cid::truncate_from(b"bafkbase".to_vec()),
 		digest: H256::repeat_byte(1),
 	}];
+	/// The registered versions a job produced, and the job.
+	pub static ProducedVersions: Vec<(TrainedWeights, JobId)> = Vec::new();
 	pub static Nodes: Vec<TestNode> = (0..9)
 		.map(|id| TestNode {
 			id,
@@ -362,6 +364,9 @@ impl TrainingInputs for TestInputs {
 	}
 	fn is_registered_version(state: &TrainedWeights) -> bool {
 		RegisteredVersions::get().contains(state)
+	}
+	fn producer(state: &TrainedWeights) -> Option<JobId> {
+		ProducedVersions::get().into_iter().find(|(version, _)| version == state).map(|(_, job)| job)
 	}
 	#[cfg(feature = "runtime-benchmarks")]
 	fn register_for_benchmarks(dataset: &[u8], owner: &DidId, state: &TrainedWeights) {

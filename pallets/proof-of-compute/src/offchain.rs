@@ -72,6 +72,7 @@ use tessera_primitives::{
 		TRAINER_TOKEN_PREFIX, TRAINER_URL_PREFIX,
 	},
 	CommitmentPayload, JobId, JobState, NodeId, NodeInspect, NodePublic, TrainedWeights,
+	TrainingInputs,
 };
 
 /// Jobs the worker looks after in one run, over all local keys.
@@ -281,9 +282,14 @@ impl<T: Config> Pallet<T> {
 			None => 0,
 		};
 		let answer = trainer.post::<JobStatus>("/v1/jobs", &request);
-		if let (Err(DutyError::Status(400..=499)), Some((from, state))) = (&answer, &start) {
+		if let Err(DutyError::Status(400..=499)) = &answer {
 			// The trainer refuses a state it does not have: fetch it for the next block.
-			Self::fetch_state(trainer, job, from.saturating_sub(1), &state.weights);
+			match &start {
+				Some((from, state)) => {
+					Self::fetch_state(trainer, job, from.saturating_sub(1), &state.weights)
+				}
+				None => Self::fetch_base_state(trainer, job),
+			}
 		}
 		let status = answer?;
 		if status.job != job {
@@ -519,6 +525,21 @@ impl<T: Config> Pallet<T> {
 				}
 			}
 		}
+	}
+
+	/// Has `trainer` fetch `job`'s base state, a model version's weights, from the replicas
+	/// of the job that produced that version ([`TrainingInputs::producer`]), which revealed
+	/// it as their final state and serve it through the retention period. A node drawn for
+	/// a job on a version it did not train itself gets it this way. Best effort, as
+	/// [`Self::fetch_state`].
+	pub(crate) fn fetch_base_state(trainer: &Trainer, job: JobId) {
+		let Some(base) = JobSpecs::<T>::get(job).and_then(|spec| spec.base_state()) else {
+			return;
+		};
+		let Some(producer) = T::Inputs::producer(&base) else { return };
+		let Some(produced) = Jobs::<T>::get(producer) else { return };
+		let last = produced.checkpoints.saturating_sub(1);
+		Self::fetch_state(trainer, producer, last, &base.weights);
 	}
 }
 

@@ -258,10 +258,15 @@ impl<T: Config> Pallet<T> {
 	fn segment_from_agreed_start(rerun: &Rerun) -> Result<(H256, Cid), DutyError> {
 		let start = rerun.segment.start_state.as_ref();
 		let answer = Self::segment_from(rerun, start, &[]);
-		if let (Err(DutyError::Status(400..=499)), Some(previous), Some(start)) =
-			(&answer, rerun.segment.checkpoint.checked_sub(1), start)
-		{
-			Self::fetch_state(rerun.trainer, rerun.job, previous, &start.weights);
+		if let Err(DutyError::Status(400..=499)) = &answer {
+			match (rerun.segment.checkpoint.checked_sub(1), start) {
+				(Some(previous), Some(start)) => {
+					Self::fetch_state(rerun.trainer, rerun.job, previous, &start.weights)
+				}
+				// The first segment starts from the job's base state.
+				(None, _) => Self::fetch_base_state(rerun.trainer, rerun.job),
+				(Some(_), None) => {}
+			}
 		}
 		Ok(answer?.0)
 	}

@@ -1117,6 +1117,94 @@ fn a_replacement_resumes_the_agreed_state_and_commits_from_its_first_checkpoint(
 	});
 }
 
+/// A one-replica job whose replica revealed both its checkpoints, the last naming
+/// `state_of(7)`, which the model registry then holds as the version the job produced; and a
+/// job of `redundancy` replicas posted on that version, assigned: (the first job's replica,
+/// the second job).
+fn job_on_a_produced_version(redundancy: u8) -> (NodeId, JobId) {
+	use crate::tests::{commit_call, reveal_call};
+	let producer = post(1, BackendClass::CpuReference, 100);
+	run_to(System::block_number() + 1);
+	let served_by = Assignments::<Test>::get(producer).unwrap()[0];
+	for (checkpoint, digest) in [(0, 9), (1, 7)] {
+		let revealed = payload(producer, served_by, checkpoint, digest, checkpoint == 1);
+		send(commit_call(&revealed));
+		send(reveal_call(revealed));
+	}
+	let version = state_of(7);
+	RegisteredVersions::mutate(|versions| versions.push(version.clone()));
+	ProducedVersions::mutate(|produced| produced.push((version.clone(), producer)));
+	let mut on_version = spec(20, BackendClass::CpuReference);
+	(on_version.base_weights, on_version.base_digest) = (version.weights, version.digest);
+	assert_ok!(ProofOfCompute::create_job(
+		RuntimeOrigin::signed(REQUESTER),
+		on_version,
+		BUDGET,
+		redundancy,
+		100
+	));
+	let job = NextJobId::<Test>::get() - 1;
+	run_to(System::block_number() + 1);
+	(served_by, job)
+}
+
+#[test]
+fn a_replica_whose_trainer_lacks_the_base_version_fetches_it_from_the_replicas_that_trained_it() {
+	offchain_test(|trainer| {
+		let (served_by, job) = job_on_a_produced_version(1);
+		let node = Assignments::<Test>::get(job).unwrap()[0];
+		hold_key(node);
+
+		// Refused for want of its base state, the trainer is asked to fetch it from the
+		// replica that revealed it as the producing job's final state.
+		trainer.refuse("POST", &format!("{DEFAULT_TRAINER_URL}/v1/jobs"), job_request(job), 422);
+		expect_fetch_from(trainer, served_by, 7, NodeId::MAX);
+		work();
+		assert!(trainer.pooled().is_empty());
+
+		// Holding it, the trainer trains the job, and the replica commits in the next block.
+		run_to(System::block_number() + 1);
+		trainer.expect_status(job, 1, None);
+		work();
+		let (_, commit) = trainer.only_commit();
+		assert_eq!((commit.node, commit.checkpoint), (node, 0));
+	});
+}
+
+#[test]
+fn a_panel_member_whose_trainer_lacks_the_base_version_fetches_it_for_the_first_segment() {
+	use crate::tests::{commit_call, reveal_call};
+	offchain_test(|trainer| {
+		let (served_by, job) = job_on_a_produced_version(3);
+		let replicas = Assignments::<Test>::get(job).unwrap();
+		for checkpoint in 0..2 {
+			let report = |node| payload(job, node, checkpoint, 9, checkpoint == 1);
+			replicas.iter().for_each(|node| send(commit_call(&report(*node))));
+			replicas.iter().for_each(|node| send(reveal_call(report(*node))));
+		}
+		next_block();
+		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 0));
+		assert_eq!(Disputes::<Test>::get(job).unwrap().segment.start_state, None);
+		let member = Panels::<Test>::get(job)[0];
+		hold_key(member);
+
+		// The first segment starts from the job's base state: refused for want of it, the
+		// trainer is asked to fetch it from the replica that trained that version.
+		let spec = JobSpecs::<Test>::get(job).unwrap();
+		let request = trainer_api::VerifyRequest::new(job, &spec, None, 0, 10).unwrap();
+		let verify = format!("{DEFAULT_TRAINER_URL}/v1/verify");
+		trainer.refuse("POST", &verify, serde_json::to_vec(&request).unwrap(), 422);
+		expect_fetch_from(trainer, served_by, 7, NodeId::MAX);
+		work();
+		assert!(trainer.pooled().is_empty());
+
+		run_to(System::block_number() + 1);
+		expect_reexecution(trainer, job, vec![commitment(0)]);
+		work();
+		assert!(matches!(&trainer.pooled()[..], [Call::panel_commit { .. }]));
+	});
+}
+
 /// A one-replica job whose first checkpoint is revealed and asked to be checked, with the
 /// drawn validator's key in the keystore: (check's validator, a call that expects the
 /// trainer to fetch the state and answer with `stored`'s CID).
