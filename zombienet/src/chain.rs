@@ -10,7 +10,7 @@ use zombienet_sdk::{
 	subxt::{
 		backend::legacy::LegacyRpcMethods,
 		dynamic::{constant, runtime_api_call, storage, tx, At, Value},
-		ext::scale_value::{Composite, ValueDef},
+		ext::scale_value::{Composite, Primitive, ValueDef},
 		tx::{DynamicPayload, Signer},
 		OnlineClient, SubstrateConfig,
 	},
@@ -162,6 +162,22 @@ impl EventRecord {
 	/// The field `name` as the bytes it is made of (an account, a digest, a CID).
 	pub fn bytes(&self, name: &str) -> Option<Vec<u8>> {
 		self.field(name).and_then(bytes)
+	}
+
+	/// The field `name` as a boolean.
+	pub fn flag(&self, name: &str) -> Option<bool> {
+		match &self.field(name)?.value {
+			ValueDef::Primitive(Primitive::Bool(flag)) => Some(*flag),
+			_ => None,
+		}
+	}
+
+	/// The name of the enum variant in the field `name`.
+	pub fn variant_of(&self, name: &str) -> Option<&str> {
+		match &self.field(name)?.value {
+			ValueDef::Variant(variant) => Some(&variant.name),
+			_ => None,
+		}
 	}
 }
 

@@ -31,8 +31,6 @@ use zombienet_sdk::{
 pub const DEFINITION: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tessera.toml");
 /// Tessera's para id on the relay chain.
 pub const PARA_ID: u32 = 2000;
-/// Stake each compute node bonds: 20 TSRA.
-pub const STAKE: u128 = 20 * UNIT;
 /// One TSRA.
 pub const UNIT: u128 = 1_000_000_000_000;
 
@@ -40,36 +38,101 @@ pub const UNIT: u128 = 1_000_000_000_000;
 /// hash and the owner's account.
 const KEY_OWNERSHIP_CONTEXT: &[u8] = b"tessera/node-key-ownership";
 
-/// A collator and the compute node it runs: who owns it, its key and its trainer.
-#[derive(Clone, Copy, Debug)]
-pub struct Collator {
-	/// The collator's name in `tessera.toml`.
-	pub name: &'static str,
-	/// The trainer process beside it.
-	pub trainer: &'static str,
-	/// The secret URI of its compute-node key (`tsra`), kept in the collator's keystore.
-	pub node_key: &'static str,
-	/// The dev account that owns the compute node.
-	pub owner: fn() -> Keypair,
+/// What a compute node offers, as the node registry's `NodeRole` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+	/// Trains jobs' replicas.
+	Trainer,
+	/// Sits on dispute panels, checks availability and aggregates federated rounds.
+	Validator,
 }
 
-/// The two collators of `tessera.toml`; each owner is the dev account of the same name.
-pub const COLLATORS: [Collator; 2] = [
-	Collator {
+impl Role {
+	fn variant(self) -> &'static str {
+		match self {
+			Role::Trainer => "Trainer",
+			Role::Validator => "Validator",
+		}
+	}
+}
+
+/// A compute node beside a collator: who owns it, its key, the trainer behind it, what it
+/// offers and what it bonds.
+#[derive(Clone, Copy, Debug)]
+pub struct Operator {
+	/// Its name in the tests' output; its trainer's store is `stores/<name>`.
+	pub name: &'static str,
+	/// The collator whose keystore holds its key and whose off-chain worker does its duties.
+	pub collator: &'static str,
+	/// The trainer process behind it (`tessera.toml`).
+	pub trainer: &'static str,
+	/// The secret URI of its compute-node key (`tsra`).
+	pub node_key: &'static str,
+	/// The dev account that owns it.
+	pub owner: fn() -> Keypair,
+	/// What it registers as.
+	pub role: Role,
+	/// What it bonds.
+	pub stake: u128,
+}
+
+/// Each collator's own trainer node, owned by the collator's dev account (zombienet names a
+/// collator's account after it).
+pub const COLLATOR_NODES: [Operator; 2] = [
+	Operator {
 		name: "charlie",
+		collator: "charlie",
 		trainer: "trainer-charlie",
 		node_key: "//tessera-zombienet/charlie",
 		owner: dev::charlie,
+		role: Role::Trainer,
+		stake: 20 * UNIT,
 	},
-	Collator {
+	Operator {
 		name: "dave",
+		collator: "dave",
 		trainer: "trainer-dave",
 		node_key: "//tessera-zombienet/dave",
 		owner: dev::dave,
+		role: Role::Trainer,
+		stake: 20 * UNIT,
 	},
 ];
 
-impl Collator {
+/// The nodes the dispute check enrols: Eve's trainer, which reports wrong digests, and two
+/// validators, one beside each collator. Alice and Bob own no trainer, so neither is kept
+/// off a trainer's panel; two validators are a majority of the runtime's panel of three.
+pub const DISPUTE_NODES: [Operator; 3] = [
+	Operator {
+		name: "eve",
+		collator: "charlie",
+		trainer: "trainer-eve",
+		node_key: "//tessera-zombienet/eve",
+		owner: dev::eve,
+		role: Role::Trainer,
+		stake: 20 * UNIT,
+	},
+	Operator {
+		name: "alice",
+		collator: "charlie",
+		trainer: "trainer-alice",
+		node_key: "//tessera-zombienet/validator-alice",
+		owner: dev::alice,
+		role: Role::Validator,
+		stake: 10 * UNIT,
+	},
+	Operator {
+		name: "bob",
+		collator: "dave",
+		trainer: "trainer-bob",
+		node_key: "//tessera-zombienet/validator-bob",
+		owner: dev::bob,
+		role: Role::Validator,
+		stake: 10 * UNIT,
+	},
+];
+
+impl Operator {
 	/// The compute node's key pair.
 	pub fn node_key(&self) -> Keypair {
 		let uri = SecretUri::from_str(self.node_key).expect("the node key URIs are valid");
@@ -80,8 +143,8 @@ impl Collator {
 /// A compute node on the chain.
 #[derive(Clone, Copy, Debug)]
 pub struct ComputeNode {
-	/// The collator that runs it.
-	pub collator: Collator,
+	/// Who runs it.
+	pub operator: Operator,
 	/// Its id in the node registry.
 	pub id: u128,
 }
@@ -100,10 +163,10 @@ impl TesseraNetwork {
 	}
 
 	/// Spawns `tessera.toml` under `base_dir`, whose `stores/` it first fills with the genesis
-	/// model's content (one trainer store per collator).
+	/// model's content (one trainer store per operator).
 	pub async fn spawn(base_dir: &Path) -> Result<Self> {
-		for collator in COLLATORS {
-			seed_genesis_store(&base_dir.join("stores").join(collator.name))?;
+		for operator in COLLATOR_NODES.iter().chain(&DISPUTE_NODES) {
+			seed_genesis_store(&base_dir.join("stores").join(operator.name))?;
 		}
 		let settings = GlobalSettingsBuilder::new()
 			.with_base_dir(base_dir)
@@ -124,36 +187,44 @@ impl TesseraNetwork {
 		Chain::connect(self.network.get_node(name)?).await
 	}
 
-	/// The trainer URL of `collator`'s compute node.
-	pub fn trainer_url(&self, collator: &Collator) -> Result<String> {
-		let process = self.network.get_custom_process(collator.trainer)?;
-		let port =
-			process.port("http").ok_or_else(|| anyhow!("{} has no http port", collator.trainer))?;
+	/// The URL of `operator`'s trainer on its port `port`: `http` for its control API,
+	/// `public` for the content it publishes.
+	pub fn trainer_url(&self, operator: &Operator, port: &str) -> Result<String> {
+		let process = self.network.get_custom_process(operator.trainer)?;
+		let port = process
+			.port(port)
+			.ok_or_else(|| anyhow!("{} has no {port} port", operator.trainer))?;
 		Ok(format!("http://{}", port.external))
 	}
 
-	/// Enrols every collator's compute node: registers it with [`STAKE`] from its owner, puts
-	/// its key into the collator's keystore and points the collator's off-chain worker at the
-	/// trainer beside it. `events` must follow the chain `chain` submits to.
-	pub async fn enrol(&self, chain: &Chain, events: &Events) -> Result<Vec<ComputeNode>> {
+	/// Enrols `operators`' compute nodes: registers each with its stake from its owner,
+	/// publishes its trainer's content as its endpoint, puts its key into its collator's
+	/// keystore and points that collator's off-chain worker at the trainer. `events` must
+	/// follow the chain `chain` submits to.
+	pub async fn enrol(
+		&self,
+		chain: &Chain,
+		events: &Events,
+		operators: &[Operator],
+	) -> Result<Vec<ComputeNode>> {
 		// The offchain storage prefix of a node key's trainer URL, as the runtime's metadata
 		// names it: this workspace stays clear of the runtime's crates.
 		let url_prefix = bytes(&chain.constant("ProofOfCompute", "TrainerUrlPrefix")?)
 			.ok_or_else(|| anyhow!("ProofOfCompute::TrainerUrlPrefix is not bytes"))?;
 		let mut nodes = Vec::new();
-		for collator in COLLATORS {
-			let key = collator.node_key();
-			let rpc = self.network.get_node(collator.name)?.rpc().await?;
+		for operator in operators {
+			let key = operator.node_key();
+			let rpc = self.network.get_node(operator.collator)?.rpc().await?;
 			LegacyRpcMethods::<SubstrateConfig>::new(rpc.clone())
 				.author_insert_key(
 					"tsra".into(),
-					collator.node_key.into(),
+					operator.node_key.into(),
 					key.public_key().0.to_vec(),
 				)
 				.await
 				.context("inserting the compute-node key")?;
 			let url_key = [&url_prefix[..], &key.public_key().0].concat();
-			let url = self.trainer_url(&collator)?;
+			let url = self.trainer_url(operator, "http")?;
 			rpc.request::<()>(
 				"offchain_localStorageSet",
 				zombienet_sdk::subxt::ext::subxt_rpcs::rpc_params![
@@ -165,13 +236,13 @@ impl TesseraNetwork {
 			.await
 			.context("setting the trainer URL")?;
 
-			let owner = (collator.owner)();
+			let owner = (operator.owner)();
 			let genesis = chain.client.genesis_hash();
-			chain.submit(&register(&owner, &key, genesis.as_ref()), &owner).await?;
+			chain.submit(&register(operator, &key, genesis.as_ref()), &owner).await?;
 			let owner_id = owner.public_key().0;
 			let id = events
 				.wait_for(
-					&format!("{}'s node registered", collator.name),
+					&format!("{}'s node registered", operator.name),
 					Duration::from_secs(120),
 					|event| {
 						(event.is("NodeRegistry", "NodeRegistered")
@@ -181,7 +252,14 @@ impl TesseraNetwork {
 					},
 				)
 				.await?;
-			nodes.push(ComputeNode { collator, id });
+			let endpoint = self.trainer_url(operator, "public")?;
+			let set_endpoint = tx(
+				"NodeRegistry",
+				"set_endpoint",
+				vec![Value::u128(id), Value::from_bytes(endpoint.as_bytes())],
+			);
+			chain.submit(&set_endpoint, &owner).await?;
+			nodes.push(ComputeNode { operator: *operator, id });
 		}
 		Ok(nodes)
 	}
@@ -193,26 +271,27 @@ impl TesseraNetwork {
 	}
 }
 
-/// `NodeRegistry::register` of a CPU trainer with key `key`, owned by `owner`, on the chain
-/// of `genesis`.
+/// `NodeRegistry::register` of `operator`'s CPU node with key `key` on the chain of
+/// `genesis`.
 fn register(
-	owner: &Keypair,
+	operator: &Operator,
 	key: &Keypair,
 	genesis: &[u8],
 ) -> zombienet_sdk::subxt::tx::DynamicPayload {
+	let owner = (operator.owner)();
 	let proof = key.sign(&[KEY_OWNERSHIP_CONTEXT, genesis, &owner.public_key().0].concat());
 	tx(
 		"NodeRegistry",
 		"register",
 		vec![
-			Value::unnamed_composite([Value::unnamed_variant("Trainer", [])]),
+			Value::unnamed_composite([Value::unnamed_variant(operator.role.variant(), [])]),
 			Value::from_bytes("local"),
 			// 512 GB of disk and nothing else declared (see `Capabilities`).
 			Value::u128(512 << 8),
 			Value::from_bytes([0u8; 32]),
 			Value::from_bytes(key.public_key().0),
 			Value::from_bytes(proof.0),
-			Value::u128(STAKE),
+			Value::u128(operator.stake),
 		],
 	)
 }

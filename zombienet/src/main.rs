@@ -2,7 +2,7 @@
 //! nodes, prints where to watch it, and runs until Ctrl-C.
 
 use anyhow::Result;
-use tessera_zombienet::{chain::Events, TesseraNetwork, COLLATORS};
+use tessera_zombienet::{chain::Events, TesseraNetwork, COLLATOR_NODES};
 
 const APPS: &str = "https://polkadot.js.org/apps/?rpc=";
 
@@ -20,19 +20,19 @@ async fn main() -> Result<()> {
 async fn enrol_and_serve(net: &TesseraNetwork) -> Result<()> {
 	let para = net.chain("charlie").await?;
 	let events = Events::follow(&para).await?;
-	let nodes = net.enrol(&para, &events).await?;
+	let nodes = net.enrol(&para, &events, &COLLATOR_NODES).await?;
 
 	for name in ["alice", "bob"] {
 		let uri = net.network.get_node(name)?.ws_uri();
 		println!("relay validator {name}: {uri}  {APPS}{uri}");
 	}
-	for (collator, node) in COLLATORS.iter().zip(&nodes) {
-		let uri = net.network.get_node(collator.name)?.ws_uri();
+	for node in &nodes {
+		let collator = node.operator.collator;
+		let uri = net.network.get_node(collator)?.ws_uri();
 		println!(
-			"collator {}: {uri}  {APPS}{uri}  (compute node {}, trainer {})",
-			collator.name,
+			"collator {collator}: {uri}  {APPS}{uri}  (compute node {}, trainer {})",
 			node.id,
-			net.trainer_url(collator)?
+			net.trainer_url(&node.operator, "http")?
 		);
 	}
 	println!("running; Ctrl-C stops every process");

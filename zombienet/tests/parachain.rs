@@ -1,12 +1,16 @@
 //! Tessera as a real parachain: one zombienet network (`tessera.toml`), then each check in
 //! order, each building on the ones before, so that the first failure stops the run and names
 //! what broke. The network's directory (every node's log) is kept when a check fails.
+//!
+//! The last check settles a dispute the way the chain does in production: spot-checks at the
+//! runtime's rate, and every draw (replicas, spot-checks, panels, availability checks) from
+//! the relay chain's randomness, which the collators read from the relay state proof.
 
 use anyhow::{bail, ensure, Context, Result};
 use std::{collections::BTreeMap, future::Future, time::Duration};
 use tessera_zombienet::{
 	chain::{bytes, number, Chain, Decoded, EventRecord, Events},
-	ComputeNode, TesseraNetwork, COLLATORS, PARA_ID, UNIT,
+	ComputeNode, Role, TesseraNetwork, COLLATOR_NODES, DISPUTE_NODES, PARA_ID, UNIT,
 };
 use zombienet_sdk::{
 	subxt::{
@@ -37,6 +41,8 @@ struct Run<'a> {
 	relay: Chain,
 	events: Events,
 	nodes: Vec<ComputeNode>,
+	/// The runtime's spot-check base, read before the restart check sets it aside.
+	spot_check_base: u128,
 }
 
 #[tokio::main]
@@ -69,7 +75,13 @@ async fn run(net: &TesseraNetwork) -> Result<()> {
 	let para = net.chain("charlie").await?;
 	let relay = net.chain("alice").await?;
 	let events = Events::follow(&para).await?;
-	let mut run = Run { net, para, relay, events, nodes: Vec::new() };
+	// Storage holds the base once root set one; until then it is the runtime's default.
+	let spot_check_base = match para.storage("Reputation", "SpotCheckBase", vec![]).await? {
+		Some(set) => set,
+		None => para.constant("Reputation", "DefaultSpotCheckBase")?,
+	};
+	let spot_check_base = number(&spot_check_base).context("the spot-check base is a number")?;
+	let mut run = Run { net, para, relay, events, nodes: Vec::new(), spot_check_base };
 
 	check(
 		"the parachain's blocks are included by the relay chain and finalized",
@@ -78,7 +90,7 @@ async fn run(net: &TesseraNetwork) -> Result<()> {
 	.await?;
 	run.nodes = check(
 		"each collator's compute node registers with its stake",
-		run.net.enrol(&run.para, &run.events),
+		run.net.enrol(&run.para, &run.events, &COLLATOR_NODES),
 	)
 	.await?;
 	check("both compute nodes heartbeat", both_compute_nodes_heartbeat(&run)).await?;
@@ -86,6 +98,11 @@ async fn run(net: &TesseraNetwork) -> Result<()> {
 	check(
 		"a job with two replicas survives a collator restart and activates a model version",
 		a_replicated_job_survives_a_collator_restart(&run),
+	)
+	.await?;
+	check(
+		"a lying replica is bisected, re-executed by a panel of two validators and convicted",
+		a_lying_replica_is_convicted_by_a_panel_of_validators(&run),
 	)
 	.await
 }
@@ -123,7 +140,7 @@ async fn both_compute_nodes_heartbeat(run: &Run<'_>) -> Result<()> {
 	for node in &run.nodes {
 		run.events
 			.wait_for(
-				&format!("a heartbeat from {}'s node", node.collator.name),
+				&format!("a heartbeat from {}'s node", node.operator.name),
 				3 * MINUTE,
 				|event| {
 					(event.is("NodeRegistry", "HeartbeatReceived")
@@ -137,7 +154,8 @@ async fn both_compute_nodes_heartbeat(run: &Run<'_>) -> Result<()> {
 }
 
 async fn both_collators_author_blocks(run: &Run<'_>) -> Result<()> {
-	for collator in COLLATORS {
+	// Each collator's dev account, which owns its compute node, is the collator's account.
+	for collator in COLLATOR_NODES {
 		let account = (collator.owner)().public_key().0;
 		let mut last_authored = 0;
 		for _ in 0..30 {
@@ -149,7 +167,7 @@ async fn both_collators_author_blocks(run: &Run<'_>) -> Result<()> {
 			}
 			tokio::time::sleep(Duration::from_secs(6)).await;
 		}
-		ensure!(last_authored > 0, "{} authored no block in three minutes", collator.name);
+		ensure!(last_authored > 0, "{} authored no block in three minutes", collator.collator);
 	}
 	Ok(())
 }
@@ -163,40 +181,13 @@ async fn a_replicated_job_survives_a_collator_restart(run: &Run<'_>) -> Result<(
 		.await?;
 
 	let base_digest = current_digest(&run.para).await?;
-	let ferdie = dev::ferdie();
-	let proposed = run.para.submit(&propose_training(base_digest), &ferdie).await?;
-	let proposal = proposed
-		.iter()
-		.find(|event| event.is("ModelRegistry", "Proposed"))
-		.and_then(|event| event.number("proposal"))
-		.context("no Proposed event")?;
-	let approved = run
-		.para
-		.submit(&tx("ModelRegistry", "approve", vec![Value::u128(proposal)]), &dev::alice())
-		.await?;
-	let job = approved
-		.iter()
-		.find(|event| event.is("ModelRegistry", "TrainingStarted"))
-		.and_then(|event| event.number("job"))
-		.context("the approval started no training")?;
+	let job = start_training(&run.para, base_digest).await?;
 	let of_job = |event: &EventRecord| event.number("job") == Some(job);
 
-	let assigned = run
-		.events
-		.wait_for("the job's assignment", 3 * MINUTE, |event| {
-			(event.is("ProofOfCompute", "JobAssigned") && of_job(event))
-				.then(|| event.field("nodes").map(node_ids))
-				.flatten()
-		})
-		.await?;
 	let mut expected: Vec<u128> = run.nodes.iter().map(|node| node.id).collect();
 	expected.sort();
-	let mut replicas = assigned.clone();
-	replicas.sort();
-	ensure!(
-		replicas == expected,
-		"assigned to {assigned:?}, not to both compute nodes {expected:?}"
-	);
+	let replicas = replicas_of(run, job).await?;
+	ensure!(replicas == expected, "assigned to {replicas:?}, not to both compute nodes {expected:?}");
 
 	run.events
 		.wait_for("the job's first commit", 5 * MINUTE, |event| {
@@ -262,6 +253,158 @@ async fn a_replicated_job_survives_a_collator_restart(run: &Run<'_>) -> Result<(
 	Ok(())
 }
 
+async fn a_lying_replica_is_convicted_by_a_panel_of_validators(run: &Run<'_>) -> Result<()> {
+	// The rest runs at the runtime's spot-check rate: a spot-check drawn before the replicas
+	// disagree opens the same dispute.
+	let base = run.spot_check_base;
+	run.para.sudo(tx("Reputation", "set_spot_check_base", vec![Value::u128(base)])).await?;
+	// Charlie's node leaves, so that the job's two replicas are Dave's honest trainer and Eve's
+	// lying one; Alice's and Bob's validators, whose owners own neither, are its panel.
+	let &[charlie, dave] = run.nodes.as_slice() else { bail!("not two collator nodes") };
+	let leave = tx("NodeRegistry", "deregister", vec![Value::u128(charlie.id)]);
+	run.para.submit(&leave, &(charlie.operator.owner)()).await?;
+	let enrolled = run.net.enrol(&run.para, &run.events, &DISPUTE_NODES).await?;
+	let eve = enrolled
+		.iter()
+		.find(|node| node.operator.role == Role::Trainer)
+		.copied()
+		.context("Eve's node is not among those enrolled")?;
+	let mut validators: Vec<u128> = enrolled
+		.iter()
+		.filter(|node| node.operator.role == Role::Validator)
+		.map(|node| node.id)
+		.collect();
+	validators.sort();
+
+	let base_digest = current_digest(&run.para).await?;
+	let job = start_training(&run.para, base_digest).await?;
+	let of_job = |event: &EventRecord| event.number("job") == Some(job);
+	let mut expected = vec![dave.id, eve.id];
+	expected.sort();
+	let replicas = replicas_of(run, job).await?;
+	ensure!(replicas == expected, "assigned to {replicas:?}, not to Dave's and Eve's {expected:?}");
+
+	let reason = run
+		.events
+		.wait_for("the job's dispute", 10 * MINUTE, |event| {
+			(event.is("ProofOfCompute", "JobDisputed") && of_job(event))
+				.then(|| event.variant_of("reason").map(str::to_owned))
+				.flatten()
+		})
+		.await?;
+	println!("    job {job} disputed: {reason}");
+	ensure!(
+		reason == "NoMajority" || reason == "SpotCheck",
+		"disputed for {reason}, not for the replicas' disagreement or a spot-check"
+	);
+	let (upheld, segments) = run
+		.events
+		.wait_for("the dispute's resolution", 20 * MINUTE, |event| {
+			(event.is("ProofOfCompute", "DisputeResolved") && of_job(event))
+				.then(|| Some((event.flag("upheld")?, event.number("segments")?)))
+				.flatten()
+		})
+		.await?;
+	ensure!(upheld, "the dispute did not end with Dave's result standing");
+	println!("    the dispute settled after {segments} segment(s)");
+
+	// Each segment bisected to had a panel of both validators, which both committed and
+	// revealed, before its settlement; nobody missed a verdict and a panel was always found.
+	let count = |variant: &str| {
+		run.events.matching(|event| event.is("ProofOfCompute", variant) && of_job(event))
+	};
+	let disputed = count("SegmentDisputed");
+	ensure!(disputed.len() as u128 == segments, "{} segments bisected to", disputed.len());
+	ensure!(count("SegmentSettled").len() as u128 == segments, "not every segment settled");
+	for panel in count("PanelDrawn") {
+		let mut members = panel.field("panel").map(node_ids).unwrap_or_default();
+		members.sort();
+		ensure!(members == validators, "panel {members:?}, not the validators {validators:?}");
+	}
+	ensure!(count("PanelDrawn").len() as u128 == segments, "not one panel a segment");
+	for variant in ["VerdictCommitted", "VerdictRevealed", "PanelFeePaid"] {
+		let mut members: Vec<u128> =
+			count(variant).iter().filter_map(|event| event.number("node")).collect();
+		members.sort();
+		let every: Vec<u128> = validators
+			.iter()
+			.flat_map(|member| std::iter::repeat_n(*member, segments as usize))
+			.collect();
+		ensure!(members == every, "{variant} by {members:?}, not each validator a segment");
+	}
+	ensure!(count("VerdictMissed").is_empty() && count("NoPanel").is_empty(), "a panel failed");
+
+	// Eve revealed wrong digests of the states it trained: forged, half its stake.
+	let convicted = count("ReplicaConvicted");
+	ensure!(convicted.len() == 1, "{} convictions", convicted.len());
+	ensure!(convicted[0].number("node") == Some(eve.id), "convicted {convicted:?}, not Eve");
+	ensure!(
+		convicted[0].variant_of("reason") == Some("ForgedResult"),
+		"Eve convicted for {:?}",
+		convicted[0].variant_of("reason")
+	);
+	ensure!(
+		convicted[0].number("amount") == Some(eve.operator.stake / 2),
+		"Eve lost {:?}, not half its stake",
+		convicted[0].number("amount")
+	);
+	ensure!(count("ReplicaSlashed").is_empty(), "Eve, convicted, was slashed again");
+	let paid: Vec<u128> =
+		count("RewardPaid").iter().filter_map(|event| event.number("node")).collect();
+	ensure!(paid == [dave.id], "paid {paid:?}, not Dave alone");
+
+	// Dave's result is the model's new version.
+	let last = CHECKPOINTS - 1;
+	let daves_result = count("Revealed")
+		.iter()
+		.find(|event| event.number("node") == Some(dave.id) && event.number("checkpoint") == Some(last))
+		.and_then(|event| event.bytes("weights_digest"))
+		.context("Dave revealed no final checkpoint")?;
+	let activated = run
+		.events
+		.wait_for("the model version's activation", 5 * MINUTE, |event| {
+			(event.is("ModelRegistry", "VersionActivated") && of_job(event))
+				.then(|| event.bytes("model_digest_after"))
+				.flatten()
+		})
+		.await?;
+	ensure!(activated == daves_result, "the activated digest is not Dave's result");
+	Ok(())
+}
+
+/// Ferdie proposes fine-tuning the current version of the genesis model, whose digest is
+/// `base_digest`, and Alice approves it; the job it became.
+async fn start_training(para: &Chain, base_digest: [u8; 32]) -> Result<u128> {
+	let proposed = para.submit(&propose_training(base_digest), &dev::ferdie()).await?;
+	let proposal = proposed
+		.iter()
+		.find(|event| event.is("ModelRegistry", "Proposed"))
+		.and_then(|event| event.number("proposal"))
+		.context("no Proposed event")?;
+	let approved = para
+		.submit(&tx("ModelRegistry", "approve", vec![Value::u128(proposal)]), &dev::alice())
+		.await?;
+	approved
+		.iter()
+		.find(|event| event.is("ModelRegistry", "TrainingStarted"))
+		.and_then(|event| event.number("job"))
+		.context("the approval started no training")
+}
+
+/// The nodes `job` was assigned to, sorted.
+async fn replicas_of(run: &Run<'_>, job: u128) -> Result<Vec<u128>> {
+	let mut assigned = run
+		.events
+		.wait_for("the job's assignment", 3 * MINUTE, |event| {
+			(event.is("ProofOfCompute", "JobAssigned") && event.number("job") == Some(job))
+				.then(|| event.field("nodes").map(node_ids))
+				.flatten()
+		})
+		.await?;
+	assigned.sort();
+	Ok(assigned)
+}
+
 /// The digest of the genesis model's current version.
 async fn current_digest(para: &Chain) -> Result<[u8; 32]> {
 	let model = para.call("ModelApi", "model", vec![Value::u128(MODEL)]).await?;
@@ -286,6 +429,7 @@ fn propose_training(base_digest: [u8; 32]) -> zombienet_sdk::subxt::tx::DynamicP
 		("steps", Value::u128(150)),
 		("checkpoint_every", Value::u128(150 / CHECKPOINTS)),
 		("seed", Value::u128(7)),
+		("optimizer", Value::unnamed_variant("Sgd", [])),
 	]);
 	tx(
 		"ModelRegistry",
