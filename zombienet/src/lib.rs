@@ -191,9 +191,8 @@ impl TesseraNetwork {
 	/// `public` for the content it publishes.
 	pub fn trainer_url(&self, operator: &Operator, port: &str) -> Result<String> {
 		let process = self.network.get_custom_process(operator.trainer)?;
-		let port = process
-			.port(port)
-			.ok_or_else(|| anyhow!("{} has no {port} port", operator.trainer))?;
+		let port =
+			process.port(port).ok_or_else(|| anyhow!("{} has no {port} port", operator.trainer))?;
 		Ok(format!("http://{}", port.external))
 	}
 

@@ -187,7 +187,10 @@ async fn a_replicated_job_survives_a_collator_restart(run: &Run<'_>) -> Result<(
 	let mut expected: Vec<u128> = run.nodes.iter().map(|node| node.id).collect();
 	expected.sort();
 	let replicas = replicas_of(run, job).await?;
-	ensure!(replicas == expected, "assigned to {replicas:?}, not to both compute nodes {expected:?}");
+	ensure!(
+		replicas == expected,
+		"assigned to {replicas:?}, not to both compute nodes {expected:?}"
+	);
 
 	run.events
 		.wait_for("the job's first commit", 5 * MINUTE, |event| {
@@ -357,7 +360,9 @@ async fn a_lying_replica_is_convicted_by_a_panel_of_validators(run: &Run<'_>) ->
 	let last = CHECKPOINTS - 1;
 	let daves_result = count("Revealed")
 		.iter()
-		.find(|event| event.number("node") == Some(dave.id) && event.number("checkpoint") == Some(last))
+		.find(|event| {
+			event.number("node") == Some(dave.id) && event.number("checkpoint") == Some(last)
+		})
 		.and_then(|event| event.bytes("weights_digest"))
 		.context("Dave revealed no final checkpoint")?;
 	let activated = run

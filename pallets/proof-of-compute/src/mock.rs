@@ -366,7 +366,10 @@ impl TrainingInputs for TestInputs {
 		RegisteredVersions::get().contains(state)
 	}
 	fn producer(state: &TrainedWeights) -> Option<JobId> {
-		ProducedVersions::get().into_iter().find(|(version, _)| version == state).map(|(_, job)| job)
+		ProducedVersions::get()
+			.into_iter()
+			.find(|(version, _)| version == state)
+			.map(|(_, job)| job)
 	}
 	#[cfg(feature = "runtime-benchmarks")]
 	fn register_for_benchmarks(dataset: &[u8], owner: &DidId, state: &TrainedWeights) {
