@@ -698,19 +698,26 @@ fn the_worker_leaves_jobs_of_nodes_whose_keys_it_lacks_alone() {
 /// A two-checkpoint job its three replicas trained alike, challenged at checkpoint 1, with
 /// the key of its first panel member in the keystore: (job, member, key).
 fn judged_job() -> (JobId, NodeId, NodePublic) {
-	use crate::tests::{commit_call, reveal_call};
 	let job = post(3, BackendClass::CpuReference, 100);
 	run_to(System::block_number() + 1);
+	let (member, key) = challenged_after_training_alike(job, 1);
+	(job, member, key)
+}
+
+/// Has every replica of the assigned two-checkpoint `job` train it alike, challenges it at
+/// `checkpoint`, and puts the key of the first panel member in the keystore: (member, key).
+fn challenged_after_training_alike(job: JobId, checkpoint: u32) -> (NodeId, NodePublic) {
+	use crate::tests::{commit_call, reveal_call};
 	let replicas = Assignments::<Test>::get(job).unwrap();
-	for checkpoint in 0..2 {
-		let report = |node| payload(job, node, checkpoint, 9, checkpoint == 1);
+	for trained in 0..2 {
+		let report = |node| payload(job, node, trained, 9, trained == 1);
 		replicas.iter().for_each(|node| send(commit_call(&report(*node))));
 		replicas.iter().for_each(|node| send(reveal_call(report(*node))));
 	}
 	next_block();
-	assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 1));
+	assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, checkpoint));
 	let member = Panels::<Test>::get(job)[0];
-	(job, member, hold_key(member))
+	(member, hold_key(member))
 }
 
 /// The trainer at the default URL is asked to re-execute `job`'s disputed segment and
@@ -1173,20 +1180,10 @@ fn a_replica_whose_trainer_lacks_the_base_version_fetches_it_from_the_replicas_t
 
 #[test]
 fn a_panel_member_whose_trainer_lacks_the_base_version_fetches_it_for_the_first_segment() {
-	use crate::tests::{commit_call, reveal_call};
 	offchain_test(|trainer| {
 		let (served_by, job) = job_on_a_produced_version(3);
-		let replicas = Assignments::<Test>::get(job).unwrap();
-		for checkpoint in 0..2 {
-			let report = |node| payload(job, node, checkpoint, 9, checkpoint == 1);
-			replicas.iter().for_each(|node| send(commit_call(&report(*node))));
-			replicas.iter().for_each(|node| send(reveal_call(report(*node))));
-		}
-		next_block();
-		assert_ok!(ProofOfCompute::challenge(RuntimeOrigin::signed(CHALLENGER), job, 0));
+		challenged_after_training_alike(job, 0);
 		assert_eq!(Disputes::<Test>::get(job).unwrap().segment.start_state, None);
-		let member = Panels::<Test>::get(job)[0];
-		hold_key(member);
 
 		// The first segment starts from the job's base state: refused for want of it, the
 		// trainer is asked to fetch it from the replica that trained that version.
