@@ -32,7 +32,7 @@ pub use node::{
 };
 pub use privacy::{DpParameters, PrivacyBudget};
 pub use reputation::{Outcome, TrustTier};
-pub use signing::{NodeSigned, SigningContext};
+pub use signing::{dispatch_after_authorize, NodeSigned, SigningContext};
 pub use traits::{
 	ConsentInspect, DidControl, JobCreator, JobOutcome, NodeInspect, NodeWorkload,
 	ReputationInspect, ReputationSink, SlashReason, Slasher, TrainingInputs,

@@ -83,8 +83,8 @@ use polkadot_sdk::{
 	frame_system, sp_core, sp_runtime,
 };
 use tessera_primitives::{
-	Capabilities, DidControl, DidId, NodeId, NodeInspect, NodePublic, NodeRole, NodeSignature,
-	NodeSigned, NodeStatus, NodeWorkload, ReputationSink, Slasher,
+	dispatch_after_authorize, Capabilities, DidControl, DidId, NodeId, NodeInspect, NodePublic,
+	NodeRole, NodeSignature, NodeSigned, NodeStatus, NodeWorkload, ReputationSink, Slasher,
 };
 
 const LOG_TARGET: &str = "runtime::node-registry";
@@ -641,7 +641,11 @@ pub mod pallet {
 		/// Emits [`Event::HeartbeatReceived`], and [`Event::HeartbeatMissed`] for earlier
 		/// periods the sweep had not yet accounted for.
 		#[pallet::call_index(7)]
-		#[pallet::weight(T::WeightInfo::heartbeat().saturating_add(Pallet::<T>::worst_reputation_weight()))]
+		#[pallet::weight(dispatch_after_authorize(
+			T::WeightInfo::heartbeat(),
+			T::WeightInfo::authorize_heartbeat(),
+		)
+		.saturating_add(Pallet::<T>::worst_reputation_weight()))]
 		#[pallet::authorize(Pallet::<T>::authorize_heartbeat)]
 		pub fn heartbeat(
 			origin: OriginFor<T>,

@@ -1,14 +1,16 @@
 //! Benchmarks of every call, the authorize paths, assignment, finalization, a panel's
 //! deadline and a replica's replacement, each at its worst: full queues, the most replicas,
 //! the last reveal that triggers verification, the longest bisection (`MaxCheckpoints`), a
-//! full panel. The traps pallet's benchmarks post their jobs with [`accepted_job_of`].
+//! full panel. An authorized call is benchmarked as its whole extrinsic, its authorize path
+//! included ([`applied_as_authorized`]). The traps pallet's benchmarks post their jobs with
+//! [`accepted_job_of`].
 
 use super::*;
 use crate::types::{inputs_root, verdict_hash, vote_of, AGGREGATORS, MAX_AVAILABILITY_DRAWS};
 use alloc::vec::Vec;
 use frame_support::{
 	pallet_prelude::{Authorize, TransactionSource},
-	traits::{fungible::Mutate, Get},
+	traits::{fungible::Mutate, Get, UnfilteredDispatchable},
 	weights::WeightMeter,
 	BoundedVec,
 };
@@ -26,6 +28,18 @@ use tessera_primitives::{
 	commitment_hash, Architecture, BackendClass, Cid, CommitmentPayload, HyperParameters, JobState,
 	NodePublic, TrainedWeights,
 };
+
+/// Applies `call` as a block does: its authorize path, then its dispatch by the origin that
+/// path grants. Each authorized call's benchmark measures this, its whole extrinsic, and the
+/// call charges what the dispatch adds ([`tessera_primitives::dispatch_after_authorize`]).
+fn applied_as_authorized<T: Config>(call: Call<T>) -> Result<(), BenchmarkError> {
+	call.authorize(TransactionSource::InBlock)
+		.ok_or("the call has an authorize path")?
+		.map_err(|_| "the call is authorized")?;
+	call.dispatch_bypass_filter(RawOrigin::Authorized.into())
+		.map_err(|_| "the authorized call is dispatched")?;
+	Ok(())
+}
 
 fn funded<T: Config>(name: &'static str) -> T::AccountId {
 	let who: T::AccountId = account(name, 0, 0);
@@ -477,18 +491,22 @@ mod benchmarks {
 	}
 
 	#[benchmark]
-	fn commit() {
+	fn commit() -> Result<(), BenchmarkError> {
 		let (job, trainers) = running_job::<T>();
 		let (node, key) = trainers[0].clone();
 		let commitment = commit_of(job, node);
 		let signature = key
 			.sign(&commitment.signed_bytes(&Pallet::<T>::genesis_hash()))
 			.expect("the keystore signs");
+		let call = Call::<T>::commit { commit: commitment, signature };
 
-		#[extrinsic_call]
-		_(RawOrigin::Authorized, commitment, signature);
+		#[block]
+		{
+			applied_as_authorized::<T>(call)?;
+		}
 
 		assert_eq!(NextCheckpoint::<T>::get(job, node), 1);
+		Ok(())
 	}
 
 	#[benchmark]
@@ -514,17 +532,21 @@ mod benchmarks {
 	/// The last reveal of the most replicas of the longest job: it records the work and
 	/// schedules verification for the next block.
 	#[benchmark]
-	fn reveal() {
+	fn reveal() -> Result<(), BenchmarkError> {
 		let (job, opening, key) = long_job::<T>(true);
 		let signature = key
 			.sign(&opening.signed_bytes(&Pallet::<T>::genesis_hash()))
 			.expect("the keystore signs");
+		let call = Call::<T>::reveal { reveal: opening, signature };
 
-		#[extrinsic_call]
-		_(RawOrigin::Authorized, opening, signature);
+		#[block]
+		{
+			applied_as_authorized::<T>(call)?;
+		}
 
 		let next = frame_system::Pallet::<T>::block_number() + 1u32.into();
 		assert!(Due::<T>::get(next).contains(&job));
+		Ok(())
 	}
 
 	/// Verification of the longest job, its most replicas all disagreeing: it bisects the
@@ -578,7 +600,7 @@ mod benchmarks {
 	}
 
 	#[benchmark]
-	fn panel_commit() {
+	fn panel_commit() -> Result<(), BenchmarkError> {
 		let job = disputed_job::<T>();
 		let member = Panels::<T>::get(job)[0];
 		let sealed = panel_commit_of::<T>(&upholding_verdict::<T>(job, member));
@@ -586,10 +608,15 @@ mod benchmarks {
 			.sign(&sealed.signed_bytes(&Pallet::<T>::genesis_hash()))
 			.expect("it signs");
 
-		#[extrinsic_call]
-		_(RawOrigin::Authorized, sealed, signature);
+		let call = Call::<T>::panel_commit { commit: sealed, signature };
+
+		#[block]
+		{
+			applied_as_authorized::<T>(call)?;
+		}
 
 		assert!(PanelCommits::<T>::contains_key(job, member));
+		Ok(())
 	}
 
 	#[benchmark]
@@ -615,7 +642,7 @@ mod benchmarks {
 	/// The last verdict of a full panel: it convicts every replica but one, pays the panel,
 	/// bisects the longest job again and draws the next panel.
 	#[benchmark]
-	fn panel_reveal() {
+	fn panel_reveal() -> Result<(), BenchmarkError> {
 		let job = disputed_job::<T>();
 		let panel = Panels::<T>::get(job);
 		for member in &panel {
@@ -636,12 +663,17 @@ mod benchmarks {
 			.expect("it signs");
 		let settled = Disputes::<T>::get(job).map(|dispute| dispute.segment.checkpoint);
 
-		#[extrinsic_call]
-		_(RawOrigin::Authorized, opening, signature);
+		let call = Call::<T>::panel_reveal { reveal: opening, signature };
+
+		#[block]
+		{
+			applied_as_authorized::<T>(call)?;
+		}
 
 		let dispute = Disputes::<T>::get(job).expect("the survivor's last segment is next");
 		assert_ne!(Some(dispute.segment.checkpoint), settled);
 		assert_eq!(dispute.convicted.len(), usize::from(T::MaxRedundancy::get()) - 1);
+		Ok(())
 	}
 
 	#[benchmark]
@@ -744,15 +776,20 @@ mod benchmarks {
 
 	/// The heavier report: the content is missing, and another validator is drawn.
 	#[benchmark]
-	fn report_availability() {
+	fn report_availability() -> Result<(), BenchmarkError> {
 		let (id, report, signature) = open_check::<T>();
 		let first = report.validator;
 
-		#[extrinsic_call]
-		_(RawOrigin::Authorized, report, signature);
+		let call = Call::<T>::report_availability { report, signature };
+
+		#[block]
+		{
+			applied_as_authorized::<T>(call)?;
+		}
 
 		let check = AvailabilityChecks::<T>::get(id).expect("still open");
 		assert!(check.validator != first && check.missing == 1);
+		Ok(())
 	}
 
 	#[benchmark]
@@ -956,15 +993,20 @@ mod benchmarks {
 	/// The aggregate of the biggest round: the most participants, each credited, and the
 	/// round before's author paid now that its aggregate is superseded.
 	#[benchmark]
-	fn submit_aggregation() {
+	fn submit_aggregation() -> Result<(), BenchmarkError> {
 		let (job, aggregation, signature) = closed_round::<T>(1);
 		let previous = Aggregations::<T>::get(job, 0).expect("round 0 aggregated").node;
 
-		#[extrinsic_call]
-		_(RawOrigin::Authorized, aggregation, signature);
+		let call = Call::<T>::submit_aggregation { aggregation, signature };
+
+		#[block]
+		{
+			applied_as_authorized::<T>(call)?;
+		}
 
 		assert_eq!(Federations::<T>::get(job).map(|federation| federation.round), Some(2));
 		assert_eq!(AggregatesAtStake::<T>::get(previous, job), None);
+		Ok(())
 	}
 
 	/// A challenge of an update of the biggest round, its aggregate still awaited: a panel is

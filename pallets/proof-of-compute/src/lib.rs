@@ -194,8 +194,9 @@ use polkadot_sdk::{
 	frame_system, sp_core,
 };
 use tessera_primitives::{
-	ConsentInspect, DpParameters, JobId, JobOutcome, JobSpec, NodeId, NodeInspect, NodeSignature,
-	ReputationInspect, ReputationSink, SlashReason, Slasher, TrainedWeights, TrainingInputs,
+	dispatch_after_authorize, ConsentInspect, DpParameters, JobId, JobOutcome, JobSpec, NodeId,
+	NodeInspect, NodeSignature, ReputationInspect, ReputationSink, SlashReason, Slasher,
+	TrainedWeights, TrainingInputs,
 };
 
 const LOG_TARGET: &str = "runtime::proof-of-compute";
@@ -1382,6 +1383,10 @@ pub mod pallet {
 		#[pallet::call_index(2)]
 		#[pallet::authorize(Pallet::<T>::authorize_commit)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_commit())]
+		#[pallet::weight(dispatch_after_authorize(
+			T::WeightInfo::commit(),
+			T::WeightInfo::authorize_commit(),
+		))]
 		pub fn commit(
 			origin: OriginFor<T>,
 			commit: Commit,
@@ -1403,7 +1408,11 @@ pub mod pallet {
 		#[pallet::authorize(Pallet::<T>::authorize_reveal)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_reveal())]
 		// A sampled reveal also queues its availability check: one write.
-		#[pallet::weight(T::WeightInfo::reveal().saturating_add(T::DbWeight::get().writes(1)))]
+		#[pallet::weight(dispatch_after_authorize(
+			T::WeightInfo::reveal(),
+			T::WeightInfo::authorize_reveal(),
+		)
+		.saturating_add(T::DbWeight::get().writes(1)))]
 		pub fn reveal(
 			origin: OriginFor<T>,
 			reveal: Reveal,
@@ -1470,6 +1479,10 @@ pub mod pallet {
 		#[pallet::call_index(7)]
 		#[pallet::authorize(Pallet::<T>::authorize_report_availability)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_report_availability())]
+		#[pallet::weight(dispatch_after_authorize(
+			T::WeightInfo::report_availability(),
+			T::WeightInfo::authorize_report_availability(),
+		))]
 		pub fn report_availability(
 			origin: OriginFor<T>,
 			report: AvailabilityReport,
@@ -1521,6 +1534,10 @@ pub mod pallet {
 		#[pallet::call_index(9)]
 		#[pallet::authorize(Pallet::<T>::authorize_submit_aggregation)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_submit_aggregation())]
+		#[pallet::weight(dispatch_after_authorize(
+			T::WeightInfo::submit_aggregation(),
+			T::WeightInfo::authorize_submit_aggregation(),
+		))]
 		pub fn submit_aggregation(
 			origin: OriginFor<T>,
 			aggregation: Aggregation,
@@ -1558,6 +1575,10 @@ pub mod pallet {
 		#[pallet::call_index(11)]
 		#[pallet::authorize(Pallet::<T>::authorize_panel_commit)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_panel_commit())]
+		#[pallet::weight(dispatch_after_authorize(
+			T::WeightInfo::panel_commit(),
+			T::WeightInfo::authorize_panel_commit(),
+		))]
 		pub fn panel_commit(
 			origin: OriginFor<T>,
 			commit: PanelCommit,
@@ -1580,7 +1601,10 @@ pub mod pallet {
 		#[pallet::call_index(12)]
 		#[pallet::authorize(Pallet::<T>::authorize_panel_reveal)]
 		#[pallet::weight_of_authorize(T::WeightInfo::authorize_panel_reveal())]
-		#[pallet::weight(T::WeightInfo::panel_reveal()
+		#[pallet::weight(dispatch_after_authorize(
+			T::WeightInfo::panel_reveal(),
+			T::WeightInfo::authorize_panel_reveal(),
+		)
 			.saturating_add(Pallet::<T>::ending_weight(T::MaxRedundancy::get()))
 			.saturating_add(T::WeightInfo::retrain_round())
 			.saturating_add(T::Outcome::max_weight()))]
