@@ -607,7 +607,6 @@ mod benchmarks {
 		let signature = member_key::<T>(member)
 			.sign(&sealed.signed_bytes(&Pallet::<T>::genesis_hash()))
 			.expect("it signs");
-
 		let call = Call::<T>::panel_commit { commit: sealed, signature };
 
 		#[block]
@@ -662,7 +661,6 @@ mod benchmarks {
 			.sign(&opening.signed_bytes(&Pallet::<T>::genesis_hash()))
 			.expect("it signs");
 		let settled = Disputes::<T>::get(job).map(|dispute| dispute.segment.checkpoint);
-
 		let call = Call::<T>::panel_reveal { reveal: opening, signature };
 
 		#[block]
@@ -779,7 +777,6 @@ mod benchmarks {
 	fn report_availability() -> Result<(), BenchmarkError> {
 		let (id, report, signature) = open_check::<T>();
 		let first = report.validator;
-
 		let call = Call::<T>::report_availability { report, signature };
 
 		#[block]
@@ -996,7 +993,6 @@ mod benchmarks {
 	fn submit_aggregation() -> Result<(), BenchmarkError> {
 		let (job, aggregation, signature) = closed_round::<T>(1);
 		let previous = Aggregations::<T>::get(job, 0).expect("round 0 aggregated").node;
-
 		let call = Call::<T>::submit_aggregation { aggregation, signature };
 
 		#[block]
